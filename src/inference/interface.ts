@@ -1,0 +1,74 @@
+/**
+ * The inference contract between the gateway and whatever runs models. The llama.cpp engine (./llama) runs each
+ * model in a supervised child process; the no-op engine (./noop) answers instantly and exists to measure the
+ * gateway's own overhead.
+ */
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface GenerationParams {
+  maxTokens: number;
+  temperature: number;
+  topP?: number;
+  topK?: number;
+  seed?: number;
+  stop?: string[];
+  /** GBNF grammar that constrains the output (structured output); absent for free text. */
+  grammar?: string;
+}
+
+export type GenerationInput =
+  | { kind: "chat"; messages: ChatMessage[] }
+  | { kind: "completion"; prompt: string };
+
+export type FinishReason = "stop" | "length";
+
+export interface GenerationResult {
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+  /** Time spent waiting for a free sequence before inference began. */
+  queueMs: number;
+  /** Time from inference start to last token. */
+  inferenceMs: number;
+}
+
+export interface EmbeddingResult {
+  vectors: number[][];
+  promptTokens: number;
+  queueMs: number;
+  inferenceMs: number;
+}
+
+export interface CallOptions {
+  /** Aborts queued or running work when the client goes away. */
+  signal?: AbortSignal;
+  /** Streams text as it is generated; the final result still carries the whole text. */
+  onText?: (chunk: string) => void;
+}
+
+export type ModelState = "loading" | "ready" | "failed" | "stopped";
+
+export interface ModelStatus {
+  id: string;
+  state: ModelState;
+  /** Why the model is not ready (digest mismatch, malformed file, crashed), in words for operators. */
+  reason?: string;
+  /** Stable code for the reason, e.g. model_digest_mismatch. */
+  reasonCode?: string;
+  inFlight: number;
+  queued: number;
+}
+
+export interface InferenceEngine {
+  generate(modelId: string, input: GenerationInput, params: GenerationParams, options?: CallOptions): Promise<GenerationResult>;
+  embed(modelId: string, inputs: string[], options?: CallOptions): Promise<EmbeddingResult>;
+  status(modelId: string): ModelStatus | undefined;
+  /** Resolves once every model has either become ready or failed. */
+  whenSettled(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,182 @@
+import { GgmlType, GgufValueType, TokenType, type GgufMetadataEntry } from "./gguf/format.js";
+import { encodeGguf, type GgufTensorToWrite } from "./gguf/writer.js";
+
+/**
+ * A tiny llama-architecture model with seeded random weights. It produces noise, not language: it exists so that
+ * tests and the quickstart exercise the real llama.cpp path on a machine that has no weights and cannot download
+ * any. Same options, same bytes, same SHA-256.
+ */
+export interface TestModelOptions {
+  seed?: number;
+  name?: string;
+  embeddingLength?: number;
+  layers?: number;
+  heads?: number;
+  kvHeads?: number;
+  feedForwardLength?: number;
+  contextLength?: number;
+  /** Leave out a hyper-parameter that llama.cpp asserts on, to produce a malformed model for tests. */
+  omitKeys?: string[];
+}
+
+export const TEST_MODEL_LABEL = "random-weight test model (noise, not language)";
+
+const CHATML_TEMPLATE =
+  "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+interface Vocabulary {
+  tokens: string[];
+  scores: number[];
+  types: number[];
+}
+
+/** SPM byte-level vocabulary: specials, the 256 byte tokens, ChatML markers, then "▁" and printable ASCII. */
+function buildVocabulary(): Vocabulary {
+  const tokens: string[] = ["<unk>", "<s>", "</s>"];
+  const types: number[] = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL];
+  for (let b = 0; b < 256; b++) {
+    tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+    types.push(TokenType.BYTE);
+  }
+  tokens.push("<|im_start|>", "<|im_end|>");
+  types.push(TokenType.CONTROL, TokenType.CONTROL);
+  tokens.push("\u2581");
+  types.push(TokenType.NORMAL);
+  for (let c = 0x21; c <= 0x7e; c++) {
+    tokens.push(String.fromCharCode(c));
+    types.push(TokenType.NORMAL);
+  }
+  const scores = tokens.map((_, i) => (types[i] === TokenType.NORMAL ? -i : 0));
+  return { tokens, scores, types };
+}
+
+/** mulberry32: small, fast, and good enough for weights that only need to be reproducible. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE 754 binary32 → binary16 with round-to-nearest-even; weights here are small, so no NaN handling is needed. */
+export function float16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = (x >>> 23) & 0xff;
+  let mantissa = x & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  let e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    let m = mantissa >>> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    if (rest > half || (rest === half && (m & 1))) m++;
+    return sign | m;
+  }
+  let m = mantissa >>> 13;
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (m & 1))) {
+    m++;
+    if (m === 0x400) {
+      m = 0;
+      e++;
+      if (e >= 0x1f) return sign | 0x7c00;
+    }
+  }
+  return sign | (e << 10) | m;
+}
+
+function randomF16Tensor(name: string, dims: number[], random: () => number, scale: number): GgufTensorToWrite {
+  const count = dims.reduce((a, b) => a * b, 1);
+  const data = new Uint8Array(count * 2);
+  const view = new DataView(data.buffer);
+  for (let i = 0; i < count; i++) {
+    // Sum of uniforms: a cheap, bounded, roughly normal distribution.
+    const v = (random() + random() + random() - 1.5) * scale;
+    view.setUint16(i * 2, float16Bits(v), true);
+  }
+  return { name, dims, type: GgmlType.F16, data };
+}
+
+function onesF32Tensor(name: string, length: number): GgufTensorToWrite {
+  const data = new Uint8Array(length * 4);
+  new Float32Array(data.buffer).fill(1);
+  return { name, dims: [length], type: GgmlType.F32, data };
+}
+
+const u32Entry = (value: number): GgufMetadataEntry => ({ type: GgufValueType.UINT32, value });
+
+export function buildTestModel(options: TestModelOptions = {}): Buffer {
+  const seed = options.seed ?? 1;
+  const nEmbd = options.embeddingLength ?? 64;
+  const nLayers = options.layers ?? 2;
+  const nHead = options.heads ?? 4;
+  const nHeadKv = options.kvHeads ?? nHead;
+  const nFf = options.feedForwardLength ?? 128;
+  const nCtx = options.contextLength ?? 4096;
+  const headDim = nEmbd / nHead;
+  if (!Number.isInteger(headDim)) throw new Error("embeddingLength must be a multiple of heads");
+  const vocab = buildVocabulary();
+  const random = seededRandom(seed);
+  const omit = new Set(options.omitKeys ?? []);
+
+  const metadata: Array<[string, GgufMetadataEntry]> = [
+    ["general.architecture", { type: GgufValueType.STRING, value: "llama" }],
+    ["general.name", { type: GgufValueType.STRING, value: options.name ?? `atomic-test-${nEmbd}x${nLayers}-seed${seed}` }],
+    ["general.description", { type: GgufValueType.STRING, value: TEST_MODEL_LABEL }],
+    ["general.file_type", u32Entry(1)],
+    ["llama.context_length", u32Entry(nCtx)],
+    ["llama.embedding_length", u32Entry(nEmbd)],
+    ["llama.block_count", u32Entry(nLayers)],
+    ["llama.feed_forward_length", u32Entry(nFf)],
+    ["llama.attention.head_count", u32Entry(nHead)],
+    ["llama.attention.head_count_kv", u32Entry(nHeadKv)],
+    ["llama.rope.dimension_count", u32Entry(headDim)],
+    ["llama.attention.layer_norm_rms_epsilon", { type: GgufValueType.FLOAT32, value: 1e-5 }],
+    ["tokenizer.ggml.model", { type: GgufValueType.STRING, value: "llama" }],
+    ["tokenizer.ggml.tokens", { type: GgufValueType.ARRAY, itemType: GgufValueType.STRING, value: vocab.tokens }],
+    ["tokenizer.ggml.scores", { type: GgufValueType.ARRAY, itemType: GgufValueType.FLOAT32, value: vocab.scores }],
+    ["tokenizer.ggml.token_type", { type: GgufValueType.ARRAY, itemType: GgufValueType.INT32, value: vocab.types }],
+    ["tokenizer.ggml.unknown_token_id", u32Entry(0)],
+    ["tokenizer.ggml.bos_token_id", u32Entry(1)],
+    ["tokenizer.ggml.eos_token_id", u32Entry(2)],
+    ["tokenizer.ggml.add_bos_token", { type: GgufValueType.BOOL, value: true }],
+    ["tokenizer.chat_template", { type: GgufValueType.STRING, value: CHATML_TEMPLATE }],
+  ];
+
+  const nVocab = vocab.tokens.length;
+  const kvDim = headDim * nHeadKv;
+  const tensors: GgufTensorToWrite[] = [
+    randomF16Tensor("token_embd.weight", [nEmbd, nVocab], random, 1),
+    onesF32Tensor("output_norm.weight", nEmbd),
+    randomF16Tensor("output.weight", [nEmbd, nVocab], random, 1),
+  ];
+  for (let i = 0; i < nLayers; i++) {
+    const scale = 1 / Math.sqrt(nEmbd);
+    tensors.push(
+      onesF32Tensor(`blk.${i}.attn_norm.weight`, nEmbd),
+      randomF16Tensor(`blk.${i}.attn_q.weight`, [nEmbd, nEmbd], random, scale),
+      randomF16Tensor(`blk.${i}.attn_k.weight`, [nEmbd, kvDim], random, scale),
+      randomF16Tensor(`blk.${i}.attn_v.weight`, [nEmbd, kvDim], random, scale),
+      randomF16Tensor(`blk.${i}.attn_output.weight`, [nEmbd, nEmbd], random, scale),
+      onesF32Tensor(`blk.${i}.ffn_norm.weight`, nEmbd),
+      randomF16Tensor(`blk.${i}.ffn_gate.weight`, [nEmbd, nFf], random, scale),
+      randomF16Tensor(`blk.${i}.ffn_up.weight`, [nEmbd, nFf], random, scale),
+      randomF16Tensor(`blk.${i}.ffn_down.weight`, [nFf, nEmbd], random, 1 / Math.sqrt(nFf)),
+    );
+  }
+  return encodeGguf({ metadata: metadata.filter(([key]) => !omit.has(key)), tensors });
+}
