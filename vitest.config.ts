@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     globalSetup: ["test/setup/global.ts"],
+    reporters: ["default", "./test/support/summary-reporter.ts"],
     // Native llama.cpp bindings and child processes behave best in forked workers.
     pool: "forks",
     maxWorkers: 2,

@@ -111,6 +111,36 @@ function randomF16Tensor(name: string, dims: number[], random: () => number, sca
   return { name, dims, type: GgmlType.F16, data };
 }
 
+/**
+ * Embeddings carry a large constant in dimension 0, which survives RMS normalisation as a steady positive
+ * component. Output rows of every non-text token weigh that component strongly negative and nothing else, so
+ * the model never emits end-of-generation, control or raw byte tokens by chance: generation runs to max_tokens
+ * (or a grammar's end) and prints ASCII, which keeps tests and benchmarks of a given length deterministic.
+ */
+const ANCHOR = 4;
+const SUPPRESSED_WEIGHT = -10;
+
+function embeddingTensor(dims: [number, number], random: () => number): GgufTensorToWrite {
+  const tensor = randomF16Tensor("token_embd.weight", dims, random, 1);
+  const view = new DataView(tensor.data.buffer);
+  for (let token = 0; token < dims[1]; token++) view.setUint16(token * dims[0] * 2, float16Bits(ANCHOR), true);
+  return tensor;
+}
+
+function outputTensor(dims: [number, number], random: () => number, tokenTypes: number[]): GgufTensorToWrite {
+  const tensor = randomF16Tensor("output.weight", dims, random, 1);
+  const view = new DataView(tensor.data.buffer);
+  for (let token = 0; token < dims[1]; token++) {
+    const row = token * dims[0] * 2;
+    const text = tokenTypes[token] === TokenType.NORMAL;
+    for (let i = 0; i < dims[0]; i++) {
+      if (!text) view.setUint16(row + i * 2, float16Bits(i === 0 ? SUPPRESSED_WEIGHT : 0), true);
+      else if (i === 0) view.setUint16(row, 0, true);
+    }
+  }
+  return tensor;
+}
+
 function onesF32Tensor(name: string, length: number): GgufTensorToWrite {
   const data = new Uint8Array(length * 4);
   new Float32Array(data.buffer).fill(1);
@@ -160,9 +190,9 @@ export function buildTestModel(options: TestModelOptions = {}): Buffer {
   const nVocab = vocab.tokens.length;
   const kvDim = headDim * nHeadKv;
   const tensors: GgufTensorToWrite[] = [
-    randomF16Tensor("token_embd.weight", [nEmbd, nVocab], random, 1),
+    embeddingTensor([nEmbd, nVocab], random),
     onesF32Tensor("output_norm.weight", nEmbd),
-    randomF16Tensor("output.weight", [nEmbd, nVocab], random, 1),
+    outputTensor([nEmbd, nVocab], random, vocab.types),
   ];
   for (let i = 0; i < nLayers; i++) {
     const scale = 1 / Math.sqrt(nEmbd);

@@ -1,0 +1,42 @@
+import { join, resolve } from "node:path";
+import type { Config } from "../config/schema.js";
+import type { Logger } from "../observability/logger.js";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "../store/embedded/embedded-postgres.js";
+import { migrate } from "../store/postgres/migrate.js";
+import { openPostgresStores, type PostgresStores } from "../store/postgres/index.js";
+
+export interface OpenDatabase {
+  stores: PostgresStores;
+  /** Set when Atomic started its own PostgreSQL (no database.url configured). */
+  embedded?: EmbeddedPostgres;
+  close(): Promise<void>;
+}
+
+/**
+ * The configured PostgreSQL, or an embedded one under the data directory when none is configured, migrated to the
+ * current schema either way: there is one SQL code path, never an in-memory stand-in.
+ */
+export async function openDatabase(config: Config, logger: Logger): Promise<OpenDatabase> {
+  let embedded: EmbeddedPostgres | undefined;
+  let url = config.database.url;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: join(resolve(config.dataDir), "postgres"), logger: logger.child({ component: "embedded-postgres" }) });
+    url = embedded.connectionString;
+  }
+  try {
+    const stores = await openPostgresStores(url, { logger });
+    const { applied } = await migrate(stores.pool);
+    if (applied.length > 0) logger.info({ applied }, "database migrated");
+    return {
+      stores,
+      embedded,
+      close: async () => {
+        await stores.close();
+        await embedded?.stop();
+      },
+    };
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+}

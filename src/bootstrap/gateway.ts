@@ -1,0 +1,66 @@
+import { serve, type ServerType } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
+import type { Config } from "../config/schema.js";
+import { createApp } from "../gateway/app.js";
+import { LlamaEngine } from "../inference/llama/engine.js";
+import { loadCatalog } from "../models/catalog.js";
+import type { Logger } from "../observability/logger.js";
+import { ModelDirectory } from "../pipeline/model-directory.js";
+import { openDatabase } from "./database.js";
+
+export interface RunningGateway {
+  url: string;
+  engine: LlamaEngine;
+  close(): Promise<void>;
+}
+
+/** Assembles the gateway from configuration: database, models, engine, HTTP server. */
+export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+  const database = await openDatabase(config, logger);
+  const catalog = loadCatalog({ manifestPath: config.models.manifest, dataDir: config.dataDir, testModelWhenEmpty: config.models.testModelWhenEmpty });
+  if (catalog.length === 0) logger.warn({ manifest: config.models.manifest }, "no models are pinned; add one with `atomic models add <file.gguf>`");
+  for (const model of catalog.filter((m) => m.testModel)) {
+    logger.warn({ model: model.id, path: model.path }, `serving the generated ${model.description}; add a real GGUF with \`atomic models add\``);
+  }
+  const engine = new LlamaEngine({
+    models: catalog,
+    threads: config.inference.threads,
+    gpu: config.inference.gpu,
+    contextSize: config.inference.contextSize,
+    maxQueue: config.inference.maxQueue,
+    queueTimeoutMs: config.inference.queueTimeoutMs,
+    logger,
+  });
+  await engine.start();
+
+  const app = createApp({
+    engine,
+    models: new ModelDirectory(catalog, engine, config.models.defaultModel),
+    executions: database.stores.executions,
+    schemas: database.stores.schemas,
+    health: database.stores.health,
+    logger,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    limits: { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts },
+  });
+
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, () => resolve(s));
+    s.once("error", reject);
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+  logger.info({ url, models: catalog.map((m) => ({ id: m.id, state: engine.status(m.id)?.state })) }, "gateway listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    engine,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await engine.close();
+        await database.close();
+      })()),
+  };
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../config/load.js";
+import { createLogger } from "../observability/logger.js";
+import type { CommandContext } from "./context.js";
+import { migrateCommand } from "./commands/migrate.js";
+import { modelsCommand } from "./commands/models.js";
+import { serveCommand } from "./commands/serve.js";
+import { UsageError } from "./usage.js";
+
+const HELP = `atomic — sovereign clean-room AI gateway
+
+usage: atomic [--config FILE] <command>
+
+commands:
+  serve                      run the gateway (embedded PostgreSQL unless DATABASE_URL is set)
+  migrate                    apply database migrations and exit
+  models add <file.gguf>     check, hash and pin a model in the manifest
+  models verify              re-hash every pinned model and check its header
+  models list                list pinned models
+
+configuration: atomic.config.json (or --config / ATOMIC_CONFIG), overridden by ATOMIC_* environment variables
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: { config: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(HELP);
+    return command || values.help ? 0 : 2;
+  }
+  const config = loadConfig({ file: typeof values.config === "string" ? values.config : undefined });
+  const context: CommandContext = {
+    config,
+    logger: createLogger({ level: command === "serve" ? config.log.level : "warn" }),
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  };
+  // Flags after the command belong to it; the global --config was read above.
+  const commandArgs = rest.length > 0 ? argv.slice(argv.indexOf(command) + 1).filter((a, i, all) => a !== "--config" && all[i - 1] !== "--config") : [];
+  switch (command) {
+    case "serve": return serveCommand(context);
+    case "migrate": return migrateCommand(context);
+    case "models": return modelsCommand(context, commandArgs);
+    default: throw new UsageError(`unknown command ${command}\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      process.stderr.write(`atomic: ${error.message}\n`);
+      process.exit(error instanceof UsageError ? 2 : 78);
+    }
+    process.stderr.write(`atomic: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

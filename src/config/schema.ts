@@ -1,0 +1,46 @@
+import { availableParallelism } from "node:os";
+import { z } from "zod";
+
+/**
+ * Every setting Atomic reads, with its default. Each key can come from the config file (JSON, nested as here)
+ * or from an environment variable named ATOMIC_<SECTION>_<KEY> in upper snake case (ATOMIC_SERVER_PORT,
+ * ATOMIC_INFERENCE_MAX_QUEUE); DATABASE_URL is also read as database.url.
+ */
+export const ConfigSchema = z.strictObject({
+  server: z.strictObject({
+    /** Loopback by default: exposing the gateway is a deliberate act. */
+    host: z.string().min(1).default("127.0.0.1"),
+    port: z.number().int().min(0).max(65535).default(8080),
+    bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  }).prefault({}),
+  /** Where the embedded database, generated models and keys live. */
+  dataDir: z.string().min(1).default(".atomic"),
+  database: z.strictObject({
+    /** A PostgreSQL connection string; absent → an embedded PostgreSQL under dataDir. */
+    url: z.string().min(1).optional(),
+  }).prefault({}),
+  models: z.strictObject({
+    manifest: z.string().min(1).default("models/manifest.json"),
+    /** Serve the generated random-weight test model when the manifest pins none. */
+    testModelWhenEmpty: z.boolean().default(true),
+    /** Used when a request names no model; absent → the first model in the manifest. */
+    defaultModel: z.string().min(1).optional(),
+  }).prefault({}),
+  inference: z.strictObject({
+    threads: z.number().int().min(1).max(512).default(Math.max(1, availableParallelism())),
+    gpu: z.enum(["auto", "cpu", "cuda", "vulkan"]).default("auto"),
+    contextSize: z.number().int().min(256).max(1_048_576).default(4096),
+    maxQueue: z.number().int().min(0).max(100_000).default(64),
+    queueTimeoutMs: z.number().int().min(1).max(600_000).default(30_000),
+    /** Upper bound on max_tokens a request may ask for. */
+    maxTokensLimit: z.number().int().min(1).max(1_000_000).default(4096),
+    /** Attempts at a structured output before answering 422 (fresh seed each time). */
+    structuredAttempts: z.number().int().min(1).max(5).default(2),
+  }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  }).prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -1,0 +1,42 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
+import type { GatewayDeps } from "./deps.js";
+import { ApiError } from "./errors.js";
+import { errorHandler, notFoundHandler } from "./middleware/errors/index.js";
+import { requestContext } from "./middleware/request-context/index.js";
+import { registerHealth } from "./routes/health.js";
+import { registerChatCompletions } from "./routes/v1_chat_completions.js";
+import { registerCompletions } from "./routes/v1_completions.js";
+import { registerEmbeddings } from "./routes/v1_embeddings.js";
+import { registerExecutionsGet } from "./routes/v1_executions_get.js";
+import { registerModels } from "./routes/v1_models.js";
+import { registerSchemas } from "./routes/v1_schemas.js";
+import { registerTasks } from "./routes/v1_tasks.js";
+
+/** The gateway's HTTP surface. It holds no state of its own: everything it uses arrives in `deps`. */
+export function createApp(deps: GatewayDeps): Hono {
+  const app = new Hono();
+  app.use(requestContext({ logger: deps.logger }));
+  app.use(secureHeaders());
+  app.use(
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes,
+      onError: () => {
+        throw new ApiError(413, "invalid_request_error", "request_too_large", `the request body exceeds ${deps.bodyLimitBytes} bytes`);
+      },
+    }),
+  );
+  app.onError(errorHandler());
+  app.notFound(notFoundHandler());
+
+  registerHealth(app, deps);
+  registerModels(app, deps);
+  registerChatCompletions(app, deps);
+  registerCompletions(app, deps);
+  registerEmbeddings(app, deps);
+  registerTasks(app, deps);
+  registerExecutionsGet(app, deps);
+  registerSchemas(app, deps);
+  return app;
+}

@@ -1,0 +1,58 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { InferenceAbortedError, InferenceError, ModelUnavailableError, QueueFullError } from "../inference/errors.js";
+
+export type ErrorType =
+  | "invalid_request_error"
+  | "not_found_error"
+  | "overloaded_error"
+  | "server_error";
+
+/** The JSON body of every error Atomic returns, in the OpenAI shape that existing clients already parse. */
+export interface ErrorBody {
+  error: { type: ErrorType; code: string; message: string; param: string | null; details?: unknown };
+}
+
+/**
+ * An error meant for the client: a status, a stable machine-readable code, and a message safe to show. Anything
+ * else thrown inside a route is answered as a bare 500 `internal_error` and logged, never echoed.
+ */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly type: ErrorType,
+    readonly code: string,
+    message: string,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+
+  toBody(): ErrorBody {
+    return { error: { type: this.type, code: this.code, message: this.message, param: this.param, ...(this.details === undefined ? {} : { details: this.details }) } };
+  }
+}
+
+export const invalidRequest = (code: string, message: string, param: string | null = null, details?: unknown) =>
+  new ApiError(400, "invalid_request_error", code, message, param, {}, details);
+
+export const notFound = (code: string, message: string, param: string | null = null) =>
+  new ApiError(404, "not_found_error", code, message, param);
+
+/** Maps inference failures to HTTP: overload and unavailability are 503 with Retry-After, never a hang. */
+export function fromInferenceError(error: InferenceError, retryAfterSeconds: number): ApiError {
+  if (error instanceof QueueFullError) {
+    return new ApiError(503, "overloaded_error", error.code, error.message, null, { "Retry-After": String(error.retryAfterSeconds) });
+  }
+  if (error instanceof ModelUnavailableError) {
+    if (error.code === "model_not_found") return notFound(error.code, error.message, "model");
+    return new ApiError(503, "overloaded_error", error.code, error.message, "model", { "Retry-After": String(retryAfterSeconds) });
+  }
+  if (error instanceof InferenceAbortedError) {
+    // 499 is nginx's "client closed request"; the client is gone, so this only reaches logs and records.
+    return new ApiError(499 as ContentfulStatusCode, "invalid_request_error", error.code, error.message);
+  }
+  return new ApiError(500, "server_error", error.code, "inference failed; see the gateway log for this request id");
+}

@@ -1,0 +1,33 @@
+import type { MiddlewareHandler } from "hono";
+import type { Logger } from "../../../observability/logger.js";
+import { uuidv7 } from "../../../util/uuidv7.js";
+
+declare module "hono" {
+  interface ContextVariableMap {
+    requestId: string;
+    log: Logger;
+  }
+}
+
+export interface RequestContextOptions {
+  logger: Logger;
+}
+
+// A caller's own id is kept for correlation only when it is short and plain; anything else could smuggle text
+// into logs.
+const CALLER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Gives every request an id (returned as `x-request-id`), a logger bound to it, and one access-log line. */
+export function requestContext(options: RequestContextOptions): MiddlewareHandler {
+  return async function requestContextHandler(c, next) {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && CALLER_ID.test(incoming) ? incoming : uuidv7();
+    const log = options.logger.child({ requestId });
+    c.set("requestId", requestId);
+    c.set("log", log);
+    c.header("x-request-id", requestId);
+    const started = performance.now();
+    await next();
+    log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 100) / 100 }, "request");
+  };
+}

@@ -1,0 +1,64 @@
+import type { Hono } from "hono";
+import { runGeneration, type GenerationOutcome, type GenerationRequest } from "../../pipeline/generate.js";
+import { uuidv7 } from "../../util/uuidv7.js";
+import type { GatewayDeps } from "../deps.js";
+import { CompletionRequestSchema, stopList } from "../openai/requests.js";
+import { streamGeneration } from "../sse.js";
+import { readBody } from "../validation.js";
+
+function usage(outcome: GenerationOutcome) {
+  return { prompt_tokens: outcome.promptTokens, completion_tokens: outcome.completionTokens, total_tokens: outcome.promptTokens + outcome.completionTokens };
+}
+
+/** POST /v1/completions — OpenAI's legacy text completion, non-streaming and SSE. */
+export function registerCompletions(app: Hono, deps: GatewayDeps): void {
+  app.post("/v1/completions", async (c) => {
+    const body = await readBody(c, CompletionRequestSchema);
+    const executionId = uuidv7();
+    const created = Math.floor(Date.now() / 1000);
+    const id = `cmpl-${executionId}`;
+    c.header("x-atomic-execution-id", executionId);
+    const prompt = typeof body.prompt === "string" ? body.prompt : body.prompt[0]!;
+    const request: GenerationRequest = {
+      executionId,
+      requestId: c.get("requestId"),
+      endpoint: "completions",
+      model: body.model,
+      input: { kind: "completion", prompt },
+      options: {
+        maxTokens: body.max_tokens ?? undefined,
+        temperature: body.temperature ?? undefined,
+        topP: body.top_p ?? undefined,
+        seed: body.seed ?? undefined,
+        stop: stopList(body.stop),
+      },
+      signal: c.req.raw.signal,
+    };
+
+    if (!body.stream) {
+      const outcome = await runGeneration(deps, request);
+      return c.json({
+        id,
+        object: "text_completion",
+        created,
+        model: outcome.model.id,
+        choices: [{ index: 0, text: outcome.text, logprobs: null, finish_reason: outcome.finishReason }],
+        usage: usage(outcome),
+      });
+    }
+
+    let modelId = body.model ?? "";
+    const chunk = (text: string, finishReason: string | null) => ({
+      id, object: "text_completion", created, model: modelId,
+      choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason }],
+    });
+    return streamGeneration(c, (onText) => runGeneration(deps, { ...request, onText, onModel: (m) => (modelId = m.id) }), {
+      opening: () => [],
+      text: (text) => chunk(text, null),
+      closing: (outcome) => [
+        chunk("", outcome.finishReason),
+        ...(body.stream_options?.include_usage ? [{ id, object: "text_completion", created, model: modelId, choices: [], usage: usage(outcome) }] : []),
+      ],
+    });
+  });
+}

@@ -1,0 +1,34 @@
+import type { Hono } from "hono";
+import type { ExecutionRecord } from "../../store/interface.js";
+import type { GatewayDeps } from "../deps.js";
+import { notFound } from "../errors.js";
+
+export function executionBody(record: ExecutionRecord) {
+  return {
+    id: record.id,
+    object: "execution",
+    request_id: record.requestId,
+    endpoint: record.endpoint,
+    model: record.modelId,
+    model_sha256: record.modelDigest,
+    status: record.status,
+    error_code: record.errorCode,
+    parameters: record.parameters,
+    input: record.input,
+    output: record.output,
+    schema: record.schema,
+    usage: { prompt_tokens: record.promptTokens, completion_tokens: record.completionTokens, total_tokens: record.promptTokens + record.completionTokens },
+    timings_ms: { queue: record.timings.queueMs, inference: record.timings.inferenceMs, total: record.timings.totalMs },
+    created_at: record.createdAt.toISOString(),
+    completed_at: record.completedAt.toISOString(),
+  };
+}
+
+/** GET /v1/executions/:id — what was stored for one request. */
+export function registerExecutionsGet(app: Hono, deps: GatewayDeps): void {
+  app.get("/v1/executions/:id", async (c) => {
+    const record = await deps.executions.get(c.req.param("id"));
+    if (!record) throw notFound("execution_not_found", `execution ${c.req.param("id")} does not exist`, "id");
+    return c.json(executionBody(record));
+  });
+}

@@ -1,0 +1,36 @@
+import type { Hono } from "hono";
+import type { GatewayDeps } from "../deps.js";
+import { notFound } from "../errors.js";
+import type { ListedModel } from "../../pipeline/model-directory.js";
+
+const STARTED = Math.floor(Date.now() / 1000);
+
+function describe({ model, status }: ListedModel) {
+  return {
+    id: model.id,
+    object: "model",
+    created: STARTED,
+    owned_by: "atomic",
+    atomic: {
+      state: status.state,
+      ...(status.reasonCode ? { reason_code: status.reasonCode, reason: status.reason } : {}),
+      capabilities: model.capabilities,
+      sha256: model.sha256,
+      size_bytes: model.sizeBytes,
+      context_length: model.contextLength,
+      cost: model.cost,
+      test_model: model.testModel,
+      ...(model.description ? { description: model.description } : {}),
+    },
+  };
+}
+
+/** GET /v1/models and /v1/models/:id — OpenAI's listing, with Atomic's pinning and health under `atomic`. */
+export function registerModels(app: Hono, deps: GatewayDeps): void {
+  app.get("/v1/models", (c) => c.json({ object: "list", data: deps.models.list().map(describe) }));
+  app.get("/v1/models/:id", (c) => {
+    const listed = deps.models.list().find((m) => m.model.id === c.req.param("id"));
+    if (!listed) throw notFound("model_not_found", `model ${c.req.param("id")} does not exist`, "id");
+    return c.json(describe(listed));
+  });
+}

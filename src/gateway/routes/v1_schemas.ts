@@ -1,0 +1,70 @@
+import type { Hono } from "hono";
+import { z } from "zod";
+import { SchemaVersionConflictError, type SchemaRecord } from "../../store/interface.js";
+import { checkSchemaDocument } from "../../structured/index.js";
+import type { GatewayDeps } from "../deps.js";
+import { ApiError, invalidRequest, notFound } from "../errors.js";
+import { parseParams, readBody } from "../validation.js";
+
+const SCHEMA_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/;
+
+const RegisterSchemaRequest = z.strictObject({
+  name: z.string().regex(SCHEMA_NAME, "letters, digits, '.', '_' and '-', starting with a letter or digit (max 128)"),
+  version: z.number().int().min(1).max(1_000_000).optional(),
+  description: z.string().max(2000).optional(),
+  schema: z.record(z.string(), z.unknown()),
+});
+
+const SchemaPath = z.strictObject({
+  name: z.string().regex(SCHEMA_NAME, "not a valid schema name"),
+  version: z.coerce.number().int().min(1).max(1_000_000).optional(),
+});
+
+export function schemaBody(record: SchemaRecord) {
+  return {
+    object: "schema",
+    name: record.name,
+    version: record.version,
+    description: record.description,
+    schema: record.schema,
+    sha256: record.digest,
+    created_at: record.createdAt.toISOString(),
+  };
+}
+
+/** Refuses a JSON Schema the validator cannot compile or the grammar compiler cannot express, before storing it. */
+export function assertUsableSchema(schema: Record<string, unknown>, param: string): void {
+  const violations = checkSchemaDocument(schema);
+  if (violations.length > 0) {
+    const first = violations[0]!;
+    throw invalidRequest("schema_invalid", `${param}${first.path}: ${first.message}`, param, { violations });
+  }
+}
+
+/** The schema registry: POST /v1/schemas, GET /v1/schemas, GET /v1/schemas/:name[/versions/:version]. */
+export function registerSchemas(app: Hono, deps: GatewayDeps): void {
+  app.post("/v1/schemas", async (c) => {
+    const body = await readBody(c, RegisterSchemaRequest);
+    assertUsableSchema(body.schema, "schema");
+    try {
+      const record = await deps.schemas.register({ name: body.name, version: body.version, description: body.description ?? null, schema: body.schema });
+      return c.json(schemaBody(record), 201);
+    } catch (error) {
+      if (error instanceof SchemaVersionConflictError) {
+        throw new ApiError(409, "invalid_request_error", "schema_version_conflict", error.message, "version");
+      }
+      throw error;
+    }
+  });
+
+  app.get("/v1/schemas", async (c) => c.json({ object: "list", data: (await deps.schemas.list()).map(schemaBody) }));
+
+  const getOne = async (name: string, version: string | undefined) => {
+    const path = parseParams(SchemaPath, { name, ...(version === undefined ? {} : { version }) });
+    const record = await deps.schemas.get(path.name, path.version);
+    if (!record) throw notFound("schema_not_found", `schema ${path.name}${path.version ? ` version ${path.version}` : ""} does not exist`, "name");
+    return schemaBody(record);
+  };
+  app.get("/v1/schemas/:name", async (c) => c.json(await getOne(c.req.param("name"), undefined)));
+  app.get("/v1/schemas/:name/versions/:version", async (c) => c.json(await getOne(c.req.param("name"), c.req.param("version"))));
+}

@@ -1,0 +1,78 @@
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { ChatMessage } from "../../inference/interface.js";
+import { runGeneration } from "../../pipeline/generate.js";
+import type { StructuredSpec } from "../../pipeline/structured.js";
+import { uuidv7 } from "../../util/uuidv7.js";
+import type { GatewayDeps } from "../deps.js";
+import { notFound } from "../errors.js";
+import { readBody } from "../validation.js";
+import { assertUsableSchema } from "./v1_schemas.js";
+
+const TaskRequest = z.strictObject({
+  input: z.union([z.string().min(1).max(1_000_000), z.record(z.string(), z.unknown())]),
+  instructions: z.string().min(1).max(20_000).optional(),
+  schema: z.union([
+    z.strictObject({ name: z.string().min(1).max(128), version: z.number().int().min(1).optional() }),
+    z.strictObject({ inline: z.record(z.string(), z.unknown()) }),
+  ]).optional(),
+  model: z.string().min(1).max(128).optional(),
+  max_tokens: z.number().int().min(1).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+});
+type TaskRequest = z.infer<typeof TaskRequest>;
+
+const DEFAULT_INSTRUCTIONS = "Complete the task described by the user.";
+
+async function resolveSchema(deps: GatewayDeps, body: TaskRequest): Promise<StructuredSpec | undefined> {
+  if (!body.schema) return undefined;
+  if ("inline" in body.schema) {
+    assertUsableSchema(body.schema.inline, "schema.inline");
+    return { kind: "json_schema", schema: body.schema.inline, ref: null, param: "schema.inline" };
+  }
+  const record = await deps.schemas.get(body.schema.name, body.schema.version);
+  if (!record) throw notFound("schema_not_found", `schema ${body.schema.name}${body.schema.version ? ` version ${body.schema.version}` : ""} does not exist`, "schema.name");
+  return { kind: "json_schema", schema: record.schema, ref: { name: record.name, version: record.version }, param: "schema" };
+}
+
+function buildMessages(body: TaskRequest, structured: StructuredSpec | undefined): ChatMessage[] {
+  let system = body.instructions ?? DEFAULT_INSTRUCTIONS;
+  if (structured?.kind === "json_schema") {
+    system += `\nAnswer only with JSON that satisfies this JSON Schema:\n${JSON.stringify(structured.schema)}`;
+  }
+  const user = typeof body.input === "string" ? body.input : JSON.stringify(body.input);
+  return [{ role: "system", content: system }, { role: "user", content: user }];
+}
+
+/** POST /v1/tasks — Atomic's own task API: input in, schema-validated result out, execution stored. */
+export function registerTasks(app: Hono, deps: GatewayDeps): void {
+  app.post("/v1/tasks", async (c) => {
+    const body = await readBody(c, TaskRequest);
+    const structured = await resolveSchema(deps, body);
+    const executionId = uuidv7();
+    c.header("x-atomic-execution-id", executionId);
+    const outcome = await runGeneration(deps, {
+      executionId,
+      requestId: c.get("requestId"),
+      endpoint: "tasks",
+      model: body.model,
+      input: { kind: "chat", messages: buildMessages(body, structured) },
+      recordedInput: { input: body.input, instructions: body.instructions ?? null },
+      options: { maxTokens: body.max_tokens, temperature: body.temperature, seed: body.seed },
+      structured,
+      signal: c.req.raw.signal,
+    });
+    return c.json({
+      id: executionId,
+      object: "task",
+      status: "succeeded",
+      model: outcome.model.id,
+      result: structured ? outcome.value : outcome.text,
+      schema: structured?.kind === "json_schema" ? structured.ref : null,
+      attempts: outcome.attempts,
+      usage: { prompt_tokens: outcome.promptTokens, completion_tokens: outcome.completionTokens, total_tokens: outcome.promptTokens + outcome.completionTokens },
+      execution: `/v1/executions/${executionId}`,
+    });
+  });
+}

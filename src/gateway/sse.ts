@@ -1,0 +1,55 @@
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { ApiError } from "./errors.js";
+
+export interface StreamFrames<T> {
+  /** Frames sent once before the first text (OpenAI sends the assistant role first). */
+  opening: () => unknown[];
+  text: (chunk: string) => unknown;
+  closing: (outcome: T) => unknown[];
+}
+
+/**
+ * Streams a generation as OpenAI-style server-sent events: `data: <json>` frames, then `data: [DONE]`.
+ * Headers are held back until the first text arrives, so anything that fails before it (unknown model, a full
+ * queue, an unsupported schema) is still answered with a proper status code and JSON error instead of a stream.
+ */
+export async function streamGeneration<T>(c: Context, run: (onText: (chunk: string) => void) => Promise<T>, frames: StreamFrames<T>): Promise<Response> {
+  const pending: string[] = [];
+  let wake: (() => void) | undefined;
+  let firstText!: () => void;
+  const started = new Promise<void>((resolve) => (firstText = resolve));
+  const outcome = run((chunk) => {
+    pending.push(chunk);
+    firstText();
+    wake?.();
+  });
+  await Promise.race([started, outcome]);
+
+  let settled: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+  outcome.then(
+    (value) => { settled = { ok: true, value }; wake?.(); },
+    (error: unknown) => { settled = { ok: false, error }; wake?.(); },
+  );
+
+  return streamSSE(c, async (stream) => {
+    for (const frame of frames.opening()) await stream.writeSSE({ data: JSON.stringify(frame) });
+    for (;;) {
+      while (pending.length > 0) await stream.writeSSE({ data: JSON.stringify(frames.text(pending.shift()!)) });
+      if (settled) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+    while (pending.length > 0) await stream.writeSSE({ data: JSON.stringify(frames.text(pending.shift()!)) });
+    if (settled.ok) {
+      for (const frame of frames.closing(settled.value)) await stream.writeSSE({ data: JSON.stringify(frame) });
+    } else {
+      const error = settled.error instanceof ApiError
+        ? settled.error
+        : new ApiError(500, "server_error", "internal_error", "internal error; see the gateway log for this request id");
+      if (!(settled.error instanceof ApiError)) c.get("log")?.error({ err: settled.error }, "stream failed");
+      await stream.writeSSE({ data: JSON.stringify(error.toBody()) });
+    }
+    await stream.writeSSE({ data: "[DONE]" });
+  });
+}

@@ -1,0 +1,40 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import { ApiError, invalidRequest } from "./errors.js";
+
+/** OpenAI writes parameter paths as `messages[0].content`. */
+function paramPath(path: PropertyKey[]): string | null {
+  if (path.length === 0) return null;
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
+}
+
+export function zodToApiError(error: z.ZodError): ApiError {
+  const issues = error.issues.map((issue) => {
+    const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
+    const path = keys.length > 0 ? [...issue.path, keys[0]!] : issue.path;
+    const code = keys.length > 0 ? "unknown_parameter" : issue.code === "invalid_type" && issue.input === undefined ? "missing_parameter" : "invalid_parameter";
+    const message = keys.length > 0 ? `unknown parameter: ${keys.join(", ")}` : issue.message;
+    return { param: paramPath(path), code, message };
+  });
+  const first = issues[0]!;
+  return invalidRequest(first.code, first.param ? `${first.param}: ${first.message}` : first.message, first.param, { issues });
+}
+
+/** Parses the JSON body and validates it; any failure is a 400 with a stable code, before anything runs. */
+export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw invalidRequest("invalid_json", "the request body is not valid JSON");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw zodToApiError(parsed.error);
+  return parsed.data;
+}
+
+export function parseParams<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw zodToApiError(parsed.error);
+  return parsed.data;
+}

@@ -1,0 +1,225 @@
+/**
+ * Model host process: loads one GGUF model and serves generation and embedding requests from the gateway over IPC.
+ * It runs apart from the gateway because llama.cpp aborts the whole process on some malformed files and on
+ * internal assertion failures; here such an abort costs one model host, which the gateway restarts.
+ */
+import { openSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import {
+  getLlama,
+  LlamaChat,
+  LlamaCompletion,
+  LlamaLogLevel,
+  type ChatHistoryItem,
+  type Llama,
+  type LlamaContextSequence,
+  type LlamaEmbeddingContext,
+  type LlamaGrammar,
+  type LlamaModel,
+} from "node-llama-cpp";
+import { sha256OfDescriptor } from "../../models/digest.js";
+import { GgufFormatError, readGgufHeaderFromFd } from "../../models/gguf/reader.js";
+import { findGgufProblems } from "../../models/gguf/validate.js";
+import type { ChatMessage, GenerationParams } from "../interface.js";
+import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
+
+class LoadRefusal extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+interface Host {
+  llama: Llama;
+  model: LlamaModel;
+  freeSequences: LlamaContextSequence[];
+  embedding?: Promise<LlamaEmbeddingContext>;
+  spec: LoadSpec;
+}
+
+const GRAMMAR_CACHE_LIMIT = 64;
+let host: Host | undefined;
+const grammars = new Map<string, Promise<LlamaGrammar>>();
+const running = new Map<number, AbortController>();
+let embeddingQueue: Promise<unknown> = Promise.resolve();
+
+function send(message: ChildMessage): void {
+  process.send?.(message);
+}
+
+async function load(spec: LoadSpec): Promise<void> {
+  const started = performance.now();
+  // Hash and parse the very descriptor llama.cpp will read through /proc/self/fd, so the file cannot be swapped
+  // by rename between the check and the load.
+  let fd: number;
+  try {
+    fd = openSync(spec.path, "r");
+  } catch (error) {
+    throw new LoadRefusal("model_file_missing", `cannot open ${spec.path}: ${(error as Error).message}`);
+  }
+  const digest = await sha256OfDescriptor(fd);
+  if (digest !== spec.sha256) {
+    throw new LoadRefusal("model_digest_mismatch", `SHA-256 of ${spec.path} is ${digest}, the manifest pins ${spec.sha256}`);
+  }
+  try {
+    const problems = findGgufProblems(readGgufHeaderFromFd(fd));
+    if (problems.length > 0) throw new LoadRefusal("model_malformed", `malformed GGUF: ${problems.join("; ")}`);
+  } catch (error) {
+    if (error instanceof GgufFormatError) throw new LoadRefusal("model_malformed", `malformed GGUF: ${error.message}`);
+    throw error;
+  }
+  const verifyMs = performance.now() - started;
+
+  const llama = await getLlama({
+    build: "never",
+    gpu: spec.gpu === "cpu" ? false : spec.gpu,
+    maxThreads: spec.threads,
+    logLevel: LlamaLogLevel.error,
+    progressLogs: false,
+    skipDownload: true,
+  });
+  const modelPath = process.platform === "linux" ? `/proc/self/fd/${fd}` : spec.path;
+  const model = await llama.loadModel({ modelPath });
+  const context = await model.createContext({ sequences: spec.sequences, contextSize: spec.contextSize, threads: spec.threads });
+  const freeSequences = Array.from({ length: spec.sequences }, () => context.getSequence());
+  host = { llama, model, freeSequences, spec };
+  send({
+    type: "loaded",
+    info: { gpu: llama.gpu, trainContextSize: model.trainContextSize, verifyMs, loadMs: performance.now() - started - verifyMs },
+  });
+}
+
+function grammarFor(llama: Llama, text: string): Promise<LlamaGrammar> {
+  let grammar = grammars.get(text);
+  if (!grammar) {
+    if (grammars.size >= GRAMMAR_CACHE_LIMIT) grammars.delete(grammars.keys().next().value as string);
+    grammar = llama.createGrammar({ grammar: text });
+    grammars.set(text, grammar);
+    grammar.catch(() => grammars.delete(text));
+  }
+  return grammar;
+}
+
+function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = messages.map((m): ChatHistoryItem => {
+    if (m.role === "system") return { type: "system", text: m.content };
+    if (m.role === "user") return { type: "user", text: m.content };
+    return { type: "model", response: [m.content] };
+  });
+  history.push({ type: "model", response: [] });
+  return history;
+}
+
+async function generate(message: Extract<ParentMessage, { type: "generate" }>, h: Host): Promise<void> {
+  const sequence = h.freeSequences.pop();
+  // The gateway admits at most `sequences` requests at once, so a free sequence always exists.
+  if (!sequence) throw new Error("no free context sequence (admission control out of step)");
+  const controller = new AbortController();
+  running.set(message.id, controller);
+  try {
+    const { params } = message;
+    const grammar = params.grammar ? await grammarFor(h.llama, params.grammar) : undefined;
+    let completionTokens = 0;
+    const common = {
+      maxTokens: params.maxTokens,
+      temperature: params.temperature,
+      topP: params.topP,
+      topK: params.topK,
+      seed: params.seed,
+      grammar,
+      signal: controller.signal,
+      customStopTriggers: params.stop,
+      onToken: (tokens: readonly unknown[]) => { completionTokens += tokens.length; },
+      onTextChunk: message.stream ? (chunk: string) => send({ type: "text", id: message.id, chunk }) : undefined,
+    };
+    const started = performance.now();
+    let text: string;
+    let stopReason: string;
+    let promptTokens: number;
+    if (message.input.kind === "chat") {
+      const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+      try {
+        const result = await chat.generateResponse(toHistory(message.input.messages), common);
+        text = result.response;
+        stopReason = result.metadata.stopReason;
+      } finally {
+        chat.dispose({ disposeSequence: false });
+      }
+      // What stays in the sequence is the prompt plus the generated tokens that were fed back.
+      promptTokens = Math.max(0, sequence.contextTokens.length - Math.max(0, completionTokens - 1));
+    } else {
+      promptTokens = h.model.tokenize(message.input.prompt).length + 1;
+      const completion = new LlamaCompletion({ contextSequence: sequence });
+      try {
+        const result = await completion.generateCompletionWithMeta(message.input.prompt, common);
+        text = result.response;
+        stopReason = result.metadata.stopReason;
+      } finally {
+        completion.dispose({ disposeSequence: false });
+      }
+    }
+    if (controller.signal.aborted) {
+      send({ type: "failed", id: message.id, code: "request_aborted", message: "aborted" });
+      return;
+    }
+    send({
+      type: "generated",
+      id: message.id,
+      text,
+      finishReason: stopReason === "maxTokens" ? "length" : "stop",
+      promptTokens,
+      completionTokens,
+      inferenceMs: performance.now() - started,
+    });
+  } finally {
+    running.delete(message.id);
+    h.freeSequences.push(sequence);
+  }
+}
+
+async function embed(message: Extract<ParentMessage, { type: "embed" }>, h: Host): Promise<void> {
+  h.embedding ??= h.model.createEmbeddingContext({ contextSize: Math.min(h.spec.contextSize, 4096), threads: h.spec.threads });
+  const context = await h.embedding;
+  const started = performance.now();
+  const vectors: number[][] = [];
+  let promptTokens = 0;
+  for (const input of message.inputs) {
+    promptTokens += h.model.tokenize(input).length;
+    vectors.push([...(await context.getEmbeddingFor(input)).vector]);
+  }
+  send({ type: "embedded", id: message.id, vectors, promptTokens, inferenceMs: performance.now() - started });
+}
+
+function failWith(id: number, error: unknown): void {
+  const e = error as Error;
+  const code = e?.name === "AbortError" ? "request_aborted" : "inference_failed";
+  send({ type: "failed", id, code, message: e?.message ?? String(error) });
+}
+
+process.on("message", (message: ParentMessage) => {
+  switch (message.type) {
+    case "load":
+      load(message.spec).catch((error: unknown) => {
+        if (error instanceof LoadRefusal) send({ type: "load-failed", code: error.code, reason: error.message });
+        else send({ type: "load-failed", code: "model_load_failed", reason: (error as Error)?.message ?? String(error) });
+      });
+      return;
+    case "generate":
+      if (!host) return failWith(message.id, new Error("model not loaded"));
+      generate(message, host).catch((error: unknown) => failWith(message.id, error));
+      return;
+    case "embed": {
+      const h = host;
+      if (!h) return failWith(message.id, new Error("model not loaded"));
+      // One embedding context serves requests one at a time.
+      embeddingQueue = embeddingQueue.then(() => embed(message, h).catch((error: unknown) => failWith(message.id, error)));
+      return;
+    }
+    case "abort":
+      running.get(message.id)?.abort();
+      return;
+  }
+});
+
+// The host lives only as long as its gateway: a closed IPC channel means the parent is gone.
+process.on("disconnect", () => process.exit(0));

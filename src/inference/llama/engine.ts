@@ -1,0 +1,72 @@
+import type { CatalogModel } from "../../models/catalog.js";
+import type { Logger } from "../../observability/logger.js";
+import type { AdmissionOptions } from "../admission.js";
+import { ModelUnavailableError } from "../errors.js";
+import type { CallOptions, EmbeddingResult, GenerationInput, GenerationParams, GenerationResult, InferenceEngine, ModelStatus } from "../interface.js";
+import { ModelHost } from "./model-host.js";
+import type { LoadSpec } from "./protocol.js";
+
+export interface LlamaEngineOptions {
+  models: CatalogModel[];
+  threads: number;
+  gpu: LoadSpec["gpu"];
+  /** Context window per sequence; capped by each model's own context length. */
+  contextSize: number;
+  maxQueue: number;
+  queueTimeoutMs: number;
+  logger: Logger;
+  restartDelayMs?: number;
+}
+
+/** Local inference through node-llama-cpp, one supervised host process per model. */
+export class LlamaEngine implements InferenceEngine {
+  private readonly hosts = new Map<string, ModelHost>();
+
+  constructor(options: LlamaEngineOptions) {
+    for (const model of options.models) {
+      const admission: AdmissionOptions = { concurrency: model.parallel, maxQueue: options.maxQueue, queueTimeoutMs: options.queueTimeoutMs };
+      const spec: LoadSpec = {
+        modelId: model.id,
+        path: model.path,
+        sha256: model.sha256,
+        contextSize: Math.min(options.contextSize, model.contextLength),
+        sequences: model.parallel,
+        threads: options.threads,
+        gpu: options.gpu,
+        embedding: model.capabilities.includes("embedding"),
+      };
+      this.hosts.set(model.id, new ModelHost({ spec, admission, logger: options.logger, restartDelayMs: options.restartDelayMs }));
+    }
+  }
+
+  /** Starts every model host; resolves when each is ready or has failed (a failed model never fails the rest). */
+  async start(): Promise<void> {
+    await Promise.all([...this.hosts.values()].map((host) => host.start()));
+  }
+
+  host(modelId: string): ModelHost {
+    const host = this.hosts.get(modelId);
+    if (!host) throw new ModelUnavailableError("model_not_found", `model ${modelId} does not exist`);
+    return host;
+  }
+
+  generate(modelId: string, input: GenerationInput, params: GenerationParams, options?: CallOptions): Promise<GenerationResult> {
+    return this.host(modelId).generate(input, params, options);
+  }
+
+  embed(modelId: string, inputs: string[], options?: CallOptions): Promise<EmbeddingResult> {
+    return this.host(modelId).embed(inputs, options);
+  }
+
+  status(modelId: string): ModelStatus | undefined {
+    return this.hosts.get(modelId)?.status();
+  }
+
+  async whenSettled(): Promise<void> {
+    await Promise.all([...this.hosts.values()].map((host) => host.whenSettled()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.hosts.values()].map((host) => host.close()));
+  }
+}

@@ -1,0 +1,260 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { performance } from "node:perf_hooks";
+import type { Logger } from "../../observability/logger.js";
+import { AdmissionGate, type Admission, type AdmissionOptions } from "../admission.js";
+import { InferenceAbortedError, InferenceError, ModelUnavailableError } from "../errors.js";
+import type { CallOptions, EmbeddingResult, GenerationInput, GenerationParams, GenerationResult, ModelState, ModelStatus } from "../interface.js";
+import type { ChildMessage, LoadedInfo, LoadSpec, ParentMessage } from "./protocol.js";
+
+export interface ModelHostOptions {
+  spec: LoadSpec;
+  admission: AdmissionOptions;
+  logger: Logger;
+  /** Delay before restarting a host that crashed after it had loaded; doubles per crash up to 30 s. */
+  restartDelayMs?: number;
+}
+
+interface Pending {
+  resolve: (message: ChildMessage) => void;
+  reject: (error: Error) => void;
+  onText?: (chunk: string) => void;
+}
+
+/** Crashes while loading that mean the file itself is the problem, not bad luck. */
+const MAX_LOAD_CRASHES = 2;
+const MAX_RESTART_DELAY_MS = 30_000;
+
+function childEntry(): { path: string; execArgv: string[] } {
+  const self = new URL(import.meta.url);
+  // Under the test runner this module is TypeScript; production runs the compiled JavaScript.
+  if (self.pathname.endsWith(".ts")) return { path: new URL("./child.ts", self).pathname, execArgv: ["--import", "tsx"] };
+  return { path: new URL("./child.js", self).pathname, execArgv: [] };
+}
+
+/**
+ * Supervises the child process that holds one model: starts it, verifies and loads the model there, routes
+ * requests through a bounded admission gate, and restarts the child when it dies. A model that cannot be loaded
+ * (digest mismatch, malformed file, crash on load) is marked failed and the gateway goes on serving the others.
+ */
+export class ModelHost {
+  private child: ChildProcess | undefined;
+  private state: ModelState = "stopped";
+  private reason: { code: string; text: string } | undefined;
+  private readonly gate: AdmissionGate;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private loadCrashes = 0;
+  private restartDelayMs: number;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private settled!: Promise<void>;
+  private settle: () => void = () => {};
+  info: LoadedInfo | undefined;
+
+  constructor(private readonly options: ModelHostOptions) {
+    this.gate = new AdmissionGate(options.spec.modelId, options.admission);
+    this.restartDelayMs = options.restartDelayMs ?? 500;
+    this.resetSettled();
+  }
+
+  get id(): string {
+    return this.options.spec.modelId;
+  }
+
+  get digest(): string {
+    return this.options.spec.sha256;
+  }
+
+  status(): ModelStatus {
+    return {
+      id: this.id,
+      state: this.state,
+      ...(this.reason ? { reason: this.reason.text, reasonCode: this.reason.code } : {}),
+      inFlight: this.gate.inFlight,
+      queued: this.gate.queued,
+    };
+  }
+
+  /** Resolves when the current load attempt ends, in success or failure. */
+  whenSettled(): Promise<void> {
+    return this.settled;
+  }
+
+  start(): Promise<void> {
+    this.spawn();
+    return this.settled;
+  }
+
+  private resetSettled(): void {
+    this.settled = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  private spawn(): void {
+    const { path, execArgv } = childEntry();
+    const log = this.options.logger.child({ model: this.id });
+    this.state = "loading";
+    this.reason = undefined;
+    const child = fork(path, [], {
+      execArgv,
+      serialization: "advanced",
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true" },
+    });
+    this.child = child;
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on("line", (line) => log.warn({ source: "model-host" }, line));
+    }
+    child.on("message", (message: ChildMessage) => this.onMessage(message, log));
+    child.on("exit", (code, signal) => this.onExit(child, code, signal, log));
+    child.on("error", (error) => log.error({ err: error }, "model host process error"));
+    child.send({ type: "load", spec: this.options.spec } satisfies ParentMessage);
+  }
+
+  private onMessage(message: ChildMessage, log: Logger): void {
+    switch (message.type) {
+      case "loaded":
+        this.state = "ready";
+        this.info = message.info;
+        this.loadCrashes = 0;
+        this.restartDelayMs = this.options.restartDelayMs ?? 500;
+        log.info({ gpu: message.info.gpu, verifyMs: Math.round(message.info.verifyMs), loadMs: Math.round(message.info.loadMs) }, "model ready");
+        this.settle();
+        return;
+      case "load-failed":
+        this.fail(message.code, message.reason);
+        log.error({ code: message.code, reason: message.reason }, "model refused");
+        this.child?.kill("SIGKILL");
+        return;
+      case "text":
+        this.pending.get(message.id)?.onText?.(message.chunk);
+        return;
+      default: {
+        const pending = this.pending.get(message.id);
+        if (!pending) return;
+        this.pending.delete(message.id);
+        pending.resolve(message);
+      }
+    }
+  }
+
+  private fail(code: string, text: string): void {
+    this.state = "failed";
+    this.reason = { code, text };
+    this.gate.rejectWaiting(new ModelUnavailableError(code, `model ${this.id} is unavailable: ${text}`));
+    this.settle();
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, log: Logger): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    const crash = new ModelUnavailableError("model_crashed", `model ${this.id} stopped while serving the request`);
+    for (const pending of this.pending.values()) pending.reject(crash);
+    this.pending.clear();
+    if (this.state === "stopped" || this.state === "failed") return;
+
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    if (this.state === "loading") {
+      this.loadCrashes++;
+      log.error({ code, signal, attempt: this.loadCrashes }, "model host died while loading");
+      if (this.loadCrashes >= MAX_LOAD_CRASHES) {
+        this.fail("model_crashed_on_load", `llama.cpp terminated the model host while loading the file (${how})`);
+        return;
+      }
+    } else {
+      log.error({ code, signal, restartInMs: this.restartDelayMs }, "model host died; restarting");
+      this.state = "loading";
+      this.reason = { code: "model_restarting", text: `model host died (${how}); restarting` };
+      this.resetSettled();
+    }
+    this.gate.rejectWaiting(new ModelUnavailableError("model_restarting", `model ${this.id} is restarting`));
+    const delay = this.restartDelayMs;
+    this.restartDelayMs = Math.min(this.restartDelayMs * 2, MAX_RESTART_DELAY_MS);
+    this.restartTimer = setTimeout(() => this.spawn(), delay);
+  }
+
+  private assertReady(): void {
+    if (this.state === "ready") return;
+    if (this.reason) throw new ModelUnavailableError(this.reason.code, `model ${this.id} is unavailable: ${this.reason.text}`);
+    throw new ModelUnavailableError("model_loading", `model ${this.id} is still loading`);
+  }
+
+  retryAfterSeconds(): number {
+    return this.gate.retryAfterSeconds();
+  }
+
+  /** Sends one request to the child once admitted, and settles with the child's answer. */
+  private async call(build: (id: number) => ParentMessage, options: CallOptions): Promise<{ message: ChildMessage; admission: Admission }> {
+    this.assertReady();
+    const admission = await this.gate.acquire(options.signal);
+    const started = performance.now();
+    const child = this.child;
+    if (this.state !== "ready" || !child) {
+      admission.release(0);
+      this.assertReady();
+    }
+    const id = this.nextId++;
+    const onAbort = () => child?.connected && child.send({ type: "abort", id } satisfies ParentMessage);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const message = await new Promise<ChildMessage>((resolve, reject) => {
+        this.pending.set(id, { resolve, reject, onText: options.onText });
+        child!.send(build(id));
+      });
+      return { message, admission };
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      admission.release(performance.now() - started);
+    }
+  }
+
+  async generate(input: GenerationInput, params: GenerationParams, options: CallOptions = {}): Promise<GenerationResult> {
+    const stream = options.onText !== undefined;
+    const { message, admission } = await this.call((id) => ({ type: "generate", id, input, params, stream }), options);
+    if (message.type === "generated") {
+      return {
+        text: message.text,
+        finishReason: message.finishReason,
+        promptTokens: message.promptTokens,
+        completionTokens: message.completionTokens,
+        queueMs: admission.waitedMs,
+        inferenceMs: message.inferenceMs,
+      };
+    }
+    throw this.toError(message, options.signal);
+  }
+
+  async embed(inputs: string[], options: CallOptions = {}): Promise<EmbeddingResult> {
+    const { message, admission } = await this.call((id) => ({ type: "embed", id, inputs }), options);
+    if (message.type === "embedded") {
+      return { vectors: message.vectors, promptTokens: message.promptTokens, queueMs: admission.waitedMs, inferenceMs: message.inferenceMs };
+    }
+    throw this.toError(message, options.signal);
+  }
+
+  private toError(message: ChildMessage, signal: AbortSignal | undefined): Error {
+    if (signal?.aborted || (message.type === "failed" && message.code === "request_aborted")) return new InferenceAbortedError();
+    if (message.type === "failed") return new InferenceError(message.code, message.message);
+    return new InferenceError("inference_failed", `unexpected reply ${message.type} from the model host`);
+  }
+
+  async close(): Promise<void> {
+    this.state = "stopped";
+    clearTimeout(this.restartTimer);
+    this.gate.rejectWaiting(new ModelUnavailableError("model_stopped", `model ${this.id} is shutting down`));
+    const child = this.child;
+    if (!child) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      child.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill("SIGTERM");
+    });
+  }
+
+  /** For tests and operators: the host's process id, so a crash can be produced for real. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+}

@@ -1,0 +1,37 @@
+import type { ChatMessage, FinishReason, GenerationParams } from "../interface.js";
+
+/** Messages between the gateway (parent) and one model host process (child), over Node's IPC channel. */
+
+export interface LoadSpec {
+  modelId: string;
+  path: string;
+  /** Expected SHA-256 (hex) of the file; the child verifies it on the descriptor it then loads from. */
+  sha256: string;
+  contextSize: number;
+  sequences: number;
+  threads: number;
+  gpu: "auto" | "cpu" | "cuda" | "vulkan";
+  embedding: boolean;
+}
+
+export type ParentMessage =
+  | { type: "load"; spec: LoadSpec }
+  | { type: "generate"; id: number; input: { kind: "chat"; messages: ChatMessage[] } | { kind: "completion"; prompt: string }; params: GenerationParams; stream: boolean }
+  | { type: "embed"; id: number; inputs: string[] }
+  | { type: "abort"; id: number };
+
+export interface LoadedInfo {
+  gpu: string | false;
+  trainContextSize: number;
+  /** How long the digest check and the load took, for the startup log. */
+  verifyMs: number;
+  loadMs: number;
+}
+
+export type ChildMessage =
+  | { type: "loaded"; info: LoadedInfo }
+  | { type: "load-failed"; code: string; reason: string }
+  | { type: "text"; id: number; chunk: string }
+  | { type: "generated"; id: number; text: string; finishReason: FinishReason; promptTokens: number; completionTokens: number; inferenceMs: number }
+  | { type: "embedded"; id: number; vectors: number[][]; promptTokens: number; inferenceMs: number }
+  | { type: "failed"; id: number; code: string; message: string };

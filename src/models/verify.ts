@@ -1,0 +1,30 @@
+import { existsSync } from "node:fs";
+import { sha256OfFile, type DigestProgress } from "./digest.js";
+import { GgufFormatError, readGgufHeader } from "./gguf/reader.js";
+import { findGgufProblems } from "./gguf/validate.js";
+import type { CatalogModel } from "./catalog.js";
+
+export interface VerifyResult {
+  id: string;
+  ok: boolean;
+  /** Stable code: ok, model_file_missing, model_digest_mismatch or model_malformed. */
+  code: string;
+  detail: string;
+}
+
+/** The same checks a model host makes before loading, without loading: for `atomic models verify`. */
+export async function verifyModel(model: CatalogModel, onProgress?: DigestProgress): Promise<VerifyResult> {
+  if (!existsSync(model.path)) return { id: model.id, ok: false, code: "model_file_missing", detail: `${model.path} does not exist` };
+  const digest = await sha256OfFile(model.path, onProgress);
+  if (digest !== model.sha256) {
+    return { id: model.id, ok: false, code: "model_digest_mismatch", detail: `SHA-256 is ${digest}, pinned ${model.sha256}` };
+  }
+  try {
+    const problems = findGgufProblems(readGgufHeader(model.path));
+    if (problems.length > 0) return { id: model.id, ok: false, code: "model_malformed", detail: problems.join("; ") };
+  } catch (error) {
+    if (error instanceof GgufFormatError) return { id: model.id, ok: false, code: "model_malformed", detail: error.message };
+    throw error;
+  }
+  return { id: model.id, ok: true, code: "ok", detail: `sha256 ${digest}` };
+}

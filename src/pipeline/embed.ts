@@ -1,0 +1,56 @@
+import { performance } from "node:perf_hooks";
+import { fromInferenceError } from "../gateway/errors.js";
+import { InferenceError } from "../inference/errors.js";
+import type { CatalogModel } from "../models/catalog.js";
+import type { PipelineDeps } from "./generate.js";
+
+export interface EmbeddingRequest {
+  executionId: string;
+  requestId: string;
+  model?: string;
+  inputs: string[];
+  signal?: AbortSignal;
+}
+
+export interface EmbeddingOutcome {
+  model: CatalogModel;
+  vectors: number[][];
+  promptTokens: number;
+}
+
+/** Embeds the inputs and records the execution; the vectors themselves are not stored, only their shape. */
+export async function runEmbedding(deps: PipelineDeps, request: EmbeddingRequest): Promise<EmbeddingOutcome> {
+  const started = performance.now();
+  const createdAt = new Date();
+  const model = deps.models.resolve(request.model, "embedding");
+  const record = (status: "succeeded" | "failed", errorCode: string | null, output: unknown, promptTokens: number, queueMs: number, inferenceMs: number) =>
+    deps.executions.insert({
+      id: request.executionId,
+      requestId: request.requestId,
+      endpoint: "embeddings",
+      modelId: model.id,
+      modelDigest: model.sha256,
+      status,
+      errorCode,
+      parameters: { inputs: request.inputs.length },
+      input: request.inputs,
+      output,
+      schema: null,
+      promptTokens,
+      completionTokens: 0,
+      timings: { queueMs, inferenceMs, totalMs: performance.now() - started },
+      createdAt,
+      completedAt: new Date(),
+    });
+  try {
+    const result = await deps.engine.embed(model.id, request.inputs, { signal: request.signal });
+    await record("succeeded", null, { vectors: result.vectors.length, dimensions: result.vectors[0]?.length ?? 0 }, result.promptTokens, result.queueMs, result.inferenceMs);
+    return { model, vectors: result.vectors, promptTokens: result.promptTokens };
+  } catch (error) {
+    if (error instanceof InferenceError) {
+      await record("failed", error.code, null, 0, 0, 0);
+      throw fromInferenceError(error, 1);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,48 @@
+import { invalidRequest, notFound } from "../gateway/errors.js";
+import type { InferenceEngine, ModelStatus } from "../inference/interface.js";
+import type { CatalogModel } from "../models/catalog.js";
+import type { Capability } from "../models/manifest.js";
+
+export interface ListedModel {
+  model: CatalogModel;
+  status: ModelStatus;
+}
+
+/** Which models exist, what each can do, and which one a request gets when it names none. */
+export class ModelDirectory {
+  private readonly byId: Map<string, CatalogModel>;
+
+  constructor(private readonly catalog: CatalogModel[], private readonly engine: InferenceEngine, private readonly defaultModel?: string) {
+    this.byId = new Map(catalog.map((m) => [m.id, m]));
+  }
+
+  list(): ListedModel[] {
+    return this.catalog.map((model) => ({
+      model,
+      status: this.engine.status(model.id) ?? { id: model.id, state: "stopped", inFlight: 0, queued: 0 },
+    }));
+  }
+
+  get(id: string): CatalogModel | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The requested model, or the default for the capability; 404 for an unknown id, 400 for a wrong capability. */
+  resolve(requested: string | undefined, capability: Capability): CatalogModel {
+    if (requested === undefined || requested === "default") {
+      const preferred = this.defaultModel ? this.byId.get(this.defaultModel) : undefined;
+      if (preferred?.capabilities.includes(capability)) return preferred;
+      const capable = this.catalog.filter((m) => m.capabilities.includes(capability));
+      const ready = capable.find((m) => this.engine.status(m.id)?.state === "ready");
+      const chosen = ready ?? capable[0];
+      if (!chosen) throw notFound("model_not_found", `no model offers ${capability}`, "model");
+      return chosen;
+    }
+    const model = this.byId.get(requested);
+    if (!model) throw notFound("model_not_found", `model ${requested} does not exist`, "model");
+    if (!model.capabilities.includes(capability)) {
+      throw invalidRequest("model_capability_missing", `model ${requested} does not offer ${capability}`, "model");
+    }
+    return model;
+  }
+}

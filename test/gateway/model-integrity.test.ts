@@ -1,0 +1,68 @@
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { saveManifest } from "../../src/models/manifest.js";
+import { buildTestModel } from "../../src/models/test-model.js";
+import { postJson, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { writeTestModels } from "../support/models.js";
+
+let gw: TestGateway;
+
+beforeAll(async () => {
+  const models = writeTestModels([{ id: "good" }, { id: "tampered", options: { seed: 2 } }, { id: "malformed", options: { seed: 3 } }]);
+  // Tampered: one byte appended after pinning. Malformed: pinned with its true digest, but missing a
+  // hyper-parameter that makes llama.cpp abort the process it runs in.
+  appendFileSync(models.pathOf("tampered"), Buffer.from([0]));
+  const malformed = buildTestModel({ seed: 3, omitKeys: ["llama.feed_forward_length"] });
+  writeFileSync(models.pathOf("malformed"), malformed);
+  const manifest = JSON.parse(readFileSync(models.manifestPath, "utf8"));
+  const entry = manifest.models.find((m: { id: string }) => m.id === "malformed");
+  entry.sha256 = (await import("node:crypto")).createHash("sha256").update(malformed).digest("hex");
+  entry.sizeBytes = malformed.length;
+  saveManifest(models.manifestPath, manifest);
+  gw = await startTestGateway({ models, inference: { queueTimeoutMs: 10_000 } });
+});
+afterAll(async () => gw?.close());
+
+const ask = (model: string) => postJson(`${gw.url}/v1/completions`, { model, prompt: "hi", max_tokens: 4 });
+
+describe("model integrity", () => {
+  it("refuses a model whose file no longer matches its pinned digest, and says why", async () => {
+    const listed = (await (await fetch(`${gw.url}/v1/models/tampered`)).json()).atomic;
+    expect(listed).toMatchObject({ state: "failed", reason_code: "model_digest_mismatch" });
+    const response = await ask("tampered");
+    expect(response.status).toBe(503);
+    expect((await response.json()).error.code).toBe("model_digest_mismatch");
+  });
+
+  it("refuses a malformed GGUF without taking the gateway down", async () => {
+    const listed = (await (await fetch(`${gw.url}/v1/models/malformed`)).json()).atomic;
+    expect(listed).toMatchObject({ state: "failed", reason_code: "model_malformed" });
+    expect(listed.reason).toContain("llama.feed_forward_length");
+    expect((await ask("malformed")).status).toBe(503);
+  });
+
+  it("keeps serving the good model and reports ready", async () => {
+    expect((await ask("good")).status).toBe(200);
+    const ready = await (await fetch(`${gw.url}/readyz`)).json();
+    expect(ready.status).toBe("ready");
+    expect(ready.models).toEqual(expect.arrayContaining([
+      { id: "good", state: "ready" },
+      { id: "tampered", state: "failed", reason_code: "model_digest_mismatch" },
+    ]));
+  });
+
+  it("restarts a model host that is killed mid-request and serves again", async () => {
+    const host = gw.gateway.engine.host("good");
+    const pid = host.pid!;
+    const inFlight = postJson(`${gw.url}/v1/completions`, { model: "good", prompt: "long", max_tokens: 3000, temperature: 1 });
+    while (host.status().inFlight === 0) await new Promise((r) => setTimeout(r, 5));
+    process.kill(pid, "SIGKILL");
+    const response = await inFlight;
+    expect(response.status).toBe(503);
+    expect((await response.json()).error.code).toBe("model_crashed");
+    await host.whenSettled();
+    expect(host.pid).not.toBe(pid);
+    expect(host.status().state).toBe("ready");
+    expect((await ask("good")).status).toBe(200);
+  });
+});
