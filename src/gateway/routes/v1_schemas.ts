@@ -1,22 +1,22 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { SchemaVersionConflictError, type SchemaRecord } from "../../store/interface.js";
+import { SCHEMA_NAME_PATTERN } from "../../store/schema-name.js";
 import { checkSchemaDocument } from "../../structured/index.js";
 import type { GatewayDeps } from "../deps.js";
 import { ApiError, invalidRequest, notFound } from "../errors.js";
 import { parseParams, readBody } from "../validation.js";
 
-const SCHEMA_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/;
 
 const RegisterSchemaRequest = z.strictObject({
-  name: z.string().regex(SCHEMA_NAME, "letters, digits, '.', '_' and '-', starting with a letter or digit (max 128)"),
+  name: z.string().regex(SCHEMA_NAME_PATTERN, "letters, digits, '.', '_' and '-', starting with a letter or digit (max 128)"),
   version: z.number().int().min(1).max(1_000_000).optional(),
   description: z.string().max(2000).optional(),
   schema: z.record(z.string(), z.unknown()),
 });
 
 const SchemaPath = z.strictObject({
-  name: z.string().regex(SCHEMA_NAME, "not a valid schema name"),
+  name: z.string().regex(SCHEMA_NAME_PATTERN, "not a valid schema name"),
   version: z.coerce.number().int().min(1).max(1_000_000).optional(),
 });
 

@@ -1,0 +1,301 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { chownSync, closeSync, existsSync, fchownSync, fstatSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import pg from "pg";
+import { locatePostgresBinaries } from "./binaries.js";
+import { readLogTail } from "./log-tail.js";
+import { releaseSocketDirectory, socketDirectoryFor, type SocketDirectory } from "./socket-directory.js";
+import { findUntraversableAncestor, lookupSystemUser, type SystemUser } from "./system-user.js";
+
+/** The pino methods used here, so any pino logger (or a stub) fits. */
+export interface EmbeddedPostgresLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** The cluster lives here; created (and initialised) on first start. */
+  dataDir: string;
+  /** Folder holding initdb and postgres; else ATOMIC_PG_BIN_DIR, else the newest /usr/lib/postgresql/<n>/bin. */
+  binDir?: string;
+  logger?: EmbeddedPostgresLogger;
+  /** Includes crash recovery after an unclean stop, which can take a while on a large cluster. */
+  startTimeoutMs?: number;
+  /** After this, a server that ignores the fast-shutdown request is killed. */
+  stopTimeoutMs?: number;
+  /**
+   * Deliberately not configurable: the server listens on a unix socket only, which is what makes initdb's trust
+   * authentication acceptable.
+   */
+  port?: never;
+}
+
+export interface EmbeddedPostgres {
+  connectionString: string;
+  stop(): Promise<void>;
+}
+
+const SUPERUSER = "atomic";
+const DATABASE = "atomic";
+/** Only names the socket file (.s.PGSQL.5432): no TCP port is opened. */
+const SOCKET_PORT = 5432;
+const SERVER_ACCOUNT = "postgres";
+const LOG_FILE = "postgres.log";
+
+type ExitOutcome = { code: number | null; signal: NodeJS.Signals | null } | { error: Error };
+
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const logger = options.logger;
+  const binaries = locatePostgresBinaries(options.binDir === undefined ? {} : { binDir: options.binDir });
+  const dataDir = resolve(options.dataDir);
+  const runAs = process.getuid?.() === 0 ? requireServerAccount() : null;
+  prepareDataDirectory(dataDir, runAs);
+
+  if (!existsSync(join(dataDir, "PG_VERSION"))) {
+    logger?.info({ dataDir, binDir: binaries.binDir }, "initialising embedded PostgreSQL cluster");
+    await initialiseCluster(binaries.initdb, dataDir, runAs);
+  }
+
+  const socketDir = await socketDirectoryFor(dataDir, SOCKET_PORT, runAs);
+  const logPath = join(dataDir, LOG_FILE);
+  const logFd = openSync(logPath, "a", 0o600);
+  const logStart = fstatSync(logFd).size;
+  if (runAs !== null) fchownSync(logFd, runAs.uid, runAs.gid);
+  const child = spawn(binaries.postgres, serverArguments(dataDir, socketDir.path), {
+    ...spawnIdentity(runAs),
+    cwd: dataDir,
+    env: childEnvironment(),
+    // Server logs go to a file in the data directory so that the gateway's stdout stays its own.
+    stdio: ["ignore", logFd, logFd],
+  });
+  closeSync(logFd);
+  const exited = exitOf(child);
+  stopWithParent(child, exited);
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= shutDown(child, exited, options.stopTimeoutMs ?? 30_000, logger).finally(() =>
+      releaseSocketDirectory(socketDir),
+    );
+    return stopping;
+  };
+  void exited.then((outcome) => {
+    if (stopping === null) logger?.warn({ dataDir, outcome, logPath }, "embedded PostgreSQL exited unexpectedly");
+  });
+
+  const connectionString = socketConnectionString(socketDir, DATABASE);
+  try {
+    await waitUntilAccepting({
+      adminUrl: socketConnectionString(socketDir, "postgres"),
+      exited,
+      ownsDataDir: () => postmasterPid(dataDir) === child.pid,
+      timeoutMs: options.startTimeoutMs ?? 60_000,
+      logTail: () => readLogTail(logPath, logStart),
+    });
+    await ensureDatabase(socketConnectionString(socketDir, "postgres"), DATABASE);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  logger?.info({ dataDir, socketDir: socketDir.path, pid: child.pid }, "embedded PostgreSQL ready");
+  return { connectionString, stop };
+}
+
+function requireServerAccount(): SystemUser {
+  const account = lookupSystemUser(SERVER_ACCOUNT);
+  if (account === null) {
+    throw new Error(
+      `PostgreSQL refuses to run as root and there is no '${SERVER_ACCOUNT}' system user to run it as: ` +
+        "install the postgresql Debian package (it creates the user), run the gateway as an unprivileged user, " +
+        "or set DATABASE_URL",
+    );
+  }
+  return account;
+}
+
+/**
+ * Running as root, the server runs as the postgres account, which must own the data directory and be able to reach
+ * it. An unreachable directory is an error rather than a reason to pick another place: the operator chose where
+ * the durable record lives, and moving it silently (say, to /tmp) would lose it at the next reboot.
+ */
+function prepareDataDirectory(dataDir: string, runAs: SystemUser | null): void {
+  mkdirSync(dirname(dataDir), { recursive: true });
+  // PostgreSQL insists on 0700 (or 0750) for its data directory.
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { mode: 0o700 });
+  if (runAs === null) return;
+  const blocked = findUntraversableAncestor(dataDir, runAs);
+  if (blocked !== null) {
+    throw new Error(
+      `the ${runAs.name} user (uid ${runAs.uid}), which runs the embedded PostgreSQL because PostgreSQL refuses to ` +
+        `run as root, cannot reach the data directory ${dataDir}: it may not enter ${blocked}. Choose a data ` +
+        `directory it can reach (for example under /var/lib/atomic), or set DATABASE_URL`,
+    );
+  }
+  // Only the directory itself: a cluster created here earlier already belongs to the account, and a recursive
+  // chown of a mistyped path could do real damage.
+  if (statSync(dataDir).uid !== runAs.uid) chownSync(dataDir, runAs.uid, runAs.gid);
+}
+
+async function initialiseCluster(initdb: string, dataDir: string, runAs: SystemUser | null): Promise<void> {
+  const args = [
+    `--pgdata=${dataDir}`,
+    // Trust is acceptable only because the server never listens on TCP and its socket is private (0700).
+    "--auth=trust",
+    `--username=${SUPERUSER}`,
+    "--encoding=UTF8",
+    "--locale=C",
+    // The product is a verifiable record: let PostgreSQL detect silent corruption of its pages.
+    "--data-checksums",
+  ];
+  const child = spawn(initdb, args, {
+    ...spawnIdentity(runAs),
+    cwd: dataDir,
+    env: childEnvironment(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: Buffer[] = [];
+  child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));
+  child.stderr?.on("data", (chunk: Buffer) => output.push(chunk));
+  const outcome = await exitOf(child);
+  if ("error" in outcome || outcome.code !== 0) {
+    const reason = "error" in outcome ? outcome.error.message : `exit code ${outcome.code ?? outcome.signal}`;
+    const tail = Buffer.concat(output).toString("utf8").trim().split("\n").slice(-20).join("\n");
+    throw new Error(`initdb failed for ${dataDir} (${reason}):\n${tail}`);
+  }
+}
+
+function serverArguments(dataDir: string, socketDir: string): string[] {
+  const settings = {
+    listen_addresses: "",
+    port: String(SOCKET_PORT),
+    // Quoted because the setting is a comma-separated list and paths may contain commas or spaces.
+    unix_socket_directories: `"${socketDir}"`,
+    unix_socket_permissions: "0700",
+    logging_collector: "off",
+    log_destination: "stderr",
+    shared_buffers: "64MB",
+    max_connections: "100",
+  };
+  return ["-D", dataDir, ...Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`])];
+}
+
+function spawnIdentity(runAs: SystemUser | null): { uid?: number; gid?: number } {
+  return runAs === null ? {} : { uid: runAs.uid, gid: runAs.gid };
+}
+
+/** PG* variables meant for the gateway's own connections (PGPORT, PGDATA, ...) would change how the server starts. */
+function childEnvironment(): NodeJS.ProcessEnv {
+  const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith("PG"));
+  return { ...Object.fromEntries(inherited), LC_ALL: "C" };
+}
+
+function socketConnectionString(socketDir: SocketDirectory, database: string): string {
+  const query = new URLSearchParams({ host: socketDir.path, port: String(SOCKET_PORT) });
+  return `postgresql://${SUPERUSER}@/${database}?${query.toString()}`;
+}
+
+/** "close" rather than "exit": by then every byte the child wrote to a pipe has been read. */
+function exitOf(child: ChildProcess): Promise<ExitOutcome> {
+  return new Promise((resolveExit) => {
+    child.once("close", (code: number | null, signal: NodeJS.Signals | null) => resolveExit({ code, signal }));
+    child.once("error", (error) => resolveExit({ error }));
+  });
+}
+
+/** Errors that only mean "not listening yet". */
+const STARTING_UP = new Set(["ENOENT", "ECONNREFUSED", "57P03"]);
+
+interface ReadinessCheck {
+  adminUrl: string;
+  exited: Promise<ExitOutcome>;
+  /**
+   * Another server already running on this data directory answers on the same socket while ours is still failing
+   * on the lock file; only a server whose pid is in postmaster.pid is ours.
+   */
+  ownsDataDir: () => boolean;
+  timeoutMs: number;
+  logTail: () => string;
+}
+
+async function waitUntilAccepting(check: ReadinessCheck): Promise<void> {
+  const pollAgain = Symbol("poll again");
+  const deadline = performance.now() + check.timeoutMs;
+  for (;;) {
+    if (check.ownsDataDir() && (await acceptsConnections(check.adminUrl))) return;
+    const early = await Promise.race([check.exited, delay(100, pollAgain)]);
+    if (early !== pollAgain) {
+      throw new Error(`embedded PostgreSQL exited during start (${JSON.stringify(early)}):\n${check.logTail()}`);
+    }
+    if (performance.now() > deadline) {
+      throw new Error(`embedded PostgreSQL did not accept connections within ${check.timeoutMs} ms:\n${check.logTail()}`);
+    }
+  }
+}
+
+async function acceptsConnections(adminUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch (error) {
+    if (STARTING_UP.has((error as { code?: string }).code ?? "")) return false;
+    throw error;
+  }
+}
+
+/** The first line of postmaster.pid is the pid of the server holding the data directory. */
+function postmasterPid(dataDir: string): number | null {
+  try {
+    return Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return null;
+  }
+}
+
+async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
+    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${database}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** SIGINT is PostgreSQL's fast shutdown: roll back open transactions, checkpoint, exit. */
+async function shutDown(
+  child: ChildProcess,
+  exited: Promise<ExitOutcome>,
+  timeoutMs: number,
+  logger: EmbeddedPostgresLogger | undefined,
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGINT");
+  const timedOut = Symbol("timed out");
+  const outcome = await Promise.race([exited, delay(timeoutMs, timedOut, { ref: false })]);
+  if (outcome === timedOut) {
+    logger?.warn({ pid: child.pid, timeoutMs }, "embedded PostgreSQL ignored fast shutdown; killing it");
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
+const serversToStopOnExit = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/**
+ * A gateway that exits without calling stop() must not leave an orphan server holding the data directory. Only
+ * synchronous work is possible in an exit handler, so this asks for a fast shutdown and does not wait for it.
+ */
+function stopWithParent(child: ChildProcess, exited: Promise<ExitOutcome>): void {
+  serversToStopOnExit.add(child);
+  void exited.then(() => serversToStopOnExit.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const server of serversToStopOnExit) server.kill("SIGINT");
+  });
+}

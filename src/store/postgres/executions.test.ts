@@ -1,0 +1,105 @@
+import { randomUUID } from "node:crypto";
+import type { Pool } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../../test/support/database.js";
+import type { ExecutionRecord } from "../interface.js";
+import { createPool } from "./database.js";
+import { PostgresExecutionStore } from "./executions.js";
+import { migrate } from "./migrate.js";
+
+let database: TestDatabase;
+let pool: Pool;
+let store: PostgresExecutionStore;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  pool = createPool(database.url);
+  await migrate(pool);
+  store = new PostgresExecutionStore(pool);
+});
+
+afterAll(async () => {
+  await pool.end();
+  await database.drop();
+});
+
+function execution(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
+  return {
+    id: randomUUID(),
+    requestId: "req-1",
+    endpoint: "chat.completions",
+    modelId: "tiny",
+    modelDigest: "ab".repeat(32),
+    status: "succeeded",
+    errorCode: null,
+    parameters: { maxTokens: 16, temperature: 0.2, seed: 7, grammar: null },
+    input: [
+      { role: "system", content: "be brief" },
+      { role: "user", content: "héllo ✓ 🙂" },
+    ],
+    output: "hi",
+    schema: null,
+    promptTokens: 12,
+    completionTokens: 3,
+    timings: { queueMs: 0.25, inferenceMs: 41.5, totalMs: 43.125 },
+    createdAt: new Date("2026-01-02T03:04:05.678Z"),
+    completedAt: new Date("2026-01-02T03:04:05.721Z"),
+    ...overrides,
+  };
+}
+
+describe("PostgresExecutionStore", () => {
+  it("returns exactly what was inserted, with dates as Date and numbers as numbers", async () => {
+    const record = execution();
+    await store.insert(record);
+    expect(await store.get(record.id)).toEqual(record);
+  });
+
+  it("keeps NUL characters and key order exactly as given", async () => {
+    const record = execution({ input: [{ role: "user", content: "a\u0000b" }], output: { zeta: 1, alpha: "\u0000" } });
+    await store.insert(record);
+    const stored = await store.get(record.id);
+    expect(stored).toEqual(record);
+    expect(Object.keys(stored!.output as object)).toEqual(["zeta", "alpha"]);
+  });
+
+  it("keeps structured output, schema references and failures", async () => {
+    const structured = execution({
+      endpoint: "tasks",
+      input: { ticket: "printer on fire" },
+      output: { category: "hardware", urgent: true, tags: ["fire", "printer"] },
+      schema: { name: "ticket.triage", version: 3 },
+    });
+    const failed = execution({
+      endpoint: "completions",
+      status: "failed",
+      errorCode: "model_unavailable",
+      input: "Once upon",
+      output: null,
+      completionTokens: 0,
+    });
+    await store.insert(structured);
+    await store.insert(failed);
+    expect(await store.get(structured.id)).toEqual(structured);
+    expect(await store.get(failed.id)).toEqual(failed);
+  });
+
+  it("returns null for an unknown id and for a string that is not a UUID", async () => {
+    expect(await store.get(randomUUID())).toBeNull();
+    expect(await store.get("not-a-uuid")).toBeNull();
+    expect(await store.get("'; DROP TABLE executions; --")).toBeNull();
+  });
+
+  it("refuses a second record with the same id and keeps the first", async () => {
+    const record = execution();
+    await store.insert(record);
+    await expect(store.insert({ ...record, output: "changed" })).rejects.toMatchObject({ code: "23505" });
+    expect((await store.get(record.id))?.output).toBe("hi");
+  });
+
+  it("stores nothing of a record the database rejects", async () => {
+    const invalid = execution({ promptTokens: -1 });
+    await expect(store.insert(invalid)).rejects.toMatchObject({ code: "23514" });
+    expect(await store.get(invalid.id)).toBeNull();
+  });
+});

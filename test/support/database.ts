@@ -1,0 +1,42 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { inject } from "vitest";
+import "./provided-context.js";
+
+export interface TestDatabase {
+  /** Connection string for a new, empty database: migrate it (or not) as the test needs. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A database of its own for one test file, on the server the global setup started, so files never share rows. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = inject("databaseUrl");
+  const name = `atomic_test_${randomBytes(6).toString("hex")}`;
+  await onServer(serverUrl, `CREATE DATABASE ${name}`);
+  return {
+    url: withDatabase(serverUrl, name),
+    // FORCE: a test that failed half-way may leave connections open, which would otherwise block the drop.
+    drop: () => onServer(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+async function onServer(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Replaces the database in a postgres:// URL. Done on the text because the embedded server's URL
+ * (postgresql://atomic@/atomic?host=/path) has an empty host, which the WHATWG URL parser rejects.
+ */
+export function withDatabase(url: string, database: string): string {
+  const match = /^(postgres(?:ql)?:\/\/[^/?#]*)(\/[^?#]*)?(.*)$/.exec(url);
+  if (match === null) throw new Error("DATABASE_URL must be a postgres:// or postgresql:// URL");
+  return `${match[1] ?? ""}/${database}${match[3] ?? ""}`;
+}
