@@ -23,7 +23,8 @@ export function createApp(deps: GatewayDeps): Hono {
     bodyLimit({
       maxSize: deps.bodyLimitBytes,
       onError: () => {
-        throw new ApiError(413, "invalid_request_error", "request_too_large", `the request body exceeds ${deps.bodyLimitBytes} bytes`);
+        // The rest of the body is never read, so the connection cannot carry another request.
+        throw new ApiError(413, "invalid_request_error", "request_too_large", `the request body exceeds ${deps.bodyLimitBytes} bytes`, null, { Connection: "close" });
       },
     }),
   );

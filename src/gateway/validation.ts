@@ -8,11 +8,21 @@ function paramPath(path: PropertyKey[]): string | null {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
 }
 
-export function zodToApiError(error: z.ZodError): ApiError {
+/** Whether the value at `path` is absent from the input, which makes the issue a missing parameter. */
+function isAbsent(input: unknown, path: PropertyKey[]): boolean {
+  let node: unknown = input;
+  for (const key of path) {
+    if (typeof node !== "object" || node === null) return true;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node === undefined;
+}
+
+export function zodToApiError(error: z.ZodError, input: unknown): ApiError {
   const issues = error.issues.map((issue) => {
     const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
     const path = keys.length > 0 ? [...issue.path, keys[0]!] : issue.path;
-    const code = keys.length > 0 ? "unknown_parameter" : issue.code === "invalid_type" && issue.input === undefined ? "missing_parameter" : "invalid_parameter";
+    const code = keys.length > 0 ? "unknown_parameter" : path.length > 0 && isAbsent(input, path) ? "missing_parameter" : "invalid_parameter";
     const message = keys.length > 0 ? `unknown parameter: ${keys.join(", ")}` : issue.message;
     return { param: paramPath(path), code, message };
   });
@@ -29,12 +39,12 @@ export async function readBody<S extends z.ZodType>(c: Context, schema: S): Prom
     throw invalidRequest("invalid_json", "the request body is not valid JSON");
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw zodToApiError(parsed.error);
+  if (!parsed.success) throw zodToApiError(parsed.error, raw);
   return parsed.data;
 }
 
 export function parseParams<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw zodToApiError(parsed.error);
+  if (!parsed.success) throw zodToApiError(parsed.error, value);
   return parsed.data;
 }

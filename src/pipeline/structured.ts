@@ -1,6 +1,7 @@
 import { invalidRequest } from "../gateway/errors.js";
 import type { SchemaRef } from "../store/interface.js";
 import {
+  checkSchemaDocument,
   compileJsonSchemaToGbnf,
   JSON_OBJECT_GRAMMAR,
   parseStructuredOutput,
@@ -24,15 +25,31 @@ export interface PreparedStructured {
 const CACHE_LIMIT = 256;
 const compiled = new Map<string, CompiledGrammar>();
 
-/** Compiling a schema walks it whole; requests reuse a handful of schemas, so keep the last few hundred. */
-function compileCached(schema: Record<string, unknown>): CompiledGrammar {
+/**
+ * Checking and compiling a schema walks it whole; requests reuse a handful of schemas, so the last few hundred
+ * are kept. A schema arriving inline is checked as thoroughly as a registered one: first what the grammar can
+ * express (schema_unsupported), then JSON Schema validity as ajv sees it (schema_invalid).
+ */
+function compileCached(schema: Record<string, unknown>, param: string): CompiledGrammar {
   const key = JSON.stringify(schema);
-  let grammar = compiled.get(key);
-  if (!grammar) {
+  const cached = compiled.get(key);
+  if (cached) return cached;
+  let grammar: CompiledGrammar;
+  try {
     grammar = compileJsonSchemaToGbnf(schema);
-    if (compiled.size >= CACHE_LIMIT) compiled.delete(compiled.keys().next().value as string);
-    compiled.set(key, grammar);
+  } catch (error) {
+    if (error instanceof UnsupportedSchemaError) {
+      throw invalidRequest("schema_unsupported", `${param}${error.pointer}: ${error.reason}`, param, { pointer: error.pointer, keyword: error.keyword });
+    }
+    throw error;
   }
+  const violations = checkSchemaDocument(schema);
+  if (violations.length > 0) {
+    const first = violations[0]!;
+    throw invalidRequest("schema_invalid", `${param}${first.path}: ${first.message}`, param, { violations });
+  }
+  if (compiled.size >= CACHE_LIMIT) compiled.delete(compiled.keys().next().value as string);
+  compiled.set(key, grammar);
   return grammar;
 }
 
@@ -51,14 +68,6 @@ export function prepareStructured(spec: StructuredSpec): PreparedStructured {
   if (spec.kind === "json_object") {
     return { grammar: JSON_OBJECT_GRAMMAR.grammar, maxOutputChars: JSON_OBJECT_GRAMMAR.maxOutputChars, check: checkJsonObject };
   }
-  let grammar: CompiledGrammar;
-  try {
-    grammar = compileCached(spec.schema);
-  } catch (error) {
-    if (error instanceof UnsupportedSchemaError) {
-      throw invalidRequest("schema_unsupported", `${spec.param}${error.pointer}: ${error.message}`, spec.param, { pointer: error.pointer, keyword: error.keyword });
-    }
-    throw error;
-  }
+  const grammar = compileCached(spec.schema, spec.param);
   return { grammar: grammar.grammar, maxOutputChars: grammar.maxOutputChars, check: (text) => parseStructuredOutput(text, spec.schema) };
 }

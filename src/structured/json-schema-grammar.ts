@@ -1,0 +1,289 @@
+import { formatGrammar } from "./format-grammars.js";
+import { alternation, concat, delimitedList, GbnfRules, literal, type Fragment } from "./gbnf.js";
+import { DEFAULT_MAX_ITEMS, DEFAULT_MAX_STRING_LENGTH, MAX_SCHEMA_DEPTH } from "./grammar-limits.js";
+import { appendPointer, pointerBeyondDepth, resolvePointer } from "./json-pointer.js";
+import { asciiJson, isPlainObject, jsonTypeOf, typesOverlap, valueHasType, type JsonType } from "./json-values.js";
+import { lengthRange, numericBounds, readCount } from "./keyword-values.js";
+import { booleanGrammar, integerGrammar, NULL_GRAMMAR, numberGrammar, stringGrammar } from "./scalar-grammars.js";
+import { assertSupportedKeywords, SHAPING_KEYWORDS } from "./schema-keywords.js";
+import { UnsupportedSchemaError } from "./unsupported-schema-error.js";
+
+export { UnsupportedSchemaError } from "./unsupported-schema-error.js";
+export { JSON_OBJECT_GBNF, JSON_OBJECT_LIMITS } from "./json-object-grammar.js";
+export {
+  DEFAULT_MAX_ITEMS,
+  DEFAULT_MAX_STRING_LENGTH,
+  MAX_FRACTION_DIGITS,
+  MAX_INTEGER_DIGITS,
+  MAX_REPETITIONS,
+  MAX_SCHEMA_DEPTH,
+} from "./grammar-limits.js";
+
+export interface CompiledGrammar {
+  /** llama.cpp GBNF whose start rule is `root`. */
+  grammar: string;
+  /**
+   * The most characters any output the grammar allows can have. Every part of the grammar is bounded, so this is
+   * always finite; the output is ASCII, so no token carries less than one character of it.
+   */
+  maxOutputChars: number;
+}
+
+/**
+ * Compiles a JSON Schema into a strict GBNF grammar for compact, ASCII-only JSON.
+ *
+ * Objects emit every declared property, optional ones included, in declared order, and never any other property:
+ * always emitting is the one choice that is valid for every `required` list without making the grammar branch on
+ * each optional property. Keywords the grammar cannot express exactly (numeric ranges beyond digit counts,
+ * multipleOf, pattern, most formats, uniqueItems) make it looser; the validator checks the output against them.
+ *
+ * @throws UnsupportedSchemaError for any part of the schema the grammar cannot bound or enforce.
+ */
+export function compileJsonSchemaToGbnf(schema: Record<string, unknown>): CompiledGrammar {
+  const tooDeep = pointerBeyondDepth(schema, MAX_SCHEMA_DEPTH);
+  if (tooDeep !== undefined) {
+    throw new UnsupportedSchemaError(tooDeep, "schema", `nested more than ${MAX_SCHEMA_DEPTH} levels deep`);
+  }
+  const compiler = new SchemaCompiler(schema);
+  const root = compiler.compile(schema, "");
+  return { grammar: compiler.rules.render(root), maxOutputChars: root.maxChars };
+}
+
+/** What a compiled schema can produce: a type, or one exact value when `json` is set. */
+interface Produced {
+  type: JsonType;
+  json?: string;
+}
+
+interface CompiledSchema extends Fragment {
+  /** Kept to tell whether oneOf alternatives are disjoint. */
+  readonly produces: readonly Produced[];
+}
+
+function mayOverlap(a: Produced, b: Produced): boolean {
+  return typesOverlap(a.type, b.type) && (a.json === undefined || b.json === undefined || a.json === b.json);
+}
+
+/** A readable rule name hint from the last two meaningful pointer segments. */
+function nameHint(pointer: string, kind: string): string {
+  const segments = pointer.split("/").filter((segment) => segment !== "" && segment !== "properties");
+  return [...segments.slice(-2), kind].join("-");
+}
+
+class SchemaCompiler {
+  readonly rules = new GbnfRules();
+  private readonly compiledRefs = new Map<string, CompiledSchema>();
+  /** The root counts as in progress, so that "#" is caught as recursion like any other cycle. */
+  private readonly refsInProgress = new Set<string>([""]);
+
+  constructor(private readonly document: Record<string, unknown>) {}
+
+  compile(schema: unknown, pointer: string): CompiledSchema {
+    if (!isPlainObject(schema)) {
+      throw new UnsupportedSchemaError(pointer, "schema", `expected a schema object, got ${JSON.stringify(schema)}`);
+    }
+    assertSupportedKeywords(schema, pointer);
+    if ("$ref" in schema) return this.compileRef(schema, pointer);
+    if ("allOf" in schema) return this.compileAllOf(schema, pointer);
+    if ("anyOf" in schema || "oneOf" in schema) return this.compileAlternatives(schema, pointer);
+    if ("const" in schema || "enum" in schema) return this.compileValues(schema, pointer);
+    const type = schema.type;
+    if (typeof type === "string") return this.compileType(schema, type, pointer);
+    if (Array.isArray(type) && type.length > 0) {
+      const members = type.map((member) => this.compileType(schema, member, pointer));
+      return this.union(members, nameHint(pointer, "types"));
+    }
+    throw new UnsupportedSchemaError(
+      pointer,
+      "type",
+      "declare a type (or const, enum, anyOf, oneOf, $ref): a schema without one allows values of any shape",
+    );
+  }
+
+  /** Composition keywords replace the grammar of their schema, so a shaping keyword beside them would be ignored. */
+  private assertAlone(schema: Record<string, unknown>, pointer: string, keyword: string): void {
+    const sibling = Object.keys(schema).find((other) => other !== keyword && SHAPING_KEYWORDS.has(other));
+    if (sibling !== undefined) {
+      const reason = `cannot be combined with "${sibling}"; move "${sibling}" inside`;
+      throw new UnsupportedSchemaError(pointer, keyword, reason);
+    }
+  }
+
+  private compileRef(schema: Record<string, unknown>, pointer: string): CompiledSchema {
+    this.assertAlone(schema, pointer, "$ref");
+    const ref = schema.$ref;
+    const target = typeof ref === "string" ? localRefPointer(ref) : undefined;
+    if (target === undefined) {
+      const reason = "only references inside this schema (#/$defs/...) are supported";
+      throw new UnsupportedSchemaError(pointer, "$ref", reason);
+    }
+    if (this.refsInProgress.has(target)) {
+      const reason = `recursive reference to ${String(ref)}: its output would have no bound`;
+      throw new UnsupportedSchemaError(pointer, "$ref", reason);
+    }
+    const cached = this.compiledRefs.get(target);
+    if (cached !== undefined) return cached;
+    const resolved = resolvePointer(this.document, target);
+    if (resolved === undefined) throw new UnsupportedSchemaError(pointer, "$ref", `${String(ref)} does not resolve`);
+    this.refsInProgress.add(target);
+    const compiled = this.compile(resolved, target);
+    this.refsInProgress.delete(target);
+    this.compiledRefs.set(target, compiled);
+    return compiled;
+  }
+
+  private compileAllOf(schema: Record<string, unknown>, pointer: string): CompiledSchema {
+    this.assertAlone(schema, pointer, "allOf");
+    const parts = schema.allOf;
+    if (!Array.isArray(parts) || parts.length !== 1) {
+      const reason = "only an allOf of exactly one schema is supported; merge the schemas";
+      throw new UnsupportedSchemaError(pointer, "allOf", reason);
+    }
+    return this.compile(parts[0], appendPointer(pointer, "allOf", 0));
+  }
+
+  private compileAlternatives(schema: Record<string, unknown>, pointer: string): CompiledSchema {
+    const keyword = "anyOf" in schema ? "anyOf" : "oneOf";
+    this.assertAlone(schema, pointer, keyword);
+    const options = schema[keyword];
+    if (!Array.isArray(options) || options.length === 0) {
+      throw new UnsupportedSchemaError(pointer, keyword, "must be a non-empty array of schemas");
+    }
+    const compiled = options.map((option, index) => this.compile(option, appendPointer(pointer, keyword, index)));
+    if (keyword === "oneOf") assertDisjoint(compiled, pointer);
+    return this.union(compiled, nameHint(pointer, keyword));
+  }
+
+  private compileValues(schema: Record<string, unknown>, pointer: string): CompiledSchema {
+    const keyword = "const" in schema ? "const" : "enum";
+    const listed = schema.enum;
+    if (listed !== undefined && (!Array.isArray(listed) || listed.length === 0)) {
+      throw new UnsupportedSchemaError(pointer, "enum", "must be a non-empty array");
+    }
+    let values: unknown[] = "const" in schema ? [schema.const] : (listed as unknown[]);
+    if (keyword === "const" && Array.isArray(listed)) {
+      values = values.filter((value) => listed.some((member) => asciiJson(member) === asciiJson(value)));
+    }
+    if (schema.type !== undefined) {
+      const types = [schema.type].flat();
+      values = values.filter((value) => types.some((type) => valueHasType(value, type)));
+    }
+    if (values.length === 0) {
+      throw new UnsupportedSchemaError(pointer, keyword, "no listed value satisfies the rest of the schema");
+    }
+    const literals = values.map((value) => literal(asciiJson(value)));
+    return {
+      ...alternation(this.rules, nameHint(pointer, keyword), literals),
+      produces: values.map((value) => ({ type: jsonTypeOf(value), json: asciiJson(value) })),
+    };
+  }
+
+  private compileType(schema: Record<string, unknown>, type: unknown, pointer: string): CompiledSchema {
+    const typed = (jsonType: JsonType, fragment: Fragment): CompiledSchema => ({
+      ...fragment,
+      produces: [{ type: jsonType }],
+    });
+    switch (type) {
+      case "string":
+        return typed("string", this.compileString(schema, pointer));
+      case "integer":
+        return typed("integer", integerGrammar(this.rules, numericBounds(schema, pointer, true)));
+      case "number":
+        return typed("number", numberGrammar(this.rules, numericBounds(schema, pointer, false)));
+      case "boolean":
+        return typed("boolean", booleanGrammar(this.rules));
+      case "null":
+        return typed("null", NULL_GRAMMAR);
+      case "object":
+        return typed("object", this.compileObject(schema, pointer));
+      case "array":
+        return typed("array", this.compileArray(schema, pointer));
+      default:
+        throw new UnsupportedSchemaError(pointer, "type", `unknown type ${JSON.stringify(type)}`);
+    }
+  }
+
+  private compileString(schema: Record<string, unknown>, pointer: string): Fragment {
+    const formatted = typeof schema.format === "string" ? formatGrammar(this.rules, schema.format) : undefined;
+    if (formatted !== undefined) return formatted;
+    const { min, max } = lengthRange(schema, pointer, "minLength", "maxLength", DEFAULT_MAX_STRING_LENGTH);
+    return stringGrammar(this.rules, min, max);
+  }
+
+  private compileObject(schema: Record<string, unknown>, pointer: string): Fragment {
+    const properties = schema.properties;
+    if (!isPlainObject(properties)) {
+      throw new UnsupportedSchemaError(pointer, "properties", "an object schema must list its properties");
+    }
+    const names = Object.keys(properties);
+    assertRequiredDeclared(schema, names, pointer);
+    assertPropertyCount(schema, names.length, pointer);
+    const members = names.flatMap((name, index) => [
+      `${index === 0 ? "" : ","}${asciiJson(name)}:`,
+      this.compile(properties[name], appendPointer(pointer, "properties", name)),
+    ]);
+    const { body, maxChars } = concat(["{", ...members, "}"]);
+    return { element: this.rules.define(nameHint(pointer, "object"), body), maxChars };
+  }
+
+  private compileArray(schema: Record<string, unknown>, pointer: string): Fragment {
+    if (schema.items === undefined || Array.isArray(schema.items)) {
+      throw new UnsupportedSchemaError(pointer, "items", "an array schema must give one schema for all its items");
+    }
+    const item = this.compile(schema.items, appendPointer(pointer, "items"));
+    const { min, max } = lengthRange(schema, pointer, "minItems", "maxItems", DEFAULT_MAX_ITEMS);
+    return delimitedList(this.rules, nameHint(pointer, "array"), { open: "[", close: "]" }, item, min, max);
+  }
+
+  private union(options: CompiledSchema[], hint: string): CompiledSchema {
+    return { ...alternation(this.rules, hint, options), produces: options.flatMap((option) => option.produces) };
+  }
+}
+
+/** The JSON pointer a same-document reference ("#", "#/$defs/x") points at, or undefined for any other reference. */
+function localRefPointer(ref: string): string | undefined {
+  if (ref !== "#" && !ref.startsWith("#/")) return undefined;
+  try {
+    return decodeURIComponent(ref.slice(1));
+  } catch {
+    return undefined;
+  }
+}
+
+/** oneOf fails when a value matches two alternatives, which the grammar cannot prevent unless they cannot overlap. */
+function assertDisjoint(alternatives: CompiledSchema[], pointer: string): void {
+  alternatives.forEach((a, i) =>
+    alternatives.slice(i + 1).forEach((b, offset) => {
+      if (a.produces.some((x) => b.produces.some((y) => mayOverlap(x, y)))) {
+        throw new UnsupportedSchemaError(
+          pointer,
+          "oneOf",
+          `alternatives ${i} and ${i + 1 + offset} can match the same value; ` +
+            "use anyOf, or alternatives of different types or values",
+        );
+      }
+    }),
+  );
+}
+
+function assertRequiredDeclared(schema: Record<string, unknown>, names: string[], pointer: string): void {
+  const required = schema.required;
+  if (required === undefined) return;
+  if (!Array.isArray(required)) throw new UnsupportedSchemaError(pointer, "required", "must be an array of names");
+  const undeclared: unknown = required.find((name: unknown) => typeof name !== "string" || !names.includes(name));
+  if (undeclared !== undefined) {
+    throw new UnsupportedSchemaError(pointer, "required", `${JSON.stringify(undeclared)} is not a declared property`);
+  }
+}
+
+/** Every declared property is emitted, so the count is fixed. */
+function assertPropertyCount(schema: Record<string, unknown>, count: number, pointer: string): void {
+  const min = readCount(schema, "minProperties", pointer);
+  const max = readCount(schema, "maxProperties", pointer);
+  const keyword =
+    min !== undefined && min > count ? "minProperties" : max !== undefined && max < count ? "maxProperties" : undefined;
+  if (keyword !== undefined) {
+    const reason = `the grammar always emits exactly the ${count} declared properties`;
+    throw new UnsupportedSchemaError(pointer, keyword, reason);
+  }
+}
