@@ -24,7 +24,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Open
     url = embedded.connectionString;
   }
   try {
-    const stores = await openPostgresStores(url, { logger });
+    const stores = await openPostgresStores(url, { logger, synchronousCommit: config.database.synchronousCommit });
     const { applied } = await migrate(stores.pool);
     if (applied.length > 0) logger.info({ applied }, "database migrated");
     return {

@@ -18,7 +18,7 @@ function describe({ model, status }: ListedModel) {
       sha256: model.sha256,
       size_bytes: model.sizeBytes,
       context_length: model.contextLength,
-      cost: model.cost,
+      cost: { unit: model.cost.unit, per_1k_prompt_tokens: model.cost.per1kPromptTokens, per_1k_completion_tokens: model.cost.per1kCompletionTokens },
       test_model: model.testModel,
       ...(model.description ? { description: model.description } : {}),
     },

@@ -130,7 +130,7 @@ async function generate(message: Extract<ParentMessage, { type: "generate" }>, h
       signal: controller.signal,
       customStopTriggers: params.stop,
       onToken: (tokens: readonly unknown[]) => { completionTokens += tokens.length; },
-      onTextChunk: message.stream ? (chunk: string) => send({ type: "text", id: message.id, chunk }) : undefined,
+      onTextChunk: message.stream ? (chunk: string) => chunk && send({ type: "text", id: message.id, chunk }) : undefined,
     };
     const started = performance.now();
     let text: string;

@@ -44,6 +44,10 @@ export class LlamaEngine implements InferenceEngine {
     await Promise.all([...this.hosts.values()].map((host) => host.start()));
   }
 
+  ids(): string[] {
+    return [...this.hosts.keys()];
+  }
+
   host(modelId: string): ModelHost {
     const host = this.hosts.get(modelId);
     if (!host) throw new ModelUnavailableError("model_not_found", `model ${modelId} does not exist`);
