@@ -1,4 +1,5 @@
 import { serve, type ServerType } from "@hono/node-server";
+import type { Hono } from "hono";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../config/schema.js";
 import { createApp } from "../gateway/app.js";
@@ -6,7 +7,7 @@ import { LlamaEngine } from "../inference/llama/engine.js";
 import { loadCatalog } from "../models/catalog.js";
 import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
-import { openDatabase } from "./database.js";
+import { openDatabase, type OpenDatabase } from "./database.js";
 
 export interface RunningGateway {
   url: string;
@@ -17,6 +18,16 @@ export interface RunningGateway {
 /** Assembles the gateway from configuration: database, models, engine, HTTP server. */
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
   const database = await openDatabase(config, logger);
+  try {
+    return await startOnDatabase(config, logger, database);
+  } catch (error) {
+    // A gateway that fails to start (port taken, manifest invalid) must not leave its embedded PostgreSQL behind.
+    await database.close();
+    throw error;
+  }
+}
+
+async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase): Promise<RunningGateway> {
   const catalog = loadCatalog({ manifestPath: config.models.manifest, dataDir: config.dataDir, testModelWhenEmpty: config.models.testModelWhenEmpty });
   if (catalog.length === 0) logger.warn({ manifest: config.models.manifest }, "no models are pinned; add one with `atomic models add <file.gguf>`");
   for (const model of catalog.filter((m) => m.testModel)) {
@@ -31,23 +42,23 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     queueTimeoutMs: config.inference.queueTimeoutMs,
     logger,
   });
-  await engine.start();
-
-  const app = createApp({
-    engine,
-    models: new ModelDirectory(catalog, engine, config.models.defaultModel),
-    executions: database.stores.executions,
-    schemas: database.stores.schemas,
-    health: database.stores.health,
-    logger,
-    bodyLimitBytes: config.server.bodyLimitBytes,
-    limits: { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts },
-  });
-
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, () => resolve(s));
-    s.once("error", reject);
-  });
+  let server: ServerType;
+  try {
+    await engine.start();
+    server = await listen(config, createApp({
+      engine,
+      models: new ModelDirectory(catalog, engine, config.models.defaultModel),
+      executions: database.stores.executions,
+      schemas: database.stores.schemas,
+      health: database.stores.health,
+      logger,
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      limits: { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts },
+    }));
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info({ url, models: catalog.map((m) => ({ id: m.id, state: engine.status(m.id)?.state })) }, "gateway listening");
@@ -63,4 +74,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         await database.close();
       })()),
   };
+}
+
+function listen(config: Config, app: Hono): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, () => resolve(server));
+    server.once("error", reject);
+  });
 }

@@ -105,6 +105,32 @@ describe("POST /v1/chat/completions", () => {
   });
 });
 
+describe("structured chat output", () => {
+  it("json_object mode returns a JSON object", async () => {
+    const body = await (await postJson(`${gw.url}/v1/chat/completions`, {
+      model: "tiny", messages: [{ role: "user", content: "JSON please" }], response_format: { type: "json_object" }, seed: 4,
+    })).json();
+    const value = JSON.parse(body.choices[0].message.content);
+    expect(typeof value === "object" && value !== null && !Array.isArray(value)).toBe(true);
+  });
+
+  it("streams grammar-constrained JSON that parses once the stream ends", async () => {
+    const schema = { type: "object", properties: { color: { enum: ["red", "green"] }, count: { type: "integer", minimum: 1, maximum: 9 } }, required: ["color", "count"] };
+    const response = await postJson(`${gw.url}/v1/chat/completions`, {
+      model: "tiny", messages: [{ role: "user", content: "x" }], stream: true, seed: 8,
+      response_format: { type: "json_schema", json_schema: { name: "pick", schema } },
+    });
+    const data = await sseData(response);
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    const text = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+    const value = JSON.parse(text);
+    expect(["red", "green"]).toContain(value.color);
+    expect(value.count).toBeGreaterThanOrEqual(1);
+    expect(value.count).toBeLessThanOrEqual(9);
+    expect(chunks.at(-1).choices[0].finish_reason).toBe("stop");
+  });
+});
+
 describe("POST /v1/completions", () => {
   it("completes a prompt", async () => {
     const response = await postJson(`${gw.url}/v1/completions`, { model: "tiny", prompt: "Once", max_tokens: 8, seed: 1 });

@@ -28,7 +28,7 @@ const MAX_RESTART_DELAY_MS = 30_000;
 function childEntry(): { path: string; execArgv: string[] } {
   const self = new URL(import.meta.url);
   // Under the test runner this module is TypeScript; production runs the compiled JavaScript.
-  if (self.pathname.endsWith(".ts")) return { path: new URL("./child.ts", self).pathname, execArgv: ["--import", "tsx"] };
+  if (self.pathname.endsWith(".ts")) return { path: new URL("./child.ts", self).pathname, execArgv: ["--import", import.meta.resolve("tsx")] };
   return { path: new URL("./child.js", self).pathname, execArgv: [] };
 }
 

@@ -1,0 +1,99 @@
+import { execFile } from "node:child_process";
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildTestModel } from "../../src/models/test-model.js";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+
+const MAIN = resolve("src/cli/main.ts");
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `atomic` exactly as an operator would, in its own process. */
+function atomic(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((done) => {
+    execFile(process.execPath, ["--import", import.meta.resolve("tsx"), MAIN, ...args], { env: { ...process.env, ...env }, cwd: dir }, (error, stdout, stderr) => {
+      done({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let dir: string;
+let manifest: string;
+let database: TestDatabase;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "atomic-cli-"));
+  manifest = join(dir, "models", "manifest.json");
+  (await import("node:fs")).mkdirSync(join(dir, "models"));
+  writeFileSync(join(dir, "models", "tiny.gguf"), buildTestModel({ seed: 11 }));
+  writeFileSync(join(dir, "broken.gguf"), buildTestModel({ seed: 11, omitKeys: ["llama.attention.head_count"] }));
+  writeFileSync(join(dir, "atomic.config.json"), JSON.stringify({ models: { manifest } }));
+  database = await createTestDatabase();
+});
+afterAll(async () => database?.drop());
+
+describe("atomic models", () => {
+  it("add hashes the file and pins it in the manifest", async () => {
+    const run = await atomic(["models", "add", "models/tiny.gguf", "--id", "tiny", "--capabilities", "chat,completion", "--parallel", "3"]);
+    expect(run.code, run.stderr).toBe(0);
+    const expected = createHash("sha256").update(readFileSync(join(dir, "models", "tiny.gguf"))).digest("hex");
+    expect(run.stdout).toContain(`pinned tiny: sha256 ${expected}`);
+    expect(run.stderr).toMatch(/hashing 100%/);
+    const entry = JSON.parse(readFileSync(manifest, "utf8")).models[0];
+    expect(entry).toMatchObject({ id: "tiny", file: "tiny.gguf", sha256: expected, contextLength: 4096, capabilities: ["chat", "completion"], parallel: 3 });
+  });
+
+  it("add refuses a GGUF that llama.cpp would crash on, and an id already pinned", async () => {
+    const broken = await atomic(["models", "add", "broken.gguf"]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain("llama.attention.head_count");
+    const again = await atomic(["models", "add", "models/tiny.gguf", "--id", "tiny"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("already pinned");
+    expect(JSON.parse(readFileSync(manifest, "utf8")).models).toHaveLength(1);
+  });
+
+  it("verify passes on the pinned file and fails once it changes", async () => {
+    const ok = await atomic(["models", "verify"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^ok\s+tiny/m);
+    appendFileSync(join(dir, "models", "tiny.gguf"), "x");
+    const bad = await atomic(["models", "verify"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/FAILED\s+tiny\s+model_digest_mismatch/);
+  });
+});
+
+describe("atomic configuration and usage", () => {
+  it("migrate applies the schema to the configured database", async () => {
+    const run = await atomic(["migrate"], { DATABASE_URL: database.url });
+    expect(run.code, run.stderr).toBe(0);
+    const pg = (await import("pg")).default;
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const tables = (await client.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).rows.map((r) => r.tablename);
+    await client.end();
+    expect(tables).toEqual(expect.arrayContaining(["executions", "schemas"]));
+  });
+
+  it("stops at start on a bad setting, naming the key and its source", async () => {
+    const run = await atomic(["migrate"], { ATOMIC_INFERENCE_GPU: "tpu" });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain("inference.gpu");
+    expect(run.stderr).toContain("ATOMIC_INFERENCE_GPU");
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("answers an unknown command with usage and exit code 2", async () => {
+    const run = await atomic(["frobnicate"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("unknown command frobnicate");
+  });
+});
