@@ -4,7 +4,7 @@ import { booleanGrammar, NULL_GRAMMAR, numberGrammar, stringGrammar } from "./sc
 
 /**
  * Bounds of the `json_object` response format. Nesting multiplies the longest output, so containers and strings
- * stay small to keep JSON_OBJECT_GBNF.maxOutputChars in the low thousands.
+ * stay small to keep JSON_OBJECT_GRAMMAR.maxOutputChars in the low thousands.
  */
 export const JSON_OBJECT_LIMITS = {
   /** Containers nested inside each other, the root object included. */
@@ -16,7 +16,7 @@ export const JSON_OBJECT_LIMITS = {
 } as const;
 
 /** Any JSON object within JSON_OBJECT_LIMITS, compact and ASCII only, for OpenAI's `{type: "json_object"}`. */
-export const JSON_OBJECT_GBNF: CompiledGrammar = buildJsonObjectGrammar();
+export const JSON_OBJECT_GRAMMAR: CompiledGrammar = buildJsonObjectGrammar();
 
 function buildJsonObjectGrammar(): CompiledGrammar {
   const { depth, maxEntries, maxKeyLength, maxStringLength } = JSON_OBJECT_LIMITS;

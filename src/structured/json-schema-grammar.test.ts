@@ -15,11 +15,11 @@ import {
   compileJsonSchemaToGbnf,
   DEFAULT_MAX_ITEMS,
   DEFAULT_MAX_STRING_LENGTH,
-  JSON_OBJECT_GBNF,
+  JSON_OBJECT_GRAMMAR,
   JSON_OBJECT_LIMITS,
   MAX_REPETITIONS,
   UnsupportedSchemaError,
-} from "./json-schema-grammar.js";
+} from "./index.js";
 import { validateAgainstSchema } from "./validator.js";
 
 type Schema = Record<string, unknown>;
@@ -370,7 +370,7 @@ describe("grammars in llama.cpp", () => {
       ...[...GRAMMAR_CASES.map((testCase) => testCase.schema), ...LARGE_SCHEMAS].map(
         (schema) => compileJsonSchemaToGbnf(schema).grammar,
       ),
-      JSON_OBJECT_GBNF.grammar,
+      JSON_OBJECT_GRAMMAR.grammar,
     ];
     for (const grammar of grammars) await expect(llama.createGrammar({ grammar })).resolves.toBeDefined();
   });
@@ -391,9 +391,9 @@ describe("grammars in llama.cpp", () => {
 
   it("json_object grammar: nests up to its depth, no deeper", async () => {
     const nested = (depth: number): string => (depth === 0 ? "1" : `{"k":${nested(depth - 1)}}`);
-    expect(await grammarAccepts(JSON_OBJECT_GBNF.grammar, nested(JSON_OBJECT_LIMITS.depth))).toBe(true);
-    expect(await grammarAccepts(JSON_OBJECT_GBNF.grammar, nested(JSON_OBJECT_LIMITS.depth + 1))).toBe(false);
-    expect(await grammarAccepts(JSON_OBJECT_GBNF.grammar, '[{"k":1}]')).toBe(false);
+    expect(await grammarAccepts(JSON_OBJECT_GRAMMAR.grammar, nested(JSON_OBJECT_LIMITS.depth))).toBe(true);
+    expect(await grammarAccepts(JSON_OBJECT_GRAMMAR.grammar, nested(JSON_OBJECT_LIMITS.depth + 1))).toBe(false);
+    expect(await grammarAccepts(JSON_OBJECT_GRAMMAR.grammar, '[{"k":1}]')).toBe(false);
   });
 
   const GENERATION_SCHEMA: Schema = {
@@ -448,8 +448,8 @@ describe("grammars in llama.cpp", () => {
 
   it("50 seeded json_object generations are all JSON objects", async () => {
     for (let seed = 0; seed < 50; seed++) {
-      const output = await generate(JSON_OBJECT_GBNF.grammar, JSON_OBJECT_GBNF.maxOutputChars, seed);
-      expect(output.length).toBeLessThanOrEqual(JSON_OBJECT_GBNF.maxOutputChars);
+      const output = await generate(JSON_OBJECT_GRAMMAR.grammar, JSON_OBJECT_GRAMMAR.maxOutputChars, seed);
+      expect(output.length).toBeLessThanOrEqual(JSON_OBJECT_GRAMMAR.maxOutputChars);
       const value: unknown = JSON.parse(output);
       expect(typeof value === "object" && value !== null && !Array.isArray(value)).toBe(true);
     }

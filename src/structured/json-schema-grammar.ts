@@ -8,17 +8,6 @@ import { booleanGrammar, integerGrammar, NULL_GRAMMAR, numberGrammar, stringGram
 import { assertSupportedKeywords, SHAPING_KEYWORDS } from "./schema-keywords.js";
 import { UnsupportedSchemaError } from "./unsupported-schema-error.js";
 
-export { UnsupportedSchemaError } from "./unsupported-schema-error.js";
-export { JSON_OBJECT_GBNF, JSON_OBJECT_LIMITS } from "./json-object-grammar.js";
-export {
-  DEFAULT_MAX_ITEMS,
-  DEFAULT_MAX_STRING_LENGTH,
-  MAX_FRACTION_DIGITS,
-  MAX_INTEGER_DIGITS,
-  MAX_REPETITIONS,
-  MAX_SCHEMA_DEPTH,
-} from "./grammar-limits.js";
-
 export interface CompiledGrammar {
   /** llama.cpp GBNF whose start rule is `root`. */
   grammar: string;

@@ -1,12 +1,13 @@
 import type { Hono } from "hono";
 import type { ChatMessage } from "../../inference/interface.js";
-import { runGeneration, type GenerationOutcome, type GenerationRequest } from "../../pipeline/generate.js";
+import { runGeneration, type GenerationRequest } from "../../pipeline/generate.js";
 import type { StructuredSpec } from "../../pipeline/structured.js";
 import { uuidv7 } from "../../util/uuidv7.js";
 import type { GatewayDeps } from "../deps.js";
 import { ChatCompletionRequestSchema, stopList, type ChatCompletionRequest } from "../openai/requests.js";
 import { streamGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
+import { usageOf } from "../openai/usage.js";
 
 function toMessages(body: ChatCompletionRequest): ChatMessage[] {
   return body.messages.map((m) => ({
@@ -21,10 +22,6 @@ function structuredSpec(body: ChatCompletionRequest): StructuredSpec | undefined
   if (!format || format.type === "text") return undefined;
   if (format.type === "json_object") return { kind: "json_object" };
   return { kind: "json_schema", schema: format.json_schema.schema, ref: null, param: "response_format.json_schema.schema" };
-}
-
-function usage(outcome: GenerationOutcome) {
-  return { prompt_tokens: outcome.promptTokens, completion_tokens: outcome.completionTokens, total_tokens: outcome.promptTokens + outcome.completionTokens };
 }
 
 /** POST /v1/chat/completions — OpenAI-compatible, with SSE streaming and grammar-constrained JSON output. */
@@ -60,7 +57,7 @@ export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
         created,
         model: outcome.model.id,
         choices: [{ index: 0, message: { role: "assistant", content: outcome.text, refusal: null }, logprobs: null, finish_reason: outcome.finishReason }],
-        usage: usage(outcome),
+        usage: usageOf(outcome),
         system_fingerprint: null,
       });
     }
@@ -76,7 +73,7 @@ export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
       closing: (outcome) => [
         chunk({}, outcome.finishReason),
         ...(body.stream_options?.include_usage
-          ? [{ id, object: "chat.completion.chunk", created, model: modelId, system_fingerprint: null, choices: [], usage: usage(outcome) }]
+          ? [{ id, object: "chat.completion.chunk", created, model: modelId, system_fingerprint: null, choices: [], usage: usageOf(outcome) }]
           : []),
       ],
     });

@@ -1,14 +1,11 @@
 import type { Hono } from "hono";
-import { runGeneration, type GenerationOutcome, type GenerationRequest } from "../../pipeline/generate.js";
+import { runGeneration, type GenerationRequest } from "../../pipeline/generate.js";
 import { uuidv7 } from "../../util/uuidv7.js";
 import type { GatewayDeps } from "../deps.js";
 import { CompletionRequestSchema, stopList } from "../openai/requests.js";
 import { streamGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
-
-function usage(outcome: GenerationOutcome) {
-  return { prompt_tokens: outcome.promptTokens, completion_tokens: outcome.completionTokens, total_tokens: outcome.promptTokens + outcome.completionTokens };
-}
+import { usageOf } from "../openai/usage.js";
 
 /** POST /v1/completions — OpenAI's legacy text completion, non-streaming and SSE. */
 export function registerCompletions(app: Hono, deps: GatewayDeps): void {
@@ -43,7 +40,7 @@ export function registerCompletions(app: Hono, deps: GatewayDeps): void {
         created,
         model: outcome.model.id,
         choices: [{ index: 0, text: outcome.text, logprobs: null, finish_reason: outcome.finishReason }],
-        usage: usage(outcome),
+        usage: usageOf(outcome),
       });
     }
 
@@ -57,7 +54,7 @@ export function registerCompletions(app: Hono, deps: GatewayDeps): void {
       text: (text) => chunk(text, null),
       closing: (outcome) => [
         chunk("", outcome.finishReason),
-        ...(body.stream_options?.include_usage ? [{ id, object: "text_completion", created, model: modelId, choices: [], usage: usage(outcome) }] : []),
+        ...(body.stream_options?.include_usage ? [{ id, object: "text_completion", created, model: modelId, choices: [], usage: usageOf(outcome) }] : []),
       ],
     });
   });

@@ -7,6 +7,7 @@ import { uuidv7 } from "../../util/uuidv7.js";
 import type { GatewayDeps } from "../deps.js";
 import { notFound } from "../errors.js";
 import { readBody } from "../validation.js";
+import { usageOf } from "../openai/usage.js";
 import { assertUsableSchema } from "./v1_schemas.js";
 
 const TaskRequest = z.strictObject({
@@ -71,7 +72,7 @@ export function registerTasks(app: Hono, deps: GatewayDeps): void {
       result: structured ? outcome.value : outcome.text,
       schema: structured?.kind === "json_schema" ? structured.ref : null,
       attempts: outcome.attempts,
-      usage: { prompt_tokens: outcome.promptTokens, completion_tokens: outcome.completionTokens, total_tokens: outcome.promptTokens + outcome.completionTokens },
+      usage: usageOf(outcome),
       execution: `/v1/executions/${executionId}`,
     });
   });
