@@ -7,27 +7,32 @@ import { LlamaEngine } from "../inference/llama/engine.js";
 import { loadCatalog } from "../models/catalog.js";
 import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
+import { startAudit, type RunningAudit } from "./audit.js";
 import { openDatabase, type OpenDatabase } from "./database.js";
 
 export interface RunningGateway {
   url: string;
   engine: LlamaEngine;
+  audit: RunningAudit;
   close(): Promise<void>;
 }
 
 /** Assembles the gateway from configuration: database, models, engine, HTTP server. */
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
   const database = await openDatabase(config, logger);
+  let audit: RunningAudit | undefined;
   try {
-    return await startOnDatabase(config, logger, database);
+    audit = await startAudit(config, database.stores.pool, logger);
+    return await startOnDatabase(config, logger, database, audit);
   } catch (error) {
     // A gateway that fails to start (port taken, manifest invalid) must not leave its embedded PostgreSQL behind.
+    await audit?.close();
     await database.close();
     throw error;
   }
 }
 
-async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase): Promise<RunningGateway> {
+async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit): Promise<RunningGateway> {
   const catalog = loadCatalog({ manifestPath: config.models.manifest, dataDir: config.dataDir, testModelWhenEmpty: config.models.testModelWhenEmpty });
   if (catalog.length === 0) logger.warn({ manifest: config.models.manifest }, "no models are pinned; add one with `atomic models add <file.gguf>`");
   for (const model of catalog.filter((m) => m.testModel)) {
@@ -41,6 +46,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     maxQueue: config.inference.maxQueue,
     queueTimeoutMs: config.inference.queueTimeoutMs,
     logger,
+    onLifecycle: audit.onModelLifecycle,
   });
   let server: ServerType;
   try {
@@ -49,6 +55,8 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       engine,
       models: new ModelDirectory(catalog, engine, config.models.defaultModel),
       executions: database.stores.executions,
+      contentHasher: audit.hasher,
+      audit: audit.deps,
       schemas: database.stores.schemas,
       health: database.stores.health,
       logger,
@@ -67,10 +75,12 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   return {
     url,
     engine,
+    audit,
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await engine.close();
+        await audit.close();
         await database.close();
       })()),
   };

@@ -4,6 +4,8 @@ import { ConfigError, loadConfig } from "../config/load.js";
 import { createLogger } from "../observability/logger.js";
 import type { CommandContext } from "./context.js";
 import { migrateCommand } from "./commands/migrate.js";
+import { auditCommand } from "./commands/audit.js";
+import { keysCommand } from "./commands/keys.js";
 import { modelsCommand } from "./commands/models.js";
 import { serveCommand } from "./commands/serve.js";
 import { UsageError } from "./usage.js";
@@ -18,6 +20,9 @@ commands:
   models add <file.gguf>     check, hash and pin a model in the manifest
   models verify              re-hash every pinned model and check its header
   models list                list pinned models
+  keys generate              create the audit log's Ed25519 signing key and its public JWK
+  audit export --out DIR     export the audit log [--from I|TIME] [--to I|TIME] [--previous-size N]
+  audit verify DIR --key F   verify an export offline [--previous CHECKPOINT-FILE]
 
 configuration: atomic.config.json (or --config / ATOMIC_CONFIG), overridden by ATOMIC_* environment variables
 `;
@@ -47,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
     case "serve": return serveCommand(context);
     case "migrate": return migrateCommand(context);
     case "models": return modelsCommand(context, commandArgs);
+    case "keys": return keysCommand(context, commandArgs);
+    case "audit": return auditCommand(context, commandArgs);
     default: throw new UsageError(`unknown command ${command}\n\n${HELP}`);
   }
 }

@@ -46,6 +46,15 @@ export const ConfigSchema = z.strictObject({
     /** Attempts at a structured output before answering 422 (fresh seed each time). */
     structuredAttempts: z.number().int().min(1).max(5).default(2),
   }).prefault({}),
+  audit: z.strictObject({
+    /** The log's name in every checkpoint (C2SP origin); pick one per site and never reuse it for another log. */
+    origin: z.string().regex(/^[\x21-\x7e]{1,200}$/, "printable ASCII without spaces").default("atomic.local/audit"),
+    /** Folder of the signing key and the content-hash key; absent → <dataDir>/keys. Never inside the database. */
+    keyDir: z.string().min(1).optional(),
+    /** Events sequenced per batch, and how often the sequencer looks for new ones. */
+    batchSize: z.number().int().min(1).max(10_000).default(1000),
+    intervalMs: z.number().int().min(1).max(60_000).default(100),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   }).prefault({}),

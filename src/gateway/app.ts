@@ -6,6 +6,7 @@ import { ApiError } from "./errors.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors/index.js";
 import { requestContext } from "./middleware/request-context/index.js";
 import { registerHealth } from "./routes/health.js";
+import { registerAudit } from "./routes/v1_audit.js";
 import { registerChatCompletions } from "./routes/v1_chat_completions.js";
 import { registerCompletions } from "./routes/v1_completions.js";
 import { registerEmbeddings } from "./routes/v1_embeddings.js";
@@ -39,5 +40,6 @@ export function createApp(deps: GatewayDeps): Hono {
   registerTasks(app, deps);
   registerExecutionsGet(app, deps);
   registerSchemas(app, deps);
+  registerAudit(app, deps);
   return app;
 }

@@ -1,11 +1,20 @@
+import type { AuditArchive, AuditArchiveRequest } from "../audit/archive.js";
+import type { AuditLogReader } from "../audit/store/reader.js";
 import type { Logger } from "../observability/logger.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { DatabaseHealth, SchemaStore } from "../store/interface.js";
+
+/** What the audit routes read: receipts and checkpoints, queued events, and the export archive. */
+export interface AuditDeps {
+  reader: Pick<AuditLogReader, "latestCheckpoint" | "receipt" | "isQueued">;
+  exportArchive(request: AuditArchiveRequest): Promise<AuditArchive>;
+}
 
 /** Everything the HTTP layer needs, injected so tests and the benchmark can swap any part. */
 export interface GatewayDeps extends PipelineDeps {
   schemas: SchemaStore;
   health: DatabaseHealth;
+  audit: AuditDeps;
   logger: Logger;
   bodyLimitBytes: number;
 }

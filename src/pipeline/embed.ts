@@ -3,6 +3,7 @@ import { fromInferenceError } from "../gateway/errors.js";
 import { InferenceError } from "../inference/errors.js";
 import type { CatalogModel } from "../models/catalog.js";
 import type { PipelineDeps } from "./generate.js";
+import { recordExecution } from "./record.js";
 
 export interface EmbeddingRequest {
   executionId: string;
@@ -24,7 +25,7 @@ export async function runEmbedding(deps: PipelineDeps, request: EmbeddingRequest
   const createdAt = new Date();
   const model = deps.models.resolve(request.model, "embedding");
   const record = (status: "succeeded" | "failed", errorCode: string | null, output: unknown, promptTokens: number, queueMs: number, inferenceMs: number) =>
-    deps.executions.insert({
+    recordExecution(deps, {
       id: request.executionId,
       requestId: request.requestId,
       endpoint: "embeddings",

@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import type { ContentHasher } from "../audit/content-hasher.js";
 import { ApiError, fromInferenceError } from "../gateway/errors.js";
 import { InferenceError } from "../inference/errors.js";
 import type { FinishReason, GenerationInput, GenerationParams, InferenceEngine } from "../inference/interface.js";
@@ -6,12 +7,15 @@ import type { CatalogModel } from "../models/catalog.js";
 import type { ExecutionEndpoint, ExecutionRecord, ExecutionStore, SchemaRef } from "../store/interface.js";
 import type { Violation } from "../structured/index.js";
 import type { ModelDirectory } from "./model-directory.js";
+import { recordExecution } from "./record.js";
 import { prepareStructured, type StructuredSpec } from "./structured.js";
 
 export interface PipelineDeps {
   engine: InferenceEngine;
   models: ModelDirectory;
   executions: ExecutionStore;
+  /** Keyed hashes of inputs and outputs for the audit log. */
+  contentHasher: ContentHasher;
   limits: { maxTokensLimit: number; structuredAttempts: number };
 }
 
@@ -90,7 +94,7 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
   let attempts = 0;
 
   const record = (status: ExecutionRecord["status"], errorCode: string | null, output: unknown) =>
-    deps.executions.insert({
+    recordExecution(deps, {
       id: request.executionId,
       requestId: request.requestId,
       endpoint: request.endpoint,

@@ -1,3 +1,5 @@
+import type { AuditEvent } from "../audit/core/entry.js";
+
 /**
  * Persistence contracts. The gateway depends on these interfaces only; PostgreSQL (embedded by default, or the
  * server named by DATABASE_URL) implements them in ./postgres.
@@ -46,8 +48,11 @@ export interface ExecutionRecord {
 }
 
 export interface ExecutionStore {
-  /** Writes one finished execution atomically: either the whole record is stored or nothing is. */
-  insert(record: ExecutionRecord): Promise<void>;
+  /**
+   * Writes one finished execution and queues its audit event, atomically: both are stored or neither is. A
+   * response is sent only after this resolves (no audit, no response).
+   */
+  insert(record: ExecutionRecord, audit: AuditEvent): Promise<void>;
   get(id: string): Promise<ExecutionRecord | null>;
 }
 

@@ -9,12 +9,13 @@
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { AddressInfo } from "node:net";
 import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
+import { ContentHasher } from "../../src/audit/content-hasher.js";
 import { startGateway, type RunningGateway } from "../../src/bootstrap/gateway.js";
 import { ConfigSchema } from "../../src/config/schema.js";
 import { createApp } from "../../src/gateway/app.js";
@@ -161,6 +162,8 @@ async function main(): Promise<void> {
     cost: { unit: "compute-seconds", per1kPromptTokens: 0, per1kCompletionTokens: 0 }, parallel: 1, testModel: false,
   };
   const engine = new NoopEngine(["noop"]);
+  const contentHasher = new ContentHasher(randomBytes(32));
+  const audit = { reader: { latestCheckpoint: async () => null, receipt: async () => null, isQueued: async () => false }, exportArchive: async () => { throw new Error("unused"); } };
   const body = JSON.stringify({ model: "noop", messages: [{ role: "user", content: PROMPT }], max_tokens: 16 });
   const bareApp = new Hono().post("/v1/chat/completions", async (c) => {
     await c.req.json();
@@ -175,7 +178,7 @@ async function main(): Promise<void> {
     const stores = await openPostgresStores(databaseUrl, { synchronousCommit });
     await migrate(stores.pool);
     const gatewayApp = createApp({
-      engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, schemas: stores.schemas, health: stores.health,
+      engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, schemas: stores.schemas, health: stores.health,
       logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 },
     });
     const gatewayServer = await listen(gatewayApp);
@@ -187,7 +190,7 @@ async function main(): Promise<void> {
   }
 
   const noStore = createApp({
-    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null },
+    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null }, contentHasher, audit,
     schemas: { register: async () => { throw new Error("unused"); }, get: async () => null, list: async () => [] },
     health: { ping: async () => {} }, logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 },
   });

@@ -10,6 +10,8 @@ import type { TestModels } from "./models.js";
 
 export interface TestGateway {
   url: string;
+  /** Where the gateway keeps its keys (the audit public key is keys/audit-signing.pub.jwk). */
+  dataDir: string;
   gateway: RunningGateway;
   /** Every log line the gateway wrote, parsed. */
   logs: Array<Record<string, unknown>>;
@@ -35,17 +37,21 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
       callback();
     },
   });
+  const dataDir = mkdtempSync(join(tmpdir(), "atomic-data-"));
   const config = ConfigSchema.parse({
     server: { host: "127.0.0.1", port: 0 },
-    dataDir: mkdtempSync(join(tmpdir(), "atomic-data-")),
+    dataDir,
     database: { url: database.url },
     models: { manifest: options.models.manifestPath, testModelWhenEmpty: false },
     inference: { threads: 1, gpu: "cpu", ...options.inference },
+    // A short sequencer interval keeps tests that wait for receipts quick.
+    audit: { intervalMs: 10 },
     log: { level: "info" },
   });
   const gateway = await startGateway(config, createLogger({ level: "info", destination }));
   return {
     url: gateway.url,
+    dataDir,
     gateway,
     logs,
     databaseUrl: database.url,

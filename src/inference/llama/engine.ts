@@ -3,7 +3,7 @@ import type { Logger } from "../../observability/logger.js";
 import type { AdmissionOptions } from "../admission.js";
 import { ModelUnavailableError } from "../errors.js";
 import type { CallOptions, EmbeddingResult, GenerationInput, GenerationParams, GenerationResult, InferenceEngine, ModelStatus } from "../interface.js";
-import { ModelHost } from "./model-host.js";
+import { ModelHost, type ModelLifecycleEvent } from "./model-host.js";
 import type { LoadSpec } from "./protocol.js";
 
 export interface LlamaEngineOptions {
@@ -16,6 +16,7 @@ export interface LlamaEngineOptions {
   queueTimeoutMs: number;
   logger: Logger;
   restartDelayMs?: number;
+  onLifecycle?: (event: ModelLifecycleEvent) => void;
 }
 
 /** Local inference through node-llama-cpp, one supervised host process per model. */
@@ -35,7 +36,7 @@ export class LlamaEngine implements InferenceEngine {
         gpu: options.gpu,
         embedding: model.capabilities.includes("embedding"),
       };
-      this.hosts.set(model.id, new ModelHost({ spec, admission, logger: options.logger, restartDelayMs: options.restartDelayMs }));
+      this.hosts.set(model.id, new ModelHost({ spec, admission, logger: options.logger, restartDelayMs: options.restartDelayMs, onLifecycle: options.onLifecycle }));
     }
   }
 

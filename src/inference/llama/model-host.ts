@@ -7,8 +7,18 @@ import { InferenceAbortedError, InferenceError, ModelUnavailableError } from "..
 import type { CallOptions, EmbeddingResult, GenerationInput, GenerationParams, GenerationResult, ModelState, ModelStatus } from "../interface.js";
 import type { ChildMessage, LoadedInfo, LoadSpec, ParentMessage } from "./protocol.js";
 
+/** What happened to a model, for the audit log: loaded (with its verified digest), refused, or its host died. */
+export interface ModelLifecycleEvent {
+  modelId: string;
+  sha256: string;
+  kind: "loaded" | "refused" | "crashed";
+  code?: string;
+  reason?: string;
+}
+
 export interface ModelHostOptions {
   spec: LoadSpec;
+  onLifecycle?: (event: ModelLifecycleEvent) => void;
   admission: AdmissionOptions;
   logger: Logger;
   /** Delay before restarting a host that crashed after it had loaded; doubles per crash up to 30 s. */
@@ -118,6 +128,7 @@ export class ModelHost {
         this.loadCrashes = 0;
         this.restartDelayMs = this.options.restartDelayMs ?? 500;
         log.info({ gpu: message.info.gpu, verifyMs: Math.round(message.info.verifyMs), loadMs: Math.round(message.info.loadMs) }, "model ready");
+        this.options.onLifecycle?.({ modelId: this.id, sha256: this.digest, kind: "loaded" });
         this.settle();
         return;
       case "load-failed":
@@ -140,6 +151,7 @@ export class ModelHost {
   private fail(code: string, text: string): void {
     this.state = "failed";
     this.reason = { code, text };
+    this.options.onLifecycle?.({ modelId: this.id, sha256: this.digest, kind: "refused", code, reason: text });
     this.gate.rejectWaiting(new ModelUnavailableError(code, `model ${this.id} is unavailable: ${text}`));
     this.settle();
   }
@@ -162,6 +174,7 @@ export class ModelHost {
       }
     } else {
       log.error({ code, signal, restartInMs: this.restartDelayMs }, "model host died; restarting");
+      this.options.onLifecycle?.({ modelId: this.id, sha256: this.digest, kind: "crashed", code: "model_crashed", reason: how });
       this.state = "loading";
       this.reason = { code: "model_restarting", text: `model host died (${how}); restarting` };
       this.resetSettled();

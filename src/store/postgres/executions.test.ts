@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Pool } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/database.js";
+import { ContentHasher } from "../../audit/content-hasher.js";
+import { executionEvent } from "../../audit/events.js";
 import type { ExecutionRecord } from "../interface.js";
 import { createPool } from "./database.js";
 import { PostgresExecutionStore } from "./executions.js";
@@ -48,16 +50,19 @@ function execution(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
   };
 }
 
+const hasher = new ContentHasher(Buffer.alloc(32, 7));
+const insertWithEvent = (record: ExecutionRecord) => store.insert(record, executionEvent(record, hasher));
+
 describe("PostgresExecutionStore", () => {
   it("returns exactly what was inserted, with dates as Date and numbers as numbers", async () => {
     const record = execution();
-    await store.insert(record);
+    await insertWithEvent(record);
     expect(await store.get(record.id)).toEqual(record);
   });
 
   it("keeps NUL characters and key order exactly as given", async () => {
     const record = execution({ input: [{ role: "user", content: "a\u0000b" }], output: { zeta: 1, alpha: "\u0000" } });
-    await store.insert(record);
+    await insertWithEvent(record);
     const stored = await store.get(record.id);
     expect(stored).toEqual(record);
     expect(Object.keys(stored!.output as object)).toEqual(["zeta", "alpha"]);
@@ -78,10 +83,22 @@ describe("PostgresExecutionStore", () => {
       output: null,
       completionTokens: 0,
     });
-    await store.insert(structured);
-    await store.insert(failed);
+    await insertWithEvent(structured);
+    await insertWithEvent(failed);
     expect(await store.get(structured.id)).toEqual(structured);
     expect(await store.get(failed.id)).toEqual(failed);
+  });
+
+  it("queues the audit event in the same statement, and stores neither when one of them is refused", async () => {
+    const record = execution();
+    const event = executionEvent(record, hasher);
+    await store.insert(record, event);
+    const queued = await pool.query("SELECT event FROM audit_queue WHERE event_id = $1", [event.id]);
+    expect(JSON.parse(queued.rows[0].event)).toEqual(event);
+
+    const second = execution();
+    await expect(store.insert(second, event)).rejects.toMatchObject({ code: "23505" });
+    expect(await store.get(second.id)).toBeNull();
   });
 
   it("returns null for an unknown id and for a string that is not a UUID", async () => {
@@ -92,14 +109,14 @@ describe("PostgresExecutionStore", () => {
 
   it("refuses a second record with the same id and keeps the first", async () => {
     const record = execution();
-    await store.insert(record);
-    await expect(store.insert({ ...record, output: "changed" })).rejects.toMatchObject({ code: "23505" });
+    await insertWithEvent(record);
+    await expect(insertWithEvent({ ...record, output: "changed" })).rejects.toMatchObject({ code: "23505" });
     expect((await store.get(record.id))?.output).toBe("hi");
   });
 
   it("stores nothing of a record the database rejects", async () => {
     const invalid = execution({ promptTokens: -1 });
-    await expect(store.insert(invalid)).rejects.toMatchObject({ code: "23514" });
+    await expect(insertWithEvent(invalid)).rejects.toMatchObject({ code: "23514" });
     expect(await store.get(invalid.id)).toBeNull();
   });
 });

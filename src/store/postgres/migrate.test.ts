@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -34,16 +35,21 @@ async function tableExists(pool: Pool, table: string): Promise<boolean> {
   return result.rows[0]?.found != null;
 }
 
+/** The migrations this build ships, read from the folder migrate() reads. */
+const SHIPPED = readdirSync(new URL("./migrations/", import.meta.url)).filter((name) => name.endsWith(".sql")).sort();
+
 describe("migrate", () => {
   it("applies the shipped migrations once and records each with its checksum", async () => {
+    expect(SHIPPED.slice(0, 2)).toEqual(["0001_init.sql", "0002_audit.sql"]);
     const pool = await freshPool();
-    expect(await migrate(pool)).toEqual({ applied: ["0001_init.sql"] });
+    expect(await migrate(pool)).toEqual({ applied: SHIPPED });
 
-    const init = await readFile(new URL("./migrations/0001_init.sql", import.meta.url));
-    const recorded = await pool.query("SELECT version, name, checksum FROM schema_migrations");
-    expect(recorded.rows).toEqual([
-      { version: 1, name: "0001_init.sql", checksum: createHash("sha256").update(init).digest("hex") },
-    ]);
+    const recorded = await pool.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version");
+    expect(recorded.rows).toEqual(await Promise.all(SHIPPED.map(async (name) => ({
+      version: Number(name.slice(0, 4)),
+      name,
+      checksum: createHash("sha256").update(await readFile(new URL(`./migrations/${name}`, import.meta.url))).digest("hex"),
+    }))));
     expect(await tableExists(pool, "executions")).toBe(true);
     expect(await tableExists(pool, "schemas")).toBe(true);
 
@@ -60,9 +66,9 @@ describe("migrate", () => {
 
     const results = await Promise.all(pools.map((pool) => migrate(pool)));
 
-    expect(results.flatMap((result) => result.applied).sort()).toEqual(["0001_init.sql"]);
+    expect(results.flatMap((result) => result.applied).sort()).toEqual(SHIPPED);
     const count = await pools[0]?.query<{ n: number }>("SELECT count(*)::int AS n FROM schema_migrations");
-    expect(count?.rows[0]?.n).toBe(1);
+    expect(count?.rows[0]?.n).toBe(SHIPPED.length);
   });
 
   it("applies pending migrations in version order on top of those already applied", async () => {

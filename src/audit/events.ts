@@ -1,0 +1,34 @@
+import type { ExecutionRecord } from "../store/interface.js";
+import { uuidv7 } from "../util/uuidv7.js";
+import type { ContentHasher } from "./content-hasher.js";
+import type { AuditEvent } from "./core/entry.js";
+
+/**
+ * The audit record of one finished execution: identities, digests and counts, never the text itself. It shares
+ * the execution's id, so the `x-atomic-execution-id` a client receives is also the key of its audit receipt.
+ */
+export function executionEvent(record: ExecutionRecord, hasher: ContentHasher): AuditEvent {
+  return {
+    v: 1,
+    id: record.id,
+    time: record.completedAt.toISOString(),
+    kind: "request",
+    request: { id: record.requestId, endpoint: record.endpoint, executionId: record.id },
+    model: { id: record.modelId, sha256: record.modelDigest },
+    parameters: record.parameters,
+    content: {
+      inputHash: hasher.hash(record.input),
+      ...(record.output === null || record.output === undefined ? {} : { outputHash: hasher.hash(record.output) }),
+      saltId: hasher.keyId,
+    },
+    usage: { promptTokens: record.promptTokens, completionTokens: record.completionTokens },
+    latencyMs: Math.round(record.timings.totalMs * 1000) / 1000,
+    outcome: { status: record.status, ...(record.errorCode ? { code: record.errorCode } : {}) },
+  };
+}
+
+/** An event that is not a request (model loaded or refused, key generated, startup), stamped now. */
+export function systemEvent(kind: AuditEvent["kind"], fields: Omit<AuditEvent, "v" | "id" | "time" | "kind">): AuditEvent {
+  const now = Date.now();
+  return { v: 1, id: uuidv7(now), time: new Date(now).toISOString(), kind, ...fields };
+}

@@ -1,0 +1,134 @@
+import type pg from "pg";
+import { signCheckpoint, type NoteSigner } from "../core/checkpoint.js";
+import { chainHash, encodeLeaf, type AuditEvent } from "../core/entry.js";
+import { CompactRange, leafHash } from "../core/merkle.js";
+
+export interface BatchOptions {
+  /** The fencing token this leader was elected with; the batch commits only while the table still holds it. */
+  epoch: number;
+  batchSize: number;
+  signer: NoteSigner;
+  origin: string;
+}
+
+export interface BatchOutcome {
+  /** Leaves appended to the log. */
+  appended: number;
+  /** Queued events whose id the log already holds, taken off the queue without a new leaf. */
+  duplicates: number;
+  /** Tree size once the batch committed. */
+  size: number;
+}
+
+/** A newer leader was elected after this one: its batch is rolled back and it must stop sequencing. */
+export class FencedError extends Error {
+  override readonly name = "FencedError";
+  constructor(readonly epoch: number, readonly currentEpoch: number) {
+    super(`sequencer epoch ${epoch} was superseded by epoch ${currentEpoch}; batch rolled back`);
+  }
+}
+
+interface SequencerRow {
+  epoch: string;
+  size: string;
+  frontier: Buffer[];
+  chain_hash: Buffer;
+}
+
+interface QueuedRow {
+  event_id: string;
+  event: string;
+}
+
+/**
+ * Moves up to batchSize of the oldest queued events into the log, in one transaction on `client`: each gets the
+ * next index, its leaf and chain link; the tree's right edge advances; a checkpoint of the new size is signed and
+ * stored; the events leave the queue. A crash anywhere before COMMIT leaves the queue and the log as they were.
+ */
+export async function sequenceBatch(client: pg.ClientBase, options: BatchOptions): Promise<BatchOutcome> {
+  await client.query("BEGIN");
+  try {
+    const outcome = await appendQueuedEvents(client, options);
+    await client.query("COMMIT");
+    return outcome;
+  } catch (error) {
+    // A connection that cannot roll back is broken; the caller discards it, which ends the transaction anyway.
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}
+
+async function appendQueuedEvents(client: pg.ClientBase, options: BatchOptions): Promise<BatchOutcome> {
+  const state = await lockState(client, options.epoch);
+  const queued = (
+    await client.query<QueuedRow>(
+      "SELECT event_id, event FROM audit_queue ORDER BY enqueued_at, event_id LIMIT $1 FOR UPDATE SKIP LOCKED",
+      [options.batchSize],
+    )
+  ).rows;
+  if (queued.length === 0) return { appended: 0, duplicates: 0, size: state.size };
+
+  const taken = queued.map((row) => row.event_id);
+  const logged = await alreadyLogged(client, taken);
+  const fresh = queued.filter((row) => !logged.has(row.event_id));
+  await client.query("DELETE FROM audit_queue WHERE event_id = ANY($1::uuid[])", [taken]);
+  if (fresh.length === 0) return { appended: 0, duplicates: logged.size, size: state.size };
+
+  const batch = encodeLeaves(state, fresh);
+  // One statement for the whole batch: a row at a time would cost a round trip each.
+  await client.query(
+    `INSERT INTO audit_log (idx, event_id, leaf, leaf_hash, chain_hash, event_time)
+     SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bytea[], $4::bytea[], $5::bytea[], $6::timestamptz[])`,
+    [batch.indexes, fresh.map((row) => row.event_id), batch.leaves, batch.leafHashes, batch.chainHashes, batch.eventTimes],
+  );
+  const { range, chain } = batch;
+  await client.query("UPDATE audit_sequencer SET size = $1, frontier = $2::bytea[], chain_hash = $3", [range.size, range.hashes, chain]);
+  const root = range.root();
+  const note = signCheckpoint({ origin: options.origin, size: range.size, root }, options.signer);
+  await client.query("INSERT INTO audit_checkpoints (size, root, note) VALUES ($1, $2, $3)", [range.size, root, note]);
+  return { appended: fresh.length, duplicates: logged.size, size: range.size };
+}
+
+interface SequencerState {
+  size: number;
+  range: CompactRange;
+  chain: Buffer;
+}
+
+/** Locking the row first serialises batches: a stale leader waits here behind a new one, then sees its epoch. */
+async function lockState(client: pg.ClientBase, epoch: number): Promise<SequencerState> {
+  const row = (await client.query<SequencerRow>("SELECT epoch, size, frontier, chain_hash FROM audit_sequencer FOR UPDATE")).rows[0];
+  if (row === undefined) throw new Error("audit_sequencer has no row: the audit migration did not run");
+  if (Number(row.epoch) !== epoch) throw new FencedError(epoch, Number(row.epoch));
+  const size = Number(row.size);
+  return { size, range: CompactRange.from(size, row.frontier), chain: row.chain_hash };
+}
+
+async function alreadyLogged(client: pg.ClientBase, eventIds: string[]): Promise<Set<string>> {
+  const result = await client.query<{ event_id: string }>("SELECT event_id FROM audit_log WHERE event_id = ANY($1::uuid[])", [eventIds]);
+  return new Set(result.rows.map((row) => row.event_id));
+}
+
+/** The leaves that continue the log from `state`, in queue order, as columns for one INSERT. */
+function encodeLeaves(state: SequencerState, rows: QueuedRow[]) {
+  let { range, chain } = state;
+  const indexes: number[] = [];
+  const leaves: Buffer[] = [];
+  const leafHashes: Buffer[] = [];
+  const chainHashes: Buffer[] = [];
+  const eventTimes: string[] = [];
+  for (const row of rows) {
+    const index = state.size + leaves.length;
+    const event = JSON.parse(row.event) as AuditEvent;
+    const leaf = encodeLeaf(index, chain, event);
+    const hash = leafHash(leaf);
+    chain = chainHash(leaf);
+    range = range.append(hash);
+    indexes.push(index);
+    leaves.push(leaf);
+    leafHashes.push(hash);
+    chainHashes.push(chain);
+    eventTimes.push(event.time);
+  }
+  return { indexes, leaves, leafHashes, chainHashes, eventTimes, range, chain };
+}

@@ -1,0 +1,37 @@
+import type pg from "pg";
+import { canonicalize } from "../../util/canonical-json.js";
+import { UUID_PATTERN } from "../../util/uuidv7.js";
+import { encodeLeaf, GENESIS_CHAIN_HASH, type AuditEvent } from "../core/entry.js";
+
+/**
+ * Queues an event for the sequencer. Pass the client of the transaction that does the work the event records:
+ * the event then commits or rolls back with that work, and a request acknowledged after the commit always has
+ * its event in the log eventually.
+ *
+ * An event id is logged at most once: enqueuing an id again (a retry after an ambiguous commit) is a no-op here,
+ * and the sequencer drops a queued id that is already in the log.
+ */
+export async function enqueueAuditEvent(db: Pick<pg.PoolClient | pg.Pool, "query">, event: AuditEvent): Promise<void> {
+  const text = queuedEventText(event);
+  await db.query("INSERT INTO audit_queue (event_id, event) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING", [
+    event.id,
+    text,
+  ]);
+}
+
+/**
+ * The canonical JSON the queue holds, refused (TypeError) unless the sequencer's own path succeeds on it: parsing
+ * it and encoding it as a leaf, which the core only does for what decodeLeaf accepts. One bad event in the queue
+ * would otherwise stop every batch behind it.
+ */
+export function queuedEventText(event: AuditEvent): string {
+  // PostgreSQL's uuid type would also take braces or no hyphens, and the log would then disagree with its leaf.
+  if (!UUID_PATTERN.test(event.id)) throw new TypeError(`audit event id ${String(event.id)} is not a UUID`);
+  const text = canonicalize(event);
+  try {
+    encodeLeaf(0, GENESIS_CHAIN_HASH, JSON.parse(text) as AuditEvent);
+  } catch (error) {
+    throw new TypeError(`audit event ${event.id} refused: ${(error as Error).message}`, { cause: error });
+  }
+  return text;
+}

@@ -1,0 +1,169 @@
+import type { Pool } from "pg";
+import { UUID_PATTERN } from "../../util/uuidv7.js";
+import { GENESIS_CHAIN_HASH } from "../core/entry.js";
+import { consistencyProof, inclusionProof } from "../core/merkle.js";
+
+export interface StoredCheckpoint {
+  size: number;
+  root: Buffer;
+  /** The signed note, exactly as signed. */
+  note: string;
+  createdAt: Date;
+}
+
+/** What a client keeps to prove later that its event is in the log: the leaf and its path to a signed root. */
+export interface AuditReceipt {
+  eventId: string;
+  index: number;
+  leaf: Buffer;
+  checkpoint: StoredCheckpoint;
+  /** Inclusion proof of leaf `index` in the tree of checkpoint.size leaves. */
+  proof: Buffer[];
+}
+
+export interface LeafLinesPage {
+  /** One past the last index in this page. */
+  end: number;
+  lines: Buffer;
+}
+
+export interface ReaderPageSizes {
+  /** Leaves per page when streaming: a page is one query and one Buffer of a few MB. Default 2048. */
+  leavesPerPage?: number;
+  /** Leaf hashes per page: 32 bytes each, fetched as one concatenated bytea. Default 65536. */
+  hashesPerPage?: number;
+}
+
+/** Reads the sequenced log. Every range read checks that the indexes it got are contiguous. */
+export class AuditLogReader {
+  private readonly leavesPerPage: number;
+  private readonly hashesPerPage: number;
+
+  constructor(private readonly pool: Pool, pageSizes: ReaderPageSizes = {}) {
+    this.leavesPerPage = pageSizes.leavesPerPage ?? 2048;
+    this.hashesPerPage = pageSizes.hashesPerPage ?? 65_536;
+  }
+
+  /**
+   * The leaves of [from, to), each followed by "\n" (canonical JSON holds no raw newline), in pages of concatenated
+   * bytes: streaming a million leaves never holds more than one page.
+   */
+  async *leafLines(from: number, to: number): AsyncGenerator<LeafLinesPage> {
+    for (let start = from; start < to; start += this.leavesPerPage) {
+      const end = Math.min(to, start + this.leavesPerPage);
+      const result = await this.pool.query<{ count: number; lines: Buffer | null }>(
+        `SELECT count(*)::int AS count, string_agg(leaf || '\\x0a'::bytea, ''::bytea ORDER BY idx) AS lines
+           FROM audit_log WHERE idx >= $1 AND idx < $2`,
+        [start, end],
+      );
+      const page = result.rows[0];
+      expectContiguous(start, end, page?.count ?? 0);
+      yield { end, lines: page?.lines ?? Buffer.alloc(0) };
+    }
+  }
+
+  /** Bytes of leafLines(from, to): every leaf plus its newline. */
+  async linesByteLength(from: number, to: number): Promise<number> {
+    const result = await this.pool.query<{ bytes: string }>(
+      "SELECT coalesce(sum(octet_length(leaf) + 1), 0)::bigint AS bytes FROM audit_log WHERE idx >= $1 AND idx < $2",
+      [from, to],
+    );
+    return Number(result.rows[0]?.bytes ?? 0);
+  }
+
+  /** Leaf hashes of [from, to), a page at a time. */
+  async *leafHashPages(from: number, to: number): AsyncGenerator<Buffer[]> {
+    for (let start = from; start < to; start += this.hashesPerPage) {
+      const end = Math.min(to, start + this.hashesPerPage);
+      const result = await this.pool.query<{ count: number; hashes: Buffer | null }>(
+        `SELECT count(*)::int AS count, string_agg(leaf_hash, ''::bytea ORDER BY idx) AS hashes
+           FROM audit_log WHERE idx >= $1 AND idx < $2`,
+        [start, end],
+      );
+      const page = result.rows[0];
+      expectContiguous(start, end, page?.count ?? 0);
+      const hashes = page?.hashes ?? Buffer.alloc(0);
+      yield Array.from({ length: end - start }, (_, i) => hashes.subarray(i * 32, i * 32 + 32));
+    }
+  }
+
+  /** All leaf hashes of [0, size): size × 32 bytes, what the proofs are computed from. */
+  async leafHashes(size: number): Promise<Buffer[]> {
+    const hashes: Buffer[] = [];
+    for await (const page of this.leafHashPages(0, size)) {
+      for (const hash of page) hashes.push(hash);
+    }
+    return hashes;
+  }
+
+  /** The chain hash of leaf index - 1: what leaf `index` names as "prev". */
+  async chainHashBefore(index: number): Promise<Buffer> {
+    if (index === 0) return GENESIS_CHAIN_HASH;
+    const result = await this.pool.query<{ chain_hash: Buffer }>("SELECT chain_hash FROM audit_log WHERE idx = $1", [index - 1]);
+    const row = result.rows[0];
+    if (row === undefined) throw new Error(`audit log has no leaf ${index - 1}`);
+    return row.chain_hash;
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    return this.checkpointWhere("TRUE", []);
+  }
+
+  /** The largest checkpoint whose size is at most `size`. */
+  async checkpointAtOrBelow(size: number): Promise<StoredCheckpoint | null> {
+    return this.checkpointWhere("size <= $1", [size]);
+  }
+
+  /** Index of the first leaf whose event time is at or after `time`; null if none. */
+  async firstIndexAtOrAfter(time: Date): Promise<number | null> {
+    const result = await this.pool.query<{ idx: string | null }>("SELECT min(idx) AS idx FROM audit_log WHERE event_time >= $1", [time]);
+    const idx = result.rows[0]?.idx;
+    return idx === null || idx === undefined ? null : Number(idx);
+  }
+
+  /** One past the last leaf whose event time is before `time`; 0 if none. */
+  async endIndexBefore(time: Date): Promise<number> {
+    const result = await this.pool.query<{ idx: string | null }>("SELECT max(idx) AS idx FROM audit_log WHERE event_time < $1", [time]);
+    const idx = result.rows[0]?.idx;
+    return idx === null || idx === undefined ? 0 : Number(idx) + 1;
+  }
+
+  /** Whether the event is acknowledged but not yet sequenced. */
+  async isQueued(eventId: string): Promise<boolean> {
+    if (!UUID_PATTERN.test(eventId)) return false;
+    return (await this.pool.query("SELECT 1 FROM audit_queue WHERE event_id = $1", [eventId])).rowCount === 1;
+  }
+
+  /** null while the event is still queued, or if the id is unknown. */
+  async receipt(eventId: string): Promise<AuditReceipt | null> {
+    if (!UUID_PATTERN.test(eventId)) return null;
+    const leafRow = (
+      await this.pool.query<{ idx: string; leaf: Buffer }>("SELECT idx, leaf FROM audit_log WHERE event_id = $1", [eventId])
+    ).rows[0];
+    if (leafRow === undefined) return null;
+    // Read after the leaf: the checkpoint of its batch committed with it, so the latest one covers it.
+    const checkpoint = await this.latestCheckpoint();
+    if (checkpoint === null) throw new Error(`audit log holds event ${eventId} but no checkpoint`);
+    const index = Number(leafRow.idx);
+    const proof = inclusionProof(index, await this.leafHashes(checkpoint.size));
+    return { eventId, index, leaf: leafRow.leaf, checkpoint, proof };
+  }
+
+  /** Consistency proof from the tree of oldSize leaves to the tree of newSize leaves. */
+  async consistencyProof(oldSize: number, newSize: number): Promise<Buffer[]> {
+    return consistencyProof(oldSize, await this.leafHashes(newSize));
+  }
+
+  private async checkpointWhere(condition: string, values: unknown[]): Promise<StoredCheckpoint | null> {
+    const result = await this.pool.query<{ size: string; root: Buffer; note: string; created_at: Date }>(
+      `SELECT size, root, note, created_at FROM audit_checkpoints WHERE ${condition} ORDER BY size DESC LIMIT 1`,
+      values,
+    );
+    const row = result.rows[0];
+    return row === undefined ? null : { size: Number(row.size), root: row.root, note: row.note, createdAt: row.created_at };
+  }
+}
+
+function expectContiguous(from: number, to: number, count: number): void {
+  if (count !== to - from) throw new Error(`audit log holds ${count} of the leaves [${from}, ${to}): the range is not sequenced`);
+}

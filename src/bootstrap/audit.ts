@@ -1,0 +1,80 @@
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import type { Pool } from "pg";
+import { ContentHasher } from "../audit/content-hasher.js";
+import { generateSigningKey, loadSigningKey, publicJwk, type SigningKey } from "../audit/core/keys.js";
+import { systemEvent } from "../audit/events.js";
+import { auditKeyPaths } from "../audit/key-files.js";
+import { enqueueAuditEvent } from "../audit/store/queue.js";
+import { AuditSequencer } from "../audit/store/sequencer.js";
+import { AuditLogReader } from "../audit/store/reader.js";
+import { exportArchive } from "../audit/archive.js";
+import type { AuditDeps } from "../gateway/deps.js";
+import type { Config } from "../config/schema.js";
+import type { ModelLifecycleEvent } from "../inference/llama/model-host.js";
+import type { Logger } from "../observability/logger.js";
+import { canonicalize } from "../util/canonical-json.js";
+import type { AuditEvent } from "../audit/core/entry.js";
+
+export interface RunningAudit {
+  /** What the HTTP routes read. */
+  deps: AuditDeps;
+  key: SigningKey;
+  hasher: ContentHasher;
+  sequencer: AuditSequencer;
+  /** Queues an event that is not part of a request (model lifecycle, startup); failures are logged, not thrown. */
+  record(event: AuditEvent): Promise<void>;
+  onModelLifecycle(event: ModelLifecycleEvent): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads (or on first start creates) the audit keys, starts this process's candidate sequencer, and records the
+ * start itself: which configuration and which signing key the log runs under from here on.
+ */
+export async function startAudit(config: Config, pool: Pool, logger: Logger): Promise<RunningAudit> {
+  const paths = auditKeyPaths(config);
+  const created = !existsSync(paths.signingKey);
+  const key = created ? generateSigningKey(paths.dir, config.audit.origin) : loadSigningKey(paths.signingKey, config.audit.origin);
+  if (created) logger.warn({ key: paths.signingKey, publicKey: paths.publicJwk }, "generated the audit signing key; give auditors the public key");
+  const hasher = ContentHasher.fromFile(paths.contentHashKey);
+  const log = logger.child({ component: "audit" });
+  const sequencer = new AuditSequencer({ pool, key, origin: config.audit.origin, batchSize: config.audit.batchSize, intervalMs: config.audit.intervalMs, logger: log });
+  await sequencer.start();
+
+  const record = async (event: AuditEvent) => {
+    try {
+      await enqueueAuditEvent(pool, event);
+    } catch (error) {
+      log.error({ err: error, kind: event.kind }, "could not queue an audit event");
+    }
+  };
+  const jwk = publicJwk(key);
+  if (created) await record(systemEvent("key.generated", { detail: { keyName: key.name, publicKey: jwk.x } }));
+  await record(systemEvent("config.loaded", {
+    detail: {
+      configSha256: createHash("sha256").update(canonicalize(config)).digest("hex"),
+      signingKey: jwk.x,
+      contentHashKeyId: hasher.keyId,
+    },
+  }));
+
+  const reader = new AuditLogReader(pool);
+  return {
+    deps: { reader, exportArchive: (request) => exportArchive(pool, key, request) },
+    key,
+    hasher,
+    sequencer,
+    record,
+    onModelLifecycle: (event) => {
+      void record(systemEvent(event.kind === "loaded" ? "model.loaded" : "model.refused", {
+        model: { id: event.modelId, sha256: event.sha256 },
+        ...(event.kind === "loaded" ? {} : { outcome: { status: "refused" as const, code: event.code }, detail: { reason: event.reason, crashed: event.kind === "crashed" } }),
+      }));
+    },
+    close: async () => {
+      await sequencer.drain();
+      await sequencer.stop();
+    },
+  };
+}
