@@ -5,7 +5,7 @@ import { ContentHasher } from "../audit/content-hasher.js";
 import { generateSigningKey, loadSigningKey, publicJwk, type SigningKey } from "../audit/core/keys.js";
 import { systemEvent } from "../audit/events.js";
 import { auditKeyPaths } from "../audit/key-files.js";
-import { enqueueAuditEvent } from "../audit/store/queue.js";
+import { AuditQueueWriter } from "../audit/store/queue.js";
 import { AuditSequencer } from "../audit/store/sequencer.js";
 import { AuditLogReader } from "../audit/store/reader.js";
 import { exportArchive } from "../audit/archive.js";
@@ -42,9 +42,10 @@ export async function startAudit(config: Config, pool: Pool, logger: Logger): Pr
   const sequencer = new AuditSequencer({ pool, key, origin: config.audit.origin, batchSize: config.audit.batchSize, intervalMs: config.audit.intervalMs, logger: log });
   await sequencer.start();
 
+  const queue = new AuditQueueWriter(pool);
   const record = async (event: AuditEvent) => {
     try {
-      await enqueueAuditEvent(pool, event);
+      await queue.enqueue(event);
     } catch (error) {
       log.error({ err: error, kind: event.kind }, "could not queue an audit event");
     }

@@ -18,7 +18,7 @@ import type { Pool } from "pg";
 import type { AuditEvent } from "../../src/audit/core/entry.js";
 import { generateSigningKey, loadSigningKey, PUBLIC_JWK_FILE, SIGNING_KEY_FILE } from "../../src/audit/core/keys.js";
 import { exportAudit } from "../../src/audit/store/exporter.js";
-import { enqueueAuditEvent, queuedEventText } from "../../src/audit/store/queue.js";
+import { AuditQueueWriter, enqueueAuditEvent, queuedEventText } from "../../src/audit/store/queue.js";
 import { AuditSequencer } from "../../src/audit/store/sequencer.js";
 import { createPool } from "../../src/store/postgres/database.js";
 import { migrate } from "../../src/store/postgres/migrate.js";
@@ -107,8 +107,19 @@ type Append = (pool: Pool, event: AuditEvent) => Promise<void>;
 
 const APPEND_STYLES: Array<[string, Append]> = [
   ["in a transaction of its own (BEGIN, INSERT, COMMIT: 3 round trips)", (pool, event) => inTransaction(pool, (client) => enqueueAuditEvent(client, event))],
-  ["as one statement (autocommit INSERT, as the executions store's single CTE does)", (pool, event) => enqueueAuditEvent(pool, event)],
+  ["as one statement each (autocommit INSERT)", (pool, event) => enqueueAuditEvent(pool, event)],
+  ["with group commit (what the request path does: concurrent writers share one INSERT and one commit)", groupCommitted()],
 ];
+
+/** One AuditQueueWriter per pool, as the gateway holds one. */
+function groupCommitted(): Append {
+  const writers = new WeakMap<Pool, AuditQueueWriter>();
+  return (pool, event) => {
+    let writer = writers.get(pool);
+    if (!writer) writers.set(pool, (writer = new AuditQueueWriter(pool)));
+    return writer.enqueue(event);
+  };
+}
 
 /** Each writer commits its events one at a time, as request handlers do. */
 async function concurrentAppends(pool: Pool, append: Append): Promise<{ count: number; ms: number; latencies: number[] }> {

@@ -1,6 +1,15 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { CheckpointError, formatCheckpoint, noteKeyId, parseUnverifiedCheckpoint, signCheckpoint, verifyCheckpoint, type Checkpoint } from "./checkpoint.js";
+import {
+  CheckpointError,
+  formatCheckpoint,
+  noteKeyId,
+  parseUnverifiedCheckpoint,
+  rawEd25519PublicKey,
+  signCheckpoint,
+  verifyCheckpoint,
+  type Checkpoint,
+} from "./checkpoint.js";
 
 const { privateKey, publicKey } = generateKeyPairSync("ed25519");
 const signer = { name: "atomic.test", privateKey };
@@ -25,7 +34,10 @@ describe("signed-note key ids (C2SP signed-note, as golang.org/x/mod/sumdb/note)
 
   it("gives the Go test key its published id and signature line", () => {
     const pub = createPublicKey(goKey);
-    expect(pub.export({ format: "der", type: "spki" }).subarray(-32).toString("base64")).toBe("Glzdhw8ODhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TU=".replace("Glzdhw8ODhMQ", "GlzZBxQ8OExB").slice(0, 0) + Buffer.from("ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW", "base64").subarray(1).toString("base64"));
+    // Its verifier key: PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW (0x01 = Ed25519, then the key).
+    const vkey = Buffer.from("ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW", "base64");
+    expect(vkey[0]).toBe(1);
+    expect(rawEd25519PublicKey(pub).equals(vkey.subarray(1))).toBe(true);
     expect(noteKeyId("PeterNeumann", pub).toString("hex")).toBe("c74f20a3");
     expect(noteKeyId("PeterNeumann", goKey).toString("hex")).toBe("c74f20a3");
     const text = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
@@ -47,8 +59,8 @@ describe("signed-note key ids (C2SP signed-note, as golang.org/x/mod/sumdb/note)
 
 describe("formatCheckpoint / signCheckpoint", () => {
   it("writes origin, decimal size and base64 root, one per line", () => {
-    expect(formatCheckpoint(checkpoint)).toBe("atomic.example/log\n8\nXcnaeacGWamtVZy3Ad7Zoqudgjqtn0lgz+Nw7/RgQyg=\n");
-    expect(formatCheckpoint({ ...checkpoint, size: 0 })).toBe("atomic.example/log\n0\nXcnaeacGWamtVZy3Ad7Zoqudgjqtn0lgz+Nw7/RgQyg=\n");
+    expect(formatCheckpoint(checkpoint)).toBe("atomic.example/log\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n");
+    expect(formatCheckpoint({ ...checkpoint, size: 0 })).toBe("atomic.example/log\n0\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n");
   });
 
   it("appends a blank line and one em-dash signature line", () => {
@@ -117,7 +129,7 @@ describe("verifyCheckpoint", () => {
 
   it("refuses a wrong line structure: malformed", () => {
     const [body, block] = note.split("\n\n") as [string, string];
-    const rootLine = "XcnaeacGWamtVZy3Ad7Zoqudgjqtn0lgz+Nw7/RgQyg=";
+    const rootLine = "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=";
     const malformed = [
       body, // no signatures
       `${body}\n${block}`, // no blank line

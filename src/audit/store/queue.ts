@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { GroupCommit } from "../../store/postgres/group-commit.js";
 import { canonicalize } from "../../util/canonical-json.js";
 import { UUID_PATTERN } from "../../util/uuidv7.js";
 import { encodeLeaf, GENESIS_CHAIN_HASH, type AuditEvent } from "../core/entry.js";
@@ -34,4 +35,26 @@ export function queuedEventText(event: AuditEvent): string {
     throw new TypeError(`audit event ${event.id} refused: ${(error as Error).message}`, { cause: error });
   }
   return text;
+}
+
+/**
+ * Queues events from many concurrent writers with group commit: one multi-row INSERT and one commit per batch,
+ * each writer resolved once the commit holding its event is durable. For events written outside a request's
+ * own statement (model lifecycle, startup), and the shape of what the request path does.
+ */
+export class AuditQueueWriter {
+  private readonly committer: GroupCommit<[string, string]>;
+
+  constructor(db: Pick<pg.Pool, "query">) {
+    this.committer = new GroupCommit(async (batch) => {
+      await db.query(
+        "INSERT INTO audit_queue (event_id, event) SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT (event_id) DO NOTHING",
+        [batch.map(([id]) => id), batch.map(([, text]) => text)],
+      );
+    });
+  }
+
+  enqueue(event: AuditEvent): Promise<void> {
+    return this.committer.submit([event.id, queuedEventText(event)]);
+  }
 }

@@ -321,12 +321,16 @@ function checkConsistency(
   // The exported leaves span the previous size: recompute its root rather than rely on a proof.
   const rootThen = walker.rootAt(previous.size);
   if (rootThen === undefined) {
+    if (proof !== undefined) {
+      throw new Failure(
+        "consistency_failed",
+        `${CONSISTENCY_FILE} starts at size ${proof.oldSize}, not at the previous checkpoint's ${previous.size} (before the export's first index ${walker.from})`,
+        { file: CONSISTENCY_FILE },
+      );
+    }
     throw new Failure(
       "consistency_missing",
-      proof === undefined
-        ? `the previous checkpoint has ${previous.size} leaves, before the export's first index ${walker.from}, and there is no ${CONSISTENCY_FILE} to link it`
-        : `the previous checkpoint has ${previous.size} leaves, before the export's first index ${walker.from}, but ${CONSISTENCY_FILE} starts at size ${proof.oldSize}`,
-      proof === undefined ? {} : { file: CONSISTENCY_FILE },
+      `the previous checkpoint has ${previous.size} leaves, before the export's first index ${walker.from}, and there is no ${CONSISTENCY_FILE} to link it`,
     );
   }
   if (!rootThen.equals(previous.root)) {

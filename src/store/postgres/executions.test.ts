@@ -101,6 +101,18 @@ describe("PostgresExecutionStore", () => {
     expect(await store.get(second.id)).toBeNull();
   });
 
+  it("stores concurrent inserts together, and refuses only the bad one among them", async () => {
+    const records = Array.from({ length: 40 }, () => execution());
+    const bad = { ...execution(), promptTokens: -1 };
+    const outcomes = await Promise.all([...records, bad].map((r) => insertWithEvent(r).then(() => "ok", (e: { code?: string }) => e.code)));
+    expect(outcomes.slice(0, 40).every((o) => o === "ok")).toBe(true);
+    expect(outcomes[40]).toBe("23514");
+    for (const r of records) expect(await store.get(r.id)).toEqual(r);
+    expect(await store.get(bad.id)).toBeNull();
+    const queued = await pool.query("SELECT count(*)::int AS n FROM audit_queue WHERE event_id = ANY($1::uuid[])", [[...records, bad].map((r) => r.id)]);
+    expect(queued.rows[0].n).toBe(40);
+  });
+
   it("returns null for an unknown id and for a string that is not a UUID", async () => {
     expect(await store.get(randomUUID())).toBeNull();
     expect(await store.get("not-a-uuid")).toBeNull();

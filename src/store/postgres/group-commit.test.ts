@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { GroupCommit } from "./group-commit.js";
+
+describe("GroupCommit", () => {
+  it("writes an item at once when idle, and batches what arrives while a write is in flight", async () => {
+    const writes: number[][] = [];
+    let release!: () => void;
+    const committer = new GroupCommit<number>(async (items) => {
+      writes.push(items);
+      if (writes.length === 1) await new Promise<void>((r) => (release = r));
+    });
+    const first = committer.submit(1);
+    expect(writes).toEqual([[1]]);
+    const rest = [2, 3, 4].map((n) => committer.submit(n));
+    expect(writes).toHaveLength(1);
+    release();
+    await Promise.all([first, ...rest]);
+    expect(writes).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it("resolves a caller only after the write holding its item", async () => {
+    let done = false;
+    const committer = new GroupCommit<number>(async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      done = true;
+    });
+    await committer.submit(1);
+    expect(done).toBe(true);
+  });
+
+  it("gives each item of a failed batch its own outcome", async () => {
+    let release!: () => void;
+    let calls = 0;
+    const committer = new GroupCommit<number>(async (items) => {
+      calls++;
+      if (calls === 1) await new Promise<void>((r) => (release = r));
+      if (items.includes(3)) throw new Error(`bad ${items.join(",")}`);
+    });
+    const first = committer.submit(1);
+    const outcomes = [2, 3, 4].map((n) => committer.submit(n).then(() => "ok", (e: Error) => e.message));
+    release();
+    await first;
+    expect(await Promise.all(outcomes)).toEqual(["ok", "bad 3", "ok"]);
+  });
+
+  it("splits more than maxBatch items into several writes", async () => {
+    const sizes: number[] = [];
+    let release!: () => void;
+    const committer = new GroupCommit<number>(async (items) => {
+      sizes.push(items.length);
+      if (sizes.length === 1) await new Promise<void>((r) => (release = r));
+    }, 2);
+    const all = [committer.submit(0), ...[1, 2, 3, 4, 5].map((n) => committer.submit(n))];
+    release();
+    await Promise.all(all);
+    expect(sizes).toEqual([1, 2, 2, 1]);
+  });
+});
