@@ -71,6 +71,57 @@ describe("atomic models", () => {
   });
 });
 
+describe("atomic keys and audit", () => {
+  it("generates the signing key once, 0600, with a public JWK beside it", async () => {
+    const run = await atomic(["keys", "generate"]);
+    expect(run.code, run.stderr).toBe(0);
+    const { statSync } = await import("node:fs");
+    expect(statSync(join(dir, ".atomic", "keys", "audit-signing.pem")).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(join(dir, ".atomic", "keys", "audit-signing.pub.jwk"), "utf8"))).toMatchObject({ kty: "OKP", crv: "Ed25519" });
+    const again = await atomic(["keys", "generate"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("already exists");
+  });
+
+  it("exports the log and verifies the export offline; a changed byte fails it", async () => {
+    const { createPool } = await import("../../src/store/postgres/database.js");
+    const { migrate } = await import("../../src/store/postgres/migrate.js");
+    const { AuditSequencer } = await import("../../src/audit/store/sequencer.js");
+    const { AuditQueueWriter } = await import("../../src/audit/store/queue.js");
+    const { loadSigningKey } = await import("../../src/audit/core/keys.js");
+    const { systemEvent } = await import("../../src/audit/events.js");
+    const pool = createPool(database.url);
+    try {
+      await migrate(pool);
+      const key = loadSigningKey(join(dir, ".atomic", "keys", "audit-signing.pem"), "atomic.local/audit");
+      const sequencer = new AuditSequencer({ pool, key, origin: "atomic.local/audit", intervalMs: 5 });
+      await sequencer.start();
+      const queue = new AuditQueueWriter(pool);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => queue.enqueue(systemEvent("startup.selftest", { detail: { i } }))));
+      await sequencer.drain();
+      await sequencer.stop();
+    } finally {
+      await pool.end();
+    }
+
+    const exported = await atomic(["audit", "export", "--out", "export"], { DATABASE_URL: database.url });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toContain("exported entries [0, 20)");
+    const key = join(dir, ".atomic", "keys", "audit-signing.pub.jwk");
+    const ok = await atomic(["audit", "verify", "export", "--key", key]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^OK/);
+
+    const entries = join(dir, "export", "entries.jsonl");
+    const lines = readFileSync(entries, "utf8").split("\n");
+    lines[7] = lines[7]!.replace('"i":7', '"i":8');
+    writeFileSync(entries, lines.join("\n"));
+    const bad = await atomic(["audit", "verify", "export", "--key", key]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^FAILED/);
+  });
+});
+
 describe("atomic configuration and usage", () => {
   it("migrate applies the schema to the configured database", async () => {
     const run = await atomic(["migrate"], { DATABASE_URL: database.url });

@@ -694,12 +694,16 @@ function workerChannel(from: number): InspectorChannel {
   worker.on("message", (result: InspectResult) => waiting.shift()?.resolve(result));
   worker.on("error", breakAll);
   worker.on("exit", (code) => breakAll(new Error(`exited with code ${code}`)));
-  const ask = (message: unknown, transfer: ArrayBuffer[] = []) =>
-    new Promise<InspectResult>((resolve, reject) => {
+  const ask = (message: unknown, transfer: ArrayBuffer[] = []) => {
+    const answer = new Promise<InspectResult>((resolve, reject) => {
       if (broken !== undefined) return reject(broken);
       waiting.push({ resolve, reject });
       worker.postMessage(message, transfer);
     });
+    // When the worker fails, the walk stops at the first answer it awaits; the others must not be unhandled.
+    answer.catch(() => undefined);
+    return answer;
+  };
   return {
     push: (chunk) => {
       const copy = new Uint8Array(chunk); // the main thread goes on hashing the original

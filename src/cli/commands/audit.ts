@@ -4,6 +4,7 @@ import { openDatabase } from "../../bootstrap/database.js";
 import { auditKeyPaths } from "../../audit/key-files.js";
 import { loadSigningKey } from "../../audit/core/keys.js";
 import { exportAudit } from "../../audit/store/exporter.js";
+import { verdictLine } from "../../audit/verify/cli-main.js";
 import { verifyExport } from "../../audit/verify/verify-export.js";
 import type { CommandContext } from "../context.js";
 import { createProgress } from "../progress.js";
@@ -55,12 +56,8 @@ async function verifyCommand(context: CommandContext, args: string[]): Promise<n
     publicKeyJwk: JSON.parse(readFileSync(values.key, "utf8")),
     ...(values.previous ? { previousCheckpoint: readFileSync(values.previous, "utf8") } : {}),
   });
-  if (verdict.ok) {
-    context.out(`OK: ${verdict.origin}, entries [${verdict.from}, ${verdict.to}), root ${verdict.root}`);
-    return 0;
-  }
-  context.out(`FAILED${verdict.index === undefined ? "" : ` at index ${verdict.index}`}: ${verdict.code}: ${verdict.reason}`);
-  return 1;
+  context.out(verdictLine(verdict));
+  return verdict.ok ? 0 : 1;
 }
 
 /** `atomic audit export|verify`. verify needs no database and no network. */

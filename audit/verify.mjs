@@ -1,0 +1,1070 @@
+#!/usr/bin/env node
+
+// src/audit/verify/cli.ts
+import { isMainThread as isMainThread2 } from "node:worker_threads";
+
+// src/audit/verify/cli-main.ts
+import { readFile, stat as stat2 } from "node:fs/promises";
+import { parseArgs } from "node:util";
+
+// src/audit/verify/verify-export.ts
+import { isUtf8 as isUtf82 } from "node:buffer";
+import { createHash as createHash2, verify as verifySignature } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { open, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+
+// src/audit/core/checkpoint.ts
+import { sign, verify } from "node:crypto";
+
+// src/audit/core/sha256.ts
+import * as nodeCrypto from "node:crypto";
+var oneShot = nodeCrypto.hash;
+var sha256 = typeof oneShot === "function" ? (data) => oneShot("sha256", data, "buffer") : (data) => nodeCrypto.createHash("sha256").update(data).digest();
+
+// src/audit/core/checkpoint.ts
+var CheckpointError = class extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+  code;
+  name = "CheckpointError";
+};
+var ED25519_ALGORITHM = 1;
+var SIGNATURE_PREFIX = "\u2014 ";
+var MAX_SIGNATURES = 100;
+var DECIMAL = /^(0|[1-9][0-9]*)$/;
+var STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+function verifyCheckpoint(note, verifier) {
+  if (typeof note !== "string") throw new CheckpointError("malformed", "signed note is not text");
+  const { body, signatures } = splitNote(note);
+  const checkpoint = parseCheckpointBody(body);
+  const keyId = noteKeyId(verifier.name, verifier.publicKey);
+  const signed = Buffer.from(body, "utf8");
+  let candidates = 0;
+  for (const line of signatures) {
+    if (line.name !== verifier.name || !line.keyId.equals(keyId)) continue;
+    candidates += 1;
+    if (line.signature.length === 64 && verify(null, signed, verifier.publicKey, line.signature)) return checkpoint;
+  }
+  if (candidates === 0) {
+    throw new CheckpointError("unknown_key", `no signature by key ${JSON.stringify(verifier.name)} (id ${keyId.toString("hex")})`);
+  }
+  throw new CheckpointError("bad_signature", `the signature by key ${JSON.stringify(verifier.name)} does not verify`);
+}
+function noteKeyId(name, publicKey) {
+  checkKeyName(name);
+  const raw = rawEd25519PublicKey(publicKey);
+  return sha256(Buffer.concat([Buffer.from(name, "utf8"), Buffer.of(10, ED25519_ALGORITHM), raw])).subarray(0, 4);
+}
+function rawEd25519PublicKey(key) {
+  if (key.asymmetricKeyType !== "ed25519") throw new TypeError(`expected an Ed25519 key, got ${key.asymmetricKeyType ?? key.type}`);
+  const jwk = key.export({ format: "jwk" });
+  const x = typeof jwk.x === "string" ? Buffer.from(jwk.x, "base64url") : Buffer.alloc(0);
+  if (x.length !== 32) throw new TypeError("Ed25519 public key is not 32 bytes");
+  return x;
+}
+function checkKeyName(name) {
+  if (typeof name !== "string" || name.length === 0 || /[\s+]/u.test(name) || /[\p{Cc}]/u.test(name) || !isWellFormed(name)) {
+    throw new TypeError(`${JSON.stringify(name)} is not a valid note key name (non-empty, no spaces, no "+")`);
+  }
+}
+function splitNote(note) {
+  const split = note.lastIndexOf("\n\n");
+  if (split < 0) throw new CheckpointError("malformed", "signed note has no blank line before its signatures");
+  const body = note.slice(0, split + 1);
+  const block = note.slice(split + 2);
+  if (!block.endsWith("\n")) throw new CheckpointError("malformed", "signed note does not end with a newline");
+  const lines = block.slice(0, -1).split("\n");
+  if (lines.length > MAX_SIGNATURES) throw new CheckpointError("malformed", `signed note has more than ${MAX_SIGNATURES} signatures`);
+  const signatures = [];
+  for (const line of lines) {
+    if (!line.startsWith(SIGNATURE_PREFIX)) throw new CheckpointError("malformed", 'signature line does not start with "\u2014 "');
+    const rest = line.slice(SIGNATURE_PREFIX.length);
+    const space = rest.indexOf(" ");
+    if (space <= 0) throw new CheckpointError("malformed", "signature line has no key name");
+    const name = rest.slice(0, space);
+    const encoded = rest.slice(space + 1);
+    try {
+      checkKeyName(name);
+    } catch {
+      throw new CheckpointError("malformed", `signature line has an invalid key name ${JSON.stringify(name)}`);
+    }
+    const bytes = decodeStandardBase64(encoded);
+    if (bytes === void 0 || bytes.length < 5) throw new CheckpointError("malformed", `signature by ${JSON.stringify(name)} is not base64 of key id and signature`);
+    signatures.push({ name, keyId: bytes.subarray(0, 4), signature: bytes.subarray(4) });
+  }
+  return { body, signatures };
+}
+function parseCheckpointBody(body) {
+  if (!isWellFormed(body)) throw new CheckpointError("malformed", "checkpoint is not well-formed Unicode");
+  const lines = body.slice(0, -1).split("\n");
+  if (lines.length !== 3) {
+    throw new CheckpointError("malformed", `checkpoint has ${lines.length} lines, expected 3 (origin, size, root hash)`);
+  }
+  const [origin, sizeText, rootText] = lines;
+  const originProblem = lineProblem(origin);
+  if (originProblem !== void 0) throw new CheckpointError("malformed", `checkpoint origin ${originProblem}`);
+  if (!DECIMAL.test(sizeText)) throw new CheckpointError("malformed", `checkpoint size ${JSON.stringify(sizeText)} is not a decimal without leading zeros`);
+  const size = Number(sizeText);
+  if (!Number.isSafeInteger(size)) throw new CheckpointError("malformed", `checkpoint size ${sizeText} is beyond 2^53 - 1`);
+  const root = decodeStandardBase64(rootText);
+  if (root === void 0 || root.length !== 32) throw new CheckpointError("malformed", "checkpoint root hash is not base64 of 32 bytes");
+  return { origin, size, root };
+}
+function decodeStandardBase64(text) {
+  if (!STANDARD_BASE64.test(text)) return void 0;
+  const bytes = Buffer.from(text, "base64");
+  return bytes.toString("base64") === text ? bytes : void 0;
+}
+function lineProblem(text) {
+  if (typeof text !== "string" || text.length === 0) return "is empty";
+  if (new RegExp("\\p{Cc}", "u").test(text)) return "holds a control character";
+  if (!isWellFormed(text)) return "is not well-formed Unicode";
+  return void 0;
+}
+function isWellFormed(text) {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+}
+
+// src/audit/core/entry.ts
+import { isUtf8 } from "node:buffer";
+
+// src/util/canonical-json.ts
+function canonicalize(value) {
+  const text = serialise(value, /* @__PURE__ */ new Set());
+  if (text === void 0) throw new TypeError("canonical JSON: the value itself is not serialisable");
+  return text;
+}
+function serialise(value, ancestors) {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`canonical JSON: ${value} is not a JSON number`);
+      return JSON.stringify(value);
+    case "bigint":
+      throw new TypeError("canonical JSON: bigint has no JSON form");
+    case "object":
+      return value === null ? "null" : serialiseObject(value, ancestors);
+    default:
+      return void 0;
+  }
+}
+function serialiseObject(value, ancestors) {
+  if (typeof value.toJSON === "function") {
+    return serialise(value.toJSON(), ancestors);
+  }
+  if (ancestors.has(value)) throw new TypeError("canonical JSON: the value contains a cycle");
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) {
+      return `[${value.map((item) => serialise(item, ancestors) ?? "null").join(",")}]`;
+    }
+    const members = [];
+    for (const key of Object.keys(value).sort()) {
+      const member = serialise(value[key], ancestors);
+      if (member !== void 0) members.push(`${JSON.stringify(key)}:${member}`);
+    }
+    return `{${members.join(",")}}`;
+  } finally {
+    ancestors.delete(value);
+  }
+}
+
+// src/audit/core/entry.ts
+var GENESIS_CHAIN_HASH = Buffer.alloc(32);
+var LeafError = class extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+  code;
+  name = "LeafError";
+};
+var EVENT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+var HEX_HASH = /^[0-9a-f]{64}$/;
+var LEAF_FIELDS = ["event", "index", "prev"];
+function decodeLeaf(bytes) {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!isUtf8(buffer)) throw new LeafError("not_canonical", "leaf is not valid UTF-8");
+  const text = buffer.toString("utf8");
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new LeafError("malformed", `leaf is not JSON (${error.message})`);
+  }
+  if (!isCanonicalText(value, text)) throw new LeafError("not_canonical", "leaf is not in canonical JSON (RFC 8785) form");
+  if (!isPlainObject(value)) throw new LeafError("malformed", "leaf is not a JSON object");
+  for (const field of LEAF_FIELDS) {
+    if (!Object.hasOwn(value, field)) throw new LeafError("malformed", `leaf has no "${field}"`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!LEAF_FIELDS.includes(key)) throw new LeafError("malformed", `leaf has an unexpected field ${JSON.stringify(key)}`);
+  }
+  const { index, prev, event } = value;
+  if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0) {
+    throw new LeafError("malformed", "leaf index is not a non-negative safe integer");
+  }
+  if (typeof prev !== "string" || !HEX_HASH.test(prev)) throw new LeafError("malformed", "leaf prev is not 64 lowercase hex digits");
+  const problem = eventProblem(event);
+  if (problem !== void 0) throw new LeafError("malformed", `leaf event: ${problem}`);
+  return { index, prev: Buffer.from(prev, "hex"), event };
+}
+function isCanonicalText(value, text) {
+  try {
+    if (JSON.stringify(value) === text) return keysInOrder(value);
+    return canonicalize(value) === text;
+  } catch (error) {
+    throw new LeafError("malformed", `leaf has no canonical form (${error.message})`);
+  }
+}
+function keysInOrder(value) {
+  if (typeof value !== "object" || value === null) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!keysInOrder(item)) return false;
+    return true;
+  }
+  let previous;
+  for (const key of Object.keys(value)) {
+    if (previous !== void 0 && !(previous < key)) return false;
+    if (!keysInOrder(value[key])) return false;
+    previous = key;
+  }
+  return true;
+}
+function eventProblem(event) {
+  if (!isPlainObject(event)) return "not an object";
+  const { v, id, time, kind } = event;
+  if (v !== 1) return `version ${JSON.stringify(v) ?? "undefined"} is not 1`;
+  if (typeof id !== "string" || id.length === 0) return "no id";
+  if (typeof time !== "string" || !EVENT_TIME.test(time)) return "time is not UTC ISO 8601 with milliseconds";
+  if (typeof kind !== "string" || kind.length === 0) return "no kind";
+  return void 0;
+}
+function isPlainObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// src/audit/core/keys.ts
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
+var BASE64URL = /^[A-Za-z0-9_-]*$/;
+function publicKeyFromJwk(jwk) {
+  if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) throw new TypeError("public key: not a JWK object");
+  const fields = jwk;
+  if (Object.hasOwn(fields, "d")) throw new TypeError('public key: the JWK holds a private key ("d"); hand auditors the public half only');
+  if (fields["kty"] !== "OKP") throw new TypeError(`public key: kty ${JSON.stringify(fields["kty"])} is not "OKP"`);
+  if (fields["crv"] !== "Ed25519") throw new TypeError(`public key: crv ${JSON.stringify(fields["crv"])} is not "Ed25519"`);
+  if (fields["alg"] !== void 0 && fields["alg"] !== "EdDSA") throw new TypeError(`public key: alg ${JSON.stringify(fields["alg"])} is not "EdDSA"`);
+  if (fields["use"] !== void 0 && fields["use"] !== "sig") throw new TypeError(`public key: use ${JSON.stringify(fields["use"])} is not "sig"`);
+  const x = fields["x"];
+  if (typeof x !== "string" || !BASE64URL.test(x)) throw new TypeError("public key: x is not base64url");
+  const raw = Buffer.from(x, "base64url");
+  if (raw.length !== 32 || raw.toString("base64url") !== x) throw new TypeError("public key: x is not the base64url of 32 bytes");
+  const name = fields["kid"];
+  if (typeof name !== "string") throw new TypeError("public key: the JWK has no kid (the log's note key name)");
+  try {
+    checkKeyName(name);
+  } catch (error) {
+    throw new TypeError(`public key: kid ${error.message}`);
+  }
+  const publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
+  return { name, publicKey };
+}
+
+// src/audit/core/merkle.ts
+var HASH_SIZE = 32;
+var EMPTY_TREE_ROOT = sha256(new Uint8Array(0));
+var LEAF_PREFIX = Buffer.of(0);
+var NODE_PREFIX = 1;
+function nodeHash(left, right) {
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
+    throw new RangeError(`Merkle node hash: children must be ${HASH_SIZE} bytes, got ${left.length} and ${right.length}`);
+  }
+  const input = Buffer.allocUnsafe(1 + 2 * HASH_SIZE);
+  input[0] = NODE_PREFIX;
+  input.set(left, 1);
+  input.set(right, 1 + HASH_SIZE);
+  return sha256(input);
+}
+var CompactRange = class _CompactRange {
+  constructor(size, hashes) {
+    this.size = size;
+    this.hashes = hashes;
+  }
+  size;
+  hashes;
+  static empty() {
+    return new _CompactRange(0, Object.freeze([]));
+  }
+  /** Refuses hashes whose count does not match the set bits of size. */
+  static from(size, hashes) {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`compact range: size ${size} is not a non-negative safe integer`);
+    const expected = popCount(size);
+    if (hashes.length !== expected) {
+      throw new RangeError(`compact range: a tree of ${size} leaves has ${expected} perfect subtrees, got ${hashes.length} hashes`);
+    }
+    for (const hash2 of hashes) checkHash(hash2, "compact range hash");
+    return new _CompactRange(size, Object.freeze(hashes.map((hash2) => Buffer.from(hash2))));
+  }
+  /** The compact range of a whole list of leaf hashes (convenience for tests and fixtures). */
+  static fromLeafHashes(leafHashes) {
+    const builder = new CompactRangeBuilder();
+    for (const hash2 of leafHashes) builder.append(hash2);
+    return builder.toRange();
+  }
+  /** A new range with one more leaf (does not mutate this one). */
+  append(leafHash) {
+    checkHash(leafHash, "leaf hash");
+    if (this.size >= Number.MAX_SAFE_INTEGER) throw new RangeError("compact range: size would exceed 2^53 - 1");
+    const hashes = this.hashes.slice();
+    let hash2 = Buffer.from(leafHash);
+    for (let size = this.size; size % 2 === 1; size = (size - 1) / 2) {
+      hash2 = nodeHash(hashes.pop(), hash2);
+    }
+    hashes.push(hash2);
+    return new _CompactRange(this.size + 1, Object.freeze(hashes));
+  }
+  root() {
+    return foldRoot(this.hashes);
+  }
+};
+var CompactRangeBuilder = class {
+  hashes;
+  count;
+  constructor(start = CompactRange.empty()) {
+    this.hashes = start.hashes.slice();
+    this.count = start.size;
+  }
+  get size() {
+    return this.count;
+  }
+  append(leafHash) {
+    if (leafHash.length !== HASH_SIZE) throw new RangeError(`leaf hash must be ${HASH_SIZE} bytes, got ${leafHash.length}`);
+    if (this.count >= Number.MAX_SAFE_INTEGER) throw new RangeError("compact range: size would exceed 2^53 - 1");
+    let hash2 = leafHash;
+    for (let size = this.count; size % 2 === 1; size = (size - 1) / 2) {
+      hash2 = nodeHash(this.hashes.pop(), hash2);
+    }
+    this.hashes.push(hash2);
+    this.count += 1;
+  }
+  root() {
+    return foldRoot(this.hashes);
+  }
+  toRange() {
+    return CompactRange.from(this.count, this.hashes);
+  }
+};
+function verifyConsistency(oldSize, newSize, oldRoot, newRoot, proof) {
+  try {
+    if (!isSize(oldSize) || !isSize(newSize) || oldSize > newSize) return false;
+    if (!isHash(oldRoot) || !isHash(newRoot) || !proof.every(isHash)) return false;
+    if (oldSize === newSize) return proof.length === 0 && asBuffer(oldRoot).equals(newRoot);
+    if (oldSize === 0) return proof.length === 0 && asBuffer(oldRoot).equals(EMPTY_TREE_ROOT);
+    if (proof.length === 0) return false;
+    const path = (isPowerOfTwo(oldSize) ? [oldRoot, ...proof] : proof).map(asBuffer);
+    let fn = oldSize - 1;
+    let sn = newSize - 1;
+    while (fn % 2 === 1) {
+      fn = (fn - 1) / 2;
+      sn = Math.floor(sn / 2);
+    }
+    let fr = path[0];
+    let sr = path[0];
+    for (let i = 1; i < path.length; i++) {
+      const c = path[i];
+      if (sn === 0) return false;
+      if (fn % 2 === 1 || fn === sn) {
+        fr = nodeHash(c, fr);
+        sr = nodeHash(c, sr);
+        if (fn % 2 === 0) {
+          while (fn % 2 === 0 && fn !== 0) {
+            fn = fn / 2;
+            sn = Math.floor(sn / 2);
+          }
+        }
+      } else {
+        sr = nodeHash(sr, c);
+      }
+      fn = Math.floor(fn / 2);
+      sn = Math.floor(sn / 2);
+    }
+    return sn === 0 && fr.equals(oldRoot) && sr.equals(newRoot);
+  } catch {
+    return false;
+  }
+}
+function popCount(n) {
+  let count = 0;
+  for (let rest = n; rest > 0; rest = Math.floor(rest / 2)) count += rest % 2;
+  return count;
+}
+function foldRoot(hashes) {
+  if (hashes.length === 0) return Buffer.from(EMPTY_TREE_ROOT);
+  let root = hashes[hashes.length - 1];
+  for (let i = hashes.length - 2; i >= 0; i--) root = nodeHash(hashes[i], root);
+  return Buffer.from(root);
+}
+function asBuffer(bytes) {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+function isPowerOfTwo(n) {
+  return n > 0 && popCount(n) === 1;
+}
+function isSize(n) {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+function isHash(value) {
+  return value instanceof Uint8Array && value.length === HASH_SIZE;
+}
+function checkHash(value, what) {
+  if (!isHash(value)) {
+    throw new RangeError(`${what} must be a ${HASH_SIZE}-byte Buffer`);
+  }
+}
+
+// src/audit/verify/export-format.ts
+var EXPORT_FORMAT = "atomic-audit-export/1";
+var ENTRIES_FILE = "entries.jsonl";
+var PREFIX_FILE = "prefix.json";
+var CHECKPOINT_FILE = "checkpoint";
+var CONSISTENCY_FILE = "consistency.json";
+var MANIFEST_FILE = "manifest.jws";
+var REQUIRED_FILES = [ENTRIES_FILE, PREFIX_FILE, CHECKPOINT_FILE];
+var LISTED_FILES = [ENTRIES_FILE, PREFIX_FILE, CHECKPOINT_FILE, CONSISTENCY_FILE];
+var MAX_LEAF_BYTES = 8 * 1024 * 1024;
+var MAX_SMALL_FILE_BYTES = 1024 * 1024;
+
+// src/audit/verify/verify-export.ts
+async function verifyExport(dir, options) {
+  return verifyExportSource(directorySource(dir), options);
+}
+function directorySource(dir) {
+  return {
+    async list() {
+      const entries = await readdir(dir, { withFileTypes: true });
+      return Promise.all(
+        entries.map(
+          async (entry) => entry.isFile() ? { name: entry.name, file: true, size: (await stat(join(dir, entry.name))).size } : { name: entry.name, file: false }
+        )
+      );
+    },
+    async read(name, limit) {
+      const handle = await open(join(dir, name), "r");
+      try {
+        if ((await handle.stat()).size > limit) return void 0;
+        const bytes = await handle.readFile();
+        return bytes.length > limit ? void 0 : bytes;
+      } finally {
+        await handle.close();
+      }
+    },
+    stream(name) {
+      return createReadStream(join(dir, name), { highWaterMark: 1024 * 1024 });
+    }
+  };
+}
+var Failure = class extends Error {
+  constructor(code, reason, details = {}) {
+    super(reason);
+    this.code = code;
+    this.reason = reason;
+    this.details = details;
+  }
+  code;
+  reason;
+  details;
+  verdict() {
+    return { ok: false, code: this.code, reason: this.reason, ...this.details };
+  }
+};
+async function verifyExportSource(source, options, mode = "auto") {
+  try {
+    try {
+      return await verifySource(source, options, mode);
+    } catch (error) {
+      if (error instanceof WorkerUnavailable && mode !== "never") return await verifySource(source, options, "never");
+      throw error;
+    }
+  } catch (error) {
+    if (error instanceof Failure) return error.verdict();
+    const code = error.code;
+    return { ok: false, code: "io_error", reason: `cannot read the export: ${typeof code === "string" ? `${code}: ` : ""}${error.message}` };
+  }
+}
+async function verifySource(source, options, mode) {
+  let key;
+  try {
+    key = publicKeyFromJwk(options.publicKeyJwk);
+  } catch (error) {
+    throw new Failure("key_invalid", error.message);
+  }
+  const entries = await source.list();
+  const listing = new Map(entries.map((entry) => [entry.name, entry.file]));
+  const listingSizes = new Map(entries.map((entry) => [entry.name, entry.size]));
+  if (!listing.has(MANIFEST_FILE)) throw new Failure("file_missing", `${MANIFEST_FILE} is missing`, { file: MANIFEST_FILE });
+  if (listing.get(MANIFEST_FILE) !== true) throw new Failure("manifest_invalid", `${MANIFEST_FILE} is not a regular file`, { file: MANIFEST_FILE });
+  const manifestBytes = await source.read(MANIFEST_FILE, MAX_SMALL_FILE_BYTES);
+  if (manifestBytes === void 0) throw new Failure("manifest_invalid", `${MANIFEST_FILE} is larger than ${MAX_SMALL_FILE_BYTES} bytes`, { file: MANIFEST_FILE });
+  const manifest = verifyManifest(manifestBytes, key);
+  const listed = Object.keys(manifest.files);
+  for (const name of [...listing.keys()].sort()) {
+    if (name === MANIFEST_FILE) continue;
+    if (!listed.includes(name)) throw new Failure("file_unexpected", `${name} is not listed in the manifest`, { file: name });
+    if (listing.get(name) !== true) throw new Failure("file_unexpected", `${name} is not a regular file`, { file: name });
+  }
+  for (const name of listed) {
+    if (!listing.has(name)) throw new Failure("file_missing", `${name} is listed in the manifest but missing`, { file: name });
+  }
+  const small = /* @__PURE__ */ new Map();
+  for (const name of listed) {
+    if (name === ENTRIES_FILE) continue;
+    const bytes = await source.read(name, MAX_SMALL_FILE_BYTES);
+    const digest2 = bytes === void 0 ? await streamDigest(source, name) : sha256(bytes).toString("hex");
+    if (digest2 !== manifest.files[name]) throw new Failure("file_digest", `${name} does not have the SHA-256 the manifest lists`, { file: name });
+    small.set(name, bytes);
+  }
+  const checkpoint = attempt(() => parseSignedCheckpoint(small.get(CHECKPOINT_FILE), key));
+  const prefix = attempt(() => parsePrefix(small.get(PREFIX_FILE)));
+  const consistency = listed.includes(CONSISTENCY_FILE) ? attempt(() => parseConsistency(small.get(CONSISTENCY_FILE))) : void 0;
+  const previous = options.previousCheckpoint === void 0 ? void 0 : attempt(() => parsePreviousCheckpoint(options.previousCheckpoint, key));
+  const digest = createHash2("sha256");
+  const wanted = /* @__PURE__ */ new Set();
+  if (previous?.ok) wanted.add(previous.value.size);
+  if (consistency?.ok) wanted.add(consistency.value.oldSize);
+  const entriesSize = listingSizes.get(ENTRIES_FILE);
+  const parallel = mode === "always" || mode === "auto" && workerPossible() && entriesSize !== void 0 && entriesSize >= PARALLEL_MIN_BYTES;
+  const walked = await walkEntries(source, digest, prefix.ok && checkpoint.ok ? { prefix: prefix.value, wanted, parallel } : void 0);
+  if (digest.digest("hex") !== manifest.files[ENTRIES_FILE]) {
+    throw new Failure("file_digest", `${ENTRIES_FILE} does not have the SHA-256 the manifest lists`, { file: ENTRIES_FILE });
+  }
+  const signed = settle(checkpoint);
+  const start = settle(prefix);
+  if (walked === void 0) throw new Error("unreachable: entries were not walked");
+  if (walked.failure !== void 0) throw walked.failure;
+  const walker = { from: start.range.size, count: walked.count, rootAt: (size) => walked.roots.get(size) };
+  const from = start.range.size;
+  const to = signed.size;
+  if (walker.count !== to - from) {
+    throw new Failure(
+      "entry_count",
+      `${ENTRIES_FILE} holds ${walker.count} entries from index ${from}, but the checkpoint's tree has ${to} leaves` + (to < from ? ` (fewer than the ${from} of prefix.json)` : `, so ${to - from} were expected`),
+      { file: ENTRIES_FILE, ...walker.count < to - from ? { index: from + walker.count } : {} }
+    );
+  }
+  const root = walked.root;
+  if (!root.equals(signed.root)) {
+    throw new Failure("root_mismatch", `the root of prefix.json and ${ENTRIES_FILE} (${root.toString("base64")}) is not the checkpoint's root (${signed.root.toString("base64")})`, {
+      file: CHECKPOINT_FILE
+    });
+  }
+  if (manifest.from !== from || manifest.to !== to) {
+    throw new Failure("range_mismatch", `the manifest says entries [${manifest.from}, ${manifest.to}) but prefix.json and the checkpoint say [${from}, ${to})`, {
+      file: MANIFEST_FILE
+    });
+  }
+  if (manifest.origin !== signed.origin) {
+    throw new Failure("origin_mismatch", `the manifest's origin ${JSON.stringify(manifest.origin)} is not the checkpoint's ${JSON.stringify(signed.origin)}`, {
+      file: MANIFEST_FILE
+    });
+  }
+  const result = { ok: true, origin: signed.origin, from, to, root: signed.root.toString("base64"), checked: walker.count };
+  const extension = checkConsistency(signed, walker, previous === void 0 ? void 0 : settle(previous), consistency === void 0 ? void 0 : settle(consistency));
+  return extension === void 0 ? result : { ...result, consistency: extension };
+}
+function checkConsistency(signed, walker, previous, proof) {
+  const to = signed.size;
+  if (previous !== void 0) {
+    if (previous.origin !== signed.origin) {
+      throw new Failure("origin_mismatch", `the previous checkpoint is of log ${JSON.stringify(previous.origin)}, the export of ${JSON.stringify(signed.origin)}`);
+    }
+    if (previous.size > to) {
+      throw new Failure("rollback", `the previous checkpoint has ${previous.size} leaves, the export's only ${to}: the log went back`, { file: CHECKPOINT_FILE });
+    }
+    if (previous.size === to && !previous.root.equals(signed.root)) {
+      throw new Failure("fork", `the previous checkpoint and the export's both have ${to} leaves but different roots: the log forked`, { file: CHECKPOINT_FILE });
+    }
+  }
+  if (proof !== void 0) {
+    if (proof.newSize !== to) {
+      throw new Failure("consistency_failed", `${CONSISTENCY_FILE} proves size ${proof.newSize}, the checkpoint has ${to} leaves`, { file: CONSISTENCY_FILE });
+    }
+    if (proof.oldSize > proof.newSize) {
+      throw new Failure("consistency_failed", `${CONSISTENCY_FILE} goes from size ${proof.oldSize} down to ${proof.newSize}`, { file: CONSISTENCY_FILE });
+    }
+    const trusted = previous !== void 0 && previous.size === proof.oldSize ? previous.root : void 0;
+    const oldRoot = trusted ?? walker.rootAt(proof.oldSize);
+    if (oldRoot !== void 0 && !verifyConsistency(proof.oldSize, to, oldRoot, signed.root, proof.proof)) {
+      throw new Failure(
+        "consistency_failed",
+        `${CONSISTENCY_FILE} does not prove that the tree of ${to} leaves extends the ${trusted === void 0 ? "exported leaves' tree" : "previous checkpoint's tree"} of ${proof.oldSize}`,
+        { file: CONSISTENCY_FILE }
+      );
+    }
+    if (previous === void 0) {
+      return oldRoot === void 0 ? { oldSize: proof.oldSize, against: "unchecked" } : { oldSize: proof.oldSize, oldRoot: oldRoot.toString("base64"), against: "exported-leaves" };
+    }
+    if (trusted !== void 0) return { oldSize: previous.size, oldRoot: previous.root.toString("base64"), against: "previous-checkpoint" };
+  }
+  if (previous === void 0) return void 0;
+  const verdict = { oldSize: previous.size, oldRoot: previous.root.toString("base64"), against: "previous-checkpoint" };
+  if (previous.size === to) return verdict;
+  const rootThen = walker.rootAt(previous.size);
+  if (rootThen === void 0) {
+    if (proof !== void 0) {
+      throw new Failure(
+        "consistency_failed",
+        `${CONSISTENCY_FILE} starts at size ${proof.oldSize}, not at the previous checkpoint's ${previous.size} (before the export's first index ${walker.from})`,
+        { file: CONSISTENCY_FILE }
+      );
+    }
+    throw new Failure(
+      "consistency_missing",
+      `the previous checkpoint has ${previous.size} leaves, before the export's first index ${walker.from}, and there is no ${CONSISTENCY_FILE} to link it`
+    );
+  }
+  if (!rootThen.equals(previous.root)) {
+    throw new Failure("fork", `the exported leaves give another root at size ${previous.size} than the previous checkpoint: the log forked`, { file: ENTRIES_FILE });
+  }
+  return verdict;
+}
+var BASE64URL2 = /^[A-Za-z0-9_-]*$/;
+var HEX_DIGEST = /^[0-9a-f]{64}$/;
+var MANIFEST_FIELDS = ["format", "origin", "from", "to", "files", "createdAt"];
+function verifyManifest(bytes, key) {
+  const invalid = (why) => new Failure("manifest_invalid", `${MANIFEST_FILE}: ${why}`, { file: MANIFEST_FILE });
+  let text = bytes.toString("latin1");
+  if (text.endsWith("\n")) text = text.slice(0, -1);
+  const parts = text.split(".");
+  if (parts.length !== 3) throw invalid("not a compact JWS (three base64url parts separated by dots)");
+  const [headerPart, payloadPart, signaturePart] = parts;
+  const header = decodeJsonPart(headerPart);
+  if (header === void 0 || !isObject(header)) throw invalid("the JWS header is not base64url JSON object");
+  if (header["alg"] !== "EdDSA") throw invalid(`the JWS alg is ${JSON.stringify(header["alg"])}, not "EdDSA"`);
+  if (Object.hasOwn(header, "crit")) throw invalid("the JWS header has crit: no extension is understood");
+  if (Object.hasOwn(header, "b64")) throw invalid("the JWS header has b64: the payload must be base64url-encoded");
+  if (typeof header["kid"] !== "string") throw invalid("the JWS header has no kid");
+  if (header["kid"] !== key.name) {
+    throw new Failure("manifest_signature", `${MANIFEST_FILE} is signed by key ${JSON.stringify(header["kid"])}, not by ${JSON.stringify(key.name)}`, {
+      file: MANIFEST_FILE
+    });
+  }
+  const signature = decodeBase64url(signaturePart);
+  if (signature === void 0 || signature.length !== 64) throw invalid("the JWS signature is not base64url of 64 bytes");
+  if (decodeBase64url(payloadPart) === void 0) throw invalid("the JWS payload is not base64url");
+  if (!verifySignature(null, Buffer.from(`${headerPart}.${payloadPart}`, "ascii"), key.publicKey, signature)) {
+    throw new Failure("manifest_signature", `the signature of ${MANIFEST_FILE} does not verify with key ${JSON.stringify(key.name)}`, { file: MANIFEST_FILE });
+  }
+  const payload = decodeJsonPart(payloadPart);
+  if (!isObject(payload)) throw invalid("the payload is not a JSON object");
+  for (const field of Object.keys(payload)) if (!MANIFEST_FIELDS.includes(field)) throw invalid(`unexpected field ${JSON.stringify(field)}`);
+  for (const field of MANIFEST_FIELDS) if (!Object.hasOwn(payload, field)) throw invalid(`no ${field}`);
+  const { format, origin, from, to, files, createdAt } = payload;
+  if (format !== EXPORT_FORMAT) throw invalid(`format ${JSON.stringify(format)} is not ${JSON.stringify(EXPORT_FORMAT)}`);
+  if (typeof origin !== "string" || origin.length === 0) throw invalid("origin is not a non-empty string");
+  if (!isIndex(from) || !isIndex(to) || from > to) throw invalid("from and to are not indexes with from \u2264 to");
+  if (typeof createdAt !== "string" || Number.isNaN(Date.parse(createdAt))) throw invalid("createdAt is not an ISO 8601 time");
+  if (!isObject(files)) throw invalid("files is not an object");
+  for (const [name, digest] of Object.entries(files)) {
+    if (!LISTED_FILES.includes(name)) throw invalid(`files lists ${JSON.stringify(name)}, which is no file of the format`);
+    if (typeof digest !== "string" || !HEX_DIGEST.test(digest)) throw invalid(`the digest of ${name} is not 64 lowercase hex digits`);
+  }
+  for (const name of REQUIRED_FILES) if (!Object.hasOwn(files, name)) throw invalid(`files does not list ${name}`);
+  return payload;
+}
+function decodeBase64url(text) {
+  if (!BASE64URL2.test(text)) return void 0;
+  const bytes = Buffer.from(text, "base64url");
+  return bytes.toString("base64url") === text ? bytes : void 0;
+}
+function decodeJsonPart(part) {
+  const bytes = decodeBase64url(part);
+  if (bytes === void 0 || !isUtf82(bytes)) return void 0;
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch {
+    return void 0;
+  }
+}
+function attempt(run) {
+  try {
+    return { ok: true, value: run() };
+  } catch (error) {
+    if (error instanceof Failure) return { ok: false, failure: error };
+    throw error;
+  }
+}
+function settle(result) {
+  if (!result.ok) throw result.failure;
+  return result.value;
+}
+function parseSignedCheckpoint(bytes, key) {
+  return checkNote(bytes, key, CHECKPOINT_FILE, "checkpoint");
+}
+function parsePreviousCheckpoint(note, key) {
+  if (typeof note !== "string") throw new Failure("checkpoint_invalid", "the previous checkpoint is not text");
+  return checkNote(Buffer.from(note, "utf8"), key, void 0, "the previous checkpoint");
+}
+function checkNote(bytes, key, file, what) {
+  const at = file === void 0 ? {} : { file };
+  if (bytes === void 0) throw new Failure("checkpoint_invalid", `${what} is larger than ${MAX_SMALL_FILE_BYTES} bytes`, at);
+  if (!isUtf82(bytes)) throw new Failure("checkpoint_invalid", `${what} is not UTF-8`, at);
+  try {
+    return verifyCheckpoint(bytes.toString("utf8"), key);
+  } catch (error) {
+    if (!(error instanceof CheckpointError)) throw error;
+    const code = error.code === "malformed" ? "checkpoint_invalid" : "checkpoint_signature";
+    throw new Failure(code, `${what}: ${error.message}`, at);
+  }
+}
+function parsePrefix(bytes) {
+  const invalid = (why) => new Failure("prefix_invalid", `${PREFIX_FILE}: ${why}`, { file: PREFIX_FILE });
+  const value = parseJsonFile(bytes, invalid);
+  exactFields(value, ["size", "hashes", "chain"], invalid);
+  const { size, hashes, chain } = value;
+  if (!isIndex(size)) throw invalid("size is not a non-negative safe integer");
+  if (!Array.isArray(hashes)) throw invalid("hashes is not an array");
+  const decoded = hashes.map((hash2, i) => {
+    const bytes2 = typeof hash2 === "string" ? decodeStandardBase64(hash2) : void 0;
+    if (bytes2 === void 0 || bytes2.length !== 32) throw invalid(`hashes[${i}] is not base64 of 32 bytes`);
+    return bytes2;
+  });
+  if (typeof chain !== "string" || !HEX_DIGEST.test(chain)) throw invalid("chain is not 64 lowercase hex digits");
+  if (size === 0 && !/^0{64}$/.test(chain)) throw invalid("chain must be 64 zeros when size is 0");
+  let range;
+  try {
+    range = CompactRange.from(size, decoded);
+  } catch (error) {
+    throw invalid(error.message);
+  }
+  return { range, chain: Buffer.from(chain, "hex") };
+}
+function parseConsistency(bytes) {
+  const invalid = (why) => new Failure("consistency_failed", `${CONSISTENCY_FILE}: ${why}`, { file: CONSISTENCY_FILE });
+  const value = parseJsonFile(bytes, invalid);
+  exactFields(value, ["oldSize", "newSize", "proof"], invalid);
+  const { oldSize, newSize, proof } = value;
+  if (!isIndex(oldSize) || !isIndex(newSize)) throw invalid("oldSize and newSize are not non-negative safe integers");
+  if (!Array.isArray(proof) || proof.length > 128) throw invalid("proof is not an array of at most 128 hashes");
+  const hashes = proof.map((hash2, i) => {
+    const decoded = typeof hash2 === "string" ? decodeStandardBase64(hash2) : void 0;
+    if (decoded === void 0 || decoded.length !== 32) throw invalid(`proof[${i}] is not base64 of 32 bytes`);
+    return decoded;
+  });
+  return { oldSize, newSize, proof: hashes };
+}
+function parseJsonFile(bytes, invalid) {
+  if (bytes === void 0) throw invalid(`larger than ${MAX_SMALL_FILE_BYTES} bytes`);
+  if (!isUtf82(bytes)) throw invalid("not UTF-8");
+  let value;
+  try {
+    value = JSON.parse(bytes.toString("utf8"));
+  } catch (error) {
+    throw invalid(`not JSON (${error.message})`);
+  }
+  if (!isObject(value)) throw invalid("not a JSON object");
+  return value;
+}
+function exactFields(value, fields, invalid) {
+  for (const field of Object.keys(value)) if (!fields.includes(field)) throw invalid(`unexpected field ${JSON.stringify(field)}`);
+  for (const field of fields) if (!Object.hasOwn(value, field)) throw invalid(`no ${field}`);
+}
+async function streamDigest(source, name) {
+  const digest = createHash2("sha256");
+  for await (const chunk of source.stream(name)) digest.update(chunk);
+  return digest.digest("hex");
+}
+function isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function isIndex(value) {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+var NEWLINE = 10;
+var WORKER_ROLE = "atomic-audit-leaf-inspector";
+var PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
+var MAX_IN_FLIGHT = 4;
+var LeafInspector = class {
+  constructor(from) {
+    this.from = from;
+  }
+  from;
+  line = 0;
+  partial = [];
+  partialLength = 0;
+  failed = false;
+  push(chunk) {
+    const prevs = [];
+    if (this.failed) return { lines: 0, prevs: new Uint8Array(0) };
+    const bytes = asBuffer2(chunk);
+    let start = 0;
+    let failure;
+    while (start < bytes.length && failure === void 0) {
+      const newline = bytes.indexOf(NEWLINE, start);
+      if (newline < 0) {
+        this.partialLength += bytes.length - start;
+        if (this.partialLength > MAX_LEAF_BYTES) failure = { code: "entry_malformed", why: `is longer than ${MAX_LEAF_BYTES} bytes` };
+        else this.partial.push(Buffer.from(bytes.subarray(start)));
+        break;
+      }
+      let line = bytes.subarray(start, newline);
+      if (this.partial.length > 0) {
+        line = Buffer.concat([...this.partial, line]);
+        this.partial = [];
+        this.partialLength = 0;
+      }
+      failure = this.inspect(line, prevs);
+      start = newline + 1;
+    }
+    if (failure !== void 0) this.failed = true;
+    return { lines: prevs.length, prevs: Buffer.concat(prevs), ...failure === void 0 ? {} : { failure } };
+  }
+  end() {
+    const failure = !this.failed && this.partialLength > 0 ? { code: "entry_malformed", why: "does not end with a newline (the file is cut short)" } : void 0;
+    return { lines: 0, prevs: new Uint8Array(0), ...failure === void 0 ? {} : { failure } };
+  }
+  inspect(line, prevs) {
+    if (line.length > MAX_LEAF_BYTES) return { code: "entry_malformed", why: `is longer than ${MAX_LEAF_BYTES} bytes` };
+    const index = this.from + this.line;
+    let decoded;
+    try {
+      decoded = decodeLeaf(line);
+    } catch (error) {
+      if (!(error instanceof LeafError)) throw error;
+      return { code: error.code === "not_canonical" ? "entry_not_canonical" : "entry_malformed", why: error.message };
+    }
+    if (decoded.index !== index) return { code: "index_gap", why: `holds index ${decoded.index} where index ${index} was expected` };
+    prevs.push(decoded.prev);
+    this.line += 1;
+    return void 0;
+  }
+};
+var LeafHasher = class {
+  constructor(start, wanted) {
+    this.wanted = wanted;
+    this.range = new CompactRangeBuilder(start);
+    if (wanted.has(start.size)) this.roots.set(start.size, start.root());
+  }
+  wanted;
+  partial = [];
+  partialLength = 0;
+  overflow = false;
+  scratch = Buffer.alloc(64 * 1024);
+  range;
+  /** Roots at the sizes asked for (only meaningful once every line up to there verified). */
+  roots = /* @__PURE__ */ new Map();
+  /** Chain hashes of the lines this chunk completes. */
+  push(chunk) {
+    const chains = [];
+    if (this.overflow) return chains;
+    const bytes = asBuffer2(chunk);
+    let start = 0;
+    while (start < bytes.length) {
+      const newline = bytes.indexOf(NEWLINE, start);
+      if (newline < 0) {
+        this.partialLength += bytes.length - start;
+        if (this.partialLength > MAX_LEAF_BYTES) this.overflow = true;
+        else this.partial.push(Buffer.from(bytes.subarray(start)));
+        break;
+      }
+      let line = bytes.subarray(start, newline);
+      if (this.partial.length > 0) {
+        line = Buffer.concat([...this.partial, line]);
+        this.partial = [];
+        this.partialLength = 0;
+      }
+      chains.push(this.hash(line));
+      start = newline + 1;
+    }
+    return chains;
+  }
+  hash(line) {
+    if (this.scratch.length < line.length + 1) this.scratch = Buffer.alloc(Math.max(line.length + 1, this.scratch.length * 2));
+    this.scratch[0] = 0;
+    line.copy(this.scratch, 1);
+    this.range.append(sha256(this.scratch.subarray(0, line.length + 1)));
+    if (this.wanted.has(this.range.size)) this.roots.set(this.range.size, this.range.root());
+    return sha256(line);
+  }
+};
+var WorkerUnavailable = class extends Error {
+};
+function inlineChannel(from) {
+  const inspector = new LeafInspector(from);
+  return {
+    push: async (chunk) => inspector.push(chunk),
+    end: async () => inspector.end(),
+    close: async () => void 0
+  };
+}
+function workerChannel(from) {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { role: WORKER_ROLE, from } });
+  const waiting = [];
+  let broken;
+  const breakAll = (error) => {
+    broken ??= new WorkerUnavailable(`the leaf-checking worker failed: ${error.message}`);
+    for (const waiter of waiting.splice(0)) waiter.reject(broken);
+  };
+  worker.on("message", (result) => waiting.shift()?.resolve(result));
+  worker.on("error", breakAll);
+  worker.on("exit", (code) => breakAll(new Error(`exited with code ${code}`)));
+  const ask = (message, transfer = []) => {
+    const answer = new Promise((resolve, reject) => {
+      if (broken !== void 0) return reject(broken);
+      waiting.push({ resolve, reject });
+      worker.postMessage(message, transfer);
+    });
+    answer.catch(() => void 0);
+    return answer;
+  };
+  return {
+    push: (chunk) => {
+      const copy = new Uint8Array(chunk);
+      return ask({ chunk: copy }, [copy.buffer]);
+    },
+    end: () => ask({ end: true }),
+    close: async () => {
+      worker.removeAllListeners("exit");
+      await worker.terminate();
+    }
+  };
+}
+function serveInspector() {
+  const port = parentPort;
+  if (port === null) return;
+  const inspector = new LeafInspector(workerData.from);
+  port.on("message", (message) => {
+    const result = message.end === true ? inspector.end() : inspector.push(message.chunk);
+    port.postMessage(result, [result.prevs.buffer].filter((buffer) => buffer.byteLength > 0));
+  });
+}
+if (!isMainThread && workerData?.role === WORKER_ROLE) serveInspector();
+function workerPossible() {
+  return /\.m?js$/.test(new URL(import.meta.url).pathname);
+}
+async function walkEntries(source, digest, walk) {
+  if (walk === void 0) {
+    for await (const chunk of source.stream(ENTRIES_FILE)) digest.update(chunk);
+    return void 0;
+  }
+  const from = walk.prefix.range.size;
+  const hasher = new LeafHasher(walk.prefix.range, walk.wanted);
+  const channel = walk.parallel ? workerChannel(from) : inlineChannel(from);
+  const pending = [];
+  let count = 0;
+  let expectedPrev = walk.prefix.chain;
+  let failure;
+  const fail = (code, why) => {
+    const index = from + count;
+    failure = new Failure(code, `${ENTRIES_FILE} line ${count + 1} (index ${index}): ${why}`, { index, file: ENTRIES_FILE });
+  };
+  const merge = (result, chains) => {
+    if (failure !== void 0) return;
+    for (let i = 0; i < result.lines; i++) {
+      const prev = result.prevs.subarray(32 * i, 32 * i + 32);
+      if (!expectedPrev.equals(prev)) {
+        const index = from + count;
+        fail("chain_broken", index === 0 ? "its prev is not 64 zeros" : index === from ? `its prev is not the chain hash of index ${index - 1} that ${PREFIX_FILE} gives` : `its prev is not the chain hash of index ${index - 1}`);
+        return;
+      }
+      expectedPrev = chains[i];
+      count += 1;
+    }
+    if (result.failure !== void 0) fail(result.failure.code, result.failure.why);
+  };
+  try {
+    for await (const chunk of source.stream(ENTRIES_FILE)) {
+      digest.update(chunk);
+      if (failure !== void 0) continue;
+      const result = channel.push(chunk);
+      pending.push({ result, chains: hasher.push(chunk) });
+      while (pending.length > (walk.parallel ? MAX_IN_FLIGHT : 0)) {
+        const next = pending.shift();
+        merge(await next.result, next.chains);
+      }
+    }
+    for (const next of pending.splice(0)) merge(await next.result, next.chains);
+    if (failure === void 0) merge(await channel.end(), []);
+  } finally {
+    await channel.close();
+  }
+  return { count, ...failure === void 0 ? {} : { failure }, root: hasher.range.root(), roots: hasher.roots };
+}
+function asBuffer2(bytes) {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+// src/audit/verify/cli-main.ts
+var USAGE = "usage: node verify.mjs DIR --key pub.jwk [--previous checkpoint-file]";
+async function runVerifierCli(argv) {
+  let dir;
+  let keyPath;
+  let previousPath;
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: { key: { type: "string" }, previous: { type: "string" }, help: { type: "boolean", short: "h" } }
+    });
+    if (values.help) return { exitCode: 0, stdout: USAGE };
+    if (positionals.length !== 1 || positionals[0] === void 0 || values.key === void 0) return { exitCode: 2, stderr: USAGE };
+    dir = positionals[0];
+    keyPath = values.key;
+    previousPath = values.previous;
+  } catch (error) {
+    return { exitCode: 2, stderr: `${error.message}
+${USAGE}` };
+  }
+  const isDirectory = await stat2(dir).then((info) => info.isDirectory(), () => false);
+  if (!isDirectory) return { exitCode: 2, stderr: `${dir} is not a directory
+${USAGE}` };
+  let keyText;
+  let previousCheckpoint;
+  try {
+    keyText = await readFile(keyPath, "utf8");
+  } catch (error) {
+    return { exitCode: 2, stderr: `cannot read the key file ${keyPath}: ${error.message}` };
+  }
+  if (previousPath !== void 0) {
+    try {
+      previousCheckpoint = await readFile(previousPath, "utf8");
+    } catch (error) {
+      return { exitCode: 2, stderr: `cannot read the previous checkpoint ${previousPath}: ${error.message}` };
+    }
+  }
+  let publicKeyJwk;
+  try {
+    publicKeyJwk = JSON.parse(keyText);
+  } catch {
+    publicKeyJwk = void 0;
+  }
+  const verdict = await verifyExport(dir, { publicKeyJwk, ...previousCheckpoint === void 0 ? {} : { previousCheckpoint } });
+  return { exitCode: verdict.ok ? 0 : 1, stdout: verdictLine(verdict) };
+}
+function verdictLine(verdict) {
+  if (!verdict.ok) {
+    return `FAILED${verdict.index === void 0 ? "" : ` at index ${verdict.index}`}: ${verdict.code}: ${verdict.reason}`;
+  }
+  let line = `OK: origin ${verdict.origin}, entries [${verdict.from}, ${verdict.to}), root ${verdict.root}`;
+  const consistency = verdict.consistency;
+  if (consistency !== void 0) {
+    line += consistency.against === "unchecked" ? `; consistency from size ${consistency.oldSize} NOT checked (give the checkpoint of that size with --previous)` : `; extends size ${consistency.oldSize} (root ${consistency.oldRoot ?? "?"}, checked against ${consistency.against === "previous-checkpoint" ? "the previous checkpoint" : "the exported leaves"})`;
+  }
+  return line;
+}
+
+// src/audit/verify/cli.ts
+if (isMainThread2) {
+  const result = await runVerifierCli(process.argv.slice(2));
+  if (result.stdout !== void 0) process.stdout.write(`${result.stdout}
+`);
+  if (result.stderr !== void 0) process.stderr.write(`${result.stderr}
+`);
+  process.exitCode = result.exitCode;
+}

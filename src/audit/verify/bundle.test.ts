@@ -1,0 +1,142 @@
+import { spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build, type BuildOptions } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeLeaf } from "../core/entry.js";
+import { publicJwk, type SigningKey } from "../core/keys.js";
+import { verdictLine } from "./cli-main.js";
+import { ENTRIES_FILE, PREFIX_FILE } from "./export-format.js";
+import { SyntheticLog, entryLines, joinEntryLines, sealExport, writeExportDir, type ExportFiles } from "./testing/export-fixture.js";
+import { memorySource, verifyExportSource } from "./verify-export.js";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const BUNDLE = join(ROOT, "audit", "verify.mjs");
+
+/**
+ * Exactly what `npm run build:verifier` runs:
+ *   node_modules/.bin/esbuild src/audit/verify/cli.ts --bundle --platform=node --format=esm --target=node20 --outfile=audit/verify.mjs
+ */
+const BUNDLE_OPTIONS: BuildOptions = {
+  entryPoints: ["src/audit/verify/cli.ts"],
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  outfile: "audit/verify.mjs",
+  absWorkingDir: ROOT,
+};
+
+describe("audit/verify.mjs", () => {
+  it("is exactly what esbuild makes of src/audit/verify/cli.ts (rebuild it with npm run build:verifier)", async () => {
+    const result = await build({ ...BUNDLE_OPTIONS, write: false, metafile: true, logLevel: "silent" });
+    expect(result.outputFiles?.length).toBe(1);
+    const fresh = Buffer.from((result.outputFiles?.[0] as { contents: Uint8Array }).contents);
+    const committed = readFileSync(BUNDLE);
+    expect(fresh.length).toBe(committed.length);
+    expect(fresh.equals(committed)).toBe(true);
+
+    // Nothing of the gateway and no package goes in: node built-ins, the audit core and verifier, canonical JSON.
+    const inputs = Object.keys(result.metafile?.inputs ?? {});
+    expect(inputs).toContain("src/audit/verify/verify-export.ts");
+    for (const input of inputs) expect(input).toMatch(/^src\/(audit\/(core|verify)\/[a-z0-9-]+\.ts|util\/canonical-json\.ts)$/);
+    expect(inputs.some((input) => input.includes("testing/"))).toBe(false);
+    const imports = [...committed.toString("utf8").matchAll(/^import .* from "([^"]+)";$/gm)].map((match) => match[1]);
+    expect(imports.length).toBeGreaterThan(0);
+    for (const specifier of imports) expect(specifier).toMatch(/^node:[a-z_/]+$/);
+  });
+});
+
+describe("running audit/verify.mjs with plain node", () => {
+  const dir = mkdtempSync(join(tmpdir(), "atomic-verifier-"));
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const key: SigningKey = { name: "atomic.bundle-test", privateKey, publicKey };
+  const keyPath = join(dir, "pub.jwk");
+  const origin = "atomic.test/bundle";
+  let log: SyntheticLog;
+
+  const run = (...args: string[]) => {
+    const child = spawnSync(process.execPath, [relative(ROOT, BUNDLE), ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    return { status: child.status, stdout: child.stdout, stderr: child.stderr };
+  };
+  const exportDir = async (name: string, files: ExportFiles) => {
+    const path = join(dir, name);
+    await writeExportDir(path, files);
+    return path;
+  };
+
+  beforeAll(() => {
+    writeFileSync(keyPath, JSON.stringify(publicJwk(key)));
+    // About 7 MiB of entries: above the size from which the verifier checks leaves in a worker thread.
+    log = SyntheticLog.build(key, origin, 11_000);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("prints OK and exits 0 for a good export, FAILED and 1 for a bad one, 2 for a bad command line", async () => {
+    const good = await exportDir("good", await log.exportFiles({ from: 3, to: 40 }));
+    const ok = run(good, "--key", keyPath);
+    expect(ok.stderr).toBe("");
+    expect(ok.stdout).toBe(`OK: origin ${origin}, entries [3, 40), root ${log.rootAt(40).toString("base64")}\n`);
+    expect(ok.status).toBe(0);
+
+    const previousPath = join(dir, "previous-checkpoint");
+    writeFileSync(previousPath, log.checkpointAt(50));
+    const rollback = run(good, "--key", keyPath, "--previous", previousPath);
+    expect(rollback.stdout).toMatch(/^FAILED: rollback: the previous checkpoint has 50 leaves/);
+    expect(rollback.status).toBe(1);
+
+    const files = await log.exportFiles({ from: 3, to: 40 });
+    const lines = entryLines(files);
+    const gap = await exportDir("gap", await sealExport(new Map(files).set(ENTRIES_FILE, joinEntryLines([...lines.slice(0, 5), ...lines.slice(6)])), key, { origin, from: 3, to: 40 }));
+    const failed = run(gap, "--key", keyPath);
+    expect(failed.stdout).toBe("FAILED at index 8: index_gap: entries.jsonl line 6 (index 8): holds index 9 where index 8 was expected\n");
+    expect(failed.status).toBe(1);
+
+    expect(run(good).status).toBe(2);
+    expect(run(good, "--key", join(dir, "missing.jwk")).status).toBe(2);
+    expect(run(join(dir, "nowhere"), "--key", keyPath).status).toBe(2);
+    const usage = run("--key", keyPath);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain("usage: node verify.mjs DIR --key pub.jwk [--previous checkpoint-file]");
+  });
+
+  it("gives the same verdicts with its leaf-checking worker on a large export as in one thread", async () => {
+    const size = log.size;
+    const honest = await log.exportFiles({ from: 0, to: size });
+    expect((honest.get(ENTRIES_FILE) as Buffer).length).toBeGreaterThan(4 * 1024 * 1024);
+    const lines = entryLines(honest);
+    const reseal = (edited: Buffer[], edit: (files: ExportFiles) => void = () => undefined) => {
+      const files = new Map(honest).set(ENTRIES_FILE, joinEntryLines(edited));
+      edit(files);
+      return sealExport(files, key, { origin, from: 0, to: size });
+    };
+    const notCanonical = Buffer.from((lines[9000] as Buffer).toString().replace('"index":9000', '"index":9000.0'));
+    const forged = encodeLeaf(7000, log.chainBefore(7000), { v: 1, id: "forged", time: "2025-01-01T00:00:00.000Z", kind: "config.loaded" });
+    const cases: Record<string, ExportFiles> = {
+      honest,
+      "chain broken far in": await reseal([...lines.slice(0, 7000), forged, ...lines.slice(7001)]),
+      "not canonical far in": await reseal([...lines.slice(0, 9000), notCanonical, ...lines.slice(9001)]),
+      "last line cut": await reseal(lines, (files) => files.set(ENTRIES_FILE, (files.get(ENTRIES_FILE) as Buffer).subarray(0, -1))),
+      "one line missing": await reseal([...lines.slice(0, 10_999), ...lines.slice(11_000)]),
+      "bad prefix chain": await reseal(lines, (files) => files.set(PREFIX_FILE, Buffer.from((files.get(PREFIX_FILE) as Buffer).toString().replace(/"0{64}"/, `"${"1".repeat(64)}"`)))),
+    };
+    const expectedCodes: Record<string, string> = {
+      honest: "OK",
+      "chain broken far in": "FAILED at index 7001: chain_broken",
+      "not canonical far in": "FAILED at index 9000: entry_not_canonical",
+      "last line cut": "FAILED at index 10999: entry_malformed",
+      "one line missing": "FAILED at index 10999: entry_count",
+      "bad prefix chain": "FAILED: prefix_invalid",
+    };
+    for (const [name, files] of Object.entries(cases)) {
+      const inOneThread = verdictLine(await verifyExportSource(memorySource(files), { publicKeyJwk: publicJwk(key) }, "never"));
+      expect(inOneThread.startsWith(expectedCodes[name] as string), `${name}: ${inOneThread}`).toBe(true);
+      const bundled = run(await exportDir(name.replace(/ /g, "-"), files), "--key", keyPath);
+      expect(bundled.stdout, name).toBe(`${inOneThread}\n`);
+      expect(bundled.status, name).toBe(name === "honest" ? 0 : 1);
+    }
+  });
+});

@@ -1,0 +1,106 @@
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { publicJwk, type SigningKey } from "../core/keys.js";
+import { USAGE, runVerifierCli, verdictLine } from "./cli-main.js";
+import { CONSISTENCY_FILE, ENTRIES_FILE, MAX_LEAF_BYTES, MAX_SMALL_FILE_BYTES, PREFIX_FILE } from "./export-format.js";
+import { SyntheticLog, entryLines, joinEntryLines, sealExport, writeExportDir, type ExportFiles } from "./testing/export-fixture.js";
+import { memorySource, verifyExportSource, type VerifyVerdict } from "./verify-export.js";
+
+const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+const key: SigningKey = { name: "atomic.unit", privateKey, publicKey };
+const jwk = publicJwk(key);
+const ORIGIN = "atomic.test/unit";
+const log = SyntheticLog.build(key, ORIGIN, 12);
+const claims = { origin: ORIGIN, from: 0, to: 8 };
+const verify = (files: ExportFiles, chunkSize?: number) =>
+  verifyExportSource(memorySource(files, chunkSize === undefined ? {} : { chunkSize }), { publicKeyJwk: jwk }, "never");
+
+describe("verifyExportSource limits", () => {
+  it("refuses a line longer than the leaf limit without holding it, wherever the chunks split it", async () => {
+    const files = await log.exportFiles({ to: 8 });
+    const lines = entryLines(files);
+    const long = Buffer.alloc(MAX_LEAF_BYTES + 10, 0x41);
+    const tampered = await sealExport(new Map(files).set(ENTRIES_FILE, joinEntryLines([...lines.slice(0, 3), long, ...lines.slice(3)])), key, claims);
+    for (const chunkSize of [65_536, 1_000_003, undefined]) {
+      expect(await verify(tampered, chunkSize)).toMatchObject({ ok: false, code: "entry_malformed", index: 3, reason: expect.stringContaining("longer than") });
+    }
+    // Even as the very last, unterminated line.
+    const unterminated = await sealExport(new Map(files).set(ENTRIES_FILE, Buffer.concat([joinEntryLines(lines), long])), key, claims);
+    expect(await verify(unterminated, 65_536)).toMatchObject({ ok: false, code: "entry_malformed", index: 8 });
+  });
+
+  it("refuses small files beyond their limit after checking their digest", async () => {
+    const files = await log.exportFiles({ to: 8 });
+    const huge = Buffer.concat([files.get(PREFIX_FILE) as Buffer, Buffer.alloc(MAX_SMALL_FILE_BYTES, 0x20)]);
+    expect(await verify(new Map(files).set(PREFIX_FILE, huge))).toMatchObject({ ok: false, code: "file_digest", file: PREFIX_FILE });
+    expect(await verify(await sealExport(new Map(files).set(PREFIX_FILE, huge), key, claims))).toMatchObject({ ok: false, code: "prefix_invalid", reason: expect.stringContaining("larger than") });
+  });
+
+  it("reads prefix.json and consistency.json as any JSON of their shape (whitespace, member order)", async () => {
+    const files = await log.exportFiles({ from: 4, to: 8, previousSize: 2 });
+    const reformatted = new Map(files);
+    for (const name of [PREFIX_FILE, CONSISTENCY_FILE]) {
+      const value = JSON.parse((files.get(name) as Buffer).toString());
+      reformatted.set(name, Buffer.from(JSON.stringify(Object.fromEntries(Object.entries(value).reverse()), null, 2)));
+    }
+    const verdict = await verifyExportSource(memorySource(await sealExport(reformatted, key, { ...claims, from: 4 })), { publicKeyJwk: jwk, previousCheckpoint: log.checkpointAt(2) }, "never");
+    expect(verdict).toMatchObject({ ok: true, from: 4, to: 8, consistency: { oldSize: 2, against: "previous-checkpoint" } });
+  });
+
+  it("falls back to one thread when a worker cannot run this module, with the same verdicts", async () => {
+    // Under the test runner this module is TypeScript, which a worker thread cannot load.
+    const files = await log.exportFiles({ to: 8 });
+    const lines = entryLines(files);
+    const swapped = await sealExport(new Map(files).set(ENTRIES_FILE, joinEntryLines([lines[1] as Buffer, lines[0] as Buffer, ...lines.slice(2)])), key, claims);
+    for (const exported of [files, swapped]) {
+      const inOne = await verifyExportSource(memorySource(exported), { publicKeyJwk: jwk }, "never");
+      const insisted = await verifyExportSource(memorySource(exported), { publicKeyJwk: jwk }, "always");
+      expect(insisted).toEqual(inOne);
+    }
+    expect(await verifyExportSource(memorySource(swapped), { publicKeyJwk: jwk }, "always")).toMatchObject({ ok: false, code: "index_gap", index: 0 });
+  });
+});
+
+describe("the verifier's command line", () => {
+  const dir = mkdtempSync(join(tmpdir(), "atomic-cli-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("exits 2 on usage errors and unreadable inputs, 1 on a key that is no key, 0 on help", async () => {
+    const exportDir = join(dir, "export");
+    await writeExportDir(exportDir, await log.exportFiles({ to: 8 }));
+    const keyPath = join(dir, "pub.jwk");
+    writeFileSync(keyPath, JSON.stringify(jwk));
+    const notJson = join(dir, "not.jwk");
+    writeFileSync(notJson, "-----BEGIN PUBLIC KEY-----");
+    const privateJwk = join(dir, "private.jwk");
+    writeFileSync(privateJwk, JSON.stringify({ ...jwk, d: privateKey.export({ format: "jwk" }).d }));
+
+    expect(await runVerifierCli(["--help"])).toEqual({ exitCode: 0, stdout: USAGE });
+    expect(await runVerifierCli([exportDir, "--key", keyPath])).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^OK: origin atomic\.test\/unit, entries \[0, 8\), root /) });
+    for (const argv of [[], [exportDir], ["--key", keyPath], [exportDir, exportDir, "--key", keyPath], [exportDir, "--key"], [exportDir, "--key", keyPath, "--bogus"]]) {
+      const result = await runVerifierCli(argv);
+      expect(result.exitCode, JSON.stringify(argv)).toBe(2);
+      expect(result.stderr).toContain(USAGE);
+    }
+    expect(await runVerifierCli([join(dir, "nowhere"), "--key", keyPath])).toMatchObject({ exitCode: 2, stderr: expect.stringContaining("is not a directory") });
+    expect(await runVerifierCli([keyPath, "--key", keyPath])).toMatchObject({ exitCode: 2 });
+    expect(await runVerifierCli([exportDir, "--key", join(dir, "none.jwk")])).toMatchObject({ exitCode: 2, stderr: expect.stringContaining("cannot read the key file") });
+    expect(await runVerifierCli([exportDir, "--key", keyPath, "--previous", join(dir, "none")])).toMatchObject({ exitCode: 2 });
+    expect(await runVerifierCli([exportDir, "--key", notJson])).toMatchObject({ exitCode: 1, stdout: expect.stringMatching(/^FAILED: key_invalid: /) });
+    expect(await runVerifierCli([exportDir, "--key", privateJwk])).toMatchObject({ exitCode: 1, stdout: expect.stringContaining("private key") });
+  });
+
+  it("prints one line per verdict", () => {
+    const ok: VerifyVerdict = { ok: true, origin: "o", from: 1, to: 5, root: "cm9vdA==", checked: 4 };
+    expect(verdictLine(ok)).toBe("OK: origin o, entries [1, 5), root cm9vdA==");
+    expect(verdictLine({ ...ok, consistency: { oldSize: 3, oldRoot: "b2xk", against: "previous-checkpoint" } })).toBe(
+      "OK: origin o, entries [1, 5), root cm9vdA==; extends size 3 (root b2xk, checked against the previous checkpoint)",
+    );
+    expect(verdictLine({ ...ok, consistency: { oldSize: 3, against: "unchecked" } })).toContain("NOT checked");
+    expect(verdictLine({ ok: false, code: "chain_broken", reason: "r", index: 7 })).toBe("FAILED at index 7: chain_broken: r");
+    expect(verdictLine({ ok: false, code: "fork", reason: "r" })).toBe("FAILED: fork: r");
+  });
+});
