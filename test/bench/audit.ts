@@ -5,7 +5,7 @@
  *      of what each enqueue costs its request, and how long the sequencer takes to catch up once writers stop.
  *   2. Sequencing alone: a backlog queued in bulk, drained by the sequencer in batches of 1000.
  *   3. A log of BENCH_AUDIT_LOG leaves (default 1,000,000): export of all of it, then the auditor's verifier
- *      (src/audit/verify/cli.ts) on it, each in a process of its own so that its time and peak RSS are its own.
+ *      (audit/verify.mjs, the bundle auditors run) on it, each in a process of its own so that its time and peak RSS are its own.
  * Targets (issue 3): >= 10,000 appends/s; verifying 1M leaves in <= 10 s within 256 MB. Printed, never asserted.
  */
 import { spawn } from "node:child_process";
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     const exported = await child([fileURLToPath(import.meta.url), "export-child", database.url, join(work, SIGNING_KEY_FILE), exportDir]);
     const entriesBytes = (await stat(join(exportDir, "entries.jsonl"))).size;
     console.log(`   export  ${round(exported.ms / 1000, 2)} s, peak RSS ${exported.maxRssMb} MB (entries.jsonl ${round(entriesBytes / 2 ** 20, 0)} MiB)`);
-    const verifier = fileURLToPath(new URL("../../src/audit/verify/cli.ts", import.meta.url));
+    const verifier = fileURLToPath(new URL("../../audit/verify.mjs", import.meta.url));
     const verified = await child([verifier, exportDir, "--key", join(work, PUBLIC_JWK_FILE)]);
     const idle = await child(["-e", ""]);
     console.log(`   verify  ${round(verified.ms / 1000, 2)} s, peak RSS ${verified.maxRssMb} MB: ${verified.stdout.trim()}`);
