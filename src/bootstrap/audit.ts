@@ -16,6 +16,8 @@ import type { Logger } from "../observability/logger.js";
 import { canonicalize } from "../util/canonical-json.js";
 import type { AuditEvent } from "../audit/core/entry.js";
 
+const DRAIN_ON_CLOSE_MS = 5_000;
+
 export interface RunningAudit {
   /** What the HTTP routes read. */
   deps: AuditDeps;
@@ -74,7 +76,12 @@ export async function startAudit(config: Config, pool: Pool, logger: Logger): Pr
       }));
     },
     close: async () => {
-      await sequencer.drain();
+      // Sequence what this process acknowledged before it goes, but never hang a shutdown on it: queued events
+      // are durable and the next sequencer takes them.
+      let timer: NodeJS.Timeout | undefined;
+      const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_ON_CLOSE_MS)));
+      await Promise.race([sequencer.drain().catch((error: unknown) => log.warn({ err: error }, "audit drain on close failed")), patience]);
+      clearTimeout(timer);
       await sequencer.stop();
     },
   };
