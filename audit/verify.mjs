@@ -498,9 +498,11 @@ async function verifyExportSource(source, options, mode = "auto") {
   }
 }
 async function verifySource(source, options, mode) {
-  let key;
+  const jwks = Array.isArray(options.publicKeyJwk) ? options.publicKeyJwk : [options.publicKeyJwk];
+  if (jwks.length === 0) throw new Failure("key_invalid", "no public key given");
+  let keys;
   try {
-    key = publicKeyFromJwk(options.publicKeyJwk);
+    keys = jwks.map((jwk) => publicKeyFromJwk(jwk));
   } catch (error) {
     throw new Failure("key_invalid", error.message);
   }
@@ -511,7 +513,7 @@ async function verifySource(source, options, mode) {
   if (listing.get(MANIFEST_FILE) !== true) throw new Failure("manifest_invalid", `${MANIFEST_FILE} is not a regular file`, { file: MANIFEST_FILE });
   const manifestBytes = await source.read(MANIFEST_FILE, MAX_SMALL_FILE_BYTES);
   if (manifestBytes === void 0) throw new Failure("manifest_invalid", `${MANIFEST_FILE} is larger than ${MAX_SMALL_FILE_BYTES} bytes`, { file: MANIFEST_FILE });
-  const manifest = verifyManifest(manifestBytes, key);
+  const manifest = verifyManifest(manifestBytes, keys);
   const listed = Object.keys(manifest.files);
   for (const name of [...listing.keys()].sort()) {
     if (name === MANIFEST_FILE) continue;
@@ -529,10 +531,10 @@ async function verifySource(source, options, mode) {
     if (digest2 !== manifest.files[name]) throw new Failure("file_digest", `${name} does not have the SHA-256 the manifest lists`, { file: name });
     small.set(name, bytes);
   }
-  const checkpoint = attempt(() => parseSignedCheckpoint(small.get(CHECKPOINT_FILE), key));
+  const checkpoint = attempt(() => parseSignedCheckpoint(small.get(CHECKPOINT_FILE), keys));
   const prefix = attempt(() => parsePrefix(small.get(PREFIX_FILE)));
   const consistency = listed.includes(CONSISTENCY_FILE) ? attempt(() => parseConsistency(small.get(CONSISTENCY_FILE))) : void 0;
-  const previous = options.previousCheckpoint === void 0 ? void 0 : attempt(() => parsePreviousCheckpoint(options.previousCheckpoint, key));
+  const previous = options.previousCheckpoint === void 0 ? void 0 : attempt(() => parsePreviousCheckpoint(options.previousCheckpoint, keys));
   const digest = createHash2("sha256");
   const wanted = /* @__PURE__ */ new Set();
   if (previous?.ok) wanted.add(previous.value.size);
@@ -636,7 +638,8 @@ function checkConsistency(signed, walker, previous, proof) {
 var BASE64URL2 = /^[A-Za-z0-9_-]*$/;
 var HEX_DIGEST = /^[0-9a-f]{64}$/;
 var MANIFEST_FIELDS = ["format", "origin", "from", "to", "files", "createdAt"];
-function verifyManifest(bytes, key) {
+var keyNames = (keys) => [...new Set(keys.map((key) => JSON.stringify(key.name)))].join(" or ");
+function verifyManifest(bytes, keys) {
   const invalid = (why) => new Failure("manifest_invalid", `${MANIFEST_FILE}: ${why}`, { file: MANIFEST_FILE });
   let text = bytes.toString("latin1");
   if (text.endsWith("\n")) text = text.slice(0, -1);
@@ -649,16 +652,20 @@ function verifyManifest(bytes, key) {
   if (Object.hasOwn(header, "crit")) throw invalid("the JWS header has crit: no extension is understood");
   if (Object.hasOwn(header, "b64")) throw invalid("the JWS header has b64: the payload must be base64url-encoded");
   if (typeof header["kid"] !== "string") throw invalid("the JWS header has no kid");
-  if (header["kid"] !== key.name) {
-    throw new Failure("manifest_signature", `${MANIFEST_FILE} is signed by key ${JSON.stringify(header["kid"])}, not by ${JSON.stringify(key.name)}`, {
+  const named = keys.filter((key) => key.name === header["kid"]);
+  if (named.length === 0) {
+    throw new Failure("manifest_signature", `${MANIFEST_FILE} is signed by key ${JSON.stringify(header["kid"])}, not by ${keyNames(keys)}`, {
       file: MANIFEST_FILE
     });
   }
   const signature = decodeBase64url(signaturePart);
   if (signature === void 0 || signature.length !== 64) throw invalid("the JWS signature is not base64url of 64 bytes");
   if (decodeBase64url(payloadPart) === void 0) throw invalid("the JWS payload is not base64url");
-  if (!verifySignature(null, Buffer.from(`${headerPart}.${payloadPart}`, "ascii"), key.publicKey, signature)) {
-    throw new Failure("manifest_signature", `the signature of ${MANIFEST_FILE} does not verify with key ${JSON.stringify(key.name)}`, { file: MANIFEST_FILE });
+  const signed = Buffer.from(`${headerPart}.${payloadPart}`, "ascii");
+  if (!named.some((key) => verifySignature(null, signed, key.publicKey, signature))) {
+    throw new Failure("manifest_signature", `the signature of ${MANIFEST_FILE} does not verify with ${named.length === 1 ? "key" : "any key named"} ${keyNames(named)}`, {
+      file: MANIFEST_FILE
+    });
   }
   const payload = decodeJsonPart(payloadPart);
   if (!isObject(payload)) throw invalid("the payload is not a JSON object");
@@ -703,24 +710,29 @@ function settle(result) {
   if (!result.ok) throw result.failure;
   return result.value;
 }
-function parseSignedCheckpoint(bytes, key) {
-  return checkNote(bytes, key, CHECKPOINT_FILE, "checkpoint");
+function parseSignedCheckpoint(bytes, keys) {
+  return checkNote(bytes, keys, CHECKPOINT_FILE, "checkpoint");
 }
-function parsePreviousCheckpoint(note, key) {
+function parsePreviousCheckpoint(note, keys) {
   if (typeof note !== "string") throw new Failure("checkpoint_invalid", "the previous checkpoint is not text");
-  return checkNote(Buffer.from(note, "utf8"), key, void 0, "the previous checkpoint");
+  return checkNote(Buffer.from(note, "utf8"), keys, void 0, "the previous checkpoint");
 }
-function checkNote(bytes, key, file, what) {
+function checkNote(bytes, keys, file, what) {
   const at = file === void 0 ? {} : { file };
   if (bytes === void 0) throw new Failure("checkpoint_invalid", `${what} is larger than ${MAX_SMALL_FILE_BYTES} bytes`, at);
   if (!isUtf82(bytes)) throw new Failure("checkpoint_invalid", `${what} is not UTF-8`, at);
-  try {
-    return verifyCheckpoint(bytes.toString("utf8"), key);
-  } catch (error) {
-    if (!(error instanceof CheckpointError)) throw error;
-    const code = error.code === "malformed" ? "checkpoint_invalid" : "checkpoint_signature";
-    throw new Failure(code, `${what}: ${error.message}`, at);
+  const refusals = [];
+  for (const key of keys) {
+    try {
+      return verifyCheckpoint(bytes.toString("utf8"), key);
+    } catch (error) {
+      if (!(error instanceof CheckpointError)) throw error;
+      if (error.code === "malformed") throw new Failure("checkpoint_invalid", `${what}: ${error.message}`, at);
+      refusals.push(error);
+    }
   }
+  const reported = refusals.filter((refusal) => refusal.code === "bad_signature");
+  throw new Failure("checkpoint_signature", `${what}: ${(reported.length > 0 ? reported : refusals).map((refusal) => refusal.message).join("; ")}`, at);
 }
 function parsePrefix(bytes) {
   const invalid = (why) => new Failure("prefix_invalid", `${PREFIX_FILE}: ${why}`, { file: PREFIX_FILE });
@@ -1000,22 +1012,22 @@ function asBuffer2(bytes) {
 }
 
 // src/audit/verify/cli-main.ts
-var USAGE = "usage: node verify.mjs DIR --key pub.jwk [--previous checkpoint-file]";
+var USAGE = "usage: node verify.mjs DIR --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file]";
 async function runVerifierCli(argv) {
   let dir;
-  let keyPath;
+  let keyPaths;
   let previousPath;
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: { key: { type: "string" }, previous: { type: "string" }, help: { type: "boolean", short: "h" } }
+      options: { key: { type: "string", multiple: true }, previous: { type: "string" }, help: { type: "boolean", short: "h" } }
     });
     if (values.help) return { exitCode: 0, stdout: USAGE };
-    if (positionals.length !== 1 || positionals[0] === void 0 || values.key === void 0) return { exitCode: 2, stderr: USAGE };
+    if (positionals.length !== 1 || positionals[0] === void 0 || values.key === void 0 || values.key.length === 0) return { exitCode: 2, stderr: USAGE };
     dir = positionals[0];
-    keyPath = values.key;
+    keyPaths = values.key;
     previousPath = values.previous;
   } catch (error) {
     return { exitCode: 2, stderr: `${error.message}
@@ -1024,12 +1036,14 @@ ${USAGE}` };
   const isDirectory = await stat2(dir).then((info) => info.isDirectory(), () => false);
   if (!isDirectory) return { exitCode: 2, stderr: `${dir} is not a directory
 ${USAGE}` };
-  let keyText;
+  const keyTexts = [];
   let previousCheckpoint;
-  try {
-    keyText = await readFile(keyPath, "utf8");
-  } catch (error) {
-    return { exitCode: 2, stderr: `cannot read the key file ${keyPath}: ${error.message}` };
+  for (const keyPath of keyPaths) {
+    try {
+      keyTexts.push(await readFile(keyPath, "utf8"));
+    } catch (error) {
+      return { exitCode: 2, stderr: `cannot read the key file ${keyPath}: ${error.message}` };
+    }
   }
   if (previousPath !== void 0) {
     try {
@@ -1038,14 +1052,16 @@ ${USAGE}` };
       return { exitCode: 2, stderr: `cannot read the previous checkpoint ${previousPath}: ${error.message}` };
     }
   }
-  let publicKeyJwk;
-  try {
-    publicKeyJwk = JSON.parse(keyText);
-  } catch {
-    publicKeyJwk = void 0;
-  }
+  const publicKeyJwk = keyTexts.map(parseJwk);
   const verdict = await verifyExport(dir, { publicKeyJwk, ...previousCheckpoint === void 0 ? {} : { previousCheckpoint } });
   return { exitCode: verdict.ok ? 0 : 1, stdout: verdictLine(verdict) };
+}
+function parseJwk(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return void 0;
+  }
 }
 function verdictLine(verdict) {
   if (!verdict.ok) {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Pool } from "pg";
 import { TAR_END, tarHeader, tarPadding } from "../util/tar.js";
+import type { NoteVerifier } from "./core/checkpoint.js";
 import type { SigningKey } from "./core/keys.js";
 import { planExport, sha256Hex, signManifest, type ExportRange } from "./store/exporter.js";
 import { AuditLogReader } from "./store/reader.js";
@@ -22,11 +23,11 @@ const tarSize = (size: number) => 512 + size + tarPadding(size).length;
  * An export as one tar stream holding exactly the files `atomic audit export` writes, for auditors who fetch it
  * over HTTP. The entries are streamed page by page, never held whole; the manifest, which lists their digest,
  * comes last. Its length is fixed by its shape (hex digests, ISO time, 64-byte signature), so a placeholder
- * signed up front gives the archive's exact size.
+ * signed up front gives the archive's exact size. `retiredKeys` verify the checkpoints stored before a key rotation.
  */
-export async function exportArchive(pool: Pool, key: SigningKey, request: AuditArchiveRequest): Promise<AuditArchive> {
+export async function exportArchive(pool: Pool, key: SigningKey, request: AuditArchiveRequest, retiredKeys: readonly NoteVerifier[] = []): Promise<AuditArchive> {
   const reader = new AuditLogReader(pool);
-  const plan = await planExport(reader, key, request);
+  const plan = await planExport(reader, key, request, retiredKeys);
   const entriesBytes = await reader.linesByteLength(plan.from, plan.to);
   const createdAt = new Date();
   const manifestFor = (files: Record<string, string>): ExportManifest => ({

@@ -2,6 +2,8 @@ import type { ExecutionRecord } from "../store/interface.js";
 import { uuidv7 } from "../util/uuidv7.js";
 import type { ContentHasher } from "./content-hasher.js";
 import type { AuditEvent } from "./core/entry.js";
+import { signHandover } from "./core/handover.js";
+import { publicJwk, type SigningKey } from "./core/keys.js";
 
 /**
  * The audit record of one finished execution: identities, digests and counts, never the text itself. It shares
@@ -31,4 +33,14 @@ export function executionEvent(record: ExecutionRecord, hasher: ContentHasher): 
 export function systemEvent(kind: AuditEvent["kind"], fields: Omit<AuditEvent, "v" | "id" | "time" | "kind">): AuditEvent {
   const now = Date.now();
   return { v: 1, id: uuidv7(now), time: new Date(now).toISOString(), kind, ...fields };
+}
+
+/**
+ * The record of a key rotation: both public keys, and the previous key's handover signature over the next one, so
+ * an auditor who trusts only the previous key can trust the checkpoints the next one signs.
+ */
+export function keyRotatedEvent(origin: string, rotation: { previous: SigningKey; next: SigningKey }): AuditEvent {
+  const previousKey = publicJwk(rotation.previous)["x"] as string;
+  const nextKey = publicJwk(rotation.next)["x"] as string;
+  return systemEvent("key.rotated", { detail: { previousKey, nextKey, handover: signHandover(origin, nextKey, rotation.previous.privateKey) } });
 }

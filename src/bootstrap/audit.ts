@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { Pool } from "pg";
 import { ContentHasher } from "../audit/content-hasher.js";
-import { generateSigningKey, loadSigningKey, publicJwk, type SigningKey } from "../audit/core/keys.js";
+import { generateSigningKey, loadRetiredPublicKeys, loadSigningKey, publicJwk, type SigningKey } from "../audit/core/keys.js";
 import { systemEvent } from "../audit/events.js";
 import { auditKeyPaths } from "../audit/key-files.js";
 import { AuditQueueWriter } from "../audit/store/queue.js";
@@ -39,6 +39,7 @@ export async function startAudit(config: Config, pool: Pool, logger: Logger): Pr
   const created = !existsSync(paths.signingKey);
   const key = created ? generateSigningKey(paths.dir, config.audit.origin) : loadSigningKey(paths.signingKey, config.audit.origin);
   if (created) logger.warn({ key: paths.signingKey, publicKey: paths.publicJwk }, "generated the audit signing key; give auditors the public key");
+  const retiredKeys = loadRetiredPublicKeys(paths.dir, config.audit.origin);
   const hasher = ContentHasher.fromFile(paths.contentHashKey);
   const log = logger.child({ component: "audit" });
   const sequencer = new AuditSequencer({ pool, key, origin: config.audit.origin, batchSize: config.audit.batchSize, intervalMs: config.audit.intervalMs, logger: log });
@@ -64,7 +65,7 @@ export async function startAudit(config: Config, pool: Pool, logger: Logger): Pr
 
   const reader = new AuditLogReader(pool);
   return {
-    deps: { reader, exportArchive: (request) => exportArchive(pool, key, request) },
+    deps: { reader, exportArchive: (request) => exportArchive(pool, key, request, retiredKeys) },
     key,
     hasher,
     sequencer,

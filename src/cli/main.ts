@@ -21,8 +21,9 @@ commands:
   models verify              re-hash every pinned model and check its header
   models list                list pinned models
   keys generate              create the audit log's Ed25519 signing key and its public JWK
+  keys rotate                retire the signing key for a new one and log the handover (stop the gateway first)
   audit export --out DIR     export the audit log [--from I|TIME] [--to I|TIME] [--previous-size N]
-  audit verify DIR --key F   verify an export offline [--previous CHECKPOINT-FILE]
+  audit verify DIR --key F   verify an export offline [--key F ...] [--previous CHECKPOINT-FILE]
 
 configuration: atomic.config.json (or --config / ATOMIC_CONFIG), overridden by ATOMIC_* environment variables
 `;

@@ -120,6 +120,36 @@ describe("atomic keys and audit", () => {
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/^FAILED/);
   });
+
+  it("rotates the signing key: the old one retired 0600, the rotation queued, earlier checkpoints still exportable", async () => {
+    const { readdirSync, statSync } = await import("node:fs");
+    const keys = join(dir, ".atomic", "keys");
+    const before = JSON.parse(readFileSync(join(keys, "audit-signing.pub.jwk"), "utf8"));
+    const run = await atomic(["keys", "rotate"], { DATABASE_URL: database.url });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("restart the gateway");
+    const after = JSON.parse(readFileSync(join(keys, "audit-signing.pub.jwk"), "utf8"));
+    expect(after.x).not.toBe(before.x);
+    expect(after.kid).toBe(before.kid);
+    const retired = readdirSync(join(keys, "retired")).sort();
+    expect(retired).toEqual([expect.stringMatching(/^audit-signing-[0-9a-f]{8}\.pem$/), expect.stringMatching(/^audit-signing-[0-9a-f]{8}\.pub\.jwk$/)]);
+    expect(statSync(join(keys, "retired", retired[0]!)).mode & 0o777).toBe(0o600);
+    const retiredJwk = join(keys, "retired", retired[1]!);
+    expect(JSON.parse(readFileSync(retiredJwk, "utf8"))).toEqual(before);
+
+    const pg = (await import("pg")).default;
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const queued = (await client.query("SELECT event FROM audit_queue")).rows.map((row) => JSON.parse(row.event));
+    await client.end();
+    expect(queued).toEqual([expect.objectContaining({ kind: "key.rotated", detail: expect.objectContaining({ previousKey: before.x, nextKey: after.x }) })]);
+
+    // The latest checkpoint is still the old key's: it exports, and verifies with both keys.
+    const exported = await atomic(["audit", "export", "--out", "export-rotated"], { DATABASE_URL: database.url });
+    expect(exported.code, exported.stderr).toBe(0);
+    const ok = await atomic(["audit", "verify", "export-rotated", "--key", join(keys, "audit-signing.pub.jwk"), "--key", retiredJwk]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  });
 });
 
 describe("atomic configuration and usage", () => {

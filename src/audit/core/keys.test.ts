@@ -1,9 +1,20 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import type { KeyObject } from "node:crypto";
 import { generateKeyPairSync, sign, verify } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { PUBLIC_JWK_FILE, SIGNING_KEY_FILE, generateSigningKey, loadSigningKey, publicJwk, publicKeyFromJwk } from "./keys.js";
+import { noteKeyId } from "./checkpoint.js";
+import {
+  PUBLIC_JWK_FILE,
+  SIGNING_KEY_FILE,
+  generateSigningKey,
+  loadRetiredPublicKeys,
+  loadSigningKey,
+  publicJwk,
+  publicKeyFromJwk,
+  rotateSigningKey,
+} from "./keys.js";
 
 const root = mkdtempSync(join(tmpdir(), "atomic-keys-"));
 let counter = 0;
@@ -139,5 +150,44 @@ describe("public JWKs", () => {
       [{ ...jwk, kid: "two words" }, /kid/],
     ];
     for (const [value, reason] of cases) expect(() => publicKeyFromJwk(value), JSON.stringify(value)).toThrow(reason);
+  });
+});
+
+describe("rotateSigningKey", () => {
+  it("retires the key pair under its key id (0600 PEM in a 0700 folder) and generates a new one in place", () => {
+    const dir = freshDir();
+    const first = generateSigningKey(dir, "atomic.rotate");
+    const { previous, next } = rotateSigningKey(dir, "atomic.rotate");
+    expect(publicJwk(previous)).toEqual(publicJwk(first));
+    expect(next.name).toBe("atomic.rotate");
+    expect(publicJwk(next)["x"]).not.toBe(publicJwk(first)["x"]);
+    expect(noteKeyId(next.name, next.publicKey).equals(noteKeyId(first.name, first.publicKey))).toBe(false);
+
+    const stem = join(dir, "retired", `audit-signing-${noteKeyId(first.name, first.publicKey).toString("hex")}`);
+    expect(statSync(join(dir, "retired")).mode & 0o777).toBe(0o700);
+    expect(statSync(`${stem}.pem`).mode & 0o777).toBe(0o600);
+    expect(publicJwk(loadSigningKey(`${stem}.pem`, "atomic.rotate"))).toEqual(publicJwk(first));
+    expect(JSON.parse(readFileSync(`${stem}.pub.jwk`, "utf8"))).toEqual(publicJwk(first));
+    expect(publicJwk(loadSigningKey(join(dir, SIGNING_KEY_FILE), "atomic.rotate"))).toEqual(publicJwk(next));
+    expect(JSON.parse(readFileSync(join(dir, PUBLIC_JWK_FILE), "utf8"))).toEqual(publicJwk(next));
+  });
+
+  it("keeps every retired key across rotations, for the exporter", () => {
+    const dir = freshDir();
+    expect(loadRetiredPublicKeys(dir, "atomic.retired")).toEqual([]);
+    const first = generateSigningKey(dir, "atomic.retired");
+    const second = rotateSigningKey(dir, "atomic.retired").next;
+    rotateSigningKey(dir, "atomic.retired");
+    const retired = loadRetiredPublicKeys(dir, "atomic.retired");
+    const xs = (keys: { publicKey: KeyObject }[]) => keys.map((key) => key.publicKey.export({ format: "jwk" }).x).sort();
+    expect(xs(retired)).toEqual(xs([first, second]));
+    expect(retired.every((key) => key.name === "atomic.retired")).toBe(true);
+    expect(() => loadRetiredPublicKeys(dir, "atomic.other")).toThrow(/not "atomic.other"/);
+  });
+
+  it("refuses when there is no key to rotate, and writes nothing", () => {
+    const dir = freshDir();
+    expect(() => rotateSigningKey(dir, "atomic.none")).toThrow(/no signing key to rotate/);
+    expect(existsSync(dir)).toBe(false);
   });
 });

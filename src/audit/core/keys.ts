@@ -1,8 +1,8 @@
 import type { KeyObject } from "node:crypto";
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkKeyName, rawEd25519PublicKey } from "./checkpoint.js";
+import { checkKeyName, noteKeyId, rawEd25519PublicKey, type NoteVerifier } from "./checkpoint.js";
 
 /**
  * The log's Ed25519 signing key. It lives in a file (PKCS#8 PEM, mode 0600), never in the database; its public half
@@ -20,6 +20,8 @@ export interface SigningKey {
 
 export const SIGNING_KEY_FILE = "audit-signing.pem";
 export const PUBLIC_JWK_FILE = "audit-signing.pub.jwk";
+/** Where rotated-out keys go, named by their note key id: exports of the log before a rotation still need them. */
+export const RETIRED_KEYS_DIR = "retired";
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
@@ -84,4 +86,42 @@ export function publicKeyFromJwk(jwk: unknown): { name: string; publicKey: KeyOb
   }
   const publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
   return { name, publicKey };
+}
+
+/**
+ * Retires the current key pair into <dir>/retired/ (audit-signing-<note key id>.pem, 0600, and .pub.jwk) and
+ * generates a new one in its place under the same note key name. Refuses when there is no current key, or when
+ * that key was already retired (nothing is moved then).
+ */
+export function rotateSigningKey(dir: string, name: string): { previous: SigningKey; next: SigningKey } {
+  const pemPath = join(dir, SIGNING_KEY_FILE);
+  if (!existsSync(pemPath)) throw new Error(`${pemPath} does not exist; there is no signing key to rotate`);
+  const previous = loadSigningKey(pemPath, name);
+  const retiredDir = join(dir, RETIRED_KEYS_DIR);
+  const stem = `audit-signing-${noteKeyId(name, previous.publicKey).toString("hex")}`;
+  const retiredPem = join(retiredDir, `${stem}.pem`);
+  const retiredJwk = join(retiredDir, `${stem}.pub.jwk`);
+  for (const path of [retiredPem, retiredJwk]) {
+    if (existsSync(path)) throw new Error(`${path} already exists; refusing to overwrite a retired key`);
+  }
+  mkdirSync(retiredDir, { recursive: true, mode: 0o700 });
+  // The retired JWK is written from the key itself, so it is right even if the public file beside the PEM was lost.
+  writeFileSync(retiredJwk, `${JSON.stringify(publicJwk(previous), null, 2)}\n`, { mode: 0o644, flag: "wx" });
+  renameSync(pemPath, retiredPem); // a rename keeps the PEM's 0600 mode: it is never readable by others
+  rmSync(join(dir, PUBLIC_JWK_FILE), { force: true });
+  return { previous, next: generateSigningKey(dir, name) };
+}
+
+/** The public keys of every retired key of the log named `name` (none when nothing was ever rotated). */
+export function loadRetiredPublicKeys(dir: string, name: string): NoteVerifier[] {
+  const retiredDir = join(dir, RETIRED_KEYS_DIR);
+  if (!existsSync(retiredDir)) return [];
+  return readdirSync(retiredDir)
+    .filter((file) => file.endsWith(".pub.jwk"))
+    .sort()
+    .map((file) => {
+      const key = publicKeyFromJwk(JSON.parse(readFileSync(join(retiredDir, file), "utf8")));
+      if (key.name !== name) throw new Error(`retired key ${file} is of key name ${JSON.stringify(key.name)}, not ${JSON.stringify(name)}`);
+      return key;
+    });
 }

@@ -3,7 +3,7 @@ import { mkdir, open, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CompactSign } from "jose";
 import type { Pool } from "pg";
-import { verifyCheckpoint } from "../core/checkpoint.js";
+import { CheckpointError, verifyCheckpoint, type Checkpoint, type NoteVerifier } from "../core/checkpoint.js";
 import type { SigningKey } from "../core/keys.js";
 import { CompactRange } from "../core/merkle.js";
 import {
@@ -26,6 +26,8 @@ export interface ExportAuditOptions {
   /** Created if missing; files already in it are never overwritten (the export refuses instead). */
   outDir: string;
   key: SigningKey;
+  /** Public keys rotated out (core/keys.ts): a checkpoint stored before a rotation is signed by one of them. */
+  retiredKeys?: readonly NoteVerifier[];
   /** First index, or a time: the first leaf whose event time is at or after it. Default 0. */
   from?: number | Date;
   /**
@@ -65,11 +67,11 @@ export interface ExportPlan {
 }
 
 /** Resolves the range against the stored checkpoints and prepares every small file of the export. */
-export async function planExport(reader: AuditLogReader, key: SigningKey, range: ExportRange): Promise<ExportPlan> {
+export async function planExport(reader: AuditLogReader, key: SigningKey, range: ExportRange, retiredKeys: readonly NoteVerifier[] = []): Promise<ExportPlan> {
   const checkpoint = await endCheckpoint(reader, range.to);
   const to = checkpoint.size;
   const from = await startIndex(reader, range.from, to);
-  const origin = checkpointOrigin(checkpoint, key);
+  const origin = checkpointOrigin(checkpoint, [key, ...retiredKeys]);
   const { previousSize } = range;
   if (previousSize !== undefined && !(Number.isSafeInteger(previousSize) && previousSize >= 1 && previousSize <= to)) {
     throw new RangeError(`previousSize ${previousSize} must be a whole number from 1 to the export's tree size ${to}`);
@@ -97,7 +99,7 @@ export const sha256Hex = (bytes: Uint8Array) => createHash("sha256").update(byte
 
 /** Writes an export of the leaves [from, to) that an auditor can verify offline, and signs its manifest. */
 export async function exportAudit(options: ExportAuditOptions): Promise<ExportAuditResult> {
-  const plan = await planExport(new AuditLogReader(options.pool), options.key, options);
+  const plan = await planExport(new AuditLogReader(options.pool), options.key, options, options.retiredKeys);
   const { from, to } = plan;
   await mkdir(options.outDir, { recursive: true });
   const digests: Partial<Record<ListedFile, string>> = {
@@ -135,13 +137,30 @@ async function startIndex(reader: AuditLogReader, from: number | Date | undefine
   return from;
 }
 
-/** The origin an auditor will see, checked now: an export whose checkpoint the key does not verify is useless. */
-function checkpointOrigin(checkpoint: StoredCheckpoint, key: SigningKey): string {
-  const signed = verifyCheckpoint(checkpoint.note, { name: key.name, publicKey: key.publicKey });
+/**
+ * The origin an auditor will see, checked now: an export whose checkpoint no key of the log verifies is useless.
+ * The current key comes first; a checkpoint signed before a rotation verifies with a retired key.
+ */
+function checkpointOrigin(checkpoint: StoredCheckpoint, keys: readonly [NoteVerifier, ...NoteVerifier[]]): string {
+  const signed = verifyWithAny(checkpoint.note, keys);
   if (signed.size !== checkpoint.size || !signed.root.equals(checkpoint.root)) {
     throw new Error(`stored checkpoint ${checkpoint.size} does not match its own signed note`);
   }
   return signed.origin;
+}
+
+/** The first key's verdict is the one reported when none verifies: the current key's. */
+function verifyWithAny(note: string, keys: readonly [NoteVerifier, ...NoteVerifier[]]): Checkpoint {
+  let firstError: unknown;
+  for (const { name, publicKey } of keys) {
+    try {
+      return verifyCheckpoint(note, { name, publicKey });
+    } catch (error) {
+      if (!(error instanceof CheckpointError)) throw error;
+      firstError ??= error;
+    }
+  }
+  throw firstError;
 }
 
 /** What an auditor needs to recompute the root from the exported leaves alone, and to check the first one's prev. */

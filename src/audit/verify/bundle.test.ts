@@ -100,7 +100,7 @@ describe("running audit/verify.mjs with plain node", () => {
     expect(run(join(dir, "nowhere"), "--key", keyPath).status).toBe(2);
     const usage = run("--key", keyPath);
     expect(usage.status).toBe(2);
-    expect(usage.stderr).toContain("usage: node verify.mjs DIR --key pub.jwk [--previous checkpoint-file]");
+    expect(usage.stderr).toContain("usage: node verify.mjs DIR --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file]");
   });
 
   it("gives the same verdicts with its leaf-checking worker on a large export as in one thread", async () => {

@@ -64,6 +64,21 @@ describe("verifyExportSource limits", () => {
   });
 });
 
+describe("several public keys (a log whose key was rotated)", () => {
+  const other = publicJwk({ ...key, ...generateKeyPairSync("ed25519") });
+
+  it("verifies when any key given signed, and refuses an empty or bad list", async () => {
+    const files = await log.exportFiles({ to: 8 });
+    const withKeys = (publicKeyJwk: unknown[], previousCheckpoint?: string) =>
+      verifyExportSource(memorySource(files), { publicKeyJwk, ...(previousCheckpoint === undefined ? {} : { previousCheckpoint }) }, "never");
+    expect(await withKeys([other, jwk], log.checkpointAt(4))).toMatchObject({ ok: true, to: 8 });
+    expect(await withKeys([jwk, other])).toMatchObject({ ok: true, to: 8 });
+    expect(await withKeys([other])).toMatchObject({ ok: false, code: "manifest_signature" });
+    expect(await withKeys([])).toMatchObject({ ok: false, code: "key_invalid", reason: "no public key given" });
+    expect(await withKeys([jwk, { ...jwk, kty: "EC" }])).toMatchObject({ ok: false, code: "key_invalid" });
+  });
+});
+
 describe("the verifier's command line", () => {
   const dir = mkdtempSync(join(tmpdir(), "atomic-cli-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -91,6 +106,10 @@ describe("the verifier's command line", () => {
     expect(await runVerifierCli([exportDir, "--key", keyPath, "--previous", join(dir, "none")])).toMatchObject({ exitCode: 2 });
     expect(await runVerifierCli([exportDir, "--key", notJson])).toMatchObject({ exitCode: 1, stdout: expect.stringMatching(/^FAILED: key_invalid: /) });
     expect(await runVerifierCli([exportDir, "--key", privateJwk])).toMatchObject({ exitCode: 1, stdout: expect.stringContaining("private key") });
+    const otherPath = join(dir, "other.jwk");
+    writeFileSync(otherPath, JSON.stringify(publicJwk({ ...key, ...generateKeyPairSync("ed25519") })));
+    expect(await runVerifierCli([exportDir, "--key", otherPath, "--key", keyPath])).toMatchObject({ exitCode: 0 });
+    expect(await runVerifierCli([exportDir, "--key", otherPath])).toMatchObject({ exitCode: 1, stdout: expect.stringContaining("manifest_signature") });
   });
 
   it("prints one line per verdict", () => {

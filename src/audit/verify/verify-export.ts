@@ -71,8 +71,11 @@ export type VerifyVerdict =
   | { ok: false; code: VerifyFailureCode; reason: string; index?: number; file?: string };
 
 export interface VerifyOptions {
-  /** The log's public key as a JWK (RFC 8037 OKP/Ed25519), its kid the note key name. */
-  publicKeyJwk: unknown;
+  /**
+   * The log's public key as a JWK (RFC 8037 OKP/Ed25519), its kid the note key name; or several, for a log whose key
+   * was rotated: a checkpoint or manifest verifies when any of them signed it.
+   */
+  publicKeyJwk: unknown | readonly unknown[];
   /** Signed note text of a checkpoint the auditor already trusts. */
   previousCheckpoint?: string;
 }
@@ -179,10 +182,12 @@ export async function verifyExportSource(source: ExportSource, options: VerifyOp
 }
 
 async function verifySource(source: ExportSource, options: VerifyOptions, mode: ParallelMode): Promise<VerifyVerdict> {
-  // 1. The key the auditor was given.
-  let key: { name: string; publicKey: KeyObject };
+  // 1. The key(s) the auditor was given.
+  const jwks: readonly unknown[] = Array.isArray(options.publicKeyJwk) ? options.publicKeyJwk : [options.publicKeyJwk];
+  if (jwks.length === 0) throw new Failure("key_invalid", "no public key given");
+  let keys: PublicKey[];
   try {
-    key = publicKeyFromJwk(options.publicKeyJwk);
+    keys = jwks.map((jwk) => publicKeyFromJwk(jwk));
   } catch (error) {
     throw new Failure("key_invalid", (error as Error).message);
   }
@@ -195,7 +200,7 @@ async function verifySource(source: ExportSource, options: VerifyOptions, mode: 
   if (listing.get(MANIFEST_FILE) !== true) throw new Failure("manifest_invalid", `${MANIFEST_FILE} is not a regular file`, { file: MANIFEST_FILE });
   const manifestBytes = await source.read(MANIFEST_FILE, MAX_SMALL_FILE_BYTES);
   if (manifestBytes === undefined) throw new Failure("manifest_invalid", `${MANIFEST_FILE} is larger than ${MAX_SMALL_FILE_BYTES} bytes`, { file: MANIFEST_FILE });
-  const manifest = verifyManifest(manifestBytes, key);
+  const manifest = verifyManifest(manifestBytes, keys);
 
   // 3. Every file present, nothing else, each with the digest the manifest signed.
   const listed = Object.keys(manifest.files) as ListedFile[];
@@ -217,10 +222,10 @@ async function verifySource(source: ExportSource, options: VerifyOptions, mode: 
   }
 
   // Read and checked now, reported in their turn: entries.jsonl's digest is only known once it has been streamed.
-  const checkpoint = attempt(() => parseSignedCheckpoint(small.get(CHECKPOINT_FILE), key));
+  const checkpoint = attempt(() => parseSignedCheckpoint(small.get(CHECKPOINT_FILE), keys));
   const prefix = attempt(() => parsePrefix(small.get(PREFIX_FILE)));
   const consistency = listed.includes(CONSISTENCY_FILE) ? attempt(() => parseConsistency(small.get(CONSISTENCY_FILE))) : undefined;
-  const previous = options.previousCheckpoint === undefined ? undefined : attempt(() => parsePreviousCheckpoint(options.previousCheckpoint, key));
+  const previous = options.previousCheckpoint === undefined ? undefined : attempt(() => parsePreviousCheckpoint(options.previousCheckpoint, keys));
 
   // 4. entries.jsonl in one streaming pass: its digest, and (when checkpoint and prefix are sound) every leaf.
   const digest = createHash("sha256");
@@ -347,7 +352,15 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const HEX_DIGEST = /^[0-9a-f]{64}$/;
 const MANIFEST_FIELDS = ["format", "origin", "from", "to", "files", "createdAt"];
 
-function verifyManifest(bytes: Buffer, key: { name: string; publicKey: KeyObject }): ExportManifest {
+/** A public key the auditor gave: its note key name (the JWK kid) and the Ed25519 key. */
+interface PublicKey {
+  name: string;
+  publicKey: KeyObject;
+}
+
+const keyNames = (keys: readonly PublicKey[]) => [...new Set(keys.map((key) => JSON.stringify(key.name)))].join(" or ");
+
+function verifyManifest(bytes: Buffer, keys: readonly PublicKey[]): ExportManifest {
   const invalid = (why: string) => new Failure("manifest_invalid", `${MANIFEST_FILE}: ${why}`, { file: MANIFEST_FILE });
   let text = bytes.toString("latin1");
   if (text.endsWith("\n")) text = text.slice(0, -1);
@@ -360,16 +373,20 @@ function verifyManifest(bytes: Buffer, key: { name: string; publicKey: KeyObject
   if (Object.hasOwn(header, "crit")) throw invalid("the JWS header has crit: no extension is understood");
   if (Object.hasOwn(header, "b64")) throw invalid("the JWS header has b64: the payload must be base64url-encoded");
   if (typeof header["kid"] !== "string") throw invalid("the JWS header has no kid");
-  if (header["kid"] !== key.name) {
-    throw new Failure("manifest_signature", `${MANIFEST_FILE} is signed by key ${JSON.stringify(header["kid"])}, not by ${JSON.stringify(key.name)}`, {
+  const named = keys.filter((key) => key.name === header["kid"]);
+  if (named.length === 0) {
+    throw new Failure("manifest_signature", `${MANIFEST_FILE} is signed by key ${JSON.stringify(header["kid"])}, not by ${keyNames(keys)}`, {
       file: MANIFEST_FILE,
     });
   }
   const signature = decodeBase64url(signaturePart);
   if (signature === undefined || signature.length !== 64) throw invalid("the JWS signature is not base64url of 64 bytes");
   if (decodeBase64url(payloadPart) === undefined) throw invalid("the JWS payload is not base64url");
-  if (!verifySignature(null, Buffer.from(`${headerPart}.${payloadPart}`, "ascii"), key.publicKey, signature)) {
-    throw new Failure("manifest_signature", `the signature of ${MANIFEST_FILE} does not verify with key ${JSON.stringify(key.name)}`, { file: MANIFEST_FILE });
+  const signed = Buffer.from(`${headerPart}.${payloadPart}`, "ascii");
+  if (!named.some((key) => verifySignature(null, signed, key.publicKey, signature))) {
+    throw new Failure("manifest_signature", `the signature of ${MANIFEST_FILE} does not verify with ${named.length === 1 ? "key" : "any key named"} ${keyNames(named)}`, {
+      file: MANIFEST_FILE,
+    });
   }
 
   const payload = decodeJsonPart(payloadPart);
@@ -426,26 +443,33 @@ function settle<T>(result: Attempt<T>): T {
   return result.value;
 }
 
-function parseSignedCheckpoint(bytes: Buffer | undefined, key: { name: string; publicKey: KeyObject }): Checkpoint {
-  return checkNote(bytes, key, CHECKPOINT_FILE, "checkpoint");
+function parseSignedCheckpoint(bytes: Buffer | undefined, keys: readonly PublicKey[]): Checkpoint {
+  return checkNote(bytes, keys, CHECKPOINT_FILE, "checkpoint");
 }
 
-function parsePreviousCheckpoint(note: unknown, key: { name: string; publicKey: KeyObject }): Checkpoint {
+function parsePreviousCheckpoint(note: unknown, keys: readonly PublicKey[]): Checkpoint {
   if (typeof note !== "string") throw new Failure("checkpoint_invalid", "the previous checkpoint is not text");
-  return checkNote(Buffer.from(note, "utf8"), key, undefined, "the previous checkpoint");
+  return checkNote(Buffer.from(note, "utf8"), keys, undefined, "the previous checkpoint");
 }
 
-function checkNote(bytes: Buffer | undefined, key: { name: string; publicKey: KeyObject }, file: string | undefined, what: string): Checkpoint {
+/** Verified when any key given has a valid signature line (a log whose key was rotated has checkpoints by each). */
+function checkNote(bytes: Buffer | undefined, keys: readonly PublicKey[], file: string | undefined, what: string): Checkpoint {
   const at = file === undefined ? {} : { file };
   if (bytes === undefined) throw new Failure("checkpoint_invalid", `${what} is larger than ${MAX_SMALL_FILE_BYTES} bytes`, at);
   if (!isUtf8(bytes)) throw new Failure("checkpoint_invalid", `${what} is not UTF-8`, at);
-  try {
-    return verifyCheckpoint(bytes.toString("utf8"), key);
-  } catch (error) {
-    if (!(error instanceof CheckpointError)) throw error;
-    const code = error.code === "malformed" ? "checkpoint_invalid" : "checkpoint_signature";
-    throw new Failure(code, `${what}: ${error.message}`, at);
+  const refusals: CheckpointError[] = [];
+  for (const key of keys) {
+    try {
+      return verifyCheckpoint(bytes.toString("utf8"), key);
+    } catch (error) {
+      if (!(error instanceof CheckpointError)) throw error;
+      if (error.code === "malformed") throw new Failure("checkpoint_invalid", `${what}: ${error.message}`, at);
+      refusals.push(error);
+    }
   }
+  // A signature line that does not verify says more than the absence of one by the other keys.
+  const reported = refusals.filter((refusal) => refusal.code === "bad_signature");
+  throw new Failure("checkpoint_signature", `${what}: ${(reported.length > 0 ? reported : refusals).map((refusal) => refusal.message).join("; ")}`, at);
 }
 
 interface ParsedPrefix {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { openDatabase } from "../../bootstrap/database.js";
 import { auditKeyPaths } from "../../audit/key-files.js";
-import { loadSigningKey } from "../../audit/core/keys.js";
+import { loadRetiredPublicKeys, loadSigningKey } from "../../audit/core/keys.js";
 import { exportAudit } from "../../audit/store/exporter.js";
 import { verdictLine } from "../../audit/verify/cli-main.js";
 import { verifyExport } from "../../audit/verify/verify-export.js";
@@ -27,7 +27,9 @@ async function exportCommand(context: CommandContext, args: string[]): Promise<n
   if (!values.out) throw new UsageError("usage: atomic audit export --out DIR [--from INDEX|TIME] [--to INDEX|TIME] [--previous-size N]");
   const previous = values["previous-size"];
   if (previous !== undefined && !/^\d+$/.test(previous)) throw new UsageError("--previous-size must be a whole number");
-  const key = loadSigningKey(auditKeyPaths(context.config).signingKey, context.config.audit.origin);
+  const paths = auditKeyPaths(context.config);
+  const key = loadSigningKey(paths.signingKey, context.config.audit.origin);
+  const retiredKeys = loadRetiredPublicKeys(paths.dir, context.config.audit.origin);
   const database = await openDatabase(context.config, context.logger);
   const progress = createProgress("exporting");
   try {
@@ -35,6 +37,7 @@ async function exportCommand(context: CommandContext, args: string[]): Promise<n
       pool: database.stores.pool,
       outDir: values.out,
       key,
+      retiredKeys,
       from: position("from", values.from),
       to: position("to", values.to),
       previousSize: previous === undefined ? undefined : Number(previous),
@@ -49,11 +52,14 @@ async function exportCommand(context: CommandContext, args: string[]): Promise<n
 }
 
 async function verifyCommand(context: CommandContext, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { key: { type: "string" }, previous: { type: "string" } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { key: { type: "string", multiple: true }, previous: { type: "string" } } });
   const dir = positionals[0];
-  if (!dir || !values.key || positionals.length > 1) throw new UsageError("usage: atomic audit verify DIR --key pub.jwk [--previous CHECKPOINT-FILE]");
+  if (!dir || !values.key?.length || positionals.length > 1) {
+    throw new UsageError("usage: atomic audit verify DIR --key pub.jwk [--key older.jwk ...] [--previous CHECKPOINT-FILE]");
+  }
   const verdict = await verifyExport(dir, {
-    publicKeyJwk: JSON.parse(readFileSync(values.key, "utf8")),
+    // Several keys after a rotation: the current one and those that signed earlier checkpoints.
+    publicKeyJwk: values.key.map((path) => JSON.parse(readFileSync(path, "utf8")) as unknown),
     ...(values.previous ? { previousCheckpoint: readFileSync(values.previous, "utf8") } : {}),
   });
   context.out(verdictLine(verdict));

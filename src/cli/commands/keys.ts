@@ -1,19 +1,60 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { auditKeyPaths } from "../../audit/key-files.js";
-import { generateSigningKey } from "../../audit/core/keys.js";
+import { RETIRED_KEYS_DIR, generateSigningKey, rotateSigningKey } from "../../audit/core/keys.js";
+import { keyRotatedEvent } from "../../audit/events.js";
+import { AuditQueueWriter } from "../../audit/store/queue.js";
+import { openDatabase } from "../../bootstrap/database.js";
 import type { CommandContext } from "../context.js";
 import { UsageError } from "../usage.js";
 
+const USAGE = "usage: atomic keys <generate|rotate>  (rotate: stop the gateway first; the embedded database allows one user)";
+
 /** `atomic keys generate`: creates the audit signing key (0600) and its public JWK for auditors. */
-export async function keysCommand(context: CommandContext, args: string[]): Promise<number> {
-  if (args[0] !== "generate" || args.length > 1) throw new UsageError("usage: atomic keys generate");
+function generateCommand(context: CommandContext): number {
   const paths = auditKeyPaths(context.config);
   if (existsSync(paths.signingKey)) {
-    context.err(`refused: ${paths.signingKey} already exists; a log keeps its key (rotation is not built yet)`);
+    context.err(`refused: ${paths.signingKey} already exists; a log keeps its key (replace it with atomic keys rotate)`);
     return 1;
   }
   generateSigningKey(paths.dir, context.config.audit.origin);
   context.out(`signing key ${paths.signingKey} (mode 0600)`);
   context.out(`public key for auditors: ${paths.publicJwk}`);
   return 0;
+}
+
+/**
+ * `atomic keys rotate`: retires the signing key, generates its successor and logs the rotation (key.rotated, with the
+ * old key's handover signature over the new one). The gateway loads its key at start, so it must be stopped now
+ * and restarted afterwards to sign with the new key.
+ */
+async function rotateCommand(context: CommandContext): Promise<number> {
+  const { config } = context;
+  const paths = auditKeyPaths(config);
+  if (!existsSync(paths.signingKey)) {
+    context.err(`refused: no signing key at ${paths.signingKey} to rotate (create one with atomic keys generate)`);
+    return 1;
+  }
+  // The database first: if it cannot be opened, nothing is rotated, and no rotation goes unrecorded.
+  const database = await openDatabase(config, context.logger);
+  try {
+    const rotation = rotateSigningKey(paths.dir, config.audit.origin);
+    await new AuditQueueWriter(database.stores.pool).enqueue(keyRotatedEvent(config.audit.origin, rotation));
+  } finally {
+    await database.close();
+  }
+  context.out(`retired the old key to ${join(paths.dir, RETIRED_KEYS_DIR)} (its public JWK beside it: auditors keep it for earlier exports)`);
+  context.out(`new public key for auditors: ${paths.publicJwk}`);
+  context.out("restart the gateway: it signs with the new key from its next start");
+  return 0;
+}
+
+/** `atomic keys generate|rotate`. */
+export async function keysCommand(context: CommandContext, args: string[]): Promise<number> {
+  if (args.length !== 1) throw new UsageError(USAGE);
+  switch (args[0]) {
+    case "generate": return generateCommand(context);
+    case "rotate": return rotateCommand(context);
+    default: throw new UsageError(USAGE);
+  }
 }
