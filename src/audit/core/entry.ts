@@ -150,7 +150,8 @@ function keysInOrder(value: unknown): boolean {
 }
 
 /** Checks what every event must carry (v, id, time, kind); optional members are not checked deeply. */
-function eventProblem(event: unknown): string | undefined {
+/** Why an event cannot become a leaf (words), or undefined when it can. */
+export function eventProblem(event: unknown): string | undefined {
   if (!isPlainObject(event)) return "not an object";
   const { v, id, time, kind } = event as Record<string, unknown>;
   if (v !== 1) return `version ${JSON.stringify(v) ?? "undefined"} is not 1`;

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { GroupCommit } from "../../store/postgres/group-commit.js";
 import { canonicalize } from "../../util/canonical-json.js";
 import { UUID_PATTERN } from "../../util/uuidv7.js";
-import { encodeLeaf, GENESIS_CHAIN_HASH, type AuditEvent } from "../core/entry.js";
+import { eventProblem, type AuditEvent } from "../core/entry.js";
 
 /**
  * Queues an event for the sequencer. Pass the client of the transaction that does the work the event records:
@@ -21,19 +21,17 @@ export async function enqueueAuditEvent(db: Pick<pg.PoolClient | pg.Pool, "query
 }
 
 /**
- * The canonical JSON the queue holds, refused (TypeError) unless the sequencer's own path succeeds on it: parsing
- * it and encoding it as a leaf, which the core only does for what decodeLeaf accepts. One bad event in the queue
- * would otherwise stop every batch behind it.
+ * The canonical JSON the queue holds, refused (TypeError) unless the sequencer can make it a leaf: the parsed text
+ * passes the core's event checks, and canonical JSON re-encodes to itself, so encodeLeaf will accept it. One bad
+ * event in the queue would otherwise stop every batch behind it.
  */
 export function queuedEventText(event: AuditEvent): string {
   // PostgreSQL's uuid type would also take braces or no hyphens, and the log would then disagree with its leaf.
   if (!UUID_PATTERN.test(event.id)) throw new TypeError(`audit event id ${String(event.id)} is not a UUID`);
   const text = canonicalize(event);
-  try {
-    encodeLeaf(0, GENESIS_CHAIN_HASH, JSON.parse(text) as AuditEvent);
-  } catch (error) {
-    throw new TypeError(`audit event ${event.id} refused: ${(error as Error).message}`, { cause: error });
-  }
+  // Checked on what the sequencer will parse back, not on the object (a toJSON could drop a required field).
+  const problem = eventProblem(JSON.parse(text));
+  if (problem !== undefined) throw new TypeError(`audit event ${event.id} refused: ${problem}`);
   return text;
 }
 
