@@ -801,28 +801,24 @@ var NEWLINE = 10;
 var WORKER_ROLE = "atomic-audit-leaf-inspector";
 var PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
 var MAX_IN_FLIGHT = 4;
-var LeafInspector = class {
-  constructor(from) {
-    this.from = from;
-  }
-  from;
-  line = 0;
+var LineSplitter = class {
   partial = [];
   partialLength = 0;
-  failed = false;
-  push(chunk) {
-    const prevs = [];
-    if (this.failed) return { lines: 0, prevs: new Uint8Array(0) };
+  /** Bytes after the last newline: a file that ends with some is cut short. */
+  get pendingBytes() {
+    return this.partialLength;
+  }
+  /** Hands each complete line to onLine until it returns false. */
+  split(chunk, onLine) {
     const bytes = asBuffer2(chunk);
     let start = 0;
-    let failure;
-    while (start < bytes.length && failure === void 0) {
+    while (start < bytes.length) {
       const newline = bytes.indexOf(NEWLINE, start);
       if (newline < 0) {
         this.partialLength += bytes.length - start;
-        if (this.partialLength > MAX_LEAF_BYTES) failure = { code: "entry_malformed", why: `is longer than ${MAX_LEAF_BYTES} bytes` };
-        else this.partial.push(Buffer.from(bytes.subarray(start)));
-        break;
+        if (this.partialLength > MAX_LEAF_BYTES) return "overlong";
+        this.partial.push(Buffer.from(bytes.subarray(start)));
+        return "ok";
       }
       let line = bytes.subarray(start, newline);
       if (this.partial.length > 0) {
@@ -830,14 +826,34 @@ var LeafInspector = class {
         this.partial = [];
         this.partialLength = 0;
       }
-      failure = this.inspect(line, prevs);
       start = newline + 1;
+      if (!onLine(line)) return "ok";
     }
+    return "ok";
+  }
+};
+var LeafInspector = class {
+  constructor(from) {
+    this.from = from;
+  }
+  from;
+  line = 0;
+  lines = new LineSplitter();
+  failed = false;
+  push(chunk) {
+    const prevs = [];
+    if (this.failed) return { lines: 0, prevs: new Uint8Array(0) };
+    let failure;
+    const split = this.lines.split(chunk, (line) => {
+      failure = this.inspect(line, prevs);
+      return failure === void 0;
+    });
+    if (split === "overlong") failure = { code: "entry_malformed", why: `is longer than ${MAX_LEAF_BYTES} bytes` };
     if (failure !== void 0) this.failed = true;
     return { lines: prevs.length, prevs: Buffer.concat(prevs), ...failure === void 0 ? {} : { failure } };
   }
   end() {
-    const failure = !this.failed && this.partialLength > 0 ? { code: "entry_malformed", why: "does not end with a newline (the file is cut short)" } : void 0;
+    const failure = !this.failed && this.lines.pendingBytes > 0 ? { code: "entry_malformed", why: "does not end with a newline (the file is cut short)" } : void 0;
     return { lines: 0, prevs: new Uint8Array(0), ...failure === void 0 ? {} : { failure } };
   }
   inspect(line, prevs) {
@@ -863,8 +879,7 @@ var LeafHasher = class {
     if (wanted.has(start.size)) this.roots.set(start.size, start.root());
   }
   wanted;
-  partial = [];
-  partialLength = 0;
+  lines = new LineSplitter();
   overflow = false;
   scratch = Buffer.alloc(64 * 1024);
   range;
@@ -874,25 +889,11 @@ var LeafHasher = class {
   push(chunk) {
     const chains = [];
     if (this.overflow) return chains;
-    const bytes = asBuffer2(chunk);
-    let start = 0;
-    while (start < bytes.length) {
-      const newline = bytes.indexOf(NEWLINE, start);
-      if (newline < 0) {
-        this.partialLength += bytes.length - start;
-        if (this.partialLength > MAX_LEAF_BYTES) this.overflow = true;
-        else this.partial.push(Buffer.from(bytes.subarray(start)));
-        break;
-      }
-      let line = bytes.subarray(start, newline);
-      if (this.partial.length > 0) {
-        line = Buffer.concat([...this.partial, line]);
-        this.partial = [];
-        this.partialLength = 0;
-      }
+    const split = this.lines.split(chunk, (line) => {
       chains.push(this.hash(line));
-      start = newline + 1;
-    }
+      return true;
+    });
+    if (split === "overlong") this.overflow = true;
     return chains;
   }
   hash(line) {

@@ -26,8 +26,8 @@ export class ContentHasher {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       writeFileSync(path, randomBytes(32), { mode: 0o600, flag: "wx" });
     }
-    const mode = statSync(path).mode & 0o077;
-    if (mode !== 0) throw new Error(`content hash key ${path} is readable by others (mode ${(statSync(path).mode & 0o777).toString(8)}); chmod 600 it`);
+    const { mode } = statSync(path);
+    if ((mode & 0o077) !== 0) throw new Error(`content hash key ${path} is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
     const key = readFileSync(path);
     if (key.length < 32) throw new Error(`content hash key ${path} holds ${key.length} bytes, expected 32`);
     return new ContentHasher(key);

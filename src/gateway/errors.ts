@@ -41,14 +41,17 @@ export const invalidRequest = (code: string, message: string, param: string | nu
 export const notFound = (code: string, message: string, param: string | null = null) =>
   new ApiError(404, "not_found_error", code, message, param);
 
+/** A model that is loading or restarting is usually back within a second or two. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
 /** Maps inference failures to HTTP: overload and unavailability are 503 with Retry-After, never a hang. */
-export function fromInferenceError(error: InferenceError, retryAfterSeconds: number): ApiError {
+export function fromInferenceError(error: InferenceError): ApiError {
   if (error instanceof QueueFullError) {
     return new ApiError(503, "overloaded_error", error.code, error.message, null, { "Retry-After": String(error.retryAfterSeconds) });
   }
   if (error instanceof ModelUnavailableError) {
     if (error.code === "model_not_found") return notFound(error.code, error.message, "model");
-    return new ApiError(503, "overloaded_error", error.code, error.message, "model", { "Retry-After": String(retryAfterSeconds) });
+    return new ApiError(503, "overloaded_error", error.code, error.message, "model", { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_SECONDS) });
   }
   if (error instanceof InferenceAbortedError) {
     // 499 is nginx's "client closed request"; the client is gone, so this only reaches logs and records.

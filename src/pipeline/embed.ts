@@ -50,7 +50,7 @@ export async function runEmbedding(deps: PipelineDeps, request: EmbeddingRequest
   } catch (error) {
     if (error instanceof InferenceError) {
       await record("failed", error.code, null, 0, 0, 0);
-      throw fromInferenceError(error, 1);
+      throw fromInferenceError(error);
     }
     throw error;
   }

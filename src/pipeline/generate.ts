@@ -147,7 +147,7 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
   } catch (error) {
     if (error instanceof InferenceError) {
       await record("failed", error.code, null);
-      throw fromInferenceError(error, 1);
+      throw fromInferenceError(error);
     }
     throw error;
   }

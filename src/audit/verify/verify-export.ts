@@ -572,31 +572,30 @@ interface InspectResult {
 }
 
 /**
- * Splits entries.jsonl into lines itself (not readline: it must see the exact bytes, insist on "\n" after every line
- * including the last, and never decode before hashing) and checks each line on its own: a leaf in canonical form
- * whose index is the next one. Stops at the first bad line. Runs inline, or in a worker thread for big exports.
+ * entries.jsonl's lines as their exact bytes. Not readline: it must see the bytes that are hashed, never decode
+ * before hashing, and know whether the last line ended with "\n". An unfinished line longer than a leaf may be
+ * is reported instead of buffered.
  */
-class LeafInspector {
-  private line = 0;
+class LineSplitter {
   private partial: Buffer[] = [];
   private partialLength = 0;
-  private failed = false;
 
-  constructor(private readonly from: number) {}
+  /** Bytes after the last newline: a file that ends with some is cut short. */
+  get pendingBytes(): number {
+    return this.partialLength;
+  }
 
-  push(chunk: Uint8Array): InspectResult {
-    const prevs: Buffer[] = [];
-    if (this.failed) return { lines: 0, prevs: new Uint8Array(0) };
+  /** Hands each complete line to onLine until it returns false. */
+  split(chunk: Uint8Array, onLine: (line: Buffer) => boolean): "ok" | "overlong" {
     const bytes = asBuffer(chunk);
     let start = 0;
-    let failure: InspectResult["failure"];
-    while (start < bytes.length && failure === undefined) {
+    while (start < bytes.length) {
       const newline = bytes.indexOf(NEWLINE, start);
       if (newline < 0) {
         this.partialLength += bytes.length - start;
-        if (this.partialLength > MAX_LEAF_BYTES) failure = { code: "entry_malformed", why: `is longer than ${MAX_LEAF_BYTES} bytes` };
-        else this.partial.push(Buffer.from(bytes.subarray(start)));
-        break;
+        if (this.partialLength > MAX_LEAF_BYTES) return "overlong";
+        this.partial.push(Buffer.from(bytes.subarray(start)));
+        return "ok";
       }
       let line = bytes.subarray(start, newline);
       if (this.partial.length > 0) {
@@ -604,15 +603,39 @@ class LeafInspector {
         this.partial = [];
         this.partialLength = 0;
       }
-      failure = this.inspect(line, prevs);
       start = newline + 1;
+      if (!onLine(line)) return "ok";
     }
+    return "ok";
+  }
+}
+
+/**
+ * Checks each line of entries.jsonl on its own: a leaf in canonical form whose index is the next one. Stops at the
+ * first bad line. Runs inline, or in a worker thread for big exports.
+ */
+class LeafInspector {
+  private line = 0;
+  private readonly lines = new LineSplitter();
+  private failed = false;
+
+  constructor(private readonly from: number) {}
+
+  push(chunk: Uint8Array): InspectResult {
+    const prevs: Buffer[] = [];
+    if (this.failed) return { lines: 0, prevs: new Uint8Array(0) };
+    let failure: InspectResult["failure"];
+    const split = this.lines.split(chunk, (line) => {
+      failure = this.inspect(line, prevs);
+      return failure === undefined;
+    });
+    if (split === "overlong") failure = { code: "entry_malformed", why: `is longer than ${MAX_LEAF_BYTES} bytes` };
     if (failure !== undefined) this.failed = true;
     return { lines: prevs.length, prevs: Buffer.concat(prevs), ...(failure === undefined ? {} : { failure }) };
   }
 
   end(): InspectResult {
-    const failure = !this.failed && this.partialLength > 0 ? { code: "entry_malformed" as const, why: "does not end with a newline (the file is cut short)" } : undefined;
+    const failure = !this.failed && this.lines.pendingBytes > 0 ? { code: "entry_malformed" as const, why: "does not end with a newline (the file is cut short)" } : undefined;
     return { lines: 0, prevs: new Uint8Array(0), ...(failure === undefined ? {} : { failure }) };
   }
 
@@ -635,8 +658,7 @@ class LeafInspector {
 
 /** The main thread's half: the chain hash and leaf hash of every line, appended to the compact range. */
 class LeafHasher {
-  private partial: Buffer[] = [];
-  private partialLength = 0;
+  private readonly lines = new LineSplitter();
   private overflow = false;
   private scratch = Buffer.alloc(64 * 1024);
   readonly range: CompactRangeBuilder;
@@ -655,26 +677,12 @@ class LeafHasher {
   push(chunk: Uint8Array): Buffer[] {
     const chains: Buffer[] = [];
     if (this.overflow) return chains;
-    const bytes = asBuffer(chunk);
-    let start = 0;
-    while (start < bytes.length) {
-      const newline = bytes.indexOf(NEWLINE, start);
-      if (newline < 0) {
-        this.partialLength += bytes.length - start;
-        // The inspector refuses this line; stop holding on to it.
-        if (this.partialLength > MAX_LEAF_BYTES) this.overflow = true;
-        else this.partial.push(Buffer.from(bytes.subarray(start)));
-        break;
-      }
-      let line = bytes.subarray(start, newline);
-      if (this.partial.length > 0) {
-        line = Buffer.concat([...this.partial, line]);
-        this.partial = [];
-        this.partialLength = 0;
-      }
+    // An overlong line is the inspector's to refuse; here it only means: stop holding on to bytes.
+    const split = this.lines.split(chunk, (line) => {
       chains.push(this.hash(line));
-      start = newline + 1;
-    }
+      return true;
+    });
+    if (split === "overlong") this.overflow = true;
     return chains;
   }
 

@@ -20,7 +20,7 @@ import {
 import { sha256OfDescriptor } from "../../models/digest.js";
 import { GgufFormatError, readGgufHeaderFromFd } from "../../models/gguf/reader.js";
 import { findGgufProblems } from "../../models/gguf/validate.js";
-import type { ChatMessage, GenerationParams } from "../interface.js";
+import type { ChatMessage } from "../interface.js";
 import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
 
 class LoadRefusal extends Error {

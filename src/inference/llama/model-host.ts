@@ -5,7 +5,7 @@ import type { Logger } from "../../observability/logger.js";
 import { AdmissionGate, type Admission, type AdmissionOptions } from "../admission.js";
 import { InferenceAbortedError, InferenceError, ModelUnavailableError } from "../errors.js";
 import type { CallOptions, EmbeddingResult, GenerationInput, GenerationParams, GenerationResult, ModelState, ModelStatus } from "../interface.js";
-import type { ChildMessage, LoadedInfo, LoadSpec, ParentMessage } from "./protocol.js";
+import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
 
 /** What happened to a model, for the audit log: loaded (with its verified digest), refused, or its host died. */
 export interface ModelLifecycleEvent {
@@ -59,7 +59,6 @@ export class ModelHost {
   private restartTimer: NodeJS.Timeout | undefined;
   private settled!: Promise<void>;
   private settle: () => void = () => {};
-  info: LoadedInfo | undefined;
 
   constructor(private readonly options: ModelHostOptions) {
     this.gate = new AdmissionGate(options.spec.modelId, options.admission);
@@ -124,7 +123,6 @@ export class ModelHost {
     switch (message.type) {
       case "loaded":
         this.state = "ready";
-        this.info = message.info;
         this.loadCrashes = 0;
         this.restartDelayMs = this.options.restartDelayMs ?? 500;
         log.info({ gpu: message.info.gpu, verifyMs: Math.round(message.info.verifyMs), loadMs: Math.round(message.info.loadMs) }, "model ready");
@@ -189,10 +187,6 @@ export class ModelHost {
     if (this.state === "ready") return;
     if (this.reason) throw new ModelUnavailableError(this.reason.code, `model ${this.id} is unavailable: ${this.reason.text}`);
     throw new ModelUnavailableError("model_loading", `model ${this.id} is still loading`);
-  }
-
-  retryAfterSeconds(): number {
-    return this.gate.retryAfterSeconds();
   }
 
   /** Sends one request to the child once admitted, and settles with the child's answer. */
