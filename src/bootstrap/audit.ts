@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import type { Pool } from "pg";
 import { ContentHasher } from "../audit/content-hasher.js";
 import { generateSigningKey, loadRetiredPublicKeys, loadSigningKey, publicJwk, type SigningKey } from "../audit/core/keys.js";
 import { systemEvent } from "../audit/events.js";
 import { auditKeyPaths } from "../audit/key-files.js";
 import { AuditQueueWriter } from "../audit/store/queue.js";
-import { AuditSequencer } from "../audit/store/sequencer.js";
+import { SequencerThread } from "../audit/store/sequencer-thread.js";
 import { AuditLogReader } from "../audit/store/reader.js";
 import { exportArchive } from "../audit/archive.js";
 import type { AuditDeps } from "../gateway/deps.js";
+import type { OpenDatabase } from "./database.js";
 import type { Config } from "../config/schema.js";
 import type { ModelLifecycleEvent } from "../inference/llama/model-host.js";
 import type { Logger } from "../observability/logger.js";
@@ -23,7 +23,7 @@ export interface RunningAudit {
   deps: AuditDeps;
   key: SigningKey;
   hasher: ContentHasher;
-  sequencer: AuditSequencer;
+  sequencer: SequencerThread;
   /** Queues an event that is not part of a request (model lifecycle, startup); failures are logged, not thrown. */
   record(event: AuditEvent): Promise<void>;
   onModelLifecycle(event: ModelLifecycleEvent): void;
@@ -34,7 +34,8 @@ export interface RunningAudit {
  * Loads (or on first start creates) the audit keys, starts this process's candidate sequencer, and records the
  * start itself: which configuration and which signing key the log runs under from here on.
  */
-export async function startAudit(config: Config, pool: Pool, logger: Logger): Promise<RunningAudit> {
+export async function startAudit(config: Config, database: Pick<OpenDatabase, "url" | "stores">, logger: Logger): Promise<RunningAudit> {
+  const { pool } = database.stores;
   const paths = auditKeyPaths(config);
   const created = !existsSync(paths.signingKey);
   const key = created ? generateSigningKey(paths.dir, config.audit.origin) : loadSigningKey(paths.signingKey, config.audit.origin);
@@ -42,7 +43,15 @@ export async function startAudit(config: Config, pool: Pool, logger: Logger): Pr
   const retiredKeys = loadRetiredPublicKeys(paths.dir, config.audit.origin);
   const hasher = ContentHasher.fromFile(paths.contentHashKey);
   const log = logger.child({ component: "audit" });
-  const sequencer = new AuditSequencer({ pool, key, origin: config.audit.origin, batchSize: config.audit.batchSize, intervalMs: config.audit.intervalMs, logger: log });
+  const sequencer = new SequencerThread({
+    databaseUrl: database.url,
+    pool,
+    key,
+    origin: config.audit.origin,
+    batchSize: config.audit.batchSize,
+    intervalMs: config.audit.intervalMs,
+    logger: log,
+  });
   await sequencer.start();
 
   const queue = new AuditQueueWriter(pool);

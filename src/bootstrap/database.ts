@@ -7,6 +7,8 @@ import { openPostgresStores, type PostgresStores } from "../store/postgres/index
 
 export interface OpenDatabase {
   stores: PostgresStores;
+  /** Where it listens, for what opens connections of its own (the audit sequencer's thread). */
+  url: string;
   /** Set when Atomic started its own PostgreSQL (no database.url configured). */
   embedded?: EmbeddedPostgres;
   close(): Promise<void>;
@@ -29,6 +31,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Open
     if (applied.length > 0) logger.info({ applied }, "database migrated");
     return {
       stores,
+      url,
       embedded,
       close: async () => {
         await stores.close();

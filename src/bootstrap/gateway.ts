@@ -22,7 +22,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const database = await openDatabase(config, logger);
   let audit: RunningAudit | undefined;
   try {
-    audit = await startAudit(config, database.stores.pool, logger);
+    audit = await startAudit(config, database, logger);
     return await startOnDatabase(config, logger, database, audit);
   } catch (error) {
     // A gateway that fails to start (port taken, manifest invalid) must not leave its embedded PostgreSQL behind.

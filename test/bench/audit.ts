@@ -1,8 +1,10 @@
 /**
  * `npm run bench:audit`: what the tamper-evident audit log costs, measured in one run on this machine.
  *   1. Durable appends: 16 writers each commit one INSERT into the queue per event (synchronous_commit on), in a
- *      transaction of its own and as a single statement, while the sequencer runs: appends/s acknowledged, p50/p99
- *      of what each enqueue costs its request, and how long the sequencer takes to catch up once writers stop.
+ *      transaction of its own and as a single statement, while the sequencer runs on its worker thread as in the
+ *      gateway: appends/s acknowledged, p50/p99 of what each enqueue costs its request, and how long the sequencer
+ *      takes to catch up once writers stop. The group-commit row is also measured with the sequencer on the main
+ *      thread, the baseline that the worker thread replaced.
  *   2. Sequencing alone: a backlog queued in bulk, drained by the sequencer in batches of 1000.
  *   3. A log of BENCH_AUDIT_LOG leaves (default 1,000,000): export of all of it, then the auditor's verifier
  *      (audit/verify.mjs, the bundle auditors run) on it, each in a process of its own so that its time and peak RSS are its own.
@@ -20,6 +22,7 @@ import { generateSigningKey, loadSigningKey, PUBLIC_JWK_FILE, SIGNING_KEY_FILE }
 import { exportAudit } from "../../src/audit/store/exporter.js";
 import { AuditQueueWriter, enqueueAuditEvent, queuedEventText } from "../../src/audit/store/queue.js";
 import { AuditSequencer } from "../../src/audit/store/sequencer.js";
+import { SequencerThread } from "../../src/audit/store/sequencer-thread.js";
 import { createPool } from "../../src/store/postgres/database.js";
 import { migrate } from "../../src/store/postgres/migrate.js";
 import { inTransaction } from "../../src/store/postgres/transaction.js";
@@ -50,16 +53,19 @@ async function main(): Promise<void> {
     await migrate(pool);
     const key = generateSigningKey(work, KEY_NAME);
     const sequencer = new AuditSequencer({ pool, key, origin: ORIGIN });
+    const thread = new SequencerThread({ databaseUrl: database.url, pool, key, origin: ORIGIN });
     console.log(`atomic audit bench — ${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}, node ${process.version}`);
-    await sequencer.start();
 
     console.log(`\n1. durable appends: ${WRITERS} writers × ${APPENDS_PER_WRITER} commits each, synchronous_commit on, sequencer running`);
     let total = 0;
-    for (const [label, append] of APPEND_STYLES) {
+    for (const [label, append, where] of APPEND_STYLES) {
+      const running = where === "thread" ? thread : sequencer;
+      await running.start();
       const appends = await concurrentAppends(pool, append);
       const caughtUpStarted = performance.now();
-      await sequencer.drain();
+      await running.drain();
       const catchUpMs = performance.now() - caughtUpStarted;
+      await running.stop();
       total += appends.count;
       console.log(`   ${label}`);
       console.log(`     acknowledged ${round(appends.count / (appends.ms / 1000), 0)} appends/s (${appends.count} in ${round(appends.ms / 1000, 2)} s); enqueue p50 ${round(percentile(appends.latencies, 50))} ms, p99 ${round(percentile(appends.latencies, 99))} ms, max ${round(Math.max(...appends.latencies))} ms`);
@@ -67,7 +73,6 @@ async function main(): Promise<void> {
     }
 
     console.log(`\n2. sequencing alone: ${BACKLOG} events queued in bulk beforehand, then drained (batches of 1000, one checkpoint each)`);
-    await sequencer.stop();
     await fillQueue(pool, BACKLOG);
     total += BACKLOG;
     const drained = await timed(async () => {
@@ -105,10 +110,11 @@ async function main(): Promise<void> {
 
 type Append = (pool: Pool, event: AuditEvent) => Promise<void>;
 
-const APPEND_STYLES: Array<[string, Append]> = [
-  ["in a transaction of its own (BEGIN, INSERT, COMMIT: 3 round trips)", (pool, event) => inTransaction(pool, (client) => enqueueAuditEvent(client, event))],
-  ["as one statement each (autocommit INSERT)", (pool, event) => enqueueAuditEvent(pool, event)],
-  ["with group commit (what the request path does: concurrent writers share one INSERT and one commit)", groupCommitted()],
+const APPEND_STYLES: Array<[string, Append, "thread" | "main"]> = [
+  ["in a transaction of its own (BEGIN, INSERT, COMMIT: 3 round trips)", (pool, event) => inTransaction(pool, (client) => enqueueAuditEvent(client, event)), "thread"],
+  ["as one statement each (autocommit INSERT)", (pool, event) => enqueueAuditEvent(pool, event), "thread"],
+  ["with group commit, sequencer on the main thread (baseline: before it had a thread)", groupCommitted(), "main"],
+  ["with group commit (what the request path does: concurrent writers share one INSERT and one commit)", groupCommitted(), "thread"],
 ];
 
 /** One AuditQueueWriter per pool, as the gateway holds one. */

@@ -20,6 +20,12 @@ export async function enqueueAuditEvent(db: Pick<pg.PoolClient | pg.Pool, "query
   ]);
 }
 
+/** Whether every event committed before the call has been sequenced (or there were none). */
+export async function queueIsEmpty(db: Pick<pg.Pool, "query">): Promise<boolean> {
+  const result = await db.query<{ pending: boolean }>("SELECT EXISTS (SELECT 1 FROM audit_queue) AS pending");
+  return result.rows[0]?.pending !== true;
+}
+
 /**
  * The canonical JSON the queue holds, refused (TypeError) unless the sequencer can make it a leaf: the parsed text
  * passes the core's event checks, and canonical JSON re-encodes to itself, so encodeLeaf will accept it. One bad

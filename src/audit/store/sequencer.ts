@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import type { SigningKey } from "../core/keys.js";
 import { sequenceBatch } from "./batch.js";
+import { queueIsEmpty } from "./queue.js";
 
 /**
  * Session advisory lock that elects the one sequencer; "auditseq" in ASCII. Any constant all versions agree on
@@ -96,8 +97,7 @@ export class AuditSequencer {
   async drain(): Promise<void> {
     for (;;) {
       if (!this.running) throw new Error("the audit sequencer is not running: start() it before drain()");
-      const result = await this.pool.query<{ pending: boolean }>("SELECT EXISTS (SELECT 1 FROM audit_queue) AS pending");
-      if (result.rows[0]?.pending !== true) return;
+      if (await queueIsEmpty(this.pool)) return;
       await this.sleep(this.intervalMs);
     }
   }

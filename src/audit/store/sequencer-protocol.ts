@@ -1,0 +1,19 @@
+import type { SigningKey } from "../core/keys.js";
+
+/** What the worker is started with. KeyObjects survive the structured clone; the key never touches a file here. */
+export interface SequencerWorkerData {
+  databaseUrl: string;
+  key: SigningKey;
+  origin: string;
+  batchSize?: number;
+  intervalMs?: number;
+  electionIntervalMs?: number;
+}
+
+export type ToWorker = { type: "stop" };
+
+export type ToMainThread =
+  | { type: "started"; leader: boolean }
+  | { type: "failed"; error: string }
+  | { type: "stopped" }
+  | { type: "log"; level: "info" | "warn"; obj: object; msg?: string | undefined };
