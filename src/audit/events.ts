@@ -15,6 +15,7 @@ export function executionEvent(record: ExecutionRecord, hasher: ContentHasher): 
     id: record.id,
     time: record.completedAt.toISOString(),
     kind: "request",
+    actor: record.actor,
     request: { id: record.requestId, endpoint: record.endpoint, executionId: record.id },
     model: { id: record.modelId, sha256: record.modelDigest },
     parameters: record.parameters,

@@ -9,6 +9,7 @@ import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
 import { startAudit, type RunningAudit } from "./audit.js";
 import { openDatabase, type OpenDatabase } from "./database.js";
+import { startIdentity } from "./identity.js";
 
 export interface RunningGateway {
   url: string;
@@ -50,6 +51,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   });
   let server: ServerType;
   try {
+    const access = await startIdentity(config, database.stores.apiKeys, audit, logger);
     await engine.start();
     server = await listen(config, createApp({
       engine,
@@ -57,6 +59,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       executions: database.stores.executions,
       contentHasher: audit.hasher,
       audit: audit.deps,
+      access,
       schemas: database.stores.schemas,
       health: database.stores.health,
       logger,

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from "../config/load.js";
 import { createLogger } from "../observability/logger.js";
 import type { CommandContext } from "./context.js";
 import { migrateCommand } from "./commands/migrate.js";
+import { apikeysCommand } from "./commands/apikeys.js";
 import { auditCommand } from "./commands/audit.js";
 import { keysCommand } from "./commands/keys.js";
 import { modelsCommand } from "./commands/models.js";
@@ -20,6 +21,8 @@ commands:
   models add <file.gguf>     check, hash and pin a model in the manifest
   models verify              re-hash every pinned model and check its header
   models list                list pinned models
+  apikeys create --tenant T --scopes S,...   issue a service API key (printed once) [--description TEXT]
+  apikeys list | revoke ID   list keys (never the keys themselves) or revoke one
   keys generate              create the audit log's Ed25519 signing key and its public JWK
   keys rotate                retire the signing key for a new one and log the handover (stop the gateway first)
   audit export --out DIR     export the audit log [--from I|TIME] [--to I|TIME] [--previous-size N]
@@ -54,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     case "migrate": return migrateCommand(context);
     case "models": return modelsCommand(context, commandArgs);
     case "keys": return keysCommand(context, commandArgs);
+    case "apikeys": return apikeysCommand(context, commandArgs);
     case "audit": return auditCommand(context, commandArgs);
     default: throw new UsageError(`unknown command ${command}\n\n${HELP}`);
   }

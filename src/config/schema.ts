@@ -55,6 +55,28 @@ export const ConfigSchema = z.strictObject({
     batchSize: z.number().int().min(1).max(10_000).default(1000),
     intervalMs: z.number().int().min(1).max(60_000).default(100),
   }).prefault({}),
+  auth: z.strictObject({
+    /** Bearer JWTs from the site's identity provider; absent → only API keys authenticate. */
+    jwt: z.strictObject({
+      /** Local JWKS file with the provider's public keys; never fetched over the network. */
+      jwksFile: z.string().min(1),
+      issuer: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+      audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+      algorithms: z.array(z.enum(["EdDSA", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"])).min(1).default(["EdDSA", "ES256"]),
+      typ: z.string().min(1).max(64).default("JWT"),
+      clockToleranceSec: z.number().int().min(0).max(300).default(30),
+      tenantClaim: z.string().min(1).max(64).default("tenant"),
+      scopeClaim: z.string().min(1).max(64).default("scope"),
+      maxTokenBytes: z.number().int().min(256).max(65_536).default(8192),
+    }).optional(),
+    /** How long a looked-up API key is trusted before the database is asked again: the longest a revocation waits. */
+    apiKeyCacheMs: z.number().int().min(0).max(300_000).default(5000),
+    /**
+     * On a start with no active API key and no JWT provider, issue one admin key for tenant "default" into
+     * <dataDir>/admin-api-key (0600), so that a fresh install can be called at all.
+     */
+    bootstrapAdminKey: z.boolean().default(true),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   }).prefault({}),

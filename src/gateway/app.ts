@@ -4,6 +4,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { GatewayDeps } from "./deps.js";
 import { ApiError } from "./errors.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors/index.js";
+import { authenticate } from "./middleware/auth/index.js";
 import { requestContext } from "./middleware/request-context/index.js";
 import { registerHealth } from "./routes/health.js";
 import { registerAudit } from "./routes/v1_audit.js";
@@ -33,6 +34,8 @@ export function createApp(deps: GatewayDeps): Hono {
   app.notFound(notFoundHandler());
 
   registerHealth(app, deps);
+  // Everything below /v1 is someone's work or someone's data: nothing there answers an unauthenticated caller.
+  app.use("/v1/*", authenticate(deps.access));
   registerModels(app, deps);
   registerChatCompletions(app, deps);
   registerCompletions(app, deps);

@@ -1,6 +1,7 @@
 import type { AuditArchive, AuditArchiveRequest } from "../audit/archive.js";
 import type { AuditLogReader } from "../audit/store/reader.js";
 import type { Logger } from "../observability/logger.js";
+import type { AuthenticateOptions } from "./middleware/auth/index.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { DatabaseHealth, SchemaStore } from "../store/interface.js";
 
@@ -15,6 +16,8 @@ export interface GatewayDeps extends PipelineDeps {
   schemas: SchemaStore;
   health: DatabaseHealth;
   audit: AuditDeps;
+  /** Who may call /v1/*, and where refusals are recorded. */
+  access: AuthenticateOptions;
   logger: Logger;
   bodyLimitBytes: number;
 }

@@ -3,6 +3,8 @@ import { InferenceAbortedError, InferenceError, ModelUnavailableError, QueueFull
 
 export type ErrorType =
   | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
   | "not_found_error"
   | "overloaded_error"
   | "server_error";

@@ -2,12 +2,14 @@ import { performance } from "node:perf_hooks";
 import { fromInferenceError } from "../gateway/errors.js";
 import { InferenceError } from "../inference/errors.js";
 import type { CatalogModel } from "../models/catalog.js";
+import type { Actor } from "../store/interface.js";
 import type { PipelineDeps } from "./generate.js";
 import { recordExecution } from "./record.js";
 
 export interface EmbeddingRequest {
   executionId: string;
   requestId: string;
+  actor: Actor;
   model?: string;
   inputs: string[];
   signal?: AbortSignal;
@@ -28,6 +30,7 @@ export async function runEmbedding(deps: PipelineDeps, request: EmbeddingRequest
     recordExecution(deps, {
       id: request.executionId,
       requestId: request.requestId,
+      actor: request.actor,
       endpoint: "embeddings",
       modelId: model.id,
       modelDigest: model.sha256,

@@ -4,7 +4,7 @@ import { ApiError, fromInferenceError } from "../gateway/errors.js";
 import { InferenceError } from "../inference/errors.js";
 import type { FinishReason, GenerationInput, GenerationParams, InferenceEngine } from "../inference/interface.js";
 import type { CatalogModel } from "../models/catalog.js";
-import type { ExecutionEndpoint, ExecutionRecord, ExecutionStore, SchemaRef } from "../store/interface.js";
+import type { Actor, ExecutionEndpoint, ExecutionRecord, ExecutionStore, SchemaRef } from "../store/interface.js";
 import type { Violation } from "../structured/index.js";
 import type { ModelDirectory } from "./model-directory.js";
 import { recordExecution } from "./record.js";
@@ -22,6 +22,7 @@ export interface PipelineDeps {
 export interface GenerationRequest {
   executionId: string;
   requestId: string;
+  actor: Actor;
   endpoint: Exclude<ExecutionEndpoint, "embeddings">;
   model?: string;
   input: GenerationInput;
@@ -97,6 +98,7 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
     recordExecution(deps, {
       id: request.executionId,
       requestId: request.requestId,
+      actor: request.actor,
       endpoint: request.endpoint,
       modelId: model.id,
       modelDigest: model.sha256,

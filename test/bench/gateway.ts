@@ -8,7 +8,7 @@
  */
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,9 @@ import type { AddressInfo } from "node:net";
 import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
 import { ContentHasher } from "../../src/audit/content-hasher.js";
 import { startGateway, type RunningGateway } from "../../src/bootstrap/gateway.js";
+import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
+import { generateApiKey } from "../../src/identity/api-key.js";
+import { Authenticator } from "../../src/identity/authenticator.js";
 import { ConfigSchema } from "../../src/config/schema.js";
 import { createApp } from "../../src/gateway/app.js";
 import { NoopEngine } from "../../src/inference/noop/engine.js";
@@ -79,9 +82,9 @@ async function bareRunner(path: string) {
   };
 }
 
-async function gatewayTokensPerSecond(url: string, maxTokens: number, requests: number): Promise<number> {
+async function gatewayTokensPerSecond(url: string, key: string, maxTokens: number, requests: number): Promise<number> {
   const call = (seed: number, max: number) => fetch(`${url}/v1/completions`, {
-    method: "POST", headers: { "content-type": "application/json" },
+    method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
     body: JSON.stringify({ prompt: PROMPT, max_tokens: max, temperature: 0.7, seed }),
   }).then((r) => r.json() as Promise<{ usage: { completion_tokens: number } }>);
   await call(0, 8);
@@ -102,11 +105,14 @@ async function hostTokensPerSecond(gateway: RunningGateway, modelId: string, max
   return tokens / ((performance.now() - started) / 1000);
 }
 
+const callerKey = generateApiKey();
+const JSON_AS_CALLER = { "content-type": "application/json", authorization: `Bearer ${callerKey.key}` };
+
 async function latencies(url: string, body: string, count: number): Promise<number[]> {
   const sample: number[] = [];
   for (let i = 0; i < count + 100; i++) {
     const started = performance.now();
-    const response = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const response = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: JSON_AS_CALLER, body });
     await response.arrayBuffer();
     if (i >= 100) sample.push(performance.now() - started);
   }
@@ -135,6 +141,7 @@ async function main(): Promise<void> {
       models: { manifest: manifestPath, testModelWhenEmpty: false }, inference: { threads: THREADS, gpu: "cpu", maxTokensLimit: 4096 }, log: { level: "silent" },
     });
     const gateway = await startGateway(config, logger);
+    const adminKey = readFileSync(join(dir, "data", ADMIN_KEY_FILE), "utf8").trim();
     const runner = await bareRunner(path);
     const bare: number[] = [];
     const through: number[] = [];
@@ -143,7 +150,7 @@ async function main(): Promise<void> {
     try {
       for (let round_ = 0; round_ < ROUNDS; round_++) {
         bare.push(await runner.tokensPerSecond(shape.maxTokens, shape.requests));
-        through.push(await gatewayTokensPerSecond(gateway.url, shape.maxTokens, shape.requests));
+        through.push(await gatewayTokensPerSecond(gateway.url, adminKey, shape.maxTokens, shape.requests));
         host.push(await hostTokensPerSecond(gateway, modelId, shape.maxTokens, shape.requests));
       }
     } finally {
@@ -164,6 +171,11 @@ async function main(): Promise<void> {
   const engine = new NoopEngine(["noop"]);
   const contentHasher = new ContentHasher(randomBytes(32));
   const audit = { reader: { latestCheckpoint: async () => null, receipt: async () => null, isQueued: async () => false }, exportArchive: async () => { throw new Error("unused"); } };
+  // A real key check on every request (hash + cached lookup), as in production; the key lives in memory here.
+  const access = {
+    authenticator: new Authenticator({ apiKeys: { get: async (id: string) => (id === callerKey.id ? { ...callerKey, tenant: "bench", scopes: ["infer" as const], description: null, createdAt: new Date(), revokedAt: null } : null) } }),
+    recordRefusal: async () => {},
+  };
   const body = JSON.stringify({ model: "noop", messages: [{ role: "user", content: PROMPT }], max_tokens: 16 });
   const bareApp = new Hono().post("/v1/chat/completions", async (c) => {
     await c.req.json();
@@ -178,7 +190,7 @@ async function main(): Promise<void> {
     const stores = await openPostgresStores(databaseUrl, { synchronousCommit });
     await migrate(stores.pool);
     const gatewayApp = createApp({
-      engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, schemas: stores.schemas, health: stores.health,
+      engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, access, schemas: stores.schemas, health: stores.health,
       logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 },
     });
     const gatewayServer = await listen(gatewayApp);
@@ -190,14 +202,14 @@ async function main(): Promise<void> {
   }
 
   const noStore = createApp({
-    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null }, contentHasher, audit,
+    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null }, contentHasher, audit, access,
     schemas: { register: async () => { throw new Error("unused"); }, get: async () => null, list: async () => [] },
     health: { ping: async () => {} }, logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 },
   });
   const inProcess: number[] = [];
   for (let i = 0; i < LATENCY_REQUESTS + 100; i++) {
     const started = performance.now();
-    const response = await noStore.request("/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body });
+    const response = await noStore.request("/v1/chat/completions", { method: "POST", headers: JSON_AS_CALLER, body });
     await response.arrayBuffer();
     if (i >= 100) inProcess.push(performance.now() - started);
   }

@@ -152,6 +152,51 @@ describe("atomic keys and audit", () => {
   });
 });
 
+describe("atomic apikeys", () => {
+  it("creates a key printed once, lists it without the secret, revokes it, and audits both", async () => {
+    const db = { DATABASE_URL: database.url };
+    const created = await atomic(["apikeys", "create", "--tenant", "ward-7", "--scopes", "infer,embed", "--description", "radiology reports"], db);
+    expect(created.code, created.stderr).toBe(0);
+    const key = created.stdout.trim();
+    const id = /^atk_([0-9a-f]{16})_/.exec(key)?.[1];
+    expect(id).toBeDefined();
+    expect(created.stderr).toContain("shown only this once");
+
+    const listed = await atomic(["apikeys", "list"], db);
+    expect(listed.stdout).toContain(`${id}\tward-7\tinfer,embed\tactive`);
+    expect(listed.stdout).not.toContain(key.slice(21));
+
+    const revoked = await atomic(["apikeys", "revoke", id!], db);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect((await atomic(["apikeys", "list"], db)).stdout).toMatch(new RegExp(`${id}\\tward-7\\tinfer,embed\\trevoked `));
+    expect((await atomic(["apikeys", "revoke", "0000000000000000"], db)).code).toBe(1);
+
+    const client = new (await import("pg")).default.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const queued = await client.query<{ event: string }>("SELECT event FROM audit_queue UNION ALL SELECT convert_from(leaf, 'UTF8') FROM audit_log");
+      const kinds = queued.rows.map((row) => JSON.stringify(row.event)).filter((text) => text.includes(id!));
+      expect(kinds.some((text) => text.includes("apikey.created"))).toBe(true);
+      expect(kinds.some((text) => text.includes("apikey.revoked"))).toBe(true);
+      expect(queued.rows.map((row) => row.event).join("\n")).not.toContain(key.slice(21));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("refuses unknown scopes and bad tenants with usage, creating nothing", async () => {
+    const db = { DATABASE_URL: database.url };
+    const before = (await atomic(["apikeys", "list"], db)).stdout;
+    const badScope = await atomic(["apikeys", "create", "--tenant", "ward-7", "--scopes", "infer,root"], db);
+    expect(badScope.code).toBe(2);
+    expect(badScope.stderr).toContain("unknown scope root");
+    const badTenant = await atomic(["apikeys", "create", "--tenant", "ward 7", "--scopes", "infer"], db);
+    expect(badTenant.code).toBe(2);
+    expect(badTenant.stderr).toContain("not a plain name");
+    expect((await atomic(["apikeys", "list"], db)).stdout).toBe(before);
+  });
+});
+
 describe("atomic configuration and usage", () => {
   it("migrate applies the schema to the configured database", async () => {
     const run = await atomic(["migrate"], { DATABASE_URL: database.url });

@@ -1,14 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyCheckpoint } from "../../src/audit/core/checkpoint.js";
 import { decodeLeaf } from "../../src/audit/core/entry.js";
+import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
 import { publicKeyFromJwk } from "../../src/audit/core/keys.js";
 import { leafHash, verifyInclusion } from "../../src/audit/core/merkle.js";
 import { verifyExport } from "../../src/audit/verify/verify-export.js";
-import { postJson, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
 let gw: TestGateway;
@@ -22,7 +23,7 @@ afterAll(async () => gw?.close());
 
 async function receiptOf(executionId: string): Promise<Record<string, any>> {
   for (;;) {
-    const response = await fetch(`${gw.url}/v1/audit/receipt/${executionId}`);
+    const response = await gw.fetch(`/v1/audit/receipt/${executionId}`);
     if (response.status === 200) return response.json();
     const body = await response.json();
     expect(body.error.code).toBe("audit_event_pending");
@@ -33,7 +34,7 @@ async function receiptOf(executionId: string): Promise<Record<string, any>> {
 describe("every request is in the tamper-evident log", () => {
   it("gives each execution a receipt whose inclusion proof verifies against a signed checkpoint", async () => {
     const secret = "patient 4711 has condition X";
-    const response = await postJson(`${gw.url}/v1/chat/completions`, { model: "tiny", messages: [{ role: "user", content: secret }], max_tokens: 4 });
+    const response = await gw.post(`/v1/chat/completions`, { model: "tiny", messages: [{ role: "user", content: secret }], max_tokens: 4 });
     expect(response.status).toBe(200);
     const executionId = response.headers.get("x-atomic-execution-id")!;
     const receipt = await receiptOf(executionId);
@@ -54,22 +55,29 @@ describe("every request is in the tamper-evident log", () => {
 
   it("records model loads and the gateway's start", async () => {
     const archiveDir = mkdtempSync(join(tmpdir(), "atomic-audit-http-"));
-    const response = await fetch(`${gw.url}/v1/audit/export`);
+    const response = await gw.fetch(`/v1/audit/export`);
     expect(response.status).toBe(200);
     writeFileSync(join(archiveDir, "export.tar"), Buffer.from(await response.arrayBuffer()));
     execFileSync("tar", ["-xf", "export.tar"], { cwd: archiveDir });
-    const kinds = readFileSync(join(archiveDir, "entries.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line).event.kind);
-    expect(kinds).toEqual(expect.arrayContaining(["key.generated", "config.loaded", "model.loaded", "request"]));
+    const events = readFileSync(join(archiveDir, "entries.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line).event);
+    expect(events.map((event) => event.kind)).toEqual(expect.arrayContaining(["key.generated", "config.loaded", "model.loaded", "request", "apikey.created"]));
+    // The first start issued the admin key: to a file only its owner reads, recorded without the key itself.
+    const adminKeyFile = join(gw.dataDir, ADMIN_KEY_FILE);
+    expect(statSync(adminKeyFile).mode & 0o777).toBe(0o600);
+    const created = events.find((event) => event.kind === "apikey.created");
+    expect(created).toMatchObject({ actor: { subject: "atomic-first-start" }, detail: { tenant: "default", scopes: ["admin"] } });
+    expect(gw.adminKey).toContain(`atk_${created.detail.keyId}_`);
+    expect(readFileSync(join(archiveDir, "entries.jsonl"), "utf8")).not.toContain(gw.adminKey.slice(21));
   });
 
   it("serves an export over HTTP that the offline verifier accepts, and that extends an earlier checkpoint", async () => {
-    const first = await (await fetch(`${gw.url}/v1/audit/checkpoint`)).text();
+    const first = await (await gw.fetch(`/v1/audit/checkpoint`)).text();
     const earlier = verifyCheckpoint(first, publicKeyFromJwk(jwk));
-    for (let i = 0; i < 3; i++) await (await postJson(`${gw.url}/v1/completions`, { model: "tiny", prompt: `p${i}`, max_tokens: 2 })).text();
+    for (let i = 0; i < 3; i++) await (await gw.post(`/v1/completions`, { model: "tiny", prompt: `p${i}`, max_tokens: 2 })).text();
     await gw.gateway.audit.sequencer.drain();
 
     const dir = mkdtempSync(join(tmpdir(), "atomic-audit-http-"));
-    const response = await fetch(`${gw.url}/v1/audit/export?previous_size=${earlier.size}`);
+    const response = await gw.fetch(`/v1/audit/export?previous_size=${earlier.size}`);
     const tar = Buffer.from(await response.arrayBuffer());
     expect(tar.length).toBe(Number(response.headers.get("content-length")));
     writeFileSync(join(dir, "export.tar"), tar);
@@ -81,12 +89,12 @@ describe("every request is in the tamper-evident log", () => {
   });
 
   it("answers 404 for an unknown event and 400 for a bad range", async () => {
-    const unknown = await fetch(`${gw.url}/v1/audit/receipt/0190c1a2-0000-7000-8000-000000000000`);
+    const unknown = await gw.fetch(`/v1/audit/receipt/0190c1a2-0000-7000-8000-000000000000`);
     expect(unknown.status).toBe(404);
     expect((await unknown.json()).error.code).toBe("audit_event_not_found");
-    const bad = await fetch(`${gw.url}/v1/audit/export?from=abc`);
+    const bad = await gw.fetch(`/v1/audit/export?from=abc`);
     expect(bad.status).toBe(400);
-    const beyond = await fetch(`${gw.url}/v1/audit/export?previous_size=99999999`);
+    const beyond = await gw.fetch(`/v1/audit/export?previous_size=99999999`);
     expect(beyond.status).toBe(400);
     expect((await beyond.json()).error.code).toBe("audit_range_invalid");
   });

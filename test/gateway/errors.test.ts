@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { postJson, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
 let gw: TestGateway;
@@ -43,7 +43,7 @@ describe("bad requests get a JSON error with a stable code and change nothing", 
   for (const c of cases) {
     it(c.name, async () => {
       const before = await executionCount();
-      const response = await postJson(`${gw.url}${c.path}`, c.body);
+      const response = await gw.post(`${c.path}`, c.body);
       expect(response.status).toBe(c.status);
       expect(response.headers.get("content-type")).toMatch(/^application\/json/);
       const body = await response.json();
@@ -56,33 +56,33 @@ describe("bad requests get a JSON error with a stable code and change nothing", 
   }
 
   it("invalid JSON", async () => {
-    const response = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    const response = await gw.fetch(`/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
     expect(response.status).toBe(400);
     expect((await response.json()).error.code).toBe("invalid_json");
   });
 
   it("a body over the size limit", async () => {
-    const response = await postJson(`${gw.url}/v1/chat/completions`, chat({ messages: [{ role: "user", content: "x".repeat(2 * 1024 * 1024) }] }));
+    const response = await gw.post(`/v1/chat/completions`, chat({ messages: [{ role: "user", content: "x".repeat(2 * 1024 * 1024) }] }));
     expect(response.status).toBe(413);
     expect((await response.json()).error.code).toBe("request_too_large");
   });
 
   it("an unknown route", async () => {
-    const response = await fetch(`${gw.url}/v1/nothing-here`);
+    const response = await gw.fetch(`/v1/nothing-here`);
     expect(response.status).toBe(404);
     expect((await response.json()).error.code).toBe("route_not_found");
   });
 
   it("an unknown or malformed execution id", async () => {
     for (const id of ["0190c1a2-0000-7000-8000-000000000000", "not-a-uuid", "'; DROP TABLE executions; --"]) {
-      const response = await fetch(`${gw.url}/v1/executions/${encodeURIComponent(id)}`);
+      const response = await gw.fetch(`/v1/executions/${encodeURIComponent(id)}`);
       expect(response.status).toBe(404);
       expect((await response.json()).error.code).toBe("execution_not_found");
     }
   });
 
   it("a streaming request that fails before any output is a plain JSON error, not a stream", async () => {
-    const response = await postJson(`${gw.url}/v1/chat/completions`, chat({ model: "nope", stream: true }));
+    const response = await gw.post(`/v1/chat/completions`, chat({ model: "nope", stream: true }));
     expect(response.status).toBe(404);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
   });

@@ -2,7 +2,7 @@ import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { saveManifest } from "../../src/models/manifest.js";
 import { buildTestModel } from "../../src/models/test-model.js";
-import { postJson, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
 let gw: TestGateway;
@@ -23,11 +23,11 @@ beforeAll(async () => {
 });
 afterAll(async () => gw?.close());
 
-const ask = (model: string) => postJson(`${gw.url}/v1/completions`, { model, prompt: "hi", max_tokens: 4 });
+const ask = (model: string) => gw.post(`/v1/completions`, { model, prompt: "hi", max_tokens: 4 });
 
 describe("model integrity", () => {
   it("refuses a model whose file no longer matches its pinned digest, and says why", async () => {
-    const listed = (await (await fetch(`${gw.url}/v1/models/tampered`)).json()).atomic;
+    const listed = (await (await gw.fetch(`/v1/models/tampered`)).json()).atomic;
     expect(listed).toMatchObject({ state: "failed", reason_code: "model_digest_mismatch" });
     const response = await ask("tampered");
     expect(response.status).toBe(503);
@@ -35,7 +35,7 @@ describe("model integrity", () => {
   });
 
   it("refuses a malformed GGUF without taking the gateway down", async () => {
-    const listed = (await (await fetch(`${gw.url}/v1/models/malformed`)).json()).atomic;
+    const listed = (await (await gw.fetch(`/v1/models/malformed`)).json()).atomic;
     expect(listed).toMatchObject({ state: "failed", reason_code: "model_malformed" });
     expect(listed.reason).toContain("llama.feed_forward_length");
     expect((await ask("malformed")).status).toBe(503);
@@ -43,7 +43,7 @@ describe("model integrity", () => {
 
   it("keeps serving the good model and reports ready", async () => {
     expect((await ask("good")).status).toBe(200);
-    const ready = await (await fetch(`${gw.url}/readyz`)).json();
+    const ready = await (await gw.fetch(`/readyz`)).json();
     expect(ready.status).toBe("ready");
     expect(ready.models).toEqual(expect.arrayContaining([
       { id: "good", state: "ready" },
@@ -54,7 +54,7 @@ describe("model integrity", () => {
   it("restarts a model host that is killed mid-request and serves again", async () => {
     const host = gw.gateway.engine.host("good");
     const pid = host.pid!;
-    const inFlight = postJson(`${gw.url}/v1/completions`, { model: "good", prompt: "long", max_tokens: 3000, temperature: 1 });
+    const inFlight = gw.post(`/v1/completions`, { model: "good", prompt: "long", max_tokens: 3000, temperature: 1 });
     while (host.status().inFlight === 0) await new Promise((r) => setTimeout(r, 5));
     process.kill(pid, "SIGKILL");
     const response = await inFlight;

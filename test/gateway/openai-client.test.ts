@@ -9,7 +9,7 @@ let client: OpenAI;
 beforeAll(async () => {
   gw = await startTestGateway({ models: writeTestModels([{ id: "tiny" }]) });
   // The official client, unchanged: only the base URL points at Atomic. It sends no key Atomic checks yet.
-  client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.adminKey, maxRetries: 0 });
 });
 afterAll(async () => gw?.close());
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postJson, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
 let gw: TestGateway;
@@ -20,7 +20,7 @@ async function sseData(response: Response): Promise<string[]> {
 
 describe("GET /v1/models", () => {
   it("lists every pinned model with its digest and state", async () => {
-    const response = await fetch(`${gw.url}/v1/models`);
+    const response = await gw.fetch(`/v1/models`);
     expect(response.status).toBe(200);
     const body = await response.json();
     expect(body.object).toBe("list");
@@ -30,8 +30,8 @@ describe("GET /v1/models", () => {
   });
 
   it("answers one model by id and 404 for an unknown one", async () => {
-    expect((await (await fetch(`${gw.url}/v1/models/tiny`)).json()).id).toBe("tiny");
-    const missing = await fetch(`${gw.url}/v1/models/nope`);
+    expect((await (await gw.fetch(`/v1/models/tiny`)).json()).id).toBe("tiny");
+    const missing = await gw.fetch(`/v1/models/nope`);
     expect(missing.status).toBe(404);
     expect((await missing.json()).error.code).toBe("model_not_found");
   });
@@ -39,7 +39,7 @@ describe("GET /v1/models", () => {
 
 describe("POST /v1/chat/completions", () => {
   it("answers with an OpenAI chat.completion and stores the execution", async () => {
-    const response = await postJson(`${gw.url}/v1/chat/completions`, {
+    const response = await gw.post(`/v1/chat/completions`, {
       model: "tiny",
       messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hello" }],
       max_tokens: 12,
@@ -58,7 +58,7 @@ describe("POST /v1/chat/completions", () => {
 
     const executionId = response.headers.get("x-atomic-execution-id")!;
     expect(body.id).toBe(`chatcmpl-${executionId}`);
-    const stored = await (await fetch(`${gw.url}/v1/executions/${executionId}`)).json();
+    const stored = await (await gw.fetch(`/v1/executions/${executionId}`)).json();
     expect(stored).toMatchObject({
       id: executionId,
       endpoint: "chat.completions",
@@ -73,14 +73,14 @@ describe("POST /v1/chat/completions", () => {
   });
 
   it("gives the same answer for the same seed", async () => {
-    const ask = async () => (await (await postJson(`${gw.url}/v1/chat/completions`, {
+    const ask = async () => (await (await gw.post(`/v1/chat/completions`, {
       model: "tiny", messages: [{ role: "user", content: "Same?" }], max_tokens: 16, seed: 42, temperature: 1,
     })).json()).choices[0].message.content;
     expect(await ask()).toBe(await ask());
   });
 
   it("streams chat.completion.chunk events ending in [DONE]", async () => {
-    const response = await postJson(`${gw.url}/v1/chat/completions`, {
+    const response = await gw.post(`/v1/chat/completions`, {
       model: "tiny", messages: [{ role: "user", content: "Stream" }], max_tokens: 10, seed: 3, stream: true, stream_options: { include_usage: true },
     });
     expect(response.status).toBe(200);
@@ -100,14 +100,14 @@ describe("POST /v1/chat/completions", () => {
     expect(finish.choices[0].delta).toEqual({});
     expect(["stop", "length"]).toContain(finish.choices[0].finish_reason);
     const streamed = chunks.slice(1, -2).map((c) => c.choices[0].delta.content).join("");
-    const stored = await (await fetch(`${gw.url}/v1/executions/${executionId}`)).json();
+    const stored = await (await gw.fetch(`/v1/executions/${executionId}`)).json();
     expect(stored.output).toBe(streamed);
   });
 });
 
 describe("structured chat output", () => {
   it("json_object mode returns a JSON object", async () => {
-    const body = await (await postJson(`${gw.url}/v1/chat/completions`, {
+    const body = await (await gw.post(`/v1/chat/completions`, {
       model: "tiny", messages: [{ role: "user", content: "JSON please" }], response_format: { type: "json_object" }, seed: 4,
     })).json();
     const value = JSON.parse(body.choices[0].message.content);
@@ -116,7 +116,7 @@ describe("structured chat output", () => {
 
   it("streams grammar-constrained JSON that parses once the stream ends", async () => {
     const schema = { type: "object", properties: { color: { enum: ["red", "green"] }, count: { type: "integer", minimum: 1, maximum: 9 } }, required: ["color", "count"] };
-    const response = await postJson(`${gw.url}/v1/chat/completions`, {
+    const response = await gw.post(`/v1/chat/completions`, {
       model: "tiny", messages: [{ role: "user", content: "x" }], stream: true, seed: 8,
       response_format: { type: "json_schema", json_schema: { name: "pick", schema } },
     });
@@ -133,7 +133,7 @@ describe("structured chat output", () => {
 
 describe("POST /v1/completions", () => {
   it("completes a prompt", async () => {
-    const response = await postJson(`${gw.url}/v1/completions`, { model: "tiny", prompt: "Once", max_tokens: 8, seed: 1 });
+    const response = await gw.post(`/v1/completions`, { model: "tiny", prompt: "Once", max_tokens: 8, seed: 1 });
     expect(response.status).toBe(200);
     const body = await response.json();
     expect(body).toMatchObject({ object: "text_completion", model: "tiny", choices: [{ index: 0, logprobs: null }] });
@@ -142,7 +142,7 @@ describe("POST /v1/completions", () => {
   });
 
   it("streams text_completion events ending in [DONE]", async () => {
-    const response = await postJson(`${gw.url}/v1/completions`, { model: "tiny", prompt: "Once", max_tokens: 8, seed: 1, stream: true });
+    const response = await gw.post(`/v1/completions`, { model: "tiny", prompt: "Once", max_tokens: 8, seed: 1, stream: true });
     const data = await sseData(response);
     expect(data.at(-1)).toBe("[DONE]");
     const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
@@ -154,7 +154,7 @@ describe("POST /v1/completions", () => {
 
 describe("POST /v1/embeddings", () => {
   it("returns one float vector per input", async () => {
-    const response = await postJson(`${gw.url}/v1/embeddings`, { model: "tiny-embed", input: ["alpha", "beta"] });
+    const response = await gw.post(`/v1/embeddings`, { model: "tiny-embed", input: ["alpha", "beta"] });
     expect(response.status).toBe(200);
     const body = await response.json();
     expect(body.object).toBe("list");
@@ -165,15 +165,15 @@ describe("POST /v1/embeddings", () => {
   });
 
   it("encodes base64 as little-endian float32, identical to the float form", async () => {
-    const floats = (await (await postJson(`${gw.url}/v1/embeddings`, { model: "tiny-embed", input: "gamma" })).json()).data[0].embedding as number[];
-    const encoded = (await (await postJson(`${gw.url}/v1/embeddings`, { model: "tiny-embed", input: "gamma", encoding_format: "base64" })).json()).data[0].embedding as string;
+    const floats = (await (await gw.post(`/v1/embeddings`, { model: "tiny-embed", input: "gamma" })).json()).data[0].embedding as number[];
+    const encoded = (await (await gw.post(`/v1/embeddings`, { model: "tiny-embed", input: "gamma", encoding_format: "base64" })).json()).data[0].embedding as string;
     const bytes = Buffer.from(encoded, "base64");
     const decoded = Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
     expect(decoded).toEqual(floats.map((f) => Math.fround(f)));
   });
 
   it("refuses a model without the embedding capability for chat", async () => {
-    const response = await postJson(`${gw.url}/v1/chat/completions`, { model: "tiny-embed", messages: [{ role: "user", content: "x" }] });
+    const response = await gw.post(`/v1/chat/completions`, { model: "tiny-embed", messages: [{ role: "user", content: "x" }] });
     expect(response.status).toBe(400);
     expect((await response.json()).error.code).toBe("model_capability_missing");
   });
@@ -181,21 +181,21 @@ describe("POST /v1/embeddings", () => {
 
 describe("health and request ids", () => {
   it("reports liveness and readiness", async () => {
-    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${gw.url}/readyz`);
+    expect((await gw.fetch(`/healthz`)).status).toBe(200);
+    const ready = await gw.fetch(`/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: "ready", database: "ok" });
   });
 
   it("puts the request id on the response and on every log line of the request", async () => {
-    const response = await postJson(`${gw.url}/v1/completions`, { model: "tiny", prompt: "id", max_tokens: 2 }, { "x-request-id": "caller-123" });
+    const response = await gw.post(`/v1/completions`, { model: "tiny", prompt: "id", max_tokens: 2 }, { "x-request-id": "caller-123" });
     expect(response.headers.get("x-request-id")).toBe("caller-123");
     await response.text();
     const lines = gw.logs.filter((l) => l.requestId === "caller-123");
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.some((l) => l.msg === "request" && l.status === 200)).toBe(true);
 
-    const generated = await fetch(`${gw.url}/healthz`, { headers: { "x-request-id": "bad id with spaces\n" } });
+    const generated = await gw.fetch(`/healthz`, { headers: { "x-request-id": "bad id with spaces\n" } });
     expect(generated.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postJson, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
 let gw: TestGateway;
@@ -9,7 +9,7 @@ beforeAll(async () => {
 });
 afterAll(async () => gw?.close());
 
-const long = () => postJson(`${gw.url}/v1/completions`, { model: "one", prompt: "go", max_tokens: 3000, temperature: 1 });
+const long = () => gw.post(`/v1/completions`, { model: "one", prompt: "go", max_tokens: 3000, temperature: 1 });
 
 async function until(predicate: () => boolean): Promise<void> {
   while (!predicate()) await new Promise((r) => setTimeout(r, 2));
@@ -39,7 +39,7 @@ describe("bounded queue", () => {
     const first = long();
     await until(() => host.status().inFlight === 1);
     const controller = new AbortController();
-    const abandoned = fetch(`${gw.url}/v1/completions`, {
+    const abandoned = gw.fetch(`/v1/completions`, {
       method: "POST", headers: { "content-type": "application/json" }, signal: controller.signal,
       body: JSON.stringify({ model: "one", prompt: "go", max_tokens: 5 }),
     }).catch((error: Error) => error);

@@ -1,8 +1,13 @@
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { startGateway, type RunningGateway } from "../../src/bootstrap/gateway.js";
+import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
+import { issueApiKey } from "../../src/identity/issue.js";
+import type { Scope } from "../../src/identity/principal.js";
+import { createPool } from "../../src/store/postgres/database.js";
+import { PostgresApiKeyStore } from "../../src/store/postgres/api-keys.js";
 import { ConfigSchema, type ConfigInput } from "../../src/config/schema.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { createTestDatabase } from "./database.js";
@@ -16,12 +21,21 @@ export interface TestGateway {
   /** Every log line the gateway wrote, parsed. */
   logs: Array<Record<string, unknown>>;
   databaseUrl: string;
+  /** The admin key the gateway issued itself on its first start (tenant "default"). */
+  adminKey: string;
+  /** fetch on the gateway's URL + `path`, as the admin unless `init.headers` sets its own Authorization. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** POST of a JSON body, as the admin unless `headers` sets its own Authorization. */
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** A new API key for `tenant` with `scopes`, as `atomic apikeys create` would issue it. */
+  issueKey(tenant: string, scopes: Scope[]): Promise<string>;
   close(): Promise<void>;
 }
 
 export interface TestGatewayOptions {
   models: TestModels;
   inference?: ConfigInput["inference"];
+  auth?: ConfigInput["auth"];
 }
 
 /**
@@ -46,17 +60,33 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     inference: { threads: 1, gpu: "cpu", ...options.inference },
     // A short sequencer interval keeps tests that wait for receipts quick.
     audit: { intervalMs: 10 },
+    ...(options.auth === undefined ? {} : { auth: options.auth }),
     log: { level: "info" },
   });
   const gateway = await startGateway(config, createLogger({ level: "info", destination }));
+  const keysPool = createPool(database.url, { max: 1 });
+  const issueKey = async (tenant: string, scopes: Scope[]) => (await issueApiKey(new PostgresApiKeyStore(keysPool), { tenant, scopes }))!.key;
+  // With a JWT provider configured the gateway issues no first-start key; tests still want an admin.
+  const adminKeyFile = join(dataDir, ADMIN_KEY_FILE);
+  const adminKey = existsSync(adminKeyFile) ? readFileSync(adminKeyFile, "utf8").trim() : await issueKey("default", ["admin"]);
+  const asAdmin = (headers: RequestInit["headers"]): Headers => {
+    const merged = new Headers(headers);
+    if (!merged.has("authorization")) merged.set("authorization", `Bearer ${adminKey}`);
+    return merged;
+  };
   return {
     url: gateway.url,
     dataDir,
     gateway,
     logs,
     databaseUrl: database.url,
+    adminKey,
+    fetch: (path, init = {}) => fetch(`${gateway.url}${path}`, { ...init, headers: asAdmin(init.headers) }),
+    post: (path, body, headers = {}) => postJson(`${gateway.url}${path}`, body, Object.fromEntries(asAdmin(headers))),
+    issueKey,
     close: async () => {
       await gateway.close();
+      await keysPool.end();
       await database.drop();
     },
   };

@@ -22,6 +22,8 @@ export type AuditEventKind =
   | "config.loaded"
   | "key.generated"
   | "key.rotated"
+  | "apikey.created"
+  | "apikey.revoked"
   | "startup.selftest";
 
 export interface AuditEvent {

@@ -3,6 +3,7 @@ import { stream } from "hono/streaming";
 import { z } from "zod";
 import { leafHash } from "../../audit/core/merkle.js";
 import type { GatewayDeps } from "../deps.js";
+import { requireScope } from "../middleware/auth/index.js";
 import { ApiError, notFound } from "../errors.js";
 import { parseParams } from "../validation.js";
 
@@ -16,16 +17,17 @@ const ExportQuery = z.strictObject({
 /**
  * The audit log for auditors: the latest signed checkpoint, a receipt (leaf + inclusion proof) per event, and the
  * whole export as a tar stream — the same files `atomic audit export` writes, verifiable offline with
- * audit/verify.mjs. (Who may call these is decided by the identity layer, not built yet.)
+ * audit/verify.mjs. These are the site auditor's: `audit:read` and `audit:export` span every tenant, since the log
+ * is one log; entries carry hashes and names, never content.
  */
 export function registerAudit(app: Hono, deps: GatewayDeps): void {
-  app.get("/v1/audit/checkpoint", async (c) => {
+  app.get("/v1/audit/checkpoint", requireScope("audit:read", "audit:export"), async (c) => {
     const checkpoint = await deps.audit.reader.latestCheckpoint();
     if (!checkpoint) throw notFound("audit_log_empty", "the audit log has no signed checkpoint yet");
     return c.text(checkpoint.note);
   });
 
-  app.get("/v1/audit/receipt/:eventId", async (c) => {
+  app.get("/v1/audit/receipt/:eventId", requireScope("audit:read"), async (c) => {
     const eventId = c.req.param("eventId");
     const receipt = await deps.audit.reader.receipt(eventId);
     if (!receipt) {
@@ -47,7 +49,7 @@ export function registerAudit(app: Hono, deps: GatewayDeps): void {
     });
   });
 
-  app.get("/v1/audit/export", async (c) => {
+  app.get("/v1/audit/export", requireScope("audit:export"), async (c) => {
     const query = parseParams(ExportQuery, c.req.query());
     let archive;
     try {

@@ -3,7 +3,9 @@ import type { ChatMessage } from "../../inference/interface.js";
 import { runGeneration, type GenerationRequest } from "../../pipeline/generate.js";
 import type { StructuredSpec } from "../../pipeline/structured.js";
 import { uuidv7 } from "../../util/uuidv7.js";
+import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
+import { requireScope } from "../middleware/auth/index.js";
 import { ChatCompletionRequestSchema, stopList, type ChatCompletionRequest } from "../openai/requests.js";
 import { streamGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
@@ -26,7 +28,7 @@ function structuredSpec(body: ChatCompletionRequest): StructuredSpec | undefined
 
 /** POST /v1/chat/completions — OpenAI-compatible, with SSE streaming and grammar-constrained JSON output. */
 export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
-  app.post("/v1/chat/completions", async (c) => {
+  app.post("/v1/chat/completions", requireScope("infer"), async (c) => {
     const body = await readBody(c, ChatCompletionRequestSchema);
     const executionId = uuidv7();
     const created = Math.floor(Date.now() / 1000);
@@ -35,6 +37,7 @@ export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
     const request: GenerationRequest = {
       executionId,
       requestId: c.get("requestId"),
+      actor: actorOf(c),
       endpoint: "chat.completions",
       model: body.model,
       input: { kind: "chat", messages: toMessages(body) },

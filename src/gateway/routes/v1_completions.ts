@@ -1,7 +1,9 @@
 import type { Hono } from "hono";
 import { runGeneration, type GenerationRequest } from "../../pipeline/generate.js";
 import { uuidv7 } from "../../util/uuidv7.js";
+import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
+import { requireScope } from "../middleware/auth/index.js";
 import { CompletionRequestSchema, stopList } from "../openai/requests.js";
 import { streamGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
@@ -9,7 +11,7 @@ import { usageOf } from "../openai/usage.js";
 
 /** POST /v1/completions — OpenAI's legacy text completion, non-streaming and SSE. */
 export function registerCompletions(app: Hono, deps: GatewayDeps): void {
-  app.post("/v1/completions", async (c) => {
+  app.post("/v1/completions", requireScope("infer"), async (c) => {
     const body = await readBody(c, CompletionRequestSchema);
     const executionId = uuidv7();
     const created = Math.floor(Date.now() / 1000);
@@ -19,6 +21,7 @@ export function registerCompletions(app: Hono, deps: GatewayDeps): void {
     const request: GenerationRequest = {
       executionId,
       requestId: c.get("requestId"),
+      actor: actorOf(c),
       endpoint: "completions",
       model: body.model,
       input: { kind: "completion", prompt },

@@ -1,7 +1,9 @@
 import type { Hono } from "hono";
 import { runEmbedding } from "../../pipeline/embed.js";
 import { uuidv7 } from "../../util/uuidv7.js";
+import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
+import { requireScope } from "../middleware/auth/index.js";
 import { EmbeddingRequestSchema } from "../openai/requests.js";
 import { readBody } from "../validation.js";
 
@@ -12,12 +14,12 @@ function toBase64(vector: number[]): string {
 
 /** POST /v1/embeddings — the official client asks for base64 by default, so both encodings are served. */
 export function registerEmbeddings(app: Hono, deps: GatewayDeps): void {
-  app.post("/v1/embeddings", async (c) => {
+  app.post("/v1/embeddings", requireScope("embed"), async (c) => {
     const body = await readBody(c, EmbeddingRequestSchema);
     const executionId = uuidv7();
     c.header("x-atomic-execution-id", executionId);
     const inputs = typeof body.input === "string" ? [body.input] : body.input;
-    const outcome = await runEmbedding(deps, { executionId, requestId: c.get("requestId"), model: body.model, inputs, signal: c.req.raw.signal });
+    const outcome = await runEmbedding(deps, { executionId, requestId: c.get("requestId"), actor: actorOf(c), model: body.model, inputs, signal: c.req.raw.signal });
     return c.json({
       object: "list",
       data: outcome.vectors.map((vector, index) => ({

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import type { ExecutionRecord } from "../../store/interface.js";
 import type { GatewayDeps } from "../deps.js";
+import { requireScope } from "../middleware/auth/index.js";
 import { notFound } from "../errors.js";
 
 export function executionBody(record: ExecutionRecord) {
@@ -8,6 +9,7 @@ export function executionBody(record: ExecutionRecord) {
     id: record.id,
     object: "execution",
     request_id: record.requestId,
+    actor: { subject: record.actor.subject, tenant: record.actor.tenant },
     endpoint: record.endpoint,
     model: record.modelId,
     model_sha256: record.modelDigest,
@@ -24,10 +26,10 @@ export function executionBody(record: ExecutionRecord) {
   };
 }
 
-/** GET /v1/executions/:id — what was stored for one request. */
+/** GET /v1/executions/:id — what was stored for one request; only the tenant that made it can read it. */
 export function registerExecutionsGet(app: Hono, deps: GatewayDeps): void {
-  app.get("/v1/executions/:id", async (c) => {
-    const record = await deps.executions.get(c.req.param("id"));
+  app.get("/v1/executions/:id", requireScope("infer", "embed", "tasks"), async (c) => {
+    const record = await deps.executions.get(c.get("principal").tenant, c.req.param("id"));
     if (!record) throw notFound("execution_not_found", `execution ${c.req.param("id")} does not exist`, "id");
     return c.json(executionBody(record));
   });

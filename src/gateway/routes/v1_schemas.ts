@@ -4,6 +4,7 @@ import { SchemaVersionConflictError, type SchemaRecord } from "../../store/inter
 import { SCHEMA_NAME_PATTERN } from "../../store/schema-name.js";
 import { checkSchemaDocument } from "../../structured/index.js";
 import type { GatewayDeps } from "../deps.js";
+import { requireScope } from "../middleware/auth/index.js";
 import { ApiError, invalidRequest, notFound } from "../errors.js";
 import { parseParams, readBody } from "../validation.js";
 
@@ -43,11 +44,11 @@ export function assertUsableSchema(schema: Record<string, unknown>, param: strin
 
 /** The schema registry: POST /v1/schemas, GET /v1/schemas, GET /v1/schemas/:name[/versions/:version]. */
 export function registerSchemas(app: Hono, deps: GatewayDeps): void {
-  app.post("/v1/schemas", async (c) => {
+  app.post("/v1/schemas", requireScope("tasks"), async (c) => {
     const body = await readBody(c, RegisterSchemaRequest);
     assertUsableSchema(body.schema, "schema");
     try {
-      const record = await deps.schemas.register({ name: body.name, version: body.version, description: body.description ?? null, schema: body.schema });
+      const record = await deps.schemas.register(c.get("principal").tenant, { name: body.name, version: body.version, description: body.description ?? null, schema: body.schema });
       return c.json(schemaBody(record), 201);
     } catch (error) {
       if (error instanceof SchemaVersionConflictError) {
@@ -57,14 +58,15 @@ export function registerSchemas(app: Hono, deps: GatewayDeps): void {
     }
   });
 
-  app.get("/v1/schemas", async (c) => c.json({ object: "list", data: (await deps.schemas.list()).map(schemaBody) }));
+  app.get("/v1/schemas", requireScope("tasks"), async (c) => c.json({ object: "list", data: (await deps.schemas.list(c.get("principal").tenant)).map(schemaBody) }));
 
-  const getOne = async (name: string, version: string | undefined) => {
+  const getOne = async (tenant: string, name: string, version: string | undefined) => {
     const path = parseParams(SchemaPath, { name, ...(version === undefined ? {} : { version }) });
-    const record = await deps.schemas.get(path.name, path.version);
+    const record = await deps.schemas.get(tenant, path.name, path.version);
     if (!record) throw notFound("schema_not_found", `schema ${path.name}${path.version ? ` version ${path.version}` : ""} does not exist`, "name");
     return schemaBody(record);
   };
-  app.get("/v1/schemas/:name", async (c) => c.json(await getOne(c.req.param("name"), undefined)));
-  app.get("/v1/schemas/:name/versions/:version", async (c) => c.json(await getOne(c.req.param("name"), c.req.param("version"))));
+  app.get("/v1/schemas/:name", requireScope("tasks"), async (c) => c.json(await getOne(c.get("principal").tenant, c.req.param("name"), undefined)));
+  app.get("/v1/schemas/:name/versions/:version", requireScope("tasks"), async (c) =>
+    c.json(await getOne(c.get("principal").tenant, c.req.param("name"), c.req.param("version"))));
 }

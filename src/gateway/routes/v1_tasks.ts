@@ -4,7 +4,9 @@ import type { ChatMessage } from "../../inference/interface.js";
 import { runGeneration } from "../../pipeline/generate.js";
 import type { StructuredSpec } from "../../pipeline/structured.js";
 import { uuidv7 } from "../../util/uuidv7.js";
+import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
+import { requireScope } from "../middleware/auth/index.js";
 import { notFound } from "../errors.js";
 import { readBody } from "../validation.js";
 import { usageOf } from "../openai/usage.js";
@@ -26,13 +28,13 @@ type TaskRequest = z.infer<typeof TaskRequest>;
 
 const DEFAULT_INSTRUCTIONS = "Complete the task described by the user.";
 
-async function resolveSchema(deps: GatewayDeps, body: TaskRequest): Promise<StructuredSpec | undefined> {
+async function resolveSchema(deps: GatewayDeps, tenant: string, body: TaskRequest): Promise<StructuredSpec | undefined> {
   if (!body.schema) return undefined;
   if ("inline" in body.schema) {
     assertUsableSchema(body.schema.inline, "schema.inline");
     return { kind: "json_schema", schema: body.schema.inline, ref: null, param: "schema.inline" };
   }
-  const record = await deps.schemas.get(body.schema.name, body.schema.version);
+  const record = await deps.schemas.get(tenant, body.schema.name, body.schema.version);
   if (!record) throw notFound("schema_not_found", `schema ${body.schema.name}${body.schema.version ? ` version ${body.schema.version}` : ""} does not exist`, "schema.name");
   return { kind: "json_schema", schema: record.schema, ref: { name: record.name, version: record.version }, param: "schema" };
 }
@@ -48,14 +50,16 @@ function buildMessages(body: TaskRequest, structured: StructuredSpec | undefined
 
 /** POST /v1/tasks — Atomic's own task API: input in, schema-validated result out, execution stored. */
 export function registerTasks(app: Hono, deps: GatewayDeps): void {
-  app.post("/v1/tasks", async (c) => {
+  app.post("/v1/tasks", requireScope("tasks"), async (c) => {
     const body = await readBody(c, TaskRequest);
-    const structured = await resolveSchema(deps, body);
+    const actor = actorOf(c);
+    const structured = await resolveSchema(deps, actor.tenant, body);
     const executionId = uuidv7();
     c.header("x-atomic-execution-id", executionId);
     const outcome = await runGeneration(deps, {
       executionId,
       requestId: c.get("requestId"),
+      actor,
       endpoint: "tasks",
       model: body.model,
       input: { kind: "chat", messages: buildMessages(body, structured) },

@@ -9,6 +9,7 @@ import { createPool } from "./database.js";
 import { PostgresExecutionStore } from "./executions.js";
 import { migrate } from "./migrate.js";
 
+const TENANT = "ward-7";
 let database: TestDatabase;
 let pool: Pool;
 let store: PostgresExecutionStore;
@@ -29,6 +30,7 @@ function execution(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
   return {
     id: randomUUID(),
     requestId: "req-1",
+    actor: { subject: "apikey:0123456789abcdef", tenant: TENANT, tokenIdHash: "9f".repeat(16), sourceAddress: "127.0.0.1" },
     endpoint: "chat.completions",
     modelId: "tiny",
     modelDigest: "ab".repeat(32),
@@ -57,13 +59,21 @@ describe("PostgresExecutionStore", () => {
   it("returns exactly what was inserted, with dates as Date and numbers as numbers", async () => {
     const record = execution();
     await insertWithEvent(record);
-    expect(await store.get(record.id)).toEqual(record);
+    expect(await store.get(TENANT, record.id)).toEqual(record);
+  });
+
+  it("is invisible to every other tenant, as if it did not exist", async () => {
+    const record = execution();
+    await insertWithEvent(record);
+    expect(await store.get("ward-8", record.id)).toBeNull();
+    expect(await store.get(TENANT.toUpperCase(), record.id)).toBeNull();
+    expect(await store.get(TENANT, record.id)).not.toBeNull();
   });
 
   it("keeps NUL characters and key order exactly as given", async () => {
     const record = execution({ input: [{ role: "user", content: "a\u0000b" }], output: { zeta: 1, alpha: "\u0000" } });
     await insertWithEvent(record);
-    const stored = await store.get(record.id);
+    const stored = await store.get(TENANT, record.id);
     expect(stored).toEqual(record);
     expect(Object.keys(stored!.output as object)).toEqual(["zeta", "alpha"]);
   });
@@ -85,8 +95,8 @@ describe("PostgresExecutionStore", () => {
     });
     await insertWithEvent(structured);
     await insertWithEvent(failed);
-    expect(await store.get(structured.id)).toEqual(structured);
-    expect(await store.get(failed.id)).toEqual(failed);
+    expect(await store.get(TENANT, structured.id)).toEqual(structured);
+    expect(await store.get(TENANT, failed.id)).toEqual(failed);
   });
 
   it("queues the audit event in the same statement, and stores neither when one of them is refused", async () => {
@@ -98,7 +108,7 @@ describe("PostgresExecutionStore", () => {
 
     const second = execution();
     await expect(store.insert(second, event)).rejects.toMatchObject({ code: "23505" });
-    expect(await store.get(second.id)).toBeNull();
+    expect(await store.get(TENANT, second.id)).toBeNull();
   });
 
   it("stores concurrent inserts together, and refuses only the bad one among them", async () => {
@@ -107,28 +117,28 @@ describe("PostgresExecutionStore", () => {
     const outcomes = await Promise.all([...records, bad].map((r) => insertWithEvent(r).then(() => "ok", (e: { code?: string }) => e.code)));
     expect(outcomes.slice(0, 40).every((o) => o === "ok")).toBe(true);
     expect(outcomes[40]).toBe("23514");
-    for (const r of records) expect(await store.get(r.id)).toEqual(r);
-    expect(await store.get(bad.id)).toBeNull();
+    for (const r of records) expect(await store.get(TENANT, r.id)).toEqual(r);
+    expect(await store.get(TENANT, bad.id)).toBeNull();
     const queued = await pool.query("SELECT count(*)::int AS n FROM audit_queue WHERE event_id = ANY($1::uuid[])", [[...records, bad].map((r) => r.id)]);
     expect(queued.rows[0].n).toBe(40);
   });
 
   it("returns null for an unknown id and for a string that is not a UUID", async () => {
-    expect(await store.get(randomUUID())).toBeNull();
-    expect(await store.get("not-a-uuid")).toBeNull();
-    expect(await store.get("'; DROP TABLE executions; --")).toBeNull();
+    expect(await store.get(TENANT, randomUUID())).toBeNull();
+    expect(await store.get(TENANT, "not-a-uuid")).toBeNull();
+    expect(await store.get(TENANT, "'; DROP TABLE executions; --")).toBeNull();
   });
 
   it("refuses a second record with the same id and keeps the first", async () => {
     const record = execution();
     await insertWithEvent(record);
     await expect(insertWithEvent({ ...record, output: "changed" })).rejects.toMatchObject({ code: "23505" });
-    expect((await store.get(record.id))?.output).toBe("hi");
+    expect((await store.get(TENANT, record.id))?.output).toBe("hi");
   });
 
   it("stores nothing of a record the database rejects", async () => {
     const invalid = execution({ promptTokens: -1 });
     await expect(insertWithEvent(invalid)).rejects.toMatchObject({ code: "23514" });
-    expect(await store.get(invalid.id)).toBeNull();
+    expect(await store.get(TENANT, invalid.id)).toBeNull();
   });
 });

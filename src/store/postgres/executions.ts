@@ -10,6 +10,10 @@ const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 interface ExecutionRow {
   id: string;
   request_id: string;
+  tenant: string;
+  subject: string;
+  token_id_hash: string;
+  source_address: string | null;
   endpoint: ExecutionEndpoint;
   model_id: string;
   model_digest: string;
@@ -39,6 +43,10 @@ interface PendingExecution {
 const EXECUTION_COLUMNS: Array<[string, string, (p: PendingExecution) => unknown]> = [
   ["id", "uuid", (p) => p.record.id],
   ["request_id", "text", (p) => p.record.requestId],
+  ["tenant", "text", (p) => p.record.actor.tenant],
+  ["subject", "text", (p) => p.record.actor.subject],
+  ["token_id_hash", "text", (p) => p.record.actor.tokenIdHash],
+  ["source_address", "text", (p) => p.record.actor.sourceAddress ?? null],
   ["endpoint", "text", (p) => p.record.endpoint],
   ["model_id", "text", (p) => p.record.modelId],
   ["model_digest", "text", (p) => p.record.modelDigest],
@@ -86,9 +94,9 @@ export class PostgresExecutionStore implements ExecutionStore {
     await this.pool.query(INSERT_BATCH, [...columns, batch.map((p) => p.auditId), batch.map((p) => p.auditText)]);
   }
 
-  async get(id: string): Promise<ExecutionRecord | null> {
+  async get(tenant: string, id: string): Promise<ExecutionRecord | null> {
     if (!CANONICAL_UUID.test(id)) return null;
-    const result = await this.pool.query<ExecutionRow>("SELECT * FROM executions WHERE id = $1", [id]);
+    const result = await this.pool.query<ExecutionRow>("SELECT * FROM executions WHERE id = $1 AND tenant = $2", [id, tenant]);
     const row = result.rows[0];
     return row === undefined ? null : toRecord(row);
   }
@@ -98,6 +106,12 @@ function toRecord(row: ExecutionRow): ExecutionRecord {
   return {
     id: row.id,
     requestId: row.request_id,
+    actor: {
+      subject: row.subject,
+      tenant: row.tenant,
+      tokenIdHash: row.token_id_hash,
+      ...(row.source_address === null ? {} : { sourceAddress: row.source_address }),
+    },
     endpoint: row.endpoint,
     modelId: row.model_id,
     modelDigest: row.model_digest,

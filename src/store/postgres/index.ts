@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
-import type { DatabaseHealth, ExecutionStore, SchemaStore } from "../interface.js";
+import type { ApiKeyStore, DatabaseHealth, ExecutionStore, SchemaStore } from "../interface.js";
+import { PostgresApiKeyStore } from "./api-keys.js";
 import { createPool, PostgresHealth, type PoolOptions } from "./database.js";
 import { PostgresExecutionStore } from "./executions.js";
 import { PostgresSchemaStore } from "./schemas.js";
@@ -7,6 +8,7 @@ import { PostgresSchemaStore } from "./schemas.js";
 export interface PostgresStores {
   executions: ExecutionStore;
   schemas: SchemaStore;
+  apiKeys: ApiKeyStore;
   health: DatabaseHealth;
   pool: Pool;
   close(): Promise<void>;
@@ -29,6 +31,7 @@ export async function openPostgresStores(connectionString: string, options: Pool
   return {
     executions: new PostgresExecutionStore(pool),
     schemas: new PostgresSchemaStore(pool),
+    apiKeys: new PostgresApiKeyStore(pool),
     health,
     pool,
     close: () => pool.end(),

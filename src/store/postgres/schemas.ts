@@ -34,18 +34,19 @@ export class PostgresSchemaStore implements SchemaStore {
    * racing for the same one. Without a version, a document identical to the latest version returns that version:
    * a retried registration must not mint a duplicate. The description is not part of a schema's identity.
    */
-  async register(input: NewSchema): Promise<SchemaRecord> {
+  async register(tenant: string, input: NewSchema): Promise<SchemaRecord> {
     assertRegistrable(input);
     const digest = schemaDigest(input.schema);
     return inTransaction(this.pool, async (client) => {
-      await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [SCHEMA_LOCK_CLASS, input.name]);
+      // Keyed by tenant and name: a collision of hashtext only makes two registrations wait for each other.
+      await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [SCHEMA_LOCK_CLASS, `${tenant}\n${input.name}`]);
       let version: number;
       if (input.version === undefined) {
-        const latest = await selectOne(client, input.name);
+        const latest = await selectOne(client, tenant, input.name);
         if (latest !== null && latest.digest === digest) return toRecord(latest);
         version = (latest?.version ?? 0) + 1;
       } else {
-        const existing = await selectOne(client, input.name, input.version);
+        const existing = await selectOne(client, tenant, input.name, input.version);
         if (existing !== null) {
           if (existing.digest !== digest) throw new SchemaVersionConflictError(input.name, input.version);
           return toRecord(existing);
@@ -53,23 +54,24 @@ export class PostgresSchemaStore implements SchemaStore {
         version = input.version;
       }
       const inserted = await client.query<SchemaRow>(
-        `INSERT INTO schemas (name, version, description, schema, digest) VALUES ($1, $2, $3, $4::json, $5)
+        `INSERT INTO schemas (tenant, name, version, description, schema, digest) VALUES ($1, $2, $3, $4, $5::json, $6)
          RETURNING ${COLUMNS}`,
-        [input.name, version, input.description ?? null, JSON.stringify(input.schema), digest],
+        [tenant, input.name, version, input.description ?? null, JSON.stringify(input.schema), digest],
       );
       return toRecord(inserted.rows[0] as SchemaRow);
     });
   }
 
-  async get(name: string, version?: number): Promise<SchemaRecord | null> {
+  async get(tenant: string, name: string, version?: number): Promise<SchemaRecord | null> {
     if (!isValidSchemaName(name) || (version !== undefined && !isValidVersion(version))) return null;
-    const row = await selectOne(this.pool, name, version);
+    const row = await selectOne(this.pool, tenant, name, version);
     return row === null ? null : toRecord(row);
   }
 
-  async list(): Promise<SchemaRecord[]> {
+  async list(tenant: string): Promise<SchemaRecord[]> {
     const result = await this.pool.query<SchemaRow>(
-      `SELECT DISTINCT ON (name) ${COLUMNS} FROM schemas ORDER BY name, version DESC`,
+      `SELECT DISTINCT ON (name) ${COLUMNS} FROM schemas WHERE tenant = $1 ORDER BY name, version DESC`,
+      [tenant],
     );
     return result.rows.map(toRecord);
   }
@@ -90,14 +92,15 @@ function isValidVersion(version: number): boolean {
 }
 
 /** The given version, or the latest one when version is undefined. */
-async function selectOne(client: Pool | PoolClient, name: string, version?: number): Promise<SchemaRow | null> {
+async function selectOne(client: Pool | PoolClient, tenant: string, name: string, version?: number): Promise<SchemaRow | null> {
   const result =
     version === undefined
       ? await client.query<SchemaRow>(
-          `SELECT ${COLUMNS} FROM schemas WHERE name = $1 ORDER BY version DESC LIMIT 1`,
-          [name],
+          `SELECT ${COLUMNS} FROM schemas WHERE tenant = $1 AND name = $2 ORDER BY version DESC LIMIT 1`,
+          [tenant, name],
         )
-      : await client.query<SchemaRow>(`SELECT ${COLUMNS} FROM schemas WHERE name = $1 AND version = $2`, [
+      : await client.query<SchemaRow>(`SELECT ${COLUMNS} FROM schemas WHERE tenant = $1 AND name = $2 AND version = $3`, [
+          tenant,
           name,
           version,
         ]);

@@ -1,0 +1,69 @@
+import { chmodSync, renameSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { systemEvent } from "../audit/events.js";
+import type { Config } from "../config/schema.js";
+import type { AuthenticateOptions, Refusal } from "../gateway/middleware/auth/index.js";
+import { Authenticator } from "../identity/authenticator.js";
+import { apiKeyEvent, issueApiKey } from "../identity/issue.js";
+import { JwtVerifier, loadJwksFile } from "../identity/jwt.js";
+import type { Logger } from "../observability/logger.js";
+import type { ApiKeyStore } from "../store/interface.js";
+import type { RunningAudit } from "./audit.js";
+
+export const ADMIN_KEY_FILE = "admin-api-key";
+
+/**
+ * Who may call the gateway: API keys from the database, JWTs from the configured provider's local JWKS. A fresh
+ * install with neither gets one admin key for tenant "default", written 0600 into the data directory, so the
+ * first command in the README leads to a gateway someone can call, and no one else can.
+ */
+export async function startIdentity(config: Config, apiKeys: ApiKeyStore, audit: Pick<RunningAudit, "record">, logger: Logger): Promise<AuthenticateOptions> {
+  const jwtConfig = config.auth.jwt;
+  const jwt = jwtConfig === undefined ? undefined : new JwtVerifier({ ...jwtConfig, jwks: loadJwksFile(resolve(jwtConfig.jwksFile)) });
+  if (jwt === undefined && config.auth.bootstrapAdminKey) await issueFirstAdminKey(config, apiKeys, audit, logger);
+  const log = logger.child({ component: "access" });
+  return {
+    authenticator: new Authenticator({ apiKeys, ...(jwt === undefined ? {} : { jwt }), keyCacheMs: config.auth.apiKeyCacheMs }),
+    recordRefusal: async (refusal) => {
+      log.warn(refusalLogFields(refusal), "request refused");
+      await audit.record(refusalEvent(refusal));
+    },
+  };
+}
+
+async function issueFirstAdminKey(config: Config, apiKeys: ApiKeyStore, audit: Pick<RunningAudit, "record">, logger: Logger): Promise<void> {
+  const issued = await issueApiKey(apiKeys, { tenant: "default", scopes: ["admin"], description: "first-start admin key" }, { first: true });
+  if (issued === null) return;
+  const path = join(resolve(config.dataDir), ADMIN_KEY_FILE);
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${issued.key}\n`, { mode: 0o600 });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, path);
+  await audit.record(apiKeyEvent("apikey.created", issued.record, "atomic-first-start"));
+  logger.warn({ keyId: issued.record.id, file: path }, "no API key existed: issued an admin key for tenant \"default\" into this file (0600); issue narrower keys with `atomic apikeys create` and revoke this one");
+}
+
+function refusalLogFields(refusal: Refusal): Record<string, unknown> {
+  return {
+    status: refusal.status,
+    code: refusal.code,
+    reason: refusal.reason,
+    method: refusal.method,
+    path: refusal.path,
+    ...(refusal.principal === undefined ? {} : { subject: refusal.principal.subject, tenant: refusal.principal.tenant }),
+    ...(refusal.sourceAddress === undefined ? {} : { sourceAddress: refusal.sourceAddress }),
+  };
+}
+
+function refusalEvent(refusal: Refusal) {
+  const principal = refusal.principal;
+  return systemEvent("request.refused", {
+    actor: {
+      ...(principal === undefined ? {} : { subject: principal.subject, tenant: principal.tenant, tokenIdHash: principal.tokenIdHash }),
+      ...(refusal.sourceAddress === undefined ? {} : { sourceAddress: refusal.sourceAddress }),
+    },
+    request: { id: refusal.requestId, endpoint: `${refusal.method} ${refusal.path}` },
+    outcome: { status: "refused", code: refusal.code },
+    detail: { reason: refusal.reason },
+  });
+}

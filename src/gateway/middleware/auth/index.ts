@@ -1,0 +1,95 @@
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { Context, MiddlewareHandler } from "hono";
+import type { Authenticator } from "../../../identity/authenticator.js";
+import { AuthenticationError } from "../../../identity/errors.js";
+import { hasScope, type Principal, type Scope } from "../../../identity/principal.js";
+import { ApiError } from "../../errors.js";
+
+declare module "hono" {
+  interface ContextVariableMap {
+    principal: Principal;
+  }
+}
+
+/** One refused request, as the log and the audit trail record it. */
+export interface Refusal {
+  requestId: string;
+  method: string;
+  path: string;
+  /** 401: who it was is unknown; 403: known, but not allowed. */
+  status: 401 | 403;
+  code: string;
+  /** Why, for operators: never sent to the client. */
+  reason: string;
+  principal?: Principal;
+  sourceAddress?: string;
+}
+
+export interface AuthenticateOptions {
+  authenticator: Pick<Authenticator, "authenticate">;
+  /** Logs and audits a refusal; the response waits for it, like every other audited request. */
+  recordRefusal(refusal: Refusal): Promise<void>;
+}
+
+const CHALLENGE = 'Bearer realm="atomic"';
+
+/**
+ * Every request under it must carry a valid API key or JWT; the principal is then on the context for routes and
+ * records. Refusals — bad credentials here, missing scopes and other 403s from the routes below — are recorded
+ * in one place on their way out.
+ */
+export function authenticate(options: AuthenticateOptions): MiddlewareHandler {
+  return async function authenticateHandler(c, next) {
+    let principal: Principal;
+    try {
+      principal = await options.authenticator.authenticate(c.req.header("authorization"));
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      const missing = error.code === "credentials_missing";
+      const code = missing ? "authentication_required" : "invalid_credentials";
+      await options.recordRefusal(refusal(c, 401, code, error.reason));
+      throw new ApiError(401, "authentication_error", code,
+        missing ? "this endpoint requires `Authorization: Bearer <API key or JWT>`" : "the credentials were not accepted",
+        null, { "WWW-Authenticate": missing ? CHALLENGE : `${CHALLENGE}, error="invalid_token"` });
+    }
+    c.set("principal", principal);
+    await next();
+    if (c.error instanceof ApiError && c.error.status === 403) {
+      await options.recordRefusal(refusal(c, 403, c.error.code, c.error.message, principal));
+    }
+  };
+}
+
+/** The request needs at least one of `scopes` (admin holds them all). */
+export function requireScope(...scopes: Scope[]): MiddlewareHandler {
+  return async function requireScopeHandler(c, next) {
+    const principal = c.get("principal");
+    if (!scopes.some((scope) => hasScope(principal, scope))) {
+      throw new ApiError(403, "permission_error", "insufficient_scope", `this endpoint requires the scope ${scopes.join(" or ")}`);
+    }
+    await next();
+  };
+}
+
+function refusal(c: Context, status: 401 | 403, code: string, reason: string, principal?: Principal): Refusal {
+  const sourceAddress = remoteAddress(c);
+  return {
+    requestId: c.get("requestId"),
+    method: c.req.method,
+    path: c.req.path,
+    status,
+    code,
+    reason,
+    ...(principal === undefined ? {} : { principal }),
+    ...(sourceAddress === undefined ? {} : { sourceAddress }),
+  };
+}
+
+/** The peer's address when served by @hono/node-server; absent for in-process requests (app.request). */
+export function remoteAddress(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
+}
