@@ -317,14 +317,24 @@ var CompactRange = class _CompactRange {
     for (const hash2 of leafHashes) builder.append(hash2);
     return builder.toRange();
   }
-  /** A new range with one more leaf (does not mutate this one). */
-  append(leafHash) {
+  /**
+   * A new range with one more leaf (does not mutate this one). `onSubtree`, if given, hears of every complete
+   * subtree that the new leaf completes, smallest first: the leaf itself (level 0), then each merge with the
+   * right edge, as (level, index, hash) for the subtree of leaves [index·2^level, (index+1)·2^level). The
+   * sequencer stores some of them (see proof-plan.ts) without reading any leaf back.
+   */
+  append(leafHash, onSubtree) {
     checkHash(leafHash, "leaf hash");
     if (this.size >= Number.MAX_SAFE_INTEGER) throw new RangeError("compact range: size would exceed 2^53 - 1");
     const hashes = this.hashes.slice();
     let hash2 = Buffer.from(leafHash);
-    for (let size = this.size; size % 2 === 1; size = (size - 1) / 2) {
+    let level = 0;
+    let index = this.size;
+    onSubtree?.(level, index, hash2);
+    for (; index % 2 === 1; index = (index - 1) / 2) {
       hash2 = nodeHash(hashes.pop(), hash2);
+      level += 1;
+      onSubtree?.(level, (index - 1) / 2, hash2);
     }
     hashes.push(hash2);
     return new _CompactRange(this.size + 1, Object.freeze(hashes));

@@ -5,7 +5,8 @@ import {
   CompactRangeBuilder,
   EMPTY_TREE_ROOT,
   consistencyProof,
-  inclusionProof,
+  inclusionRanges,
+  consistencyRanges,
   leafHash,
   nodeHash,
   rootFromLeafHashes,
@@ -72,6 +73,11 @@ function sameShape(a: string, b: string): boolean {
 /** n distinct leaves of varied lengths, the first one empty. */
 function leafData(n: number): Buffer[] {
   return Array.from({ length: n }, (_, i) => Buffer.from(Array.from({ length: i % 7 }, (_, j) => (i * 31 + j * 7) & 0xff).concat(i > 6 ? [i] : [])));
+}
+
+/** The audit path from every leaf hash: MTH of each range inclusionRanges names. */
+function inclusionProof(index: number, leafHashes: readonly Buffer[]): Buffer[] {
+  return inclusionRanges(index, leafHashes.length).map((range) => rootFromLeafHashes(leafHashes.slice(range.start, range.end)));
 }
 
 const hex = (hashes: readonly Buffer[]) => hashes.map((hash) => hash.toString("hex"));
@@ -415,9 +421,35 @@ describe("CompactRange", () => {
     expect(builder.toRange().root().equals(mth(many.map((_, i) => Buffer.from(`leaf ${i}`))))).toBe(true);
   });
 
-  it("proof builders refuse out-of-range arguments", () => {
-    expect(() => inclusionProof(3, hashes.slice(0, 3))).toThrow(RangeError);
-    expect(() => inclusionProof(-1, hashes.slice(0, 3))).toThrow(RangeError);
+  it("reports every complete subtree an append completes, smallest first", () => {
+    let range = CompactRange.empty();
+    for (let i = 0; i < MAX; i++) {
+      const reported: [number, number, string][] = [];
+      range = range.append(hashes[i] as Buffer, (level, index, hash) => reported.push([level, index, hash.toString("hex")]));
+      // Leaf i completes the subtrees [j·2^h, (j+1)·2^h) that end at i + 1: one per trailing set bit of i, plus itself.
+      const expected: [number, number, string][] = [];
+      for (let level = 0; (i + 1) % 2 ** level === 0; level++) {
+        const index = (i + 1) / 2 ** level - 1;
+        expected.push([level, index, mth(data.slice(index * 2 ** level, (index + 1) * 2 ** level)).toString("hex")]);
+      }
+      expect(reported).toEqual(expected);
+    }
+    // Beyond 32 bits: the last leaf of 2^40 completes subtrees up to the whole tree, index 0 at level 40.
+    const almost = CompactRange.from(2 ** 40 - 1, Array.from({ length: 40 }, (_, i) => hashes[i] as Buffer));
+    const levels: [number, number][] = [];
+    const full = almost.append(hashes[40] as Buffer, (level, index) => levels.push([level, index]));
+    expect(levels).toEqual(Array.from({ length: 41 }, (_, level) => [level, 2 ** (40 - level) - 1]));
+    expect(full.hashes).toHaveLength(1);
+  });
+
+  it("proof planners refuse out-of-range arguments", () => {
+    expect(() => inclusionRanges(3, 3)).toThrow(RangeError);
+    expect(() => inclusionRanges(-1, 3)).toThrow(RangeError);
+    expect(() => inclusionRanges(0, 0)).toThrow(RangeError);
+    expect(() => inclusionRanges(1, 2.5)).toThrow(RangeError);
+    expect(() => consistencyRanges(4, 3)).toThrow(RangeError);
+    expect(() => consistencyRanges(-1, 3)).toThrow(RangeError);
+    expect(() => consistencyRanges(1, Number.NaN)).toThrow(RangeError);
     expect(() => consistencyProof(4, hashes.slice(0, 3))).toThrow(RangeError);
     expect(() => consistencyProof(-1, hashes.slice(0, 3))).toThrow(RangeError);
   });

@@ -69,15 +69,26 @@ export class CompactRange {
     return builder.toRange();
   }
 
-  /** A new range with one more leaf (does not mutate this one). */
-  append(leafHash: Buffer): CompactRange {
+  /**
+   * A new range with one more leaf (does not mutate this one). `onSubtree`, if given, hears of every complete
+   * subtree that the new leaf completes, smallest first: the leaf itself (level 0), then each merge with the
+   * right edge, as (level, index, hash) for the subtree of leaves [index·2^level, (index+1)·2^level). The
+   * sequencer stores some of them (see proof-plan.ts) without reading any leaf back.
+   */
+  append(leafHash: Buffer, onSubtree?: (level: number, index: number, hash: Buffer) => void): CompactRange {
     checkHash(leafHash, "leaf hash");
     if (this.size >= Number.MAX_SAFE_INTEGER) throw new RangeError("compact range: size would exceed 2^53 - 1");
     const hashes = this.hashes.slice();
     let hash: Buffer = Buffer.from(leafHash);
-    // Each trailing set bit of size is a perfect subtree of the same height as the one being carried: merge them.
-    for (let size = this.size; size % 2 === 1; size = (size - 1) / 2) {
+    let level = 0;
+    // `index` is the index of the subtree being carried at `level`. Each trailing set bit of size is a perfect
+    // subtree of the same height as the one being carried (its left sibling, at index - 1): merge them.
+    let index = this.size;
+    onSubtree?.(level, index, hash);
+    for (; index % 2 === 1; index = (index - 1) / 2) {
       hash = nodeHash(hashes.pop() as Buffer, hash);
+      level += 1;
+      onSubtree?.(level, (index - 1) / 2, hash);
     }
     hashes.push(hash);
     return new CompactRange(this.size + 1, Object.freeze(hashes) as unknown as Buffer[]);
@@ -125,66 +136,88 @@ export class CompactRangeBuilder {
   }
 }
 
-/** Audit path for leaf `index` in the tree of all `leafHashes` (RFC 9162 §2.1.3). */
-export function inclusionProof(index: number, leafHashes: readonly Buffer[]): Buffer[] {
-  const size = leafHashes.length;
-  if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+/**
+ * Leaves [start, end) of the tree: one node of the RFC 9162 tree, whose hash MTH(D[start:end]) is one element of a
+ * proof. `start` is a multiple of the largest power of two not above end - start, so the range is complete aligned
+ * subtrees, largest first (perfectSubtrees in proof-plan.ts).
+ */
+export interface LeafRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * What the audit path for leaf `index` in the tree of `size` leaves consists of (RFC 9162 §2.1.3.1, PATH): the
+ * range of each element, in the proof's order (bottom-up). Depends on the sizes only, never on the hashes.
+ */
+export function inclusionRanges(index: number, size: number): LeafRange[] {
+  if (!isSize(size) || !Number.isSafeInteger(index) || index < 0 || index >= size) {
     throw new RangeError(`inclusion proof: index ${index} is outside a tree of ${size} leaves`);
   }
-  for (const hash of leafHashes) checkHash(hash, "leaf hash");
   // PATH(m, D[lo:hi]) iteratively from the root down, collecting siblings; the proof lists them bottom-up.
-  const path: Buffer[] = [];
+  const ranges: LeafRange[] = [];
   let lo = 0;
   let hi = size;
   while (hi - lo > 1) {
     const k = largestPowerOfTwoBelow(hi - lo);
     if (index < lo + k) {
-      path.push(subtreeRoot(leafHashes, lo + k, hi));
+      ranges.push({ start: lo + k, end: hi });
       hi = lo + k;
     } else {
-      path.push(subtreeRoot(leafHashes, lo, lo + k));
+      ranges.push({ start: lo, end: lo + k });
       lo = lo + k;
     }
   }
-  return path.reverse();
+  return ranges.reverse();
 }
 
-/** Consistency proof from the tree of the first `oldSize` leaves to the tree of all `leafHashes` (§2.1.4). */
-export function consistencyProof(oldSize: number, leafHashes: readonly Buffer[]): Buffer[] {
-  const size = leafHashes.length;
-  if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize > size) {
-    throw new RangeError(`consistency proof: old size ${oldSize} is outside 0..${size}`);
+/**
+ * What the consistency proof from the tree of `oldSize` leaves to the tree of `newSize` leaves consists of (RFC 9162
+ * §2.1.4.1, PROOF): the range of each element, in the proof's order. Empty for oldSize = newSize (RFC 9162) and,
+ * by convention (as in transparency-dev/merkle), for oldSize = 0.
+ */
+export function consistencyRanges(oldSize: number, newSize: number): LeafRange[] {
+  if (!isSize(newSize) || !Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize > newSize) {
+    throw new RangeError(`consistency proof: old size ${oldSize} is outside 0..${newSize}`);
   }
-  for (const hash of leafHashes) checkHash(hash, "leaf hash");
-  // PROOF(m, D[n]) is empty for m = n (RFC 9162) and, by convention (as in transparency-dev/merkle), for m = 0.
-  if (oldSize === 0 || oldSize === size) return [];
+  if (oldSize === 0 || oldSize === newSize) return [];
   // SUBPROOF(m, D[lo:hi], b), iteratively; the proof lists the collected nodes bottom-up.
-  const proof: Buffer[] = [];
+  const ranges: LeafRange[] = [];
   let m = oldSize;
   let lo = 0;
-  let hi = size;
+  let hi = newSize;
   let complete = true;
   for (;;) {
     const n = hi - lo;
     if (m === n) {
       // SUBPROOF(m, D[m], true) = {}; SUBPROOF(m, D[m], false) = {MTH(D[m])}.
-      if (!complete) proof.push(subtreeRoot(leafHashes, lo, hi));
+      if (!complete) ranges.push({ start: lo, end: hi });
       break;
     }
     const k = largestPowerOfTwoBelow(n);
     if (m <= k) {
       // SUBPROOF(m, D[0:k], b) : MTH(D[k:n])
-      proof.push(subtreeRoot(leafHashes, lo + k, hi));
+      ranges.push({ start: lo + k, end: hi });
       hi = lo + k;
     } else {
       // SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])
-      proof.push(subtreeRoot(leafHashes, lo, lo + k));
+      ranges.push({ start: lo, end: lo + k });
       lo = lo + k;
       m -= k;
       complete = false;
     }
   }
-  return proof.reverse();
+  return ranges.reverse();
+}
+
+/**
+ * Consistency proof from the tree of the first `oldSize` leaves to the tree of all `leafHashes`, from every leaf
+ * hash (for fixtures and tests; the log's reader computes proofs from stored subtree hashes, see proof-plan.ts).
+ */
+export function consistencyProof(oldSize: number, leafHashes: readonly Buffer[]): Buffer[] {
+  const ranges = consistencyRanges(oldSize, leafHashes.length);
+  for (const hash of leafHashes) checkHash(hash, "leaf hash");
+  return ranges.map((range) => subtreeRoot(leafHashes, range.start, range.end));
 }
 
 /**

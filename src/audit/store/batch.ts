@@ -2,6 +2,7 @@ import type pg from "pg";
 import { signCheckpoint, type NoteSigner } from "../core/checkpoint.js";
 import { chainHash, encodeLeaf, type AuditEvent } from "../core/entry.js";
 import { CompactRange, leafHash } from "../core/merkle.js";
+import { TILE_HEIGHT } from "../core/proof-plan.js";
 
 export interface BatchOptions {
   /** The fencing token this leader was elected with; the batch commits only while the table still holds it. */
@@ -42,8 +43,9 @@ interface QueuedRow {
 
 /**
  * Moves up to batchSize of the oldest queued events into the log, in one transaction on `client`: each gets the
- * next index, its leaf and chain link; the tree's right edge advances; a checkpoint of the new size is signed and
- * stored; the events leave the queue. A crash anywhere before COMMIT leaves the queue and the log as they were.
+ * next index, its leaf and chain link; the tree's right edge advances and the hashes of the stored-level subtrees
+ * it completes are kept (audit_tree_nodes); a checkpoint of the new size is signed and stored; the events leave the
+ * queue. A crash anywhere before COMMIT leaves the queue and the log as they were.
  */
 export async function sequenceBatch(client: pg.ClientBase, options: BatchOptions): Promise<BatchOutcome> {
   await client.query("BEGIN");
@@ -98,6 +100,17 @@ async function appendQueuedEvents(client: pg.ClientBase, options: BatchOptions):
       batch.eventTimes,
     ],
   );
+  const { nodes } = batch;
+  if (nodes.levels.length > 0) {
+    // The subtree hashes that proofs read instead of leaves (migration 0003): the same binary form as the leaves.
+    await client.query(
+      `INSERT INTO audit_tree_nodes (level, idx, hash)
+       SELECT levels[i], idxs[i], substring($3::bytea FROM (i - 1) * 32 + 1 FOR 32)
+         FROM (SELECT $1::smallint[] AS levels, $2::bigint[] AS idxs) AS columns,
+              generate_series(1, cardinality($1::smallint[])) AS i`,
+      [nodes.levels, nodes.indexes, Buffer.concat(nodes.hashes)],
+    );
+  }
   const { range, chain } = batch;
   await client.query("UPDATE audit_sequencer SET size = $1, frontier = $2::bytea[], chain_hash = $3", [range.size, range.hashes, chain]);
   const root = range.root();
@@ -126,9 +139,21 @@ async function alreadyLogged(client: pg.ClientBase, eventIds: string[]): Promise
   return new Set(result.rows.map((row) => row.event_id));
 }
 
-/** The leaves that continue the log from `state`, in queue order, as columns for one INSERT. */
+/**
+ * The leaves that continue the log from `state`, in queue order, as columns for one INSERT, and the subtrees of
+ * stored levels (multiples of TILE_HEIGHT) that they complete. The right edge carried in audit_sequencer holds the
+ * left part of a subtree begun by earlier batches, so a subtree straddling batches needs no leaf read back.
+ */
 function encodeLeaves(state: SequencerState, rows: QueuedRow[]) {
   let { range, chain } = state;
+  const nodes = { levels: [] as number[], indexes: [] as number[], hashes: [] as Buffer[] };
+  const keepStored = (level: number, index: number, hash: Buffer) => {
+    if (level > 0 && level % TILE_HEIGHT === 0) {
+      nodes.levels.push(level);
+      nodes.indexes.push(index);
+      nodes.hashes.push(hash);
+    }
+  };
   const indexes: number[] = [];
   const leaves: Buffer[] = [];
   const leafHashes: Buffer[] = [];
@@ -140,14 +165,14 @@ function encodeLeaves(state: SequencerState, rows: QueuedRow[]) {
     const leaf = encodeLeaf(index, chain, event);
     const hash = leafHash(leaf);
     chain = chainHash(leaf);
-    range = range.append(hash);
+    range = range.append(hash, keepStored);
     indexes.push(index);
     leaves.push(leaf);
     leafHashes.push(hash);
     chainHashes.push(chain);
     eventTimes.push(event.time);
   }
-  return { indexes, leaves, leafHashes, chainHashes, eventTimes, range, chain };
+  return { indexes, leaves, leafHashes, chainHashes, eventTimes, range, chain, nodes };
 }
 
 /** Running totals: where each of the concatenated leaves ends. */

@@ -1,7 +1,8 @@
 import type { Pool } from "pg";
 import { UUID_PATTERN } from "../../util/uuidv7.js";
 import { GENESIS_CHAIN_HASH } from "../core/entry.js";
-import { consistencyProof, inclusionProof } from "../core/merkle.js";
+import { consistencyRanges, inclusionRanges, nodeHash, type LeafRange } from "../core/merkle.js";
+import { rangeHash, storedHashesFor, type Subtree } from "../core/proof-plan.js";
 
 export interface StoredCheckpoint {
   size: number;
@@ -87,15 +88,6 @@ export class AuditLogReader {
     }
   }
 
-  /** All leaf hashes of [0, size): size × 32 bytes, what the proofs are computed from. */
-  async leafHashes(size: number): Promise<Buffer[]> {
-    const hashes: Buffer[] = [];
-    for await (const page of this.leafHashPages(0, size)) {
-      for (const hash of page) hashes.push(hash);
-    }
-    return hashes;
-  }
-
   /** The chain hash of leaf index - 1: what leaf `index` names as "prev". */
   async chainHashBefore(index: number): Promise<Buffer> {
     if (index === 0) return GENESIS_CHAIN_HASH;
@@ -145,13 +137,42 @@ export class AuditLogReader {
     const checkpoint = await this.latestCheckpoint();
     if (checkpoint === null) throw new Error(`audit log holds event ${eventId} but no checkpoint`);
     const index = Number(leafRow.idx);
-    const proof = inclusionProof(index, await this.leafHashes(checkpoint.size));
+    const proof = await this.proofHashes(inclusionRanges(index, checkpoint.size));
     return { eventId, index, leaf: leafRow.leaf, checkpoint, proof };
   }
 
   /** Consistency proof from the tree of oldSize leaves to the tree of newSize leaves. */
   async consistencyProof(oldSize: number, newSize: number): Promise<Buffer[]> {
-    return consistencyProof(oldSize, await this.leafHashes(newSize));
+    return this.proofHashes(consistencyRanges(oldSize, newSize));
+  }
+
+  /**
+   * The hash of each of `ranges` (the elements of one proof), from the few stored hashes they are made of: leaf
+   * hashes below level 8 and audit_tree_nodes above (proof-plan.ts), O(log n) of them, in one query. Everything it
+   * reads lies in complete subtrees inside the ranges, committed before any checkpoint that covers them, so a log
+   * growing meanwhile changes nothing. A hash that is not there fails the proof rather than make a wrong one.
+   */
+  private async proofHashes(ranges: LeafRange[]): Promise<Buffer[]> {
+    if (ranges.length === 0) return [];
+    const needed = storedHashesFor(ranges);
+    const leaves = needed.filter((subtree) => subtree.level === 0).map((subtree) => subtree.index);
+    const nodes = needed.filter((subtree) => subtree.level > 0);
+    const result = await this.pool.query<{ level: number; idx: string; hash: Buffer }>(
+      `SELECT 0::smallint AS level, idx, leaf_hash AS hash FROM audit_log WHERE idx = ANY($1::bigint[])
+       UNION ALL
+       SELECT n.level, n.idx, n.hash
+         FROM unnest($2::smallint[], $3::bigint[]) AS wanted(level, idx)
+         JOIN audit_tree_nodes n ON n.level = wanted.level AND n.idx = wanted.idx`,
+      [leaves, nodes.map((node) => node.level), nodes.map((node) => node.index)],
+    );
+    const found = new Map<string, Buffer>();
+    for (const row of result.rows) found.set(`${row.level}:${row.idx}`, row.hash);
+    const read = (stored: Subtree): Buffer => {
+      const hash = found.get(`${stored.level}:${stored.index}`);
+      if (hash === undefined) throw missingHash(stored);
+      return hash;
+    };
+    return ranges.map((range) => rangeHash(range, read, nodeHash));
   }
 
   private async checkpointWhere(condition: string, values: unknown[]): Promise<StoredCheckpoint | null> {
@@ -162,6 +183,16 @@ export class AuditLogReader {
     const row = result.rows[0];
     return row === undefined ? null : { size: Number(row.size), root: row.root, note: row.note, createdAt: row.created_at };
   }
+}
+
+function missingHash({ level, index }: Subtree): Error {
+  const first = index * 2 ** level;
+  const end = first + 2 ** level;
+  if (level === 0) return new Error(`audit log has no leaf ${index}: the tree the proof is for is larger than the log`);
+  return new Error(
+    `audit_tree_nodes has no hash of the subtree of leaves [${first}, ${end}) (level ${level}, index ${index}): ` +
+      "either the log has fewer leaves, or those leaves were appended without storing subtree hashes (migration 0003)",
+  );
 }
 
 function expectContiguous(from: number, to: number, count: number): void {
