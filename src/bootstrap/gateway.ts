@@ -9,6 +9,7 @@ import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
 import { startAudit, type RunningAudit } from "./audit.js";
 import { openDatabase, type OpenDatabase } from "./database.js";
+import { egressSelfTestEvent, enforceEgressSelfTest, guardProcessEgress, runEgressSelfTest } from "./egress.js";
 import { startIdentity } from "./identity.js";
 
 export interface RunningGateway {
@@ -18,12 +19,28 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/** Assembles the gateway from configuration: database, models, engine, HTTP server. */
-export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+export interface StartGatewayOptions {
+  /**
+   * Install the process-wide egress guard (see src/egress/guard.ts). `atomic serve` does; tests and benchmarks,
+   * which share their process with the clients they run, do not.
+   */
+  guardEgress?: boolean;
+}
+
+/**
+ * Assembles the gateway from configuration: egress self-test, database, audit, identity, models, engine, HTTP
+ * server. The self-test runs first, before anything could have been let out, and is recorded once the log is open.
+ */
+export async function startGateway(config: Config, logger: Logger, options: StartGatewayOptions = {}): Promise<RunningGateway> {
+  const selfTest = await runEgressSelfTest(config, logger);
+  const guard = options.guardEgress ? guardProcessEgress(config, logger) : null;
   const database = await openDatabase(config, logger);
   let audit: RunningAudit | undefined;
   try {
     audit = await startAudit(config, database, logger);
+    guard?.auditTo(audit.record);
+    if (selfTest !== null) await audit.record(egressSelfTestEvent(config, selfTest));
+    enforceEgressSelfTest(config, selfTest);
     return await startOnDatabase(config, logger, database, audit);
   } catch (error) {
     // A gateway that fails to start (port taken, manifest invalid) must not leave its embedded PostgreSQL behind.

@@ -77,6 +77,24 @@ export const ConfigSchema = z.strictObject({
      */
     bootstrapAdminKey: z.boolean().default(true),
   }).prefault({}),
+  egress: z.strictObject({
+    /**
+     * host:port (or host:*) the gateway process may connect to besides its database (added by itself) and unix
+     * sockets. Enforced in-process by `atomic serve`; the site firewall remains the boundary.
+     */
+    allow: z.array(z.string().min(1)).default([]),
+    selfTest: z.strictObject({
+      /** strict: refuse to start when a probe gets out; warn: start and log it; off: no probe. */
+      mode: z.enum(["strict", "warn", "off"]).default("strict"),
+      /**
+       * IP:port outside this network that an isolated host must not reach (IP literals: no DNS query), chosen by
+       * the site (its proxy, a public resolver). None by default: Atomic makes no outbound attempt it was not
+       * told to make, so the probe runs only where an operator configured it.
+       */
+      targets: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|\d+\.\d+\.\d+\.\d+):\d{1,5}$/, "an IP:port")).default([]),
+      timeoutMs: z.number().int().min(50).max(30_000).default(1500),
+    }).prefault({}),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   }).prefault({}),

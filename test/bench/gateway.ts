@@ -139,6 +139,7 @@ async function main(): Promise<void> {
     const config = ConfigSchema.parse({
       server: { port: 0 }, dataDir: join(dir, "data"), database: { url: databaseUrl },
       models: { manifest: manifestPath, testModelWhenEmpty: false }, inference: { threads: THREADS, gpu: "cpu", maxTokensLimit: 4096 }, log: { level: "silent" },
+      egress: { selfTest: { targets: ["127.0.0.1:1"], timeoutMs: 500 } },
     });
     const gateway = await startGateway(config, logger);
     const adminKey = readFileSync(join(dir, "data", ADMIN_KEY_FILE), "utf8").trim();

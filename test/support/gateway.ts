@@ -42,6 +42,9 @@ export interface TestGatewayOptions {
  * A real gateway on a loopback port: its own migrated database, real llama.cpp model hosts (one thread each, so
  * two test workers fit two cores), logs captured for assertions.
  */
+/** Port 1 (tcpmux) is not served on these machines: connecting to it on loopback is refused at once. */
+const CLOSED_PORT = 1;
+
 export async function startTestGateway(options: TestGatewayOptions): Promise<TestGateway> {
   const database = await createTestDatabase();
   const logs: Array<Record<string, unknown>> = [];
@@ -60,6 +63,8 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     inference: { threads: 1, gpu: "cpu", ...options.inference },
     // A short sequencer interval keeps tests that wait for receipts quick.
     audit: { intervalMs: 10 },
+    // Tests probe egress on loopback only: a closed port stands for the outside world that must not answer.
+    egress: { selfTest: { targets: [`127.0.0.1:${CLOSED_PORT}`], timeoutMs: 500 } },
     ...(options.auth === undefined ? {} : { auth: options.auth }),
     log: { level: "info" },
   });

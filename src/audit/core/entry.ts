@@ -24,7 +24,8 @@ export type AuditEventKind =
   | "key.rotated"
   | "apikey.created"
   | "apikey.revoked"
-  | "startup.selftest";
+  | "startup.selftest"
+  | "egress.denied";
 
 export interface AuditEvent {
   /** Format version of the event object. */
