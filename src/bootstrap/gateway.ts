@@ -11,6 +11,9 @@ import { startAudit, type RunningAudit } from "./audit.js";
 import { openDatabase, type OpenDatabase } from "./database.js";
 import { egressSelfTestEvent, enforceEgressSelfTest, guardProcessEgress, runEgressSelfTest } from "./egress.js";
 import { startIdentity } from "./identity.js";
+import { RateLimiter } from "../limits/rate-limiter.js";
+import { tenantLimits } from "../limits/tenant-limits.js";
+import { TokenBudget } from "../limits/token-budget.js";
 
 export interface RunningGateway {
   url: string;
@@ -77,6 +80,10 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       contentHasher: audit.hasher,
       audit: audit.deps,
       access,
+      quotas: {
+        requests: new RateLimiter((tenant) => tenantLimits(config.limits, tenant).rate),
+        tokens: new TokenBudget({ usage: database.stores.executions, budgetFor: (tenant) => tenantLimits(config.limits, tenant).tokensPerDay, refreshMs: config.limits.tokenUsageRefreshMs }),
+      },
       schemas: database.stores.schemas,
       health: database.stores.health,
       logger,

@@ -6,6 +6,14 @@ import { z } from "zod";
  * or from an environment variable named ATOMIC_<SECTION>_<KEY> in upper snake case (ATOMIC_SERVER_PORT,
  * ATOMIC_INFERENCE_MAX_QUEUE); DATABASE_URL is also read as database.url.
  */
+const TENANT_LIMIT_FIELDS = {
+  /** Requests per minute per tenant (per gateway process), with `burst` allowed at once; 429 beyond. */
+  requestsPerMinute: z.number().positive().max(1_000_000).nullable(),
+  burst: z.number().int().min(1).max(100_000),
+  /** Prompt + completion tokens per UTC day; generation and embedding requests get 429 once it is spent. */
+  tokensPerDay: z.number().int().positive().nullable(),
+};
+
 export const ConfigSchema = z.strictObject({
   server: z.strictObject({
     /** Loopback by default: exposing the gateway is a deliberate act. */
@@ -76,6 +84,18 @@ export const ConfigSchema = z.strictObject({
      * <dataDir>/admin-api-key (0600), so that a fresh install can be called at all.
      */
     bootstrapAdminKey: z.boolean().default(true),
+  }).prefault({}),
+  limits: z.strictObject({
+    /** For every tenant not listed under `tenants`; null fields: no limit. */
+    default: z.strictObject({
+      requestsPerMinute: TENANT_LIMIT_FIELDS.requestsPerMinute.default(null),
+      burst: TENANT_LIMIT_FIELDS.burst.default(20),
+      tokensPerDay: TENANT_LIMIT_FIELDS.tokensPerDay.default(null),
+    }).prefault({}),
+    /** Per tenant, replacing the default's fields it sets. */
+    tenants: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._@:-]{0,127}$/, "a tenant name"), z.strictObject(TENANT_LIMIT_FIELDS).partial()).default({}),
+    /** How long a tenant's token count is reused: a busy tenant can overrun its budget by this much traffic. */
+    tokenUsageRefreshMs: z.number().int().min(0).max(60_000).default(1000),
   }).prefault({}),
   egress: z.strictObject({
     /**

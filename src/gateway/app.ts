@@ -5,6 +5,7 @@ import type { GatewayDeps } from "./deps.js";
 import { ApiError } from "./errors.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors/index.js";
 import { authenticate } from "./middleware/auth/index.js";
+import { rateLimit } from "./middleware/quotas/index.js";
 import { requestContext } from "./middleware/request-context/index.js";
 import { registerHealth } from "./routes/health.js";
 import { registerAudit } from "./routes/v1_audit.js";
@@ -36,6 +37,7 @@ export function createApp(deps: GatewayDeps): Hono {
   registerHealth(app, deps);
   // Everything below /v1 is someone's work or someone's data: nothing there answers an unauthenticated caller.
   app.use("/v1/*", authenticate(deps.access));
+  app.use("/v1/*", rateLimit(deps.quotas));
   registerModels(app, deps);
   registerChatCompletions(app, deps);
   registerCompletions(app, deps);

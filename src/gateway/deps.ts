@@ -2,6 +2,7 @@ import type { AuditArchive, AuditArchiveRequest } from "../audit/archive.js";
 import type { AuditLogReader } from "../audit/store/reader.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuthenticateOptions } from "./middleware/auth/index.js";
+import type { Quotas } from "./middleware/quotas/index.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { DatabaseHealth, SchemaStore } from "../store/interface.js";
 
@@ -18,6 +19,8 @@ export interface GatewayDeps extends PipelineDeps {
   audit: AuditDeps;
   /** Who may call /v1/*, and where refusals are recorded. */
   access: AuthenticateOptions;
+  /** Per-tenant request rates and daily token budgets. */
+  quotas: Quotas;
   logger: Logger;
   bodyLimitBytes: number;
 }

@@ -5,6 +5,7 @@ export type ErrorType =
   | "invalid_request_error"
   | "authentication_error"
   | "permission_error"
+  | "rate_limit_error"
   | "not_found_error"
   | "overloaded_error"
   | "server_error";

@@ -65,6 +65,8 @@ export interface ExecutionStore {
   insert(record: ExecutionRecord, audit: AuditEvent): Promise<void>;
   /** The tenant's execution; another tenant's is as absent as one that never existed. */
   get(tenant: string, id: string): Promise<ExecutionRecord | null>;
+  /** Prompt + completion tokens of the tenant's executions created since `since` (for daily budgets). */
+  tokensSince(tenant: string, since: Date): Promise<number>;
 }
 
 export interface SchemaRecord {

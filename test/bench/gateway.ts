@@ -20,6 +20,8 @@ import { startGateway, type RunningGateway } from "../../src/bootstrap/gateway.j
 import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
 import { generateApiKey } from "../../src/identity/api-key.js";
 import { Authenticator } from "../../src/identity/authenticator.js";
+import { RateLimiter } from "../../src/limits/rate-limiter.js";
+import { TokenBudget } from "../../src/limits/token-budget.js";
 import { ConfigSchema } from "../../src/config/schema.js";
 import { createApp } from "../../src/gateway/app.js";
 import { NoopEngine } from "../../src/inference/noop/engine.js";
@@ -177,6 +179,11 @@ async function main(): Promise<void> {
     authenticator: new Authenticator({ apiKeys: { get: async (id: string) => (id === callerKey.id ? { ...callerKey, tenant: "bench", scopes: ["infer" as const], description: null, createdAt: new Date(), revokedAt: null } : null) } }),
     recordRefusal: async () => {},
   };
+  // Limits configured but generous: the checks run on every request, as they would on a site with quotas.
+  const quotas = {
+    requests: new RateLimiter(() => ({ requestsPerMinute: 1e6, burst: 1e5 })),
+    tokens: new TokenBudget({ usage: { tokensSince: async () => 0 }, budgetFor: () => 1e12 }),
+  };
   const body = JSON.stringify({ model: "noop", messages: [{ role: "user", content: PROMPT }], max_tokens: 16 });
   const bareApp = new Hono().post("/v1/chat/completions", async (c) => {
     await c.req.json();
@@ -191,7 +198,7 @@ async function main(): Promise<void> {
     const stores = await openPostgresStores(databaseUrl, { synchronousCommit });
     await migrate(stores.pool);
     const gatewayApp = createApp({
-      engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, access, schemas: stores.schemas, health: stores.health,
+      engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, access, quotas, schemas: stores.schemas, health: stores.health,
       logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 },
     });
     const gatewayServer = await listen(gatewayApp);
@@ -203,7 +210,7 @@ async function main(): Promise<void> {
   }
 
   const noStore = createApp({
-    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null }, contentHasher, audit, access,
+    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null, tokensSince: async () => 0 }, contentHasher, audit, access, quotas,
     schemas: { register: async () => { throw new Error("unused"); }, get: async () => null, list: async () => [] },
     health: { ping: async () => {} }, logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 },
   });

@@ -36,6 +36,7 @@ export interface TestGatewayOptions {
   models: TestModels;
   inference?: ConfigInput["inference"];
   auth?: ConfigInput["auth"];
+  limits?: ConfigInput["limits"];
 }
 
 /**
@@ -66,6 +67,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     // Tests probe egress on loopback only: a closed port stands for the outside world that must not answer.
     egress: { selfTest: { targets: [`127.0.0.1:${CLOSED_PORT}`], timeoutMs: 500 } },
     ...(options.auth === undefined ? {} : { auth: options.auth }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
     log: { level: "info" },
   });
   const gateway = await startGateway(config, createLogger({ level: "info", destination }));

@@ -6,6 +6,7 @@ import { uuidv7 } from "../../util/uuidv7.js";
 import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
+import { requireTokenBudget } from "../middleware/quotas/index.js";
 import { ChatCompletionRequestSchema, stopList, type ChatCompletionRequest } from "../openai/requests.js";
 import { streamGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
@@ -28,7 +29,7 @@ function structuredSpec(body: ChatCompletionRequest): StructuredSpec | undefined
 
 /** POST /v1/chat/completions — OpenAI-compatible, with SSE streaming and grammar-constrained JSON output. */
 export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
-  app.post("/v1/chat/completions", requireScope("infer"), async (c) => {
+  app.post("/v1/chat/completions", requireScope("infer"), requireTokenBudget(deps.quotas), async (c) => {
     const body = await readBody(c, ChatCompletionRequestSchema);
     const executionId = uuidv7();
     const created = Math.floor(Date.now() / 1000);

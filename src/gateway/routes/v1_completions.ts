@@ -4,6 +4,7 @@ import { uuidv7 } from "../../util/uuidv7.js";
 import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
+import { requireTokenBudget } from "../middleware/quotas/index.js";
 import { CompletionRequestSchema, stopList } from "../openai/requests.js";
 import { streamGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
@@ -11,7 +12,7 @@ import { usageOf } from "../openai/usage.js";
 
 /** POST /v1/completions — OpenAI's legacy text completion, non-streaming and SSE. */
 export function registerCompletions(app: Hono, deps: GatewayDeps): void {
-  app.post("/v1/completions", requireScope("infer"), async (c) => {
+  app.post("/v1/completions", requireScope("infer"), requireTokenBudget(deps.quotas), async (c) => {
     const body = await readBody(c, CompletionRequestSchema);
     const executionId = uuidv7();
     const created = Math.floor(Date.now() / 1000);

@@ -4,6 +4,7 @@ import { uuidv7 } from "../../util/uuidv7.js";
 import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
+import { requireTokenBudget } from "../middleware/quotas/index.js";
 import { EmbeddingRequestSchema } from "../openai/requests.js";
 import { readBody } from "../validation.js";
 
@@ -14,7 +15,7 @@ function toBase64(vector: number[]): string {
 
 /** POST /v1/embeddings — the official client asks for base64 by default, so both encodings are served. */
 export function registerEmbeddings(app: Hono, deps: GatewayDeps): void {
-  app.post("/v1/embeddings", requireScope("embed"), async (c) => {
+  app.post("/v1/embeddings", requireScope("embed"), requireTokenBudget(deps.quotas), async (c) => {
     const body = await readBody(c, EmbeddingRequestSchema);
     const executionId = uuidv7();
     c.header("x-atomic-execution-id", executionId);

@@ -7,6 +7,7 @@ import { uuidv7 } from "../../util/uuidv7.js";
 import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
+import { requireTokenBudget } from "../middleware/quotas/index.js";
 import { notFound } from "../errors.js";
 import { readBody } from "../validation.js";
 import { usageOf } from "../openai/usage.js";
@@ -50,7 +51,7 @@ function buildMessages(body: TaskRequest, structured: StructuredSpec | undefined
 
 /** POST /v1/tasks — Atomic's own task API: input in, schema-validated result out, execution stored. */
 export function registerTasks(app: Hono, deps: GatewayDeps): void {
-  app.post("/v1/tasks", requireScope("tasks"), async (c) => {
+  app.post("/v1/tasks", requireScope("tasks"), requireTokenBudget(deps.quotas), async (c) => {
     const body = await readBody(c, TaskRequest);
     const actor = actorOf(c);
     const structured = await resolveSchema(deps, actor.tenant, body);

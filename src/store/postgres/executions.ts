@@ -94,6 +94,14 @@ export class PostgresExecutionStore implements ExecutionStore {
     await this.pool.query(INSERT_BATCH, [...columns, batch.map((p) => p.auditId), batch.map((p) => p.auditText)]);
   }
 
+  async tokensSince(tenant: string, since: Date): Promise<number> {
+    const result = await this.pool.query<{ tokens: string }>(
+      "SELECT COALESCE(sum(prompt_tokens + completion_tokens), 0) AS tokens FROM executions WHERE tenant = $1 AND created_at >= $2",
+      [tenant, since],
+    );
+    return Number(result.rows[0]?.tokens ?? 0);
+  }
+
   async get(tenant: string, id: string): Promise<ExecutionRecord | null> {
     if (!CANONICAL_UUID.test(id)) return null;
     const result = await this.pool.query<ExecutionRow>("SELECT * FROM executions WHERE id = $1 AND tenant = $2", [id, tenant]);

@@ -16,8 +16,8 @@ export interface Refusal {
   requestId: string;
   method: string;
   path: string;
-  /** 401: who it was is unknown; 403: known, but not allowed. */
-  status: 401 | 403;
+  /** 401: who it was is unknown; 403: known, but not allowed; 429: allowed, but over its limits. */
+  status: 401 | 403 | 429;
   code: string;
   /** Why, for operators: never sent to the client. */
   reason: string;
@@ -35,8 +35,8 @@ const CHALLENGE = 'Bearer realm="atomic"';
 
 /**
  * Every request under it must carry a valid API key or JWT; the principal is then on the context for routes and
- * records. Refusals — bad credentials here, missing scopes and other 403s from the routes below — are recorded
- * in one place on their way out.
+ * records. Refusals — bad credentials here, missing scopes (403) and exhausted quotas (429) from the middleware
+ * and routes below — are recorded in one place on their way out.
  */
 export function authenticate(options: AuthenticateOptions): MiddlewareHandler {
   return async function authenticateHandler(c, next) {
@@ -54,8 +54,8 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler {
     }
     c.set("principal", principal);
     await next();
-    if (c.error instanceof ApiError && c.error.status === 403) {
-      await options.recordRefusal(refusal(c, 403, c.error.code, c.error.message, principal));
+    if (c.error instanceof ApiError && (c.error.status === 403 || c.error.status === 429)) {
+      await options.recordRefusal(refusal(c, c.error.status, c.error.code, c.error.message, principal));
     }
   };
 }
@@ -71,7 +71,7 @@ export function requireScope(...scopes: Scope[]): MiddlewareHandler {
   };
 }
 
-function refusal(c: Context, status: 401 | 403, code: string, reason: string, principal?: Principal): Refusal {
+function refusal(c: Context, status: Refusal["status"], code: string, reason: string, principal?: Principal): Refusal {
   const sourceAddress = remoteAddress(c);
   return {
     requestId: c.get("requestId"),
