@@ -29,12 +29,15 @@ export function registerAudit(app: Hono, deps: GatewayDeps): void {
 
   app.get("/v1/audit/receipt/:eventId", requireScope("audit:read"), async (c) => {
     const eventId = c.req.param("eventId");
-    const receipt = await deps.audit.reader.receipt(eventId);
+    let receipt = await deps.audit.reader.receipt(eventId);
     if (!receipt) {
       if (await deps.audit.reader.isQueued(eventId)) {
         throw new ApiError(404, "not_found_error", "audit_event_pending", `audit event ${eventId} is queued and not yet sequenced`, "eventId", { "Retry-After": "1" });
       }
-      throw notFound("audit_event_not_found", `audit event ${eventId} does not exist`, "eventId");
+      // The sequencer moves an event from the queue to the log in one transaction: absent from both reads means
+      // it was sequenced between them, and is in the log now, unless it never existed.
+      receipt = await deps.audit.reader.receipt(eventId);
+      if (!receipt) throw notFound("audit_event_not_found", `audit event ${eventId} does not exist`, "eventId");
     }
     return c.json({
       object: "audit.receipt",
