@@ -6,7 +6,8 @@
  *      takes to catch up once writers stop. The group-commit row is also measured with the sequencer on the main
  *      thread, the baseline that the worker thread replaced.
  *   2. Sequencing alone: a backlog queued in bulk, drained by the sequencer in batches of 1000.
- *   3. A log of BENCH_AUDIT_LOG leaves (default 1,000,000): export of all of it, then the auditor's verifier
+ *   3. A log of BENCH_AUDIT_LOG leaves (default 1,000,000): receipts and a consistency proof on it (O(log n) stored
+ *      hashes each), export of all of it, then the auditor's verifier
  *      (audit/verify.mjs, the bundle auditors run) on it, each in a process of its own so that its time and peak RSS are its own.
  * Targets (issue 3): >= 10,000 appends/s; verifying 1M leaves in <= 10 s within 256 MB. Printed, never asserted.
  */
@@ -21,6 +22,7 @@ import type { AuditEvent } from "../../src/audit/core/entry.js";
 import { generateSigningKey, loadSigningKey, PUBLIC_JWK_FILE, SIGNING_KEY_FILE } from "../../src/audit/core/keys.js";
 import { exportAudit } from "../../src/audit/store/exporter.js";
 import { AuditQueueWriter, enqueueAuditEvent, queuedEventText } from "../../src/audit/store/queue.js";
+import { AuditLogReader } from "../../src/audit/store/reader.js";
 import { AuditSequencer } from "../../src/audit/store/sequencer.js";
 import { SequencerThread } from "../../src/audit/store/sequencer-thread.js";
 import { createPool } from "../../src/store/postgres/database.js";
@@ -92,6 +94,18 @@ async function main(): Promise<void> {
       console.log(`   (queued and sequenced the other ${LOG_SIZE - total} leaves in ${round(filled / 1000, 1)} s)`);
     }
     await sequencer.stop();
+    const reader = new AuditLogReader(pool);
+    const sampled = await pool.query<{ event_id: string }>("SELECT event_id FROM audit_log ORDER BY random() LIMIT 50");
+    const receiptMs: number[] = [];
+    for (const { event_id } of sampled.rows) {
+      const started = performance.now();
+      await reader.receipt(event_id);
+      receiptMs.push(performance.now() - started);
+    }
+    const size = (await reader.latestCheckpoint())!.size;
+    const consistencyStarted = performance.now();
+    await reader.consistencyProof(Math.floor(size / 3), size);
+    console.log(`   receipt (leaf + inclusion proof) on the ${size}-leaf log: p50 ${round(percentile(receiptMs, 50))} ms, max ${round(Math.max(...receiptMs))} ms over 50 random events; consistency proof ${round(performance.now() - consistencyStarted)} ms`);
     const exportDir = join(work, "export");
     const exported = await child([fileURLToPath(import.meta.url), "export-child", database.url, join(work, SIGNING_KEY_FILE), exportDir]);
     const entriesBytes = (await stat(join(exportDir, "entries.jsonl"))).size;

@@ -5,7 +5,6 @@ import { CompactSign } from "jose";
 import type { Pool } from "pg";
 import { CheckpointError, verifyCheckpoint, type Checkpoint, type NoteVerifier } from "../core/checkpoint.js";
 import type { SigningKey } from "../core/keys.js";
-import { CompactRange } from "../core/merkle.js";
 import {
   CHECKPOINT_FILE,
   CONSISTENCY_FILE,
@@ -165,12 +164,9 @@ function verifyWithAny(note: string, keys: readonly [NoteVerifier, ...NoteVerifi
 
 /** What an auditor needs to recompute the root from the exported leaves alone, and to check the first one's prev. */
 async function prefixOf(reader: AuditLogReader, from: number): Promise<ExportPrefix> {
-  let range = CompactRange.empty();
-  for await (const page of reader.leafHashPages(0, from)) {
-    for (const hash of page) range = range.append(hash);
-  }
+  const hashes = await reader.frontierAt(from);
   const chain = await reader.chainHashBefore(from);
-  return { size: from, hashes: range.hashes.map((hash) => hash.toString("base64")), chain: chain.toString("hex") };
+  return { size: from, hashes: hashes.map((hash) => hash.toString("base64")), chain: chain.toString("hex") };
 }
 
 async function writeEntries(plan: ExportPlan, path: string, onProgress: ExportAuditOptions["onProgress"]): Promise<string> {

@@ -2,7 +2,7 @@ import type { Pool } from "pg";
 import { UUID_PATTERN } from "../../util/uuidv7.js";
 import { GENESIS_CHAIN_HASH } from "../core/entry.js";
 import { consistencyRanges, inclusionRanges, nodeHash, type LeafRange } from "../core/merkle.js";
-import { rangeHash, storedHashesFor, type Subtree } from "../core/proof-plan.js";
+import { perfectSubtrees, rangeHash, storedHashesFor, type Subtree } from "../core/proof-plan.js";
 
 export interface StoredCheckpoint {
   size: number;
@@ -31,18 +31,14 @@ export interface LeafLinesPage {
 export interface ReaderPageSizes {
   /** Leaves per page when streaming: a page is one query and one Buffer of a few MB. Default 2048. */
   leavesPerPage?: number;
-  /** Leaf hashes per page: 32 bytes each, fetched as one concatenated bytea. Default 65536. */
-  hashesPerPage?: number;
 }
 
 /** Reads the sequenced log. Every range read checks that the indexes it got are contiguous. */
 export class AuditLogReader {
   private readonly leavesPerPage: number;
-  private readonly hashesPerPage: number;
 
   constructor(private readonly pool: Pool, pageSizes: ReaderPageSizes = {}) {
     this.leavesPerPage = pageSizes.leavesPerPage ?? 2048;
-    this.hashesPerPage = pageSizes.hashesPerPage ?? 65_536;
   }
 
   /**
@@ -70,22 +66,6 @@ export class AuditLogReader {
       [from, to],
     );
     return Number(result.rows[0]?.bytes ?? 0);
-  }
-
-  /** Leaf hashes of [from, to), a page at a time. */
-  async *leafHashPages(from: number, to: number): AsyncGenerator<Buffer[]> {
-    for (let start = from; start < to; start += this.hashesPerPage) {
-      const end = Math.min(to, start + this.hashesPerPage);
-      const result = await this.pool.query<{ count: number; hashes: Buffer | null }>(
-        `SELECT count(*)::int AS count, string_agg(leaf_hash, ''::bytea ORDER BY idx) AS hashes
-           FROM audit_log WHERE idx >= $1 AND idx < $2`,
-        [start, end],
-      );
-      const page = result.rows[0];
-      expectContiguous(start, end, page?.count ?? 0);
-      const hashes = page?.hashes ?? Buffer.alloc(0);
-      yield Array.from({ length: end - start }, (_, i) => hashes.subarray(i * 32, i * 32 + 32));
-    }
   }
 
   /** The chain hash of leaf index - 1: what leaf `index` names as "prev". */
@@ -139,6 +119,16 @@ export class AuditLogReader {
     const index = Number(leafRow.idx);
     const proof = await this.proofHashes(inclusionRanges(index, checkpoint.size));
     return { eventId, index, leaf: leafRow.leaf, checkpoint, proof };
+  }
+
+  /**
+   * The right edge of the tree of `size` leaves (CompactRange hashes, largest subtree first): what an export
+   * starting at `size` carries as its prefix. O(log n) stored hashes, like a proof.
+   */
+  async frontierAt(size: number): Promise<Buffer[]> {
+    if (size === 0) return [];
+    const subtrees = perfectSubtrees({ start: 0, end: size });
+    return this.proofHashes(subtrees.map(({ level, index }) => ({ start: index * 2 ** level, end: (index + 1) * 2 ** level })));
   }
 
   /** Consistency proof from the tree of oldSize leaves to the tree of newSize leaves. */
