@@ -70,4 +70,17 @@ describe("CedarPolicyEngine", () => {
     const withPurpose = (purpose: string): PolicyRequest => ({ principal: alice, action: "infer", resource: catalog[0]!, context: { classification: "public", purpose } });
     expect(engine.decide(withPurpose("a"))).not.toBe(engine.decide(withPurpose("b")));
   });
+
+  it("shares remembered decisions across a tenant's users only while no policy names a user", () => {
+    expect(shipped.subjectMatters).toBe(false);
+    const files = ["atomic.cedarschema", "default.cedar"].map((name) => ({ name, text: readFileSync(`policies/${name}`, "utf8") }));
+    files.push({ name: "mallory.cedar", text: "@id(\"not-mallory\")\nforbid (principal == Atomic::User::\"acme/mallory\", action, resource);" });
+    const set = compilePolicySet(files);
+    expect(set.subjectMatters).toBe(true);
+    const naming = new CedarPolicyEngine(set);
+    const ask = (subject: string) => naming.decide({ principal: { ...alice, subject }, action: "infer", resource: { id: "x", sha256: DIGEST }, context: { classification: "internal" } });
+    expect(ask("alice").decision).toBe("allow");
+    expect(ask("mallory")).toMatchObject({ decision: "deny", reasons: ["not-mallory"] });
+    expect(ask("alice").decision).toBe("allow");
+  });
 });

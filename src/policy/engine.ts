@@ -44,13 +44,13 @@ export class CedarPolicyEngine implements PolicyDecider {
   decide(request: PolicyRequest): PolicyDecision {
     const invalid = invalidRequest(request);
     if (invalid) return this.denied([invalid]);
-    const principalKey = principalCacheKey(request.principal);
+    const principalKey = principalCacheKey(request.principal, this.set.subjectMatters);
     const context = cedarContext(request.context);
-    if (this.decisionCacheSize === 0) return this.evaluate(request, principalKey, context);
+    if (this.decisionCacheSize === 0) return this.evaluate(request, context);
     const key = JSON.stringify([request.action, principalKey, request.resource.id, request.resource.sha256, context.classification, context.piiFound, context.piiKinds, context.purpose]);
     const cached = this.decisions.get(key);
     if (cached) return cached;
-    const decision = this.evaluate(request, principalKey, context);
+    const decision = this.evaluate(request, context);
     remember(this.decisions, key, decision, this.decisionCacheSize);
     return decision;
   }
@@ -67,14 +67,14 @@ export class CedarPolicyEngine implements PolicyDecider {
     return redacted.decision === "allow" ? { handling: "redact", decision: redacted } : { handling: "deny", decision: raw };
   }
 
-  private evaluate(request: PolicyRequest, principalKey: string, context: CedarContext): PolicyDecision {
+  private evaluate(request: PolicyRequest, context: CedarContext): PolicyDecision {
     const answer = cedar.statefulIsAuthorized({
       principal: userUid(request.principal),
       action: { type: ENTITY_TYPES.action, id: request.action },
       resource: modelUid(request.resource),
       context: { ...context, piiKinds: [...context.piiKinds] },
       preparsedPolicySetId: this.set.cedarId,
-      entities: [this.userEntity(request.principal, principalKey), this.modelEntity(request.resource)],
+      entities: [this.userEntity(request.principal), this.modelEntity(request.resource)],
     });
     if (answer.type === "failure") return this.denied(answer.errors.map((e) => e.message));
     const { decision, diagnostics } = answer.response;
@@ -87,7 +87,8 @@ export class CedarPolicyEngine implements PolicyDecider {
     return Object.freeze({ decision: "deny", reasons: NO_ERRORS, errors: Object.freeze(errors), policySetHash: this.set.hash });
   }
 
-  private userEntity(principal: PolicyPrincipal, key: string): EntityJson {
+  private userEntity(principal: PolicyPrincipal): EntityJson {
+    const key = principalCacheKey(principal, true);
     let entity = this.users.get(key);
     if (!entity) remember(this.users, key, (entity = userEntity(principal)), ENTITY_CACHE);
     return entity;
@@ -133,8 +134,9 @@ function invalidRequest(request: PolicyRequest): string | undefined {
   return undefined;
 }
 
-function principalCacheKey(principal: PolicyPrincipal): string {
-  return JSON.stringify([principal.tenant, principal.subject, [...principal.scopes].sort()]);
+/** Who the decision depends on: the subject only where some policy names a user (LoadedPolicySet.subjectMatters). */
+function principalCacheKey(principal: PolicyPrincipal, subjectMatters: boolean): string {
+  return JSON.stringify([principal.tenant, subjectMatters ? principal.subject : "", [...principal.scopes].sort()]);
 }
 
 function remember<V>(cache: Map<string, V>, key: string, value: V, limit: number): void {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { cedar, describeCedarError } from "./cedar.js";
 import { DEFAULT_POLICY_DATA, PolicyDataSchema, type PolicyData } from "./data.js";
-import { modelEntity, userEntity } from "./entities.js";
+import { ENTITY_TYPES, modelEntity, userEntity } from "./entities.js";
 import { policySetHash, type PolicyFile } from "./hash.js";
 
 export const SCHEMA_FILE = "atomic.cedarschema";
@@ -16,6 +16,8 @@ export interface CompiledPolicy {
   line: number;
   effect: "permit" | "forbid";
   text: string;
+  /** It names a particular user (an Atomic::User entity literal), so its decisions depend on who, not only on which tenant. */
+  namesUser: boolean;
 }
 
 /** A parsed, schema-validated policy set, ready for Cedar; immutable once built. */
@@ -31,6 +33,12 @@ export interface LoadedPolicySet {
   warnings: readonly string[];
   /** Key of the preparsed set in Cedar's cache: parsed once here, never per decision. */
   cedarId: string;
+  /**
+   * Whether any policy names a particular user. If none does, a decision depends on the principal only through its
+   * tenant and scopes (the User entity has no other attributes, and no attribute refers to a User), so the engine
+   * may share remembered decisions across a tenant's users.
+   */
+  subjectMatters: boolean;
 }
 
 /** Why a policy set was refused: every problem found, each naming its file (and line:column where Cedar gave one). */
@@ -89,7 +97,8 @@ export function compilePolicySet(files: readonly PolicyFile[], source = "(memory
   const cedarId = `atomic-${hash}`;
   const preparsed = cedar.preparsePolicySet(cedarId, { staticPolicies });
   if (preparsed.type === "failure") throw new PolicyLoadError(preparsed.errors.map((e) => `${source}: ${e.message}`));
-  return { source, hash, files: sorted.map((f) => f.name), policies, data, schemaText: schema.text, warnings, cedarId };
+  const subjectMatters = policies.some((p) => p.namesUser);
+  return { source, hash, files: sorted.map((f) => f.name), policies, data, schemaText: schema.text, warnings, cedarId, subjectMatters };
 }
 
 /** The same policies with other model and tenant attributes (policy tests' overlays); hash and Cedar set unchanged. */
@@ -144,8 +153,18 @@ function splitPolicies(file: PolicyFile, problems: string[]): CompiledPolicy[] {
       line: at < 0 ? 0 : file.text.slice(0, at).split("\n").length,
       effect: json.type === "success" ? json.json.effect : text.trimStart().startsWith("forbid") ? "forbid" : "permit",
       text,
+      // Unreadable as JSON: assume the worst, that it names a user.
+      namesUser: json.type === "success" ? namesUser(json.json) : true,
     };
   });
+}
+
+function namesUser(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(namesUser);
+  if (value === null || typeof value !== "object") return false;
+  const record = value as Record<string, unknown>;
+  if (record["type"] === ENTITY_TYPES.user && typeof record["id"] === "string") return true;
+  return Object.values(record).some(namesUser);
 }
 
 function validatePolicies(schemaText: string, policies: CompiledPolicy[], staticPolicies: Record<string, string>, files: PolicyFile[], problems: string[]): string[] {
