@@ -78,7 +78,8 @@ describe("CedarPolicyEngine", () => {
     const set = compilePolicySet(files);
     expect(set.subjectMatters).toBe(true);
     const naming = new CedarPolicyEngine(set);
-    const ask = (subject: string) => naming.decide({ principal: { ...alice, subject }, action: "infer", resource: { id: "x", sha256: DIGEST }, context: { classification: "internal" } });
+    // No entities.json here: unlisted models are public only.
+    const ask = (subject: string) => naming.decide({ principal: { ...alice, subject }, action: "infer", resource: { id: "x", sha256: DIGEST }, context: { classification: "public" } });
     expect(ask("alice").decision).toBe("allow");
     expect(ask("mallory")).toMatchObject({ decision: "deny", reasons: ["not-mallory"] });
     expect(ask("alice").decision).toBe("allow");
