@@ -1,0 +1,187 @@
+import type { AuctionResult } from "./auction.js";
+import type { Bid } from "./bids.js";
+import type { Constraints, CriteriaSource, ResolvedCriteria, Weights } from "./criteria.js";
+import type { ExclusionReason } from "./errors.js";
+import type { Microtask, TaskPlan } from "./decomposer.js";
+import type { TaskFeatures, TaskType } from "./features.js";
+import type { SelectionMode } from "./selection/interface.js";
+
+/**
+ * The decision record: for every microtask, all bids, the criteria in force, the scores, the choice and why.
+ * Plain JSON with a stable, versioned shape: it is stored, returned by GET /v1/executions/:id and written into the
+ * audit log. Add fields only; a change to an existing one bumps `version`.
+ */
+export const DECISION_RECORD_VERSION = 1;
+
+export interface DecisionRecord {
+  version: typeof DECISION_RECORD_VERSION;
+  executionId: string;
+  /** ISO 8601. */
+  createdAt: string;
+  policy: {
+    name: string;
+    /** A frozen policy chose without learning from the outcome. */
+    frozen: boolean;
+    /** Incremented by every reset, so feedback never revises what a reset learner no longer holds. */
+    epoch: number;
+  };
+  criteria: {
+    weights: Weights;
+    constraints: Constraints;
+    sources: Record<keyof Weights | keyof Constraints, CriteriaSource>;
+  };
+  /** The planner that decomposed the request ("single" when it stayed one microtask). */
+  planner: string;
+  microtasks: MicrotaskDecision[];
+}
+
+export interface FeatureRecord {
+  taskType: TaskType;
+  inputTokens: number;
+  lengthBucket: number;
+  schemaProperties: number;
+  schemaDepth: number;
+  nonAsciiShare: number;
+  items: number;
+  json: boolean;
+  key: string;
+  /** The vector the learner saw, so feedback can be learned after a restart. */
+  vector: number[];
+}
+
+export interface BidRecord {
+  model: string;
+  confidence: number;
+  confidenceUpper: number;
+  observations: number;
+  promptTokens: number;
+  completionTokens: number;
+  cost: number;
+  costUnit: string;
+  latencyMs: number;
+  /** Utility on the mean estimate (what exploiting maximises). */
+  score: number;
+  /** Utility on the optimistic estimate (what the learner maximises). */
+  optimisticScore: number;
+  eligible: boolean;
+  excludedBy: ExclusionReason[];
+}
+
+export interface ChoiceRecord {
+  model: string;
+  mode: SelectionMode;
+  /** The model the best mean score would have taken. */
+  greedyModel: string;
+  /** In words, for operators. */
+  reason: string;
+}
+
+export interface MicrotaskDecision {
+  id: string;
+  kind: Microtask["kind"];
+  executor: Microtask["executor"];
+  dependsOn: string[];
+  parallel: boolean;
+  /** Top-level schema properties a part fills; null for other microtasks. */
+  fills: string[] | null;
+  /** Null for local steps, which are not bid on. */
+  features: FeatureRecord | null;
+  bids: BidRecord[];
+  choice: ChoiceRecord | null;
+}
+
+export interface DecisionContext {
+  executionId: string;
+  createdAt: Date;
+  policy: DecisionRecord["policy"];
+  criteria: ResolvedCriteria;
+  plan: TaskPlan;
+  /** One per microtask in plan order; undefined for local steps. */
+  auctions: ReadonlyArray<AuctionResult | undefined>;
+}
+
+export function buildDecisionRecord(context: DecisionContext): DecisionRecord {
+  return {
+    version: DECISION_RECORD_VERSION,
+    executionId: context.executionId,
+    createdAt: context.createdAt.toISOString(),
+    policy: { ...context.policy },
+    criteria: {
+      weights: { ...context.criteria.weights },
+      constraints: { ...context.criteria.constraints },
+      sources: { ...context.criteria.sources },
+    },
+    planner: context.plan.planner,
+    microtasks: context.plan.microtasks.map((microtask, i) => microtaskDecision(microtask, context.auctions[i])),
+  };
+}
+
+function microtaskDecision(microtask: Microtask, auction: AuctionResult | undefined): MicrotaskDecision {
+  return {
+    id: microtask.id,
+    kind: microtask.kind,
+    executor: microtask.executor,
+    dependsOn: [...microtask.dependsOn],
+    parallel: microtask.parallel,
+    fills: microtask.fills === undefined ? null : [...microtask.fills],
+    features: microtask.features === null ? null : featureRecord(microtask.features),
+    bids: auction === undefined ? [] : auction.bids.map(bidRecord),
+    choice: auction === undefined ? null : choiceRecord(auction),
+  };
+}
+
+export function featureRecord(features: TaskFeatures): FeatureRecord {
+  return {
+    taskType: features.taskType,
+    inputTokens: features.inputTokens,
+    lengthBucket: features.lengthBucket,
+    schemaProperties: features.schemaProperties,
+    schemaDepth: features.schemaDepth,
+    nonAsciiShare: features.nonAsciiShare,
+    items: features.items,
+    json: features.json,
+    key: features.key,
+    vector: [...features.vector],
+  };
+}
+
+function bidRecord(bid: Bid): BidRecord {
+  return {
+    model: bid.modelId,
+    confidence: bid.confidence,
+    confidenceUpper: bid.confidenceUpper,
+    observations: bid.observations,
+    promptTokens: bid.promptTokens,
+    completionTokens: bid.completionTokens,
+    cost: bid.cost,
+    costUnit: bid.costUnit,
+    latencyMs: bid.latencyMs,
+    score: bid.score,
+    optimisticScore: bid.optimisticScore,
+    eligible: bid.eligible,
+    excludedBy: [...bid.excludedBy],
+  };
+}
+
+function choiceRecord({ bids, selection }: AuctionResult): ChoiceRecord {
+  const chosen = bids[selection.index]!;
+  const greedy = bids[selection.greedyIndex]!;
+  const excluded = bids.filter((b) => !b.eligible).map((b) => `${b.modelId} (${b.excludedBy.join(", ")})`);
+  let reason: string;
+  if (selection.rule !== undefined) {
+    reason = `fixed rule: ${selection.rule}`;
+  } else if (selection.mode === "exploit") {
+    reason = `best score on what is known: ${round(chosen.score)}`;
+  } else if (selection.index !== selection.greedyIndex) {
+    reason = `explored: optimistic score ${round(chosen.optimisticScore)} beat ${greedy.modelId}'s ${round(greedy.optimisticScore)}, ` +
+      `whose mean score ${round(greedy.score)} was the best`;
+  } else {
+    reason = `explored: best score, but nothing observed of ${chosen.modelId} yet`;
+  }
+  if (excluded.length > 0) reason += `; excluded: ${excluded.join("; ")}`;
+  return { model: chosen.modelId, mode: selection.mode, greedyModel: greedy.modelId, reason };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

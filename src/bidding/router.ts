@@ -1,0 +1,410 @@
+import { runAuction, type AuctionResult } from "./auction.js";
+import type { Bid } from "./bids.js";
+import { CriteriaSchema, resolveCriteria, type CriteriaInput, type ResolvedCriteria } from "./criteria.js";
+import { buildDecisionRecord, type DecisionRecord, type FeatureRecord } from "./decision.js";
+import { Decomposer, singleTaskPlan, type TaskPlan } from "./decomposer.js";
+import { FeedbackError, NoEligibleModelError, UnknownExecutionError } from "./errors.js";
+import { PerformanceEstimates, type SpeedPrior } from "./estimates.js";
+import { extractFeatures, FEATURE_DIM, FEATURE_VERSION, featuresFromValues, type TaskFeatures } from "./features.js";
+import type { BiddingRequest, Candidate } from "./request.js";
+import type { SelectionMode, SelectionPolicy } from "./selection/interface.js";
+import { LinUcbPolicy } from "./selection/linucb.js";
+import type { BiddingStore, LearnerState, OutcomeRecord, RewardUpdate } from "./store/interface.js";
+import { PerformanceTracker, type ExecutionOutcome, type RewardOptions } from "./tracker.js";
+
+/**
+ * The facade the gateway calls. For a request: plan (decompose), bid and select, returning the models to run and a
+ * decision record. After execution: the outcome, which the tracker turns into a reward for the learner. Later:
+ * explicit feedback, which revises that reward. Operators: freeze, unfreeze, reset, state.
+ *
+ * Learning happens in memory and is saved to the store every `saveEvery` learned outcomes, on freeze, unfreeze and
+ * reset, and on checkpoint() (call it at shutdown). A crash loses at most the last `saveEvery` updates.
+ */
+
+export interface BiddingRouterOptions {
+  store: BiddingStore;
+  /** Default: LinUCB with its default options. */
+  policy?: SelectionPolicy;
+  /** Name under which the learner's state is stored; one per learner. Default "default". */
+  learner?: string;
+  /** The global level of the criteria (below tenant and request). */
+  criteria?: CriteriaInput;
+  decomposer?: Decomposer;
+  speedPrior?: Partial<SpeedPrior>;
+  rewards?: Partial<RewardOptions>;
+  /** Learned outcomes between saves of the learner state. Default 20. */
+  saveEvery?: number;
+  /** Decisions kept in memory until their outcome arrives; older ones are read back from the store. Default 10,000. */
+  pendingLimit?: number;
+  /**
+   * Receives a failed automatic save (every `saveEvery` outcomes) instead of the recordOutcome/recordFeedback call
+   * that triggered it, whose own work is done by then; the state stays unsaved and is retried at the next save.
+   * Without it, the error rejects that call.
+   */
+  onSaveError?: (error: unknown) => void;
+  now?: () => Date;
+}
+
+export interface RouteRequest {
+  /** The execution id the gateway generated (UUIDv7); the decision record is stored under it. */
+  executionId: string;
+  request: BiddingRequest;
+  /** The models this request may use: capable of it (and, later, allowed by policy), with their live status. */
+  candidates: readonly Candidate[];
+  /** Criteria from the request (validated with CriteriaSchema), overriding tenant and global. */
+  criteria?: CriteriaInput;
+  /** The tenant's criteria, overriding the global ones. */
+  tenantCriteria?: CriteriaInput;
+  /** A plan made elsewhere (e.g. by a model-driven planner), used instead of decomposing. */
+  plan?: TaskPlan;
+  /** false: keep the request one microtask whatever its shape. Default true. */
+  decompose?: boolean;
+}
+
+export interface Assignment {
+  microtaskId: string;
+  modelId: string;
+  mode: SelectionMode;
+  confidence: number;
+  expectedCost: number;
+  expectedLatencyMs: number;
+}
+
+export interface RouteDecision {
+  executionId: string;
+  plan: TaskPlan;
+  /** One per model-executed microtask, in plan order. */
+  assignments: Assignment[];
+  /** The first assignment's model: all a single-step request needs. */
+  modelId: string;
+  record: DecisionRecord;
+}
+
+export interface FeedbackInput {
+  executionId: string;
+  /** 0 (useless) … 1 (exactly right). */
+  score: number;
+  tenant?: string | null;
+  comment?: string | null;
+}
+
+export interface FeedbackResult {
+  executionId: string;
+  /** Outcomes of the execution the feedback now counts for (0 when it has not finished yet). */
+  outcomes: number;
+  /** Of those, how many the learner took or revised now (none while frozen). */
+  learned: number;
+}
+
+export interface RouterState {
+  learner: string;
+  policy: string;
+  frozen: boolean;
+  epoch: number;
+  /** Version of the saved state this router holds (0: never saved). */
+  version: number;
+  unsavedUpdates: number;
+  /** True when saved policy state could not be used (another policy or feature layout) and learning restarted. */
+  discardedSavedState: boolean;
+  models: Record<string, { observations: number; msPerPromptToken: number; msPerCompletionToken: number }>;
+}
+
+interface PendingMicrotask {
+  features: TaskFeatures;
+  /** What each model bid to take, to tell whether the chosen one kept its promise. */
+  bids: ReadonlyArray<Pick<Bid, "modelId" | "latencyMs">>;
+}
+
+export class BiddingRouter {
+  readonly learner: string;
+  private readonly store: BiddingStore;
+  private readonly policy: SelectionPolicy;
+  private readonly decomposer: Decomposer;
+  private readonly estimates: PerformanceEstimates;
+  private readonly tracker: PerformanceTracker;
+  private readonly globalCriteria: CriteriaInput | undefined;
+  private readonly defaultCriteria: ResolvedCriteria;
+  private readonly saveEvery: number;
+  private readonly pendingLimit: number;
+  private readonly now: () => Date;
+  private readonly onSaveError: ((error: unknown) => void) | undefined;
+  private readonly pending = new Map<string, Map<string, PendingMicrotask>>();
+  private version = 0;
+  private epoch = 0;
+  private isFrozen = false;
+  private dirty = 0;
+  private discarded = false;
+  private saving: Promise<unknown> = Promise.resolve();
+
+  constructor(options: BiddingRouterOptions) {
+    this.store = options.store;
+    this.learner = options.learner ?? "default";
+    this.policy = options.policy ?? new LinUcbPolicy();
+    this.decomposer = options.decomposer ?? new Decomposer();
+    this.estimates = new PerformanceEstimates(options.speedPrior);
+    this.now = options.now ?? (() => new Date());
+    this.tracker = new PerformanceTracker(this.store, this.estimates, options.rewards, this.now);
+    this.globalCriteria = options.criteria === undefined ? undefined : CriteriaSchema.parse(options.criteria);
+    this.defaultCriteria = resolveCriteria({ global: this.globalCriteria });
+    this.saveEvery = options.saveEvery ?? 20;
+    this.pendingLimit = options.pendingLimit ?? 10_000;
+    this.onSaveError = options.onSaveError;
+  }
+
+  /** A router with the learner state saved in the store, if any. */
+  static async open(options: BiddingRouterOptions): Promise<BiddingRouter> {
+    const router = new BiddingRouter(options);
+    await router.load();
+    return router;
+  }
+
+  /** Loads the latest saved learner state, replacing what is in memory. */
+  async load(): Promise<void> {
+    const snapshot = await this.store.loadLearner(this.learner);
+    this.policy.reset();
+    this.estimates.reset();
+    this.discarded = false;
+    if (snapshot === null) {
+      this.version = 0;
+      this.epoch = 0;
+      this.setFrozen(false);
+      this.dirty = 0;
+      return;
+    }
+    this.version = snapshot.version;
+    this.epoch = snapshot.state.epoch;
+    this.estimates.importState(snapshot.state.estimates);
+    const usable = snapshot.state.policy.name === this.policy.name && snapshot.state.featureVersion === FEATURE_VERSION;
+    if (!usable || !this.policy.importState(snapshot.state.policy.state)) this.discarded = true;
+    this.setFrozen(snapshot.frozen);
+    this.dirty = 0;
+  }
+
+  /** Features of a request, as the learner sees them (for executions that name their model: see recordOutcome). */
+  features(request: BiddingRequest): TaskFeatures {
+    return extractFeatures(request);
+  }
+
+  /**
+   * Plan, bid and select, in memory only (no I/O). Throws NoEligibleModelError when some microtask has no model
+   * within the criteria, CriteriaError for unusable criteria.
+   */
+  decide(input: RouteRequest): RouteDecision {
+    const criteria = input.criteria === undefined && input.tenantCriteria === undefined
+      ? this.defaultCriteria
+      : resolveCriteria({ request: input.criteria, tenant: input.tenantCriteria, global: this.globalCriteria });
+    const plan = input.plan ?? this.plan(input);
+    const auctions: Array<AuctionResult | undefined> = new Array(plan.microtasks.length);
+    const assignments: Assignment[] = [];
+    const remembered = new Map<string, PendingMicrotask>();
+    for (let i = 0; i < plan.microtasks.length; i++) {
+      const microtask = plan.microtasks[i]!;
+      if (microtask.executor !== "model") continue;
+      if (microtask.features === null) throw new TypeError(`microtask ${microtask.id} runs on a model but has no features`);
+      if (input.candidates.length === 0) throw new NoEligibleModelError(microtask.id, []);
+      const auction = runAuction(microtask.id, microtask.features, input.request.maxTokens, input.candidates, criteria, this.policy, this.estimates);
+      auctions[i] = auction;
+      const chosen = auction.bids[auction.selection.index]!;
+      assignments.push({
+        microtaskId: microtask.id,
+        modelId: chosen.modelId,
+        mode: auction.selection.mode,
+        confidence: chosen.confidence,
+        expectedCost: chosen.cost,
+        expectedLatencyMs: chosen.latencyMs,
+      });
+      remembered.set(microtask.id, { features: microtask.features, bids: auction.bids });
+    }
+    const record = buildDecisionRecord({
+      executionId: input.executionId,
+      createdAt: this.now(),
+      policy: { name: this.policy.name, frozen: this.isFrozen, epoch: this.epoch },
+      criteria,
+      plan,
+      auctions,
+    });
+    this.remember(input.executionId, remembered);
+    return { executionId: input.executionId, plan, assignments, modelId: assignments[0]?.modelId ?? "", record };
+  }
+
+  /** decide(), then store the decision record, so it can be shown and feedback accepted even if execution fails. */
+  async route(input: RouteRequest): Promise<RouteDecision> {
+    const decision = this.decide(input);
+    await this.store.saveDecision(decision.record);
+    return decision;
+  }
+
+  /**
+   * Records one executed microtask and learns from it. For an execution bidding decided, the features are those
+   * it bid with (from memory, or from the stored decision record after a restart). For one whose model the caller
+   * named, bypassing bidding but still tracked, pass `request`: its features are computed and no store lookup is
+   * made. Throws UnknownExecutionError when neither is available.
+   */
+  async recordOutcome(outcome: ExecutionOutcome, request?: BiddingRequest): Promise<OutcomeRecord> {
+    const microtaskId = outcome.microtaskId ?? "task";
+    let known = this.pending.get(outcome.executionId)?.get(microtaskId);
+    if (known === undefined && request === undefined) known = await this.fromStoredDecision(outcome.executionId, microtaskId);
+    const features = known?.features ?? (request === undefined ? undefined : extractFeatures(request));
+    if (features === undefined) throw new UnknownExecutionError(outcome.executionId);
+    this.forget(outcome.executionId, microtaskId);
+
+    const bid = known?.bids.find((b) => b.modelId === outcome.modelId);
+    const tracked = await this.tracker.record(outcome, {
+      features,
+      expectedLatencyMs: bid?.latencyMs ?? null,
+      learn: !this.isFrozen,
+      learnerEpoch: this.epoch,
+    });
+    if (tracked.learnReward !== null) {
+      this.policy.update(outcome.modelId, features.vector, tracked.learnReward);
+      await this.learned(1);
+    }
+    return tracked.record;
+  }
+
+  /**
+   * Explicit feedback for an execution: stored, and the rewards of its outcomes revised. Throws FeedbackError for
+   * a score outside [0, 1] and UnknownExecutionError for an execution bidding never saw (the gateway answers 404).
+   */
+  async recordFeedback(input: FeedbackInput): Promise<FeedbackResult> {
+    if (!(input.score >= 0 && input.score <= 1)) throw new FeedbackError("feedback score must be a number from 0 to 1");
+    const changes: Array<{ modelId: string; x: Float64Array; previous: number | null; reward: number }> = [];
+    const frozen = this.isFrozen;
+    const epoch = this.epoch;
+    const outcomes = await this.store.applyFeedback(
+      { executionId: input.executionId, score: input.score, tenant: input.tenant ?? null, comment: input.comment ?? null },
+      (rows) => rows.map((row): RewardUpdate => {
+        const reward = this.tracker.combine(row.automaticReward, input.score);
+        // Frozen: nothing is learned. An outcome from before a reset stays forgotten, as the reset intended.
+        if (frozen || row.learnerEpoch !== epoch || row.features.length !== FEATURE_DIM) {
+          return { microtaskId: row.microtaskId, reward, learnedReward: row.learnedReward, learnerEpoch: row.learnerEpoch };
+        }
+        changes.push({ modelId: row.modelId, x: Float64Array.from(row.features), previous: row.learnedReward, reward });
+        return { microtaskId: row.microtaskId, reward, learnedReward: reward, learnerEpoch: epoch };
+      }),
+    );
+    if (outcomes === null) throw new UnknownExecutionError(input.executionId);
+    for (const change of changes) {
+      if (change.previous === null) this.policy.update(change.modelId, change.x, change.reward);
+      else this.policy.revise(change.modelId, change.x, change.previous, change.reward);
+    }
+    if (changes.length > 0) await this.learned(changes.length);
+    return { executionId: input.executionId, outcomes: outcomes.length, learned: changes.length };
+  }
+
+  getDecision(executionId: string): Promise<DecisionRecord | null> {
+    return this.store.getDecision(executionId);
+  }
+
+  /** Stops learning (choices continue on what was learned; outcomes and feedback are still recorded). */
+  async freeze(): Promise<void> {
+    this.setFrozen(true);
+    await this.checkpoint(true);
+  }
+
+  async unfreeze(): Promise<void> {
+    this.setFrozen(false);
+    await this.checkpoint(true);
+  }
+
+  /** Forgets everything learned (policy and speed estimates) and saves the empty state as the next version. */
+  async reset(): Promise<void> {
+    this.policy.reset();
+    this.estimates.reset();
+    this.epoch += 1;
+    this.discarded = false;
+    await this.checkpoint(true);
+  }
+
+  /** Saves the learner state if anything was learned since the last save (or always, when forced). */
+  checkpoint(force = false): Promise<void> {
+    const next = this.saving.then(async () => {
+      if (!force && this.dirty === 0) return;
+      const pendingUpdates = this.dirty;
+      this.version = await this.store.saveLearner(this.learner, this.version, this.exportState(), this.isFrozen);
+      this.dirty -= pendingUpdates;
+    });
+    this.saving = next.catch(() => undefined);
+    return next;
+  }
+
+  exportState(): LearnerState {
+    return {
+      format: 1,
+      featureVersion: FEATURE_VERSION,
+      epoch: this.epoch,
+      policy: { name: this.policy.name, state: this.policy.exportState() },
+      estimates: this.estimates.exportState(),
+    };
+  }
+
+  state(): RouterState {
+    const observations = this.policy.observations();
+    const models: RouterState["models"] = {};
+    for (const id of new Set([...Object.keys(observations), ...Object.keys(this.estimates.exportState().models)])) {
+      const speed = this.estimates.speed(id);
+      models[id] = { observations: observations[id] ?? 0, msPerPromptToken: speed.msPerPromptToken, msPerCompletionToken: speed.msPerCompletionToken };
+    }
+    return {
+      learner: this.learner,
+      policy: this.policy.name,
+      frozen: this.isFrozen,
+      epoch: this.epoch,
+      version: this.version,
+      unsavedUpdates: this.dirty,
+      discardedSavedState: this.discarded,
+      models,
+    };
+  }
+
+  private plan(input: RouteRequest): TaskPlan {
+    const features = extractFeatures(input.request);
+    return input.decompose === false ? singleTaskPlan(input.request, features) : this.decomposer.plan(input.request, features);
+  }
+
+  private setFrozen(frozen: boolean): void {
+    this.isFrozen = frozen;
+    if (frozen) this.policy.freeze();
+    else this.policy.unfreeze();
+  }
+
+  private async learned(updates: number): Promise<void> {
+    this.dirty += updates;
+    if (this.dirty < this.saveEvery) return;
+    try {
+      await this.checkpoint();
+    } catch (error) {
+      if (this.onSaveError === undefined) throw error;
+      this.onSaveError(error);
+    }
+  }
+
+  private remember(executionId: string, microtasks: Map<string, PendingMicrotask>): void {
+    if (microtasks.size === 0) return;
+    this.pending.set(executionId, microtasks);
+    // Maps iterate in insertion order: the first key is the oldest decision still waiting.
+    while (this.pending.size > this.pendingLimit) this.pending.delete(this.pending.keys().next().value as string);
+  }
+
+  private forget(executionId: string, microtaskId: string): void {
+    const microtasks = this.pending.get(executionId);
+    if (microtasks === undefined) return;
+    microtasks.delete(microtaskId);
+    if (microtasks.size === 0) this.pending.delete(executionId);
+  }
+
+  /** After a restart, or once evicted from memory, the decision record still has what the learner needs. */
+  private async fromStoredDecision(executionId: string, microtaskId: string): Promise<PendingMicrotask | undefined> {
+    const record = await this.store.getDecision(executionId);
+    const microtask = record?.microtasks.find((m) => m.id === microtaskId);
+    if (microtask?.features == null) return undefined;
+    const bids = microtask.bids.map((b) => ({ modelId: b.model, latencyMs: b.latencyMs }));
+    return { features: featuresFromRecord(microtask.features), bids };
+  }
+}
+
+function featuresFromRecord(record: FeatureRecord): TaskFeatures {
+  const features = featuresFromValues(record);
+  if (record.vector.length === FEATURE_DIM) features.vector = Float64Array.from(record.vector);
+  return features;
+}

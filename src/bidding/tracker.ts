@@ -1,0 +1,150 @@
+import type { PerformanceEstimates } from "./estimates.js";
+import type { TaskFeatures } from "./features.js";
+import type { BiddingStore, OutcomeRecord } from "./store/interface.js";
+
+/**
+ * The performance tracker: records every executed microtask (model, features, tokens, latency, schema validity,
+ * outcome), turns it into a reward in [0, 1] for the learner, and feeds the speed and token estimates that bids
+ * read.
+ *
+ * Automatic reward, from the outcome alone:
+ *   - an error the model is answerable for (crash, inference failure, invalid structured output): 0;
+ *   - an error that says nothing about the model (the client went away, the model's queue was full): no reward
+ *     at all, nothing is learned (`neutralErrorCodes`);
+ *   - otherwise 1, less `retryPenalty` for each extra structured-output attempt the model needed, less up to
+ *     `latencyPenalty` when it took longer than its bid promised: nothing up to `latencyTolerance` × the bid,
+ *     rising linearly to the full penalty at twice that.
+ *
+ * Explicit feedback: a score in [0, 1] (0 useless, 1 exactly right) for an execution id. It outweighs the automatic
+ * reward — a person saw the answer, the automatic reward only saw that it parsed and came in time:
+ *   reward = feedbackWeight × score + (1 − feedbackWeight) × automatic    (score alone when automatic is null).
+ * Only the latest score for an execution counts; the learner's label for the outcome is replaced, not added to.
+ */
+
+export interface RewardOptions {
+  latencyTolerance: number;
+  latencyPenalty: number;
+  retryPenalty: number;
+  feedbackWeight: number;
+  neutralErrorCodes: readonly string[];
+}
+
+export const DEFAULT_REWARD_OPTIONS: Readonly<RewardOptions> = Object.freeze({
+  latencyTolerance: 1.5,
+  latencyPenalty: 0.25,
+  retryPenalty: 0.25,
+  feedbackWeight: 0.8,
+  neutralErrorCodes: Object.freeze(["request_aborted", "model_overloaded"]),
+});
+
+/** One executed microtask as the gateway reports it. */
+export interface ExecutionOutcome {
+  executionId: string;
+  /** The microtask of the decision it executed; "task" (a single-step plan) when omitted. */
+  microtaskId?: string;
+  modelId: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** Waiting for a free sequence on the model. */
+  queueMs: number;
+  /** Prefill and generation. */
+  inferenceMs: number;
+  /** Stable error code when the execution failed; null or absent when it succeeded. */
+  errorCode?: string | null;
+  /** Whether structured output satisfied its schema; null or absent for free text. */
+  schemaValid?: boolean | null;
+  /** Structured-output attempts used (1 when the first was valid). */
+  attempts?: number;
+}
+
+export interface TrackContext {
+  features: TaskFeatures;
+  /** The chosen bid's expected latency; null when the model was named by the caller (no bid). */
+  expectedLatencyMs: number | null;
+  /** Whether the learner takes this outcome now (false while frozen). */
+  learn: boolean;
+  learnerEpoch: number;
+}
+
+export interface TrackedOutcome {
+  record: OutcomeRecord;
+  /** The reward the learner should take now; null when nothing is to be learned. */
+  learnReward: number | null;
+}
+
+export class PerformanceTracker {
+  readonly options: RewardOptions;
+
+  constructor(
+    private readonly store: BiddingStore,
+    private readonly estimates: PerformanceEstimates,
+    options: Partial<RewardOptions> = {},
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.options = { ...DEFAULT_REWARD_OPTIONS, ...options };
+  }
+
+  automaticReward(outcome: ExecutionOutcome, expectedLatencyMs: number | null): number | null {
+    const { errorCode } = outcome;
+    if (errorCode != null) return this.options.neutralErrorCodes.includes(errorCode) ? null : 0;
+    if (outcome.schemaValid === false) return 0;
+    let reward = 1 - this.options.retryPenalty * Math.max(0, (outcome.attempts ?? 1) - 1);
+    if (expectedLatencyMs !== null && expectedLatencyMs > 0) {
+      const lateness = (outcome.queueMs + outcome.inferenceMs) / expectedLatencyMs;
+      const tolerance = this.options.latencyTolerance;
+      reward -= this.options.latencyPenalty * clamp01((lateness - tolerance) / tolerance);
+    }
+    return clamp01(reward);
+  }
+
+  combine(automatic: number | null, score: number): number {
+    if (automatic === null) return score;
+    const w = this.options.feedbackWeight;
+    return clamp01(w * score + (1 - w) * automatic);
+  }
+
+  /**
+   * Stores the outcome and says what the learner should take from it. Speed and token estimates learn from every
+   * generation that finished without error (a failed one may have stopped anywhere), unless learning is off.
+   */
+  async record(outcome: ExecutionOutcome, context: TrackContext): Promise<TrackedOutcome> {
+    const automaticReward = this.automaticReward(outcome, context.expectedLatencyMs);
+    if (context.learn && outcome.errorCode == null) {
+      this.estimates.observe(outcome.modelId, context.features, outcome.promptTokens, outcome.completionTokens, outcome.inferenceMs);
+    }
+    const learnReward = context.learn ? automaticReward : null;
+    const record: OutcomeRecord = {
+      executionId: outcome.executionId,
+      microtaskId: outcome.microtaskId ?? "task",
+      modelId: outcome.modelId,
+      taskType: context.features.taskType,
+      contextKey: context.features.key,
+      features: [...context.features.vector],
+      promptTokens: outcome.promptTokens,
+      completionTokens: outcome.completionTokens,
+      queueMs: outcome.queueMs,
+      inferenceMs: outcome.inferenceMs,
+      expectedLatencyMs: context.expectedLatencyMs,
+      errorCode: outcome.errorCode ?? null,
+      schemaValid: outcome.schemaValid ?? null,
+      automaticReward,
+      reward: automaticReward,
+      learnedReward: learnReward,
+      learnerEpoch: context.learnerEpoch,
+      createdAt: this.now(),
+    };
+    const { feedbackScore } = await this.store.saveOutcome(record);
+    if (feedbackScore === null) return { record, learnReward };
+    // Feedback arrived before the outcome (a streamed response names its execution first): count it now.
+    const reward = this.combine(automaticReward, feedbackScore);
+    const learned = context.learn ? reward : null;
+    await this.store.updateOutcomeReward(record.executionId, {
+      microtaskId: record.microtaskId, reward, learnedReward: learned, learnerEpoch: context.learnerEpoch,
+    });
+    return { record: { ...record, reward, learnedReward: learned }, learnReward: learned };
+  }
+}
+
+function clamp01(x: number): number {
+  return x < 0 ? 0 : x > 1 ? 1 : x;
+}
