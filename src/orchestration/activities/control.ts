@@ -1,0 +1,127 @@
+import { Context } from "@temporalio/activity";
+import type { ContentHasher } from "../../audit/content-hasher.js";
+import type { Logger } from "../../observability/logger.js";
+import { recordExecution } from "../../pipeline/record.js";
+import type { ExecutionStore } from "../../store/interface.js";
+import { validateAgainstSchema } from "../../structured/index.js";
+import { sinkMicrotasks } from "../microtask.js";
+import type { ControlActivities, HostAdvertisement, Microtask, MicrotaskResult, RecordTaskRequest, ValidationProblem } from "../types.js";
+
+/** Reads the advertisements model hosts have made (see hostDirectoryWorkflow and TemporalHostDirectory). */
+export interface HostDirectoryReader {
+  list(): Promise<HostAdvertisement[]>;
+}
+
+export interface ControlActivityDeps {
+  executions: ExecutionStore;
+  contentHasher: ContentHasher;
+  directory: HostDirectoryReader;
+  logger: Logger;
+  /** Milliseconds since the epoch; tests may shift it to age advertisements. */
+  now?: () => number;
+}
+
+/** The hosts advertising each model, freshest first, leaving out advertisements older than their ttl. */
+export function placeModels(models: readonly string[], hosts: readonly HostAdvertisement[], now: number): Record<string, string[]> {
+  const live = hosts.filter((h) => now - h.advertisedAt <= h.ttlMs).sort((a, b) => b.advertisedAt - a.advertisedAt);
+  return Object.fromEntries(models.map((model) => [model, [...new Set(live.filter((h) => h.models.some((m) => m.id === model)).map((h) => h.taskQueue))]]));
+}
+
+/** Problems with succeeded microtasks' outputs: missing text, or a value that does not satisfy the schema. */
+export function validateMicrotaskResults(microtasks: readonly Microtask[], results: readonly MicrotaskResult[]): ValidationProblem[] {
+  const byId = new Map(microtasks.map((m) => [m.id, m]));
+  const problems: ValidationProblem[] = [];
+  for (const result of results) {
+    if (result.status !== "succeeded") continue;
+    const microtask = byId.get(result.id);
+    if (!microtask) {
+      problems.push({ microtask: result.id, code: "unknown_microtask", message: "a result for a microtask the task does not have" });
+      continue;
+    }
+    if (typeof result.text !== "string") {
+      problems.push({ microtask: result.id, code: "output_missing", message: "the inference returned no text" });
+      continue;
+    }
+    if (microtask.schema) {
+      if (result.value === undefined) {
+        problems.push({ microtask: result.id, code: "output_missing", message: "a structured microtask returned no value" });
+        continue;
+      }
+      const check = validateAgainstSchema(microtask.schema, result.value);
+      if (!check.valid) problems.push({ microtask: result.id, code: "schema_violation", message: "the output does not satisfy the microtask's schema", violations: check.violations });
+    }
+  }
+  return problems;
+}
+
+const joinDistinct = (values: Array<string | undefined>) => [...new Set(values.filter((v): v is string => !!v))].join("+");
+
+/** Activities on the control queue; the deps are injected, never global. */
+export function createControlActivities(deps: ControlActivityDeps): ControlActivities {
+  const now = deps.now ?? Date.now;
+  return {
+    async locateModels(models: string[]): Promise<Record<string, string[]>> {
+      return placeModels(models, await deps.directory.list(), now());
+    },
+
+    async validateResults({ microtasks, results }): Promise<ValidationProblem[]> {
+      return validateMicrotaskResults(microtasks, results);
+    },
+
+    /**
+     * The task's own execution (endpoint "tasks", id = task id): the assembled output, and in its parameters the
+     * decision record of every microtask (model, host queue, execution, each fallback and why). Its model is the
+     * model (or models, joined by "+") that produced the assembled result.
+     */
+    async recordTask({ input, result, startedAt }: RecordTaskRequest) {
+      const existing = await deps.executions.get(input.actor.tenant, input.taskId);
+      if (existing) return { executionId: existing.id, alreadyRecorded: true };
+      const sinks = new Set(sinkMicrotasks(input.microtasks).map((m) => m.id));
+      const producers = result.microtasks.filter((m) => sinks.has(m.id) && m.status === "succeeded");
+      const chosen = producers.length > 0 ? producers : result.microtasks;
+      const created = new Date(startedAt);
+      const completed = new Date(now());
+      try {
+        await recordExecution(deps, {
+          id: input.taskId,
+          requestId: input.requestId,
+          actor: input.actor,
+          endpoint: "tasks",
+          modelId: joinDistinct(chosen.map((m) => m.model)) || joinDistinct(input.microtasks.map((m) => m.model)),
+          modelDigest: joinDistinct(chosen.map((m) => m.modelDigest)),
+          status: result.status,
+          errorCode: result.error?.code ?? null,
+          parameters: {
+            workflow: Context.current().info.workflowExecution ?? null,
+            policy: input.policy ?? {},
+            microtasks: result.microtasks.map((m) => ({
+              id: m.id,
+              status: m.status,
+              model: m.model ?? null,
+              taskQueue: m.taskQueue ?? null,
+              executionId: m.executionId ?? null,
+              fallbacks: m.fallbacks,
+              ...(m.error ? { error: m.error } : {}),
+            })),
+          },
+          input: { microtasks: input.microtasks },
+          output: result.status === "succeeded" ? result.result : null,
+          schema: null,
+          promptTokens: result.microtasks.reduce((sum, m) => sum + m.promptTokens, 0),
+          completionTokens: result.microtasks.reduce((sum, m) => sum + m.completionTokens, 0),
+          timings: { queueMs: 0, inferenceMs: 0, totalMs: Math.max(0, completed.getTime() - created.getTime()) },
+          createdAt: created,
+          completedAt: completed,
+        });
+      } catch (error) {
+        // A try that died after its commit, racing this one: the record is there, which is all that matters.
+        if ((error as { code?: string }).code === "23505" && (await deps.executions.get(input.actor.tenant, input.taskId))) {
+          return { executionId: input.taskId, alreadyRecorded: true };
+        }
+        throw error;
+      }
+      deps.logger.info({ task: input.taskId, status: result.status }, "task recorded");
+      return { executionId: input.taskId, alreadyRecorded: false };
+    },
+  };
+}

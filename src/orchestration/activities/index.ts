@@ -1,0 +1,6 @@
+/**
+ * Activities: the side effects of the pipeline (inference, reads of the host directory, database writes), each
+ * built by a factory from injected deps so that tests and workers wire them explicitly.
+ */
+export { createControlActivities, placeModels, validateMicrotaskResults, type ControlActivityDeps, type HostDirectoryReader } from "./control.js";
+export { createInferenceActivities, attemptExecutionId, type InferenceActivityDeps } from "./inference.js";

@@ -1,0 +1,136 @@
+import { ApplicationFailure, Context } from "@temporalio/activity";
+import { createHash } from "node:crypto";
+import { ApiError } from "../../gateway/errors.js";
+import type { Logger } from "../../observability/logger.js";
+import { runGeneration, type PipelineDeps } from "../../pipeline/generate.js";
+import type { ExecutionRecord } from "../../store/interface.js";
+import { resolveMicrotaskInput } from "../microtask.js";
+import type { InferenceActivities, InferenceOutcome, InferenceRequest } from "../types.js";
+
+export interface InferenceActivityDeps {
+  /** The same pipeline the gateway runs: engine, model directory, execution store, content hasher, limits. */
+  pipeline: PipelineDeps;
+  hostId: string;
+  logger: Logger;
+}
+
+/**
+ * Failures worth another try on the same host: the model is loading, restarting or busy, or its host died under
+ * the request. Anything else (a refused model file, an unknown model, a request the model cannot serve, output
+ * that never met the schema) fails the activity for good, and the workflow moves on to the next host or model.
+ */
+const TRANSIENT_CODES = new Set(["model_loading", "model_restarting", "model_crashed", "model_stopped", "model_overloaded", "inference_failed", "request_aborted"]);
+
+function toFailure(error: unknown): unknown {
+  if (error instanceof ApiError) {
+    return ApplicationFailure.create({
+      type: error.code,
+      message: error.message,
+      nonRetryable: !TRANSIENT_CODES.has(error.code),
+      ...(error.details === undefined ? {} : { details: [error.details] }),
+    });
+  }
+  return error;
+}
+
+/**
+ * The execution id of one try, the same each time it is computed: a UUIDv7 whose time is when the activity was
+ * first scheduled and whose other bits hash the workflow run, the activity and the attempt. A retry can then look
+ * up what its predecessors recorded.
+ */
+export function attemptExecutionId(parts: { workflowId: string; runId: string; activityId: string; attempt: number; scheduledMs: number }): string {
+  const bytes = createHash("sha256").update(`${parts.workflowId}\n${parts.runId}\n${parts.activityId}\n${parts.attempt}`).digest().subarray(0, 16);
+  bytes.writeUIntBE(Math.max(0, Math.floor(parts.scheduledMs)) % 2 ** 48, 0, 6);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function recovered(record: ExecutionRecord, hostId: string, structured: boolean): InferenceOutcome {
+  return {
+    executionId: record.id,
+    model: record.modelId,
+    modelDigest: record.modelDigest,
+    hostId,
+    text: structured ? JSON.stringify(record.output) : String(record.output ?? ""),
+    ...(structured ? { value: record.output } : {}),
+    promptTokens: record.promptTokens,
+    completionTokens: record.completionTokens,
+    recovered: true,
+  };
+}
+
+/** Activities that run on a model host's queue; the deps are injected, never global. */
+export function createInferenceActivities(deps: InferenceActivityDeps): InferenceActivities {
+  return {
+    async runMicrotask(request: InferenceRequest): Promise<InferenceOutcome> {
+      const context = Context.current();
+      const { info } = context;
+      // Always set for activities a workflow scheduled, which are the only ones Atomic runs.
+      const execution = info.workflowExecution ?? { workflowId: request.taskId, runId: "" };
+      const idOf = (attempt: number) => attemptExecutionId({
+        workflowId: execution.workflowId,
+        runId: execution.runId,
+        activityId: info.activityId,
+        attempt,
+        scheduledMs: info.scheduledTimestampMs,
+      });
+      const structured = request.microtask.schema !== undefined;
+      // An earlier try may have recorded its answer and died before reporting it: use that, never record twice.
+      for (let attempt = 1; attempt < info.attempt; attempt++) {
+        const earlier = await deps.pipeline.executions.get(request.actor.tenant, idOf(attempt));
+        if (earlier?.status === "succeeded") {
+          deps.logger.info({ task: request.taskId, microtask: request.microtask.id, executionId: earlier.id }, "microtask already recorded by an earlier try");
+          return recovered(earlier, deps.hostId, structured);
+        }
+      }
+      const executionId = idOf(info.attempt);
+      const input = resolveMicrotaskInput(request.microtask, request.predecessors);
+      const options = request.microtask.options ?? {};
+      // Heartbeats tell Temporal this worker is alive; a killed worker stops them and the try is repeated elsewhere.
+      const every = info.heartbeatTimeoutMs ? Math.max(100, Math.floor(info.heartbeatTimeoutMs / 3)) : undefined;
+      context.heartbeat();
+      const timer = every === undefined ? undefined : setInterval(() => context.heartbeat(), every);
+      try {
+        const outcome = await runGeneration(deps.pipeline, {
+          executionId,
+          requestId: request.requestId,
+          actor: request.actor,
+          endpoint: "tasks",
+          model: request.model,
+          input,
+          options: {
+            ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+            ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+            ...(options.topP !== undefined ? { topP: options.topP } : {}),
+            ...(options.seed !== undefined ? { seed: options.seed } : {}),
+            ...(options.stop !== undefined ? { stop: options.stop } : {}),
+          },
+          ...(request.microtask.schema
+            ? { structured: { kind: "json_schema" as const, schema: request.microtask.schema, ref: null, param: `microtasks.${request.microtask.id}.schema` } }
+            : {}),
+          recordedInput: { task: request.taskId, microtask: request.microtask.id, attempt: info.attempt, input },
+          signal: context.cancellationSignal,
+        });
+        return {
+          executionId,
+          model: outcome.model.id,
+          modelDigest: outcome.model.sha256,
+          hostId: deps.hostId,
+          text: outcome.text,
+          ...(outcome.value !== undefined ? { value: outcome.value } : {}),
+          promptTokens: outcome.promptTokens,
+          completionTokens: outcome.completionTokens,
+          recovered: false,
+        };
+      } catch (error) {
+        // Cancelled by the workflow (or the worker shutting down): report the cancellation itself, not the abort.
+        if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+        throw toFailure(error);
+      } finally {
+        if (timer) clearInterval(timer);
+      }
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from "@temporalio/client";
+import { z } from "zod";
+import { UUID_PATTERN } from "../util/uuidv7.js";
+import { checkMicrotasks } from "./microtask.js";
+import { CONTROL_TASK_QUEUE } from "./names.js";
+import type { TaskInput, TaskResult } from "./types.js";
+import { taskProgressQuery, taskWorkflow, type TaskProgress } from "./workflows/task.js";
+
+const Message = z.strictObject({ role: z.enum(["system", "user", "assistant"]), content: z.string().max(1_000_000) });
+
+/** A microtask as a caller may submit it; mirrors the Microtask type. */
+export const MicrotaskSchema = z.strictObject({
+  id: z.string().min(1).max(128),
+  model: z.string().min(1).max(128),
+  fallbackModels: z.array(z.string().min(1).max(128)).max(16).optional(),
+  input: z.discriminatedUnion("kind", [
+    z.strictObject({ kind: z.literal("chat"), messages: z.array(Message).min(1).max(1_000) }),
+    z.strictObject({ kind: z.literal("completion"), prompt: z.string().max(1_000_000) }),
+  ]),
+  dependsOn: z.array(z.string().min(1).max(128)).max(1_000),
+  options: z.strictObject({
+    maxTokens: z.number().int().min(1).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    topP: z.number().gt(0).max(1).optional(),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    stop: z.array(z.string().min(1)).max(16).optional(),
+  }).optional(),
+  schema: z.record(z.string(), z.unknown()).optional(),
+});
+
+const Positive = z.number().int().min(1);
+export const TaskPolicySchema = z.strictObject({
+  inference: z.strictObject({
+    startToCloseMs: Positive.optional(),
+    scheduleToStartMs: Positive.optional(),
+    heartbeatMs: Positive.optional(),
+    maximumAttempts: z.number().int().min(1).max(100).optional(),
+    initialIntervalMs: Positive.optional(),
+  }).optional(),
+  hostsPerModel: z.number().int().min(1).max(100).optional(),
+});
+
+export const TaskInputSchema = z.strictObject({
+  taskId: z.string().regex(UUID_PATTERN, "a UUID"),
+  requestId: z.string().min(1),
+  actor: z.strictObject({ subject: z.string(), tenant: z.string(), tokenIdHash: z.string(), sourceAddress: z.string().optional() }),
+  microtasks: z.array(MicrotaskSchema).min(1).max(1_000),
+  policy: TaskPolicySchema.optional(),
+});
+
+export class InvalidTaskError extends Error {
+  override readonly name = "InvalidTaskError";
+  constructor(readonly problems: string[]) {
+    super(`invalid task: ${problems.join("; ")}`);
+  }
+}
+
+/**
+ * Starts a task workflow (workflow id = task id) on the control queue and returns at once: the caller answers
+ * 202 with the id, and the task runs durably whatever happens to this process. Refuses a malformed task, and a task
+ * id that was already used.
+ */
+export async function submitTask(client: Client, input: TaskInput): Promise<WorkflowHandle<typeof taskWorkflow>> {
+  const parsed = TaskInputSchema.safeParse(input);
+  if (!parsed.success) throw new InvalidTaskError(parsed.error.issues.map((i) => `${i.path.join(".") || "(task)"}: ${i.message}`));
+  const problems = checkMicrotasks(input.microtasks);
+  if (problems.length > 0) throw new InvalidTaskError(problems);
+  return client.workflow.start(taskWorkflow, {
+    workflowId: input.taskId,
+    taskQueue: CONTROL_TASK_QUEUE,
+    args: [input],
+    workflowIdReusePolicy: "REJECT_DUPLICATE",
+  });
+}
+
+export type TaskStatus =
+  | { taskId: string; state: "running"; progress: TaskProgress | null }
+  | { taskId: string; state: "completed"; result: TaskResult }
+  | { taskId: string; state: "failed" | "cancelled" | "terminated" | "timed_out"; error: string };
+
+/** Where a task stands: its progress while it runs, its result once done; null for an unknown id. */
+export async function getTaskStatus(client: Client, taskId: string): Promise<TaskStatus | null> {
+  const handle = client.workflow.getHandle<typeof taskWorkflow>(taskId);
+  let status: string;
+  try {
+    status = (await handle.describe()).status.name;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return null;
+    throw error;
+  }
+  if (status === "RUNNING") {
+    const progress = await handle.query(taskProgressQuery).catch(() => null);
+    return { taskId, state: "running", progress };
+  }
+  if (status === "COMPLETED") return { taskId, state: "completed", result: await handle.result() };
+  let message = status.toLowerCase();
+  try {
+    await handle.result();
+  } catch (error) {
+    message = error instanceof WorkflowFailedError && error.cause ? error.cause.message : (error as Error).message;
+  }
+  const state = status === "CANCELLED" ? "cancelled" : status === "TERMINATED" ? "terminated" : status === "TIMED_OUT" ? "timed_out" : "failed";
+  return { taskId, state, error: message };
+}
+
+/** Asks a running task to stop: its in-flight inferences are cancelled and it ends as cancelled. */
+export async function cancelTask(client: Client, taskId: string): Promise<void> {
+  await client.workflow.getHandle(taskId).cancel();
+}

@@ -1,0 +1,106 @@
+/**
+ * Pure functions over microtasks, shared by the workflow (which must stay deterministic) and the activities: no
+ * Node APIs, no clocks, no randomness.
+ */
+import type { Microtask, MicrotaskInput, MicrotaskResult } from "./types.js";
+
+/** Problems that make a task impossible to run: empty, duplicate or unknown ids, self-dependencies, cycles. */
+export function checkMicrotasks(microtasks: readonly Microtask[]): string[] {
+  const problems: string[] = [];
+  if (microtasks.length === 0) problems.push("a task needs at least one microtask");
+  const ids = new Set<string>();
+  for (const m of microtasks) {
+    if (typeof m.id !== "string" || m.id.length === 0) problems.push("every microtask needs a non-empty id");
+    else if (ids.has(m.id)) problems.push(`microtask id ${m.id} is used twice`);
+    ids.add(m.id);
+    if (typeof m.model !== "string" || m.model.length === 0) problems.push(`microtask ${m.id} names no model`);
+  }
+  for (const m of microtasks) {
+    for (const dep of m.dependsOn) {
+      if (dep === m.id) problems.push(`microtask ${m.id} depends on itself`);
+      else if (!ids.has(dep)) problems.push(`microtask ${m.id} depends on ${dep}, which is not in the task`);
+    }
+  }
+  if (problems.length === 0) {
+    const cycle = findCycle(microtasks);
+    if (cycle) problems.push(`microtasks depend on each other in a cycle: ${cycle.join(" → ")}`);
+  }
+  return problems;
+}
+
+function findCycle(microtasks: readonly Microtask[]): string[] | undefined {
+  const byId = new Map(microtasks.map((m) => [m.id, m]));
+  const state = new Map<string, "visiting" | "done">();
+  const path: string[] = [];
+  const visit = (id: string): string[] | undefined => {
+    if (state.get(id) === "done") return undefined;
+    if (state.get(id) === "visiting") return [...path.slice(path.indexOf(id)), id];
+    state.set(id, "visiting");
+    path.push(id);
+    for (const dep of byId.get(id)?.dependsOn ?? []) {
+      const found = visit(dep);
+      if (found) return found;
+    }
+    path.pop();
+    state.set(id, "done");
+    return undefined;
+  };
+  for (const m of microtasks) {
+    const found = visit(m.id);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The models to try for a microtask, in order, each once. */
+export function candidateModels(microtask: Microtask): string[] {
+  return [...new Set([microtask.model, ...(microtask.fallbackModels ?? [])])];
+}
+
+/** How a predecessor's output is passed on: its text, or its JSON for structured microtasks. */
+export function outputText(result: Pick<MicrotaskResult, "text" | "value">): string {
+  if (result.value !== undefined) return JSON.stringify(result.value);
+  return result.text ?? "";
+}
+
+const PLACEHOLDER = /\{\{\s*([^{}\s]+)\s*\}\}/g;
+
+/**
+ * The microtask's input with its predecessors' outputs in it: "{{id}}" is replaced by predecessor id's output, and
+ * predecessors named by no placeholder are appended — to the prompt, or as a last user message — as
+ * "[id]\n<output>" blocks, in dependsOn order.
+ */
+export function resolveMicrotaskInput(microtask: Microtask, predecessors: Readonly<Record<string, string>>): MicrotaskInput {
+  const used = new Set<string>();
+  const fill = (text: string) =>
+    text.replace(PLACEHOLDER, (whole, id: string) => {
+      if (!Object.hasOwn(predecessors, id)) return whole;
+      used.add(id);
+      return predecessors[id]!;
+    });
+  const filled: MicrotaskInput = microtask.input.kind === "completion"
+    ? { kind: "completion", prompt: fill(microtask.input.prompt) }
+    : { kind: "chat", messages: microtask.input.messages.map((m) => ({ role: m.role, content: fill(m.content) })) };
+  const rest = microtask.dependsOn.filter((id) => !used.has(id) && Object.hasOwn(predecessors, id));
+  if (rest.length === 0) return filled;
+  const context = rest.map((id) => `[${id}]\n${predecessors[id]}`).join("\n\n");
+  if (filled.kind === "completion") return { kind: "completion", prompt: `${filled.prompt}\n\n${context}` };
+  return { kind: "chat", messages: [...filled.messages, { role: "user", content: context }] };
+}
+
+/** The microtasks no other microtask depends on: their outputs are the task's result. */
+export function sinkMicrotasks(microtasks: readonly Microtask[]): Microtask[] {
+  const needed = new Set(microtasks.flatMap((m) => m.dependsOn));
+  return microtasks.filter((m) => !needed.has(m.id));
+}
+
+/** The task's result: the single sink's output (its value for structured output), else an object of them by id. */
+export function assembleResult(microtasks: readonly Microtask[], results: ReadonlyMap<string, MicrotaskResult>): unknown {
+  const output = (id: string) => {
+    const r = results.get(id);
+    return r?.value !== undefined ? r.value : (r?.text ?? null);
+  };
+  const sinks = sinkMicrotasks(microtasks);
+  if (sinks.length === 1) return output(sinks[0]!.id);
+  return Object.fromEntries(sinks.map((m) => [m.id, output(m.id)]));
+}

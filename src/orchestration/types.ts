@@ -1,0 +1,166 @@
+/**
+ * The data that crosses Temporal: workflow inputs and results, activity requests and outcomes. Everything here is
+ * plain JSON (Temporal stores it in the workflow's history), and type-only, so workflow code may import it.
+ */
+import type { ChatMessage } from "../inference/interface.js";
+import type { Actor } from "../store/interface.js";
+
+export type MicrotaskInput = { kind: "chat"; messages: ChatMessage[] } | { kind: "completion"; prompt: string };
+
+/**
+ * One unit of a task: one model call. The decomposer being built in src/bidding will produce these, and its
+ * bidder will choose `model` and `fallbackModels`; until that is wired, callers build them directly.
+ *
+ * A dependent microtask sees its predecessors' outputs: "{{id}}" anywhere in its prompt or messages is replaced by
+ * that predecessor's output, and predecessors it names nowhere are appended as context (see resolveMicrotaskInput).
+ */
+export interface Microtask {
+  /** Unique within the task. */
+  id: string;
+  /** The model chosen for it. */
+  model: string;
+  /** Tried in order when `model` fails or times out on every host that serves it. */
+  fallbackModels?: string[];
+  input: MicrotaskInput;
+  /** Ids of the microtasks whose outputs this one needs; microtasks that do not depend on each other run in parallel. */
+  dependsOn: string[];
+  options?: { maxTokens?: number; temperature?: number; topP?: number; seed?: number; stop?: string[] };
+  /** A JSON Schema the output must satisfy: decoding is constrained to it, and the result is validated against it. */
+  schema?: Record<string, unknown>;
+}
+
+/** Timeouts and retries of a task's steps. Absent fields take DEFAULT_TASK_POLICY's values (workflows/task.ts). */
+export interface TaskPolicy {
+  inference: {
+    /** One inference attempt, from start to result. */
+    startToCloseMs: number;
+    /** How long an inference waits for its host's worker to pick it up: a host that is gone times out here. */
+    scheduleToStartMs: number;
+    /** A worker that stops heartbeating (killed, partitioned) is given up on after this long and the try repeated. */
+    heartbeatMs: number;
+    /** Tries on one host before the workflow moves on to the next host or model. */
+    maximumAttempts: number;
+    initialIntervalMs: number;
+  };
+  /** Hosts tried for one model before falling back to the next model. */
+  hostsPerModel: number;
+}
+
+export interface TaskPolicyInput {
+  inference?: Partial<TaskPolicy["inference"]>;
+  hostsPerModel?: number;
+}
+
+export interface TaskInput {
+  /** A UUID: the workflow id, and the id of the task's own execution record. */
+  taskId: string;
+  requestId: string;
+  actor: Actor;
+  microtasks: Microtask[];
+  policy?: TaskPolicyInput;
+}
+
+/** A try that did not produce the microtask's output, kept in the result so fallbacks are on the record. */
+export interface FailedAttempt {
+  model: string;
+  /** The host's task queue; null when no host serves the model. */
+  taskQueue: string | null;
+  /** failed: the model or host answered with an error; timed_out: no answer in time; no_host: nobody serves it. */
+  outcome: "failed" | "timed_out" | "no_host";
+  code: string;
+  message: string;
+}
+
+export interface MicrotaskResult {
+  id: string;
+  status: "succeeded" | "failed" | "skipped";
+  model?: string;
+  modelDigest?: string;
+  taskQueue?: string;
+  /** The execution record of the inference that produced the output. */
+  executionId?: string;
+  text?: string;
+  /** The parsed output, for microtasks with a schema. */
+  value?: unknown;
+  promptTokens: number;
+  completionTokens: number;
+  /** Every model or host that failed or timed out before the one that answered (all of them when none did). */
+  fallbacks: FailedAttempt[];
+  /** Why it failed or was skipped. */
+  error?: { code: string; message: string };
+}
+
+export interface TaskResult {
+  taskId: string;
+  status: "succeeded" | "failed";
+  /** The assembled output: the output of the one microtask nothing depends on, or an object of them by id. */
+  result: unknown;
+  microtasks: MicrotaskResult[];
+  /** The task's own execution record (same id as the task). */
+  executionId: string;
+  error?: { code: string; message: string; details?: unknown };
+}
+
+/** What an inference activity is asked: one microtask on one model, with its predecessors' outputs. */
+export interface InferenceRequest {
+  taskId: string;
+  requestId: string;
+  actor: Actor;
+  microtask: Microtask;
+  model: string;
+  predecessors: Record<string, string>;
+}
+
+export interface InferenceOutcome {
+  executionId: string;
+  model: string;
+  modelDigest: string;
+  hostId: string;
+  text: string;
+  value?: unknown;
+  promptTokens: number;
+  completionTokens: number;
+  /** The answer was found already recorded by an earlier try whose worker died before reporting it; not re-run. */
+  recovered: boolean;
+}
+
+/** What a model host's worker tells the directory: where to send inference for which models. */
+export interface HostAdvertisement {
+  hostId: string;
+  taskQueue: string;
+  models: Array<{ id: string; sha256: string }>;
+  /** Milliseconds since the epoch, on the host's clock. */
+  advertisedAt: number;
+  /** The advertisement is stale after this long unless renewed (the worker renews it at a third of this). */
+  ttlMs: number;
+}
+
+export interface ValidationProblem {
+  microtask: string;
+  code: string;
+  message: string;
+  violations?: unknown[];
+}
+
+export interface RecordTaskRequest {
+  input: TaskInput;
+  result: TaskResult;
+  /** Workflow start, ISO 8601. */
+  startedAt: string;
+}
+
+/** Activities on the control queue: anything that needs the directory or the database but no model. */
+export interface ControlActivities {
+  /** The task queues of the hosts that advertise each model, freshest first; stale advertisements left out. */
+  locateModels(models: string[]): Promise<Record<string, string[]>>;
+  /** Re-checks every succeeded microtask's output (schema, presence) before the result is assembled. */
+  validateResults(request: { microtasks: Microtask[]; results: MicrotaskResult[] }): Promise<ValidationProblem[]>;
+  /** Writes the task's execution record (and its audit event) once, however often it is retried. */
+  recordTask(request: RecordTaskRequest): Promise<{ executionId: string; alreadyRecorded: boolean }>;
+}
+
+/** Activities on a model host's own queue (inferenceTaskQueue(hostId)). */
+export interface InferenceActivities {
+  /** One microtask on one model through the gateway's pipeline: inference, validation, execution record. */
+  runMicrotask(request: InferenceRequest): Promise<InferenceOutcome>;
+}

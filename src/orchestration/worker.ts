@@ -1,0 +1,173 @@
+import { existsSync } from "node:fs";
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@temporalio/client";
+import { NativeConnection, Worker, type WorkerOptions } from "@temporalio/worker";
+import type { ContentHasher } from "../audit/content-hasher.js";
+import type { Logger } from "../observability/logger.js";
+import type { PipelineDeps } from "../pipeline/generate.js";
+import type { ExecutionStore } from "../store/interface.js";
+import { createControlActivities, createInferenceActivities } from "./activities/index.js";
+import { TemporalHostDirectory } from "./directory.js";
+import { CONTROL_TASK_QUEUE, HOST_ID_PATTERN, inferenceTaskQueue } from "./names.js";
+import { ensureTemporalRuntime } from "./runtime.js";
+import type { HostAdvertisement } from "./types.js";
+
+/** File name of the workflow bundle `npm run build` writes next to this module in dist/orchestration. */
+export const WORKFLOW_BUNDLE_FILE = "workflow-bundle.js";
+
+/** Workflow code: a prebuilt bundle (production), or the source folder's entry, bundled when the worker starts. */
+export type WorkflowSource = { bundlePath: string } | { workflowsPath: string };
+
+/** The bundle beside this module when `npm run build` made one, else the workflows entry next to it (tests, tsx). */
+export function defaultWorkflowSource(): WorkflowSource {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const bundlePath = join(here, WORKFLOW_BUNDLE_FILE);
+  if (existsSync(bundlePath)) return { bundlePath };
+  const ts = join(here, "workflows", "index.ts");
+  return { workflowsPath: existsSync(ts) ? ts : join(here, "workflows", "index.js") };
+}
+
+/** A host name usable in a task queue name; `atomic worker --host-id` overrides it. */
+export function defaultHostId(): string {
+  const cleaned = hostname().replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 100);
+  return HOST_ID_PATTERN.test(cleaned) ? cleaned : "host";
+}
+
+export interface AtomicWorkerOptions {
+  /** The Temporal frontend, host:port. */
+  address: string;
+  namespace?: string;
+  /** Names this model host; its inference queue is inferenceTaskQueue(hostId). */
+  hostId: string;
+  logger: Logger;
+  /** Run task workflows, the host directory and the control activities (CONTROL_TASK_QUEUE). */
+  control?: { executions: ExecutionStore; contentHasher: ContentHasher };
+  /** Serve inference for these models on this host's queue, and advertise them in the directory. */
+  inference?: { pipeline: PipelineDeps; models: Array<{ id: string; sha256: string }>; maxConcurrent?: number };
+  workflows?: WorkflowSource;
+  /** How long an advertisement stays valid without renewal; renewed every third of it. */
+  advertisementTtlMs?: number;
+  /** How long in-flight activities get to finish on shutdown before they are cancelled. */
+  shutdownGraceMs?: number;
+  /**
+   * How long a workflow task waits for this worker's cache (its sticky queue) before any worker takes it: what a
+   * killed worker costs each of its cached workflows. Temporal's default, 10 s, when absent.
+   */
+  stickyQueueTimeoutMs?: number;
+}
+
+export interface RunningAtomicWorker {
+  hostId: string;
+  taskQueues: { control?: string; inference?: string };
+  /** Settles when every worker has stopped: resolves after shutdown(), rejects if one fails. */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Connects to Temporal and runs this process's workers: the control worker (task workflows, host directory,
+ * locate/validate/record activities on CONTROL_TASK_QUEUE) and/or the inference worker (runMicrotask on this host's
+ * own queue, for the models it has loaded), then advertises the host's models in the directory and keeps the
+ * advertisement fresh until shutdown.
+ */
+export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<RunningAtomicWorker> {
+  if (!options.control && !options.inference) throw new Error("a worker needs control duties, inference, or both");
+  const namespace = options.namespace ?? "default";
+  const log = options.logger.child({ component: "temporal-worker", hostId: options.hostId });
+  ensureTemporalRuntime(options.logger);
+  const connection = await NativeConnection.connect({ address: options.address });
+  const client = new Client({ connection, namespace });
+  const directory = new TemporalHostDirectory(client);
+  const identity = `${options.hostId}@${hostname()}/${process.pid}`;
+  const workers: Worker[] = [];
+  const taskQueues: RunningAtomicWorker["taskQueues"] = {};
+  try {
+    if (options.control) {
+      const source = options.workflows ?? defaultWorkflowSource();
+      const workflowOption: Pick<WorkerOptions, "workflowBundle" | "workflowsPath"> =
+        "bundlePath" in source ? { workflowBundle: { codePath: source.bundlePath } } : { workflowsPath: source.workflowsPath };
+      workers.push(await Worker.create({
+        connection,
+        namespace,
+        taskQueue: CONTROL_TASK_QUEUE,
+        identity,
+        ...workflowOption,
+        activities: createControlActivities({ ...options.control, directory, logger: log }),
+        shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+        ...(options.stickyQueueTimeoutMs === undefined ? {} : { stickyQueueScheduleToStartTimeout: options.stickyQueueTimeoutMs }),
+      }));
+      taskQueues.control = CONTROL_TASK_QUEUE;
+    }
+    if (options.inference) {
+      const taskQueue = inferenceTaskQueue(options.hostId);
+      const parallel = options.inference.models.reduce((sum, m) => sum + (options.inference!.pipeline.models.get(m.id)?.parallel ?? 1), 0);
+      workers.push(await Worker.create({
+        connection,
+        namespace,
+        taskQueue,
+        identity,
+        activities: createInferenceActivities({ pipeline: options.inference.pipeline, hostId: options.hostId, logger: log }),
+        // Enough to keep every sequence busy with a short local queue; the engine's admission does the rest.
+        maxConcurrentActivityTaskExecutions: options.inference.maxConcurrent ?? Math.max(1, parallel * 2),
+        shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+      }));
+      taskQueues.inference = taskQueue;
+    }
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+
+  const runs = workers.map((w) => w.run());
+  const done = Promise.all(runs).then(() => undefined);
+  done.catch(() => undefined);
+
+  // Advertise once the inference worker polls, then renew; a renewal that fails is retried at the next tick.
+  const ttlMs = options.advertisementTtlMs ?? 90_000;
+  let timer: NodeJS.Timeout | undefined;
+  const advertisement = (): HostAdvertisement | undefined =>
+    taskQueues.inference && options.inference
+      ? { hostId: options.hostId, taskQueue: taskQueues.inference, models: options.inference.models.map((m) => ({ id: m.id, sha256: m.sha256 })), advertisedAt: Date.now(), ttlMs }
+      : undefined;
+  const advertise = async () => {
+    const ad = advertisement();
+    if (!ad) return;
+    try {
+      await directory.advertise(ad);
+    } catch (error) {
+      log.warn({ err: error }, "could not advertise this host's models; retrying at the next renewal");
+    }
+  };
+  try {
+    if (taskQueues.inference) {
+      await directory.advertise(advertisement()!);
+      log.info({ taskQueue: taskQueues.inference, models: options.inference!.models.map((m) => m.id) }, "advertised models");
+      timer = setInterval(() => void advertise(), Math.max(1_000, Math.floor(ttlMs / 3)));
+      timer.unref();
+    }
+  } catch (error) {
+    for (const w of workers) w.shutdown();
+    await done.catch(() => undefined);
+    await connection.close();
+    throw error;
+  }
+  log.info({ taskQueues, identity }, "temporal worker running");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    hostId: options.hostId,
+    taskQueues,
+    done,
+    shutdown: () =>
+      (stopping ??= (async () => {
+        if (timer) clearInterval(timer);
+        if (taskQueues.inference) await directory.withdraw(options.hostId).catch((error: unknown) => log.warn({ err: error }, "could not withdraw this host from the directory"));
+        for (const w of workers) if (w.getState() === "RUNNING") w.shutdown();
+        await done.catch((error: unknown) => log.error({ err: error }, "temporal worker stopped with an error"));
+        await connection.close();
+        log.info("temporal worker stopped");
+      })()),
+  };
+}

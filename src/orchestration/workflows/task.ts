@@ -1,0 +1,209 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  TimeoutFailure,
+  workflowInfo,
+} from "@temporalio/workflow";
+import { assembleResult, candidateModels, checkMicrotasks, outputText } from "../microtask.js";
+import type {
+  ControlActivities,
+  FailedAttempt,
+  InferenceActivities,
+  Microtask,
+  MicrotaskResult,
+  TaskInput,
+  TaskPolicy,
+  TaskResult,
+} from "../types.js";
+
+export const DEFAULT_TASK_POLICY: TaskPolicy = {
+  inference: {
+    startToCloseMs: 5 * 60_000,
+    scheduleToStartMs: 60_000,
+    heartbeatMs: 30_000,
+    maximumAttempts: 2,
+    initialIntervalMs: 1_000,
+  },
+  hostsPerModel: 2,
+};
+
+export type MicrotaskState = "pending" | "running" | "succeeded" | "failed" | "skipped";
+
+export interface TaskProgress {
+  taskId: string;
+  status: "running" | "validating" | "recording" | "succeeded" | "failed";
+  microtasks: Array<{ id: string; state: MicrotaskState; model?: string; fallbacks: number }>;
+}
+
+/** Where a running task stands, for GET /v1/tasks/:id while it runs (the result answers once it is done). */
+export const taskProgressQuery = defineQuery<TaskProgress>("progress");
+
+// Locate and validate are quick reads: a few tries, then the task fails visibly.
+const quick = proxyActivities<Pick<ControlActivities, "locateModels" | "validateResults">>({
+  startToCloseTimeout: "30 seconds",
+  retry: { initialInterval: "500 milliseconds", backoffCoefficient: 2, maximumInterval: "10 seconds", maximumAttempts: 5 },
+});
+// The record must be written: retried until the database takes it, however long that is.
+const recorder = proxyActivities<Pick<ControlActivities, "recordTask">>({
+  startToCloseTimeout: "1 minute",
+  retry: { initialInterval: "1 second", backoffCoefficient: 2, maximumInterval: "1 minute" },
+});
+
+function inferenceOn(taskQueue: string, policy: TaskPolicy): InferenceActivities {
+  const p = policy.inference;
+  return proxyActivities<InferenceActivities>({
+    taskQueue,
+    startToCloseTimeout: p.startToCloseMs,
+    scheduleToStartTimeout: p.scheduleToStartMs,
+    heartbeatTimeout: p.heartbeatMs,
+    retry: { initialInterval: p.initialIntervalMs, backoffCoefficient: 2, maximumAttempts: p.maximumAttempts },
+  });
+}
+
+/** Why an inference try failed, as the result records it. */
+function describeFailure(error: unknown, model: string, taskQueue: string): FailedAttempt {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof TimeoutFailure) {
+    return { model, taskQueue, outcome: "timed_out", code: `timeout_${(cause.timeoutType ?? "unknown").toLowerCase()}`, message: cause.message };
+  }
+  if (cause instanceof ApplicationFailure) {
+    return { model, taskQueue, outcome: "failed", code: cause.type ?? "activity_failed", message: cause.message };
+  }
+  return { model, taskQueue, outcome: "failed", code: "activity_failed", message: error instanceof Error ? error.message : String(error) };
+}
+
+/**
+ * A task: its microtasks' inferences (each on a host that serves its model; microtasks that do not depend on each
+ * other in parallel; a model that fails or times out on every host gives way to the microtask's next model, and the
+ * result says so), then validation, assembly, and the task's execution record. Durable: a worker or server that
+ * dies mid-task loses nothing, the task continues where it was.
+ */
+export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
+  const problems = checkMicrotasks(input.microtasks);
+  if (problems.length > 0) throw ApplicationFailure.nonRetryable(problems.join("; "), "invalid_task", { problems });
+  const policy: TaskPolicy = {
+    inference: { ...DEFAULT_TASK_POLICY.inference, ...input.policy?.inference },
+    hostsPerModel: input.policy?.hostsPerModel ?? DEFAULT_TASK_POLICY.hostsPerModel,
+  };
+  const startedAt = workflowInfo().startTime.toISOString();
+  const byId = new Map(input.microtasks.map((m) => [m.id, m]));
+  const states = new Map<string, { state: MicrotaskState; model?: string; fallbacks: number }>(
+    input.microtasks.map((m) => [m.id, { state: "pending", fallbacks: 0 }]),
+  );
+  let status: TaskProgress["status"] = "running";
+  setHandler(taskProgressQuery, () => ({
+    taskId: input.taskId,
+    status,
+    microtasks: input.microtasks.map((m) => ({ id: m.id, ...states.get(m.id)! })),
+  }));
+
+  const runs = new Map<string, Promise<MicrotaskResult>>();
+  const run = (microtask: Microtask): Promise<MicrotaskResult> => {
+    let running = runs.get(microtask.id);
+    if (!running) {
+      running = runMicrotask(microtask);
+      runs.set(microtask.id, running);
+    }
+    return running;
+  };
+
+  async function runMicrotask(microtask: Microtask): Promise<MicrotaskResult> {
+    const predecessors = await Promise.all(microtask.dependsOn.map((id) => run(byId.get(id)!)));
+    const state = states.get(microtask.id)!;
+    const blocked = predecessors.filter((p) => p.status !== "succeeded").map((p) => p.id);
+    if (blocked.length > 0) {
+      state.state = "skipped";
+      return { id: microtask.id, status: "skipped", promptTokens: 0, completionTokens: 0, fallbacks: [], error: { code: "dependency_failed", message: `not run: ${blocked.join(", ")} did not succeed` } };
+    }
+    state.state = "running";
+    const outputs = Object.fromEntries(predecessors.map((p) => [p.id, outputText(p)]));
+    const models = candidateModels(microtask);
+    const placement = await quick.locateModels(models);
+    const fallbacks: FailedAttempt[] = [];
+    for (const model of models) {
+      const queues = (placement[model] ?? []).slice(0, policy.hostsPerModel);
+      if (queues.length === 0) {
+        fallbacks.push({ model, taskQueue: null, outcome: "no_host", code: "no_host", message: `no live host advertises model ${model}` });
+      }
+      for (const taskQueue of queues) {
+        state.model = model;
+        try {
+          const outcome = await inferenceOn(taskQueue, policy).runMicrotask({
+            taskId: input.taskId,
+            requestId: input.requestId,
+            actor: input.actor,
+            microtask,
+            model,
+            predecessors: outputs,
+          });
+          state.state = "succeeded";
+          return {
+            id: microtask.id,
+            status: "succeeded",
+            model: outcome.model,
+            modelDigest: outcome.modelDigest,
+            taskQueue,
+            executionId: outcome.executionId,
+            text: outcome.text,
+            ...(outcome.value !== undefined ? { value: outcome.value } : {}),
+            promptTokens: outcome.promptTokens,
+            completionTokens: outcome.completionTokens,
+            fallbacks,
+          };
+        } catch (error) {
+          if (isCancellation(error)) throw error;
+          fallbacks.push(describeFailure(error, model, taskQueue));
+          state.fallbacks = fallbacks.length;
+        }
+      }
+    }
+    state.state = "failed";
+    const last = fallbacks[fallbacks.length - 1];
+    return {
+      id: microtask.id,
+      status: "failed",
+      promptTokens: 0,
+      completionTokens: 0,
+      fallbacks,
+      error: { code: "all_models_failed", message: `every model tried for ${microtask.id} failed${last ? `; last: ${last.code}: ${last.message}` : ""}` },
+    };
+  }
+
+  const results = await Promise.all(input.microtasks.map(run));
+  const byResult = new Map(results.map((r) => [r.id, r]));
+
+  let error: TaskResult["error"];
+  const failed = results.filter((r) => r.status !== "succeeded");
+  if (failed.length > 0) {
+    error = { code: "microtask_failed", message: `microtask(s) ${failed.map((r) => r.id).join(", ")} did not succeed` };
+  } else {
+    status = "validating";
+    const violations = await quick.validateResults({ microtasks: input.microtasks, results });
+    for (const problem of violations) {
+      const result = byResult.get(problem.microtask);
+      if (result) {
+        result.status = "failed";
+        result.error = { code: problem.code, message: problem.message };
+        states.get(problem.microtask)!.state = "failed";
+      }
+    }
+    if (violations.length > 0) error = { code: "validation_failed", message: violations.map((v) => `${v.microtask}: ${v.message}`).join("; "), details: violations };
+  }
+
+  const result: TaskResult = {
+    taskId: input.taskId,
+    status: error ? "failed" : "succeeded",
+    result: error ? null : assembleResult(input.microtasks, byResult),
+    microtasks: results,
+    executionId: input.taskId,
+    ...(error ? { error } : {}),
+  };
+  status = "recording";
+  await recorder.recordTask({ input, result, startedAt });
+  status = result.status;
+  return result;
+}
