@@ -1,0 +1,131 @@
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ContentHasher } from "../../audit/content-hasher.js";
+import { auditKeyPaths } from "../../audit/key-files.js";
+import { openDatabase } from "../../bootstrap/database.js";
+import { LlamaEngine } from "../../inference/llama/engine.js";
+import { loadCatalog } from "../../models/catalog.js";
+import { startDevServer, type TemporalDevServer } from "../../orchestration/dev-server.js";
+import { HOST_ID_PATTERN } from "../../orchestration/names.js";
+import { locateTemporalBinary } from "../../orchestration/temporal-binary.js";
+import { defaultHostId, startAtomicWorker } from "../../orchestration/worker.js";
+import { ModelDirectory } from "../../pipeline/model-directory.js";
+import type { CommandContext } from "../context.js";
+import { UsageError } from "../usage.js";
+
+const USAGE = `usage: atomic worker [--temporal HOST:PORT] [--namespace NS] [--host-id ID] [--models ID,...]
+                     [--no-inference | --no-control] [--dev-server]
+  --temporal     Temporal frontend (default: ATOMIC_TEMPORAL_ADDRESS, else 127.0.0.1:7233)
+  --host-id      this model host's name; its inference queue is atomic-inference-<ID> (default: the host name)
+  --models       serve only these pinned models (default: every model in the manifest)
+  --no-inference run workflows and control activities only (a machine without models)
+  --no-control   run inference only (a model host; another worker runs the workflows)
+  --dev-server   start and supervise a local Temporal dev server (SQLite under <dataDir>/temporal) first`;
+
+/**
+ * `atomic worker`: runs Atomic's Temporal workers until SIGINT or SIGTERM. By default both the control worker
+ * (task workflows, host directory, locate/validate/record) and this host's inference worker, which serves the
+ * manifest's models on its own task queue and advertises them. Executions are written to the configured database
+ * (set DATABASE_URL to the gateway's database when the worker runs on another machine, and copy the gateway's
+ * content-hash key to audit.keyDir there, so audit hashes match).
+ */
+export async function workerCommand(context: CommandContext, args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      allowPositionals: false,
+      options: {
+        temporal: { type: "string" },
+        namespace: { type: "string" },
+        "host-id": { type: "string" },
+        models: { type: "string" },
+        "no-inference": { type: "boolean" },
+        "no-control": { type: "boolean" },
+        "dev-server": { type: "boolean" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+  }
+  const hostId = values["host-id"] ?? process.env["ATOMIC_HOST_ID"] ?? defaultHostId();
+  if (!HOST_ID_PATTERN.test(hostId)) throw new UsageError(`--host-id must match ${HOST_ID_PATTERN}\n${USAGE}`);
+  if (values["no-inference"] && values["no-control"]) throw new UsageError(`--no-inference and --no-control leave nothing to run\n${USAGE}`);
+  const { config, logger } = context;
+
+  let devServer: TemporalDevServer | undefined;
+  let address = values.temporal ?? process.env["ATOMIC_TEMPORAL_ADDRESS"] ?? "127.0.0.1:7233";
+  if (values["dev-server"]) {
+    const port = Number(address.split(":").pop());
+    devServer = await startDevServer({
+      binary: locateTemporalBinary(),
+      dataDir: join(resolve(config.dataDir), "temporal"),
+      port: Number.isInteger(port) && port > 0 ? port : 7233,
+      ...(values.namespace ? { namespaces: [values.namespace] } : {}),
+      logger,
+    });
+    address = devServer.address;
+  }
+
+  const database = await openDatabase(config, logger);
+  let engine: LlamaEngine | undefined;
+  try {
+    const contentHasher = ContentHasher.fromFile(auditKeyPaths(config).contentHashKey);
+    let inference;
+    if (!values["no-inference"]) {
+      const catalog = loadCatalog({ manifestPath: config.models.manifest, dataDir: config.dataDir, testModelWhenEmpty: config.models.testModelWhenEmpty });
+      const wanted = values.models?.split(",").map((m) => m.trim()).filter(Boolean);
+      const unknown = wanted?.filter((id) => !catalog.some((m) => m.id === id)) ?? [];
+      if (unknown.length > 0) throw new UsageError(`--models names models the manifest does not pin: ${unknown.join(", ")}`);
+      const served = wanted ? catalog.filter((m) => wanted.includes(m.id)) : catalog;
+      if (served.length === 0) throw new UsageError("no models to serve: pin one with `atomic models add`, or run with --no-inference");
+      engine = new LlamaEngine({
+        models: served,
+        threads: config.inference.threads,
+        gpu: config.inference.gpu,
+        contextSize: config.inference.contextSize,
+        maxQueue: config.inference.maxQueue,
+        queueTimeoutMs: config.inference.queueTimeoutMs,
+        logger,
+      });
+      await engine.start();
+      inference = {
+        pipeline: {
+          engine,
+          models: new ModelDirectory(served, engine, config.models.defaultModel),
+          executions: database.stores.executions,
+          contentHasher,
+          limits: { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts },
+        },
+        models: served,
+      };
+    }
+    const worker = await startAtomicWorker({
+      address,
+      ...(values.namespace ? { namespace: values.namespace } : {}),
+      hostId,
+      logger,
+      ...(values["no-control"] ? {} : { control: { executions: database.stores.executions, contentHasher } }),
+      ...(inference ? { inference } : {}),
+    });
+    context.err(`atomic worker ${hostId} on ${address}: ${Object.values(worker.taskQueues).join(", ")}`);
+    const stopped = await new Promise<"signal" | "failed">((resolveStop) => {
+      const stop = (signal: NodeJS.Signals) => {
+        logger.info({ signal }, "shutting down");
+        resolveStop("signal");
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      worker.done.then(() => resolveStop("failed"), (error: unknown) => {
+        logger.error({ err: error }, "temporal worker failed");
+        resolveStop("failed");
+      });
+    });
+    await worker.shutdown();
+    return stopped === "signal" ? 0 : 1;
+  } finally {
+    await engine?.close();
+    await database.close();
+    await devServer?.stop();
+  }
+}
