@@ -11,12 +11,16 @@ import { startAudit, type RunningAudit } from "./audit.js";
 import { openDatabase, type OpenDatabase } from "./database.js";
 import { egressSelfTestEvent, enforceEgressSelfTest, guardProcessEgress, runEgressSelfTest } from "./egress.js";
 import { startIdentity } from "./identity.js";
+import { BiddingRouter, PostgresBiddingStore } from "../bidding/index.js";
+import type { Routing } from "../pipeline/routing.js";
 import { RateLimiter } from "../limits/rate-limiter.js";
 import { tenantLimits } from "../limits/tenant-limits.js";
 import { TokenBudget } from "../limits/token-budget.js";
 
 export interface RunningGateway {
   url: string;
+  /** The Hono app it serves, for in-process requests (app.request) that skip the socket. */
+  app: Hono;
   engine: LlamaEngine;
   audit: RunningAudit;
   close(): Promise<void>;
@@ -70,10 +74,24 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     onLifecycle: audit.onModelLifecycle,
   });
   let server: ServerType;
+  let app: Hono;
+  let router: BiddingRouter;
   try {
     const access = await startIdentity(config, database.stores.apiKeys, audit, logger);
+    router = await BiddingRouter.open({
+      store: new PostgresBiddingStore(database.stores.pool),
+      ...(config.bidding.criteria === undefined ? {} : { criteria: config.bidding.criteria }),
+      onSaveError: (error: unknown) => logger.warn({ err: error }, "bidding: saving the learner state failed"),
+    });
+    const routingLog = logger.child({ component: "bidding" });
+    const routing: Routing = {
+      router,
+      omittedModel: config.bidding.omittedModel,
+      tenantCriteria: (tenant) => (Object.hasOwn(config.bidding.tenants, tenant) ? config.bidding.tenants[tenant] : undefined),
+      onTrackingError: (error, executionId) => routingLog.warn({ err: error, executionId }, "bidding: recording an outcome failed"),
+    };
     await engine.start();
-    server = await listen(config, createApp({
+    app = createApp({
       engine,
       models: new ModelDirectory(catalog, engine, config.models.defaultModel),
       executions: database.stores.executions,
@@ -89,7 +107,9 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       logger,
       bodyLimitBytes: config.server.bodyLimitBytes,
       limits: { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts },
-    }));
+      routing,
+    });
+    server = await listen(config, app);
   } catch (error) {
     await engine.close();
     throw error;
@@ -101,12 +121,15 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   let closing: Promise<void> | undefined;
   return {
     url,
+    app,
     engine,
     audit,
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await engine.close();
+        // What was learned since the last save survives the restart.
+        await router.checkpoint().catch((error: unknown) => logger.warn({ err: error }, "bidding: final learner save failed"));
         await audit.close();
         await database.close();
       })()),

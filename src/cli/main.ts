@@ -8,6 +8,7 @@ import { apikeysCommand } from "./commands/apikeys.js";
 import { auditCommand } from "./commands/audit.js";
 import { keysCommand } from "./commands/keys.js";
 import { modelsCommand } from "./commands/models.js";
+import { policyCommand } from "./commands/policy.js";
 import { serveCommand } from "./commands/serve.js";
 import { UsageError } from "./usage.js";
 
@@ -23,6 +24,7 @@ commands:
   models list                list pinned models
   apikeys create --tenant T --scopes S,...   issue a service API key (printed once) [--description TEXT]
   apikeys list | revoke ID   list keys (never the keys themselves) or revoke one
+  policy check|test [DIR]    validate the policy set / run its test cases (default ./policies)
   keys generate              create the audit log's Ed25519 signing key and its public JWK
   keys rotate                retire the signing key for a new one and log the handover (stop the gateway first)
   audit export --out DIR     export the audit log [--from I|TIME] [--to I|TIME] [--previous-size N]
@@ -58,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
     case "models": return modelsCommand(context, commandArgs);
     case "keys": return keysCommand(context, commandArgs);
     case "apikeys": return apikeysCommand(context, commandArgs);
+    case "policy": return policyCommand(context, commandArgs);
     case "audit": return auditCommand(context, commandArgs);
     default: throw new UsageError(`unknown command ${command}\n\n${HELP}`);
   }

@@ -1,3 +1,4 @@
+import { CriteriaSchema } from "../bidding/criteria.js";
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 
@@ -84,6 +85,13 @@ export const ConfigSchema = z.strictObject({
      * <dataDir>/admin-api-key (0600), so that a fresh install can be called at all.
      */
     bootstrapAdminKey: z.boolean().default(true),
+  }).prefault({}),
+  bidding: z.strictObject({
+    /** A chat, completion or task request that names no model: chosen by bidding ("auto") or the default model. */
+    omittedModel: z.enum(["auto", "default"]).default("auto"),
+    /** Global criteria (weights and constraints); a tenant's and then a request's override them field by field. */
+    criteria: CriteriaSchema.optional(),
+    tenants: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._@:-]{0,127}$/, "a tenant name"), CriteriaSchema).default({}),
   }).prefault({}),
   limits: z.strictObject({
     /** For every tenant not listed under `tenants`; null fields: no limit. */

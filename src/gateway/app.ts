@@ -13,6 +13,7 @@ import { registerChatCompletions } from "./routes/v1_chat_completions.js";
 import { registerCompletions } from "./routes/v1_completions.js";
 import { registerEmbeddings } from "./routes/v1_embeddings.js";
 import { registerExecutionsGet } from "./routes/v1_executions_get.js";
+import { registerFeedback } from "./routes/v1_feedback.js";
 import { registerModels } from "./routes/v1_models.js";
 import { registerSchemas } from "./routes/v1_schemas.js";
 import { registerTasks } from "./routes/v1_tasks.js";
@@ -44,6 +45,7 @@ export function createApp(deps: GatewayDeps): Hono {
   registerEmbeddings(app, deps);
   registerTasks(app, deps);
   registerExecutionsGet(app, deps);
+  registerFeedback(app, deps);
   registerSchemas(app, deps);
   registerAudit(app, deps);
   return app;

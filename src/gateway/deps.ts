@@ -4,6 +4,7 @@ import type { Logger } from "../observability/logger.js";
 import type { AuthenticateOptions } from "./middleware/auth/index.js";
 import type { Quotas } from "./middleware/quotas/index.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
+import type { Routing } from "../pipeline/routing.js";
 import type { DatabaseHealth, SchemaStore } from "../store/interface.js";
 
 /** What the audit routes read: receipts and checkpoints, queued events, and the export archive. */
@@ -19,6 +20,8 @@ export interface GatewayDeps extends PipelineDeps {
   audit: AuditDeps;
   /** Who may call /v1/*, and where refusals are recorded. */
   access: AuthenticateOptions;
+  /** Bidding for "auto", outcome tracking and feedback: always present behind HTTP. */
+  routing: Routing;
   /** Per-tenant request rates and daily token budgets. */
   quotas: Quotas;
   logger: Logger;

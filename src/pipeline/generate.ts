@@ -7,7 +7,9 @@ import type { CatalogModel } from "../models/catalog.js";
 import type { Actor, ExecutionEndpoint, ExecutionRecord, ExecutionStore, SchemaRef } from "../store/interface.js";
 import type { Violation } from "../structured/index.js";
 import type { ModelDirectory } from "./model-directory.js";
+import type { CriteriaInput, RouteDecision } from "../bidding/index.js";
 import { recordExecution } from "./record.js";
+import { biddingRequestOf, chooseModel, routingSummary, type Routing } from "./routing.js";
 import { prepareStructured, type StructuredSpec } from "./structured.js";
 
 export interface PipelineDeps {
@@ -17,6 +19,11 @@ export interface PipelineDeps {
   /** Keyed hashes of inputs and outputs for the audit log. */
   contentHasher: ContentHasher;
   limits: { maxTokensLimit: number; structuredAttempts: number };
+  /**
+   * Bidding and outcome tracking. Absent (an inference worker executing a model already chosen), "auto" is
+   * refused and nothing is tracked here.
+   */
+  routing?: Routing;
 }
 
 export interface GenerationRequest {
@@ -29,12 +36,14 @@ export interface GenerationRequest {
   /** What the caller asked for, before defaults; recorded as is. */
   options: { maxTokens?: number; temperature?: number; topP?: number; seed?: number; stop?: string[] };
   structured?: StructuredSpec;
+  /** Bidding criteria the caller gave (tasks), over the tenant's and the global ones. */
+  criteria?: CriteriaInput;
   /** Stored as the execution's input; defaults to `input`. */
   recordedInput?: unknown;
   signal?: AbortSignal;
   onText?: (chunk: string) => void;
-  /** Called once the model is chosen, before inference (e.g. to send headers that name it). */
-  onModel?: (model: CatalogModel) => void;
+  /** Called once the model is chosen, before inference (e.g. to send headers that name it and the decision). */
+  onModel?: (model: CatalogModel, decision: RouteDecision | null) => void;
 }
 
 export interface GenerationOutcome {
@@ -65,12 +74,25 @@ export function structuredOutputError(violations: Violation[], attempts: number)
 export async function runGeneration(deps: PipelineDeps, request: GenerationRequest): Promise<GenerationOutcome> {
   const started = performance.now();
   const createdAt = new Date();
-  const model = deps.models.resolve(request.model, request.input.kind === "chat" ? "chat" : "completion");
   const structured = request.structured ? prepareStructured(request.structured) : undefined;
   const requested = request.options.maxTokens;
   if (requested !== undefined && requested > deps.limits.maxTokensLimit) {
     throw new ApiError(400, "invalid_request_error", "max_tokens_too_large", `max_tokens may be at most ${deps.limits.maxTokensLimit}`, "max_tokens");
   }
+  const bidding = biddingRequestOf(request.input, {
+    ...(request.endpoint === "tasks" ? { kind: "task" as const } : {}),
+    ...(request.structured?.kind === "json_schema" ? { schema: request.structured.schema } : {}),
+    jsonObject: request.structured?.kind === "json_object",
+    ...(requested === undefined ? {} : { maxTokens: requested }),
+  });
+  const { model, decision } = await chooseModel(deps.models, deps.routing, {
+    executionId: request.executionId,
+    tenant: request.actor.tenant,
+    model: request.model,
+    capability: request.input.kind === "chat" ? "chat" : "completion",
+    bidding,
+    ...(request.criteria === undefined ? {} : { criteria: request.criteria }),
+  });
   // Structured output is bounded by its grammar; leaving room for the whole of it means generation cannot stop
   // inside a string. The vocabulary's shortest token is one character, so characters bound tokens.
   const structuredBound = structured?.maxOutputChars != null ? structured.maxOutputChars + 8 : undefined;
@@ -83,7 +105,7 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
     ...(request.options.stop?.length ? { stop: request.options.stop } : {}),
     ...(structured ? { grammar: structured.grammar } : {}),
   };
-  request.onModel?.(model);
+  request.onModel?.(model, decision);
 
   // A streamed answer cannot be taken back, so streaming gets a single attempt.
   const attemptsAllowed = structured && !request.onText ? deps.limits.structuredAttempts : 1;
@@ -94,8 +116,8 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
   let completionTokens = 0;
   let attempts = 0;
 
-  const record = (status: ExecutionRecord["status"], errorCode: string | null, output: unknown) =>
-    recordExecution(deps, {
+  const record = async (status: ExecutionRecord["status"], errorCode: string | null, output: unknown, schemaValid: boolean | null) => {
+    await recordExecution(deps, {
       id: request.executionId,
       requestId: request.requestId,
       actor: request.actor,
@@ -118,7 +140,17 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
       timings: { queueMs, inferenceMs, totalMs: performance.now() - started },
       createdAt,
       completedAt: new Date(),
-    });
+    }, decision === null ? undefined : routingSummary(decision));
+    // Every execution teaches the learner, chosen by bidding or named by the caller; the answer never waits on
+    // a tracking failure.
+    const routing = deps.routing;
+    await routing?.router
+      .recordOutcome(
+        { executionId: request.executionId, modelId: model.id, promptTokens, completionTokens, queueMs, inferenceMs, errorCode, schemaValid, attempts },
+        decision === null ? bidding : undefined,
+      )
+      .catch((error: unknown) => routing.onTrackingError(error, request.executionId));
+  };
 
   let lastViolations: Violation[] = [];
   try {
@@ -134,12 +166,12 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
       promptTokens += result.promptTokens;
       completionTokens += result.completionTokens;
       if (!structured) {
-        await record("succeeded", null, result.text);
+        await record("succeeded", null, result.text, null);
         return { executionId: request.executionId, model, text: result.text, finishReason: result.finishReason, promptTokens, completionTokens, attempts };
       }
       const check = structured.check(result.text);
       if (check.ok) {
-        await record("succeeded", null, check.value);
+        await record("succeeded", null, check.value, true);
         return { executionId: request.executionId, model, text: result.text, value: check.value, finishReason: result.finishReason, promptTokens, completionTokens, attempts };
       }
       lastViolations = result.finishReason === "length"
@@ -148,11 +180,11 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
     }
   } catch (error) {
     if (error instanceof InferenceError) {
-      await record("failed", error.code, null);
+      await record("failed", error.code, null, null);
       throw fromInferenceError(error);
     }
     throw error;
   }
-  await record("failed", "structured_output_invalid", null);
+  await record("failed", "structured_output_invalid", null, false);
   throw structuredOutputError(lastViolations, attempts);
 }

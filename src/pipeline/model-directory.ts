@@ -29,7 +29,8 @@ export class ModelDirectory {
 
   /** The requested model, or the default for the capability; 404 for an unknown id, 400 for a wrong capability. */
   resolve(requested: string | undefined, capability: Capability): CatalogModel {
-    if (requested === undefined || requested === "default") {
+    // "auto" reaches here only where nothing is bid for (embeddings): it means the default, as no model would.
+    if (requested === undefined || requested === "default" || requested === "auto") {
       const preferred = this.defaultModel ? this.byId.get(this.defaultModel) : undefined;
       if (preferred?.capabilities.includes(capability)) return preferred;
       const capable = this.catalog.filter((m) => m.capabilities.includes(capability));

@@ -19,6 +19,7 @@ import { ContentHasher } from "../../src/audit/content-hasher.js";
 import { startGateway, type RunningGateway } from "../../src/bootstrap/gateway.js";
 import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
 import { generateApiKey } from "../../src/identity/api-key.js";
+import { BiddingRouter, MemoryBiddingStore } from "../../src/bidding/index.js";
 import { Authenticator } from "../../src/identity/authenticator.js";
 import { RateLimiter } from "../../src/limits/rate-limiter.js";
 import { TokenBudget } from "../../src/limits/token-budget.js";
@@ -179,6 +180,13 @@ async function main(): Promise<void> {
     authenticator: new Authenticator({ apiKeys: { get: async (id: string) => (id === callerKey.id ? { ...callerKey, tenant: "bench", scopes: ["infer" as const], description: null, createdAt: new Date(), revokedAt: null } : null) } }),
     recordRefusal: async () => {},
   };
+  // Every execution is tracked by the learner, as in production (here in memory: the bench measures the gateway).
+  const routing = {
+    router: await BiddingRouter.open({ store: new MemoryBiddingStore() }),
+    omittedModel: "auto" as const,
+    tenantCriteria: () => undefined,
+    onTrackingError: (error: unknown) => console.error(error),
+  };
   // Limits configured but generous: the checks run on every request, as they would on a site with quotas.
   const quotas = {
     requests: new RateLimiter(() => ({ requestsPerMinute: 1e6, burst: 1e5 })),
@@ -198,7 +206,7 @@ async function main(): Promise<void> {
     const stores = await openPostgresStores(databaseUrl, { synchronousCommit });
     await migrate(stores.pool);
     const gatewayApp = createApp({
-      engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, access, quotas, schemas: stores.schemas, health: stores.health,
+      engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, access, quotas, routing, schemas: stores.schemas, health: stores.health,
       logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 },
     });
     const gatewayServer = await listen(gatewayApp);
@@ -210,7 +218,7 @@ async function main(): Promise<void> {
   }
 
   const noStore = createApp({
-    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null, tokensSince: async () => 0 }, contentHasher, audit, access, quotas,
+    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null, tokensSince: async () => 0 }, contentHasher, audit, access, quotas, routing,
     schemas: { register: async () => { throw new Error("unused"); }, get: async () => null, list: async () => [] },
     health: { ping: async () => {} }, logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 },
   });

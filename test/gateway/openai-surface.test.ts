@@ -24,7 +24,9 @@ describe("GET /v1/models", () => {
     expect(response.status).toBe(200);
     const body = await response.json();
     expect(body.object).toBe("list");
-    expect(body.data.map((m: { id: string }) => m.id)).toEqual(["tiny", "tiny-embed"]);
+    expect(body.data.map((m: { id: string }) => m.id)).toEqual(["tiny", "tiny-embed", "auto"]);
+    // "auto" is the bidding among the models that generate; an embedding-only model is not one of them.
+    expect(body.data[2]).toMatchObject({ object: "model", atomic: { routing: "bidding", capabilities: ["chat", "completion"], candidates: ["tiny"] } });
     expect(body.data[0]).toMatchObject({ object: "model", owned_by: "atomic", atomic: { state: "ready", capabilities: ["chat", "completion", "embedding"] } });
     expect(body.data[0].atomic.sha256).toMatch(/^[0-9a-f]{64}$/);
   });

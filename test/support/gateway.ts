@@ -37,6 +37,7 @@ export interface TestGatewayOptions {
   inference?: ConfigInput["inference"];
   auth?: ConfigInput["auth"];
   limits?: ConfigInput["limits"];
+  bidding?: ConfigInput["bidding"];
 }
 
 /**
@@ -68,6 +69,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     egress: { selfTest: { targets: [`127.0.0.1:${CLOSED_PORT}`], timeoutMs: 500 } },
     ...(options.auth === undefined ? {} : { auth: options.auth }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.bidding === undefined ? {} : { bidding: options.bidding }),
     log: { level: "info" },
   });
   const gateway = await startGateway(config, createLogger({ level: "info", destination }));

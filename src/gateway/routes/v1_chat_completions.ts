@@ -4,6 +4,7 @@ import { runGeneration, type GenerationRequest } from "../../pipeline/generate.j
 import type { StructuredSpec } from "../../pipeline/structured.js";
 import { uuidv7 } from "../../util/uuidv7.js";
 import { actorOf } from "../actor.js";
+import { setRoutingHeaders } from "../routing-headers.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
@@ -51,6 +52,7 @@ export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
       },
       structured: structuredSpec(body),
       signal: c.req.raw.signal,
+      onModel: (_model, decision) => setRoutingHeaders(c, decision),
     };
 
     if (!body.stream) {
@@ -71,7 +73,14 @@ export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
       id, object: "chat.completion.chunk", created, model: modelId, system_fingerprint: null,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     });
-    return streamGeneration(c, (onText) => runGeneration(deps, { ...request, onText, onModel: (m) => (modelId = m.id) }), {
+    return streamGeneration(c, (onText) => runGeneration(deps, {
+      ...request,
+      onText,
+      onModel: (m, decision) => {
+        modelId = m.id;
+        setRoutingHeaders(c, decision);
+      },
+    }), {
       opening: () => [chunk({ role: "assistant", content: "" }, null)],
       text: (text) => chunk({ content: text }, null),
       closing: (outcome) => [

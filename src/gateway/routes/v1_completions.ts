@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { runGeneration, type GenerationRequest } from "../../pipeline/generate.js";
 import { uuidv7 } from "../../util/uuidv7.js";
 import { actorOf } from "../actor.js";
+import { setRoutingHeaders } from "../routing-headers.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
@@ -34,6 +35,7 @@ export function registerCompletions(app: Hono, deps: GatewayDeps): void {
         stop: stopList(body.stop),
       },
       signal: c.req.raw.signal,
+      onModel: (_model, decision) => setRoutingHeaders(c, decision),
     };
 
     if (!body.stream) {
@@ -53,7 +55,14 @@ export function registerCompletions(app: Hono, deps: GatewayDeps): void {
       id, object: "text_completion", created, model: modelId,
       choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason }],
     });
-    return streamGeneration(c, (onText) => runGeneration(deps, { ...request, onText, onModel: (m) => (modelId = m.id) }), {
+    return streamGeneration(c, (onText) => runGeneration(deps, {
+      ...request,
+      onText,
+      onModel: (m, decision) => {
+        modelId = m.id;
+        setRoutingHeaders(c, decision);
+      },
+    }), {
       opening: () => [],
       text: (text) => chunk(text, null),
       closing: (outcome) => [

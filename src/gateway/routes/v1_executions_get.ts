@@ -31,6 +31,8 @@ export function registerExecutionsGet(app: Hono, deps: GatewayDeps): void {
   app.get("/v1/executions/:id", requireScope("infer", "embed", "tasks"), async (c) => {
     const record = await deps.executions.get(c.get("principal").tenant, c.req.param("id"));
     if (!record) throw notFound("execution_not_found", `execution ${c.req.param("id")} does not exist`, "id");
-    return c.json(executionBody(record));
+    // Null when the caller named the model: nothing was bid for.
+    const decision = await deps.routing.router.getDecision(record.id);
+    return c.json({ ...executionBody(record), decision });
   });
 }

@@ -4,7 +4,9 @@ import type { ChatMessage } from "../../inference/interface.js";
 import { runGeneration } from "../../pipeline/generate.js";
 import type { StructuredSpec } from "../../pipeline/structured.js";
 import { uuidv7 } from "../../util/uuidv7.js";
+import { CriteriaSchema } from "../../bidding/index.js";
 import { actorOf } from "../actor.js";
+import { setRoutingHeaders } from "../routing-headers.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
@@ -24,6 +26,8 @@ const TaskRequest = z.strictObject({
   max_tokens: z.number().int().min(1).optional(),
   temperature: z.number().min(0).max(2).optional(),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  /** How bidding weighs and constrains the models for this task (model "auto" or omitted). */
+  criteria: CriteriaSchema.optional(),
 });
 type TaskRequest = z.infer<typeof TaskRequest>;
 
@@ -67,7 +71,9 @@ export function registerTasks(app: Hono, deps: GatewayDeps): void {
       recordedInput: { input: body.input, instructions: body.instructions ?? null },
       options: { maxTokens: body.max_tokens, temperature: body.temperature, seed: body.seed },
       structured,
+      ...(body.criteria === undefined ? {} : { criteria: body.criteria }),
       signal: c.req.raw.signal,
+      onModel: (_model, decision) => setRoutingHeaders(c, decision),
     });
     return c.json({
       id: executionId,

@@ -1,0 +1,40 @@
+import type { Hono } from "hono";
+import { z } from "zod";
+import { FeedbackError, UnknownExecutionError } from "../../bidding/index.js";
+import type { GatewayDeps } from "../deps.js";
+import { invalidRequest, notFound } from "../errors.js";
+import { requireScope } from "../middleware/auth/index.js";
+import { readBody } from "../validation.js";
+
+const FeedbackRequest = z.strictObject({
+  execution_id: z.string().min(1).max(64),
+  /** 0 (useless) … 1 (exactly right). */
+  score: z.number().min(0).max(1),
+  comment: z.string().max(2000).optional(),
+});
+
+/**
+ * POST /v1/feedback — how good an execution's answer was, in the caller's judgement: stored, and the learner's
+ * reward for that choice revised. Only the tenant that ran the execution may judge it.
+ */
+export function registerFeedback(app: Hono, deps: GatewayDeps): void {
+  app.post("/v1/feedback", requireScope("infer", "tasks"), async (c) => {
+    const body = await readBody(c, FeedbackRequest);
+    const tenant = c.get("principal").tenant;
+    const missing = () => notFound("execution_not_found", `execution ${body.execution_id} does not exist`, "execution_id");
+    if ((await deps.executions.get(tenant, body.execution_id)) === null) throw missing();
+    try {
+      const result = await deps.routing.router.recordFeedback({
+        executionId: body.execution_id,
+        score: body.score,
+        tenant,
+        ...(body.comment === undefined ? {} : { comment: body.comment }),
+      });
+      return c.json({ object: "feedback", execution_id: result.executionId, outcomes: result.outcomes, learned: result.learned });
+    } catch (error) {
+      if (error instanceof UnknownExecutionError) throw missing();
+      if (error instanceof FeedbackError) throw invalidRequest("feedback_invalid", error.message, "score");
+      throw error;
+    }
+  });
+}

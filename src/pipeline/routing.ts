@@ -1,0 +1,108 @@
+import type { BiddingRequest, BiddingRouter, CriteriaInput, RouteDecision } from "../bidding/index.js";
+import { candidateFrom, CriteriaError, NoEligibleModelError } from "../bidding/index.js";
+import { ApiError } from "../gateway/errors.js";
+import type { GenerationInput } from "../inference/interface.js";
+import type { CatalogModel } from "../models/catalog.js";
+import type { Capability } from "../models/manifest.js";
+import type { ModelDirectory } from "./model-directory.js";
+
+/** The model id that asks the gateway to choose by bidding. */
+export const AUTO_MODEL = "auto";
+
+export interface Routing {
+  router: BiddingRouter;
+  /** What a request that names no model gets: bidding ("auto") or the configured default model. */
+  omittedModel: "auto" | "default";
+  /** The tenant's criteria (config), between the request's and the global ones. */
+  tenantCriteria(tenant: string): CriteriaInput | undefined;
+  /** Told when tracking an outcome failed: the answer stands, the learner misses one sample. */
+  onTrackingError(error: unknown, executionId: string): void;
+}
+
+export interface RoutingInput {
+  executionId: string;
+  tenant: string;
+  model: string | undefined;
+  capability: Capability;
+  bidding: BiddingRequest;
+  criteria?: CriteriaInput;
+}
+
+export interface ChosenModel {
+  model: CatalogModel;
+  /** The bidding decision, or null when the caller named the model (tracked, not bid for). */
+  decision: RouteDecision | null;
+}
+
+/**
+ * Picks the model for one request: the one it names, or — for "auto", or no model when so configured — the
+ * winner of the bidding among the capable models. The request stays one microtask here; running a decomposed
+ * plan (parallel microtasks, assembly) is the orchestration layer's job and not wired yet.
+ */
+export async function chooseModel(models: ModelDirectory, routing: Routing | undefined, input: RoutingInput): Promise<ChosenModel> {
+  const wantsBidding = input.model === AUTO_MODEL || (input.model === undefined && routing?.omittedModel === "auto");
+  if (!wantsBidding) return { model: models.resolve(input.model, input.capability), decision: null };
+  if (routing === undefined) throw new ApiError(400, "invalid_request_error", "model_required", "this endpoint runs a model already chosen: name it", "model");
+  const capable = models.list().filter(({ model }) => model.capabilities.includes(input.capability));
+  if (capable.length === 0) throw new ApiError(404, "not_found_error", "model_not_found", `no model offers ${input.capability}`, "model");
+  let decision: RouteDecision;
+  try {
+    decision = await routing.router.route({
+      executionId: input.executionId,
+      request: input.bidding,
+      candidates: capable.map(({ model, status }) => candidateFrom(model, status)),
+      ...(input.criteria === undefined ? {} : { criteria: input.criteria }),
+      ...tenantCriteria(routing, input.tenant),
+      decompose: false,
+    });
+  } catch (error) {
+    if (error instanceof NoEligibleModelError) {
+      throw new ApiError(422, "invalid_request_error", "no_eligible_model", error.message, "criteria", {}, { exclusions: error.exclusions });
+    }
+    if (error instanceof CriteriaError) throw new ApiError(400, "invalid_request_error", "criteria_invalid", error.message, "criteria");
+    throw error;
+  }
+  const model = models.get(decision.modelId);
+  if (model === undefined) throw new Error(`bidding chose ${decision.modelId}, which is not in the catalog`);
+  return { model, decision };
+}
+
+function tenantCriteria(routing: Routing, tenant: string): { tenantCriteria?: CriteriaInput } {
+  const criteria = routing.tenantCriteria(tenant);
+  return criteria === undefined ? {} : { tenantCriteria: criteria };
+}
+
+/** What bidding reads from a generation input: the work itself, the instructions around it, and its history. */
+export function biddingRequestOf(input: GenerationInput, extra: Pick<BiddingRequest, "schema" | "jsonObject" | "maxTokens"> & { kind?: BiddingRequest["kind"] }): BiddingRequest {
+  const shape = (): Omit<BiddingRequest, "schema" | "jsonObject" | "maxTokens"> => {
+    if (input.kind === "completion") return { kind: "completion", text: input.prompt };
+    const system = input.messages.filter((m) => m.role === "system").map((m) => m.content).join("\n");
+    const rest = input.messages.filter((m) => m.role !== "system");
+    const last = rest.at(-1);
+    const history = rest.slice(0, -1).reduce((chars, m) => chars + m.content.length, 0);
+    return {
+      kind: extra.kind ?? "chat",
+      text: last?.content ?? "",
+      ...(system ? { instructions: system } : {}),
+      ...(history > 0 ? { historyChars: history } : {}),
+      turns: rest.length,
+    };
+  };
+  return {
+    ...shape(),
+    ...(extra.schema === undefined ? {} : { schema: extra.schema }),
+    ...(extra.jsonObject ? { jsonObject: true } : {}),
+    ...(extra.maxTokens === undefined ? {} : { maxTokens: extra.maxTokens }),
+  };
+}
+
+/** A compact account of the choice for the audit event: who bid, who won, and whether it was exploration. */
+export function routingSummary(decision: RouteDecision): Record<string, unknown> {
+  const microtask = decision.record.microtasks[0];
+  return {
+    policy: decision.record.policy.name,
+    mode: decision.assignments[0]?.mode ?? null,
+    chosen: decision.modelId,
+    bids: microtask?.bids.map((bid) => ({ model: bid.model, eligible: bid.eligible, score: bid.score })) ?? [],
+  };
+}
