@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    globalSetup: ["test/setup/global.ts"],
+    globalSetup: ["test/setup/global.ts", "test/support/temporal-global-setup.ts"],
     reporters: ["default", "./test/support/summary-reporter.ts"],
     // Native llama.cpp bindings and child processes behave best in forked workers.
     pool: "forks",

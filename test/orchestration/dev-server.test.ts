@@ -1,0 +1,122 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@temporalio/client";
+import { NativeConnection } from "@temporalio/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { submitTask } from "../../src/orchestration/client.js";
+import { startDevServer, type DevServerEvent, type TemporalDevServer } from "../../src/orchestration/dev-server.js";
+import { locateTemporalBinary } from "../../src/orchestration/temporal-binary.js";
+import type { Microtask, TaskInput } from "../../src/orchestration/types.js";
+import { startAtomicWorker, type RunningAtomicWorker } from "../../src/orchestration/worker.js";
+import { taskProgressQuery } from "../../src/orchestration/workflows/task.js";
+import { uuidv7 } from "../../src/util/uuidv7.js";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { writeTestModels } from "../support/models.js";
+import { openTestPipeline, testLogger, type TestPipeline } from "../support/temporal-env.js";
+
+const WORKFLOWS = join(import.meta.dirname, "../../src/orchestration/workflows/index.ts");
+
+// This file kills its server, so it runs one of its own rather than the shared one.
+let server: TemporalDevServer;
+const events: DevServerEvent[] = [];
+let database: TestDatabase;
+let pipeline: TestPipeline;
+let worker: RunningAtomicWorker;
+let connection: NativeConnection;
+let client: Client;
+
+beforeAll(async () => {
+  server = await startDevServer({
+    binary: locateTemporalBinary(),
+    dataDir: mkdtempSync(join(tmpdir(), "atomic-temporal-")),
+    logger: testLogger(),
+    restartDelayMs: 100,
+    onEvent: (event) => events.push(event),
+  });
+  const models = writeTestModels([{ id: "alpha" }]);
+  database = await createTestDatabase();
+  pipeline = await openTestPipeline({ databaseUrl: database.url, manifestPath: models.manifestPath });
+  worker = await startAtomicWorker({
+    address: server.address,
+    hostId: "dev-server-host",
+    logger: testLogger(),
+    control: { executions: pipeline.stores.executions, contentHasher: pipeline.pipeline.contentHasher },
+    inference: { pipeline: pipeline.pipeline, models: pipeline.catalog },
+    workflows: { workflowsPath: WORKFLOWS },
+  });
+  connection = await NativeConnection.connect({ address: server.address });
+  client = new Client({ connection });
+});
+
+afterAll(async () => {
+  await worker?.shutdown();
+  await connection?.close();
+  await server?.stop();
+  await pipeline?.close();
+  await database?.drop();
+});
+
+const task = (maxTokens: number): TaskInput => {
+  const microtask: Microtask = { id: "m", model: "alpha", input: { kind: "completion", prompt: "hi" }, dependsOn: [], options: { maxTokens, temperature: 1 } };
+  return { taskId: uuidv7(), requestId: `req-${uuidv7()}`, actor: { subject: "t", tenant: "default", tokenIdHash: "t" }, microtasks: [microtask] };
+};
+
+/** Local addresses of the TCP sockets `pid` listens on (Linux /proc). */
+function listeningAddresses(pid: number): string[] {
+  const inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+    } catch {
+      return undefined;
+    }
+  }).filter((inode): inode is string => inode !== undefined));
+  const found: string[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === "0A" && inodes.has(cols[9] ?? "")) found.push(cols[1]!.split(":")[0]!);
+    }
+  }
+  return found;
+}
+
+describe("temporal dev server", () => {
+  it.runIf(process.platform === "linux")("listens on loopback only", () => {
+    const addresses = listeningAddresses(server.pid()!);
+    expect(addresses.length).toBeGreaterThan(0);
+    // 0100007F is 127.0.0.1 as /proc/net/tcp writes it.
+    expect(new Set(addresses)).toEqual(new Set(["0100007F"]));
+  });
+
+  it("is restarted after SIGKILL, keeps completed results, and resumes a running task", async () => {
+    const done = task(4);
+    const doneResult = await (await submitTask(client, done)).result();
+    expect(doneResult.status).toBe("succeeded");
+
+    // Kill the server while another task's inference runs.
+    const running = await submitTask(client, task(1500));
+    while ((await running.query(taskProgressQuery)).microtasks[0]!.state !== "running") await new Promise((r) => setTimeout(r, 20));
+    const pid = server.pid()!;
+    process.kill(pid, "SIGKILL");
+    while (server.restarts() === 0) await new Promise((r) => setTimeout(r, 20));
+    await server.ready();
+    expect(server.pid()).not.toBe(pid);
+    expect(events).toEqual(expect.arrayContaining([
+      expect.objectContaining({ kind: "exited", pid, signal: "SIGKILL" }),
+      expect.objectContaining({ kind: "ready", incarnation: 2 }),
+    ]));
+
+    // The SQLite file kept the finished task's result, and the running one carries on to completion.
+    const fresh = await NativeConnection.connect({ address: server.address });
+    try {
+      const after = new Client({ connection: fresh });
+      expect(await after.workflow.getHandle(done.taskId).result()).toEqual(doneResult);
+      const resumed = await after.workflow.getHandle(running.workflowId).result();
+      expect(resumed).toMatchObject({ status: "succeeded" });
+    } finally {
+      await fresh.close();
+    }
+  });
+});

@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { setTimeout as delay } from "node:timers/promises";
+import { Client } from "@temporalio/client";
+import { NativeConnection } from "@temporalio/worker";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { submitTask } from "../../src/orchestration/client.js";
+import type { TaskInput } from "../../src/orchestration/types.js";
+import { taskProgressQuery } from "../../src/orchestration/workflows/task.js";
+import { uuidv7 } from "../../src/util/uuidv7.js";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { writeTestModels, type TestModels } from "../support/models.js";
+import { sharedTemporal } from "../support/temporal.js";
+
+const { address, namespace } = sharedTemporal("atomic-test-durability");
+const SCRIPT = join(import.meta.dirname, "fixtures", "worker-process.ts");
+const STARTED = 2; // PENDING_ACTIVITY_STATE_STARTED
+
+let database: TestDatabase;
+let models: TestModels;
+let connection: NativeConnection;
+let client: Client;
+const children = new Set<ChildProcess>();
+const contentHashKey = randomBytes(32).toString("hex");
+
+/** A worker process (control + inference for this host); resolves once it polls. */
+async function startWorkerProcess(hostId: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", SCRIPT], {
+    env: { ...process.env, ATOMIC_TEST_WORKER: JSON.stringify({ address, namespace, hostId, databaseUrl: database.url, manifestPath: models.manifestPath, contentHashKey }) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  const lines = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code, signal) => reject(new Error(`worker process exited before it was ready (${signal ?? code})`)));
+    lines.on("line", (line) => {
+      if (line.includes('"ready":true')) resolve();
+    });
+  });
+  return child;
+}
+
+beforeAll(async () => {
+  models = writeTestModels([{ id: "alpha" }]);
+  database = await createTestDatabase();
+  connection = await NativeConnection.connect({ address });
+  client = new Client({ connection, namespace });
+});
+
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
+  await connection?.close();
+  await database?.drop();
+});
+
+describe("durability", () => {
+  it("completes a task whose worker is killed (SIGKILL) mid-inference, recording each microtask once", async () => {
+    const first = await startWorkerProcess("durable-host");
+    const input: TaskInput = {
+      taskId: uuidv7(),
+      requestId: `req-${uuidv7()}`,
+      actor: { subject: "durability-test", tenant: "default", tokenIdHash: "test" },
+      microtasks: [
+        { id: "short", model: "alpha", input: { kind: "completion", prompt: "a" }, dependsOn: [], options: { maxTokens: 4, temperature: 0 } },
+        // Long enough (about 2 s of tokens here) to be still generating when the worker is killed.
+        { id: "long", model: "alpha", input: { kind: "completion", prompt: "b" }, dependsOn: ["short"], options: { maxTokens: 2000, temperature: 1 } },
+      ],
+      // A killed worker stops heartbeating: after 2 s its try is given up on and repeated.
+      policy: { inference: { heartbeatMs: 2_000, maximumAttempts: 5, initialIntervalMs: 100 } },
+    };
+    const handle = await submitTask(client, input);
+
+    // Wait until the long inference is running on the first worker, then kill that worker outright.
+    for (;;) {
+      const progress = await handle.query(taskProgressQuery);
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      const longRunning = progress.microtasks.some((m) => m.id === "long" && m.state === "running");
+      if (longRunning && pending.some((a) => a.activityType?.name === "runMicrotask" && a.state === STARTED)) break;
+      await delay(25);
+    }
+    const died = new Promise((resolve) => first.once("exit", resolve));
+    first.kill("SIGKILL");
+    await died;
+
+    await startWorkerProcess("durable-host");
+    const result = await handle.result();
+    expect(result.status).toBe("succeeded");
+    expect(result.microtasks.map((m) => [m.id, m.status])).toEqual([["short", "succeeded"], ["long", "succeeded"]]);
+
+    const db = new pg.Client({ connectionString: database.url });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ microtask: string; status: string; attempt: number; id: string }>(
+        `SELECT input->>'microtask' AS microtask, status, (input->>'attempt')::int AS attempt, id::text
+           FROM executions WHERE request_id = $1 AND id <> $2 ORDER BY created_at`,
+        [input.requestId, input.taskId],
+      );
+      // One record per microtask: the killed try never recorded, its retry on the new worker did.
+      expect(rows.map((r) => [r.microtask, r.status])).toEqual([["short", "succeeded"], ["long", "succeeded"]]);
+      const long = rows.find((r) => r.microtask === "long")!;
+      expect(long.attempt).toBeGreaterThan(1);
+      expect(result.microtasks[1]!.executionId).toBe(long.id);
+      const task = await db.query("SELECT status FROM executions WHERE id = $1", [input.taskId]);
+      expect(task.rows).toEqual([{ status: "succeeded" }]);
+    } finally {
+      await db.end();
+    }
+  });
+});

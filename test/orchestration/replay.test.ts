@@ -1,0 +1,28 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DeterminismViolationError } from "@temporalio/workflow";
+import { Worker } from "@temporalio/worker";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ensureTemporalRuntime } from "../../src/orchestration/runtime.js";
+import { testLogger } from "../support/temporal-env.js";
+
+const WORKFLOWS = join(import.meta.dirname, "../../src/orchestration/workflows/index.ts");
+const fixture = (name: string): unknown => JSON.parse(readFileSync(join(import.meta.dirname, "fixtures", name), "utf8"));
+
+/**
+ * Histories recorded from real runs (`ATOMIC_RECORD_HISTORY=1 npx vitest run test/orchestration/task-workflow.test.ts`
+ * refreshes them) replayed against today's workflow code, with no server: a change that would break tasks already
+ * running fails here first. Keep old fixtures when the workflow changes; add new ones beside them.
+ */
+beforeAll(() => ensureTemporalRuntime(testLogger()));
+
+describe("workflow replay", () => {
+  it.each(["task-history.json", "fallback-history.json"])("replays %s deterministically", async (name) => {
+    await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, fixture(name), name)).resolves.toBeUndefined();
+  });
+
+  it("catches a workflow change that does not match a recorded history", async () => {
+    const changed = join(import.meta.dirname, "fixtures", "changed-workflows.ts");
+    await expect(Worker.runReplayHistory({ workflowsPath: changed }, fixture("task-history.json"), "changed")).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});
