@@ -11,6 +11,7 @@ import { startAudit, type RunningAudit } from "./audit.js";
 import { openDatabase, type OpenDatabase } from "./database.js";
 import { egressSelfTestEvent, enforceEgressSelfTest, guardProcessEgress, runEgressSelfTest } from "./egress.js";
 import { startIdentity } from "./identity.js";
+import { openPolicy } from "./policy.js";
 import { BiddingRouter, PostgresBiddingStore } from "../bidding/index.js";
 import type { Routing } from "../pipeline/routing.js";
 import { RateLimiter } from "../limits/rate-limiter.js";
@@ -78,6 +79,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   let router: BiddingRouter;
   try {
     const access = await startIdentity(config, database.stores.apiKeys, audit, logger);
+    const policy = openPolicy(config, logger);
     router = await BiddingRouter.open({
       store: new PostgresBiddingStore(database.stores.pool),
       ...(config.bidding.criteria === undefined ? {} : { criteria: config.bidding.criteria }),
@@ -108,6 +110,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       bodyLimitBytes: config.server.bodyLimitBytes,
       limits: { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts },
       routing,
+      policy,
     });
     server = await listen(config, app);
   } catch (error) {

@@ -86,6 +86,10 @@ export const ConfigSchema = z.strictObject({
      */
     bootstrapAdminKey: z.boolean().default(true),
   }).prefault({}),
+  policy: z.strictObject({
+    /** The policy set (Cedar files, schema, entities.json, tests/): loaded and validated at start; a bad set stops it. */
+    dir: z.string().min(1).default("policies"),
+  }).prefault({}),
   bidding: z.strictObject({
     /** A chat, completion or task request that names no model: chosen by bidding ("auto") or the default model. */
     omittedModel: z.enum(["auto", "default"]).default("auto"),

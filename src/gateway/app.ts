@@ -6,6 +6,7 @@ import { ApiError } from "./errors.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors/index.js";
 import { authenticate } from "./middleware/auth/index.js";
 import { rateLimit } from "./middleware/quotas/index.js";
+import { dataClassification } from "./middleware/classification/index.js";
 import { requestContext } from "./middleware/request-context/index.js";
 import { registerHealth } from "./routes/health.js";
 import { registerAudit } from "./routes/v1_audit.js";
@@ -39,6 +40,7 @@ export function createApp(deps: GatewayDeps): Hono {
   // Everything below /v1 is someone's work or someone's data: nothing there answers an unauthenticated caller.
   app.use("/v1/*", authenticate(deps.access));
   app.use("/v1/*", rateLimit(deps.quotas));
+  app.use("/v1/*", dataClassification(deps.policy));
   registerModels(app, deps);
   registerChatCompletions(app, deps);
   registerCompletions(app, deps);

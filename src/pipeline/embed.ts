@@ -3,6 +3,7 @@ import { fromInferenceError } from "../gateway/errors.js";
 import { InferenceError } from "../inference/errors.js";
 import type { CatalogModel } from "../models/catalog.js";
 import type { Actor } from "../store/interface.js";
+import { policyCheck, requireAllowed, type PolicyCheck, type PolicySubject } from "./policy-gate.js";
 import type { PipelineDeps } from "./generate.js";
 import { recordExecution } from "./record.js";
 
@@ -10,6 +11,8 @@ export interface EmbeddingRequest {
   executionId: string;
   requestId: string;
   actor: Actor;
+  /** The caller and the data's classification, for the policy (required when deps.policy is set). */
+  policy?: PolicySubject;
   model?: string;
   inputs: string[];
   signal?: AbortSignal;
@@ -26,6 +29,12 @@ export async function runEmbedding(deps: PipelineDeps, request: EmbeddingRequest
   const started = performance.now();
   const createdAt = new Date();
   const model = deps.models.resolve(request.model, "embedding");
+  let check: PolicyCheck | undefined;
+  if (deps.policy !== undefined) {
+    if (request.policy === undefined) throw new Error("an embedding under a policy needs the caller and classification (request.policy)");
+    check = policyCheck(deps.policy, request.policy, request.inputs);
+    requireAllowed(deps.policy, request.policy, check, "embed", model);
+  }
   const record = (status: "succeeded" | "failed", errorCode: string | null, output: unknown, promptTokens: number, queueMs: number, inferenceMs: number) =>
     recordExecution(deps, {
       id: request.executionId,
@@ -45,7 +54,7 @@ export async function runEmbedding(deps: PipelineDeps, request: EmbeddingRequest
       timings: { queueMs, inferenceMs, totalMs: performance.now() - started },
       createdAt,
       completedAt: new Date(),
-    });
+    }, check === undefined ? {} : { policy: check.record });
   try {
     const result = await deps.engine.embed(model.id, request.inputs, { signal: request.signal });
     await record("succeeded", null, { vectors: result.vectors.length, dimensions: result.vectors[0]?.length ?? 0 }, result.promptTokens, result.queueMs, result.inferenceMs);

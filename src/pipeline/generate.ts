@@ -8,6 +8,8 @@ import type { Actor, ExecutionEndpoint, ExecutionRecord, ExecutionStore, SchemaR
 import type { Violation } from "../structured/index.js";
 import type { ModelDirectory } from "./model-directory.js";
 import type { CriteriaInput, RouteDecision } from "../bidding/index.js";
+import type { PolicyDecider } from "../policy/index.js";
+import { policyCheck, type PolicyCheck, type PolicySubject } from "./policy-gate.js";
 import { recordExecution } from "./record.js";
 import { biddingRequestOf, chooseModel, routingSummary, type Routing } from "./routing.js";
 import { prepareStructured, type StructuredSpec } from "./structured.js";
@@ -24,6 +26,8 @@ export interface PipelineDeps {
    * refused and nothing is tracked here.
    */
   routing?: Routing;
+  /** The data-isolation policy; absent where a model was already cleared (an inference worker). */
+  policy?: PolicyDecider;
 }
 
 export interface GenerationRequest {
@@ -36,6 +40,8 @@ export interface GenerationRequest {
   /** What the caller asked for, before defaults; recorded as is. */
   options: { maxTokens?: number; temperature?: number; topP?: number; seed?: number; stop?: string[] };
   structured?: StructuredSpec;
+  /** The caller and the data's classification, for the policy; required wherever deps.policy is set. */
+  policy?: PolicySubject;
   /** Bidding criteria the caller gave (tasks), over the tenant's and the global ones. */
   criteria?: CriteriaInput;
   /** Stored as the execution's input; defaults to `input`. */
@@ -85,8 +91,10 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
     jsonObject: request.structured?.kind === "json_object",
     ...(requested === undefined ? {} : { maxTokens: requested }),
   });
+  const check = policyFor(deps.policy, request.policy, request.input);
   const { model, decision } = await chooseModel(deps.models, deps.routing, {
     executionId: request.executionId,
+    ...(check === null ? {} : { policy: { decider: deps.policy!, subject: request.policy!, check } }),
     tenant: request.actor.tenant,
     model: request.model,
     capability: request.input.kind === "chat" ? "chat" : "completion",
@@ -140,7 +148,10 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
       timings: { queueMs, inferenceMs, totalMs: performance.now() - started },
       createdAt,
       completedAt: new Date(),
-    }, decision === null ? undefined : routingSummary(decision));
+    }, {
+      ...(decision === null ? {} : { routing: routingSummary(decision) }),
+      ...(check === null ? {} : { policy: check.record }),
+    });
     // Every execution teaches the learner, chosen by bidding or named by the caller; the answer never waits on
     // a tracking failure.
     const routing = deps.routing;
@@ -187,4 +198,12 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
   }
   await record("failed", "structured_output_invalid", null, false);
   throw structuredOutputError(lastViolations, attempts);
+}
+
+/** The policy context of a generation, or null where no policy applies. Every text the model would read is scanned. */
+function policyFor(decider: PolicyDecider | undefined, subject: PolicySubject | undefined, input: GenerationInput): PolicyCheck | null {
+  if (decider === undefined) return null;
+  if (subject === undefined) throw new Error("a generation under a policy needs the caller and classification (request.policy)");
+  const texts = input.kind === "chat" ? input.messages.map((m) => m.content) : [input.prompt];
+  return policyCheck(decider, subject, texts);
 }

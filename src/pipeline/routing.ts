@@ -4,7 +4,9 @@ import { ApiError } from "../gateway/errors.js";
 import type { GenerationInput } from "../inference/interface.js";
 import type { CatalogModel } from "../models/catalog.js";
 import type { Capability } from "../models/manifest.js";
+import type { PolicyDecider } from "../policy/index.js";
 import type { ModelDirectory } from "./model-directory.js";
+import { policyDenied, requireAllowed, type PolicyCheck, type PolicySubject } from "./policy-gate.js";
 
 /** The model id that asks the gateway to choose by bidding. */
 export const AUTO_MODEL = "auto";
@@ -21,6 +23,8 @@ export interface Routing {
 
 export interface RoutingInput {
   executionId: string;
+  /** The policy gate: only models it allows are bid for or used. Absent where no policy applies (workers). */
+  policy?: { decider: PolicyDecider; subject: PolicySubject; check: PolicyCheck };
   tenant: string;
   model: string | undefined;
   capability: Capability;
@@ -41,10 +45,21 @@ export interface ChosenModel {
  */
 export async function chooseModel(models: ModelDirectory, routing: Routing | undefined, input: RoutingInput): Promise<ChosenModel> {
   const wantsBidding = input.model === AUTO_MODEL || (input.model === undefined && routing?.omittedModel === "auto");
-  if (!wantsBidding) return { model: models.resolve(input.model, input.capability), decision: null };
+  const policy = input.policy;
+  if (!wantsBidding) {
+    const model = models.resolve(input.model, input.capability);
+    if (policy) requireAllowed(policy.decider, policy.subject, policy.check, "infer", model);
+    return { model, decision: null };
+  }
   if (routing === undefined) throw new ApiError(400, "invalid_request_error", "model_required", "this endpoint runs a model already chosen: name it", "model");
-  const capable = models.list().filter(({ model }) => model.capabilities.includes(input.capability));
+  let capable = models.list().filter(({ model }) => model.capabilities.includes(input.capability));
   if (capable.length === 0) throw new ApiError(404, "not_found_error", "model_not_found", `no model offers ${input.capability}`, "model");
+  if (policy) {
+    // Bidding only ever sees the models the policy allows for this caller and this data.
+    const allowed = new Set(policy.decider.allowedModels(policy.subject.principal, "infer", policy.check.context, capable.map(({ model }) => model)).map((m) => m.id));
+    capable = capable.filter(({ model }) => allowed.has(model.id));
+    if (capable.length === 0) throw policyDenied("no model may receive this request", policy.check, []);
+  }
   let decision: RouteDecision;
   try {
     decision = await routing.router.route({

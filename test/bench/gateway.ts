@@ -8,6 +8,7 @@
  */
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
+import { fileURLToPath } from "node:url";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { availableParallelism, cpus, tmpdir } from "node:os";
@@ -20,6 +21,7 @@ import { startGateway, type RunningGateway } from "../../src/bootstrap/gateway.j
 import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
 import { generateApiKey } from "../../src/identity/api-key.js";
 import { BiddingRouter, MemoryBiddingStore } from "../../src/bidding/index.js";
+import { PolicyStore } from "../../src/policy/index.js";
 import { Authenticator } from "../../src/identity/authenticator.js";
 import { RateLimiter } from "../../src/limits/rate-limiter.js";
 import { TokenBudget } from "../../src/limits/token-budget.js";
@@ -187,6 +189,8 @@ async function main(): Promise<void> {
     tenantCriteria: () => undefined,
     onTrackingError: (error: unknown) => console.error(error),
   };
+  // The shipped policy set decides every request, as it would on a site.
+  const policy = PolicyStore.open(fileURLToPath(new URL("../../policies", import.meta.url)));
   // Limits configured but generous: the checks run on every request, as they would on a site with quotas.
   const quotas = {
     requests: new RateLimiter(() => ({ requestsPerMinute: 1e6, burst: 1e5 })),
@@ -206,7 +210,7 @@ async function main(): Promise<void> {
     const stores = await openPostgresStores(databaseUrl, { synchronousCommit });
     await migrate(stores.pool);
     const gatewayApp = createApp({
-      engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, access, quotas, routing, schemas: stores.schemas, health: stores.health,
+      engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, access, quotas, routing, policy, schemas: stores.schemas, health: stores.health,
       logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 },
     });
     const gatewayServer = await listen(gatewayApp);
@@ -218,7 +222,7 @@ async function main(): Promise<void> {
   }
 
   const noStore = createApp({
-    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null, tokensSince: async () => 0 }, contentHasher, audit, access, quotas, routing,
+    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null, tokensSince: async () => 0 }, contentHasher, audit, access, quotas, routing, policy,
     schemas: { register: async () => { throw new Error("unused"); }, get: async () => null, list: async () => [] },
     health: { ping: async () => {} }, logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 },
   });

@@ -38,6 +38,7 @@ export interface TestGatewayOptions {
   auth?: ConfigInput["auth"];
   limits?: ConfigInput["limits"];
   bidding?: ConfigInput["bidding"];
+  policy?: ConfigInput["policy"];
 }
 
 /**
@@ -70,6 +71,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     ...(options.auth === undefined ? {} : { auth: options.auth }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.bidding === undefined ? {} : { bidding: options.bidding }),
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
     log: { level: "info" },
   });
   const gateway = await startGateway(config, createLogger({ level: "info", destination }));

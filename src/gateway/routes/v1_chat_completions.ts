@@ -4,6 +4,7 @@ import { runGeneration, type GenerationRequest } from "../../pipeline/generate.j
 import type { StructuredSpec } from "../../pipeline/structured.js";
 import { uuidv7 } from "../../util/uuidv7.js";
 import { actorOf } from "../actor.js";
+import { policySubjectOf } from "../policy-subject.js";
 import { setRoutingHeaders } from "../routing-headers.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
@@ -40,6 +41,7 @@ export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
       executionId,
       requestId: c.get("requestId"),
       actor: actorOf(c),
+      policy: policySubjectOf(c),
       endpoint: "chat.completions",
       model: body.model,
       input: { kind: "chat", messages: toMessages(body) },

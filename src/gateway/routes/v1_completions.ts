@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { runGeneration, type GenerationRequest } from "../../pipeline/generate.js";
 import { uuidv7 } from "../../util/uuidv7.js";
 import { actorOf } from "../actor.js";
+import { policySubjectOf } from "../policy-subject.js";
 import { setRoutingHeaders } from "../routing-headers.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
@@ -24,6 +25,7 @@ export function registerCompletions(app: Hono, deps: GatewayDeps): void {
       executionId,
       requestId: c.get("requestId"),
       actor: actorOf(c),
+      policy: policySubjectOf(c),
       endpoint: "completions",
       model: body.model,
       input: { kind: "completion", prompt },

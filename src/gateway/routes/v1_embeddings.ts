@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { runEmbedding } from "../../pipeline/embed.js";
 import { uuidv7 } from "../../util/uuidv7.js";
 import { actorOf } from "../actor.js";
+import { policySubjectOf } from "../policy-subject.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
@@ -20,7 +21,7 @@ export function registerEmbeddings(app: Hono, deps: GatewayDeps): void {
     const executionId = uuidv7();
     c.header("x-atomic-execution-id", executionId);
     const inputs = typeof body.input === "string" ? [body.input] : body.input;
-    const outcome = await runEmbedding(deps, { executionId, requestId: c.get("requestId"), actor: actorOf(c), model: body.model, inputs, signal: c.req.raw.signal });
+    const outcome = await runEmbedding(deps, { executionId, requestId: c.get("requestId"), actor: actorOf(c), policy: policySubjectOf(c), model: body.model, inputs, signal: c.req.raw.signal });
     return c.json({
       object: "list",
       data: outcome.vectors.map((vector, index) => ({

@@ -6,6 +6,7 @@ import type { StructuredSpec } from "../../pipeline/structured.js";
 import { uuidv7 } from "../../util/uuidv7.js";
 import { CriteriaSchema } from "../../bidding/index.js";
 import { actorOf } from "../actor.js";
+import { policySubjectOf } from "../policy-subject.js";
 import { setRoutingHeaders } from "../routing-headers.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
@@ -65,6 +66,7 @@ export function registerTasks(app: Hono, deps: GatewayDeps): void {
       executionId,
       requestId: c.get("requestId"),
       actor,
+      policy: policySubjectOf(c),
       endpoint: "tasks",
       model: body.model,
       input: { kind: "chat", messages: buildMessages(body, structured) },

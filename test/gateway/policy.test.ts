@@ -1,0 +1,125 @@
+import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeLeaf, type AuditEvent } from "../../src/audit/core/entry.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { writeTestModels } from "../support/models.js";
+
+/**
+ * The shipped policy rules over a site's own entities: an open model cleared for internal data, a model cleared
+ * for secret data and raw PII, and one only ward-7 may use.
+ */
+let gw: TestGateway;
+let ward7: string;
+let ward8: string;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), "atomic-policies-"));
+  cpSync("policies", dir, { recursive: true });
+  writeFileSync(join(dir, "entities.json"), JSON.stringify({
+    defaults: { tenantClassification: "internal", model: { clearance: "internal", allowedTenants: "*", acceptsPii: false } },
+    tenants: { "ward-8": { defaultClassification: "confidential" } },
+    models: {
+      open: { clearance: "internal", allowedTenants: "*", acceptsPii: false },
+      vault: { clearance: "secret", allowedTenants: "*", acceptsPii: true },
+      "ward-only": { clearance: "confidential", allowedTenants: ["ward-7"], acceptsPii: false },
+      embedder: { clearance: "internal", allowedTenants: "*", acceptsPii: false },
+    },
+  }));
+  gw = await startTestGateway({
+    models: writeTestModels([
+      { id: "open", options: { seed: 1 }, capabilities: ["chat", "completion"] },
+      { id: "vault", options: { seed: 2 }, capabilities: ["chat", "completion"] },
+      { id: "ward-only", options: { seed: 3 }, capabilities: ["chat", "completion"] },
+      { id: "embedder", options: { seed: 4 }, capabilities: ["embedding"] },
+    ]),
+    policy: { dir },
+  });
+  ward7 = await gw.issueKey("ward-7", ["infer", "embed", "tasks"]);
+  ward8 = await gw.issueKey("ward-8", ["infer", "embed", "tasks"]);
+});
+afterAll(async () => gw?.close());
+
+const headers = (key: string, classification?: string) => ({ authorization: `Bearer ${key}`, ...(classification ? { "x-atomic-data-classification": classification } : {}) });
+const chat = (key: string, model: string, content = "hello", classification?: string) =>
+  gw.post("/v1/chat/completions", { model, messages: [{ role: "user", content }], max_tokens: 2 }, headers(key, classification));
+
+describe("the data-isolation policy decides every model choice", () => {
+  it("lets auto bid only among models cleared for the data's classification", async () => {
+    for (let i = 0; i < 4; i++) {
+      const response = await chat(ward7, "auto", `secret note ${i}`, "secret");
+      expect(response.status).toBe(200);
+      expect((await response.json()).model).toBe("vault");
+    }
+    const decision = (await (await gw.fetch(`/v1/executions/${(await (await chat(ward7, "auto", "x", "secret")).json()).id.replace("chatcmpl-", "")}`, { headers: headers(ward7) })).json()).decision;
+    expect(decision.microtasks[0].bids.map((bid: { model: string }) => bid.model)).toEqual(["vault"]);
+  });
+
+  it("refuses a named model above its clearance, or not open to the tenant, with 403 policy_denied", async () => {
+    const tooSecret = await chat(ward7, "open", "hello", "secret");
+    expect(tooSecret.status).toBe(403);
+    const body = await tooSecret.json();
+    expect(body.error).toMatchObject({ type: "permission_error", code: "policy_denied" });
+    expect(body.error.message).toContain("classified secret");
+    expect(body.error.details.reasons).toContain("clearance");
+
+    expect((await chat(ward7, "ward-only", "hello", "confidential")).status).toBe(200);
+    const otherTenant = await chat(ward8, "ward-only", "hello", "confidential");
+    expect(otherTenant.status).toBe(403);
+    expect((await otherTenant.json()).error.code).toBe("policy_denied");
+  });
+
+  it("applies a tenant's default classification when the caller names none, and refuses an unknown level", async () => {
+    // ward-8 defaults to confidential: "open" (internal) may not take it, ward-only is not ward-8's.
+    const refused = await chat(ward8, "open");
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error.message).toContain("classified confidential");
+    expect((await chat(ward8, "auto")).status).toBe(200);
+    const unknown = await chat(ward7, "open", "hello", "top-secret");
+    expect(unknown.status).toBe(400);
+    expect((await unknown.json()).error.code).toBe("classification_invalid");
+  });
+
+  it("keeps raw PII from models not cleared for it: named, refused; auto, routed to one that is", async () => {
+    const withPii = "Contact jane.doe@hospital.example about card 4111 1111 1111 1111";
+    const refused = await chat(ward7, "open", withPii);
+    expect(refused.status).toBe(403);
+    const { error } = await refused.json();
+    expect(error.message).toMatch(/PII \(.*email.*\)/);
+    expect(error.details.reasons).toContain("raw-pii-only-to-pii-cleared-models");
+    const routed = await chat(ward7, "auto", withPii);
+    expect((await routed.json()).model).toBe("vault");
+  });
+
+  it("checks embeddings too", async () => {
+    expect((await gw.post("/v1/embeddings", { model: "embedder", input: "x" }, headers(ward7))).status).toBe(200);
+    const refused = await gw.post("/v1/embeddings", { model: "embedder", input: "x" }, headers(ward7, "secret"));
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error.code).toBe("policy_denied");
+  });
+
+  it("records the policy set that allowed each execution, and audits each denial", async () => {
+    const response = await chat(ward7, "open", "hello", "public");
+    const executionId = response.headers.get("x-atomic-execution-id")!;
+    const stored = await (await gw.fetch(`/v1/executions/${executionId}`, { headers: headers(ward7) })).json();
+    expect(stored.parameters.policy).toMatchObject({ hash: expect.stringMatching(/^[0-9a-f]{64}$/), decision: "allow", classification: "public", piiKinds: [] });
+
+    await gw.gateway.audit.sequencer.drain();
+    const client = new pg.Client({ connectionString: gw.databaseUrl });
+    await client.connect();
+    try {
+      const events = (await client.query<{ leaf: Buffer }>("SELECT leaf FROM audit_log ORDER BY idx")).rows.map((row) => decodeLeaf(row.leaf).event as AuditEvent);
+      const executed = events.find((event) => event.id === executionId)!;
+      expect(executed.policy).toEqual({ hash: stored.parameters.policy.hash, decision: "allow" });
+      expect(executed.parameters).toMatchObject({ classification: "public" });
+      const denials = events.filter((event) => event.kind === "request.refused" && event.outcome?.code === "policy_denied");
+      expect(denials.length).toBeGreaterThanOrEqual(4);
+      // The audit log names the PII kinds, never the values.
+      expect(JSON.stringify(events)).not.toContain("jane.doe@hospital.example");
+    } finally {
+      await client.end();
+    }
+  });
+});
