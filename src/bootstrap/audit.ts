@@ -74,7 +74,7 @@ export async function startAudit(config: Config, database: Pick<OpenDatabase, "u
 
   const reader = new AuditLogReader(pool);
   return {
-    deps: { reader, exportArchive: (request) => exportArchive(pool, key, request, retiredKeys) },
+    deps: { reader, exportArchive: (request) => exportArchive(pool, key, request, retiredKeys), record },
     key,
     hasher,
     sequencer,

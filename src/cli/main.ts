@@ -9,6 +9,7 @@ import { auditCommand } from "./commands/audit.js";
 import { keysCommand } from "./commands/keys.js";
 import { modelsCommand } from "./commands/models.js";
 import { policyCommand } from "./commands/policy.js";
+import { workerCommand } from "./commands/worker.js";
 import { serveCommand } from "./commands/serve.js";
 import { UsageError } from "./usage.js";
 
@@ -19,6 +20,8 @@ usage: atomic [--config FILE] <command>
 commands:
   serve                      run the gateway (embedded PostgreSQL unless DATABASE_URL is set)
   migrate                    apply database migrations and exit
+  worker                     run Temporal workers: orchestration and this host's inference
+                             [--temporal HOST:PORT] [--namespace NS] [--host-id ID] [--models a,b] [--dev-server]
   models add <file.gguf>     check, hash and pin a model in the manifest
   models verify              re-hash every pinned model and check its header
   models list                list pinned models
@@ -48,7 +51,8 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig({ file: typeof values.config === "string" ? values.config : undefined });
   const context: CommandContext = {
     config,
-    logger: createLogger({ level: command === "serve" ? config.log.level : "warn" }),
+    // Long-running commands log as configured; one-shot commands only what needs attention.
+    logger: createLogger({ level: command === "serve" || command === "worker" ? config.log.level : "warn" }),
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
   };
@@ -61,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
     case "keys": return keysCommand(context, commandArgs);
     case "apikeys": return apikeysCommand(context, commandArgs);
     case "policy": return policyCommand(context, commandArgs);
+    case "worker": return workerCommand(context, commandArgs);
     case "audit": return auditCommand(context, commandArgs);
     default: throw new UsageError(`unknown command ${command}\n\n${HELP}`);
   }

@@ -15,6 +15,7 @@ import { registerCompletions } from "./routes/v1_completions.js";
 import { registerEmbeddings } from "./routes/v1_embeddings.js";
 import { registerExecutionsGet } from "./routes/v1_executions_get.js";
 import { registerFeedback } from "./routes/v1_feedback.js";
+import { registerAdminBidding } from "./routes/v1_admin_bidding.js";
 import { registerModels } from "./routes/v1_models.js";
 import { registerSchemas } from "./routes/v1_schemas.js";
 import { registerTasks } from "./routes/v1_tasks.js";
@@ -48,6 +49,7 @@ export function createApp(deps: GatewayDeps): Hono {
   registerTasks(app, deps);
   registerExecutionsGet(app, deps);
   registerFeedback(app, deps);
+  registerAdminBidding(app, deps);
   registerSchemas(app, deps);
   registerAudit(app, deps);
   return app;

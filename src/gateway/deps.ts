@@ -1,4 +1,5 @@
 import type { AuditArchive, AuditArchiveRequest } from "../audit/archive.js";
+import type { AuditEvent } from "../audit/core/entry.js";
 import type { AuditLogReader } from "../audit/store/reader.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuthenticateOptions } from "./middleware/auth/index.js";
@@ -12,6 +13,8 @@ import type { DatabaseHealth, SchemaStore } from "../store/interface.js";
 export interface AuditDeps {
   reader: Pick<AuditLogReader, "latestCheckpoint" | "receipt" | "isQueued">;
   exportArchive(request: AuditArchiveRequest): Promise<AuditArchive>;
+  /** Queues an event that is not an execution (an operator's change); failures are logged, not thrown. */
+  record(event: AuditEvent): Promise<void>;
 }
 
 /** Everything the HTTP layer needs, injected so tests and the benchmark can swap any part. */

@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   };
   const engine = new NoopEngine(["noop"]);
   const contentHasher = new ContentHasher(randomBytes(32));
-  const audit = { reader: { latestCheckpoint: async () => null, receipt: async () => null, isQueued: async () => false }, exportArchive: async () => { throw new Error("unused"); } };
+  const audit = { reader: { latestCheckpoint: async () => null, receipt: async () => null, isQueued: async () => false }, exportArchive: async () => { throw new Error("unused"); }, record: async () => {} };
   // A real key check on every request (hash + cached lookup), as in production; the key lives in memory here.
   const access = {
     authenticator: new Authenticator({ apiKeys: { get: async (id: string) => (id === callerKey.id ? { ...callerKey, tenant: "bench", scopes: ["infer" as const], description: null, createdAt: new Date(), revokedAt: null } : null) } }),

@@ -132,3 +132,39 @@ describe("tracking and feedback", () => {
     }
   });
 });
+
+describe("operator control of the learner", () => {
+  it("freezes, unfreezes and resets through admin routes only, each change audited", async () => {
+    expect((await gw.fetch("/v1/admin/bidding", { headers: as(wardKey) })).status).toBe(403);
+    const initial = await (await gw.fetch("/v1/admin/bidding")).json();
+    expect(initial).toMatchObject({ object: "bidding.state", frozen: false });
+
+    const frozen = await (await gw.post("/v1/admin/bidding/freeze", {})).json();
+    expect(frozen.frozen).toBe(true);
+    const observed = (state: { models: Record<string, { observations: number }> }) =>
+      Object.values(state.models).reduce((sum, model) => sum + model.observations, 0);
+    const before = observed(frozen);
+    expect((await task(wardKey)).status).toBe(200);
+    // Frozen: it still chooses, and learns nothing from the outcome.
+    expect(observed(await (await gw.fetch("/v1/admin/bidding")).json())).toBe(before);
+
+    await gw.post("/v1/admin/bidding/unfreeze", {});
+    expect((await task(wardKey)).status).toBe(200);
+    expect(observed(await (await gw.fetch("/v1/admin/bidding")).json())).toBe(before + 1);
+
+    const reset = await (await gw.post("/v1/admin/bidding/reset", {})).json();
+    expect(reset.epoch).toBe(initial.epoch + 1);
+    expect(observed(reset)).toBe(0);
+
+    await gw.gateway.audit.sequencer.drain();
+    const client = new pg.Client({ connectionString: gw.databaseUrl });
+    await client.connect();
+    try {
+      const events = (await client.query<{ leaf: Buffer }>("SELECT leaf FROM audit_log ORDER BY idx")).rows.map((row) => decodeLeaf(row.leaf).event as AuditEvent);
+      const changes = events.filter((event) => event.kind === "bidding.changed").map((event) => event.detail?.["action"]);
+      expect(changes).toEqual(["freeze", "unfreeze", "reset"]);
+    } finally {
+      await client.end();
+    }
+  });
+});

@@ -25,7 +25,8 @@ export type AuditEventKind =
   | "apikey.created"
   | "apikey.revoked"
   | "startup.selftest"
-  | "egress.denied";
+  | "egress.denied"
+  | "bidding.changed";
 
 export interface AuditEvent {
   /** Format version of the event object. */

@@ -1,0 +1,30 @@
+import type { Hono } from "hono";
+import { systemEvent } from "../../audit/events.js";
+import type { GatewayDeps } from "../deps.js";
+import { requireScope } from "../middleware/auth/index.js";
+
+const ACTIONS = ["freeze", "unfreeze", "reset"] as const;
+
+/**
+ * The learner for operators: its state, and freeze (keep choosing on what was learned, learn nothing more),
+ * unfreeze, reset (forget everything learned). Admin only; each change is audited with who made it.
+ */
+export function registerAdminBidding(app: Hono, deps: GatewayDeps): void {
+  app.get("/v1/admin/bidding", requireScope("admin"), (c) => c.json({ object: "bidding.state", ...deps.routing.router.state() }));
+
+  for (const action of ACTIONS) {
+    app.post(`/v1/admin/bidding/${action}`, requireScope("admin"), async (c) => {
+      const router = deps.routing.router;
+      const before = router.state();
+      await router[action]();
+      const after = router.state();
+      const { subject, tenant, tokenIdHash } = c.get("principal");
+      await deps.audit.record(systemEvent("bidding.changed", {
+        actor: { subject, tenant, tokenIdHash },
+        request: { id: c.get("requestId"), endpoint: `POST /v1/admin/bidding/${action}` },
+        detail: { action, before: { frozen: before.frozen, epoch: before.epoch }, after: { frozen: after.frozen, epoch: after.epoch } },
+      }));
+      return c.json({ object: "bidding.state", ...after });
+    });
+  }
+}
