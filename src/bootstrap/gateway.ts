@@ -13,7 +13,7 @@ import { egressSelfTestEvent, enforceEgressSelfTest, guardProcessEgress, runEgre
 import { startIdentity } from "./identity.js";
 import { openPolicy } from "./policy.js";
 import { BiddingRouter, PostgresBiddingStore } from "../bidding/index.js";
-import type { Routing } from "../pipeline/routing.js";
+import { PendingOutcomes, type Routing } from "../pipeline/routing.js";
 import { RateLimiter } from "../limits/rate-limiter.js";
 import { tenantLimits } from "../limits/tenant-limits.js";
 import { TokenBudget } from "../limits/token-budget.js";
@@ -77,9 +77,11 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   let server: ServerType;
   let app: Hono;
   let router: BiddingRouter;
+  let pending: PendingOutcomes;
   try {
     const access = await startIdentity(config, database.stores.apiKeys, audit, logger);
     const policy = openPolicy(config, logger);
+    pending = new PendingOutcomes();
     router = await BiddingRouter.open({
       store: new PostgresBiddingStore(database.stores.pool),
       ...(config.bidding.criteria === undefined ? {} : { criteria: config.bidding.criteria }),
@@ -88,6 +90,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     const routingLog = logger.child({ component: "bidding" });
     const routing: Routing = {
       router,
+      pending,
       omittedModel: config.bidding.omittedModel,
       tenantCriteria: (tenant) => (Object.hasOwn(config.bidding.tenants, tenant) ? config.bidding.tenants[tenant] : undefined),
       onTrackingError: (error, executionId) => routingLog.warn({ err: error, executionId }, "bidding: recording an outcome failed"),
@@ -132,6 +135,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await engine.close();
         // What was learned since the last save survives the restart.
+        await pending.all();
         await router.checkpoint().catch((error: unknown) => logger.warn({ err: error }, "bidding: final learner save failed"));
         await audit.close();
         await database.close();

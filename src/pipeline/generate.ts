@@ -152,15 +152,15 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
       ...(decision === null ? {} : { routing: routingSummary(decision) }),
       ...(check === null ? {} : { policy: check.record }),
     });
-    // Every execution teaches the learner, chosen by bidding or named by the caller; the answer never waits on
-    // a tracking failure.
+    // Every execution teaches the learner, chosen by bidding or named by the caller. The answer does not wait
+    // for it (a store round trip per request); readers of what was learned wait via routing.pending.
     const routing = deps.routing;
-    await routing?.router
-      .recordOutcome(
-        { executionId: request.executionId, modelId: model.id, promptTokens, completionTokens, queueMs, inferenceMs, errorCode, schemaValid, attempts },
-        decision === null ? bidding : undefined,
-      )
-      .catch((error: unknown) => routing.onTrackingError(error, request.executionId));
+    if (routing !== undefined) {
+      const outcome = { executionId: request.executionId, modelId: model.id, promptTokens, completionTokens, queueMs, inferenceMs, errorCode, schemaValid, attempts };
+      routing.pending.add(request.executionId, routing.router
+        .recordOutcome(outcome, decision === null ? bidding : undefined)
+        .then(() => undefined, (error: unknown) => routing.onTrackingError(error, request.executionId)));
+    }
   };
 
   let lastViolations: Violation[] = [];

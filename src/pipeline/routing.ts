@@ -11,8 +11,33 @@ import { policyDenied, requireAllowed, type PolicyCheck, type PolicySubject } fr
 /** The model id that asks the gateway to choose by bidding. */
 export const AUTO_MODEL = "auto";
 
+/**
+ * Outcomes being recorded, by execution: the answer does not wait for the learner (a store round trip and the
+ * model update), but whoever reads what was learned about an execution — its feedback, an operator's view, the
+ * shutdown save — waits for that execution's outcome first.
+ */
+export class PendingOutcomes {
+  private readonly pending = new Map<string, Promise<void>>();
+
+  add(executionId: string, work: Promise<void>): void {
+    const done = work.finally(() => {
+      if (this.pending.get(executionId) === done) this.pending.delete(executionId);
+    });
+    this.pending.set(executionId, done);
+  }
+
+  async settled(executionId: string): Promise<void> {
+    await this.pending.get(executionId);
+  }
+
+  async all(): Promise<void> {
+    await Promise.all(this.pending.values());
+  }
+}
+
 export interface Routing {
   router: BiddingRouter;
+  pending: PendingOutcomes;
   /** What a request that names no model gets: bidding ("auto") or the configured default model. */
   omittedModel: "auto" | "default";
   /** The tenant's criteria (config), between the request's and the global ones. */

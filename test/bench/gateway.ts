@@ -22,6 +22,7 @@ import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
 import { generateApiKey } from "../../src/identity/api-key.js";
 import { BiddingRouter, MemoryBiddingStore } from "../../src/bidding/index.js";
 import { PolicyStore } from "../../src/policy/index.js";
+import { PendingOutcomes } from "../../src/pipeline/routing.js";
 import { Authenticator } from "../../src/identity/authenticator.js";
 import { RateLimiter } from "../../src/limits/rate-limiter.js";
 import { TokenBudget } from "../../src/limits/token-budget.js";
@@ -185,6 +186,7 @@ async function main(): Promise<void> {
   // Every execution is tracked by the learner, as in production (here in memory: the bench measures the gateway).
   const routing = {
     router: await BiddingRouter.open({ store: new MemoryBiddingStore() }),
+    pending: new PendingOutcomes(),
     omittedModel: "auto" as const,
     tenantCriteria: () => undefined,
     onTrackingError: (error: unknown) => console.error(error),

@@ -10,11 +10,16 @@ const ACTIONS = ["freeze", "unfreeze", "reset"] as const;
  * unfreeze, reset (forget everything learned). Admin only; each change is audited with who made it.
  */
 export function registerAdminBidding(app: Hono, deps: GatewayDeps): void {
-  app.get("/v1/admin/bidding", requireScope("admin"), (c) => c.json({ object: "bidding.state", ...deps.routing.router.state() }));
+  // What the operator sees and changes includes every outcome of requests already answered.
+  app.get("/v1/admin/bidding", requireScope("admin"), async (c) => {
+    await deps.routing.pending.all();
+    return c.json({ object: "bidding.state", ...deps.routing.router.state() });
+  });
 
   for (const action of ACTIONS) {
     app.post(`/v1/admin/bidding/${action}`, requireScope("admin"), async (c) => {
       const router = deps.routing.router;
+      await deps.routing.pending.all();
       const before = router.state();
       await router[action]();
       const after = router.state();

@@ -23,6 +23,8 @@ export function registerFeedback(app: Hono, deps: GatewayDeps): void {
     const tenant = c.get("principal").tenant;
     const missing = () => notFound("execution_not_found", `execution ${body.execution_id} does not exist`, "execution_id");
     if ((await deps.executions.get(tenant, body.execution_id)) === null) throw missing();
+    // Feedback sent right after the answer must find the execution's outcome recorded.
+    await deps.routing.pending.settled(body.execution_id);
     try {
       const result = await deps.routing.router.recordFeedback({
         executionId: body.execution_id,
