@@ -9,7 +9,8 @@ import type { Violation } from "../structured/index.js";
 import type { ModelDirectory } from "./model-directory.js";
 import type { CriteriaInput, RouteDecision } from "../bidding/index.js";
 import type { PolicyDecider } from "../policy/index.js";
-import { policyCheck, type PolicyCheck, type PolicySubject } from "./policy-gate.js";
+import { mayRestore, policyCheck, type PolicyCheck, type PolicySubject } from "./policy-gate.js";
+import { redactJson, Redactor } from "../redaction/index.js";
 import { recordExecution } from "./record.js";
 import { biddingRequestOf, chooseModel, routingSummary, type Routing } from "./routing.js";
 import { prepareStructured, type StructuredSpec } from "./structured.js";
@@ -92,7 +93,7 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
     ...(requested === undefined ? {} : { maxTokens: requested }),
   });
   const check = policyFor(deps.policy, request.policy, request.input);
-  const { model, decision } = await chooseModel(deps.models, deps.routing, {
+  const { model, decision, redact } = await chooseModel(deps.models, deps.routing, {
     executionId: request.executionId,
     ...(check === null ? {} : { policy: { decider: deps.policy!, subject: request.policy!, check } }),
     tenant: request.actor.tenant,
@@ -113,6 +114,16 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
     ...(request.options.stop?.length ? { stop: request.options.stop } : {}),
     ...(structured ? { grammar: structured.grammar } : {}),
   };
+  // PII the chosen model may not see is replaced by placeholders in what it reads and in what is stored; the
+  // caller gets the originals back in a text answer where the policy allows (structured values keep the
+  // placeholders: restoring could break the schema they were validated against).
+  const redaction = redact && check !== null ? redactedInput(request, check, deps.policy!, request.policy!, model) : null;
+  const input = redaction?.input ?? request.input;
+  const recordedInput = redaction?.recordedInput ?? request.recordedInput ?? request.input;
+  const restoring = structured ? null : (redaction?.restore ?? null);
+  const restoredStream = restoring !== null && request.onText ? restoring.restoreStream() : null;
+  const onText = request.onText && restoredStream ? (chunk: string) => request.onText!(restoredStream.push(chunk)) : request.onText;
+  const answer = (text: string) => (restoring === null ? text : restoring.restore(text));
   request.onModel?.(model, decision);
 
   // A streamed answer cannot be taken back, so streaming gets a single attempt.
@@ -140,7 +151,7 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
         seed: baseSeed ?? null,
         attempts,
       },
-      input: request.recordedInput ?? request.input,
+      input: recordedInput,
       output,
       schema,
       promptTokens,
@@ -150,7 +161,7 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
       completedAt: new Date(),
     }, {
       ...(decision === null ? {} : { routing: routingSummary(decision) }),
-      ...(check === null ? {} : { policy: check.record }),
+      ...(check === null ? {} : { policy: { ...check.record, redacted: redaction !== null } }),
     });
     // Every execution teaches the learner, chosen by bidding or named by the caller. The answer does not wait
     // for it (a store round trip per request); readers of what was learned wait via routing.pending.
@@ -168,17 +179,21 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
     while (attempts < attemptsAllowed) {
       attempts++;
       const seed = baseSeed === undefined ? undefined : baseSeed + attempts - 1;
-      const result = await deps.engine.generate(model.id, request.input, { ...params, ...(seed !== undefined ? { seed } : {}) }, {
+      const result = await deps.engine.generate(model.id, input, { ...params, ...(seed !== undefined ? { seed } : {}) }, {
         signal: request.signal,
-        onText: request.onText,
+        onText,
       });
+      if (restoredStream !== null) {
+        const rest = restoredStream.end();
+        if (rest) request.onText!(rest);
+      }
       queueMs += result.queueMs;
       inferenceMs += result.inferenceMs;
       promptTokens += result.promptTokens;
       completionTokens += result.completionTokens;
       if (!structured) {
         await record("succeeded", null, result.text, null);
-        return { executionId: request.executionId, model, text: result.text, finishReason: result.finishReason, promptTokens, completionTokens, attempts };
+        return { executionId: request.executionId, model, text: answer(result.text), finishReason: result.finishReason, promptTokens, completionTokens, attempts };
       }
       const check = structured.check(result.text);
       if (check.ok) {
@@ -206,4 +221,14 @@ function policyFor(decider: PolicyDecider | undefined, subject: PolicySubject | 
   if (subject === undefined) throw new Error("a generation under a policy needs the caller and classification (request.policy)");
   const texts = input.kind === "chat" ? input.messages.map((m) => m.content) : [input.prompt];
   return policyCheck(decider, subject, texts);
+}
+
+/** The request as the model may read it, with one Redactor so that stored input and answer share placeholders. */
+function redactedInput(request: GenerationRequest, check: PolicyCheck, decider: PolicyDecider, subject: PolicySubject, model: CatalogModel) {
+  const redactor = new Redactor();
+  const input: GenerationInput = request.input.kind === "chat"
+    ? { kind: "chat", messages: request.input.messages.map((m) => ({ ...m, content: redactor.redactText(m.content).text })) }
+    : { kind: "completion", prompt: redactor.redactText(request.input.prompt).text };
+  const recordedInput = request.recordedInput === undefined ? input : redactJson(request.recordedInput, {}, redactor).value;
+  return { input, recordedInput, restore: mayRestore(decider, subject, check, model) ? redactor : null };
 }

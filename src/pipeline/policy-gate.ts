@@ -15,6 +15,8 @@ export interface PolicyRecord {
   decision: "allow";
   classification: Classification;
   piiKinds: string[];
+  /** The PII was replaced by placeholders before the model saw it (and before it was stored). */
+  redacted: boolean;
 }
 
 export interface PolicyCheck {
@@ -24,13 +26,28 @@ export interface PolicyCheck {
 
 /**
  * The request's policy context: its classification and the kinds of PII found in what it sends (detected here,
- * before anything reaches a model). Redacting it instead of refusing is decided by policy in the redaction
- * library but not wired yet, so a model that may not see the PII refuses the request.
+ * before anything reaches a model). Whether it is sent, replaced by placeholders or refused is the policy's call
+ * (allowedHandling).
  */
 export function policyCheck(decider: PolicyDecider, subject: PolicySubject, texts: readonly string[]): PolicyCheck {
   const piiKinds = [...new Set(texts.flatMap((text) => detectPii(text).map((finding) => finding.kind)))].sort();
   const context: RequestContext = { classification: subject.classification, piiKinds, piiFound: piiKinds.length > 0 };
-  return { context, record: { hash: decider.policySetHash, decision: "allow", classification: subject.classification, piiKinds } };
+  return { context, record: { hash: decider.policySetHash, decision: "allow", classification: subject.classification, piiKinds, redacted: false } };
+}
+
+/**
+ * How the policy lets this model take the request: as sent, or only with its PII replaced by placeholders;
+ * refused (403) otherwise.
+ */
+export function allowedHandling(decider: PolicyDecider, subject: PolicySubject, check: PolicyCheck, action: PolicyAction, model: { id: string; sha256: string }): "send" | "redact" {
+  const plan = decider.planPii({ principal: subject.principal, action, resource: { id: model.id, sha256: model.sha256 }, context: check.context });
+  if (plan.handling === "deny") throw policyDenied(`model ${model.id} may not receive this request`, check, plan.decision.reasons);
+  return plan.handling;
+}
+
+/** Whether redacted PII may be put back into the answer this caller gets. */
+export function mayRestore(decider: PolicyDecider, subject: PolicySubject, check: PolicyCheck, model: { id: string; sha256: string }): boolean {
+  return decider.decide({ principal: subject.principal, action: "restore", resource: { id: model.id, sha256: model.sha256 }, context: check.context }).decision === "allow";
 }
 
 /** Refuses unless the policy lets this principal use this model for this action in this context. */

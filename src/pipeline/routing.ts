@@ -4,9 +4,9 @@ import { ApiError } from "../gateway/errors.js";
 import type { GenerationInput } from "../inference/interface.js";
 import type { CatalogModel } from "../models/catalog.js";
 import type { Capability } from "../models/manifest.js";
-import type { PolicyDecider } from "../policy/index.js";
+import type { PolicyDecider, RequestContext } from "../policy/index.js";
 import type { ModelDirectory } from "./model-directory.js";
-import { policyDenied, requireAllowed, type PolicyCheck, type PolicySubject } from "./policy-gate.js";
+import { allowedHandling, policyDenied, type PolicyCheck, type PolicySubject } from "./policy-gate.js";
 
 /** The model id that asks the gateway to choose by bidding. */
 export const AUTO_MODEL = "auto";
@@ -61,6 +61,8 @@ export interface ChosenModel {
   model: CatalogModel;
   /** The bidding decision, or null when the caller named the model (tracked, not bid for). */
   decision: RouteDecision | null;
+  /** The policy allows this model only once the request's PII is replaced by placeholders. */
+  redact: boolean;
 }
 
 /**
@@ -73,15 +75,23 @@ export async function chooseModel(models: ModelDirectory, routing: Routing | und
   const policy = input.policy;
   if (!wantsBidding) {
     const model = models.resolve(input.model, input.capability);
-    if (policy) requireAllowed(policy.decider, policy.subject, policy.check, "infer", model);
-    return { model, decision: null };
+    const redact = policy ? allowedHandling(policy.decider, policy.subject, policy.check, "infer", model) === "redact" : false;
+    return { model, decision: null, redact };
   }
   if (routing === undefined) throw new ApiError(400, "invalid_request_error", "model_required", "this endpoint runs a model already chosen: name it", "model");
   let capable = models.list().filter(({ model }) => model.capabilities.includes(input.capability));
   if (capable.length === 0) throw new ApiError(404, "not_found_error", "model_not_found", `no model offers ${input.capability}`, "model");
+  let redact = false;
   if (policy) {
-    // Bidding only ever sees the models the policy allows for this caller and this data.
-    const allowed = new Set(policy.decider.allowedModels(policy.subject.principal, "infer", policy.check.context, capable.map(({ model }) => model)).map((m) => m.id));
+    // Bidding only ever sees the models the policy allows for this caller and this data: as sent if any may
+    // receive it so, else with its PII replaced by placeholders.
+    const allowedFor = (context: RequestContext) =>
+      new Set(policy.decider.allowedModels(policy.subject.principal, "infer", context, capable.map(({ model }) => model)).map((m) => m.id));
+    let allowed = allowedFor(policy.check.context);
+    if (allowed.size === 0 && policy.check.context.piiFound) {
+      allowed = allowedFor({ ...policy.check.context, piiKinds: [], piiFound: false });
+      redact = allowed.size > 0;
+    }
     capable = capable.filter(({ model }) => allowed.has(model.id));
     if (capable.length === 0) throw policyDenied("no model may receive this request", policy.check, []);
   }
@@ -104,7 +114,7 @@ export async function chooseModel(models: ModelDirectory, routing: Routing | und
   }
   const model = models.get(decision.modelId);
   if (model === undefined) throw new Error(`bidding chose ${decision.modelId}, which is not in the catalog`);
-  return { model, decision };
+  return { model, decision, redact };
 }
 
 function tenantCriteria(routing: Routing, tenant: string): { tenantCriteria?: CriteriaInput } {

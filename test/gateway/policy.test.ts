@@ -82,15 +82,29 @@ describe("the data-isolation policy decides every model choice", () => {
     expect((await unknown.json()).error.code).toBe("classification_invalid");
   });
 
-  it("keeps raw PII from models not cleared for it: named, refused; auto, routed to one that is", async () => {
+  it("keeps raw PII from models not cleared for it: named, redacted before the model and the record see it", async () => {
     const withPii = "Contact jane.doe@hospital.example about card 4111 1111 1111 1111";
-    const refused = await chat(ward7, "open", withPii);
+    const redacted = await chat(ward7, "open", withPii);
+    expect(redacted.status).toBe(200);
+    const executionId = redacted.headers.get("x-atomic-execution-id")!;
+    const stored = await (await gw.fetch(`/v1/executions/${executionId}`, { headers: headers(ward7) })).json();
+    expect(JSON.stringify(stored.input)).not.toContain("jane.doe@hospital.example");
+    expect(JSON.stringify(stored.input)).not.toContain("4111 1111 1111 1111");
+    expect(stored.input.messages[0].content).toBe("Contact [EMAIL_1] about card [CARD_1]");
+    expect(stored.parameters.policy).toMatchObject({ redacted: true, piiKinds: ["credit_card", "email"] });
+
+    // Where redaction does not make it allowed (data above the model's clearance), the request is refused.
+    const refused = await chat(ward7, "open", withPii, "secret");
     expect(refused.status).toBe(403);
-    const { error } = await refused.json();
-    expect(error.message).toMatch(/PII \(.*email.*\)/);
-    expect(error.details.reasons).toContain("raw-pii-only-to-pii-cleared-models");
-    const routed = await chat(ward7, "auto", withPii);
-    expect((await routed.json()).model).toBe("vault");
+    expect((await refused.json()).error.message).toMatch(/PII \(credit_card, email\)/);
+  });
+
+  it("sends raw PII as it is to a model cleared for it, which auto prefers over redacting", async () => {
+    const routed = await chat(ward7, "auto", "Contact jane.doe@hospital.example");
+    const body = await routed.json();
+    expect(body.model).toBe("vault");
+    const stored = await (await gw.fetch(`/v1/executions/${routed.headers.get("x-atomic-execution-id")}`, { headers: headers(ward7) })).json();
+    expect(stored.parameters.policy).toMatchObject({ redacted: false, piiKinds: ["email"] });
   });
 
   it("checks embeddings too", async () => {
@@ -115,9 +129,10 @@ describe("the data-isolation policy decides every model choice", () => {
       expect(executed.policy).toEqual({ hash: stored.parameters.policy.hash, decision: "allow" });
       expect(executed.parameters).toMatchObject({ classification: "public" });
       const denials = events.filter((event) => event.kind === "request.refused" && event.outcome?.code === "policy_denied");
-      expect(denials.length).toBeGreaterThanOrEqual(4);
+      expect(denials.length).toBeGreaterThanOrEqual(3);
       // The audit log names the PII kinds, never the values.
       expect(JSON.stringify(events)).not.toContain("jane.doe@hospital.example");
+      expect(JSON.stringify(events)).not.toContain("4111 1111 1111 1111");
     } finally {
       await client.end();
     }
