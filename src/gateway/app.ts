@@ -16,6 +16,7 @@ import { registerEmbeddings } from "./routes/v1_embeddings.js";
 import { registerExecutionsGet } from "./routes/v1_executions_get.js";
 import { registerFeedback } from "./routes/v1_feedback.js";
 import { registerAdminBidding } from "./routes/v1_admin_bidding.js";
+import { registerAdminPolicy } from "./routes/v1_admin_policy.js";
 import { registerModels } from "./routes/v1_models.js";
 import { registerSchemas } from "./routes/v1_schemas.js";
 import { registerTasks } from "./routes/v1_tasks.js";
@@ -50,6 +51,7 @@ export function createApp(deps: GatewayDeps): Hono {
   registerExecutionsGet(app, deps);
   registerFeedback(app, deps);
   registerAdminBidding(app, deps);
+  registerAdminPolicy(app, deps);
   registerSchemas(app, deps);
   registerAudit(app, deps);
   return app;

@@ -6,7 +6,7 @@ import type { AuthenticateOptions } from "./middleware/auth/index.js";
 import type { Quotas } from "./middleware/quotas/index.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { Routing } from "../pipeline/routing.js";
-import type { PolicyDecider } from "../policy/index.js";
+import type { PolicyDecider, PolicyStore } from "../policy/index.js";
 import type { DatabaseHealth, SchemaStore } from "../store/interface.js";
 
 /** What the audit routes read: receipts and checkpoints, queued events, and the export archive. */
@@ -27,7 +27,7 @@ export interface GatewayDeps extends PipelineDeps {
   /** Bidding for "auto", outcome tracking and feedback: always present behind HTTP. */
   routing: Routing;
   /** The data-isolation policy: every model choice is checked against it. */
-  policy: PolicyDecider;
+  policy: PolicyDecider & Pick<PolicyStore, "reload">;
   /** Per-tenant request rates and daily token budgets. */
   quotas: Quotas;
   logger: Logger;

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -12,11 +12,12 @@ import { writeTestModels } from "../support/models.js";
  * for secret data and raw PII, and one only ward-7 may use.
  */
 let gw: TestGateway;
+let policyDir: string;
 let ward7: string;
 let ward8: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "atomic-policies-"));
+  const dir = (policyDir = mkdtempSync(join(tmpdir(), "atomic-policies-")));
   cpSync("policies", dir, { recursive: true });
   writeFileSync(join(dir, "entities.json"), JSON.stringify({
     defaults: { tenantClassification: "internal", model: { clearance: "internal", allowedTenants: "*", acceptsPii: false } },
@@ -133,6 +134,42 @@ describe("the data-isolation policy decides every model choice", () => {
       // The audit log names the PII kinds, never the values.
       expect(JSON.stringify(events)).not.toContain("jane.doe@hospital.example");
       expect(JSON.stringify(events)).not.toContain("4111 1111 1111 1111");
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe("reloading the policy set on a running gateway", () => {
+  it("refuses a set that does not validate, keeping the active one, and applies one that does; both audited", async () => {
+    const active = (await (await gw.fetch(`/v1/executions/${(await chat(ward7, "open", "x")).headers.get("x-atomic-execution-id")}`, { headers: headers(ward7) })).json()).parameters.policy.hash;
+    expect((await gw.post("/v1/admin/policy/reload", {}, headers(ward7))).status).toBe(403);
+
+    const policyFile = join(policyDir, "default.cedar");
+    const original = readFileSync(policyFile, "utf8");
+    writeFileSync(policyFile, `${original}\npermit (principal, action, resource) when { resource.noSuchAttribute };\n`);
+    const refused = await gw.post("/v1/admin/policy/reload", {});
+    expect(refused.status).toBe(422);
+    const refusal = await refused.json();
+    expect(refusal.error.code).toBe("policy_set_invalid");
+    expect(refusal.error.details.problems.length).toBeGreaterThan(0);
+    expect((await chat(ward7, "open", "still served")).status).toBe(200);
+
+    // A valid change: the open model is closed to everyone.
+    writeFileSync(policyFile, `${original}\n@id("close-open-model")\nforbid (principal, action, resource == Atomic::Model::"open");\n`);
+    const applied = await (await gw.post("/v1/admin/policy/reload", {})).json();
+    expect(applied).toMatchObject({ object: "policy.reload", changed: true, previous_hash: active });
+    const denied = await chat(ward7, "open", "x");
+    expect(denied.status).toBe(403);
+    expect((await denied.json()).error.details.reasons).toContain("close-open-model");
+
+    await gw.gateway.audit.sequencer.drain();
+    const client = new pg.Client({ connectionString: gw.databaseUrl });
+    await client.connect();
+    try {
+      const events = (await client.query<{ leaf: Buffer }>("SELECT leaf FROM audit_log ORDER BY idx")).rows.map((row) => decodeLeaf(row.leaf).event as AuditEvent);
+      const reloads = events.filter((event) => event.kind === "policy.reloaded").map((event) => event.outcome?.status);
+      expect(reloads).toEqual(["refused", "succeeded"]);
     } finally {
       await client.end();
     }

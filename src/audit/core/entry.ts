@@ -26,7 +26,8 @@ export type AuditEventKind =
   | "apikey.revoked"
   | "startup.selftest"
   | "egress.denied"
-  | "bidding.changed";
+  | "bidding.changed"
+  | "policy.reloaded";
 
 export interface AuditEvent {
   /** Format version of the event object. */

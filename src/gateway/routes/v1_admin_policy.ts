@@ -1,0 +1,31 @@
+import type { Hono } from "hono";
+import { systemEvent } from "../../audit/events.js";
+import type { GatewayDeps } from "../deps.js";
+import { ApiError } from "../errors.js";
+import { requireScope } from "../middleware/auth/index.js";
+
+/**
+ * POST /v1/admin/policy/reload — reads the policy folder again: a set that validates replaces the active one from
+ * the next request on; one that does not is refused with its problems and the active set stays. Audited either way.
+ */
+export function registerAdminPolicy(app: Hono, deps: GatewayDeps): void {
+  app.post("/v1/admin/policy/reload", requireScope("admin"), async (c) => {
+    const result = deps.policy.reload();
+    const { subject, tenant, tokenIdHash } = c.get("principal");
+    const actor = { subject, tenant, tokenIdHash };
+    const request = { id: c.get("requestId"), endpoint: "POST /v1/admin/policy/reload" };
+    if (!result.ok) {
+      await deps.audit.record(systemEvent("policy.reloaded", {
+        actor, request, outcome: { status: "refused", code: "policy_set_invalid" },
+        detail: { activeHash: result.policySetHash, problems: result.error.problems },
+      }));
+      throw new ApiError(422, "invalid_request_error", "policy_set_invalid", `the policy set was refused; ${result.policySetHash.slice(0, 12)} stays active`, null, {}, { problems: result.error.problems });
+    }
+    await deps.audit.record(systemEvent("policy.reloaded", {
+      actor, request, outcome: { status: "succeeded" },
+      policy: { hash: result.policySetHash, decision: result.changed ? "replaced" : "unchanged" },
+      detail: { previousHash: result.previousHash, warnings: [...result.warnings] },
+    }));
+    return c.json({ object: "policy.reload", changed: result.changed, policy_set_hash: result.policySetHash, previous_hash: result.previousHash, warnings: result.warnings });
+  });
+}
