@@ -198,6 +198,7 @@ async function resign(leadership: Leadership, failure: Error | null): Promise<vo
       broken = error;
     });
   }
-  client.off("error", leadership.onError);
+  // A broken connection may still report its end after release: it keeps its listener, or that would crash.
+  if (broken === null) client.off("error", leadership.onError);
   client.release(broken ?? undefined);
 }

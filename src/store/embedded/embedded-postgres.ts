@@ -68,6 +68,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     env: childEnvironment(),
     // Server logs go to a file in the data directory so that the gateway's stdout stays its own.
     stdio: ["ignore", logFd, logFd],
+    // A process group of its own: Ctrl-C at the terminal signals the gateway's group, and PostgreSQL would take
+    // it as a fast shutdown while the gateway is still draining into it. The gateway stops it itself, last.
+    detached: true,
   });
   closeSync(logFd);
   const exited = exitOf(child);

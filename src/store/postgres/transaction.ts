@@ -4,6 +4,12 @@ import type { Pool, PoolClient } from "pg";
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out client whose connection drops between queries emits 'error'; unheard, that would crash the
+  // process. The next query fails anyway, which rolls the work back; the client is discarded on release.
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on("error", onError);
   try {
     await client.query("BEGIN");
     const result = await work(client);
@@ -16,6 +22,7 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     throw error;
   } finally {
     // A connection that cannot even roll back is discarded rather than handed to the next caller.
+    client.off("error", onError);
     client.release(broken);
   }
 }
