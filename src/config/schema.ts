@@ -1,4 +1,6 @@
 import { CriteriaSchema } from "../bidding/criteria.js";
+import { PROBE_TARGET } from "../egress/self-test.js";
+import { NAME_PATTERN } from "../identity/principal.js";
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 
@@ -7,6 +9,9 @@ import { z } from "zod";
  * or from an environment variable named ATOMIC_<SECTION>_<KEY> in upper snake case (ATOMIC_SERVER_PORT,
  * ATOMIC_INFERENCE_MAX_QUEUE); DATABASE_URL is also read as database.url.
  */
+/** As identities name tenants: a key here must be a name some credential can carry. */
+const TenantName = z.string().regex(NAME_PATTERN, "a tenant name");
+
 const TENANT_LIMIT_FIELDS = {
   /** Requests per minute per tenant (per gateway process), with `burst` allowed at once; 429 beyond. */
   requestsPerMinute: z.number().positive().max(1_000_000).nullable(),
@@ -95,7 +100,7 @@ export const ConfigSchema = z.strictObject({
     omittedModel: z.enum(["auto", "default"]).default("auto"),
     /** Global criteria (weights and constraints); a tenant's and then a request's override them field by field. */
     criteria: CriteriaSchema.optional(),
-    tenants: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._@:-]{0,127}$/, "a tenant name"), CriteriaSchema).default({}),
+    tenants: z.record(TenantName, CriteriaSchema).default({}),
   }).prefault({}),
   limits: z.strictObject({
     /** For every tenant not listed under `tenants`; null fields: no limit. */
@@ -105,7 +110,7 @@ export const ConfigSchema = z.strictObject({
       tokensPerDay: TENANT_LIMIT_FIELDS.tokensPerDay.default(null),
     }).prefault({}),
     /** Per tenant, replacing the default's fields it sets. */
-    tenants: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._@:-]{0,127}$/, "a tenant name"), z.strictObject(TENANT_LIMIT_FIELDS).partial()).default({}),
+    tenants: z.record(TenantName, z.strictObject(TENANT_LIMIT_FIELDS).partial()).default({}),
     /** How long a tenant's token count is reused: a busy tenant can overrun its budget by this much traffic. */
     tokenUsageRefreshMs: z.number().int().min(0).max(60_000).default(1000),
   }).prefault({}),
@@ -123,7 +128,7 @@ export const ConfigSchema = z.strictObject({
        * the site (its proxy, a public resolver). None by default: Atomic makes no outbound attempt it was not
        * told to make, so the probe runs only where an operator configured it.
        */
-      targets: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|\d+\.\d+\.\d+\.\d+):\d{1,5}$/, "an IP:port")).default([]),
+      targets: z.array(z.string().regex(PROBE_TARGET, "an IP:port")).default([]),
       timeoutMs: z.number().int().min(50).max(30_000).default(1500),
     }).prefault({}),
   }).prefault({}),

@@ -24,8 +24,11 @@ export async function probeEgress(targets: readonly string[], timeoutMs: number)
   return { probes, egressPossible: probes.some((p) => p.reached) };
 }
 
+/** A probe target: an IP literal (no DNS query leaves) and a port, `1.2.3.4:443` or `[v6]:443`. */
+export const PROBE_TARGET = /^(?:\[([0-9a-fA-F:.]+)\]|(\d+\.\d+\.\d+\.\d+)):(\d{1,5})$/;
+
 function probe(target: string, timeoutMs: number): Promise<EgressProbe> {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|(\d+\.\d+\.\d+\.\d+)):(\d{1,5})$/.exec(target);
+  const match = PROBE_TARGET.exec(target);
   if (match === null) return Promise.resolve({ target, reached: false, error: "not an IP:port target" });
   const host = match[1] ?? match[2]!;
   const port = Number(match[3]);

@@ -12,14 +12,13 @@ export function recordExecution(
   record: ExecutionRecord,
   context: { routing?: Record<string, unknown>; policy?: PolicyRecord } = {},
 ): Promise<void> {
-  const event = executionEvent(record, deps.contentHasher);
-  const withPolicy = context.policy === undefined
-    ? { record, event }
-    : {
-        // The policy set that allowed it, in the row and in the log: which rules were in force is part of the record.
-        record: { ...record, parameters: { ...record.parameters, policy: context.policy } },
-        event: { ...event, policy: { hash: context.policy.hash, decision: context.policy.decision }, parameters: { ...event.parameters, classification: context.policy.classification, piiKinds: context.policy.piiKinds } },
-      };
-  const final = context.routing === undefined ? withPolicy.event : { ...withPolicy.event, detail: { routing: context.routing } };
-  return deps.executions.insert(withPolicy.record, final);
+  const { policy, routing } = context;
+  let event = executionEvent(record, deps.contentHasher);
+  // The policy set that allowed it, in the row and in the log: which rules were in force is part of the record.
+  if (policy) {
+    event = { ...event, policy: { hash: policy.hash, decision: policy.decision }, parameters: { ...event.parameters, classification: policy.classification, piiKinds: policy.piiKinds } };
+  }
+  if (routing) event = { ...event, detail: { routing } };
+  const stored = policy ? { ...record, parameters: { ...record.parameters, policy } } : record;
+  return deps.executions.insert(stored, event);
 }

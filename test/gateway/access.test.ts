@@ -3,11 +3,10 @@ import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, SignJWT } from "jose";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeLeaf, type AuditEvent } from "../../src/audit/core/entry.js";
 import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
 import type { Scope } from "../../src/identity/principal.js";
+import { auditEvents } from "../support/audit-events.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
@@ -168,7 +167,7 @@ describe("the record of who asked", () => {
     await served.text();
     await gw.gateway.audit.sequencer.drain();
 
-    const events = await loggedEvents();
+    const events = await auditEvents(gw.databaseUrl);
     const refusals = events.filter((event) => event.kind === "request.refused");
     expect(new Set(refusals.map((event) => event.outcome?.code))).toEqual(new Set(["authentication_required", "invalid_credentials", "insufficient_scope"]));
     const scopeRefusal = refusals.find((event) => event.outcome?.code === "insufficient_scope")!;
@@ -184,14 +183,3 @@ describe("the record of who asked", () => {
     for (const credential of [...Object.values(keys), gw.adminKey]) expect(allLogs).not.toContain(credential.slice(21));
   });
 });
-
-async function loggedEvents(): Promise<AuditEvent[]> {
-  const client = new pg.Client({ connectionString: gw.databaseUrl });
-  await client.connect();
-  try {
-    const result = await client.query<{ leaf: Buffer }>("SELECT leaf FROM audit_log ORDER BY idx");
-    return result.rows.map((row) => decodeLeaf(row.leaf).event);
-  } finally {
-    await client.end();
-  }
-}

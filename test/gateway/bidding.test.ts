@@ -1,6 +1,5 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeLeaf, type AuditEvent } from "../../src/audit/core/entry.js";
+import { auditEvents } from "../support/audit-events.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
@@ -120,16 +119,9 @@ describe("tracking and feedback", () => {
   it("writes how bidding chose into the execution's audit event", async () => {
     const body = await (await task(wardKey)).json();
     await gw.gateway.audit.sequencer.drain();
-    const client = new pg.Client({ connectionString: gw.databaseUrl });
-    await client.connect();
-    try {
-      const row = (await client.query<{ leaf: Buffer }>("SELECT leaf FROM audit_log WHERE event_id = $1", [body.id])).rows[0]!;
-      const event = decodeLeaf(row.leaf).event as AuditEvent;
-      expect(event.detail?.["routing"]).toMatchObject({ chosen: body.model, mode: expect.stringMatching(/^(explore|exploit)$/) });
-      expect((event.detail!["routing"] as { bids: unknown[] }).bids).toHaveLength(2);
-    } finally {
-      await client.end();
-    }
+    const event = (await auditEvents(gw.databaseUrl)).find((logged) => logged.id === body.id)!;
+    expect(event.detail?.["routing"]).toMatchObject({ chosen: body.model, mode: expect.stringMatching(/^(explore|exploit)$/) });
+    expect((event.detail!["routing"] as { bids: unknown[] }).bids).toHaveLength(2);
   });
 });
 
@@ -157,14 +149,8 @@ describe("operator control of the learner", () => {
     expect(observed(reset)).toBe(0);
 
     await gw.gateway.audit.sequencer.drain();
-    const client = new pg.Client({ connectionString: gw.databaseUrl });
-    await client.connect();
-    try {
-      const events = (await client.query<{ leaf: Buffer }>("SELECT leaf FROM audit_log ORDER BY idx")).rows.map((row) => decodeLeaf(row.leaf).event as AuditEvent);
-      const changes = events.filter((event) => event.kind === "bidding.changed").map((event) => event.detail?.["action"]);
-      expect(changes).toEqual(["freeze", "unfreeze", "reset"]);
-    } finally {
-      await client.end();
-    }
+    const events = await auditEvents(gw.databaseUrl);
+    const changes = events.filter((event) => event.kind === "bidding.changed").map((event) => event.detail?.["action"]);
+    expect(changes).toEqual(["freeze", "unfreeze", "reset"]);
   });
 });

@@ -1,9 +1,8 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeLeaf, type AuditEvent } from "../../src/audit/core/entry.js";
+import { auditEvents } from "../support/audit-events.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
@@ -122,21 +121,15 @@ describe("the data-isolation policy decides every model choice", () => {
     expect(stored.parameters.policy).toMatchObject({ hash: expect.stringMatching(/^[0-9a-f]{64}$/), decision: "allow", classification: "public", piiKinds: [] });
 
     await gw.gateway.audit.sequencer.drain();
-    const client = new pg.Client({ connectionString: gw.databaseUrl });
-    await client.connect();
-    try {
-      const events = (await client.query<{ leaf: Buffer }>("SELECT leaf FROM audit_log ORDER BY idx")).rows.map((row) => decodeLeaf(row.leaf).event as AuditEvent);
-      const executed = events.find((event) => event.id === executionId)!;
-      expect(executed.policy).toEqual({ hash: stored.parameters.policy.hash, decision: "allow" });
-      expect(executed.parameters).toMatchObject({ classification: "public" });
-      const denials = events.filter((event) => event.kind === "request.refused" && event.outcome?.code === "policy_denied");
-      expect(denials.length).toBeGreaterThanOrEqual(3);
-      // The audit log names the PII kinds, never the values.
-      expect(JSON.stringify(events)).not.toContain("jane.doe@hospital.example");
-      expect(JSON.stringify(events)).not.toContain("4111 1111 1111 1111");
-    } finally {
-      await client.end();
-    }
+    const events = await auditEvents(gw.databaseUrl);
+    const executed = events.find((event) => event.id === executionId)!;
+    expect(executed.policy).toEqual({ hash: stored.parameters.policy.hash, decision: "allow" });
+    expect(executed.parameters).toMatchObject({ classification: "public" });
+    const denials = events.filter((event) => event.kind === "request.refused" && event.outcome?.code === "policy_denied");
+    expect(denials.length).toBeGreaterThanOrEqual(3);
+    // The audit log names the PII kinds, never the values.
+    expect(JSON.stringify(events)).not.toContain("jane.doe@hospital.example");
+    expect(JSON.stringify(events)).not.toContain("4111 1111 1111 1111");
   });
 });
 
@@ -164,14 +157,8 @@ describe("reloading the policy set on a running gateway", () => {
     expect((await denied.json()).error.details.reasons).toContain("close-open-model");
 
     await gw.gateway.audit.sequencer.drain();
-    const client = new pg.Client({ connectionString: gw.databaseUrl });
-    await client.connect();
-    try {
-      const events = (await client.query<{ leaf: Buffer }>("SELECT leaf FROM audit_log ORDER BY idx")).rows.map((row) => decodeLeaf(row.leaf).event as AuditEvent);
-      const reloads = events.filter((event) => event.kind === "policy.reloaded").map((event) => event.outcome?.status);
-      expect(reloads).toEqual(["refused", "succeeded"]);
-    } finally {
-      await client.end();
-    }
+    const events = await auditEvents(gw.databaseUrl);
+    const reloads = events.filter((event) => event.kind === "policy.reloaded").map((event) => event.outcome?.status);
+    expect(reloads).toEqual(["refused", "succeeded"]);
   });
 });

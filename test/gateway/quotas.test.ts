@@ -1,6 +1,5 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeLeaf, type AuditEvent } from "../../src/audit/core/entry.js";
+import { auditEvents } from "../support/audit-events.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
@@ -62,14 +61,8 @@ describe("per-tenant quotas", () => {
 
   it("records each 429 as a refusal in the audit log, with the tenant", async () => {
     await gw.gateway.audit.sequencer.drain();
-    const client = new pg.Client({ connectionString: gw.databaseUrl });
-    await client.connect();
-    try {
-      const events = (await client.query<{ leaf: Buffer }>("SELECT leaf FROM audit_log")).rows.map((row) => decodeLeaf(row.leaf).event as AuditEvent);
-      const refusals = events.filter((event) => event.kind === "request.refused").map((event) => [event.actor?.tenant, event.outcome?.code]);
-      expect(refusals).toEqual(expect.arrayContaining([["ward-7", "rate_limited"], ["ward-9", "token_budget_exhausted"]]));
-    } finally {
-      await client.end();
-    }
+    const events = await auditEvents(gw.databaseUrl);
+    const refusals = events.filter((event) => event.kind === "request.refused").map((event) => [event.actor?.tenant, event.outcome?.code]);
+    expect(refusals).toEqual(expect.arrayContaining([["ward-7", "rate_limited"], ["ward-9", "token_budget_exhausted"]]));
   });
 });

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { systemEvent } from "../../audit/events.js";
+import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 
@@ -23,9 +24,8 @@ export function registerAdminBidding(app: Hono, deps: GatewayDeps): void {
       const before = router.state();
       await router[action]();
       const after = router.state();
-      const { subject, tenant, tokenIdHash } = c.get("principal");
       await deps.audit.record(systemEvent("bidding.changed", {
-        actor: { subject, tenant, tokenIdHash },
+        actor: actorOf(c),
         request: { id: c.get("requestId"), endpoint: `POST /v1/admin/bidding/${action}` },
         detail: { action, before: { frozen: before.frozen, epoch: before.epoch }, after: { frozen: after.frozen, epoch: after.epoch } },
       }));

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { systemEvent } from "../../audit/events.js";
+import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
@@ -11,8 +12,7 @@ import { requireScope } from "../middleware/auth/index.js";
 export function registerAdminPolicy(app: Hono, deps: GatewayDeps): void {
   app.post("/v1/admin/policy/reload", requireScope("admin"), async (c) => {
     const result = deps.policy.reload();
-    const { subject, tenant, tokenIdHash } = c.get("principal");
-    const actor = { subject, tenant, tokenIdHash };
+    const actor = actorOf(c);
     const request = { id: c.get("requestId"), endpoint: "POST /v1/admin/policy/reload" };
     if (!result.ok) {
       await deps.audit.record(systemEvent("policy.reloaded", {
