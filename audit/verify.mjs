@@ -134,11 +134,11 @@ import { isUtf8 } from "node:buffer";
 
 // src/util/canonical-json.ts
 function canonicalize(value) {
-  const text = serialise(value, /* @__PURE__ */ new Set());
+  const text = serialise(value, []);
   if (text === void 0) throw new TypeError("canonical JSON: the value itself is not serialisable");
   return text;
 }
-function serialise(value, ancestors) {
+function serialise(value, open2) {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -149,30 +149,37 @@ function serialise(value, ancestors) {
     case "bigint":
       throw new TypeError("canonical JSON: bigint has no JSON form");
     case "object":
-      return value === null ? "null" : serialiseObject(value, ancestors);
+      return value === null ? "null" : serialiseObject(value, open2);
     default:
       return void 0;
   }
 }
-function serialiseObject(value, ancestors) {
+function serialiseObject(value, open2) {
   if (typeof value.toJSON === "function") {
-    return serialise(value.toJSON(), ancestors);
+    return serialise(value.toJSON(), open2);
   }
-  if (ancestors.has(value)) throw new TypeError("canonical JSON: the value contains a cycle");
-  ancestors.add(value);
-  try {
-    if (Array.isArray(value)) {
-      return `[${value.map((item) => serialise(item, ancestors) ?? "null").join(",")}]`;
+  if (open2.includes(value)) throw new TypeError("canonical JSON: the value contains a cycle");
+  open2.push(value);
+  let text;
+  if (Array.isArray(value)) {
+    text = "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) text += ",";
+      text += serialise(value[i], open2) ?? "null";
     }
-    const members = [];
+    text += "]";
+  } else {
+    text = "{";
     for (const key of Object.keys(value).sort()) {
-      const member = serialise(value[key], ancestors);
-      if (member !== void 0) members.push(`${JSON.stringify(key)}:${member}`);
+      const member = serialise(value[key], open2);
+      if (member === void 0) continue;
+      if (text.length > 1) text += ",";
+      text += JSON.stringify(key) + ":" + member;
     }
-    return `{${members.join(",")}}`;
-  } finally {
-    ancestors.delete(value);
+    text += "}";
   }
+  open2.pop();
+  return text;
 }
 
 // src/audit/core/entry.ts

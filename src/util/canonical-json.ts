@@ -8,12 +8,14 @@
  * something else.
  */
 export function canonicalize(value: unknown): string {
-  const text = serialise(value, new Set());
+  const text = serialise(value, []);
   if (text === undefined) throw new TypeError("canonical JSON: the value itself is not serialisable");
   return text;
 }
 
-function serialise(value: unknown, ancestors: Set<object>): string | undefined {
+// Written for speed (every audit event and execution record passes through here on the request path): strings
+// built by concatenation, and the open containers kept in an array, since documents are shallow.
+function serialise(value: unknown, open: object[]): string | undefined {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -24,31 +26,39 @@ function serialise(value: unknown, ancestors: Set<object>): string | undefined {
     case "bigint":
       throw new TypeError("canonical JSON: bigint has no JSON form");
     case "object":
-      return value === null ? "null" : serialiseObject(value, ancestors);
+      return value === null ? "null" : serialiseObject(value, open);
     default:
       // undefined, functions and symbols: left out of objects, null in arrays, as JSON.stringify does.
       return undefined;
   }
 }
 
-function serialiseObject(value: object, ancestors: Set<object>): string | undefined {
+function serialiseObject(value: object, open: object[]): string | undefined {
   if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
-    return serialise((value as { toJSON(): unknown }).toJSON(), ancestors);
+    return serialise((value as { toJSON(): unknown }).toJSON(), open);
   }
-  if (ancestors.has(value)) throw new TypeError("canonical JSON: the value contains a cycle");
-  ancestors.add(value);
-  try {
-    if (Array.isArray(value)) {
-      return `[${value.map((item: unknown) => serialise(item, ancestors) ?? "null").join(",")}]`;
+  if (open.includes(value)) throw new TypeError("canonical JSON: the value contains a cycle");
+  open.push(value);
+  let text: string;
+  if (Array.isArray(value)) {
+    text = "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) text += ",";
+      text += serialise(value[i], open) ?? "null";
     }
-    const members: string[] = [];
+    text += "]";
+  } else {
+    text = "{";
     // Array.prototype.sort without a comparator orders by UTF-16 code units, which is what RFC 8785 asks for.
     for (const key of Object.keys(value).sort()) {
-      const member = serialise((value as Record<string, unknown>)[key], ancestors);
-      if (member !== undefined) members.push(`${JSON.stringify(key)}:${member}`);
+      const member = serialise((value as Record<string, unknown>)[key], open);
+      if (member === undefined) continue;
+      if (text.length > 1) text += ",";
+      text += JSON.stringify(key) + ":" + member;
     }
-    return `{${members.join(",")}}`;
-  } finally {
-    ancestors.delete(value);
+    text += "}";
   }
+  // Not in a finally: a throw abandons the whole serialisation, and with it this array.
+  open.pop();
+  return text;
 }
