@@ -54,6 +54,8 @@ describe("enqueueAuditEvent", () => {
     ["a time without milliseconds", { ...requestEvent(), time: "2026-03-04T05:06:07Z" }],
     ["an id that is not a UUID", { ...requestEvent(), id: "event-1" }],
     ["an id PostgreSQL would rewrite", { ...requestEvent(), id: `{${requestEvent().id}}` }],
+    ["a toJSON that writes something else", { ...requestEvent(), toJSON: () => ({ v: 1 }) } as AuditEvent],
+    ["a required field it does not own", Object.create({ kind: "request" }, Object.getOwnPropertyDescriptors((({ kind: _, ...rest }) => rest)(requestEvent()))) as AuditEvent],
   ];
 
   it.each(invalid)("refuses an event with %s, so that it never reaches the sequencer", async (_, event) => {

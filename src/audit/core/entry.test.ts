@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { GENESIS_CHAIN_HASH, LeafError, chainHash, decodeLeaf, encodeLeaf, type AuditEvent } from "./entry.js";
+import { canonicalize } from "../../util/canonical-json.js";
+import { GENESIS_CHAIN_HASH, LeafError, chainHash, decodeLeaf, encodeLeaf, encodeLeafFromText, type AuditEvent } from "./entry.js";
 
 const event: AuditEvent = {
   v: 1,
@@ -61,6 +62,32 @@ describe("encodeLeaf", () => {
     expect(() => encodeLeaf(1, prev, { ...event, time: "2025-03-04T05:06:07Z" })).toThrow(/time/);
     expect(() => encodeLeaf(1, prev, { ...event, kind: "" as AuditEvent["kind"] })).toThrow(/kind/);
     expect(() => encodeLeaf(1, prev, { ...event, latencyMs: Number.NaN })).toThrow(TypeError);
+  });
+});
+
+describe("encodeLeafFromText", () => {
+  it("writes exactly the bytes encodeLeaf writes for the parsed event", () => {
+    for (const [index, chain] of [[0, GENESIS_CHAIN_HASH], [7, prev], [2 ** 40, prev]] as const) {
+      const { leaf, event: parsed } = encodeLeafFromText(index, chain, canonicalize(event));
+      expect(leaf.equals(encodeLeaf(index, chain, event))).toBe(true);
+      expect(parsed).toEqual(JSON.parse(canonicalize(event)));
+      expect(decodeLeaf(leaf).index).toBe(index);
+    }
+  });
+
+  it("refuses text that is not the canonical JSON of a valid event", () => {
+    const text = canonicalize(event);
+    expect(() => encodeLeafFromText(1, prev, JSON.stringify(event, null, 1))).toThrow(/canonical/);
+    expect(() => encodeLeafFromText(1, prev, JSON.stringify(Object.fromEntries(Object.entries(event).reverse())))).toThrow(/canonical/);
+    expect(() => encodeLeafFromText(1, prev, text.slice(0, -1))).toThrow(/not JSON/);
+    expect(() => encodeLeafFromText(1, prev, canonicalize({ ...event, v: 2 }))).toThrow(/version/);
+    expect(() => encodeLeafFromText(1, prev, "[]")).toThrow(/not an object/);
+    // A raw lone surrogate has no UTF-8 form: the leaf would hold U+FFFD instead. Canonical JSON escapes it.
+    expect(() => encodeLeafFromText(1, prev, text.replace('"request"', '"\ud800request"'))).toThrow(/canonical/);
+    const escaped = encodeLeafFromText(1, prev, text.replace('"request"', '"\\ud800request"')).leaf;
+    expect(decodeLeaf(escaped).event.kind).toBe("\ud800request");
+    expect(() => encodeLeafFromText(-1, prev, text)).toThrow(RangeError);
+    expect(() => encodeLeafFromText(1, prev.subarray(1), text)).toThrow(RangeError);
   });
 });
 

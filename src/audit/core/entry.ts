@@ -86,6 +86,34 @@ export interface DecodedLeaf {
 }
 
 /** Parses leaf bytes and refuses anything that is not exactly the canonical encoding (reason in the message). */
+/**
+ * encodeLeaf for an event that arrives as text (what the queue holds), without serialising it again: "event" sorts
+ * before "index" and "prev", so the canonical leaf is the canonical event text wrapped in the other two fields.
+ * The text is trusted for nothing: it must be the canonical JSON of an event that passes eventProblem, so the bytes
+ * equal what encodeLeaf writes for the parsed event (the sequencer re-encoded every event twice before this).
+ */
+export function encodeLeafFromText(index: number, prev: Buffer, eventText: string): { leaf: Buffer; event: AuditEvent } {
+  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`leaf index ${index} is not a non-negative safe integer`);
+  if (!(prev instanceof Uint8Array) || prev.length !== 32) throw new RangeError("leaf prev must be a 32-byte chain hash");
+  let event: unknown;
+  try {
+    event = JSON.parse(eventText);
+  } catch (error) {
+    throw new TypeError(`audit event refused: not JSON (${(error as Error).message})`);
+  }
+  const problem = eventProblem(event);
+  if (problem !== undefined) throw new TypeError(`audit event refused: ${problem}`);
+  let canonical: boolean;
+  try {
+    canonical = isCanonicalText(event, eventText);
+  } catch (error) {
+    throw new TypeError(`audit event refused: ${(error as Error).message}`);
+  }
+  if (!canonical) throw new TypeError("audit event refused: not in canonical JSON (RFC 8785) form");
+  const leaf = Buffer.from(`{"event":${eventText},"index":${index},"prev":"${Buffer.from(prev).toString("hex")}"}`, "utf8");
+  return { leaf, event: event as AuditEvent };
+}
+
 export function decodeLeaf(bytes: Uint8Array): DecodedLeaf {
   const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (!isUtf8(buffer)) throw new LeafError("not_canonical", "leaf is not valid UTF-8");

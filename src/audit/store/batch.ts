@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { signCheckpoint, type NoteSigner } from "../core/checkpoint.js";
-import { chainHash, encodeLeaf, type AuditEvent } from "../core/entry.js";
+import { chainHash, encodeLeafFromText } from "../core/entry.js";
 import { CompactRange, leafHash } from "../core/merkle.js";
 import { TILE_HEIGHT } from "../core/proof-plan.js";
 
@@ -64,7 +64,9 @@ async function appendQueuedEvents(client: pg.ClientBase, options: BatchOptions):
   const state = await lockState(client, options.epoch);
   const queued = (
     await client.query<QueuedRow>(
-      "SELECT event_id, event FROM audit_queue ORDER BY enqueued_at, event_id LIMIT $1 FOR UPDATE SKIP LOCKED",
+      // No row locks: lockState's lock on audit_sequencer already serialises batches, and locking each queued row
+      // would write every tuple (and its WAL) once more before the DELETE writes it again.
+      "SELECT event_id, event FROM audit_queue ORDER BY enqueued_at, event_id LIMIT $1",
       [options.batchSize],
     )
   ).rows;
@@ -161,8 +163,7 @@ function encodeLeaves(state: SequencerState, rows: QueuedRow[]) {
   const eventTimes: string[] = [];
   for (const row of rows) {
     const index = state.size + leaves.length;
-    const event = JSON.parse(row.event) as AuditEvent;
-    const leaf = encodeLeaf(index, chain, event);
+    const { leaf, event } = encodeLeafFromText(index, chain, row.event);
     const hash = leafHash(leaf);
     chain = chainHash(leaf);
     range = range.append(hash, keepStored);

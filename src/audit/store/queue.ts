@@ -27,19 +27,25 @@ export async function queueIsEmpty(db: Pick<pg.Pool, "query">): Promise<boolean>
 }
 
 /**
- * The canonical JSON the queue holds, refused (TypeError) unless the sequencer can make it a leaf: the parsed text
- * passes the core's event checks, and canonical JSON re-encodes to itself, so encodeLeaf will accept it. One bad
- * event in the queue would otherwise stop every batch behind it.
+ * The canonical JSON the queue holds, refused (TypeError) unless the sequencer can make it a leaf: the event's own
+ * fields pass the core's event checks, and canonical JSON is what encodeLeafFromText accepts. One bad event in the
+ * queue would otherwise stop every batch behind it.
  */
 export function queuedEventText(event: AuditEvent): string {
   // PostgreSQL's uuid type would also take braces or no hyphens, and the log would then disagree with its leaf.
   if (!UUID_PATTERN.test(event.id)) throw new TypeError(`audit event id ${String(event.id)} is not a UUID`);
-  const text = canonicalize(event);
-  // Checked on what the sequencer will parse back, not on the object (a toJSON could drop a required field).
-  const problem = eventProblem(JSON.parse(text));
+  // Checked on the object rather than on the text parsed back (a cost on every request): only a toJSON on the event
+  // itself, or required fields it does not own (getters, a prototype), could make the text lack what is checked here.
+  if (typeof (event as { toJSON?: unknown }).toJSON === "function") throw new TypeError(`audit event ${event.id} refused: it has a toJSON`);
+  for (const field of REQUIRED_FIELDS) {
+    if (!Object.hasOwn(event, field)) throw new TypeError(`audit event ${event.id} refused: no own "${field}"`);
+  }
+  const problem = eventProblem(event);
   if (problem !== undefined) throw new TypeError(`audit event ${event.id} refused: ${problem}`);
-  return text;
+  return canonicalize(event);
 }
+
+const REQUIRED_FIELDS = ["v", "id", "time", "kind"] as const;
 
 /**
  * Queues events from many concurrent writers with group commit: one multi-row INSERT and one commit per batch,
@@ -51,10 +57,12 @@ export class AuditQueueWriter {
 
   constructor(db: Pick<pg.Pool, "query">) {
     this.committer = new GroupCommit(async (batch) => {
-      await db.query(
-        "INSERT INTO audit_queue (event_id, event) SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT (event_id) DO NOTHING",
-        [batch.map(([id]) => id), batch.map(([, text]) => text)],
-      );
+      // Named, so that each connection parses and plans it once rather than on every commit of the hot path.
+      await db.query({
+        name: "atomic-audit-enqueue",
+        text: "INSERT INTO audit_queue (event_id, event) SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT (event_id) DO NOTHING",
+        values: [batch.map(([id]) => id), batch.map(([, text]) => text)],
+      });
     });
   }
 

@@ -2,20 +2,23 @@ import { describe, expect, it } from "vitest";
 import { GroupCommit } from "./group-commit.js";
 
 describe("GroupCommit", () => {
-  it("writes an item at once when idle, and batches what arrives while a write is in flight", async () => {
+  it("writes what was submitted in one event-loop turn together, and batches what arrives while a write is in flight", async () => {
     const writes: number[][] = [];
     let release!: () => void;
     const committer = new GroupCommit<number>(async (items) => {
       writes.push(items);
       if (writes.length === 1) await new Promise<void>((r) => (release = r));
     });
-    const first = committer.submit(1);
-    expect(writes).toEqual([[1]]);
-    const rest = [2, 3, 4].map((n) => committer.submit(n));
+    const first = [1, 2].map((n) => committer.submit(n));
+    expect(writes).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual([[1, 2]]);
+    const rest = [3, 4, 5].map((n) => committer.submit(n));
+    await new Promise((r) => setImmediate(r));
     expect(writes).toHaveLength(1);
     release();
-    await Promise.all([first, ...rest]);
-    expect(writes).toEqual([[1], [2, 3, 4]]);
+    await Promise.all([...first, ...rest]);
+    expect(writes).toEqual([[1, 2], [3, 4, 5]]);
   });
 
   it("resolves a caller only after the write holding its item", async () => {
@@ -37,6 +40,7 @@ describe("GroupCommit", () => {
       if (items.includes(3)) throw new Error(`bad ${items.join(",")}`);
     });
     const first = committer.submit(1);
+    await new Promise((r) => setImmediate(r));
     const outcomes = [2, 3, 4].map((n) => committer.submit(n).then(() => "ok", (e: Error) => e.message));
     release();
     await first;
@@ -50,9 +54,10 @@ describe("GroupCommit", () => {
       sizes.push(items.length);
       if (sizes.length === 1) await new Promise<void>((r) => (release = r));
     }, 2);
-    const all = [committer.submit(0), ...[1, 2, 3, 4, 5].map((n) => committer.submit(n))];
+    const all = [0, 1, 2, 3, 4].map((n) => committer.submit(n));
+    await new Promise((r) => setImmediate(r));
     release();
     await Promise.all(all);
-    expect(sizes).toEqual([1, 2, 2, 1]);
+    expect(sizes).toEqual([2, 2, 1]);
   });
 });

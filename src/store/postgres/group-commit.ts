@@ -1,9 +1,11 @@
 /**
  * Group commit: concurrent writers share one statement and one commit. While a write is in flight, new items wait;
- * when it finishes they all go out together. An idle system writes each item at once (no added latency); a busy
- * one pays one commit per batch instead of one per item, which on a small machine is the difference between a few
- * thousand and tens of thousands of durable writes per second. Every caller resolves only after the commit that
- * holds its item, so durability is exactly that of writing alone.
+ * when it finishes they all go out together. An idle system writes at the end of the current event-loop turn (a
+ * few microseconds later), so that every item submitted in that turn goes in the same write: started at the first
+ * submit, a write carried one item and the next one the other fifteen, halving the batch under a steady load. A busy
+ * system pays one commit per batch instead of one per item, which on a small machine is the difference between a
+ * few thousand and tens of thousands of durable writes per second. Every caller resolves only after the commit
+ * that holds its item, so durability is exactly that of writing alone.
  */
 export class GroupCommit<T> {
   private pending: Array<{ item: T; resolve: () => void; reject: (error: unknown) => void }> = [];
@@ -15,12 +17,14 @@ export class GroupCommit<T> {
   submit(item: T): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
     });
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxBatch);
       try {
