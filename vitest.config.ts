@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    // Slow suites with commands of their own (see README): the production Temporal server and the offline bundle.
+    exclude: [...configDefaults.exclude, "test/deploy/**", "test/bundle/**"],
     globalSetup: ["test/setup/global.ts", "test/support/temporal-global-setup.ts"],
     reporters: ["default", "./test/support/summary-reporter.ts"],
     // Native llama.cpp bindings and child processes behave best in forked workers.
