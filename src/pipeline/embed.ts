@@ -3,7 +3,8 @@ import { fromInferenceError } from "../gateway/errors.js";
 import { InferenceError } from "../inference/errors.js";
 import type { CatalogModel } from "../models/catalog.js";
 import type { Actor } from "../store/interface.js";
-import { policyCheck, requireAllowed, type PolicyCheck, type PolicySubject } from "./policy-gate.js";
+import { Redactor } from "../redaction/index.js";
+import { allowedHandling, policyCheck, type PolicyCheck, type PolicySubject } from "./policy-gate.js";
 import type { PipelineDeps } from "./generate.js";
 import { recordExecution } from "./record.js";
 
@@ -24,16 +25,27 @@ export interface EmbeddingOutcome {
   promptTokens: number;
 }
 
-/** Embeds the inputs and records the execution; the vectors themselves are not stored, only their shape. */
+/**
+ * Embeds the inputs (with PII replaced by placeholders where the policy says so) and records the execution; the
+ * vectors themselves are not stored, only their shape.
+ */
 export async function runEmbedding(deps: PipelineDeps, request: EmbeddingRequest): Promise<EmbeddingOutcome> {
   const started = performance.now();
   const createdAt = new Date();
   const model = deps.models.resolve(request.model, "embedding");
   let check: PolicyCheck | undefined;
+  const redactor = new Redactor();
+  let inputs = request.inputs;
+  let redacted = false;
   if (deps.policy !== undefined) {
     if (request.policy === undefined) throw new Error("an embedding under a policy needs the caller and classification (request.policy)");
     check = policyCheck(deps.policy, request.policy, request.inputs);
-    requireAllowed(deps.policy, request.policy, check, "embed", model);
+    // As for generation: PII this model may not see is embedded as typed placeholders, so a vector still says
+    // "an e-mail address was here" without carrying which one.
+    if (allowedHandling(deps.policy, request.policy, check, "embed", model) === "redact") {
+      inputs = request.inputs.map((text) => redactor.redactText(text).text);
+      redacted = true;
+    }
   }
   const record = (status: "succeeded" | "failed", errorCode: string | null, output: unknown, promptTokens: number, queueMs: number, inferenceMs: number) =>
     recordExecution(deps, {
@@ -54,9 +66,9 @@ export async function runEmbedding(deps: PipelineDeps, request: EmbeddingRequest
       timings: { queueMs, inferenceMs, totalMs: performance.now() - started },
       createdAt,
       completedAt: new Date(),
-    }, check === undefined ? {} : { policy: check.record });
+    }, { redactor, ...(check === undefined ? {} : { policy: { ...check.record, redacted } }) });
   try {
-    const result = await deps.engine.embed(model.id, request.inputs, { signal: request.signal });
+    const result = await deps.engine.embed(model.id, inputs, { signal: request.signal });
     await record("succeeded", null, { vectors: result.vectors.length, dimensions: result.vectors[0]?.length ?? 0 }, result.promptTokens, result.queueMs, result.inferenceMs);
     return { model, vectors: result.vectors, promptTokens: result.promptTokens };
   } catch (error) {

@@ -10,7 +10,7 @@ import type { ModelDirectory } from "./model-directory.js";
 import type { CriteriaInput, RouteDecision } from "../bidding/index.js";
 import type { PolicyDecider } from "../policy/index.js";
 import { mayRestore, policyCheck, type PolicyCheck, type PolicySubject } from "./policy-gate.js";
-import { redactJson, Redactor } from "../redaction/index.js";
+import { Redactor } from "../redaction/index.js";
 import { recordExecution } from "./record.js";
 import { biddingRequestOf, chooseModel, routingSummary, type Routing } from "./routing.js";
 import { prepareStructured, type StructuredSpec } from "./structured.js";
@@ -45,7 +45,7 @@ export interface GenerationRequest {
   policy?: PolicySubject;
   /** Bidding criteria the caller gave (tasks), over the tenant's and the global ones. */
   criteria?: CriteriaInput;
-  /** Stored as the execution's input; defaults to `input`. */
+  /** Stored as the execution's input (with its PII replaced by placeholders); defaults to `input`. */
   recordedInput?: unknown;
   signal?: AbortSignal;
   onText?: (chunk: string) => void;
@@ -114,12 +114,13 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
     ...(request.options.stop?.length ? { stop: request.options.stop } : {}),
     ...(structured ? { grammar: structured.grammar } : {}),
   };
-  // PII the chosen model may not see is replaced by placeholders in what it reads and in what is stored; the
-  // caller gets the originals back in a text answer where the policy allows (structured values keep the
-  // placeholders: restoring could break the schema they were validated against).
+  // PII the chosen model may not see is replaced by placeholders in what it reads; the caller gets the originals
+  // back in a text answer where the policy allows (structured values keep the placeholders: restoring could break
+  // the schema they were validated against). What is stored gets placeholders from the same redactor either way.
   const redaction = redact && check !== null ? redactedInput(request, check, deps.policy!, request.policy!, model) : null;
+  const redactor = redaction?.redactor ?? new Redactor();
   const input = redaction?.input ?? request.input;
-  const recordedInput = redaction?.recordedInput ?? request.recordedInput ?? request.input;
+  const recordedInput = request.recordedInput ?? request.input;
   const restoring = structured ? null : (redaction?.restore ?? null);
   const restoredStream = restoring !== null && request.onText ? restoring.restoreStream() : null;
   const onText = request.onText && restoredStream ? (chunk: string) => request.onText!(restoredStream.push(chunk)) : request.onText;
@@ -147,6 +148,8 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
       errorCode,
       parameters: {
         ...params,
+        // Stop sequences are the caller's text too.
+        ...(params.stop ? { stop: params.stop.map((stop) => redactor.redactText(stop).text) } : {}),
         grammar: request.structured?.kind ?? null,
         seed: baseSeed ?? null,
         attempts,
@@ -160,6 +163,7 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
       createdAt,
       completedAt: new Date(),
     }, {
+      redactor,
       ...(decision === null ? {} : { routing: routingSummary(decision) }),
       ...(check === null ? {} : { policy: { ...check.record, redacted: redaction !== null } }),
     });
@@ -223,12 +227,11 @@ function policyFor(decider: PolicyDecider | undefined, subject: PolicySubject | 
   return policyCheck(decider, subject, texts);
 }
 
-/** The request as the model may read it, with one Redactor so that stored input and answer share placeholders. */
+/** The request as the model may read it; its Redactor also redacts the record, so both share placeholders. */
 function redactedInput(request: GenerationRequest, check: PolicyCheck, decider: PolicyDecider, subject: PolicySubject, model: CatalogModel) {
   const redactor = new Redactor();
   const input: GenerationInput = request.input.kind === "chat"
     ? { kind: "chat", messages: request.input.messages.map((m) => ({ ...m, content: redactor.redactText(m.content).text })) }
     : { kind: "completion", prompt: redactor.redactText(request.input.prompt).text };
-  const recordedInput = request.recordedInput === undefined ? input : redactJson(request.recordedInput, {}, redactor).value;
-  return { input, recordedInput, restore: mayRestore(decider, subject, check, model) ? redactor : null };
+  return { input, redactor, restore: mayRestore(decider, subject, check, model) ? redactor : null };
 }

@@ -3,10 +3,12 @@ import type { PolicyAction, PolicyDecider, PolicyPrincipal, RequestContext } fro
 import type { Classification } from "../policy/index.js";
 import { detectPii } from "../redaction/index.js";
 
-/** Who asks and how sensitive the data is: what a model choice must be allowed for. */
+/** Who asks, how sensitive the data is and what it is for: what a model choice must be allowed for. */
 export interface PolicySubject {
   principal: PolicyPrincipal;
   classification: Classification;
+  /** What the caller declares the data is for (x-atomic-purpose); "" or absent when it declares nothing. */
+  purpose?: string;
 }
 
 /** What the execution record and its audit event keep of the decision that let the request through. */
@@ -15,7 +17,12 @@ export interface PolicyRecord {
   decision: "allow";
   classification: Classification;
   piiKinds: string[];
-  /** The PII was replaced by placeholders before the model saw it (and before it was stored). */
+  /** The purpose the caller declared ("" when none): part of what the policy decided on. */
+  purpose: string;
+  /**
+   * The model saw placeholders instead of the PII. Stored records and audit events hold placeholders either way:
+   * this says only what reached the model.
+   */
   redacted: boolean;
 }
 
@@ -25,14 +32,15 @@ export interface PolicyCheck {
 }
 
 /**
- * The request's policy context: its classification and the kinds of PII found in what it sends (detected here,
- * before anything reaches a model). Whether it is sent, replaced by placeholders or refused is the policy's call
+ * The request's policy context: its classification, its declared purpose and the kinds of PII found in what it
+ * sends (detected here, before anything reaches a model). Whether it is sent, replaced by placeholders or refused is the policy's call
  * (allowedHandling).
  */
 export function policyCheck(decider: PolicyDecider, subject: PolicySubject, texts: readonly string[]): PolicyCheck {
   const piiKinds = [...new Set(texts.flatMap((text) => detectPii(text).map((finding) => finding.kind)))].sort();
-  const context: RequestContext = { classification: subject.classification, piiKinds, piiFound: piiKinds.length > 0 };
-  return { context, record: { hash: decider.policySetHash, decision: "allow", classification: subject.classification, piiKinds, redacted: false } };
+  const purpose = subject.purpose ?? "";
+  const context: RequestContext = { classification: subject.classification, piiKinds, piiFound: piiKinds.length > 0, purpose };
+  return { context, record: { hash: decider.policySetHash, decision: "allow", classification: subject.classification, piiKinds, purpose, redacted: false } };
 }
 
 /**
@@ -50,15 +58,10 @@ export function mayRestore(decider: PolicyDecider, subject: PolicySubject, check
   return decider.decide({ principal: subject.principal, action: "restore", resource: { id: model.id, sha256: model.sha256 }, context: check.context }).decision === "allow";
 }
 
-/** Refuses unless the policy lets this principal use this model for this action in this context. */
-export function requireAllowed(decider: PolicyDecider, subject: PolicySubject, check: PolicyCheck, action: PolicyAction, model: { id: string; sha256: string }): void {
-  const decision = decider.decide({ principal: subject.principal, action, resource: { id: model.id, sha256: model.sha256 }, context: check.context });
-  if (decision.decision !== "allow") throw policyDenied(`model ${model.id} may not receive this request`, check, decision.reasons);
-}
-
 export function policyDenied(what: string, check: PolicyCheck, reasons: readonly string[]): ApiError {
   const pii = check.record.piiKinds.length > 0 ? ` with PII (${check.record.piiKinds.join(", ")})` : "";
+  const purpose = check.record.purpose === "" ? "" : ` for purpose ${check.record.purpose}`;
   return new ApiError(403, "permission_error", "policy_denied",
-    `${what}: data classified ${check.record.classification}${pii} (policy set ${check.record.hash.slice(0, 12)}${reasons.length > 0 ? `, ${reasons.join(", ")}` : ""})`,
+    `${what}: data classified ${check.record.classification}${pii}${purpose} (policy set ${check.record.hash.slice(0, 12)}${reasons.length > 0 ? `, ${reasons.join(", ")}` : ""})`,
     "model", {}, { policySetHash: check.record.hash, reasons });
 }

@@ -1,24 +1,43 @@
 import { executionEvent } from "../audit/events.js";
+import { redactJson, Redactor } from "../redaction/index.js";
 import type { ExecutionRecord } from "../store/interface.js";
 import type { PipelineDeps } from "./generate.js";
 import type { PolicyRecord } from "./policy-gate.js";
 
+export interface RecordContext {
+  routing?: Record<string, unknown>;
+  policy?: PolicyRecord;
+  /**
+   * The request's redactor, when the model already saw placeholders from it: the stored input and output then use
+   * the same placeholders the model read and wrote.
+   */
+  redactor?: Redactor;
+}
+
 /**
  * Stores a finished execution together with its audit event; the caller answers only after this resolves. A
  * routed execution's event carries how bidding chose its model.
+ *
+ * Input and output are stored with detected PII replaced by placeholders whatever the policy let the model see:
+ * a model cleared for raw PII gets it, the stored row and the audit log's content hashes never do, so erasing
+ * or exporting records never has to find PII first.
  */
-export function recordExecution(
-  deps: Pick<PipelineDeps, "executions" | "contentHasher">,
-  record: ExecutionRecord,
-  context: { routing?: Record<string, unknown>; policy?: PolicyRecord } = {},
-): Promise<void> {
+export function recordExecution(deps: Pick<PipelineDeps, "executions" | "contentHasher">, record: ExecutionRecord, context: RecordContext = {}): Promise<void> {
   const { policy, routing } = context;
-  let event = executionEvent(record, deps.contentHasher);
+  const redactor = context.redactor ?? new Redactor();
+  // Input before output, so that a value the model repeats gets the placeholder its input occurrence got.
+  const input = redactJson(record.input, {}, redactor).value;
+  const redacted: ExecutionRecord = { ...record, input, output: redactJson(record.output, {}, redactor).value };
+  let event = executionEvent(redacted, deps.contentHasher);
   // The policy set that allowed it, in the row and in the log: which rules were in force is part of the record.
   if (policy) {
-    event = { ...event, policy: { hash: policy.hash, decision: policy.decision }, parameters: { ...event.parameters, classification: policy.classification, piiKinds: policy.piiKinds } };
+    event = {
+      ...event,
+      policy: { hash: policy.hash, decision: policy.decision },
+      parameters: { ...event.parameters, classification: policy.classification, piiKinds: policy.piiKinds, purpose: policy.purpose },
+    };
   }
   if (routing) event = { ...event, detail: { routing } };
-  const stored = policy ? { ...record, parameters: { ...record.parameters, policy } } : record;
+  const stored = policy ? { ...redacted, parameters: { ...redacted.parameters, policy } } : redacted;
   return deps.executions.insert(stored, event);
 }

@@ -30,7 +30,8 @@ describe("loadPolicySet", () => {
     const set = loadPolicySet(SHIPPED);
     expect(set.policies.map((p) => p.id)).toContain("clearance");
     expect(set.policies.find((p) => p.id === "clearance")).toMatchObject({ file: "default.cedar", effect: "forbid" });
-    expect(set.files).toEqual(["atomic.cedarschema", "default.cedar", "entities.json"]);
+    expect(set.policies.find((p) => p.id === "no-raw-pii-for-training")).toMatchObject({ file: "purpose.cedar", effect: "forbid" });
+    expect(set.files).toEqual(["atomic.cedarschema", "default.cedar", "entities.json", "purpose.cedar"]);
     expect(set.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(set.warnings).toEqual([]);
   });

@@ -45,7 +45,7 @@ describe("atomic policy", () => {
   it("check validates and prints the hash; test prints each case and the count", async () => {
     const check = cli();
     expect(await policyCommand(check.context, ["check", "policies"])).toBe(0);
-    expect(check.out.join("\n")).toMatch(/^ok .*: 7 policies in 1 files, validated against the schema\npolicy set [0-9a-f]{64}$/);
+    expect(check.out.join("\n")).toMatch(/^ok .*: 9 policies in 2 files, validated against the schema\npolicy set [0-9a-f]{64}$/);
     const test = cli();
     expect(await policyCommand(test.context, ["test", "policies"])).toBe(0);
     expect(test.out.at(-1)).toMatch(/^\d+ passed, 0 failed$/);

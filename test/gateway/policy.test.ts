@@ -104,14 +104,73 @@ describe("the data-isolation policy decides every model choice", () => {
     const body = await routed.json();
     expect(body.model).toBe("vault");
     const stored = await (await gw.fetch(`/v1/executions/${routed.headers.get("x-atomic-execution-id")}`, { headers: headers(ward7) })).json();
+    // The model got the address; the stored record did not.
     expect(stored.parameters.policy).toMatchObject({ redacted: false, piiKinds: ["email"] });
+    expect(stored.input.messages[0].content).toBe("Contact [EMAIL_1]");
   });
 
-  it("checks embeddings too", async () => {
+  it("checks embeddings too: as sent, redacted for a model not cleared for the PII, refused above its clearance", async () => {
     expect((await gw.post("/v1/embeddings", { model: "embedder", input: "x" }, headers(ward7))).status).toBe(200);
+
+    const input = ["Refund IBAN DE89 3704 0044 0532 0130 00 for jane.doe@hospital.example", "and jane.doe@hospital.example again"];
+    const redacted = await gw.post("/v1/embeddings", { model: "embedder", input }, headers(ward7));
+    expect(redacted.status).toBe(200);
+    const vectors = (await redacted.json()).data.map((d: { embedding: number[] }) => d.embedding);
+    // What the model embedded is the placeholder text: the same vectors as for that text sent as it is.
+    const placeholders = ["Refund IBAN [IBAN_1] for [EMAIL_1]", "and [EMAIL_1] again"];
+    const direct = await (await gw.post("/v1/embeddings", { model: "embedder", input: placeholders }, headers(ward7))).json();
+    expect(vectors).toEqual(direct.data.map((d: { embedding: number[] }) => d.embedding));
+    const stored = await (await gw.fetch(`/v1/executions/${redacted.headers.get("x-atomic-execution-id")}`, { headers: headers(ward7) })).json();
+    expect(stored.input).toEqual(placeholders);
+    expect(stored.parameters.policy).toMatchObject({ redacted: true, piiKinds: ["email", "iban"] });
+
     const refused = await gw.post("/v1/embeddings", { model: "embedder", input: "x" }, headers(ward7, "secret"));
     expect(refused.status).toBe(403);
     expect((await refused.json()).error.code).toBe("policy_denied");
+    const refusedWithPii = await gw.post("/v1/embeddings", { model: "embedder", input }, headers(ward7, "secret"));
+    expect(refusedWithPii.status).toBe(403);
+  });
+
+  it("passes the declared purpose to the policy: training data stays at or below internal and never carries raw PII", async () => {
+    const purpose = (value: string) => ({ "x-atomic-purpose": value });
+    // Without a purpose, secret data reaches the secret-cleared model; declared as training data it does not.
+    expect((await gw.post("/v1/chat/completions", { model: "vault", messages: [{ role: "user", content: "hello" }], max_tokens: 2 }, headers(ward7, "secret"))).status).toBe(200);
+    const refused = await gw.post("/v1/chat/completions", { model: "vault", messages: [{ role: "user", content: "hello" }], max_tokens: 2 },
+      { ...headers(ward7, "secret"), ...purpose("Training") });
+    expect(refused.status).toBe(403);
+    const refusal = (await refused.json()).error;
+    expect(refusal.details.reasons).toEqual(["training-only-up-to-internal"]);
+    expect(refusal.message).toContain("for purpose training");
+
+    // Raw PII for training is redacted even for the PII-cleared model, and auto finds no model that may take it raw.
+    for (const model of ["vault", "auto"]) {
+      const response = await gw.post("/v1/chat/completions", { model, messages: [{ role: "user", content: "Label jane.doe@hospital.example" }], max_tokens: 2 },
+        { ...headers(ward7), ...purpose("training") });
+      expect(response.status).toBe(200);
+      const stored = await (await gw.fetch(`/v1/executions/${response.headers.get("x-atomic-execution-id")}`, { headers: headers(ward7) })).json();
+      expect(stored.parameters.policy).toMatchObject({ purpose: "training", redacted: true, piiKinds: ["email"] });
+    }
+    const embedded = await gw.post("/v1/embeddings", { model: "embedder", input: "x" }, { ...headers(ward7, "confidential"), ...purpose("training") });
+    expect(embedded.status).toBe(403);
+
+    // Another purpose is recorded and decides nothing here; none is recorded as "".
+    const support = await gw.post("/v1/chat/completions", { model: "vault", messages: [{ role: "user", content: "hello" }], max_tokens: 2 }, { ...headers(ward7, "secret"), ...purpose("support") });
+    expect(support.status).toBe(200);
+    const supportId = support.headers.get("x-atomic-execution-id")!;
+    expect((await (await gw.fetch(`/v1/executions/${supportId}`, { headers: headers(ward7) })).json()).parameters.policy.purpose).toBe("support");
+    const none = await chat(ward7, "open");
+    expect((await (await gw.fetch(`/v1/executions/${none.headers.get("x-atomic-execution-id")}`, { headers: headers(ward7) })).json()).parameters.policy.purpose).toBe("");
+    await gw.gateway.audit.sequencer.drain();
+    expect((await auditEvents(gw.databaseUrl)).find((event) => event.id === supportId)?.parameters).toMatchObject({ purpose: "support" });
+  });
+
+  it("refuses a purpose that is not a short name, or that is itself PII, with 400 purpose_invalid", async () => {
+    for (const value of ["model training", "x".repeat(65), "9training", "tel-2125550123", "café"]) {
+      const response = await gw.post("/v1/chat/completions", { model: "open", messages: [{ role: "user", content: "hello" }], max_tokens: 2 },
+        { ...headers(ward7), "x-atomic-purpose": value });
+      expect(response.status, value).toBe(400);
+      expect((await response.json()).error).toMatchObject({ code: "purpose_invalid", param: "x-atomic-purpose" });
+    }
   });
 
   it("records the policy set that allowed each execution, and audits each denial", async () => {

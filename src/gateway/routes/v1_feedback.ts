@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { FeedbackError, UnknownExecutionError } from "../../bidding/index.js";
+import { redact } from "../../redaction/index.js";
 import type { GatewayDeps } from "../deps.js";
 import { invalidRequest, notFound } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
@@ -30,7 +31,8 @@ export function registerFeedback(app: Hono, deps: GatewayDeps): void {
         executionId: body.execution_id,
         score: body.score,
         tenant,
-        ...(body.comment === undefined ? {} : { comment: body.comment }),
+        // Stored for operators to read: with detected PII as placeholders, like every other stored text.
+        ...(body.comment === undefined ? {} : { comment: redact(body.comment).text }),
       });
       return c.json({ object: "feedback", execution_id: result.executionId, outcomes: result.outcomes, learned: result.learned });
     } catch (error) {

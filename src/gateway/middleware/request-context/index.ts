@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../../../observability/logger.js";
+import { detectPii } from "../../../redaction/index.js";
 import { uuidv7 } from "../../../util/uuidv7.js";
 
 declare module "hono" {
@@ -14,14 +15,18 @@ export interface RequestContextOptions {
 }
 
 // A caller's own id is kept for correlation only when it is short and plain; anything else could smuggle text
-// into logs.
+// into logs. It is stored with the execution too, so one that reads as PII (a card or phone number) is replaced.
 const CALLER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function callerId(incoming: string | undefined): string | undefined {
+  return incoming !== undefined && CALLER_ID.test(incoming) && detectPii(incoming).length === 0 ? incoming : undefined;
+}
 
 /** Gives every request an id (returned as `x-request-id`), a logger bound to it, and one access-log line. */
 export function requestContext(options: RequestContextOptions): MiddlewareHandler {
   return async function requestContextHandler(c, next) {
     const incoming = c.req.header("x-request-id");
-    const requestId = incoming && CALLER_ID.test(incoming) ? incoming : uuidv7();
+    const requestId = callerId(incoming) ?? uuidv7();
     const log = options.logger.child({ requestId });
     c.set("requestId", requestId);
     c.set("log", log);
