@@ -1,5 +1,6 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../config/schema.js";
 import { createApp } from "../gateway/app.js";
@@ -12,6 +13,7 @@ import { openDatabase, type OpenDatabase } from "./database.js";
 import { egressSelfTestEvent, enforceEgressSelfTest, guardProcessEgress, runEgressSelfTest } from "./egress.js";
 import { startIdentity } from "./identity.js";
 import { openPolicy } from "./policy.js";
+import { loadTls, type TlsMaterial } from "./tls.js";
 import { BiddingRouter, PostgresBiddingStore } from "../bidding/index.js";
 import { PendingOutcomes, type Routing } from "../pipeline/routing.js";
 import { RateLimiter } from "../limits/rate-limiter.js";
@@ -40,6 +42,8 @@ export interface StartGatewayOptions {
  * server. The self-test runs first, before anything could have been let out, and is recorded once the log is open.
  */
 export async function startGateway(config: Config, logger: Logger, options: StartGatewayOptions = {}): Promise<RunningGateway> {
+  // A certificate that cannot serve stops the start before anything is opened that would need closing.
+  const tls = loadTls(config);
   const selfTest = await runEgressSelfTest(config, logger);
   const guard = options.guardEgress ? guardProcessEgress(config, logger) : null;
   const database = await openDatabase(config, logger);
@@ -49,7 +53,7 @@ export async function startGateway(config: Config, logger: Logger, options: Star
     guard?.auditTo(audit.record);
     if (selfTest !== null) await audit.record(egressSelfTestEvent(config, selfTest));
     enforceEgressSelfTest(config, selfTest);
-    return await startOnDatabase(config, logger, database, audit);
+    return await startOnDatabase(config, logger, database, audit, tls);
   } catch (error) {
     // A gateway that fails to start (port taken, manifest invalid) must not leave its embedded PostgreSQL behind.
     await audit?.close();
@@ -58,7 +62,7 @@ export async function startGateway(config: Config, logger: Logger, options: Star
   }
 }
 
-async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit): Promise<RunningGateway> {
+async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit, tls: TlsMaterial | null): Promise<RunningGateway> {
   const catalog = loadCatalog({ manifestPath: config.models.manifest, dataDir: config.dataDir, testModelWhenEmpty: config.models.testModelWhenEmpty });
   if (catalog.length === 0) logger.warn({ manifest: config.models.manifest }, "no models are pinned; add one with `atomic models add <file.gguf>`");
   for (const model of catalog.filter((m) => m.testModel)) {
@@ -114,14 +118,15 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       limits: { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts },
       routing,
       policy,
+      cors: config.server.cors,
     });
-    server = await listen(config, app);
+    server = await listen(config, app, tls);
   } catch (error) {
     await engine.close();
     throw error;
   }
   const address = server.address() as AddressInfo;
-  const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = `${tls === null ? "http" : "https"}://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info({ url, models: catalog.map((m) => ({ id: m.id, state: engine.status(m.id)?.state })) }, "gateway listening");
 
   let closing: Promise<void> | undefined;
@@ -143,9 +148,10 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   };
 }
 
-function listen(config: Config, app: Hono): Promise<ServerType> {
+function listen(config: Config, app: Hono, tls: TlsMaterial | null): Promise<ServerType> {
+  const transport = tls === null ? {} : { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } };
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, () => resolve(server));
+    const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port, ...transport }, () => resolve(server));
     server.once("error", reject);
   });
 }

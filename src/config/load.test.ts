@@ -38,4 +38,20 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ file: file("[1]"), env: {} })).toThrow(ConfigError);
     expect(() => loadConfig({ file: file("{oops"), env: {} })).toThrow(/config file/);
   });
+
+  it("takes CORS origins as a list or a comma-separated variable, exact origins only; none by default", () => {
+    expect(loadConfig({ env: {} }).server.cors.origins).toEqual([]);
+    expect(loadConfig({ env: { ATOMIC_SERVER_CORS_ORIGINS: "https://ward.example, http://10.0.0.5:3000" } }).server.cors.origins)
+      .toEqual(["https://ward.example", "http://10.0.0.5:3000"]);
+    for (const bad of ["*", "https://ward.example/", "https://ward.example/app", "ward.example", "file:///x"]) {
+      expect(() => loadConfig({ file: file({ server: { cors: { origins: [bad] } } }), env: {} }), bad).toThrow(/server\.cors\.origins\.0: an origin/);
+    }
+    expect(() => loadConfig({ env: { ATOMIC_SERVER_CORS_ORIGINS: "https://ok.example,*" } })).toThrow(/server\.cors\.origins\.1: .*\[from environment variable ATOMIC_SERVER_CORS_ORIGINS\]/);
+  });
+
+  it("takes a TLS certificate and key together, from the file or the environment", () => {
+    expect(loadConfig({ env: { ATOMIC_SERVER_TLS_CERT_FILE: "c.pem", ATOMIC_SERVER_TLS_KEY_FILE: "k.pem" } }).server.tls).toEqual({ certFile: "c.pem", keyFile: "k.pem" });
+    expect(loadConfig({ env: {} }).server.tls).toBeUndefined();
+    expect(() => loadConfig({ file: file({ server: { tls: { certFile: "c.pem" } } }), env: {} })).toThrow(/server\.tls\.keyFile/);
+  });
 });

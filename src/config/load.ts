@@ -96,7 +96,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const key = issue.path.join(".") || "(root)";
-      const source = sources.get(key) ?? (file ? `config file ${file}` : "defaults");
+      // An item of a list (server.cors.origins.0) comes from wherever the list came from.
+      const listed = issue.path.map((_, i) => issue.path.slice(0, issue.path.length - i).join(".")).find((path) => sources.has(path));
+      const source = (listed === undefined ? undefined : sources.get(listed)) ?? (file ? `config file ${file}` : "defaults");
       const unknownKeys = issue.code === "unrecognized_keys" ? ` (${issue.keys.map((k) => [...issue.path, k].join(".")).join(", ")})` : "";
       return `  ${key}${unknownKeys}: ${issue.message} [from ${source}]`;
     });

@@ -12,6 +12,16 @@ import { z } from "zod";
 /** As identities name tenants: a key here must be a name some credential can carry. */
 const TenantName = z.string().regex(NAME_PATTERN, "a tenant name");
 
+/** What a browser sends in Origin: the serialised origin of an http(s) URL, exactly. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 const TENANT_LIMIT_FIELDS = {
   /** Requests per minute per tenant (per gateway process), with `burst` allowed at once; 429 beyond. */
   requestsPerMinute: z.number().positive().max(1_000_000).nullable(),
@@ -26,6 +36,22 @@ export const ConfigSchema = z.strictObject({
     host: z.string().min(1).default("127.0.0.1"),
     port: z.number().int().min(0).max(65535).default(8080),
     bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** Serve HTTPS with this PEM certificate (chain) and private key; absent → plain HTTP. Read and checked at start. */
+    tls: z.strictObject({
+      certFile: z.string().min(1),
+      keyFile: z.string().min(1),
+    }).optional(),
+    /**
+     * Browser origins allowed to call the gateway (CORS). None → no CORS header is ever sent, so no web page on
+     * another origin can read an answer. Exact origins only ("https://app.example:8443"), never "*".
+     */
+    cors: z.strictObject({
+      origins: z.preprocess(
+        // From an environment variable: a comma-separated list.
+        (value) => (typeof value === "string" ? value.split(",").map((item) => item.trim()).filter(Boolean) : value),
+        z.array(z.string().refine(isOrigin, "an origin: scheme://host[:port], no path, no trailing slash, no wildcard")),
+      ).default([]),
+    }).prefault({}),
   }).prefault({}),
   /** Where the embedded database, generated models and keys live. */
   dataDir: z.string().min(1).default(".atomic"),

@@ -5,6 +5,7 @@ import type { GatewayDeps } from "./deps.js";
 import { ApiError } from "./errors.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors/index.js";
 import { authenticate } from "./middleware/auth/index.js";
+import { corsFor } from "./middleware/cors/index.js";
 import { rateLimit } from "./middleware/quotas/index.js";
 import { dataClassification } from "./middleware/classification/index.js";
 import { requestContext } from "./middleware/request-context/index.js";
@@ -26,6 +27,8 @@ export function createApp(deps: GatewayDeps): Hono {
   const app = new Hono();
   app.use(requestContext({ logger: deps.logger }));
   app.use(secureHeaders());
+  // No origins configured, no CORS headers at all: browsers then keep every other site's pages from reading answers.
+  if (deps.cors !== undefined && deps.cors.origins.length > 0) app.use(corsFor(deps.cors.origins));
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimitBytes,

@@ -32,4 +32,6 @@ export interface GatewayDeps extends PipelineDeps {
   quotas: Quotas;
   logger: Logger;
   bodyLimitBytes: number;
+  /** Browser origins allowed by CORS; absent or empty → no CORS headers. */
+  cors?: { origins: readonly string[] };
 }

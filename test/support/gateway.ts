@@ -39,6 +39,8 @@ export interface TestGatewayOptions {
   limits?: ConfigInput["limits"];
   bidding?: ConfigInput["bidding"];
   policy?: ConfigInput["policy"];
+  /** TLS and CORS; the gateway still listens on a free loopback port. */
+  server?: Pick<NonNullable<ConfigInput["server"]>, "tls" | "cors">;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
   });
   const dataDir = mkdtempSync(join(tmpdir(), "atomic-data-"));
   const config = ConfigSchema.parse({
-    server: { host: "127.0.0.1", port: 0 },
+    server: { host: "127.0.0.1", port: 0, ...options.server },
     dataDir,
     database: { url: database.url },
     models: { manifest: options.models.manifestPath, testModelWhenEmpty: false },

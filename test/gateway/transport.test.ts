@@ -1,0 +1,146 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway } from "../../src/bootstrap/gateway.js";
+import { ConfigError } from "../../src/config/load.js";
+import { ConfigSchema } from "../../src/config/schema.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { writeTestModels, type TestModels } from "../support/models.js";
+
+/** HTTPS with a self-signed certificate made here, and CORS off by default, on for exactly the configured origins. */
+const ORIGIN = "https://ward.example:8443";
+let dir: string;
+let cert: Buffer;
+let models: TestModels;
+let secure: TestGateway;
+let plain: TestGateway;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "atomic-tls-"));
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+  ], { stdio: "ignore" });
+  execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", join(dir, "other-key.pem")], { stdio: "ignore" });
+  cert = readFileSync(join(dir, "cert.pem"));
+  models = writeTestModels([{ id: "m", capabilities: ["chat", "completion"] }]);
+  secure = await startTestGateway({
+    models,
+    server: { tls: { certFile: join(dir, "cert.pem"), keyFile: join(dir, "key.pem") }, cors: { origins: [ORIGIN] } },
+  });
+  plain = await startTestGateway({ models });
+});
+afterAll(async () => {
+  await secure?.close();
+  await plain?.close();
+});
+
+function httpsGet(url: string, options: https.RequestOptions = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    https.get(url, options, (response) => {
+      let body = "";
+      response.setEncoding("utf8").on("data", (chunk: string) => (body += chunk)).on("end", () => resolve({ status: response.statusCode!, body }));
+    }).on("error", reject);
+  });
+}
+
+/** What a plain-HTTP client gets: "status N" if anything answered as HTTP, else the error code. */
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    const request = http.get(url, { timeout: 5_000 }, (response) => {
+      response.resume();
+      resolve(`status ${response.statusCode}`);
+    });
+    request.on("timeout", () => request.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })));
+    request.on("error", (error: NodeJS.ErrnoException) => resolve(`error ${error.code ?? error.message}`));
+  });
+}
+
+const startFails = (tls: { certFile: string; keyFile: string }) =>
+  startGateway(ConfigSchema.parse({
+    server: { host: "127.0.0.1", port: 0, tls },
+    dataDir: dir,
+    // Never reached: the certificate is checked first. A database that cannot exist keeps a regression from
+    // starting an embedded one here.
+    database: { url: `postgresql://nobody@/none?host=${join(dir, "no-such-socket-dir")}` },
+    egress: { selfTest: { mode: "off" } },
+  }), pino({ level: "silent" }));
+
+describe("TLS (server.tls)", () => {
+  it("serves HTTPS to a client that trusts the certificate, and nothing to one that does not", async () => {
+    expect(secure.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const health = await httpsGet(`${secure.url}/healthz`, { ca: cert });
+    expect(health.status).toBe(200);
+    const listed = await httpsGet(`${secure.url}/v1/models`, { ca: cert, headers: { authorization: `Bearer ${secure.adminKey}` } });
+    expect(listed.status).toBe(200);
+    expect(JSON.parse(listed.body).data.map((m: { id: string }) => m.id)).toContain("m");
+    await expect(httpsGet(`${secure.url}/healthz`)).rejects.toMatchObject({ code: "DEPTH_ZERO_SELF_SIGNED_CERT" });
+    expect(secure.logs.find((line) => line.msg === "gateway listening")?.url).toBe(secure.url);
+  });
+
+  it("does not answer plain HTTP on the TLS port", async () => {
+    const outcome = await httpGet(secure.url.replace("https:", "http:") + "/healthz");
+    // The TLS layer drops the connection on the first non-handshake byte: no HTTP answer, not even an error page.
+    expect(outcome).toBe("error ECONNRESET");
+  });
+
+  it("refuses to start on a missing file, a file that is not PEM, or a key that is not the certificate's", async () => {
+    const missing = startFails({ certFile: join(dir, "absent.pem"), keyFile: join(dir, "key.pem") });
+    await expect(missing).rejects.toThrow(ConfigError);
+    await expect(missing).rejects.toThrow(`server.tls.certFile: cannot read ${join(dir, "absent.pem")}: ENOENT`);
+
+    writeFileSync(join(dir, "garbage.pem"), "not a certificate\n");
+    await expect(startFails({ certFile: join(dir, "garbage.pem"), keyFile: join(dir, "key.pem") })).rejects.toThrow(/^server\.tls: .* are not a PEM certificate and its private key/);
+
+    const mismatch = startFails({ certFile: join(dir, "cert.pem"), keyFile: join(dir, "other-key.pem") });
+    await expect(mismatch).rejects.toThrow(/key values mismatch/);
+    // The message names files, never their content.
+    await expect(mismatch).rejects.not.toThrow(/BEGIN/);
+  });
+});
+
+describe("CORS (server.cors.origins)", () => {
+  const preflight = (gw: TestGateway, origin: string) =>
+    gw.gateway.app.request("/v1/chat/completions", {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type, x-atomic-purpose" },
+    });
+  const get = (gw: TestGateway, origin: string) =>
+    gw.gateway.app.request("/v1/models", { headers: { origin, authorization: `Bearer ${gw.adminKey}` } });
+  const corsHeaders = (response: Response) => [...response.headers.keys()].filter((name) => name.startsWith("access-control-"));
+
+  it("sends no CORS header at all when no origin is configured", async () => {
+    const pre = await preflight(plain, ORIGIN);
+    expect(pre.status).toBe(401);
+    expect(corsHeaders(pre)).toEqual([]);
+    const response = await get(plain, ORIGIN);
+    expect(response.status).toBe(200);
+    expect(corsHeaders(response)).toEqual([]);
+  });
+
+  it("allows exactly the configured origins: preflight answered before authentication, gateway headers exposed", async () => {
+    const pre = await preflight(secure, ORIGIN);
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+    expect(pre.headers.get("access-control-allow-methods")).toBe("GET,HEAD,POST");
+    expect(pre.headers.get("access-control-allow-headers")?.split(",")).toEqual(expect.arrayContaining(["authorization", "content-type", "x-atomic-purpose"]));
+    expect(pre.headers.get("access-control-allow-credentials")).toBeNull();
+    expect(pre.headers.get("vary")).toContain("Origin");
+
+    const response = await get(secure, ORIGIN);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+    expect(response.headers.get("access-control-expose-headers")?.split(",")).toEqual(expect.arrayContaining(["x-request-id", "x-atomic-execution-id"]));
+
+    for (const other of ["https://evil.example", "https://ward.example", "http://ward.example:8443", "null"]) {
+      expect((await preflight(secure, other)).headers.get("access-control-allow-origin"), other).toBeNull();
+      expect((await get(secure, other)).headers.get("access-control-allow-origin"), other).toBeNull();
+    }
+  });
+});
