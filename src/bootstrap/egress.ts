@@ -42,12 +42,13 @@ export function enforceEgressSelfTest(config: Config, result: EgressSelfTest | n
 }
 
 /**
- * Installs the process-wide guard for `atomic serve`: the allowlist is the configured entries plus the database's
- * own TCP address, if it has one. Refused attempts are logged at once and audited once the log is open.
+ * Installs the process-wide guard for `atomic serve` and `atomic worker`: the allowlist is the configured entries,
+ * the database's own TCP address if it has one, and what the command adds (a worker's Temporal frontend). Refused
+ * attempts are logged at once and audited once the log is open.
  */
-export function guardProcessEgress(config: Config, logger: Logger): { auditTo(record: (event: AuditEvent) => Promise<void>): void } {
+export function guardProcessEgress(config: Config, logger: Logger, also: readonly string[] = []): { auditTo(record: (event: AuditEvent) => Promise<void>): void } {
   const database = databaseTcpAddress(config.database.url);
-  const allowlist = new EgressAllowlist([...config.egress.allow, ...(database === null ? [] : [database])]);
+  const allowlist = new EgressAllowlist([...config.egress.allow, ...(database === null ? [] : [database]), ...also]);
   let record: ((event: AuditEvent) => Promise<void>) | null = null;
   installEgressGuard({
     allowlist,

@@ -2,10 +2,12 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ContentHasher } from "../../audit/content-hasher.js";
 import { auditKeyPaths } from "../../audit/key-files.js";
+import { enqueueAuditEvent } from "../../audit/store/queue.js";
 import { openDatabase } from "../../bootstrap/database.js";
+import { guardProcessEgress } from "../../bootstrap/egress.js";
 import { LlamaEngine } from "../../inference/llama/engine.js";
 import { loadCatalog } from "../../models/catalog.js";
-import { startDevServer, type TemporalDevServer } from "../../orchestration/dev-server.js";
+import { DEV_SERVER_IP, startDevServer, type TemporalDevServer } from "../../orchestration/dev-server.js";
 import { HOST_ID_PATTERN } from "../../orchestration/names.js";
 import { locateTemporalBinary } from "../../orchestration/temporal-binary.js";
 import { defaultHostId, startAtomicWorker } from "../../orchestration/worker.js";
@@ -55,12 +57,22 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
 
   let devServer: TemporalDevServer | undefined;
   let address = values.temporal ?? process.env["ATOMIC_TEMPORAL_ADDRESS"] ?? "127.0.0.1:7233";
+  const requestedPort = Number(address.split(":").pop());
+  const devPort = Number.isInteger(requestedPort) && requestedPort > 0 ? requestedPort : 7233;
+  // A worker reads prompts and runs models as the gateway does, so it gets the same process-wide guard, before it
+  // opens anything: open to its database and its Temporal frontend (a dev server it starts is on loopback).
+  let guard: ReturnType<typeof guardProcessEgress>;
+  try {
+    guard = guardProcessEgress(config, logger, [address, ...(values["dev-server"] ? [`${DEV_SERVER_IP}:${devPort}`] : [])]);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(`--temporal must be HOST:PORT (${error.message})\n${USAGE}`);
+    throw error;
+  }
   if (values["dev-server"]) {
-    const port = Number(address.split(":").pop());
     devServer = await startDevServer({
       binary: locateTemporalBinary(),
       dataDir: join(resolve(config.dataDir), "temporal"),
-      port: Number.isInteger(port) && port > 0 ? port : 7233,
+      port: devPort,
       ...(values.namespace ? { namespaces: [values.namespace] } : {}),
       logger,
     });
@@ -68,6 +80,7 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
   }
 
   const database = await openDatabase(config, logger);
+  guard.auditTo((event) => enqueueAuditEvent(database.stores.pool, event).catch((error: unknown) => logger.error({ err: error }, "could not queue an audit event")));
   let engine: LlamaEngine | undefined;
   try {
     const contentHasher = ContentHasher.fromFile(auditKeyPaths(config).contentHashKey);
