@@ -38,6 +38,12 @@ export const TaskPolicySchema = z.strictObject({
     initialIntervalMs: Positive.optional(),
   }).optional(),
   hostsPerModel: z.number().int().min(1).max(100).optional(),
+  webhook: z.strictObject({
+    maximumAttempts: z.number().int().min(1).max(100).optional(),
+    initialIntervalMs: Positive.optional(),
+    maximumIntervalMs: Positive.optional(),
+    startToCloseMs: Positive.max(10 * 60_000).optional(),
+  }).optional(),
 });
 
 export const TaskInputSchema = z.strictObject({
@@ -46,6 +52,9 @@ export const TaskInputSchema = z.strictObject({
   actor: z.strictObject({ subject: z.string(), tenant: z.string(), tokenIdHash: z.string(), sourceAddress: z.string().optional() }),
   microtasks: z.array(MicrotaskSchema).min(1).max(1_000),
   policy: TaskPolicySchema.optional(),
+  assembly: z.enum(["list", "merge"]).optional(),
+  learn: z.boolean().optional(),
+  webhook: z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(2048) }).optional(),
 });
 
 export class InvalidTaskError extends Error {

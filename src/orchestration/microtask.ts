@@ -2,7 +2,7 @@
  * Pure functions over microtasks, shared by the workflow (which must stay deterministic) and the activities: no
  * Node APIs, no clocks, no randomness.
  */
-import type { Microtask, MicrotaskInput, MicrotaskResult } from "./types.js";
+import type { Microtask, MicrotaskInput, MicrotaskResult, TaskInput, ValidationProblem } from "./types.js";
 
 /** Problems that make a task impossible to run: empty, duplicate or unknown ids, self-dependencies, cycles. */
 export function checkMicrotasks(microtasks: readonly Microtask[]): string[] {
@@ -94,13 +94,47 @@ export function sinkMicrotasks(microtasks: readonly Microtask[]): Microtask[] {
   return microtasks.filter((m) => !needed.has(m.id));
 }
 
-/** The task's result: the single sink's output (its value for structured output), else an object of them by id. */
-export function assembleResult(microtasks: readonly Microtask[], results: ReadonlyMap<string, MicrotaskResult>): unknown {
+export type Assembled = { ok: true; value: unknown } | { ok: false; problems: ValidationProblem[] };
+
+/**
+ * The task's result from its sinks' outputs (a structured microtask's value, else its text):
+ *   - no assembly: the single sink's output, else an object of them by microtask id;
+ *   - "list": the outputs in microtask order, whatever their number;
+ *   - "merge": one object with each sink's properties, in microtask order. A sink whose output is not an object, or
+ *     that sets a property another sink already set, is a problem: the parts were meant to be disjoint pieces of
+ *     one object, and dropping or overwriting one would hand the caller an answer nobody produced.
+ */
+export function assembleResult(microtasks: readonly Microtask[], results: ReadonlyMap<string, MicrotaskResult>, assembly?: TaskInput["assembly"]): Assembled {
   const output = (id: string) => {
     const r = results.get(id);
     return r?.value !== undefined ? r.value : (r?.text ?? null);
   };
   const sinks = sinkMicrotasks(microtasks);
-  if (sinks.length === 1) return output(sinks[0]!.id);
-  return Object.fromEntries(sinks.map((m) => [m.id, output(m.id)]));
+  if (assembly === "list") return { ok: true, value: sinks.map((m) => output(m.id)) };
+  if (assembly === "merge") {
+    const merged: Record<string, unknown> = {};
+    const setBy = new Map<string, string>();
+    const problems: ValidationProblem[] = [];
+    for (const sink of sinks) {
+      const value = output(sink.id);
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        const got = value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+        problems.push({ microtask: sink.id, code: "not_an_object", message: `its output is ${got}, not an object, so it cannot be merged into the result` });
+        continue;
+      }
+      for (const [key, property] of Object.entries(value)) {
+        const earlier = setBy.get(key);
+        if (earlier !== undefined) {
+          problems.push({ microtask: sink.id, code: "merge_conflict", message: `its property ${JSON.stringify(key)} was already set by ${earlier}` });
+          continue;
+        }
+        setBy.set(key, sink.id);
+        // Defined, not assigned: a model's "__proto__" key is data, and must not become the result's prototype.
+        Object.defineProperty(merged, key, { value: property, enumerable: true, writable: true, configurable: true });
+      }
+    }
+    return problems.length > 0 ? { ok: false, problems } : { ok: true, value: merged };
+  }
+  if (sinks.length === 1) return { ok: true, value: output(sinks[0]!.id) };
+  return { ok: true, value: Object.fromEntries(sinks.map((m) => [m.id, output(m.id)])) };
 }

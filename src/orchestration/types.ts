@@ -44,11 +44,22 @@ export interface TaskPolicy {
   };
   /** Hosts tried for one model before falling back to the next model. */
   hostsPerModel: number;
+  /** Delivery of the task's webhook: tries with exponential backoff (doubling) until one is answered 2xx. */
+  webhook: {
+    /** Tries in all, the first included; then the result says the webhook failed (the task keeps its status). */
+    maximumAttempts: number;
+    /** Wait before the second try; each later wait doubles, up to maximumIntervalMs. */
+    initialIntervalMs: number;
+    maximumIntervalMs: number;
+    /** One try, from start to the receiver's answer. */
+    startToCloseMs: number;
+  };
 }
 
 export interface TaskPolicyInput {
   inference?: Partial<TaskPolicy["inference"]>;
   hostsPerModel?: number;
+  webhook?: Partial<TaskPolicy["webhook"]>;
 }
 
 export interface TaskInput {
@@ -58,6 +69,65 @@ export interface TaskInput {
   actor: Actor;
   microtasks: Microtask[];
   policy?: TaskPolicyInput;
+  /**
+   * How the sinks' outputs become the task's result when the task was decomposed: "list" — the outputs in microtask
+   * order (a request of enumerated items); "merge" — one object with each sink's object's properties (a schema split
+   * into parts). Absent: the single sink's output, else an object of outputs by microtask id.
+   */
+  assembly?: "list" | "merge";
+  /**
+   * The task was routed by bidding, under a decision whose execution id is the task id: once it is recorded, each
+   * model microtask's outcome goes back to the learner (recordOutcomes on GATEWAY_TASK_QUEUE).
+   */
+  learn?: boolean;
+  /** POSTed the task's outcome once it is recorded (deliverWebhook on GATEWAY_TASK_QUEUE), retried with backoff. */
+  webhook?: { url: string };
+}
+
+/** What recordOutcomes is told: the task (its decision) and every microtask that ran on a model. */
+export interface RecordOutcomesRequest {
+  taskId: string;
+  tenant: string;
+  microtasks: Array<Pick<MicrotaskResult, "id" | "status" | "model" | "executionId" | "promptTokens" | "completionTokens" | "error">>;
+}
+
+/** One delivery of a finished task's outcome to its webhook. */
+export interface WebhookRequest {
+  taskId: string;
+  tenant: string;
+  url: string;
+  /** What the receiver gets as the JSON body. */
+  body: WebhookBody;
+}
+
+export interface WebhookBody {
+  object: "task.event";
+  type: "task.succeeded" | "task.failed";
+  taskId: string;
+  status: TaskResult["status"];
+  result: unknown;
+  error: TaskResult["error"] | null;
+  /** Where the caller reads the task and its execution record. */
+  links: { task: string; execution: string };
+}
+
+export interface WebhookOutcome {
+  delivered: boolean;
+  /** Attempts made, this one included. */
+  attempts: number;
+  /** The receiver's HTTP status on the last attempt; null when no answer came. */
+  status: number | null;
+}
+
+/**
+ * Activities only the gateway process runs (GATEWAY_TASK_QUEUE): they need what lives there — the bidding learner
+ * and the signing key.
+ */
+export interface GatewayActivities {
+  /** Feeds each microtask's outcome (tokens, timings from its execution record, errors) to the learner. */
+  recordOutcomes(request: RecordOutcomesRequest): Promise<{ recorded: number }>;
+  /** POSTs the signed outcome; throws (and Temporal retries with backoff) until the receiver answers 2xx. */
+  deliverWebhook(request: WebhookRequest): Promise<WebhookOutcome>;
 }
 
 /** A try that did not produce the microtask's output, kept in the result so fallbacks are on the record. */
@@ -99,6 +169,10 @@ export interface TaskResult {
   /** The task's own execution record (same id as the task). */
   executionId: string;
   error?: { code: string; message: string; details?: unknown };
+  /** After the record: whether the learner was told (absent when the task was not routed by bidding). */
+  learning?: { recorded: number } | { skipped: string };
+  /** After the record: the webhook's delivery (absent when the task has none). */
+  webhook?: WebhookOutcome | { failed: string };
 }
 
 /** What an inference activity is asked: one microtask on one model, with its predecessors' outputs. */
@@ -109,6 +183,11 @@ export interface InferenceRequest {
   microtask: Microtask;
   model: string;
   predecessors: Record<string, string>;
+  /**
+   * The task teaches the learner itself once it is recorded (TaskInput.learn), under its bidding decision: this
+   * execution must not teach it a second lesson of its own.
+   */
+  taskLearns?: boolean;
 }
 
 export interface InferenceOutcome {

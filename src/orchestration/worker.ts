@@ -8,9 +8,9 @@ import type { ContentHasher } from "../audit/content-hasher.js";
 import type { Logger } from "../observability/logger.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { ExecutionStore } from "../store/interface.js";
-import { createControlActivities, createInferenceActivities } from "./activities/index.js";
+import { createControlActivities, createGatewayActivities, createInferenceActivities, type GatewayActivityDeps } from "./activities/index.js";
 import { TemporalHostDirectory } from "./directory.js";
-import { CONTROL_TASK_QUEUE, HOST_ID_PATTERN, inferenceTaskQueue } from "./names.js";
+import { CONTROL_TASK_QUEUE, GATEWAY_TASK_QUEUE, HOST_ID_PATTERN, inferenceTaskQueue } from "./names.js";
 import { ensureTemporalRuntime } from "./runtime.js";
 import type { HostAdvertisement } from "./types.js";
 
@@ -45,7 +45,9 @@ export interface AtomicWorkerOptions {
   /** Run task workflows, the host directory and the control activities (CONTROL_TASK_QUEUE). */
   control?: { executions: ExecutionStore; contentHasher: ContentHasher };
   /** Serve inference for these models on this host's queue, and advertise them in the directory. */
-  inference?: { pipeline: PipelineDeps; models: Array<{ id: string; sha256: string }>; maxConcurrent?: number };
+  inference?: { pipeline: PipelineDeps; models: ReadonlyArray<{ id: string; sha256: string }>; maxConcurrent?: number };
+  /** Serve the gateway's own activities (the learner, webhooks) on GATEWAY_TASK_QUEUE: a gateway process does. */
+  gateway?: GatewayActivityDeps;
   workflows?: WorkflowSource;
   /** How long an advertisement stays valid without renewal; renewed every third of it. */
   advertisementTtlMs?: number;
@@ -60,7 +62,7 @@ export interface AtomicWorkerOptions {
 
 export interface RunningAtomicWorker {
   hostId: string;
-  taskQueues: { control?: string; inference?: string };
+  taskQueues: { control?: string; inference?: string; gateway?: string };
   /** Settles when every worker has stopped: resolves after shutdown(), rejects if one fails. */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -68,12 +70,13 @@ export interface RunningAtomicWorker {
 
 /**
  * Connects to Temporal and runs this process's workers: the control worker (task workflows, host directory,
- * locate/validate/record activities on CONTROL_TASK_QUEUE) and/or the inference worker (runMicrotask on this host's
- * own queue, for the models it has loaded), then advertises the host's models in the directory and keeps the
- * advertisement fresh until shutdown.
+ * locate/validate/record activities on CONTROL_TASK_QUEUE), the inference worker (runMicrotask on this host's own
+ * queue, for the models it has loaded) and/or the gateway worker (recordOutcomes, deliverWebhook on
+ * GATEWAY_TASK_QUEUE), then advertises the host's models in the directory and keeps the advertisement fresh until
+ * shutdown.
  */
 export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<RunningAtomicWorker> {
-  if (!options.control && !options.inference) throw new Error("a worker needs control duties, inference, or both");
+  if (!options.control && !options.inference && !options.gateway) throw new Error("a worker needs control duties, inference or gateway activities");
   const namespace = options.namespace ?? "default";
   const log = options.logger.child({ component: "temporal-worker", hostId: options.hostId });
   ensureTemporalRuntime(options.logger);
@@ -114,6 +117,18 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
         shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
       }));
       taskQueues.inference = taskQueue;
+    }
+    if (options.gateway) {
+      // Activities only, no workflows: task workflows run on control workers and call these by their queue.
+      workers.push(await Worker.create({
+        connection,
+        namespace,
+        taskQueue: GATEWAY_TASK_QUEUE,
+        identity,
+        activities: createGatewayActivities(options.gateway),
+        shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+      }));
+      taskQueues.gateway = GATEWAY_TASK_QUEUE;
     }
   } catch (error) {
     await connection.close();

@@ -27,7 +27,8 @@ export type AuditEventKind =
   | "startup.selftest"
   | "egress.denied"
   | "bidding.changed"
-  | "policy.reloaded";
+  | "policy.reloaded"
+  | "webhook.attempt";
 
 export interface AuditEvent {
   /** Format version of the event object. */

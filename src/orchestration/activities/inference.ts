@@ -61,6 +61,15 @@ function recovered(record: ExecutionRecord, hostId: string, structured: boolean)
   };
 }
 
+/**
+ * The pipeline without outcome tracking, for a task that teaches the learner itself under its decision: a lesson
+ * from here too would count the same inference twice. The microtask names its model, so routing has no other use.
+ */
+function untracked(pipeline: PipelineDeps): PipelineDeps {
+  const { routing: _routing, ...rest } = pipeline;
+  return rest;
+}
+
 /** Activities that run on a model host's queue; the deps are injected, never global. */
 export function createInferenceActivities(deps: InferenceActivityDeps): InferenceActivities {
   return {
@@ -93,7 +102,7 @@ export function createInferenceActivities(deps: InferenceActivityDeps): Inferenc
       context.heartbeat();
       const timer = every === undefined ? undefined : setInterval(() => context.heartbeat(), every);
       try {
-        const outcome = await runGeneration(deps.pipeline, {
+        const outcome = await runGeneration(request.taskLearns ? untracked(deps.pipeline) : deps.pipeline, {
           executionId,
           requestId: request.requestId,
           actor: request.actor,

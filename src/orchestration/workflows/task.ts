@@ -9,15 +9,18 @@ import {
   workflowInfo,
 } from "@temporalio/workflow";
 import { assembleResult, candidateModels, checkMicrotasks, outputText } from "../microtask.js";
+import { GATEWAY_TASK_QUEUE } from "../names.js";
 import type {
   ControlActivities,
   FailedAttempt,
+  GatewayActivities,
   InferenceActivities,
   Microtask,
   MicrotaskResult,
   TaskInput,
   TaskPolicy,
   TaskResult,
+  WebhookBody,
 } from "../types.js";
 
 export const DEFAULT_TASK_POLICY: TaskPolicy = {
@@ -29,13 +32,20 @@ export const DEFAULT_TASK_POLICY: TaskPolicy = {
     initialIntervalMs: 1_000,
   },
   hostsPerModel: 2,
+  webhook: {
+    maximumAttempts: 8,
+    initialIntervalMs: 1_000,
+    maximumIntervalMs: 60_000,
+    startToCloseMs: 15_000,
+  },
 };
 
 export type MicrotaskState = "pending" | "running" | "succeeded" | "failed" | "skipped";
 
 export interface TaskProgress {
   taskId: string;
-  status: "running" | "validating" | "recording" | "succeeded" | "failed";
+  /** notifying: recorded, and telling the learner and/or the webhook. */
+  status: "running" | "validating" | "recording" | "notifying" | "succeeded" | "failed";
   microtasks: Array<{ id: string; state: MicrotaskState; model?: string; fallbacks: number }>;
 }
 
@@ -52,6 +62,45 @@ const recorder = proxyActivities<Pick<ControlActivities, "recordTask">>({
   startToCloseTimeout: "1 minute",
   retry: { initialInterval: "1 second", backoffCoefficient: 2, maximumInterval: "1 minute" },
 });
+
+// The learner is a nicety: a gateway that is not there within a minute, or a store that keeps failing, costs one
+// task's lesson, never the task.
+const learner = proxyActivities<Pick<GatewayActivities, "recordOutcomes">>({
+  taskQueue: GATEWAY_TASK_QUEUE,
+  scheduleToStartTimeout: "1 minute",
+  startToCloseTimeout: "1 minute",
+  retry: { initialInterval: "1 second", backoffCoefficient: 2, maximumInterval: "10 seconds", maximumAttempts: 3 },
+});
+
+/**
+ * How long a webhook try waits for a gateway to pick it up: long enough to ride out a gateway restart, short
+ * enough that a task whose gateways are all gone still ends (a schedule-to-start timeout is not retried).
+ */
+const WEBHOOK_SCHEDULE_TO_START_MS = 10 * 60_000;
+
+function webhookSender(policy: TaskPolicy): Pick<GatewayActivities, "deliverWebhook"> {
+  const p = policy.webhook;
+  return proxyActivities<Pick<GatewayActivities, "deliverWebhook">>({
+    taskQueue: GATEWAY_TASK_QUEUE,
+    startToCloseTimeout: p.startToCloseMs,
+    scheduleToStartTimeout: WEBHOOK_SCHEDULE_TO_START_MS,
+    retry: {
+      initialInterval: p.initialIntervalMs,
+      backoffCoefficient: 2,
+      // Temporal refuses a maximum below the initial interval, which would fail the workflow task, not the try.
+      maximumInterval: Math.max(p.initialIntervalMs, p.maximumIntervalMs),
+      maximumAttempts: p.maximumAttempts,
+      nonRetryableErrorTypes: ["webhook_not_allowed"],
+    },
+  });
+}
+
+/** Why a gateway activity gave up, in one line for the result. */
+function failureMessage(error: unknown): string {
+  const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
+  if (cause instanceof TimeoutFailure) return `timed out (${(cause.timeoutType ?? "unknown").toLowerCase()}): ${cause.message}`;
+  return cause instanceof Error ? cause.message : String(error);
+}
 
 function inferenceOn(taskQueue: string, policy: TaskPolicy): InferenceActivities {
   const p = policy.inference;
@@ -88,6 +137,7 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
   const policy: TaskPolicy = {
     inference: { ...DEFAULT_TASK_POLICY.inference, ...input.policy?.inference },
     hostsPerModel: input.policy?.hostsPerModel ?? DEFAULT_TASK_POLICY.hostsPerModel,
+    webhook: { ...DEFAULT_TASK_POLICY.webhook, ...input.policy?.webhook },
   };
   const startedAt = workflowInfo().startTime.toISOString();
   const byId = new Map(input.microtasks.map((m) => [m.id, m]));
@@ -139,6 +189,7 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
             microtask,
             model,
             predecessors: outputs,
+            ...(input.learn ? { taskLearns: true } : {}),
           });
           state.state = "succeeded";
           return {
@@ -194,16 +245,72 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
     if (violations.length > 0) error = { code: "validation_failed", message: violations.map((v) => `${v.microtask}: ${v.message}`).join("; "), details: violations };
   }
 
+  let assembled: unknown = null;
+  if (!error) {
+    const assembly = assembleResult(input.microtasks, byResult, input.assembly);
+    if (assembly.ok) assembled = assembly.value;
+    else error = { code: "validation_failed", message: assembly.problems.map((p) => `${p.microtask}: ${p.message}`).join("; "), details: assembly.problems };
+  }
+
   const result: TaskResult = {
     taskId: input.taskId,
     status: error ? "failed" : "succeeded",
-    result: error ? null : assembleResult(input.microtasks, byResult),
+    result: assembled,
     microtasks: results,
     executionId: input.taskId,
     ...(error ? { error } : {}),
   };
   status = "recording";
   await recorder.recordTask({ input, result, startedAt });
+
+  // Only inputs that ask for them schedule these, so histories of tasks that did not replay as they always did.
+  if (input.learn || input.webhook) {
+    status = "notifying";
+    // Cancelled now, the task is still done and recorded: the notifications stop, the result stands.
+    let cancelled = false;
+    if (input.learn) {
+      try {
+        result.learning = await learner.recordOutcomes({
+          taskId: input.taskId,
+          tenant: input.actor.tenant,
+          microtasks: results
+            .filter((m) => m.model !== undefined && m.executionId !== undefined)
+            .map((m) => ({
+              id: m.id,
+              status: m.status,
+              model: m.model!,
+              executionId: m.executionId!,
+              promptTokens: m.promptTokens,
+              completionTokens: m.completionTokens,
+              ...(m.error ? { error: m.error } : {}),
+            })),
+        });
+      } catch (failure) {
+        if (isCancellation(failure)) cancelled = true;
+        result.learning = { skipped: cancelled ? "cancelled" : failureMessage(failure) };
+      }
+    }
+    if (input.webhook) {
+      if (cancelled) {
+        result.webhook = { failed: "cancelled before delivery" };
+      } else {
+        const body: WebhookBody = {
+          object: "task.event",
+          type: result.status === "succeeded" ? "task.succeeded" : "task.failed",
+          taskId: input.taskId,
+          status: result.status,
+          result: result.result,
+          error: result.error ?? null,
+          links: { task: `/v1/tasks/${input.taskId}`, execution: `/v1/executions/${input.taskId}` },
+        };
+        try {
+          result.webhook = await webhookSender(policy).deliverWebhook({ taskId: input.taskId, tenant: input.actor.tenant, url: input.webhook.url, body });
+        } catch (failure) {
+          result.webhook = { failed: isCancellation(failure) ? "cancelled during delivery" : failureMessage(failure) };
+        }
+      }
+    }
+  }
   status = result.status;
   return result;
 }
