@@ -10,14 +10,16 @@ const WORKFLOWS = join(import.meta.dirname, "../../src/orchestration/workflows/i
 const fixture = (name: string): unknown => JSON.parse(readFileSync(join(import.meta.dirname, "fixtures", name), "utf8"));
 
 /**
- * Histories recorded from real runs (`ATOMIC_RECORD_HISTORY=1 npx vitest run test/orchestration/task-workflow.test.ts`
- * refreshes them) replayed against today's workflow code, with no server: a change that would break tasks already
- * running fails here first. Keep old fixtures when the workflow changes; add new ones beside them.
+ * Histories recorded from real runs (`ATOMIC_RECORD_HISTORY=1 npx vitest run test/orchestration/task-workflow.test.ts
+ * test/orchestration/gateway-activities.test.ts` refreshes them) replayed against today's workflow code, with no
+ * server: a change that would break tasks already running fails here first. Keep old fixtures when the workflow
+ * changes; add new ones beside them.
  */
 beforeAll(() => ensureTemporalRuntime(testLogger()));
 
 describe("workflow replay", () => {
-  it.each(["task-history.json", "fallback-history.json"])("replays %s deterministically", async (name) => {
+  // learn-webhook-history.json: a task that teaches the learner and sends a webhook after its record.
+  it.each(["task-history.json", "fallback-history.json", "learn-webhook-history.json"])("replays %s deterministically", async (name) => {
     await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, fixture(name), name)).resolves.toBeUndefined();
   });
 
