@@ -250,7 +250,7 @@ async function main() {
     return { current: readlinkSync(join(prefix, "current")), previous: readlinkSync(join(prefix, "previous")), tail: out.output.trim().split("\n").slice(-3) };
   });
   await step(`${first.version} serves again after the rollback`, async () => {
-    await startAll(["atomic-postgres.service", "atomic-gateway.service"]);
+    await startAll();
     await waitReady();
     const again = await chat("Hello after the rollback");
     await stopAll();
