@@ -24,8 +24,8 @@ let installed: EgressGuardOptions | null = null;
  * Limits this process's outbound traffic to the allowlist: TCP connects (net, http, pg, fetch all go through
  * net.Socket#connect), UDP sends and DNS lookups (getaddrinfo) of names not on the list are refused before
  * anything leaves. dns.resolve* (c-ares, its own sockets) is not intercepted: nothing in Atomic calls it.
- * Process-wide by nature, so only `atomic serve` (and each model host) installs it, once; the firewall of the
- * site stays the real boundary, this makes an attempt fail loudly and leave a record.
+ * Process-wide by nature, so only `atomic serve`, `atomic worker` and each model host install it, once; the
+ * firewall of the site stays the real boundary, this makes an attempt fail loudly and leave a record.
  */
 export function installEgressGuard(options: EgressGuardOptions): void {
   if (installed !== null) throw new Error("the egress guard is already installed in this process");

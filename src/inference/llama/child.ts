@@ -3,6 +3,8 @@
  * It runs apart from the gateway because llama.cpp aborts the whole process on some malformed files and on
  * internal assertion failures; here such an abort costs one model host, which the gateway restarts.
  */
+// First, so the guard is in place before anything below is evaluated.
+import "./child-egress.js";
 import { openSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import {
