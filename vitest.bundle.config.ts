@@ -14,5 +14,7 @@ export default defineConfig({
     maxWorkers: 1,
     testTimeout: 20 * 60_000,
     hookTimeout: 40 * 60_000,
+    // offline-install.test.ts runs only when this is set, so that the main suite skips it even unexcluded.
+    env: { ATOMIC_BUNDLE_TESTS: "1" },
   },
 });

@@ -437,17 +437,20 @@ function writeOwned(path, text, mode, owner) {
   chownSync(path, owner?.uid ?? 0, owner?.gid ?? 0);
 }
 
+/** Returns whether it stopped the units itself (then it starts them again once the upgrade is done). */
 function stopServicesOrRefuse(options, layout) {
-  if (options.profile !== "all-in-one") return;
-  let pid = livePostmaster(layout.pgdata);
-  if (pid !== null && options.useSystemctl) {
+  let stopped = false;
+  if (options.useSystemctl && systemctl(["is-active", "--quiet", "atomic.target"]).status === 0) {
     say("stopping atomic.target for the upgrade");
     systemctl(["stop", "atomic.target", ...unitsFor(options.profile)]);
-    pid = livePostmaster(layout.pgdata);
+    stopped = true;
   }
+  if (options.profile !== "all-in-one") return stopped;
+  const pid = livePostmaster(layout.pgdata);
   if (pid !== null) {
     throw new Refusal(`Atomic's PostgreSQL is running (pid ${pid}); stop the services first (systemctl stop atomic.target), then run the installer again`);
   }
+  return stopped;
 }
 
 async function installCommand(values) {
@@ -467,9 +470,10 @@ async function installCommand(values) {
     return 0;
   }
   const upgrade = installed !== null;
+  let restartAfter = false;
   say(upgrade ? `upgrading ${options.prefix} from ${installed} to ${version}` : `installing Atomic ${version} into ${options.prefix} (${options.profile})`);
   if (upgrade) {
-    stopServicesOrRefuse(options, layout);
+    restartAfter = stopServicesOrRefuse(options, layout);
     const pgVersionFile = join(layout.pgdata, "PG_VERSION");
     if (existsSync(pgVersionFile)) {
       const major = readFileSync(pgVersionFile, "utf8").trim();
@@ -486,8 +490,10 @@ async function installCommand(values) {
 
   for (const path of [layout.prefix, layout.releases, layout.etc, layout.bin]) ensureDir(path, 0o755, { uid: 0, gid: 0 });
   ensureDir(layout.data, 0o700, user);
-  const blocked = untraversableAncestor(layout.data, user);
-  if (blocked) throw new Refusal(`the ${user.name} account cannot enter ${blocked}, above its data directory ${layout.data}: choose another place or allow it (chmod o+x)`);
+  for (const [what, path] of [["data directory", layout.data], ["installation", layout.prefix]]) {
+    const blocked = untraversableAncestor(path, user);
+    if (blocked) throw new Refusal(`the ${user.name} account cannot enter ${blocked}, above its ${what} ${path}: choose another place or allow it (chmod o+x ${blocked})`);
+  }
   ensureDir(layout.keys, 0o700, user);
   ensureDir(layout.models, 0o750, user);
   ensureDir(layout.temporal, 0o700, user);
@@ -564,6 +570,10 @@ async function installCommand(values) {
   if (options.useSystemctl) {
     systemctl(["daemon-reload"]);
     systemctl(["enable", "atomic.target"]);
+    if (restartAfter) {
+      say("starting atomic.target again");
+      systemctl(["start", "atomic.target"]);
+    }
   }
 
   say("");

@@ -27,8 +27,8 @@ export interface BuiltBundle {
  * Builds a bundle from this repository with the given version stamp (node deploy/bundle/build.mjs), on this
  * connected machine, with the development release key: from the committed HEAD (--from-commit), so that work in
  * progress elsewhere in the checkout cannot break or leak into it; ATOMIC_BUNDLE_FROM=worktree builds the working
- * tree instead. ATOMIC_BUNDLE_REUSE=1 takes an earlier build of the same name from outDir (for iterating on the
- * tests, not for the record).
+ * tree instead, ATOMIC_BUNDLE_FROM=<ref> another commit. ATOMIC_BUNDLE_REUSE=1 takes an earlier build of the same
+ * name from outDir (for iterating on the tests, not for the record).
  */
 export async function buildBundle(outDir: string, version: string, logFile: string): Promise<BuiltBundle> {
   const name = `atomic-${version}-linux-x64`;
@@ -38,7 +38,8 @@ export async function buildBundle(outDir: string, version: string, logFile: stri
   const started = performance.now();
   if (!reuse) {
     const code = await new Promise<number | null>((resolveRun, reject) => {
-      const from = process.env.ATOMIC_BUNDLE_FROM === "worktree" ? [] : ["--from-commit", "HEAD"];
+      const wanted = process.env.ATOMIC_BUNDLE_FROM ?? "HEAD";
+      const from = wanted === "worktree" ? [] : ["--from-commit", wanted];
       const child = spawn(process.execPath, [join(REPO, "deploy", "bundle", "build.mjs"), "--version", version, "--out", outDir, ...from], {
         cwd: REPO,
         stdio: ["ignore", "pipe", "pipe"],
