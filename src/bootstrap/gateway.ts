@@ -13,6 +13,7 @@ import { openDatabase, type OpenDatabase } from "./database.js";
 import { egressSelfTestEvent, enforceEgressSelfTest, guardProcessEgress, runEgressSelfTest } from "./egress.js";
 import { startIdentity } from "./identity.js";
 import { openPolicy } from "./policy.js";
+import { startOrchestration, temporalAddress, type RunningOrchestration } from "./orchestration.js";
 import { loadTls, type TlsMaterial } from "./tls.js";
 import { BiddingRouter, PostgresBiddingStore } from "../bidding/index.js";
 import { PendingOutcomes, type Routing } from "../pipeline/routing.js";
@@ -26,6 +27,8 @@ export interface RunningGateway {
   app: Hono;
   engine: LlamaEngine;
   audit: RunningAudit;
+  /** The Temporal frontend asynchronous tasks run on (a dev server this gateway started, or the site's); null when off. */
+  temporalAddress: string | null;
   close(): Promise<void>;
 }
 
@@ -45,7 +48,7 @@ export async function startGateway(config: Config, logger: Logger, options: Star
   // A certificate that cannot serve stops the start before anything is opened that would need closing.
   const tls = loadTls(config);
   const selfTest = await runEgressSelfTest(config, logger);
-  const guard = options.guardEgress ? guardProcessEgress(config, logger) : null;
+  const guard = options.guardEgress ? guardProcessEgress(config, logger, orchestrationDestinations(config)) : null;
   const database = await openDatabase(config, logger);
   let audit: RunningAudit | undefined;
   try {
@@ -82,12 +85,14 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   let app: Hono;
   let router: BiddingRouter;
   let pending: PendingOutcomes;
+  let orchestration: RunningOrchestration | undefined;
   try {
     const access = await startIdentity(config, database.stores.apiKeys, audit, logger);
     const policy = openPolicy(config, logger);
     pending = new PendingOutcomes();
+    const biddingStore = new PostgresBiddingStore(database.stores.pool);
     router = await BiddingRouter.open({
-      store: new PostgresBiddingStore(database.stores.pool),
+      store: biddingStore,
       ...(config.bidding.criteria === undefined ? {} : { criteria: config.bidding.criteria }),
       onSaveError: (error: unknown) => logger.warn({ err: error }, "bidding: saving the learner state failed"),
     });
@@ -100,9 +105,19 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       onTrackingError: (error, executionId) => routingLog.warn({ err: error, executionId }, "bidding: recording an outcome failed"),
     };
     await engine.start();
+    const models = new ModelDirectory(catalog, engine, config.models.defaultModel);
+    const limits = { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts };
+    orchestration = await startOrchestration(config, logger, {
+      pipeline: { engine, models, executions: database.stores.executions, contentHasher: audit.hasher, limits },
+      catalog,
+      router,
+      outcomes: biddingStore,
+      signingKey: audit.key,
+      audit: audit.record,
+    });
     app = createApp({
       engine,
-      models: new ModelDirectory(catalog, engine, config.models.defaultModel),
+      models,
       executions: database.stores.executions,
       contentHasher: audit.hasher,
       audit: audit.deps,
@@ -115,16 +130,20 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       health: database.stores.health,
       logger,
       bodyLimitBytes: config.server.bodyLimitBytes,
-      limits: { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts },
+      limits,
       routing,
+      tasks: orchestration.tasks,
+      webhooks: { allow: config.webhooks.allow },
       policy,
       cors: config.server.cors,
     });
     server = await listen(config, app, tls);
   } catch (error) {
+    await orchestration?.close();
     await engine.close();
     throw error;
   }
+  const running = orchestration;
   const address = server.address() as AddressInfo;
   const url = `${tls === null ? "http" : "https"}://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info({ url, models: catalog.map((m) => ({ id: m.id, state: engine.status(m.id)?.state })) }, "gateway listening");
@@ -135,9 +154,12 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     app,
     engine,
     audit,
+    temporalAddress: running.address,
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        // Workers first: in-flight activities finish (or are handed back to Temporal) while the engine still runs.
+        await running.close();
         await engine.close();
         // What was learned since the last save survives the restart.
         await pending.all();
@@ -154,4 +176,14 @@ function listen(config: Config, app: Hono, tls: TlsMaterial | null): Promise<Ser
     const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port, ...transport }, () => resolve(server));
     server.once("error", reject);
   });
+}
+
+/** What orchestration connects to: the Temporal frontend and every webhook origin (host:port). */
+function orchestrationDestinations(config: Config): string[] {
+  const temporal = temporalAddress(config);
+  const webhooks = config.webhooks.allow.map((origin) => {
+    const url = new URL(origin);
+    return `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
+  });
+  return [...(temporal === null ? [] : [temporal]), ...webhooks];
 }

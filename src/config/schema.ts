@@ -1,6 +1,7 @@
 import { CriteriaSchema } from "../bidding/criteria.js";
 import { PROBE_TARGET } from "../egress/self-test.js";
 import { NAME_PATTERN } from "../identity/principal.js";
+import { HOST_ID_PATTERN } from "../orchestration/names.js";
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 
@@ -21,6 +22,10 @@ function isOrigin(value: string): boolean {
     return false;
   }
 }
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+/** An origin as URL.origin writes it: no path, no trailing slash. */
+const ORIGIN = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 
 const TENANT_LIMIT_FIELDS = {
   /** Requests per minute per tenant (per gateway process), with `burst` allowed at once; 429 beyond. */
@@ -157,6 +162,35 @@ export const ConfigSchema = z.strictObject({
       targets: z.array(z.string().regex(PROBE_TARGET, "an IP:port")).default([]),
       timeoutMs: z.number().int().min(50).max(30_000).default(1500),
     }).prefault({}),
+  }).prefault({}),
+  temporal: z.strictObject({
+    /** Orchestration: asynchronous tasks (POST /v1/tasks mode "async") and webhooks. false: those answer 503. */
+    enabled: z.boolean().default(true),
+    /**
+     * host:port of the site's Temporal frontend. Absent: `atomic serve` starts and supervises Temporal's dev server
+     * on 127.0.0.1 (SQLite under <dataDir>/temporal), from the project-local CLI `npm run temporal:install` puts there.
+     */
+    address: z.string().regex(HOST_PORT, "host:port").optional(),
+    namespace: z.string().min(1).max(200).default("default"),
+    /** The dev server's frontend port when Atomic starts it; 0: a free one. */
+    devServerPort: z.number().int().min(0).max(65535).default(7233),
+    /**
+     * Run task workflows and serve this gateway's models as a Temporal worker inside the gateway process. false:
+     * `atomic worker` processes do that, and the gateway starts tasks (it always serves its own queue, where the
+     * learner and the webhook signing key live).
+     */
+    worker: z.boolean().default(true),
+    /** Names this host's inference queue (atomic-inference-<hostId>); absent: the host name. */
+    hostId: z.string().regex(HOST_ID_PATTERN, "letters, digits, dot, dash, underscore").optional(),
+  }).prefault({}),
+  webhooks: z.strictObject({
+    /**
+     * Origins (scheme://host:port, exactly) an asynchronous task's webhook may be sent to; none by default. Each is
+     * also let through the egress guard.
+     */
+    allow: z.array(z.string().regex(ORIGIN, "an origin such as http://10.0.0.5:8443")).default([]),
+    /** Deliveries per webhook before it is given up (retried with exponential backoff from 1 s up to 1 min). */
+    maxAttempts: z.number().int().min(1).max(50).default(8),
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -21,6 +21,9 @@ import { registerAdminPolicy } from "./routes/v1_admin_policy.js";
 import { registerModels } from "./routes/v1_models.js";
 import { registerSchemas } from "./routes/v1_schemas.js";
 import { registerTasks } from "./routes/v1_tasks.js";
+import { registerTasksCancel } from "./routes/v1_tasks_cancel.js";
+import { registerTasksEvents } from "./routes/v1_tasks_events.js";
+import { registerTasksGet } from "./routes/v1_tasks_get.js";
 
 /** The gateway's HTTP surface. It holds no state of its own: everything it uses arrives in `deps`. */
 export function createApp(deps: GatewayDeps): Hono {
@@ -51,6 +54,9 @@ export function createApp(deps: GatewayDeps): Hono {
   registerCompletions(app, deps);
   registerEmbeddings(app, deps);
   registerTasks(app, deps);
+  registerTasksGet(app, deps);
+  registerTasksEvents(app, deps);
+  registerTasksCancel(app, deps);
   registerExecutionsGet(app, deps);
   registerFeedback(app, deps);
   registerAdminBidding(app, deps);

@@ -8,6 +8,7 @@ import type { PipelineDeps } from "../pipeline/generate.js";
 import type { Routing } from "../pipeline/routing.js";
 import type { PolicyDecider, PolicyStore } from "../policy/index.js";
 import type { DatabaseHealth, SchemaStore } from "../store/interface.js";
+import type { TaskService } from "../orchestration/service/interface.js";
 
 /** What the audit routes read: receipts and checkpoints, queued events, and the export archive. */
 export interface AuditDeps {
@@ -28,6 +29,10 @@ export interface GatewayDeps extends PipelineDeps {
   routing: Routing;
   /** The data-isolation policy: every model choice is checked against it. */
   policy: PolicyDecider & Pick<PolicyStore, "reload">;
+  /** Asynchronous tasks: durable workflows on Temporal, or a service that refuses them when orchestration is off. */
+  tasks: TaskService;
+  /** Origins an asynchronous task's webhook may be sent to. */
+  webhooks: { allow: readonly string[] };
   /** Per-tenant request rates and daily token budgets. */
   quotas: Quotas;
   logger: Logger;

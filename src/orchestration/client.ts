@@ -79,7 +79,15 @@ export async function submitTask(client: Client, input: TaskInput): Promise<Work
     taskQueue: CONTROL_TASK_QUEUE,
     args: [input],
     workflowIdReusePolicy: "REJECT_DUPLICATE",
+    // Read back by getTaskStatus and cancel to answer only the tenant that submitted it.
+    memo: { tenant: input.actor.tenant },
   });
+}
+
+/** The tenant a task was submitted for (its workflow's memo); undefined for a workflow started otherwise. */
+export function taskTenant(memo: Record<string, unknown> | undefined): string | undefined {
+  const tenant = memo?.["tenant"];
+  return typeof tenant === "string" ? tenant : undefined;
 }
 
 export type TaskStatus =
@@ -87,12 +95,17 @@ export type TaskStatus =
   | { taskId: string; state: "completed"; result: TaskResult }
   | { taskId: string; state: "failed" | "cancelled" | "terminated" | "timed_out"; error: string };
 
-/** Where a task stands: its progress while it runs, its result once done; null for an unknown id. */
-export async function getTaskStatus(client: Client, taskId: string): Promise<TaskStatus | null> {
+/**
+ * Where a task stands: its progress while it runs, its result once done; null for an unknown id, and — when
+ * `tenant` is given — for another tenant's task.
+ */
+export async function getTaskStatus(client: Client, taskId: string, tenant?: string): Promise<TaskStatus | null> {
   const handle = client.workflow.getHandle<typeof taskWorkflow>(taskId);
   let status: string;
   try {
-    status = (await handle.describe()).status.name;
+    const description = await handle.describe();
+    if (tenant !== undefined && taskTenant(description.memo) !== tenant) return null;
+    status = description.status.name;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return null;
     throw error;

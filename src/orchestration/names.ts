@@ -6,6 +6,9 @@
 /** Where task workflows and the control activities (locate, validate, record) run: any Atomic worker polls it. */
 export const CONTROL_TASK_QUEUE = "atomic-orchestration";
 
+/** Activities that need the gateway process itself (its learner, its signing key): served by every gateway. */
+export const GATEWAY_TASK_QUEUE = "atomic-gateway";
+
 /** The one long-running workflow that holds which model host serves which models. */
 export const HOST_DIRECTORY_WORKFLOW_ID = "atomic-host-directory";
 

@@ -67,8 +67,8 @@ export interface ChosenModel {
 
 /**
  * Picks the model for one request: the one it names, or — for "auto", or no model when so configured — the
- * winner of the bidding among the capable models. The request stays one microtask here; running a decomposed
- * plan (parallel microtasks, assembly) is the orchestration layer's job and not wired yet.
+ * winner of the bidding among the capable models. The request stays one microtask here: decomposed plans run as
+ * asynchronous tasks on the orchestration layer (see task-plan.ts).
  */
 export async function chooseModel(models: ModelDirectory, routing: Routing | undefined, input: RoutingInput): Promise<ChosenModel> {
   const wantsBidding = input.model === AUTO_MODEL || (input.model === undefined && routing?.omittedModel === "auto");
@@ -79,31 +79,52 @@ export async function chooseModel(models: ModelDirectory, routing: Routing | und
     return { model, decision: null, redact };
   }
   if (routing === undefined) throw new ApiError(400, "invalid_request_error", "model_required", "this endpoint runs a model already chosen: name it", "model");
-  let capable = models.list().filter(({ model }) => model.capabilities.includes(input.capability));
-  if (capable.length === 0) throw new ApiError(404, "not_found_error", "model_not_found", `no model offers ${input.capability}`, "model");
-  let redact = false;
+  const { capable, redact } = biddableModels(models, input.capability, policy, "as_needed");
+  const decision = await route(routing, input, capable, false);
+  const model = models.get(decision.modelId);
+  if (model === undefined) throw new Error(`bidding chose ${decision.modelId}, which is not in the catalog`);
+  return { model, decision, redact };
+}
+
+/**
+ * The models bidding may consider for a request: those offering the capability that the policy allows for this
+ * caller and this data — as sent if any may receive it so ("as_needed"), else with its PII replaced by placeholders
+ * (redact: true). "always" is for requests whose PII is replaced whatever the models may receive.
+ */
+export function biddableModels(models: ModelDirectory, capability: Capability, policy: RoutingInput["policy"], redaction: "as_needed" | "always") {
+  let capable = models.list().filter(({ model }) => model.capabilities.includes(capability));
+  if (capable.length === 0) throw new ApiError(404, "not_found_error", "model_not_found", `no model offers ${capability}`, "model");
+  let redact = redaction === "always" && policy?.check.context.piiFound === true;
   if (policy) {
-    // Bidding only ever sees the models the policy allows for this caller and this data: as sent if any may
-    // receive it so, else with its PII replaced by placeholders.
     const allowedFor = (context: RequestContext) =>
       new Set(policy.decider.allowedModels(policy.subject.principal, "infer", context, capable.map(({ model }) => model)).map((m) => m.id));
-    let allowed = allowedFor(policy.check.context);
-    if (allowed.size === 0 && policy.check.context.piiFound) {
-      allowed = allowedFor({ ...policy.check.context, piiKinds: [], piiFound: false });
+    const piiFree = { ...policy.check.context, piiKinds: [], piiFound: false };
+    let allowed = allowedFor(redact ? piiFree : policy.check.context);
+    if (allowed.size === 0 && policy.check.context.piiFound && !redact) {
+      allowed = allowedFor(piiFree);
       redact = allowed.size > 0;
     }
     capable = capable.filter(({ model }) => allowed.has(model.id));
     if (capable.length === 0) throw policyDenied("no model may receive this request", policy.check, []);
   }
-  let decision: RouteDecision;
+  return { capable, redact };
+}
+
+/** Plans (when `decompose`), bids and selects among `capable`; refusals as API errors. */
+export async function route(
+  routing: Routing,
+  input: Pick<RoutingInput, "executionId" | "bidding" | "criteria" | "tenant">,
+  capable: ReturnType<ModelDirectory["list"]>,
+  decompose: boolean,
+): Promise<RouteDecision> {
   try {
-    decision = await routing.router.route({
+    return await routing.router.route({
       executionId: input.executionId,
       request: input.bidding,
       candidates: capable.map(({ model, status }) => candidateFrom(model, status)),
       ...(input.criteria === undefined ? {} : { criteria: input.criteria }),
       ...tenantCriteria(routing, input.tenant),
-      decompose: false,
+      decompose,
     });
   } catch (error) {
     if (error instanceof NoEligibleModelError) {
@@ -112,9 +133,6 @@ export async function chooseModel(models: ModelDirectory, routing: Routing | und
     if (error instanceof CriteriaError) throw new ApiError(400, "invalid_request_error", "criteria_invalid", error.message, "criteria");
     throw error;
   }
-  const model = models.get(decision.modelId);
-  if (model === undefined) throw new Error(`bidding chose ${decision.modelId}, which is not in the catalog`);
-  return { model, decision, redact };
 }
 
 function tenantCriteria(routing: Routing, tenant: string): { tenantCriteria?: CriteriaInput } {

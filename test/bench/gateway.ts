@@ -6,6 +6,7 @@
  *      request on the same loopback HTTP stack; p50/p99.
  * Targets (issue 2): ratio >= 0.97; added latency p50 <= 0.5 ms. Figures are printed, never asserted.
  */
+import { DisabledTaskService } from "../../src/orchestration/service/disabled.js";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { fileURLToPath } from "node:url";
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
     const config = ConfigSchema.parse({
       server: { port: 0 }, dataDir: join(dir, "data"), database: { url: databaseUrl },
       models: { manifest: manifestPath, testModelWhenEmpty: false }, inference: { threads: THREADS, gpu: "cpu", maxTokensLimit: 4096 }, log: { level: "silent" },
-      egress: { selfTest: { targets: ["127.0.0.1:1"], timeoutMs: 500 } },
+      egress: { selfTest: { targets: ["127.0.0.1:1"], timeoutMs: 500 } }, temporal: { enabled: false },
     });
     const gateway = await startGateway(config, logger);
     const adminKey = readFileSync(join(dir, "data", ADMIN_KEY_FILE), "utf8").trim();
@@ -208,12 +209,14 @@ async function main(): Promise<void> {
   await bareServer.close();
   console.log(`   bare Hono                 p50 ${round(percentile(bareSample, 50))} ms   p99 ${round(percentile(bareSample, 99))} ms   (${bareSample.length} sequential requests)`);
 
+  // Chat completions never touch orchestration.
+  const tasks = new DisabledTaskService();
   for (const synchronousCommit of [true, false]) {
     const stores = await openPostgresStores(databaseUrl, { synchronousCommit });
     await migrate(stores.pool);
     const gatewayApp = createApp({
       engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, access, quotas, routing, policy, schemas: stores.schemas, health: stores.health,
-      logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 },
+      logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 }, tasks, webhooks: { allow: [] },
     });
     const gatewayServer = await listen(gatewayApp);
     const sample = await latencies(gatewayServer.url, body, LATENCY_REQUESTS);
@@ -226,7 +229,7 @@ async function main(): Promise<void> {
   const noStore = createApp({
     engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null, tokensSince: async () => 0 }, contentHasher, audit, access, quotas, routing, policy,
     schemas: { register: async () => { throw new Error("unused"); }, get: async () => null, list: async () => [] },
-    health: { ping: async () => {} }, logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 },
+    health: { ping: async () => {} }, logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 }, tasks, webhooks: { allow: [] },
   });
   const inProcess: number[] = [];
   for (let i = 0; i < LATENCY_REQUESTS + 100; i++) {

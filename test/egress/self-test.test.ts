@@ -38,6 +38,7 @@ async function configured(mode: "strict" | "warn", targets: string[]) {
     models: { manifest: writeTestModels([{ id: "tiny" }]).manifestPath, testModelWhenEmpty: false },
     inference: { threads: 1, gpu: "cpu" },
     egress: { selfTest: { mode, targets, timeoutMs: 500 } },
+    temporal: { enabled: false },
     log: { level: "silent" },
   });
   return { config, database };

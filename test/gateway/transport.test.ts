@@ -70,6 +70,7 @@ const startFails = (tls: { certFile: string; keyFile: string }) =>
     // starting an embedded one here.
     database: { url: `postgresql://nobody@/none?host=${join(dir, "no-such-socket-dir")}` },
     egress: { selfTest: { mode: "off" } },
+    temporal: { enabled: false },
   }), pino({ level: "silent" }));
 
 describe("TLS (server.tls)", () => {

@@ -39,6 +39,9 @@ export interface TestGatewayOptions {
   limits?: ConfigInput["limits"];
   bidding?: ConfigInput["bidding"];
   policy?: ConfigInput["policy"];
+  /** Orchestration: off unless a test asks for it (then on the shared test dev server, in a namespace of its own). */
+  temporal?: ConfigInput["temporal"];
+  webhooks?: ConfigInput["webhooks"];
   /** TLS and CORS; the gateway still listens on a free loopback port. */
   server?: Pick<NonNullable<ConfigInput["server"]>, "tls" | "cors">;
 }
@@ -74,6 +77,8 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.bidding === undefined ? {} : { bidding: options.bidding }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
+    temporal: options.temporal ?? { enabled: false },
+    ...(options.webhooks === undefined ? {} : { webhooks: options.webhooks }),
     log: { level: "info" },
   });
   const gateway = await startGateway(config, createLogger({ level: "info", destination }));

@@ -1,7 +1,9 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { ChatMessage } from "../../inference/interface.js";
 import { runGeneration } from "../../pipeline/generate.js";
+import { planAsyncTask, taskMessages } from "../../pipeline/task-plan.js";
+import { taskLinks, webhookAllowed } from "../tasks.js";
 import type { StructuredSpec } from "../../pipeline/structured.js";
 import { uuidv7 } from "../../util/uuidv7.js";
 import { CriteriaSchema } from "../../bidding/index.js";
@@ -11,7 +13,7 @@ import { setRoutingHeaders } from "../routing-headers.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
-import { notFound } from "../errors.js";
+import { ApiError, invalidRequest, notFound } from "../errors.js";
 import { readBody } from "../validation.js";
 import { usageOf } from "../openai/usage.js";
 import { assertUsableSchema } from "./v1_schemas.js";
@@ -29,6 +31,10 @@ const TaskRequest = z.strictObject({
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   /** How bidding weighs and constrains the models for this task (model "auto" or omitted). */
   criteria: CriteriaSchema.optional(),
+  /** sync: answered when done (the direct path). async: 202 at once; the task runs as a durable workflow. */
+  mode: z.enum(["sync", "async"]).default("sync"),
+  /** async only: POSTed the outcome, signed, when the task is done; its origin must be on webhooks.allow. */
+  webhook: z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(2048) }).optional(),
 });
 type TaskRequest = z.infer<typeof TaskRequest>;
 
@@ -46,19 +52,18 @@ async function resolveSchema(deps: GatewayDeps, tenant: string, body: TaskReques
 }
 
 function buildMessages(body: TaskRequest, structured: StructuredSpec | undefined): ChatMessage[] {
-  let system = body.instructions ?? DEFAULT_INSTRUCTIONS;
-  if (structured?.kind === "json_schema") {
-    system += `\nAnswer only with JSON that satisfies this JSON Schema:\n${JSON.stringify(structured.schema)}`;
-  }
-  const user = typeof body.input === "string" ? body.input : JSON.stringify(body.input);
-  return [{ role: "system", content: system }, { role: "user", content: user }];
+  return taskMessages(body.instructions ?? DEFAULT_INSTRUCTIONS, workOf(body), structured?.kind === "json_schema" ? structured.schema : undefined);
 }
+
+const workOf = (body: TaskRequest) => (typeof body.input === "string" ? body.input : JSON.stringify(body.input));
 
 /** POST /v1/tasks — Atomic's own task API: input in, schema-validated result out, execution stored. */
 export function registerTasks(app: Hono, deps: GatewayDeps): void {
   app.post("/v1/tasks", requireScope("tasks"), requireTokenBudget(deps.quotas), async (c) => {
     const body = await readBody(c, TaskRequest);
     const actor = actorOf(c);
+    if (body.mode === "async") return submitAsync(c, deps, body);
+    if (body.webhook) throw invalidRequest("webhook_requires_async", "a webhook is called when an asynchronous task ends: use mode \"async\"", "webhook");
     const structured = await resolveSchema(deps, actor.tenant, body);
     const executionId = uuidv7();
     c.header("x-atomic-execution-id", executionId);
@@ -89,4 +94,42 @@ export function registerTasks(app: Hono, deps: GatewayDeps): void {
       execution: `/v1/executions/${executionId}`,
     });
   });
+}
+
+/** The async half of POST /v1/tasks: plan, bid, and hand the task to orchestration; 202 with where to follow it. */
+async function submitAsync(c: Context, deps: GatewayDeps, body: TaskRequest): Promise<Response> {
+  if (!deps.tasks.available) {
+    throw new ApiError(503, "overloaded_error", "orchestration_unavailable", "asynchronous tasks need orchestration, which is off on this gateway (temporal.enabled: false)", "mode");
+  }
+  if (body.webhook && !webhookAllowed(deps.webhooks.allow, body.webhook.url)) {
+    throw new ApiError(403, "permission_error", "webhook_not_allowed", `webhook origin ${new URL(body.webhook.url).origin} is not on this gateway's webhooks.allow list`, "webhook.url");
+  }
+  const actor = actorOf(c);
+  const structured = await resolveSchema(deps, actor.tenant, body);
+  const taskId = uuidv7();
+  const planned = await planAsyncTask(deps, {
+    taskId,
+    requestId: c.get("requestId"),
+    actor,
+    policy: policySubjectOf(c),
+    instructions: body.instructions ?? DEFAULT_INSTRUCTIONS,
+    work: workOf(body),
+    ...(structured?.kind === "json_schema" ? { schema: structured.schema } : {}),
+    model: body.model,
+    ...(body.criteria === undefined ? {} : { criteria: body.criteria }),
+    options: { maxTokens: body.max_tokens, temperature: body.temperature, seed: body.seed },
+    ...(body.webhook ? { webhook: { url: body.webhook.url } } : {}),
+  });
+  if (planned.decision) setRoutingHeaders(c, planned.decision);
+  await deps.tasks.submit(planned.input);
+  c.header("location", `/v1/tasks/${taskId}`);
+  return c.json({
+    id: taskId,
+    object: "task",
+    mode: "async",
+    status: "queued",
+    microtasks: planned.input.microtasks.map((m) => ({ id: m.id, model: m.model, fallback_models: m.fallbackModels ?? [], depends_on: m.dependsOn })),
+    redacted: planned.redacted,
+    links: taskLinks(taskId),
+  }, 202);
 }

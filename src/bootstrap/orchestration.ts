@@ -1,0 +1,119 @@
+import { Client, Connection } from "@temporalio/client";
+import { join, resolve } from "node:path";
+import type { AuditEvent } from "../audit/core/entry.js";
+import type { SigningKey } from "../audit/core/keys.js";
+import type { BiddingRouter } from "../bidding/index.js";
+import type { Config } from "../config/schema.js";
+import type { CatalogModel } from "../models/catalog.js";
+import type { Logger } from "../observability/logger.js";
+import { DEV_SERVER_IP, startDevServer, type TemporalDevServer } from "../orchestration/dev-server.js";
+import { ensureTemporalRuntime } from "../orchestration/runtime.js";
+import { DisabledTaskService } from "../orchestration/service/disabled.js";
+import type { TaskService } from "../orchestration/service/interface.js";
+import { TemporalTaskService } from "../orchestration/service/temporal.js";
+import { locateTemporalBinary, TemporalBinaryMissingError } from "../orchestration/temporal-binary.js";
+import { defaultHostId, startAtomicWorker, type RunningAtomicWorker } from "../orchestration/worker.js";
+import type { PipelineDeps } from "../pipeline/generate.js";
+import type { GatewayActivityDeps } from "../orchestration/activities/gateway.js";
+
+export interface RunningOrchestration {
+  tasks: TaskService;
+  /** The Temporal frontend in use; null when orchestration is off. */
+  address: string | null;
+  close(): Promise<void>;
+}
+
+export interface OrchestrationParts {
+  /** The gateway's own pipeline: its worker runs inference on the models this process has loaded. */
+  pipeline: PipelineDeps;
+  catalog: readonly CatalogModel[];
+  router: BiddingRouter;
+  /** Outcomes already stored, so that a retried recordOutcomes (on this or another gateway) teaches nothing twice. */
+  outcomes: GatewayActivityDeps["outcomes"];
+  signingKey: SigningKey;
+  audit(event: AuditEvent): Promise<void>;
+}
+
+/** The Temporal frontend the gateway will use, before anything is started: the egress guard must let it through. */
+export function temporalAddress(config: Config): string | null {
+  if (!config.temporal.enabled) return null;
+  return config.temporal.address ?? `${DEV_SERVER_IP}:${config.temporal.devServerPort}`;
+}
+
+/**
+ * Orchestration for `atomic serve`: the site's Temporal (temporal.address) or, with none configured, a dev server
+ * this process starts and supervises; a client for starting tasks; and this process's worker — always the gateway
+ * queue (learner, signed webhooks), and unless temporal.worker is false the task workflows and inference on the
+ * models loaded here.
+ */
+export async function startOrchestration(config: Config, logger: Logger, parts: OrchestrationParts): Promise<RunningOrchestration> {
+  if (!config.temporal.enabled) {
+    logger.warn("orchestration is off (temporal.enabled: false): asynchronous tasks and webhooks are refused");
+    return { tasks: new DisabledTaskService(), address: null, close: async () => undefined };
+  }
+  const log = logger.child({ component: "orchestration" });
+  let devServer: TemporalDevServer | undefined;
+  let address = config.temporal.address;
+  if (address === undefined) {
+    let binary: string;
+    try {
+      binary = locateTemporalBinary();
+    } catch (error) {
+      if (error instanceof TemporalBinaryMissingError) {
+        throw new TemporalBinaryMissingError(`${error.message} Or set temporal.address to a running Temporal, or temporal.enabled to false to run without asynchronous tasks.`);
+      }
+      throw error;
+    }
+    devServer = await startDevServer({
+      binary,
+      dataDir: join(resolve(config.dataDir), "temporal"),
+      port: config.temporal.devServerPort,
+      ...(config.temporal.namespace === "default" ? {} : { namespaces: [config.temporal.namespace] }),
+      logger: log,
+    });
+    address = devServer.address;
+  }
+  let connection: Connection | undefined;
+  let worker: RunningAtomicWorker;
+  try {
+    ensureTemporalRuntime(logger);
+    connection = await Connection.connect({ address });
+    const embedded = config.temporal.worker;
+    worker = await startAtomicWorker({
+      address,
+      namespace: config.temporal.namespace,
+      hostId: config.temporal.hostId ?? defaultHostId(),
+      logger,
+      ...(embedded
+        ? {
+            control: { executions: parts.pipeline.executions, contentHasher: parts.pipeline.contentHasher },
+            inference: { pipeline: parts.pipeline, models: parts.catalog },
+          }
+        : {}),
+      gateway: {
+        learner: parts.router,
+        ...(parts.outcomes === undefined ? {} : { outcomes: parts.outcomes }),
+        executions: parts.pipeline.executions,
+        signer: parts.signingKey,
+        webhookAllow: config.webhooks.allow,
+        audit: parts.audit,
+        logger: log,
+      },
+    });
+    log.info({ address, namespace: config.temporal.namespace, devServer: devServer !== undefined, embeddedWorker: embedded }, "orchestration ready");
+  } catch (error) {
+    await connection?.close();
+    await devServer?.stop();
+    throw error;
+  }
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  return {
+    tasks: new TemporalTaskService(client),
+    address,
+    close: async () => {
+      await worker.shutdown();
+      await client.connection.close();
+      await devServer?.stop();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { setTimeout as delay } from "node:timers/promises";
+import type { GatewayDeps } from "../deps.js";
+import { notFound } from "../errors.js";
+import { requireScope } from "../middleware/auth/index.js";
+import { taskBody } from "./v1_tasks_get.js";
+
+/** How often a running task's progress is read for its event stream: a query to Temporal each time. */
+const POLL_MS = 250;
+
+/**
+ * GET /v1/tasks/:id/events — server-sent events: a `progress` event whenever what the task reports changes, then
+ * one `done` event with the final task (result or error), then the stream ends. Progress is read from the
+ * workflow, so the stream survives a gateway that did not start the task, and may be reopened at any time.
+ */
+export function registerTasksEvents(app: Hono, deps: GatewayDeps): void {
+  app.get("/v1/tasks/:id/events", requireScope("tasks"), async (c) => {
+    const id = c.req.param("id");
+    const tenant = c.get("principal").tenant;
+    // Asked once before the stream starts, so an unknown task is a plain 404 rather than an empty stream.
+    const first = await deps.tasks.get(tenant, id);
+    if (first === null) throw notFound("task_not_found", `task ${id} does not exist`, "id");
+    const signal = c.req.raw.signal;
+    return streamSSE(c, async (stream) => {
+      let status = first;
+      let sent = "";
+      let sequence = 0;
+      for (;;) {
+        const body = JSON.stringify(taskBody(status));
+        if (status.state !== "running") {
+          await stream.writeSSE({ event: "done", id: String(++sequence), data: body });
+          return;
+        }
+        if (body !== sent) {
+          await stream.writeSSE({ event: "progress", id: String(++sequence), data: body });
+          sent = body;
+        }
+        await delay(POLL_MS, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted || stream.aborted) return;
+        const next = await deps.tasks.get(tenant, id);
+        if (next === null) return;
+        status = next;
+      }
+    });
+  });
+}

@@ -1,0 +1,39 @@
+import type { Hono } from "hono";
+import type { TaskStatus } from "../../orchestration/client.js";
+import type { GatewayDeps } from "../deps.js";
+import { notFound } from "../errors.js";
+import { requireScope } from "../middleware/auth/index.js";
+import { taskLinks } from "../tasks.js";
+
+/** A task as GET /v1/tasks/:id and the events stream show it. */
+export function taskBody(status: TaskStatus) {
+  const common = { id: status.taskId, object: "task", mode: "async", links: taskLinks(status.taskId) };
+  switch (status.state) {
+    case "running":
+      return { ...common, status: "running", progress: status.progress };
+    case "completed":
+      return {
+        ...common,
+        status: status.result.status,
+        result: status.result.result,
+        error: status.result.error ?? null,
+        microtasks: status.result.microtasks,
+        learning: status.result.learning ?? null,
+        webhook: status.result.webhook ?? null,
+      };
+    default:
+      return { ...common, status: status.state, error: { code: `task_${status.state}`, message: status.error } };
+  }
+}
+
+/** GET /v1/tasks/:id — an asynchronous task's progress, or its result and the decision behind each microtask. */
+export function registerTasksGet(app: Hono, deps: GatewayDeps): void {
+  app.get("/v1/tasks/:id", requireScope("tasks"), async (c) => {
+    const id = c.req.param("id");
+    const status = await deps.tasks.get(c.get("principal").tenant, id);
+    if (status === null) throw notFound("task_not_found", `task ${id} does not exist`, "id");
+    // The bidding decision (plan, every bid, the choice) under the task's id; null when the caller named the model.
+    const decision = await deps.routing.router.getDecision(id);
+    return c.json({ ...taskBody(status), decision });
+  });
+}

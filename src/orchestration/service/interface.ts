@@ -1,0 +1,21 @@
+import type { TaskStatus } from "../client.js";
+import type { TaskInput } from "../types.js";
+
+/**
+ * What the gateway asks of orchestration: start a task, read it, cancel it. Every read and cancel names the
+ * caller's tenant, and a task of another tenant is indistinguishable from one that does not exist.
+ */
+export interface TaskService {
+  /** False when orchestration is off: asynchronous tasks are refused (503) rather than queued nowhere. */
+  readonly available: boolean;
+  /** Starts the task durably; resolves once Temporal has it. Throws TaskConflictError for an id already used. */
+  submit(input: TaskInput): Promise<void>;
+  /** The task as its tenant sees it; null when unknown or another tenant's. */
+  get(tenant: string, taskId: string): Promise<TaskStatus | null>;
+  /** Asks a running task to stop. "not_running" when it has already ended; null when unknown or another tenant's. */
+  cancel(tenant: string, taskId: string): Promise<"cancelling" | "not_running" | null>;
+}
+
+export class TaskConflictError extends Error {
+  override readonly name = "TaskConflictError";
+}

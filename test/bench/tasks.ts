@@ -1,0 +1,107 @@
+/**
+ * `npm run bench:tasks` (also part of `npm run bench`): what running a task through Temporal costs, against the
+ * direct path, measured in one run on this machine. One gateway, started as `atomic serve` starts it with no
+ * Temporal configured: it starts and supervises the dev server itself and runs the (one) worker in-process.
+ *   1. One-microtask task, sequential: POST /v1/tasks (sync, the direct path) against POST /v1/tasks mode "async"
+ *      followed by waiting for the workflow's result (Temporal's long poll, so no polling interval is measured).
+ *   2. Throughput through the one worker: BENCH_TASKS_CONCURRENT async tasks submitted at once, until all are done.
+ * Printed, never asserted.
+ */
+import { Client, Connection } from "@temporalio/client";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism, cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { startGateway } from "../../src/bootstrap/gateway.js";
+import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
+import { ConfigSchema } from "../../src/config/schema.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { startTestDatabaseServer } from "../support/database-server.js";
+import { writeTestModels } from "../support/models.js";
+import { percentile, round } from "./stats.js";
+
+const SEQUENTIAL = Number(process.env.BENCH_TASKS_SEQUENTIAL ?? 100);
+const CONCURRENT = Number(process.env.BENCH_TASKS_CONCURRENT ?? 200);
+const TASK = { input: "Say hello.", model: "tiny", max_tokens: 4, seed: 1 };
+
+async function main(): Promise<void> {
+  const database = await startTestDatabaseServer();
+  const dataDir = mkdtempSync(join(tmpdir(), "atomic-bench-tasks-"));
+  const models = writeTestModels([{ id: "tiny" }]);
+  const config = ConfigSchema.parse({
+    server: { port: 0 },
+    dataDir,
+    database: { url: database.url },
+    models: { manifest: models.manifestPath, testModelWhenEmpty: false },
+    inference: { threads: 1, gpu: "cpu" },
+    egress: { selfTest: { mode: "off" } },
+    temporal: { devServerPort: 0 },
+    log: { level: "silent" },
+  });
+  console.log(`atomic tasks bench — ${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}, node ${process.version}`);
+  const started = performance.now();
+  const gateway = await startGateway(config, createLogger({ level: "silent" }));
+  console.log(`gateway with its Temporal dev server and worker up in ${round((performance.now() - started) / 1000, 1)} s`);
+  const key = readFileSync(join(dataDir, ADMIN_KEY_FILE), "utf8").trim();
+  const post = (body: unknown) =>
+    fetch(`${gateway.url}/v1/tasks`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const connection = await Connection.connect({ address: gatewayTemporalAddress(gateway) });
+  const client = new Client({ connection, namespace: "default" });
+  const asyncTask = async (): Promise<void> => {
+    const response = await post({ ...TASK, mode: "async" });
+    if (response.status !== 202) throw new Error(`async task: ${response.status} ${await response.text()}`);
+    const { id } = (await response.json()) as { id: string };
+    const result = (await client.workflow.getHandle(id).result()) as { status: string };
+    if (result.status !== "succeeded") throw new Error(`task ${id}: ${JSON.stringify(result)}`);
+  };
+  const syncTask = async (): Promise<void> => {
+    const response = await post(TASK);
+    if (response.status !== 200) throw new Error(`sync task: ${response.status} ${await response.text()}`);
+    await response.arrayBuffer();
+  };
+  try {
+    // Warm both paths: model loaded, workflow code cached on the worker, connections open.
+    for (let i = 0; i < 5; i++) {
+      await syncTask();
+      await asyncTask();
+    }
+    console.log(`\n1. one-microtask task (${TASK.max_tokens} tokens on the tiny test model), ${SEQUENTIAL} sequential each`);
+    const direct = await sample(SEQUENTIAL, syncTask);
+    const viaTemporal = await sample(SEQUENTIAL, asyncTask);
+    console.log(`   direct (sync POST)            p50 ${round(percentile(direct, 50))} ms   p99 ${round(percentile(direct, 99))} ms`);
+    console.log(`   through Temporal (async)      p50 ${round(percentile(viaTemporal, 50))} ms   p99 ${round(percentile(viaTemporal, 99))} ms`);
+    console.log(`   added by Temporal             p50 ${round(percentile(viaTemporal, 50) - percentile(direct, 50))} ms   p99 ${round(percentile(viaTemporal, 99) - percentile(direct, 99))} ms`);
+
+    console.log(`\n2. throughput: ${CONCURRENT} async tasks submitted at once, one worker (in the gateway process)`);
+    const burstStarted = performance.now();
+    await Promise.all(Array.from({ length: CONCURRENT }, () => asyncTask()));
+    const burstMs = performance.now() - burstStarted;
+    console.log(`   ${round(CONCURRENT / (burstMs / 1000), 1)} tasks/s (${CONCURRENT} in ${round(burstMs / 1000, 2)} s)`);
+    const directStarted = performance.now();
+    await Promise.all(Array.from({ length: CONCURRENT }, () => syncTask()));
+    const directMs = performance.now() - directStarted;
+    console.log(`   direct path, same load: ${round(CONCURRENT / (directMs / 1000), 1)} tasks/s`);
+  } finally {
+    await connection.close();
+    await gateway.close();
+    await database.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function gatewayTemporalAddress(gateway: Awaited<ReturnType<typeof startGateway>>): string {
+  if (gateway.temporalAddress === null) throw new Error("the gateway runs without orchestration");
+  return gateway.temporalAddress;
+}
+
+async function sample(count: number, run: () => Promise<void>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
+await main();

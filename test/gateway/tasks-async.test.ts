@@ -1,0 +1,176 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { compactVerify, importJWK } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { writeTestModels } from "../support/models.js";
+import { sharedTemporal } from "../support/temporal.js";
+
+/** A webhook receiver on loopback: what it was sent, and what it answers. */
+interface Receiver {
+  origin: string;
+  received: Array<{ headers: IncomingHttpHeaders; body: Buffer }>;
+  close(): Promise<void>;
+}
+
+async function startReceiver(): Promise<Receiver> {
+  const received: Receiver["received"] = [];
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      received.push({ headers: request.headers, body: Buffer.concat(chunks) });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { origin: `http://127.0.0.1:${port}`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+let gw: TestGateway;
+let receiver: Receiver;
+let otherTenantKey: string;
+
+beforeAll(async () => {
+  receiver = await startReceiver();
+  const { address, namespace } = sharedTemporal("atomic-test-gateway");
+  gw = await startTestGateway({
+    models: writeTestModels([{ id: "small" }, { id: "large", options: { seed: 2 } }]),
+    temporal: { address, namespace, hostId: "gateway-async-test" },
+    webhooks: { allow: [receiver.origin] },
+  });
+  otherTenantKey = await gw.issueKey("other", ["tasks"]);
+});
+afterAll(async () => {
+  await gw?.close();
+  await receiver?.close();
+});
+
+type Task = { id: string; status: string; result?: unknown; microtasks?: Array<{ id: string; model: string; status: string }>; decision?: unknown; webhook?: unknown; links: Record<string, string> };
+
+async function finished(id: string, key?: string): Promise<Task> {
+  for (;;) {
+    const response = await gw.fetch(`/v1/tasks/${id}`, key ? { headers: { authorization: `Bearer ${key}` } } : {});
+    expect(response.status).toBe(200);
+    const task = (await response.json()) as Task;
+    if (task.status !== "running") return task;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const ITEMS = "1. Summarise the quarterly sales figures\n2. List the open support tickets by age\n3. Draft a note to the facilities team";
+
+describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
+  it("answers 202 at once, runs the bidding plan as a workflow, and returns the assembled result with its decision", async () => {
+    const submitted = await gw.post("/v1/tasks", { input: ITEMS, mode: "async", max_tokens: 8, seed: 1 });
+    expect(submitted.status).toBe(202);
+    const body = (await submitted.json()) as Task & { microtasks: Array<{ id: string; model: string; fallback_models: string[] }> };
+    expect(submitted.headers.get("location")).toBe(`/v1/tasks/${body.id}`);
+    expect(submitted.headers.get("x-atomic-decision-id")).toBe(body.id);
+    // The decomposer split the enumerated items into one microtask each; every one has the other model to fall back on.
+    expect(body.microtasks.map((m) => m.id)).toEqual(["item-1", "item-2", "item-3"]);
+    for (const m of body.microtasks) expect(m.fallback_models).toEqual([m.model === "small" ? "large" : "small"]);
+
+    const task = await finished(body.id);
+    expect(task.status).toBe("succeeded");
+    expect(Array.isArray(task.result)).toBe(true);
+    expect((task.result as unknown[]).length).toBe(3);
+    expect(task.microtasks!.map((m) => m.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+    expect(task.decision).toMatchObject({ executionId: body.id });
+    // The learner was told how each microtask went.
+    expect(task).toMatchObject({ learning: { recorded: 3 } });
+    // The workflow wrote the task's execution record under the task's id.
+    const execution = await (await gw.fetch(task.links["execution"]!)).json();
+    expect(execution).toMatchObject({ id: body.id, endpoint: "tasks", status: "succeeded" });
+  });
+
+  it("streams progress as server-sent events and ends with the finished task", async () => {
+    const { id } = (await (await gw.post("/v1/tasks", { input: "Name three colours.", mode: "async", max_tokens: 16 })).json()) as Task;
+    const response = await gw.fetch(`/v1/tasks/${id}/events`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+    const text = await response.text();
+    const events = [...text.matchAll(/event: (\w+)\ndata: (.*)\nid: (\d+)/g)].map(([, event, data]) => ({ event, data: JSON.parse(data!) as Task }));
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.at(-1)!.event).toBe("done");
+    expect(events.at(-1)!.data).toMatchObject({ id, status: "succeeded" });
+    for (const e of events.slice(0, -1)) expect(e.event).toBe("progress");
+  });
+
+  it("cancels a task, and a second cancel is refused because it has ended", async () => {
+    const { id } = (await (await gw.post("/v1/tasks", { input: ITEMS, mode: "async", max_tokens: 2000 })).json()) as Task;
+    const cancelled = await gw.fetch(`/v1/tasks/${id}/cancel`, { method: "POST" });
+    expect(cancelled.status).toBe(202);
+    const task = await finished(id);
+    expect(task.status).toBe("cancelled");
+    const again = await gw.fetch(`/v1/tasks/${id}/cancel`, { method: "POST" });
+    expect(again.status).toBe(409);
+    expect((await again.json()).error.code).toBe("task_not_running");
+  });
+
+  it("shows a task to its own tenant only", async () => {
+    const { id } = (await (await gw.post("/v1/tasks", { input: "Say hello.", mode: "async", max_tokens: 4 })).json()) as Task;
+    await finished(id);
+    const as = { headers: { authorization: `Bearer ${otherTenantKey}` } };
+    for (const [path, method] of [[`/v1/tasks/${id}`, "GET"], [`/v1/tasks/${id}/events`, "GET"], [`/v1/tasks/${id}/cancel`, "POST"]] as const) {
+      const response = await gw.fetch(path, { ...as, method });
+      expect(response.status, `${method} ${path}`).toBe(404);
+      expect((await response.json()).error.code).toBe("task_not_found");
+    }
+    expect((await gw.fetch(`/v1/tasks/${crypto.randomUUID()}`)).status).toBe(404);
+  });
+
+  it("sends a signed webhook to an allowed origin once the task is done", async () => {
+    const url = `${receiver.origin}/hooks/atomic?token=secret`;
+    const { id } = (await (await gw.post("/v1/tasks", { input: "Say hello.", mode: "async", max_tokens: 4, webhook: { url } })).json()) as Task;
+    const task = await finished(id);
+    expect(task.webhook).toMatchObject({ delivered: true, attempts: 1 });
+    const delivery = receiver.received.find((r) => r.headers["x-atomic-task-id"] === id)!;
+    expect(delivery).toBeDefined();
+    expect(JSON.parse(delivery.body.toString("utf8"))).toMatchObject({ taskId: id, status: "succeeded" });
+    // Verified as a receiver would: the gateway's public key (the audit log's), and the body's digest in the payload.
+    const jwk = JSON.parse(readFileSync(join(gw.dataDir, "keys", "audit-signing.pub.jwk"), "utf8")) as Record<string, unknown>;
+    const { payload } = await compactVerify(String(delivery.headers["x-atomic-signature"]), await importJWK(jwk, "EdDSA"));
+    const claims = JSON.parse(new TextDecoder().decode(payload)) as { taskId: string; bodySha256: string };
+    expect(claims.taskId).toBe(id);
+    expect(claims.bodySha256).toBe(createHash("sha256").update(delivery.body).digest("hex"));
+  });
+
+  it("refuses a webhook to an origin not on the allowlist, and a webhook on a synchronous task", async () => {
+    const refused = await gw.post("/v1/tasks", { input: "x", mode: "async", webhook: { url: "http://127.0.0.1:9/elsewhere" } });
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error.code).toBe("webhook_not_allowed");
+    const sync = await gw.post("/v1/tasks", { input: "x", webhook: { url: `${receiver.origin}/x` } });
+    expect(sync.status).toBe(400);
+    expect((await sync.json()).error.code).toBe("webhook_requires_async");
+  });
+
+  it("never lets detected PII into the workflow: it is replaced by placeholders before the task is queued", async () => {
+    const email = "maria.lopez@example.org";
+    const submitted = await gw.post("/v1/tasks", { input: `Write to ${email} about the invoice.`, mode: "async", max_tokens: 4 });
+    expect(submitted.status).toBe(202);
+    const { id, redacted } = (await submitted.json()) as Task & { redacted: boolean };
+    expect(redacted).toBe(true);
+    await finished(id);
+    const execution = JSON.stringify(await (await gw.fetch(`/v1/executions/${id}`)).json());
+    expect(execution).not.toContain(email);
+    expect(execution).toContain("[EMAIL");
+  });
+});
+
+describe("asynchronous tasks with orchestration off", () => {
+  it("refuses them with 503 orchestration_unavailable and queues nothing", async () => {
+    const off = await startTestGateway({ models: writeTestModels([{ id: "tiny" }]) });
+    try {
+      const response = await off.post("/v1/tasks", { input: "x", mode: "async" });
+      expect(response.status).toBe(503);
+      expect((await response.json()).error.code).toBe("orchestration_unavailable");
+    } finally {
+      await off.close();
+    }
+  });
+});
