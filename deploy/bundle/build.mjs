@@ -75,7 +75,9 @@ function sourceOf(ref) {
 async function exportCommit(log, commit, scratch) {
   const dir = join(scratch, "source");
   mkdirSync(dir, { recursive: true });
-  const paths = ["src", "policies", "audit", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "deploy/install", "deploy/systemd"];
+  const wanted = ["src", "policies", "audit", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "deploy/install", "deploy/systemd", "deploy/temporal"];
+  // An older commit may lack a part (deploy/temporal came later): take what it has.
+  const paths = wanted.filter((p) => spawnSync("git", ["cat-file", "-e", `${commit}:${p}`], { cwd: repo }).status === 0);
   const archive = spawnSync("sh", ["-c", 'git archive --format=tar "$0" -- "$@" | tar -x -C "$DEST"', commit, ...paths], {
     cwd: repo, encoding: "utf8", env: { ...process.env, DEST: dir },
   });
@@ -180,8 +182,9 @@ async function main() {
     });
     let temporal;
     await stepped("Temporal", async () => {
-      temporal = await addTemporal(log, repo, stage, { requireServer: values["require-temporal-server"] });
-      return temporal.server ? `${temporal.cli}; server ${temporal.server.version}` : `${temporal.cli}; NO PostgreSQL-backed server (not built in ${temporal.serverDir})`;
+      temporal = await addTemporal(log, repo, stage, { requireServer: values["require-temporal-server"], tree });
+      if (!temporal.server) return `${temporal.cli}; NO PostgreSQL-backed server (not built in ${temporal.serverDir})`;
+      return `${temporal.cli}; server ${temporal.server.version}${temporal.server.supervisor ? "" : " WITHOUT deploy/temporal/up.mjs (not usable by the installer)"}`;
     });
     let sbom;
     await stepped("SBOM (CycloneDX)", async () => {
@@ -261,7 +264,7 @@ async function main() {
     writeFileSync(join(outDir, `${name}.report.json`), `${JSON.stringify({
       name, tarball, compressedBytes: report.compressed, installedBytes: report.total, sizes: report.sizes,
       sizeTargetBytes: cuda ? null : SIZE_TARGET_BYTES, pruned: pruned.map((p) => ({ ...p, path: p.path.slice(appDir.length + 1) })),
-      releaseKey: key.fingerprint, developmentKey: key.development, temporalServer: Boolean(temporal.server),
+      releaseKey: key.fingerprint, developmentKey: key.development, temporalServer: Boolean(temporal.server?.supervisor),
       timingsMs: timings, totalMs: elapsed,
     }, null, 2)}\n`);
     if (!cuda && report.compressed > SIZE_TARGET_BYTES) throw new BuildError(`the CPU bundle is ${formatBytes(report.compressed)}, over the ${formatBytes(SIZE_TARGET_BYTES)} target`);

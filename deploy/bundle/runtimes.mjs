@@ -69,7 +69,7 @@ function executable(path) {
  * ATOMIC_TEMPORAL_SERVER_BIN_DIR names them). Their absence is recorded in BUNDLE.json and reported, or fatal with
  * requireServer.
  */
-export async function addTemporal(log, repo, stage, { requireServer }) {
+export async function addTemporal(log, repo, stage, { requireServer, tree }) {
   const cli = (await run(log, process.execPath, [join(repo, "scripts", "install-temporal.mjs")], { cwd: repo })).trim();
   if (!executable(cli)) throw new BuildError(`scripts/install-temporal.mjs printed ${cli}, which is not an executable`);
   const bin = join(stage, "temporal", "bin");
@@ -97,7 +97,21 @@ export async function addTemporal(log, repo, stage, { requireServer }) {
     serverInfo = {
       version: (reported.stdout || reported.stderr || "").trim().split("\n")[0] || "unknown",
       build: existsSync(stamp) ? JSON.parse(readFileSync(stamp, "utf8")) : null,
+      supervisor: null,
     };
+    // deploy/temporal's supervisor (databases, namespace, restarts) runs the server on the appliance. Under app/
+    // so that it finds @temporalio/client in app/node_modules.
+    const recipe = join(tree, "deploy", "temporal");
+    if (existsSync(join(recipe, "up.mjs")) && existsSync(join(recipe, "topology.mjs"))) {
+      const target = join(stage, "app", "deploy", "temporal");
+      mkdirSync(target, { recursive: true });
+      for (const file of ["up.mjs", "topology.mjs", "README.md"]) if (existsSync(join(recipe, file))) copyFileSync(join(recipe, file), join(target, file));
+      cpSync(join(recipe, "config"), join(target, "config"), { recursive: true });
+      chmodSync(join(target, "up.mjs"), 0o755);
+      serverInfo.supervisor = "app/deploy/temporal/up.mjs";
+    } else if (requireServer) {
+      throw new BuildError(`--require-temporal-server: ${recipe} has no up.mjs and topology.mjs to run the server with`);
+    }
   } else if (requireServer) {
     throw new BuildError(`--require-temporal-server: no temporal-server and temporal-sql-tool in ${serverDir} (build them with node deploy/temporal/build-server.mjs)`);
   }

@@ -22,7 +22,8 @@ import {
 } from "./bundle-integrity.mjs";
 import { createProgress, formatBytes } from "./progress.mjs";
 import {
-  SAFE_PATH, defaultAuditOrigin, renderConfig, renderEnv, renderUnit, renderWrapper, socketDatabaseUrl, socketPathProblem, unitsFor,
+  SAFE_PATH, defaultAuditOrigin, renderConfig, renderEnv, renderTemporalEnv, renderUnit, renderWrapper, socketAdminUrl, socketDatabaseUrl,
+  socketPathProblem, templateFor, unitsFor,
 } from "./render.mjs";
 import {
   ensureSystemUser, groupName, livePostmaster, runAs, systemctl, systemdRunning, untraversableAncestor,
@@ -45,6 +46,12 @@ const USAGE = `usage: ./install [install] --release-key FILE | --release-key-fin
   --profile all-in-one|external-db
                                   all-in-one runs the bundle's PostgreSQL; external-db uses --database-url
   --database-url URL              the site's PostgreSQL (external-db)
+  --database-network CIDR         its address or network, which the units may reach (needed when the URL names a
+                                  host rather than an address); repeatable
+  --temporal server|dev           server: Temporal's production server on PostgreSQL (default for all-in-one when the
+                                  bundle carries it); dev: the Temporal CLI's server on SQLite
+  --temporal-postgres-url URL     (server with external-db) where Temporal's databases live
+  --temporal-postgres-password-file F   its password, kept out of the URL
   --host ADDR --port N            where the gateway listens (default 127.0.0.1 8080)
   --client-network CIDR           a network allowed to reach the gateway (systemd IPAddressAllow=); repeatable
   --temporal-port N               Temporal's loopback port (default 7233)
@@ -80,6 +87,10 @@ function parse(argv) {
       user: { type: "string" },
       profile: { type: "string" },
       "database-url": { type: "string" },
+      "database-network": { type: "string", multiple: true },
+      temporal: { type: "string" },
+      "temporal-postgres-url": { type: "string" },
+      "temporal-postgres-password-file": { type: "string" },
       host: { type: "string" },
       port: { type: "string" },
       "client-network": { type: "string", multiple: true },
@@ -340,9 +351,20 @@ function envFileValue(file, name) {
   return line?.slice(name.length + 2, -1);
 }
 
+/**
+ * The database's address for the units' IPAddressAllow=, when the URL names one; a host name cannot go there (the
+ * units resolve nothing), so then the operator must name the network.
+ */
+function networksOf(url) {
+  const host = /^postgres(?:ql)?:\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/?#]*)/.exec(url ?? "")?.[1]?.replace(/^\[|\]$/g, "") ?? "";
+  if (host === "" || host === "localhost" || /^127\./.test(host) || host === "::1") return [];
+  if (/^[0-9.]+$/.test(host) || host.includes(":")) return [host];
+  throw new Refusal(`the database URL names the host ${host}; the units allow only addresses (IPAddressAllow=): add --database-network with its address or network`);
+}
+
 /** What an install chose, kept so that an upgrade or a rollback run without flags does the same. */
 const INSTALL_RECORD = "install.json";
-const RECORDED = ["dataDir", "profile", "user", "systemdDir", "temporalPort", "clientNetworks"];
+const RECORDED = ["dataDir", "profile", "user", "systemdDir", "temporalPort", "clientNetworks", "temporal", "databaseNetworks"];
 
 function readInstallRecord(prefix) {
   const file = join(prefix, "etc", INSTALL_RECORD);
@@ -363,6 +385,8 @@ function optionsFrom(values, bundle, record) {
     systemdDir: values["systemd-dir"],
     temporalPort: values["temporal-port"] === undefined ? undefined : Number(values["temporal-port"]),
     clientNetworks: values["client-network"],
+    temporal: values.temporal,
+    databaseNetworks: values["database-network"],
   };
   if (record) {
     for (const name of RECORDED) {
@@ -403,6 +427,20 @@ function optionsFrom(values, bundle, record) {
     const problem = socketPathProblem(dataDir);
     if (problem) throw new Refusal(problem);
   }
+  const databaseUrl = profile === "all-in-one" ? socketDatabaseUrl(dataDir) : values["database-url"] ?? envFileValue(join(prefix, "etc", "atomic.env"), "DATABASE_URL");
+  const databaseNetworks = chosen.databaseNetworks ?? (profile === "external-db" ? networksOf(databaseUrl) : []);
+  for (const network of databaseNetworks) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(network)) throw new Refusal(`--database-network takes an address or CIDR, not ${network}`);
+  }
+  const serverInBundle = Boolean(bundle.temporal.server?.supervisor);
+  const temporal = chosen.temporal ?? (serverInBundle && profile === "all-in-one" ? "server" : "dev");
+  if (temporal !== "server" && temporal !== "dev") throw new Refusal(`--temporal must be server or dev, not ${temporal}`);
+  if (temporal === "server" && !serverInBundle) {
+    throw new Refusal("--temporal server: this bundle does not carry Temporal's production server (it was built without .tools/temporal-server; see BUNDLE.json)");
+  }
+  if (temporal === "server" && profile === "external-db" && !values["temporal-postgres-url"] && !record) {
+    throw new Refusal("--temporal server with --profile external-db needs --temporal-postgres-url (a role that may create Temporal's two databases)");
+  }
   const systemdDir = chosen.systemdDir ?? "/etc/systemd/system";
   if (!SAFE_PATH.test(systemdDir)) throw new Refusal(`--systemd-dir must be an absolute path: ${systemdDir}`);
   return {
@@ -418,7 +456,11 @@ function optionsFrom(values, bundle, record) {
     egressMode,
     auditOrigin: values["audit-origin"] ?? defaultAuditOrigin(),
     gpu,
-    databaseUrl: profile === "all-in-one" ? socketDatabaseUrl(dataDir) : values["database-url"] ?? envFileValue(join(prefix, "etc", "atomic.env"), "DATABASE_URL"),
+    databaseUrl,
+    databaseNetworks,
+    temporal,
+    temporalPostgresUrl: profile === "all-in-one" ? socketAdminUrl(dataDir) : values["temporal-postgres-url"],
+    temporalPasswordFile: values["temporal-postgres-password-file"],
     systemdDir,
     useSystemctl: !values["no-systemctl"] && systemdRunning(),
     backup: !values["no-backup"],
@@ -521,6 +563,8 @@ async function installCommand(values) {
   else say(`kept ${layout.config} (the site's; the flags that would have written it were not applied)`);
   if (!existsSync(layout.env)) writeOwned(layout.env, renderEnv({ ...options, prefix: layout.prefix, dataDir: layout.data }), 0o640, serviceGroup);
   else say(`kept ${layout.env}`);
+  const temporalEnv = join(layout.etc, "temporal.env");
+  if (options.temporal === "server" && !existsSync(temporalEnv)) writeOwned(temporalEnv, renderTemporalEnv(options), 0o640, serviceGroup);
   if (!existsSync(layout.policies)) {
     cpSync(join(releaseDir, "app", "policies"), layout.policies, { recursive: true });
     say(`policies: ${layout.policies} (from the release's defaults; edit there, check with atomic policy check)`);
@@ -564,7 +608,7 @@ async function installCommand(values) {
   const unitOptions = { ...options, prefix: layout.prefix, dataDir: layout.data, user: user.name, group: user.group };
   mkdirSync(options.systemdDir, { recursive: true, mode: 0o755 });
   for (const unit of unitsFor(options.profile)) {
-    const template = readFileSync(join(releaseDir, "systemd", `${unit}.in`), "utf8");
+    const template = readFileSync(join(releaseDir, "systemd", templateFor(unit, options.temporal)), "utf8");
     writeOwned(join(options.systemdDir, unit), renderUnit(template, unitOptions), 0o644, null);
   }
   if (options.useSystemctl) {
@@ -585,7 +629,9 @@ async function installCommand(values) {
   say(`  admin API key:   ${layout.data}/admin-api-key (written by the gateway's first start)`);
   say(`  models:          ${layout.bin}/atomic models add /path/to/model.gguf --id NAME, then systemctl restart atomic-gateway atomic-worker`);
   if (upgrade) say(`  rollback:        ${layout.current}/install rollback --prefix ${layout.prefix}  (see INSTALL.md)`);
-  if (!bundle.temporal.server) say("  note: this bundle has no PostgreSQL-backed Temporal server; Temporal runs as the CLI's server on SQLite");
+  say(options.temporal === "server"
+    ? `  temporal:        production server on PostgreSQL (${options.profile === "all-in-one" ? "the bundle's cluster" : "--temporal-postgres-url"}), loopback only`
+    : `  temporal:        the Temporal CLI's server on SQLite (${layout.temporal})${bundle.temporal.server ? "" : "; this bundle has no production server"}`);
   return 0;
 }
 

@@ -51,7 +51,10 @@ export function renderEnv(o) {
     // For `atomic` commands run without DATABASE_URL (the installer's first run): the bundle's PostgreSQL.
     envLine("ATOMIC_PG_BIN_DIR", `${o.prefix}/current/postgres/bin`),
     envLine("ATOMIC_TEMPORAL_BINARY", `${o.prefix}/current/temporal/bin/temporal`),
+    // The gateway uses atomic-temporal.service's server rather than starting a dev server of its own, and leaves
+    // the workflows and this host's inference queue to atomic-worker.service (one worker per host, not two).
     envLine("ATOMIC_TEMPORAL_ADDRESS", `127.0.0.1:${o.temporalPort}`),
+    envLine("ATOMIC_TEMPORAL_WORKER", "false"),
     envLine("HOME", o.dataDir),
     envLine("LC_ALL", "C"),
     // node-llama-cpp never fetches or builds a llama.cpp binary at run time; only the bundled builds are used.
@@ -92,6 +95,9 @@ export function renderUnit(template, o) {
     GROUP: o.group,
     TEMPORAL_PORT: String(o.temporalPort),
     CLIENT_NETWORKS: o.clientNetworks.map((n) => ` ${n}`).join(""),
+    DATABASE_NETWORKS: o.databaseNetworks.map((n) => ` ${n}`).join(""),
+    // up.mjs numbers its nine loopback ports from the frontend's; Temporal's defaults when it is 7233.
+    TEMPORAL_PORT_BASE: o.temporalPort === 7233 ? "" : ` --port-base ${o.temporalPort}`,
   };
   const lines = [];
   for (const line of template.split("\n")) {
@@ -108,8 +114,31 @@ export function renderUnit(template, o) {
   return text;
 }
 
-/** The units each profile installs (the template file is the name plus ".in"). */
+/** The units each profile installs. */
 export function unitsFor(profile) {
   const common = ["atomic.target", "atomic-temporal.service", "atomic-gateway.service", "atomic-worker.service"];
   return profile === "all-in-one" ? ["atomic-postgres.service", ...common] : common;
+}
+
+/** The template a unit is rendered from: Temporal's unit is the dev server's or the production server's. */
+export function templateFor(unit, temporal) {
+  if (unit === "atomic-temporal.service" && temporal === "server") return "atomic-temporal-server.service.in";
+  return `${unit}.in`;
+}
+
+/**
+ * Settings of the production Temporal server (read by up.mjs): where its databases live. For all-in-one the
+ * bundle's cluster through its socket; the database in the URL is only where CREATE DATABASE is issued.
+ */
+export function renderTemporalEnv(o) {
+  return [
+    "# Read by atomic-temporal.service (deploy/temporal/up.mjs); written by the installer.\n",
+    envLine("ATOMIC_TEMPORAL_POSTGRES_URL", o.temporalPostgresUrl),
+    ...(o.temporalPasswordFile ? [envLine("ATOMIC_TEMPORAL_PG_PASSWORD_FILE", o.temporalPasswordFile)] : []),
+  ].join("");
+}
+
+export function socketAdminUrl(dataDir) {
+  const query = new URLSearchParams({ host: `${dataDir}/postgres`, port: "5432" });
+  return `postgresql://atomic@/postgres?${query.toString()}`;
 }

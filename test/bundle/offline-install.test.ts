@@ -90,6 +90,11 @@ describe.skipIf(!enabled)("the bundle", () => {
     const names = JSON.stringify(sbom.components.map((c) => c.name));
     for (const name of ["node-llama-cpp", "pg", "hono", "node", "postgresql", "temporal-cli"]) expect(names).toContain(`"${name}"`);
     expect(names).not.toContain('"vitest"');
+    if (bundle.report.temporalServer) {
+      for (const path of ["temporal/bin/temporal-server", "temporal/bin/temporal-sql-tool", "app/deploy/temporal/up.mjs", "app/deploy/temporal/config/temporal-server.yaml"]) {
+        expect(entries.has(`${top}${path}`), path).toBe(true);
+      }
+    }
     const info = JSON.parse(spawnSync("tar", ["-xzOf", bundle.tarball, `${top}BUNDLE.json`], { encoding: "utf8" }).stdout) as { version: string; llama: { builds: string[] } };
     expect(info.version).toBe(VERSIONS[0]);
     expect(info.llama.builds).toEqual(["cpu"]);
@@ -242,7 +247,7 @@ interface ScenarioReport {
   error?: string;
   steps: { name: string; ok: boolean; ms: number; result?: Record<string, unknown>; error?: string }[];
   facts: {
-    installed: { current: string; signingKeyMode: string; keysDirMode: string; dataDirMode: string; releaseOwner: string; units: string[]; systemdAnalyze: { status: number; output: string } };
+    installed: { current: string; temporal: string; signingKeyMode: string; keysDirMode: string; dataDirMode: string; releaseOwner: string; units: string[]; systemdAnalyze: { status: number; output: string } };
     upgraded: { current: string; previous: string; keysKept: boolean; manifestKept: boolean; configKept: boolean; adminKeyKept: boolean; backups: string[]; history: string[] };
   };
 }
@@ -306,6 +311,9 @@ describe.skipIf(!enabled)("installed offline (network namespace with loopback on
     expect(facts.releaseOwner).toBe("644 root");
     expect(facts.units).toEqual(["atomic-gateway.service", "atomic-postgres.service", "atomic-temporal.service", "atomic-worker.service", "atomic.target"]);
     expect(facts.systemdAnalyze.status, facts.systemdAnalyze.output).toBe(0);
+    // With the production server in the bundle, all-in-one runs it on the bundle's PostgreSQL, not the dev server.
+    expect(facts.temporal).toBe(bundles[0]!.report.temporalServer ? "server" : "dev");
+    if (facts.temporal === "server") expect(String(stepNamed("worker and Temporal stay up")?.result?.temporal)).toMatch(/"event":"ready"/);
   });
 
   it("answers a chat completion on a model carried in and pinned on site", () => {

@@ -160,6 +160,7 @@ async function main() {
     dataDirMode: (spawnSync("stat", ["-c", "%a %U", data], { encoding: "utf8" }).stdout.trim()),
     releaseOwner: (spawnSync("stat", ["-c", "%a %U", join(prefix, "current", "app", "dist", "cli", "main.js")], { encoding: "utf8" }).stdout.trim()),
     units: readdirSync(systemdDir).sort(),
+    temporal: JSON.parse(readFileSync(join(prefix, "etc", "install.json"), "utf8")).temporal,
     systemdAnalyze: sh("systemd-analyze", ["verify", ...readdirSync(systemdDir).map((u) => join(systemdDir, u))], { allowFail: true }),
   };
   await step("carry in a model and pin it (atomic models add)", () => {
@@ -187,7 +188,11 @@ async function main() {
     if (exits.length) throw new Error(`units exited: ${exits.join("; ")}`);
     const workerLog = readFileSync(join(logDir, "atomic-worker.service.log"), "utf8");
     if (!/atomic worker \S+ on 127\.0\.0\.1:7233/.test(workerLog)) throw new Error(`the worker did not report its queues:\n${workerLog.slice(-2000)}`);
-    return { worker: workerLog.match(/atomic worker .*/)[0] };
+    const temporalLog = readFileSync(join(logDir, "atomic-temporal.service.log"), "utf8");
+    // The production server's supervisor reports readiness as a JSON event line on its stdout.
+    const serverReady = temporalLog.split("\n").find((l) => l.startsWith('{"event":"ready"')) ?? null;
+    if (report.facts.installed.temporal === "server" && !serverReady) throw new Error(`the Temporal server did not report ready:\n${temporalLog.slice(-3000)}`);
+    return { worker: workerLog.match(/atomic worker .*/)[0], temporal: serverReady ?? "dev server" };
   });
   // Events are sequenced into the tree in batches; give the last ones a moment to be sequenced.
   await delay(1500);
