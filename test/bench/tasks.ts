@@ -33,7 +33,8 @@ async function main(): Promise<void> {
     dataDir,
     database: { url: database.url },
     models: { manifest: models.manifestPath, testModelWhenEmpty: false },
-    inference: { threads: 1, gpu: "cpu" },
+    // Room for the whole burst of phase 2 in the model's queue: measured, not refused.
+    inference: { threads: 1, gpu: "cpu", maxQueue: 100_000, queueTimeoutMs: 600_000 },
     egress: { selfTest: { mode: "off" } },
     temporal: { devServerPort: 0 },
     log: { level: "silent" },
