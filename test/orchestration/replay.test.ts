@@ -19,7 +19,8 @@ beforeAll(() => ensureTemporalRuntime(testLogger()));
 
 describe("workflow replay", () => {
   // learn-webhook-history.json: a task that teaches the learner and sends a webhook after its record.
-  it.each(["task-history.json", "fallback-history.json", "learn-webhook-history.json"])("replays %s deterministically", async (name) => {
+  // *-local-control-history.json: recorded since locate and validate became local activities (LOCAL_CONTROL_PATCH).
+  it.each(["task-history.json", "fallback-history.json", "learn-webhook-history.json", "task-local-control-history.json", "fallback-local-control-history.json"])("replays %s deterministically", async (name) => {
     await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, fixture(name), name)).resolves.toBeUndefined();
   });
 
