@@ -233,3 +233,7 @@ process.on("message", (message: ParentMessage) => {
 
 // The host lives only as long as its gateway: a closed IPC channel means the parent is gone.
 process.on("disconnect", () => process.exit(0));
+// The gateway decides when its model hosts stop (over IPC, or by going away: disconnect above). A Ctrl-C in a
+// terminal reaches the whole process group, and a host that died of it while the gateway drained was logged as a
+// crash and restarted.
+process.on("SIGINT", () => undefined);
