@@ -30,17 +30,18 @@ afterAll(async () => {
   await database?.drop();
 });
 
-function runWorker(attempts: string[]): Promise<{ code: number; outcomes: Record<string, string>; logs: Array<Record<string, unknown>> }> {
+function runWorker(attempts: string[], manifestPath = writeTestModels([{ id: "w", capabilities: ["chat", "completion"] }]).manifestPath, control?: string): Promise<{ code: number; outcomes: Record<string, string>; logs: Array<Record<string, unknown>> }> {
   const env = {
     ...process.env,
     ATOMIC_TEST_WORKER_EGRESS: JSON.stringify({
       databaseUrl: database.url,
-      manifestPath: writeTestModels([{ id: "w", capabilities: ["chat", "completion"] }]).manifestPath,
+      manifestPath,
       dataDir: mkdtempSync(join(tmpdir(), "atomic-worker-egress-")),
       temporal: inject("temporalAddress"),
       // Its own inference queue on the default namespace, which no other test uses: nothing is sent to it.
       hostId: `egress-${process.pid}`,
       attempts,
+      ...(control === undefined ? {} : { control }),
     }),
   };
   return new Promise((resolve, reject) => {
@@ -79,5 +80,16 @@ describe("atomic worker installs the egress guard", () => {
     } finally {
       await client.end();
     }
+  });
+});
+
+describe("atomic worker on a host with no model pinned yet", () => {
+  it("runs the workflows and control activities instead of exiting, and says how to serve inference", async () => {
+    // Its control worker polls a namespace no test starts workflows in: it takes nobody's work.
+    const result = await runWorker([], writeTestModels([]).manifestPath, "atomic-test-idle");
+    expect(result.code).toBe(0);
+    expect(result.logs.find((line) => line.level === "warn" && String(line.msg).startsWith("no models pinned"))).toBeDefined();
+    const running = result.logs.find((line) => line.msg === "temporal worker running");
+    expect(running?.taskQueues).toEqual({ control: "atomic-orchestration" });
   });
 });

@@ -91,27 +91,33 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
       const unknown = wanted?.filter((id) => !catalog.some((m) => m.id === id)) ?? [];
       if (unknown.length > 0) throw new UsageError(`--models names models the manifest does not pin: ${unknown.join(", ")}`);
       const served = wanted ? catalog.filter((m) => wanted.includes(m.id)) : catalog;
-      if (served.length === 0) throw new UsageError("no models to serve: pin one with `atomic models add`, or run with --no-inference");
-      engine = new LlamaEngine({
-        models: served,
-        threads: config.inference.threads,
-        gpu: config.inference.gpu,
-        contextSize: config.inference.contextSize,
-        maxQueue: config.inference.maxQueue,
-        queueTimeoutMs: config.inference.queueTimeoutMs,
-        logger,
-      });
-      await engine.start();
-      inference = {
-        pipeline: {
-          engine,
-          models: new ModelDirectory(served, engine, config.models.defaultModel),
-          executions: database.stores.executions,
-          contentHasher,
-          limits: { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts },
-        },
-        models: served,
-      };
+      if (served.length === 0) {
+        if (values["no-control"]) throw new UsageError("no models to serve: pin one with `atomic models add`");
+        // A fresh appliance has no model yet, and its gateway may count on this worker for the task workflows:
+        // run those, and serve inference once a model is pinned and the worker restarted.
+        logger.warn({ manifest: config.models.manifest }, "no models pinned: running workflows and control activities only; pin one with `atomic models add` and restart the worker to serve inference here");
+      } else {
+        engine = new LlamaEngine({
+          models: served,
+          threads: config.inference.threads,
+          gpu: config.inference.gpu,
+          contextSize: config.inference.contextSize,
+          maxQueue: config.inference.maxQueue,
+          queueTimeoutMs: config.inference.queueTimeoutMs,
+          logger,
+        });
+        await engine.start();
+        inference = {
+          pipeline: {
+            engine,
+            models: new ModelDirectory(served, engine, config.models.defaultModel),
+            executions: database.stores.executions,
+            contentHasher,
+            limits: { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts },
+          },
+          models: served,
+        };
+      }
     }
     const worker = await startAtomicWorker({
       address,
