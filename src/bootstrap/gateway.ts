@@ -9,6 +9,7 @@ import { loadCatalog } from "../models/catalog.js";
 import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
 import { startAudit, type RunningAudit } from "./audit.js";
+import { engineFromConfig } from "./engine.js";
 import { openDatabase, type OpenDatabase } from "./database.js";
 import { egressSelfTestEvent, enforceEgressSelfTest, guardProcessEgress, runEgressSelfTest } from "./egress.js";
 import { startIdentity } from "./identity.js";
@@ -71,16 +72,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   for (const model of catalog.filter((m) => m.testModel)) {
     logger.warn({ model: model.id, path: model.path }, `serving the generated ${model.description}; add a real GGUF with \`atomic models add\``);
   }
-  const engine = new LlamaEngine({
-    models: catalog,
-    threads: config.inference.threads,
-    gpu: config.inference.gpu,
-    contextSize: config.inference.contextSize,
-    maxQueue: config.inference.maxQueue,
-    queueTimeoutMs: config.inference.queueTimeoutMs,
-    logger,
-    onLifecycle: audit.onModelLifecycle,
-  });
+  const engine = engineFromConfig(config, catalog, logger, audit.onModelLifecycle);
   let server: ServerType;
   let app: Hono;
   let router: BiddingRouter;

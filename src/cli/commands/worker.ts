@@ -5,6 +5,7 @@ import { auditKeyPaths } from "../../audit/key-files.js";
 import { enqueueAuditEvent } from "../../audit/store/queue.js";
 import { openDatabase } from "../../bootstrap/database.js";
 import { guardProcessEgress } from "../../bootstrap/egress.js";
+import { engineFromConfig } from "../../bootstrap/engine.js";
 import { LlamaEngine } from "../../inference/llama/engine.js";
 import { loadCatalog } from "../../models/catalog.js";
 import { DEV_SERVER_IP, startDevServer, type TemporalDevServer } from "../../orchestration/dev-server.js";
@@ -97,15 +98,7 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
         // run those, and serve inference once a model is pinned and the worker restarted.
         logger.warn({ manifest: config.models.manifest }, "no models pinned: running workflows and control activities only; pin one with `atomic models add` and restart the worker to serve inference here");
       } else {
-        engine = new LlamaEngine({
-          models: served,
-          threads: config.inference.threads,
-          gpu: config.inference.gpu,
-          contextSize: config.inference.contextSize,
-          maxQueue: config.inference.maxQueue,
-          queueTimeoutMs: config.inference.queueTimeoutMs,
-          logger,
-        });
+        engine = engineFromConfig(config, served, logger);
         await engine.start();
         inference = {
           pipeline: {
