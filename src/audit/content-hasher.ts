@@ -1,6 +1,5 @@
-import { createHash, createHmac, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { createHash, createHmac } from "node:crypto";
+import { loadSecretKey } from "./key-files.js";
 import { canonicalize } from "../util/canonical-json.js";
 
 /**
@@ -22,14 +21,7 @@ export class ContentHasher {
 
   /** Loads the key file, creating it (32 random bytes, mode 0600) on first use. */
   static fromFile(path: string): ContentHasher {
-    if (!existsSync(path)) {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      writeFileSync(path, randomBytes(32), { mode: 0o600, flag: "wx" });
-    }
-    const { mode } = statSync(path);
-    if ((mode & 0o077) !== 0) throw new Error(`content hash key ${path} is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
-    const key = readFileSync(path);
-    if (key.length < 32) throw new Error(`content hash key ${path} holds ${key.length} bytes, expected 32`);
+    const key = loadSecretKey(path, "content hash key");
     return new ContentHasher(key);
   }
 }

@@ -10,6 +10,8 @@ import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
 import { startAudit, type RunningAudit } from "./audit.js";
 import { engineFromConfig } from "./engine.js";
+import { auditKeyPaths, loadSecretKey } from "../audit/key-files.js";
+import { EncryptionCodec } from "../orchestration/payload-codec.js";
 import { openDatabase, type OpenDatabase } from "./database.js";
 import { egressSelfTestEvent, enforceEgressSelfTest, guardProcessEgress, runEgressSelfTest } from "./egress.js";
 import { startIdentity } from "./identity.js";
@@ -104,6 +106,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       catalog,
       router,
       outcomes: biddingStore,
+      payloadCodec: new EncryptionCodec(loadSecretKey(auditKeyPaths(config).payloadKey, "Temporal payload key")),
       signingKey: audit.key,
       audit: audit.record,
     });

@@ -14,6 +14,7 @@ import { TemporalTaskService } from "../orchestration/service/temporal.js";
 import { locateTemporalBinary, TemporalBinaryMissingError } from "../orchestration/temporal-binary.js";
 import { defaultHostId, startAtomicWorker, type RunningAtomicWorker } from "../orchestration/worker.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
+import type { EncryptionCodec } from "../orchestration/payload-codec.js";
 import type { GatewayActivityDeps } from "../orchestration/activities/gateway.js";
 
 export interface RunningOrchestration {
@@ -24,6 +25,8 @@ export interface RunningOrchestration {
 }
 
 export interface OrchestrationParts {
+  /** Encrypts every payload this gateway and its worker give Temporal. */
+  payloadCodec: EncryptionCodec;
   /** The gateway's own pipeline: its worker runs inference on the models this process has loaded. */
   pipeline: PipelineDeps;
   catalog: readonly CatalogModel[];
@@ -81,6 +84,7 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
     const embedded = config.temporal.worker;
     worker = await startAtomicWorker({
       address,
+      payloadCodec: parts.payloadCodec,
       namespace: config.temporal.namespace,
       hostId: config.temporal.hostId ?? defaultHostId(),
       logger,
@@ -106,7 +110,7 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
     await devServer?.stop();
     throw error;
   }
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: { payloadCodecs: [parts.payloadCodec] } });
   return {
     tasks: new TemporalTaskService(client),
     address,

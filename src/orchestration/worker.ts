@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Client } from "@temporalio/client";
+import { Client, type DataConverter } from "@temporalio/client";
 import { NativeConnection, Worker, type WorkerOptions } from "@temporalio/worker";
 import type { ContentHasher } from "../audit/content-hasher.js";
 import type { Logger } from "../observability/logger.js";
@@ -49,6 +49,8 @@ export interface AtomicWorkerOptions {
   /** Serve the gateway's own activities (the learner, webhooks) on GATEWAY_TASK_QUEUE: a gateway process does. */
   gateway?: GatewayActivityDeps;
   workflows?: WorkflowSource;
+  /** Encrypts what Temporal stores (EncryptionCodec); every client and worker of a site uses the same key. */
+  payloadCodec?: NonNullable<DataConverter["payloadCodecs"]>[number];
   /** How long an advertisement stays valid without renewal; renewed every third of it. */
   advertisementTtlMs?: number;
   /** How long in-flight activities get to finish on shutdown before they are cancelled. */
@@ -81,7 +83,8 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
   const log = options.logger.child({ component: "temporal-worker", hostId: options.hostId });
   ensureTemporalRuntime(options.logger);
   const connection = await NativeConnection.connect({ address: options.address });
-  const client = new Client({ connection, namespace });
+  const dataConverter: DataConverter | undefined = options.payloadCodec ? { payloadCodecs: [options.payloadCodec] } : undefined;
+  const client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
   const directory = new TemporalHostDirectory(client);
   const identity = `${options.hostId}@${hostname()}/${process.pid}`;
   const workers: Worker[] = [];
@@ -94,6 +97,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
       workers.push(await Worker.create({
         connection,
         namespace,
+        ...(dataConverter ? { dataConverter } : {}),
         taskQueue: CONTROL_TASK_QUEUE,
         identity,
         ...workflowOption,
@@ -109,6 +113,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
       workers.push(await Worker.create({
         connection,
         namespace,
+        ...(dataConverter ? { dataConverter } : {}),
         taskQueue,
         identity,
         activities: createInferenceActivities({ pipeline: options.inference.pipeline, hostId: options.hostId, logger: log }),
@@ -123,6 +128,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
       workers.push(await Worker.create({
         connection,
         namespace,
+        ...(dataConverter ? { dataConverter } : {}),
         taskQueue: GATEWAY_TASK_QUEUE,
         identity,
         activities: createGatewayActivities(options.gateway),

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
+import { Client, Connection } from "@temporalio/client";
 import { compactVerify, importJWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -159,6 +160,26 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     const execution = JSON.stringify(await (await gw.fetch(`/v1/executions/${id}`)).json());
     expect(execution).not.toContain(email);
     expect(execution).toContain("[EMAIL");
+  });
+
+  it("leaves Temporal only ciphertext: the history read without the site's key holds no prompt and no result", async () => {
+    const prompt = "Describe the quarterly figures of the Harbour Street clinic.";
+    const { id } = (await (await gw.post("/v1/tasks", { input: prompt, mode: "async", max_tokens: 4 })).json()) as Task;
+    const task = await finished(id);
+    expect(task.status).toBe("succeeded");
+    const { address, namespace } = sharedTemporal("atomic-test-gateway");
+    const connection = await Connection.connect({ address });
+    try {
+      const history = await new Client({ connection, namespace }).workflow.getHandle(id).fetchHistory();
+      const raw = JSON.stringify(history);
+      expect(raw).not.toContain(Buffer.from("Harbour Street").toString("base64").slice(0, 16));
+      const payloads = (history.events ?? []).flatMap((event) => event.workflowExecutionStartedEventAttributes?.input?.payloads ?? []);
+      expect(payloads).toHaveLength(1);
+      expect(new TextDecoder().decode(payloads[0]!.metadata!["encoding"]!)).toBe("binary/encrypted");
+      expect(Buffer.from(payloads[0]!.data!).toString("latin1")).not.toContain("Harbour Street");
+    } finally {
+      await connection.close();
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ContentHasher } from "../../audit/content-hasher.js";
-import { auditKeyPaths } from "../../audit/key-files.js";
+import { auditKeyPaths, loadSecretKey } from "../../audit/key-files.js";
+import { EncryptionCodec } from "../../orchestration/payload-codec.js";
 import { enqueueAuditEvent } from "../../audit/store/queue.js";
 import { openDatabase } from "../../bootstrap/database.js";
 import { guardProcessEgress } from "../../bootstrap/egress.js";
@@ -30,7 +31,8 @@ const USAGE = `usage: atomic worker [--temporal HOST:PORT] [--namespace NS] [--h
  * (task workflows, host directory, locate/validate/record) and this host's inference worker, which serves the
  * manifest's models on its own task queue and advertises them. Executions are written to the configured database
  * (set DATABASE_URL to the gateway's database when the worker runs on another machine, and copy the gateway's
- * content-hash key to audit.keyDir there, so audit hashes match).
+ * content-hash.key and temporal-payload.key to audit.keyDir there: audit hashes must match, and task payloads are
+ * encrypted under the latter).
  */
 export async function workerCommand(context: CommandContext, args: string[]): Promise<number> {
   let values;
@@ -114,6 +116,7 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
     }
     const worker = await startAtomicWorker({
       address,
+      payloadCodec: new EncryptionCodec(loadSecretKey(auditKeyPaths(config).payloadKey, "Temporal payload key")),
       ...(values.namespace ? { namespace: values.namespace } : {}),
       hostId,
       logger,
