@@ -1,5 +1,6 @@
 import { GgmlType, GgufValueType, TokenType, type GgufMetadataEntry } from "./gguf/format.js";
 import { encodeGguf, type GgufTensorToWrite } from "./gguf/writer.js";
+import { seededRng } from "../util/rng.js";
 
 /**
  * A tiny llama-architecture model with seeded random weights. It produces noise, not language: it exists so that
@@ -49,18 +50,6 @@ function buildVocabulary(): Vocabulary {
   }
   const scores = tokens.map((_, i) => (types[i] === TokenType.NORMAL ? -i : 0));
   return { tokens, scores, types };
-}
-
-/** mulberry32: small, fast, and good enough for weights that only need to be reproducible. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const f32 = new Float32Array(1);
@@ -160,7 +149,7 @@ export function buildTestModel(options: TestModelOptions = {}): Buffer {
   const headDim = nEmbd / nHead;
   if (!Number.isInteger(headDim)) throw new Error("embeddingLength must be a multiple of heads");
   const vocab = buildVocabulary();
-  const random = seededRandom(seed);
+  const random = seededRng(seed);
   const omit = new Set(options.omitKeys ?? []);
 
   const metadata: Array<[string, GgufMetadataEntry]> = [

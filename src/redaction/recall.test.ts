@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { detectPii } from "./detect.js";
 import type { Finding } from "./interface.js";
 import { CHECKSUM_KINDS, PII_KINDS, type PiiKind } from "./kinds.js";
-import { breakCheck, GENERATORS, seededRng, seededText } from "./samples.js";
+import { breakCheck, GENERATORS, seededText } from "./samples.js";
+import { seededRng } from "../util/rng.js";
 
 /**
  * Issue 6's evidence for redaction: PII seeded at known offsets in generated text (seeded, valid checksums, the

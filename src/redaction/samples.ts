@@ -1,25 +1,12 @@
-import { IBAN_LENGTHS, luhnValid, mod97 } from "./checksums.js";
-import { isValidPhoneNumber } from "libphonenumber-js/max";
-import type { PiiKind } from "./kinds.js";
-
 /**
  * Seeded generators of PII values that could have been issued (valid checksums, plausible structure) in the ways
  * people write them, and of look-alikes with a wrong check digit. For the recall and false-positive tests and the
  * bench; nothing at run time uses them.
  */
-export type Rng = () => number;
-
-/** mulberry32: small, fast, and the same sequence on every machine for a seed. */
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { IBAN_LENGTHS, luhnValid, mod97 } from "./checksums.js";
+import { isValidPhoneNumber } from "libphonenumber-js/max";
+import type { PiiKind } from "./kinds.js";
+import type { Rng } from "../util/rng.js";
 
 const int = (rng: Rng, lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;

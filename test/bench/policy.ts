@@ -19,8 +19,9 @@ import { loadPolicySet, withPolicyData } from "../../src/policy/load.js";
 import { CLASSIFICATIONS } from "../../src/policy/classification.js";
 import { redact } from "../../src/redaction/redact.js";
 import { PII_KINDS } from "../../src/redaction/kinds.js";
-import { seededRng, seededText } from "../../src/redaction/samples.js";
+import { seededText } from "../../src/redaction/samples.js";
 import { percentile, round } from "./stats.js";
+import { seededRng } from "../../src/util/rng.js";
 
 const DECISIONS = Number(process.env.BENCH_POLICY_DECISIONS ?? 50_000);
 const TENANTS = ["acme", "beta", "gamma", "delta", "omega"];

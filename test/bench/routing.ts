@@ -44,7 +44,7 @@ import { singleTaskPlan } from "../../src/bidding/decomposer.js";
 import { PerformanceEstimates } from "../../src/bidding/estimates.js";
 import { extractFeatures, featuresFromValues, TASK_TYPES, type TaskFeatures, type TaskType } from "../../src/bidding/features.js";
 import type { Candidate } from "../../src/bidding/request.js";
-import { seededRng, type Rng } from "../../src/bidding/rng.js";
+import { seededRng, type Rng } from "../../src/util/rng.js";
 import { BiddingRouter } from "../../src/bidding/router.js";
 import { CheapestPolicy, LowestLatencyPolicy, RandomPolicy, RoundRobinPolicy, StrongestPolicy } from "../../src/bidding/selection/baselines.js";
 import type { SelectionPolicy } from "../../src/bidding/selection/interface.js";

@@ -4,9 +4,10 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectPii, PII_KINDS, type PiiKind } from "../../src/redaction/index.js";
-import { GENERATORS, seededRng, type Rng } from "../../src/redaction/samples.js";
+import { GENERATORS } from "../../src/redaction/samples.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
+import { seededRng, type Rng } from "../../src/util/rng.js";
 
 /**
  * The leak scan after the fact: distinct, checksum-valid PII seeded into every route that takes text, under a

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Bid } from "../bids.js";
 import { DEFAULT_WEIGHTS } from "../criteria.js";
 import { featuresFromValues } from "../features.js";
-import { seededRng } from "../rng.js";
+import { seededRng } from "../../util/rng.js";
 import { CheapestPolicy, LowestLatencyPolicy, RandomPolicy, RoundRobinPolicy, StrongestPolicy } from "./baselines.js";
 
 const X = featuresFromValues({ taskType: "chat", inputTokens: 10 }).vector;

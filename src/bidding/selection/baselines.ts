@@ -1,6 +1,6 @@
 import type { Bid } from "../bids.js";
 import type { Weights } from "../criteria.js";
-import type { Rng } from "../rng.js";
+import type { Rng } from "../../util/rng.js";
 import { argmaxEligible, type Estimate, type Selection, type SelectionPolicy } from "./interface.js";
 
 /**

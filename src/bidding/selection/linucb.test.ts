@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Bid } from "../bids.js";
 import { applyCriteria, NOT_EXCLUDED, resolveCriteria } from "../criteria.js";
 import { featuresFromValues, type TaskFeatures } from "../features.js";
-import { seededRng } from "../rng.js";
+import { seededRng } from "../../util/rng.js";
 import type { Estimate, SelectionPolicy } from "./interface.js";
 import { LinUcbPolicy } from "./linucb.js";
 
