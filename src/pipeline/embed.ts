@@ -34,12 +34,14 @@ export async function runEmbedding(deps: PipelineDeps, request: EmbeddingRequest
   const createdAt = new Date();
   const model = deps.models.resolve(request.model, "embedding");
   let check: PolicyCheck | undefined;
-  const redactor = new Redactor();
-  let inputs = request.inputs;
-  let redacted = false;
   if (deps.policy !== undefined) {
     if (request.policy === undefined) throw new Error("an embedding under a policy needs the caller and classification (request.policy)");
     check = policyCheck(deps.policy, request.policy, request.inputs);
+  }
+  const redactor = new Redactor(check === undefined ? {} : { detector: check.scan });
+  let inputs = request.inputs;
+  let redacted = false;
+  if (deps.policy !== undefined && request.policy !== undefined && check !== undefined) {
     // As for generation: PII this model may not see is embedded as typed placeholders, so a vector still says
     // "an e-mail address was here" without carrying which one.
     if (allowedHandling(deps.policy, request.policy, check, "embed", model) === "redact") {

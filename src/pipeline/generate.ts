@@ -118,7 +118,7 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
   // back in a text answer where the policy allows (structured values keep the placeholders: restoring could break
   // the schema they were validated against). What is stored gets placeholders from the same redactor either way.
   const redaction = redact && check !== null ? redactedInput(request, check, deps.policy!, request.policy!, model) : null;
-  const redactor = redaction?.redactor ?? new Redactor();
+  const redactor = redaction?.redactor ?? new Redactor(check === null ? {} : { detector: check.scan });
   const input = redaction?.input ?? request.input;
   const recordedInput = request.recordedInput ?? request.input;
   const restoring = structured ? null : (redaction?.restore ?? null);
@@ -229,7 +229,7 @@ function policyFor(decider: PolicyDecider | undefined, subject: PolicySubject | 
 
 /** The request as the model may read it; its Redactor also redacts the record, so both share placeholders. */
 function redactedInput(request: GenerationRequest, check: PolicyCheck, decider: PolicyDecider, subject: PolicySubject, model: CatalogModel) {
-  const redactor = new Redactor();
+  const redactor = new Redactor({ detector: check.scan });
   const input: GenerationInput = request.input.kind === "chat"
     ? { kind: "chat", messages: request.input.messages.map((m) => ({ ...m, content: redactor.redactText(m.content).text })) }
     : { kind: "completion", prompt: redactor.redactText(request.input.prompt).text };

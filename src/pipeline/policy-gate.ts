@@ -1,7 +1,7 @@
 import { ApiError } from "../gateway/errors.js";
 import type { PolicyAction, PolicyDecider, PolicyPrincipal, RequestContext } from "../policy/index.js";
 import type { Classification } from "../policy/index.js";
-import { detectPii } from "../redaction/index.js";
+import { RequestPiiScan } from "../redaction/index.js";
 
 /** Who asks, how sensitive the data is and what it is for: what a model choice must be allowed for. */
 export interface PolicySubject {
@@ -29,6 +29,8 @@ export interface PolicyRecord {
 export interface PolicyCheck {
   context: RequestContext;
   record: PolicyRecord;
+  /** The scan that found the PII: redactors of this request reuse it instead of scanning the same texts again. */
+  scan: RequestPiiScan;
 }
 
 /**
@@ -37,10 +39,11 @@ export interface PolicyCheck {
  * (allowedHandling).
  */
 export function policyCheck(decider: PolicyDecider, subject: PolicySubject, texts: readonly string[]): PolicyCheck {
-  const piiKinds = [...new Set(texts.flatMap((text) => detectPii(text).map((finding) => finding.kind)))].sort();
+  const scan = new RequestPiiScan();
+  const piiKinds = [...new Set(texts.flatMap((text) => scan.detect(text).map((finding) => finding.kind)))].sort();
   const purpose = subject.purpose ?? "";
   const context: RequestContext = { classification: subject.classification, piiKinds, piiFound: piiKinds.length > 0, purpose };
-  return { context, record: { hash: decider.policySetHash, decision: "allow", classification: subject.classification, piiKinds, purpose, redacted: false } };
+  return { context, scan, record: { hash: decider.policySetHash, decision: "allow", classification: subject.classification, piiKinds, purpose, redacted: false } };
 }
 
 /**

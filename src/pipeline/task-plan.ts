@@ -51,7 +51,7 @@ export async function planAsyncTask(deps: TaskPlanDeps, request: AsyncTaskReques
   const check = policyCheck(deps.policy, request.policy, [request.instructions, request.work]);
   const policy = { decider: deps.policy, subject: request.policy, check };
   const { capable, redact } = biddableModels(deps.models, "chat", policy, "always");
-  const redactor = redact ? new Redactor() : null;
+  const redactor = redact ? new Redactor({ detector: check.scan }) : null;
   const instructions = redactor ? redactor.redactText(request.instructions).text : request.instructions;
   const work = redactor ? redactor.redactText(request.work).text : request.work;
   const options = Object.fromEntries(Object.entries(request.options).filter(([, value]) => value !== undefined));

@@ -5,3 +5,4 @@ export { redactJson } from "./json.js";
 export { CHECKSUM_KINDS, PII_KINDS, PLACEHOLDER_LABELS, type PiiKind } from "./kinds.js";
 export { piiSafeLoggerOptions, redactForLog, redactLogLine } from "./log.js";
 export { redact, Redactor, type Redaction, type RedactOptions } from "./redact.js";
+export { RequestPiiScan } from "./request-scan.js";
