@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
+import { runGeneration, type GenerationOutcome, type GenerationRequest, type PipelineDeps } from "../pipeline/generate.js";
 import { ApiError } from "./errors.js";
 
 export interface StreamFrames<T> {
@@ -52,4 +53,20 @@ export async function streamGeneration<T>(c: Context, run: (onText: (chunk: stri
     }
     await stream.writeSSE({ data: "[DONE]" });
   });
+}
+
+/**
+ * streamGeneration for a generation that may be routed: the frames read the chosen model's id through `model()`,
+ * which is the requested id until the model is chosen (bidding chooses before the first text).
+ */
+export function streamRoutedGeneration(c: Context, deps: PipelineDeps, request: GenerationRequest, frames: (model: () => string) => StreamFrames<GenerationOutcome>): Promise<Response> {
+  let modelId = request.model ?? "";
+  return streamGeneration(c, (onText) => runGeneration(deps, {
+    ...request,
+    onText,
+    onModel: (model, decision) => {
+      modelId = model.id;
+      request.onModel?.(model, decision);
+    },
+  }), frames(() => modelId));
 }

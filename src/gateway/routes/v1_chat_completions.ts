@@ -10,7 +10,7 @@ import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
 import { ChatCompletionRequestSchema, stopList, type ChatCompletionRequest } from "../openai/requests.js";
-import { streamGeneration } from "../sse.js";
+import { streamRoutedGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
 import { usageOf } from "../openai/usage.js";
 
@@ -70,27 +70,21 @@ export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
       });
     }
 
-    let modelId = body.model ?? "";
-    const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
-      id, object: "chat.completion.chunk", created, model: modelId, system_fingerprint: null,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    });
-    return streamGeneration(c, (onText) => runGeneration(deps, {
-      ...request,
-      onText,
-      onModel: (m, decision) => {
-        modelId = m.id;
-        setRoutingHeaders(c, decision);
-      },
-    }), {
-      opening: () => [chunk({ role: "assistant", content: "" }, null)],
-      text: (text) => chunk({ content: text }, null),
-      closing: (outcome) => [
-        chunk({}, outcome.finishReason),
-        ...(body.stream_options?.include_usage
-          ? [{ id, object: "chat.completion.chunk", created, model: modelId, system_fingerprint: null, choices: [], usage: usageOf(outcome) }]
-          : []),
-      ],
+    return streamRoutedGeneration(c, deps, request, (model) => {
+      const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
+        id, object: "chat.completion.chunk", created, model: model(), system_fingerprint: null,
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      });
+      return {
+        opening: () => [chunk({ role: "assistant", content: "" }, null)],
+        text: (text) => chunk({ content: text }, null),
+        closing: (outcome) => [
+          chunk({}, outcome.finishReason),
+          ...(body.stream_options?.include_usage
+            ? [{ id, object: "chat.completion.chunk", created, model: model(), system_fingerprint: null, choices: [], usage: usageOf(outcome) }]
+            : []),
+        ],
+      };
     });
   });
 }

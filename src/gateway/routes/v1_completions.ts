@@ -8,7 +8,7 @@ import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
 import { CompletionRequestSchema, stopList } from "../openai/requests.js";
-import { streamGeneration } from "../sse.js";
+import { streamRoutedGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
 import { usageOf } from "../openai/usage.js";
 
@@ -52,25 +52,19 @@ export function registerCompletions(app: Hono, deps: GatewayDeps): void {
       });
     }
 
-    let modelId = body.model ?? "";
-    const chunk = (text: string, finishReason: string | null) => ({
-      id, object: "text_completion", created, model: modelId,
-      choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason }],
-    });
-    return streamGeneration(c, (onText) => runGeneration(deps, {
-      ...request,
-      onText,
-      onModel: (m, decision) => {
-        modelId = m.id;
-        setRoutingHeaders(c, decision);
-      },
-    }), {
-      opening: () => [],
-      text: (text) => chunk(text, null),
-      closing: (outcome) => [
-        chunk("", outcome.finishReason),
-        ...(body.stream_options?.include_usage ? [{ id, object: "text_completion", created, model: modelId, choices: [], usage: usageOf(outcome) }] : []),
-      ],
+    return streamRoutedGeneration(c, deps, request, (model) => {
+      const chunk = (text: string, finishReason: string | null) => ({
+        id, object: "text_completion", created, model: model(),
+        choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason }],
+      });
+      return {
+        opening: () => [],
+        text: (text) => chunk(text, null),
+        closing: (outcome) => [
+          chunk("", outcome.finishReason),
+          ...(body.stream_options?.include_usage ? [{ id, object: "text_completion", created, model: model(), choices: [], usage: usageOf(outcome) }] : []),
+        ],
+      };
     });
   });
 }
