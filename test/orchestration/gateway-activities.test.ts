@@ -1,6 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,7 +16,6 @@ import { createGatewayActivities, WEBHOOK_SIGNATURE_TYPE, type WebhookSignatureP
 import { cancelTask, getTaskStatus, submitTask } from "../../src/orchestration/client.js";
 import { taskProgressQuery } from "../../src/orchestration/workflows/task.js";
 import { GATEWAY_TASK_QUEUE } from "../../src/orchestration/names.js";
-import { locateTemporalBinary } from "../../src/orchestration/temporal-binary.js";
 import type { Microtask, TaskInput, TaskPolicyInput, TaskResult, WebhookBody } from "../../src/orchestration/types.js";
 import { startAtomicWorker, type RunningAtomicWorker } from "../../src/orchestration/worker.js";
 import type { Actor } from "../../src/store/interface.js";
@@ -27,6 +25,7 @@ import { writeTestModels } from "../support/models.js";
 import { sharedTemporal } from "../support/temporal.js";
 import { openTestPipeline, testLogger, type TestPipeline } from "../support/temporal-env.js";
 import { PendingOutcomes } from "../../src/pipeline/routing.js";
+import { recordHistoryFixture } from "./history.js";
 
 const WORKFLOWS = join(import.meta.dirname, "../../src/orchestration/workflows/index.ts");
 const actor: Actor = { subject: "webhook-test", tenant: "default", tokenIdHash: "test" };
@@ -193,12 +192,6 @@ async function verifyDelivery(delivery: Received): Promise<WebhookSignaturePaylo
   return claims;
 }
 
-function recordHistoryFixture(workflowId: string, file: string): void {
-  const { address, namespace } = sharedTemporal("atomic-test-webhooks");
-  const json = execFileSync(locateTemporalBinary(), ["workflow", "show", "--workflow-id", workflowId, "--namespace", namespace, "--address", address, "--output", "json"], { encoding: "utf8" });
-  mkdirSync(join(import.meta.dirname, "fixtures"), { recursive: true });
-  writeFileSync(join(import.meta.dirname, "fixtures", file), `${JSON.stringify(JSON.parse(json), null, 1)}\n`);
-}
 
 describe("assembly of a decomposed task", () => {
   it("lists the sinks' outputs in microtask order", async () => {
@@ -297,7 +290,7 @@ describe("feedback to the learner", () => {
 
     // The history replays against the workflow code; ATOMIC_RECORD_HISTORY=1 refreshes the fixture replay.test.ts uses.
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, await client.workflow.getHandle(input.taskId).fetchHistory(), input.taskId);
-    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(input.taskId, "learn-webhook-history.json");
+    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-webhooks"), input.taskId, "learn-webhook-history.json");
   });
 
   it("says why learning was skipped when bidding made no decision for the task, and keeps the task's status", async () => {

@@ -1,4 +1,8 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { defaultPayloadConverter, type WorkflowHandle } from "@temporalio/client";
+import { locateTemporalBinary } from "../../src/orchestration/temporal-binary.js";
 
 type History = Awaited<ReturnType<WorkflowHandle["fetchHistory"]>>;
 type Event = NonNullable<History["events"]>[number];
@@ -33,4 +37,14 @@ export function inferencesIn(history: History): ScheduledInference[] {
     }
   }
   return [...scheduled.values()];
+}
+
+/**
+ * Writes a workflow's history as a fixture for replay.test.ts (the export format of `temporal workflow show`); the
+ * tests call it when ATOMIC_RECORD_HISTORY is set.
+ */
+export function recordHistoryFixture(server: { address: string; namespace: string }, workflowId: string, file: string): void {
+  const json = execFileSync(locateTemporalBinary(), ["workflow", "show", "--workflow-id", workflowId, "--namespace", server.namespace, "--address", server.address, "--output", "json"], { encoding: "utf8" });
+  mkdirSync(join(import.meta.dirname, "fixtures"), { recursive: true });
+  writeFileSync(join(import.meta.dirname, "fixtures", file), `${JSON.stringify(JSON.parse(json), null, 1)}\n`);
 }

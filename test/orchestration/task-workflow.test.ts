@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@temporalio/client";
 import { NativeConnection, Worker } from "@temporalio/worker";
@@ -7,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cancelTask, getTaskStatus, submitTask } from "../../src/orchestration/client.js";
 import { taskProgressQuery } from "../../src/orchestration/workflows/task.js";
 import { inferenceTaskQueue } from "../../src/orchestration/names.js";
-import { locateTemporalBinary } from "../../src/orchestration/temporal-binary.js";
 import type { Microtask, TaskInput, TaskResult } from "../../src/orchestration/types.js";
 import { startAtomicWorker, type RunningAtomicWorker } from "../../src/orchestration/worker.js";
 import type { Actor } from "../../src/store/interface.js";
@@ -16,7 +14,7 @@ import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { writeTestModels } from "../support/models.js";
 import { sharedTemporal } from "../support/temporal.js";
 import { openTestPipeline, testLogger, type TestPipeline } from "../support/temporal-env.js";
-import { inferencesIn } from "./history.js";
+import { inferencesIn, recordHistoryFixture } from "./history.js";
 
 const WORKFLOWS = join(import.meta.dirname, "../../src/orchestration/workflows/index.ts");
 const HOST = "tasks-host";
@@ -64,12 +62,6 @@ const ask = (id: string, model: string, prompt: string, dependsOn: string[] = []
   ...extra,
 });
 
-function recordHistoryFixture(workflowId: string, file: string): void {
-  const { address, namespace } = sharedTemporal("atomic-test-tasks");
-  const json = execFileSync(locateTemporalBinary(), ["workflow", "show", "--workflow-id", workflowId, "--namespace", namespace, "--address", address, "--output", "json"], { encoding: "utf8" });
-  mkdirSync(join(import.meta.dirname, "fixtures"), { recursive: true });
-  writeFileSync(join(import.meta.dirname, "fixtures", file), `${JSON.stringify(JSON.parse(json), null, 1)}\n`);
-}
 
 async function runTask(microtasks: Microtask[]): Promise<{ input: TaskInput; result: TaskResult }> {
   const input: TaskInput = { taskId: uuidv7(), requestId: `req-${uuidv7()}`, actor, microtasks };
@@ -115,7 +107,7 @@ describe("task workflow", () => {
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, await client.workflow.getHandle(input.taskId).fetchHistory(), input.taskId);
     // ATOMIC_RECORD_HISTORY=1 refreshes the fixture replay.test.ts replays (export format of `temporal workflow show`).
     // task-history.json is kept as recorded before the control activities became local (LOCAL_CONTROL_PATCH).
-    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(input.taskId, "task-local-control-history.json");
+    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-tasks"), input.taskId, "task-local-control-history.json");
   });
 
   it("moves a microtask whose model fails to its next model, and records the failure", async () => {
@@ -135,7 +127,7 @@ describe("task workflow", () => {
     expect(task!.parameters).toMatchObject({ microtasks: [{ id: "only", model: "beta", fallbacks: [{ model: "tampered", code: "model_digest_mismatch" }, { model: "ghost", outcome: "no_host" }] }] });
     const failures = await pipeline.stores.pool.query("SELECT status, error_code FROM executions WHERE request_id = $1 AND model_id = 'tampered'", [input.requestId]);
     expect(failures.rows).toEqual([{ status: "failed", error_code: "model_digest_mismatch" }]);
-    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(input.taskId, "fallback-local-control-history.json");
+    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-tasks"), input.taskId, "fallback-local-control-history.json");
   });
 
   it("fails the task when every model fails, skips what depended on it, and still records it", async () => {
