@@ -128,7 +128,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       limits,
       routing,
       tasks: orchestration.tasks,
-      webhooks: { allow: config.webhooks.allow },
+      webhooks: config.webhooks,
       policy,
       cors: config.server.cors,
     });

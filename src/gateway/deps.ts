@@ -31,8 +31,8 @@ export interface GatewayDeps extends PipelineDeps {
   policy: PolicyDecider & Pick<PolicyStore, "reload">;
   /** Asynchronous tasks: durable workflows on Temporal, or a service that refuses them when orchestration is off. */
   tasks: TaskService;
-  /** Origins an asynchronous task's webhook may be sent to. */
-  webhooks: { allow: readonly string[] };
+  /** Origins an asynchronous task's webhook may be sent to, and deliveries per webhook before it is given up. */
+  webhooks: { allow: readonly string[]; maxAttempts: number };
   /** Per-tenant request rates and daily token budgets. */
   quotas: Quotas;
   logger: Logger;

@@ -21,7 +21,8 @@ export interface AsyncTaskRequest {
   model: string | undefined;
   criteria?: CriteriaInput;
   options: { maxTokens?: number; temperature?: number; seed?: number };
-  webhook?: { url: string };
+  /** Where the outcome is POSTed, and how many deliveries before it is given up (webhooks.maxAttempts). */
+  webhook?: { url: string; maxAttempts: number };
 }
 
 export interface PlannedTask {
@@ -55,7 +56,12 @@ export async function planAsyncTask(deps: TaskPlanDeps, request: AsyncTaskReques
   const instructions = redactor ? redactor.redactText(request.instructions).text : request.instructions;
   const work = redactor ? redactor.redactText(request.work).text : request.work;
   const options = Object.fromEntries(Object.entries(request.options).filter(([, value]) => value !== undefined));
-  const base = { taskId: request.taskId, requestId: request.requestId, actor: request.actor, ...(request.webhook ? { webhook: request.webhook } : {}) };
+  const base = {
+    taskId: request.taskId,
+    requestId: request.requestId,
+    actor: request.actor,
+    ...(request.webhook ? { webhook: { url: request.webhook.url }, policy: { webhook: { maximumAttempts: request.webhook.maxAttempts } } } : {}),
+  };
 
   if (request.model !== undefined && request.model !== AUTO_MODEL) {
     const model = deps.models.resolve(request.model, "chat");

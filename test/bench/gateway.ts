@@ -216,7 +216,7 @@ async function main(): Promise<void> {
     await migrate(stores.pool);
     const gatewayApp = createApp({
       engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, access, quotas, routing, policy, schemas: stores.schemas, health: stores.health,
-      logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 }, tasks, webhooks: { allow: [] },
+      logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 }, tasks, webhooks: { allow: [], maxAttempts: 1 },
     });
     const gatewayServer = await listen(gatewayApp);
     const sample = await latencies(gatewayServer.url, body, LATENCY_REQUESTS);
@@ -229,7 +229,7 @@ async function main(): Promise<void> {
   const noStore = createApp({
     engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null, tokensSince: async () => 0 }, contentHasher, audit, access, quotas, routing, policy,
     schemas: { register: async () => { throw new Error("unused"); }, get: async () => null, list: async () => [] },
-    health: { ping: async () => {} }, logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 }, tasks, webhooks: { allow: [] },
+    health: { ping: async () => {} }, logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 }, tasks, webhooks: { allow: [], maxAttempts: 1 },
   });
   const inProcess: number[] = [];
   for (let i = 0; i < LATENCY_REQUESTS + 100; i++) {

@@ -24,7 +24,8 @@ async function startReceiver(): Promise<Receiver> {
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       received.push({ headers: request.headers, body: Buffer.concat(chunks) });
-      response.writeHead(204).end();
+      // A receiver that is down, for the retry test: any path under /fail answers 500.
+      response.writeHead(request.url?.startsWith("/fail") ? 500 : 204).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -42,7 +43,7 @@ beforeAll(async () => {
   gw = await startTestGateway({
     models: writeTestModels([{ id: "small" }, { id: "large", options: { seed: 2 } }]),
     temporal: { address, namespace, hostId: "gateway-async-test" },
-    webhooks: { allow: [receiver.origin] },
+    webhooks: { allow: [receiver.origin], maxAttempts: 2 },
   });
   otherTenantKey = await gw.issueKey("other", ["tasks"]);
 });
@@ -139,6 +140,15 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     const claims = JSON.parse(new TextDecoder().decode(payload)) as { taskId: string; bodySha256: string };
     expect(claims.taskId).toBe(id);
     expect(claims.bodySha256).toBe(createHash("sha256").update(delivery.body).digest("hex"));
+  });
+
+  it("gives a webhook up after webhooks.maxAttempts deliveries to a receiver that keeps failing", async () => {
+    const { id } = (await (await gw.post("/v1/tasks", { input: "Say hello.", mode: "async", max_tokens: 4, webhook: { url: `${receiver.origin}/fail` } })).json()) as Task;
+    const task = await finished(id);
+    expect(task.status).toBe("succeeded");
+    expect(task.webhook).toMatchObject({ failed: expect.any(String) });
+    const attempts = receiver.received.filter((r) => r.headers["x-atomic-task-id"] === id).map((r) => r.headers["x-atomic-delivery-attempt"]);
+    expect(attempts).toEqual(["1", "2"]);
   });
 
   it("refuses a webhook to an origin not on the allowlist, and a webhook on a synchronous task", async () => {

@@ -118,7 +118,7 @@ async function submitAsync(c: Context, deps: GatewayDeps, body: TaskRequest): Pr
     model: body.model,
     ...(body.criteria === undefined ? {} : { criteria: body.criteria }),
     options: { maxTokens: body.max_tokens, temperature: body.temperature, seed: body.seed },
-    ...(body.webhook ? { webhook: { url: body.webhook.url } } : {}),
+    ...(body.webhook ? { webhook: { url: body.webhook.url, maxAttempts: deps.webhooks.maxAttempts } } : {}),
   });
   if (planned.decision) setRoutingHeaders(c, planned.decision);
   await deps.tasks.submit(planned.input);
