@@ -1,4 +1,5 @@
 import { GgmlType, GgufValueType, TokenType, type GgufMetadataEntry } from "./gguf/format.js";
+import { float16Bits } from "./gguf/float16.js";
 import { encodeGguf, type GgufTensorToWrite } from "./gguf/writer.js";
 import { seededRng } from "../util/rng.js";
 
@@ -50,42 +51,6 @@ function buildVocabulary(): Vocabulary {
   }
   const scores = tokens.map((_, i) => (types[i] === TokenType.NORMAL ? -i : 0));
   return { tokens, scores, types };
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE 754 binary32 → binary16 with round-to-nearest-even; weights here are small, so no NaN handling is needed. */
-export function float16Bits(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exponent = (x >>> 23) & 0xff;
-  let mantissa = x & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  let e = exponent - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mantissa |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let m = mantissa >>> shift;
-    const rest = mantissa & ((1 << shift) - 1);
-    if (rest > half || (rest === half && (m & 1))) m++;
-    return sign | m;
-  }
-  let m = mantissa >>> 13;
-  const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (m & 1))) {
-    m++;
-    if (m === 0x400) {
-      m = 0;
-      e++;
-      if (e >= 0x1f) return sign | 0x7c00;
-    }
-  }
-  return sign | (e << 10) | m;
 }
 
 function randomF16Tensor(name: string, dims: number[], random: () => number, scale: number): GgufTensorToWrite {

@@ -20,7 +20,7 @@ export interface GgufDocument {
   tensors: ReadonlyArray<GgufTensorToWrite>;
 }
 
-/** Growable little-endian byte sink; GGUF files the writer makes are small (test models), so one buffer is fine. */
+/** Growable little-endian byte sink for the header, metadata and tensor infos. */
 class ByteSink {
   private buffer = Buffer.alloc(1 << 16);
   length = 0;
@@ -88,22 +88,28 @@ export function encodeGguf(doc: GgufDocument): Buffer {
     }
   }
 
-  let offset = 0n;
-  const align = BigInt(GGUF_DEFAULT_ALIGNMENT);
+  let offset = 0;
+  const tensorOffsets: number[] = [];
   for (const tensor of doc.tensors) {
     sink.string(tensor.name);
     sink.u32(tensor.dims.length);
     for (const d of tensor.dims) sink.u64(d);
     sink.u32(tensor.type);
     sink.u64(offset);
-    offset += BigInt(tensor.data.length);
-    offset = ((offset + align - 1n) / align) * align;
+    tensorOffsets.push(offset);
+    offset = alignUp(offset + tensor.data.length);
   }
-
   sink.padTo(GGUF_DEFAULT_ALIGNMENT);
-  for (const tensor of doc.tensors) {
-    sink.bytes(tensor.data);
-    sink.padTo(GGUF_DEFAULT_ALIGNMENT);
-  }
-  return sink.toBuffer();
+
+  // Tensor data dwarfs the header (tens of MB for a converted model): copy it once into a buffer of the exact
+  // size rather than through the growable sink. Buffer.alloc zero-fills, which is the padding.
+  const header = sink.toBuffer();
+  const file = Buffer.alloc(header.length + offset);
+  header.copy(file, 0);
+  doc.tensors.forEach((tensor, i) => file.set(tensor.data, header.length + tensorOffsets[i]!));
+  return file;
+}
+
+function alignUp(n: number): number {
+  return Math.ceil(n / GGUF_DEFAULT_ALIGNMENT) * GGUF_DEFAULT_ALIGNMENT;
 }
