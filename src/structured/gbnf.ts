@@ -61,9 +61,23 @@ export function alternation(rules: GbnfRules, nameHint: string, options: readonl
   return { element: rules.define(nameHint, elements.join(" | ")), maxChars };
 }
 
+/** The most spaces of indentation allowed after a line break inside JSON: eight levels of two. */
+export const MAX_INDENT = 16;
+
 /**
- * `open item,item,... close` with minItems..maxItems items. The items live in their own rule because llama.cpp
- * multiplies nested repetition counts inside one rule and refuses the grammar past 2000.
+ * Optional layout between JSON tokens: nothing, one space, or a line break and up to MAX_INDENT spaces. Models
+ * write JSON the way they saw it, mostly pretty-printed; forcing compact JSON pushed them off their habits and
+ * cost accuracy (SmolLM2 135M extracting ages into a schema: 1 of 6 right compact, 6 of 6 with this layout).
+ * Bounded like everything else, so the longest output stays finite.
+ */
+export function whitespace(rules: GbnfRules): Fragment {
+  return { element: rules.define("ws", `("\\n" " "{0,${MAX_INDENT}} | " ")?`), maxChars: 1 + MAX_INDENT };
+}
+
+/**
+ * `open item,item,... close` with minItems..maxItems items, with optional layout (`whitespace`) after the opening
+ * bracket and each comma and before the closing one. The items live in their own rule because llama.cpp multiplies
+ * nested repetition counts inside one rule and refuses the grammar past 2000.
  */
 export function delimitedList(
   rules: GbnfRules,
@@ -75,12 +89,13 @@ export function delimitedList(
 ): Fragment {
   const { open, close } = brackets;
   if (maxItems === 0) return literal(open + close);
-  const more = repeat(`("," ${item.element})`, Math.max(minItems - 1, 0), maxItems - 1);
+  const ws = whitespace(rules);
+  const more = repeat(`("," ${ws.element} ${item.element})`, Math.max(minItems - 1, 0), maxItems - 1);
   const items = rules.define(`${nameHint}-items`, sequence(item.element, more));
-  const body = sequence(literal(open).element, minItems === 0 ? `${items}?` : items, literal(close).element);
+  const body = sequence(literal(open).element, ws.element, minItems === 0 ? `${items}?` : items, ws.element, literal(close).element);
   return {
     element: rules.define(nameHint, body),
-    maxChars: open.length + close.length + maxItems * item.maxChars + (maxItems - 1),
+    maxChars: open.length + close.length + maxItems * item.maxChars + (maxItems - 1) + (maxItems + 1) * ws.maxChars,
   };
 }
 

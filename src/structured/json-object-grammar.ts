@@ -1,4 +1,4 @@
-import { alternation, delimitedList, GbnfRules, literal, type Fragment } from "./gbnf.js";
+import { alternation, delimitedList, GbnfRules, literal, whitespace, type Fragment } from "./gbnf.js";
 import type { CompiledGrammar } from "./json-schema-grammar.js";
 import { booleanGrammar, NULL_GRAMMAR, numberGrammar, stringGrammar } from "./scalar-grammars.js";
 
@@ -15,7 +15,7 @@ export const JSON_OBJECT_LIMITS = {
   maxStringLength: 32,
 } as const;
 
-/** Any JSON object within JSON_OBJECT_LIMITS, compact and ASCII only, for OpenAI's `{type: "json_object"}`. */
+/** Any JSON object within JSON_OBJECT_LIMITS, ASCII only (compact or laid out), for OpenAI's `{type: "json_object"}`. */
 export const JSON_OBJECT_GRAMMAR: CompiledGrammar = buildJsonObjectGrammar();
 
 function buildJsonObjectGrammar(): CompiledGrammar {
@@ -23,13 +23,14 @@ function buildJsonObjectGrammar(): CompiledGrammar {
   const rules = new GbnfRules();
   const key = stringGrammar(rules, 0, maxKeyLength);
   const string = stringGrammar(rules, 0, maxStringLength);
+  const ws = whitespace(rules);
   const scalars = [string, numberGrammar(rules, {}), booleanGrammar(rules), NULL_GRAMMAR];
   // Built from the innermost level out: containers at the deepest level hold scalars only.
   let value: Fragment = alternation(rules, `value-${depth}`, scalars);
   for (let level: number = depth; ; level--) {
     const member: Fragment = {
-      element: rules.define(`member-${level}`, `${key.element} ${literal(":").element} ${value.element}`),
-      maxChars: key.maxChars + 1 + value.maxChars,
+      element: rules.define(`member-${level}`, `${key.element} ${literal(":").element} ${ws.element} ${value.element}`),
+      maxChars: key.maxChars + 1 + ws.maxChars + value.maxChars,
     };
     const object = delimitedList(rules, `object-${level}`, { open: "{", close: "}" }, member, 0, maxEntries);
     if (level === 1) return { grammar: rules.render(object), maxOutputChars: object.maxChars };

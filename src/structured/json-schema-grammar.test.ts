@@ -20,6 +20,7 @@ import {
   MAX_REPETITIONS,
   UnsupportedSchemaError,
 } from "./index.js";
+import { MAX_INDENT } from "./gbnf.js";
 import { validateAgainstSchema } from "./validator.js";
 
 type Schema = Record<string, unknown>;
@@ -97,8 +98,8 @@ const GRAMMAR_CASES: GrammarCase[] = [
   {
     name: "array with minItems and maxItems",
     schema: { type: "array", items: { type: "integer", minimum: 0 }, minItems: 1, maxItems: 3 },
-    accepts: ["[1]", "[1,2,3]"],
-    rejects: ["[]", "[1,2,3,4]", "[1, 2]", "[1,]", "[-1]"],
+    accepts: ["[1]", "[1,2,3]", "[1, 2]"],
+    rejects: ["[]", "[1,2,3,4]", "[1 ,2]", "[1,]", "[-1]"],
   },
   {
     name: "array that may be empty",
@@ -115,7 +116,13 @@ const GRAMMAR_CASES: GrammarCase[] = [
       additionalProperties: false,
     },
     accepts: ['{"b":true,"a":null}'],
-    rejects: ['{"a":null,"b":true}', '{"b":true}', '{"b":true,"a":null,"c":1}', '{ "b":true,"a":null}', "{}"],
+    rejects: ['{"a":null,"b":true}', '{"b":true}', '{"b":true,"a":null,"c":1}', "{}"],
+  },
+  {
+    name: "object laid out as models write it",
+    schema: { type: "object", properties: { b: { type: "boolean" }, a: { type: "array", items: { type: "integer" }, maxItems: 2 } } },
+    accepts: ['{ "b": true, "a": [1, 2] }', '{\n  "b": true,\n  "a": [\n    1,\n    2\n  ]\n}', `{\n${" ".repeat(MAX_INDENT)}"b":true,"a":[]}`],
+    rejects: [' {"b":true,"a":[]}', '{"b" :true,"a":[]}', '{"b":true ,"a":[]}', '{\t"b":true,"a":[]}', `{\n${" ".repeat(MAX_INDENT + 1)}"b":true,"a":[]}`, '{  "b":true,"a":[]}'],
   },
   {
     name: "object with no properties",
@@ -233,9 +240,11 @@ describe("compileJsonSchemaToGbnf", () => {
     [{ type: "boolean" }, 5],
     [{ type: "null" }, 4],
     [{ enum: ["a", "bcd"] }, 5],
-    [{ type: "array", items: { type: "boolean" }, maxItems: 3 }, 2 + 3 * 5 + 2],
-    [{ type: "array", items: { type: "boolean" } }, 2 + DEFAULT_MAX_ITEMS * 5 + DEFAULT_MAX_ITEMS - 1],
-    [{ type: "object", properties: { a: { type: "boolean" }, b: { type: "null" } } }, '{"a":false,"b":null}'.length],
+    // Layout: at most one line break and MAX_INDENT spaces after an opening bracket, a colon or a comma, and
+    // before a closing bracket.
+    [{ type: "array", items: { type: "boolean" }, maxItems: 3 }, 2 + 3 * 5 + 2 + 4 * (1 + MAX_INDENT)],
+    [{ type: "array", items: { type: "boolean" } }, 2 + DEFAULT_MAX_ITEMS * 5 + DEFAULT_MAX_ITEMS - 1 + (DEFAULT_MAX_ITEMS + 1) * (1 + MAX_INDENT)],
+    [{ type: "object", properties: { a: { type: "boolean" }, b: { type: "null" } } }, '{"a":false,"b":null}'.length + 5 * (1 + MAX_INDENT)],
     [{ type: "string", format: "date" }, '"2024-01-01"'.length],
   ])("bounds the output of %j at %i characters", (schema, maxOutputChars) => {
     expect(compileJsonSchemaToGbnf(schema).maxOutputChars).toBe(maxOutputChars);

@@ -1,5 +1,5 @@
 import { formatGrammar } from "./format-grammars.js";
-import { alternation, concat, delimitedList, GbnfRules, literal, type Fragment } from "./gbnf.js";
+import { alternation, concat, delimitedList, GbnfRules, literal, whitespace, type Fragment } from "./gbnf.js";
 import { DEFAULT_MAX_ITEMS, DEFAULT_MAX_STRING_LENGTH, MAX_SCHEMA_DEPTH } from "./grammar-limits.js";
 import { appendPointer, pointerBeyondDepth, resolvePointer } from "./json-pointer.js";
 import { asciiJson, isPlainObject, jsonTypeOf, typesOverlap, valueHasType, type JsonType } from "./json-values.js";
@@ -19,7 +19,8 @@ export interface CompiledGrammar {
 }
 
 /**
- * Compiles a JSON Schema into a strict GBNF grammar for compact, ASCII-only JSON.
+ * Compiles a JSON Schema into a strict GBNF grammar for ASCII-only JSON, compact or laid out as models habitually
+ * write it (see `whitespace`).
  *
  * Objects emit every declared property, optional ones included, in declared order, and never any other property:
  * always emitting is the one choice that is valid for every `required` list without making the grammar branch on
@@ -207,11 +208,15 @@ class SchemaCompiler {
     const names = Object.keys(properties);
     assertRequiredDeclared(schema, names, pointer);
     assertPropertyCount(schema, names.length, pointer);
+    const ws = whitespace(this.rules);
     const members = names.flatMap((name, index) => [
-      `${index === 0 ? "" : ","}${asciiJson(name)}:`,
+      ...(index === 0 ? [] : [","]),
+      ws,
+      `${asciiJson(name)}:`,
+      ws,
       this.compile(properties[name], appendPointer(pointer, "properties", name)),
     ]);
-    const { body, maxChars } = concat(["{", ...members, "}"]);
+    const { body, maxChars } = concat(["{", ...members, ...(names.length === 0 ? [] : [ws]), "}"]);
     return { element: this.rules.define(nameHint(pointer, "object"), body), maxChars };
   }
 
