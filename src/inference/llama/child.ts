@@ -89,8 +89,11 @@ async function load(spec: LoadSpec): Promise<void> {
   });
   const modelPath = process.platform === "linux" ? `/proc/self/fd/${fd}` : spec.path;
   const model = await llama.loadModel({ modelPath });
-  const context = await model.createContext({ sequences: spec.sequences, contextSize: spec.contextSize, threads: spec.threads });
-  const freeSequences = Array.from({ length: spec.sequences }, () => context.getSequence());
+  let freeSequences: LlamaContextSequence[] = [];
+  if (spec.generation) {
+    const context = await model.createContext({ sequences: spec.sequences, contextSize: spec.contextSize, threads: spec.threads });
+    freeSequences = Array.from({ length: spec.sequences }, () => context.getSequence());
+  }
   host = { llama, model, freeSequences, spec };
   send({
     type: "loaded",
@@ -107,6 +110,17 @@ function grammarFor(llama: Llama, text: string): Promise<LlamaGrammar> {
     grammar.catch(() => grammars.delete(text));
   }
   return grammar;
+}
+
+/**
+ * The model's own chat template (tokenizer.chat_template) when the GGUF carries one: it is what the model was
+ * tuned on. node-llama-cpp's "auto" swaps in a built-in wrapper it deems equivalent, and for SmolLM2 that dropped the
+ * default system prompt its template adds — measured at temperature 0: "What is 7 + 5?" answered 15 instead of 12,
+ * and an extraction request answered with Python code instead of the JSON. No template (or one that does not
+ * parse): the built-in wrapper "auto" resolves.
+ */
+function chatWrapperFor(model: LlamaModel): ChatWrapper {
+  return resolveChatWrapper(model, { type: "jinjaTemplate", warningLogs: false });
 }
 
 function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
@@ -146,7 +160,7 @@ async function generate(message: Extract<ParentMessage, { type: "generate" }>, h
     let stopReason: string;
     let promptTokens: number;
     if (message.input.kind === "chat") {
-      h.chatWrapper ??= resolveChatWrapper(h.model);
+      h.chatWrapper ??= chatWrapperFor(h.model);
       const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: h.chatWrapper, autoDisposeSequence: false });
       try {
         const result = await chat.generateResponse(toHistory(message.input.messages), common);
@@ -188,16 +202,26 @@ async function generate(message: Extract<ParentMessage, { type: "generate" }>, h
 }
 
 async function embed(message: Extract<ParentMessage, { type: "embed" }>, h: Host): Promise<void> {
-  h.embedding ??= h.model.createEmbeddingContext({ contextSize: Math.min(h.spec.contextSize, 4096), threads: h.spec.threads });
+  h.embedding ??= h.model.createEmbeddingContext({ contextSize: Math.min(h.spec.contextSize, h.model.trainContextSize, 4096), threads: h.spec.threads });
   const context = await h.embedding;
   const started = performance.now();
   const vectors: number[][] = [];
   let promptTokens = 0;
   for (const input of message.inputs) {
     promptTokens += h.model.tokenize(input).length;
-    vectors.push([...(await context.getEmbeddingFor(input)).vector]);
+    vectors.push(unitLength((await context.getEmbeddingFor(input)).vector));
   }
   send({ type: "embedded", id: message.id, vectors, promptTokens, inferenceMs: performance.now() - started });
+}
+
+/**
+ * llama.cpp returns the pooled vector as it is; sentence-embedding models are trained to be compared by cosine
+ * (all-MiniLM-L6-v2 ends in a Normalize layer), and OpenAI's embeddings, which clients are written against, have
+ * unit length, so that a dot product is the cosine. A zero vector stays zero.
+ */
+function unitLength(vector: readonly number[]): number[] {
+  const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
+  return norm === 0 ? [...vector] : vector.map((x) => x / norm);
 }
 
 function failWith(id: number, error: unknown): void {

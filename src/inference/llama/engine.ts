@@ -35,6 +35,7 @@ export class LlamaEngine implements InferenceEngine {
         threads: options.threads,
         gpu: options.gpu,
         embedding: model.capabilities.includes("embedding"),
+        generation: model.capabilities.includes("chat") || model.capabilities.includes("completion"),
       };
       this.hosts.set(model.id, new ModelHost({ spec, admission, logger: options.logger, restartDelayMs: options.restartDelayMs, onLifecycle: options.onLifecycle }));
     }

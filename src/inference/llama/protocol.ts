@@ -12,6 +12,8 @@ export interface LoadSpec {
   threads: number;
   gpu: "auto" | "cpu" | "cuda" | "vulkan";
   embedding: boolean;
+  /** Serves chat or completion: false for an embedding-only model (BERT), which gets no generation context. */
+  generation: boolean;
 }
 
 export type ParentMessage =
