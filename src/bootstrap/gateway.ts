@@ -5,10 +5,10 @@ import type { AddressInfo } from "node:net";
 import type { Config } from "../config/schema.js";
 import { createApp } from "../gateway/app.js";
 import { LlamaEngine } from "../inference/llama/engine.js";
-import { loadCatalog } from "../models/catalog.js";
 import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
 import { startAudit, type RunningAudit } from "./audit.js";
+import { catalogFromConfig } from "./catalog.js";
 import { engineFromConfig } from "./engine.js";
 import { auditKeyPaths, loadSecretKey } from "../audit/key-files.js";
 import { EncryptionCodec } from "../orchestration/payload-codec.js";
@@ -69,11 +69,8 @@ export async function startGateway(config: Config, logger: Logger, options: Star
 }
 
 async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit, tls: TlsMaterial | null): Promise<RunningGateway> {
-  const catalog = loadCatalog({ manifestPath: config.models.manifest, dataDir: config.dataDir, testModelWhenEmpty: config.models.testModelWhenEmpty });
+  const catalog = catalogFromConfig(config, { logger });
   if (catalog.length === 0) logger.warn({ manifest: config.models.manifest }, "no models are pinned; add one with `atomic models add <file.gguf>`");
-  for (const model of catalog.filter((m) => m.testModel)) {
-    logger.warn({ model: model.id, path: model.path }, `serving the generated ${model.description}; add a real GGUF with \`atomic models add\``);
-  }
   const engine = engineFromConfig(config, catalog, logger, audit.onModelLifecycle);
   let server: ServerType;
   let app: Hono;

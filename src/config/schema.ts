@@ -71,7 +71,12 @@ export const ConfigSchema = z.strictObject({
   }).prefault({}),
   models: z.strictObject({
     manifest: z.string().min(1).default("models/manifest.json"),
-    /** Serve the generated random-weight test model when the manifest pins none. */
+    /**
+     * The manifest of the real model family that scripts/install-models.ts installs (SmolLM2, Gemma 3, MiniLM),
+     * served after the site's own models; absent or empty: not installed. "" turns it off.
+     */
+    family: z.string().default(".tools/models/manifest.json"),
+    /** Serve the generated random-weight test model when neither manifest pins a model. */
     testModelWhenEmpty: z.boolean().default(true),
     /** Used when a request names no model; absent → the first model in the manifest. */
     defaultModel: z.string().min(1).optional(),

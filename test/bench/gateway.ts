@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     const { manifestPath, path } = writeModel(dir, `bench-${shape.options.embeddingLength ?? 64}`, shape.options);
     const config = ConfigSchema.parse({
       server: { port: 0 }, dataDir: join(dir, "data"), database: { url: databaseUrl },
-      models: { manifest: manifestPath, testModelWhenEmpty: false }, inference: { threads: THREADS, gpu: "cpu", maxTokensLimit: 4096 }, log: { level: "silent" },
+      models: { manifest: manifestPath, family: "", testModelWhenEmpty: false }, inference: { threads: THREADS, gpu: "cpu", maxTokensLimit: 4096 }, log: { level: "silent" },
       egress: { selfTest: { targets: ["127.0.0.1:1"], timeoutMs: 500 } }, temporal: { enabled: false },
     });
     const gateway = await startGateway(config, logger);

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     server: { port: 0 },
     dataDir,
     database: { url: database.url },
-    models: { manifest: models.manifestPath, testModelWhenEmpty: false },
+    models: { manifest: models.manifestPath, family: "", testModelWhenEmpty: false },
     // Room for the whole burst of phase 2 in the model's queue: measured, not refused.
     inference: { threads: 1, gpu: "cpu", maxQueue: 100_000, queueTimeoutMs: 600_000 },
     egress: { selfTest: { mode: "off" } },

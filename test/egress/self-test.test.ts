@@ -35,7 +35,7 @@ async function configured(mode: "strict" | "warn", targets: string[]) {
     server: { port: 0 },
     dataDir: mkdtempSync(join(tmpdir(), "atomic-egress-")),
     database: { url: database.url },
-    models: { manifest: writeTestModels([{ id: "tiny" }]).manifestPath, testModelWhenEmpty: false },
+    models: { manifest: writeTestModels([{ id: "tiny" }]).manifestPath, family: "", testModelWhenEmpty: false },
     inference: { threads: 1, gpu: "cpu" },
     egress: { selfTest: { mode, targets, timeoutMs: 500 } },
     temporal: { enabled: false },

@@ -34,6 +34,11 @@ export interface TestGateway {
 
 export interface TestGatewayOptions {
   models: TestModels;
+  /**
+   * As `atomic serve` chooses its models: the installed family's manifest and the generated test model when nothing
+   * is pinned. Off unless asked for: a test serves exactly the models it names.
+   */
+  catalog?: { family: string; testModelWhenEmpty: boolean };
   inference?: ConfigInput["inference"];
   auth?: ConfigInput["auth"];
   limits?: ConfigInput["limits"];
@@ -67,7 +72,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     server: { host: "127.0.0.1", port: 0, ...options.server },
     dataDir,
     database: { url: database.url },
-    models: { manifest: options.models.manifestPath, testModelWhenEmpty: false },
+    models: { manifest: options.models.manifestPath, family: "", testModelWhenEmpty: false, ...options.catalog },
     inference: { threads: 1, gpu: "cpu", ...options.inference },
     // A short sequencer interval keeps tests that wait for receipts quick.
     audit: { intervalMs: 10 },

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { saveManifest, type ModelEntry } from "../../src/models/manifest.js";
+import { inject } from "vitest";
+import { loadManifest, modelFilePath, saveManifest, type ModelEntry } from "../../src/models/manifest.js";
 import { buildTestModel, type TestModelOptions } from "../../src/models/test-model.js";
 
 export interface TestModelSpec {
@@ -22,8 +23,24 @@ export interface TestModels {
 
 /** Generates random-weight GGUF models into a fresh folder and pins them in a manifest there. */
 export function writeTestModels(specs: TestModelSpec[]): TestModels {
+  return writeModelFamily([], specs);
+}
+
+/**
+ * A manifest of real models from the installed family (the global setup installs it; ids as in models/family.json),
+ * listed first and in the order given, followed by generated random-weight models.
+ */
+export function writeModelFamily(realIds: string[], generated: TestModelSpec[] = []): TestModels {
+  // Only asked for when needed: the benchmarks generate models outside vitest, where there is nothing to inject.
+  const familyManifest = realIds.length > 0 ? inject("familyManifest") : "";
+  const installed = realIds.length > 0 ? loadManifest(familyManifest).models : [];
+  const real = realIds.map((id): ModelEntry => {
+    const entry = installed.find((m) => m.id === id);
+    if (entry === undefined) throw new Error(`the model family at ${familyManifest} has no ${id}; is it pinned in models/family.json?`);
+    return { ...entry, file: modelFilePath(familyManifest, entry) };
+  });
   const dir = mkdtempSync(join(tmpdir(), "atomic-models-"));
-  const entries = specs.map((spec): ModelEntry => {
+  const entries = generated.map((spec): ModelEntry => {
     const bytes = buildTestModel(spec.options ?? {});
     const file = `${spec.id}.gguf`;
     writeFileSync(join(dir, file), bytes);
@@ -39,6 +56,7 @@ export function writeTestModels(specs: TestModelSpec[]): TestModels {
     };
   });
   const manifestPath = join(dir, "manifest.json");
-  saveManifest(manifestPath, { version: 1, models: entries });
-  return { dir, manifestPath, entries, pathOf: (id) => join(dir, `${id}.gguf`) };
+  const all = [...real, ...entries];
+  saveManifest(manifestPath, { version: 1, models: all });
+  return { dir, manifestPath, entries: all, pathOf: (id) => modelFilePath(manifestPath, all.find((m) => m.id === id) ?? { file: `${id}.gguf` }) };
 }

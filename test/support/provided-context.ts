@@ -3,6 +3,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** A server where tests may create and drop databases; each test file makes its own (createTestDatabase). */
     databaseUrl: string;
+    /** The installed real model family's manifest (scripts/install-models.ts); see support/models.ts familyModels(). */
+    familyManifest: string;
   }
 }
 

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { loadCatalog } from "../../models/catalog.js";
+import { catalogFromConfig } from "../../bootstrap/catalog.js";
 import { addModel, AddModelError } from "../../models/add-model.js";
 import { CAPABILITIES, type Capability } from "../../models/manifest.js";
 import { verifyModel } from "../../models/verify.js";
@@ -64,9 +64,9 @@ async function add(context: CommandContext, args: string[]): Promise<number> {
 
 async function verify(context: CommandContext): Promise<number> {
   const { config } = context;
-  const catalog = loadCatalog({ manifestPath: config.models.manifest, dataDir: config.dataDir, testModelWhenEmpty: false });
+  const catalog = catalogFromConfig(config, { testModelWhenEmpty: false });
   if (catalog.length === 0) {
-    context.out(`no models are pinned in ${config.models.manifest}`);
+    context.out(`no models are pinned in ${config.models.manifest}${config.models.family ? ` or ${config.models.family}` : ""}`);
     return 0;
   }
   let failures = 0;
@@ -82,9 +82,9 @@ async function verify(context: CommandContext): Promise<number> {
 
 function list(context: CommandContext): number {
   const { config } = context;
-  const catalog = loadCatalog({ manifestPath: config.models.manifest, dataDir: config.dataDir, testModelWhenEmpty: false });
+  const catalog = catalogFromConfig(config, { testModelWhenEmpty: false });
   for (const m of catalog) context.out(`${m.id}\t${m.sha256}\t${m.sizeBytes}\t${m.capabilities.join(",")}\t${m.path}`);
-  if (catalog.length === 0) context.out(`no models are pinned in ${config.models.manifest}`);
+  if (catalog.length === 0) context.out(`no models are pinned in ${config.models.manifest}${config.models.family ? ` or ${config.models.family}` : ""}`);
   return 0;
 }
 

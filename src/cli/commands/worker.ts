@@ -8,7 +8,7 @@ import { openDatabase } from "../../bootstrap/database.js";
 import { guardProcessEgress } from "../../bootstrap/egress.js";
 import { engineFromConfig } from "../../bootstrap/engine.js";
 import { LlamaEngine } from "../../inference/llama/engine.js";
-import { loadCatalog } from "../../models/catalog.js";
+import { catalogFromConfig } from "../../bootstrap/catalog.js";
 import { DEV_SERVER_IP, startDevServer, type TemporalDevServer } from "../../orchestration/dev-server.js";
 import { HOST_ID_PATTERN } from "../../orchestration/names.js";
 import { locateTemporalBinary } from "../../orchestration/temporal-binary.js";
@@ -89,7 +89,7 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
     const contentHasher = ContentHasher.fromFile(auditKeyPaths(config).contentHashKey);
     let inference;
     if (!values["no-inference"]) {
-      const catalog = loadCatalog({ manifestPath: config.models.manifest, dataDir: config.dataDir, testModelWhenEmpty: config.models.testModelWhenEmpty });
+      const catalog = catalogFromConfig(config, { logger });
       const wanted = values.models?.split(",").map((m) => m.trim()).filter(Boolean);
       const unknown = wanted?.filter((id) => !catalog.some((m) => m.id === id)) ?? [];
       if (unknown.length > 0) throw new UsageError(`--models names models the manifest does not pin: ${unknown.join(", ")}`);

@@ -1,0 +1,1 @@
+export function acquireDirectoryLock(path: string, options: { timeoutMs: number; pollMs: number }): boolean;
