@@ -83,20 +83,10 @@ export function prune(appDir, { cuda }) {
   return removed;
 }
 
-/** Never weights: a bundle is code. A GGUF anywhere in it fails the build. */
-export function assertNoModels(root) {
-  const visit = (dir) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      const stat = lstatSync(path);
-      if (stat.isDirectory()) visit(path);
-      else if (/\.gguf$/i.test(name)) throw new BuildError(`${path} is a model file; models are carried in separately and never bundled`);
-    }
-  };
-  visit(root);
-}
-
-/** What the app folder needs besides code: default policies, an empty manifest, the standalone audit verifier. */
+/**
+ * What the app folder needs besides code: default policies, the empty manifest the site's own models are pinned in
+ * (the models a bundle carries have their own, models/manifest.json), the standalone audit verifier.
+ */
 export function addAppFiles(repo, appDir, version) {
   cpSync(join(repo, "policies"), join(appDir, "policies"), { recursive: true });
   mkdirSync(join(appDir, "models"), { recursive: true });

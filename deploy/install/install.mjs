@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
-  chmodSync, chownSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync,
+  chmodSync, chownSync, createReadStream, createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync,
   readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, appendFileSync, cpSync,
 } from "node:fs";
 import { chmod, readFile, writeFile } from "node:fs/promises";
@@ -22,7 +22,7 @@ import {
 } from "./bundle-integrity.mjs";
 import { createProgress, formatBytes } from "./progress.mjs";
 import {
-  SAFE_PATH, defaultAuditOrigin, renderConfig, renderEnv, renderTemporalEnv, renderUnit, renderWrapper, socketAdminUrl, socketDatabaseUrl,
+  SAFE_PATH, defaultAuditOrigin, familyManifestPath, renderConfig, renderEnv, renderTemporalEnv, renderUnit, renderWrapper, socketAdminUrl, socketDatabaseUrl,
   socketPathProblem, templateFor, unitsFor,
 } from "./render.mjs";
 import {
@@ -31,6 +31,8 @@ import {
 
 const BUNDLE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const RELEASE_KEY_IN_BUNDLE = "release.pub.jwk";
+/** The models a bundle carries (built with --models): GGUF files, licences/<id>/, and the manifest pinning them. */
+const CARRIED_MODELS = "models";
 
 const USAGE = `usage: ./install [install] --release-key FILE | --release-key-fingerprint FP  [options]
        ./install verify   --release-key FILE | --release-key-fingerprint FP
@@ -269,6 +271,56 @@ async function copyRelease(verified, destination) {
   step.done(`${verified.files.length} files, ${formatBytes(total)}`);
 }
 
+// ---------------------------------------------------------------- carried models
+
+/** The ids a release's (or a bundle's) models/manifest.json pins; none when it carries no models. */
+function carriedModelIds(root) {
+  const manifest = join(root, CARRIED_MODELS, "manifest.json");
+  return existsSync(manifest) ? JSON.parse(readFileSync(manifest, "utf8")).models.map((m) => m.id) : [];
+}
+
+function linkTree(from, to) {
+  mkdirSync(to, { recursive: true, mode: 0o755 });
+  for (const name of readdirSync(from)) {
+    if (lstatSync(join(from, name)).isDirectory()) linkTree(join(from, name), join(to, name));
+    else linkSync(join(from, name), join(to, name));
+  }
+}
+
+/**
+ * A bundle that carries no models keeps the ones the installed release carries: their files are hard-linked into
+ * the new release (the same bytes, not a second copy), so `current` goes on serving them and each release stays
+ * whole for a rollback. A bundle with models replaces them: its own are in the new release already.
+ */
+function keepCarriedModels(verified, installedDir, destination) {
+  if (verified.files.some((f) => f.path === `${CARRIED_MODELS}/manifest.json`)) return [];
+  const kept = carriedModelIds(installedDir);
+  if (kept.length > 0) linkTree(join(installedDir, CARRIED_MODELS), join(destination, CARRIED_MODELS));
+  return kept;
+}
+
+/**
+ * A configuration written before releases carried models has no models.family, and the gateway's default for it
+ * is a development path: the one key the installer adds to a configuration the site owns (mode and owner kept).
+ */
+function addFamilyToOlderConfig(layout) {
+  const config = JSON.parse(readFileSync(layout.config, "utf8"));
+  if (config.models?.family !== undefined) return false;
+  config.models = { ...config.models, family: familyManifestPath(layout.prefix) };
+  writeFileSync(layout.config, `${JSON.stringify(config, null, 2)}\n`);
+  return true;
+}
+
+/**
+ * The first run checks the models this release will serve. The configuration names the carried family through
+ * `current`, which points at the release being replaced (or nowhere) until the install ends: this release's own is
+ * named instead, when the configuration uses the installer's path.
+ */
+function familyOfRelease(siteConfig, layout, releaseDir) {
+  if (siteConfig.models?.family !== familyManifestPath(layout.prefix)) return {};
+  return { ATOMIC_MODELS_FAMILY: join(releaseDir, CARRIED_MODELS, "manifest.json") };
+}
+
 // ---------------------------------------------------------------- first run
 
 function serviceEnv(layout, releaseDir, options) {
@@ -287,11 +339,11 @@ function serviceEnv(layout, releaseDir, options) {
   return env;
 }
 
-function atomicCommand(user, layout, releaseDir, options, args, what) {
+function atomicCommand(user, layout, releaseDir, options, args, what, extraEnv = {}) {
   const step = progress.step(what);
   const node = join(releaseDir, "node", "bin", "node");
   const result = runAs(user, node, [join(releaseDir, "app", "dist", "cli", "main.js"), ...args], {
-    env: serviceEnv(layout, releaseDir, options),
+    env: { ...serviceEnv(layout, releaseDir, options), ...extraEnv },
     cwd: layout.data,
     capture: true,
   });
@@ -544,14 +596,17 @@ async function installCommand(values) {
   const releaseDir = join(layout.releases, version);
   const partial = `${releaseDir}.partial`;
   rmSync(partial, { recursive: true, force: true });
+  let keptModels = [];
   try {
     await copyRelease(verified, partial);
+    if (upgrade) keptModels = keepCarriedModels(verified, join(layout.releases, installed), partial);
   } catch (error) {
     rmSync(partial, { recursive: true, force: true });
     throw error;
   }
   if (existsSync(releaseDir)) rmSync(releaseDir, { recursive: true, force: true });
   renameSync(partial, releaseDir);
+  if (keptModels.length > 0) say(`kept the models ${installed} carries (${keptModels.join(", ")}): this bundle carries none`);
 
   // Configuration belongs to the site: written once, never overwritten by an upgrade.
   const config = {
@@ -559,8 +614,12 @@ async function installCommand(values) {
     egressMode: options.egressMode, egressProbes: options.egressProbes,
   };
   const serviceGroup = { uid: 0, gid: user.gid };
-  if (!existsSync(layout.config)) writeOwned(layout.config, renderConfig(config), 0o640, serviceGroup);
-  else say(`kept ${layout.config} (the site's; the flags that would have written it were not applied)`);
+  if (!existsSync(layout.config)) {
+    writeOwned(layout.config, renderConfig(config), 0o640, serviceGroup);
+  } else {
+    say(`kept ${layout.config} (the site's; the flags that would have written it were not applied)`);
+    if (addFamilyToOlderConfig(layout)) say(`  added models.family: ${familyManifestPath(layout.prefix)} (the models each release carries)`);
+  }
   if (!existsSync(layout.env)) writeOwned(layout.env, renderEnv({ ...options, prefix: layout.prefix, dataDir: layout.data }), 0o640, serviceGroup);
   else say(`kept ${layout.env}`);
   const temporalEnv = join(layout.etc, "temporal.env");
@@ -582,7 +641,7 @@ async function installCommand(values) {
 
   const siteConfig = JSON.parse(readFileSync(layout.config, "utf8"));
   // Checks that change nothing come first, so a failure leaves an upgrade's database as it was.
-  atomicCommand(user, layout, releaseDir, options, ["models", "verify"], "model digests (atomic models verify)");
+  atomicCommand(user, layout, releaseDir, options, ["models", "verify"], "model digests (atomic models verify)", familyOfRelease(siteConfig, layout, releaseDir));
   egressSelfTest(user, layout, releaseDir, siteConfig);
   if (upgrade && options.profile === "all-in-one" && options.backup && existsSync(join(layout.pgdata, "PG_VERSION"))) {
     const target = join(layout.backups, `postgres-${installed}-before-${version}-${new Date().toISOString().replace(/[:.]/g, "")}`);
@@ -627,7 +686,11 @@ async function installCommand(values) {
   say(`  command line:    ${layout.bin}/atomic  (as root it runs as ${user.name})`);
   say(`  audit key:       ${layout.keys}/audit-signing.pub.jwk (give it to your auditors)`);
   say(`  admin API key:   ${layout.data}/admin-api-key (written by the gateway's first start)`);
-  say(`  models:          ${layout.bin}/atomic models add /path/to/model.gguf --id NAME, then systemctl restart atomic-gateway atomic-worker`);
+  const carried = carriedModelIds(releaseDir);
+  say(carried.length > 0
+    ? `  carried models:  ${carried.join(", ")} in ${layout.current}/${CARRIED_MODELS} (licences in ${CARRIED_MODELS}/licences/)`
+    : "  carried models:  none (this bundle was built without --models)");
+  say(`  site's models:   ${layout.bin}/atomic models add /path/to/model.gguf --id NAME, then systemctl restart atomic-gateway atomic-worker`);
   if (upgrade) say(`  rollback:        ${layout.current}/install rollback --prefix ${layout.prefix}  (see INSTALL.md)`);
   say(options.temporal === "server"
     ? `  temporal:        production server on PostgreSQL (${options.profile === "all-in-one" ? "the bundle's cluster" : "--temporal-postgres-url"}), loopback only`
@@ -640,6 +703,8 @@ async function verifyCommand(values) {
   await verifyOrRefuse(trust);
   const bundle = readBundleJson();
   say(`OK: Atomic ${bundle.version} (${bundle.platform}) is exactly what the release key signed`);
+  const carried = carriedModelIds(BUNDLE_ROOT);
+  say(carried.length > 0 ? `models carried: ${carried.join(", ")} (${CARRIED_MODELS}/, licences in ${CARRIED_MODELS}/licences/)` : "models carried: none");
   return 0;
 }
 

@@ -24,11 +24,21 @@ export function defaultAuditOrigin() {
   return host ? `${host}/atomic/audit` : "atomic.local/audit";
 }
 
+/**
+ * The manifest of the models the current release carries (models/ in a bundle built with --models), through the
+ * `current` link: the configuration is written once, and the family then follows every upgrade and rollback. A
+ * release that carries none has no such file, which the gateway reads as an empty family.
+ */
+export function familyManifestPath(prefix) {
+  return `${prefix}/current/models/manifest.json`;
+}
+
 export function renderConfig(o) {
   const config = {
     server: { host: o.host, port: o.port },
     dataDir: o.dataDir,
-    models: { manifest: `${o.dataDir}/models/manifest.json`, testModelWhenEmpty: false },
+    // The site's own pins (atomic models add), then the release's carried family; never the generated test model.
+    models: { manifest: `${o.dataDir}/models/manifest.json`, family: familyManifestPath(o.prefix), testModelWhenEmpty: false },
     audit: { origin: o.auditOrigin, keyDir: `${o.dataDir}/keys` },
     policy: { dir: `${o.prefix}/etc/policies` },
     inference: { gpu: o.gpu },

@@ -2,6 +2,7 @@
  * The offline bundle, end to end (issue 7). Slow (builds two bundles): run with `npx vitest run --config
  * vitest.bundle.config.ts`, as root (network namespaces, useradd), on a machine that can reach the package
  * registries for the build. Everything after the build runs in a network namespace with loopback only.
+ * The first bundle carries the family's instruct model (--models), the second none, as bundles are by default.
  */
 import { spawnSync } from "node:child_process";
 import { generateKeyPairSync, sign } from "node:crypto";
@@ -16,6 +17,13 @@ import { prepareEtc, runInNamespace, summariseTrace, type TraceSummary } from ".
 const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
 const OUT = join(REPO, "dist", "bundle-test");
 const VERSIONS = [`${pkg.version}-smoke.1`, `${pkg.version}-smoke.2`];
+/** The smallest real chat model of the family: enough for a real answer, without 300 MB more to build and hash. */
+const CARRIED_ID = "smollm2-135m-instruct";
+const pins = JSON.parse(readFileSync(join(REPO, "models", "family.json"), "utf8")) as {
+  models: { id: string; file: string; sha256: string; licence: { files: { as: string }[] } }[];
+};
+const CARRIED = pins.models.find((m) => m.id === CARRIED_ID)!;
+const BUILDS = [{ version: VERSIONS[0]!, models: CARRIED_ID }, { version: VERSIONS[1]! }];
 const MiB = 1024 * 1024;
 /**
  * Only under vitest.bundle.config.ts (which sets it): the main suite's include pattern also matches this file, and
@@ -39,8 +47,8 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "atomic-offline-"));
   chmodSync(work, 0o755);
   bundles = [];
-  for (const version of VERSIONS) {
-    const bundle = await buildBundle(OUT, version, join(work, "build.log"));
+  for (const { version, models } of BUILDS) {
+    const bundle = await buildBundle(OUT, version, join(work, "build.log"), { models });
     timings[`build ${version}`] = bundle.buildMs;
     log(`built ${bundle.name}: ${(bundle.report.compressedBytes / MiB).toFixed(1)} MiB in ${(bundle.buildMs / 1000).toFixed(0)} s`);
     bundles.push(bundle);
@@ -60,10 +68,15 @@ function tarList(tarball: string): string[] {
   return result.stdout.split("\n").filter(Boolean);
 }
 
+function tarFile(tarball: string, path: string): string {
+  return spawnSync("tar", ["-xzOf", tarball, path], { encoding: "utf8", maxBuffer: 64 * MiB }).stdout;
+}
+
 describe.skipIf(!enabled)("the bundle", () => {
   it("holds what the appliance runs, CPU-only within 400 MB, with SBOM, checksums and signature", () => {
     const bundle = bundles[0]!;
     const top = `${bundle.name}/`;
+    expect(bundle.name).toBe(`atomic-${VERSIONS[0]}-linux-x64+${CARRIED_ID}`);
     const entries = new Set(tarList(bundle.tarball));
     for (const path of [
       "install", "INSTALL.md", "BUNDLE.json", "SHA256SUMS", "SHA256SUMS.sig", "bundle-files.json", "sbom.cdx.json", "release.pub.jwk",
@@ -73,32 +86,56 @@ describe.skipIf(!enabled)("the bundle", () => {
       "app/node_modules/@node-llama-cpp/linux-x64/package.json",
       "systemd/atomic-gateway.service.in", "systemd/atomic-worker.service.in", "systemd/atomic-temporal.service.in", "systemd/atomic-postgres.service.in",
       "installer/install.mjs", "installer/bundle-integrity.mjs",
+      "models/manifest.json", `models/${CARRIED.file}`, ...CARRIED.licence.files.map((f) => `models/licences/${CARRIED_ID}/${f.as}`),
     ]) {
       expect(entries.has(`${top}${path}`), path).toBe(true);
     }
     const all = [...entries];
-    expect(all.filter((e) => /\.gguf$/i.test(e))).toEqual([]);
+    // Exactly the model asked for, where the installed gateway finds it.
+    expect(all.filter((e) => /\.gguf$/i.test(e))).toEqual([`${top}models/${CARRIED.file}`]);
     // Pruned: other llama.cpp builds, development dependencies.
     for (const absent of ["@node-llama-cpp/linux-x64-cuda/", "@node-llama-cpp/linux-x64-vulkan/", "@node-llama-cpp/linux-arm64/", "node_modules/vitest/", "node_modules/tsx/", "node_modules/esbuild/", "node_modules/@cyclonedx/", "node_modules/fast-check/"]) {
       expect(all.filter((e) => e.includes(absent)), absent).toEqual([]);
     }
     expect(bundle.report.compressedBytes).toBeLessThanOrEqual(400 * MiB);
-    const manifest = JSON.parse(spawnSync("tar", ["-xzOf", bundle.tarball, `${top}app/models/manifest.json`], { encoding: "utf8" }).stdout) as { models: unknown[] };
+    // The site's own manifest starts empty; the carried model is pinned in the release's, by the pinned digest.
+    const manifest = JSON.parse(tarFile(bundle.tarball, `${top}app/models/manifest.json`)) as { models: unknown[] };
     expect(manifest.models).toEqual([]);
-    const sbom = JSON.parse(spawnSync("tar", ["-xzOf", bundle.tarball, `${top}sbom.cdx.json`], { encoding: "utf8", maxBuffer: 64 * MiB }).stdout) as { bomFormat: string; components: { name: string }[] };
+    const carried = JSON.parse(tarFile(bundle.tarball, `${top}models/manifest.json`)) as { models: { id: string; file: string; sha256: string }[] };
+    expect(carried.models.map((m) => ({ id: m.id, file: m.file, sha256: m.sha256 }))).toEqual([{ id: CARRIED_ID, file: CARRIED.file, sha256: CARRIED.sha256 }]);
+    const sums = tarFile(bundle.tarball, `${top}SHA256SUMS`);
+    expect(sums).toContain(`${CARRIED.sha256}  models/${CARRIED.file}\n`);
+    const sbom = JSON.parse(tarFile(bundle.tarball, `${top}sbom.cdx.json`)) as { bomFormat: string; components: { name: string; type: string; hashes?: { content: string }[] }[] };
     expect(sbom.bomFormat).toBe("CycloneDX");
     const names = JSON.stringify(sbom.components.map((c) => c.name));
     for (const name of ["node-llama-cpp", "pg", "hono", "node", "postgresql", "temporal-cli"]) expect(names).toContain(`"${name}"`);
+    const model = sbom.components.find((c) => c.type === "machine-learning-model");
+    expect(model?.name).toBe(CARRIED_ID);
+    expect(model?.hashes?.[0]?.content).toBe(CARRIED.sha256);
     expect(names).not.toContain('"vitest"');
     if (bundle.report.temporalServer) {
       for (const path of ["temporal/bin/temporal-server", "temporal/bin/temporal-sql-tool", "app/deploy/temporal/up.mjs", "app/deploy/temporal/config/temporal-server.yaml"]) {
         expect(entries.has(`${top}${path}`), path).toBe(true);
       }
     }
-    const info = JSON.parse(spawnSync("tar", ["-xzOf", bundle.tarball, `${top}BUNDLE.json`], { encoding: "utf8" }).stdout) as { version: string; llama: { builds: string[] } };
+    const info = JSON.parse(tarFile(bundle.tarball, `${top}BUNDLE.json`)) as { version: string; llama: { builds: string[] }; models: { id: string; sha256: string }[] };
     expect(info.version).toBe(VERSIONS[0]);
     expect(info.llama.builds).toEqual(["cpu"]);
-    log(`size: ${(bundle.report.compressedBytes / MiB).toFixed(1)} MiB compressed, ${(bundle.report.installedBytes / MiB).toFixed(1)} MiB installed; Temporal server included: ${bundle.report.temporalServer}`);
+    expect(info.models.map((m) => [m.id, m.sha256])).toEqual([[CARRIED_ID, CARRIED.sha256]]);
+    expect(bundle.report.models.map((m) => m.id)).toEqual([CARRIED_ID]);
+    log(`size with ${CARRIED_ID}: ${(bundle.report.compressedBytes / MiB).toFixed(1)} MiB compressed, ${(bundle.report.installedBytes / MiB).toFixed(1)} MiB installed; Temporal server included: ${bundle.report.temporalServer}`);
+  });
+
+  it("carries no model when built without --models: an empty manifest for the site's own, nothing else", () => {
+    const bundle = bundles[1]!;
+    const top = `${bundle.name}/`;
+    expect(bundle.name).toBe(`atomic-${VERSIONS[1]}-linux-x64`);
+    const all = tarList(bundle.tarball);
+    expect(all.filter((e) => /\.gguf$/i.test(e) || e.startsWith(`${top}models/`))).toEqual([]);
+    expect((JSON.parse(tarFile(bundle.tarball, `${top}app/models/manifest.json`)) as { models: unknown[] }).models).toEqual([]);
+    expect((JSON.parse(tarFile(bundle.tarball, `${top}BUNDLE.json`)) as { models: unknown[] }).models).toEqual([]);
+    expect(bundle.report.compressedBytes).toBeLessThanOrEqual(400 * MiB);
+    log(`size without models: ${(bundle.report.compressedBytes / MiB).toFixed(1)} MiB compressed, ${(bundle.report.installedBytes / MiB).toFixed(1)} MiB installed`);
   });
 });
 
@@ -194,6 +231,16 @@ describe.skipIf(!enabled)("a tampered bundle", () => {
     { name: "a file added", mutate: (d) => writeFileSync(join(d, "app/node_modules/pg/lib/extra.js"), "process.exit(0)\n"), expect: /refused: app\/node_modules\/pg\/lib\/extra\.js: not in the signed list/, exit: 3 },
     { name: "a file removed", mutate: (d) => unlinkSync(join(d, "app/dist/bootstrap/gateway.js")), expect: /refused: app\/dist\/bootstrap\/gateway\.js: missing/, exit: 3 },
     { name: "a link added", mutate: (d) => symlinkSync("/etc/shadow", join(d, "app/dist/shadow")), expect: /refused: app\/dist\/shadow: a link that the signed list does not hold/, exit: 3 },
+    {
+      name: "one byte in the middle of the carried model",
+      mutate: (d) => flipAt(join(d, "models", CARRIED.file), (n) => Math.floor(n / 2)),
+      expect: new RegExp(`refused: models/${escape(CARRIED.file)}: SHA-256`), exit: 3,
+    },
+    {
+      name: "a model file dropped beside the carried one",
+      mutate: (d) => writeFileSync(join(d, "models", "extra.gguf"), "GGUF"),
+      expect: /refused: models\/extra\.gguf: not in the signed list/, exit: 3,
+    },
   ];
 
   it.each(cases)("is refused, naming what failed: $name", async (tamper) => {
@@ -247,8 +294,15 @@ interface ScenarioReport {
   error?: string;
   steps: { name: string; ok: boolean; ms: number; result?: Record<string, unknown>; error?: string }[];
   facts: {
-    installed: { current: string; temporal: string; signingKeyMode: string; keysDirMode: string; dataDirMode: string; releaseOwner: string; units: string[]; systemdAnalyze: { status: number; output: string } };
-    upgraded: { current: string; previous: string; keysKept: boolean; manifestKept: boolean; configKept: boolean; adminKeyKept: boolean; backups: string[]; history: string[] };
+    installed: {
+      current: string; temporal: string; signingKeyMode: string; keysDirMode: string; dataDirMode: string; releaseOwner: string; units: string[];
+      systemdAnalyze: { status: number; output: string };
+      family: { prefix: string; configured: string; carried: string[]; modelOwner: string; licences: string[] };
+    };
+    upgraded: {
+      current: string; previous: string; keysKept: boolean; manifestKept: boolean; configKept: boolean; adminKeyKept: boolean; backups: string[]; history: string[];
+      family: { carried: string[]; sameFileAsPrevious: boolean; licences: string[] };
+    };
   };
 }
 
@@ -272,6 +326,7 @@ describe.skipIf(!enabled)("installed offline (network namespace with loopback on
       work: scenarioWork,
       releaseKey,
       gguf: join(carryIn, "tiny-chat.gguf"),
+      family: { id: CARRIED_ID, file: CARRIED.file, licences: CARRIED.licence.files.map((f) => f.as) },
       report: join(work, "scenario-report.json"),
       bundles: bundles.map((b) => ({ version: b.version, tarball: b.tarball })),
     };
@@ -316,6 +371,22 @@ describe.skipIf(!enabled)("installed offline (network namespace with loopback on
     if (facts.temporal === "server") expect(String(stepNamed("worker and Temporal stay up")?.result?.temporal)).toMatch(/"event":"ready"/);
   });
 
+  it("puts the carried model and its licence in the release, and the configuration names it through current", () => {
+    const family = report.facts.installed.family;
+    expect(family.configured).toBe(join(family.prefix, "current", "models", "manifest.json"));
+    expect(family.carried).toEqual([CARRIED_ID]);
+    expect(family.modelOwner).toBe("644 root");
+    expect(family.licences).toEqual(CARRIED.licence.files.map((f) => f.as));
+  });
+
+  it("answers a real question on the model the bundle carried: the capital of France is Paris", () => {
+    const answer = stepNamed(`a real question to ${CARRIED_ID} on ${VERSIONS[0]}`)!;
+    expect(answer.ok, answer.error).toBe(true);
+    expect(answer.result?.modelDigest).toBe(CARRIED.sha256);
+    expect(String(answer.result?.content)).toMatch(/\bParis\b/);
+    log(`${CARRIED_ID} answered: ${JSON.stringify(answer.result?.content)}`);
+  });
+
   it("answers a chat completion on a model carried in and pinned on site", () => {
     const chat = stepNamed(`chat completion on ${VERSIONS[0]}`)!;
     expect(chat.ok).toBe(true);
@@ -345,11 +416,21 @@ describe.skipIf(!enabled)("installed offline (network namespace with loopback on
     expect(stepNamed(`chat completion on ${VERSIONS[1]}`)?.ok).toBe(true);
   });
 
+  it("keeps the carried model over an upgrade to a bundle without models (the same file, linked), and still answers", () => {
+    const family = report.facts.upgraded.family;
+    expect(family.carried).toEqual([CARRIED_ID]);
+    expect(family.sameFileAsPrevious).toBe(true);
+    expect(family.licences).toEqual(CARRIED.licence.files.map((f) => f.as));
+    expect(String(stepNamed(`a real question to ${CARRIED_ID} on ${VERSIONS[1]}`)?.result?.content)).toMatch(/\bParis\b/);
+  });
+
   it("rolls back to the previous release, which serves again", () => {
     const rollback = stepNamed("roll back")!;
     expect(rollback.result?.current).toBe(`releases/${VERSIONS[0]}`);
     expect(rollback.result?.previous).toBe(`releases/${VERSIONS[1]}`);
-    expect(stepNamed(`${VERSIONS[0]} serves again`)?.ok).toBe(true);
+    const again = stepNamed(`${VERSIONS[0]} serves again`)!;
+    expect(again.ok).toBe(true);
+    expect(String((again.result?.family as { content?: string } | undefined)?.content)).toMatch(/\bParis\b/);
   });
 
   it("attempted no connection to any address but loopback (strace of every process)", () => {

@@ -18,6 +18,7 @@ export interface BuiltBundle {
     timingsMs: Record<string, number>;
     temporalServer: boolean;
     pruned: { path: string; bytes: number }[];
+    models: { id: string; file: string; sha256: string; sizeBytes: number; licence: string }[];
   };
   /** How long this build took here (0 when an earlier build was reused). */
   buildMs: number;
@@ -28,10 +29,11 @@ export interface BuiltBundle {
  * connected machine, with the development release key: from the committed HEAD (--from-commit), so that work in
  * progress elsewhere in the checkout cannot break or leak into it; ATOMIC_BUNDLE_FROM=worktree builds the working
  * tree instead, ATOMIC_BUNDLE_FROM=<ref> another commit. ATOMIC_BUNDLE_REUSE=1 takes an earlier build of the same
- * name from outDir (for iterating on the tests, not for the record).
+ * name from outDir (for iterating on the tests, not for the record). `models` is passed as --models (ids in
+ * models/family.json's order, which is how the builder names the bundle: +id+id).
  */
-export async function buildBundle(outDir: string, version: string, logFile: string): Promise<BuiltBundle> {
-  const name = `atomic-${version}-linux-x64`;
+export async function buildBundle(outDir: string, version: string, logFile: string, options: { models?: string } = {}): Promise<BuiltBundle> {
+  const name = `atomic-${version}-linux-x64${options.models ? `+${options.models.split(",").join("+")}` : ""}`;
   const tarball = join(outDir, `${name}.tar.gz`);
   const reportFile = join(outDir, `${name}.report.json`);
   const reuse = process.env.ATOMIC_BUNDLE_REUSE === "1" && existsSync(tarball) && existsSync(reportFile);
@@ -40,7 +42,8 @@ export async function buildBundle(outDir: string, version: string, logFile: stri
     const code = await new Promise<number | null>((resolveRun, reject) => {
       const wanted = process.env.ATOMIC_BUNDLE_FROM ?? "HEAD";
       const from = wanted === "worktree" ? [] : ["--from-commit", wanted];
-      const child = spawn(process.execPath, [join(REPO, "deploy", "bundle", "build.mjs"), "--version", version, "--out", outDir, ...from], {
+      const models = options.models ? ["--models", options.models] : [];
+      const child = spawn(process.execPath, [join(REPO, "deploy", "bundle", "build.mjs"), "--version", version, "--out", outDir, ...from, ...models], {
         cwd: REPO,
         stdio: ["ignore", "pipe", "pipe"],
       });

@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 /**
  * What an operator does on an air-gapped host, in order, run by test/bundle/offline-install.test.ts inside a
- * network namespace with loopback only (and under strace): unpack the first bundle, install it, carry in a
- * model, start the all-in-one units, ask for a chat completion, export and verify the audit log, stop; then
- * install the second bundle over it, start again, check that data, keys and the audit log survived (the new
+ * network namespace with loopback only (and under strace): unpack the first bundle (which carries a model of the
+ * family), install it, carry in a model of the site's own, start the all-in-one units, ask for a chat completion
+ * and a real question to the carried model, export and verify the audit log, stop; then install the second bundle
+ * (no models) over it, start again, check that data, keys, the carried model and the audit log survived (the new
  * export extends the old checkpoint), and roll back. Each step's outcome and time go to the report file; the
  * test asserts on it. Plain JavaScript run by the host's node: this is the operator, not the appliance.
  *
- *   node scenario.mjs PLAN.json     PLAN: {work, releaseKey, gguf, report, bundles: [{version, tarball}, ...]}
+ *   node scenario.mjs PLAN.json     PLAN: {work, releaseKey, gguf, family: {id, file, licences}, report,
+ *                                          bundles: [{version, tarball}, ...]}
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync, writeFileSync } from "node:fs";
+import { chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { startUnit, stopUnit } from "./units.mjs";
@@ -24,6 +26,7 @@ const logDir = join(plan.work, "logs");
 mkdirSync(logDir, { recursive: true });
 const GATEWAY = "http://127.0.0.1:8080";
 const MODEL_ID = "tiny-chat";
+const QUESTION = "What is the capital of France? Answer in one word.";
 
 const report = { steps: [], facts: {} };
 const save = () => writeFileSync(plan.report, `${JSON.stringify(report, null, 2)}\n`);
@@ -98,14 +101,35 @@ async function api(method, path, body) {
   return { status: response.status, json, text, headers: response.headers };
 }
 
-async function chat(content) {
-  const response = await api("POST", "/v1/chat/completions", { model: MODEL_ID, messages: [{ role: "user", content }], max_tokens: 8, temperature: 0 });
+async function chat(content, { model = MODEL_ID, maxTokens = 8 } = {}) {
+  const response = await api("POST", "/v1/chat/completions", { model, messages: [{ role: "user", content }], max_tokens: maxTokens, temperature: 0 });
   if (response.status !== 200) throw new Error(`chat completion answered ${response.status}: ${response.text}`);
   const choice = response.json.choices?.[0];
   if (response.json.object !== "chat.completion" || typeof choice?.message?.content !== "string" || !response.json.usage) {
     throw new Error(`not a chat completion: ${response.text}`);
   }
-  return { executionId: response.headers.get("x-atomic-execution-id"), completionTokens: response.json.usage.completion_tokens, finish: choice.finish_reason };
+  return {
+    executionId: response.headers.get("x-atomic-execution-id"), completionTokens: response.json.usage.completion_tokens, finish: choice.finish_reason,
+    content: choice.message.content,
+  };
+}
+
+/** The question a real model must get right, asked of the model the bundle carried; with the digest it is listed by. */
+async function askCarriedModel() {
+  const models = await api("GET", "/v1/models");
+  const listed = models.json?.data?.find((m) => m.id === plan.family.id);
+  if (!listed) throw new Error(`GET /v1/models does not list the carried ${plan.family.id}: ${models.text}`);
+  return { ...(await chat(QUESTION, { model: plan.family.id, maxTokens: 16 })), modelDigest: listed.atomic?.sha256 ?? null };
+}
+
+/** What the current release carries: the ids its models/manifest.json pins and the licence files beside them. */
+function carriedFamily() {
+  const folder = join(prefix, "current", "models");
+  const manifest = join(folder, "manifest.json");
+  return {
+    carried: existsSync(manifest) ? JSON.parse(readFileSync(manifest, "utf8")).models.map((m) => m.id) : [],
+    licences: plan.family.licences.filter((name) => existsSync(join(folder, "licences", plan.family.id, name))),
+  };
 }
 
 const UNITS = ["atomic-postgres.service", "atomic-temporal.service", "atomic-gateway.service", "atomic-worker.service"];
@@ -162,6 +186,12 @@ async function main() {
     units: readdirSync(systemdDir).sort(),
     temporal: JSON.parse(readFileSync(join(prefix, "etc", "install.json"), "utf8")).temporal,
     systemdAnalyze: sh("systemd-analyze", ["verify", ...readdirSync(systemdDir).map((u) => join(systemdDir, u))], { allowFail: true }),
+    family: {
+      prefix,
+      configured: JSON.parse(readFileSync(join(prefix, "etc", "atomic.config.json"), "utf8")).models.family,
+      modelOwner: (spawnSync("stat", ["-c", "%a %U", join(prefix, "current", "models", plan.family.file)], { encoding: "utf8" }).stdout.trim()),
+      ...carriedFamily(),
+    },
   };
   await step("carry in a model and pin it (atomic models add)", () => {
     const target = join(data, "models", `${MODEL_ID}.gguf`);
@@ -182,6 +212,7 @@ async function main() {
     firstRun = await chat("Hello from before the upgrade");
     return { ...firstRun, modelDigest: listed.atomic?.sha256 ?? listed.atomic?.digest ?? null };
   });
+  await step(`a real question to ${plan.family.id} on ${first.version}`, () => askCarriedModel());
   await step("worker and Temporal stay up", async () => {
     await delay(3000);
     const exits = unexpectedExits();
@@ -227,6 +258,11 @@ async function main() {
     adminKeyKept: adminKey() === adminKeyBefore,
     backups: existsSync(join(data, "backups")) ? readdirSync(join(data, "backups")) : [],
     history: readFileSync(join(prefix, "etc", "install-history.log"), "utf8").trim().split("\n"),
+    family: {
+      ...carriedFamily(),
+      // Kept by linking, not copying: the upgrade's release and the previous one share the file.
+      sameFileAsPrevious: statSync(join(prefix, "current", "models", plan.family.file)).ino === statSync(join(prefix, "previous", "models", plan.family.file)).ino,
+    },
   };
   await step(`start ${second.version}`, async () => {
     await startAll();
@@ -238,6 +274,7 @@ async function main() {
     if (old.status !== 200) throw new Error(`the execution recorded before the upgrade answers ${old.status}: ${old.text}`);
     return { ...after, oldExecution: old.json?.id ?? firstRun.executionId };
   });
+  await step(`a real question to ${plan.family.id} on ${second.version}`, () => askCarriedModel());
   await delay(1500);
   await step("export the whole audit log and verify it extends the pre-upgrade checkpoint", () => {
     const dir = join(data, "exports", "after-upgrade");
@@ -258,8 +295,9 @@ async function main() {
     await startAll();
     await waitReady();
     const again = await chat("Hello after the rollback");
+    const family = await askCarriedModel();
     await stopAll();
-    return again;
+    return { ...again, family };
   });
 }
 
