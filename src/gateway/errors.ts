@@ -56,6 +56,9 @@ export function fromInferenceError(error: InferenceError): ApiError {
     if (error.code === "model_not_found") return notFound(error.code, error.message, "model");
     return new ApiError(503, "overloaded_error", error.code, error.message, "model", { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_SECONDS) });
   }
+  if (error.code === "context_length_exceeded") {
+    return new ApiError(400, "invalid_request_error", error.code, error.message, "input");
+  }
   if (error instanceof InferenceAbortedError) {
     // 499 is nginx's "client closed request"; the client is gone, so this only reaches logs and records.
     return new ApiError(499 as ContentfulStatusCode, "invalid_request_error", error.code, error.message);

@@ -121,4 +121,12 @@ describe("the embedding model through the embeddings API", () => {
     expect(dot(guitar, instrument)).toBeGreaterThan(0.5);
     expect(dot(guitar, market)).toBeLessThan(0.2);
   });
+
+  it("refuses an input longer than the model's window with 400, naming the limit", async () => {
+    const response = await gateway.post("/v1/embeddings", { model: EMBEDDING, input: ["short", "The quick brown fox jumps over the lazy dog. ".repeat(60)] });
+    const json = (await response.json()) as { error: { code: string; message: string; param: string } };
+    expect(response.status).toBe(400);
+    expect(json.error).toMatchObject({ code: "context_length_exceeded", param: "input" });
+    expect(json.error.message).toMatch(/^input 1 is \d+ tokens; minilm-l6-v2 embeds at most 512 tokens/);
+  });
 });

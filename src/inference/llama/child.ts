@@ -38,6 +38,8 @@ interface Host {
   model: LlamaModel;
   freeSequences: LlamaContextSequence[];
   embedding?: Promise<LlamaEmbeddingContext>;
+  /** The embedding context's window: no more than the model was trained on (BERT models: 512). */
+  embeddingContextSize: number;
   /**
    * Resolved once per model: LlamaChat's "auto" resolves it on every construction, which inspects the model's chat
    * template and cost ~220 ms per chat request on the 2-vCPU machines measured (2.7 ms with it cached).
@@ -94,7 +96,7 @@ async function load(spec: LoadSpec): Promise<void> {
     const context = await model.createContext({ sequences: spec.sequences, contextSize: spec.contextSize, threads: spec.threads });
     freeSequences = Array.from({ length: spec.sequences }, () => context.getSequence());
   }
-  host = { llama, model, freeSequences, spec };
+  host = { llama, model, freeSequences, spec, embeddingContextSize: Math.min(spec.contextSize, model.trainContextSize, 4096) };
   send({
     type: "loaded",
     info: { gpu: llama.gpu, trainContextSize: model.trainContextSize, verifyMs, loadMs: performance.now() - started - verifyMs },
@@ -202,14 +204,23 @@ async function generate(message: Extract<ParentMessage, { type: "generate" }>, h
 }
 
 async function embed(message: Extract<ParentMessage, { type: "embed" }>, h: Host): Promise<void> {
-  h.embedding ??= h.model.createEmbeddingContext({ contextSize: Math.min(h.spec.contextSize, h.model.trainContextSize, 4096), threads: h.spec.threads });
+  h.embedding ??= h.model.createEmbeddingContext({ contextSize: h.embeddingContextSize, threads: h.spec.threads });
   const context = await h.embedding;
   const started = performance.now();
   const vectors: number[][] = [];
   let promptTokens = 0;
-  for (const input of message.inputs) {
-    promptTokens += h.model.tokenize(input).length;
-    vectors.push(unitLength((await context.getEmbeddingFor(input)).vector));
+  for (const [index, input] of message.inputs.entries()) {
+    const tokens = h.model.tokenize(input).length;
+    promptTokens += tokens;
+    try {
+      vectors.push(unitLength((await context.getEmbeddingFor(input)).vector));
+    } catch (error) {
+      // node-llama-cpp refuses an input longer than the embedding context (MiniLM: 512 tokens) with this message;
+      // it is the caller's input, not a failure of the model, so it gets a code of its own.
+      if (!/longer than the usable context size/.test((error as Error)?.message ?? "")) throw error;
+      send({ type: "failed", id: message.id, code: "context_length_exceeded", message: `input ${index} is ${tokens} tokens; ${h.spec.modelId} embeds at most ${h.embeddingContextSize} tokens at once, its special tokens included` });
+      return;
+    }
   }
   send({ type: "embedded", id: message.id, vectors, promptTokens, inferenceMs: performance.now() - started });
 }
