@@ -8,7 +8,8 @@
  *   npm run eval -- [--models a,b] [--kinds k1,k2] [--split tune|holdout|all] [--per-kind N] [--out DIR]
  *
  * Chat-capable models get the items' chat messages (and the schema as response_format where the item has one);
- * completion-only (base) models get the few-shot completion prompt. Temperature 0 and each item's seed, so a run
+ * completion-only (base) models get the few-shot completion prompt; embedding-only models classify the sentiment and
+ * topic items by the nearest label description (cosine). Temperature 0 and each item's seed, so a run
  * is repeatable on the same machine. Holdout items (see test/eval/README.md) exist to be reported, never tuned on.
  */
 import { createHash } from "node:crypto";
@@ -38,7 +39,7 @@ interface Outcome {
   split: EvalItem["split"];
   seed: number;
   model: string;
-  api: "chat" | "completion";
+  api: "chat" | "completion" | "embedding";
   correct: boolean;
   detail: string;
   status: number;
@@ -83,14 +84,47 @@ function familyManifest(dir: string, wanted: string[] | undefined): { path: stri
   const all = [...installed, generated];
   const unknown = (wanted ?? []).filter((id) => !all.some((m) => m.id === id));
   if (unknown.length > 0) throw new Error(`--models names models that are not installed: ${unknown.join(", ")} (installed: ${all.map((m) => m.id).join(", ")})`);
-  const models = all.filter((m) => (wanted === undefined || wanted.includes(m.id)) && (m.capabilities.includes("chat") || m.capabilities.includes("completion")));
+  const models = all.filter((m) => wanted === undefined || wanted.includes(m.id));
   const path = join(dir, "manifest.json");
   // One request at a time per model: latency is measured per item, not under load.
   saveManifest(path, { version: 1, models: models.map((m) => ({ ...m, parallel: 1 })) });
   return { path, models };
 }
 
-async function ask(url: string, key: string, model: ModelEntry, item: EvalItem): Promise<Omit<Outcome, "item" | "kind" | "taskType" | "split" | "seed" | "model" | "cost" | "correct" | "detail">> {
+type Answered = Omit<Outcome, "item" | "kind" | "taskType" | "split" | "seed" | "model" | "cost" | "correct" | "detail">;
+
+/** How a model takes part: generation models answer every item, embedding models classify by nearest description. */
+function canAnswer(model: ModelEntry, item: EvalItem): boolean {
+  return generates(model) || (model.capabilities.includes("embedding") && item.nearest !== undefined);
+}
+
+function generates(model: ModelEntry): boolean {
+  return model.capabilities.includes("chat") || model.capabilities.includes("completion");
+}
+
+/** One embeddings request with the text and every label's description; the answer is the nearest label. */
+async function classifyByEmbedding(url: string, key: string, model: ModelEntry, item: EvalItem): Promise<Answered> {
+  const { text, labels } = item.nearest!;
+  const names = Object.keys(labels);
+  const started = performance.now();
+  const response = await fetch(`${url}/v1/embeddings`, {
+    method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: model.id, input: [text, ...names.map((name) => labels[name]!)] }),
+  });
+  const json = (await response.json()) as { data?: Array<{ embedding: number[] }>; usage?: { prompt_tokens: number }; error?: { code: string } };
+  const latencyMs = performance.now() - started;
+  if (!response.ok || json.data === undefined) {
+    return { api: "embedding", status: response.status, promptTokens: 0, completionTokens: 0, latencyMs, answer: `(${response.status} ${json.error?.code ?? "error"})` };
+  }
+  // The gateway returns unit-length vectors, so the dot product is the cosine.
+  const [query, ...described] = json.data.map((d) => d.embedding);
+  const similarity = described.map((vector) => vector.reduce((sum, x, i) => sum + x * query![i]!, 0));
+  const nearest = names[similarity.indexOf(Math.max(...similarity))]!;
+  return { api: "embedding", status: response.status, promptTokens: json.usage?.prompt_tokens ?? 0, completionTokens: 0, latencyMs, answer: nearest };
+}
+
+async function ask(url: string, key: string, model: ModelEntry, item: EvalItem): Promise<Answered> {
+  if (!generates(model)) return classifyByEmbedding(url, key, model, item);
   const chat = model.capabilities.includes("chat");
   const body = chat
     ? {
@@ -184,7 +218,7 @@ async function main(): Promise<void> {
   try {
     for (const model of manifest.models) {
       process.stderr.write(`${model.id}: `);
-      for (const item of items) {
+      for (const item of items.filter((candidate) => canAnswer(model, candidate))) {
         const answered = await ask(gateway.url, key, model, item);
         const verdict = answered.status === 200 ? item.check(answered.answer) : { correct: false, detail: `answered ${answered.answer}` };
         const cost = (answered.promptTokens * model.cost.per1kPromptTokens + answered.completionTokens * model.cost.per1kCompletionTokens) / 1000;

@@ -66,6 +66,12 @@ export const HELD_OUT: readonly string[] = heldOutMarkers(
   ...TEMPLATES.flatMap((tier) => Object.values(tier)),
 );
 
+/** What an embedding model compares a review with; worded apart from every phrase above. */
+const DESCRIPTIONS: Readonly<Record<Sentiment, string>> = {
+  positive: "A positive review: the customer was happy with it and recommends it.",
+  negative: "A negative review: the customer was unhappy with it and regrets it.",
+};
+
 /** Written for the prompt only: no subject or phrase of the lists above, so never a test item. */
 const FEW_SHOT = [
   "Review: The soup arrived hot and tasted wonderful.\nSentiment: positive",
@@ -92,6 +98,7 @@ function item(draw: Draw, seed: number, index: number): EvalItem {
     // The review quoted inline: SmolLM2 answered "positive" to nearly every review when it came on a line of its own.
     messages: [{ role: "user", content: `Classify the sentiment of this review as positive or negative: "${text}" Answer with one word.` }],
     completion: { prompt: fewShotPrompt("", FEW_SHOT, `Review: ${text}\nSentiment:`), stop: ["\n"] },
+    nearest: { text, labels: DESCRIPTIONS },
     // SmolLM2 answers in a sentence ("The sentiment of this review is negative.", 9 tokens): 8 would cut the label off.
     maxTokens: 16,
     expected: label,

@@ -82,6 +82,20 @@ describe("prompts", () => {
     }
   });
 
+  it("give embedding models the classified text and a description for every label, the expected one among them", () => {
+    for (const kind of ["sentiment", "topic"] as const) {
+      for (const item of itemsOf(kind)) {
+        expect(item.nearest).toBeDefined();
+        expect(userText(item)).toContain(item.nearest!.text);
+        expect(Object.keys(item.nearest!.labels)).toContain(item.expected);
+        // The label the nearest description names must pass the item's own check, and another label must not.
+        expect(item.check(String(item.expected)).correct).toBe(true);
+        const other = Object.keys(item.nearest!.labels).find((label) => label !== item.expected)!;
+        expect(item.check(other).correct).toBe(false);
+      }
+    }
+  });
+
   it("never ask a few-shot example as the question", () => {
     for (const item of items) {
       const blocks = item.completion.prompt.split("\n\n");

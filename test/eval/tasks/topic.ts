@@ -4,6 +4,14 @@ import type { EvalItem, TaskSet } from "./types.js";
 
 type Topic = "sports" | "business" | "science" | "health" | "politics";
 const TOPICS: readonly Topic[] = ["sports", "business", "science", "health", "politics"];
+/** What an embedding model compares a news item with: each topic's own field, in words no template uses verbatim. */
+const DESCRIPTIONS: Readonly<Record<Topic, string>> = {
+  sports: "Sports news: a match, a team, athletes and a championship.",
+  business: "Business news: companies, markets, profits and deals.",
+  science: "Science news: researchers, a study, an experiment and a discovery.",
+  health: "Health news: doctors, patients, a hospital and a treatment.",
+  politics: "Political news: the government, ministers, parliament and an election.",
+};
 const FORMS: LabelForms = {
   sports: ["sports", "sport"],
   business: ["business"],
@@ -158,6 +166,7 @@ function item(draw: Draw, seed: number, index: number): EvalItem {
       { role: "user", content: `What is the topic of this news: "${text}" Choose one: politics, health, science, business, sports.` },
     ],
     completion: { prompt: fewShotPrompt(LABEL_HEADER, FEW_SHOT, `Text: ${text}\nTopic:`), stop: ["\n"] },
+    nearest: { text, labels: DESCRIPTIONS },
     // Room for SmolLM2's "The topic of this news is politics, …"; base models stop at the newline.
     maxTokens: 16,
     expected: topic,

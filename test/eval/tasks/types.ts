@@ -18,6 +18,11 @@ export interface EvalItem {
   completion: { prompt: string; stop: string[] };
   /** Structured kinds: the JSON Schema of the answer, sent as response_format json_schema (chat) — the gateway constrains generation by grammar. Completion prompts stay free text for base models. */
   schema?: Record<string, unknown>;
+  /**
+   * Classification kinds, for embedding models: the text to classify and a short description per label; the
+   * answer is the label whose description's embedding is nearest (cosine) to the text's.
+   */
+  nearest?: { text: string; labels: Readonly<Record<string, string>> };
   maxTokens: number;
   /** The label / value / fields a correct answer has, for the report and the JSON. */
   expected: unknown;
