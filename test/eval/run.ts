@@ -154,6 +154,8 @@ function routingRow(outcome: Outcome, item: EvalItem): Record<string, unknown> {
   const properties = item.schema && typeof item.schema.properties === "object" ? Object.keys(item.schema.properties as object).length : 0;
   return {
     task: outcome.item, model: outcome.model, success: outcome.correct, cost: outcome.cost, latency_ms: round(outcome.latencyMs, 1),
+    // The request's text, for bidding that reads it: the last user message, as a chat model receives it.
+    prompt: item.messages.at(-1)?.content ?? "",
     kind: outcome.kind, task_type: outcome.taskType, input_tokens: outcome.promptTokens, output_tokens: outcome.completionTokens,
     schema_properties: properties, schema_depth: properties > 0 ? 1 : 0, non_ascii: 0, split: outcome.split, seed: outcome.seed,
   };
