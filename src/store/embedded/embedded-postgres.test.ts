@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { appendFile, chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -83,11 +83,25 @@ describe("embedded PostgreSQL", () => {
     await expect(readdir(socketDir)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
-  it("reports the server's own words when it cannot start", async () => {
+  it("refuses a data directory whose server is still supervised by a live gateway, and leaves that server alone", async () => {
     const dataDir = await temporaryDirectory();
-    await start(dataDir);
-    // A second server on the same cluster is refused by PostgreSQL's lock file.
-    await expect(startEmbeddedPostgres({ dataDir })).rejects.toThrow(/postmaster\.pid/);
+    const first = await start(dataDir);
+    // This process started the first server and is alive: it is no orphan to stop.
+    await expect(startEmbeddedPostgres({ dataDir })).rejects.toThrow(
+      `(named in ${join(dataDir, "postmaster.pid")}), which Atomic will not stop: the Atomic process that started it ` +
+        `(pid ${process.pid}) is still running`,
+    );
+    expect(await query(first.connectionString, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
+  });
+
+  it("reports the server's own words when it cannot start, without retrying what no retry cures", async () => {
+    const dataDir = await temporaryDirectory();
+    await (await start(dataDir)).stop();
+    await appendFile(join(dataDir, "postgresql.auto.conf"), "shared_buffers = 'plenty'\n");
+    const warnings: string[] = [];
+    const logger = { info: () => undefined, warn: (_: object, msg?: string) => warnings.push(msg ?? "") };
+    await expect(startEmbeddedPostgres({ dataDir, logger })).rejects.toThrow(/exited during start[\s\S]*"shared_buffers"/);
+    expect(warnings.filter((warning) => warning.includes("retrying"))).toEqual([]);
   });
 
   it("reports initdb's own words when the data directory already holds something else", async () => {

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import pg from "pg";
 import { locatePostgresBinaries } from "./binaries.js";
+import { recoverDataDirectoryLocks, SUPERVISOR_PID_VARIABLE } from "./lock-recovery.js";
 import { readLogTail } from "./log-tail.js";
 import { releaseSocketDirectory, socketDirectoryFor, type SocketDirectory } from "./socket-directory.js";
 import { findUntraversableAncestor, lookupSystemUser, type SystemUser } from "./system-user.js";
@@ -22,7 +23,10 @@ export interface EmbeddedPostgresOptions {
   logger?: EmbeddedPostgresLogger;
   /** Includes crash recovery after an unclean stop, which can take a while on a large cluster. */
   startTimeoutMs?: number;
-  /** After this, a server that ignores the fast-shutdown request is killed. */
+  /**
+   * After this, a server that ignores the fast-shutdown request is killed; an orphan left by a crashed gateway is
+   * pushed harder (see lock-recovery).
+   */
   stopTimeoutMs?: number;
   /**
    * Deliberately not configurable: the server listens on a unix socket only, which is what makes initdb's trust
@@ -56,16 +60,76 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     logger?.info({ dataDir, binDir: binaries.binDir }, "initialising embedded PostgreSQL cluster");
     await initialiseCluster(binaries.initdb, dataDir, runAs);
   }
+  return startRetryingWhileLocked({
+    postgres: binaries.postgres,
+    dataDir,
+    runAs,
+    logger,
+    startTimeoutMs: options.startTimeoutMs ?? 60_000,
+    stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
+  });
+}
 
+interface ServerLaunch {
+  postgres: string;
+  dataDir: string;
+  runAs: SystemUser | null;
+  logger: EmbeddedPostgresLogger | undefined;
+  startTimeoutMs: number;
+  stopTimeoutMs: number;
+}
+
+/** Long enough for the children of a server killed a moment ago to notice its death and exit. */
+const LOCK_RETRY_MS = 10_000;
+const LOCK_RETRY_MAX_DELAY_MS = 1_000;
+/** PostgreSQL's own words when a previous server, or a part of it, still holds the data directory or the socket. */
+const LOCK_CONTENTION = /FATAL: +(lock file ".*" already exists|pre-existing shared memory block .* is still in use)/;
+
+/**
+ * After a crash the data directory may still be held. Before each attempt the lock recovery clears the lock files:
+ * it stops an orphaned server and removes the locks of dead (or not yet reaped) ones. What it cannot clear is the
+ * shared memory still attached by the children of a server killed a moment ago, which exit once they notice their
+ * postmaster's death; and a holder can die between that look and the start. PostgreSQL gives up at once on either,
+ * so the start is retried with a short backoff, for a bounded time counted from the first refusal.
+ */
+async function startRetryingWhileLocked(launch: ServerLaunch): Promise<EmbeddedPostgres> {
+  let giveUpAt: number | null = null;
+  for (let attempt = 1; ; attempt += 1) {
+    await recoverDataDirectoryLocks({
+      dataDir: launch.dataDir,
+      postgresBinary: launch.postgres,
+      lockFileNames: ["postmaster.pid", `.s.PGSQL.${SOCKET_PORT}.lock`],
+      stopTimeoutMs: launch.stopTimeoutMs,
+      logger: launch.logger,
+    });
+    try {
+      return await launchServer(launch);
+    } catch (error) {
+      const contention = error instanceof ServerExitedDuringStart ? LOCK_CONTENTION.exec(error.serverLog) : null;
+      if (contention === null) throw error;
+      giveUpAt ??= performance.now() + LOCK_RETRY_MS;
+      const delayMs = Math.min(100 * 2 ** (attempt - 1), LOCK_RETRY_MAX_DELAY_MS);
+      if (performance.now() + delayMs > giveUpAt) throw error;
+      launch.logger?.warn(
+        { dataDir: launch.dataDir, attempt, delayMs, reason: contention[1] },
+        "embedded PostgreSQL found its data directory still locked; retrying",
+      );
+      await delay(delayMs);
+    }
+  }
+}
+
+async function launchServer(launch: ServerLaunch): Promise<EmbeddedPostgres> {
+  const { dataDir, runAs, logger } = launch;
   const socketDir = await socketDirectoryFor(dataDir, SOCKET_PORT, runAs);
   const logPath = join(dataDir, LOG_FILE);
   const logFd = openSync(logPath, "a", 0o600);
   const logStart = fstatSync(logFd).size;
   if (runAs !== null) fchownSync(logFd, runAs.uid, runAs.gid);
-  const child = spawn(binaries.postgres, serverArguments(dataDir, socketDir.path), {
+  const child = spawn(launch.postgres, serverArguments(dataDir, socketDir.path), {
     ...spawnIdentity(runAs),
     cwd: dataDir,
-    env: childEnvironment(),
+    env: serverEnvironment(),
     // Server logs go to a file in the data directory so that the gateway's stdout stays its own.
     stdio: ["ignore", logFd, logFd],
     // A process group of its own: Ctrl-C at the terminal signals the gateway's group, and PostgreSQL would take
@@ -78,9 +142,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
-    stopping ??= shutDown(child, exited, options.stopTimeoutMs ?? 30_000, logger).finally(() =>
-      releaseSocketDirectory(socketDir),
-    );
+    stopping ??= shutDown(child, exited, launch.stopTimeoutMs, logger).finally(() => releaseSocketDirectory(socketDir));
     return stopping;
   };
   void exited.then((outcome) => {
@@ -93,7 +155,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       adminUrl: socketConnectionString(socketDir, "postgres"),
       exited,
       ownsDataDir: () => postmasterPid(dataDir) === child.pid,
-      timeoutMs: options.startTimeoutMs ?? 60_000,
+      timeoutMs: launch.startTimeoutMs,
       logTail: () => readLogTail(logPath, logStart),
     });
     await ensureDatabase(socketConnectionString(socketDir, "postgres"), DATABASE);
@@ -193,6 +255,11 @@ function childEnvironment(): NodeJS.ProcessEnv {
   return { ...Object.fromEntries(inherited), LC_ALL: "C" };
 }
 
+/** Names this gateway in the server's environment, where a later gateway looks for it (see lock-recovery). */
+function serverEnvironment(): NodeJS.ProcessEnv {
+  return { ...childEnvironment(), [SUPERVISOR_PID_VARIABLE]: String(process.pid) };
+}
+
 function socketConnectionString(socketDir: SocketDirectory, database: string): string {
   const query = new URLSearchParams({ host: socketDir.path, port: String(SOCKET_PORT) });
   return `postgresql://${SUPERUSER}@/${database}?${query.toString()}`;
@@ -227,12 +294,20 @@ async function waitUntilAccepting(check: ReadinessCheck): Promise<void> {
   for (;;) {
     if (check.ownsDataDir() && (await acceptsConnections(check.adminUrl))) return;
     const early = await Promise.race([check.exited, delay(100, pollAgain)]);
-    if (early !== pollAgain) {
-      throw new Error(`embedded PostgreSQL exited during start (${JSON.stringify(early)}):\n${check.logTail()}`);
-    }
+    if (early !== pollAgain) throw new ServerExitedDuringStart(early, check.logTail());
     if (performance.now() > deadline) {
       throw new Error(`embedded PostgreSQL did not accept connections within ${check.timeoutMs} ms:\n${check.logTail()}`);
     }
+  }
+}
+
+/** Carries the server's log apart, for the caller to tell a transient lock conflict from a real failure. */
+class ServerExitedDuringStart extends Error {
+  constructor(
+    outcome: ExitOutcome,
+    readonly serverLog: string,
+  ) {
+    super(`embedded PostgreSQL exited during start (${JSON.stringify(outcome)}):\n${serverLog}`);
   }
 }
 
