@@ -14,6 +14,8 @@ import { Redactor } from "../redaction/index.js";
 import { recordExecution } from "./record.js";
 import { biddingRequestOf, chooseModel, routingSummary, type Routing } from "./routing.js";
 import { prepareStructured, type StructuredSpec } from "./structured.js";
+import { redactedView, viewTexts, type ModelView } from "./model-view.js";
+import { withSchemaShown } from "./task-prompt.js";
 
 export interface PipelineDeps {
   engine: InferenceEngine;
@@ -41,6 +43,11 @@ export interface GenerationRequest {
   /** What the caller asked for, before defaults; recorded as is. */
   options: { maxTokens?: number; temperature?: number; topP?: number; seed?: number; stop?: string[] };
   structured?: StructuredSpec;
+  /**
+   * Shows the model the schema of `structured` in the system message (tasks), as the model is given it: with
+   * placeholders where the request's PII is redacted.
+   */
+  showSchema?: boolean;
   /** The caller and the data's classification, for the policy; required wherever deps.policy is set. */
   policy?: PolicySubject;
   /** Bidding criteria the caller gave (tasks), over the tenant's and the global ones. */
@@ -86,13 +93,18 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
   if (requested !== undefined && requested > deps.limits.maxTokensLimit) {
     throw new ApiError(400, "invalid_request_error", "max_tokens_too_large", `max_tokens may be at most ${deps.limits.maxTokensLimit}`, "max_tokens");
   }
-  const bidding = biddingRequestOf(request.input, {
+  const asSent: ModelView = {
+    input: request.input,
+    ...(request.options.stop?.length ? { stop: request.options.stop } : {}),
+    ...(request.structured ? { structured: request.structured } : {}),
+  };
+  const bidding = biddingRequestOf(modelInput(asSent, request.showSchema), {
     ...(request.endpoint === "tasks" ? { kind: "task" as const } : {}),
     ...(request.structured?.kind === "json_schema" ? { schema: request.structured.schema } : {}),
     jsonObject: request.structured?.kind === "json_object",
     ...(requested === undefined ? {} : { maxTokens: requested }),
   });
-  const check = policyFor(deps.policy, request.policy, request.input);
+  const check = policyFor(deps.policy, request.policy, asSent);
   const { model, decision, redact } = await chooseModel(deps.models, deps.routing, {
     executionId: request.executionId,
     ...(check === null ? {} : { policy: { decider: deps.policy!, subject: request.policy!, check } }),
@@ -102,33 +114,36 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
     bidding,
     ...(request.criteria === undefined ? {} : { criteria: request.criteria }),
   });
+  // PII the chosen model may not see is replaced by placeholders in all it reads or is steered by (the grammar is
+  // compiled from the redacted schema, and checks the output against it); the caller gets the originals back in a
+  // text answer where the policy allows (structured values keep the placeholders: restoring could break the schema
+  // they were validated against). What is stored gets placeholders from the same redactor either way.
+  const redaction = redact && check !== null ? redactedRequest(asSent, check, deps.policy!, request.policy!, model) : null;
+  const redactor = redaction?.redactor ?? new Redactor(check === null ? {} : { detector: check.scan });
+  const given = redaction?.view ?? asSent;
+  const steering = given.structured && given.structured !== request.structured ? prepareStructured(given.structured) : structured;
+  const input = modelInput(given, request.showSchema);
   // Structured output is bounded by its grammar; leaving room for the whole of it means generation cannot stop
   // inside a string. The vocabulary's shortest token is one character, so characters bound tokens.
-  const structuredBound = structured?.maxOutputChars != null ? structured.maxOutputChars + 8 : undefined;
+  const structuredBound = steering?.maxOutputChars != null ? steering.maxOutputChars + 8 : undefined;
   const maxTokens = Math.min(requested ?? structuredBound ?? DEFAULT_MAX_TOKENS, deps.limits.maxTokensLimit);
   const baseSeed = request.options.seed;
   const params: GenerationParams = {
     maxTokens,
     temperature: request.options.temperature ?? 0.7,
     ...(request.options.topP !== undefined ? { topP: request.options.topP } : {}),
-    ...(request.options.stop?.length ? { stop: request.options.stop } : {}),
-    ...(structured ? { grammar: structured.grammar } : {}),
+    ...(given.stop ? { stop: given.stop } : {}),
+    ...(steering ? { grammar: steering.grammar } : {}),
   };
-  // PII the chosen model may not see is replaced by placeholders in what it reads; the caller gets the originals
-  // back in a text answer where the policy allows (structured values keep the placeholders: restoring could break
-  // the schema they were validated against). What is stored gets placeholders from the same redactor either way.
-  const redaction = redact && check !== null ? redactedInput(request, check, deps.policy!, request.policy!, model) : null;
-  const redactor = redaction?.redactor ?? new Redactor(check === null ? {} : { detector: check.scan });
-  const input = redaction?.input ?? request.input;
   const recordedInput = request.recordedInput ?? request.input;
-  const restoring = structured ? null : (redaction?.restore ?? null);
+  const restoring = steering ? null : (redaction?.restore ?? null);
   const restoredStream = restoring !== null && request.onText ? restoring.restoreStream() : null;
   const onText = request.onText && restoredStream ? (chunk: string) => request.onText!(restoredStream.push(chunk)) : request.onText;
   const answer = (text: string) => (restoring === null ? text : restoring.restore(text));
   request.onModel?.(model, decision);
 
   // A streamed answer cannot be taken back, so streaming gets a single attempt.
-  const attemptsAllowed = structured && !request.onText ? deps.limits.structuredAttempts : 1;
+  const attemptsAllowed = steering && !request.onText ? deps.limits.structuredAttempts : 1;
   const schema: SchemaRef | null = request.structured?.kind === "json_schema" ? request.structured.ref : null;
   let queueMs = 0;
   let inferenceMs = 0;
@@ -195,11 +210,11 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
       inferenceMs += result.inferenceMs;
       promptTokens += result.promptTokens;
       completionTokens += result.completionTokens;
-      if (!structured) {
+      if (!steering) {
         await record("succeeded", null, result.text, null);
         return { executionId: request.executionId, model, text: answer(result.text), finishReason: result.finishReason, promptTokens, completionTokens, attempts };
       }
-      const check = structured.check(result.text);
+      const check = steering.check(result.text);
       if (check.ok) {
         await record("succeeded", null, check.value, true);
         return { executionId: request.executionId, model, text: result.text, value: check.value, finishReason: result.finishReason, promptTokens, completionTokens, attempts };
@@ -219,19 +234,24 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
   throw structuredOutputError(lastViolations, attempts);
 }
 
-/** The policy context of a generation, or null where no policy applies. Every text the model would read is scanned. */
-function policyFor(decider: PolicyDecider | undefined, subject: PolicySubject | undefined, input: GenerationInput): PolicyCheck | null {
+/**
+ * The policy context of a generation, or null where no policy applies. Every text the model would read or be
+ * steered by is scanned.
+ */
+function policyFor(decider: PolicyDecider | undefined, subject: PolicySubject | undefined, view: ModelView): PolicyCheck | null {
   if (decider === undefined) return null;
   if (subject === undefined) throw new Error("a generation under a policy needs the caller and classification (request.policy)");
-  const texts = input.kind === "chat" ? input.messages.map((m) => m.content) : [input.prompt];
-  return policyCheck(decider, subject, texts);
+  return policyCheck(decider, subject, viewTexts(view));
 }
 
-/** The request as the model may read it; its Redactor also redacts the record, so both share placeholders. */
-function redactedInput(request: GenerationRequest, check: PolicyCheck, decider: PolicyDecider, subject: PolicySubject, model: CatalogModel) {
+/** What the model reads: the view's input, with its schema shown where the request asks for it (tasks). */
+function modelInput(view: ModelView, showSchema: boolean | undefined): GenerationInput {
+  if (!showSchema || view.input.kind !== "chat" || view.structured?.kind !== "json_schema") return view.input;
+  return { kind: "chat", messages: withSchemaShown(view.input.messages, view.structured.schema) };
+}
+
+/** The request as the model may be given it; its Redactor also redacts the record, so both share placeholders. */
+function redactedRequest(view: ModelView, check: PolicyCheck, decider: PolicyDecider, subject: PolicySubject, model: CatalogModel) {
   const redactor = new Redactor({ detector: check.scan });
-  const input: GenerationInput = request.input.kind === "chat"
-    ? { kind: "chat", messages: request.input.messages.map((m) => ({ ...m, content: redactor.redactText(m.content).text })) }
-    : { kind: "completion", prompt: redactor.redactText(request.input.prompt).text };
-  return { input, redactor, restore: mayRestore(decider, subject, check, model) ? redactor : null };
+  return { view: redactedView(view, redactor), redactor, restore: mayRestore(decider, subject, check, model) ? redactor : null };
 }

@@ -1,12 +1,12 @@
 import type { BidRecord, CriteriaInput, RouteDecision } from "../bidding/index.js";
-import type { ChatMessage } from "../inference/interface.js";
 import type { Microtask, TaskInput } from "../orchestration/types.js";
-import { Redactor } from "../redaction/index.js";
+import { Redactor, redactSchema, schemaTexts } from "../redaction/index.js";
 import type { Actor } from "../store/interface.js";
 import type { ModelDirectory } from "./model-directory.js";
 import { policyCheck, policyDenied, type PolicySubject } from "./policy-gate.js";
 import type { PolicyDecider } from "../policy/index.js";
 import { AUTO_MODEL, biddableModels, biddingRequestOf, route, type Routing } from "./routing.js";
+import { taskMessages } from "./task-prompt.js";
 
 export interface AsyncTaskRequest {
   taskId: string;
@@ -46,15 +46,18 @@ export interface TaskPlanDeps {
  *
  * PII never enters Temporal: a workflow's input stays in its history for as long as the history is kept, beyond
  * the reach of erasure, so detected PII is always replaced by placeholders here (and not restored in the result)
- * and only models the policy allows for the redacted data are considered.
+ * and only models the policy allows for the redacted data are considered. The schema counts as much as the text:
+ * it goes into the workflow too, and its grammar would steer a model to write the values it holds.
  */
 export async function planAsyncTask(deps: TaskPlanDeps, request: AsyncTaskRequest): Promise<PlannedTask> {
-  const check = policyCheck(deps.policy, request.policy, [request.instructions, request.work]);
+  const texts = [request.instructions, request.work, ...(request.schema ? schemaTexts(request.schema) : [])];
+  const check = policyCheck(deps.policy, request.policy, texts);
   const policy = { decider: deps.policy, subject: request.policy, check };
   const { capable, redact } = biddableModels(deps.models, "chat", policy, "always");
   const redactor = redact ? new Redactor({ detector: check.scan }) : null;
   const instructions = redactor ? redactor.redactText(request.instructions).text : request.instructions;
   const work = redactor ? redactor.redactText(request.work).text : request.work;
+  const schema = redactor && request.schema ? redactSchema(request.schema, redactor) : request.schema;
   const options = Object.fromEntries(Object.entries(request.options).filter(([, value]) => value !== undefined));
   const base = {
     taskId: request.taskId,
@@ -71,10 +74,10 @@ export async function planAsyncTask(deps: TaskPlanDeps, request: AsyncTaskReques
     const microtask: Microtask = {
       id: "task",
       model: model.id,
-      input: { kind: "chat", messages: taskMessages(instructions, work, request.schema) },
+      input: { kind: "chat", messages: taskMessages(instructions, work, schema) },
       dependsOn: [],
       ...(Object.keys(options).length > 0 ? { options } : {}),
-      ...(request.schema ? { schema: request.schema } : {}),
+      ...(schema ? { schema } : {}),
     };
     return { input: { ...base, microtasks: [microtask] }, decision: null, redacted: redact };
   }
@@ -83,9 +86,9 @@ export async function planAsyncTask(deps: TaskPlanDeps, request: AsyncTaskReques
     executionId: request.taskId,
     tenant: request.actor.tenant,
     // The plan is made from the redacted text, so every microtask's slice of it is redacted too.
-    bidding: biddingRequestOf({ kind: "chat", messages: taskMessages(instructions, work, undefined) }, {
+    bidding: biddingRequestOf({ kind: "chat", messages: taskMessages(instructions, work) }, {
       kind: "task",
-      ...(request.schema ? { schema: request.schema } : {}),
+      ...(schema ? { schema } : {}),
       ...(request.options.maxTokens === undefined ? {} : { maxTokens: request.options.maxTokens }),
     }),
     ...(request.criteria === undefined ? {} : { criteria: request.criteria }),
@@ -116,10 +119,4 @@ export async function planAsyncTask(deps: TaskPlanDeps, request: AsyncTaskReques
 /** The other eligible bidders, best score first: where a microtask goes when its model fails on every host. */
 function fallbackModels(bids: readonly BidRecord[], chosen: string): string[] {
   return bids.filter((bid) => bid.eligible && bid.model !== chosen).sort((a, b) => b.score - a.score).map((bid) => bid.model);
-}
-
-/** A task as a chat: the instructions (with the schema to answer in, if any) as system, the work as user. */
-export function taskMessages(instructions: string, work: string, schema: Record<string, unknown> | undefined): ChatMessage[] {
-  const system = schema ? `${instructions}\nAnswer only with JSON that satisfies this JSON Schema:\n${JSON.stringify(schema)}` : instructions;
-  return [{ role: "system", content: system }, { role: "user", content: work }];
 }

@@ -6,6 +6,7 @@ import { numberDetector } from "./detectors/numbers.js";
 import { phoneDetector } from "./detectors/phone.js";
 import type { DetectOptions, Detector, Finding, PiiDetector } from "./interface.js";
 import { PII_KINDS, type PiiKind } from "./kinds.js";
+import { readableText } from "./normalise.js";
 
 const DETECTORS: readonly Detector[] = [emailDetector, ibanDetector, numberDetector, nationalIdDetector, ipDetector, phoneDetector];
 export const DEFAULT_PHONE_REGIONS: readonly string[] = ["US", "GB", "DE", "FR"];
@@ -18,15 +19,22 @@ export const DEFAULT_PHONE_REGIONS: readonly string[] = ["US", "GB", "DE", "FR"]
 const PRECEDENCE: readonly PiiKind[] = ["iban", "credit_card", "fr_nir", "de_tax_id", "es_dni", "uk_nhs", "email", "us_ssn", "ipv6", "ipv4", "phone"];
 const RANK = new Map(PRECEDENCE.map((kind, i) => [kind, i]));
 
-/** Every PII span in `text`, without overlaps, in text order. Linear in the length of the text. */
+/**
+ * Every PII span in `text`, without overlaps, in text order. Linear in the length of the text. The detectors read
+ * the text normalised (readableText: full-width forms, invisible characters, percent-encoding); the spans are the
+ * original text's, covering every character that spelled the value.
+ */
 export function detectPii(text: string, options: DetectOptions = {}): Finding[] {
   const resolved: Required<DetectOptions> = { kinds: options.kinds ?? PII_KINDS, phoneRegions: options.phoneRegions ?? DEFAULT_PHONE_REGIONS };
+  const reading = readableText(text);
   const candidates: Finding[] = [];
   for (const detector of DETECTORS) {
     if (!detector.kinds.some((kind) => resolved.kinds.includes(kind))) continue;
-    for (const finding of detector.find(text, resolved)) if (resolved.kinds.includes(finding.kind)) candidates.push(finding);
+    for (const finding of detector.find(reading.text, resolved)) if (resolved.kinds.includes(finding.kind)) candidates.push(finding);
   }
-  return settleOverlaps(candidates, text.length);
+  const findings = settleOverlaps(candidates, reading.text.length);
+  if (reading.text === text) return findings;
+  return findings.map((finding) => ({ ...finding, ...reading.originalSpan(finding.start, finding.end) }));
 }
 
 export const patternDetector: PiiDetector = { detect: detectPii };

@@ -3,7 +3,7 @@ import type { PiiKind } from "./kinds.js";
 /** A span of text holding PII. The value itself is not kept: findings are safe to log and to store. */
 export interface Finding {
   kind: PiiKind;
-  /** UTF-16 offsets into the text, end exclusive. */
+  /** UTF-16 offsets into the text as given (not as normalised for detection), end exclusive. */
   start: number;
   end: number;
   /**

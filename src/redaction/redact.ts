@@ -1,6 +1,8 @@
 import { detectPii } from "./detect.js";
 import type { DetectOptions, Finding, PiiDetector } from "./interface.js";
 import { PLACEHOLDER_LABELS, type PiiKind } from "./kinds.js";
+import { readableForm } from "./normalise.js";
+import { escapeForPattern, patternReading } from "./pattern.js";
 
 export interface RedactOptions extends DetectOptions {
   /** Defaults to the pattern-and-checksum detector (detectPii). */
@@ -49,16 +51,21 @@ export class Redactor {
   redactText(text: string): { text: string; findings: Finding[] } {
     const findings = this.detector.detect(text, this.options);
     if (findings.length === 0) return { text, findings };
-    // Placeholders the caller's text already contains are never issued: they would be restored into something the
-    // caller wrote themselves. One scan of the text, not one per new value.
-    const present = new Set(text.match(PLACEHOLDER) ?? []);
-    let out = "";
-    let at = 0;
-    for (const finding of findings) {
-      out += text.slice(at, finding.start) + this.placeholderFor(finding.kind, text.slice(finding.start, finding.end), present);
-      at = finding.end;
-    }
-    return { text: out + text.slice(at), findings };
+    return { text: this.replaced(text, findings, (finding) => text.slice(finding.start, finding.end), text, (placeholder) => placeholder), findings };
+  }
+
+  /**
+   * Redacts a regular expression (a JSON Schema "pattern"), read for the literal text it spells
+   * ("jane\.doe@example\.org" is that address); its placeholders are escaped, so the pattern matches them literally.
+   */
+  redactPattern(pattern: string): string {
+    const reading = patternReading(pattern);
+    const findings = this.detector.detect(reading.text, this.options);
+    if (findings.length === 0) return pattern;
+    // Spans in the pattern as written; values as the pattern spells them ("jane.doe@…", not "jane\.doe@…").
+    const values = findings.map((finding) => reading.text.slice(finding.start, finding.end));
+    const spans = findings.map((finding) => ({ ...finding, ...reading.originalSpan(finding.start, finding.end) }));
+    return this.replaced(pattern, spans, (_, i) => values[i]!, reading.text, escapeForPattern);
   }
 
   restore(output: string): string {
@@ -89,9 +96,27 @@ export class Redactor {
     };
   }
 
+  /**
+   * `text` with each span replaced by the placeholder of its value, as `write` puts it. (Values are asked for by
+   * span rather than carried in copies of the findings: this is the hot path of every redaction.)
+   */
+  private replaced(text: string, spans: readonly Finding[], valueOf: (span: Finding, index: number) => string, read: string, write: (placeholder: string) => string): string {
+    // Placeholders the caller's text already contains are never issued: they would be restored into something the
+    // caller wrote themselves. One scan of the text (as read), not one per new value.
+    const present = new Set(read.match(PLACEHOLDER) ?? []);
+    let out = "";
+    let at = 0;
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i]!;
+      out += text.slice(at, span.start) + write(this.placeholderFor(span.kind, valueOf(span, i), present));
+      at = span.end;
+    }
+    return out + text.slice(at);
+  }
+
   private placeholderFor(kind: PiiKind, value: string, present: ReadonlySet<string>): string {
     this.kindsFound.add(kind);
-    const key = `${kind}\u0000${normalise(kind, value)}`;
+    const key = `${kind}\u0000${normalise(kind, readableForm(value))}`;
     const known = this.byValue.get(key);
     if (known) return known;
     let n = this.counters.get(kind) ?? 0;
@@ -105,7 +130,10 @@ export class Redactor {
   }
 }
 
-/** The same value written differently ("DE89 3704…" and "de893704…") is the same value. */
+/**
+ * The same value written differently ("DE89 3704…" and "de893704…", "jane%40example.org" and "jane@example.org")
+ * is the same value.
+ */
 function normalise(kind: PiiKind, value: string): string {
   if (kind === "email" || kind === "ipv6") return value.toLowerCase();
   if (kind === "ipv4") return value;

@@ -8,6 +8,7 @@
  * allowedModels over the 8 models. Target (issue 6): ≥ 20,000 decisions/s and p99 ≤ 1 ms.
  *
  * Redaction: redact() (detect + placeholders) on generated prose without PII and with PII every ~60 characters,
+ * plainly written and encoded to evade detection (full-width, zero-width, percent-encoded: the normalised path),
  * at 1 KB to 1 MB, in µs per KB: flat across sizes means linear. Printed, never asserted.
  *
  * Environment: BENCH_POLICY_DECISIONS (default 50000).
@@ -19,7 +20,7 @@ import { loadPolicySet, withPolicyData } from "../../src/policy/load.js";
 import { CLASSIFICATIONS } from "../../src/policy/classification.js";
 import { redact } from "../../src/redaction/redact.js";
 import { PII_KINDS } from "../../src/redaction/kinds.js";
-import { seededText } from "../../src/redaction/samples.js";
+import { GENERATORS, seededText } from "../../src/redaction/samples.js";
 import { percentile, round } from "./stats.js";
 import { seededRng } from "../../src/util/rng.js";
 
@@ -106,7 +107,18 @@ function redactionBench(): void {
     while (text.length < bytes) text += seededText(rng, PII_KINDS, 20).text;
     return text.slice(0, bytes);
   };
-  for (const [label, make] of [["prose, no PII", plain], ["prose, PII every ~60 chars", withPii]] as const) {
+  const encodings = [
+    (value: string) => value.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)),
+    (value: string) => `${value.slice(0, 3)}\u200b${value.slice(3)}`,
+    (value: string) => value.replace(/[@ +]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+  ];
+  const withEncodedPii = (bytes: number) => {
+    let text = "";
+    let n = 0;
+    while (text.length < bytes) text += seededText(rng, PII_KINDS, 20, (kind) => encodings[n++ % encodings.length]!(GENERATORS[kind](rng))).text;
+    return text.slice(0, bytes);
+  };
+  for (const [label, make] of [["prose, no PII", plain], ["prose, PII every ~60 chars", withPii], ["  the PII encoded", withEncodedPii]] as const) {
     const cells: string[] = [];
     let found = 0;
     for (const kb of [1, 16, 256, 1024]) {

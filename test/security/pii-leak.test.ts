@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -8,12 +8,19 @@ import { GENERATORS } from "../../src/redaction/samples.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 import { seededRng, type Rng } from "../../src/util/rng.js";
+import { loadSigningKey } from "../../src/audit/core/keys.js";
+import { exportAudit } from "../../src/audit/store/exporter.js";
+import { ENTRIES_FILE } from "../../src/audit/verify/export-format.js";
+import { ConfigSchema } from "../../src/config/schema.js";
+import { auditEvents } from "../support/audit-events.js";
 
 /**
  * The leak scan after the fact: distinct, checksum-valid PII seeded into every route that takes text, under a
- * policy that sends it raw to a PII-cleared model and one that redacts it; then every log line the gateway wrote
- * and every row of every table in its database (audit tables included) are searched for the values. None may be
- * there, whatever the model was allowed to see.
+ * policy that sends it raw to a PII-cleared model and one that redacts it — written plainly, encoded to slip past
+ * the detectors (full-width, zero-width, percent-encoded), and in what steers a model (a response schema, stop
+ * sequences); then every log line the gateway wrote, every row of every table in its database, every entry of the
+ * audit log (decoded) and an audit export are searched for the values. None may be there, whatever the model was
+ * allowed to see.
  */
 let gw: TestGateway;
 let key: string;
@@ -75,6 +82,45 @@ function pii(where: string): string {
   return text;
 }
 
+/**
+ * PII written to slip past a detector that reads only ASCII: a full-width card number, an address split by a
+ * zero-width space, a percent-encoded address. Each is recorded as sent and as it reads decoded.
+ */
+function evasions(where: string): string {
+  const frame = (value: string) => `Re patient record: ${value} (see file).`;
+  const card = valueOf("credit_card", rng, frame);
+  const split = valueOf("email", rng, frame);
+  const encoded = valueOf("email", rng, frame);
+  const sent = [
+    { kind: "credit_card" as const, plain: card, written: card.replace(/[0-9 ]/g, (c) => String.fromCharCode(c.charCodeAt(0) + (c === " " ? 0x2fe0 : 0xfee0))) },
+    { kind: "email" as const, plain: split, written: split.replace("@", "@\u200b").replace(/\.(?=[^.]*$)/, "\u200b.") },
+    { kind: "email" as const, plain: encoded, written: encoded.replace("@", "%40") },
+  ];
+  for (const { kind, plain, written } of sent) seeded.push({ where, kind, value: written }, { where: `${where} (decoded)`, kind, value: plain });
+  const text = `Patient record. ${sent.map(({ written }) => written).join("; ")}. Please summarise.`;
+  const found = detectPii(text);
+  for (const { written } of sent) {
+    const at = text.indexOf(written);
+    expect(found.some((f) => f.start <= at && f.end >= at + written.length), `${where}: ${written}`).toBe(true);
+  }
+  return text;
+}
+
+/** A value of `kind` recorded under `where`, for a schema or a stop sequence. */
+function seededValue(where: string, kind: PiiKind): string {
+  const value = valueOf(kind, rng, (v) => `value ${v} here`);
+  seeded.push({ where, kind, value });
+  return value;
+}
+
+/** Every string in a JSON value, keys included: what a leaf or an export line says once its escapes are read. */
+function strings(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.flatMap(strings);
+  if (typeof value === "object" && value !== null) return Object.entries(value).flatMap(([key, item]) => [key, ...strings(item)]);
+  return [];
+}
+
 const auth = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${key}`, ...extra });
 
 async function ok(response: Response, status = 200): Promise<Response> {
@@ -131,6 +177,26 @@ describe("no detected PII in logs or stored records, on every route that takes t
 
       track(await ok(await gw.post("/v1/embeddings", { model: embedder, input: [pii(`${embedder} embeddings 1`), pii(`${embedder} embeddings 2`)] }, auth())), embedder, raw);
 
+      track(await ok(await gw.post("/v1/chat/completions", { model, messages: [{ role: "user", content: evasions(`${model} chat encoded`) }], max_tokens: 8 }, auth())), model, raw);
+      track(await ok(await gw.post("/v1/completions", { model, prompt: evasions(`${model} completion encoded`), max_tokens: 8 }, auth())), model, raw);
+
+      // PII in what steers the model: a response schema (enum, description, property name) and a stop sequence.
+      track(await ok(await gw.post("/v1/chat/completions", {
+        model,
+        messages: [{ role: "user", content: pii(`${model} chat with schema`) }],
+        stop: [seededValue(`${model} chat stop`, "phone")],
+        response_format: { type: "json_schema", json_schema: { name: "contact", schema: {
+          type: "object",
+          description: `Card on file ${seededValue(`${model} schema description`, "credit_card")}`,
+          properties: { contact: { enum: [seededValue(`${model} schema enum`, "email")] }, [seededValue(`${model} schema property`, "email")]: { type: "integer", minimum: 0, maximum: 9 } },
+        } } },
+      }, auth())), model, raw);
+      track(await ok(await gw.post("/v1/tasks", {
+        model,
+        input: pii(`${model} task with schema`),
+        schema: { inline: { type: "object", properties: { account: { const: seededValue(`${model} task schema const`, "iban") } }, required: ["account"] } },
+      }, auth())), model, raw);
+
       // Tasks: text and JSON input (PII in keys too), instructions, an inline schema.
       const taskKey = valueOf("email", rng, (v) => `key ${v}`);
       seeded.push({ where: `${model} task key`, kind: "email", value: taskKey });
@@ -170,6 +236,23 @@ describe("no detected PII in logs or stored records, on every route that takes t
     await gw.gateway.audit.sequencer.drain();
     await gw.gateway.close();
 
+    // The audit log as an auditor gets it: each entry decoded, and an export as `atomic audit export` writes it.
+    const auditText = strings(await auditEvents(gw.databaseUrl)).join("\n");
+    const exportDir = mkdtempSync(join(tmpdir(), "atomic-leak-export-"));
+    const pool = new pg.Pool({ connectionString: gw.databaseUrl, max: 1 });
+    let exportText: string;
+    try {
+      const key = loadSigningKey(join(gw.dataDir, "keys", "audit-signing.pem"), ConfigSchema.parse({}).audit.origin);
+      const exported = await exportAudit({ pool, outDir: exportDir, key });
+      const entries = readFileSync(join(exportDir, ENTRIES_FILE), "utf8");
+      const lines = entries.split("\n").filter((line) => line.length > 0);
+      expect(lines.length).toBe(exported.to - exported.from);
+      expect(exported.to).toBeGreaterThan(executions.length);
+      exportText = [entries, ...lines.flatMap((line) => strings(JSON.parse(line)))].join("\n");
+    } finally {
+      await pool.end();
+    }
+
     const client = new pg.Client({ connectionString: gw.databaseUrl });
     await client.connect();
     const tables: Record<string, string> = {};
@@ -205,10 +288,13 @@ describe("no detected PII in logs or stored records, on every route that takes t
     expect(gw.logs.length).toBeGreaterThan(20);
     const logText = gw.logs.map((line) => JSON.stringify(line)).join("\n");
 
+    expect(auditText).toContain("request");
     const leaks: string[] = [];
     for (const { where, kind, value } of seeded) {
       for (const form of forms(kind, value)) {
         if (logText.includes(form)) leaks.push(`${where}: ${kind} ${form} in the log`);
+        if (auditText.includes(form)) leaks.push(`${where}: ${kind} ${form} in an audit log entry`);
+        if (exportText.includes(form)) leaks.push(`${where}: ${kind} ${form} in the audit export`);
         for (const [table, text] of Object.entries(tables)) if (text.includes(form)) leaks.push(`${where}: ${kind} ${form} in ${table}`);
       }
     }

@@ -2,7 +2,8 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { ChatMessage } from "../../inference/interface.js";
 import { runGeneration } from "../../pipeline/generate.js";
-import { planAsyncTask, taskMessages } from "../../pipeline/task-plan.js";
+import { planAsyncTask } from "../../pipeline/task-plan.js";
+import { taskMessages } from "../../pipeline/task-prompt.js";
 import { taskLinks, webhookAllowed } from "../tasks.js";
 import type { StructuredSpec } from "../../pipeline/structured.js";
 import { uuidv7 } from "../../util/uuidv7.js";
@@ -51,8 +52,9 @@ async function resolveSchema(deps: GatewayDeps, tenant: string, body: TaskReques
   return { kind: "json_schema", schema: record.schema, ref: { name: record.name, version: record.version }, param: "schema" };
 }
 
-function buildMessages(body: TaskRequest, structured: StructuredSpec | undefined): ChatMessage[] {
-  return taskMessages(body.instructions ?? DEFAULT_INSTRUCTIONS, workOf(body), structured?.kind === "json_schema" ? structured.schema : undefined);
+/** The schema is not in these: the pipeline shows the model the schema as it is given it (redacted or not). */
+function buildMessages(body: TaskRequest): ChatMessage[] {
+  return taskMessages(body.instructions ?? DEFAULT_INSTRUCTIONS, workOf(body));
 }
 
 const workOf = (body: TaskRequest) => (typeof body.input === "string" ? body.input : JSON.stringify(body.input));
@@ -74,10 +76,11 @@ export function registerTasks(app: Hono, deps: GatewayDeps): void {
       policy: policySubjectOf(c),
       endpoint: "tasks",
       model: body.model,
-      input: { kind: "chat", messages: buildMessages(body, structured) },
+      input: { kind: "chat", messages: buildMessages(body) },
       recordedInput: { input: body.input, instructions: body.instructions ?? null },
       options: { maxTokens: body.max_tokens, temperature: body.temperature, seed: body.seed },
       structured,
+      showSchema: true,
       ...(body.criteria === undefined ? {} : { criteria: body.criteria }),
       signal: c.req.raw.signal,
       onModel: (_model, decision) => setRoutingHeaders(c, decision),
