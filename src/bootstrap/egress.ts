@@ -41,12 +41,19 @@ export function enforceEgressSelfTest(config: Config, result: EgressSelfTest | n
   }
 }
 
+export interface ProcessEgressGuard {
+  /** Audits refused attempts from now on (and no earlier: the log opens after the guard is installed). */
+  auditTo(record: (event: AuditEvent) => Promise<void>): void;
+  /** Lets one more `host:port` through: a destination known only once it has started (a dev server on a free port). */
+  allow(destination: string): void;
+}
+
 /**
  * Installs the process-wide guard for `atomic serve` and `atomic worker`: the allowlist is the configured entries,
  * the database's own TCP address if it has one, and what the command adds (a worker's Temporal frontend). Refused
  * attempts are logged at once and audited once the log is open.
  */
-export function guardProcessEgress(config: Config, logger: Logger, also: readonly string[] = []): { auditTo(record: (event: AuditEvent) => Promise<void>): void } {
+export function guardProcessEgress(config: Config, logger: Logger, also: readonly string[] = []): ProcessEgressGuard {
   const database = databaseTcpAddress(config.database.url);
   const allowlist = new EgressAllowlist([...config.egress.allow, ...(database === null ? [] : [database]), ...also]);
   let record: ((event: AuditEvent) => Promise<void>) | null = null;
@@ -58,7 +65,13 @@ export function guardProcessEgress(config: Config, logger: Logger, also: readonl
     },
   });
   logger.info({ allow: allowlist.toJSON() }, "egress guard installed");
-  return { auditTo: (next) => void (record = next) };
+  return {
+    auditTo: (next) => void (record = next),
+    allow: (destination) => {
+      allowlist.add(destination);
+      logger.info({ destination, allow: allowlist.toJSON() }, "egress guard: destination let through");
+    },
+  };
 }
 
 /** host:port of a postgres URL that connects over TCP; null for unix sockets and the embedded server. */

@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../config/schema.js";
 import { createApp } from "../gateway/app.js";
+import { answerClientError } from "../gateway/client-error.js";
 import { LlamaEngine } from "../inference/llama/engine.js";
 import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
@@ -13,8 +14,8 @@ import { engineFromConfig } from "./engine.js";
 import { auditKeyPaths, loadSecretKey } from "../audit/key-files.js";
 import { EncryptionCodec } from "../orchestration/payload-codec.js";
 import { openDatabase, type OpenDatabase } from "./database.js";
-import { egressSelfTestEvent, enforceEgressSelfTest, guardProcessEgress, runEgressSelfTest } from "./egress.js";
-import { startIdentity } from "./identity.js";
+import { egressSelfTestEvent, enforceEgressSelfTest, guardProcessEgress, runEgressSelfTest, type ProcessEgressGuard } from "./egress.js";
+import { startIdentity, type RunningIdentity } from "./identity.js";
 import { openPolicy } from "./policy.js";
 import { startOrchestration, temporalAddress, type RunningOrchestration } from "./orchestration.js";
 import { loadTls, type TlsMaterial } from "./tls.js";
@@ -59,7 +60,7 @@ export async function startGateway(config: Config, logger: Logger, options: Star
     guard?.auditTo(audit.record);
     if (selfTest !== null) await audit.record(egressSelfTestEvent(config, selfTest));
     enforceEgressSelfTest(config, selfTest);
-    return await startOnDatabase(config, logger, database, audit, tls);
+    return await startOnDatabase(config, logger, database, audit, tls, guard);
   } catch (error) {
     // A gateway that fails to start (port taken, manifest invalid) must not leave its embedded PostgreSQL behind.
     await audit?.close();
@@ -68,7 +69,7 @@ export async function startGateway(config: Config, logger: Logger, options: Star
   }
 }
 
-async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit, tls: TlsMaterial | null): Promise<RunningGateway> {
+async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit, tls: TlsMaterial | null, guard: ProcessEgressGuard | null): Promise<RunningGateway> {
   const catalog = catalogFromConfig(config, { logger });
   if (catalog.length === 0) logger.warn({ manifest: config.models.manifest }, "no models are pinned; add one with `atomic models add <file.gguf>`");
   const engine = engineFromConfig(config, catalog, logger, audit.onModelLifecycle);
@@ -77,8 +78,9 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   let router: BiddingRouter;
   let pending: PendingOutcomes;
   let orchestration: RunningOrchestration | undefined;
+  let identity: RunningIdentity | undefined;
   try {
-    const access = await startIdentity(config, database.stores.apiKeys, audit, logger);
+    identity = await startIdentity(config, database.stores.apiKeys, audit, logger);
     const policy = openPolicy(config, logger);
     pending = new PendingOutcomes();
     const biddingStore = new PostgresBiddingStore(database.stores.pool);
@@ -106,6 +108,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       payloadCodec: new EncryptionCodec(loadSecretKey(auditKeyPaths(config).payloadKey, "Temporal payload key")),
       signingKey: audit.key,
       audit: audit.record,
+      ...(guard === null ? {} : { allowEgress: (destination: string) => guard.allow(destination) }),
     });
     app = createApp({
       engine,
@@ -113,7 +116,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       executions: database.stores.executions,
       contentHasher: audit.hasher,
       audit: audit.deps,
-      access,
+      access: identity.access,
       quotas: {
         requests: new RateLimiter((tenant) => tenantLimits(config.limits, tenant).rate),
         tokens: new TokenBudget({ usage: database.stores.executions, budgetFor: (tenant) => tenantLimits(config.limits, tenant).tokensPerDay, refreshMs: config.limits.tokenUsageRefreshMs }),
@@ -131,11 +134,13 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     });
     server = await listen(config, app, tls);
   } catch (error) {
+    await identity?.close();
     await orchestration?.close();
     await engine.close();
     throw error;
   }
   const running = orchestration;
+  const access = identity;
   const address = server.address() as AddressInfo;
   const url = `${tls === null ? "http" : "https"}://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info({ url, models: catalog.map((m) => ({ id: m.id, state: engine.status(m.id)?.state })) }, "gateway listening");
@@ -150,6 +155,8 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        // No request can be refused any more: what the current window counted goes into the log before it closes.
+        await access.close();
         // Workers first: in-flight activities finish (or are handed back to Temporal) while the engine still runs.
         await running.close();
         await engine.close();
@@ -167,6 +174,7 @@ function listen(config: Config, app: Hono, tls: TlsMaterial | null): Promise<Ser
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port, ...transport }, () => resolve(server));
     server.once("error", reject);
+    server.on("clientError", answerClientError);
   });
 }
 

@@ -1,8 +1,9 @@
 import { chmodSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { systemEvent } from "../audit/events.js";
 import type { Config } from "../config/schema.js";
 import type { AuthenticateOptions, Refusal } from "../gateway/middleware/auth/index.js";
+import { RefusalAggregator } from "../gateway/refusals/aggregator.js";
+import { readablePath } from "../gateway/request-path.js";
 import { Authenticator } from "../identity/authenticator.js";
 import { apiKeyEvent, issueApiKey } from "../identity/issue.js";
 import { JwtVerifier, loadJwksFile } from "../identity/jwt.js";
@@ -12,22 +13,36 @@ import type { RunningAudit } from "./audit.js";
 
 export const ADMIN_KEY_FILE = "admin-api-key";
 
+/** Sources whose repeated refusals one window tracks (see RefusalAggregator): a few MB at most. */
+const MAX_REFUSAL_SOURCES = 10_000;
+
+export interface RunningIdentity {
+  access: AuthenticateOptions;
+  /** Writes the refusals counted but not yet recorded; call once the server takes no more requests. */
+  close(): Promise<void>;
+}
+
 /**
  * Who may call the gateway: API keys from the database, JWTs from the configured provider's local JWKS. A fresh
  * install with neither gets one admin key for tenant "default", written 0600 into the data directory, so the
- * first command in the README leads to a gateway someone can call, and no one else can.
+ * first command in the README leads to a gateway someone can call, and no one else can. Every refusal is logged;
+ * the audit log gets each one, or for a flood one event per source and window with a count.
  */
-export async function startIdentity(config: Config, apiKeys: ApiKeyStore, audit: Pick<RunningAudit, "record">, logger: Logger): Promise<AuthenticateOptions> {
+export async function startIdentity(config: Config, apiKeys: ApiKeyStore, audit: Pick<RunningAudit, "record">, logger: Logger): Promise<RunningIdentity> {
   const jwtConfig = config.auth.jwt;
   const jwt = jwtConfig === undefined ? undefined : new JwtVerifier({ ...jwtConfig, jwks: loadJwksFile(resolve(jwtConfig.jwksFile)) });
   if (jwt === undefined && config.auth.bootstrapAdminKey) await issueFirstAdminKey(config, apiKeys, audit, logger);
   const log = logger.child({ component: "access" });
+  const refusals = new RefusalAggregator({ windowMs: config.audit.refusalWindowMs, maxSources: MAX_REFUSAL_SOURCES, record: audit.record });
   return {
-    authenticator: new Authenticator({ apiKeys, ...(jwt === undefined ? {} : { jwt }), keyCacheMs: config.auth.apiKeyCacheMs }),
-    recordRefusal: async (refusal) => {
-      log.warn(refusalLogFields(refusal), "request refused");
-      await audit.record(refusalEvent(refusal));
+    access: {
+      authenticator: new Authenticator({ apiKeys, ...(jwt === undefined ? {} : { jwt }), keyCacheMs: config.auth.apiKeyCacheMs }),
+      recordRefusal: async (refusal) => {
+        log.warn(refusalLogFields(refusal), "request refused");
+        await refusals.refused(refusal);
+      },
     },
+    close: () => refusals.close(),
   };
 }
 
@@ -49,21 +64,10 @@ function refusalLogFields(refusal: Refusal): Record<string, unknown> {
     code: refusal.code,
     reason: refusal.reason,
     method: refusal.method,
-    path: refusal.path,
+    route: refusal.route,
+    // Decoded, so that the log's PII filter sees what a caller percent-encoded into it.
+    path: readablePath(refusal.path),
     ...(refusal.principal === undefined ? {} : { subject: refusal.principal.subject, tenant: refusal.principal.tenant }),
     ...(refusal.sourceAddress === undefined ? {} : { sourceAddress: refusal.sourceAddress }),
   };
-}
-
-function refusalEvent(refusal: Refusal) {
-  const principal = refusal.principal;
-  return systemEvent("request.refused", {
-    actor: {
-      ...(principal === undefined ? {} : { subject: principal.subject, tenant: principal.tenant, tokenIdHash: principal.tokenIdHash }),
-      ...(refusal.sourceAddress === undefined ? {} : { sourceAddress: refusal.sourceAddress }),
-    },
-    request: { id: refusal.requestId, endpoint: `${refusal.method} ${refusal.path}` },
-    outcome: { status: "refused", code: refusal.code },
-    detail: { reason: refusal.reason },
-  });
 }

@@ -33,5 +33,7 @@ describe("startOrchestration", () => {
   it("lets the egress guard through to the configured frontend, or the dev server's loopback port", () => {
     expect(temporalAddress(ConfigSchema.parse({ temporal: { address: "temporal.internal:7233" } }))).toBe("temporal.internal:7233");
     expect(temporalAddress(ConfigSchema.parse({ temporal: { devServerPort: 7300 } }))).toBe("127.0.0.1:7300");
+    // A free port is not known before the dev server is started: it is let through then (test/gateway/dev-server-port.test.ts).
+    expect(temporalAddress(ConfigSchema.parse({ temporal: { devServerPort: 0 } }))).toBeNull();
   });
 });

@@ -6,7 +6,7 @@ import type { BiddingRouter } from "../bidding/index.js";
 import type { Config } from "../config/schema.js";
 import type { CatalogModel } from "../models/catalog.js";
 import type { Logger } from "../observability/logger.js";
-import { DEV_SERVER_IP, startDevServer, type TemporalDevServer } from "../orchestration/dev-server.js";
+import { DEV_SERVER_IP, freeLoopbackPort, startDevServer, type TemporalDevServer } from "../orchestration/dev-server.js";
 import { ensureTemporalRuntime } from "../orchestration/runtime.js";
 import { DisabledTaskService } from "../orchestration/service/disabled.js";
 import type { TaskService } from "../orchestration/service/interface.js";
@@ -35,12 +35,20 @@ export interface OrchestrationParts {
   outcomes: GatewayActivityDeps["outcomes"];
   signingKey: SigningKey;
   audit(event: AuditEvent): Promise<void>;
+  /** Tells the egress guard (when there is one) the dev server's address once its free port is chosen. */
+  allowEgress?(destination: string): void;
 }
 
-/** The Temporal frontend the gateway will use, before anything is started: the egress guard must let it through. */
+/**
+ * The Temporal frontend the gateway will use, as far as it is known before anything is started: the egress guard
+ * must let it through. null when orchestration is off, and when the dev server takes a free port
+ * (temporal.devServerPort 0): that address exists only once startOrchestration has chosen it, and goes to the
+ * guard then (OrchestrationParts.allowEgress).
+ */
 export function temporalAddress(config: Config): string | null {
   if (!config.temporal.enabled) return null;
-  return config.temporal.address ?? `${DEV_SERVER_IP}:${config.temporal.devServerPort}`;
+  if (config.temporal.address !== undefined) return config.temporal.address;
+  return config.temporal.devServerPort === 0 ? null : `${DEV_SERVER_IP}:${config.temporal.devServerPort}`;
 }
 
 /**
@@ -67,10 +75,13 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
       }
       throw error;
     }
+    const port = config.temporal.devServerPort === 0 ? await freeLoopbackPort() : config.temporal.devServerPort;
+    // Before the dev server starts: its readiness probe is this process's first connection to it.
+    if (config.temporal.devServerPort === 0) parts.allowEgress?.(`${DEV_SERVER_IP}:${port}`);
     devServer = await startDevServer({
       binary,
       dataDir: join(resolve(config.dataDir), "temporal"),
-      port: config.temporal.devServerPort,
+      port,
       ...(config.temporal.namespace === "default" ? {} : { namespaces: [config.temporal.namespace] }),
       logger: log,
     });

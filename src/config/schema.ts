@@ -104,6 +104,11 @@ export const ConfigSchema = z.strictObject({
     /** Events sequenced per batch, and how often the sequencer looks for new ones. */
     batchSize: z.number().int().min(1).max(10_000).default(1000),
     intervalMs: z.number().int().min(1).max(60_000).default(100),
+    /**
+     * Refused requests (401, 429) of one source, code and route within this window after the first are written as
+     * one `request.refused` event with a count when it ends, so that a flood cannot grow the log without bound.
+     */
+    refusalWindowMs: z.number().int().min(100).max(3_600_000).default(60_000),
   }).prefault({}),
   auth: z.strictObject({
     /** Bearer JWTs from the site's identity provider; absent → only API keys authenticate. */
@@ -118,6 +123,8 @@ export const ConfigSchema = z.strictObject({
       tenantClaim: z.string().min(1).max(64).default("tenant"),
       scopeClaim: z.string().min(1).max(64).default("scope"),
       maxTokenBytes: z.number().int().min(256).max(65_536).default(8192),
+      /** Refuse tokens issued (`iat`) longer ago than this, and tokens without `iat`; absent: only `exp` limits a token. */
+      maxTokenAgeSec: z.number().int().min(1).max(31_536_000).optional(),
     }).optional(),
     /** How long a looked-up API key is trusted before the database is asked again: the longest a revocation waits. */
     apiKeyCacheMs: z.number().int().min(0).max(300_000).default(5000),

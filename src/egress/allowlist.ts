@@ -11,6 +11,11 @@ export class EgressAllowlist {
     this.entries = entries.map(parseEntry);
   }
 
+  /** Adds `host:port` (or `host:*`): a destination known only once something has started, such as a free port. */
+  add(entry: string): void {
+    this.entries.push(parseEntry(entry));
+  }
+
   allows(host: string, port: number): boolean {
     const wanted = normaliseHost(host);
     return this.entries.some((entry) => entry.host === wanted && (entry.port === "*" || entry.port === port));

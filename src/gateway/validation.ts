@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { z } from "zod";
+import { jsonDepthExceeds } from "../util/json-depth.js";
 import { ApiError, invalidRequest } from "./errors.js";
 
 /** OpenAI writes parameter paths as `messages[0].content`. */
@@ -30,11 +31,22 @@ export function zodToApiError(error: z.ZodError, input: unknown): ApiError {
   return invalidRequest(first.code, first.param ? `${first.param}: ${first.message}` : first.message, first.param, { issues });
 }
 
+/**
+ * How deeply a request body may nest objects and arrays. Everything after parsing walks bodies recursively (zod,
+ * the redactor, JSON.stringify, ajv), and a few thousand levels overflow the stack; the deepest legitimate body is
+ * a response schema of MAX_SCHEMA_DEPTH (64) levels inside its request's three, so twice that leaves room.
+ */
+export const MAX_JSON_DEPTH = 128;
+
 /** Parses the JSON body and validates it; any failure is a 400 with a stable code, before anything runs. */
 export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const text = await c.req.text();
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    throw invalidRequest("json_too_deep", `the request body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`);
+  }
   let raw: unknown;
   try {
-    raw = await c.req.json();
+    raw = JSON.parse(text);
   } catch {
     throw invalidRequest("invalid_json", "the request body is not valid JSON");
   }

@@ -43,8 +43,8 @@ interface TokenSpec {
 async function token(spec: TokenSpec = {}): Promise<string> {
   const claims = { sub: "dr.house", tenant: "ward-7", scope: "infer tasks", ...spec.claims };
   const jwt = new SignJWT(claims)
-    .setProtectedHeader({ alg: spec.alg ?? "EdDSA", typ: "JWT", kid: "ed-1", ...spec.header } as { alg: string })
-    .setIssuedAt();
+    .setProtectedHeader({ alg: spec.alg ?? "EdDSA", typ: "JWT", kid: "ed-1", ...spec.header } as { alg: string });
+  if (!("iat" in (spec.claims ?? {}))) jwt.setIssuedAt();
   if (!("iss" in (spec.claims ?? {}))) jwt.setIssuer(ISSUER);
   if (!("aud" in (spec.claims ?? {}))) jwt.setAudience(AUDIENCE);
   if (!("exp" in (spec.claims ?? {}))) jwt.setExpirationTime(NOW() + 300);
@@ -148,6 +148,48 @@ describe("JwtVerifier", () => {
     const ecJwk = { ...(await exportJWK(ecKeys.publicKey)), kid: "ec-1", alg: "ES256" };
     const edOnly = new JwtVerifier(options({ jwks: { keys: [edJwk, ecJwk] }, algorithms: ["EdDSA"] }));
     await refusal(await token({ key: ecKeys.privateKey, alg: "ES256", header: { kid: "ec-1" } }), edOnly);
+  });
+
+  it("refuses an iat in the future beyond the clock tolerance, and allows it within", async () => {
+    expect((await verifier.verify(await token({ claims: { iat: NOW() + 10 } }))).subject).toBe("dr.house");
+    const error = await refusal(await token({ claims: { iat: NOW() + 3600 } }));
+    expect(error.reason).toContain("iat");
+  });
+
+  it("with maxTokenAgeSec, refuses a token issued too long ago and one without iat", async () => {
+    const aged = new JwtVerifier(options({ maxTokenAgeSec: 600 }));
+    expect((await aged.verify(await token({ claims: { iat: NOW() - 300 } }))).subject).toBe("dr.house");
+    await refusal(await token({ claims: { iat: NOW() - 3600 } }), aged);
+    const withoutIat = await new SignJWT({ sub: "x", tenant: "ward-7" }).setProtectedHeader({ alg: "EdDSA", typ: "JWT", kid: "ed-1" })
+      .setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime(NOW() + 300).sign(edKeys.privateKey);
+    expect((await verifier.verify(withoutIat)).subject).toBe("x");
+    expect((await refusal(withoutIat, aged)).reason).toContain("iat");
+  });
+
+  describe("refuses a header or payload with a duplicate member, even signed by a trusted key", () => {
+    const claims = () => `"iss":"${ISSUER}","aud":"${AUDIENCE}","exp":${NOW() + 300}`;
+    /** Signed by hand from the exact JSON text: jose would never write a duplicate member. */
+    const handSigned = (headerJson: string, payloadJson: string) => {
+      const header = b64url(headerJson);
+      const payload = b64url(payloadJson);
+      return `${header}.${payload}.${sign(null, Buffer.from(`${header}.${payload}`), edKeys.privateKey).toString("base64url")}`;
+    };
+    const cases: Array<[string, () => string]> = [
+      ["alg none, then EdDSA (the last one wins in JSON.parse)", () => handSigned('{"alg":"none","alg":"EdDSA","typ":"JWT","kid":"ed-1"}', `{"sub":"x","tenant":"ward-7",${claims()}}`)],
+      ["kid twice", () => handSigned('{"alg":"EdDSA","typ":"JWT","kid":"ed-2","kid":"ed-1"}', `{"sub":"x","tenant":"ward-7",${claims()}}`)],
+      ["tenant twice", () => handSigned('{"alg":"EdDSA","typ":"JWT","kid":"ed-1"}', `{"sub":"x","tenant":"ward-8","tenant":"ward-7",${claims()}}`)],
+      ["sub twice, one written with an escape", () => handSigned('{"alg":"EdDSA","typ":"JWT","kid":"ed-1"}', `{"sub":"x","s\\u0075b":"y","tenant":"ward-7",${claims()}}`)],
+      ["exp twice, whitespace around the key", () => handSigned('{"alg":"EdDSA","typ":"JWT","kid":"ed-1"}', `{"sub":"x","tenant":"ward-7",${claims()} , "exp" : 1}`)],
+    ];
+    it.each(cases)("%s", async (_label, make) => {
+      const error = await refusal(make());
+      expect(error.reason).toContain("duplicate");
+    });
+
+    it("accepts the same names at different levels, and a hand-signed token without duplicates", async () => {
+      const nested = handSigned('{"alg":"EdDSA","typ":"JWT","kid":"ed-1"}', `{"sub":"x","tenant":"ward-7","ctx":{"sub":"y","tenant":["a","b"],"ctx":{"sub":"z"}},"list":[{"a":1},{"a":2}],"s":"\\"sub\\":",${claims()}}`);
+      expect((await verifier.verify(nested)).subject).toBe("x");
+    });
   });
 });
 

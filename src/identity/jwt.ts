@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
+import { duplicateMember } from "./duplicate-members.js";
 import { AuthenticationError } from "./errors.js";
 import { isScope, NAME_PATTERN, type Principal, type Scope } from "./principal.js";
 
@@ -19,12 +20,15 @@ export interface JwtVerifierOptions {
   scopeClaim: string;
   /** Longer tokens are refused before any parsing. */
   maxTokenBytes: number;
+  /** Tokens issued (`iat`) longer ago than this are refused, and tokens without `iat` too; absent: no limit. */
+  maxTokenAgeSec?: number;
 }
 
 /**
  * Bearer JWTs checked against a JWKS read from a local file: nothing is fetched, so verification works offline
  * and no token can point the gateway at a key server. Expiry is mandatory; `nbf`, `iss`, `aud` and `typ` are
- * checked, and jose refuses unknown `crit` headers and unsecured (`alg: none`) tokens.
+ * checked, an `iat` in the future is refused, and jose refuses unknown `crit` headers and unsecured (`alg: none`)
+ * tokens. A header or payload with a duplicate member is refused before jose reads it.
  */
 export class JwtVerifier {
   private readonly keys: ReturnType<typeof createLocalJWKSet>;
@@ -37,6 +41,8 @@ export class JwtVerifier {
     if (token.length > this.options.maxTokenBytes) {
       throw new AuthenticationError("credentials_invalid", `token of ${token.length} bytes exceeds ${this.options.maxTokenBytes}`);
     }
+    refuseDuplicateMembers(token);
+    const maxAge = this.options.maxTokenAgeSec;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.keys, {
@@ -45,10 +51,15 @@ export class JwtVerifier {
         audience: this.options.audience,
         typ: this.options.typ,
         clockTolerance: this.options.clockToleranceSec,
-        requiredClaims: ["exp", "sub"],
+        requiredClaims: maxAge === undefined ? ["exp", "sub"] : ["exp", "sub", "iat"],
+        ...(maxAge === undefined ? {} : { maxTokenAge: maxAge }),
       }));
     } catch (error) {
       throw new AuthenticationError("credentials_invalid", error instanceof errors.JOSEError ? `${error.code}: ${error.message}` : "token is not a JWT");
+    }
+    // jose compares `iat` with the clock only when a maximum age is set; a token from the future is refused always.
+    if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + this.options.clockToleranceSec) {
+      throw new AuthenticationError("credentials_invalid", "token `iat` is in the future beyond the clock tolerance");
     }
     return this.principal(payload, token);
   }
@@ -70,6 +81,25 @@ export class JwtVerifier {
       scopes: scopesOf(payload[this.options.scopeClaim]),
       tokenIdHash: createHash("sha256").update(id).digest("hex").slice(0, 32),
     };
+  }
+}
+
+/**
+ * Refuses a token whose header or payload names a member twice (`{"alg":"none","alg":"EdDSA"}`): jose, like
+ * JSON.parse, keeps the last one, while another reader of the same token may keep the first. Parts that do not
+ * decode to JSON are left for jose to refuse.
+ */
+function refuseDuplicateMembers(token: string): void {
+  const parts = token.split(".");
+  if (parts.length !== 3) return;
+  for (const [index, part] of ["header", "payload"].entries()) {
+    const text = Buffer.from(parts[index]!, "base64url").toString("utf8");
+    try {
+      JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (duplicateMember(text) !== undefined) throw new AuthenticationError("credentials_invalid", `token ${part} has a duplicate member`);
   }
 }
 

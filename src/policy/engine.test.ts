@@ -9,7 +9,7 @@ const DIGEST = "c".repeat(64);
 const shipped = loadPolicySet("policies");
 const data: PolicyData = {
   ...shipped.data,
-  tenants: { acme: { defaultClassification: "confidential" } },
+  tenants: { acme: { defaultClassification: "confidential" }, ward: { minClassification: "confidential" } },
   models: {
     small: { clearance: "internal", allowedTenants: "*", acceptsPii: false },
     hr: { clearance: "secret", allowedTenants: ["acme"], acceptsPii: true },
@@ -38,6 +38,22 @@ describe("CedarPolicyEngine", () => {
   it("tenant default classification comes from the data, else the site default", () => {
     expect(engine.tenantDefaultClassification("acme")).toBe("confidential");
     expect(engine.tenantDefaultClassification("other")).toBe("internal");
+  });
+
+  it("raises a declared classification below the tenant's floor to the floor, and its default with it", () => {
+    expect(engine.requestClassification("ward", "public")).toBe("confidential");
+    expect(engine.requestClassification("ward", "secret")).toBe("secret");
+    expect(engine.requestClassification("ward", undefined)).toBe("confidential");
+    expect(engine.tenantDefaultClassification("ward")).toBe("confidential");
+    // Without a floor the caller's level stands, lower than the default or not.
+    expect(engine.requestClassification("acme", "public")).toBe("public");
+    expect(engine.requestClassification("acme", undefined)).toBe("confidential");
+  });
+
+  it("refuses policy data whose tenant default is below its floor", () => {
+    const files = ["atomic.cedarschema", "default.cedar"].map((name) => ({ name, text: readFileSync(`policies/${name}`, "utf8") }));
+    files.push({ name: "entities.json", text: JSON.stringify({ tenants: { ward: { defaultClassification: "internal", minClassification: "confidential" } } }) });
+    expect(() => compilePolicySet(files)).toThrow(/tenants\.ward\.defaultClassification/);
   });
 
   it("fails closed on requests it cannot vouch for", () => {

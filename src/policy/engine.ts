@@ -1,6 +1,6 @@
 import { classificationLevel, isClassification, type Classification } from "./classification.js";
 import { cedar, type EntityJson } from "./cedar.js";
-import { tenantClassification } from "./data.js";
+import { requestClassification, tenantClassification } from "./data.js";
 import { ENTITY_TYPES, modelEntity, modelUid, userEntity, userUid } from "./entities.js";
 import { POLICY_ACTIONS, type ModelRef, type PiiPlan, type PolicyAction, type PolicyDecider, type PolicyDecision, type PolicyPrincipal, type PolicyRequest, type RequestContext } from "./interface.js";
 import type { LoadedPolicySet } from "./load.js";
@@ -39,6 +39,10 @@ export class CedarPolicyEngine implements PolicyDecider {
 
   tenantDefaultClassification(tenant: string): Classification {
     return tenantClassification(this.set.data, tenant);
+  }
+
+  requestClassification(tenant: string, declared: Classification | undefined): Classification {
+    return requestClassification(this.set.data, tenant, declared);
   }
 
   decide(request: PolicyRequest): PolicyDecision {

@@ -23,7 +23,7 @@ export interface ModelRef {
 }
 
 export interface RequestContext {
-  /** The request's data classification: the caller's header/field, else the tenant's default (tenantDefaults). */
+  /** The request's data classification: the caller's header/field raised to the tenant's floor, else the tenant's default. */
   classification: Classification;
   /** Kinds of PII detected in the input (src/redaction kinds); empty or absent → none. */
   piiKinds?: readonly string[];
@@ -69,4 +69,6 @@ export interface PolicyDecider {
   planPii(request: PolicyRequest): PiiPlan;
   /** The classification a tenant's requests carry when the caller names none. */
   tenantDefaultClassification(tenant: string): Classification;
+  /** The classification a request is handled at: the caller's (`declared`) raised to the tenant's floor, else the tenant's default. */
+  requestClassification(tenant: string, declared: Classification | undefined): Classification;
 }

@@ -115,7 +115,7 @@ function runFile(label: string, file: z.infer<typeof TestFile>, set: LoadedPolic
       resource: { id: testCase.resource.model, sha256: testCase.resource.digest ?? data.models[testCase.resource.model]?.approvedDigest ?? UNKNOWN_DIGEST },
       context: {
         ...testCase.context,
-        classification: testCase.context.classification ?? engine.tenantDefaultClassification(principal.tenant),
+        classification: engine.requestClassification(principal.tenant, testCase.context.classification),
       },
     };
     const decision = engine.decide(request);

@@ -62,4 +62,8 @@ export class PolicyStore implements PolicyDecider {
   tenantDefaultClassification(tenant: string): Classification {
     return this.engine.tenantDefaultClassification(tenant);
   }
+
+  requestClassification(tenant: string, declared: Classification | undefined): Classification {
+    return this.engine.requestClassification(tenant, declared);
+  }
 }

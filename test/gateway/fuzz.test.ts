@@ -160,3 +160,110 @@ describe("fuzzing every route in-process", () => {
     );
   }, 600_000);
 });
+
+describe("deeply nested JSON bodies", () => {
+  /** `{"a":{"a":…}}` or `[[…]]`, `levels` deep, with `leaf` innermost. */
+  const nested = (kind: "object" | "array", levels: number, leaf = "1") =>
+    kind === "object" ? '{"a":'.repeat(levels) + leaf + "}".repeat(levels) : "[".repeat(levels) + leaf + "]".repeat(levels);
+  /** Where each route would carry the nesting: in a field it accepts any JSON (task input), or at the top. */
+  const carriers: Record<string, (deep: string) => string> = {
+    "/v1/tasks": (deep) => `{"input":${deep},"max_tokens":2}`,
+    "/v1/chat/completions": (deep) => `{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"deep","schema":${deep}}}}`,
+    "/v1/completions": (deep) => `{"prompt":${deep}}`,
+    "/v1/embeddings": (deep) => `{"input":${deep}}`,
+    "/v1/schemas": (deep) => `{"name":"deep","schema":${deep}}`,
+    "/v1/feedback": (deep) => `{"execution_id":"x","score":1,"comment":${deep}}`,
+  };
+
+  it("answers 400 json_too_deep for objects and arrays 5,000 and 100,000 levels deep on every route that reads JSON, never a 5xx", async () => {
+    for (const [path, carry] of Object.entries(carriers)) {
+      for (const kind of ["object", "array"] as const) {
+        for (const levels of [5_000, 100_000]) {
+          for (const body of [carry(nested(kind, levels)), nested(kind, levels)]) {
+            const label = `${path} ${kind} ${levels}`;
+            const response = await gw.gateway.app.request(path, { method: "POST", headers: { authorization: `Bearer ${gw.adminKey}`, "content-type": "application/json" }, body });
+            await expectOrderly(response.clone(), label);
+            expect(response.status, label).toBe(400);
+            expect((await response.json()).error.code, label).toBe("json_too_deep");
+          }
+        }
+      }
+    }
+  }, 120_000);
+
+  it("still takes a body nested as deep as a schema may be", async () => {
+    // A task input 100 levels deep is data like any other; MAX_SCHEMA_DEPTH (64) bounds schemas themselves.
+    const response = await gw.post("/v1/tasks", { input: JSON.parse(nested("object", 100, '"ok"')), max_tokens: 2 });
+    expect(response.status, await response.clone().text()).toBe(200);
+  });
+});
+
+/**
+ * PII written to slip past the detectors (full-width, split by invisible characters, percent-encoded) and PII in
+ * every text that steers a model (schema enum/const/default/examples/description/title/pattern, property names,
+ * stop sequences): still no 5xx, whatever the policy makes of it (sent, redacted or refused).
+ */
+describe("fuzzing with encoded PII and PII in schemas", () => {
+  const PII = ["jane.doe@hospital.example", "4111 1111 1111 1111", "+44 20 7946 0958", "DE89 3704 0044 0532 0130 00", "943 476 5919"];
+  const ENCODINGS: Record<string, (value: string) => string> = {
+    plain: (value) => value,
+    fullWidth: (value) => value.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)),
+    zeroWidth: (value) => [...value].join("\u200b"),
+    softHyphen: (value) => value.replace(/(.)(.)/g, "$1\u00ad$2"),
+    percent: (value) => value.replace(/[@+ ]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+    percentTwice: (value) => value.replace(/@/g, "%2540"),
+    byteOrderMark: (value) => `\ufeff${value.slice(0, 4)}\ufeff${value.slice(4)}`,
+  };
+  const encodedPii = fc.tuple(fc.constantFrom(...PII), fc.constantFrom(...Object.keys(ENCODINGS))).map(([value, how]) => ENCODINGS[how]!(value));
+  const textWithPii = fc.tuple(smallText, encodedPii, smallText).map(([before, value, after]) => `${before} ${value} ${after}`);
+  const asPattern = (value: string) => value.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&");
+  const schemaWithPii = fc.tuple(encodedPii, fc.nat(4)).map(([value, shape]) => [
+    { type: "object", properties: { a: { enum: [value, "x"] } }, required: ["a"] },
+    { type: "object", properties: { a: { const: value } }, required: ["a"] },
+    { type: "object", properties: { [value]: { type: "string", maxLength: 4 } }, required: [value] },
+    { type: "object", title: value, description: value, properties: { a: { type: "string", maxLength: 4, default: value, examples: [value] } } },
+    { type: "object", properties: { a: { type: "string", maxLength: 40, pattern: `^${asPattern(value)}$` } }, required: ["a"] },
+  ][shape]!);
+
+  const BODIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
+    "/v1/chat/completions": fc.record({
+      model: fc.constant("tiny"),
+      messages: fc.array(fc.record({ role: fc.constantFrom("system", "user"), content: fc.oneof(smallText, textWithPii) }), { minLength: 1, maxLength: 2 }),
+      stop: fc.array(fc.oneof(encodedPii, smallText.filter((text) => text.length > 0)), { maxLength: 2 }),
+      response_format: schemaWithPii.map((schema) => ({ type: "json_schema", json_schema: { name: "fuzz", schema } })),
+      stream: fc.boolean(),
+      ...sampling,
+    }, { requiredKeys: ["messages"] }),
+    "/v1/completions": fc.record({ model: fc.constant("tiny"), prompt: textWithPii, stop: fc.array(encodedPii, { maxLength: 2 }), ...sampling }, { requiredKeys: ["prompt"] }),
+    "/v1/embeddings": fc.record({ model: fc.constant("tiny-embed"), input: fc.array(textWithPii, { minLength: 1, maxLength: 2 }) }),
+    "/v1/tasks": fc.record({
+      input: fc.oneof(textWithPii, fc.dictionary(encodedPii, textWithPii, { maxKeys: 2 })),
+      instructions: textWithPii,
+      schema: schemaWithPii.map((inline) => ({ inline })),
+      ...sampling,
+    }, { requiredKeys: ["input"] }),
+    "/v1/schemas": fc.record({ name: fc.stringMatching(/^[a-z][a-z0-9._-]{0,20}$/), description: textWithPii, schema: schemaWithPii }),
+  };
+
+  for (const [path, body] of Object.entries(BODIES)) {
+    const count = Math.max(10, Math.round(100 * SCALE));
+    it(`POST ${path}: ${count} bodies carrying encoded PII and schema-borne PII, no 5xx`, async () => {
+      const statuses = new Map<number, number>();
+      await fc.assert(
+        fc.asyncProperty(body, async (value) => {
+          const raw = JSON.stringify(value);
+          const response = await gw.gateway.app.request(path, {
+            method: "POST",
+            headers: { authorization: `Bearer ${gw.adminKey}`, "content-type": "application/json" },
+            body: raw,
+          });
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+          await expectOrderly(response, `${path} ${raw.slice(0, 160)}`);
+        }),
+        { numRuns: count, seed: SEED },
+      );
+      const succeeded = [...statuses].filter(([status]) => status < 300).reduce((sum, [, n]) => sum + n, 0);
+      expect(succeeded, JSON.stringify([...statuses])).toBeGreaterThan(0);
+    }, 600_000);
+  }
+});

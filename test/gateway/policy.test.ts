@@ -14,13 +14,14 @@ let gw: TestGateway;
 let policyDir: string;
 let ward7: string;
 let ward8: string;
+let ward9: string;
 
 beforeAll(async () => {
   const dir = (policyDir = mkdtempSync(join(tmpdir(), "atomic-policies-")));
   cpSync("policies", dir, { recursive: true });
   writeFileSync(join(dir, "entities.json"), JSON.stringify({
     defaults: { tenantClassification: "internal", model: { clearance: "internal", allowedTenants: "*", acceptsPii: false } },
-    tenants: { "ward-8": { defaultClassification: "confidential" } },
+    tenants: { "ward-8": { defaultClassification: "confidential" }, "ward-9": { minClassification: "confidential" } },
     models: {
       open: { clearance: "internal", allowedTenants: "*", acceptsPii: false },
       vault: { clearance: "secret", allowedTenants: "*", acceptsPii: true },
@@ -39,6 +40,7 @@ beforeAll(async () => {
   });
   ward7 = await gw.issueKey("ward-7", ["infer", "embed", "tasks"]);
   ward8 = await gw.issueKey("ward-8", ["infer", "embed", "tasks"]);
+  ward9 = await gw.issueKey("ward-9", ["infer", "embed", "tasks"]);
 });
 afterAll(async () => gw?.close());
 
@@ -164,8 +166,21 @@ describe("the data-isolation policy decides every model choice", () => {
     expect((await auditEvents(gw.databaseUrl)).find((event) => event.id === supportId)?.parameters).toMatchObject({ purpose: "support" });
   });
 
+  it("never lets a caller's header go below its tenant's floor: a lower level is raised to it", async () => {
+    // ward-9's floor is confidential: declared public, its data still never reaches the internal-cleared model.
+    const lowered = await chat(ward9, "open", "hello", "public");
+    expect(lowered.status).toBe(403);
+    expect((await lowered.json()).error.message).toContain("classified confidential");
+    const raised = await chat(ward9, "vault", "hello", "public");
+    expect(raised.status).toBe(200);
+    const stored = await (await gw.fetch(`/v1/executions/${raised.headers.get("x-atomic-execution-id")}`, { headers: headers(ward9) })).json();
+    expect(stored.parameters.policy.classification).toBe("confidential");
+    // A tenant's default alone is no floor: ward-8's caller may still label its data public.
+    expect((await chat(ward8, "open", "hello", "public")).status).toBe(200);
+  });
+
   it("refuses a purpose that is not a short name, or that is itself PII, with 400 purpose_invalid", async () => {
-    for (const value of ["model training", "x".repeat(65), "9training", "tel-2125550123", "café"]) {
+    for (const value of ["model training", "x".repeat(65), "9training", "tel-2125550123", "café", "p4145780625911180", "tel.442079460958"]) {
       const response = await gw.post("/v1/chat/completions", { model: "open", messages: [{ role: "user", content: "hello" }], max_tokens: 2 },
         { ...headers(ward7), "x-atomic-purpose": value });
       expect(response.status, value).toBe(400);
@@ -189,6 +204,62 @@ describe("the data-isolation policy decides every model choice", () => {
     // The audit log names the PII kinds, never the values.
     expect(JSON.stringify(events)).not.toContain("jane.doe@hospital.example");
     expect(JSON.stringify(events)).not.toContain("4111 1111 1111 1111");
+  });
+});
+
+describe("PII in what steers a model: response schemas and stop sequences", () => {
+  const EMAIL = "jane.doe@hospital.example";
+  const PHONE = "+44 20 7946 0958";
+  // One allowed value: the grammar compiled from this schema lets a model write nothing else, so the output shows
+  // what the grammar held.
+  const contactSchema = { type: "object", properties: { contact: { enum: [EMAIL] } }, required: ["contact"] };
+  const chatWithSchema = (model: string, classification?: string) => gw.post("/v1/chat/completions", {
+    model,
+    messages: [{ role: "user", content: "Who is the contact?" }],
+    stop: [PHONE],
+    response_format: { type: "json_schema", json_schema: { name: "contact", schema: contactSchema } },
+  }, headers(ward7, classification));
+  const stored = async (response: Response) =>
+    (await gw.fetch(`/v1/executions/${response.headers.get("x-atomic-execution-id")}`, { headers: headers(ward7) })).json();
+
+  it("steers a model not cleared for PII to the placeholder, not the value, and names the kinds in the policy record", async () => {
+    const response = await chatWithSchema("open");
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(JSON.parse(body.choices[0].message.content)).toEqual({ contact: "[EMAIL_1]" });
+    const execution = await stored(response);
+    expect(execution.parameters.policy).toMatchObject({ redacted: true, piiKinds: ["email", "phone"] });
+    expect(execution.parameters.stop).toEqual(["[PHONE_1]"]);
+    expect(JSON.stringify(execution)).not.toContain(EMAIL);
+  });
+
+  it("sends a schema's PII as it is to a model cleared for it, and refuses it above a model's clearance, naming the kinds", async () => {
+    const raw = await chatWithSchema("vault");
+    expect(raw.status).toBe(200);
+    expect(JSON.parse((await raw.json()).choices[0].message.content)).toEqual({ contact: EMAIL });
+    const execution = await stored(raw);
+    expect(execution.parameters.policy).toMatchObject({ redacted: false, piiKinds: ["email", "phone"] });
+    // The model wrote the address; the stored record did not keep it.
+    expect(execution.output).toEqual({ contact: "[EMAIL_1]" });
+
+    const refused = await chatWithSchema("open", "secret");
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error.message).toMatch(/with PII \(email, phone\)/);
+  });
+
+  it("redacts an inline or registered task schema in the grammar as in the prompt", async () => {
+    const iban = "DE89 3704 0044 0532 0130 00";
+    const inline = { type: "object", description: "Card on file: 4111 1111 1111 1111", properties: { account: { enum: [iban] } }, required: ["account"] };
+    const task = await gw.post("/v1/tasks", { model: "open", input: "Which account?", schema: { inline } }, headers(ward7));
+    expect(task.status).toBe(200);
+    expect((await task.json()).result).toEqual({ account: "[IBAN_1]" });
+    expect((await stored(task)).parameters.policy).toMatchObject({ redacted: true, piiKinds: ["credit_card", "iban"] });
+
+    expect((await gw.post("/v1/schemas", { name: "contact", schema: contactSchema }, headers(ward7))).status).toBe(201);
+    const registered = await gw.post("/v1/tasks", { model: "open", input: "Who is the contact?", schema: { name: "contact" } }, headers(ward7));
+    expect(registered.status).toBe(200);
+    expect((await registered.json()).result).toEqual({ contact: "[EMAIL_1]" });
+    expect((await stored(registered)).parameters.policy).toMatchObject({ redacted: true, piiKinds: ["email"] });
   });
 });
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 import { sharedTemporal } from "../support/temporal.js";
+import { EncryptionCodec, ENCRYPTED_ENCODING } from "../../src/orchestration/payload-codec.js";
 
 /** A webhook receiver on loopback: what it was sent, and what it answers. */
 interface Receiver {
@@ -172,6 +173,22 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     expect(execution).toContain("[EMAIL");
   });
 
+  it("keeps PII in a task's schema out of the workflow too: its schema and grammar carry the placeholder", async () => {
+    const email = "maria.lopez@example.org";
+    // One allowed value: the grammar lets the model write only what the schema it was compiled from holds.
+    const schema = { type: "object", properties: { contact: { enum: [email] } }, required: ["contact"] };
+    const submitted = await gw.post("/v1/tasks", { input: "Who is the contact?", schema: { inline: schema }, mode: "async" });
+    expect(submitted.status).toBe(202);
+    const { id, redacted } = (await submitted.json()) as Task & { redacted: boolean };
+    expect(redacted).toBe(true);
+    const task = await finished(id);
+    expect(task.status).toBe("succeeded");
+    expect(task.result).toEqual({ contact: "[EMAIL_1]" });
+    const entered = (await decryptedHistory(id)).join("\n");
+    expect(entered).toContain("[EMAIL_1]");
+    expect(entered).not.toContain(email);
+  });
+
   it("leaves Temporal only ciphertext: the history read without the site's key holds no prompt and no result", async () => {
     const prompt = "Describe the quarterly figures of the Harbour Street clinic.";
     const { id } = (await (await gw.post("/v1/tasks", { input: prompt, mode: "async", max_tokens: 4 })).json()) as Task;
@@ -199,6 +216,28 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     }
   });
 });
+
+/** Every payload of a workflow's history, decrypted with the site's key: what Temporal holds of the task. */
+async function decryptedHistory(id: string): Promise<string[]> {
+  const { address, namespace } = sharedTemporal("atomic-test-gateway");
+  const connection = await Connection.connect({ address });
+  try {
+    const history = await new Client({ connection, namespace }).workflow.getHandle(id).fetchHistory();
+    const sealed: Array<{ metadata: Record<string, Uint8Array>; data: Uint8Array }> = [];
+    const collect = (value: unknown): void => {
+      if (typeof value !== "object" || value === null || value instanceof Uint8Array) return;
+      const encoding = (value as { metadata?: Record<string, unknown> }).metadata?.["encoding"];
+      if (encoding instanceof Uint8Array && Buffer.from(encoding).toString() === ENCRYPTED_ENCODING) sealed.push(value as (typeof sealed)[number]);
+      else for (const item of Object.values(value)) collect(item);
+    };
+    collect(history);
+    expect(sealed.length).toBeGreaterThan(0);
+    const codec = new EncryptionCodec(readFileSync(join(gw.dataDir, "keys", "temporal-payload.key")));
+    return (await codec.decode(sealed)).map((payload) => Buffer.from(payload.data ?? new Uint8Array()).toString("utf8"));
+  } finally {
+    await connection.close();
+  }
+}
 
 describe("asynchronous tasks with orchestration off", () => {
   it("refuses them with 503 orchestration_unavailable and queues nothing", async () => {

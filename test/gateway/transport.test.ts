@@ -2,8 +2,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import tls from "node:tls";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway } from "../../src/bootstrap/gateway.js";
@@ -143,5 +145,46 @@ describe("CORS (server.cors.origins)", () => {
       expect((await preflight(secure, other)).headers.get("access-control-allow-origin"), other).toBeNull();
       expect((await get(secure, other)).headers.get("access-control-allow-origin"), other).toBeNull();
     }
+  });
+});
+
+describe("requests Node's HTTP parser refuses", () => {
+  /** Writes `request` on a fresh connection (TLS for an https URL) and returns everything read until the server closes it. */
+  function raw(url: string, request: string): Promise<string> {
+    const { hostname, port, protocol } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = protocol === "https:"
+        ? tls.connect({ host: hostname, port: Number(port), ca: cert, servername: "localhost" }, () => socket.write(request))
+        : net.connect({ host: hostname, port: Number(port) }, () => socket.write(request));
+      let received = "";
+      socket.setEncoding("utf8").on("data", (chunk: string) => (received += chunk)).on("end", () => resolve(received)).on("error", reject);
+      socket.setTimeout(5_000, () => reject(new Error(`no close after ${JSON.stringify(received)}`)));
+    });
+  }
+
+  function parsed(response: string): { statusLine: string; headers: Record<string, string>; body: unknown } {
+    const [head, body] = response.split("\r\n\r\n", 2) as [string, string];
+    const [statusLine, ...lines] = head.split("\r\n");
+    const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
+    return { statusLine: statusLine!, headers, body: JSON.parse(body) };
+  }
+
+  it("answers a malformed header line with the JSON error shape and closes the connection", async () => {
+    for (const gw of [plain, secure]) {
+      const response = parsed(await raw(gw.url, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nthis is not a header\r\n\r\n"));
+      expect(response.statusLine).toBe("HTTP/1.1 400 Bad Request");
+      expect(response.headers).toMatchObject({ "content-type": "application/json", connection: "close" });
+      expect(response.body).toEqual({ error: { type: "invalid_request_error", code: "malformed_request", message: expect.any(String), param: null } });
+    }
+  });
+
+  it("answers headers over Node's limit with 431 in the same shape", async () => {
+    const response = parsed(await raw(plain.url, `GET /healthz HTTP/1.1\r\nHost: localhost\r\nx-padding: ${"a".repeat(20_000)}\r\n\r\n`));
+    expect(response.statusLine).toBe("HTTP/1.1 431 Request Header Fields Too Large");
+    expect(response.body).toMatchObject({ error: { code: "request_headers_too_large" } });
+  });
+
+  it("still serves well-formed requests on the next connection", async () => {
+    expect(await httpGet(`${plain.url}/healthz`)).toBe("status 200");
   });
 });

@@ -48,7 +48,10 @@ export interface AuditEvent {
   usage?: { promptTokens: number; completionTokens: number };
   latencyMs?: number;
   outcome?: { status: "succeeded" | "failed" | "refused"; code?: string };
-  /** Free-form details for non-request events (reason of a refusal, key id, self-test results). */
+  /**
+   * Free-form details for non-request events (reason of a refusal, key id, self-test results). An aggregated
+   * `request.refused` carries `count`, `from` and `to` instead of a reason (audit/FORMAT.md §1).
+   */
   detail?: Record<string, unknown>;
 }
 

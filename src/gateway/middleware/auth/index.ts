@@ -4,6 +4,7 @@ import type { Authenticator } from "../../../identity/authenticator.js";
 import { AuthenticationError } from "../../../identity/errors.js";
 import { hasScope, type Principal, type Scope } from "../../../identity/principal.js";
 import { ApiError } from "../../errors.js";
+import { routePattern } from "../../request-path.js";
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -15,6 +16,9 @@ declare module "hono" {
 export interface Refusal {
   requestId: string;
   method: string;
+  /** The route pattern (`/v1/executions/:id`, or UNMATCHED_ROUTE): what the audit trail keeps. */
+  route: string;
+  /** The path as the caller wrote it: for the log line only, which passes the PII filter. */
   path: string;
   /** 401: who it was is unknown; 403: known, but not allowed; 429: allowed, but over its limits. */
   status: 401 | 403 | 429;
@@ -27,7 +31,7 @@ export interface Refusal {
 
 export interface AuthenticateOptions {
   authenticator: Pick<Authenticator, "authenticate">;
-  /** Logs and audits a refusal; the response waits for it, like every other audited request. */
+  /** Logs and audits a refusal (a flood of them as one event with a count); the response waits for it. */
   recordRefusal(refusal: Refusal): Promise<void>;
 }
 
@@ -76,6 +80,7 @@ function refusal(c: Context, status: Refusal["status"], code: string, reason: st
   return {
     requestId: c.get("requestId"),
     method: c.req.method,
+    route: routePattern(c),
     path: c.req.path,
     status,
     code,

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../../../observability/logger.js";
 import { detectPii } from "../../../redaction/index.js";
 import { uuidv7 } from "../../../util/uuidv7.js";
+import { readablePath, routePattern } from "../../request-path.js";
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -33,6 +34,6 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     c.header("x-request-id", requestId);
     const started = performance.now();
     await next();
-    log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 100) / 100 }, "request");
+    log.info({ method: c.req.method, route: routePattern(c), path: readablePath(c.req.path), status: c.res.status, ms: Math.round((performance.now() - started) * 100) / 100 }, "request");
   };
 }
