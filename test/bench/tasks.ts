@@ -14,7 +14,9 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { startGateway } from "../../src/bootstrap/gateway.js";
 import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
+import { auditKeyPaths, loadSecretKey } from "../../src/audit/key-files.js";
 import { ConfigSchema } from "../../src/config/schema.js";
+import { EncryptionCodec } from "../../src/orchestration/payload-codec.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { startTestDatabaseServer } from "../support/database-server.js";
 import { writeTestModels } from "../support/models.js";
@@ -47,7 +49,9 @@ async function main(): Promise<void> {
   const post = (body: unknown) =>
     fetch(`${gateway.url}/v1/tasks`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
   const connection = await Connection.connect({ address: gatewayTemporalAddress(gateway) });
-  const client = new Client({ connection, namespace: "default" });
+  // The gateway's workers encrypt every payload; a client reading results needs the same codec and key.
+  const payloadCodec = new EncryptionCodec(loadSecretKey(auditKeyPaths(config).payloadKey, "Temporal payload key"));
+  const client = new Client({ connection, namespace: "default", dataConverter: { payloadCodecs: [payloadCodec] } });
   const asyncTask = async (): Promise<void> => {
     const response = await post({ ...TASK, mode: "async" });
     if (response.status !== 202) throw new Error(`async task: ${response.status} ${await response.text()}`);
