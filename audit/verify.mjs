@@ -7,14 +7,6 @@ import { isMainThread as isMainThread2 } from "node:worker_threads";
 import { readFile, stat as stat2 } from "node:fs/promises";
 import { parseArgs } from "node:util";
 
-// src/audit/verify/verify-export.ts
-import { isUtf8 as isUtf82 } from "node:buffer";
-import { createHash as createHash2, verify as verifySignature } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { open, readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-
 // src/audit/core/checkpoint.ts
 import { sign, verify } from "node:crypto";
 
@@ -53,6 +45,9 @@ function verifyCheckpoint(note, verifier) {
     throw new CheckpointError("unknown_key", `no signature by key ${JSON.stringify(verifier.name)} (id ${keyId.toString("hex")})`);
   }
   throw new CheckpointError("bad_signature", `the signature by key ${JSON.stringify(verifier.name)} does not verify`);
+}
+function parseUnverifiedCheckpoint(note) {
+  return parseCheckpointBody(splitNote(note).body);
 }
 function noteKeyId(name, publicKey) {
   checkKeyName(name);
@@ -129,158 +124,16 @@ function isWellFormed(text) {
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
 }
 
-// src/audit/core/entry.ts
-import { isUtf8 } from "node:buffer";
-
-// src/util/canonical-json.ts
-function canonicalize(value) {
-  const text = serialise(value, []);
-  if (text === void 0) throw new TypeError("canonical JSON: the value itself is not serialisable");
-  return text;
+// src/audit/core/key-identity.ts
+function keyIdentity(name, publicKey) {
+  return {
+    name,
+    keyId: noteKeyId(name, publicKey).toString("hex"),
+    fingerprint: `sha256:${sha256(rawEd25519PublicKey(publicKey)).toString("hex")}`
+  };
 }
-function serialise(value, open2) {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return JSON.stringify(value);
-    case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`canonical JSON: ${value} is not a JSON number`);
-      return JSON.stringify(value);
-    case "bigint":
-      throw new TypeError("canonical JSON: bigint has no JSON form");
-    case "object":
-      return value === null ? "null" : serialiseObject(value, open2);
-    default:
-      return void 0;
-  }
-}
-function serialiseObject(value, open2) {
-  if (typeof value.toJSON === "function") {
-    return serialise(value.toJSON(), open2);
-  }
-  if (open2.includes(value)) throw new TypeError("canonical JSON: the value contains a cycle");
-  open2.push(value);
-  let text;
-  if (Array.isArray(value)) {
-    text = "[";
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) text += ",";
-      text += serialise(value[i], open2) ?? "null";
-    }
-    text += "]";
-  } else {
-    text = "{";
-    for (const key of Object.keys(value).sort()) {
-      const member = serialise(value[key], open2);
-      if (member === void 0) continue;
-      if (text.length > 1) text += ",";
-      text += JSON.stringify(key) + ":" + member;
-    }
-    text += "}";
-  }
-  open2.pop();
-  return text;
-}
-
-// src/audit/core/entry.ts
-var GENESIS_CHAIN_HASH = Buffer.alloc(32);
-var LeafError = class extends Error {
-  constructor(code, message) {
-    super(message);
-    this.code = code;
-  }
-  code;
-  name = "LeafError";
-};
-var EVENT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-var HEX_HASH = /^[0-9a-f]{64}$/;
-var LEAF_FIELDS = ["event", "index", "prev"];
-function decodeLeaf(bytes) {
-  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (!isUtf8(buffer)) throw new LeafError("not_canonical", "leaf is not valid UTF-8");
-  const text = buffer.toString("utf8");
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new LeafError("malformed", `leaf is not JSON (${error.message})`);
-  }
-  if (!isCanonicalText(value, text)) throw new LeafError("not_canonical", "leaf is not in canonical JSON (RFC 8785) form");
-  if (!isPlainObject(value)) throw new LeafError("malformed", "leaf is not a JSON object");
-  for (const field of LEAF_FIELDS) {
-    if (!Object.hasOwn(value, field)) throw new LeafError("malformed", `leaf has no "${field}"`);
-  }
-  for (const key of Object.keys(value)) {
-    if (!LEAF_FIELDS.includes(key)) throw new LeafError("malformed", `leaf has an unexpected field ${JSON.stringify(key)}`);
-  }
-  const { index, prev, event } = value;
-  if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0) {
-    throw new LeafError("malformed", "leaf index is not a non-negative safe integer");
-  }
-  if (typeof prev !== "string" || !HEX_HASH.test(prev)) throw new LeafError("malformed", "leaf prev is not 64 lowercase hex digits");
-  const problem = eventProblem(event);
-  if (problem !== void 0) throw new LeafError("malformed", `leaf event: ${problem}`);
-  return { index, prev: Buffer.from(prev, "hex"), event };
-}
-function isCanonicalText(value, text) {
-  try {
-    if (JSON.stringify(value) === text) return keysInOrder(value);
-    return canonicalize(value) === text;
-  } catch (error) {
-    throw new LeafError("malformed", `leaf has no canonical form (${error.message})`);
-  }
-}
-function keysInOrder(value) {
-  if (typeof value !== "object" || value === null) return true;
-  if (Array.isArray(value)) {
-    for (const item of value) if (!keysInOrder(item)) return false;
-    return true;
-  }
-  let previous;
-  for (const key of Object.keys(value)) {
-    if (previous !== void 0 && !(previous < key)) return false;
-    if (!keysInOrder(value[key])) return false;
-    previous = key;
-  }
-  return true;
-}
-function eventProblem(event) {
-  if (!isPlainObject(event)) return "not an object";
-  const { v, id, time, kind } = event;
-  if (v !== 1) return `version ${JSON.stringify(v) ?? "undefined"} is not 1`;
-  if (typeof id !== "string" || id.length === 0) return "no id";
-  if (typeof time !== "string" || !EVENT_TIME.test(time)) return "time is not UTC ISO 8601 with milliseconds";
-  if (typeof kind !== "string" || kind.length === 0) return "no kind";
-  return void 0;
-}
-function isPlainObject(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-// src/audit/core/keys.ts
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
-var BASE64URL = /^[A-Za-z0-9_-]*$/;
-function publicKeyFromJwk(jwk) {
-  if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) throw new TypeError("public key: not a JWK object");
-  const fields = jwk;
-  if (Object.hasOwn(fields, "d")) throw new TypeError('public key: the JWK holds a private key ("d"); hand auditors the public half only');
-  if (fields["kty"] !== "OKP") throw new TypeError(`public key: kty ${JSON.stringify(fields["kty"])} is not "OKP"`);
-  if (fields["crv"] !== "Ed25519") throw new TypeError(`public key: crv ${JSON.stringify(fields["crv"])} is not "Ed25519"`);
-  if (fields["alg"] !== void 0 && fields["alg"] !== "EdDSA") throw new TypeError(`public key: alg ${JSON.stringify(fields["alg"])} is not "EdDSA"`);
-  if (fields["use"] !== void 0 && fields["use"] !== "sig") throw new TypeError(`public key: use ${JSON.stringify(fields["use"])} is not "sig"`);
-  const x = fields["x"];
-  if (typeof x !== "string" || !BASE64URL.test(x)) throw new TypeError("public key: x is not base64url");
-  const raw = Buffer.from(x, "base64url");
-  if (raw.length !== 32 || raw.toString("base64url") !== x) throw new TypeError("public key: x is not the base64url of 32 bytes");
-  const name = fields["kid"];
-  if (typeof name !== "string") throw new TypeError("public key: the JWK has no kid (the log's note key name)");
-  try {
-    checkKeyName(name);
-  } catch (error) {
-    throw new TypeError(`public key: kid ${error.message}`);
-  }
-  const publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
-  return { name, publicKey };
+function describeKey(identity) {
+  return `${identity.name} id ${identity.keyId} ${identity.fingerprint}`;
 }
 
 // src/audit/core/merkle.ts
@@ -288,6 +141,9 @@ var HASH_SIZE = 32;
 var EMPTY_TREE_ROOT = sha256(new Uint8Array(0));
 var LEAF_PREFIX = Buffer.of(0);
 var NODE_PREFIX = 1;
+function leafHash(leaf) {
+  return sha256(Buffer.concat([LEAF_PREFIX, leaf]));
+}
 function nodeHash(left, right) {
   if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
     throw new RangeError(`Merkle node hash: children must be ${HASH_SIZE} bytes, got ${left.length} and ${right.length}`);
@@ -330,11 +186,11 @@ var CompactRange = class _CompactRange {
    * right edge, as (level, index, hash) for the subtree of leaves [index·2^level, (index+1)·2^level). The
    * sequencer stores some of them (see proof-plan.ts) without reading any leaf back.
    */
-  append(leafHash, onSubtree) {
-    checkHash(leafHash, "leaf hash");
+  append(leafHash2, onSubtree) {
+    checkHash(leafHash2, "leaf hash");
     if (this.size >= Number.MAX_SAFE_INTEGER) throw new RangeError("compact range: size would exceed 2^53 - 1");
     const hashes = this.hashes.slice();
-    let hash2 = Buffer.from(leafHash);
+    let hash2 = Buffer.from(leafHash2);
     let level = 0;
     let index = this.size;
     onSubtree?.(level, index, hash2);
@@ -360,10 +216,10 @@ var CompactRangeBuilder = class {
   get size() {
     return this.count;
   }
-  append(leafHash) {
-    if (leafHash.length !== HASH_SIZE) throw new RangeError(`leaf hash must be ${HASH_SIZE} bytes, got ${leafHash.length}`);
+  append(leafHash2) {
+    if (leafHash2.length !== HASH_SIZE) throw new RangeError(`leaf hash must be ${HASH_SIZE} bytes, got ${leafHash2.length}`);
     if (this.count >= Number.MAX_SAFE_INTEGER) throw new RangeError("compact range: size would exceed 2^53 - 1");
-    let hash2 = leafHash;
+    let hash2 = leafHash2;
     for (let size = this.count; size % 2 === 1; size = (size - 1) / 2) {
       hash2 = nodeHash(this.hashes.pop(), hash2);
     }
@@ -377,6 +233,34 @@ var CompactRangeBuilder = class {
     return CompactRange.from(this.count, this.hashes);
   }
 };
+function verifyInclusion(index, size, leaf, proof, root) {
+  try {
+    if (!isSize(index) || !isSize(size) || index >= size) return false;
+    if (!isHash(leaf) || !isHash(root) || !proof.every(isHash)) return false;
+    let fn = index;
+    let sn = size - 1;
+    let r = asBuffer(leaf);
+    for (const p of proof) {
+      if (sn === 0) return false;
+      if (fn % 2 === 1 || fn === sn) {
+        r = nodeHash(p, r);
+        if (fn % 2 === 0) {
+          while (fn % 2 === 0 && fn !== 0) {
+            fn = fn / 2;
+            sn = Math.floor(sn / 2);
+          }
+        }
+      } else {
+        r = nodeHash(r, p);
+      }
+      fn = Math.floor(fn / 2);
+      sn = Math.floor(sn / 2);
+    }
+    return sn === 0 && r.equals(asBuffer(root));
+  } catch {
+    return false;
+  }
+}
 function verifyConsistency(oldSize, newSize, oldRoot, newRoot, proof) {
   try {
     if (!isSize(oldSize) || !isSize(newSize) || oldSize > newSize) return false;
@@ -444,6 +328,409 @@ function checkHash(value, what) {
     throw new RangeError(`${what} must be a ${HASH_SIZE}-byte Buffer`);
   }
 }
+
+// src/audit/verify/trusted-keys.ts
+import { isUtf8 } from "node:buffer";
+
+// src/audit/core/keys.ts
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
+var BASE64URL = /^[A-Za-z0-9_-]*$/;
+function publicKeyFromJwk(jwk) {
+  if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) throw new TypeError("public key: not a JWK object");
+  const fields = jwk;
+  if (Object.hasOwn(fields, "d")) throw new TypeError('public key: the JWK holds a private key ("d"); hand auditors the public half only');
+  if (fields["kty"] !== "OKP") throw new TypeError(`public key: kty ${JSON.stringify(fields["kty"])} is not "OKP"`);
+  if (fields["crv"] !== "Ed25519") throw new TypeError(`public key: crv ${JSON.stringify(fields["crv"])} is not "Ed25519"`);
+  if (fields["alg"] !== void 0 && fields["alg"] !== "EdDSA") throw new TypeError(`public key: alg ${JSON.stringify(fields["alg"])} is not "EdDSA"`);
+  if (fields["use"] !== void 0 && fields["use"] !== "sig") throw new TypeError(`public key: use ${JSON.stringify(fields["use"])} is not "sig"`);
+  const x = fields["x"];
+  if (typeof x !== "string" || !BASE64URL.test(x)) throw new TypeError("public key: x is not base64url");
+  const raw = Buffer.from(x, "base64url");
+  if (raw.length !== 32 || raw.toString("base64url") !== x) throw new TypeError("public key: x is not the base64url of 32 bytes");
+  const name = fields["kid"];
+  if (typeof name !== "string") throw new TypeError("public key: the JWK has no kid (the log's note key name)");
+  try {
+    checkKeyName(name);
+  } catch (error) {
+    throw new TypeError(`public key: kid ${error.message}`);
+  }
+  const publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
+  return { name, publicKey };
+}
+
+// src/audit/verify/trusted-keys.ts
+function trustedKeys(jwks) {
+  const list = Array.isArray(jwks) ? jwks : [jwks];
+  if (list.length === 0) throw new TypeError("no public key given");
+  return list.map((jwk) => {
+    const { name, publicKey } = publicKeyFromJwk(jwk);
+    return { name, publicKey, identity: keyIdentity(name, publicKey) };
+  });
+}
+var NoteRefused = class extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+  code;
+};
+function verifySignedCheckpoint(bytes, keys, what) {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!isUtf8(buffer)) throw new NoteRefused("checkpoint_invalid", `${what} is not UTF-8`);
+  const text = buffer.toString("utf8");
+  const refusals = [];
+  for (const key of keys) {
+    try {
+      return { checkpoint: verifyCheckpoint(text, key), key };
+    } catch (error) {
+      if (!(error instanceof CheckpointError)) throw error;
+      if (error.code === "malformed") throw new NoteRefused("checkpoint_invalid", `${what}: ${error.message}`);
+      refusals.push(error);
+    }
+  }
+  const reported = refusals.filter((refusal) => refusal.code === "bad_signature");
+  throw new NoteRefused("checkpoint_signature", `${what}: ${(reported.length > 0 ? reported : refusals).map((refusal) => refusal.message).join("; ")}`);
+}
+function distinctIdentities(keys) {
+  const seen = /* @__PURE__ */ new Map();
+  for (const { identity } of keys) if (!seen.has(identity.fingerprint)) seen.set(identity.fingerprint, identity);
+  return [...seen.values()];
+}
+
+// src/audit/verify/proof-checks.ts
+var ProofFailure = class extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+  code;
+};
+var MAX_PROOF_HASHES = 128;
+function proofHashes(value, name, invalid) {
+  if (!Array.isArray(value) || value.length > MAX_PROOF_HASHES) throw invalid(`${name} is not an array of at most ${MAX_PROOF_HASHES} hashes`);
+  return value.map((hash2, i) => {
+    const bytes = typeof hash2 === "string" ? decodeStandardBase64(hash2) : void 0;
+    if (bytes === void 0 || bytes.length !== 32) throw invalid(`${name}[${i}] is not base64 of 32 bytes`);
+    return bytes;
+  });
+}
+function isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function isIndex(value) {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+function settleAgainstHeld(heldText, keys, tree, words) {
+  let held;
+  try {
+    held = verifySignedCheckpoint(Buffer.from(heldText, "utf8"), keys, "the checkpoint you hold").checkpoint;
+  } catch (error) {
+    if (error instanceof NoteRefused) throw new ProofFailure(error.code, error.message);
+    throw error;
+  }
+  if (held.origin !== tree.origin) {
+    throw new ProofFailure("origin_mismatch", `the checkpoint you hold is of log ${JSON.stringify(held.origin)}, the proof's of ${JSON.stringify(tree.origin)}`);
+  }
+  if (held.size !== tree.size) throw new ProofFailure("checkpoint_mismatch", words.otherSize(held.size));
+  if (!held.root.equals(tree.root)) {
+    throw new ProofFailure("fork", `the checkpoint you hold and the proof's both have ${held.size} leaves but different roots: the log signed two histories`);
+  }
+  return true;
+}
+
+// src/audit/verify/consistency-proof.ts
+var FIELDS = ["object", "old_size", "new_size", "old_checkpoint", "new_checkpoint", "proof"];
+function verifyConsistencyProof(body, options) {
+  try {
+    return check(body, options);
+  } catch (error) {
+    if (error instanceof ProofFailure) return { ok: false, code: error.code, reason: error.message };
+    throw error;
+  }
+}
+function check(body, options) {
+  const fail = (code, reason) => new ProofFailure(code, reason);
+  let keys;
+  try {
+    keys = trustedKeys(options.publicKeyJwk);
+  } catch (error) {
+    throw fail("key_invalid", error.message);
+  }
+  const invalid = (why) => fail("consistency_invalid", `the consistency proof ${why}`);
+  if (!isObject(body)) throw invalid("is not a JSON object");
+  for (const field of Object.keys(body)) if (!FIELDS.includes(field)) throw invalid(`has an unexpected member ${JSON.stringify(field)}`);
+  for (const field of FIELDS) if (!Object.hasOwn(body, field)) throw invalid(`has no ${field}`);
+  const { object, old_size: oldSize, new_size: newSize, old_checkpoint: oldNote, new_checkpoint: newNote, proof: proofText } = body;
+  if (object !== "audit.consistency") throw invalid(`object is ${JSON.stringify(object)}, not "audit.consistency"`);
+  if (!isIndex(oldSize) || !isIndex(newSize)) throw invalid("old_size and new_size are not non-negative safe integers");
+  if (typeof oldNote !== "string" || typeof newNote !== "string") throw invalid("old_checkpoint and new_checkpoint are not strings");
+  const proof = proofHashes(proofText, "proof", invalid);
+  const signedBy = (note, what) => {
+    try {
+      return verifySignedCheckpoint(Buffer.from(note, "utf8"), keys, what);
+    } catch (error) {
+      if (error instanceof NoteRefused) throw fail(error.code, error.message);
+      throw error;
+    }
+  };
+  const newer = signedBy(newNote, "the new checkpoint");
+  const older = signedBy(oldNote, "the old checkpoint");
+  if (older.checkpoint.size !== oldSize || newer.checkpoint.size !== newSize) {
+    throw fail("tree_mismatch", `old_size and new_size (${oldSize}, ${newSize}) are not the checkpoints' sizes (${older.checkpoint.size}, ${newer.checkpoint.size})`);
+  }
+  if (older.checkpoint.origin !== newer.checkpoint.origin) {
+    throw fail("origin_mismatch", `the old checkpoint is of log ${JSON.stringify(older.checkpoint.origin)}, the new one of ${JSON.stringify(newer.checkpoint.origin)}`);
+  }
+  const held = options.previousCheckpoint === void 0 ? false : settleAgainstHeld(options.previousCheckpoint, keys, older.checkpoint, {
+    otherSize: (heldSize) => `the proof starts at the tree of ${older.checkpoint.size} leaves, the checkpoint you hold is of ${heldSize}: ask for GET /v1/audit/consistency?from=${heldSize}`
+  });
+  const from = older.checkpoint;
+  const to = newer.checkpoint;
+  if (from.size > to.size) throw fail("rollback", `the old checkpoint has ${from.size} leaves, the new one only ${to.size}: the log went back`);
+  if (from.size === to.size && !from.root.equals(to.root)) {
+    throw fail("fork", `both checkpoints have ${to.size} leaves but different roots: the log signed two histories`);
+  }
+  if (!verifyConsistency(from.size, to.size, from.root, to.root, proof)) {
+    throw fail("consistency_failed", `the proof does not show that the tree of ${to.size} leaves extends the tree of ${from.size}`);
+  }
+  return {
+    ok: true,
+    origin: to.origin,
+    oldSize: from.size,
+    oldRoot: from.root.toString("base64"),
+    newSize: to.size,
+    newRoot: to.root.toString("base64"),
+    keys: distinctIdentities([older.key, newer.key]),
+    held
+  };
+}
+
+// src/audit/core/entry.ts
+import { isUtf8 as isUtf82 } from "node:buffer";
+
+// src/util/canonical-json.ts
+function canonicalize(value) {
+  const text = serialise(value, []);
+  if (text === void 0) throw new TypeError("canonical JSON: the value itself is not serialisable");
+  return text;
+}
+function serialise(value, open2) {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`canonical JSON: ${value} is not a JSON number`);
+      return JSON.stringify(value);
+    case "bigint":
+      throw new TypeError("canonical JSON: bigint has no JSON form");
+    case "object":
+      return value === null ? "null" : serialiseObject(value, open2);
+    default:
+      return void 0;
+  }
+}
+function serialiseObject(value, open2) {
+  if (typeof value.toJSON === "function") {
+    return serialise(value.toJSON(), open2);
+  }
+  if (open2.includes(value)) throw new TypeError("canonical JSON: the value contains a cycle");
+  open2.push(value);
+  let text;
+  if (Array.isArray(value)) {
+    text = "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) text += ",";
+      text += serialise(value[i], open2) ?? "null";
+    }
+    text += "]";
+  } else {
+    text = "{";
+    for (const key of Object.keys(value).sort()) {
+      const member = serialise(value[key], open2);
+      if (member === void 0) continue;
+      if (text.length > 1) text += ",";
+      text += JSON.stringify(key) + ":" + member;
+    }
+    text += "}";
+  }
+  open2.pop();
+  return text;
+}
+
+// src/audit/core/entry.ts
+var GENESIS_CHAIN_HASH = Buffer.alloc(32);
+var LeafError = class extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+  code;
+  name = "LeafError";
+};
+var EVENT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+var HEX_HASH = /^[0-9a-f]{64}$/;
+var LEAF_FIELDS = ["event", "index", "prev"];
+function decodeLeaf(bytes) {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!isUtf82(buffer)) throw new LeafError("not_canonical", "leaf is not valid UTF-8");
+  const text = buffer.toString("utf8");
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new LeafError("malformed", `leaf is not JSON (${error.message})`);
+  }
+  if (!isCanonicalText(value, text)) throw new LeafError("not_canonical", "leaf is not in canonical JSON (RFC 8785) form");
+  if (!isPlainObject(value)) throw new LeafError("malformed", "leaf is not a JSON object");
+  for (const field of LEAF_FIELDS) {
+    if (!Object.hasOwn(value, field)) throw new LeafError("malformed", `leaf has no "${field}"`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!LEAF_FIELDS.includes(key)) throw new LeafError("malformed", `leaf has an unexpected field ${JSON.stringify(key)}`);
+  }
+  const { index, prev, event } = value;
+  if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0) {
+    throw new LeafError("malformed", "leaf index is not a non-negative safe integer");
+  }
+  if (typeof prev !== "string" || !HEX_HASH.test(prev)) throw new LeafError("malformed", "leaf prev is not 64 lowercase hex digits");
+  const problem = eventProblem(event);
+  if (problem !== void 0) throw new LeafError("malformed", `leaf event: ${problem}`);
+  return { index, prev: Buffer.from(prev, "hex"), event };
+}
+function chainHash(leaf) {
+  return sha256(leaf);
+}
+function isCanonicalText(value, text) {
+  try {
+    if (JSON.stringify(value) === text) return keysInOrder(value);
+    return canonicalize(value) === text;
+  } catch (error) {
+    throw new LeafError("malformed", `leaf has no canonical form (${error.message})`);
+  }
+}
+function keysInOrder(value) {
+  if (typeof value !== "object" || value === null) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!keysInOrder(item)) return false;
+    return true;
+  }
+  let previous;
+  for (const key of Object.keys(value)) {
+    if (previous !== void 0 && !(previous < key)) return false;
+    if (!keysInOrder(value[key])) return false;
+    previous = key;
+  }
+  return true;
+}
+function eventProblem(event) {
+  if (!isPlainObject(event)) return "not an object";
+  const { v, id, time, kind } = event;
+  if (v !== 1) return `version ${JSON.stringify(v) ?? "undefined"} is not 1`;
+  if (typeof id !== "string" || id.length === 0) return "no id";
+  if (typeof time !== "string" || !EVENT_TIME.test(time)) return "time is not UTC ISO 8601 with milliseconds";
+  if (typeof kind !== "string" || kind.length === 0) return "no kind";
+  return void 0;
+}
+function isPlainObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// src/audit/verify/receipt.ts
+var RECEIPT_FIELDS = ["object", "event_id", "index", "leaf", "leaf_hash", "chain_hash", "tree_size", "root", "checkpoint", "inclusion_proof"];
+var OPTIONAL_FIELDS = ["chain_hash"];
+function verifyReceipt(receipt, options) {
+  try {
+    return check2(receipt, options);
+  } catch (error) {
+    if (error instanceof ProofFailure) return { ok: false, code: error.code, reason: error.message };
+    throw error;
+  }
+}
+function check2(receipt, options) {
+  const fail = (code, reason) => new ProofFailure(code, reason);
+  let keys;
+  try {
+    keys = trustedKeys(options.publicKeyJwk);
+  } catch (error) {
+    throw fail("key_invalid", error.message);
+  }
+  const invalid = (why) => fail("receipt_invalid", `the receipt ${why}`);
+  if (!isObject(receipt)) throw invalid("is not a JSON object");
+  for (const field of Object.keys(receipt)) if (!RECEIPT_FIELDS.includes(field)) throw invalid(`has an unexpected member ${JSON.stringify(field)}`);
+  for (const field of RECEIPT_FIELDS) if (!OPTIONAL_FIELDS.includes(field) && !Object.hasOwn(receipt, field)) throw invalid(`has no ${field}`);
+  const { object, event_id: eventId, index, leaf, leaf_hash: claimedLeafHash, chain_hash: claimedChainHash, tree_size: treeSize, root, checkpoint, inclusion_proof: proofText } = receipt;
+  if (object !== "audit.receipt") throw invalid(`object is ${JSON.stringify(object)}, not "audit.receipt"`);
+  if (typeof eventId !== "string" || eventId.length === 0) throw invalid("event_id is not a non-empty string");
+  if (!isIndex(index)) throw invalid("index is not a non-negative safe integer");
+  if (typeof leaf !== "string") throw invalid("leaf is not a string");
+  if (typeof claimedLeafHash !== "string") throw invalid("leaf_hash is not a string");
+  if (claimedChainHash !== void 0 && typeof claimedChainHash !== "string") throw invalid("chain_hash is not a string");
+  if (!isIndex(treeSize)) throw invalid("tree_size is not a non-negative safe integer");
+  if (typeof root !== "string") throw invalid("root is not a string");
+  if (typeof checkpoint !== "string") throw invalid("checkpoint is not a string");
+  const proof = proofHashes(proofText, "inclusion_proof", invalid);
+  const leafBytes = Buffer.from(leaf, "utf8");
+  let decoded;
+  try {
+    decoded = decodeLeaf(leafBytes);
+  } catch (error) {
+    if (!(error instanceof LeafError)) throw error;
+    throw fail(error.code === "not_canonical" ? "entry_not_canonical" : "entry_malformed", `the receipt's leaf: ${error.message}`);
+  }
+  if (decoded.index !== index) throw fail("entry_mismatch", `the leaf holds index ${decoded.index}, the receipt says ${index}`);
+  if (decoded.event.id !== eventId) throw fail("entry_mismatch", `the leaf holds event ${JSON.stringify(decoded.event.id)}, the receipt says ${JSON.stringify(eventId)}`);
+  const computedLeafHash = leafHash(leafBytes);
+  if (decodeStandardBase64(claimedLeafHash)?.equals(computedLeafHash) !== true) {
+    throw fail("leaf_hash_mismatch", `leaf_hash is not the base64 of SHA-256(0x00 \u2016 leaf) = ${computedLeafHash.toString("base64")}`);
+  }
+  if (claimedChainHash !== void 0 && claimedChainHash !== chainHash(leafBytes).toString("hex")) {
+    throw fail("leaf_hash_mismatch", `chain_hash is not the hex of SHA-256(leaf) = ${chainHash(leafBytes).toString("hex")}`);
+  }
+  let tree;
+  try {
+    tree = parseUnverifiedCheckpoint(checkpoint);
+  } catch (error) {
+    if (!(error instanceof CheckpointError)) throw error;
+    throw fail("checkpoint_invalid", `the receipt's checkpoint: ${error.message}`);
+  }
+  if (treeSize !== tree.size || root !== tree.root.toString("base64")) {
+    throw fail("tree_mismatch", `tree_size and root (${treeSize}, ${root}) are not the checkpoint's (${tree.size}, ${tree.root.toString("base64")})`);
+  }
+  if (index >= tree.size) throw fail("inclusion_failed", `index ${index} is outside the checkpoint's tree of ${tree.size} leaves`);
+  if (!verifyInclusion(index, tree.size, computedLeafHash, proof, tree.root)) {
+    throw fail("inclusion_failed", `inclusion_proof does not lead from the leaf at index ${index} to the root of the tree of ${tree.size} leaves`);
+  }
+  let signed;
+  try {
+    signed = verifySignedCheckpoint(Buffer.from(checkpoint, "utf8"), keys, "the receipt's checkpoint");
+  } catch (error) {
+    if (error instanceof NoteRefused) throw fail(error.code, error.message);
+    throw error;
+  }
+  const held = options.heldCheckpoint === void 0 ? false : settleAgainstHeld(options.heldCheckpoint, keys, signed.checkpoint, {
+    otherSize: (heldSize) => `the receipt proves inclusion in the tree of ${signed.checkpoint.size} leaves, the checkpoint you hold is of ${heldSize}: ask for GET /v1/audit/receipt/${eventId}?tree_size=${heldSize}`
+  });
+  return {
+    ok: true,
+    eventId,
+    kind: decoded.event.kind,
+    index,
+    origin: signed.checkpoint.origin,
+    treeSize: signed.checkpoint.size,
+    root: signed.checkpoint.root.toString("base64"),
+    key: signed.key.identity,
+    held
+  };
+}
+
+// src/audit/verify/verify-export.ts
+import { isUtf8 as isUtf83 } from "node:buffer";
+import { createHash as createHash2, verify as verifySignature } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { open, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 
 // src/audit/verify/export-format.ts
 var EXPORT_FORMAT = "atomic-audit-export/1";
@@ -515,11 +802,9 @@ async function verifyExportSource(source, options, mode = "auto") {
   }
 }
 async function verifySource(source, options, mode) {
-  const jwks = Array.isArray(options.publicKeyJwk) ? options.publicKeyJwk : [options.publicKeyJwk];
-  if (jwks.length === 0) throw new Failure("key_invalid", "no public key given");
   let keys;
   try {
-    keys = jwks.map((jwk) => publicKeyFromJwk(jwk));
+    keys = trustedKeys(options.publicKeyJwk);
   } catch (error) {
     throw new Failure("key_invalid", error.message);
   }
@@ -530,7 +815,7 @@ async function verifySource(source, options, mode) {
   if (listing.get(MANIFEST_FILE) !== true) throw new Failure("manifest_invalid", `${MANIFEST_FILE} is not a regular file`, { file: MANIFEST_FILE });
   const manifestBytes = await source.read(MANIFEST_FILE, MAX_SMALL_FILE_BYTES);
   if (manifestBytes === void 0) throw new Failure("manifest_invalid", `${MANIFEST_FILE} is larger than ${MAX_SMALL_FILE_BYTES} bytes`, { file: MANIFEST_FILE });
-  const manifest = verifyManifest(manifestBytes, keys);
+  const { manifest, key: manifestKey } = verifyManifest(manifestBytes, keys);
   const listed = Object.keys(manifest.files);
   for (const name of [...listing.keys()].sort()) {
     if (name === MANIFEST_FILE) continue;
@@ -554,7 +839,7 @@ async function verifySource(source, options, mode) {
   const previous = options.previousCheckpoint === void 0 ? void 0 : attempt(() => parsePreviousCheckpoint(options.previousCheckpoint, keys));
   const digest = createHash2("sha256");
   const wanted = /* @__PURE__ */ new Set();
-  if (previous?.ok) wanted.add(previous.value.size);
+  if (previous?.ok) wanted.add(previous.value.checkpoint.size);
   if (consistency?.ok) wanted.add(consistency.value.oldSize);
   const entriesSize = listingSizes.get(ENTRIES_FILE);
   const parallel = mode === "always" || mode === "auto" && workerPossible() && entriesSize !== void 0 && entriesSize >= PARALLEL_MIN_BYTES;
@@ -562,7 +847,7 @@ async function verifySource(source, options, mode) {
   if (digest.digest("hex") !== manifest.files[ENTRIES_FILE]) {
     throw new Failure("file_digest", `${ENTRIES_FILE} does not have the SHA-256 the manifest lists`, { file: ENTRIES_FILE });
   }
-  const signed = settle(checkpoint);
+  const { checkpoint: signed, key: checkpointKey } = settle(checkpoint);
   const start = settle(prefix);
   if (walked === void 0) throw new Error("unreachable: entries were not walked");
   if (walked.failure !== void 0) throw walked.failure;
@@ -592,8 +877,9 @@ async function verifySource(source, options, mode) {
       file: MANIFEST_FILE
     });
   }
-  const result = { ok: true, origin: signed.origin, from, to, root: signed.root.toString("base64"), checked: walker.count };
-  const extension = checkConsistency(signed, walker, previous === void 0 ? void 0 : settle(previous), consistency === void 0 ? void 0 : settle(consistency));
+  const keysUsed2 = distinctIdentities([checkpointKey, manifestKey]);
+  const result = { ok: true, origin: signed.origin, from, to, root: signed.root.toString("base64"), checked: walker.count, keys: keysUsed2 };
+  const extension = checkConsistency(signed, walker, previous === void 0 ? void 0 : settle(previous).checkpoint, consistency === void 0 ? void 0 : settle(consistency));
   return extension === void 0 ? result : { ...result, consistency: extension };
 }
 function checkConsistency(signed, walker, previous, proof) {
@@ -664,7 +950,7 @@ function verifyManifest(bytes, keys) {
   if (parts.length !== 3) throw invalid("not a compact JWS (three base64url parts separated by dots)");
   const [headerPart, payloadPart, signaturePart] = parts;
   const header = decodeJsonPart(headerPart);
-  if (header === void 0 || !isObject(header)) throw invalid("the JWS header is not base64url JSON object");
+  if (header === void 0 || !isObject2(header)) throw invalid("the JWS header is not base64url JSON object");
   if (header["alg"] !== "EdDSA") throw invalid(`the JWS alg is ${JSON.stringify(header["alg"])}, not "EdDSA"`);
   if (Object.hasOwn(header, "crit")) throw invalid("the JWS header has crit: no extension is understood");
   if (Object.hasOwn(header, "b64")) throw invalid("the JWS header has b64: the payload must be base64url-encoded");
@@ -679,27 +965,28 @@ function verifyManifest(bytes, keys) {
   if (signature === void 0 || signature.length !== 64) throw invalid("the JWS signature is not base64url of 64 bytes");
   if (decodeBase64url(payloadPart) === void 0) throw invalid("the JWS payload is not base64url");
   const signed = Buffer.from(`${headerPart}.${payloadPart}`, "ascii");
-  if (!named.some((key) => verifySignature(null, signed, key.publicKey, signature))) {
+  const signer = named.find((key) => verifySignature(null, signed, key.publicKey, signature));
+  if (signer === void 0) {
     throw new Failure("manifest_signature", `the signature of ${MANIFEST_FILE} does not verify with ${named.length === 1 ? "key" : "any key named"} ${keyNames(named)}`, {
       file: MANIFEST_FILE
     });
   }
   const payload = decodeJsonPart(payloadPart);
-  if (!isObject(payload)) throw invalid("the payload is not a JSON object");
+  if (!isObject2(payload)) throw invalid("the payload is not a JSON object");
   for (const field of Object.keys(payload)) if (!MANIFEST_FIELDS.includes(field)) throw invalid(`unexpected field ${JSON.stringify(field)}`);
   for (const field of MANIFEST_FIELDS) if (!Object.hasOwn(payload, field)) throw invalid(`no ${field}`);
   const { format, origin, from, to, files, createdAt } = payload;
   if (format !== EXPORT_FORMAT) throw invalid(`format ${JSON.stringify(format)} is not ${JSON.stringify(EXPORT_FORMAT)}`);
   if (typeof origin !== "string" || origin.length === 0) throw invalid("origin is not a non-empty string");
-  if (!isIndex(from) || !isIndex(to) || from > to) throw invalid("from and to are not indexes with from \u2264 to");
+  if (!isIndex2(from) || !isIndex2(to) || from > to) throw invalid("from and to are not indexes with from \u2264 to");
   if (typeof createdAt !== "string" || Number.isNaN(Date.parse(createdAt))) throw invalid("createdAt is not an ISO 8601 time");
-  if (!isObject(files)) throw invalid("files is not an object");
+  if (!isObject2(files)) throw invalid("files is not an object");
   for (const [name, digest] of Object.entries(files)) {
     if (!LISTED_FILES.includes(name)) throw invalid(`files lists ${JSON.stringify(name)}, which is no file of the format`);
     if (typeof digest !== "string" || !HEX_DIGEST.test(digest)) throw invalid(`the digest of ${name} is not 64 lowercase hex digits`);
   }
   for (const name of REQUIRED_FILES) if (!Object.hasOwn(files, name)) throw invalid(`files does not list ${name}`);
-  return payload;
+  return { manifest: payload, key: signer };
 }
 function decodeBase64url(text) {
   if (!BASE64URL2.test(text)) return void 0;
@@ -708,7 +995,7 @@ function decodeBase64url(text) {
 }
 function decodeJsonPart(part) {
   const bytes = decodeBase64url(part);
-  if (bytes === void 0 || !isUtf82(bytes)) return void 0;
+  if (bytes === void 0 || !isUtf83(bytes)) return void 0;
   try {
     return JSON.parse(bytes.toString("utf8"));
   } catch {
@@ -737,26 +1024,19 @@ function parsePreviousCheckpoint(note, keys) {
 function checkNote(bytes, keys, file, what) {
   const at = file === void 0 ? {} : { file };
   if (bytes === void 0) throw new Failure("checkpoint_invalid", `${what} is larger than ${MAX_SMALL_FILE_BYTES} bytes`, at);
-  if (!isUtf82(bytes)) throw new Failure("checkpoint_invalid", `${what} is not UTF-8`, at);
-  const refusals = [];
-  for (const key of keys) {
-    try {
-      return verifyCheckpoint(bytes.toString("utf8"), key);
-    } catch (error) {
-      if (!(error instanceof CheckpointError)) throw error;
-      if (error.code === "malformed") throw new Failure("checkpoint_invalid", `${what}: ${error.message}`, at);
-      refusals.push(error);
-    }
+  try {
+    return verifySignedCheckpoint(bytes, keys, what);
+  } catch (error) {
+    if (error instanceof NoteRefused) throw new Failure(error.code, error.message, at);
+    throw error;
   }
-  const reported = refusals.filter((refusal) => refusal.code === "bad_signature");
-  throw new Failure("checkpoint_signature", `${what}: ${(reported.length > 0 ? reported : refusals).map((refusal) => refusal.message).join("; ")}`, at);
 }
 function parsePrefix(bytes) {
   const invalid = (why) => new Failure("prefix_invalid", `${PREFIX_FILE}: ${why}`, { file: PREFIX_FILE });
   const value = parseJsonFile(bytes, invalid);
   exactFields(value, ["size", "hashes", "chain"], invalid);
   const { size, hashes, chain } = value;
-  if (!isIndex(size)) throw invalid("size is not a non-negative safe integer");
+  if (!isIndex2(size)) throw invalid("size is not a non-negative safe integer");
   if (!Array.isArray(hashes)) throw invalid("hashes is not an array");
   const decoded = hashes.map((hash2, i) => {
     const bytes2 = typeof hash2 === "string" ? decodeStandardBase64(hash2) : void 0;
@@ -778,7 +1058,7 @@ function parseConsistency(bytes) {
   const value = parseJsonFile(bytes, invalid);
   exactFields(value, ["oldSize", "newSize", "proof"], invalid);
   const { oldSize, newSize, proof } = value;
-  if (!isIndex(oldSize) || !isIndex(newSize)) throw invalid("oldSize and newSize are not non-negative safe integers");
+  if (!isIndex2(oldSize) || !isIndex2(newSize)) throw invalid("oldSize and newSize are not non-negative safe integers");
   if (!Array.isArray(proof) || proof.length > 128) throw invalid("proof is not an array of at most 128 hashes");
   const hashes = proof.map((hash2, i) => {
     const decoded = typeof hash2 === "string" ? decodeStandardBase64(hash2) : void 0;
@@ -789,14 +1069,14 @@ function parseConsistency(bytes) {
 }
 function parseJsonFile(bytes, invalid) {
   if (bytes === void 0) throw invalid(`larger than ${MAX_SMALL_FILE_BYTES} bytes`);
-  if (!isUtf82(bytes)) throw invalid("not UTF-8");
+  if (!isUtf83(bytes)) throw invalid("not UTF-8");
   let value;
   try {
     value = JSON.parse(bytes.toString("utf8"));
   } catch (error) {
     throw invalid(`not JSON (${error.message})`);
   }
-  if (!isObject(value)) throw invalid("not a JSON object");
+  if (!isObject2(value)) throw invalid("not a JSON object");
   return value;
 }
 function exactFields(value, fields, invalid) {
@@ -808,10 +1088,10 @@ async function streamDigest(source, name) {
   for await (const chunk of source.stream(name)) digest.update(chunk);
   return digest.digest("hex");
 }
-function isObject(value) {
+function isObject2(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
-function isIndex(value) {
+function isIndex2(value) {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 var NEWLINE = 10;
@@ -1030,67 +1310,157 @@ function asBuffer2(bytes) {
 }
 
 // src/audit/verify/cli-main.ts
-var USAGE = "usage: node verify.mjs DIR --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file]";
-async function runVerifierCli(argv) {
-  let dir;
-  let keyPaths;
-  let previousPath;
+var USAGE = [
+  "usage: node verify.mjs DIR --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file] [--require-previous]",
+  "       node verify.mjs receipt RECEIPT.json --key pub.jwk [--key older.jwk ...] [--checkpoint checkpoint-file]",
+  "       node verify.mjs consistency PROOF.json --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file] [--require-previous]",
+  "       node verify.mjs key pub.jwk"
+].join("\n");
+var NO_KEY = "no --key given: pass the log's public key as you obtained it out of band, after comparing its id and fingerprint (node verify.mjs key FILE) with the operator's; never a key taken from the export or receipt you are verifying (entry 0 of the log carries the public key, and a forger would put theirs there)";
+var MODES = ["receipt", "consistency", "key"];
+var MODE_FLAGS = {
+  export: ["key", "previous", "require-previous"],
+  receipt: ["key", "checkpoint"],
+  consistency: ["key", "previous", "require-previous"],
+  key: []
+};
+function parseVerifierArgs(argv) {
+  let parsed;
   try {
-    const { values, positionals } = parseArgs({
+    parsed = parseArgs({
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: { key: { type: "string", multiple: true }, previous: { type: "string" }, help: { type: "boolean", short: "h" } }
+      options: {
+        key: { type: "string", multiple: true },
+        previous: { type: "string" },
+        "require-previous": { type: "boolean" },
+        checkpoint: { type: "string" },
+        help: { type: "boolean", short: "h" }
+      }
     });
-    if (values.help) return { exitCode: 0, stdout: USAGE };
-    if (positionals.length !== 1 || positionals[0] === void 0 || values.key === void 0 || values.key.length === 0) return { exitCode: 2, stderr: USAGE };
-    dir = positionals[0];
-    keyPaths = values.key;
-    previousPath = values.previous;
   } catch (error) {
-    return { exitCode: 2, stderr: `${error.message}
-${USAGE}` };
+    return { problem: error.message };
   }
-  const isDirectory = await stat2(dir).then((info) => info.isDirectory(), () => false);
-  if (!isDirectory) return { exitCode: 2, stderr: `${dir} is not a directory
-${USAGE}` };
-  const keyTexts = [];
-  let previousCheckpoint;
-  for (const keyPath of keyPaths) {
-    try {
-      keyTexts.push(await readFile(keyPath, "utf8"));
-    } catch (error) {
-      return { exitCode: 2, stderr: `cannot read the key file ${keyPath}: ${error.message}` };
-    }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true };
+  const [first, second] = positionals;
+  const modeWord = MODES.includes(first ?? "") && positionals.length === 2;
+  if (first === void 0 || positionals.length > (modeWord ? 2 : 1)) return { problem: "give one export directory, or a mode and one file" };
+  const mode = modeWord ? first : "export";
+  const path = modeWord ? second : first;
+  for (const flag of ["key", "previous", "require-previous", "checkpoint"]) {
+    if (values[flag] !== void 0 && !MODE_FLAGS[mode].includes(flag)) return { problem: `--${flag} does not apply to ${mode === "export" ? "an export" : `the ${mode} mode`}` };
   }
-  if (previousPath !== void 0) {
-    try {
-      previousCheckpoint = await readFile(previousPath, "utf8");
-    } catch (error) {
-      return { exitCode: 2, stderr: `cannot read the previous checkpoint ${previousPath}: ${error.message}` };
-    }
-  }
-  const publicKeyJwk = keyTexts.map(parseJwk);
-  const verdict = await verifyExport(dir, { publicKeyJwk, ...previousCheckpoint === void 0 ? {} : { previousCheckpoint } });
-  return { exitCode: verdict.ok ? 0 : 1, stdout: verdictLine(verdict) };
+  if (mode === "key") return { command: { mode, path } };
+  const keys = values.key ?? [];
+  if (keys.length === 0) return { problem: NO_KEY };
+  if (mode === "receipt") return { command: { mode, path, keys, ...values.checkpoint === void 0 ? {} : { checkpoint: values.checkpoint } } };
+  return { command: { mode, path, keys, requirePrevious: values["require-previous"] === true, ...values.previous === void 0 ? {} : { previous: values.previous } } };
 }
-function parseJwk(text) {
+async function runVerifierCli(argv) {
+  const parsed = parseVerifierArgs(argv);
+  if ("help" in parsed) return { exitCode: 0, stdout: USAGE };
+  if ("problem" in parsed) return { exitCode: 2, stderr: `${parsed.problem}
+${USAGE}` };
+  return runVerifierCommand(parsed.command);
+}
+async function runVerifierCommand(command) {
+  try {
+    switch (command.mode) {
+      case "key":
+        return keyCommand(await readText(command.path, "the key file"));
+      case "export":
+        return await exportCommand(command);
+      case "receipt":
+        return await receiptCommand(command);
+      case "consistency":
+        return await consistencyCommand(command);
+    }
+  } catch (error) {
+    if (error instanceof Unreadable) return { exitCode: 2, stderr: error.message };
+    throw error;
+  }
+}
+var Unreadable = class extends Error {
+};
+async function readText(path, what) {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new Unreadable(`cannot read ${what} ${path}: ${error.message}`);
+  }
+}
+async function readKeys(paths) {
+  const texts = [];
+  for (const path of paths) texts.push(await readText(path, "the key file"));
+  return texts.map(parseJson);
+}
+function parseJson(text) {
   try {
     return JSON.parse(text);
   } catch {
     return void 0;
   }
 }
+var PREVIOUS_MISSING = "FAILED: previous_missing: --require-previous was given without --previous: nothing would show that the log did not rewrite what you audited before";
+async function exportCommand(command) {
+  if (command.requirePrevious && command.previous === void 0) return { exitCode: 1, stdout: PREVIOUS_MISSING };
+  const isDirectory = await stat2(command.path).then((info) => info.isDirectory(), () => false);
+  if (!isDirectory) return { exitCode: 2, stderr: `${command.path} is not a directory
+${USAGE}` };
+  const publicKeyJwk = await readKeys(command.keys);
+  const previousCheckpoint = command.previous === void 0 ? void 0 : await readText(command.previous, "the previous checkpoint");
+  const verdict = await verifyExport(command.path, { publicKeyJwk, ...previousCheckpoint === void 0 ? {} : { previousCheckpoint } });
+  return { exitCode: verdict.ok ? 0 : 1, stdout: verdictLine(verdict) };
+}
+async function receiptCommand(command) {
+  const publicKeyJwk = await readKeys(command.keys);
+  const receipt = parseJson(await readText(command.path, "the receipt"));
+  const heldCheckpoint = command.checkpoint === void 0 ? void 0 : await readText(command.checkpoint, "the checkpoint");
+  const verdict = verifyReceipt(receipt, { publicKeyJwk, ...heldCheckpoint === void 0 ? {} : { heldCheckpoint } });
+  return { exitCode: verdict.ok ? 0 : 1, stdout: receiptVerdictLine(verdict) };
+}
+async function consistencyCommand(command) {
+  if (command.requirePrevious && command.previous === void 0) return { exitCode: 1, stdout: PREVIOUS_MISSING };
+  const publicKeyJwk = await readKeys(command.keys);
+  const body = parseJson(await readText(command.path, "the consistency proof"));
+  const previousCheckpoint = command.previous === void 0 ? void 0 : await readText(command.previous, "the previous checkpoint");
+  const verdict = verifyConsistencyProof(body, { publicKeyJwk, ...previousCheckpoint === void 0 ? {} : { previousCheckpoint } });
+  return { exitCode: verdict.ok ? 0 : 1, stdout: consistencyVerdictLine(verdict) };
+}
+function keyCommand(text) {
+  try {
+    const [key] = trustedKeys(parseJson(text));
+    return { exitCode: 0, stdout: `key ${describeKey(key.identity)}` };
+  } catch (error) {
+    return { exitCode: 1, stdout: `FAILED: key_invalid: ${error.message}` };
+  }
+}
+var keysUsed = (keys) => `${keys.length === 1 ? "key" : "keys"} ${keys.map(describeKey).join(", ")}`;
 function verdictLine(verdict) {
   if (!verdict.ok) {
     return `FAILED${verdict.index === void 0 ? "" : ` at index ${verdict.index}`}: ${verdict.code}: ${verdict.reason}`;
   }
-  let line = `OK: origin ${verdict.origin}, entries [${verdict.from}, ${verdict.to}), root ${verdict.root}`;
+  let line = `OK: origin ${verdict.origin}, entries [${verdict.from}, ${verdict.to}), root ${verdict.root}; ${keysUsed(verdict.keys)}`;
   const consistency = verdict.consistency;
-  if (consistency !== void 0) {
-    line += consistency.against === "unchecked" ? `; consistency from size ${consistency.oldSize} NOT checked (give the checkpoint of that size with --previous)` : `; extends size ${consistency.oldSize} (root ${consistency.oldRoot ?? "?"}, checked against ${consistency.against === "previous-checkpoint" ? "the previous checkpoint" : "the exported leaves"})`;
+  if (consistency?.against === "previous-checkpoint") {
+    return `${line}; extends size ${consistency.oldSize} (root ${consistency.oldRoot ?? "?"}, checked against the previous checkpoint)`;
   }
+  if (consistency?.against === "unchecked") line += `; consistency from size ${consistency.oldSize} NOT checked (give the checkpoint of that size with --previous)`;
+  if (consistency?.against === "exported-leaves") line += `; extends size ${consistency.oldSize} (root ${consistency.oldRoot ?? "?"}, checked against the exported leaves)`;
+  line += "; NOT checked against a checkpoint you kept (no --previous): this shows what the log signs now, not that it kept what it signed before";
   return line;
+}
+function receiptVerdictLine(verdict) {
+  if (!verdict.ok) return `FAILED: ${verdict.code}: ${verdict.reason}`;
+  const line = `OK: event ${verdict.eventId} (${verdict.kind}) is entry ${verdict.index} of origin ${verdict.origin}, in the tree of ${verdict.treeSize} leaves, root ${verdict.root}; ${keysUsed([verdict.key])}`;
+  return verdict.held ? `${line}; the tree of the checkpoint you hold` : `${line}; NOT compared with a checkpoint you kept (no --checkpoint): link this tree to your archive with a consistency proof`;
+}
+function consistencyVerdictLine(verdict) {
+  if (!verdict.ok) return `FAILED: ${verdict.code}: ${verdict.reason}`;
+  const line = `OK: origin ${verdict.origin}, the tree of ${verdict.newSize} leaves (root ${verdict.newRoot}) extends the tree of ${verdict.oldSize} (root ${verdict.oldRoot}); ${keysUsed(verdict.keys)}`;
+  return verdict.held ? `${line}; from the checkpoint you hold` : `${line}; NOT checked against a checkpoint you kept (no --previous): the old tree is the server's own copy`;
 }
 
 // src/audit/verify/cli.ts

@@ -3,7 +3,7 @@ import type { Pool } from "pg";
 import { TAR_END, tarHeader, tarPadding } from "../util/tar.js";
 import type { NoteVerifier } from "./core/checkpoint.js";
 import type { SigningKey } from "./core/keys.js";
-import { planExport, sha256Hex, signManifest, type ExportRange } from "./store/exporter.js";
+import { planExport, sha256Hex, signManifest, type ExportRange, type ExportShortfall } from "./store/exporter.js";
 import { AuditLogReader } from "./store/reader.js";
 import { ENTRIES_FILE, EXPORT_FORMAT, MANIFEST_FILE, type ExportManifest, type ListedFile } from "./verify/export-format.js";
 
@@ -12,6 +12,8 @@ export type AuditArchiveRequest = ExportRange;
 export interface AuditArchive {
   from: number;
   to: number;
+  /** Present when the archive ends before the `to` asked for, at the largest signed tree below it. */
+  shortOf?: ExportShortfall;
   /** Exact size of the tar stream, known before the first byte so the response can carry Content-Length. */
   bytes: number;
   chunks: AsyncIterable<Buffer>;
@@ -61,5 +63,5 @@ export async function exportArchive(pool: Pool, key: SigningKey, request: AuditA
     yield Buffer.concat([tarHeader(MANIFEST_FILE, manifest.length, createdAt), manifest, tarPadding(manifest.length), TAR_END]);
   }
 
-  return { from: plan.from, to: plan.to, bytes, chunks: chunks() };
+  return { from: plan.from, to: plan.to, ...(plan.shortOf === undefined ? {} : { shortOf: plan.shortOf }), bytes, chunks: chunks() };
 }

@@ -4,6 +4,7 @@ import type { ContentHasher } from "./content-hasher.js";
 import type { AuditEvent } from "./core/entry.js";
 import { signHandover } from "./core/handover.js";
 import { publicJwk, type SigningKey } from "./core/keys.js";
+import { microtaskIdentity } from "../store/erased-parameters.js";
 
 /**
  * The audit record of one finished execution: identities, digests and counts, never the text itself. It shares
@@ -18,7 +19,7 @@ export function executionEvent(record: ExecutionRecord, hasher: ContentHasher): 
     actor: record.actor,
     request: { id: record.requestId, endpoint: record.endpoint, executionId: record.id },
     model: { id: record.modelId, sha256: record.modelDigest },
-    parameters: record.parameters,
+    parameters: loggedParameters(record.parameters, hasher),
     content: {
       inputHash: hasher.hash(record.input),
       ...(record.output === null || record.output === undefined ? {} : { outputHash: hasher.hash(record.output) }),
@@ -27,6 +28,20 @@ export function executionEvent(record: ExecutionRecord, hasher: ContentHasher): 
     usage: { promptTokens: record.promptTokens, completionTokens: record.completionTokens },
     latencyMs: Math.round(record.timings.totalMs * 1000) / 1000,
     outcome: { status: record.status, ...(record.errorCode ? { code: record.errorCode } : {}) },
+  };
+}
+
+/**
+ * The permanent log keeps no text a caller wrote or a model produced, parameters included, so that erasing stored
+ * content leaves none of it behind: stop sequences are kept as a keyed hash, like input and output, and a task's
+ * microtasks by their identities and codes (their messages may quote an output).
+ */
+function loggedParameters(parameters: Record<string, unknown>, hasher: ContentHasher): Record<string, unknown> {
+  const { stop, microtasks, ...rest } = parameters;
+  return {
+    ...rest,
+    ...(stop === undefined || stop === null ? {} : { stopHash: hasher.hash(stop) }),
+    ...(Array.isArray(microtasks) ? { microtasks: microtasks.map(microtaskIdentity) } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { ContentHasher } from "../audit/content-hasher.js";
+import { keyIdentity } from "../audit/core/key-identity.js";
 import { generateSigningKey, loadRetiredPublicKeys, loadSigningKey, publicJwk, type SigningKey } from "../audit/core/keys.js";
 import { systemEvent } from "../audit/events.js";
 import { auditKeyPaths } from "../audit/key-files.js";
@@ -41,6 +42,11 @@ export async function startAudit(config: Config, database: Pick<OpenDatabase, "u
   const key = created ? generateSigningKey(paths.dir, config.audit.origin) : loadSigningKey(paths.signingKey, config.audit.origin);
   if (created) logger.warn({ key: paths.signingKey, publicKey: paths.publicJwk }, "generated the audit signing key; give auditors the public key");
   const retiredKeys = loadRetiredPublicKeys(paths.dir, config.audit.origin);
+  // What an auditor compares, out of band, with the public key they were handed before trusting it.
+  logger.info(
+    { ...keyIdentity(key.name, key.publicKey), publicKey: paths.publicJwk, retired: retiredKeys.map((retired) => keyIdentity(retired.name, retired.publicKey)) },
+    "audit signing key",
+  );
   const hasher = ContentHasher.fromFile(paths.contentHashKey);
   const log = logger.child({ component: "audit" });
   const sequencer = new SequencerThread({
@@ -74,7 +80,7 @@ export async function startAudit(config: Config, database: Pick<OpenDatabase, "u
 
   const reader = new AuditLogReader(pool);
   return {
-    deps: { reader, exportArchive: (request) => exportArchive(pool, key, request, retiredKeys), record },
+    deps: { reader, exportArchive: (request) => exportArchive(pool, key, request, retiredKeys), record, append: (event) => queue.enqueue(event) },
     key,
     hasher,
     sequencer,

@@ -24,6 +24,8 @@ import { PendingOutcomes, type Routing } from "../pipeline/routing.js";
 import { RateLimiter } from "../limits/rate-limiter.js";
 import { tenantLimits } from "../limits/tenant-limits.js";
 import { TokenBudget } from "../limits/token-budget.js";
+import { ContentEraser } from "../retention/erasure.js";
+import { RetentionJob } from "../retention/job.js";
 
 export interface RunningGateway {
   url: string;
@@ -33,6 +35,8 @@ export interface RunningGateway {
   audit: RunningAudit;
   /** The Temporal frontend asynchronous tasks run on (a dev server this gateway started, or the site's); null when off. */
   temporalAddress: string | null;
+  /** Erases execution content past its tenant's retention on a timer; runOnce() runs a pass now. */
+  retention: RetentionJob;
   close(): Promise<void>;
 }
 
@@ -79,6 +83,8 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   let pending: PendingOutcomes;
   let orchestration: RunningOrchestration | undefined;
   let identity: RunningIdentity | undefined;
+  const eraser = new ContentEraser(database.stores.erasure, config.retention.batchSize);
+  const retention = new RetentionJob({ config: config.retention, eraser, store: database.stores.erasure, logger: logger.child({ component: "retention" }) });
   try {
     identity = await startIdentity(config, database.stores.apiKeys, audit, logger);
     const policy = openPolicy(config, logger);
@@ -131,6 +137,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       webhooks: config.webhooks,
       policy,
       cors: config.server.cors,
+      erasure: eraser,
     });
     server = await listen(config, app, tls);
   } catch (error) {
@@ -144,6 +151,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   const address = server.address() as AddressInfo;
   const url = `${tls === null ? "http" : "https"}://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info({ url, models: catalog.map((m) => ({ id: m.id, state: engine.status(m.id)?.state })) }, "gateway listening");
+  retention.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -152,9 +160,12 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     engine,
     audit,
     temporalAddress: running.address,
+    retention,
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        // A pass in progress ends after its current batch, before the database it writes to goes.
+        await retention.stop();
         // No request can be refused any more: what the current window counted goes into the log before it closes.
         await access.close();
         // Workers first: in-flight activities finish (or are handed back to Temporal) while the engine still runs.

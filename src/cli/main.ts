@@ -6,6 +6,7 @@ import type { CommandContext } from "./context.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { apikeysCommand } from "./commands/apikeys.js";
 import { auditCommand } from "./commands/audit.js";
+import { eraseCommand } from "./commands/erase.js";
 import { keysCommand } from "./commands/keys.js";
 import { modelsCommand } from "./commands/models.js";
 import { policyCommand } from "./commands/policy.js";
@@ -31,7 +32,12 @@ commands:
   keys generate              create the audit log's Ed25519 signing key and its public JWK
   keys rotate                retire the signing key for a new one and log the handover (stop the gateway first)
   audit export --out DIR     export the audit log [--from I|TIME] [--to I|TIME] [--previous-size N]
-  audit verify DIR --key F   verify an export offline [--key F ...] [--previous CHECKPOINT-FILE]
+  audit verify DIR --key F   verify an export offline [--key F ...] [--previous CHECKPOINT-FILE] [--require-previous]
+  audit verify-receipt FILE --key F       verify a receipt offline [--key F ...] [--checkpoint CHECKPOINT-FILE]
+  audit verify-consistency FILE --key F   verify a consistency proof offline [--previous CHECKPOINT-FILE] [--require-previous]
+  audit key FILE             print a public key's id and fingerprint, to compare out of band
+  erase --tenant T           erase stored execution content [--subject S] [--execution ID] [--before DATE]
+                             [--dry-run]; the audit log keeps its hashes and records the erasure
 
 configuration: atomic.config.json (or --config / ATOMIC_CONFIG), overridden by ATOMIC_* environment variables
 `;
@@ -67,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
     case "policy": return policyCommand(context, commandArgs);
     case "worker": return workerCommand(context, commandArgs);
     case "audit": return auditCommand(context, commandArgs);
+    case "erase": return eraseCommand(context, commandArgs);
     default: throw new UsageError(`unknown command ${command}\n\n${HELP}`);
   }
 }

@@ -35,6 +35,9 @@ const TENANT_LIMIT_FIELDS = {
   tokensPerDay: z.number().int().positive().nullable(),
 };
 
+/** Days a tenant's execution content is kept after it was created; null: kept until erased on demand. */
+const RetentionDays = z.number().int().min(1).max(36_500).nullable();
+
 export const ConfigSchema = z.strictObject({
   server: z.strictObject({
     /** Loopback by default: exposing the gateway is a deliberate act. */
@@ -156,6 +159,18 @@ export const ConfigSchema = z.strictObject({
     tenants: z.record(TenantName, z.strictObject(TENANT_LIMIT_FIELDS).partial()).default({}),
     /** How long a tenant's token count is reused: a busy tenant can overrun its budget by this much traffic. */
     tokenUsageRefreshMs: z.number().int().min(0).max(60_000).default(1000),
+  }).prefault({}),
+  retention: z.strictObject({
+    /** For every tenant not listed under `tenants`. */
+    default: z.strictObject({
+      days: RetentionDays.default(null),
+    }).prefault({}),
+    /** Per tenant, replacing the default. */
+    tenants: z.record(TenantName, z.strictObject({ days: RetentionDays })).default({}),
+    /** How often each gateway erases the content past its tenant's retention (the first pass shortly after start). */
+    intervalMs: z.number().int().min(1000).max(86_400_000).default(3_600_000),
+    /** Executions erased per transaction and audit event, by the retention job and by erasure requests alike. */
+    batchSize: z.number().int().min(1).max(10_000).default(500),
   }).prefault({}),
   egress: z.strictObject({
     /**

@@ -17,6 +17,7 @@ import { registerEmbeddings } from "./routes/v1_embeddings.js";
 import { registerExecutionsGet } from "./routes/v1_executions_get.js";
 import { registerFeedback } from "./routes/v1_feedback.js";
 import { registerAdminBidding } from "./routes/v1_admin_bidding.js";
+import { registerAdminErasure } from "./routes/v1_admin_erasure.js";
 import { registerAdminPolicy } from "./routes/v1_admin_policy.js";
 import { registerModels } from "./routes/v1_models.js";
 import { registerSchemas } from "./routes/v1_schemas.js";
@@ -61,6 +62,7 @@ export function createApp(deps: GatewayDeps): Hono {
   registerFeedback(app, deps);
   registerAdminBidding(app, deps);
   registerAdminPolicy(app, deps);
+  registerAdminErasure(app, deps);
   registerSchemas(app, deps);
   registerAudit(app, deps);
   return app;

@@ -9,13 +9,16 @@ import type { Routing } from "../pipeline/routing.js";
 import type { PolicyDecider, PolicyStore } from "../policy/index.js";
 import type { DatabaseHealth, SchemaStore } from "../store/interface.js";
 import type { TaskService } from "../orchestration/service/interface.js";
+import type { ContentEraser } from "../retention/erasure.js";
 
-/** What the audit routes read: receipts and checkpoints, queued events, and the export archive. */
+/** What the audit routes read: receipts, checkpoints and consistency proofs, queued events, and the export archive. */
 export interface AuditDeps {
-  reader: Pick<AuditLogReader, "latestCheckpoint" | "receipt" | "isQueued">;
+  reader: Pick<AuditLogReader, "latestCheckpoint" | "receipt" | "consistency" | "isQueued">;
   exportArchive(request: AuditArchiveRequest): Promise<AuditArchive>;
   /** Queues an event that is not an execution (an operator's change); failures are logged, not thrown. */
   record(event: AuditEvent): Promise<void>;
+  /** Queues an event and resolves once it is durable, or throws: for a request that must not be answered unrecorded. */
+  append(event: AuditEvent): Promise<void>;
 }
 
 /** Everything the HTTP layer needs, injected so tests and the benchmark can swap any part. */
@@ -33,6 +36,8 @@ export interface GatewayDeps extends PipelineDeps {
   tasks: TaskService;
   /** Origins an asynchronous task's webhook may be sent to, and deliveries per webhook before it is given up. */
   webhooks: { allow: readonly string[]; maxAttempts: number };
+  /** Erasure of stored execution content on demand (POST /v1/admin/erasure); the retention job shares it. */
+  erasure: ContentEraser;
   /** Per-tenant request rates and daily token budgets. */
   quotas: Quotas;
   logger: Logger;

@@ -45,9 +45,9 @@ export interface ExecutionRecord {
   errorCode: string | null;
   /** Generation parameters as applied (max tokens, temperature, seed, grammar kind, ...). */
   parameters: Record<string, unknown>;
-  /** The request's input: messages, prompt, embedding input or task input. */
+  /** The request's input: messages, prompt, embedding input or task input; null once erased (src/retention). */
   input: unknown;
-  /** Text, parsed JSON result, or embedding summary; null when the request failed. */
+  /** Text, parsed JSON result, or embedding summary; null when the request failed or its content was erased. */
   output: unknown;
   schema: SchemaRef | null;
   promptTokens: number;
@@ -55,6 +55,8 @@ export interface ExecutionRecord {
   timings: ExecutionTimings;
   createdAt: Date;
   completedAt: Date;
+  /** When its content was erased, and the `content.erased` audit event that records it; absent while it is kept. */
+  contentErased?: { at: Date; auditEventId: string };
 }
 
 export interface ExecutionStore {
@@ -67,6 +69,53 @@ export interface ExecutionStore {
   get(tenant: string, id: string): Promise<ExecutionRecord | null>;
   /** Prompt + completion tokens of the tenant's executions created since `since` (for daily budgets). */
   tokensSince(tenant: string, since: Date): Promise<number>;
+}
+
+/**
+ * Which executions an erasure takes: the tenant's, narrowed by every other selector given (they combine with AND).
+ */
+export interface ContentSelector {
+  tenant: string;
+  /** The caller identity the executions name (ExecutionRecord.actor.subject: `apikey:<key id>` or a JWT's `sub`). */
+  subject?: string;
+  /**
+   * One execution by id; for an asynchronous task's record (id = task id), also the executions of the task's
+   * microtasks, failed tries included, whose stored input names the task.
+   */
+  executionId?: string;
+  /** Created strictly before this instant. */
+  before?: Date;
+}
+
+/** What an erasure takes, or would take: executions whose content is still stored, and the comments of their feedback. */
+export interface ContentCounts {
+  executions: number;
+  feedbackComments: number;
+}
+
+/** One batch as it was erased: which executions lost their content, and how many feedback comments went with them. */
+export interface ErasedBatch {
+  executionIds: string[];
+  feedbackComments: number;
+}
+
+export interface ContentErasureStore {
+  /** What erasing `selector` would take now; changes nothing. */
+  count(selector: ContentSelector): Promise<ContentCounts>;
+  /**
+   * Erases the content of up to `limit` matching executions, oldest first, in one transaction: input and output
+   * become null, parameters lose the caller's text, their feedback comments become null, and the audit event that
+   * `describe` returns for the batch is queued in the same transaction (none when it returns null), so the batch and
+   * its record commit together or not at all. Rows another transaction holds are skipped when `skipLocked` (a
+   * later pass takes them), else waited for. Erased rows no longer match: running it again takes the next batch.
+   */
+  eraseBatch(
+    selector: ContentSelector,
+    options: { limit: number; skipLocked: boolean },
+    describe: (batch: ErasedBatch) => AuditEvent | null,
+  ): Promise<ErasedBatch & { event: AuditEvent | null }>;
+  /** Every tenant with at least one execution whose content is still stored. */
+  tenantsWithContent(): Promise<string[]>;
 }
 
 export interface SchemaRecord {
@@ -98,8 +147,12 @@ export class SchemaVersionConflictError extends Error {
 
 /** Each tenant has a registry of its own: names never collide across tenants and nothing is shared. */
 export interface SchemaStore {
-  /** Idempotent for an identical document under the same name+version; conflicting documents are refused. */
-  register(tenant: string, input: NewSchema): Promise<SchemaRecord>;
+  /**
+   * Idempotent for an identical document under the same name+version; conflicting documents are refused. The audit
+   * event `describe` returns for the outcome (a new version, or `created: false` for an identical one) is queued in
+   * the same transaction, so a registration and its record commit together or not at all.
+   */
+  register(tenant: string, input: NewSchema, describe?: (registration: { record: SchemaRecord; created: boolean }) => AuditEvent): Promise<SchemaRecord>;
   /** The given version, or the latest one when version is omitted. */
   get(tenant: string, name: string, version?: number): Promise<SchemaRecord | null>;
   /** The latest version of every schema, by name. */

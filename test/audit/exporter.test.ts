@@ -108,8 +108,11 @@ describe("exportAudit", () => {
   it("exports an index range, ending at the largest checkpoint at or below the requested end", async () => {
     const { result, files } = await exportTo({ from: 250, to: 730 });
 
-    expect(result).toMatchObject({ from: 250, to: 700 });
+    // Said, not silent: what was asked for, and the signed tree that would hold all of it.
+    expect(result).toMatchObject({ from: 250, to: 700, shortOf: { requested: 730, nextSize: 800 } });
     expect(files.manifest).toMatchObject({ from: 250, to: 700 });
+    expect((await exportTo({ from: 250, to: 700 })).result.shortOf).toBeUndefined();
+    expect((await exportTo({ from: 990, to: 5000 })).result).toMatchObject({ to: 1000, shortOf: { requested: 5000, nextSize: null } });
     expect(files.leaves.map((leaf) => decodeLeaf(leaf).event)).toEqual(events.slice(250, 700));
     expect(files.prefix.size).toBe(250);
     expect(files.checkpoint.size).toBe(700);
@@ -120,7 +123,7 @@ describe("exportAudit", () => {
     const { result, files } = await exportTo({ from: new Date(START + 299_500), to: new Date(START + 650_000) });
 
     // Events 300..649 fall in the window; the export ends at checkpoint 600.
-    expect(result).toMatchObject({ from: 300, to: 600 });
+    expect(result).toMatchObject({ from: 300, to: 600, shortOf: { requested: 650, nextSize: 700 } });
     expect(files.leaves.map((leaf) => decodeLeaf(leaf).event)).toEqual(events.slice(300, 600));
     expect(recomputeRoot(files.prefix, files.leaves).equals(files.checkpoint.root)).toBe(true);
   });

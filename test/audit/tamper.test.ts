@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseUnverifiedCheckpoint, signCheckpoint } from "../../src/audit/core/checkpoint.js";
 import { LeafError, chainHash, decodeLeaf, encodeLeaf } from "../../src/audit/core/entry.js";
+import { keyIdentity } from "../../src/audit/core/key-identity.js";
 import { publicJwk, type SigningKey } from "../../src/audit/core/keys.js";
 import { popCount } from "../../src/audit/core/merkle.js";
 import {
@@ -57,6 +58,8 @@ function makeKey(name = NAME): SigningKey {
 }
 
 const key = makeKey();
+/** How the verdicts name that key: the identity an auditor compares out of band. */
+const signer = keyIdentity(key.name, key.publicKey);
 const jwk = publicJwk(key);
 /** The log: 40 leaves. */
 const log = SyntheticLog.build(key, ORIGIN, 40);
@@ -212,7 +215,7 @@ describe("untampered exports verify", () => {
   it("a whole log, in any chunking", async () => {
     for (const chunkSize of [1, 7, 64, 4096, undefined]) {
       const verdict = await verdictOf(full, {}, chunkSize);
-      expect(verdict).toEqual({ ok: true, origin: ORIGIN, from: 0, to: 24, root: log.rootAt(24).toString("base64"), checked: 24 });
+      expect(verdict).toEqual({ ok: true, origin: ORIGIN, from: 0, to: 24, root: log.rootAt(24).toString("base64"), checked: 24, keys: [signer] });
     }
   });
 
@@ -225,14 +228,14 @@ describe("untampered exports verify", () => {
 
   it("from > 0 with a prefix, alone and against previous checkpoints", async () => {
     const verdict = await verdictOf(middle);
-    expect(verdict).toEqual({ ok: true, origin: ORIGIN, from: 5, to: 11, root: log.rootAt(11).toString("base64"), checked: 6 });
+    expect(verdict).toEqual({ ok: true, origin: ORIGIN, from: 5, to: 11, root: log.rootAt(11).toString("base64"), checked: 6, keys: [signer] });
     for (let size = 5; size <= 11; size++) expect((await verdictOf(middle, { previousCheckpoint: log.checkpointAt(size) })).ok).toBe(true);
     for (let from = 0; from <= 24; from++) {
       const files = await log.exportFiles({ from, to: 24 });
       const got = await verdictOf(files, {}, 97);
       expect(got.ok && [got.from, got.to, got.checked]).toEqual([from, 24, 24 - from]);
     }
-    expect(await verdictOf(empty)).toEqual({ ok: true, origin: ORIGIN, from: 24, to: 24, root: log.rootAt(24).toString("base64"), checked: 0 });
+    expect(await verdictOf(empty)).toEqual({ ok: true, origin: ORIGIN, from: 24, to: 24, root: log.rootAt(24).toString("base64"), checked: 0, keys: [signer] });
   });
 
   it("with consistency.json: against the previous checkpoint, the exported leaves, or reported unchecked", async () => {

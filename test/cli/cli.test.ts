@@ -75,6 +75,7 @@ describe("atomic keys and audit", () => {
   it("generates the signing key once, 0600, with a public JWK beside it", async () => {
     const run = await atomic(["keys", "generate"]);
     expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/out of band, its identity: atomic\.local\/audit id [0-9a-f]{8} sha256:[0-9a-f]{64}\n/);
     const { statSync } = await import("node:fs");
     expect(statSync(join(dir, ".atomic", "keys", "audit-signing.pem")).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(join(dir, ".atomic", "keys", "audit-signing.pub.jwk"), "utf8"))).toMatchObject({ kty: "OKP", crv: "Ed25519" });
@@ -107,6 +108,13 @@ describe("atomic keys and audit", () => {
     const exported = await atomic(["audit", "export", "--out", "export"], { DATABASE_URL: database.url });
     expect(exported.code, exported.stderr).toBe(0);
     expect(exported.stdout).toContain("exported entries [0, 20)");
+    // Progress counts entries, not bytes.
+    expect(exported.stderr).toContain("/20 entries)");
+    expect(exported.stderr).not.toMatch(/\d B\//);
+    // An end past the last signed tree is said, not silently cut.
+    const short = await atomic(["audit", "export", "--out", "export-short", "--to", "25"], { DATABASE_URL: database.url });
+    expect(short.code, short.stderr).toBe(0);
+    expect(short.stdout).toContain("exported entries [0, 20) to export-short\nnote: --to 25 is beyond the latest signed checkpoint, of 20 leaves");
     const key = join(dir, ".atomic", "keys", "audit-signing.pub.jwk");
     const ok = await atomic(["audit", "verify", "export", "--key", key]);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
@@ -119,6 +127,41 @@ describe("atomic keys and audit", () => {
     const bad = await atomic(["audit", "verify", "export", "--key", key]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/^FAILED/);
+    const required = await atomic(["audit", "verify", "export-short", "--key", key, "--require-previous"]);
+    expect(required.code).toBe(1);
+    expect(required.stdout).toMatch(/^FAILED: previous_missing/);
+    const noKey = await atomic(["audit", "verify", "export-short"]);
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain("never a key taken from the export");
+  });
+
+  it("verifies a receipt and a consistency proof offline, and prints a key's identity", async () => {
+    const { createPool } = await import("../../src/store/postgres/database.js");
+    const { AuditLogReader } = await import("../../src/audit/store/reader.js");
+    const { receiptBody } = await import("../../src/audit/verify/receipt.js");
+    const { consistencyBody } = await import("../../src/audit/verify/consistency-proof.js");
+    const pool = createPool(database.url);
+    try {
+      const reader = new AuditLogReader(pool);
+      const eventId = (await pool.query<{ event_id: string }>("SELECT event_id FROM audit_log WHERE idx = 3")).rows[0]!.event_id;
+      writeFileSync(join(dir, "receipt.json"), JSON.stringify(receiptBody((await reader.receipt(eventId))!)));
+      const latest = (await reader.latestCheckpoint())!;
+      writeFileSync(join(dir, "latest.checkpoint"), latest.note);
+      const between = await reader.consistency(latest.size);
+      writeFileSync(join(dir, "consistency.json"), JSON.stringify(consistencyBody({ old: between.old, new: between.new, hashes: between.proof })));
+    } finally {
+      await pool.end();
+    }
+    const key = join(dir, ".atomic", "keys", "audit-signing.pub.jwk");
+    const identity = await atomic(["audit", "key", key]);
+    expect(identity.stdout).toMatch(/^key atomic\.local\/audit id [0-9a-f]{8} sha256:[0-9a-f]{64}\n$/);
+    const receipt = await atomic(["audit", "verify-receipt", "receipt.json", "--key", key, "--checkpoint", "latest.checkpoint"]);
+    expect(receipt.code, receipt.stdout + receipt.stderr).toBe(0);
+    expect(receipt.stdout).toMatch(/^OK: event .* is entry 3 of origin atomic\.local\/audit/);
+    expect(receipt.stdout).toContain(identity.stdout.trim().slice("key ".length));
+    const consistency = await atomic(["audit", "verify-consistency", "consistency.json", "--key", key, "--previous", "latest.checkpoint"]);
+    expect(consistency.code, consistency.stdout + consistency.stderr).toBe(0);
+    expect((await atomic(["audit", "verify-receipt", "receipt.json"])).code).toBe(2);
   });
 
   it("rotates the signing key: the old one retired 0600, the rotation queued, earlier checkpoints still exportable", async () => {

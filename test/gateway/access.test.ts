@@ -53,6 +53,7 @@ const ROUTES: Array<{ method: "GET" | "POST"; path: string; body?: unknown; scop
   { method: "GET", path: "/v1/executions/0190c1a2-0000-7000-8000-000000000000", scopes: ["infer", "embed", "tasks"] },
   { method: "GET", path: "/v1/audit/checkpoint", scopes: ["audit:read", "audit:export"] },
   { method: "GET", path: "/v1/audit/receipt/0190c1a2-0000-7000-8000-000000000000", scopes: ["audit:read"] },
+  { method: "GET", path: "/v1/audit/consistency?from=1", scopes: ["audit:read"] },
   { method: "GET", path: "/v1/audit/export?from=0&to=0", scopes: ["audit:export"] },
   { method: "GET", path: "/v1/models", scopes: ["infer", "embed", "tasks", "audit:read", "audit:export"] },
 ];

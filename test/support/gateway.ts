@@ -47,6 +47,7 @@ export interface TestGatewayOptions {
   /** Orchestration: off unless a test asks for it (then on the shared test dev server, in a namespace of its own). */
   temporal?: ConfigInput["temporal"];
   webhooks?: ConfigInput["webhooks"];
+  retention?: ConfigInput["retention"];
   /** TLS and CORS; the gateway still listens on a free loopback port. */
   server?: Pick<NonNullable<ConfigInput["server"]>, "tls" | "cors">;
 }
@@ -84,6 +85,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     temporal: options.temporal ?? { enabled: false },
     ...(options.webhooks === undefined ? {} : { webhooks: options.webhooks }),
+    ...(options.retention === undefined ? {} : { retention: options.retention }),
     log: { level: "info" },
   });
   const gateway = await startGateway(config, createLogger({ level: "info", destination }));

@@ -28,7 +28,10 @@ export type AuditEventKind =
   | "egress.denied"
   | "bidding.changed"
   | "policy.reloaded"
-  | "webhook.attempt";
+  | "webhook.attempt"
+  | "schema.registered"
+  | "audit.read"
+  | "content.erased";
 
 export interface AuditEvent {
   /** Format version of the event object. */

@@ -43,6 +43,8 @@ export interface ExportAuditOptions {
 export interface ExportAuditResult {
   from: number;
   to: number;
+  /** Present when the export ends before the `to` asked for (see ExportPlan.shortOf). */
+  shortOf?: ExportShortfall;
   /** File name → SHA-256 (hex), as the manifest lists them. */
   files: ExportManifest["files"];
 }
@@ -54,10 +56,21 @@ export interface ExportRange {
   previousSize?: number;
 }
 
+/**
+ * Why an export ends before the `to` asked for: it ends at a signed tree, and the log signed none of exactly that
+ * size. `requested` is the index `to` resolved to (a time becomes one past the last leaf before it); `nextSize` is
+ * the smallest signed tree beyond it, if any (an export up to there holds every leaf asked for).
+ */
+export interface ExportShortfall {
+  requested: number;
+  nextSize: number | null;
+}
+
 /** Everything an export holds except the entries' bytes, which are streamed, and the manifest, signed last. */
 export interface ExportPlan {
   from: number;
   to: number;
+  shortOf?: ExportShortfall;
   origin: string;
   /** prefix.json, checkpoint and (when asked) consistency.json, in the order they are written. */
   smallFiles: Array<[ListedFile, Buffer]>;
@@ -67,8 +80,9 @@ export interface ExportPlan {
 
 /** Resolves the range against the stored checkpoints and prepares every small file of the export. */
 export async function planExport(reader: AuditLogReader, key: SigningKey, range: ExportRange, retiredKeys: readonly NoteVerifier[] = []): Promise<ExportPlan> {
-  const checkpoint = await endCheckpoint(reader, range.to);
+  const { checkpoint, requested } = await endCheckpoint(reader, range.to);
   const to = checkpoint.size;
+  const shortOf = requested !== null && requested > to ? { requested, nextSize: (await reader.checkpointAbove(requested))?.size ?? null } : undefined;
   const from = await startIndex(reader, range.from, to);
   const origin = checkpointOrigin(checkpoint, [key, ...retiredKeys]);
   const { previousSize } = range;
@@ -84,7 +98,7 @@ export async function planExport(reader: AuditLogReader, key: SigningKey, range:
     const consistency = formatConsistency({ oldSize: previousSize, newSize: to, proof: proof.map((hash) => hash.toString("base64")) });
     smallFiles.push([CONSISTENCY_FILE, Buffer.from(consistency, "utf8")]);
   }
-  return { from, to, origin, smallFiles, entries: () => reader.leafLines(from, to) };
+  return { from, to, ...(shortOf === undefined ? {} : { shortOf }), origin, smallFiles, entries: () => reader.leafLines(from, to) };
 }
 
 /** The manifest as a compact JWS (EdDSA), signed with the log's key. */
@@ -108,7 +122,7 @@ export async function exportAudit(options: ExportAuditOptions): Promise<ExportAu
   const files = digests as ExportManifest["files"];
   const manifest: ExportManifest = { format: EXPORT_FORMAT, origin: plan.origin, from, to, files, createdAt: new Date().toISOString() };
   await writeNew(options.outDir, MANIFEST_FILE, Buffer.from(await signManifest(options.key, manifest), "utf8"));
-  return { from, to, files };
+  return { from, to, ...(plan.shortOf === undefined ? {} : { shortOf: plan.shortOf }), files };
 }
 
 /** The leaves [from, to) as export's entries.jsonl streams them (each leaf then "\n"), for an HTTP response. */
@@ -116,14 +130,14 @@ export async function* streamAuditEntries(pool: Pool, from: number, to: number):
   for await (const page of new AuditLogReader(pool).leafLines(from, to)) yield page.lines;
 }
 
-async function endCheckpoint(reader: AuditLogReader, to: number | Date | undefined): Promise<StoredCheckpoint> {
+async function endCheckpoint(reader: AuditLogReader, to: number | Date | undefined): Promise<{ checkpoint: StoredCheckpoint; requested: number | null }> {
   if (typeof to === "number" && !(Number.isSafeInteger(to) && to >= 0)) throw new RangeError(`to ${to} is not an index`);
   const requested = to === undefined ? null : to instanceof Date ? await reader.endIndexBefore(to) : to;
   const checkpoint = requested === null ? await reader.latestCheckpoint() : await reader.checkpointAtOrBelow(requested);
   if (checkpoint === null) {
     throw new RangeError(`no signed checkpoint ${requested === null ? "yet" : `at or below size ${requested}`}: nothing to export`);
   }
-  return checkpoint;
+  return { checkpoint, requested };
 }
 
 async function startIndex(reader: AuditLogReader, from: number | Date | undefined, to: number): Promise<number> {

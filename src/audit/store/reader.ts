@@ -22,6 +22,26 @@ export interface AuditReceipt {
   proof: Buffer[];
 }
 
+/** Two signed trees of the log and the RFC 9162 proof that the newer extends the older. */
+export interface AuditConsistency {
+  old: StoredCheckpoint;
+  new: StoredCheckpoint;
+  proof: Buffer[];
+}
+
+/**
+ * Why a proof the caller asked for cannot be made: no signed checkpoint has the size asked for, the event came after
+ * the tree asked for, or the "old" tree is larger than the "new" one.
+ */
+export class AuditProofUnavailable extends RangeError {
+  constructor(
+    readonly reason: "no_checkpoint" | "not_in_tree" | "backwards",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface LeafLinesPage {
   /** One past the last index in this page. */
   end: number;
@@ -81,9 +101,19 @@ export class AuditLogReader {
     return this.checkpointWhere("TRUE", []);
   }
 
+  /** The checkpoint of exactly `size` leaves, if the log signed one. */
+  async checkpointAt(size: number): Promise<StoredCheckpoint | null> {
+    return this.checkpointWhere("size = $1", [size]);
+  }
+
   /** The largest checkpoint whose size is at most `size`. */
   async checkpointAtOrBelow(size: number): Promise<StoredCheckpoint | null> {
     return this.checkpointWhere("size <= $1", [size]);
+  }
+
+  /** The smallest checkpoint whose size is above `size`. */
+  async checkpointAbove(size: number): Promise<StoredCheckpoint | null> {
+    return this.checkpointWhere("size > $1", [size], "smallest");
   }
 
   /** Index of the first leaf whose event time is at or after `time`; null if none. */
@@ -106,19 +136,37 @@ export class AuditLogReader {
     return (await this.pool.query("SELECT 1 FROM audit_queue WHERE event_id = $1", [eventId])).rowCount === 1;
   }
 
-  /** null while the event is still queued, or if the id is unknown. */
-  async receipt(eventId: string): Promise<AuditReceipt | null> {
+  /**
+   * The event's leaf and its inclusion proof in the latest signed tree, or in the tree of `treeSize` leaves (a
+   * checkpoint the auditor already holds; AuditProofUnavailable when the log signed none of that size or the
+   * event came after it). null while the event is still queued, or if the id is unknown.
+   */
+  async receipt(eventId: string, options: { treeSize?: number } = {}): Promise<AuditReceipt | null> {
     if (!UUID_PATTERN.test(eventId)) return null;
     const leafRow = (
       await this.pool.query<{ idx: string; leaf: Buffer }>("SELECT idx, leaf FROM audit_log WHERE event_id = $1", [eventId])
     ).rows[0];
     if (leafRow === undefined) return null;
-    // Read after the leaf: the checkpoint of its batch committed with it, so the latest one covers it.
-    const checkpoint = await this.latestCheckpoint();
-    if (checkpoint === null) throw new Error(`audit log holds event ${eventId} but no checkpoint`);
     const index = Number(leafRow.idx);
+    // Read after the leaf: the checkpoint of its batch committed with it, so the latest one covers it.
+    const checkpoint = options.treeSize === undefined ? await this.latestCheckpoint() : await this.signedTree(options.treeSize);
+    if (checkpoint === null) throw new Error(`audit log holds event ${eventId} but no checkpoint`);
+    if (index >= checkpoint.size) {
+      throw new AuditProofUnavailable("not_in_tree", `event ${eventId} is leaf ${index}, sequenced after the tree of ${checkpoint.size} leaves: ask for a larger tree`);
+    }
     const proof = await this.proofHashes(inclusionRanges(index, checkpoint.size));
     return { eventId, index, leaf: leafRow.leaf, checkpoint, proof };
+  }
+
+  /** The checkpoints of `oldSize` and of `newSize` leaves (default: the latest) and the proof linking them. */
+  async consistency(oldSize: number, newSize?: number): Promise<AuditConsistency> {
+    const older = await this.signedTree(oldSize);
+    const newer = newSize === undefined ? await this.latestCheckpoint() : await this.signedTree(newSize);
+    if (newer === null) throw new AuditProofUnavailable("no_checkpoint", "the audit log has no signed checkpoint yet");
+    if (older.size > newer.size) {
+      throw new AuditProofUnavailable("backwards", `the old tree (${older.size} leaves) is larger than the new one (${newer.size})`);
+    }
+    return { old: older, new: newer, proof: await this.consistencyProof(older.size, newer.size) };
   }
 
   /**
@@ -165,9 +213,19 @@ export class AuditLogReader {
     return ranges.map((range) => rangeHash(range, read, nodeHash));
   }
 
-  private async checkpointWhere(condition: string, values: unknown[]): Promise<StoredCheckpoint | null> {
+  /** A checkpoint the caller names by its size: one the log signed, or AuditProofUnavailable. */
+  private async signedTree(size: number): Promise<StoredCheckpoint> {
+    const checkpoint = await this.checkpointAt(size);
+    if (checkpoint === null) {
+      throw new AuditProofUnavailable("no_checkpoint", `the log signed no checkpoint of ${size} leaves (one is signed per sequenced batch)`);
+    }
+    return checkpoint;
+  }
+
+  /** The largest (or smallest) checkpoint whose size meets `condition`. */
+  private async checkpointWhere(condition: string, values: unknown[], pick: "largest" | "smallest" = "largest"): Promise<StoredCheckpoint | null> {
     const result = await this.pool.query<{ size: string; root: Buffer; note: string; created_at: Date }>(
-      `SELECT size, root, note, created_at FROM audit_checkpoints WHERE ${condition} ORDER BY size DESC LIMIT 1`,
+      `SELECT size, root, note, created_at FROM audit_checkpoints WHERE ${condition} ORDER BY size ${pick === "largest" ? "DESC" : "ASC"} LIMIT 1`,
       values,
     );
     const row = result.rows[0];

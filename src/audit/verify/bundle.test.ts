@@ -8,7 +8,9 @@ import { build, type BuildOptions } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeLeaf } from "../core/entry.js";
 import { publicJwk, type SigningKey } from "../core/keys.js";
-import { verdictLine } from "./cli-main.js";
+import { describeKey, keyIdentity } from "../core/key-identity.js";
+import { receiptVerdictLine, verdictLine } from "./cli-main.js";
+import { verifyReceipt } from "./receipt.js";
 import { ENTRIES_FILE, PREFIX_FILE } from "./export-format.js";
 import { SyntheticLog, entryLines, joinEntryLines, sealExport, writeExportDir, type ExportFiles } from "./testing/export-fixture.js";
 import { memorySource, verifyExportSource } from "./verify-export.js";
@@ -39,6 +41,8 @@ describe("audit/verify.mjs", () => {
     expect(fresh.length).toBe(committed.length);
     expect(fresh.equals(committed)).toBe(true);
 
+    // Small enough to read, mail and review: well under 1 MiB.
+    expect(committed.length).toBeLessThan(1024 * 1024);
     // Nothing of the gateway and no package goes in: node built-ins, the audit core and verifier, canonical JSON.
     const inputs = Object.keys(result.metafile?.inputs ?? {});
     expect(inputs).toContain("src/audit/verify/verify-export.ts");
@@ -79,7 +83,12 @@ describe("running audit/verify.mjs with plain node", () => {
     const good = await exportDir("good", await log.exportFiles({ from: 3, to: 40 }));
     const ok = run(good, "--key", keyPath);
     expect(ok.stderr).toBe("");
-    expect(ok.stdout).toBe(`OK: origin ${origin}, entries [3, 40), root ${log.rootAt(40).toString("base64")}\n`);
+    const named = `key ${describeKey(keyIdentity(key.name, key.publicKey))}`;
+    expect(ok.stdout).toBe(
+      `OK: origin ${origin}, entries [3, 40), root ${log.rootAt(40).toString("base64")}; ${named}; ` +
+        "NOT checked against a checkpoint you kept (no --previous): this shows what the log signs now, not that it kept what it signed before\n",
+    );
+    expect(run("key", keyPath).stdout).toBe(`${named}\n`);
     expect(ok.status).toBe(0);
 
     const previousPath = join(dir, "previous-checkpoint");
@@ -101,6 +110,32 @@ describe("running audit/verify.mjs with plain node", () => {
     const usage = run("--key", keyPath);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain("usage: node verify.mjs DIR --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file]");
+  });
+
+  it("verifies a receipt and a consistency proof as the library does, and refuses forged ones", () => {
+    const file = (name: string, value: unknown) => {
+      const path = join(dir, name);
+      writeFileSync(path, typeof value === "string" ? value : JSON.stringify(value));
+      return path;
+    };
+    const receipt = log.receipt(1234, 5000);
+    const held = file("held-5000", log.checkpointAt(5000));
+    const honest = run("receipt", file("receipt.json", receipt), "--key", keyPath, "--checkpoint", held);
+    expect(honest.stdout).toBe(`${receiptVerdictLine(verifyReceipt(receipt, { publicKeyJwk: publicJwk(key), heldCheckpoint: log.checkpointAt(5000) }))}\n`);
+    expect(honest.stdout).toMatch(/^OK: event .* is entry 1234 of origin .*; the tree of the checkpoint you hold\n$/);
+    expect(honest.status).toBe(0);
+    const forgedProof = { ...receipt, inclusion_proof: receipt.inclusion_proof.slice(0, -1) };
+    expect(run("receipt", file("forged-receipt.json", forgedProof), "--key", keyPath)).toMatchObject({ status: 1, stdout: expect.stringMatching(/^FAILED: inclusion_failed: /) });
+
+    const consistency = log.consistency(4096, 11_000);
+    const previous = file("previous-4096", log.checkpointAt(4096));
+    expect(run("consistency", file("consistency.json", consistency), "--key", keyPath, "--previous", previous, "--require-previous")).toMatchObject({
+      status: 0,
+      stdout: expect.stringMatching(/^OK: origin .*, the tree of 11000 leaves \(root .*\) extends the tree of 4096 .*; from the checkpoint you hold\n$/),
+    });
+    const forgedConsistency = { ...consistency, proof: [log.rootAt(4096).toString("base64"), ...consistency.proof] };
+    expect(run("consistency", file("forged-consistency.json", forgedConsistency), "--key", keyPath, "--previous", previous)).toMatchObject({ status: 1, stdout: expect.stringMatching(/^FAILED: consistency_failed: /) });
+    expect(run("consistency", file("consistency-2.json", consistency), "--key", keyPath, "--require-previous")).toMatchObject({ status: 1, stdout: expect.stringMatching(/^FAILED: previous_missing: /) });
   });
 
   it("gives the same verdicts with its leaf-checking worker on a large export as in one thread", async () => {

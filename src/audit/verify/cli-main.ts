@@ -1,83 +1,206 @@
 import { readFile, stat } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { describeKey, type KeyIdentity } from "../core/key-identity.js";
+import { verifyConsistencyProof, type ConsistencyProofVerdict } from "./consistency-proof.js";
+import { verifyReceipt, type ReceiptVerdict } from "./receipt.js";
+import { trustedKeys, type TrustedKey } from "./trusted-keys.js";
 import { verifyExport, type VerifyVerdict } from "./verify-export.js";
 
-export const USAGE = "usage: node verify.mjs DIR --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file]";
+export const USAGE = [
+  "usage: node verify.mjs DIR --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file] [--require-previous]",
+  "       node verify.mjs receipt RECEIPT.json --key pub.jwk [--key older.jwk ...] [--checkpoint checkpoint-file]",
+  "       node verify.mjs consistency PROOF.json --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file] [--require-previous]",
+  "       node verify.mjs key pub.jwk",
+].join("\n");
+
+/** Said whenever a run has no --key: the one mistake that turns every check into a check of the forger's own key. */
+export const NO_KEY =
+  "no --key given: pass the log's public key as you obtained it out of band, after comparing its id and fingerprint " +
+  "(node verify.mjs key FILE) with the operator's; never a key taken from the export or receipt you are verifying " +
+  "(entry 0 of the log carries the public key, and a forger would put theirs there)";
 
 export interface CliResult {
-  /** 0: the export verifies; 1: it does not; 2: the command line or its files could not be used. */
+  /** 0: it verifies; 1: it does not; 2: the command line or its files could not be used. */
   exitCode: 0 | 1 | 2;
   /** One line for stdout (the verdict), or undefined. */
   stdout?: string;
-  /** One line for stderr (a usage error), or undefined. */
+  /** A usage error for stderr, or undefined. */
   stderr?: string;
+}
+
+/** What to verify: an export directory (the original usage), a receipt, a consistency proof, or a key's identity. */
+export type VerifierCommand =
+  | { mode: "export"; path: string; keys: string[]; previous?: string; requirePrevious: boolean }
+  | { mode: "receipt"; path: string; keys: string[]; checkpoint?: string }
+  | { mode: "consistency"; path: string; keys: string[]; previous?: string; requirePrevious: boolean }
+  | { mode: "key"; path: string };
+
+const MODES = ["receipt", "consistency", "key"] as const;
+const MODE_FLAGS: Record<VerifierCommand["mode"], readonly string[]> = {
+  export: ["key", "previous", "require-previous"],
+  receipt: ["key", "checkpoint"],
+  consistency: ["key", "previous", "require-previous"],
+  key: [],
+};
+
+/**
+ * Reads the command line. A mode word is only a mode when a file follows it, so that `node verify.mjs DIR --key K`
+ * keeps working for a directory of any name. Returns the reason when the line cannot be used.
+ */
+export function parseVerifierArgs(argv: readonly string[]): { command: VerifierCommand } | { help: true } | { problem: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        key: { type: "string", multiple: true },
+        previous: { type: "string" },
+        "require-previous": { type: "boolean" },
+        checkpoint: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true };
+  const [first, second] = positionals;
+  const modeWord = (MODES as readonly string[]).includes(first ?? "") && positionals.length === 2;
+  if (first === undefined || positionals.length > (modeWord ? 2 : 1)) return { problem: "give one export directory, or a mode and one file" };
+  const mode = modeWord ? (first as (typeof MODES)[number]) : "export";
+  const path = modeWord ? (second as string) : first;
+  for (const flag of ["key", "previous", "require-previous", "checkpoint"] as const) {
+    if (values[flag] !== undefined && !MODE_FLAGS[mode].includes(flag)) return { problem: `--${flag} does not apply to ${mode === "export" ? "an export" : `the ${mode} mode`}` };
+  }
+  if (mode === "key") return { command: { mode, path } };
+  const keys = values.key ?? [];
+  if (keys.length === 0) return { problem: NO_KEY };
+  if (mode === "receipt") return { command: { mode, path, keys, ...(values.checkpoint === undefined ? {} : { checkpoint: values.checkpoint }) } };
+  return { command: { mode, path, keys, requirePrevious: values["require-previous"] === true, ...(values.previous === undefined ? {} : { previous: values.previous }) } };
 }
 
 /** The offline verifier's command line, without touching process: audit/verify.mjs runs it through cli.ts. */
 export async function runVerifierCli(argv: readonly string[]): Promise<CliResult> {
-  let dir: string;
-  /** Several after a key rotation: the current key and the retired ones that signed earlier checkpoints. */
-  let keyPaths: string[];
-  let previousPath: string | undefined;
-  try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: { key: { type: "string", multiple: true }, previous: { type: "string" }, help: { type: "boolean", short: "h" } },
-    });
-    if (values.help) return { exitCode: 0, stdout: USAGE };
-    if (positionals.length !== 1 || positionals[0] === undefined || values.key === undefined || values.key.length === 0) return { exitCode: 2, stderr: USAGE };
-    dir = positionals[0];
-    keyPaths = values.key;
-    previousPath = values.previous;
-  } catch (error) {
-    return { exitCode: 2, stderr: `${(error as Error).message}\n${USAGE}` };
-  }
-
-  const isDirectory = await stat(dir).then((info) => info.isDirectory(), () => false);
-  if (!isDirectory) return { exitCode: 2, stderr: `${dir} is not a directory\n${USAGE}` };
-  const keyTexts: string[] = [];
-  let previousCheckpoint: string | undefined;
-  for (const keyPath of keyPaths) {
-    try {
-      keyTexts.push(await readFile(keyPath, "utf8"));
-    } catch (error) {
-      return { exitCode: 2, stderr: `cannot read the key file ${keyPath}: ${(error as Error).message}` };
-    }
-  }
-  if (previousPath !== undefined) {
-    try {
-      previousCheckpoint = await readFile(previousPath, "utf8");
-    } catch (error) {
-      return { exitCode: 2, stderr: `cannot read the previous checkpoint ${previousPath}: ${(error as Error).message}` };
-    }
-  }
-  const publicKeyJwk = keyTexts.map(parseJwk);
-  const verdict = await verifyExport(dir, { publicKeyJwk, ...(previousCheckpoint === undefined ? {} : { previousCheckpoint }) });
-  return { exitCode: verdict.ok ? 0 : 1, stdout: verdictLine(verdict) };
+  const parsed = parseVerifierArgs(argv);
+  if ("help" in parsed) return { exitCode: 0, stdout: USAGE };
+  if ("problem" in parsed) return { exitCode: 2, stderr: `${parsed.problem}\n${USAGE}` };
+  return runVerifierCommand(parsed.command);
 }
 
-function parseJwk(text: string): unknown {
+/** Runs one parsed command; unreadable files are exit 2 with the reason, verdicts exit 0 or 1. */
+export async function runVerifierCommand(command: VerifierCommand): Promise<CliResult> {
+  try {
+    switch (command.mode) {
+      case "key": return keyCommand(await readText(command.path, "the key file"));
+      case "export": return await exportCommand(command);
+      case "receipt": return await receiptCommand(command);
+      case "consistency": return await consistencyCommand(command);
+    }
+  } catch (error) {
+    if (error instanceof Unreadable) return { exitCode: 2, stderr: error.message };
+    throw error;
+  }
+}
+
+class Unreadable extends Error {}
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new Unreadable(`cannot read ${what} ${path}: ${(error as Error).message}`);
+  }
+}
+
+async function readKeys(paths: readonly string[]): Promise<unknown[]> {
+  const texts: string[] = [];
+  for (const path of paths) texts.push(await readText(path, "the key file"));
+  return texts.map(parseJson);
+}
+
+/** undefined when not JSON: each verifier reports it in its own terms (key_invalid, receipt_invalid). */
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    return undefined; // verifyExport reports key_invalid
+    return undefined;
   }
 }
 
-/** The one-line verdict: "OK: origin X, entries [from, to), root R…" or "FAILED at index N: code: reason". */
+/** With --require-previous, a run that would not check the log against a checkpoint the auditor kept fails. */
+const PREVIOUS_MISSING = "FAILED: previous_missing: --require-previous was given without --previous: nothing would show that the log did not rewrite what you audited before";
+
+async function exportCommand(command: Extract<VerifierCommand, { mode: "export" }>): Promise<CliResult> {
+  if (command.requirePrevious && command.previous === undefined) return { exitCode: 1, stdout: PREVIOUS_MISSING };
+  const isDirectory = await stat(command.path).then((info) => info.isDirectory(), () => false);
+  if (!isDirectory) return { exitCode: 2, stderr: `${command.path} is not a directory\n${USAGE}` };
+  const publicKeyJwk = await readKeys(command.keys);
+  const previousCheckpoint = command.previous === undefined ? undefined : await readText(command.previous, "the previous checkpoint");
+  const verdict = await verifyExport(command.path, { publicKeyJwk, ...(previousCheckpoint === undefined ? {} : { previousCheckpoint }) });
+  return { exitCode: verdict.ok ? 0 : 1, stdout: verdictLine(verdict) };
+}
+
+async function receiptCommand(command: Extract<VerifierCommand, { mode: "receipt" }>): Promise<CliResult> {
+  const publicKeyJwk = await readKeys(command.keys);
+  const receipt = parseJson(await readText(command.path, "the receipt"));
+  const heldCheckpoint = command.checkpoint === undefined ? undefined : await readText(command.checkpoint, "the checkpoint");
+  const verdict = verifyReceipt(receipt, { publicKeyJwk, ...(heldCheckpoint === undefined ? {} : { heldCheckpoint }) });
+  return { exitCode: verdict.ok ? 0 : 1, stdout: receiptVerdictLine(verdict) };
+}
+
+async function consistencyCommand(command: Extract<VerifierCommand, { mode: "consistency" }>): Promise<CliResult> {
+  if (command.requirePrevious && command.previous === undefined) return { exitCode: 1, stdout: PREVIOUS_MISSING };
+  const publicKeyJwk = await readKeys(command.keys);
+  const body = parseJson(await readText(command.path, "the consistency proof"));
+  const previousCheckpoint = command.previous === undefined ? undefined : await readText(command.previous, "the previous checkpoint");
+  const verdict = verifyConsistencyProof(body, { publicKeyJwk, ...(previousCheckpoint === undefined ? {} : { previousCheckpoint }) });
+  return { exitCode: verdict.ok ? 0 : 1, stdout: consistencyVerdictLine(verdict) };
+}
+
+/** `key FILE`: the identity of a public JWK, to compare out of band with what the operator reads out. */
+function keyCommand(text: string): CliResult {
+  try {
+    const [key] = trustedKeys(parseJson(text)) as [TrustedKey];
+    return { exitCode: 0, stdout: `key ${describeKey(key.identity)}` };
+  } catch (error) {
+    return { exitCode: 1, stdout: `FAILED: key_invalid: ${(error as Error).message}` };
+  }
+}
+
+const keysUsed = (keys: readonly KeyIdentity[]) => `${keys.length === 1 ? "key" : "keys"} ${keys.map(describeKey).join(", ")}`;
+
+/** The one-line verdict of an export: "OK: origin X, entries [from, to), root R; …" or "FAILED at index N: code: reason". */
 export function verdictLine(verdict: VerifyVerdict): string {
   if (!verdict.ok) {
     return `FAILED${verdict.index === undefined ? "" : ` at index ${verdict.index}`}: ${verdict.code}: ${verdict.reason}`;
   }
-  let line = `OK: origin ${verdict.origin}, entries [${verdict.from}, ${verdict.to}), root ${verdict.root}`;
+  let line = `OK: origin ${verdict.origin}, entries [${verdict.from}, ${verdict.to}), root ${verdict.root}; ${keysUsed(verdict.keys)}`;
   const consistency = verdict.consistency;
-  if (consistency !== undefined) {
-    line +=
-      consistency.against === "unchecked"
-        ? `; consistency from size ${consistency.oldSize} NOT checked (give the checkpoint of that size with --previous)`
-        : `; extends size ${consistency.oldSize} (root ${consistency.oldRoot ?? "?"}, checked against ${consistency.against === "previous-checkpoint" ? "the previous checkpoint" : "the exported leaves"})`;
+  if (consistency?.against === "previous-checkpoint") {
+    return `${line}; extends size ${consistency.oldSize} (root ${consistency.oldRoot ?? "?"}, checked against the previous checkpoint)`;
   }
+  if (consistency?.against === "unchecked") line += `; consistency from size ${consistency.oldSize} NOT checked (give the checkpoint of that size with --previous)`;
+  if (consistency?.against === "exported-leaves") line += `; extends size ${consistency.oldSize} (root ${consistency.oldRoot ?? "?"}, checked against the exported leaves)`;
+  // Without a checkpoint the auditor kept, a log that rewrote its history and re-signed it verifies all the same.
+  line += "; NOT checked against a checkpoint you kept (no --previous): this shows what the log signs now, not that it kept what it signed before";
   return line;
+}
+
+export function receiptVerdictLine(verdict: ReceiptVerdict): string {
+  if (!verdict.ok) return `FAILED: ${verdict.code}: ${verdict.reason}`;
+  const line = `OK: event ${verdict.eventId} (${verdict.kind}) is entry ${verdict.index} of origin ${verdict.origin}, in the tree of ${verdict.treeSize} leaves, root ${verdict.root}; ${keysUsed([verdict.key])}`;
+  return verdict.held
+    ? `${line}; the tree of the checkpoint you hold`
+    : `${line}; NOT compared with a checkpoint you kept (no --checkpoint): link this tree to your archive with a consistency proof`;
+}
+
+export function consistencyVerdictLine(verdict: ConsistencyProofVerdict): string {
+  if (!verdict.ok) return `FAILED: ${verdict.code}: ${verdict.reason}`;
+  const line = `OK: origin ${verdict.origin}, the tree of ${verdict.newSize} leaves (root ${verdict.newRoot}) extends the tree of ${verdict.oldSize} (root ${verdict.oldRoot}); ${keysUsed(verdict.keys)}`;
+  return verdict.held
+    ? `${line}; from the checkpoint you hold`
+    : `${line}; NOT checked against a checkpoint you kept (no --previous): the old tree is the server's own copy`;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Entry point of audit/verify.mjs, the offline verifier auditors run with plain Node (≥ 20):
- *   node verify.mjs DIR --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file]
+ * Entry point of audit/verify.mjs, the offline verifier auditors run with plain Node (≥ 20): an export directory,
+ * a receipt, a consistency proof, or a key's identity (cli-main.ts USAGE).
  * Bundled by esbuild with everything it imports; it must import only node built-ins and src/audit/{core,verify}.
  */
 import { isMainThread } from "node:worker_threads";

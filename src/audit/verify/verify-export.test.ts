@@ -112,14 +112,50 @@ describe("the verifier's command line", () => {
     expect(await runVerifierCli([exportDir, "--key", otherPath])).toMatchObject({ exitCode: 1, stdout: expect.stringContaining("manifest_signature") });
   });
 
-  it("prints one line per verdict", () => {
-    const ok: VerifyVerdict = { ok: true, origin: "o", from: 1, to: 5, root: "cm9vdA==", checked: 4 };
-    expect(verdictLine(ok)).toBe("OK: origin o, entries [1, 5), root cm9vdA==");
+  it("prints one line per verdict, naming the key and saying when no checkpoint of the auditor's was checked", () => {
+    const keys = [{ name: "k", keyId: "0a1b2c3d", fingerprint: `sha256:${"ab".repeat(32)}` }];
+    const ok: VerifyVerdict = { ok: true, origin: "o", from: 1, to: 5, root: "cm9vdA==", checked: 4, keys };
+    const keyWords = `key k id 0a1b2c3d sha256:${"ab".repeat(32)}`;
+    expect(verdictLine(ok)).toBe(`OK: origin o, entries [1, 5), root cm9vdA==; ${keyWords}; NOT checked against a checkpoint you kept (no --previous): this shows what the log signs now, not that it kept what it signed before`);
     expect(verdictLine({ ...ok, consistency: { oldSize: 3, oldRoot: "b2xk", against: "previous-checkpoint" } })).toBe(
-      "OK: origin o, entries [1, 5), root cm9vdA==; extends size 3 (root b2xk, checked against the previous checkpoint)",
+      `OK: origin o, entries [1, 5), root cm9vdA==; ${keyWords}; extends size 3 (root b2xk, checked against the previous checkpoint)`,
     );
-    expect(verdictLine({ ...ok, consistency: { oldSize: 3, against: "unchecked" } })).toContain("NOT checked");
+    expect(verdictLine({ ...ok, consistency: { oldSize: 3, against: "unchecked" } })).toMatch(/consistency from size 3 NOT checked .*; NOT checked against a checkpoint you kept/);
+    expect(verdictLine({ ...ok, consistency: { oldSize: 3, oldRoot: "b2xk", against: "exported-leaves" } })).toMatch(/checked against the exported leaves\); NOT checked against a checkpoint you kept/);
+    expect(verdictLine({ ...ok, keys: [...keys, { ...keys[0]!, keyId: "99887766" }] })).toContain("; keys k id 0a1b2c3d sha256:");
     expect(verdictLine({ ok: false, code: "chain_broken", reason: "r", index: 7 })).toBe("FAILED at index 7: chain_broken: r");
     expect(verdictLine({ ok: false, code: "fork", reason: "r" })).toBe("FAILED: fork: r");
+  });
+
+  it("fails a run without --previous when --require-previous is given, and refuses a run without --key with a warning", async () => {
+    const exportDir = join(dir, "export-required");
+    await writeExportDir(exportDir, await log.exportFiles({ to: 8 }));
+    const keyPath = join(dir, "required.jwk");
+    writeFileSync(keyPath, JSON.stringify(jwk));
+    const previousPath = join(dir, "previous-4");
+    writeFileSync(previousPath, log.checkpointAt(4));
+
+    const missing = await runVerifierCli([exportDir, "--key", keyPath, "--require-previous"]);
+    expect(missing).toEqual({ exitCode: 1, stdout: expect.stringMatching(/^FAILED: previous_missing: /) });
+    const given = await runVerifierCli([exportDir, "--key", keyPath, "--previous", previousPath, "--require-previous"]);
+    expect(given).toMatchObject({ exitCode: 0, stdout: expect.stringContaining("extends size 4 (root ") });
+    expect(given.stdout).not.toContain("NOT checked");
+
+    const noKey = await runVerifierCli([exportDir]);
+    expect(noKey.exitCode).toBe(2);
+    expect(noKey.stderr).toContain("never a key taken from the export or receipt you are verifying");
+  });
+
+  it("names the key it used in the OK line, as `key FILE` prints it", async () => {
+    const exportDir = join(dir, "export-named");
+    await writeExportDir(exportDir, await log.exportFiles({ to: 8 }));
+    const keyPath = join(dir, "named.jwk");
+    writeFileSync(keyPath, JSON.stringify(jwk));
+    const identity = await runVerifierCli(["key", keyPath]);
+    expect(identity).toEqual({ exitCode: 0, stdout: expect.stringMatching(/^key atomic\.unit id [0-9a-f]{8} sha256:[0-9a-f]{64}$/) });
+    const verdict = await runVerifierCli([exportDir, "--key", keyPath]);
+    expect(verdict.stdout).toContain(`; ${identity.stdout};`);
+    expect(await runVerifierCli(["key", join(dir, "not.jwk")])).toMatchObject({ exitCode: 1, stdout: expect.stringMatching(/^FAILED: key_invalid: /) });
+    expect(await runVerifierCli(["key", keyPath, "--key", keyPath])).toMatchObject({ exitCode: 2 });
   });
 });

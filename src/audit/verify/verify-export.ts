@@ -1,12 +1,12 @@
 import { isUtf8 } from "node:buffer";
-import { createHash, verify as verifySignature, type Hash, type KeyObject } from "node:crypto";
+import { createHash, verify as verifySignature, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { CheckpointError, decodeStandardBase64, verifyCheckpoint, type Checkpoint } from "../core/checkpoint.js";
+import { decodeStandardBase64, type Checkpoint } from "../core/checkpoint.js";
 import { LeafError, decodeLeaf } from "../core/entry.js";
-import { publicKeyFromJwk } from "../core/keys.js";
+import type { KeyIdentity } from "../core/key-identity.js";
 import { CompactRange, CompactRangeBuilder, verifyConsistency } from "../core/merkle.js";
 import { sha256 } from "../core/sha256.js";
 import {
@@ -23,6 +23,7 @@ import {
   type ExportManifest,
   type ListedFile,
 } from "./export-format.js";
+import { NoteRefused, distinctIdentities, trustedKeys, verifySignedCheckpoint, type TrustedKey } from "./trusted-keys.js";
 
 /**
  * The offline verifier of an audit export (audit/FORMAT.md). It needs node built-ins and src/audit/core only — no
@@ -67,7 +68,18 @@ export interface ConsistencyVerdict {
 }
 
 export type VerifyVerdict =
-  | { ok: true; origin: string; from: number; to: number; root: string; checked: number; consistency?: ConsistencyVerdict }
+  | {
+      ok: true;
+      origin: string;
+      from: number;
+      to: number;
+      root: string;
+      checked: number;
+      /** The keys that signed the checkpoint and the manifest (two after a rotation), as named out of band. */
+      keys: KeyIdentity[];
+      /** Absent when the export extends no earlier tree and no previous checkpoint was given: nothing was linked. */
+      consistency?: ConsistencyVerdict;
+    }
   | { ok: false; code: VerifyFailureCode; reason: string; index?: number; file?: string };
 
 export interface VerifyOptions {
@@ -183,11 +195,9 @@ export async function verifyExportSource(source: ExportSource, options: VerifyOp
 
 async function verifySource(source: ExportSource, options: VerifyOptions, mode: ParallelMode): Promise<VerifyVerdict> {
   // 1. The key(s) the auditor was given.
-  const jwks: readonly unknown[] = Array.isArray(options.publicKeyJwk) ? options.publicKeyJwk : [options.publicKeyJwk];
-  if (jwks.length === 0) throw new Failure("key_invalid", "no public key given");
-  let keys: PublicKey[];
+  let keys: TrustedKey[];
   try {
-    keys = jwks.map((jwk) => publicKeyFromJwk(jwk));
+    keys = trustedKeys(options.publicKeyJwk);
   } catch (error) {
     throw new Failure("key_invalid", (error as Error).message);
   }
@@ -200,7 +210,7 @@ async function verifySource(source: ExportSource, options: VerifyOptions, mode: 
   if (listing.get(MANIFEST_FILE) !== true) throw new Failure("manifest_invalid", `${MANIFEST_FILE} is not a regular file`, { file: MANIFEST_FILE });
   const manifestBytes = await source.read(MANIFEST_FILE, MAX_SMALL_FILE_BYTES);
   if (manifestBytes === undefined) throw new Failure("manifest_invalid", `${MANIFEST_FILE} is larger than ${MAX_SMALL_FILE_BYTES} bytes`, { file: MANIFEST_FILE });
-  const manifest = verifyManifest(manifestBytes, keys);
+  const { manifest, key: manifestKey } = verifyManifest(manifestBytes, keys);
 
   // 3. Every file present, nothing else, each with the digest the manifest signed.
   const listed = Object.keys(manifest.files) as ListedFile[];
@@ -230,7 +240,7 @@ async function verifySource(source: ExportSource, options: VerifyOptions, mode: 
   // 4. entries.jsonl in one streaming pass: its digest, and (when checkpoint and prefix are sound) every leaf.
   const digest = createHash("sha256");
   const wanted = new Set<number>();
-  if (previous?.ok) wanted.add(previous.value.size);
+  if (previous?.ok) wanted.add(previous.value.checkpoint.size);
   if (consistency?.ok) wanted.add(consistency.value.oldSize);
   const entriesSize = listingSizes.get(ENTRIES_FILE);
   const parallel = mode === "always" || (mode === "auto" && workerPossible() && entriesSize !== undefined && entriesSize >= PARALLEL_MIN_BYTES);
@@ -238,7 +248,7 @@ async function verifySource(source: ExportSource, options: VerifyOptions, mode: 
   if (digest.digest("hex") !== manifest.files[ENTRIES_FILE]) {
     throw new Failure("file_digest", `${ENTRIES_FILE} does not have the SHA-256 the manifest lists`, { file: ENTRIES_FILE });
   }
-  const signed = settle(checkpoint);
+  const { checkpoint: signed, key: checkpointKey } = settle(checkpoint);
   const start = settle(prefix);
   if (walked === undefined) throw new Error("unreachable: entries were not walked");
   if (walked.failure !== undefined) throw walked.failure;
@@ -273,8 +283,9 @@ async function verifySource(source: ExportSource, options: VerifyOptions, mode: 
   }
 
   // 6. Against the past: the trusted previous checkpoint and/or the consistency proof.
-  const result = { ok: true as const, origin: signed.origin, from, to, root: signed.root.toString("base64"), checked: walker.count };
-  const extension = checkConsistency(signed, walker, previous === undefined ? undefined : settle(previous), consistency === undefined ? undefined : settle(consistency));
+  const keysUsed = distinctIdentities([checkpointKey, manifestKey]);
+  const result = { ok: true as const, origin: signed.origin, from, to, root: signed.root.toString("base64"), checked: walker.count, keys: keysUsed };
+  const extension = checkConsistency(signed, walker, previous === undefined ? undefined : settle(previous).checkpoint, consistency === undefined ? undefined : settle(consistency));
   return extension === undefined ? result : { ...result, consistency: extension };
 }
 
@@ -352,15 +363,9 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const HEX_DIGEST = /^[0-9a-f]{64}$/;
 const MANIFEST_FIELDS = ["format", "origin", "from", "to", "files", "createdAt"];
 
-/** A public key the auditor gave: its note key name (the JWK kid) and the Ed25519 key. */
-interface PublicKey {
-  name: string;
-  publicKey: KeyObject;
-}
+const keyNames = (keys: readonly TrustedKey[]) => [...new Set(keys.map((key) => JSON.stringify(key.name)))].join(" or ");
 
-const keyNames = (keys: readonly PublicKey[]) => [...new Set(keys.map((key) => JSON.stringify(key.name)))].join(" or ");
-
-function verifyManifest(bytes: Buffer, keys: readonly PublicKey[]): ExportManifest {
+function verifyManifest(bytes: Buffer, keys: readonly TrustedKey[]): { manifest: ExportManifest; key: TrustedKey } {
   const invalid = (why: string) => new Failure("manifest_invalid", `${MANIFEST_FILE}: ${why}`, { file: MANIFEST_FILE });
   let text = bytes.toString("latin1");
   if (text.endsWith("\n")) text = text.slice(0, -1);
@@ -383,7 +388,8 @@ function verifyManifest(bytes: Buffer, keys: readonly PublicKey[]): ExportManife
   if (signature === undefined || signature.length !== 64) throw invalid("the JWS signature is not base64url of 64 bytes");
   if (decodeBase64url(payloadPart) === undefined) throw invalid("the JWS payload is not base64url");
   const signed = Buffer.from(`${headerPart}.${payloadPart}`, "ascii");
-  if (!named.some((key) => verifySignature(null, signed, key.publicKey, signature))) {
+  const signer = named.find((key) => verifySignature(null, signed, key.publicKey, signature));
+  if (signer === undefined) {
     throw new Failure("manifest_signature", `the signature of ${MANIFEST_FILE} does not verify with ${named.length === 1 ? "key" : "any key named"} ${keyNames(named)}`, {
       file: MANIFEST_FILE,
     });
@@ -404,7 +410,7 @@ function verifyManifest(bytes: Buffer, keys: readonly PublicKey[]): ExportManife
     if (typeof digest !== "string" || !HEX_DIGEST.test(digest)) throw invalid(`the digest of ${name} is not 64 lowercase hex digits`);
   }
   for (const name of REQUIRED_FILES) if (!Object.hasOwn(files, name)) throw invalid(`files does not list ${name}`);
-  return payload as unknown as ExportManifest;
+  return { manifest: payload as unknown as ExportManifest, key: signer };
 }
 
 function decodeBase64url(text: string): Buffer | undefined {
@@ -443,33 +449,26 @@ function settle<T>(result: Attempt<T>): T {
   return result.value;
 }
 
-function parseSignedCheckpoint(bytes: Buffer | undefined, keys: readonly PublicKey[]): Checkpoint {
+type SignedCheckpoint = { checkpoint: Checkpoint; key: TrustedKey };
+
+function parseSignedCheckpoint(bytes: Buffer | undefined, keys: readonly TrustedKey[]): SignedCheckpoint {
   return checkNote(bytes, keys, CHECKPOINT_FILE, "checkpoint");
 }
 
-function parsePreviousCheckpoint(note: unknown, keys: readonly PublicKey[]): Checkpoint {
+function parsePreviousCheckpoint(note: unknown, keys: readonly TrustedKey[]): SignedCheckpoint {
   if (typeof note !== "string") throw new Failure("checkpoint_invalid", "the previous checkpoint is not text");
   return checkNote(Buffer.from(note, "utf8"), keys, undefined, "the previous checkpoint");
 }
 
-/** Verified when any key given has a valid signature line (a log whose key was rotated has checkpoints by each). */
-function checkNote(bytes: Buffer | undefined, keys: readonly PublicKey[], file: string | undefined, what: string): Checkpoint {
+function checkNote(bytes: Buffer | undefined, keys: readonly TrustedKey[], file: string | undefined, what: string): SignedCheckpoint {
   const at = file === undefined ? {} : { file };
   if (bytes === undefined) throw new Failure("checkpoint_invalid", `${what} is larger than ${MAX_SMALL_FILE_BYTES} bytes`, at);
-  if (!isUtf8(bytes)) throw new Failure("checkpoint_invalid", `${what} is not UTF-8`, at);
-  const refusals: CheckpointError[] = [];
-  for (const key of keys) {
-    try {
-      return verifyCheckpoint(bytes.toString("utf8"), key);
-    } catch (error) {
-      if (!(error instanceof CheckpointError)) throw error;
-      if (error.code === "malformed") throw new Failure("checkpoint_invalid", `${what}: ${error.message}`, at);
-      refusals.push(error);
-    }
+  try {
+    return verifySignedCheckpoint(bytes, keys, what);
+  } catch (error) {
+    if (error instanceof NoteRefused) throw new Failure(error.code, error.message, at);
+    throw error;
   }
-  // A signature line that does not verify says more than the absence of one by the other keys.
-  const reported = refusals.filter((refusal) => refusal.code === "bad_signature");
-  throw new Failure("checkpoint_signature", `${what}: ${(reported.length > 0 ? reported : refusals).map((refusal) => refusal.message).join("; ")}`, at);
 }
 
 interface ParsedPrefix {

@@ -5,16 +5,12 @@ import { apiKeyEvent, issueApiKey } from "../../identity/issue.js";
 import { isScope, SCOPES, type Scope } from "../../identity/principal.js";
 import type { CommandContext } from "../context.js";
 import { UsageError } from "../usage.js";
+import { consoleOperator } from "../operator.js";
 
 const USAGE = `usage: atomic apikeys create --tenant T --scopes S[,S...] [--description TEXT]
        atomic apikeys list
        atomic apikeys revoke ID
 scopes: ${SCOPES.join(", ")}`;
-
-/** Who ran the command, as the audit log names it: the operating-system account at the console. */
-function operator(): string {
-  return `cli:${process.env["USER"] ?? process.env["LOGNAME"] ?? "unknown"}`.replace(/[^a-zA-Z0-9._@:-]/g, "_").slice(0, 128);
-}
 
 /**
  * `atomic apikeys create|list|revoke`: service keys for machine clients, each bound to a tenant and scopes. The key
@@ -52,7 +48,7 @@ export async function apikeysCommand(context: CommandContext, args: string[]): P
           if (error instanceof RangeError) throw new UsageError(error.message);
           throw error;
         }
-        await audit.enqueue(apiKeyEvent("apikey.created", issued!.record, operator()));
+        await audit.enqueue(apiKeyEvent("apikey.created", issued!.record, consoleOperator()));
         context.out(issued!.key);
         context.err(`key ${issued!.record.id} for tenant ${issued!.record.tenant} with scopes ${issued!.record.scopes.join(",")}; it is shown only this once`);
         return 0;
@@ -70,7 +66,7 @@ export async function apikeysCommand(context: CommandContext, args: string[]): P
           context.err(`no API key ${id}`);
           return 1;
         }
-        await audit.enqueue(apiKeyEvent("apikey.revoked", revoked, operator()));
+        await audit.enqueue(apiKeyEvent("apikey.revoked", revoked, consoleOperator()));
         context.out(`revoked ${id}`);
         return 0;
       }

@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { auditKeyPaths } from "../../audit/key-files.js";
-import { RETIRED_KEYS_DIR, generateSigningKey, rotateSigningKey } from "../../audit/core/keys.js";
+import { describeKey, keyIdentity } from "../../audit/core/key-identity.js";
+import { RETIRED_KEYS_DIR, generateSigningKey, rotateSigningKey, type SigningKey } from "../../audit/core/keys.js";
 import { keyRotatedEvent } from "../../audit/events.js";
 import { AuditQueueWriter } from "../../audit/store/queue.js";
 import { openDatabase } from "../../bootstrap/database.js";
@@ -17,9 +18,10 @@ function generateCommand(context: CommandContext): number {
     context.err(`refused: ${paths.signingKey} already exists; a log keeps its key (replace it with atomic keys rotate)`);
     return 1;
   }
-  generateSigningKey(paths.dir, context.config.audit.origin);
+  const key = generateSigningKey(paths.dir, context.config.audit.origin);
   context.out(`signing key ${paths.signingKey} (mode 0600)`);
   context.out(`public key for auditors: ${paths.publicJwk}`);
+  context.out(`tell them, out of band, its identity: ${describeKey(keyIdentity(key.name, key.publicKey))}`);
   return 0;
 }
 
@@ -37,14 +39,17 @@ async function rotateCommand(context: CommandContext): Promise<number> {
   }
   // The database first: if it cannot be opened, nothing is rotated, and no rotation goes unrecorded.
   const database = await openDatabase(config, context.logger);
+  let next: SigningKey;
   try {
     const rotation = rotateSigningKey(paths.dir, config.audit.origin);
+    next = rotation.next;
     await new AuditQueueWriter(database.stores.pool).enqueue(keyRotatedEvent(config.audit.origin, rotation));
   } finally {
     await database.close();
   }
   context.out(`retired the old key to ${join(paths.dir, RETIRED_KEYS_DIR)} (its public JWK beside it: auditors keep it for earlier exports)`);
   context.out(`new public key for auditors: ${paths.publicJwk}`);
+  context.out(`tell them, out of band, its identity: ${describeKey(keyIdentity(next.name, next.publicKey))}`);
   context.out("restart the gateway: it signs with the new key from its next start");
   return 0;
 }

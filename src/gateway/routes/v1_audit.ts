@@ -1,59 +1,108 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { stream } from "hono/streaming";
 import { z } from "zod";
-import { leafHash } from "../../audit/core/merkle.js";
+import type { AuditEvent } from "../../audit/core/entry.js";
+import { systemEvent } from "../../audit/events.js";
+import { AuditProofUnavailable } from "../../audit/store/reader.js";
+import { consistencyBody } from "../../audit/verify/consistency-proof.js";
+import { receiptBody } from "../../audit/verify/receipt.js";
+import { UUID_PATTERN } from "../../util/uuidv7.js";
+import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { ApiError, notFound } from "../errors.js";
 import { parseParams } from "../validation.js";
 
-const Position = z.union([z.string().regex(/^\d{1,15}$/).transform(Number), z.iso.datetime({ offset: true }).transform((t) => new Date(t))]);
+const Size = z.string().regex(/^\d{1,15}$/, "a whole number").transform(Number);
+const Position = z.union([Size, z.iso.datetime({ offset: true }).transform((t) => new Date(t))]);
+const NoQuery = z.strictObject({});
+const ReceiptPath = z.strictObject({ eventId: z.string().regex(UUID_PATTERN, "not an audit event id (a UUID)") });
+const ReceiptQuery = z.strictObject({ tree_size: Size.optional() });
+const ConsistencyQuery = z.strictObject({ from: Size, to: Size.optional() });
 const ExportQuery = z.strictObject({
   from: Position.optional(),
   to: Position.optional(),
-  previous_size: z.string().regex(/^\d{1,15}$/, "a whole number").transform(Number).optional(),
+  previous_size: Size.optional(),
 });
 
+/** Response header naming the audit.read event of this very read: the auditor can ask for its receipt too. */
+export const AUDIT_EVENT_HEADER = "x-atomic-audit-event-id";
+/** On an export that ends before the `to` asked for: that `to` (as an index), and the next signed tree's size. */
+export const REQUESTED_TO_HEADER = "x-atomic-audit-requested-to";
+export const NEXT_CHECKPOINT_HEADER = "x-atomic-audit-next-checkpoint";
+
 /**
- * The audit log for auditors: the latest signed checkpoint, a receipt (leaf + inclusion proof) per event, and the
- * whole export as a tar stream — the same files `atomic audit export` writes, verifiable offline with
- * audit/verify.mjs. These are the site auditor's: `audit:read` and `audit:export` span every tenant, since the log
- * is one log; entries carry hashes and names, never content.
+ * One read of the log: fills `detail` with what was asked and what is answered (indexes and sizes only, never an
+ * entry), and returns how to answer. Validation comes first, so that `detail` never holds what a caller typed.
+ */
+type AuditRead = (c: Context, detail: Record<string, unknown>) => Promise<() => Response | Promise<Response>>;
+
+/**
+ * The audit log for auditors: signed checkpoints, a receipt (leaf + inclusion proof) per event in the latest tree or
+ * one the auditor holds, consistency proofs between two signed trees, and the whole export as a tar stream — the
+ * same files `atomic audit export` writes, verifiable offline with audit/verify.mjs (audit/FORMAT.md §7–10). These
+ * are the site auditor's: `audit:read` and `audit:export` span every tenant, since the log is one log; entries carry
+ * hashes and names, never content.
+ *
+ * Reading the log is itself recorded (`audit.read`: who, which route, which range), before the answer leaves: a read
+ * that cannot be recorded is not answered. A read refused by the route (unknown event, bad range) is recorded too,
+ * with its code; refusals by authentication or scope are already `request.refused` events.
  */
 export function registerAudit(app: Hono, deps: GatewayDeps): void {
-  app.get("/v1/audit/checkpoint", requireScope("audit:read", "audit:export"), async (c) => {
+  const audited = (route: string, read: AuditRead) => async (c: Context) => {
+    const detail: Record<string, unknown> = {};
+    let answer;
+    try {
+      answer = await read(c, detail);
+    } catch (error) {
+      if (error instanceof ApiError) await deps.audit.record(readEvent(c, route, { status: "failed", code: error.code }, detail));
+      throw error;
+    }
+    const event = readEvent(c, route, { status: "succeeded" }, detail);
+    await deps.audit.append(event);
+    c.header(AUDIT_EVENT_HEADER, event.id);
+    return answer();
+  };
+
+  app.get("/v1/audit/checkpoint", requireScope("audit:read", "audit:export"), audited("/v1/audit/checkpoint", async (c, detail) => {
+    parseParams(NoQuery, c.req.query());
     const checkpoint = await deps.audit.reader.latestCheckpoint();
     if (!checkpoint) throw notFound("audit_log_empty", "the audit log has no signed checkpoint yet");
-    return c.text(checkpoint.note);
-  });
+    detail["treeSize"] = checkpoint.size;
+    return () => c.text(checkpoint.note);
+  }));
 
-  app.get("/v1/audit/receipt/:eventId", requireScope("audit:read"), async (c) => {
-    const eventId = c.req.param("eventId");
-    let receipt = await deps.audit.reader.receipt(eventId);
+  app.get("/v1/audit/receipt/:eventId", requireScope("audit:read"), audited("/v1/audit/receipt/:eventId", async (c, detail) => {
+    const { eventId } = parseParams(ReceiptPath, c.req.param());
+    const query = parseParams(ReceiptQuery, c.req.query());
+    Object.assign(detail, { eventId }, query.tree_size === undefined ? {} : { treeSize: query.tree_size });
+    const lookup = () => proofOrRefusal(() => deps.audit.reader.receipt(eventId, { treeSize: query.tree_size }), "tree_size");
+    let receipt = await lookup();
     if (!receipt) {
       if (await deps.audit.reader.isQueued(eventId)) {
         throw new ApiError(404, "not_found_error", "audit_event_pending", `audit event ${eventId} is queued and not yet sequenced`, "eventId", { "Retry-After": "1" });
       }
       // The sequencer moves an event from the queue to the log in one transaction: absent from both reads means
       // it was sequenced between them, and is in the log now, unless it never existed.
-      receipt = await deps.audit.reader.receipt(eventId);
+      receipt = await lookup();
       if (!receipt) throw notFound("audit_event_not_found", `audit event ${eventId} does not exist`, "eventId");
     }
-    return c.json({
-      object: "audit.receipt",
-      event_id: receipt.eventId,
-      index: receipt.index,
-      leaf: receipt.leaf.toString("utf8"),
-      leaf_hash: leafHash(receipt.leaf).toString("base64"),
-      tree_size: receipt.checkpoint.size,
-      root: receipt.checkpoint.root.toString("base64"),
-      checkpoint: receipt.checkpoint.note,
-      inclusion_proof: receipt.proof.map((hash) => hash.toString("base64")),
-    });
-  });
+    const found = receipt;
+    Object.assign(detail, { index: found.index, treeSize: found.checkpoint.size });
+    return () => c.json(receiptBody(found));
+  }));
 
-  app.get("/v1/audit/export", requireScope("audit:export"), async (c) => {
+  app.get("/v1/audit/consistency", requireScope("audit:read"), audited("/v1/audit/consistency", async (c, detail) => {
+    const query = parseParams(ConsistencyQuery, c.req.query());
+    Object.assign(detail, { from: query.from }, query.to === undefined ? {} : { to: query.to });
+    const proof = await proofOrRefusal(() => deps.audit.reader.consistency(query.from, query.to), null);
+    detail["to"] = proof.new.size;
+    return () => c.json(consistencyBody({ old: proof.old, new: proof.new, hashes: proof.proof }));
+  }));
+
+  app.get("/v1/audit/export", requireScope("audit:export"), audited("/v1/audit/export", async (c, detail) => {
     const query = parseParams(ExportQuery, c.req.query());
+    if (query.previous_size !== undefined) detail["previousSize"] = query.previous_size;
     let archive;
     try {
       archive = await deps.audit.exportArchive({ from: query.from, to: query.to, previousSize: query.previous_size });
@@ -61,11 +110,37 @@ export function registerAudit(app: Hono, deps: GatewayDeps): void {
       if (error instanceof RangeError) throw new ApiError(400, "invalid_request_error", "audit_range_invalid", error.message);
       throw error;
     }
-    c.header("content-type", "application/x-tar");
-    c.header("content-length", String(archive.bytes));
-    c.header("content-disposition", `attachment; filename="atomic-audit-${archive.from}-${archive.to}.tar"`);
-    return stream(c, async (out) => {
-      for await (const chunk of archive.chunks) await out.write(chunk);
-    });
-  });
+    Object.assign(detail, { from: archive.from, to: archive.to });
+    return () => {
+      // An archive ends at a signed tree: one that stops short of the `to` asked for says so, and where all of it is.
+      if (archive.shortOf !== undefined) {
+        c.header(REQUESTED_TO_HEADER, String(archive.shortOf.requested));
+        if (archive.shortOf.nextSize !== null) c.header(NEXT_CHECKPOINT_HEADER, String(archive.shortOf.nextSize));
+      }
+      c.header("content-type", "application/x-tar");
+      c.header("content-length", String(archive.bytes));
+      c.header("content-disposition", `attachment; filename="atomic-audit-${archive.from}-${archive.to}.tar"`);
+      return stream(c, async (out) => {
+        for await (const chunk of archive.chunks) await out.write(chunk);
+      });
+    };
+  }));
+}
+
+function readEvent(c: Context, route: string, outcome: NonNullable<AuditEvent["outcome"]>, detail: Record<string, unknown>): AuditEvent {
+  return systemEvent("audit.read", { actor: actorOf(c), request: { id: c.get("requestId"), endpoint: `GET ${route}` }, outcome, detail });
+}
+
+/** A proof the reader cannot make for the sizes asked is the caller's error, with a stable code. */
+async function proofOrRefusal<T>(make: () => Promise<T>, param: string | null): Promise<T> {
+  try {
+    return await make();
+  } catch (error) {
+    if (!(error instanceof AuditProofUnavailable)) throw error;
+    switch (error.reason) {
+      case "no_checkpoint": throw new ApiError(404, "not_found_error", "audit_checkpoint_not_found", error.message, param);
+      case "not_in_tree": throw new ApiError(400, "invalid_request_error", "audit_event_not_in_tree", error.message, param);
+      case "backwards": throw new ApiError(400, "invalid_request_error", "audit_range_invalid", error.message, param);
+    }
+  }
 }

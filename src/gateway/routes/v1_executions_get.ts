@@ -23,6 +23,8 @@ export function executionBody(record: ExecutionRecord) {
     timings_ms: { queue: record.timings.queueMs, inference: record.timings.inferenceMs, total: record.timings.totalMs },
     created_at: record.createdAt.toISOString(),
     completed_at: record.completedAt.toISOString(),
+    // Why input and output are null: erased on request or past retention, and which audit event says so.
+    content_erased: record.contentErased === undefined ? null : { at: record.contentErased.at.toISOString(), audit_event_id: record.contentErased.auditEventId },
   };
 }
 

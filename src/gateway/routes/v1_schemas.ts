@@ -1,8 +1,12 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { z } from "zod";
+import type { AuditEvent } from "../../audit/core/entry.js";
+import { systemEvent } from "../../audit/events.js";
 import { SchemaVersionConflictError, type SchemaRecord } from "../../store/interface.js";
+import { schemaDigest } from "../../store/schema-digest.js";
 import { SCHEMA_NAME_PATTERN } from "../../store/schema-name.js";
 import { checkSchemaDocument } from "../../structured/index.js";
+import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { ApiError, invalidRequest, notFound } from "../errors.js";
@@ -41,6 +45,19 @@ export function assertUsableSchema(schema: Record<string, unknown>, param: strin
     throw invalidRequest("schema_invalid", `${param}${first.path}: ${first.message}`, param, { violations });
   }
 }
+/**
+ * The record of a registration: who registered which schema name and version, and the SHA-256 of the document —
+ * never the document, whose description and enum values are the caller's text. `created` is false when an
+ * identical document was already registered (a retry); a version conflict is recorded as refused.
+ */
+function schemaEvent(c: Context, schema: { name: string; version: number | null; sha256: string }, outcome: { created: boolean } | { refused: string }): AuditEvent {
+  return systemEvent("schema.registered", {
+    actor: actorOf(c),
+    request: { id: c.get("requestId"), endpoint: "POST /v1/schemas" },
+    outcome: "refused" in outcome ? { status: "refused", code: outcome.refused } : { status: "succeeded" },
+    detail: { ...schema, ...("created" in outcome ? { created: outcome.created } : {}) },
+  });
+}
 
 /** The schema registry: POST /v1/schemas, GET /v1/schemas, GET /v1/schemas/:name[/versions/:version]. */
 export function registerSchemas(app: Hono, deps: GatewayDeps): void {
@@ -48,10 +65,16 @@ export function registerSchemas(app: Hono, deps: GatewayDeps): void {
     const body = await readBody(c, RegisterSchemaRequest);
     assertUsableSchema(body.schema, "schema");
     try {
-      const record = await deps.schemas.register(c.get("principal").tenant, { name: body.name, version: body.version, description: body.description ?? null, schema: body.schema });
+      // Stored and recorded in one transaction: no registration goes unrecorded, no record names one that failed.
+      const record = await deps.schemas.register(
+        c.get("principal").tenant,
+        { name: body.name, version: body.version, description: body.description ?? null, schema: body.schema },
+        ({ record, created }) => schemaEvent(c, { name: record.name, version: record.version, sha256: record.digest }, { created }),
+      );
       return c.json(schemaBody(record), 201);
     } catch (error) {
       if (error instanceof SchemaVersionConflictError) {
+        await deps.audit.record(schemaEvent(c, { name: body.name, version: body.version ?? null, sha256: schemaDigest(body.schema) }, { refused: "schema_version_conflict" }));
         throw new ApiError(409, "invalid_request_error", "schema_version_conflict", error.message, "version");
       }
       throw error;

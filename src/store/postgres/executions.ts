@@ -31,6 +31,8 @@ interface ExecutionRow {
   total_ms: number;
   created_at: Date;
   completed_at: Date;
+  content_erased_at: Date | null;
+  content_erasure_event: string | null;
 }
 
 interface PendingExecution {
@@ -134,5 +136,6 @@ function toRecord(row: ExecutionRow): ExecutionRecord {
     timings: { queueMs: row.queue_ms, inferenceMs: row.inference_ms, totalMs: row.total_ms },
     createdAt: row.created_at,
     completedAt: row.completed_at,
+    ...(row.content_erased_at === null ? {} : { contentErased: { at: row.content_erased_at, auditEventId: row.content_erasure_event! } }),
   };
 }

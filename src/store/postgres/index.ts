@@ -1,7 +1,8 @@
 import type { Pool } from "pg";
-import type { ApiKeyStore, DatabaseHealth, ExecutionStore, SchemaStore } from "../interface.js";
+import type { ApiKeyStore, ContentErasureStore, DatabaseHealth, ExecutionStore, SchemaStore } from "../interface.js";
 import { PostgresApiKeyStore } from "./api-keys.js";
 import { createPool, PostgresHealth, type PoolOptions } from "./database.js";
+import { PostgresContentErasureStore } from "./erasure.js";
 import { PostgresExecutionStore } from "./executions.js";
 import { PostgresSchemaStore } from "./schemas.js";
 
@@ -9,6 +10,7 @@ export interface PostgresStores {
   executions: ExecutionStore;
   schemas: SchemaStore;
   apiKeys: ApiKeyStore;
+  erasure: ContentErasureStore;
   health: DatabaseHealth;
   pool: Pool;
   close(): Promise<void>;
@@ -32,6 +34,7 @@ export async function openPostgresStores(connectionString: string, options: Pool
     executions: new PostgresExecutionStore(pool),
     schemas: new PostgresSchemaStore(pool),
     apiKeys: new PostgresApiKeyStore(pool),
+    erasure: new PostgresContentErasureStore(pool),
     health,
     pool,
     close: () => pool.end(),

@@ -1,6 +1,7 @@
 import type { Pool } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/database.js";
+import { systemEvent } from "../../audit/events.js";
 import { SchemaVersionConflictError } from "../interface.js";
 import { schemaDigest } from "../schema-digest.js";
 import { createPool } from "./database.js";
@@ -36,6 +37,24 @@ function objectSchema(property: string): Record<string, unknown> {
 }
 
 describe("PostgresSchemaStore", () => {
+  it("queues the registration's audit event in its transaction, and stores neither when the event is refused", async () => {
+    const name = uniqueName("audited");
+    const seen: boolean[] = [];
+    const describeRegistration = ({ record, created }: { record: { name: string; version: number }; created: boolean }) => {
+      seen.push(created);
+      return systemEvent("schema.registered", { detail: { name: record.name, version: record.version, created } });
+    };
+    await store.register(TENANT, { name, schema: objectSchema("a") }, describeRegistration);
+    await store.register(TENANT, { name, schema: objectSchema("a") }, describeRegistration);
+    expect(seen).toEqual([true, false]);
+    const queued = await pool.query<{ event: string }>("SELECT event FROM audit_queue WHERE event LIKE $1 ORDER BY enqueued_at", [`%"name":"${name}"%`]);
+    expect(queued.rows.map((row) => JSON.parse(row.event).detail)).toEqual([{ name, version: 1, created: true }, { name, version: 1, created: false }]);
+
+    const refused = uniqueName("refused");
+    await expect(store.register(TENANT, { name: refused, schema: objectSchema("a") }, () => ({ ...systemEvent("schema.registered", {}), id: "not-a-uuid" }))).rejects.toThrow(TypeError);
+    expect(await store.get(TENANT, refused)).toBeNull();
+  });
+
   it("numbers versions from 1 when none is given and returns the latest by default", async () => {
     const name = uniqueName("invoice");
     const v1 = await store.register(TENANT, { name, description: "first", schema: objectSchema("a") });

@@ -1,4 +1,6 @@
 import type { Pool, PoolClient } from "pg";
+import type { AuditEvent } from "../../audit/core/entry.js";
+import { enqueueAuditEvent } from "../../audit/store/queue.js";
 import {
   SchemaVersionConflictError,
   type NewSchema,
@@ -34,32 +36,38 @@ export class PostgresSchemaStore implements SchemaStore {
    * racing for the same one. Without a version, a document identical to the latest version returns that version:
    * a retried registration must not mint a duplicate. The description is not part of a schema's identity.
    */
-  async register(tenant: string, input: NewSchema): Promise<SchemaRecord> {
+  async register(tenant: string, input: NewSchema, describe?: (registration: { record: SchemaRecord; created: boolean }) => AuditEvent): Promise<SchemaRecord> {
     assertRegistrable(input);
-    const digest = schemaDigest(input.schema);
     return inTransaction(this.pool, async (client) => {
-      // Keyed by tenant and name: a collision of hashtext only makes two registrations wait for each other.
-      await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [SCHEMA_LOCK_CLASS, `${tenant}\n${input.name}`]);
-      let version: number;
-      if (input.version === undefined) {
-        const latest = await selectOne(client, tenant, input.name);
-        if (latest !== null && latest.digest === digest) return toRecord(latest);
-        version = (latest?.version ?? 0) + 1;
-      } else {
-        const existing = await selectOne(client, tenant, input.name, input.version);
-        if (existing !== null) {
-          if (existing.digest !== digest) throw new SchemaVersionConflictError(input.name, input.version);
-          return toRecord(existing);
-        }
-        version = input.version;
-      }
-      const inserted = await client.query<SchemaRow>(
-        `INSERT INTO schemas (tenant, name, version, description, schema, digest) VALUES ($1, $2, $3, $4, $5::json, $6)
-         RETURNING ${COLUMNS}`,
-        [tenant, input.name, version, input.description ?? null, JSON.stringify(input.schema), digest],
-      );
-      return toRecord(inserted.rows[0] as SchemaRow);
+      const registration = await this.registerIn(client, tenant, input);
+      if (describe !== undefined) await enqueueAuditEvent(client, describe(registration));
+      return registration.record;
     });
+  }
+
+  private async registerIn(client: PoolClient, tenant: string, input: NewSchema): Promise<{ record: SchemaRecord; created: boolean }> {
+    const digest = schemaDigest(input.schema);
+    // Keyed by tenant and name: a collision of hashtext only makes two registrations wait for each other.
+    await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [SCHEMA_LOCK_CLASS, `${tenant}\n${input.name}`]);
+    let version: number;
+    if (input.version === undefined) {
+      const latest = await selectOne(client, tenant, input.name);
+      if (latest !== null && latest.digest === digest) return { record: toRecord(latest), created: false };
+      version = (latest?.version ?? 0) + 1;
+    } else {
+      const existing = await selectOne(client, tenant, input.name, input.version);
+      if (existing !== null) {
+        if (existing.digest !== digest) throw new SchemaVersionConflictError(input.name, input.version);
+        return { record: toRecord(existing), created: false };
+      }
+      version = input.version;
+    }
+    const inserted = await client.query<SchemaRow>(
+      `INSERT INTO schemas (tenant, name, version, description, schema, digest) VALUES ($1, $2, $3, $4, $5::json, $6)
+       RETURNING ${COLUMNS}`,
+      [tenant, input.name, version, input.description ?? null, JSON.stringify(input.schema), digest],
+    );
+    return { record: toRecord(inserted.rows[0] as SchemaRow), created: true };
   }
 
   async get(tenant: string, name: string, version?: number): Promise<SchemaRecord | null> {

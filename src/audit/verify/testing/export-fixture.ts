@@ -10,7 +10,7 @@ import { CompactSign } from "jose";
 import { signCheckpoint } from "../../core/checkpoint.js";
 import { GENESIS_CHAIN_HASH, chainHash, encodeLeaf, type AuditEvent } from "../../core/entry.js";
 import type { SigningKey } from "../../core/keys.js";
-import { CompactRange, consistencyProof, leafHash } from "../../core/merkle.js";
+import { CompactRange, consistencyProof, inclusionRanges, leafHash, rootFromLeafHashes } from "../../core/merkle.js";
 import { sha256 } from "../../core/sha256.js";
 import {
   CHECKPOINT_FILE,
@@ -23,6 +23,8 @@ import {
   formatPrefix,
   type ExportManifest,
 } from "../export-format.js";
+import { consistencyBody, type ConsistencyBody } from "../consistency-proof.js";
+import { receiptBody, type ReceiptBody } from "../receipt.js";
 
 /** An export as file name → bytes (what a directory of it would hold). */
 export type ExportFiles = Map<string, Buffer>;
@@ -104,6 +106,23 @@ export class SyntheticLog {
   /** The signed note of the tree of the first `size` leaves. */
   checkpointAt(size: number): string {
     return signCheckpoint({ origin: this.origin, size, root: this.rootAt(size) }, this.key);
+  }
+
+  /** What GET /v1/audit/receipt answers for leaf `index` in the tree of `treeSize` leaves (default: all). */
+  receipt(index: number, treeSize: number = this.size): ReceiptBody {
+    const proof = inclusionRanges(index, treeSize).map((range) => rootFromLeafHashes(this.leafHashes.slice(range.start, range.end)));
+    const eventId = JSON.parse((this.leaves[index] as Buffer).toString("utf8")).event.id as string;
+    const checkpoint = { size: treeSize, root: this.rootAt(treeSize), note: this.checkpointAt(treeSize) };
+    return receiptBody({ eventId, index, leaf: this.leaves[index] as Buffer, checkpoint, proof });
+  }
+
+  /** What GET /v1/audit/consistency answers for the trees of `oldSize` and `newSize` leaves. */
+  consistency(oldSize: number, newSize: number = this.size): ConsistencyBody {
+    return consistencyBody({
+      old: { size: oldSize, note: this.checkpointAt(oldSize) },
+      new: { size: newSize, note: this.checkpointAt(newSize) },
+      hashes: consistencyProof(oldSize, this.leafHashes.slice(0, newSize)),
+    });
   }
 
   /** The files of an export of [from, to), with consistency.json when `previousSize` is given. */

@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { erasedParameters } from "./erased-parameters.js";
+
+describe("erasedParameters", () => {
+  it("keeps how a generation ran and drops the caller's stop sequences and anything not known to be safe", () => {
+    const policy = { hash: "p", decision: "allow", classification: "internal", piiKinds: ["email"], purpose: "triage", redacted: true };
+    expect(erasedParameters({ maxTokens: 8, temperature: 0, topP: 0.9, stop: ["[EMAIL_1]"], grammar: "json_schema", seed: 3, attempts: 2, policy, somethingNew: "text" }))
+      .toEqual({ maxTokens: 8, temperature: 0, topP: 0.9, grammar: "json_schema", seed: 3, attempts: 2, policy });
+    expect(erasedParameters({ inputs: 3 })).toEqual({ inputs: 3 });
+  });
+
+  it("keeps a task's microtasks as identities and outcomes, without messages", () => {
+    const erased = erasedParameters({
+      workflow: { workflowId: "w", runId: "r" },
+      microtasks: [
+        { id: "item-1", status: "failed", model: "a", taskQueue: "q", executionId: "e", fallbacks: [{ model: "b", taskQueue: null, outcome: "failed", code: "c", message: "quoted text" }], error: { code: "all_models_failed", message: "last: quoted text" } },
+        "not an object",
+      ],
+    });
+    expect(erased).toEqual({
+      workflow: { workflowId: "w", runId: "r" },
+      microtasks: [{ id: "item-1", status: "failed", model: "a", taskQueue: "q", executionId: "e", fallbacks: [{ model: "b", taskQueue: null, outcome: "failed", code: "c" }], error: { code: "all_models_failed" } }, {}],
+    });
+  });
+});

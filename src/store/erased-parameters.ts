@@ -1,0 +1,36 @@
+/**
+ * What an execution keeps of its parameters once its content is erased: how it was run (limits, sampling, the
+ * policy decision, the task's workflow and which model ran each microtask), never text the caller wrote or a model
+ * produced. A list of what is kept rather than of what goes, so that a parameter added later is erased until
+ * someone decides it may stay.
+ */
+const KEPT = ["maxTokens", "temperature", "topP", "grammar", "seed", "attempts", "inputs", "policy", "workflow"] as const;
+
+/** Of a task's microtasks (parameters.microtasks): identities and outcomes; error messages may quote the output. */
+const KEPT_MICROTASK = ["id", "status", "model", "taskQueue", "executionId"] as const;
+const KEPT_FALLBACK = ["model", "taskQueue", "outcome", "code"] as const;
+
+export function erasedParameters(parameters: Record<string, unknown>): Record<string, unknown> {
+  const kept = pick(parameters, KEPT);
+  if (Array.isArray(parameters["microtasks"])) kept["microtasks"] = parameters["microtasks"].map(microtaskIdentity);
+  return kept;
+}
+
+/** A microtask as the audit log and an erased record keep it: which model ran it and how it ended, no messages. */
+export function microtaskIdentity(microtask: unknown): Record<string, unknown> {
+  if (!isObject(microtask)) return {};
+  const kept = pick(microtask, KEPT_MICROTASK);
+  if (Array.isArray(microtask["fallbacks"])) kept["fallbacks"] = microtask["fallbacks"].map((fallback) => (isObject(fallback) ? pick(fallback, KEPT_FALLBACK) : {}));
+  if (isObject(microtask["error"])) kept["error"] = pick(microtask["error"], ["code"]);
+  return kept;
+}
+
+function pick(from: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const key of keys) if (Object.hasOwn(from, key)) kept[key] = from[key];
+  return kept;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
