@@ -91,8 +91,8 @@ describe("bids", () => {
 
   it("carries the learner's estimate as confidence", () => {
     const policy = new LinUcbPolicy();
-    for (let i = 0; i < 100; i++) policy.update("good", CHAT.vector, 1);
-    for (let i = 0; i < 100; i++) policy.update("poor", CHAT.vector, i % 4 === 0 ? 1 : 0);
+    for (let i = 0; i < 100; i++) policy.update("good", CHAT, 1);
+    for (let i = 0; i < 100; i++) policy.update("poor", CHAT, i % 4 === 0 ? 1 : 0);
     const [good, poor, unknown] = computeBids([candidate("good"), candidate("poor"), candidate("new")], CHAT, undefined, policy, new PerformanceEstimates());
     expect(good!.confidence).toBeGreaterThan(0.9);
     expect(poor!.confidence).toBeLessThan(0.4);

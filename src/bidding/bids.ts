@@ -14,8 +14,10 @@ export interface Bid {
   modelId: string;
   /** Predicted reward (success) for this microtask from what the learner has seen, 0..1. */
   confidence: number;
-  /** The learner's optimistic bound on the same (confidence plus its uncertainty), 0..1. */
+  /** The learner's plausible upper bound on the same (confidence plus its uncertainty), 0..1. */
   confidenceUpper: number;
+  /** What the learner explores with: a posterior draw (Thompson sampling) or its optimistic bound (LinUCB). */
+  confidenceSample: number;
   /** Outcomes the learner has seen for this model (all contexts). */
   observations: number;
   promptTokens: number;
@@ -26,6 +28,8 @@ export interface Bid {
   costUnit: string;
   /** Expected milliseconds until the answer: inference time, stretched by the requests queued ahead. */
   latencyMs: number;
+  /** Executions the latency estimate rests on (0: the prior speed only). */
+  latencyObservations: number;
   /** The candidate's prior strength rank (used by the always-strongest baseline only). */
   strength: number;
   // Filled by applyCriteria:
@@ -47,11 +51,11 @@ export function computeBids(
 ): Bid[] {
   const completionTokens = estimates.expectedCompletionTokens(features, maxTokens);
   const promptTokens = features.inputTokens;
-  const estimate: Estimate = { mean: 0, upper: 0, observations: 0 };
+  const estimate: Estimate = { mean: 0, upper: 0, sample: 0, observations: 0 };
   const bids: Bid[] = new Array<Bid>(candidates.length);
   for (let i = 0; i < candidates.length; i++) {
     const candidate = candidates[i]!;
-    policy.estimate(candidate.id, features.vector, estimate);
+    policy.estimate(candidate.id, features, estimate);
     let excludedBy = NOT_EXCLUDED;
     if (candidate.state === "failed" || candidate.state === "stopped") excludedBy = ["unavailable"];
     if (promptTokens + completionTokens > candidate.contextLength) {
@@ -61,12 +65,14 @@ export function computeBids(
       modelId: candidate.id,
       confidence: estimate.mean,
       confidenceUpper: estimate.upper,
+      confidenceSample: estimate.sample,
       observations: estimate.observations,
       promptTokens,
       completionTokens,
       cost: bidCost(candidate, promptTokens, completionTokens),
       costUnit: candidate.cost.unit,
       latencyMs: estimates.serviceMs(candidate.id, promptTokens, completionTokens) * queueFactor(candidate),
+      latencyObservations: estimates.speedObservations(candidate.id),
       strength: candidate.strength,
       eligible: excludedBy.length === 0,
       excludedBy,

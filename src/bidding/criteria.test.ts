@@ -5,7 +5,7 @@ import { CriteriaError, NoEligibleModelError } from "./errors.js";
 
 function bid(modelId: string, values: Partial<Bid>): Bid {
   return {
-    modelId, confidence: 0.8, confidenceUpper: 0.9, observations: 10, promptTokens: 100, completionTokens: 50, cost: 1,
+    modelId, confidence: 0.8, confidenceUpper: 0.9, confidenceSample: 0.9, observations: 10, latencyObservations: 10, promptTokens: 100, completionTokens: 50, cost: 1,
     costUnit: "compute-seconds", latencyMs: 1000, strength: 1, eligible: true, excludedBy: NOT_EXCLUDED, costTerm: 0,
     latencyTerm: 0, score: 0, optimisticScore: 0, ...values,
   };
@@ -21,7 +21,7 @@ describe("criteria", () => {
     // Raw weights quality 4 (global), cost 2 (request), latency 1 (tenant), normalised to sum 1.
     expect(criteria.weights).toEqual({ quality: 4 / 7, cost: 2 / 7, latency: 1 / 7 });
     expect(criteria.constraints).toEqual({ maxLatencyMs: 500, maxCost: 3, minConfidence: 0.2 });
-    expect(criteria.sources).toEqual({ quality: "global", cost: "request", latency: "tenant", maxLatencyMs: "request", maxCost: "tenant", minConfidence: "global" });
+    expect(criteria.sources).toEqual({ qualityTarget: "request", quality: "global", cost: "request", latency: "tenant", maxLatencyMs: "request", maxCost: "tenant", minConfidence: "global" });
   });
 
   it("uses the built-in defaults with nothing set, and null lifts a constraint set below", () => {
@@ -44,7 +44,7 @@ describe("criteria", () => {
 
   it("scores bids by weighted utility, cost and latency relative to the largest eligible bid", () => {
     const criteria = resolveCriteria({ global: { weights: { quality: 0.6, cost: 0.3, latency: 0.1 } } });
-    const bids = [bid("cheap", { confidence: 0.7, confidenceUpper: 0.95, cost: 1, latencyMs: 500 }), bid("dear", { confidence: 0.9, confidenceUpper: 0.92, cost: 4, latencyMs: 2000 })];
+    const bids = [bid("cheap", { confidence: 0.7, confidenceUpper: 0.95, confidenceSample: 0.95, cost: 1, latencyMs: 500 }), bid("dear", { confidence: 0.9, confidenceUpper: 0.92, cost: 4, latencyMs: 2000 })];
     applyCriteria(bids, criteria, "task");
     expect(bids[0]!.score).toBeCloseTo(0.6 * 0.7 - 0.3 * 0.25 - 0.1 * 0.25, 12);
     expect(bids[0]!.optimisticScore).toBeCloseTo(0.6 * 0.95 - 0.3 * 0.25 - 0.1 * 0.25, 12);

@@ -3,7 +3,20 @@ import type { Bid } from "./bids.js";
 import { CriteriaError, NoEligibleModelError, type ExclusionReason } from "./errors.js";
 
 /**
- * Criteria: how bids are weighed (weights) and which bids may not win at all (constraints).
+ * Criteria: how the winner is chosen among eligible bids (a quality target, or weights) and which bids may not win
+ * at all (constraints).
+ *
+ * Quality target (`qualityTarget`, e.g. 0.95): the realised quality should be the target × what the best eligible model
+ * would give. Per request, the cheapest eligible bid whose predicted quality is within a slack of the best eligible
+ * prediction wins — "the cheapest model good enough for this request"; the router sets the slack from the target
+ * and calibrates it online so that the realised quality ratio tracks the target (calibration.ts). Weights:
+ * the bid with the best weighted utility (quality − cost − latency) wins; only their ratios matter.
+ *
+ * Which of the two applies: the most specific level (request, then tenant, then global) that sets `qualityTarget`
+ * or `weights` decides. A level that sets a number as qualityTarget selects the target (its weights, if any, are
+ * recorded but unused); a level that sets weights without a target, or qualityTarget: null, selects the weights.
+ * Nothing set anywhere: the weights (DEFAULT_WEIGHTS), as before quality targets existed: with the shape-only
+ * learner a target has little to tell requests apart by. Weights themselves still resolve field by field.
  *
  * Precedence, field by field: request > tenant > global > built-in default. A level that leaves a field out
  * inherits it from the level below; a constraint set to null at a level lifts the constraint for that level and
@@ -16,6 +29,8 @@ import { CriteriaError, NoEligibleModelError, type ExclusionReason } from "./err
 const Weight = z.number().min(0).max(1000);
 
 export const CriteriaSchema = z.strictObject({
+  /** Share of the best candidate's predicted quality the chosen one must reach, 0..1; null selects the weights. */
+  qualityTarget: z.number().min(0).max(1).nullable().optional(),
   weights: z.strictObject({
     quality: Weight.optional(),
     cost: Weight.optional(),
@@ -47,11 +62,13 @@ export interface Constraints {
 export type CriteriaSource = "request" | "tenant" | "global" | "default";
 
 export interface ResolvedCriteria {
+  /** The quality target in force, or null when the weights decide. */
+  qualityTarget: number | null;
   /** Normalised: they sum to 1. */
   weights: Weights;
   constraints: Constraints;
   /** Which level each field came from, so a decision record can say why a constraint applied. */
-  sources: { [K in keyof Weights | keyof Constraints]: CriteriaSource };
+  sources: { [K in keyof Weights | keyof Constraints | "qualityTarget"]: CriteriaSource };
 }
 
 /**
@@ -74,8 +91,23 @@ export function resolveCriteria(levels: CriteriaLevels = {}): ResolvedCriteria {
   const raw = { ...DEFAULT_WEIGHTS };
   const constraints: Constraints = { maxLatencyMs: null, maxCost: null, minConfidence: null };
   const sources = {
-    quality: "default", cost: "default", latency: "default", maxLatencyMs: "default", maxCost: "default", minConfidence: "default",
+    qualityTarget: "default", quality: "default", cost: "default", latency: "default", maxLatencyMs: "default", maxCost: "default", minConfidence: "default",
   } as ResolvedCriteria["sources"];
+
+  let qualityTarget: number | null = null;
+  for (const level of LEVELS) {
+    const input = levels[level];
+    if (input?.qualityTarget !== undefined) {
+      qualityTarget = input.qualityTarget;
+      sources.qualityTarget = level;
+      break;
+    }
+    if (input?.weights !== undefined) {
+      qualityTarget = null;
+      sources.qualityTarget = level;
+      break;
+    }
+  }
 
   for (const key of WEIGHT_KEYS) {
     for (const level of LEVELS) {
@@ -101,6 +133,7 @@ export function resolveCriteria(levels: CriteriaLevels = {}): ResolvedCriteria {
   const sum = raw.quality + raw.cost + raw.latency;
   if (!(sum > 0)) throw new CriteriaError("criteria weights must not all be zero");
   return {
+    qualityTarget,
     weights: { quality: raw.quality / sum, cost: raw.cost / sum, latency: raw.latency / sum },
     constraints,
     sources,
@@ -111,9 +144,10 @@ export function resolveCriteria(levels: CriteriaLevels = {}): ResolvedCriteria {
 export const NOT_EXCLUDED: readonly ExclusionReason[] = Object.freeze([]);
 
 /**
- * Applies the hard constraints, then scores every bid:
- *   score           = wQ × confidence      − wC × cost / maxCost − wL × latency / maxLatency
- *   optimisticScore = wQ × confidenceUpper − (the same terms)
+ * Applies the hard constraints, then scores every bid (what the weights choose by, and what a decision record shows
+ * either way):
+ *   score           = wQ × confidence       − wC × cost / maxCost − wL × latency / maxLatency
+ *   optimisticScore = wQ × confidenceSample − (the same terms)
  * Cost and latency are divided by the largest among eligible bids, so the terms are unit-free (a site's cost unit
  * may be compute-seconds or joules) and an excluded outlier does not flatten the differences between the rest.
  *
@@ -151,7 +185,7 @@ export function applyCriteria(bids: Bid[], criteria: ResolvedCriteria, microtask
     bid.costTerm = bid.cost * costScale;
     bid.latencyTerm = bid.latencyMs * latencyScale;
     bid.score = quality * bid.confidence - bid.costTerm - bid.latencyTerm;
-    bid.optimisticScore = quality * bid.confidenceUpper - bid.costTerm - bid.latencyTerm;
+    bid.optimisticScore = quality * bid.confidenceSample - bid.costTerm - bid.latencyTerm;
   }
 }
 

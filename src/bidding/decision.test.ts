@@ -33,7 +33,9 @@ describe("decision record", () => {
       policy: { name: "linucb", frozen: false, epoch: 0 },
       planner: "single",
     });
-    expect(record.criteria.sources).toMatchObject({ quality: "global", cost: "default", maxCost: "request", maxLatencyMs: "default" });
+    // Global weights without a target: the weights choose.
+    expect(record.criteria).toMatchObject({ qualityTarget: null, qualitySlack: null });
+    expect(record.criteria.sources).toMatchObject({ qualityTarget: "global", quality: "global", cost: "default", maxCost: "request", maxLatencyMs: "default" });
     expect(record.criteria.constraints).toEqual({ maxLatencyMs: null, maxCost: 5, minConfidence: null });
 
     const [task] = record.microtasks;
@@ -44,12 +46,12 @@ describe("decision record", () => {
     expect(task!.bids.map((b) => b.model)).toEqual(["small", "large", "huge"]);
     expect(Object.keys(task!.bids[0]!)).toEqual([
       "model", "confidence", "confidenceUpper", "observations", "promptTokens", "completionTokens", "cost", "costUnit",
-      "latencyMs", "score", "optimisticScore", "eligible", "excludedBy",
+      "latencyMs", "score", "optimisticScore", "confidenceSample", "eligible", "excludedBy",
     ]);
     expect(task!.bids[2]).toMatchObject({ eligible: false, excludedBy: ["context_length"] });
     // Nothing is known yet: the choice is exploration, and the reason names who was excluded by what.
-    expect(task!.choice).toMatchObject({ model: "small", mode: "explore", greedyModel: "small" });
-    expect(task!.choice!.reason).toMatch(/nothing observed of small yet; excluded: huge \(context_length\)/);
+    expect(task!.choice).toMatchObject({ mode: "explore" });
+    expect(task!.choice!.reason).toMatch(/excluded: huge \(context_length\)/);
   });
 
   it("records a decomposed request with its dependencies and a local assemble step that is not bid on", () => {

@@ -26,9 +26,12 @@ export interface DecisionRecord {
     epoch: number;
   };
   criteria: {
+    /** The quality target in force (null: the weights chose), and the slack it was applied as after calibration. */
+    qualityTarget?: number | null;
+    qualitySlack?: number | null;
     weights: Weights;
     constraints: Constraints;
-    sources: Record<keyof Weights | keyof Constraints, CriteriaSource>;
+    sources: Record<keyof Weights | keyof Constraints | "qualityTarget", CriteriaSource>;
   };
   /** The planner that decomposed the request ("single" when it stayed one microtask). */
   planner: string;
@@ -47,6 +50,8 @@ export interface FeatureRecord {
   key: string;
   /** The vector the learner saw, so feedback can be learned after a restart. */
   vector: number[];
+  /** The content features the learner saw (sparse, in the featurizer's layout), for the same reason. */
+  content?: { layout: string; indices: number[]; values: number[] };
 }
 
 export interface BidRecord {
@@ -61,8 +66,10 @@ export interface BidRecord {
   latencyMs: number;
   /** Utility on the mean estimate (what exploiting maximises). */
   score: number;
-  /** Utility on the optimistic estimate (what the learner maximises). */
+  /** Utility on the learner's exploring estimate: a posterior draw or an optimistic bound (what a weighted choice maximises). */
   optimisticScore: number;
+  /** The learner's exploring estimate of quality (what a quality-target choice compares). */
+  confidenceSample?: number;
   eligible: boolean;
   excludedBy: ExclusionReason[];
 }
@@ -74,6 +81,17 @@ export interface ChoiceRecord {
   greedyModel: string;
   /** In words, for operators. */
   reason: string;
+  /**
+   * What in the request moved the learner's predictions most, for the chosen model and for the cheapest eligible
+   * one when it was passed over: n-grams of the prompt (PII replaced by placeholders) and their contribution to the
+   * model's predicted log-odds of success ("‘prove that’ −0.8"). Absent where the learner or featurizer cannot say.
+   */
+  explanation?: ModelExplanation[];
+}
+
+export interface ModelExplanation {
+  model: string;
+  terms: Array<{ text: string; weight: number }>;
 }
 
 export interface MicrotaskDecision {
@@ -91,6 +109,12 @@ export interface MicrotaskDecision {
 }
 
 export interface DecisionContext {
+  /** The slack the quality target was applied as (null: the weights chose). */
+  qualitySlack: number | null;
+  /** The content featurizer's layout, stored with the content vectors. */
+  contentLayout: string;
+  /** Per microtask in plan order, the explanation of its choice (see ChoiceRecord.explanation). */
+  explanations?: ReadonlyArray<ModelExplanation[] | undefined>;
   executionId: string;
   createdAt: Date;
   policy: DecisionRecord["policy"];
@@ -107,16 +131,18 @@ export function buildDecisionRecord(context: DecisionContext): DecisionRecord {
     createdAt: context.createdAt.toISOString(),
     policy: { ...context.policy },
     criteria: {
+      qualityTarget: context.criteria.qualityTarget,
+      qualitySlack: context.qualitySlack,
       weights: { ...context.criteria.weights },
       constraints: { ...context.criteria.constraints },
       sources: { ...context.criteria.sources },
     },
     planner: context.plan.planner,
-    microtasks: context.plan.microtasks.map((microtask, i) => microtaskDecision(microtask, context.auctions[i])),
+    microtasks: context.plan.microtasks.map((microtask, i) => microtaskDecision(microtask, context.auctions[i], context.explanations?.[i], context.contentLayout)),
   };
 }
 
-function microtaskDecision(microtask: Microtask, auction: AuctionResult | undefined): MicrotaskDecision {
+function microtaskDecision(microtask: Microtask, auction: AuctionResult | undefined, explanation: ModelExplanation[] | undefined, layout: string): MicrotaskDecision {
   return {
     id: microtask.id,
     kind: microtask.kind,
@@ -124,13 +150,14 @@ function microtaskDecision(microtask: Microtask, auction: AuctionResult | undefi
     dependsOn: [...microtask.dependsOn],
     parallel: microtask.parallel,
     fills: microtask.fills === undefined ? null : [...microtask.fills],
-    features: microtask.features === null ? null : featureRecord(microtask.features),
+    features: microtask.features === null ? null : featureRecord(microtask.features, layout),
     bids: auction === undefined ? [] : auction.bids.map(bidRecord),
-    choice: auction === undefined ? null : choiceRecord(auction),
+    choice: auction === undefined ? null : choiceRecord(auction, explanation),
   };
 }
 
-export function featureRecord(features: TaskFeatures): FeatureRecord {
+export function featureRecord(features: TaskFeatures, layout: string): FeatureRecord {
+  const content = features.content;
   return {
     taskType: features.taskType,
     inputTokens: features.inputTokens,
@@ -142,7 +169,18 @@ export function featureRecord(features: TaskFeatures): FeatureRecord {
     json: features.json,
     key: features.key,
     vector: [...features.vector],
+    ...(content.indices.length === 0 ? {} : { content: { layout, indices: [...content.indices], values: compactValues(content.values) } }),
   };
+}
+
+/**
+ * Content values to six decimals (they lie in [−1, 1]; a Float32 holds about seven digits): printing a Float32 as
+ * a double's seventeen only lengthens the stored JSON.
+ */
+export function compactValues(values: Float32Array): number[] {
+  const out = new Array<number>(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = Math.round(values[i]! * 1e6) / 1e6;
+  return out;
 }
 
 function bidRecord(bid: Bid): BidRecord {
@@ -158,12 +196,13 @@ function bidRecord(bid: Bid): BidRecord {
     latencyMs: bid.latencyMs,
     score: bid.score,
     optimisticScore: bid.optimisticScore,
+    confidenceSample: bid.confidenceSample,
     eligible: bid.eligible,
     excludedBy: [...bid.excludedBy],
   };
 }
 
-function choiceRecord({ bids, selection }: AuctionResult): ChoiceRecord {
+function choiceRecord({ bids, selection }: AuctionResult, explanation: ModelExplanation[] | undefined): ChoiceRecord {
   const chosen = bids[selection.index]!;
   const greedy = bids[selection.greedyIndex]!;
   const excluded = bids.filter((b) => !b.eligible).map((b) => `${b.modelId} (${b.excludedBy.join(", ")})`);
@@ -171,15 +210,15 @@ function choiceRecord({ bids, selection }: AuctionResult): ChoiceRecord {
   if (selection.rule !== undefined) {
     reason = `fixed rule: ${selection.rule}`;
   } else if (selection.mode === "exploit") {
-    reason = `best score on what is known: ${round(chosen.score)}`;
+    reason = `best on what is known: predicted quality ${round(chosen.confidence)}, score ${round(chosen.score)}`;
   } else if (selection.index !== selection.greedyIndex) {
-    reason = `explored: optimistic score ${round(chosen.optimisticScore)} beat ${greedy.modelId}'s ${round(greedy.optimisticScore)}, ` +
-      `whose mean score ${round(greedy.score)} was the best`;
+    reason = `explored: its draw ${round(chosen.confidenceSample)} (prediction ${round(chosen.confidence)}) won, where the predictions ` +
+      `favoured ${greedy.modelId} (${round(greedy.confidence)})`;
   } else {
-    reason = `explored: best score, but nothing observed of ${chosen.modelId} yet`;
+    reason = `explored: best on what is known, but nothing observed of ${chosen.modelId} yet`;
   }
   if (excluded.length > 0) reason += `; excluded: ${excluded.join("; ")}`;
-  return { model: chosen.modelId, mode: selection.mode, greedyModel: greedy.modelId, reason };
+  return { model: chosen.modelId, mode: selection.mode, greedyModel: greedy.modelId, reason, ...(explanation === undefined || explanation.length === 0 ? {} : { explanation }) };
 }
 
 function round(x: number): number {

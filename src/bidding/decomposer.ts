@@ -1,4 +1,4 @@
-import { extractFeatures, type TaskFeatures } from "./features.js";
+import { extractFeatures, type FeatureExtractor, type TaskFeatures } from "./features.js";
 import { findItems } from "./items.js";
 import type { BiddingRequest } from "./request.js";
 
@@ -41,8 +41,8 @@ export interface Planner {
   readonly name: string;
   /** Cheap test on features already computed; no allocation, so requests no planner fits cost nothing more. */
   applies(request: BiddingRequest, features: TaskFeatures): boolean;
-  /** The plan, or null when a closer look finds the request does not fit after all. */
-  plan(request: BiddingRequest, features: TaskFeatures): TaskPlan | null;
+  /** The plan, or null when a closer look finds the request does not fit after all; `extract` features microtasks. */
+  plan(request: BiddingRequest, features: TaskFeatures, extract: FeatureExtractor): TaskPlan | null;
 }
 
 export interface DecomposerOptions {
@@ -66,10 +66,11 @@ export class Decomposer {
     this.planners = planners ?? defaultPlanners(options);
   }
 
-  plan(request: BiddingRequest, features: TaskFeatures = extractFeatures(request)): TaskPlan {
+  plan(request: BiddingRequest, features?: TaskFeatures, extract: FeatureExtractor = (r) => extractFeatures(r)): TaskPlan {
+    features ??= extract(request);
     for (const planner of this.planners) {
       if (!planner.applies(request, features)) continue;
-      const plan = planner.plan(request, features);
+      const plan = planner.plan(request, features, extract);
       if (plan !== null) return plan;
     }
     return singleTaskPlan(request, features);
@@ -116,7 +117,7 @@ export class ItemsPlanner implements Planner {
       request.jsonObject !== true && (request.turns ?? 1) <= 1;
   }
 
-  plan(request: BiddingRequest): TaskPlan | null {
+  plan(request: BiddingRequest, _features: TaskFeatures, extract: FeatureExtractor): TaskPlan | null {
     const spans = findItems(request.text);
     if (spans.length < 2 || spans.length > this.maxItems) return null;
     const text = request.text;
@@ -142,7 +143,7 @@ export class ItemsPlanner implements Planner {
         input,
         dependsOn: NO_DEPENDENCIES,
         parallel: true,
-        features: extractFeatures(subRequest),
+        features: extract(subRequest),
       };
     });
     microtasks.push(assembleStep(microtasks.map((m) => m.id)));
@@ -176,7 +177,7 @@ export class SchemaPartsPlanner implements Planner {
     return request.schema !== undefined && features.schemaProperties >= this.minSchemaProperties;
   }
 
-  plan(request: BiddingRequest): TaskPlan | null {
+  plan(request: BiddingRequest, _features: TaskFeatures, extract: FeatureExtractor): TaskPlan | null {
     const schema = request.schema;
     if (schema === undefined || (schema.type !== undefined && schema.type !== "object")) return null;
     const properties = schema.properties;
@@ -212,7 +213,7 @@ export class SchemaPartsPlanner implements Planner {
         fills: keys,
         dependsOn: NO_DEPENDENCIES,
         parallel: true,
-        features: extractFeatures({ ...request, schema: partSchema }),
+        features: extract({ ...request, schema: partSchema }),
       };
     });
     microtasks.push(assembleStep(microtasks.map((m) => m.id)));

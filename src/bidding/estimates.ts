@@ -86,6 +86,11 @@ export class PerformanceEstimates {
     return (promptTokens * speed.prompt + completionTokens * speed.completion) / 1000;
   }
 
+  /** Executions the model's speed fit rests on (0: the prior only). */
+  speedObservations(modelId: string): number {
+    return this.models.get(modelId)?.n ?? 0;
+  }
+
   speed(modelId: string): SpeedEstimate {
     const speed = this.models.get(modelId);
     if (speed === undefined) {

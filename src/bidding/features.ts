@@ -1,3 +1,4 @@
+import { EMPTY_CONTENT, type ContentFeaturizer, type ContentVector } from "./content/interface.js";
 import { countItems } from "./items.js";
 import type { BiddingRequest } from "./request.js";
 
@@ -14,9 +15,9 @@ export const LENGTH_BUCKETS = [64, 256, 1024, 4096] as const;
 
 /**
  * Bumped whenever the vector's layout changes: learned state is tied to a layout, and state saved under another
- * one is discarded on load rather than misread.
+ * one is discarded on load rather than misread. 2: content features (./content/) next to the structural vector.
  */
-export const FEATURE_VERSION = 1;
+export const FEATURE_VERSION = 2;
 
 // Vector layout: [bias, task type one-hot ×6, log input length, schema size, schema depth, non-ASCII share, item
 // count, JSON output], each scaled to about [0, 1]. The task type is one-hot because kinds of work differ in level,
@@ -50,9 +51,17 @@ export interface TaskFeatures {
   json: boolean;
   /** Discrete context: type, length bucket, schema size class and script, e.g. "structured:L2:S2:ascii". */
   key: string;
-  /** Fixed-length numeric vector (FEATURE_DIM) for the learner. */
+  /** Fixed-length numeric vector (FEATURE_DIM) for the learner: the request's shape. */
   vector: Float64Array;
+  /** What the request says, as the configured content featurizer reads it (empty without one). */
+  content: ContentVector;
 }
+
+/** A request's features as a learner takes them: its shape, and its content where a featurizer read it. */
+export type LearnerInput = Pick<TaskFeatures, "vector" | "content">;
+
+/** Turns a request into features; the router's, with its content featurizer. */
+export type FeatureExtractor = (request: BiddingRequest) => TaskFeatures;
 
 /** The raw values features are built from; the replay bench supplies them directly from its table. */
 export interface FeatureValues {
@@ -70,7 +79,7 @@ const CUE_SCAN = 512;
 /** Walking a schema stops after this many nodes: a huge schema is simply "complex". */
 const SCHEMA_NODE_LIMIT = 512;
 
-export function extractFeatures(request: BiddingRequest): TaskFeatures {
+export function extractFeatures(request: BiddingRequest, content?: ContentFeaturizer): TaskFeatures {
   const nonAsciiShare = nonAsciiShareOf(request.text);
   const chars = request.text.length + (request.instructions?.length ?? 0) + (request.historyChars ?? 0);
   const schema = request.schema === undefined ? undefined : schemaShape(request.schema);
@@ -82,10 +91,10 @@ export function extractFeatures(request: BiddingRequest): TaskFeatures {
     nonAsciiShare,
     items: countItems(request.text),
     json: request.schema !== undefined || request.jsonObject === true,
-  });
+  }, content === undefined ? EMPTY_CONTENT : content.featurize(request));
 }
 
-export function featuresFromValues(values: FeatureValues): TaskFeatures {
+export function featuresFromValues(values: FeatureValues, content: ContentVector = EMPTY_CONTENT): TaskFeatures {
   const inputTokens = Math.max(0, Math.round(values.inputTokens));
   const schemaProperties = values.schemaProperties ?? 0;
   const schemaDepth = values.schemaDepth ?? 0;
@@ -115,6 +124,7 @@ export function featuresFromValues(values: FeatureValues): TaskFeatures {
     json,
     key: `${values.taskType}:L${lengthBucket}:S${schemaClass(schemaProperties)}:${scriptOf(nonAsciiShare)}`,
     vector,
+    content,
   };
 }
 

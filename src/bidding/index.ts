@@ -4,7 +4,12 @@
  * recordFeedback for POST /v1/feedback.
  */
 export { BiddingRouter } from "./router.js";
-export type { Assignment, BiddingRouterOptions, FeedbackInput, FeedbackResult, RouteDecision, RouteRequest, RouterState } from "./router.js";
+export type { Assignment, BiddingRouterOptions, FeedbackInput, FeedbackResult, RouteDecision, RouteRequest, RouterState, TrainingExample } from "./router.js";
+export { HashedNgramFeaturizer } from "./content/hashed.js";
+export { EmbeddingFeaturizer } from "./content/embedding.js";
+export { NoContentFeaturizer } from "./content/interface.js";
+export type { ContentFeaturizer } from "./content/interface.js";
+export { parseOutcomeTable, trainFromTable, type TrainingSummary } from "./training.js";
 export { candidateFrom } from "./request.js";
 export type { BiddingRequest, Candidate } from "./request.js";
 export { CriteriaSchema, DEFAULT_WEIGHTS, resolveCriteria } from "./criteria.js";
@@ -17,6 +22,7 @@ export { BiddingError, CriteriaError, FeedbackError, LearnerStateConflictError, 
 export type { Exclusion, ExclusionReason } from "./errors.js";
 export type { ExecutionOutcome, RewardOptions } from "./tracker.js";
 export { LinUcbPolicy } from "./selection/linucb.js";
+export { LogisticThompsonPolicy } from "./selection/logistic.js";
 export type { SelectionPolicy } from "./selection/interface.js";
 export { PostgresBiddingStore } from "./store/postgres.js";
 export { MemoryBiddingStore } from "./store/memory.js";

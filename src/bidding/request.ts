@@ -21,6 +21,11 @@ export interface BiddingRequest {
   jsonObject?: boolean;
   /** The caller's max_tokens: caps the completion tokens a bid expects. */
   maxTokens?: number;
+  /**
+   * The text's embedding, for the embedding featurizer (content/embedding.ts): computed before bidding, since
+   * deciding is synchronous.
+   */
+  embedding?: ArrayLike<number>;
 }
 
 /** A model the request may use, with what a bid needs from its manifest entry and its live status. */

@@ -3,6 +3,7 @@ import { NoEligibleModelError, FeedbackError, UnknownExecutionError } from "./er
 import type { BiddingRequest, Candidate } from "./request.js";
 import { BiddingRouter } from "./router.js";
 import { MemoryBiddingStore } from "./store/memory.js";
+import { HashedNgramFeaturizer } from "./content/hashed.js";
 
 function candidate(id: string, per1k: number): Candidate {
   return {
@@ -98,11 +99,13 @@ describe("BiddingRouter", () => {
 
   it("learns the outcome of a decision it no longer holds in memory from the stored record", async () => {
     const store = new MemoryBiddingStore();
-    const first = new BiddingRouter({ store });
+    // With a content featurizer, so that the stored record must give back content features too.
+    const first = new BiddingRouter({ store, featurizer: new HashedNgramFeaturizer() });
     const decision = await first.route({ executionId: "e1", request: REQUEST, candidates: CANDIDATES });
-    const second = new BiddingRouter({ store });
+    const second = new BiddingRouter({ store, featurizer: new HashedNgramFeaturizer() });
     const record = await second.recordOutcome({ executionId: "e1", modelId: decision.modelId, promptTokens: 10, completionTokens: 5, queueMs: 0, inferenceMs: 10 });
-    expect(record.features).toEqual(decision.record.microtasks[0]!.features!.vector);
+    const seen = decision.record.microtasks[0]!.features!;
+    expect(record.features).toMatchObject({ vector: seen.vector, indices: seen.content!.indices, values: seen.content!.values });
     expect(record.expectedLatencyMs).toBe(decision.assignments[0]!.expectedLatencyMs);
     expect(second.state().models[decision.modelId]!.observations).toBe(1);
   });

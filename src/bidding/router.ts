@@ -1,15 +1,17 @@
 import { runAuction, type AuctionResult } from "./auction.js";
 import type { Bid } from "./bids.js";
+import { QualityTargetCalibrator, type CalibrationOptions } from "./calibration.js";
+import { NoContentFeaturizer, type ContentFeaturizer } from "./content/interface.js";
 import { CriteriaSchema, resolveCriteria, type CriteriaInput, type ResolvedCriteria } from "./criteria.js";
-import { buildDecisionRecord, type DecisionRecord, type FeatureRecord } from "./decision.js";
+import { buildDecisionRecord, compactValues, type DecisionRecord, type FeatureRecord, type ModelExplanation } from "./decision.js";
 import { Decomposer, singleTaskPlan, type TaskPlan } from "./decomposer.js";
-import { FeedbackError, NoEligibleModelError, UnknownExecutionError } from "./errors.js";
+import { FeedbackError, LearnerStateConflictError, NoEligibleModelError, UnknownExecutionError } from "./errors.js";
 import { PerformanceEstimates, type SpeedPrior } from "./estimates.js";
-import { extractFeatures, FEATURE_DIM, FEATURE_VERSION, featuresFromValues, type TaskFeatures } from "./features.js";
+import { extractFeatures, FEATURE_DIM, FEATURE_VERSION, featuresFromValues, type LearnerInput, type TaskFeatures } from "./features.js";
 import type { BiddingRequest, Candidate } from "./request.js";
 import type { SelectionMode, SelectionPolicy } from "./selection/interface.js";
 import { LinUcbPolicy } from "./selection/linucb.js";
-import type { BiddingStore, LearnerState, OutcomeRecord, RewardUpdate } from "./store/interface.js";
+import type { BiddingStore, LearnerState, OutcomeRecord, RewardUpdate, StoredFeatures } from "./store/interface.js";
 import { PerformanceTracker, type ExecutionOutcome, type RewardOptions } from "./tracker.js";
 
 /**
@@ -23,8 +25,22 @@ import { PerformanceTracker, type ExecutionOutcome, type RewardOptions } from ".
 
 export interface BiddingRouterOptions {
   store: BiddingStore;
-  /** Default: LinUCB with its default options. */
+  /** What the learner reads of a request's content. Default: nothing, the shape only (content/interface.ts). */
+  featurizer?: ContentFeaturizer;
+  /**
+   * Default: LinUCB on the shape (selection/linucb.ts). The content-reading learner (selection/logistic.ts) is
+   * experimental: on the replay bench it does not yet beat LinUCB.
+   */
   policy?: SelectionPolicy;
+  /** How the quality target's threshold follows outcomes (calibration.ts). */
+  calibration?: CalibrationOptions;
+  /**
+   * Applied to every n-gram a decision record quotes from a request (the gateway replaces PII by placeholders).
+   * Default: quoted as read.
+   */
+  quote?: (text: string) => string;
+  /** N-grams a decision record names per explained model. Default 5; 0 names none. */
+  explainTerms?: number;
   /** Name under which the learner's state is stored; one per learner. Default "default". */
   learner?: string;
   /** The global level of the criteria (below tenant and request). */
@@ -106,6 +122,10 @@ export interface RouterState {
   unsavedUpdates: number;
   /** True when saved policy state could not be used (another policy or feature layout) and learning restarted. */
   discardedSavedState: boolean;
+  /** The content featurizer's layout the learner reads requests in. */
+  features: string;
+  /** The quality target's calibration: the factor the target is applied with (1: predictions unbiased so far). */
+  qualityCalibration: number;
   models: Record<string, { observations: number; msPerPromptToken: number; msPerCompletionToken: number }>;
 }
 
@@ -113,12 +133,29 @@ interface PendingMicrotask {
   features: TaskFeatures;
   /** What each model bid to take, to tell whether the chosen one kept its promise. */
   bids: ReadonlyArray<Pick<Bid, "modelId" | "latencyMs">>;
+  /** Chosen under a quality target: the target and the best eligible prediction, for the calibration. */
+  target?: { target: number; bestPredicted: number };
+}
+
+/** A training example: what the learner would have seen for a request, and how well a model did on it. */
+export interface TrainingExample {
+  request: BiddingRequest;
+  modelId: string;
+  /** 0 … 1. */
+  score: number;
+  /** When known, the speed estimates learn from them too. */
+  usage?: { promptTokens: number; completionTokens: number; latencyMs: number };
 }
 
 export class BiddingRouter {
   readonly learner: string;
+  readonly featurizer: ContentFeaturizer;
   private readonly store: BiddingStore;
   private readonly policy: SelectionPolicy;
+  private readonly calibrator: QualityTargetCalibrator;
+  private readonly quote: (text: string) => string;
+  private readonly explainTerms: number;
+  private readonly extract: (request: BiddingRequest) => TaskFeatures;
   private readonly decomposer: Decomposer;
   private readonly estimates: PerformanceEstimates;
   private readonly tracker: PerformanceTracker;
@@ -139,7 +176,13 @@ export class BiddingRouter {
   constructor(options: BiddingRouterOptions) {
     this.store = options.store;
     this.learner = options.learner ?? "default";
+    this.featurizer = options.featurizer ?? new NoContentFeaturizer();
+    const featurizer = this.featurizer;
+    this.extract = (request) => extractFeatures(request, featurizer);
     this.policy = options.policy ?? new LinUcbPolicy();
+    this.calibrator = new QualityTargetCalibrator(options.calibration);
+    this.quote = options.quote ?? ((text) => text);
+    this.explainTerms = options.explainTerms ?? 5;
     this.decomposer = options.decomposer ?? new Decomposer();
     this.estimates = new PerformanceEstimates(options.speedPrior);
     this.now = options.now ?? (() => new Date());
@@ -163,6 +206,7 @@ export class BiddingRouter {
     const snapshot = await this.store.loadLearner(this.learner);
     this.policy.reset();
     this.estimates.reset();
+    this.calibrator.reset();
     this.discarded = false;
     if (snapshot === null) {
       this.version = 0;
@@ -174,15 +218,19 @@ export class BiddingRouter {
     this.version = snapshot.version;
     this.epoch = snapshot.state.epoch;
     this.estimates.importState(snapshot.state.estimates);
-    const usable = snapshot.state.policy.name === this.policy.name && snapshot.state.featureVersion === FEATURE_VERSION;
+    // State learned by another policy, or on features of another layout, would be misread: it is left behind (the
+    // saved versions keep it) and learning starts over; speed estimates do not depend on features and are kept.
+    const usable = snapshot.state.policy.name === this.policy.name && snapshot.state.featureVersion === FEATURE_VERSION &&
+      snapshot.state.contentLayout === this.featurizer.layout;
     if (!usable || !this.policy.importState(snapshot.state.policy.state)) this.discarded = true;
+    else this.calibrator.importState(snapshot.state.calibration);
     this.setFrozen(snapshot.frozen);
     this.dirty = 0;
   }
 
   /** Features of a request, as the learner sees them (for executions that name their model: see recordOutcome). */
   features(request: BiddingRequest): TaskFeatures {
-    return extractFeatures(request);
+    return this.extract(request);
   }
 
   /**
@@ -194,7 +242,10 @@ export class BiddingRouter {
       ? this.defaultCriteria
       : resolveCriteria({ request: input.criteria, tenant: input.tenantCriteria, global: this.globalCriteria });
     const plan = input.plan ?? this.plan(input);
+    const target = criteria.qualityTarget;
+    const slack = target === null ? null : this.calibrator.slack(target);
     const auctions: Array<AuctionResult | undefined> = new Array(plan.microtasks.length);
+    const explanations: Array<ModelExplanation[] | undefined> = new Array(plan.microtasks.length);
     const assignments: Assignment[] = [];
     const remembered = new Map<string, PendingMicrotask>();
     for (let i = 0; i < plan.microtasks.length; i++) {
@@ -202,8 +253,9 @@ export class BiddingRouter {
       if (microtask.executor !== "model") continue;
       if (microtask.features === null) throw new TypeError(`microtask ${microtask.id} runs on a model but has no features`);
       if (input.candidates.length === 0) throw new NoEligibleModelError(microtask.id, []);
-      const auction = runAuction(microtask.id, microtask.features, input.request.maxTokens, input.candidates, criteria, this.policy, this.estimates);
+      const auction = runAuction(microtask.id, microtask.features, input.request.maxTokens, input.candidates, criteria, this.policy, this.estimates, slack);
       auctions[i] = auction;
+      explanations[i] = this.explain(auction, microtask.features);
       const chosen = auction.bids[auction.selection.index]!;
       assignments.push({
         microtaskId: microtask.id,
@@ -213,15 +265,22 @@ export class BiddingRouter {
         expectedCost: chosen.cost,
         expectedLatencyMs: chosen.latencyMs,
       });
-      remembered.set(microtask.id, { features: microtask.features, bids: auction.bids });
+      remembered.set(microtask.id, {
+        features: microtask.features,
+        bids: auction.bids,
+        ...(target === null ? {} : { target: { target, bestPredicted: bestPrediction(auction.bids) } }),
+      });
     }
     const record = buildDecisionRecord({
       executionId: input.executionId,
       createdAt: this.now(),
       policy: { name: this.policy.name, frozen: this.isFrozen, epoch: this.epoch },
       criteria,
+      qualitySlack: slack,
+      contentLayout: this.featurizer.layout,
       plan,
       auctions,
+      explanations,
     });
     this.remember(input.executionId, remembered);
     return { executionId: input.executionId, plan, assignments, modelId: assignments[0]?.modelId ?? "", record };
@@ -244,19 +303,21 @@ export class BiddingRouter {
     const microtaskId = outcome.microtaskId ?? "task";
     let known = this.pending.get(outcome.executionId)?.get(microtaskId);
     if (known === undefined && request === undefined) known = await this.fromStoredDecision(outcome.executionId, microtaskId);
-    const features = known?.features ?? (request === undefined ? undefined : extractFeatures(request));
+    const features = known?.features ?? (request === undefined ? undefined : this.extract(request));
     if (features === undefined) throw new UnknownExecutionError(outcome.executionId);
     this.forget(outcome.executionId, microtaskId);
 
     const bid = known?.bids.find((b) => b.modelId === outcome.modelId);
     const tracked = await this.tracker.record(outcome, {
       features,
+      stored: this.storedFeatures(features),
       expectedLatencyMs: bid?.latencyMs ?? null,
       learn: !this.isFrozen,
       learnerEpoch: this.epoch,
     });
     if (tracked.learnReward !== null) {
-      this.policy.update(outcome.modelId, features.vector, tracked.learnReward);
+      this.policy.update(outcome.modelId, features, tracked.learnReward);
+      if (known?.target !== undefined) this.calibrator.observe(known.target.target, known.target.bestPredicted, tracked.learnReward);
       await this.learned(1);
     }
     return tracked.record;
@@ -268,18 +329,20 @@ export class BiddingRouter {
    */
   async recordFeedback(input: FeedbackInput): Promise<FeedbackResult> {
     if (!(input.score >= 0 && input.score <= 1)) throw new FeedbackError("feedback score must be a number from 0 to 1");
-    const changes: Array<{ modelId: string; x: Float64Array; previous: number | null; reward: number }> = [];
+    const changes: Array<{ modelId: string; x: LearnerInput; previous: number | null; reward: number }> = [];
     const frozen = this.isFrozen;
     const epoch = this.epoch;
     const outcomes = await this.store.applyFeedback(
       { executionId: input.executionId, score: input.score, tenant: input.tenant ?? null, comment: input.comment ?? null },
       (rows) => rows.map((row): RewardUpdate => {
         const reward = this.tracker.combine(row.automaticReward, input.score);
-        // Frozen: nothing is learned. An outcome from before a reset stays forgotten, as the reset intended.
-        if (frozen || row.learnerEpoch !== epoch || row.features.length !== FEATURE_DIM) {
+        // Frozen: nothing is learned. An outcome from before a reset stays forgotten, as the reset intended, and
+        // one whose features were made in another layout is not misread.
+        const x = frozen || row.learnerEpoch !== epoch ? null : this.learnerInput(row.features);
+        if (x === null) {
           return { microtaskId: row.microtaskId, reward, learnedReward: row.learnedReward, learnerEpoch: row.learnerEpoch };
         }
-        changes.push({ modelId: row.modelId, x: Float64Array.from(row.features), previous: row.learnedReward, reward });
+        changes.push({ modelId: row.modelId, x, previous: row.learnedReward, reward });
         return { microtaskId: row.microtaskId, reward, learnedReward: reward, learnerEpoch: epoch };
       }),
     );
@@ -290,6 +353,11 @@ export class BiddingRouter {
     }
     if (changes.length > 0) await this.learned(changes.length);
     return { executionId: input.executionId, outcomes: outcomes.length, learned: changes.length };
+  }
+
+  /** Judged outcomes of past executions in the store (for trainOnOutcomes). */
+  listJudgedOutcomes(limit = 1_000_000): Promise<OutcomeRecord[]> {
+    return this.store.listJudgedOutcomes(limit);
   }
 
   getDecision(executionId: string): Promise<DecisionRecord | null> {
@@ -307,10 +375,52 @@ export class BiddingRouter {
     await this.checkpoint(true);
   }
 
+  /**
+   * Learns from examples outside any execution — a site's history of outcomes (training.ts) — as if each had been
+   * an execution's outcome, and saves the result as the next version. Frozen: nothing is learned. Returns how many
+   * were learned.
+   */
+  async train(examples: Iterable<TrainingExample>): Promise<number> {
+    if (this.isFrozen) return 0;
+    let learned = 0;
+    for (const example of examples) {
+      const score = example.score;
+      if (!(score >= 0 && score <= 1)) throw new RangeError(`a training score must be from 0 to 1, got ${score}`);
+      const features = this.extract(example.request);
+      this.policy.update(example.modelId, features, score);
+      const usage = example.usage;
+      if (usage !== undefined && usage.latencyMs >= 0) this.estimates.observe(example.modelId, features, usage.promptTokens, usage.completionTokens, usage.latencyMs);
+      learned++;
+    }
+    this.dirty += learned;
+    await this.checkpoint(true);
+    return learned;
+  }
+
+  /**
+   * Learns the judged outcomes of past executions (their stored features and the reward in force, feedback
+   * included) and saves the result as the next version. Outcomes whose features were made in another layout (before
+   * a change of featurizer) are skipped and counted. Frozen: nothing is learned.
+   */
+  async trainOnOutcomes(outcomes: readonly OutcomeRecord[]): Promise<{ learned: number; skipped: number }> {
+    if (this.isFrozen) return { learned: 0, skipped: outcomes.length };
+    let learned = 0;
+    for (const outcome of outcomes) {
+      const x = outcome.reward === null ? null : this.learnerInput(outcome.features);
+      if (x === null) continue;
+      this.policy.update(outcome.modelId, x, outcome.reward!);
+      learned++;
+    }
+    this.dirty += learned;
+    await this.checkpoint(true);
+    return { learned, skipped: outcomes.length - learned };
+  }
+
   /** Forgets everything learned (policy and speed estimates) and saves the empty state as the next version. */
   async reset(): Promise<void> {
     this.policy.reset();
     this.estimates.reset();
+    this.calibrator.reset();
     this.epoch += 1;
     this.discarded = false;
     await this.checkpoint(true);
@@ -332,9 +442,11 @@ export class BiddingRouter {
     return {
       format: 1,
       featureVersion: FEATURE_VERSION,
+      contentLayout: this.featurizer.layout,
       epoch: this.epoch,
       policy: { name: this.policy.name, state: this.policy.exportState() },
       estimates: this.estimates.exportState(),
+      calibration: this.calibrator.exportState(),
     };
   }
 
@@ -353,13 +465,64 @@ export class BiddingRouter {
       version: this.version,
       unsavedUpdates: this.dirty,
       discardedSavedState: this.discarded,
+      features: this.featurizer.layout,
+      qualityCalibration: this.calibrator.multiplier,
       models,
     };
   }
 
   private plan(input: RouteRequest): TaskPlan {
-    const features = extractFeatures(input.request);
-    return input.decompose === false ? singleTaskPlan(input.request, features) : this.decomposer.plan(input.request, features);
+    const features = this.extract(input.request);
+    return input.decompose === false ? singleTaskPlan(input.request, features) : this.decomposer.plan(input.request, features, this.extract);
+  }
+
+  /**
+   * The n-grams that moved the chosen model's prediction most, and — when a cheaper eligible model was passed
+   * over — that model's: why this request went where it did. Needs a policy that can attribute its prediction
+   * and a featurizer that kept the text of its features.
+   */
+  private explain({ bids, selection }: AuctionResult, features: TaskFeatures): ModelExplanation[] | undefined {
+    const content = features.content;
+    if (this.explainTerms === 0 || this.policy.contributions === undefined || content.describe === undefined || content.indices.length === 0) return undefined;
+    const chosen = bids[selection.index]!;
+    let cheapest: Bid | undefined;
+    for (const bid of bids) if (bid.eligible && (cheapest === undefined || bid.cost < cheapest.cost)) cheapest = bid;
+    const models = cheapest === undefined || cheapest === chosen ? [chosen.modelId] : [chosen.modelId, cheapest.modelId];
+    return models.map((model) => ({ model, terms: this.topTerms(model, features) }));
+  }
+
+  private topTerms(model: string, features: TaskFeatures): ModelExplanation["terms"] {
+    const content = features.content;
+    const weights = this.policy.contributions!(model, features);
+    const describable = Math.min(content.termCount ?? 0, weights.length);
+    // The few largest by magnitude, by insertion into a short sorted list: no sort of every feature.
+    const top: number[] = [];
+    for (let k = 0; k < describable; k++) {
+      const magnitude = Math.abs(weights[k]!);
+      if (magnitude === 0 || (top.length === this.explainTerms && magnitude <= Math.abs(weights[top.at(-1)!]!))) continue;
+      let at = top.length;
+      while (at > 0 && Math.abs(weights[top[at - 1]!]!) < magnitude) at--;
+      top.splice(at, 0, k);
+      if (top.length > this.explainTerms) top.pop();
+    }
+    return top.map((k) => ({ text: this.quote(content.describe!(content.indices[k]!) ?? "?"), weight: Math.round(weights[k]! * 1000) / 1000 }));
+  }
+
+  private storedFeatures(features: TaskFeatures): StoredFeatures {
+    return {
+      featureVersion: FEATURE_VERSION,
+      contentLayout: this.featurizer.layout,
+      vector: [...features.vector],
+      indices: [...features.content.indices],
+      values: compactValues(features.content.values),
+    };
+  }
+
+  /** Stored features as the learner takes them, or null when they were made in another layout. */
+  private learnerInput(stored: StoredFeatures | number[]): LearnerInput | null {
+    if (Array.isArray(stored) || stored.featureVersion !== FEATURE_VERSION || stored.contentLayout !== this.featurizer.layout) return null;
+    if (stored.vector.length !== FEATURE_DIM || stored.indices.length !== stored.values.length) return null;
+    return { vector: Float64Array.from(stored.vector), content: { indices: Int32Array.from(stored.indices), values: Float32Array.from(stored.values) } };
   }
 
   private setFrozen(frozen: boolean): void {
@@ -374,6 +537,10 @@ export class BiddingRouter {
     try {
       await this.checkpoint();
     } catch (error) {
+      // Another process saved a newer version — training (`atomic bidding train`) on this learner's database: that
+      // version is taken over, and the few updates since this process's last save are given up for it. Without
+      // this a gateway would never save again after a training.
+      if (error instanceof LearnerStateConflictError) await this.load();
       if (this.onSaveError === undefined) throw error;
       this.onSaveError(error);
     }
@@ -399,12 +566,29 @@ export class BiddingRouter {
     const microtask = record?.microtasks.find((m) => m.id === microtaskId);
     if (microtask?.features == null) return undefined;
     const bids = microtask.bids.map((b) => ({ modelId: b.model, latencyMs: b.latencyMs }));
-    return { features: featuresFromRecord(microtask.features), bids };
+    const target = record!.criteria.qualityTarget;
+    const slack = record!.criteria.qualitySlack;
+    const eligible = microtask.bids.filter((b) => b.eligible).map((b) => b.confidence);
+    return {
+      features: this.featuresFromRecord(microtask.features),
+      bids,
+      ...(target == null || slack == null || eligible.length === 0 ? {} : { target: { target, bestPredicted: Math.max(...eligible) } }),
+    };
+  }
+
+  private featuresFromRecord(record: FeatureRecord): TaskFeatures {
+    const content = record.content !== undefined && record.content.layout === this.featurizer.layout
+      ? { indices: Int32Array.from(record.content.indices), values: Float32Array.from(record.content.values) }
+      : undefined;
+    const features = featuresFromValues(record, content);
+    if (record.vector.length === FEATURE_DIM) features.vector = Float64Array.from(record.vector);
+    return features;
   }
 }
 
-function featuresFromRecord(record: FeatureRecord): TaskFeatures {
-  const features = featuresFromValues(record);
-  if (record.vector.length === FEATURE_DIM) features.vector = Float64Array.from(record.vector);
-  return features;
+/** The best eligible bid's predicted quality: what a quality target is a share of. */
+function bestPrediction(bids: readonly Bid[]): number {
+  let best = 0;
+  for (const bid of bids) if (bid.eligible && bid.confidence > best) best = bid.confidence;
+  return best;
 }

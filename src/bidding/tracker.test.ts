@@ -5,6 +5,7 @@ import { MemoryBiddingStore } from "./store/memory.js";
 import { PerformanceTracker, type ExecutionOutcome } from "./tracker.js";
 
 const FEATURES = featuresFromValues({ taskType: "structured", inputTokens: 300, schemaProperties: 4, schemaDepth: 1 });
+const STORED = { featureVersion: 2, contentLayout: "none", vector: [...FEATURES.vector], indices: [], values: [] };
 
 function outcome(overrides: Partial<ExecutionOutcome> = {}): ExecutionOutcome {
   return { executionId: "e1", modelId: "m", promptTokens: 300, completionTokens: 60, queueMs: 0, inferenceMs: 1000, schemaValid: true, ...overrides };
@@ -52,21 +53,21 @@ describe("PerformanceTracker", () => {
   it("records the execution with its features and reward, and feeds the speed and token estimates", async () => {
     const store = new MemoryBiddingStore();
     const estimates = new PerformanceEstimates();
-    const tracked = await tracker(store, estimates).record(outcome(), { features: FEATURES, expectedLatencyMs: 900, learn: true, learnerEpoch: 2 });
+    const tracked = await tracker(store, estimates).record(outcome(), { features: FEATURES, stored: STORED, expectedLatencyMs: 900, learn: true, learnerEpoch: 2 });
 
     expect(tracked.learnReward).toBe(1);
     expect(tracked.record).toMatchObject({
       executionId: "e1", microtaskId: "task", modelId: "m", taskType: "structured", contextKey: FEATURES.key, promptTokens: 300,
       completionTokens: 60, expectedLatencyMs: 900, errorCode: null, schemaValid: true, automaticReward: 1, reward: 1, learnedReward: 1, learnerEpoch: 2,
     });
-    expect(tracked.record.features).toEqual([...FEATURES.vector]);
+    expect(tracked.record.features).toEqual(STORED);
     expect(await store.getOutcomes("e1")).toEqual([tracked.record]);
     expect(estimates.speed("m").observations).toBe(1);
   });
 
   it("records but does not learn while learning is off", async () => {
     const estimates = new PerformanceEstimates();
-    const tracked = await tracker(new MemoryBiddingStore(), estimates).record(outcome(), { features: FEATURES, expectedLatencyMs: null, learn: false, learnerEpoch: 0 });
+    const tracked = await tracker(new MemoryBiddingStore(), estimates).record(outcome(), { features: FEATURES, stored: STORED, expectedLatencyMs: null, learn: false, learnerEpoch: 0 });
     expect(tracked.learnReward).toBeNull();
     expect(tracked.record.learnedReward).toBeNull();
     expect(tracked.record.automaticReward).toBe(1);
@@ -77,7 +78,7 @@ describe("PerformanceTracker", () => {
     const store = new MemoryBiddingStore();
     await store.saveDecision({ executionId: "e1" } as never);
     await store.applyFeedback({ executionId: "e1", score: 0, tenant: null, comment: null }, () => []);
-    const tracked = await tracker(store).record(outcome(), { features: FEATURES, expectedLatencyMs: 1000, learn: true, learnerEpoch: 0 });
+    const tracked = await tracker(store).record(outcome(), { features: FEATURES, stored: STORED, expectedLatencyMs: 1000, learn: true, learnerEpoch: 0 });
     expect(tracked.learnReward).toBeCloseTo(0.2, 12);
     expect((await store.getOutcomes("e1"))[0]).toMatchObject({ automaticReward: 1, reward: tracked.learnReward, learnedReward: tracked.learnReward });
   });

@@ -1,6 +1,6 @@
 import type { PerformanceEstimates } from "./estimates.js";
 import type { TaskFeatures } from "./features.js";
-import type { BiddingStore, OutcomeRecord } from "./store/interface.js";
+import type { BiddingStore, OutcomeRecord, StoredFeatures } from "./store/interface.js";
 
 /**
  * The performance tracker: records every executed microtask (model, features, tokens, latency, schema validity,
@@ -59,6 +59,8 @@ export interface ExecutionOutcome {
 
 export interface TrackContext {
   features: TaskFeatures;
+  /** The features as stored with the outcome (the router makes them: it knows the content layout). */
+  stored: StoredFeatures;
   /** The chosen bid's expected latency; null when the model was named by the caller (no bid). */
   expectedLatencyMs: number | null;
   /** Whether the learner takes this outcome now (false while frozen). */
@@ -119,7 +121,7 @@ export class PerformanceTracker {
       modelId: outcome.modelId,
       taskType: context.features.taskType,
       contextKey: context.features.key,
-      features: [...context.features.vector],
+      features: context.stored,
       promptTokens: outcome.promptTokens,
       completionTokens: outcome.completionTokens,
       queueMs: outcome.queueMs,

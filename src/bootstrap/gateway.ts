@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
 import { createServer as createHttpsServer } from "node:https";
@@ -19,8 +20,10 @@ import { startIdentity, type RunningIdentity } from "./identity.js";
 import { openPolicy } from "./policy.js";
 import { startOrchestration, temporalAddress, type RunningOrchestration } from "./orchestration.js";
 import { loadTls, type TlsMaterial } from "./tls.js";
-import { BiddingRouter, PostgresBiddingStore } from "../bidding/index.js";
-import { PendingOutcomes, type Routing } from "../pipeline/routing.js";
+import { BiddingRouter, LinUcbPolicy, LogisticThompsonPolicy, PostgresBiddingStore } from "../bidding/index.js";
+import { seededRng } from "../util/rng.js";
+import { contentFeaturizer, PendingOutcomes, type Routing } from "../pipeline/routing.js";
+import { redact } from "../redaction/index.js";
 import { RateLimiter } from "../limits/rate-limiter.js";
 import { tenantLimits } from "../limits/tenant-limits.js";
 import { TokenBudget } from "../limits/token-budget.js";
@@ -90,20 +93,29 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     const policy = openPolicy(config, logger);
     pending = new PendingOutcomes();
     const biddingStore = new PostgresBiddingStore(database.stores.pool);
+    await engine.start();
+    const routingLog = logger.child({ component: "bidding" });
+    // After the engine: the embedding featurizer asks its model for the embeddings' dimension.
+    const content = await contentFeaturizer(config.bidding.features, catalog, engine, routingLog);
     router = await BiddingRouter.open({
       store: biddingStore,
+      featurizer: content.featurizer,
+      policy: config.bidding.policy === "logistic-ts"
+        ? new LogisticThompsonPolicy({ contentDimension: content.featurizer.dimension, rng: seededRng(randomInt(0x7fffffff)) })
+        : new LinUcbPolicy(),
+      // Decision records quote n-grams of requests: with PII replaced by placeholders, like every stored text.
+      quote: (text) => redact(text).text,
       ...(config.bidding.criteria === undefined ? {} : { criteria: config.bidding.criteria }),
       onSaveError: (error: unknown) => logger.warn({ err: error }, "bidding: saving the learner state failed"),
     });
-    const routingLog = logger.child({ component: "bidding" });
     const routing: Routing = {
       router,
       pending,
       omittedModel: config.bidding.omittedModel,
       tenantCriteria: (tenant) => (Object.hasOwn(config.bidding.tenants, tenant) ? config.bidding.tenants[tenant] : undefined),
       onTrackingError: (error, executionId) => routingLog.warn({ err: error, executionId }, "bidding: recording an outcome failed"),
+      ...(content.embed === undefined ? {} : { embed: content.embed }),
     };
-    await engine.start();
     const models = new ModelDirectory(catalog, engine, config.models.defaultModel);
     const limits = { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts };
     orchestration = await startOrchestration(config, logger, {

@@ -6,6 +6,7 @@ import type { CommandContext } from "./context.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { apikeysCommand } from "./commands/apikeys.js";
 import { auditCommand } from "./commands/audit.js";
+import { biddingCommand } from "./commands/bidding.js";
 import { eraseCommand } from "./commands/erase.js";
 import { keysCommand } from "./commands/keys.js";
 import { modelsCommand } from "./commands/models.js";
@@ -36,6 +37,7 @@ commands:
   audit verify-receipt FILE --key F       verify a receipt offline [--key F ...] [--checkpoint CHECKPOINT-FILE]
   audit verify-consistency FILE --key F   verify a consistency proof offline [--previous CHECKPOINT-FILE] [--require-previous]
   audit key FILE             print a public key's id and fingerprint, to compare out of band
+  bidding train FILE         pre-train the bidding learner on an outcome table [--from-executions: on judged executions]
   erase --tenant T           erase stored execution content [--subject S] [--execution ID] [--before DATE]
                              [--dry-run]; the audit log keeps its hashes and records the erasure
 
@@ -74,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
     case "worker": return workerCommand(context, commandArgs);
     case "audit": return auditCommand(context, commandArgs);
     case "erase": return eraseCommand(context, commandArgs);
+    case "bidding": return biddingCommand(context, commandArgs);
     default: throw new UsageError(`unknown command ${command}\n\n${HELP}`);
   }
 }

@@ -147,6 +147,18 @@ export const ConfigSchema = z.strictObject({
     /** Global criteria (weights and constraints); a tenant's and then a request's override them field by field. */
     criteria: CriteriaSchema.optional(),
     tenants: z.record(TenantName, CriteriaSchema).default({}),
+    /**
+     * The learner: LinUCB on the request's shape ("linucb"), or Thompson sampling over per-model logistic
+     * regressions that also read its content ("logistic-ts", experimental: on the replay bench it does not yet beat
+     * LinUCB; see README, Bidding).
+     */
+    policy: z.enum(["linucb", "logistic-ts"]).default("linucb"),
+    /**
+     * What the learner reads of a request's content: nothing ("none"), hashed word n-grams ("hashed"), or the
+     * prompt's embedding by the manifest's embedding model ("embedding"; hashed, with a logged reason, when none
+     * is pinned). Only the logistic-ts learner reads content; LinUCB reads the shape whatever this says.
+     */
+    features: z.enum(["none", "hashed", "embedding"]).default("none"),
   }).prefault({}),
   limits: z.strictObject({
     /** For every tenant not listed under `tenants`; null fields: no limit. */

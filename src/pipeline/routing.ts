@@ -1,5 +1,8 @@
-import type { BiddingRequest, BiddingRouter, CriteriaInput, RouteDecision } from "../bidding/index.js";
-import { candidateFrom, CriteriaError, NoEligibleModelError } from "../bidding/index.js";
+import type { BiddingRequest, BiddingRouter, ContentFeaturizer, CriteriaInput, RouteDecision } from "../bidding/index.js";
+import { candidateFrom, CriteriaError, EmbeddingFeaturizer, HashedNgramFeaturizer, NoContentFeaturizer, NoEligibleModelError } from "../bidding/index.js";
+import type { InferenceEngine } from "../inference/interface.js";
+import type { Logger } from "../observability/logger.js";
+import { redact } from "../redaction/index.js";
 import { ApiError } from "../gateway/errors.js";
 import type { GenerationInput } from "../inference/interface.js";
 import type { CatalogModel } from "../models/catalog.js";
@@ -44,6 +47,47 @@ export interface Routing {
   tenantCriteria(tenant: string): CriteriaInput | undefined;
   /** Told when tracking an outcome failed: the answer stands, the learner misses one sample. */
   onTrackingError(error: unknown, executionId: string): void;
+  /**
+   * For the embedding featurizer: the embedding of a request's text, computed before bidding (deciding is
+   * synchronous); null when it could not be had, and the request is then routed on its shape alone.
+   */
+  embed?: (text: string) => Promise<number[] | null>;
+}
+
+/**
+ * The content featurizer `bidding.features` asks for. "embedding" needs a model with the embedding capability:
+ * the first one the catalog lists, probed once for its dimension; without one (or when the probe fails) it is
+ * hashed n-grams, with the reason logged. The embedding of a request is of its text with PII replaced by
+ * placeholders: the embedding model reads it whatever the policy clears it for, and a placeholder says enough
+ * about the request to route it.
+ */
+export async function contentFeaturizer(
+  wanted: "none" | "hashed" | "embedding",
+  models: ReadonlyArray<{ id: string; capabilities: readonly string[] }>,
+  engine: Pick<InferenceEngine, "embed">,
+  logger: Logger,
+): Promise<{ featurizer: ContentFeaturizer; embed?: (text: string) => Promise<number[] | null> }> {
+  if (wanted === "none") return { featurizer: new NoContentFeaturizer() };
+  if (wanted === "hashed") return { featurizer: new HashedNgramFeaturizer() };
+  const model = models.find((m) => m.capabilities.includes("embedding"));
+  if (model === undefined) {
+    logger.warn("bidding.features is embedding, but no model with the embedding capability is pinned: reading hashed n-grams instead");
+    return { featurizer: new HashedNgramFeaturizer() };
+  }
+  const embed = async (text: string): Promise<number[] | null> => {
+    try {
+      return (await engine.embed(model.id, [redact(text.slice(0, 2048)).text])).vectors[0] ?? null;
+    } catch (error) {
+      logger.debug({ err: error, model: model.id }, "bidding: embedding a request failed; routing it on its shape");
+      return null;
+    }
+  };
+  const probe = await embed("dimension probe");
+  if (probe === null || probe.length === 0) {
+    logger.warn({ model: model.id }, "bidding.features is embedding, but the embedding model did not answer: reading hashed n-grams instead");
+    return { featurizer: new HashedNgramFeaturizer() };
+  }
+  return { featurizer: new EmbeddingFeaturizer(model.id, probe.length), embed };
 }
 
 export interface RoutingInput {
@@ -117,10 +161,15 @@ export async function route(
   capable: ReturnType<ModelDirectory["list"]>,
   decompose: boolean,
 ): Promise<RouteDecision> {
+  let request = input.bidding;
+  if (routing.embed !== undefined && routing.router.featurizer.needsEmbedding) {
+    const embedding = await routing.embed(request.text);
+    if (embedding !== null) request = { ...request, embedding };
+  }
   try {
     return await routing.router.route({
       executionId: input.executionId,
-      request: input.bidding,
+      request,
       candidates: capable.map(({ model, status }) => candidateFrom(model, status)),
       ...(input.criteria === undefined ? {} : { criteria: input.criteria }),
       ...tenantCriteria(routing, input.tenant),

@@ -1,65 +1,125 @@
 /**
- * `npm run bench:routing [-- TABLE.csv|TABLE.jsonl]`: offline replay of model selection (issue 4).
+ * `npm run bench:routing [-- TABLE.csv|TABLE.jsonl] [flags]`: offline replay of model selection (issues 4 and 14).
  *
- * Each task of a table is offered to each policy in turn, through the same BiddingRouter the gateway uses (bids,
- * criteria, selection, tracker, learner), and the policy learns only what it chose: the outcome of the chosen model
- * in the table. Per policy — the LinUCB engine, random, round-robin, always-cheapest, lowest-latency,
- * always-strongest — and the hindsight oracle, it prints quality (success rate), total cost, both relative to
- * always-strongest (over all tasks and after the warm-up), cumulative regret, whether regret looks sublinear, and
- * writes the regret curves as an SVG. Then the CPU cost of one bid + select among 10 candidates.
- * Target (issue 4), on the synthetic table: ≥ 95 % of always-strongest quality at ≤ 40 % of its cost after the
- * warm-up, regret sublinear; bid + select ≤ 50 µs CPU. Printed, never asserted.
+ * Each task of a table is offered to each policy in turn, through the same BiddingRouter the gateway uses (content
+ * features, bids, criteria, selection, tracker, learner), and the policy learns only what it chose: the outcome of
+ * the chosen model in the table, from an empty state.
+ *
+ * Tables: a file, or generated ones with known ground truth (`--tables`, default all three):
+ *   synthetic   6 task kinds × 6 models, shape only (no prompt text): the issue-4 table
+ *   exam        two models (strong 100× the weak one's price) on multi-subject exam questions (routing-tables.ts)
+ *   math        the same two models on math word problems
+ * Seeds: tables are generated per seed (`--seeds`, default 1,2,3); seeds 101–103 are the tuning seeds, the
+ * defaults are never tuned on. `--shuffles N` (default 5) replays each two-model table in N seeded orders.
+ *
+ * Printed:
+ *   every table: per policy — the engine (Thompson sampling on content, at the quality target), the issue-4 engine
+ *     (LinUCB on shape, default weights), random, round-robin, cheapest, lowest-latency (fair: it measures every
+ *     candidate before trusting its prior), strongest, best model per kind and the hindsight oracle — quality and
+ *     cost relative to always-strongest overall and after the warm-up, regret, exploration; regret curves as SVG.
+ *   two-model tables: the quality/strong-share curve of the engine (the quality target swept), of the length rule
+ *     ("the longest prompts go to the strong model", its threshold swept), random (its probability swept) and the
+ *     oracle; CPT(50 %) and CPT(80 %) — the share of strong calls needed to close that much of the quality gap
+ *     between weak and strong — and the strong share needed for 95 % of the strong model's quality, each with its
+ *     spread over the shuffles; the least margin by which the engine beats the length rule and random at every
+ *     point of its curve; and the engine's learning curve per decile of the stream.
+ *   CPU: content features of a 2 KB prompt; bid + select among 10 candidates with content features (median, p99).
+ * Targets (issue 14): strong calls for 95 % of strong quality ≤ 50 % (exam), ≤ 60 % (math), spread over 5 shuffles
+ * ≤ 5 points, above the length rule and random everywhere; synthetic ≥ 95 % quality at ≤ 40 % cost; bid + select
+ * ≤ 50 µs p99; features ≤ 30 µs. Printed, never asserted.
+ *
+ * Flags: --tables synthetic,exam,math   --seeds 1,2,3   --shuffles 5   --tasks N (synthetic, default 10000)
+ *        --quality-target 0.95   --weights Q,C,L (the engine chooses by weights instead)   --criteria JSON
+ *        --policy logistic|linucb   --features hashed|none   --warmup N (default 10 % of the table)   --out DIR
  *
  * Table format, one row per (task, model) — CSV with a header row, or JSONL with one object per line:
  *   task             task id; a task's rows may come in any order, tasks replay in order of first appearance
  *   model            model id; every task must list the same models
- *   success          1/0 or true/false: did this model's output do the job
+ *   score            0…1, how good this model's output was; or
+ *   success          1/0 or true/false (score 1/0)
  *   cost             what running it cost, in any one unit shared by all rows
  *   latency_ms       how long it took
  *   optional, per task (read from its first row):
+ *   prompt           the request's text: the engine reads its content
  *   kind             a label for the context regret is measured in (default: task_type)
  *   task_type        chat | completion | structured | extraction | classification | summarization (default chat)
- *   input_tokens     prompt tokens (default 200)
+ *   input_tokens     prompt tokens (default: estimated from the prompt, else 200)
  *   schema_properties, schema_depth, items   (default 0)
  *   non_ascii        share of non-ASCII characters, 0..1 (default 0)
  *   optional, per row:
  *   output_tokens    completion tokens (default 100)
- * Without a file, a synthetic table with known ground truth is generated per seed (below).
  *
  * Regret is measured against the best fixed model per kind in hindsight (pseudo-regret on the table's mean
- * utilities), with utility = the default criteria's weighted quality − cost − latency, cost and latency divided by
- * the largest among the task's models. The oracle row picks, per task, the best-utility model among those that
- * succeeded: an upper bound no policy can reach without seeing outcomes first.
- *
- * Environment: BENCH_ROUTING_TASKS (default 10000 synthetic tasks), BENCH_ROUTING_WARMUP (1000),
- * BENCH_ROUTING_SEEDS (1,2,3,4,5), BENCH_ROUTING_ALPHA and BENCH_ROUTING_RIDGE (LinUCB's defaults), BENCH_ROUTING_OUT (SVG folder; default
- * a temporary one).
+ * utilities), with utility = the default weights' quality − cost − latency, cost and latency divided by the
+ * largest among the task's models. The oracle picks, per task, the best-utility model among those that did best:
+ * an upper bound no policy reaches without seeing outcomes first.
  */
-import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { runAuction } from "../../src/bidding/auction.js";
-import { DEFAULT_WEIGHTS, resolveCriteria } from "../../src/bidding/criteria.js";
+import { HashedNgramFeaturizer } from "../../src/bidding/content/hashed.js";
+import { NoContentFeaturizer, type ContentFeaturizer } from "../../src/bidding/content/interface.js";
+import { CriteriaSchema, DEFAULT_WEIGHTS, resolveCriteria, type CriteriaInput } from "../../src/bidding/criteria.js";
 import { singleTaskPlan } from "../../src/bidding/decomposer.js";
 import { PerformanceEstimates } from "../../src/bidding/estimates.js";
-import { extractFeatures, featuresFromValues, TASK_TYPES, type TaskFeatures, type TaskType } from "../../src/bidding/features.js";
+import { estimateTokens, featuresFromValues, TASK_TYPES, type TaskFeatures, type TaskType } from "../../src/bidding/features.js";
 import type { Candidate } from "../../src/bidding/request.js";
-import { seededRng, type Rng } from "../../src/util/rng.js";
 import { BiddingRouter } from "../../src/bidding/router.js";
 import { CheapestPolicy, LowestLatencyPolicy, RandomPolicy, RoundRobinPolicy, StrongestPolicy } from "../../src/bidding/selection/baselines.js";
 import type { SelectionPolicy } from "../../src/bidding/selection/interface.js";
 import { LinUcbPolicy } from "../../src/bidding/selection/linucb.js";
+import { LogisticThompsonPolicy } from "../../src/bidding/selection/logistic.js";
 import { MemoryBiddingStore } from "../../src/bidding/store/memory.js";
+import { seededRng, type Rng } from "../../src/util/rng.js";
+import { examTable, mathTable, STRONG, WEAK, type GeneratedItem } from "./routing-tables.js";
 import { percentile, round } from "./stats.js";
 
-const TASKS = Number(process.env.BENCH_ROUTING_TASKS ?? 10_000);
-const WARMUP = Number(process.env.BENCH_ROUTING_WARMUP ?? 1000);
-const SEEDS = (process.env.BENCH_ROUTING_SEEDS ?? "1,2,3,4,5").split(",").map(Number);
-const ALPHA = process.env.BENCH_ROUTING_ALPHA === undefined ? undefined : Number(process.env.BENCH_ROUTING_ALPHA);
-const RIDGE = process.env.BENCH_ROUTING_RIDGE === undefined ? undefined : Number(process.env.BENCH_ROUTING_RIDGE);
-const OUT = process.env.BENCH_ROUTING_OUT ?? join(tmpdir(), "atomic-bench-routing");
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    tables: { type: "string", default: "synthetic,exam,math" },
+    seeds: { type: "string", default: process.env.BENCH_ROUTING_SEEDS ?? "1,2,3" },
+    shuffles: { type: "string", default: "5" },
+    tasks: { type: "string", default: process.env.BENCH_ROUTING_TASKS ?? "10000" },
+    warmup: { type: "string" },
+    "quality-target": { type: "string" },
+    weights: { type: "string" },
+    criteria: { type: "string" },
+    policy: { type: "string", default: "logistic" },
+    features: { type: "string", default: "hashed" },
+    out: { type: "string", default: process.env.BENCH_ROUTING_OUT ?? join(tmpdir(), "atomic-bench-routing") },
+    targets: { type: "string" },
+    sections: { type: "string", default: "replay,curves,cpu" },
+    /** Tuning only: the learner's and the featurizer's options as JSON (see selection/logistic.ts, content/hashed.ts). */
+    learner: { type: "string", default: "{}" },
+    hashed: { type: "string", default: "{}" },
+  },
+});
+const SECTIONS = flags.sections.split(",");
+const LEARNER_OPTIONS = JSON.parse(flags.learner) as Record<string, number>;
+const HASHED_OPTIONS = JSON.parse(flags.hashed) as Record<string, never>;
+const SEEDS = flags.seeds.split(",").map(Number);
+const SHUFFLES = Number(flags.shuffles);
+const TASKS = Number(flags.tasks);
+const OUT = flags.out;
+/** The engine's criteria: the request level of every replayed decision. */
+const ENGINE_CRITERIA: CriteriaInput = CriteriaSchema.parse({
+  ...(flags.criteria === undefined ? {} : JSON.parse(flags.criteria)),
+  ...(flags["quality-target"] === undefined ? {} : { qualityTarget: Number(flags["quality-target"]) }),
+  ...(flags.weights === undefined ? {} : { weights: weightsOf(flags.weights) }),
+});
 const QUALITY_TARGET = 0.95;
 const COST_TARGET = 0.4;
+/** Quality targets the engine's curve is drawn through, on two-model tables. */
+const TARGETS = flags.targets === undefined ? [0, 0.6, 0.75, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99, 1] : flags.targets.split(",").map(Number);
+let WARMUP = 1000;
+
+function weightsOf(text: string): { quality: number; cost: number; latency: number } {
+  const [quality, cost, latency] = text.split(",").map(Number);
+  return { quality: quality ?? 1, cost: cost ?? 0, latency: latency ?? 0 };
+}
 
 // ---------------------------------------------------------------------------------------------------- the table
 
@@ -70,7 +130,8 @@ interface ModelInfo {
 }
 
 interface Outcome {
-  success: boolean;
+  /** 0…1. */
+  score: number;
   cost: number;
   latencyMs: number;
   completionTokens: number;
@@ -79,15 +140,29 @@ interface Outcome {
 interface Task {
   id: string;
   kind: string;
+  prompt: string;
   features: TaskFeatures;
   /** By model index. */
   outcomes: Outcome[];
+  /** Success probabilities by model index, where the table was generated with them. */
+  truth?: number[];
 }
 
 interface Table {
   source: string;
   models: ModelInfo[];
   tasks: Task[];
+}
+
+/** Content features for every task of a table, in the engine's featurizer (computed once per table). */
+function withContent(table: Table, featurizer: ContentFeaturizer): Table {
+  return {
+    ...table,
+    tasks: table.tasks.map((task) => ({
+      ...task,
+      features: task.prompt === "" ? task.features : featuresFromValues(task.features, featurizer.featurize({ kind: "task", text: task.prompt })),
+    })),
+  };
 }
 
 // ------------------------------------------------------------------------------------------- synthetic ground truth
@@ -173,15 +248,37 @@ function syntheticTable(seed: number, count: number): Table {
       const completionTokens = Math.round(baseOutput * uniform(0.85, 1.15));
       const serviceMs = (inputTokens / model.prefillTps + completionTokens / model.generationTps) * 1000;
       return {
-        success: draw < p,
+        score: draw < p ? 1 : 0,
         cost: (inputTokens * model.cost.per1kPromptTokens + completionTokens * model.cost.per1kCompletionTokens) / 1000,
         latencyMs: serviceMs * Math.exp(0.15 * gaussian(rng)),
         completionTokens,
       };
     });
-    tasks.push({ id: `t${t}`, kind: spec.kind, features, outcomes });
+    tasks.push({ id: `t${t}`, kind: spec.kind, prompt: "", features, outcomes });
   }
   return { source: `synthetic, seed ${seed}`, models, tasks };
+}
+
+// ---------------------------------------------------------------------------------------------- generated two-model
+
+/** A generated two-model table (weak first, strong second), each model priced per 1k tokens as in a manifest. */
+function twoModelTable(source: string, items: GeneratedItem[]): Table {
+  const models: ModelInfo[] = [WEAK, STRONG].map((m, i) => ({ id: m.id, cost: { unit: "table", per1kPromptTokens: m.per1k, per1kCompletionTokens: m.per1k }, strength: i }));
+  const tasks = items.map((item): Task => ({
+    id: item.id,
+    kind: item.kind,
+    prompt: item.prompt,
+    features: featuresFromValues({ taskType: "chat", inputTokens: item.inputTokens }),
+    outcomes: [WEAK, STRONG].map((m, i) => ({
+      score: item.success[i] ? 1 : 0,
+      cost: ((item.inputTokens + item.outputTokens[i]!) * m.per1k) / 1000,
+      // Latency scales with price here (the strong model is the slow one), so lowest-latency means weak.
+      latencyMs: (item.inputTokens + item.outputTokens[i]!) * (i === 0 ? 2 : 12),
+      completionTokens: item.outputTokens[i]!,
+    })),
+    truth: [...item.p],
+  }));
+  return { source, models, tasks };
 }
 
 // ------------------------------------------------------------------------------------------------ table from a file
@@ -203,11 +300,12 @@ function tableFromFile(path: string): Table {
   const tasks: Task[] = [];
   const tokens = modelIds.map(() => 0);
   const costs = modelIds.map(() => 0);
-  const successes = modelIds.map(() => 0);
+  const scores = modelIds.map(() => 0);
   for (const [id, entry] of byTask) {
     const f = entry.first;
     const taskType = (TASK_TYPES as readonly string[]).includes(String(f.task_type)) ? (f.task_type as TaskType) : "chat";
-    const inputTokens = num(f.input_tokens, 200);
+    const prompt = typeof f.prompt === "string" ? f.prompt : "";
+    const inputTokens = num(f.input_tokens, prompt === "" ? 200 : estimateTokens(prompt.length, 0));
     const features = featuresFromValues({
       taskType,
       inputTokens,
@@ -219,20 +317,22 @@ function tableFromFile(path: string): Table {
     const outcomes = modelIds.map((model, m): Outcome => {
       const row = entry.rows.get(model);
       if (row === undefined) throw new Error(`${path}: task ${id} has no row for model ${model}`);
-      const outcome = { success: bool(row.success), cost: num(row.cost, Number.NaN), latencyMs: num(row.latency_ms, Number.NaN), completionTokens: num(row.output_tokens, 100) };
+      const score = row.score === undefined || row.score === "" ? (bool(row.success) ? 1 : 0) : num(row.score, Number.NaN);
+      const outcome = { score, cost: num(row.cost, Number.NaN), latencyMs: num(row.latency_ms, Number.NaN), completionTokens: num(row.output_tokens, 100) };
+      if (!(score >= 0 && score <= 1)) throw new Error(`${path}: task ${id}, model ${model}: score must be from 0 to 1 (or give success)`);
       if (!Number.isFinite(outcome.cost) || !Number.isFinite(outcome.latencyMs)) throw new Error(`${path}: task ${id}, model ${model}: cost and latency_ms must be numbers`);
       tokens[m]! += inputTokens + outcome.completionTokens;
       costs[m]! += outcome.cost;
-      successes[m]! += outcome.success ? 1 : 0;
+      scores[m]! += score;
       return outcome;
     });
-    tasks.push({ id, kind: typeof f.kind === "string" && f.kind !== "" ? f.kind : taskType, features, outcomes });
+    tasks.push({ id, kind: typeof f.kind === "string" && f.kind !== "" ? f.kind : taskType, prompt, features, outcomes });
   }
   // A table carries costs, not price lists: each model's profile is its mean cost per 1k tokens in the table, as a
-  // manifest would state it. "Strongest" is the model with the best success rate in the table.
+  // manifest would state it. "Strongest" is the model with the best mean score in the table.
   const models = modelIds.map((id, m): ModelInfo => {
     const per1k = tokens[m]! > 0 ? (costs[m]! / tokens[m]!) * 1000 : 0;
-    return { id, cost: { unit: "table", per1kPromptTokens: per1k, per1kCompletionTokens: per1k }, strength: successes[m]! };
+    return { id, cost: { unit: "table", per1kPromptTokens: per1k, per1kCompletionTokens: per1k }, strength: scores[m]! };
   });
   return { source: path, models, tasks };
 }
@@ -279,6 +379,7 @@ function bool(value: unknown): boolean {
   return value === true || value === 1 || value === "1" || value === "true";
 }
 
+
 // --------------------------------------------------------------------------------------------------------- replay
 
 const WEIGHTS = (() => {
@@ -286,7 +387,7 @@ const WEIGHTS = (() => {
   return { quality: DEFAULT_WEIGHTS.quality / sum, cost: DEFAULT_WEIGHTS.cost / sum, latency: DEFAULT_WEIGHTS.latency / sum };
 })();
 
-/** The default criteria's utility of each model's realised outcome on a task. */
+/** The default weights' utility of each model's realised outcome on a task. */
 function utilities(task: Task): number[] {
   let maxCost = 0;
   let maxLatency = 0;
@@ -295,39 +396,53 @@ function utilities(task: Task): number[] {
     maxLatency = Math.max(maxLatency, o.latencyMs);
   }
   return task.outcomes.map((o) =>
-    WEIGHTS.quality * (o.success ? 1 : 0) - (maxCost > 0 ? (WEIGHTS.cost * o.cost) / maxCost : 0) - (maxLatency > 0 ? (WEIGHTS.latency * o.latencyMs) / maxLatency : 0));
+    WEIGHTS.quality * o.score - (maxCost > 0 ? (WEIGHTS.cost * o.cost) / maxCost : 0) - (maxLatency > 0 ? (WEIGHTS.latency * o.latencyMs) / maxLatency : 0));
+}
+
+interface Engine {
+  label: string;
+  policy: () => SelectionPolicy;
+  criteria: CriteriaInput;
 }
 
 interface Run {
-  policy: string;
-  /** Model index chosen per task. */
+  label: string;
+  /** Model index chosen per task, in table order (whatever order they were replayed in). */
   choices: Int32Array;
   explored: number;
-  cpuMs: number;
 }
 
-async function replay(table: Table, policy: SelectionPolicy): Promise<Run> {
-  const router = new BiddingRouter({ store: new MemoryBiddingStore(), policy, saveEvery: 1000 });
+/** The engine as configured by the flags, at a quality target (or its own criteria), with a seeded policy. */
+function engine(featurizer: ContentFeaturizer, seed: number, criteria: CriteriaInput = ENGINE_CRITERIA): Engine {
+  const policy = flags.policy === "linucb"
+    ? () => new LinUcbPolicy()
+    : () => new LogisticThompsonPolicy({ ...LEARNER_OPTIONS, contentDimension: featurizer.dimension, rng: seededRng(seed * 7919 + 17) });
+  return { label: "engine", policy, criteria };
+}
+
+/**
+ * Replays the table in `order` (task indices) through a fresh router. The table's score stands in for the
+ * execution's verdict: 1/0 as the validity check, a graded score as feedback that replaces the automatic reward.
+ */
+async function replay(table: Table, order: readonly number[], policy: SelectionPolicy, criteria: CriteriaInput, featurizer: ContentFeaturizer, label: string): Promise<Run> {
+  const router = new BiddingRouter({
+    store: new MemoryBiddingStore(), policy, featurizer, saveEvery: 1_000_000, explainTerms: 0,
+    rewards: { latencyPenalty: 0, feedbackWeight: 1 },
+  });
   const candidates: Candidate[] = table.models.map((m) => ({
     id: m.id, cost: m.cost, contextLength: 1_000_000, parallel: 1, strength: m.strength, state: "ready", inFlight: 0, queued: 0,
   }));
   const index = new Map(table.models.map((m, i) => [m.id, i]));
   const choices = new Int32Array(table.tasks.length);
   let explored = 0;
-  const started = process.cpuUsage();
-  for (let t = 0; t < table.tasks.length; t++) {
+  for (const t of order) {
     const task = table.tasks[t]!;
-    const decision = router.decide({
-      executionId: task.id,
-      request: { kind: "task", text: "" },
-      candidates,
-      plan: singleTaskPlan({ text: "" }, task.features),
-    });
+    const decision = router.decide({ executionId: task.id, request: { kind: "task", text: task.prompt }, candidates, criteria, plan: singleTaskPlan({ text: task.prompt }, task.features) });
     const m = index.get(decision.modelId)!;
     choices[t] = m;
     if (decision.assignments[0]!.mode === "explore") explored++;
     const outcome = task.outcomes[m]!;
-    // The table's success stands in for the execution's validity check: every outcome counts as verified.
+    const graded = outcome.score > 0 && outcome.score < 1;
     await router.recordOutcome({
       executionId: task.id,
       modelId: decision.modelId,
@@ -335,11 +450,22 @@ async function replay(table: Table, policy: SelectionPolicy): Promise<Run> {
       completionTokens: outcome.completionTokens,
       queueMs: 0,
       inferenceMs: outcome.latencyMs,
-      schemaValid: outcome.success,
+      schemaValid: graded || outcome.score === 1,
     });
+    if (graded) await router.recordFeedback({ executionId: task.id, score: outcome.score });
   }
-  const used = process.cpuUsage(started);
-  return { policy: policy.name, choices, explored, cpuMs: (used.user + used.system) / 1000 };
+  return { label, choices, explored };
+}
+
+function shuffled(n: number, seed: number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  if (seed === 0) return order;
+  const rng = seededRng(seed * 104_729);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
 }
 
 interface Summary {
@@ -350,30 +476,31 @@ interface Summary {
   regret: Float64Array;
 }
 
-function summarise(table: Table, choose: (t: number) => number, bestByKind: Map<string, { mean: number[]; best: number }>): Summary {
-  let successes = 0;
+/** Over the tasks in replay order: after the warm-up is after the first WARMUP tasks of that order. */
+function summarise(table: Table, order: readonly number[], choose: (t: number) => number, bestByKind: Map<string, { mean: number[]; best: number }>): Summary {
+  let quality = 0;
   let cost = 0;
-  let lateSuccesses = 0;
+  let lateQuality = 0;
   let lateCost = 0;
-  const regret = new Float64Array(table.tasks.length);
+  const regret = new Float64Array(order.length);
   let cumulative = 0;
-  for (let t = 0; t < table.tasks.length; t++) {
+  for (let step = 0; step < order.length; step++) {
+    const t = order[step]!;
     const task = table.tasks[t]!;
     const m = choose(t);
     const outcome = task.outcomes[m]!;
-    successes += outcome.success ? 1 : 0;
+    quality += outcome.score;
     cost += outcome.cost;
-    if (t >= WARMUP) {
-      lateSuccesses += outcome.success ? 1 : 0;
+    if (step >= WARMUP) {
+      lateQuality += outcome.score;
       lateCost += outcome.cost;
     }
     const context = bestByKind.get(task.kind)!;
     cumulative += context.mean[context.best]! - context.mean[m]!;
-    regret[t] = cumulative;
+    regret[step] = cumulative;
   }
-  const n = table.tasks.length;
-  const late = Math.max(1, n - WARMUP);
-  return { quality: successes / n, cost, lateQuality: lateSuccesses / late, lateCost, regret };
+  const n = order.length;
+  return { quality: quality / n, cost, lateQuality: lateQuality / Math.max(1, n - WARMUP), lateCost, regret };
 }
 
 /** Mean utility of each model per kind over the whole table, and the best model of each kind. */
@@ -401,9 +528,9 @@ function oracleChoices(table: Table): Int32Array {
   });
 }
 
-function policies(seed: number): SelectionPolicy[] {
+function baselines(seed: number): SelectionPolicy[] {
   return [
-    new LinUcbPolicy({ ...(ALPHA === undefined ? {} : { alpha: ALPHA }), ...(RIDGE === undefined ? {} : { ridge: RIDGE }) }),
+    new LinUcbPolicy(),
     new RandomPolicy(seededRng(seed * 7919)),
     new RoundRobinPolicy(),
     new CheapestPolicy(),
@@ -413,7 +540,8 @@ function policies(seed: number): SelectionPolicy[] {
 }
 
 const LABELS: Record<string, string> = {
-  linucb: "engine (LinUCB)",
+  engine: "engine (target)",
+  linucb: "issue-4 LinUCB",
   random: "random",
   "round-robin": "round-robin",
   cheapest: "always-cheapest",
@@ -424,26 +552,30 @@ const LABELS: Record<string, string> = {
 };
 
 interface SeedResult {
-  seed: number;
   table: Table;
   /** Per kind: the hindsight-best model and the engine's choices over the last half of the tasks. */
   settled: string[];
-  rows: Array<{ policy: string; summary: Summary; explored: number | null; cpuMs: number | null }>;
+  rows: Array<{ policy: string; summary: Summary; explored: number | null }>;
 }
 
-async function runTable(seed: number, table: Table): Promise<SeedResult> {
+async function runTable(seed: number, table: Table, featurizer: ContentFeaturizer): Promise<SeedResult> {
   const best = hindsight(table);
+  const order = shuffled(table.tasks.length, 0);
   const rows: SeedResult["rows"] = [];
-  const settled: string[] = [];
-  for (const policy of policies(seed)) {
-    const run = await replay(table, policy);
-    if (policy.name === "linucb") settled.push(...settledChoices(table, run.choices, best));
-    rows.push({ policy: run.policy, summary: summarise(table, (t) => run.choices[t]!, best), explored: run.explored, cpuMs: run.cpuMs });
+  const configured = engine(featurizer, seed);
+  const engineRun = await replay(table, order, configured.policy(), configured.criteria, featurizer, "engine");
+  rows.push({ policy: "engine", summary: summarise(table, order, (t) => engineRun.choices[t]!, best), explored: engineRun.explored });
+  const settled = settledChoices(table, engineRun.choices, best);
+  for (const policy of baselines(seed)) {
+    // The issue-4 engine with its own criteria (the default weights), the fixed rules with any.
+    const criteria: CriteriaInput = policy.name === "linucb" ? { weights: { ...DEFAULT_WEIGHTS } } : {};
+    const run = await replay(table, order, policy, criteria, new NoContentFeaturizer(), policy.name);
+    rows.push({ policy: policy.name, summary: summarise(table, order, (t) => run.choices[t]!, best), explored: run.explored });
   }
-  rows.push({ policy: "best-per-kind", summary: summarise(table, (t) => best.get(table.tasks[t]!.kind)!.best, best), explored: null, cpuMs: null });
+  rows.push({ policy: "best-per-kind", summary: summarise(table, order, (t) => best.get(table.tasks[t]!.kind)!.best, best), explored: null });
   const oracle = oracleChoices(table);
-  rows.push({ policy: "oracle", summary: summarise(table, (t) => oracle[t]!, best), explored: null, cpuMs: null });
-  return { seed, table, rows, settled };
+  rows.push({ policy: "oracle", summary: summarise(table, order, (t) => oracle[t]!, best), explored: null });
+  return { table, rows, settled };
 }
 
 function settledChoices(table: Table, choices: Int32Array, best: Map<string, { mean: number[]; best: number }>): string[] {
@@ -454,7 +586,7 @@ function settledChoices(table: Table, choices: Int32Array, best: Map<string, { m
     if (c === undefined) counts.set(kind, (c = table.models.map(() => 0)));
     c[choices[t]!]! += 1;
   }
-  return [...counts].map(([kind, c]) => {
+  return [...counts].slice(0, 12).map(([kind, c]) => {
     const total = c.reduce((a, b) => a + b, 0);
     const shares = c.map((n, m) => [n, m] as const).filter(([n]) => n > 0).sort((a, b) => b[0] - a[0])
       .map(([n, m]) => `${table.models[m]!.id} ${pct(n / total)}`);
@@ -486,6 +618,178 @@ function printSeed(result: SeedResult): void {
   }
 }
 
+// ------------------------------------------------------------------------------------------------- two-model curves
+
+/** A point of a quality/strong-share curve: the share of tasks sent to the strong model and the mean score. */
+interface Point {
+  share: number;
+  quality: number;
+}
+
+/** Always-weak and always-strong quality, and where the 50 %, 80 % and "95 % of strong" levels lie. */
+interface Levels {
+  weak: number;
+  strong: number;
+}
+
+function levelsOf(table: Table): Levels {
+  const mean = (m: number) => table.tasks.reduce((sum, task) => sum + task.outcomes[m]!.score, 0) / table.tasks.length;
+  return { weak: mean(0), strong: mean(1) };
+}
+
+/** The least strong share at which the curve (piecewise linear through its points, sorted by share) reaches `quality`. */
+function shareFor(points: readonly Point[], quality: number): number {
+  const sorted = [...points].sort((a, b) => a.share - b.share);
+  for (let i = 0; i < sorted.length; i++) {
+    const p = sorted[i]!;
+    if (p.quality >= quality) {
+      if (i === 0) return p.share;
+      const q = sorted[i - 1]!;
+      if (q.quality >= quality) return q.share;
+      return q.share + ((quality - q.quality) / (p.quality - q.quality)) * (p.share - q.share);
+    }
+  }
+  return Number.NaN;
+}
+
+/** The curve's quality at a strong share, interpolated between its points (upper envelope of the points up to it). */
+function qualityAt(points: readonly Point[], share: number): number {
+  const sorted = [...points].sort((a, b) => a.share - b.share);
+  let best = -Infinity;
+  for (let i = 0; i < sorted.length; i++) {
+    const p = sorted[i]!;
+    if (p.share <= share) best = Math.max(best, p.quality);
+    else {
+      const q = sorted[i - 1];
+      if (q !== undefined) best = Math.max(best, q.quality + ((share - q.share) / (p.share - q.share)) * (p.quality - q.quality));
+      break;
+    }
+  }
+  return best;
+}
+
+function randomCurve(levels: Levels): Point[] {
+  return Array.from({ length: 21 }, (_, i) => ({ share: i / 20, quality: levels.weak + (i / 20) * (levels.strong - levels.weak) }));
+}
+
+/** Sends the tasks ranked highest by `key` to the strong model, for every share (the rule's threshold swept). */
+function rankCurve(table: Table, key: (task: Task) => number, value: (task: Task, strong: boolean) => number): Point[] {
+  const ranked = [...table.tasks].sort((a, b) => key(b) - key(a));
+  const n = ranked.length;
+  let quality = ranked.reduce((sum, task) => sum + value(task, false), 0);
+  const points: Point[] = [{ share: 0, quality: quality / n }];
+  const step = Math.max(1, Math.floor(n / 100));
+  for (let i = 0; i < n; i++) {
+    quality += value(ranked[i]!, true) - value(ranked[i]!, false);
+    if ((i + 1) % step === 0 || i === n - 1) points.push({ share: (i + 1) / n, quality: quality / n });
+  }
+  return points;
+}
+
+const realised = (task: Task, strong: boolean) => task.outcomes[strong ? 1 : 0]!.score;
+
+interface CurveStats {
+  cpt50: number;
+  cpt80: number;
+  share95: number;
+}
+
+function curveStats(points: readonly Point[], levels: Levels): CurveStats {
+  const gap = levels.strong - levels.weak;
+  return {
+    cpt50: shareFor(points, levels.weak + 0.5 * gap),
+    cpt80: shareFor(points, levels.weak + 0.8 * gap),
+    share95: shareFor(points, 0.95 * levels.strong),
+  };
+}
+
+async function twoModelCurves(table: Table, seed: number, featurizer: ContentFeaturizer): Promise<void> {
+  const levels = levelsOf(table);
+  const n = table.tasks.length;
+  console.log(`\n   ${table.source}: ${n} tasks; always-weak ${pct(levels.weak)}, always-strong ${pct(levels.strong)}; ` +
+    `95 % of strong = ${pct(0.95 * levels.strong)}; ${SHUFFLES} shuffles`);
+  const engineCurves: Point[][] = [];
+  const deciles: Array<Array<{ share: number; ratio: number }>> = [];
+  const atTarget: Point[] = [];
+  for (let shuffle = 1; shuffle <= SHUFFLES; shuffle++) {
+    const order = shuffled(n, seed * 1000 + shuffle);
+    const points: Point[] = [];
+    for (const target of TARGETS) {
+      const configured = engine(featurizer, seed * 100 + shuffle, { ...ENGINE_CRITERIA, qualityTarget: target });
+      const run = await replay(table, order, configured.policy(), configured.criteria, featurizer, "engine");
+      let strong = 0;
+      let quality = 0;
+      for (let t = 0; t < n; t++) {
+        strong += run.choices[t]!;
+        quality += table.tasks[t]!.outcomes[run.choices[t]!]!.score;
+      }
+      points.push({ share: strong / n, quality: quality / n });
+      if (target === QUALITY_TARGET) {
+        atTarget.push(points.at(-1)!);
+        deciles.push(decileCurve(table, order, run.choices));
+      }
+    }
+    engineCurves.push(points);
+  }
+  const length = rankCurve(table, (task) => task.features.inputTokens, realised);
+  const random = randomCurve(levels);
+  const oracle = rankCurve(table, (task) => task.outcomes[1]!.score - task.outcomes[0]!.score, realised);
+  const ideal = table.tasks[0]?.truth === undefined ? null : rankCurve(table, (task) => task.truth![1]! - task.truth![0]!, realised);
+
+  const stats = engineCurves.map((points) => curveStats(points, levels));
+  const spread = (key: keyof CurveStats) => {
+    const values = stats.map((s) => s[key]);
+    return `${pct(mean(values))} (${pct(Math.min(...values))}–${pct(Math.max(...values))}, spread ${points(Math.max(...values) - Math.min(...values))})`;
+  };
+  const fixed = (curve: Point[]) => curveStats(curve, levels);
+  const line = (label: string, s: CurveStats) => `   ${label.padEnd(26)} ${pct(s.cpt50).padStart(7)} ${pct(s.cpt80).padStart(9)} ${pct(s.share95).padStart(14)}`;
+  console.log(`   ${"strong-call share needed".padEnd(26)} ${"CPT(50%)".padStart(7)} ${"CPT(80%)".padStart(9)} ${"95% of strong".padStart(14)}`);
+  console.log(`   ${"engine (mean of shuffles)".padEnd(26)} ${spread("cpt50")}  ${spread("cpt80")}  ${spread("share95")}`);
+  console.log(line("length rule", fixed(length)));
+  console.log(line("random", fixed(random)));
+  if (ideal !== null) console.log(line("ideal (true probabilities)", fixed(ideal)));
+  console.log(line("oracle (hindsight)", fixed(oracle)));
+
+  // The engine's mean curve against the baselines at each of its own points.
+  let marginLength = Infinity;
+  let marginRandom = Infinity;
+  const curve: string[] = [];
+  for (let i = 0; i < TARGETS.length; i++) {
+    const share = mean(engineCurves.map((c) => c[i]!.share));
+    const quality = mean(engineCurves.map((c) => c[i]!.quality));
+    if (share > 0.01 && share < 0.99) {
+      marginLength = Math.min(marginLength, quality - qualityAt(length, share));
+      marginRandom = Math.min(marginRandom, quality - qualityAt(random, share));
+    }
+    curve.push(`${TARGETS[i]}: ${pct(share, 0)}→${pct(quality / levels.strong, 1)}`);
+  }
+  console.log(`   engine curve (target: strong share → quality ÷ strong): ${curve.join("  ")}`);
+  console.log(`   least margin over the length rule ${points(marginLength)}, over random ${points(marginRandom)} (quality points at the engine's shares; > 0: above everywhere)`);
+  const shares = atTarget.map((p) => p.share);
+  const ratios = atTarget.map((p) => p.quality / levels.strong);
+  console.log(`   at target ${QUALITY_TARGET}: strong share ${pct(mean(shares))} (spread ${points(Math.max(...shares) - Math.min(...shares))}), ` +
+    `quality ${pct(mean(ratios))} of strong (spread ${points(Math.max(...ratios) - Math.min(...ratios))})`);
+  const d = deciles[0]!;
+  console.log(`   learning curve at ${QUALITY_TARGET}, first shuffle, per decile (strong share / quality ÷ strong): ${d.map((x) => `${pct(x.share, 0)}/${pct(x.ratio, 0)}`).join("  ")}`);
+}
+
+function decileCurve(table: Table, order: readonly number[], choices: Int32Array): Array<{ share: number; ratio: number }> {
+  const out: Array<{ share: number; ratio: number }> = [];
+  for (let d = 0; d < 10; d++) {
+    const slice = order.slice(Math.floor((d * order.length) / 10), Math.floor(((d + 1) * order.length) / 10));
+    let strong = 0;
+    let quality = 0;
+    let best = 0;
+    for (const t of slice) {
+      strong += choices[t]!;
+      quality += table.tasks[t]!.outcomes[choices[t]!]!.score;
+      best += table.tasks[t]!.outcomes[1]!.score;
+    }
+    out.push({ share: strong / slice.length, ratio: best > 0 ? quality / best : Number.NaN });
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------------------------------------------------- SVG
 
 const COLOURS = ["#d62728", "#7f7f7f", "#bcbd22", "#1f77b4", "#17becf", "#2ca02c", "#000000"];
@@ -510,7 +814,7 @@ function regretSvg(result: SeedResult, only?: string): string {
     points.push(`${x(n - 1).toFixed(1)},${y(row.summary.regret[n - 1]!).toFixed(1)}`);
     const colour = COLOURS[i % COLOURS.length]!;
     const labelY = top + 16 * i;
-    return `<polyline fill="none" stroke="${colour}" stroke-width="${row.policy === "linucb" ? 2.5 : 1.2}" points="${points.join(" ")}"/>` +
+    return `<polyline fill="none" stroke="${colour}" stroke-width="${row.policy === "engine" ? 2.5 : 1.2}" points="${points.join(" ")}"/>` +
       `<line x1="${width - right + 12}" y1="${labelY}" x2="${width - right + 32}" y2="${labelY}" stroke="${colour}" stroke-width="2"/>` +
       `<text x="${width - right + 38}" y="${labelY + 4}">${escapeXml(LABELS[row.policy]!)}</text>`;
   });
@@ -537,55 +841,83 @@ function escapeXml(text: string): string {
 
 // ------------------------------------------------------------------------------------------------------ CPU cost
 
-/** CPU µs of one bid + select among 10 candidates, median over batches, with a learner that has seen every model. */
-function measureAuction(): { auction: number; decide: number; features: number } {
+/** A prompt of about 2 KB in the exam tables' style. */
+function longPrompt(): string {
+  let text = "";
+  for (const item of examTable(7, 40)) {
+    text += `${item.prompt}\n`;
+    if (text.length >= 2048) break;
+  }
+  return text.slice(0, 2048);
+}
+
+/** CPU µs per call, median of 21 batches; and wall-clock p99 of single calls (what one request waits). */
+function timing(iterations: number, work: (i: number) => void): { median: number; p99: number } {
+  const batches: number[] = [];
+  for (let round = 0; round < 21; round++) {
+    const started = process.cpuUsage();
+    for (let i = 0; i < iterations; i++) work(i);
+    const used = process.cpuUsage(started);
+    batches.push((used.user + used.system) / iterations);
+  }
+  const singles: number[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const started = process.hrtime.bigint();
+    work(i);
+    singles.push(Number(process.hrtime.bigint() - started) / 1000);
+  }
+  return { median: percentile(batches, 50), p99: percentile(singles, 99) };
+}
+
+function measureCpu(): { features: ReturnType<typeof timing>; auction: ReturnType<typeof timing>; decide: ReturnType<typeof timing>; nnz: number } {
   const rng = seededRng(99);
+  const featurizer = new HashedNgramFeaturizer();
   const candidates: Candidate[] = Array.from({ length: 10 }, (_, i) => ({
     id: `model-${i}`,
     cost: { unit: "compute-seconds", per1kPromptTokens: 0.05 * (i + 1), per1kCompletionTokens: 0.15 * (i + 1) },
     contextLength: 8192, parallel: 2, strength: i, state: "ready", inFlight: i % 3, queued: i % 2,
   }));
-  const policy = new LinUcbPolicy();
+  const policy = new LogisticThompsonPolicy({ contentDimension: featurizer.dimension, rng: seededRng(5) });
   const estimates = new PerformanceEstimates();
-  const contexts = KINDS.map((k) => featuresFromValues({ taskType: k.taskType, inputTokens: k.input[0] * 2, schemaProperties: k.schemaProperties?.[0] ?? 0 }));
+  const items = examTable(11, 2000);
+  const contexts = items.map((item) => featuresFromValues({ taskType: "chat", inputTokens: item.inputTokens }, featurizer.featurize({ kind: "chat", text: item.prompt })));
   for (let i = 0; i < 5000; i++) {
     const f = contexts[i % contexts.length]!;
     const c = candidates[Math.floor(rng() * candidates.length)]!;
-    policy.update(c.id, f.vector, rng() < 0.7 ? 1 : 0);
+    policy.update(c.id, f, rng() < 0.7 ? 1 : 0);
     estimates.observe(c.id, f, f.inputTokens, 100, 500 + rng() * 100);
   }
   const criteria = resolveCriteria({ request: { constraints: { maxLatencyMs: 60_000 } } });
-  const router = new BiddingRouter({ store: new MemoryBiddingStore(), policy });
-  const request = { kind: "task" as const, text: "Classify the sentiment of this review: the battery died after two days.", instructions: "Answer with one label." };
-
-  const batch = (iterations: number, work: (i: number) => void): number => {
-    const samples: number[] = [];
-    for (let round = 0; round < 21; round++) {
-      const started = process.cpuUsage();
-      for (let i = 0; i < iterations; i++) work(i);
-      const used = process.cpuUsage(started);
-      samples.push((used.user + used.system) / iterations);
-    }
-    return percentile(samples, 50);
-  };
+  const router = new BiddingRouter({ store: new MemoryBiddingStore(), policy, featurizer });
+  const prompt = longPrompt();
+  const long = featuresFromValues({ taskType: "chat", inputTokens: prompt.length / 4 }, featurizer.featurize({ kind: "chat", text: prompt }));
+  const request = { kind: "task" as const, text: items[0]!.prompt, instructions: "Answer with the letter of the right option." };
   let sink = 0;
-  const auction = batch(20_000, (i) => {
-    sink += runAuction("task", contexts[i % contexts.length]!, undefined, candidates, criteria, policy, estimates).selection.index;
+  const features = timing(2000, () => {
+    sink += featurizer.featurize({ kind: "chat", text: prompt }).indices.length;
   });
-  const decide = batch(5_000, (i) => {
+  const auction = timing(5000, (i) => {
+    sink += runAuction("task", i % 2 === 0 ? contexts[i % contexts.length]! : long, undefined, candidates, criteria, policy, estimates).selection.index;
+  });
+  const decide = timing(2000, (i) => {
     sink += router.decide({ executionId: `e${i}`, request, candidates }).assignments.length;
   });
-  const features = batch(50_000, () => {
-    sink += extractFeatures(request).inputTokens;
-  });
   if (sink === -1) console.log(sink);
-  return { auction, decide, features };
+  return { features, auction, decide, nnz: long.content.indices.length };
 }
 
 // ---------------------------------------------------------------------------------------------------------- main
 
 function pct(x: number, digits = 1): string {
-  return `${(100 * x).toFixed(digits)}%`;
+  return Number.isFinite(x) ? `${(100 * x).toFixed(digits)}%` : "—";
+}
+
+function points(x: number): string {
+  return Number.isFinite(x) ? `${(100 * x).toFixed(1)} pts` : "—";
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 function clamp(x: number, lo: number, hi: number): number {
@@ -597,51 +929,59 @@ function gaussian(rng: Rng): number {
 }
 
 async function main(): Promise<void> {
-  const file = process.argv[2];
+  const file = positionals[0];
   console.log(`atomic routing bench — ${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}, node ${process.version}`);
+  console.log(`engine: ${flags.policy} on ${flags.features} features, criteria ${JSON.stringify(ENGINE_CRITERIA)} (default: quality target 0.95)`);
   mkdirSync(OUT, { recursive: true });
+  const featurizer: ContentFeaturizer = flags.features === "none" ? new NoContentFeaturizer() : new HashedNgramFeaturizer(HASHED_OPTIONS);
+  const kinds = flags.tables.split(",").map((k) => k.trim());
+  const tables: Array<{ seed: number; name: string; table: Table }> = file !== undefined
+    ? [{ seed: 1, name: "file", table: tableFromFile(file) }]
+    : SEEDS.flatMap((seed) => [
+      ...(kinds.includes("synthetic") ? [{ seed, name: `synthetic-seed${seed}`, table: syntheticTable(seed, TASKS) }] : []),
+      ...(kinds.includes("exam") ? [{ seed, name: `exam-seed${seed}`, table: twoModelTable(`exam-like, seed ${seed}`, examTable(seed)) }] : []),
+      ...(kinds.includes("math") ? [{ seed, name: `math-seed${seed}`, table: twoModelTable(`math-like, seed ${seed}`, mathTable(seed)) }] : []),
+    ]);
 
-  const tables = file === undefined
-    ? SEEDS.map((seed) => ({ seed, table: syntheticTable(seed, TASKS) }))
-    : [{ seed: 1, table: tableFromFile(file) }];
-  console.log(`\n1. replay: ${file === undefined ? `synthetic tables, seeds ${SEEDS.join(", ")}` : file}`);
-  const results: SeedResult[] = [];
-  for (const { seed, table } of tables) {
-    const result = await runTable(seed, table);
-    results.push(result);
+  if (SECTIONS.includes("replay")) console.log(`\n1. replay, every policy from an empty state: ${file ?? `${kinds.join(", ")}; seeds ${SEEDS.join(", ")}`}`);
+  const results: Array<{ name: string; result: SeedResult }> = [];
+  for (const { seed, name, table: raw } of SECTIONS.includes("replay") ? tables : []) {
+    WARMUP = flags.warmup === undefined ? (name.startsWith("synthetic") ? 1000 : Math.floor(raw.tasks.length / 10)) : Number(flags.warmup);
+    const table = withContent(raw, featurizer);
+    const result = await runTable(seed, table, featurizer);
+    results.push({ name, result });
     printSeed(result);
     console.log(`   engine's choices in the second half, by kind:\n     ${result.settled.join("\n     ")}`);
-    const name = file === undefined ? `seed${seed}` : "file";
     const svg = join(OUT, `regret-${name}.svg`);
-    const engineSvg = join(OUT, `regret-${name}-engine.svg`);
     writeFileSync(svg, regretSvg(result));
-    writeFileSync(engineSvg, regretSvg(result, "linucb"));
-    console.log(`   regret curves: ${svg} (all policies), ${engineSvg} (engine alone)`);
+    writeFileSync(join(OUT, `regret-${name}-engine.svg`), regretSvg(result, "engine"));
+    console.log(`   regret curves: ${svg}`);
   }
 
-  console.log(`\n2. engine vs always-strongest after warm-up (target: quality ≥ ${pct(QUALITY_TARGET)}, cost ≤ ${pct(COST_TARGET)}; regret sublinear)`);
-  let met = 0;
-  const qualities: number[] = [];
-  const costs: number[] = [];
-  for (const result of results) {
-    const engine = result.rows.find((r) => r.policy === "linucb")!.summary;
-    const strongest = result.rows.find((r) => r.policy === "strongest")!.summary;
-    const q = engine.lateQuality / strongest.lateQuality;
-    const c = engine.lateCost / strongest.lateCost;
-    const ratio = growthRatio(engine.regret);
-    const ok = q >= QUALITY_TARGET && c <= COST_TARGET;
-    if (ok) met++;
-    qualities.push(q);
-    costs.push(c);
-    console.log(`   ${result.table.source.padEnd(22)} quality ${pct(q, 2)}   cost ${pct(c, 2)}   regret 2nd÷1st half ${round(ratio, 2)} (${ratio < 0.5 ? "sublinear" : ratio < 1 ? "slowing" : "not sublinear"})   ${ok ? "met" : "NOT met"}`);
+  const synthetic = results.filter((r) => r.name.startsWith("synthetic") || r.name === "file");
+  if (synthetic.length > 0) {
+    console.log(`\n2. engine vs always-strongest after warm-up (synthetic target: quality ≥ ${pct(QUALITY_TARGET)}, cost ≤ ${pct(COST_TARGET)})`);
+    for (const { result } of synthetic) {
+      const e = result.rows.find((r) => r.policy === "engine")!.summary;
+      const s = result.rows.find((r) => r.policy === "strongest")!.summary;
+      const q = e.lateQuality / s.lateQuality;
+      const c = e.lateCost / s.lateCost;
+      console.log(`   ${result.table.source.padEnd(28)} quality ${pct(q, 2)}   cost ${pct(c, 2)}   (overall ${pct(e.quality / s.quality)} / ${pct(e.cost / s.cost)})   ${q >= QUALITY_TARGET && c <= COST_TARGET ? "met" : "NOT met"}`);
+    }
   }
-  console.log(`   target met on ${met} of ${results.length}; quality ${pct(Math.min(...qualities))}–${pct(Math.max(...qualities))}, cost ${pct(Math.min(...costs))}–${pct(Math.max(...costs))} of always-strongest`);
 
-  console.log("\n3. CPU per routing step (median of 21 batches, process.cpuUsage)");
-  const cpu = measureAuction();
-  console.log(`   bid + select, 10 candidates (runAuction)           ${round(cpu.auction, 2)} µs   (target ≤ 50 µs)`);
-  console.log(`   whole decide(): features, plan, auction, record    ${round(cpu.decide, 2)} µs`);
-  console.log(`   features of a short request (extractFeatures)      ${round(cpu.features, 2)} µs`);
+  const twoModel = SECTIONS.includes("curves") ? tables.filter((t) => t.table.models.length === 2) : [];
+  if (twoModel.length > 0) {
+    console.log("\n3. two-model tables: strong-call share needed (engine learning online from empty; mean, range and spread over shuffles)");
+    for (const { seed, table } of twoModel) await twoModelCurves(withContent(table, featurizer), seed, featurizer);
+  }
+
+  if (!SECTIONS.includes("cpu")) return;
+  console.log("\n4. CPU per routing step (median of 21 batches by process.cpuUsage; p99 of 20,000 single calls by the clock)");
+  const cpu = measureCpu();
+  console.log(`   content features of a 2 KB prompt (${cpu.nnz} features)    median ${round(cpu.features.median, 2)} µs   p99 ${round(cpu.features.p99, 2)} µs   (target ≤ 30 µs)`);
+  console.log(`   bid + select, 10 candidates, content features       median ${round(cpu.auction.median, 2)} µs   p99 ${round(cpu.auction.p99, 2)} µs   (target ≤ 50 µs p99)`);
+  console.log(`   whole decide(): features, plan, auction, record     median ${round(cpu.decide.median, 2)} µs   p99 ${round(cpu.decide.p99, 2)} µs`);
 }
 
 await main();

@@ -44,6 +44,9 @@ describe("benchmarks in smoke mode", { timeout: 300_000 }, () => {
   it("bench:policy: decisions and redaction", () =>
     smoke("test/bench/policy.ts", { BENCH_POLICY_DECISIONS: "300" }, [/policy decisions/, /allowedModels/, /redaction/]));
 
+  it("bench:routing: replay and CPU per routing step", () =>
+    smoke("test/bench/routing.ts", {}, [/1\. replay/, /4\. CPU per routing step/], ["--tables", "synthetic", "--seeds", "1", "--tasks", "300", "--out", mkdtempSync(join(tmpdir(), "atomic-routing-smoke-"))]));
+
   it("bench:models: compute-seconds per token of every model", () =>
     smoke("test/bench/models.ts", { BENCH_SMOKE: "1" }, [/compute-seconds per 1,000 tokens/, /atomic-test-random/]));
 

@@ -18,7 +18,9 @@ beforeAll(async () => {
       { id: "small", options: { seed: 1, embeddingLength: 64 }, capabilities: ["chat", "completion"], cost: { unit: "compute-seconds", per1kPromptTokens: 0.01, per1kCompletionTokens: 0.02 } },
       { id: "large", options: { seed: 2, embeddingLength: 128, layers: 4 }, capabilities: ["chat", "completion"], cost: { unit: "compute-seconds", per1kPromptTokens: 10, per1kCompletionTokens: 20 } },
     ]),
-    bidding: { tenants: { frugal: { constraints: { maxCost: 0.01 } } } },
+    // The content-reading learner, so that decision records name n-grams; the routes and their audit are the same
+    // whichever learner the gateway runs.
+    bidding: { policy: "logistic-ts", features: "hashed", tenants: { frugal: { constraints: { maxCost: 0.01 } } } },
   });
   wardKey = await gw.issueKey("ward-7", ["infer", "tasks"]);
   frugalKey = await gw.issueKey("frugal", ["infer", "tasks"]);
@@ -125,6 +127,35 @@ describe("tracking and feedback", () => {
   });
 });
 
+describe("warm start on a running gateway", () => {
+  it("trains the learner from an outcome table posted by an admin, audited by the table's digest", async () => {
+    const table = "prompt,model,score\n\"Prove that the sum of two even numbers is even\",small,0\n\"Prove that the sum of two even numbers is even\",large,1\n";
+    const before = await (await gw.fetch("/v1/admin/bidding")).json();
+    expect((await gw.fetch("/v1/admin/bidding/train", { method: "POST", body: table, headers: { ...as(wardKey), "content-type": "text/csv" } })).status).toBe(403);
+    const response = await gw.fetch("/v1/admin/bidding/train", { method: "POST", body: table, headers: { "content-type": "text/csv" } });
+    expect(response.status).toBe(200);
+    const trained = await response.json();
+    expect(trained).toMatchObject({ object: "bidding.training", source: "table", rows: 2, learned: 2, models: { small: 1, large: 1 } });
+    expect(trained.version).toBeGreaterThan(before.version);
+    expect(trained.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const bad = await gw.fetch("/v1/admin/bidding/train", { method: "POST", body: "prompt,model,score\nhi,small,7\n", headers: { "content-type": "text/csv" } });
+    expect(bad.status).toBe(400);
+
+    await gw.gateway.audit.sequencer.drain();
+    const event = (await auditEvents(gw.databaseUrl)).find((logged) => logged.kind === "bidding.changed" && logged.detail?.["action"] === "train")!;
+    expect(event.detail).toMatchObject({ source: "table", sha256: trained.sha256, rows: 2, version: trained.version });
+    expect(JSON.stringify(event)).not.toContain("Prove that");
+  });
+
+  it("names the n-grams behind a choice in the decision record", async () => {
+    const body = await (await task(wardKey, { input: "Prove that the sum of two even numbers is even" })).json();
+    const [microtask] = (await decisionOf(body.id, wardKey)).microtasks;
+    expect(microtask.features.content.indices.length).toBeGreaterThan(0);
+    const terms = microtask.choice.explanation.flatMap((e: { terms: Array<{ text: string }> }) => e.terms.map((t) => t.text));
+    expect(terms.length).toBeGreaterThan(0);
+  });
+});
+
 describe("operator control of the learner", () => {
   it("freezes, unfreezes and resets through admin routes only, each change audited", async () => {
     expect((await gw.fetch("/v1/admin/bidding", { headers: as(wardKey) })).status).toBe(403);
@@ -151,6 +182,6 @@ describe("operator control of the learner", () => {
     await gw.gateway.audit.sequencer.drain();
     const events = await auditEvents(gw.databaseUrl);
     const changes = events.filter((event) => event.kind === "bidding.changed").map((event) => event.detail?.["action"]);
-    expect(changes).toEqual(["freeze", "unfreeze", "reset"]);
+    expect(changes.filter((action) => action !== "train")).toEqual(["freeze", "unfreeze", "reset"]);
   });
 });

@@ -1,7 +1,6 @@
 import type { Bid } from "../bids.js";
-import type { Weights } from "../criteria.js";
 import type { Rng } from "../../util/rng.js";
-import { argmaxEligible, type Estimate, type Selection, type SelectionPolicy } from "./interface.js";
+import { argmaxEligible, type Estimate, type Selection, type SelectionContext, type SelectionPolicy } from "./interface.js";
 
 /**
  * Fixed rules that learn nothing, for the replay bench to measure the learner against (and for an operator who
@@ -16,13 +15,14 @@ abstract class FixedRule implements SelectionPolicy {
     return this.isFrozen;
   }
 
-  estimate(_modelId: string, _x: Float64Array, out: Estimate): void {
+  estimate(_modelId: string, _x: unknown, out: Estimate): void {
     out.mean = 0.5;
     out.upper = 1;
+    out.sample = 0.5;
     out.observations = 0;
   }
 
-  choose(bids: readonly Bid[], _weights: Weights, _x: Float64Array): Selection {
+  choose(bids: readonly Bid[], _context?: SelectionContext): Selection {
     const index = this.pick(bids);
     return { index, greedyIndex: index, mode: "exploit", rule: this.rule };
   }
@@ -72,7 +72,7 @@ export class RandomPolicy extends FixedRule {
     super();
   }
 
-  override choose(bids: readonly Bid[], _weights?: Weights, _x?: Float64Array): Selection {
+  override choose(bids: readonly Bid[], _context?: SelectionContext): Selection {
     const index = this.pick(bids);
     return { index, greedyIndex: index, mode: "explore", rule: this.rule };
   }
@@ -116,10 +116,16 @@ export class CheapestPolicy extends FixedRule {
   }
 }
 
+/**
+ * The lowest expected latency, fairly: a candidate whose speed was never measured is tried first, since its
+ * expected latency is only the prior (otherwise a prior that beats the first model measured means the others are
+ * never tried, and the rule is "the first model measured", not "the fastest").
+ */
 export class LowestLatencyPolicy extends FixedRule {
   readonly name = "lowest-latency";
-  protected readonly rule = "the eligible bid with the lowest expected latency";
+  protected readonly rule = "the eligible bid with the lowest expected latency, once every candidate's speed was measured";
   protected pick(bids: readonly Bid[]): number {
+    for (let i = 0; i < bids.length; i++) if (bids[i]!.eligible && bids[i]!.latencyObservations === 0) return i;
     return argminEligible(bids, (bid) => bid.latencyMs);
   }
 }

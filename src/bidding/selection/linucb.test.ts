@@ -16,11 +16,11 @@ const TRUTH: Record<string, Record<string, number>> = {
 const QUALITY_ONLY = resolveCriteria({ global: { weights: { quality: 1, cost: 0, latency: 0 } } });
 
 function bidsFor(policy: SelectionPolicy, features: TaskFeatures, models: string[]): Bid[] {
-  const estimate: Estimate = { mean: 0, upper: 0, observations: 0 };
+  const estimate: Estimate = { mean: 0, upper: 0, sample: 0, observations: 0 };
   const bids = models.map((modelId): Bid => {
-    policy.estimate(modelId, features.vector, estimate);
+    policy.estimate(modelId, features, estimate);
     return {
-      modelId, confidence: estimate.mean, confidenceUpper: estimate.upper, observations: estimate.observations, promptTokens: 0,
+      modelId, confidence: estimate.mean, confidenceUpper: estimate.upper, confidenceSample: estimate.sample, observations: estimate.observations, latencyObservations: 1, promptTokens: 0,
       completionTokens: 0, cost: 1, costUnit: "u", latencyMs: 1, strength: 1, eligible: true, excludedBy: NOT_EXCLUDED,
       costTerm: 0, latencyTerm: 0, score: 0, optimisticScore: 0,
     };
@@ -36,9 +36,9 @@ function run(policy: SelectionPolicy, rounds: number, seed: number) {
   for (let round = 0; round < rounds; round++) {
     const features = rng() < 0.5 ? CHAT : SUMMARY;
     const bids = bidsFor(policy, features, ["a", "b", "c"]);
-    const selection = policy.choose(bids, QUALITY_ONLY.weights, features.vector);
+    const selection = policy.choose(bids, { weights: QUALITY_ONLY.weights, qualitySlack: null, features: features });
     const model = bids[selection.index]!.modelId;
-    policy.update(model, features.vector, rng() < TRUTH[features.taskType]![model]! ? 1 : 0);
+    policy.update(model, features, rng() < TRUTH[features.taskType]![model]! ? 1 : 0);
     chosen.push({ context: features.taskType, model, mode: selection.mode });
   }
   return chosen;
@@ -67,12 +67,12 @@ describe("LinUcbPolicy", () => {
 
   it("calls a choice exploration when the optimistic bound, not the mean, decided it", () => {
     const policy = new LinUcbPolicy();
-    for (let i = 0; i < 200; i++) policy.update("known", CHAT.vector, i % 5 === 0 ? 0 : 1); // 0.8, well measured
-    for (let i = 0; i < 2; i++) policy.update("barely", CHAT.vector, i === 0 ? 1 : 0); // 0.5 on two tries
+    for (let i = 0; i < 200; i++) policy.update("known", CHAT, i % 5 === 0 ? 0 : 1); // 0.8, well measured
+    for (let i = 0; i < 2; i++) policy.update("barely", CHAT, i === 0 ? 1 : 0); // 0.5 on two tries
     const bids = bidsFor(policy, CHAT, ["known", "barely"]);
     expect(bids[0]!.confidence).toBeGreaterThan(bids[1]!.confidence);
     expect(bids[1]!.confidenceUpper).toBeGreaterThan(bids[0]!.confidenceUpper);
-    const selection = policy.choose(bids, QUALITY_ONLY.weights, CHAT.vector);
+    const selection = policy.choose(bids, { weights: QUALITY_ONLY.weights, qualitySlack: null, features: CHAT });
     expect(selection).toEqual({ index: 1, greedyIndex: 0, mode: "explore" });
   });
 
@@ -85,12 +85,12 @@ describe("LinUcbPolicy", () => {
     run(policy, 200, 3);
     const before = JSON.stringify(policy.exportState());
     policy.freeze();
-    policy.update("a", CHAT.vector, 0);
-    policy.update("new", CHAT.vector, 1);
-    policy.revise("a", CHAT.vector, 1, 0);
+    policy.update("a", CHAT, 0);
+    policy.update("new", CHAT, 1);
+    policy.revise("a", CHAT, 1, 0);
     expect(JSON.stringify(policy.exportState())).toBe(before);
     policy.unfreeze();
-    policy.update("a", CHAT.vector, 0);
+    policy.update("a", CHAT, 0);
     expect(JSON.stringify(policy.exportState())).not.toBe(before);
   });
 
@@ -98,14 +98,14 @@ describe("LinUcbPolicy", () => {
     const revised = new LinUcbPolicy();
     const direct = new LinUcbPolicy();
     for (let i = 0; i < 20; i++) {
-      revised.update("a", CHAT.vector, 1);
-      direct.update("a", CHAT.vector, i === 7 ? 0.2 : 1);
+      revised.update("a", CHAT, 1);
+      direct.update("a", CHAT, i === 7 ? 0.2 : 1);
     }
-    revised.revise("a", CHAT.vector, 1, 0.2);
-    const x: Estimate = { mean: 0, upper: 0, observations: 0 };
-    const y: Estimate = { mean: 0, upper: 0, observations: 0 };
-    revised.estimate("a", CHAT.vector, x);
-    direct.estimate("a", CHAT.vector, y);
+    revised.revise("a", CHAT, 1, 0.2);
+    const x: Estimate = { mean: 0, upper: 0, sample: 0, observations: 0 };
+    const y: Estimate = { mean: 0, upper: 0, sample: 0, observations: 0 };
+    revised.estimate("a", CHAT, x);
+    direct.estimate("a", CHAT, y);
     expect(x.mean).toBeCloseTo(y.mean, 12);
     expect(x.upper).toBeCloseTo(y.upper, 12);
   });
@@ -117,10 +117,10 @@ describe("LinUcbPolicy", () => {
     expect(restored.importState(JSON.parse(JSON.stringify(policy.exportState())))).toBe(true);
     for (const features of [CHAT, SUMMARY]) {
       for (const model of ["a", "b", "c", "unknown"]) {
-        const x: Estimate = { mean: 0, upper: 0, observations: 0 };
-        const y: Estimate = { mean: 0, upper: 0, observations: 0 };
-        policy.estimate(model, features.vector, x);
-        restored.estimate(model, features.vector, y);
+        const x: Estimate = { mean: 0, upper: 0, sample: 0, observations: 0 };
+        const y: Estimate = { mean: 0, upper: 0, sample: 0, observations: 0 };
+        policy.estimate(model, features, x);
+        restored.estimate(model, features, y);
         expect(y.mean).toBeCloseTo(x.mean, 9);
         expect(y.upper).toBeCloseTo(x.upper, 9);
         expect(y.observations).toBe(x.observations);
@@ -137,13 +137,13 @@ describe("LinUcbPolicy", () => {
     run(policy, 100, 9);
     policy.reset();
     expect(policy.observations()).toEqual({});
-    const estimate: Estimate = { mean: 0, upper: 0, observations: 0 };
-    policy.estimate("a", CHAT.vector, estimate);
+    const estimate: Estimate = { mean: 0, upper: 0, sample: 0, observations: 0 };
+    policy.estimate("a", CHAT, estimate);
     expect(estimate).toMatchObject({ mean: 0.5, observations: 0 });
     expect(estimate.upper).toBeGreaterThan(0.5);
   });
 
   it("refuses a feature vector of the wrong length", () => {
-    expect(() => new LinUcbPolicy().update("a", new Float64Array(3), 1)).toThrow(RangeError);
+    expect(() => new LinUcbPolicy().update("a", { ...CHAT, vector: new Float64Array(3) }, 1)).toThrow(RangeError);
   });
 });

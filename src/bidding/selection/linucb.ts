@@ -1,11 +1,12 @@
 import { z } from "zod";
 import type { Bid } from "../bids.js";
-import type { Weights } from "../criteria.js";
-import { FEATURE_DIM } from "../features.js";
-import { argmaxEligible, type Estimate, type Selection, type SelectionPolicy } from "./interface.js";
+import { FEATURE_DIM, type LearnerInput } from "../features.js";
+import { learnedSelection, type Estimate, type Selection, type SelectionContext, type SelectionPolicy } from "./interface.js";
 
 /**
- * The learning selection engine: a disjoint LinUCB contextual bandit (Li et al., 2010). Each model keeps a ridge
+ * The first learning selection engine, kept as a selectable policy and as the replay bench's baseline: a disjoint
+ * LinUCB contextual bandit (Li et al., 2010) over the request's shape only (the structural vector; it cannot read
+ * content, whose 2^18 sparse dimensions a d×d matrix per model cannot hold — see ./logistic.ts). Each model keeps a ridge
  * regression of reward on the task's feature vector; a bid's confidence is the regression's prediction and its
  * optimistic bound adds alpha standard errors. The choice maximises the criteria's utility computed on the
  * optimistic bound, so a model is tried where it might be the best and not yet shown otherwise.
@@ -104,7 +105,8 @@ export class LinUcbPolicy implements SelectionPolicy {
     return (this.prior + this.rewardSum) / (1 + this.rewardCount);
   }
 
-  estimate(modelId: string, x: Float64Array, out: Estimate): void {
+  estimate(modelId: string, input: LearnerInput, out: Estimate): void {
+    const x = input.vector;
     const arm = this.arms.get(modelId);
     const mu = this.priorMean;
     let mean = mu;
@@ -129,17 +131,17 @@ export class LinUcbPolicy implements SelectionPolicy {
     const upper = mean + this.alpha * Math.sqrt((variance > 0 ? variance : 0) * Math.log(Math.E + this.rewardCount));
     out.mean = clamp01(mean);
     out.upper = clamp01(upper);
+    // Optimism is LinUCB's exploration: it explores by choosing on its upper bound.
+    out.sample = out.upper;
   }
 
-  choose(bids: readonly Bid[], _weights: Weights, _x: Float64Array): Selection {
-    const index = argmaxEligible(bids, "optimisticScore");
-    const greedyIndex = argmaxEligible(bids, "score");
-    const mode = index !== greedyIndex || bids[index]!.observations === 0 ? "explore" : "exploit";
-    return { index, greedyIndex, mode };
+  choose(bids: readonly Bid[], context: SelectionContext): Selection {
+    return learnedSelection(bids, context);
   }
 
-  update(modelId: string, x: Float64Array, reward: number): void {
+  update(modelId: string, input: LearnerInput, reward: number): void {
     if (this.isFrozen) return;
+    const x = input.vector;
     checkDimension(x);
     const arm = this.arm(modelId);
     const { a, ainv, rx, sx } = arm;
@@ -170,8 +172,9 @@ export class LinUcbPolicy implements SelectionPolicy {
     solveTheta(arm);
   }
 
-  revise(modelId: string, x: Float64Array, previous: number, reward: number): void {
+  revise(modelId: string, input: LearnerInput, previous: number, reward: number): void {
     if (this.isFrozen) return;
+    const x = input.vector;
     checkDimension(x);
     const arm = this.arms.get(modelId);
     if (arm === undefined) return;

@@ -1,3 +1,4 @@
+import type { CalibrationState } from "../calibration.js";
 import type { DecisionRecord } from "../decision.js";
 import type { EstimatesState } from "../estimates.js";
 
@@ -12,6 +13,10 @@ export interface LearnerState {
   format: 1;
   /** FEATURE_VERSION the policy state was learned under. */
   featureVersion: number;
+  /** The content featurizer's layout the policy state was learned under (absent: saved before content features). */
+  contentLayout?: string;
+  /** The quality target's calibration (calibration.ts). */
+  calibration?: CalibrationState;
   /** Resets so far; outcomes learned under an older epoch are not revised by feedback. */
   epoch: number;
   policy: { name: string; state: unknown };
@@ -26,6 +31,19 @@ export interface LearnerSnapshot {
   savedAt: Date;
 }
 
+/**
+ * A request's features as stored with its outcome and decision, so feedback that arrives after a restart can still
+ * be learned: the structural vector and the content vector, with the layouts they were made under (a row of
+ * another layout is kept but not learned from).
+ */
+export interface StoredFeatures {
+  featureVersion: number;
+  contentLayout: string;
+  vector: number[];
+  indices: number[];
+  values: number[];
+}
+
 /** One executed microtask as the tracker recorded it. */
 export interface OutcomeRecord {
   executionId: string;
@@ -33,8 +51,8 @@ export interface OutcomeRecord {
   modelId: string;
   taskType: string;
   contextKey: string;
-  /** The feature vector the learner saw (or would have seen). */
-  features: number[];
+  /** The features the learner saw (or would have seen); rows from before content features hold a bare number[]. */
+  features: StoredFeatures | number[];
   promptTokens: number;
   completionTokens: number;
   queueMs: number;
@@ -100,4 +118,6 @@ export interface BiddingStore {
    */
   applyFeedback(feedback: NewFeedback, plan: (outcomes: OutcomeRecord[]) => RewardUpdate[]): Promise<OutcomeRecord[] | null>;
   listFeedback(executionId: string): Promise<FeedbackRecord[]>;
+  /** Outcomes of executions someone gave feedback on, oldest first, with the reward in force: training data. */
+  listJudgedOutcomes(limit: number): Promise<OutcomeRecord[]>;
 }

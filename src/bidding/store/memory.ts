@@ -55,12 +55,12 @@ export class MemoryBiddingStore implements BiddingStore {
       rows = new Map();
       this.outcomes.set(outcome.executionId, rows);
     }
-    rows.set(outcome.microtaskId, { ...outcome, features: [...outcome.features] });
+    rows.set(outcome.microtaskId, { ...copy(outcome), createdAt: outcome.createdAt });
     return { feedbackScore: this.feedback.get(outcome.executionId)?.at(-1)?.score ?? null };
   }
 
   async getOutcomes(executionId: string): Promise<OutcomeRecord[]> {
-    return [...(this.outcomes.get(executionId)?.values() ?? [])].map((row) => ({ ...row, features: [...row.features] }));
+    return [...(this.outcomes.get(executionId)?.values() ?? [])].map((row) => ({ ...copy(row), createdAt: row.createdAt }));
   }
 
   async updateOutcomeReward(executionId: string, update: RewardUpdate): Promise<void> {
@@ -80,6 +80,11 @@ export class MemoryBiddingStore implements BiddingStore {
     this.feedback.set(feedback.executionId, rows);
     for (const update of updates) await this.updateOutcomeReward(feedback.executionId, update);
     return before;
+  }
+
+  async listJudgedOutcomes(limit: number): Promise<OutcomeRecord[]> {
+    const judged = [...this.feedback.keys()].flatMap((id) => [...(this.outcomes.get(id)?.values() ?? [])]).filter((row) => row.reward !== null);
+    return judged.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).slice(0, limit).map((row) => ({ ...copy(row), createdAt: row.createdAt }));
   }
 
   async listFeedback(executionId: string): Promise<FeedbackRecord[]> {

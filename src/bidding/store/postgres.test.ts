@@ -76,7 +76,8 @@ describe("bidding on PostgreSQL", () => {
     try {
       expect(again.exportState()).toEqual(learned);
       expect(again.state()).toMatchObject({ version: router.state().version, frozen: false, epoch: 0, discardedSavedState: false });
-      // The restored learner recomputes A⁻¹ from A, so estimates agree to rounding, and so do the choices.
+      // The restored learner holds the same posterior, so its predictions agree to rounding (its choices differ only
+      // by the posterior draws, whose random source is the process's own).
       const [restoredBids, originalBids] = [decide(again), decide(router)];
       for (const [i, bid] of restoredBids.entries()) {
         const original = originalBids[i]!;
@@ -86,8 +87,6 @@ describe("bidding on PostgreSQL", () => {
         expect(bid.latencyMs).toBeCloseTo(original.latencyMs, 9);
         expect(bid.observations).toBe(original.observations);
       }
-      const probe = { executionId: "probe", request: REQUESTS[1]!, candidates: CANDIDATES };
-      expect(again.decide(probe).modelId).toBe(router.decide(probe).modelId);
     } finally {
       await close();
     }

@@ -156,6 +156,16 @@ export class PostgresBiddingStore implements BiddingStore {
     });
   }
 
+  async listJudgedOutcomes(limit: number): Promise<OutcomeRecord[]> {
+    const result = await this.pool.query<OutcomeRow>(
+      `SELECT ${OUTCOME_COLUMNS} FROM bidding_outcomes o
+       WHERE o.reward IS NOT NULL AND EXISTS (SELECT 1 FROM bidding_feedback f WHERE f.execution_id = o.execution_id)
+       ORDER BY o.created_at LIMIT $1`,
+      [limit],
+    );
+    return result.rows.map(toOutcome);
+  }
+
   async listFeedback(executionId: string): Promise<FeedbackRecord[]> {
     if (!UUID_PATTERN.test(executionId)) return [];
     const result = await this.pool.query<{ execution_id: string; score: number; tenant: string | null; comment: string | null; created_at: Date }>(
