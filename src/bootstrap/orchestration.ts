@@ -1,4 +1,3 @@
-import { Client, Connection } from "@temporalio/client";
 import { join, resolve } from "node:path";
 import type { AuditEvent } from "../audit/core/entry.js";
 import type { SigningKey } from "../audit/core/keys.js";
@@ -87,12 +86,10 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
     });
     address = devServer.address;
   }
-  let connection: Connection | undefined;
   let worker: RunningAtomicWorker;
+  const embedded = config.temporal.worker;
   try {
     ensureTemporalRuntime(logger);
-    connection = await Connection.connect({ address });
-    const embedded = config.temporal.worker;
     worker = await startAtomicWorker({
       address,
       payloadCodec: parts.payloadCodec,
@@ -117,17 +114,16 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
     });
     log.info({ address, namespace: config.temporal.namespace, devServer: devServer !== undefined, embeddedWorker: embedded }, "orchestration ready");
   } catch (error) {
-    await connection?.close();
     await devServer?.stop();
     throw error;
   }
-  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: { payloadCodecs: [parts.payloadCodec] } });
   return {
-    tasks: new TemporalTaskService(client),
+    // The worker's own client: with the control worker in this process, a task's first workflow task comes back in
+    // the start's answer and runs here at once (eager start) instead of going through matching.
+    tasks: new TemporalTaskService(worker.client, { eager: embedded }),
     address,
     close: async () => {
       await worker.shutdown();
-      await client.connection.close();
       await devServer?.stop();
     },
   };

@@ -64,12 +64,21 @@ export class InvalidTaskError extends Error {
   }
 }
 
+export interface SubmitOptions {
+  /**
+   * Ask the server to hand the task's first workflow task straight back to a control worker of this process (eager
+   * workflow start), skipping a trip through matching. Needs a client on a worker's NativeConnection; where no
+   * control worker of this process polls the control queue, the SDK sends a plain start.
+   */
+  eager?: boolean;
+}
+
 /**
  * Starts a task workflow (workflow id = task id) on the control queue and returns at once: the caller answers
  * 202 with the id, and the task runs durably whatever happens to this process. Refuses a malformed task, and a task
  * id that was already used.
  */
-export async function submitTask(client: Client, input: TaskInput): Promise<WorkflowHandle<typeof taskWorkflow>> {
+export async function submitTask(client: Client, input: TaskInput, options: SubmitOptions = {}): Promise<WorkflowHandle<typeof taskWorkflow>> {
   const parsed = TaskInputSchema.safeParse(input);
   if (!parsed.success) throw new InvalidTaskError(parsed.error.issues.map((i) => `${i.path.join(".") || "(task)"}: ${i.message}`));
   const problems = checkMicrotasks(input.microtasks);
@@ -81,6 +90,7 @@ export async function submitTask(client: Client, input: TaskInput): Promise<Work
     workflowIdReusePolicy: "REJECT_DUPLICATE",
     // Read back by getTaskStatus and cancel to answer only the tenant that submitted it.
     memo: { tenant: input.actor.tenant },
+    ...(options.eager ? { requestEagerStart: true } : {}),
   });
 }
 

@@ -83,6 +83,21 @@ async function probe(address: string, namespaces: readonly string[]): Promise<bo
   }
 }
 
+/**
+ * Settings that take the waiting out of the dev server without making it any less durable (measured on 2 vCPUs: a
+ * one-microtask task went from about 200 ms to about 100 ms through the server on these two alone).
+ * - The history service reads the tasks it must hand to matching (each workflow and activity task a workflow
+ *   schedules) at most `transferProcessorMaxPollRPS` times a second per shard: 20 by default, and the dev server
+ *   has one shard, so every hop of a task waited for the next 50 ms slot. Reads happen only when a task was written.
+ * - SQLite's default rollback journal writes, syncs and deletes a journal file on every commit; in WAL mode a commit
+ *   is one append to the log, and `synchronous=full` still syncs it before the commit is acknowledged.
+ */
+export const DEV_SERVER_TUNING: readonly string[] = [
+  "--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
+  "--sqlite-pragma", "journal_mode=wal",
+  "--sqlite-pragma", "synchronous=full",
+];
+
 const STABLE_AFTER_MS = 60_000;
 const TAIL_LINES = 40;
 
@@ -111,6 +126,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Tempora
     "--ui-disable-news-fetch",
     "--db-filename", dbFile,
     "--log-level", "warn",
+    ...DEV_SERVER_TUNING,
     ...namespaces.slice(1).flatMap((n) => ["--namespace", n]),
   ];
 

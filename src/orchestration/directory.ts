@@ -37,3 +37,34 @@ export class TemporalHostDirectory implements HostDirectoryReader {
     }
   }
 }
+
+/**
+ * The directory as the locate activity reads it: one query answers every task that locates within `maxAgeMs` of
+ * it, instead of one query per task through the directory workflow (a round trip to the server and a query task
+ * on the worker that holds it, which at a hundred tasks a second was most of the work). A copy at most `maxAgeMs`
+ * old sees a new host that late at worst, and the reader asks afresh (`fresh`) when the copy has no host for a model.
+ */
+export class CachedHostDirectory implements HostDirectoryReader {
+  private copy: { hosts: HostAdvertisement[]; readAt: number } | undefined;
+  private reading: Promise<HostAdvertisement[]> | undefined;
+
+  constructor(
+    private readonly source: HostDirectoryReader,
+    private readonly maxAgeMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async list(options: { fresh?: boolean } = {}): Promise<HostAdvertisement[]> {
+    if (!options.fresh && this.copy && this.now() - this.copy.readAt <= this.maxAgeMs) return this.copy.hosts;
+    // Tasks that locate at the same moment share one query.
+    this.reading ??= this.read().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  private async read(): Promise<HostAdvertisement[]> {
+    const readAt = this.now();
+    const hosts = await this.source.list();
+    this.copy = { hosts, readAt };
+    return hosts;
+  }
+}

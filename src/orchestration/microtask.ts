@@ -94,6 +94,41 @@ export function sinkMicrotasks(microtasks: readonly Microtask[]): Microtask[] {
   return microtasks.filter((m) => !needed.has(m.id));
 }
 
+/** Checks a structured output against its schema (the control activities pass the gateway's JSON Schema validator). */
+export type SchemaCheck = (schema: Record<string, unknown>, value: unknown) => { valid: boolean; violations?: unknown[] };
+
+/**
+ * Problems with succeeded microtasks' outputs: a result for a microtask the task does not have, missing text, and
+ * for a microtask with a schema a missing value or one that `checkSchema` rejects. Without `checkSchema` (the
+ * workflow checks tasks that have no schema itself, with no activity) a microtask with a schema is an error.
+ */
+export function validateOutputs(microtasks: readonly Microtask[], results: readonly MicrotaskResult[], checkSchema?: SchemaCheck): ValidationProblem[] {
+  const byId = new Map(microtasks.map((m) => [m.id, m]));
+  const problems: ValidationProblem[] = [];
+  for (const result of results) {
+    if (result.status !== "succeeded") continue;
+    const microtask = byId.get(result.id);
+    if (!microtask) {
+      problems.push({ microtask: result.id, code: "unknown_microtask", message: "a result for a microtask the task does not have" });
+      continue;
+    }
+    if (typeof result.text !== "string") {
+      problems.push({ microtask: result.id, code: "output_missing", message: "the inference returned no text" });
+      continue;
+    }
+    if (microtask.schema) {
+      if (!checkSchema) throw new Error(`microtask ${microtask.id} has a schema and no schema check was given`);
+      if (result.value === undefined) {
+        problems.push({ microtask: result.id, code: "output_missing", message: "a structured microtask returned no value" });
+        continue;
+      }
+      const check = checkSchema(microtask.schema, result.value);
+      if (!check.valid) problems.push({ microtask: result.id, code: "schema_violation", message: "the output does not satisfy the microtask's schema", violations: check.violations ?? [] });
+    }
+  }
+  return problems;
+}
+
 export type Assembled = { ok: true; value: unknown } | { ok: false; problems: ValidationProblem[] };
 
 /**

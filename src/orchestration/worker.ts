@@ -9,7 +9,7 @@ import type { Logger } from "../observability/logger.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { ExecutionStore } from "../store/interface.js";
 import { createControlActivities, createGatewayActivities, createInferenceActivities, type GatewayActivityDeps } from "./activities/index.js";
-import { TemporalHostDirectory } from "./directory.js";
+import { CachedHostDirectory, TemporalHostDirectory } from "./directory.js";
 import { CONTROL_TASK_QUEUE, GATEWAY_TASK_QUEUE, HOST_ID_PATTERN, inferenceTaskQueue } from "./names.js";
 import { ensureTemporalRuntime } from "./runtime.js";
 import type { HostAdvertisement } from "./types.js";
@@ -53,6 +53,8 @@ export interface AtomicWorkerOptions {
   payloadCodec?: NonNullable<DataConverter["payloadCodecs"]>[number];
   /** How long an advertisement stays valid without renewal; renewed every third of it. */
   advertisementTtlMs?: number;
+  /** How long the locate activity may use a copy of the host directory before it queries the directory again. */
+  directoryMaxAgeMs?: number;
   /** How long in-flight activities get to finish on shutdown before they are cancelled. */
   shutdownGraceMs?: number;
   /**
@@ -65,6 +67,11 @@ export interface AtomicWorkerOptions {
 export interface RunningAtomicWorker {
   hostId: string;
   taskQueues: { control?: string; inference?: string; gateway?: string };
+  /**
+   * A client on the workers' own connection (payload codec included), closed with them: tasks it starts with
+   * `eager` go straight to this process's control worker when it has one (see SubmitOptions).
+   */
+  client: Client;
   /** Settles when every worker has stopped: resolves after shutdown(), rejects if one fails. */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -101,7 +108,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
         taskQueue: CONTROL_TASK_QUEUE,
         identity,
         ...workflowOption,
-        activities: createControlActivities({ ...options.control, directory, logger: log }),
+        activities: createControlActivities({ ...options.control, directory: new CachedHostDirectory(directory, options.directoryMaxAgeMs ?? 2_000), logger: log }),
         shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
         ...(options.stickyQueueTimeoutMs === undefined ? {} : { stickyQueueScheduleToStartTimeout: options.stickyQueueTimeoutMs }),
       }));
@@ -180,6 +187,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
   return {
     hostId: options.hostId,
     taskQueues,
+    client,
     done,
     shutdown: () =>
       (stopping ??= (async () => {

@@ -20,7 +20,12 @@ beforeAll(() => ensureTemporalRuntime(testLogger()));
 describe("workflow replay", () => {
   // learn-webhook-history.json: a task that teaches the learner and sends a webhook after its record.
   // *-local-control-history.json: recorded since locate and validate became local activities (LOCAL_CONTROL_PATCH).
-  it.each(["task-history.json", "fallback-history.json", "learn-webhook-history.json", "task-local-control-history.json", "fallback-local-control-history.json"])("replays %s deterministically", async (name) => {
+  // *-local-finish-history.json: recorded since the workflow task that gets the last inference result also finishes
+  // the task (LOCAL_FINISH_PATCH).
+  it.each([
+    "task-history.json", "fallback-history.json", "learn-webhook-history.json", "task-local-control-history.json", "fallback-local-control-history.json",
+    "task-local-finish-history.json", "fallback-local-finish-history.json", "learn-webhook-local-finish-history.json",
+  ])("replays %s deterministically", async (name) => {
     await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, fixture(name), name)).resolves.toBeUndefined();
   });
 

@@ -106,8 +106,10 @@ describe("task workflow", () => {
     // The history replays against the workflow code: nothing in it is non-deterministic.
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, await client.workflow.getHandle(input.taskId).fetchHistory(), input.taskId);
     // ATOMIC_RECORD_HISTORY=1 refreshes the fixture replay.test.ts replays (export format of `temporal workflow show`).
-    // task-history.json is kept as recorded before the control activities became local (LOCAL_CONTROL_PATCH).
-    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-tasks"), input.taskId, "task-local-control-history.json");
+    // Older fixtures are kept as they were recorded: task-history.json before the control activities became local
+    // (LOCAL_CONTROL_PATCH), task-local-control-history.json before one workflow task finished the task
+    // (LOCAL_FINISH_PATCH).
+    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-tasks"), input.taskId, "task-local-finish-history.json");
   });
 
   it("moves a microtask whose model fails to its next model, and records the failure", async () => {
@@ -127,7 +129,7 @@ describe("task workflow", () => {
     expect(task!.parameters).toMatchObject({ microtasks: [{ id: "only", model: "beta", fallbacks: [{ model: "tampered", code: "model_digest_mismatch" }, { model: "ghost", outcome: "no_host" }] }] });
     const failures = await pipeline.stores.pool.query("SELECT status, error_code FROM executions WHERE request_id = $1 AND model_id = 'tampered'", [input.requestId]);
     expect(failures.rows).toEqual([{ status: "failed", error_code: "model_digest_mismatch" }]);
-    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-tasks"), input.taskId, "fallback-local-control-history.json");
+    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-tasks"), input.taskId, "fallback-local-finish-history.json");
   });
 
   it("fails the task when every model fails, skips what depended on it, and still records it", async () => {

@@ -4,12 +4,13 @@ import type { Logger } from "../../observability/logger.js";
 import { recordExecution } from "../../pipeline/record.js";
 import type { ExecutionStore } from "../../store/interface.js";
 import { validateAgainstSchema } from "../../structured/index.js";
-import { sinkMicrotasks } from "../microtask.js";
+import { sinkMicrotasks, validateOutputs } from "../microtask.js";
 import type { ControlActivities, HostAdvertisement, Microtask, MicrotaskResult, RecordTaskRequest, ValidationProblem } from "../types.js";
 
 /** Reads the advertisements model hosts have made (see hostDirectoryWorkflow and TemporalHostDirectory). */
 export interface HostDirectoryReader {
-  list(): Promise<HostAdvertisement[]>;
+  /** fresh: bypass any copy the reader keeps. */
+  list(options?: { fresh?: boolean }): Promise<HostAdvertisement[]>;
 }
 
 export interface ControlActivityDeps {
@@ -29,29 +30,7 @@ export function placeModels(models: readonly string[], hosts: readonly HostAdver
 
 /** Problems with succeeded microtasks' outputs: missing text, or a value that does not satisfy the schema. */
 export function validateMicrotaskResults(microtasks: readonly Microtask[], results: readonly MicrotaskResult[]): ValidationProblem[] {
-  const byId = new Map(microtasks.map((m) => [m.id, m]));
-  const problems: ValidationProblem[] = [];
-  for (const result of results) {
-    if (result.status !== "succeeded") continue;
-    const microtask = byId.get(result.id);
-    if (!microtask) {
-      problems.push({ microtask: result.id, code: "unknown_microtask", message: "a result for a microtask the task does not have" });
-      continue;
-    }
-    if (typeof result.text !== "string") {
-      problems.push({ microtask: result.id, code: "output_missing", message: "the inference returned no text" });
-      continue;
-    }
-    if (microtask.schema) {
-      if (result.value === undefined) {
-        problems.push({ microtask: result.id, code: "output_missing", message: "a structured microtask returned no value" });
-        continue;
-      }
-      const check = validateAgainstSchema(microtask.schema, result.value);
-      if (!check.valid) problems.push({ microtask: result.id, code: "schema_violation", message: "the output does not satisfy the microtask's schema", violations: check.violations });
-    }
-  }
-  return problems;
+  return validateOutputs(microtasks, results, validateAgainstSchema);
 }
 
 const joinDistinct = (values: Array<string | undefined>) => [...new Set(values.filter((v): v is string => !!v))].join("+");
@@ -61,7 +40,10 @@ export function createControlActivities(deps: ControlActivityDeps): ControlActiv
   const now = deps.now ?? Date.now;
   return {
     async locateModels(models: string[]): Promise<Record<string, string[]>> {
-      return placeModels(models, await deps.directory.list(), now());
+      const placement = placeModels(models, await deps.directory.list(), now());
+      // A host that has just advertised may be missing from a cached copy: ask again before reporting no host.
+      if (models.every((model) => placement[model]!.length > 0)) return placement;
+      return placeModels(models, await deps.directory.list({ fresh: true }), now());
     },
 
     async validateResults({ microtasks, results }): Promise<ValidationProblem[]> {

@@ -98,8 +98,9 @@ export function createInferenceActivities(deps: InferenceActivityDeps): Inferenc
       const input = resolveMicrotaskInput(request.microtask, request.predecessors);
       const options = request.microtask.options ?? {};
       // Heartbeats tell Temporal this worker is alive; a killed worker stops them and the try is repeated elsewhere.
+      // The heartbeat timeout counts from the start, so the first is due a third of it in, not at once: a short
+      // inference sends none (each is a write on the server).
       const every = info.heartbeatTimeoutMs ? Math.max(100, Math.floor(info.heartbeatTimeoutMs / 3)) : undefined;
-      context.heartbeat();
       const timer = every === undefined ? undefined : setInterval(() => context.heartbeat(), every);
       try {
         const outcome = await runGeneration(request.taskLearns ? untracked(deps.pipeline) : deps.pipeline, {

@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from "@temporalio/client";
-import { getTaskStatus, submitTask, taskTenant } from "../client.js";
+import { getTaskStatus, submitTask, taskTenant, type SubmitOptions } from "../client.js";
 import type { TaskInput } from "../types.js";
 import { TaskConflictError, type TaskService } from "./interface.js";
 
@@ -7,11 +7,11 @@ import { TaskConflictError, type TaskService } from "./interface.js";
 export class TemporalTaskService implements TaskService {
   readonly available = true;
 
-  constructor(private readonly client: Client) {}
+  constructor(private readonly client: Client, private readonly options: SubmitOptions = {}) {}
 
   async submit(input: TaskInput): Promise<void> {
     try {
-      await submitTask(this.client, input);
+      await submitTask(this.client, input, this.options);
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) throw new TaskConflictError(`task ${input.taskId} already exists`);
       throw error;

@@ -10,7 +10,7 @@ import {
   TimeoutFailure,
   workflowInfo,
 } from "@temporalio/workflow";
-import { assembleResult, candidateModels, checkMicrotasks, outputText } from "../microtask.js";
+import { assembleResult, candidateModels, checkMicrotasks, outputText, validateOutputs } from "../microtask.js";
 import { GATEWAY_TASK_QUEUE } from "../names.js";
 import type {
   ControlActivities,
@@ -67,10 +67,24 @@ const quickLocal = proxyLocalActivities<QuickActivities>(QUICK);
 /** Histories recorded before the change keep their scheduled activities on replay. */
 export const LOCAL_CONTROL_PATCH = "local-control-activities";
 // The record must be written: retried until the database takes it, however long that is.
-const recorder = proxyActivities<Pick<ControlActivities, "recordTask">>({
+const RECORD = {
   startToCloseTimeout: "1 minute",
   retry: { initialInterval: "1 second", backoffCoefficient: 2, maximumInterval: "1 minute" },
-});
+} as const;
+type Recorder = Pick<ControlActivities, "recordTask">;
+const recorderRemote = proxyActivities<Recorder>(RECORD);
+// One INSERT, run by the worker that runs the workflow, in the same workflow task as validation: no activity
+// dispatch and no further workflow task before the task completes. A worker that dies after the INSERT and before
+// its workflow task completes leaves the next worker to run it again, which finds the record and writes nothing.
+const recorderLocal = proxyLocalActivities<Recorder>(RECORD);
+/**
+ * The workflow task that receives the last inference result finishes the task: outputs without a schema are checked
+ * in the workflow itself (pure code, no activity), and the record is a local activity. Histories recorded before
+ * keep their validation activity and their scheduled recordTask on replay. It implies LOCAL_CONTROL_PATCH, which
+ * new histories then no longer mark: each patch marker comes with a search-attribute upsert, a visibility write on
+ * the server per task.
+ */
+export const LOCAL_FINISH_PATCH = "local-finish";
 
 // The learner is a nicety: a gateway that is not there within a minute, or a store that keeps failing, costs one
 // task's lesson, never the task.
@@ -141,7 +155,8 @@ function describeFailure(error: unknown, model: string, taskQueue: string): Fail
  * dies mid-task loses nothing, the task continues where it was.
  */
 export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
-  const quick = patched(LOCAL_CONTROL_PATCH) ? quickLocal : quickRemote;
+  const finishHere = patched(LOCAL_FINISH_PATCH);
+  const quick = finishHere || patched(LOCAL_CONTROL_PATCH) ? quickLocal : quickRemote;
   const problems = checkMicrotasks(input.microtasks);
   if (problems.length > 0) throw ApplicationFailure.nonRetryable(problems.join("; "), "invalid_task", { problems });
   const policy: TaskPolicy = {
@@ -243,7 +258,10 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
     error = { code: "microtask_failed", message: `microtask(s) ${failed.map((r) => r.id).join(", ")} did not succeed` };
   } else {
     status = "validating";
-    const violations = await quick.validateResults({ microtasks: input.microtasks, results });
+    // A schema needs the gateway's JSON Schema validator, which only an activity has.
+    const violations = finishHere && input.microtasks.every((m) => m.schema === undefined)
+      ? validateOutputs(input.microtasks, results)
+      : await quick.validateResults({ microtasks: input.microtasks, results });
     for (const problem of violations) {
       const result = byResult.get(problem.microtask);
       if (result) {
@@ -271,6 +289,7 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
     ...(error ? { error } : {}),
   };
   status = "recording";
+  const recorder = finishHere ? recorderLocal : recorderRemote;
   await recorder.recordTask({ input, result, startedAt });
 
   // Only inputs that ask for them schedule these, so histories of tasks that did not replay as they always did.
