@@ -6,7 +6,7 @@ import { CriteriaSchema, resolveCriteria, type CriteriaInput, type ResolvedCrite
 import { buildDecisionRecord, compactValues, type DecisionRecord, type FeatureRecord, type ModelExplanation } from "./decision.js";
 import { Decomposer, singleTaskPlan, type TaskPlan } from "./decomposer.js";
 import { FeedbackError, LearnerStateConflictError, NoEligibleModelError, UnknownExecutionError } from "./errors.js";
-import { PerformanceEstimates, type SpeedPrior } from "./estimates.js";
+import { PerformanceEstimates, type SpeedEstimate, type SpeedPrior } from "./estimates.js";
 import { extractFeatures, FEATURE_DIM, FEATURE_VERSION, featuresFromValues, type LearnerInput, type TaskFeatures } from "./features.js";
 import type { BiddingRequest, Candidate } from "./request.js";
 import type { SelectionMode, SelectionPolicy } from "./selection/interface.js";
@@ -226,6 +226,11 @@ export class BiddingRouter {
     else this.calibrator.importState(snapshot.state.calibration);
     this.setFrozen(snapshot.frozen);
     this.dirty = 0;
+  }
+
+  /** A model's measured speed (the prior until observed), for budgets set outside bidding (adaptation's exemplars). */
+  speed(modelId: string): SpeedEstimate {
+    return this.estimates.speed(modelId);
   }
 
   /** Features of a request, as the learner sees them (for executions that name their model: see recordOutcome). */

@@ -12,6 +12,8 @@ export function engineFromConfig(config: Config, models: CatalogModel[], logger:
     contextSize: config.inference.contextSize,
     maxQueue: config.inference.maxQueue,
     queueTimeoutMs: config.inference.queueTimeoutMs,
+    maxAdapterContexts: config.inference.maxAdapterContexts,
+    adapterContextIdleMs: config.inference.adapterContextIdleMs,
     logger,
     ...(onLifecycle === undefined ? {} : { onLifecycle }),
   });

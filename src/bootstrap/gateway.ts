@@ -29,6 +29,8 @@ import { tenantLimits } from "../limits/tenant-limits.js";
 import { TokenBudget } from "../limits/token-budget.js";
 import { ContentEraser } from "../retention/erasure.js";
 import { RetentionJob } from "../retention/job.js";
+import { openAdaptation, type Adaptation, type AdaptationAdmin } from "../adaptation/index.js";
+import { ManifestAdapterCatalog } from "../adaptation/adapters/catalog.js";
 
 export interface RunningGateway {
   url: string;
@@ -84,6 +86,8 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   let app: Hono;
   let router: BiddingRouter;
   let pending: PendingOutcomes;
+  let adaptation: (Adaptation & { admin: AdaptationAdmin }) | undefined;
+  let adapters: ManifestAdapterCatalog | undefined;
   let orchestration: RunningOrchestration | undefined;
   let identity: RunningIdentity | undefined;
   const eraser = new ContentEraser(database.stores.erasure, config.retention.batchSize);
@@ -116,6 +120,22 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       onTrackingError: (error, executionId) => routingLog.warn({ err: error, executionId }, "bidding: recording an outcome failed"),
       ...(content.embed === undefined ? {} : { embed: content.embed }),
     };
+    // The LoRA adapters promoted per model and task class in the site's manifest, followed as it changes.
+    adapters = new ManifestAdapterCatalog({
+      manifestPath: config.models.manifest,
+      servedModels: catalog.map((m) => m.id),
+      onReloadError: (error) => logger.warn({ err: error }, "adapters: the manifest could not be reloaded; the adapters known before stay in force"),
+    });
+    adapters.watch();
+    adaptation = config.adaptation.enabled
+      ? await openAdaptation(config.adaptation, {
+        pool: database.stores.pool,
+        adapters,
+        rng: seededRng(randomInt(0x7fffffff)),
+        promptTokenMs: (modelId) => router.speed(modelId).msPerPromptToken,
+        onSaveError: (error: unknown) => logger.warn({ err: error }, "adaptation: saving the learner state failed"),
+      })
+      : undefined;
     const models = new ModelDirectory(catalog, engine, config.models.defaultModel);
     const limits = { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts };
     orchestration = await startOrchestration(config, logger, {
@@ -150,6 +170,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       policy,
       cors: config.server.cors,
       erasure: eraser,
+      ...(adaptation === undefined ? {} : { adaptation }),
     });
     server = await listen(config, app, tls);
   } catch (error) {
@@ -186,6 +207,8 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
         // What was learned since the last save survives the restart.
         await pending.all();
         await router.checkpoint().catch((error: unknown) => logger.warn({ err: error }, "bidding: final learner save failed"));
+        await adaptation?.admin.checkpoint().catch((error: unknown) => logger.warn({ err: error }, "adaptation: final learner save failed"));
+        adapters?.close();
         await audit.close();
         await database.close();
       })()),

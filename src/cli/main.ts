@@ -27,6 +27,11 @@ commands:
   models add <file.gguf>     check, hash and pin a model in the manifest
   models verify              re-hash every pinned model and check its header
   models list                list pinned models
+  models add-adapter FILE --base MODEL [--task CLASS] [--id ID] [--scale S] [--candidate]
+                             check a LoRA adapter against its base model, hash and pin it (promoted unless --candidate)
+  models adapters            list pinned adapters
+  models adapter promote ID | rollback --base MODEL [--task CLASS] | fit --base MODEL --examples FILE [--task CLASS]
+                             put an adapter in service, undo the last promotion, fit one from rated examples
   apikeys create --tenant T --scopes S,...   issue a service API key (printed once) [--description TEXT]
   apikeys list | revoke ID   list keys (never the keys themselves) or revoke one
   policy check|test [DIR]    validate the policy set / run its test cases (default ./policies)

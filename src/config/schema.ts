@@ -38,6 +38,19 @@ const TENANT_LIMIT_FIELDS = {
 /** Days a tenant's execution content is kept after it was created; null: kept until erased on demand. */
 const RetentionDays = z.number().int().min(1).max(36_500).nullable();
 
+/** Sampling parameters, with the ranges the request schemas accept (src/gateway/openai/requests.ts). */
+const SAMPLING_FIELDS = {
+  temperature: z.number().min(0).max(2),
+  topP: z.number().gt(0).max(1),
+  topK: z.number().int().min(0).max(1000),
+  minP: z.number().min(0).max(1),
+  repeatPenalty: z.number().gt(0).max(2),
+  presencePenalty: z.number().min(-2).max(2),
+  frequencyPenalty: z.number().min(-2).max(2),
+};
+const Bound = z.strictObject({ min: z.number().optional(), max: z.number().optional() })
+  .refine((b) => b.min === undefined || b.max === undefined || b.min <= b.max, { message: "min is above max" });
+
 export const ConfigSchema = z.strictObject({
   server: z.strictObject({
     /** Loopback by default: exposing the gateway is a deliberate act. */
@@ -98,6 +111,14 @@ export const ConfigSchema = z.strictObject({
     maxTokensLimit: z.number().int().min(1).max(1_000_000).default(4096),
     /** Attempts at a structured output before answering 422 (fresh seed each time). */
     structuredAttempts: z.number().int().min(1).max(5).default(2),
+    /**
+     * Contexts with a LoRA adapter a model host keeps besides its base context (least recently used freed first).
+     * Each costs what the base context does — its KV cache: ≈180 MB for SmolLM2 at 2 × 4096 tokens — and ≈0.1 s
+     * to create on a switch to an adapter not resident.
+     */
+    maxAdapterContexts: z.number().int().min(1).max(64).default(2),
+    /** An adapter context unused this long is freed. */
+    adapterContextIdleMs: z.number().int().min(1000).max(86_400_000).default(300_000),
   }).prefault({}),
   audit: z.strictObject({
     /** The log's name in every checkpoint (C2SP origin); pick one per site and never reuse it for another log. */
@@ -159,6 +180,33 @@ export const ConfigSchema = z.strictObject({
      * is pinned). Only the logistic-ts learner reads content; LinUCB reads the shape whatever this says.
      */
     features: z.enum(["none", "hashed", "embedding"]).default("none"),
+  }).prefault({}),
+  adaptation: z.strictObject({
+    /** Inference-time adaptation of chat, completion and synchronous task requests (README, Inference-time adaptation). */
+    enabled: z.boolean().default(true),
+    /** Explicit feedback scores a task class needs before plans are learned for it (until then requests run as sent). */
+    minFeedback: z.number().int().min(1).max(10_000).default(3),
+    exemplars: z.strictObject({
+      /** Feedback score from which an execution may be shown as an exemplar. */
+      minScore: z.number().min(0).max(1).default(0.75),
+      /** Exemplars per request, and the prompt tokens (estimated) they may add. */
+      maxCount: z.number().int().min(0).max(32).default(4),
+      maxPromptTokens: z.number().int().min(0).max(32_768).default(512),
+      /** Most recently rated examples compared with each request. */
+      candidates: z.number().int().min(1).max(5000).default(200),
+    }).prefault({}),
+    parameters: z.strictObject({
+      /** What a generation gets when neither the request nor the learner sets a value; absent: the engine's default. */
+      defaults: z.strictObject(SAMPLING_FIELDS).partial().extend({ temperature: SAMPLING_FIELDS.temperature.default(0.7) }).prefault({}),
+      /** Bounds on learned values (the request's explicit values are taken as they are). */
+      bounds: z.strictObject(Object.fromEntries([...Object.keys(SAMPLING_FIELDS), "maxTokens"].map((field) => [field, Bound.optional()])) as Record<keyof typeof SAMPLING_FIELDS | "maxTokens", z.ZodOptional<typeof Bound>>).prefault({}),
+    }).prefault({}),
+    /** Latency exemplars may add at most, at the model's measured prompt speed; null: only the token budget. */
+    maxAddedLatencyMs: z.number().min(1).max(600_000).nullable().default(null),
+    /** Learned updates between saves of the learner state. */
+    saveEvery: z.number().int().min(1).max(10_000).default(20),
+    /** Tenant and task-class pairs kept; the least recently used go first. */
+    maxClasses: z.number().int().min(1).max(1_000_000).default(10_000),
   }).prefault({}),
   limits: z.strictObject({
     /** For every tenant not listed under `tenants`; null fields: no limit. */

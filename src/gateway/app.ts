@@ -16,6 +16,7 @@ import { registerCompletions } from "./routes/v1_completions.js";
 import { registerEmbeddings } from "./routes/v1_embeddings.js";
 import { registerExecutionsGet } from "./routes/v1_executions_get.js";
 import { registerFeedback } from "./routes/v1_feedback.js";
+import { registerAdminAdaptation } from "./routes/v1_admin_adaptation.js";
 import { registerAdminBidding } from "./routes/v1_admin_bidding.js";
 import { registerAdminErasure } from "./routes/v1_admin_erasure.js";
 import { registerAdminPolicy } from "./routes/v1_admin_policy.js";
@@ -61,6 +62,7 @@ export function createApp(deps: GatewayDeps): Hono {
   registerExecutionsGet(app, deps);
   registerFeedback(app, deps);
   registerAdminBidding(app, deps);
+  registerAdminAdaptation(app, deps);
   registerAdminPolicy(app, deps);
   registerAdminErasure(app, deps);
   registerSchemas(app, deps);

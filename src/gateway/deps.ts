@@ -4,6 +4,7 @@ import type { AuditLogReader } from "../audit/store/reader.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuthenticateOptions } from "./middleware/auth/index.js";
 import type { Quotas } from "./middleware/quotas/index.js";
+import type { Adaptation, AdaptationAdmin } from "../adaptation/index.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { Routing } from "../pipeline/routing.js";
 import type { PolicyDecider, PolicyStore } from "../policy/index.js";
@@ -38,6 +39,8 @@ export interface GatewayDeps extends PipelineDeps {
   webhooks: { allow: readonly string[]; maxAttempts: number };
   /** Erasure of stored execution content on demand (POST /v1/admin/erasure); the retention job shares it. */
   erasure: ContentEraser;
+  /** Inference-time adaptation and its operator controls; absent when adaptation.enabled is false. */
+  adaptation?: Adaptation & { admin: AdaptationAdmin };
   /** Per-tenant request rates and daily token budgets. */
   quotas: Quotas;
   logger: Logger;

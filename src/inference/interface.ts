@@ -18,6 +18,19 @@ export interface GenerationParams {
   stop?: string[];
   /** GBNF grammar that constrains the output (structured output); absent for free text. */
   grammar?: string;
+  /** Keeps only tokens at least this probable relative to the most probable one (0 disables). */
+  minP?: number;
+  /**
+   * Penalties on tokens already generated: `penalty` divides their probability (1 disables), `frequencyPenalty`
+   * lowers it per occurrence, `presencePenalty` once; over the last `lastTokens` tokens.
+   * Absent: the engine's default (llama.cpp: 1.1 over the last 64 tokens).
+   */
+  repeatPenalty?: { penalty: number; frequencyPenalty?: number; presencePenalty?: number; lastTokens?: number };
+  /**
+   * A LoRA adapter the model host applies for this request only (src/adaptation/adapters/interface.ts), verified
+   * against its SHA-256 before load.
+   */
+  adapter?: { id: string; path: string; sha256: string; scale: number };
 }
 
 export type GenerationInput =

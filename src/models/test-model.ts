@@ -19,6 +19,11 @@ export interface TestModelOptions {
   contextLength?: number;
   /** Leave out a hyper-parameter that llama.cpp asserts on, to produce a malformed model for tests. */
   omitKeys?: string[];
+  /**
+   * No output.weight: llama.cpp then projects onto the vocabulary with token_embd.weight, as SmolLM2 and Gemma 3
+   * do (tied embeddings), which changes what a LoRA adapter may target.
+   */
+  tiedOutput?: boolean;
 }
 
 export const TEST_MODEL_LABEL = "random-weight test model (noise, not language)";
@@ -146,8 +151,10 @@ export function buildTestModel(options: TestModelOptions = {}): Buffer {
   const tensors: GgufTensorToWrite[] = [
     embeddingTensor([nEmbd, nVocab], random),
     onesF32Tensor("output_norm.weight", nEmbd),
-    outputTensor([nEmbd, nVocab], random, vocab.types),
   ];
+  // Drawn either way, so that a tied model's blocks are the same as its untied twin's.
+  const output = outputTensor([nEmbd, nVocab], random, vocab.types);
+  if (!options.tiedOutput) tensors.push(output);
   for (let i = 0; i < nLayers; i++) {
     const scale = 1 / Math.sqrt(nEmbd);
     tensors.push(

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { sha256OfFile, type DigestProgress } from "./digest.js";
 import { GgufFormatError, readGgufHeader } from "./gguf/reader.js";
 import { findGgufProblems } from "./gguf/validate.js";
+import { findAdapterProblems } from "./adapters/validate.js";
 import type { CatalogModel } from "./catalog.js";
 
 export interface VerifyResult {
@@ -27,4 +28,20 @@ export async function verifyModel(model: CatalogModel, onProgress?: DigestProgre
     throw error;
   }
   return { id: model.id, ok: true, code: "ok", detail: `sha256 ${digest}` };
+}
+
+/** An adapter's file against its pin and its base model, as the model host checks it before loading. */
+export async function verifyAdapter(adapter: { id: string; path: string; sha256: string }, basePath: string | undefined): Promise<VerifyResult> {
+  if (!existsSync(adapter.path)) return { id: adapter.id, ok: false, code: "adapter_file_missing", detail: `${adapter.path} does not exist` };
+  const digest = await sha256OfFile(adapter.path);
+  if (digest !== adapter.sha256) return { id: adapter.id, ok: false, code: "adapter_digest_mismatch", detail: `SHA-256 is ${digest}, pinned ${adapter.sha256}` };
+  if (basePath === undefined) return { id: adapter.id, ok: false, code: "adapter_base_missing", detail: "its base model is not pinned" };
+  try {
+    const problems = findAdapterProblems(readGgufHeader(adapter.path), readGgufHeader(basePath));
+    if (problems.length > 0) return { id: adapter.id, ok: false, code: "adapter_malformed", detail: problems.join("; ") };
+  } catch (error) {
+    if (error instanceof GgufFormatError) return { id: adapter.id, ok: false, code: "adapter_malformed", detail: error.message };
+    throw error;
+  }
+  return { id: adapter.id, ok: true, code: "ok", detail: `sha256 ${digest}` };
 }

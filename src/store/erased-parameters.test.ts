@@ -22,4 +22,15 @@ describe("erasedParameters", () => {
       microtasks: [{ id: "item-1", status: "failed", model: "a", taskQueue: "q", executionId: "e", fallbacks: [{ model: "b", taskQueue: null, outcome: "failed", code: "c" }], error: { code: "all_models_failed" } }, {}],
     });
   });
+
+  it("keeps the adaptation record's ids, digests and sources, and nothing added to it later", () => {
+    const adaptation = {
+      taskClass: "task:topic", mode: "explore", eligible: ["exemplars", "parameters"], strategies: ["exemplars"], preset: null,
+      sources: { temperature: "operator", maxTokens: "request" }, adapter: { id: "a", sha256: "d".repeat(64), version: 2 },
+      exemplars: ["0190a0b4-0000-7000-8000-000000000001"], exemplarTokens: 41, budget: { exemplars: 4, exemplarTokens: 512 },
+      reward: { automatic: 1, learned: false },
+    };
+    expect(erasedParameters({ topK: 40, minP: 0.05, repeatPenalty: { penalty: 1 }, adaptation: { ...adaptation, exemplarText: "quoted" } }))
+      .toEqual({ topK: 40, minP: 0.05, repeatPenalty: { penalty: 1 }, adaptation });
+  });
 });

@@ -4,7 +4,14 @@
  * produced. A list of what is kept rather than of what goes, so that a parameter added later is erased until
  * someone decides it may stay.
  */
-const KEPT = ["maxTokens", "temperature", "topP", "grammar", "seed", "attempts", "inputs", "policy", "workflow"] as const;
+const KEPT = ["maxTokens", "temperature", "topP", "topK", "minP", "repeatPenalty", "grammar", "seed", "attempts", "inputs", "policy", "workflow"] as const;
+
+/**
+ * Of the adaptation record (src/adaptation/record.ts): the task class, the plan, where each parameter came from, the
+ * adapter's id and digest and the exemplars' execution ids. It never holds exemplar text (that stays in the
+ * executions it came from, and goes when they are erased).
+ */
+const KEPT_ADAPTATION = ["taskClass", "mode", "eligible", "strategies", "preset", "sources", "adapter", "exemplars", "exemplarTokens", "budget", "reward"] as const;
 
 /** Of a task's microtasks (parameters.microtasks): identities and outcomes; error messages may quote the output. */
 const KEPT_MICROTASK = ["id", "status", "model", "taskQueue", "executionId"] as const;
@@ -13,6 +20,7 @@ const KEPT_FALLBACK = ["model", "taskQueue", "outcome", "code"] as const;
 export function erasedParameters(parameters: Record<string, unknown>): Record<string, unknown> {
   const kept = pick(parameters, KEPT);
   if (Array.isArray(parameters["microtasks"])) kept["microtasks"] = parameters["microtasks"].map(microtaskIdentity);
+  if (isObject(parameters["adaptation"])) kept["adaptation"] = pick(parameters["adaptation"], KEPT_ADAPTATION);
   return kept;
 }
 

@@ -50,6 +50,9 @@ describe("benchmarks in smoke mode", { timeout: 300_000 }, () => {
   it("bench:models: compute-seconds per token of every model", () =>
     smoke("test/bench/models.ts", { BENCH_SMOKE: "1" }, [/compute-seconds per 1,000 tokens/, /atomic-test-random/]));
 
+  it("adapters: switch cost, fitting and the accuracy of fitted adapters", () =>
+    smoke("test/bench/adapters.ts", { BENCH_ADAPTERS_MODEL: "generated" }, [/1\. adapter switch cost/, /2\. fitting/, /3\. accuracy lift/, /4\. the fit alone/]));
+
   it("eval: the harness end to end on the generated model", () =>
     smoke("test/eval/run.ts", {}, [/atomic eval/, /all /, /\.jsonl \(replay: npm run bench:routing/], ["--models", "atomic-test-random", "--per-kind", "1", "--out", mkdtempSync(join(tmpdir(), "atomic-eval-smoke-"))]));
 });

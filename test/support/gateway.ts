@@ -48,6 +48,7 @@ export interface TestGatewayOptions {
   temporal?: ConfigInput["temporal"];
   webhooks?: ConfigInput["webhooks"];
   retention?: ConfigInput["retention"];
+  adaptation?: ConfigInput["adaptation"];
   /** TLS and CORS; the gateway still listens on a free loopback port. */
   server?: Pick<NonNullable<ConfigInput["server"]>, "tls" | "cors">;
 }
@@ -86,6 +87,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     temporal: options.temporal ?? { enabled: false },
     ...(options.webhooks === undefined ? {} : { webhooks: options.webhooks }),
     ...(options.retention === undefined ? {} : { retention: options.retention }),
+    ...(options.adaptation === undefined ? {} : { adaptation: options.adaptation }),
     log: { level: "info" },
   });
   const gateway = await startGateway(config, createLogger({ level: "info", destination }));

@@ -31,7 +31,10 @@ export type AuditEventKind =
   | "webhook.attempt"
   | "schema.registered"
   | "audit.read"
-  | "content.erased";
+  | "content.erased"
+  | "adapter.fitted"
+  | "adapter.promoted"
+  | "adaptation.changed";
 
 export interface AuditEvent {
   /** Format version of the event object. */

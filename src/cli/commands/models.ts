@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
 import { catalogFromConfig } from "../../bootstrap/catalog.js";
 import { addModel, AddModelError } from "../../models/add-model.js";
-import { CAPABILITIES, type Capability } from "../../models/manifest.js";
-import { verifyModel } from "../../models/verify.js";
+import { CAPABILITIES, loadManifest, modelFilePath, type Capability } from "../../models/manifest.js";
+import { verifyAdapter, verifyModel } from "../../models/verify.js";
+import { ADAPTER_USAGE, adapterCommand, addAdapterCommand, listAdaptersCommand } from "./adapters.js";
 import type { CommandContext } from "../context.js";
 import { createProgress } from "../progress.js";
 import { UsageError } from "../usage.js";
@@ -77,6 +78,12 @@ async function verify(context: CommandContext): Promise<number> {
     context.out(`${result.ok ? "ok     " : "FAILED "} ${model.id}  ${result.code}  ${result.detail}`);
     if (!result.ok) failures++;
   }
+  const manifestPath = config.models.manifest;
+  for (const adapter of loadManifest(manifestPath).adapters ?? []) {
+    const result = await verifyAdapter({ ...adapter, path: modelFilePath(manifestPath, adapter) }, catalog.find((m) => m.id === adapter.baseModel)?.path);
+    context.out(`${result.ok ? "ok     " : "FAILED "} ${adapter.id} (adapter of ${adapter.baseModel})  ${result.code}  ${result.detail}`);
+    if (!result.ok) failures++;
+  }
   return failures === 0 ? 0 : 1;
 }
 
@@ -88,13 +95,16 @@ function list(context: CommandContext): number {
   return 0;
 }
 
-/** `atomic models add|verify|list`. */
+/** `atomic models add|verify|list`, and the adapters' `add-adapter|adapters|adapter`. */
 export async function modelsCommand(context: CommandContext, args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   switch (sub) {
     case "add": return add(context, rest);
     case "verify": return verify(context);
     case "list": return list(context);
-    default: throw new UsageError("usage: atomic models <add|verify|list>");
+    case "add-adapter": return addAdapterCommand(context, rest);
+    case "adapters": return listAdaptersCommand(context);
+    case "adapter": return adapterCommand(context, rest);
+    default: throw new UsageError(`usage: atomic models <add|verify|list|add-adapter|adapters|adapter>\n${ADAPTER_USAGE}`);
   }
 }

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { STRATEGIES } from "../../adaptation/strategies.js";
+import { TASK_LABEL_PATTERN } from "../../adaptation/task-class.js";
 
 /**
  * Request bodies of the OpenAI-compatible surface. Objects are strict: a parameter Atomic does not implement is
@@ -31,7 +33,34 @@ export const ResponseFormat = z.discriminatedUnion("type", [
   JsonSchemaFormat,
 ]);
 
+/**
+ * Atomic's extensions for inference-time adaptation (README, Inference-time adaptation), on every generation route:
+ * `atomic_task` names the kind of work (the task class adaptation learns under), `atomic_adaptation` turns adaptation
+ * off for the request or names the strategies to apply.
+ */
+export const AdaptationFields = {
+  atomic_task: z.string().regex(TASK_LABEL_PATTERN, "a task label: letters, digits, '.', '_' and '-', starting with a letter or digit (max 64)").optional(),
+  atomic_adaptation: z.union([
+    z.enum(["auto", "off"]),
+    z.strictObject({ strategies: z.array(z.enum(STRATEGIES)).max(STRATEGIES.length) }),
+  ]).optional(),
+};
+
+/**
+ * Sampling beyond OpenAI's: llama.cpp's top-k, min-p and repetition penalty, under the names vLLM and Hugging Face
+ * clients send. An explicit value always wins over what adaptation learned.
+ */
+export const ExtraSampling = {
+  top_k: z.number().int().min(0).max(1000).nullable().optional(),
+  min_p: z.number().min(0).max(1).nullable().optional(),
+  repetition_penalty: z.number().gt(0).max(2).nullable().optional(),
+  presence_penalty: z.number().min(-2).max(2).nullable().optional(),
+  frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
+};
+
 const Sampling = {
+  ...ExtraSampling,
+  ...AdaptationFields,
   model: z.string().min(1).max(128).optional(),
   max_tokens: z.number().int().min(1).nullable().optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),
@@ -70,4 +99,20 @@ export type EmbeddingRequest = z.infer<typeof EmbeddingRequestSchema>;
 export function stopList(stop: string | string[] | null | undefined): string[] | undefined {
   if (stop == null) return undefined;
   return typeof stop === "string" ? [stop] : stop;
+}
+
+/** The sampling and adaptation fields of a request body as GenerationOptions name them. */
+export function adaptationOptions(body: {
+  top_k?: number | null; min_p?: number | null; repetition_penalty?: number | null; presence_penalty?: number | null; frequency_penalty?: number | null;
+  atomic_task?: string; atomic_adaptation?: "auto" | "off" | { strategies: Array<(typeof STRATEGIES)[number]> };
+}) {
+  return {
+    ...(body.top_k == null ? {} : { topK: body.top_k }),
+    ...(body.min_p == null ? {} : { minP: body.min_p }),
+    ...(body.repetition_penalty == null ? {} : { repeatPenalty: body.repetition_penalty }),
+    ...(body.presence_penalty == null ? {} : { presencePenalty: body.presence_penalty }),
+    ...(body.frequency_penalty == null ? {} : { frequencyPenalty: body.frequency_penalty }),
+    ...(body.atomic_task === undefined ? {} : { task: body.atomic_task }),
+    ...(body.atomic_adaptation === undefined ? {} : { adaptation: body.atomic_adaptation }),
+  };
 }

@@ -9,7 +9,7 @@ import { setRoutingHeaders } from "../routing-headers.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
-import { ChatCompletionRequestSchema, stopList, type ChatCompletionRequest } from "../openai/requests.js";
+import { adaptationOptions, ChatCompletionRequestSchema, stopList, type ChatCompletionRequest } from "../openai/requests.js";
 import { streamRoutedGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
 import { usageOf } from "../openai/usage.js";
@@ -51,6 +51,7 @@ export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
         topP: body.top_p ?? undefined,
         seed: body.seed ?? undefined,
         stop: stopList(body.stop),
+        ...adaptationOptions(body),
       },
       structured: structuredSpec(body),
       signal: c.req.raw.signal,

@@ -7,7 +7,7 @@ import { setRoutingHeaders } from "../routing-headers.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
-import { CompletionRequestSchema, stopList } from "../openai/requests.js";
+import { adaptationOptions, CompletionRequestSchema, stopList } from "../openai/requests.js";
 import { streamRoutedGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
 import { usageOf } from "../openai/usage.js";
@@ -35,6 +35,7 @@ export function registerCompletions(app: Hono, deps: GatewayDeps): void {
         topP: body.top_p ?? undefined,
         seed: body.seed ?? undefined,
         stop: stopList(body.stop),
+        ...adaptationOptions(body),
       },
       signal: c.req.raw.signal,
       onModel: (_model, decision) => setRoutingHeaders(c, decision),

@@ -6,6 +6,9 @@ import type { GatewayDeps } from "../deps.js";
 import { invalidRequest, notFound } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { readBody } from "../validation.js";
+import { adaptationRecordOf } from "../../adaptation/record.js";
+import { isClassification } from "../../policy/index.js";
+import type { ExecutionRecord } from "../../store/interface.js";
 
 const FeedbackRequest = z.strictObject({
   execution_id: z.string().min(1).max(64),
@@ -23,7 +26,8 @@ export function registerFeedback(app: Hono, deps: GatewayDeps): void {
     const body = await readBody(c, FeedbackRequest);
     const tenant = c.get("principal").tenant;
     const missing = () => notFound("execution_not_found", `execution ${body.execution_id} does not exist`, "execution_id");
-    if ((await deps.executions.get(tenant, body.execution_id)) === null) throw missing();
+    const execution = await deps.executions.get(tenant, body.execution_id);
+    if (execution === null) throw missing();
     // Feedback sent right after the answer must find the execution's outcome recorded.
     await deps.routing.pending.settled(body.execution_id);
     try {
@@ -34,11 +38,33 @@ export function registerFeedback(app: Hono, deps: GatewayDeps): void {
         // Stored for operators to read: with detected PII as placeholders, like every other stored text.
         ...(body.comment === undefined ? {} : { comment: redact(body.comment).text }),
       });
-      return c.json({ object: "feedback", execution_id: result.executionId, outcomes: result.outcomes, learned: result.learned });
+      const adaptation = await adaptationFeedback(deps, execution, body.score);
+      return c.json({ object: "feedback", execution_id: result.executionId, outcomes: result.outcomes, learned: result.learned, adaptation });
     } catch (error) {
       if (error instanceof UnknownExecutionError) throw missing();
       if (error instanceof FeedbackError) throw invalidRequest("feedback_invalid", error.message, "score");
       throw error;
     }
   });
+}
+
+/**
+ * The judgement for adaptation: the execution becomes a rated example of its task class (an exemplar candidate
+ * when the score is high enough), and the integrator learns the score for the plan it ran with. Null for an
+ * execution adaptation did not plan (adaptation off, an embedding, a record from before it existed).
+ */
+async function adaptationFeedback(deps: GatewayDeps, execution: ExecutionRecord, score: number): Promise<{ task_class: string; learned: boolean } | null> {
+  const record = adaptationRecordOf(execution.parameters);
+  const classification = (execution.parameters["policy"] as { classification?: unknown } | undefined)?.classification;
+  if (deps.adaptation === undefined || record === null || !isClassification(classification)) return null;
+  const maxTokens = execution.parameters["maxTokens"];
+  const { learned } = await deps.adaptation.integrator.feedback({
+    executionId: execution.id,
+    tenant: execution.actor.tenant,
+    modelId: execution.modelId,
+    record,
+    completionTokens: execution.completionTokens,
+    finished: typeof maxTokens === "number" && execution.completionTokens < maxTokens,
+  }, classification, score);
+  return { task_class: record.taskClass, learned };
 }

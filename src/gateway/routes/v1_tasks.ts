@@ -18,6 +18,7 @@ import { ApiError, invalidRequest, notFound } from "../errors.js";
 import { readBody } from "../validation.js";
 import { usageOf } from "../openai/usage.js";
 import { assertUsableSchema } from "./v1_schemas.js";
+import { AdaptationFields, adaptationOptions, ExtraSampling } from "../openai/requests.js";
 
 const TaskRequest = z.strictObject({
   input: z.union([z.string().min(1).max(1_000_000), z.record(z.string(), z.unknown())]),
@@ -29,7 +30,11 @@ const TaskRequest = z.strictObject({
   model: z.string().min(1).max(128).optional(),
   max_tokens: z.number().int().min(1).optional(),
   temperature: z.number().min(0).max(2).optional(),
+  top_p: z.number().gt(0).max(1).optional(),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  /** Sampling beyond temperature and top_p, and the task label and adaptation choice: synchronous tasks only. */
+  ...ExtraSampling,
+  ...AdaptationFields,
   /** How bidding weighs and constrains the models for this task (model "auto" or omitted). */
   criteria: CriteriaSchema.optional(),
   /** sync: answered when done (the direct path). async: 202 at once; the task runs as a durable workflow. */
@@ -38,6 +43,8 @@ const TaskRequest = z.strictObject({
   webhook: z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(2048) }).optional(),
 });
 type TaskRequest = z.infer<typeof TaskRequest>;
+
+const SYNC_ONLY = ["top_p", ...Object.keys(ExtraSampling), ...Object.keys(AdaptationFields)] as Array<keyof TaskRequest>;
 
 const DEFAULT_INSTRUCTIONS = "Complete the task described by the user.";
 
@@ -78,7 +85,7 @@ export function registerTasks(app: Hono, deps: GatewayDeps): void {
       model: body.model,
       input: { kind: "chat", messages: buildMessages(body) },
       recordedInput: { input: body.input, instructions: body.instructions ?? null },
-      options: { maxTokens: body.max_tokens, temperature: body.temperature, seed: body.seed },
+      options: { maxTokens: body.max_tokens, temperature: body.temperature, topP: body.top_p, seed: body.seed, ...adaptationOptions(body) },
       structured,
       showSchema: true,
       ...(body.criteria === undefined ? {} : { criteria: body.criteria }),
@@ -101,6 +108,9 @@ export function registerTasks(app: Hono, deps: GatewayDeps): void {
 
 /** The async half of POST /v1/tasks: plan, bid, and hand the task to orchestration; 202 with where to follow it. */
 async function submitAsync(c: Context, deps: GatewayDeps, body: TaskRequest): Promise<Response> {
+  // An asynchronous task's microtasks run on workers with the options a workflow carries; these it does not carry.
+  const syncOnly = SYNC_ONLY.find((field) => body[field] !== undefined && body[field] !== null);
+  if (syncOnly !== undefined) throw invalidRequest("parameter_requires_sync", `${syncOnly} applies to synchronous tasks only: use mode "sync" or leave it out`, syncOnly);
   if (!deps.tasks.available) {
     throw new ApiError(503, "overloaded_error", "orchestration_unavailable", "asynchronous tasks need orchestration, which is off on this gateway (temporal.enabled: false)", "mode");
   }

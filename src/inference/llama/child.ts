@@ -10,21 +10,21 @@ import { performance } from "node:perf_hooks";
 import {
   getLlama,
   LlamaChat,
-  resolveChatWrapper,
   type ChatWrapper,
   LlamaCompletion,
   LlamaLogLevel,
-  type ChatHistoryItem,
   type Llama,
-  type LlamaContextSequence,
   type LlamaEmbeddingContext,
   type LlamaGrammar,
   type LlamaModel,
 } from "node-llama-cpp";
 import { sha256OfDescriptor } from "../../models/digest.js";
-import { GgufFormatError, readGgufHeaderFromFd } from "../../models/gguf/reader.js";
+import { GgufFormatError, readGgufHeaderFromFd, type GgufHeader } from "../../models/gguf/reader.js";
 import { findGgufProblems } from "../../models/gguf/validate.js";
-import type { ChatMessage } from "../interface.js";
+import type { GenerationParams } from "../interface.js";
+import { AdapterRefusal, VerifiedAdapters } from "./adapter-files.js";
+import { chatWrapperFor, toHistory } from "./chat-prompt.js";
+import { AdapterContextError, ContextPool, type AdapterSet, type SequenceLease } from "./context-pool.js";
 import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
 
 class LoadRefusal extends Error {
@@ -36,7 +36,9 @@ class LoadRefusal extends Error {
 interface Host {
   llama: Llama;
   model: LlamaModel;
-  freeSequences: LlamaContextSequence[];
+  /** The base context and the adapter contexts; absent for an embedding-only model. */
+  contexts?: ContextPool;
+  adapters: VerifiedAdapters;
   embedding?: Promise<LlamaEmbeddingContext>;
   /** The embedding context's window: no more than the model was trained on (BERT models: 512). */
   embeddingContextSize: number;
@@ -72,8 +74,10 @@ async function load(spec: LoadSpec): Promise<void> {
   if (digest !== spec.sha256) {
     throw new LoadRefusal("model_digest_mismatch", `SHA-256 of ${spec.path} is ${digest}, the manifest pins ${spec.sha256}`);
   }
+  let header: GgufHeader;
   try {
-    const problems = findGgufProblems(readGgufHeaderFromFd(fd));
+    header = readGgufHeaderFromFd(fd);
+    const problems = findGgufProblems(header);
     if (problems.length > 0) throw new LoadRefusal("model_malformed", `malformed GGUF: ${problems.join("; ")}`);
   } catch (error) {
     if (error instanceof GgufFormatError) throw new LoadRefusal("model_malformed", `malformed GGUF: ${error.message}`);
@@ -91,12 +95,24 @@ async function load(spec: LoadSpec): Promise<void> {
   });
   const modelPath = process.platform === "linux" ? `/proc/self/fd/${fd}` : spec.path;
   const model = await llama.loadModel({ modelPath });
-  let freeSequences: LlamaContextSequence[] = [];
-  if (spec.generation) {
-    const context = await model.createContext({ sequences: spec.sequences, contextSize: spec.contextSize, threads: spec.threads });
-    freeSequences = Array.from({ length: spec.sequences }, () => context.getSequence());
-  }
-  host = { llama, model, freeSequences, spec, embeddingContextSize: Math.min(spec.contextSize, model.trainContextSize, 4096) };
+  const contexts = spec.generation
+    ? await ContextPool.create(model, {
+      sequences: spec.sequences,
+      contextSize: spec.contextSize,
+      threads: spec.threads,
+      maxAdapterContexts: spec.maxAdapterContexts,
+      idleMs: spec.adapterIdleMs,
+      onEvent: (event) => send({ type: "adapter-context", ...event }),
+    })
+    : undefined;
+  host = {
+    llama,
+    model,
+    ...(contexts ? { contexts } : {}),
+    adapters: new VerifiedAdapters(header),
+    spec,
+    embeddingContextSize: Math.min(spec.contextSize, model.trainContextSize, 4096),
+  };
   send({
     type: "loaded",
     info: { gpu: llama.gpu, trainContextSize: model.trainContextSize, verifyMs, loadMs: performance.now() - started - verifyMs },
@@ -114,35 +130,21 @@ function grammarFor(llama: Llama, text: string): Promise<LlamaGrammar> {
   return grammar;
 }
 
-/**
- * The model's own chat template (tokenizer.chat_template) when the GGUF carries one: it is what the model was
- * tuned on. node-llama-cpp's "auto" swaps in a built-in wrapper it deems equivalent, and for SmolLM2 that dropped the
- * default system prompt its template adds — measured at temperature 0: "What is 7 + 5?" answered 15 instead of 12,
- * and an extraction request answered with Python code instead of the JSON. No template (or one that does not
- * parse): the built-in wrapper "auto" resolves.
- */
-function chatWrapperFor(model: LlamaModel): ChatWrapper {
-  return resolveChatWrapper(model, { type: "jinjaTemplate", warningLogs: false });
-}
-
-function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = messages.map((m): ChatHistoryItem => {
-    if (m.role === "system") return { type: "system", text: m.content };
-    if (m.role === "user") return { type: "user", text: m.content };
-    return { type: "model", response: [m.content] };
-  });
-  history.push({ type: "model", response: [] });
-  return history;
+/** The context set a request's adapter needs (null: none), its file verified first. */
+async function adapterSetFor(h: Host, adapter: GenerationParams["adapter"]): Promise<AdapterSet | null> {
+  if (!adapter) return null;
+  return { key: `${adapter.sha256}@${adapter.scale}`, path: await h.adapters.pathFor(adapter), scale: adapter.scale };
 }
 
 async function generate(message: Extract<ParentMessage, { type: "generate" }>, h: Host): Promise<void> {
-  const sequence = h.freeSequences.pop();
-  // The gateway admits at most `sequences` requests at once, so a free sequence always exists.
-  if (!sequence) throw new Error("no free context sequence (admission control out of step)");
+  if (!h.contexts) throw new Error(`${h.spec.modelId} serves embeddings only`);
   const controller = new AbortController();
   running.set(message.id, controller);
+  let lease: SequenceLease | undefined;
   try {
     const { params } = message;
+    lease = await h.contexts.lease(await adapterSetFor(h, params.adapter), controller.signal);
+    const { sequence } = lease;
     const grammar = params.grammar ? await grammarFor(h.llama, params.grammar) : undefined;
     let completionTokens = 0;
     const common = {
@@ -150,6 +152,9 @@ async function generate(message: Extract<ParentMessage, { type: "generate" }>, h
       temperature: params.temperature,
       topP: params.topP,
       topK: params.topK,
+      minP: params.minP,
+      // Absent, node-llama-cpp's own default applies (1.1 over the last 64 tokens), as before this option existed.
+      repeatPenalty: params.repeatPenalty,
       seed: params.seed,
       grammar,
       signal: controller.signal,
@@ -199,7 +204,7 @@ async function generate(message: Extract<ParentMessage, { type: "generate" }>, h
     });
   } finally {
     running.delete(message.id);
-    h.freeSequences.push(sequence);
+    lease?.release();
   }
 }
 
@@ -236,6 +241,7 @@ function unitLength(vector: readonly number[]): number[] {
 }
 
 function failWith(id: number, error: unknown): void {
+  if (error instanceof AdapterRefusal || error instanceof AdapterContextError) return send({ type: "failed", id, code: error.code, message: error.message });
   const e = error as Error;
   const code = e?.name === "AbortError" ? "request_aborted" : "inference_failed";
   send({ type: "failed", id, code, message: e?.message ?? String(error) });

@@ -14,6 +14,9 @@ export interface LlamaEngineOptions {
   contextSize: number;
   maxQueue: number;
   queueTimeoutMs: number;
+  /** Contexts with a LoRA adapter each model host keeps besides its base context. */
+  maxAdapterContexts?: number;
+  adapterContextIdleMs?: number;
   logger: Logger;
   restartDelayMs?: number;
   onLifecycle?: (event: ModelLifecycleEvent) => void;
@@ -36,6 +39,8 @@ export class LlamaEngine implements InferenceEngine {
         gpu: options.gpu,
         embedding: model.capabilities.includes("embedding"),
         generation: model.capabilities.includes("chat") || model.capabilities.includes("completion"),
+        maxAdapterContexts: options.maxAdapterContexts ?? 2,
+        adapterIdleMs: options.adapterContextIdleMs ?? 300_000,
       };
       this.hosts.set(model.id, new ModelHost({ spec, admission, logger: options.logger, restartDelayMs: options.restartDelayMs, onLifecycle: options.onLifecycle }));
     }

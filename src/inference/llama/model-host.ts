@@ -137,6 +137,10 @@ export class ModelHost {
       case "text":
         this.pending.get(message.id)?.onText?.(message.chunk);
         return;
+      case "adapter-context":
+        // What an adapter switch costs, for operators sizing inference.maxAdapterContexts.
+        log.info({ adapter: message.key, ...(message.ms === undefined ? {} : { ms: Math.round(message.ms) }), ...(message.reason ? { reason: message.reason } : {}) }, `adapter context ${message.kind}`);
+        return;
       default: {
         const pending = this.pending.get(message.id);
         if (!pending) return;

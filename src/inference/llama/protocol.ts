@@ -14,6 +14,10 @@ export interface LoadSpec {
   embedding: boolean;
   /** Serves chat or completion: false for an embedding-only model (BERT), which gets no generation context. */
   generation: boolean;
+  /** Contexts with a LoRA adapter kept besides the base context (src/inference/llama/context-pool.ts). */
+  maxAdapterContexts: number;
+  /** An adapter context unused this long is freed. */
+  adapterIdleMs: number;
 }
 
 export type ParentMessage =
@@ -34,6 +38,7 @@ export type ChildMessage =
   | { type: "loaded"; info: LoadedInfo }
   | { type: "load-failed"; code: string; reason: string }
   | { type: "text"; id: number; chunk: string }
+  | { type: "adapter-context"; kind: "created" | "freed"; key: string; ms?: number; reason?: "idle" | "room" }
   | { type: "generated"; id: number; text: string; finishReason: FinishReason; promptTokens: number; completionTokens: number; inferenceMs: number }
   | { type: "embedded"; id: number; vectors: number[][]; promptTokens: number; inferenceMs: number }
   | { type: "failed"; id: number; code: string; message: string };

@@ -26,6 +26,7 @@ export const GgmlType = {
   F32: 0,
   F16: 1,
   Q4_0: 2,
+  Q4_1: 3,
   Q8_0: 8,
 } as const;
 export type GgmlType = (typeof GgmlType)[keyof typeof GgmlType];

@@ -45,9 +45,15 @@ export function findGgufProblems(header: GgufHeader): string[] {
   }
   if (!metadataString(header, "tokenizer.ggml.model")) problems.push("tokenizer.ggml.model: missing");
   if (!metadataArrayLength(header, "tokenizer.ggml.tokens")) problems.push("tokenizer.ggml.tokens: missing or empty");
-
-  const alignment = BigInt(metadataNumber(header, "general.alignment") ?? 32);
   if (header.tensors.length === 0) problems.push("tensors: the file holds none");
+  problems.push(...findTensorLayoutProblems(header));
+  return problems;
+}
+
+/** Tensors of an unknown type, misaligned, or whose data would run past the end of the file (models and adapters). */
+export function findTensorLayoutProblems(header: GgufHeader): string[] {
+  const problems: string[] = [];
+  const alignment = BigInt(metadataNumber(header, "general.alignment") ?? 32);
   for (const tensor of header.tensors) {
     const layout = GGML_TYPE_LAYOUT[tensor.type];
     if (!layout) {

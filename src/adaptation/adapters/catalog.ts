@@ -1,0 +1,80 @@
+import { unwatchFile, watchFile } from "node:fs";
+import { loadManifest, modelFilePath, type AdapterEntry } from "../../models/manifest.js";
+import type { AdapterCatalog, AdapterRef } from "./interface.js";
+
+export interface ManifestAdapterCatalogOptions {
+  /** The site's manifest, where adapters are pinned (`atomic models add-adapter`, fits). */
+  manifestPath: string;
+  /** Ids of the models this process serves: adapters of any other base model are left out. */
+  servedModels: readonly string[];
+  /** Told when the manifest cannot be read on a reload; the adapters known before stay in force. */
+  onReloadError?: (error: Error) => void;
+}
+
+/**
+ * The promoted adapters of the manifest, indexed in memory so that `current` answers without I/O on the request
+ * path. A change to the manifest file (a CLI promotion or rollback, a fit finishing in this or another process)
+ * is picked up within about a second by polling its modification time, off the request path.
+ */
+export class ManifestAdapterCatalog implements AdapterCatalog {
+  private promoted = new Map<string, AdapterRef>();
+  private watching = false;
+
+  constructor(private readonly options: ManifestAdapterCatalogOptions) {
+    this.reload();
+  }
+
+  current(modelId: string, taskClass: string): AdapterRef | null {
+    return this.promoted.get(key(modelId, taskClass)) ?? this.promoted.get(key(modelId, null)) ?? null;
+  }
+
+  /** Every promoted adapter, for operators (the admin listing of task classes). */
+  list(): AdapterRef[] {
+    return [...this.promoted.values()];
+  }
+
+  reload(): void {
+    const manifest = loadManifest(this.options.manifestPath);
+    const served = new Set(this.options.servedModels);
+    const promoted = new Map<string, AdapterRef>();
+    for (const entry of manifest.adapters ?? []) {
+      if (entry.status !== "promoted" || !served.has(entry.baseModel)) continue;
+      promoted.set(key(entry.baseModel, entry.taskClass), toRef(this.options.manifestPath, entry));
+    }
+    this.promoted = promoted;
+  }
+
+  /** Starts following the manifest file; `close` stops. */
+  watch(intervalMs = 1000): void {
+    if (this.watching) return;
+    this.watching = true;
+    watchFile(this.options.manifestPath, { interval: intervalMs, persistent: false }, () => {
+      try {
+        this.reload();
+      } catch (error) {
+        this.options.onReloadError?.(error as Error);
+      }
+    });
+  }
+
+  close(): void {
+    if (this.watching) unwatchFile(this.options.manifestPath);
+    this.watching = false;
+  }
+}
+
+export function toRef(manifestPath: string, entry: AdapterEntry): AdapterRef {
+  return {
+    id: entry.id,
+    sha256: entry.sha256,
+    baseModel: entry.baseModel,
+    taskClass: entry.taskClass,
+    version: entry.version,
+    path: modelFilePath(manifestPath, entry),
+    scale: entry.scale,
+  };
+}
+
+function key(modelId: string, taskClass: string | null): string {
+  return `${modelId}\u0000${taskClass ?? ""}`;
+}

@@ -1,0 +1,73 @@
+import { performance } from "node:perf_hooks";
+import { describe, expect, it } from "vitest";
+import { seededRng } from "../util/rng.js";
+import type { AdapterRef } from "./adapters/interface.js";
+import { noAdapters } from "./adapters/interface.js";
+import { LearnedContextAnalyzer, type AdaptationContext, type AnalyzerOptions } from "./analyzer.js";
+import { AdaptationLearner } from "./learner.js";
+
+const context = (extra: Partial<AdaptationContext> = {}): AdaptationContext => ({
+  tenant: "t", endpoint: "chat.completions", taskType: "chat", declaredTask: "topic", schema: null, modelId: "m",
+  contextTokens: 4096, inputTokens: 60, maxTokens: 16, structured: null, schemaShown: false, requested: "auto", expectedLatencyMs: null, ...extra,
+});
+const options: AnalyzerOptions = { minFeedback: 2, exemplars: { maxCount: 4, maxPromptTokens: 512 }, maxAddedLatencyMs: null };
+const adapter: AdapterRef = { id: "m.topic.v1", sha256: "a".repeat(64), baseModel: "m", taskClass: "task:topic", version: 1, path: "/x.gguf", scale: 1 };
+
+function analyzer(learner = new AdaptationLearner(100), frozen = false, extra: Partial<AnalyzerOptions> = {}, promptTokenMs: number | null = null) {
+  return new LearnedContextAnalyzer(learner, { current: (model, cls) => (model === "m" && cls === "task:topic" ? adapter : null) }, { ...options, ...extra }, seededRng(1), () => frozen, () => promptTokenMs);
+}
+
+describe("the context analyzer", () => {
+  it("names the class: a declared task first, then a registered schema, then endpoint and task type", () => {
+    const a = new LearnedContextAnalyzer(new AdaptationLearner(10), noAdapters, options, seededRng(1), () => false);
+    expect(a.analyze(context()).taskClass).toBe("task:topic");
+    expect(a.analyze(context({ declaredTask: undefined, schema: { name: "ticket", version: 2 } })).taskClass).toBe("schema:ticket@2");
+    expect(a.analyze(context({ declaredTask: undefined, taskType: "classification" })).taskClass).toBe("chat.completions:classification");
+  });
+
+  it("plans nothing when asked not to, and applies nothing while a class has too little feedback", () => {
+    expect(analyzer().analyze(context({ requested: "off" }))).toMatchObject({ mode: "off", eligible: [], strategies: [] });
+    const cold = analyzer().analyze(context({ structured: "json_schema" }));
+    expect(cold).toMatchObject({ mode: "cold", strategies: [], eligible: ["parameters", "schema_instructions", "adapter"] });
+  });
+
+  it("applies what the caller names, where it can, with the learned parameters and the current adapter", () => {
+    const plan = analyzer().analyze(context({ requested: { strategies: ["exemplars", "parameters", "schema_instructions", "adapter"] } }));
+    expect(plan.mode).toBe("forced");
+    // No schema on this request: schema instructions cannot apply.
+    expect(plan.strategies).toEqual(["exemplars", "parameters", "adapter"]);
+    expect(plan.preset?.id).toBe("operator");
+    expect(plan.adapter).toBe(adapter);
+    expect(plan.budget).toEqual({ exemplars: 4, exemplarTokens: 512 });
+  });
+
+  it("explores once the class has feedback, and applies the best learned plan when frozen", () => {
+    const learner = new AdaptationLearner(100);
+    learner.countFeedback("t", "task:topic", true);
+    learner.countFeedback("t", "task:topic", true);
+    for (let i = 0; i < 30; i++) learner.learn({ tenant: "t", taskClass: "task:topic", modelId: "m", eligible: ["exemplars", "parameters"], applied: ["exemplars"], preset: null }, 1, 1);
+    expect(analyzer(learner).analyze(context()).mode).toBe("explore");
+    const frozen = analyzer(learner, true).analyze(context());
+    expect(frozen).toMatchObject({ mode: "learned", strategies: ["exemplars"], preset: null });
+  });
+
+  it("keeps exemplars within the context window and the latency budget", () => {
+    const learner = new AdaptationLearner(100);
+    learner.countFeedback("t", "task:topic", true);
+    const forced = { requested: { strategies: ["exemplars" as const] } };
+    expect(analyzer(learner).analyze(context({ ...forced, contextTokens: 300, inputTokens: 100, maxTokens: 100 })).budget.exemplarTokens).toBe(36);
+    expect(analyzer(learner).analyze(context({ ...forced, contextTokens: 200, inputTokens: 100, maxTokens: 100 })).strategies).toEqual([]);
+    expect(analyzer(learner, false, { maxAddedLatencyMs: 50 }, 0.5).analyze(context(forced)).budget.exemplarTokens).toBe(100);
+  });
+
+  it("analyses and plans a request in well under 0.2 ms", () => {
+    const learner = new AdaptationLearner(100);
+    for (let i = 0; i < 5; i++) learner.countFeedback("t", "task:topic", true);
+    const a = analyzer(learner);
+    for (let i = 0; i < 1000; i++) a.analyze(context());
+    const started = performance.now();
+    const n = 10_000;
+    for (let i = 0; i < n; i++) a.analyze(context({ requested: "auto" }));
+    expect((performance.now() - started) / n).toBeLessThan(0.2);
+  });
+});

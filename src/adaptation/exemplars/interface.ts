@@ -1,0 +1,51 @@
+import type { Classification } from "../../policy/index.js";
+import type { ExecutionEndpoint } from "../../store/interface.js";
+
+/**
+ * Rated examples: a tenant's executions of a task class that someone judged (POST /v1/feedback; an automatic judge
+ * could add its own later), as exemplar candidates for the prompt engineer and — for the adapter half — as the data
+ * an adapter is fitted from.
+ *
+ * Guarantees every implementation keeps, whatever asks:
+ *   - only the asking tenant's executions;
+ *   - only executions classified at or below the given level (an exemplar never carries data into a request that
+ *     may not hold it);
+ *   - only executions whose content is still stored: an erased execution is never returned again;
+ *   - content only in its stored form: input and output as recorded, with PII as placeholders.
+ */
+
+export interface Rating {
+  executionId: string;
+  tenant: string;
+  taskClass: string;
+  /** The execution's data classification (its policy record). */
+  classification: Classification;
+  /** The latest score, 0 … 1. */
+  score: number;
+}
+
+export interface RatedExampleQuery {
+  tenant: string;
+  taskClass: string;
+  /** Levels the request may hold: its own classification and those below it. */
+  classifications: readonly Classification[];
+  minScore: number;
+  /** Most recently rated first, at most this many. */
+  limit: number;
+}
+
+export interface RatedExample {
+  executionId: string;
+  endpoint: Exclude<ExecutionEndpoint, "embeddings">;
+  /** As stored: a chat or completion input, or a task's `{input, instructions}`. */
+  input: unknown;
+  output: unknown;
+  score: number;
+  classification: Classification;
+}
+
+export interface RatedExamples {
+  /** Records (or replaces) the latest score of an execution. */
+  rate(rating: Rating): Promise<void>;
+  find(query: RatedExampleQuery): Promise<RatedExample[]>;
+}

@@ -1,0 +1,15 @@
+/**
+ * What adaptation can change about a generation, each learned on or off per task class and model:
+ *   - exemplars: the tenant's positively rated executions of the class, shown to the model as worked examples;
+ *   - parameters: sampling parameters learned for the class (instead of the operator's defaults);
+ *   - schema_instructions: the output schema written into the prompt (the grammar constrains the output either way);
+ *   - adapter: the LoRA adapter promoted for the model and class (src/adaptation/adapters).
+ */
+export const STRATEGIES = ["exemplars", "parameters", "schema_instructions", "adapter"] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/**
+ * How a request asks to be adapted (request field `atomic_adaptation`): "auto" (the learned plan, exploring), "off"
+ * (none: the operator's defaults and the prompt as sent), or the strategies to apply, wherever they can be.
+ */
+export type AdaptationRequest = "auto" | "off" | { strategies: readonly Strategy[] };

@@ -1,0 +1,92 @@
+import { performance } from "node:perf_hooks";
+import type { AdaptationRecord } from "../../adaptation/record.js";
+import { automaticReward } from "../../adaptation/rewards.js";
+import type { FinishReason } from "../../inference/interface.js";
+import type { ExecutionRecord, SchemaRef } from "../../store/interface.js";
+import type { GenerationRequest, PipelineDeps } from "../generate.js";
+import type { PolicyCheck } from "../policy-gate.js";
+import { recordExecution } from "../record.js";
+import { routingSummary } from "../routing.js";
+import type { Adapted } from "./adapt.js";
+import type { Usage } from "./infer.js";
+import type { Selected } from "./select.js";
+
+/** How a generation ended, as the record and the learners see it. */
+export interface Ending {
+  status: ExecutionRecord["status"];
+  errorCode: string | null;
+  output: unknown;
+  /** Whether structured output satisfied its schema; null for free text and for failures before any output. */
+  schemaValid: boolean | null;
+  finishReason: FinishReason | null;
+}
+
+export interface GenerationTrace {
+  started: number;
+  createdAt: Date;
+  check: PolicyCheck | null;
+  selected: Selected;
+  adapted: Adapted;
+  usage: Usage;
+}
+
+/**
+ * Record: the execution and its audit event, written before the caller is answered (see ../record.ts for what is
+ * stored and how PII is kept out of it). Its parameters are those the model ran with, its adaptation record (with
+ * the automatic reward, so feedback can revise it later), and the policy decision.
+ */
+export async function recordGeneration(deps: PipelineDeps, request: GenerationRequest, trace: GenerationTrace, ending: Ending): Promise<AdaptationRecord | null> {
+  const { selected, adapted, usage, check } = trace;
+  const { model, decision, redactor } = selected;
+  // The adapter is named in the adaptation record, by id and digest; where the host reads it from is not a parameter.
+  const { adapter: _adapter, ...params } = adapted.params;
+  const adaptation: AdaptationRecord | null = adapted.record === null ? null : {
+    ...adapted.record,
+    reward: rewardOf(ending, usage, decision?.assignments[0]?.expectedLatencyMs ?? null),
+  };
+  const schema: SchemaRef | null = request.structured?.kind === "json_schema" ? request.structured.ref : null;
+  await recordExecution(deps, {
+    id: request.executionId,
+    requestId: request.requestId,
+    actor: request.actor,
+    endpoint: request.endpoint,
+    modelId: model.id,
+    modelDigest: model.sha256,
+    status: ending.status,
+    errorCode: ending.errorCode,
+    parameters: {
+      ...params,
+      // Stop sequences are the caller's text too.
+      ...(params.stop ? { stop: params.stop.map((stop) => redactor.redactText(stop).text) } : {}),
+      grammar: request.structured?.kind ?? null,
+      seed: request.options.seed ?? null,
+      attempts: usage.attempts,
+      ...(adaptation === null ? {} : { adaptation }),
+    },
+    input: request.recordedInput ?? request.input,
+    output: ending.output,
+    schema,
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    timings: { queueMs: usage.queueMs, inferenceMs: usage.inferenceMs, totalMs: performance.now() - trace.started },
+    createdAt: trace.createdAt,
+    completedAt: new Date(),
+  }, {
+    redactor,
+    ...(decision === null ? {} : { routing: routingSummary(decision) }),
+    ...(check === null ? {} : { policy: { ...check.record, redacted: selected.redacted } }),
+  });
+  return adaptation;
+}
+
+function rewardOf(ending: Ending, usage: Usage, expectedLatencyMs: number | null): AdaptationRecord["reward"] {
+  const { reward, informative } = automaticReward({
+    errorCode: ending.errorCode,
+    schemaValid: ending.schemaValid,
+    attempts: Math.max(1, usage.attempts),
+    finishReason: ending.finishReason,
+    latencyMs: usage.queueMs + usage.inferenceMs,
+    expectedLatencyMs,
+  });
+  return { automatic: reward, learned: informative && reward !== null };
+}

@@ -1,0 +1,21 @@
+import type { GenerationResult } from "../../inference/interface.js";
+import type { Violation } from "../../structured/index.js";
+import type { PreparedStructured } from "../structured.js";
+
+export type Validation = { ok: true; value?: unknown } | { ok: false; violations: Violation[] };
+
+/**
+ * Validate: structured output must satisfy its schema (or be a JSON object); free text passes as it is. An output
+ * cut off at max_tokens says so first, since that is usually why it failed.
+ */
+export function validate(steering: PreparedStructured | undefined, result: GenerationResult, maxTokens: number): Validation {
+  if (!steering) return { ok: true };
+  const check = steering.check(result.text);
+  if (check.ok) return { ok: true, value: check.value };
+  return {
+    ok: false,
+    violations: result.finishReason === "length"
+      ? [{ path: "", keyword: "max_tokens", message: `generation stopped at max_tokens (${maxTokens}) before the output was complete` }, ...check.violations]
+      : check.violations,
+  };
+}
