@@ -3,8 +3,14 @@
  *   1. Generation throughput: bare node-llama-cpp in-process vs the same model through the gateway (HTTP, model
  *      host process, validation, execution stored in PostgreSQL), alternating runs; reported as a ratio.
  *   2. Added latency per request: the gateway with a no-op engine vs a bare Hono server answering the same
- *      request on the same loopback HTTP stack; p50/p99.
- * Targets (issue 2): ratio >= 0.97; added latency p50 <= 0.5 ms. Figures are printed, never asserted.
+ *      request on the same loopback HTTP stack; p50/p99. Against it, the durable floor: what one commit-sized
+ *      write + fdatasync takes on the disk PostgreSQL flushes its WAL to (see fsync-floor.ts), measured in the same
+ *      run; and the gateway's code alone, in-process.
+ *   3. Throughput at concurrency 32: the gateway in a process of its own over the no-op engine, every execution
+ *      and its audit event durable before its answer, the audit sequencer running; requests/s, p50, p99.
+ * Targets (issues 2 and 18): ratio >= 0.97; durable added latency p50 <= the floor's p50 + 0.3 ms; in-process p50
+ * <= 0.2 ms; at concurrency 32 >= 6,000 requests/s with p99 <= 20 ms. Figures are printed, never asserted.
+ * BENCH_SMOKE=1 shortens section 3 to a fraction of a second (npm test's smoke run).
  */
 import { DisabledTaskService } from "../../src/orchestration/service/disabled.js";
 import { serve } from "@hono/node-server";
@@ -40,10 +46,17 @@ import type { CatalogModel } from "../../src/models/catalog.js";
 import { startTestDatabaseServer } from "../support/database-server.js";
 import { percentile, round } from "./stats.js";
 import { ContentEraser } from "../../src/retention/erasure.js";
+import { databaseDurability, measureFsyncFloor } from "./fsync-floor.js";
+import { startAtomic } from "./peers/gateways.js";
+import { throughput } from "./peers/load.js";
 
 const THREADS = Number(process.env.BENCH_THREADS ?? Math.max(1, Math.floor(availableParallelism() / 2)));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const LATENCY_REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
+const SMOKE = process.env.BENCH_SMOKE === "1";
+const CONCURRENCY = 32;
+const THROUGHPUT_MS = Number(process.env.BENCH_THROUGHPUT_MS ?? (SMOKE ? 300 : 10_000));
+const THROUGHPUT_WARMUP_MS = SMOKE ? 200 : 2_000;
 const PROMPT = "The quick brown fox jumps over the lazy dog.";
 
 const SHAPES: Array<{ label: string; options: TestModelOptions; maxTokens: number; requests: number }> = [
@@ -134,6 +147,8 @@ function listen(app: Hono): Promise<{ url: string; close(): Promise<void> }> {
   });
 }
 
+const verdict = (met: boolean) => (met ? "met" : "not met");
+
 /** For the parts of the gateway the in-process measurement never reaches. */
 const unused = (): never => {
   throw new Error("unused");
@@ -220,8 +235,17 @@ async function main(): Promise<void> {
   await bareServer.close();
   console.log(`   bare Hono                 p50 ${round(percentile(bareSample, 50))} ms   p99 ${round(percentile(bareSample, 99))} ms   (${bareSample.length} sequential requests)`);
 
+  // The floor, right before the durable run it bounds: the same disk, the same minute.
+  const durability = await databaseDurability(databaseUrl);
+  const floor = measureFsyncFloor({ preferred: durability.walDir, fallback: dir }, LATENCY_REQUESTS);
+  const floorP50 = percentile(floor.sample, 50);
+  const where = floor.dir === durability.walDir ? `PostgreSQL's WAL folder ${floor.dir}` : `${floor.dir} (PostgreSQL's WAL folder is not on this machine or not writable)`;
+  const how = Object.entries(durability.settings).map(([name, value]) => `${name} ${value}`).join(", ");
+  console.log(`   durable floor             p50 ${round(floorP50)} ms   p99 ${round(percentile(floor.sample, 99))} ms   (8 KiB write + fdatasync × ${floor.sample.length}, in ${where}; server: ${how})`);
+
   // Chat completions never touch orchestration.
   const tasks = new DisabledTaskService();
+  let durableAddedP50 = Number.NaN;
   for (const synchronousCommit of [true, false]) {
     const stores = await openPostgresStores(databaseUrl, { synchronousCommit });
     await migrate(stores.pool);
@@ -235,8 +259,12 @@ async function main(): Promise<void> {
     await gatewayServer.close();
     await stores.close();
     const label = synchronousCommit ? "gateway, durable commit" : "gateway, async commit";
-    console.log(`   ${label.padEnd(25)} p50 ${round(percentile(sample, 50))} ms   p99 ${round(percentile(sample, 99))} ms   added p50 ${round(percentile(sample, 50) - percentile(bareSample, 50))} ms, p99 ${round(percentile(sample, 99) - percentile(bareSample, 99))} ms`);
+    const addedP50 = percentile(sample, 50) - percentile(bareSample, 50);
+    if (synchronousCommit) durableAddedP50 = addedP50;
+    console.log(`   ${label.padEnd(25)} p50 ${round(percentile(sample, 50))} ms   p99 ${round(percentile(sample, 99))} ms   added p50 ${round(addedP50)} ms, p99 ${round(percentile(sample, 99) - percentile(bareSample, 99))} ms`);
   }
+  const aboveFloor = durableAddedP50 - floorP50;
+  console.log(`   durable added p50 ${round(durableAddedP50)} ms = floor p50 ${round(floorP50)} ms + ${round(aboveFloor)} ms   (target: floor + 0.3 ms at most — ${verdict(aboveFloor <= 0.3)})`);
 
   const noStore = createApp({
     engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null, tokensSince: async () => 0 }, contentHasher, audit, access, quotas, routing, policy,
@@ -251,7 +279,19 @@ async function main(): Promise<void> {
     await response.arrayBuffer();
     if (i >= 100) inProcess.push(performance.now() - started);
   }
-  console.log(`   gateway code alone (in-process, no HTTP, no INSERT): p50 ${round(percentile(inProcess, 50))} ms   p99 ${round(percentile(inProcess, 99))} ms`);
+  const inProcessP50 = percentile(inProcess, 50);
+  console.log(`   gateway code alone (in-process, no HTTP, no INSERT): p50 ${round(inProcessP50)} ms   p99 ${round(percentile(inProcess, 99))} ms   (target p50 ≤ 0.2 ms — ${verdict(inProcessP50 <= 0.2)})`);
+
+  console.log(`\n3. throughput at concurrency ${CONCURRENCY}: the gateway in its own process, no-op engine, every execution and audit event durable before its answer (group commit), audit sequencer running`);
+  const atomic = await startAtomic({ databaseUrl, dataDir: join(dir, "noop-data"), workDir: dir, model: "noop" });
+  try {
+    const run = await throughput(atomic.endpoint, body, CONCURRENCY, THROUGHPUT_MS, THROUGHPUT_WARMUP_MS);
+    const p99 = percentile(run.sample, 99);
+    console.log(`   ${Math.round(run.perSecond)} requests/s   p50 ${round(percentile(run.sample, 50))} ms   p99 ${round(p99)} ms   (${run.sample.length} requests in ${THROUGHPUT_MS / 1000} s after ${THROUGHPUT_WARMUP_MS / 1000} s of warm-up; the load generator shares the machine)`);
+    console.log(`   targets: ≥ 6,000 requests/s — ${verdict(run.perSecond >= 6000)}; p99 ≤ 20 ms — ${verdict(p99 <= 20)}`);
+  } finally {
+    await atomic.stop();
+  }
 
   await database.stop();
 }
