@@ -14,6 +14,8 @@ export async function compileGateway(log, repo, appDir) {
   // Into the stage rather than the tree's dist/: other work in the tree may be running from dist/ right now.
   await run(log, process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", join(repo, "tsconfig.build.json"), "--outDir", dist], { cwd: repo });
   cpSync(join(repo, "src", "store", "postgres", "migrations"), join(dist, "store", "postgres", "migrations"), { recursive: true });
+  // The API reference page's HTML, script and style, which the gateway serves at /docs (not TypeScript: tsc leaves them).
+  cpSync(join(repo, "src", "gateway", "openapi", "reference"), join(dist, "gateway", "openapi", "reference"), { recursive: true });
   return dist;
 }
 

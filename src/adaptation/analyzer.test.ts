@@ -7,11 +7,11 @@ import { LearnedContextAnalyzer, type AdaptationContext, type AnalyzerOptions } 
 import { AdaptationLearner } from "./learner.js";
 
 const context = (extra: Partial<AdaptationContext> = {}): AdaptationContext => ({
-  tenant: "t", endpoint: "chat.completions", taskType: "chat", declaredTask: "topic", schema: null, modelId: "m",
+  tenant: "t", classification: "internal", endpoint: "chat.completions", taskType: "chat", declaredTask: "topic", schema: null, modelId: "m",
   contextTokens: 4096, inputTokens: 60, maxTokens: 16, structured: null, schemaShown: false, requested: "auto", expectedLatencyMs: null, ...extra,
 });
 const options: AnalyzerOptions = { minFeedback: 2, exemplars: { maxCount: 4, maxPromptTokens: 512 }, maxAddedLatencyMs: null };
-const adapter: AdapterRef = { id: "m.topic.v1", sha256: "a".repeat(64), baseModel: "m", taskClass: "task:topic", version: 1, path: "/x.gguf", scale: 1 };
+const adapter: AdapterRef = { id: "m.topic.v1", sha256: "a".repeat(64), baseModel: "m", taskClass: "task:topic", tenant: null, version: 1, path: "/x.gguf", scale: 1 };
 
 function analyzer(learner = new AdaptationLearner(100), frozen = false, extra: Partial<AnalyzerOptions> = {}, promptTokenMs: number | null = null) {
   return new LearnedContextAnalyzer(learner, { current: (model, cls) => (model === "m" && cls === "task:topic" ? adapter : null) }, { ...options, ...extra }, seededRng(1), () => frozen, () => promptTokenMs);

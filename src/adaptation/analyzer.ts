@@ -1,4 +1,5 @@
 import type { TaskType } from "../bidding/features.js";
+import type { Classification } from "../policy/classification.js";
 import type { ExecutionEndpoint, SchemaRef } from "../store/interface.js";
 import type { Rng } from "../util/rng.js";
 import type { AdapterCatalog, AdapterRef } from "./adapters/interface.js";
@@ -10,6 +11,8 @@ import { taskClassOf } from "./task-class.js";
 /** What the analyzer reads of a request, once its model is chosen: all of it known before inference, no I/O. */
 export interface AdaptationContext {
   tenant: string;
+  /** The request's data classification: adapters fitted on data above it are not applied. */
+  classification: Classification;
   endpoint: Exclude<ExecutionEndpoint, "embeddings">;
   /** The bidding features' task type (classification, extraction, …). */
   taskType: TaskType;
@@ -21,7 +24,8 @@ export interface AdaptationContext {
   contextTokens: number;
   inputTokens: number;
   maxTokens: number;
-  structured: "json_schema" | "json_object" | null;
+  /** The output's grammar: an answer format, or tools the model may call. */
+  structured: "json_schema" | "json_object" | "tools" | null;
   /** The request shows its schema to the model already (tasks do). */
   schemaShown: boolean;
   requested: AdaptationRequest;
@@ -86,10 +90,12 @@ export class LearnedContextAnalyzer implements ContextAnalyzer {
     const forced = typeof context.requested === "object" ? context.requested.strategies : null;
     const state = this.learner.classState(context.tenant, taskClass);
     const exemplarTokens = this.exemplarTokenBudget(context);
-    const adapter = this.adapters.current(context.modelId, taskClass);
+    const adapter = this.adapters.current(context.modelId, taskClass, { tenant: context.tenant, classification: context.classification });
     const eligible: Strategy[] = [];
     // Exemplars once the class has a rated example (or when asked for: the lookup then says whether there is one).
-    if (exemplarTokens > 0 && ((state?.rated ?? 0) > 0 || forced?.includes("exemplars"))) eligible.push("exemplars");
+    // Not beside tools: an exemplar is a question and its answer, and would teach the model to answer instead of calling.
+    const exemplarsFit = exemplarTokens > 0 && context.structured !== "tools";
+    if (exemplarsFit && ((state?.rated ?? 0) > 0 || forced?.includes("exemplars"))) eligible.push("exemplars");
     eligible.push("parameters");
     if (context.structured === "json_schema" && !context.schemaShown) eligible.push("schema_instructions");
     if (adapter !== null) eligible.push("adapter");

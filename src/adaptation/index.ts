@@ -1,5 +1,7 @@
 import type { Pool } from "pg";
 import type { Rng } from "../util/rng.js";
+import { AdapterFitJobs } from "./adapters/fit-jobs.js";
+import type { AdapterFitService } from "./adapters/fit-service.js";
 import type { AdapterCatalog } from "./adapters/interface.js";
 import { LearnedContextAnalyzer, type AnalyzerOptions, type ContextAnalyzer } from "./analyzer.js";
 import { PostgresRatedExamples } from "./exemplars/postgres.js";
@@ -30,6 +32,8 @@ export interface Adaptation {
 export interface AdaptationAdmin {
   learner: AdaptationLearner;
   adapters: AdapterCatalog;
+  /** Adapters fitted from a tenant's rated executions, off the request path. */
+  fits: AdapterFitJobs;
   state(): IntegratorState;
   freeze(): Promise<void>;
   unfreeze(): Promise<void>;
@@ -47,10 +51,12 @@ export interface AdaptationSettings extends AnalyzerOptions {
 export interface AdaptationStores {
   pool: Pool;
   adapters: AdapterCatalog;
+  fitService: AdapterFitService;
   rng: Rng;
   /** The model's measured milliseconds per prompt token, for the latency budget of exemplars. */
   promptTokenMs?: (modelId: string) => number | null;
   onSaveError?: (error: unknown) => void;
+  onFitError?: (error: unknown) => void;
 }
 
 /** Assembles adaptation on PostgreSQL and loads what was learned before. */
@@ -71,6 +77,7 @@ export async function openAdaptation(settings: AdaptationSettings, stores: Adapt
     admin: {
       learner,
       adapters: stores.adapters,
+      fits: new AdapterFitJobs(stores.fitService, new PostgresRatedExamples(stores.pool), settings.exemplars.minScore, stores.onFitError),
       state: () => integrator.state(),
       freeze: () => integrator.freeze(),
       unfreeze: () => integrator.unfreeze(),

@@ -20,7 +20,7 @@ export interface FeedbackIntegrator {
   /** The execution is recorded: learn its automatic reward where that says something (structured output, failures). */
   outcome(execution: ExecutionRef): void;
   /** Someone judged it: keep it as a rated example, and learn the score (revising the automatic reward). */
-  feedback(execution: ExecutionRef, classification: Classification, score: number): Promise<{ learned: boolean }>;
+  feedback(execution: ExecutionRef, classification: Classification, score: number, correction?: unknown): Promise<{ learned: boolean }>;
   readonly frozen: boolean;
 }
 
@@ -96,10 +96,10 @@ export class BanditFeedbackIntegrator implements FeedbackIntegrator {
     this.updated();
   }
 
-  async feedback(execution: ExecutionRef, classification: Classification, score: number): Promise<{ learned: boolean }> {
+  async feedback(execution: ExecutionRef, classification: Classification, score: number, correction?: unknown): Promise<{ learned: boolean }> {
     const { record } = execution;
     // A rating is data, not learning: it is kept while frozen too, and its execution may serve as an exemplar.
-    await this.rated.rate({ executionId: execution.executionId, tenant: execution.tenant, taskClass: record.taskClass, classification, score });
+    await this.rated.rate({ executionId: execution.executionId, tenant: execution.tenant, taskClass: record.taskClass, classification, score, ...(correction === undefined ? {} : { correction }) });
     if (this.isFrozen) return { learned: false };
     const good = score >= this.options.minScore;
     const choice = learnedChoiceOf(record, execution.tenant, execution.modelId);

@@ -25,9 +25,9 @@ describe("sampling parameters", () => {
     expect(learned.sources).toEqual({ temperature: "learned", topP: "learned", minP: "learned", maxTokens: "request" });
   });
 
-  it("groups penalties as llama.cpp takes them, keeping its default penalty when only presence is set", () => {
+  it("groups penalties as llama.cpp takes them, the repeat penalty off (as when none is given) when only presence is set", () => {
     expect(generationSampling({ temperature: 0 })).toEqual({ temperature: 0 });
-    expect(generationSampling({ temperature: 0, presencePenalty: 0.2 })).toEqual({ temperature: 0, repeatPenalty: { penalty: 1.1, presencePenalty: 0.2 } });
+    expect(generationSampling({ temperature: 0, presencePenalty: 0.2 })).toEqual({ temperature: 0, repeatPenalty: { penalty: 1, presencePenalty: 0.2 } });
     expect(generationSampling({ temperature: 0.3, repeatPenalty: 1, topK: 40 })).toEqual({ temperature: 0.3, topK: 40, repeatPenalty: { penalty: 1 } });
   });
 });

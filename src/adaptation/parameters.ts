@@ -90,8 +90,9 @@ export function generationSampling(sampling: Sampling): Pick<GenerationParams, "
     ...(penalised
       ? {
         repeatPenalty: {
-          // llama.cpp's own default when only presence or frequency is set, so setting one does not switch it off.
-          penalty: sampling.repeatPenalty ?? 1.1,
+          // Off (1), as it is when no penalty is given at all (node-llama-cpp 3.21.1 passes none to llama.cpp, whose
+          // sampler then defaults to 1): presence_penalty 0 must sample exactly as leaving it out does.
+          penalty: sampling.repeatPenalty ?? 1,
           ...(sampling.presencePenalty === undefined ? {} : { presencePenalty: sampling.presencePenalty }),
           ...(sampling.frequencyPenalty === undefined ? {} : { frequencyPenalty: sampling.frequencyPenalty }),
         },

@@ -37,12 +37,12 @@ describe("the prompt engineer", () => {
 
   it("shows an exemplar as stored, its placeholders unnumbered so nothing can be restored into them", () => {
     const text = exemplarText({
-      executionId: "e", endpoint: "chat.completions", score: 1, classification: "internal",
+      executionId: "e", endpoint: "chat.completions", score: 1, corrected: false, classification: "internal",
       input: { kind: "chat", messages: [{ role: "system", content: "s" }, { role: "user", content: "Mail [EMAIL_1] about [NAME_12]" }] },
       output: { to: "[EMAIL_1]" },
     });
     expect(text).toEqual({ executionId: "e", question: "Mail [EMAIL] about [NAME]", answer: '{"to":"[EMAIL]"}', completion: false });
-    expect(exemplarText({ executionId: "t", endpoint: "tasks", score: 1, classification: "internal", input: { input: { a: 1 }, instructions: null }, output: "x" })?.question).toBe('{"a":1}');
-    expect(exemplarText({ executionId: "n", endpoint: "tasks", score: 1, classification: "internal", input: { task: "id" }, output: "x" })).toBeNull();
+    expect(exemplarText({ executionId: "t", endpoint: "tasks", score: 1, corrected: false, classification: "internal", input: { input: { a: 1 }, instructions: null }, output: "x" })?.question).toBe('{"a":1}');
+    expect(exemplarText({ executionId: "n", endpoint: "tasks", score: 1, corrected: false, classification: "internal", input: { task: "id" }, output: "x" })).toBeNull();
   });
 });

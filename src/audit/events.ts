@@ -33,14 +33,15 @@ export function executionEvent(record: ExecutionRecord, hasher: ContentHasher): 
 
 /**
  * The permanent log keeps no text a caller wrote or a model produced, parameters included, so that erasing stored
- * content leaves none of it behind: stop sequences are kept as a keyed hash, like input and output, and a task's
- * microtasks by their identities and codes (their messages may quote an output).
+ * content leaves none of it behind: stop sequences and the end user a caller names are kept as keyed hashes, like
+ * input and output, and a task's microtasks by their identities and codes (their messages may quote an output).
  */
 function loggedParameters(parameters: Record<string, unknown>, hasher: ContentHasher): Record<string, unknown> {
-  const { stop, microtasks, ...rest } = parameters;
+  const { stop, user, microtasks, ...rest } = parameters;
   return {
     ...rest,
     ...(stop === undefined || stop === null ? {} : { stopHash: hasher.hash(stop) }),
+    ...(user === undefined || user === null ? {} : { userHash: hasher.hash(user) }),
     ...(Array.isArray(microtasks) ? { microtasks: microtasks.map(microtaskIdentity) } : {}),
   };
 }

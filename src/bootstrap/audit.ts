@@ -25,6 +25,7 @@ export interface RunningAudit {
   key: SigningKey;
   hasher: ContentHasher;
   sequencer: SequencerThread;
+  reader: AuditLogReader;
   /** Queues an event that is not part of a request (model lifecycle, startup); failures are logged, not thrown. */
   record(event: AuditEvent): Promise<void>;
   onModelLifecycle(event: ModelLifecycleEvent): void;
@@ -84,6 +85,7 @@ export async function startAudit(config: Config, database: Pick<OpenDatabase, "u
     key,
     hasher,
     sequencer,
+    reader,
     record,
     onModelLifecycle: (event) => {
       void record(systemEvent(event.kind === "loaded" ? "model.loaded" : "model.refused", {

@@ -5,6 +5,7 @@ import { EgressAllowlist } from "../egress/allowlist.js";
 import { installEgressGuard, type EgressDeniedError } from "../egress/guard.js";
 import { probeEgress, type EgressSelfTest } from "../egress/self-test.js";
 import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics/interface.js";
 
 /** strict mode found a way out of the network: the gateway does not start on such a host. */
 export class EgressSelfTestError extends Error {
@@ -53,7 +54,7 @@ export interface ProcessEgressGuard {
  * the database's own TCP address if it has one, and what the command adds (a worker's Temporal frontend). Refused
  * attempts are logged at once and audited once the log is open.
  */
-export function guardProcessEgress(config: Config, logger: Logger, also: readonly string[] = []): ProcessEgressGuard {
+export function guardProcessEgress(config: Config, logger: Logger, also: readonly string[] = [], metrics?: Pick<Metrics, "egressDenied">): ProcessEgressGuard {
   const database = databaseTcpAddress(config.database.url);
   const allowlist = new EgressAllowlist([...config.egress.allow, ...(database === null ? [] : [database]), ...also]);
   let record: ((event: AuditEvent) => Promise<void>) | null = null;
@@ -61,6 +62,7 @@ export function guardProcessEgress(config: Config, logger: Logger, also: readonl
     allowlist,
     onDenied: (error: EgressDeniedError) => {
       logger.warn({ destination: error.destination, via: error.via }, "outbound connection refused by the egress guard");
+      metrics?.egressDenied(error.via);
       void record?.(systemEvent("egress.denied", { outcome: { status: "refused", code: "egress_denied" }, detail: { destination: error.destination, via: error.via } }));
     },
   });

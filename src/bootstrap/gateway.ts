@@ -9,6 +9,7 @@ import { answerClientError } from "../gateway/client-error.js";
 import { LlamaEngine } from "../inference/llama/engine.js";
 import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
+import { ModelPinFollower } from "../pipeline/model-pins.js";
 import { startAudit, type RunningAudit } from "./audit.js";
 import { catalogFromConfig } from "./catalog.js";
 import { engineFromConfig } from "./engine.js";
@@ -31,6 +32,9 @@ import { ContentEraser } from "../retention/erasure.js";
 import { RetentionJob } from "../retention/job.js";
 import { openAdaptation, type Adaptation, type AdaptationAdmin } from "../adaptation/index.js";
 import { ManifestAdapterCatalog } from "../adaptation/adapters/catalog.js";
+import type { Metrics } from "../observability/metrics/interface.js";
+import { listenForMetrics, metricsFromConfig, type MetricsListener } from "./metrics.js";
+import { AdapterFitService } from "../adaptation/adapters/fit-service.js";
 
 export interface RunningGateway {
   url: string;
@@ -42,6 +46,10 @@ export interface RunningGateway {
   temporalAddress: string | null;
   /** Erases execution content past its tenant's retention on a timer; runOnce() runs a pass now. */
   retention: RetentionJob;
+  /** What the gateway counts; served on GET /metrics. */
+  metrics: Metrics;
+  /** The separate metrics listener (metrics.listener); null when /metrics is on the gateway's own listener or off. */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -61,7 +69,9 @@ export async function startGateway(config: Config, logger: Logger, options: Star
   // A certificate that cannot serve stops the start before anything is opened that would need closing.
   const tls = loadTls(config);
   const selfTest = await runEgressSelfTest(config, logger);
-  const guard = options.guardEgress ? guardProcessEgress(config, logger, orchestrationDestinations(config)) : null;
+  // Before the guard: refusals are counted from its first one.
+  const metrics = metricsFromConfig(config, logger);
+  const guard = options.guardEgress ? guardProcessEgress(config, logger, orchestrationDestinations(config), metrics) : null;
   const database = await openDatabase(config, logger);
   let audit: RunningAudit | undefined;
   try {
@@ -69,7 +79,7 @@ export async function startGateway(config: Config, logger: Logger, options: Star
     guard?.auditTo(audit.record);
     if (selfTest !== null) await audit.record(egressSelfTestEvent(config, selfTest));
     enforceEgressSelfTest(config, selfTest);
-    return await startOnDatabase(config, logger, database, audit, tls, guard);
+    return await startOnDatabase(config, logger, database, audit, tls, guard, metrics);
   } catch (error) {
     // A gateway that fails to start (port taken, manifest invalid) must not leave its embedded PostgreSQL behind.
     await audit?.close();
@@ -78,16 +88,21 @@ export async function startGateway(config: Config, logger: Logger, options: Star
   }
 }
 
-async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit, tls: TlsMaterial | null, guard: ProcessEgressGuard | null): Promise<RunningGateway> {
+async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit, tls: TlsMaterial | null, guard: ProcessEgressGuard | null, metrics: Metrics): Promise<RunningGateway> {
   const catalog = catalogFromConfig(config, { logger });
   if (catalog.length === 0) logger.warn({ manifest: config.models.manifest }, "no models are pinned; add one with `atomic models add <file.gguf>`");
-  const engine = engineFromConfig(config, catalog, logger, audit.onModelLifecycle);
+  const engine = engineFromConfig(config, catalog, logger, (event) => {
+    metrics.modelLifecycle(event.modelId, event.kind);
+    audit.onModelLifecycle(event);
+  });
   let server: ServerType;
+  let metricsListener: MetricsListener | null = null;
   let app: Hono;
   let router: BiddingRouter;
   let pending: PendingOutcomes;
   let adaptation: (Adaptation & { admin: AdaptationAdmin }) | undefined;
   let adapters: ManifestAdapterCatalog | undefined;
+  let pins: ModelPinFollower | undefined;
   let orchestration: RunningOrchestration | undefined;
   let identity: RunningIdentity | undefined;
   const eraser = new ContentEraser(database.stores.erasure, config.retention.batchSize);
@@ -118,6 +133,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       omittedModel: config.bidding.omittedModel,
       tenantCriteria: (tenant) => (Object.hasOwn(config.bidding.tenants, tenant) ? config.bidding.tenants[tenant] : undefined),
       onTrackingError: (error, executionId) => routingLog.warn({ err: error, executionId }, "bidding: recording an outcome failed"),
+      metrics,
       ...(content.embed === undefined ? {} : { embed: content.embed }),
     };
     // The LoRA adapters promoted per model and task class in the site's manifest, followed as it changes.
@@ -131,15 +147,26 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       ? await openAdaptation(config.adaptation, {
         pool: database.stores.pool,
         adapters,
+        // Fitted adapters are pinned in the site's manifest, for the models this gateway serves.
+        fitService: new AdapterFitService({
+          manifestPath: config.models.manifest,
+          models: catalog.map((m) => ({ id: m.id, path: m.path, sha256: m.sha256 })),
+          record: audit.record,
+          threads: config.inference.threads,
+        }),
+        onFitError: (error: unknown) => logger.error({ err: error }, "adaptation: fitting an adapter failed"),
         rng: seededRng(randomInt(0x7fffffff)),
         promptTokenMs: (modelId) => router.speed(modelId).msPerPromptToken,
         onSaveError: (error: unknown) => logger.warn({ err: error }, "adaptation: saving the learner state failed"),
       })
       : undefined;
     const models = new ModelDirectory(catalog, engine, config.models.defaultModel);
+    // A model pinned while the gateway runs is hosted and served without a restart.
+    pins = new ModelPinFollower({ read: () => catalogFromConfig(config), engine, models, manifestPath: config.models.manifest, logger });
+    pins.watch();
     const limits = { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts };
     orchestration = await startOrchestration(config, logger, {
-      pipeline: { engine, models, executions: database.stores.executions, contentHasher: audit.hasher, limits },
+      pipeline: { engine, models, executions: database.stores.executions, contentHasher: audit.hasher, limits, metrics },
       catalog,
       router,
       outcomes: biddingStore,
@@ -155,6 +182,8 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       contentHasher: audit.hasher,
       audit: audit.deps,
       access: identity.access,
+      apiKeys: identity.apiKeys,
+      modelPins: pins,
       quotas: {
         requests: new RateLimiter((tenant) => tenantLimits(config.limits, tenant).rate),
         tokens: new TokenBudget({ usage: database.stores.executions, budgetFor: (tenant) => tenantLimits(config.limits, tenant).tokensPerDay, refreshMs: config.limits.tokenUsageRefreshMs }),
@@ -171,9 +200,23 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       cors: config.server.cors,
       erasure: eraser,
       ...(adaptation === undefined ? {} : { adaptation }),
+      metrics,
+      serveMetrics: config.metrics.enabled && config.metrics.listener === undefined,
+    });
+    const tasks = orchestration.tasks;
+    metrics.watch({
+      models: () => models.list().map(({ status }) => status),
+      audit: () => audit.reader.backlog(),
+      auditLeader: () => audit.sequencer.isLeader,
+      ...(tasks.countByState === undefined ? {} : { tasks: () => tasks.countByState!() }),
     });
     server = await listen(config, app, tls);
+    metricsListener = await listenForMetrics(config, metrics).catch(async (error: unknown) => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw error;
+    });
   } catch (error) {
+    pins?.close();
     await identity?.close();
     await orchestration?.close();
     await engine.close();
@@ -181,9 +224,10 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   }
   const running = orchestration;
   const access = identity;
+  const followed = pins;
   const address = server.address() as AddressInfo;
   const url = `${tls === null ? "http" : "https"}://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
-  logger.info({ url, models: catalog.map((m) => ({ id: m.id, state: engine.status(m.id)?.state })) }, "gateway listening");
+  logger.info({ url, models: catalog.map((m) => ({ id: m.id, state: engine.status(m.id)?.state })), ...(metricsListener === null ? {} : { metricsUrl: metricsListener.url }) }, "gateway listening");
   retention.start();
 
   let closing: Promise<void> | undefined;
@@ -194,11 +238,15 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     audit,
     temporalAddress: running.address,
     retention,
+    metrics,
+    metricsUrl: metricsListener?.url ?? null,
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await metricsListener?.close();
         // A pass in progress ends after its current batch, before the database it writes to goes.
         await retention.stop();
+        followed.close();
         // No request can be refused any more: what the current window counted goes into the log before it closes.
         await access.close();
         // Workers first: in-flight activities finish (or are handed back to Temporal) while the engine still runs.

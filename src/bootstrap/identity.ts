@@ -1,6 +1,7 @@
 import { chmodSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Config } from "../config/schema.js";
+import type { ApiKeyAdmin } from "../gateway/deps.js";
 import type { AuthenticateOptions, Refusal } from "../gateway/middleware/auth/index.js";
 import { RefusalAggregator } from "../gateway/refusals/aggregator.js";
 import { readablePath } from "../gateway/request-path.js";
@@ -18,6 +19,8 @@ const MAX_REFUSAL_SOURCES = 10_000;
 
 export interface RunningIdentity {
   access: AuthenticateOptions;
+  /** For the admin routes: the keys, and the authenticator's cache that a revocation clears. */
+  apiKeys: ApiKeyAdmin;
   /** Writes the refusals counted but not yet recorded; call once the server takes no more requests. */
   close(): Promise<void>;
 }
@@ -34,9 +37,11 @@ export async function startIdentity(config: Config, apiKeys: ApiKeyStore, audit:
   if (jwt === undefined && config.auth.bootstrapAdminKey) await issueFirstAdminKey(config, apiKeys, audit, logger);
   const log = logger.child({ component: "access" });
   const refusals = new RefusalAggregator({ windowMs: config.audit.refusalWindowMs, maxSources: MAX_REFUSAL_SOURCES, record: audit.record });
+  const authenticator = new Authenticator({ apiKeys, ...(jwt === undefined ? {} : { jwt }), keyCacheMs: config.auth.apiKeyCacheMs });
   return {
+    apiKeys: { store: apiKeys, forget: (id) => authenticator.forget(id) },
     access: {
-      authenticator: new Authenticator({ apiKeys, ...(jwt === undefined ? {} : { jwt }), keyCacheMs: config.auth.apiKeyCacheMs }),
+      authenticator,
       recordRefusal: async (refusal) => {
         log.warn(refusalLogFields(refusal), "request refused");
         await refusals.refused(refusal);

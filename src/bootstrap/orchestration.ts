@@ -109,6 +109,7 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
         signer: parts.signingKey,
         webhookAllow: config.webhooks.allow,
         audit: parts.audit,
+        ...(parts.pipeline.metrics === undefined ? {} : { metrics: parts.pipeline.metrics }),
         logger: log,
       },
     });

@@ -14,6 +14,7 @@ import { policyCommand } from "./commands/policy.js";
 import { workerCommand } from "./commands/worker.js";
 import { serveCommand } from "./commands/serve.js";
 import { UsageError } from "./usage.js";
+import { EmbeddedPostgresUnavailableError } from "../store/embedded/running-server.js";
 
 const HELP = `atomic — sovereign clean-room AI gateway
 
@@ -92,6 +93,10 @@ main(process.argv.slice(2)).then(
     if (error instanceof ConfigError || error instanceof UsageError) {
       process.stderr.write(`atomic: ${error.message}\n`);
       process.exit(error instanceof UsageError ? 2 : 78);
+    }
+    if (error instanceof EmbeddedPostgresUnavailableError) {
+      process.stderr.write(`atomic: ${error.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(`atomic: ${(error as Error)?.stack ?? String(error)}\n`);
     process.exit(1);

@@ -24,6 +24,8 @@ function isOrigin(value: string): boolean {
 }
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+/** Addresses that only this host can reach. */
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
 /** An origin as URL.origin writes it: no path, no trailing slash. */
 const ORIGIN = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 
@@ -278,6 +280,24 @@ export const ConfigSchema = z.strictObject({
     allow: z.array(z.string().regex(ORIGIN, "an origin such as http://10.0.0.5:8443")).default([]),
     /** Deliveries per webhook before it is given up (retried with exponential backoff from 1 s up to 1 min). */
     maxAttempts: z.number().int().min(1).max(50).default(8),
+  }).prefault({}),
+  metrics: z.strictObject({
+    /** Prometheus metrics on GET /metrics. false: nothing is counted and the route does not exist. */
+    enabled: z.boolean().default(true),
+    /**
+     * Serve /metrics on a listener of its own, without credentials, instead of on the gateway's listener behind
+     * the metrics:read scope. Loopback only: the series name models, routes and tenants.
+     */
+    listener: z.strictObject({
+      host: z.string().regex(LOOPBACK, "a loopback address (127.0.0.1, ::1 or localhost): this listener asks for no credentials").default("127.0.0.1"),
+      /** 0: a free port, chosen at start. */
+      port: z.number().int().min(0).max(65535),
+    }).optional(),
+    /**
+     * Tenants the configuration names (limits, bidding, retention) are labelled as themselves; so are this many
+     * others, the first seen first; the rest are counted as "(other)", so series stay bounded.
+     */
+    otherTenants: z.number().int().min(0).max(1000).default(20),
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

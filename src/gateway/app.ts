@@ -8,8 +8,10 @@ import { authenticate } from "./middleware/auth/index.js";
 import { corsFor } from "./middleware/cors/index.js";
 import { rateLimit } from "./middleware/quotas/index.js";
 import { dataClassification } from "./middleware/classification/index.js";
+import { httpMetrics } from "./middleware/metrics/index.js";
 import { requestContext } from "./middleware/request-context/index.js";
 import { registerHealth } from "./routes/health.js";
+import { registerMetrics } from "./routes/metrics.js";
 import { registerAudit } from "./routes/v1_audit.js";
 import { registerChatCompletions } from "./routes/v1_chat_completions.js";
 import { registerCompletions } from "./routes/v1_completions.js";
@@ -17,6 +19,9 @@ import { registerEmbeddings } from "./routes/v1_embeddings.js";
 import { registerExecutionsGet } from "./routes/v1_executions_get.js";
 import { registerFeedback } from "./routes/v1_feedback.js";
 import { registerAdminAdaptation } from "./routes/v1_admin_adaptation.js";
+import { registerAdminAdaptationFits } from "./routes/v1_admin_adaptation_fits.js";
+import { registerAdminApiKeys } from "./routes/v1_admin_apikeys.js";
+import { registerAdminModels } from "./routes/v1_admin_models.js";
 import { registerAdminBidding } from "./routes/v1_admin_bidding.js";
 import { registerAdminErasure } from "./routes/v1_admin_erasure.js";
 import { registerAdminPolicy } from "./routes/v1_admin_policy.js";
@@ -26,10 +31,13 @@ import { registerTasks } from "./routes/v1_tasks.js";
 import { registerTasksCancel } from "./routes/v1_tasks_cancel.js";
 import { registerTasksEvents } from "./routes/v1_tasks_events.js";
 import { registerTasksGet } from "./routes/v1_tasks_get.js";
+import { registerOpenApi } from "./openapi/route.js";
 
 /** The gateway's HTTP surface. It holds no state of its own: everything it uses arrives in `deps`. */
 export function createApp(deps: GatewayDeps): Hono {
   const app = new Hono();
+  // First, so that whatever answers below — a route, a refusal, an error — is counted and timed.
+  if (deps.metrics !== undefined) app.use(httpMetrics(deps.metrics));
   app.use(requestContext({ logger: deps.logger }));
   app.use(secureHeaders());
   // No origins configured, no CORS headers at all: browsers then keep every other site's pages from reading answers.
@@ -47,6 +55,7 @@ export function createApp(deps: GatewayDeps): Hono {
   app.notFound(notFoundHandler());
 
   registerHealth(app, deps);
+  if (deps.metrics !== undefined && deps.serveMetrics === true) registerMetrics(app, { metrics: deps.metrics, access: deps.access });
   // Everything below /v1 is someone's work or someone's data: nothing there answers an unauthenticated caller.
   app.use("/v1/*", authenticate(deps.access));
   app.use("/v1/*", rateLimit(deps.quotas));
@@ -63,9 +72,13 @@ export function createApp(deps: GatewayDeps): Hono {
   registerFeedback(app, deps);
   registerAdminBidding(app, deps);
   registerAdminAdaptation(app, deps);
+  registerAdminAdaptationFits(app, deps);
   registerAdminPolicy(app, deps);
   registerAdminErasure(app, deps);
+  if (deps.apiKeys !== undefined) registerAdminApiKeys(app, deps.apiKeys);
+  if (deps.modelPins !== undefined) registerAdminModels(app, deps, deps.modelPins);
   registerSchemas(app, deps);
   registerAudit(app, deps);
+  registerOpenApi(app);
   return app;
 }

@@ -6,9 +6,10 @@ import type { AuthenticateOptions } from "./middleware/auth/index.js";
 import type { Quotas } from "./middleware/quotas/index.js";
 import type { Adaptation, AdaptationAdmin } from "../adaptation/index.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
+import type { PinsReload } from "../pipeline/model-pins.js";
 import type { Routing } from "../pipeline/routing.js";
 import type { PolicyDecider, PolicyStore } from "../policy/index.js";
-import type { DatabaseHealth, SchemaStore } from "../store/interface.js";
+import type { ApiKeyStore, DatabaseHealth, SchemaStore } from "../store/interface.js";
 import type { TaskService } from "../orchestration/service/interface.js";
 import type { ContentEraser } from "../retention/erasure.js";
 
@@ -22,6 +23,12 @@ export interface AuditDeps {
   append(event: AuditEvent): Promise<void>;
 }
 
+/** The API keys the admin routes manage, and this gateway's authenticator, which forgets a revoked key at once. */
+export interface ApiKeyAdmin {
+  store: Pick<ApiKeyStore, "create" | "createFirst" | "list" | "revoke">;
+  forget(id: string): void;
+}
+
 /** Everything the HTTP layer needs, injected so tests and the benchmark can swap any part. */
 export interface GatewayDeps extends PipelineDeps {
   schemas: SchemaStore;
@@ -29,6 +36,10 @@ export interface GatewayDeps extends PipelineDeps {
   audit: AuditDeps;
   /** Who may call /v1/*, and where refusals are recorded. */
   access: AuthenticateOptions;
+  /** Issuing, listing and revoking API keys over HTTP; absent (no routes) where keys are not in a store. */
+  apiKeys?: ApiKeyAdmin;
+  /** Hosting models pinned while the gateway runs (POST /v1/admin/models/reload); absent where models are fixed. */
+  modelPins?: { reload(): PinsReload };
   /** Bidding for "auto", outcome tracking and feedback: always present behind HTTP. */
   routing: Routing;
   /** The data-isolation policy: every model choice is checked against it. */
@@ -45,6 +56,8 @@ export interface GatewayDeps extends PipelineDeps {
   quotas: Quotas;
   logger: Logger;
   bodyLimitBytes: number;
+  /** GET /metrics on this app, behind the metrics:read scope; false or absent where a listener of its own serves them. */
+  serveMetrics?: boolean;
   /** Browser origins allowed by CORS; absent or empty → no CORS headers. */
   cors?: { origins: readonly string[] };
 }

@@ -1,14 +1,16 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { InferenceAbortedError, InferenceError, ModelUnavailableError, QueueFullError } from "../inference/errors.js";
 
-export type ErrorType =
-  | "invalid_request_error"
-  | "authentication_error"
-  | "permission_error"
-  | "rate_limit_error"
-  | "not_found_error"
-  | "overloaded_error"
-  | "server_error";
+export const ERROR_TYPES = [
+  "invalid_request_error",
+  "authentication_error",
+  "permission_error",
+  "rate_limit_error",
+  "not_found_error",
+  "overloaded_error",
+  "server_error",
+] as const;
+export type ErrorType = (typeof ERROR_TYPES)[number];
 
 /** The JSON body of every error Atomic returns, in the OpenAI shape that existing clients already parse. */
 export interface ErrorBody {

@@ -4,8 +4,11 @@ import { runGeneration, type GenerationOutcome, type GenerationRequest, type Pip
 import { ApiError } from "./errors.js";
 
 export interface StreamFrames<T> {
-  /** Frames sent once before the first text (OpenAI sends the assistant role first). */
-  opening: () => unknown[];
+  /**
+   * Frames sent once before the first text (OpenAI sends the assistant role first); given the outcome when the
+   * generation ended before any text (an answer of tool calls only).
+   */
+  opening: (ended?: T) => unknown[];
   text: (chunk: string) => unknown;
   closing: (outcome: T) => unknown[];
 }
@@ -19,13 +22,17 @@ export async function streamGeneration<T>(c: Context, run: (onText: (chunk: stri
   const pending: string[] = [];
   let wake: (() => void) | undefined;
   let firstText!: () => void;
+  let texted = false;
   const started = new Promise<void>((resolve) => (firstText = resolve));
   const outcome = run((chunk) => {
+    texted = true;
     pending.push(chunk);
     firstText();
     wake?.();
   });
   await Promise.race([started, outcome]);
+  // No text yet: the race was won by the outcome, which has ended.
+  const ended = texted ? undefined : await outcome;
 
   let settled: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
   outcome.then(
@@ -34,7 +41,7 @@ export async function streamGeneration<T>(c: Context, run: (onText: (chunk: stri
   );
 
   return streamSSE(c, async (stream) => {
-    for (const frame of frames.opening()) await stream.writeSSE({ data: JSON.stringify(frame) });
+    for (const frame of frames.opening(ended)) await stream.writeSSE({ data: JSON.stringify(frame) });
     for (;;) {
       while (pending.length > 0) await stream.writeSSE({ data: JSON.stringify(frames.text(pending.shift()!)) });
       if (settled) break;

@@ -60,10 +60,39 @@ describe("Authenticator with API keys in PostgreSQL", () => {
     await uncached.authenticate(`Bearer ${issued.key}`);
     await cached.authenticate(`Bearer ${issued.key}`);
 
-    expect((await store.revoke(issued.record.id))?.revokedAt).toBeInstanceOf(Date);
+    expect((await store.revoke(issued.record.id))?.record.revokedAt).toBeInstanceOf(Date);
     expect((await refused(uncached, `Bearer ${issued.key}`)).reason).toMatch(/unknown, revoked or wrong/);
     // The documented window: a gateway trusts a looked-up key for auth.apiKeyCacheMs.
     expect((await cached.authenticate(`Bearer ${issued.key}`)).tenant).toBe("ward-7");
+  });
+
+  it("refuses a forgotten key from the next request on, even when a lookup was in flight across the revocation", async () => {
+    const issued = (await issueApiKey(store, { tenant: "ward-7", scopes: ["infer"] }))!;
+    let read!: () => void;
+    let release!: () => void;
+    const wasRead = new Promise<void>((resolve) => (read = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The first lookup reads the key while it is active and answers only after it was revoked and forgotten.
+    let lookups = 0;
+    const slow = {
+      get: async (id: string) => {
+        const record = await store.get(id);
+        if ((lookups += 1) === 1) {
+          read();
+          await released;
+        }
+        return record;
+      },
+    };
+    const authenticator = new Authenticator({ apiKeys: slow, keyCacheMs: 60_000 });
+    const inFlight = authenticator.authenticate(`Bearer ${issued.key}`);
+    await wasRead;
+    await store.revoke(issued.record.id);
+    authenticator.forget(issued.record.id);
+    release();
+    expect((await inFlight).tenant).toBe("ward-7");
+    expect((await refused(authenticator, `Bearer ${issued.key}`)).reason).toMatch(/unknown, revoked or wrong/);
+    expect(lookups).toBe(2);
   });
 
   it("issues the first-start key exactly once, however many gateways start together", async () => {

@@ -28,6 +28,8 @@ const MAX_CACHED_KEYS = 10_000;
 export class Authenticator {
   private readonly keyCache = new Map<string, CachedKey>();
   private readonly keyCacheMs: number;
+  /** Counts forget() calls: a lookup that was in flight across one may hold a row read before the revocation. */
+  private forgotten = 0;
 
   constructor(private readonly options: AuthenticatorOptions) {
     this.keyCacheMs = options.keyCacheMs ?? 5000;
@@ -54,10 +56,20 @@ export class Authenticator {
     return row.principal;
   }
 
+  /**
+   * Drops what is cached about a key, so that its revocation holds on this gateway from the next request on;
+   * other gateways see it once their cached lookup expires (keyCacheMs).
+   */
+  forget(id: string): void {
+    this.forgotten += 1;
+    this.keyCache.delete(id);
+  }
+
   private async keyRow(id: string): Promise<CachedKey["row"]> {
     const now = Date.now();
     const cached = this.keyCache.get(id);
     if (cached !== undefined && cached.until > now) return cached.row;
+    const forgotten = this.forgotten;
     const record = await this.options.apiKeys.get(id);
     const row =
       record === null || record.revokedAt !== null
@@ -72,7 +84,7 @@ export class Authenticator {
               tokenIdHash: createHash("sha256").update(`apikey:${record.id}`).digest("hex").slice(0, 32),
             },
           };
-    if (this.keyCacheMs > 0) {
+    if (this.keyCacheMs > 0 && forgotten === this.forgotten) {
       if (this.keyCache.size >= MAX_CACHED_KEYS) this.keyCache.clear();
       this.keyCache.set(id, { row, until: now + this.keyCacheMs });
     }

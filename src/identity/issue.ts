@@ -16,20 +16,30 @@ export interface IssuedApiKey {
   key: string;
 }
 
-/** Mints and stores a key. `first`: only while no key is active (the first-start admin key); else null. */
-export async function issueApiKey(store: Pick<ApiKeyStore, "create" | "createFirst">, request: ApiKeyRequest, options: { first?: boolean } = {}): Promise<IssuedApiKey | null> {
+export interface IssueOptions {
+  /** Only while no key is active (the first-start admin key); else null. */
+  first?: boolean;
+  /** The audit event of the issue, queued in the transaction that stores the key (not with `first`). */
+  describe?: (record: ApiKeyRecord) => AuditEvent;
+}
+
+/** Mints and stores a key; null only for a `first` key when an active key exists. */
+export async function issueApiKey(store: Pick<ApiKeyStore, "create" | "createFirst">, request: ApiKeyRequest, options: IssueOptions = {}): Promise<IssuedApiKey | null> {
   if (!NAME_PATTERN.test(request.tenant)) throw new RangeError(`tenant ${JSON.stringify(request.tenant)} is not a plain name (letters, digits, . _ @ : -)`);
   if (request.scopes.length === 0) throw new RangeError("an API key needs at least one scope");
   const { id, key, hash } = generateApiKey();
   const row = { id, hash, tenant: request.tenant, scopes: [...new Set(request.scopes)], description: request.description ?? null };
-  const record = options.first ? await store.createFirst(row) : await store.create(row);
+  const record = options.first ? await store.createFirst(row) : await store.create(row, options.describe);
   return record === null ? null : { record, key };
 }
 
+/** Who changed a key: an operator at the console (a name), or an authenticated caller of the admin API. */
+export type ApiKeyChanger = string | { actor: NonNullable<AuditEvent["actor"]>; request: NonNullable<AuditEvent["request"]> };
+
 /** The audit record of a key being issued or revoked: which key, for whom, with what scopes; never the key. */
-export function apiKeyEvent(kind: "apikey.created" | "apikey.revoked", record: ApiKeyRecord, by: string): AuditEvent {
+export function apiKeyEvent(kind: "apikey.created" | "apikey.revoked", record: ApiKeyRecord, by: ApiKeyChanger): AuditEvent {
   return systemEvent(kind, {
-    actor: { subject: by },
+    ...(typeof by === "string" ? { actor: { subject: by } } : by),
     detail: { keyId: record.id, tenant: record.tenant, scopes: record.scopes },
   });
 }

@@ -2,7 +2,7 @@
  * Who is calling, as every route and record sees it once the credentials checked out. Scopes are coarse on
  * purpose: one per kind of work, so that a key issued for embeddings cannot run generations or read the log.
  */
-export const SCOPES = ["infer", "embed", "tasks", "audit:read", "audit:export", "admin"] as const;
+export const SCOPES = ["infer", "embed", "tasks", "audit:read", "audit:export", "metrics:read", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Tenant and subject names: safe in logs, SQL and audit entries as they are. */

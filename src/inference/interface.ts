@@ -23,7 +23,7 @@ export interface GenerationParams {
   /**
    * Penalties on tokens already generated: `penalty` divides their probability (1 disables), `frequencyPenalty`
    * lowers it per occurrence, `presencePenalty` once; over the last `lastTokens` tokens.
-   * Absent: the engine's default (llama.cpp: 1.1 over the last 64 tokens).
+   * Absent: none (node-llama-cpp 3.21.1 then leaves llama.cpp's repeat-penalty sampler off).
    */
   repeatPenalty?: { penalty: number; frequencyPenalty?: number; presencePenalty?: number; lastTokens?: number };
   /**

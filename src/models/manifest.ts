@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
+import { CLASSIFICATIONS } from "../policy/classification.js";
 
 export const CAPABILITIES = ["chat", "completion", "embedding"] as const;
 export type Capability = (typeof CAPABILITIES)[number];
@@ -48,6 +49,16 @@ export const AdapterEntrySchema = z.strictObject({
   baseModel: z.string().min(1),
   /** The task class it serves (src/adaptation/task-class.ts); null: every task class of the base model. */
   taskClass: z.string().min(1).max(256).nullable(),
+  /**
+   * Fitted from one tenant's rated executions: it serves that tenant only, as its exemplars would. Absent: pinned by
+   * an operator for every tenant.
+   */
+  tenant: z.string().min(1).max(128).optional(),
+  /**
+   * The highest data classification among the examples it was fitted on: it serves only requests classified at
+   * least as high, so nothing learned from confidential data steers an answer to a public request.
+   */
+  classification: z.enum(CLASSIFICATIONS).optional(),
   version: z.number().int().min(1),
   /** LoRA scale applied when the adapter is loaded. */
   scale: z.number().positive().max(100).default(1),
@@ -84,7 +95,7 @@ export const ManifestSchema = z.strictObject({
   (manifest.adapters ?? []).forEach((a, i) => {
     if (adapterIds.has(a.id)) ctx.addIssue({ code: "custom", path: ["adapters", i, "id"], message: `duplicate adapter id ${a.id}` });
     adapterIds.add(a.id);
-    const slot = `${a.baseModel}\u0000${a.taskClass ?? ""}`;
+    const slot = `${a.baseModel}\u0000${a.tenant ?? ""}\u0000${a.taskClass ?? ""}`;
     if (versions.has(`${slot}\u0000${a.version}`)) ctx.addIssue({ code: "custom", path: ["adapters", i, "version"], message: `version ${a.version} of ${a.baseModel} / ${a.taskClass ?? "any task"} is pinned twice` });
     versions.add(`${slot}\u0000${a.version}`);
     if (a.status !== "promoted") return;

@@ -2,10 +2,11 @@ import { performance } from "node:perf_hooks";
 import { fromInferenceError } from "../gateway/errors.js";
 import { InferenceError } from "../inference/errors.js";
 import type { CatalogModel } from "../models/catalog.js";
-import type { Actor } from "../store/interface.js";
+import type { Actor, ExecutionRecord } from "../store/interface.js";
 import { Redactor } from "../redaction/index.js";
 import { allowedHandling, policyCheck, type PolicyCheck, type PolicySubject } from "./policy-gate.js";
 import type { PipelineDeps } from "./generate.js";
+import { countExecution } from "./execution-metrics.js";
 import { recordExecution } from "./record.js";
 
 export interface EmbeddingRequest {
@@ -16,6 +17,8 @@ export interface EmbeddingRequest {
   policy?: PolicySubject;
   model?: string;
   inputs: string[];
+  /** The end user the caller names (OpenAI's `user`): kept in the execution's parameters, redacted like its input. */
+  endUser?: string;
   signal?: AbortSignal;
 }
 
@@ -49,8 +52,8 @@ export async function runEmbedding(deps: PipelineDeps, request: EmbeddingRequest
       redacted = true;
     }
   }
-  const record = (status: "succeeded" | "failed", errorCode: string | null, output: unknown, promptTokens: number, queueMs: number, inferenceMs: number) =>
-    recordExecution(deps, {
+  const record = async (status: "succeeded" | "failed", errorCode: string | null, output: unknown, promptTokens: number, queueMs: number, inferenceMs: number) => {
+    const execution: ExecutionRecord = {
       id: request.executionId,
       requestId: request.requestId,
       actor: request.actor,
@@ -59,7 +62,7 @@ export async function runEmbedding(deps: PipelineDeps, request: EmbeddingRequest
       modelDigest: model.sha256,
       status,
       errorCode,
-      parameters: { inputs: request.inputs.length },
+      parameters: { inputs: request.inputs.length, ...(request.endUser === undefined ? {} : { user: redactor.redactText(request.endUser).text }) },
       input: request.inputs,
       output,
       schema: null,
@@ -68,7 +71,11 @@ export async function runEmbedding(deps: PipelineDeps, request: EmbeddingRequest
       timings: { queueMs, inferenceMs, totalMs: performance.now() - started },
       createdAt,
       completedAt: new Date(),
-    }, { redactor, ...(check === undefined ? {} : { policy: { ...check.record, redacted } }) });
+    };
+    const context = { redactor, ...(check === undefined ? {} : { policy: { ...check.record, redacted } }) };
+    await recordExecution(deps, execution, context);
+    countExecution(deps.metrics, execution, context);
+  };
   try {
     const result = await deps.engine.embed(model.id, inputs, { signal: request.signal });
     await record("succeeded", null, { vectors: result.vectors.length, dimensions: result.vectors[0]?.length ?? 0 }, result.promptTokens, result.queueMs, result.inferenceMs);

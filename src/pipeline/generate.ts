@@ -5,13 +5,15 @@ import type { ContentHasher } from "../audit/content-hasher.js";
 import type { CriteriaInput, RouteDecision } from "../bidding/index.js";
 import { ApiError, fromInferenceError } from "../gateway/errors.js";
 import { InferenceError } from "../inference/errors.js";
-import type { FinishReason, GenerationInput, InferenceEngine } from "../inference/interface.js";
+import type { FinishReason, InferenceEngine } from "../inference/interface.js";
 import type { CatalogModel } from "../models/catalog.js";
+import type { Metrics } from "../observability/metrics/interface.js";
 import type { PolicyDecider } from "../policy/index.js";
 import type { Actor, ExecutionEndpoint, ExecutionStore } from "../store/interface.js";
 import type { Violation } from "../structured/index.js";
 import type { ModelDirectory } from "./model-directory.js";
 import type { PolicySubject } from "./policy-gate.js";
+import type { RequestInput, ToolCallTurn } from "./request-input.js";
 import type { Routing } from "./routing.js";
 import type { StructuredSpec } from "./structured.js";
 import { adapt } from "./steps/adapt.js";
@@ -23,6 +25,7 @@ import { classifyAndPolice } from "./steps/police.js";
 import { recordGeneration, type Ending, type GenerationTrace } from "./steps/record.js";
 import { bidAndSelect } from "./steps/select.js";
 import { validate } from "./steps/validate.js";
+import { answeredCalls, recordedCalls } from "./tools/calls.js";
 
 export interface PipelineDeps {
   engine: InferenceEngine;
@@ -40,6 +43,8 @@ export interface PipelineDeps {
   policy?: PolicyDecider;
   /** Inference-time adaptation (src/adaptation); absent: requests run as sent, with the gateway's defaults. */
   adaptation?: Adaptation;
+  /** Counts executions, policy decisions, redactions and adaptation; absent: nothing is counted. */
+  metrics?: Metrics;
 }
 
 export interface GenerationOptions {
@@ -65,7 +70,7 @@ export interface GenerationRequest {
   actor: Actor;
   endpoint: Exclude<ExecutionEndpoint, "embeddings">;
   model?: string;
-  input: GenerationInput;
+  input: RequestInput;
   /** What the caller asked for, before defaults; recorded as is. */
   options: GenerationOptions;
   structured?: StructuredSpec;
@@ -84,6 +89,8 @@ export interface GenerationRequest {
   onText?: (chunk: string) => void;
   /** Called once the model is chosen, before inference (e.g. to send headers that name it and the decision). */
   onModel?: (model: CatalogModel, decision: RouteDecision | null) => void;
+  /** The end user the caller names (OpenAI's `user`): kept in the execution's parameters, redacted like its content. */
+  endUser?: string;
 }
 
 export interface GenerationOutcome {
@@ -92,6 +99,8 @@ export interface GenerationOutcome {
   text: string;
   /** The validated JSON value for structured requests. */
   value?: unknown;
+  /** The calls the model made where tools were offered, each checked against its tool's schema; text is then "". */
+  toolCalls?: ToolCallTurn[];
   finishReason: FinishReason;
   promptTokens: number;
   completionTokens: number;
@@ -141,13 +150,16 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
       answer.flush();
       const validation = validate(selected.steering, result, adapted.params.maxTokens);
       if (validation.ok) {
-        const structured = selected.steering !== undefined;
-        await finish({ status: "succeeded", errorCode: null, output: structured ? validation.value : result.text, schemaValid: structured ? true : null, finishReason: result.finishReason });
+        const structured = "value" in validation;
+        const calls = validation.toolCalls && request.structured?.kind === "tools" ? answeredCalls(request.structured, validation.toolCalls) : undefined;
+        const output = calls ? recordedCalls(calls) : structured ? validation.value : result.text;
+        await finish({ status: "succeeded", errorCode: null, output, schemaValid: structured || calls ? true : null, finishReason: result.finishReason });
         return {
           executionId: request.executionId,
           model: selected.model,
-          text: structured ? result.text : answer.text(result.text),
+          text: calls ? "" : structured ? result.text : answer.text(result.text),
           ...(structured ? { value: validation.value } : {}),
+          ...(calls ? { toolCalls: calls } : {}),
           finishReason: result.finishReason,
           promptTokens: usage.promptTokens,
           completionTokens: usage.completionTokens,

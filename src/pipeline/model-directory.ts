@@ -10,10 +10,20 @@ export interface ListedModel {
 
 /** Which models exist, what each can do, and which one a request gets when it names none. */
 export class ModelDirectory {
+  private readonly catalog: CatalogModel[];
   private readonly byId: Map<string, CatalogModel>;
 
-  constructor(private readonly catalog: CatalogModel[], private readonly engine: InferenceEngine, private readonly defaultModel?: string) {
+  constructor(catalog: readonly CatalogModel[], private readonly engine: InferenceEngine, private readonly defaultModel?: string) {
+    // A copy: models added at run time join this directory, not the start-up catalog others were given.
+    this.catalog = [...catalog];
     this.byId = new Map(catalog.map((m) => [m.id, m]));
+  }
+
+  /** A model pinned while the gateway runs, once the engine hosts it; listed after the ones served from the start. */
+  add(model: CatalogModel): void {
+    if (this.byId.has(model.id)) throw new RangeError(`model ${model.id} is already in the directory`);
+    this.catalog.push(model);
+    this.byId.set(model.id, model);
   }
 
   list(): ListedModel[] {

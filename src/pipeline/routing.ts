@@ -2,6 +2,7 @@ import type { BiddingRequest, BiddingRouter, ContentFeaturizer, CriteriaInput, R
 import { candidateFrom, CriteriaError, EmbeddingFeaturizer, HashedNgramFeaturizer, NoContentFeaturizer, NoEligibleModelError } from "../bidding/index.js";
 import type { InferenceEngine } from "../inference/interface.js";
 import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics/interface.js";
 import { redact } from "../redaction/index.js";
 import { ApiError } from "../gateway/errors.js";
 import type { GenerationInput } from "../inference/interface.js";
@@ -52,6 +53,8 @@ export interface Routing {
    * synchronous); null when it could not be had, and the request is then routed on its shape alone.
    */
   embed?: (text: string) => Promise<number[] | null>;
+  /** Counts each microtask's winner and whether it was exploration; absent: not counted. */
+  metrics?: Pick<Metrics, "biddingDecision">;
 }
 
 /**
@@ -167,7 +170,7 @@ export async function route(
     if (embedding !== null) request = { ...request, embedding };
   }
   try {
-    return await routing.router.route({
+    const decision = await routing.router.route({
       executionId: input.executionId,
       request,
       candidates: capable.map(({ model, status }) => candidateFrom(model, status)),
@@ -175,6 +178,8 @@ export async function route(
       ...tenantCriteria(routing, input.tenant),
       decompose,
     });
+    for (const assignment of decision.assignments) routing.metrics?.biddingDecision(assignment.modelId, assignment.mode);
+    return decision;
   } catch (error) {
     if (error instanceof NoEligibleModelError) {
       throw new ApiError(422, "invalid_request_error", "no_eligible_model", error.message, "criteria", {}, { exclusions: error.exclusions });

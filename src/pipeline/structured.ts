@@ -1,56 +1,31 @@
-import { invalidRequest } from "../gateway/errors.js";
 import type { SchemaRef } from "../store/interface.js";
-import {
-  checkSchemaDocument,
-  compileJsonSchemaToGbnf,
-  JSON_OBJECT_GRAMMAR,
-  parseStructuredOutput,
-  UnsupportedSchemaError,
-  type CompiledGrammar,
-  type Violation,
-} from "../structured/index.js";
+import { JSON_OBJECT_GRAMMAR, parseStructuredOutput, type Violation } from "../structured/index.js";
+import { compileRequestSchema } from "./schema-compile.js";
+import { prepareToolSteering } from "./tools/steering.js";
+import type { GeneratedToolCall, ToolsSpec } from "./tools/types.js";
 
-export type StructuredSpec =
+/** The format of an answer: JSON under a schema, or any JSON object. */
+export type AnswerSpec =
   | { kind: "json_schema"; schema: Record<string, unknown>; ref: SchemaRef | null; param: string }
   | { kind: "json_object" };
 
-export type StructuredCheck = { ok: true; value: unknown } | { ok: false; violations: Violation[] };
+/** What a request's output is held to: an answer format, or tools the model may call (with an answer format or not). */
+export type StructuredSpec = AnswerSpec | ToolsSpec;
+
+/**
+ * The output checked: a JSON answer's `value`, the `toolCalls` a model made, or neither for free text (an answer
+ * beside tools without a response format).
+ */
+export type StructuredCheck = { ok: true; value?: unknown; toolCalls?: GeneratedToolCall[] } | { ok: false; violations: Violation[] };
 
 export interface PreparedStructured {
   grammar: string;
   maxOutputChars: number | null;
+  /** The output may be tool calls: text that begins with "<" (an answer beside them never does). */
+  toolCalls: boolean;
+  /** The output may be free text, which nothing checks: an answer of that kind is text like any other. */
+  freeText: boolean;
   check(text: string): StructuredCheck;
-}
-
-const CACHE_LIMIT = 256;
-const compiled = new Map<string, CompiledGrammar>();
-
-/**
- * Checking and compiling a schema walks it whole; requests reuse a handful of schemas, so the last few hundred
- * are kept. A schema arriving inline is checked as thoroughly as a registered one: first what the grammar can
- * express (schema_unsupported), then JSON Schema validity as ajv sees it (schema_invalid).
- */
-function compileCached(schema: Record<string, unknown>, param: string): CompiledGrammar {
-  const key = JSON.stringify(schema);
-  const cached = compiled.get(key);
-  if (cached) return cached;
-  let grammar: CompiledGrammar;
-  try {
-    grammar = compileJsonSchemaToGbnf(schema);
-  } catch (error) {
-    if (error instanceof UnsupportedSchemaError) {
-      throw invalidRequest("schema_unsupported", `${param}${error.pointer}: ${error.reason}`, param, { pointer: error.pointer, keyword: error.keyword });
-    }
-    throw error;
-  }
-  const violations = checkSchemaDocument(schema);
-  if (violations.length > 0) {
-    const first = violations[0]!;
-    throw invalidRequest("schema_invalid", `${param}${first.path}: ${first.message}`, param, { violations });
-  }
-  if (compiled.size >= CACHE_LIMIT) compiled.delete(compiled.keys().next().value as string);
-  compiled.set(key, grammar);
-  return grammar;
 }
 
 function checkJsonObject(text: string): StructuredCheck {
@@ -65,9 +40,15 @@ function checkJsonObject(text: string): StructuredCheck {
 
 /** Turns a request's output format into a grammar for generation and a check for the result. */
 export function prepareStructured(spec: StructuredSpec): PreparedStructured {
+  if (spec.kind === "tools") return prepareToolSteering(spec, spec.answer === undefined ? undefined : prepareAnswer(spec.answer));
+  return prepareAnswer(spec);
+}
+
+function prepareAnswer(spec: AnswerSpec): PreparedStructured {
+  const format = { toolCalls: false, freeText: false };
   if (spec.kind === "json_object") {
-    return { grammar: JSON_OBJECT_GRAMMAR.grammar, maxOutputChars: JSON_OBJECT_GRAMMAR.maxOutputChars, check: checkJsonObject };
+    return { grammar: JSON_OBJECT_GRAMMAR.grammar, maxOutputChars: JSON_OBJECT_GRAMMAR.maxOutputChars, ...format, check: checkJsonObject };
   }
-  const grammar = compileCached(spec.schema, spec.param);
-  return { grammar: grammar.grammar, maxOutputChars: grammar.maxOutputChars, check: (text) => parseStructuredOutput(text, spec.schema) };
+  const grammar = compileRequestSchema(spec.schema, spec.param);
+  return { grammar: grammar.grammar, maxOutputChars: grammar.maxOutputChars, ...format, check: (text) => parseStructuredOutput(text, spec.schema) };
 }

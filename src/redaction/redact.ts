@@ -48,6 +48,16 @@ export class Redactor {
     return this.originals.size;
   }
 
+  /** How many distinct values of each kind were replaced so far: counts for metrics, never the values. */
+  valuesByKind(): Map<PiiKind, number> {
+    const counts = new Map<PiiKind, number>();
+    for (const key of this.byValue.keys()) {
+      const kind = key.slice(0, key.indexOf("\u0000")) as PiiKind;
+      counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   redactText(text: string): { text: string; findings: Finding[] } {
     const findings = this.detector.detect(text, this.options);
     if (findings.length === 0) return { text, findings };

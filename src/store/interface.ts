@@ -87,7 +87,10 @@ export interface ContentSelector {
   before?: Date;
 }
 
-/** What an erasure takes, or would take: executions whose content is still stored, and the comments of their feedback. */
+/**
+ * What an erasure takes, or would take: executions whose content is still stored, and the texts of their feedback
+ * (`feedbackComments` counts comments and raters' corrections).
+ */
 export interface ContentCounts {
   executions: number;
   feedbackComments: number;
@@ -175,14 +178,19 @@ export interface ApiKeyRecord extends NewApiKey {
 }
 
 export interface ApiKeyStore {
-  create(key: NewApiKey): Promise<ApiKeyRecord>;
+  /** The audit event `describe` returns is queued in the same transaction: a key and its record commit together. */
+  create(key: NewApiKey, describe?: (record: ApiKeyRecord) => AuditEvent): Promise<ApiKeyRecord>;
   /** Creates the key only while no key is active, atomically across gateways starting at once; else null. */
   createFirst(key: NewApiKey): Promise<ApiKeyRecord | null>;
   /** Revoked keys too: the caller decides what a revoked key means. */
   get(id: string): Promise<ApiKeyRecord | null>;
-  list(): Promise<ApiKeyRecord[]>;
-  /** Idempotent; null for an unknown id. */
-  revoke(id: string): Promise<ApiKeyRecord | null>;
+  /** Every key, revoked ones included, or only `tenant`'s; oldest first. */
+  list(tenant?: string): Promise<ApiKeyRecord[]>;
+  /**
+   * Idempotent: `revoked` says whether this call revoked the key, and only then is the event `describe` returns
+   * queued, in the revoking transaction. Null for an unknown id, and for a key of another tenant than `tenant`.
+   */
+  revoke(id: string, options?: { tenant?: string; describe?: (record: ApiKeyRecord) => AuditEvent }): Promise<{ record: ApiKeyRecord; revoked: boolean } | null>;
   countActive(): Promise<number>;
 }
 

@@ -6,12 +6,16 @@ export interface Fragment {
 
 /**
  * The named rules of one grammar. A body that was already defined reuses its rule, so shared shapes (the string
- * character, a common integer range) appear once.
+ * character, a common integer range) appear once. Names are lower case, after `prefix`: a grammar compiled with a
+ * prefix that has a capital letter can be put beside another (tool calls beside an answer schema) without two
+ * rules sharing a name.
  */
 export class GbnfRules {
   private readonly nameByBody = new Map<string, string>();
   private readonly usedNames = new Set<string>(["root"]);
   private readonly lines: string[] = [];
+
+  constructor(private readonly prefix = "") {}
 
   define(nameHint: string, body: string): string {
     const existing = this.nameByBody.get(body);
@@ -29,8 +33,8 @@ export class GbnfRules {
   /** GBNF names allow only letters, digits and dashes. */
   private uniqueName(hint: string): string {
     const base = hint.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "rule";
-    let name = base;
-    for (let n = 2; this.usedNames.has(name); n++) name = `${base}-${n}`;
+    let name = `${this.prefix}${base}`;
+    for (let n = 2; this.usedNames.has(name); n++) name = `${this.prefix}${base}-${n}`;
     this.usedNames.add(name);
     return name;
   }

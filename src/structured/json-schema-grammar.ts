@@ -27,14 +27,16 @@ export interface CompiledGrammar {
  * each optional property. Keywords the grammar cannot express exactly (numeric ranges beyond digit counts,
  * multipleOf, pattern, most formats, uniqueItems) make it looser; the validator checks the output against them.
  *
+ * `rulePrefix` starts every rule name but `root` (see GbnfRules).
+ *
  * @throws UnsupportedSchemaError for any part of the schema the grammar cannot bound or enforce.
  */
-export function compileJsonSchemaToGbnf(schema: Record<string, unknown>): CompiledGrammar {
+export function compileJsonSchemaToGbnf(schema: Record<string, unknown>, options: { rulePrefix?: string } = {}): CompiledGrammar {
   const tooDeep = pointerBeyondDepth(schema, MAX_SCHEMA_DEPTH);
   if (tooDeep !== undefined) {
     throw new UnsupportedSchemaError(tooDeep, "schema", `nested more than ${MAX_SCHEMA_DEPTH} levels deep`);
   }
-  const compiler = new SchemaCompiler(schema);
+  const compiler = new SchemaCompiler(schema, new GbnfRules(options.rulePrefix));
   const root = compiler.compile(schema, "");
   return { grammar: compiler.rules.render(root), maxOutputChars: root.maxChars };
 }
@@ -61,12 +63,11 @@ function nameHint(pointer: string, kind: string): string {
 }
 
 class SchemaCompiler {
-  readonly rules = new GbnfRules();
   private readonly compiledRefs = new Map<string, CompiledSchema>();
   /** The root counts as in progress, so that "#" is caught as recursion like any other cycle. */
   private readonly refsInProgress = new Set<string>([""]);
 
-  constructor(private readonly document: Record<string, unknown>) {}
+  constructor(private readonly document: Record<string, unknown>, readonly rules: GbnfRules) {}
 
   compile(schema: unknown, pointer: string): CompiledSchema {
     if (!isPlainObject(schema)) {

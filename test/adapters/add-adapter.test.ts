@@ -102,11 +102,11 @@ describe("adapters in the manifest", () => {
     const statuses = () => Object.fromEntries((loadManifest(manifestPath).adapters ?? []).map((a) => [a.id, a.status]));
     expect(statuses()).toEqual({ "untied.task-label.v1": "retired", "untied.task-label.v2": "promoted" });
 
-    const back = rollbackAdapter(manifestPath, "untied", "task:label");
+    const back = rollbackAdapter(manifestPath, { baseModel: "untied", taskClass: "task:label" });
     expect(back.promoted?.id).toBe("untied.task-label.v1");
     expect(statuses()).toEqual({ "untied.task-label.v1": "promoted", "untied.task-label.v2": "retired" });
     // v2 was rolled back: a second rollback does not bring it back, it leaves the base model alone.
-    const again = rollbackAdapter(manifestPath, "untied", "task:label");
+    const again = rollbackAdapter(manifestPath, { baseModel: "untied", taskClass: "task:label" });
     expect(again.promoted).toBeNull();
     expect(statuses()).toEqual({ "untied.task-label.v1": "retired", "untied.task-label.v2": "retired" });
     expect(promoteAdapter(manifestPath, "untied.task-label.v2").promoted?.status).toBe("promoted");

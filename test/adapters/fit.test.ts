@@ -47,7 +47,7 @@ const LABEL_GRAMMAR = `root ::= ${LABELS.map((l) => JSON.stringify(l)).join(" | 
 /** Accuracy of the model on fresh items through the model host, with the adapter the catalog names (or none). */
 async function servedAccuracy(catalog: ManifestAdapterCatalog | null): Promise<number> {
   const items = examples(30, 99);
-  const adapter = catalog?.current("gen", "task:colour") ?? null;
+  const adapter = catalog?.current("gen", "task:colour", { tenant: "t", classification: "public" }) ?? null;
   let correct = 0;
   for (const item of items) {
     const result = await engine.generate("gen", item.input, { maxTokens: 2, temperature: 0, grammar: LABEL_GRAMMAR, ...(adapter ? { adapter } : {}) });
@@ -71,8 +71,8 @@ describe("fitting an adapter at inference time", () => {
 
   it("makes the model host answer the task when the catalog serves it", async () => {
     const catalog = new ManifestAdapterCatalog({ manifestPath: models.manifestPath, servedModels: ["gen"] });
-    expect(catalog.current("gen", "task:colour")?.id).toBe("gen.task-colour.v1");
-    expect(catalog.current("gen", "task:other")).toBeNull();
+    expect(catalog.current("gen", "task:colour", { tenant: "t", classification: "public" })?.id).toBe("gen.task-colour.v1");
+    expect(catalog.current("gen", "task:other", { tenant: "t", classification: "public" })).toBeNull();
     const base = await servedAccuracy(null);
     const adapted = await servedAccuracy(catalog);
     expect(adapted).toBeGreaterThanOrEqual(0.9);

@@ -82,7 +82,10 @@ describe("SequencerThread", () => {
   it("frees leadership when stopped, so another process's sequencer takes over; drain() then refuses", async () => {
     const running = thread();
     await running.start();
+    // Leadership is reported from the worker as it changes (metrics read it at each scrape).
+    await until(() => running.isLeader);
     await running.stop();
+    expect(running.isLeader).toBe(false);
     await expect(running.drain()).rejects.toThrow(/not running/);
 
     const other = new AuditSequencer({ pool: db.pool, key, origin: TEST_ORIGIN, intervalMs: 5 });

@@ -3,8 +3,9 @@
  *
  * Per model and task kind of the evaluation sets (test/eval/tasks), with the kind as the request's `atomic_task`:
  *   1. tune: the tune seeds' items, with adaptation on ("auto": the learner explores), each answer checked and rated
- *      through POST /v1/feedback (1 right, 0 wrong). The right ones become the rated examples exemplars come from,
- *      and every rating teaches the learner which strategies and sampling parameters pay for the class;
+ *      through POST /v1/feedback (1 right; 0 wrong, with the right label as its `correction`, as a reviewer would).
+ *      Every rated item becomes an example exemplars and fits draw on, and every rating teaches the learner which
+ *      strategies and sampling parameters pay for the class;
  *   2. the learner is frozen (POST /v1/admin/adaptation/freeze): what it learned is applied, nothing more is learned;
  *   3. held out: the holdout seeds' items (vocabulary tune items never use), under each condition —
  *        unadapted              atomic_adaptation "off": the request as sent, the operator's defaults (temperature 0.7)
@@ -13,7 +14,8 @@
  *        learned parameters     only the learned sampling preset and max_tokens
  *        schema instructions    only the schema written into the prompt (kinds with a schema, chat models)
  *        learned combination    "auto" with the learner frozen: the strategies and parameters it settled on
- *        fitted adapter         the adapter half's fit after 25/50/100/200 rated examples (hook below)
+ *        fitted adapter         fitted through POST /v1/admin/adaptation/fits on the 25/50/100/200 most recently rated
+ *                               examples (label-like kinds, as many as the tune phase rated), applied alone
  *      accuracy, mean prompt tokens (what the strategies cost) and p50 latency.
  * Then, in process: analysis + planning per request (the analyzer, task type included) and the exemplar ranking.
  * Targets: on label-like kinds (sentiment, topic) the learned combination ≥ 20 points over unadapted from ≤ 100
@@ -40,6 +42,7 @@ import { biddingRequestOf } from "../../src/pipeline/routing.js";
 import { startGateway } from "../../src/bootstrap/gateway.js";
 import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
 import { ConfigSchema } from "../../src/config/schema.js";
+import { promoteAdapter } from "../../src/models/adapters/registry.js";
 import { loadManifest, modelFilePath, saveManifest, type ModelEntry } from "../../src/models/manifest.js";
 import { buildTestModel } from "../../src/models/test-model.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -53,12 +56,6 @@ const SMOKE = process.env.BENCH_SMOKE === "1";
 const TEST_MODEL = "atomic-test-random";
 const LABEL_KINDS: readonly EvalKind[] = ["sentiment", "topic"];
 
-/**
- * The adapter half's fitting, once it lands: fit an adapter for the class from the first `examples` rated examples
- * and promote it, returning its id (null: nothing fitted). While this is null the fitted-adapter rows print "—".
- */
-type AdapterFitting = (model: string, taskClass: string, examples: number) => Promise<string | null>;
-const ADAPTER_FITTING: AdapterFitting | null = null;
 const ADAPTER_EXAMPLES = [25, 50, 100, 200] as const;
 
 interface Condition {
@@ -157,6 +154,34 @@ async function ask(client: Client, model: ModelEntry, item: EvalItem, task: stri
   };
 }
 
+/**
+ * Fits an adapter for the class from its `examples` most recently rated executions through the admin route, waits
+ * for it, and has it promoted whatever its canary said (the bench measures every count; a site keeps the canary's
+ * verdict). Null when the fit was refused (too few examples of a label).
+ */
+async function fitThroughGateway(client: Client, manifestPath: string, model: string, taskClass: string, labels: string[], examples: number): Promise<Record<string, unknown> | null> {
+  const started = await client.post("/v1/admin/adaptation/fits", { model, task_class: taskClass, labels, max_examples: examples });
+  if (started.status !== 202) {
+    process.stderr.write(`fit ${model} ${taskClass} ${examples}: refused (${JSON.stringify((started.json.error as { code?: string } | undefined)?.code)})\n`);
+    return null;
+  }
+  for (;;) {
+    const job = await client.get(`/v1/admin/adaptation/fits/${started.json.id as string}`);
+    if (job.status === "running") {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      continue;
+    }
+    if (job.status !== "succeeded") throw new Error(`fit failed: ${JSON.stringify(job.error)}`);
+    const adapter = job.adapter as { id: string };
+    const accuracy = job.accuracy as { base: number; candidate: number };
+    const timings = job.timings_ms as { forward_passes: number; fit: number };
+    if (!job.promoted) promoteAdapter(manifestPath, adapter.id);
+    // The gateway follows the manifest by polling it every second.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return { adapter: adapter.id, promoted: job.promoted, base: accuracy.base, candidate: accuracy.candidate, forwardMs: timings.forward_passes, fitMs: timings.fit };
+  }
+}
+
 /** Each model learns each kind under a label of its own, so that one model's rated answers are not another's exemplars. */
 function taskOf(model: ModelEntry, kind: EvalKind): string {
   return `${kind}.${model.id}`;
@@ -195,7 +220,7 @@ function overhead(items: EvalItem[]): { analysisUs: number; rankingMs: number } 
     const request = requests[i % requests.length]!;
     const features = extractFeatures(request);
     return analyzer.analyze({
-      tenant: `tenant-${i % 10}`, endpoint: "chat.completions", taskType: features.taskType, declaredTask: `class-${i % 1000}`, schema: null, modelId: "m",
+      tenant: `tenant-${i % 10}`, classification: "internal", endpoint: "chat.completions", taskType: features.taskType, declaredTask: `class-${i % 1000}`, schema: null, modelId: "m",
       contextTokens: 4096, inputTokens: features.inputTokens, maxTokens: 16, structured: null, schemaShown: false, requested: "auto", expectedLatencyMs: null,
     });
   };
@@ -235,6 +260,7 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const plans: Array<Record<string, unknown>> = [];
+  const fits: Array<Record<string, unknown>> = [];
   const rated = new Map<string, number>();
   const started = performance.now();
   try {
@@ -245,12 +271,15 @@ async function main(): Promise<void> {
         let right = 0;
         for (const item of tuneItems(kind)) {
           const answer = await ask(client, model, item, taskOf(model, kind), "auto");
-          await client.post("/v1/feedback", { execution_id: answer.executionId, score: answer.correct ? 1 : 0 });
+          // A wrong answer is rated 0 with the right label as its correction, as a reviewer would: it then teaches
+          // with the right answer (exemplars, fitting); the model's own right answers teach as they are.
+          const correction = !answer.correct && typeof item.expected === "string" ? { correction: item.expected } : {};
+          await client.post("/v1/feedback", { execution_id: answer.executionId, score: answer.correct ? 1 : 0, ...correction });
           if (answer.correct) right++;
           process.stderr.write(answer.correct ? "+" : ".");
         }
-        rated.set(`${model.id}/${kind}`, right);
-        process.stderr.write(` ${right} rated examples\n`);
+        rated.set(`${model.id}/${kind}`, tuneItems(kind).length);
+        process.stderr.write(` ${right} right of ${tuneItems(kind).length} rated\n`);
       }
     }
     // 2. Freeze: apply what was learned, learn nothing from the held-out items.
@@ -277,14 +306,22 @@ async function main(): Promise<void> {
           rows.push(summarise(model.id, kind, condition.name, answers));
         }
         for (const examples of ADAPTER_EXAMPLES) {
-          const adapter = ADAPTER_FITTING === null ? null : await (ADAPTER_FITTING as AdapterFitting)(model.id, `task:${task}`, examples);
-          if (adapter === null) {
-            rows.push({ model: model.id, kind, condition: `fitted adapter (${examples} rated)`, items: 0, accuracy: null, promptTokensMean: null, latencyMsP50: null });
+          const condition = `fitted adapter (${examples} rated)`;
+          const fit = examples <= (rated.get(`${model.id}/${kind}`) ?? 0) && LABEL_KINDS.includes(kind) ? await fitThroughGateway(client, config.models.manifest, model.id, `task:${task}`, [...new Set(items.map((item) => String(item.expected)))].sort(), examples) : null;
+          if (fit === null) {
+            rows.push({ model: model.id, kind, condition, items: 0, accuracy: null, promptTokensMean: null, latencyMsP50: null });
             continue;
           }
+          fits.push({ model: model.id, kind, examples, ...fit });
+          process.stderr.write(`holdout ${model.id} ${kind} ${condition}: `);
           const answers: Answer[] = [];
-          for (const item of items) answers.push(await ask(client, model, item, task, { strategies: ["adapter"] }));
-          rows.push(summarise(model.id, kind, `fitted adapter (${examples} rated)`, answers));
+          for (const item of items) {
+            const answer = await ask(client, model, item, task, { strategies: ["adapter"] });
+            answers.push(answer);
+            process.stderr.write(answer.correct ? "+" : ".");
+          }
+          process.stderr.write("\n");
+          rows.push(summarise(model.id, kind, condition, answers));
         }
       }
     }
@@ -310,6 +347,8 @@ async function main(): Promise<void> {
       if (base !== null && learned !== null) console.log(`target (label-like, ≥ +20 points from ≤ 100 rated): ${model.id} ${kind} ${pct(base)} → ${pct(learned)} (${learned - base >= 0.2 ? "met" : "missed"})`);
     }
   }
+  console.log("\nfits (POST /v1/admin/adaptation/fits, from the tenant's most recently rated examples; canary on a held-back fifth):");
+  for (const fit of fits) console.log(`  ${String(fit.model).padEnd(24)}${String(fit.kind).padEnd(12)}${String(fit.examples).padStart(4)} rated → ${String(fit.adapter)}: held back ${pct(fit.base as number)} base → ${pct(fit.candidate as number)}, ${fit.promoted ? "promoted" : "not promoted"}; forward passes ${round((fit.forwardMs as number) / 1000, 1)} s, fit ${fit.fitMs} ms`);
   const { analysisUs, rankingMs } = overhead(generateEvalItems({ seeds: DEFAULT_TUNE_SEEDS, perKind: 70, kinds: ["sentiment", "topic", "extraction"] }));
   console.log(`\noverhead per request: analysis + plan ${round(analysisUs, 1)} µs (target ≤ 200 µs, task type from the bidding features included); ranking 200 exemplar candidates ${round(rankingMs, 2)} ms`);
 
@@ -318,7 +357,7 @@ async function main(): Promise<void> {
   writeFileSync(file, `${JSON.stringify({
     run: { at: new Date().toISOString(), machine: `${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}`, threads: 1, tuneSeeds: DEFAULT_TUNE_SEEDS, holdoutSeeds: DEFAULT_HOLDOUT_SEEDS, tunePerSeed: options.tune, holdoutPerSeed: options.holdout, wallSeconds: round((performance.now() - started) / 1000, 1) },
     models: models.map((m) => ({ id: m.id, sha256: m.sha256 })),
-    rows, plans, overhead: { analysisUs: round(analysisUs, 2), rankingMs: round(rankingMs, 3) },
+    rows, plans, fits, overhead: { analysisUs: round(analysisUs, 2), rankingMs: round(rankingMs, 3) },
   }, null, 2)}\n`);
   console.log(`wrote ${file}`);
 }

@@ -32,8 +32,15 @@ async function smoke(script: string, env: Record<string, string>, sections: RegE
 }
 
 describe("benchmarks in smoke mode", { timeout: 300_000 }, () => {
-  it("bench (gateway): throughput ratio and added latency", () =>
-    smoke("test/bench/gateway.ts", { BENCH_ROUNDS: "1", BENCH_REQUESTS: "30" }, [/1\. generation throughput/, /ratio/, /2\. added latency/, /gateway code alone/]));
+  it("bench (gateway): throughput ratio, added latency against the durable floor, throughput at 32", () =>
+    smoke("test/bench/gateway.ts", { BENCH_SMOKE: "1", BENCH_ROUNDS: "1", BENCH_REQUESTS: "30" }, [
+      /1\. generation throughput/, /ratio/, /2\. added latency/, /durable floor .*fdatasync/, /durable added p50 .* = floor p50/, /gateway code alone/,
+      /3\. throughput at concurrency 32/, /requests\/s .*p99/,
+    ]));
+
+  // Measures whichever peers are installed (npm run peers:install); without them, Atomic and the mock alone.
+  it("bench:peers: Atomic side by side with LiteLLM and Portkey over a mock upstream", () =>
+    smoke("test/bench/peers.ts", { BENCH_SMOKE: "1" }, [/mock upstream \(direct\)/, /Atomic .* ms/, /(not installed|Atomic ÷ the faster peer)/]));
 
   it("bench:tasks: the Temporal path against the direct one", () =>
     smoke("test/bench/tasks.ts", { BENCH_TASKS_SEQUENTIAL: "2", BENCH_TASKS_CONCURRENT: "3" }, [/added by Temporal/, /tasks\/s/]));
@@ -46,6 +53,9 @@ describe("benchmarks in smoke mode", { timeout: 300_000 }, () => {
 
   it("bench:routing: replay and CPU per routing step", () =>
     smoke("test/bench/routing.ts", {}, [/1\. replay/, /4\. CPU per routing step/], ["--tables", "synthetic", "--seeds", "1", "--tasks", "300", "--out", mkdtempSync(join(tmpdir(), "atomic-routing-smoke-"))]));
+
+  it("bench:metrics: recording cost per request and scrape time", () =>
+    smoke("test/bench/metrics.ts", { BENCH_SMOKE: "1" }, [/1\. recording cost per request/, /added: /, /2\. scrape \(/]));
 
   it("bench:models: compute-seconds per token of every model", () =>
     smoke("test/bench/models.ts", { BENCH_SMOKE: "1" }, [/compute-seconds per 1,000 tokens/, /atomic-test-random/]));

@@ -1,8 +1,6 @@
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents } from "../support/audit-events.js";
+import { policyDirWith } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
@@ -18,13 +16,11 @@ let ward7Admin: string;
 let ward8: string;
 
 beforeAll(async () => {
-  const policyDir = mkdtempSync(join(tmpdir(), "atomic-policies-"));
-  cpSync("policies", policyDir, { recursive: true });
-  writeFileSync(join(policyDir, "entities.json"), JSON.stringify({
+  const policyDir = policyDirWith({
     defaults: { tenantClassification: "internal", model: { clearance: "secret", allowedTenants: "*", acceptsPii: false } },
     tenants: {},
     models: {},
-  }));
+  });
   gw = await startTestGateway({
     models: writeTestModels([{ id: "tiny", options: { seed: 1 }, capabilities: ["chat", "completion"] }]),
     policy: { dir: policyDir },

@@ -71,6 +71,42 @@ describe("the official openai client works against Atomic unchanged", () => {
     expect(Number.isInteger(value.age)).toBe(true);
   });
 
+  it("makes a tool call, takes its result back, and streams the same call through the client's own helper", async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [{
+      type: "function",
+      function: {
+        name: "get_weather",
+        description: "The current weather in a city",
+        parameters: { type: "object", properties: { city: { type: "string", minLength: 1, maxLength: 12 } }, required: ["city"], additionalProperties: false },
+        strict: true,
+      },
+    }];
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: "What is the weather in Paris?" }];
+    const request = { model: "tiny", tools, tool_choice: "required", parallel_tool_calls: false, seed: 3, max_tokens: 100 } as const;
+    const completion = await client.chat.completions.create({ ...request, messages });
+    expect(completion.choices[0]!.finish_reason).toBe("tool_calls");
+    const message = completion.choices[0]!.message;
+    const call = message.tool_calls![0]!;
+    if (call.type !== "function") throw new Error(`a ${call.type} tool call`);
+    expect(call.function.name).toBe("get_weather");
+    expect(Object.keys(JSON.parse(call.function.arguments))).toEqual(["city"]);
+
+    // The answer's message goes back as the client hands it over (content null, refusal null), with the result.
+    messages.push(message, { role: "tool", tool_call_id: call.id, content: "18 degrees, sunny" });
+    const answer = await client.chat.completions.create({ model: "tiny", messages, tools, tool_choice: "none", max_tokens: 8 });
+    expect(answer.choices[0]!.message.tool_calls).toBeUndefined();
+    expect(answer.choices[0]!.message.content!.length).toBeGreaterThan(0);
+
+    const stream = client.chat.completions.stream({ ...request, messages: messages.slice(0, 1) });
+    const streamed = (await stream.finalChatCompletion()).choices[0]!;
+    expect(streamed.finish_reason).toBe("tool_calls");
+    const streamedCall = streamed.message.tool_calls![0]!;
+    if (streamedCall.type !== "function") throw new Error(`a ${streamedCall.type} tool call`);
+    // The same seed makes the same call; ids are fresh per answer.
+    expect(streamedCall.function).toMatchObject({ name: "get_weather", arguments: call.function.arguments });
+    expect(streamedCall.id).not.toBe(call.id);
+  });
+
   it("surfaces Atomic's errors as the client's typed errors", async () => {
     await expect(client.chat.completions.create({ model: "nope", messages: [{ role: "user", content: "x" }] })).rejects.toMatchObject({ status: 404, code: "model_not_found" });
   });

@@ -1,8 +1,8 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents } from "../support/audit-events.js";
+import { policyDirWith } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
@@ -17,9 +17,7 @@ let ward8: string;
 let ward9: string;
 
 beforeAll(async () => {
-  const dir = (policyDir = mkdtempSync(join(tmpdir(), "atomic-policies-")));
-  cpSync("policies", dir, { recursive: true });
-  writeFileSync(join(dir, "entities.json"), JSON.stringify({
+  const dir = (policyDir = policyDirWith({
     defaults: { tenantClassification: "internal", model: { clearance: "internal", allowedTenants: "*", acceptsPii: false } },
     tenants: { "ward-8": { defaultClassification: "confidential" }, "ward-9": { minClassification: "confidential" } },
     models: {

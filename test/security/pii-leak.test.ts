@@ -1,10 +1,11 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectPii, PII_KINDS, type PiiKind } from "../../src/redaction/index.js";
 import { GENERATORS } from "../../src/redaction/samples.js";
+import { policyDirWith } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 import { seededRng, type Rng } from "../../src/util/rng.js";
@@ -29,16 +30,14 @@ const seeded: Array<{ where: string; kind: PiiKind; value: string }> = [];
 const rng = seededRng(20_240_606);
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "atomic-leak-policies-"));
-  cpSync("policies", dir, { recursive: true });
-  writeFileSync(join(dir, "entities.json"), JSON.stringify({
+  const dir = policyDirWith({
     defaults: { tenantClassification: "internal", model: { clearance: "internal", allowedTenants: "*", acceptsPii: false } },
     tenants: {},
     models: {
       vault: { clearance: "secret", allowedTenants: "*", acceptsPii: true },
       "vault-embed": { clearance: "secret", allowedTenants: "*", acceptsPii: true },
     },
-  }));
+  });
   gw = await startTestGateway({
     models: writeTestModels([
       { id: "vault", options: { seed: 11 }, capabilities: ["chat", "completion"] },

@@ -49,6 +49,7 @@ export interface TestGatewayOptions {
   webhooks?: ConfigInput["webhooks"];
   retention?: ConfigInput["retention"];
   adaptation?: ConfigInput["adaptation"];
+  metrics?: ConfigInput["metrics"];
   /** TLS and CORS; the gateway still listens on a free loopback port. */
   server?: Pick<NonNullable<ConfigInput["server"]>, "tls" | "cors">;
 }
@@ -88,6 +89,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     ...(options.webhooks === undefined ? {} : { webhooks: options.webhooks }),
     ...(options.retention === undefined ? {} : { retention: options.retention }),
     ...(options.adaptation === undefined ? {} : { adaptation: options.adaptation }),
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     log: { level: "info" },
   });
   const gateway = await startGateway(config, createLogger({ level: "info", destination }));

@@ -1,6 +1,7 @@
 import { unwatchFile, watchFile } from "node:fs";
 import { loadManifest, modelFilePath, type AdapterEntry } from "../../models/manifest.js";
-import type { AdapterCatalog, AdapterRef } from "./interface.js";
+import { classificationLevel } from "../../policy/classification.js";
+import type { AdapterCatalog, AdapterRef, AdapterScope } from "./interface.js";
 
 export interface ManifestAdapterCatalogOptions {
   /** The site's manifest, where adapters are pinned (`atomic models add-adapter`, fits). */
@@ -17,29 +18,36 @@ export interface ManifestAdapterCatalogOptions {
  * is picked up within about a second by polling its modification time, off the request path.
  */
 export class ManifestAdapterCatalog implements AdapterCatalog {
-  private promoted = new Map<string, AdapterRef>();
+  private promoted = new Map<string, { ref: AdapterRef; level: number }>();
   private watching = false;
 
   constructor(private readonly options: ManifestAdapterCatalogOptions) {
     this.reload();
   }
 
-  current(modelId: string, taskClass: string): AdapterRef | null {
-    return this.promoted.get(key(modelId, taskClass)) ?? this.promoted.get(key(modelId, null)) ?? null;
+  current(modelId: string, taskClass: string, scope: AdapterScope): AdapterRef | null {
+    const level = classificationLevel(scope.classification);
+    for (const slot of [key(modelId, scope.tenant, taskClass), key(modelId, null, taskClass), key(modelId, scope.tenant, null), key(modelId, null, null)]) {
+      const found = this.promoted.get(slot);
+      if (found !== undefined && found.level <= level) return found.ref;
+    }
+    return null;
   }
 
-  /** Every promoted adapter, for operators (the admin listing of task classes). */
+  /** Every promoted adapter, for operators. */
   list(): AdapterRef[] {
-    return [...this.promoted.values()];
+    return [...this.promoted.values()].map((found) => found.ref);
   }
 
   reload(): void {
     const manifest = loadManifest(this.options.manifestPath);
     const served = new Set(this.options.servedModels);
-    const promoted = new Map<string, AdapterRef>();
+    const promoted = new Map<string, { ref: AdapterRef; level: number }>();
     for (const entry of manifest.adapters ?? []) {
       if (entry.status !== "promoted" || !served.has(entry.baseModel)) continue;
-      promoted.set(key(entry.baseModel, entry.taskClass), toRef(this.options.manifestPath, entry));
+      // An operator's adapter carries no data of a tenant's: every request may have it.
+      const level = entry.classification === undefined ? -1 : classificationLevel(entry.classification);
+      promoted.set(key(entry.baseModel, entry.tenant ?? null, entry.taskClass), { ref: toRef(this.options.manifestPath, entry), level });
     }
     this.promoted = promoted;
   }
@@ -69,12 +77,13 @@ export function toRef(manifestPath: string, entry: AdapterEntry): AdapterRef {
     sha256: entry.sha256,
     baseModel: entry.baseModel,
     taskClass: entry.taskClass,
+    tenant: entry.tenant ?? null,
     version: entry.version,
     path: modelFilePath(manifestPath, entry),
     scale: entry.scale,
   };
 }
 
-function key(modelId: string, taskClass: string | null): string {
-  return `${modelId}\u0000${taskClass ?? ""}`;
+function key(modelId: string, tenant: string | null, taskClass: string | null): string {
+  return `${modelId}\u0000${tenant ?? ""}\u0000${taskClass ?? ""}`;
 }

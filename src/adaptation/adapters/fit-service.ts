@@ -3,7 +3,8 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { systemEvent } from "../../audit/events.js";
 import type { AuditEvent } from "../../audit/core/entry.js";
 import type { GenerationInput } from "../../inference/interface.js";
-import { nextVersion, pinAdapter, promoteAdapter, promotedOf } from "../../models/adapters/registry.js";
+import { nextVersion, pinAdapter, promoteAdapter, promotedOf, type AdapterSlot } from "../../models/adapters/registry.js";
+import type { Classification } from "../../policy/classification.js";
 import { loadManifest, modelFilePath, type AdapterEntry } from "../../models/manifest.js";
 import { fitAdapter, FitError, type FitAdapterResult } from "./fit/fit-adapter.js";
 import type { ProbeOptions } from "./fit/probe.js";
@@ -25,6 +26,13 @@ export interface FitRequest {
   baseModel: string;
   /** null: an adapter for every task class of the base model. */
   taskClass: string | null;
+  /**
+   * Fitted on this tenant's rated executions: the adapter serves that tenant only. Absent: an operator's examples,
+   * for every tenant.
+   */
+  tenant?: string;
+  /** The highest classification among the examples: the adapter serves requests at or above it only. */
+  classification?: Classification;
   labels: string[];
   examples: Array<{ input: GenerationInput; label: string }>;
   /** Who asked, for the audit events. */
@@ -63,9 +71,10 @@ export class AdapterFitService {
     if (!base) throw new FitError("model_not_found", `model ${request.baseModel} is not served here`);
     const { manifestPath } = this.options;
     const manifest = loadManifest(manifestPath);
-    const current = promotedOf(manifest, base.id, request.taskClass);
-    const version = nextVersion(manifest, base.id, request.taskClass);
-    const id = `${base.id}.${slug(request.taskClass)}.v${version}`;
+    const slot: AdapterSlot = { baseModel: base.id, taskClass: request.taskClass, ...(request.tenant === undefined ? {} : { tenant: request.tenant }) };
+    const current = promotedOf(manifest, slot);
+    const version = nextVersion(manifest, slot);
+    const id = `${base.id}.${request.tenant === undefined ? "" : `${slug(request.tenant)}.`}${slug(request.taskClass)}.v${version}`.slice(0, 128);
     const folder = this.options.adaptersDir ?? join(dirname(resolve(manifestPath)), "adapters");
     const file = join(folder, `${id}.gguf`);
     mkdirSync(folder, { recursive: true });
@@ -96,6 +105,8 @@ export class AdapterFitService {
       sizeBytes: result.sizeBytes,
       baseModel: base.id,
       taskClass: request.taskClass,
+      ...(request.tenant === undefined ? {} : { tenant: request.tenant }),
+      ...(request.classification === undefined ? {} : { classification: request.classification }),
       version,
       scale: 1,
       status: "candidate",
@@ -104,6 +115,7 @@ export class AdapterFitService {
     };
     pinAdapter(manifestPath, adapter);
     const model = { id: base.id, sha256: base.sha256 };
+    const scope = { ...(request.tenant === undefined ? {} : { tenant: request.tenant }), ...(request.classification === undefined ? {} : { classification: request.classification }) };
     const actor = request.actor === undefined ? {} : { actor: request.actor };
     await this.options.record(systemEvent("adapter.fitted", {
       ...actor,
@@ -113,6 +125,7 @@ export class AdapterFitService {
         sha256: result.sha256,
         version,
         taskClass: request.taskClass,
+        ...scope,
         target: result.target,
         examples: result.counts.examples,
         fitted: result.counts.fitted,
@@ -134,6 +147,7 @@ export class AdapterFitService {
         sha256: result.sha256,
         version,
         taskClass: request.taskClass,
+        ...scope,
         previous: change.previous ? { adapter: change.previous.id, sha256: change.previous.sha256 } : null,
         reason: "canary",
         accuracy: result.accuracy,

@@ -1,3 +1,5 @@
+import type { Classification } from "../../policy/classification.js";
+
 /**
  * The seam between inference-time adaptation (src/adaptation: analyzer, parameter adjuster, prompt engineer,
  * feedback integrator) and LoRA adapters (registered in the model manifest, verified, applied by the model host,
@@ -5,7 +7,7 @@
  * everything about files, digests, loading and fitting lives behind this interface.
  *
  * Agreed between the two halves of issue 15:
- * - The planner calls `AdapterCatalog.current(modelId, taskClass)` on the request path, synchronously, so it must
+ * - The planner calls `AdapterCatalog.current(modelId, taskClass, scope)` on the request path, synchronously, so it must
  *   answer from memory (no I/O; keep the manifest's adapters indexed in the gateway).
  * - When the plan chooses an adapter, the pipeline puts `GenerationParams.adapter` ({ id, path, sha256, scale })
  *   on the generation; the model host verifies the SHA-256 before loading and applies it for that request only.
@@ -33,6 +35,8 @@ export interface AdapterRef {
   baseModel: string;
   /** The task class it was fitted for; null applies to every task class of the base model. */
   taskClass: string | null;
+  /** The tenant whose rated executions it was fitted on; null: pinned by an operator for every tenant. */
+  tenant: string | null;
   /** Increases with every promoted fit of the same (baseModel, taskClass). */
   version: number;
   /** Where the model host reads it from. */
@@ -41,9 +45,18 @@ export interface AdapterRef {
   scale: number;
 }
 
+/** Who asks: an adapter fitted on a tenant's data serves that tenant only, and only at or above its data's level. */
+export interface AdapterScope {
+  tenant: string;
+  classification: Classification;
+}
+
 export interface AdapterCatalog {
-  /** The promoted adapter for this model and task class, or null where there is none. Must not block. */
-  current(modelId: string, taskClass: string): AdapterRef | null;
+  /**
+   * The promoted adapter for this model and task class, or null where there is none; the tenant's own adapter
+   * before one pinned for every tenant, one for the class before one for every class. Must not block.
+   */
+  current(modelId: string, taskClass: string, scope: AdapterScope): AdapterRef | null;
 }
 
 /** The catalog before any adapter exists: adaptation plans then never choose one. */

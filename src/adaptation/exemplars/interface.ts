@@ -11,7 +11,8 @@ import type { ExecutionEndpoint } from "../../store/interface.js";
  *   - only executions classified at or below the given level (an exemplar never carries data into a request that
  *     may not hold it);
  *   - only executions whose content is still stored: an erased execution is never returned again;
- *   - content only in its stored form: input and output as recorded, with PII as placeholders.
+ *   - content only in its stored form: input and output as recorded, with PII as placeholders;
+ *   - a corrected execution counts whatever its score, with the correction as its output.
  */
 
 export interface Rating {
@@ -22,6 +23,8 @@ export interface Rating {
   classification: Classification;
   /** The latest score, 0 … 1. */
   score: number;
+  /** The right answer, as the rater gave it (redacted); it stands in for the model's answer wherever examples teach. */
+  correction?: unknown;
 }
 
 export interface RatedExampleQuery {
@@ -39,7 +42,9 @@ export interface RatedExample {
   endpoint: Exclude<ExecutionEndpoint, "embeddings">;
   /** As stored: a chat or completion input, or a task's `{input, instructions}`. */
   input: unknown;
+  /** The rater's correction where there is one, else the model's answer. */
   output: unknown;
+  corrected: boolean;
   score: number;
   classification: Classification;
 }

@@ -19,6 +19,8 @@ const NUMBERED_PLACEHOLDER = /\[([A-Z][A-Z0-9_]*)_(\d+)\]/g;
  * in its place. Nothing is ever restored into an exemplar: it is shown as stored.
  */
 export function exemplarText(example: RatedExample): ExemplarText | null {
+  // Tool calls are no answer to show: an exemplar of one would teach the model to write calls as text.
+  if (isRecord(example.output) && "tool_calls" in example.output) return null;
   const question = questionOf(example.input);
   const answer = typeof example.output === "string" ? example.output : example.output == null ? null : JSON.stringify(example.output);
   if (question === null || answer === null || question.trim() === "" || answer.trim() === "") return null;

@@ -28,6 +28,7 @@ export type AuditEventKind =
   | "egress.denied"
   | "bidding.changed"
   | "policy.reloaded"
+  | "models.reloaded"
   | "webhook.attempt"
   | "schema.registered"
   | "audit.read"

@@ -42,6 +42,17 @@ export class AuditProofUnavailable extends RangeError {
   }
 }
 
+/** What the sequencer has yet to take and the newest signed tree: what an operator watches (metrics). */
+export interface AuditBacklog {
+  /** Events acknowledged and not yet sequenced. */
+  queued: number;
+  /** Age of the oldest of them, by the database's clock; 0 when none waits. */
+  oldestQueuedSeconds: number;
+  /** Leaves in the newest signed checkpoint, and its age; null before the first. */
+  checkpointSize: number | null;
+  checkpointAgeSeconds: number | null;
+}
+
 export interface LeafLinesPage {
   /** One past the last index in this page. */
   end: number;
@@ -134,6 +145,22 @@ export class AuditLogReader {
   async isQueued(eventId: string): Promise<boolean> {
     if (!UUID_PATTERN.test(eventId)) return false;
     return (await this.pool.query("SELECT 1 FROM audit_queue WHERE event_id = $1", [eventId])).rowCount === 1;
+  }
+
+  /** One query; ages by the database's clock, so a gateway whose clock is off still reports them right. */
+  async backlog(): Promise<AuditBacklog> {
+    const result = await this.pool.query<{ queued: string; oldest: number | null; size: string | null; age: number | null }>(
+      `SELECT q.queued, q.oldest, c.size, extract(epoch FROM clock_timestamp() - c.created_at)::float8 AS age
+       FROM (SELECT count(*) AS queued, extract(epoch FROM clock_timestamp() - min(enqueued_at))::float8 AS oldest FROM audit_queue) q
+       LEFT JOIN LATERAL (SELECT size, created_at FROM audit_checkpoints ORDER BY size DESC LIMIT 1) c ON true`,
+    );
+    const row = result.rows[0]!;
+    return {
+      queued: Number(row.queued),
+      oldestQueuedSeconds: Math.max(0, row.oldest ?? 0),
+      checkpointSize: row.size === null ? null : Number(row.size),
+      checkpointAgeSeconds: row.age === null ? null : Math.max(0, row.age),
+    };
   }
 
   /**

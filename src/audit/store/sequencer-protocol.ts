@@ -16,4 +16,5 @@ export type ToMainThread =
   | { type: "started"; leader: boolean }
   | { type: "failed"; error: string }
   | { type: "stopped" }
+  | { type: "leadership"; leader: boolean }
   | { type: "log"; level: "info" | "warn"; obj: object; msg?: string | undefined };

@@ -32,8 +32,14 @@ export class SequencerThread {
   private worker: Worker | null = null;
   private running = false;
   private restartTimer: NodeJS.Timeout | null = null;
+  private leader = false;
 
   constructor(private readonly options: SequencerThreadOptions) {}
+
+  /** Whether the worker's sequencer holds the leadership, as it last reported. */
+  get isLeader(): boolean {
+    return this.leader;
+  }
 
   /** Resolves once the worker ran its first election; rejects (nothing left running) if it could not. */
   async start(): Promise<void> {
@@ -85,6 +91,7 @@ export class SequencerThread {
       let started = false;
       worker.on("message", (message: ToMainThread) => {
         if (message.type === "log") logger?.[message.level](message.obj, message.msg);
+        else if (message.type === "leadership") this.leader = message.leader;
         else if (message.type === "started") {
           started = true;
           resolve();
@@ -95,6 +102,8 @@ export class SequencerThread {
         else logger?.error({ err: error }, "audit sequencer thread failed");
       });
       worker.on("exit", (code) => {
+        // A worker that is gone leads nothing: its connection, and the lock with it, went when it exited.
+        if (this.worker === worker || this.worker === null) this.leader = false;
         if (!started) reject(new Error(`audit sequencer thread exited with ${code} before it started`));
         else if (this.worker === worker && this.running) this.restartLater(code);
       });

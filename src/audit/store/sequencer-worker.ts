@@ -23,6 +23,7 @@ const sequencer = new AuditSequencer({
   ...(data.intervalMs === undefined ? {} : { intervalMs: data.intervalMs }),
   ...(data.electionIntervalMs === undefined ? {} : { electionIntervalMs: data.electionIntervalMs }),
   logger: { info: log("info"), warn: log("warn") },
+  onLeadership: (leader) => post({ type: "leadership", leader }),
 });
 
 port.on("message", (message: ToWorker) => {

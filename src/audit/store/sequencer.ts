@@ -21,6 +21,8 @@ export interface AuditSequencerOptions {
   /** How often a standby (or a leader that failed) tries for leadership. Default 2000 ms. */
   electionIntervalMs?: number;
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+  /** Told when this sequencer wins or gives up the leadership. */
+  onLeadership?: (leader: boolean) => void;
 }
 
 interface Leadership {
@@ -144,6 +146,7 @@ export class AuditSequencer {
     }
     this.leadership = leadership;
     this.options.logger?.info({ epoch: leadership.epoch }, "audit sequencer elected");
+    this.options.onLeadership?.(true);
     return leadership;
   }
 
@@ -169,6 +172,7 @@ export class AuditSequencer {
       this.options.logger?.warn({ err: error, epoch: leadership.epoch }, "audit sequencer stepped down");
     }
     this.leadership = null;
+    this.options.onLeadership?.(false);
     await resign(leadership, failure);
   }
 

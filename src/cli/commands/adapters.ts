@@ -9,7 +9,7 @@ import { catalogFromConfig } from "../../bootstrap/catalog.js";
 import { openDatabase } from "../../bootstrap/database.js";
 import type { ChatMessage, GenerationInput } from "../../inference/interface.js";
 import { addAdapter, AddAdapterError } from "../../models/adapters/add-adapter.js";
-import { AdapterRegistryError, promoteAdapter, rollbackAdapter, type AdapterChange } from "../../models/adapters/registry.js";
+import { AdapterRegistryError, describeSlot, promoteAdapter, rollbackAdapter, type AdapterChange, type AdapterSlot } from "../../models/adapters/registry.js";
 import { loadManifest, type AdapterEntry } from "../../models/manifest.js";
 import type { CommandContext } from "../context.js";
 import { consoleOperator } from "../operator.js";
@@ -18,7 +18,7 @@ import { UsageError } from "../usage.js";
 export const ADAPTER_USAGE = `usage: atomic models add-adapter FILE --base MODEL [--task CLASS] [--id ID] [--scale S] [--candidate]
        atomic models adapters                          list pinned adapters
        atomic models adapter promote ID                put a pinned adapter in service for its task class
-       atomic models adapter rollback --base MODEL [--task CLASS]
+       atomic models adapter rollback --base MODEL [--task CLASS] [--tenant T]
                                                        undo the last promotion (the one before serves again)
        atomic models adapter fit --base MODEL --examples FILE.jsonl [--task CLASS] [--labels a,b,...] [--seed N]
                                                        fit an adapter from rated examples, one JSON object a line:
@@ -47,7 +47,7 @@ async function audited(context: CommandContext, change: (record: (event: AuditEv
   }
 }
 
-function promotedEvent(change: AdapterChange, reason: "operator" | "rollback", slot: { baseModel: string; taskClass: string | null }, baseSha256: string | undefined): AuditEvent {
+function promotedEvent(change: AdapterChange, reason: "operator" | "rollback", slot: AdapterSlot, baseSha256: string | undefined): AuditEvent {
   const promoted = change.promoted;
   return systemEvent("adapter.promoted", {
     actor: { subject: consoleOperator() },
@@ -57,6 +57,7 @@ function promotedEvent(change: AdapterChange, reason: "operator" | "rollback", s
       sha256: promoted?.sha256 ?? null,
       version: promoted?.version ?? null,
       taskClass: slot.taskClass,
+      ...(slot.tenant === undefined ? {} : { tenant: slot.tenant }),
       previous: change.previous ? { adapter: change.previous.id, sha256: change.previous.sha256 } : null,
       reason,
     },
@@ -123,7 +124,7 @@ export async function adapterCommand(context: CommandContext, args: string[]): P
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { base: { type: "string" }, task: { type: "string" }, examples: { type: "string" }, labels: { type: "string" }, seed: { type: "string" } },
+    options: { base: { type: "string" }, task: { type: "string" }, tenant: { type: "string" }, examples: { type: "string" }, labels: { type: "string" }, seed: { type: "string" } },
   });
   const manifestPath = context.config.models.manifest;
   switch (action) {
@@ -135,23 +136,23 @@ export async function adapterCommand(context: CommandContext, args: string[]): P
       return audited(context, async (record) => {
         const change = promoteAdapter(manifestPath, entry.id);
         await record(promotedEvent(change, "operator", entry, base?.sha256));
-        context.out(`promoted ${entry.id} for ${entry.baseModel} / ${entry.taskClass ?? "every task class"}${change.previous ? ` (retired ${change.previous.id})` : ""}`);
+        context.out(`promoted ${entry.id} for ${describeSlot(entry)}${change.previous ? ` (retired ${change.previous.id})` : ""}`);
         return 0;
       });
     }
     case "rollback": {
       const base = baseModelOf(context, values.base);
-      const slot = { baseModel: base.id, taskClass: values.task ?? null };
+      const slot: AdapterSlot = { baseModel: base.id, taskClass: values.task ?? null, ...(values.tenant === undefined ? {} : { tenant: values.tenant }) };
       return audited(context, async (record) => {
         let change: AdapterChange;
         try {
-          change = rollbackAdapter(manifestPath, slot.baseModel, slot.taskClass);
+          change = rollbackAdapter(manifestPath, slot);
         } catch (error) {
           if (error instanceof AdapterRegistryError) return refuse(context, error.message);
           throw error;
         }
         await record(promotedEvent(change, "rollback", slot, base.sha256));
-        context.out(`rolled back ${change.previous?.id}: ${change.promoted ? `${change.promoted.id} serves again` : "the base model alone serves"} ${slot.baseModel} / ${slot.taskClass ?? "every task class"}`);
+        context.out(`rolled back ${change.previous?.id}: ${change.promoted ? `${change.promoted.id} serves again` : "the base model alone serves"} ${describeSlot(slot)}`);
         return 0;
       });
     }

@@ -1,5 +1,4 @@
 import { parseArgs } from "node:util";
-import { AuditQueueWriter } from "../../audit/store/queue.js";
 import { openDatabase } from "../../bootstrap/database.js";
 import { apiKeyEvent, issueApiKey } from "../../identity/issue.js";
 import { isScope, SCOPES, type Scope } from "../../identity/principal.js";
@@ -14,8 +13,9 @@ scopes: ${SCOPES.join(", ")}`;
 
 /**
  * `atomic apikeys create|list|revoke`: service keys for machine clients, each bound to a tenant and scopes. The key
- * is printed once and stored only as a hash; issuing and revoking are audited. A revocation reaches running
- * gateways within auth.apiKeyCacheMs.
+ * is printed once and stored only as a hash; issuing and revoking are audited, in the transaction that makes the
+ * change. The console reaches every tenant. While a gateway runs the embedded PostgreSQL, this joins that server;
+ * a revocation reaches running gateways within auth.apiKeyCacheMs.
  */
 export async function apikeysCommand(context: CommandContext, args: string[]): Promise<number> {
   const [action, ...rest] = args;
@@ -35,20 +35,21 @@ export async function apikeysCommand(context: CommandContext, args: string[]): P
   }
   if (action === "revoke" && positionals.length !== 1) throw new UsageError(USAGE);
 
-  const database = await openDatabase(context.config, context.logger);
+  const database = await openDatabase(context.config, context.logger, { joinRunning: true });
   try {
     const keys = database.stores.apiKeys;
-    const audit = new AuditQueueWriter(database.stores.pool);
+    const by = consoleOperator();
     switch (action) {
       case "create": {
         let issued;
         try {
-          issued = await issueApiKey(keys, { tenant: values.tenant!, scopes, description: values.description ?? null });
+          issued = await issueApiKey(keys, { tenant: values.tenant!, scopes, description: values.description ?? null }, {
+            describe: (record) => apiKeyEvent("apikey.created", record, by),
+          });
         } catch (error) {
           if (error instanceof RangeError) throw new UsageError(error.message);
           throw error;
         }
-        await audit.enqueue(apiKeyEvent("apikey.created", issued!.record, consoleOperator()));
         context.out(issued!.key);
         context.err(`key ${issued!.record.id} for tenant ${issued!.record.tenant} with scopes ${issued!.record.scopes.join(",")}; it is shown only this once`);
         return 0;
@@ -61,13 +62,12 @@ export async function apikeysCommand(context: CommandContext, args: string[]): P
         return 0;
       case "revoke": {
         const id = positionals[0]!;
-        const revoked = await keys.revoke(id);
+        const revoked = await keys.revoke(id, { describe: (record) => apiKeyEvent("apikey.revoked", record, by) });
         if (revoked === null) {
           context.err(`no API key ${id}`);
           return 1;
         }
-        await audit.enqueue(apiKeyEvent("apikey.revoked", revoked, consoleOperator()));
-        context.out(`revoked ${id}`);
+        context.out(revoked.revoked ? `revoked ${id}` : `${id} was already revoked`);
         return 0;
       }
     }

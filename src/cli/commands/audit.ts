@@ -36,7 +36,7 @@ async function exportCommand(context: CommandContext, args: string[]): Promise<n
   const paths = auditKeyPaths(context.config);
   const key = loadSigningKey(paths.signingKey, context.config.audit.origin);
   const retiredKeys = loadRetiredPublicKeys(paths.dir, context.config.audit.origin);
-  const database = await openDatabase(context.config, context.logger);
+  const database = await openDatabase(context.config, context.logger, { joinRunning: true });
   const progress = createProgress("exporting", "entries");
   try {
     const result = await exportAudit({

@@ -26,9 +26,9 @@ function selectorOf(input: ErasureSelectorInput): ContentSelector {
 
 /**
  * `atomic erase`: erases the content of a tenant's stored executions (see src/retention), in batches, each one
- * transaction with its `content.erased` audit event. The operator at the console reaches every tenant. On a
- * database server (database.url) gateways keep running; the embedded PostgreSQL admits one process, so there the
- * gateway is stopped first (or the admin route used). Queued events are logged by the next sequencer that runs.
+ * transaction with its `content.erased` audit event. The operator at the console reaches every tenant. Gateways
+ * keep running: on a database server (database.url), and on the embedded PostgreSQL, which this joins when a
+ * gateway runs it. Queued events are logged by the next sequencer that runs.
  */
 export async function eraseCommand(context: CommandContext, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -45,7 +45,7 @@ export async function eraseCommand(context: CommandContext, args: string[]): Pro
   if (values.tenant === undefined || positionals.length > 0) throw new UsageError(USAGE);
   const selector = selectorOf({ tenant: values.tenant, subject: values.subject, executionId: values.execution, before: values.before });
 
-  const database = await openDatabase(context.config, context.logger);
+  const database = await openDatabase(context.config, context.logger, { joinRunning: true });
   try {
     const eraser = new ContentEraser(database.stores.erasure, context.config.retention.batchSize);
     if (values["dry-run"]) {

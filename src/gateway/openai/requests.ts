@@ -8,12 +8,57 @@ import { TASK_LABEL_PATTERN } from "../../adaptation/task-class.js";
  */
 
 const TextPart = z.strictObject({ type: z.literal("text"), text: z.string() });
+const Content = z.union([z.string().max(1_000_000), z.array(TextPart).min(1).max(100)]);
+/** OpenAI's participant name: stored with the request (redacted), not shown to the model. */
+const Name = z.string().max(64).optional();
+/** A function's name, as OpenAI restricts it: it is compiled into the grammar and the caller dispatches on it. */
+const ToolName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "letters, digits, '_' and '-' (max 64)");
+const CallId = z.string().min(1).max(128);
 
-export const ChatMessageSchema = z.strictObject({
-  role: z.enum(["system", "developer", "user", "assistant"]),
-  content: z.union([z.string().max(1_000_000), z.array(TextPart).min(1).max(100)]),
-  name: z.string().max(64).optional(),
+const ToolCallSchema = z.strictObject({
+  id: CallId,
+  type: z.literal("function"),
+  function: z.strictObject({ name: ToolName, arguments: z.string().max(1_000_000) }),
 });
+
+export const ChatMessageSchema = z.discriminatedUnion("role", [
+  z.strictObject({ role: z.enum(["system", "developer", "user"]), content: Content, name: Name }),
+  z.strictObject({
+    role: z.literal("assistant"),
+    // null where the turn was only calls, as OpenAI's answer has it and clients send it back.
+    content: Content.nullable().optional(),
+    name: Name,
+    tool_calls: z.array(ToolCallSchema).min(1).max(128).nullable().optional(),
+    // Fields of an answer's message that clients send back as they got it (the Python client's model_dump() writes
+    // them all); Atomic never fills them, so only their empty values are known.
+    refusal: z.null().optional(),
+    audio: z.null().optional(),
+    function_call: z.null().optional(),
+    annotations: z.array(z.never()).max(0).nullable().optional(),
+  }).refine((m) => m.content != null || m.tool_calls != null, { message: "an assistant message needs content or tool_calls", path: ["content"] }),
+  z.strictObject({ role: z.literal("tool"), content: Content, tool_call_id: CallId }),
+]);
+export type ChatMessageParam = z.infer<typeof ChatMessageSchema>;
+
+const ToolSchema = z.strictObject({
+  type: z.literal("function"),
+  function: z.strictObject({
+    name: ToolName,
+    description: z.string().max(100_000).optional(),
+    // Absent: a function without parameters, as OpenAI reads it.
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    // Arguments always satisfy the schema here, strict or not.
+    strict: z.boolean().nullable().optional(),
+  }),
+});
+
+const ToolChoiceSchema = z.union([
+  z.enum(["none", "auto", "required"]),
+  z.strictObject({ type: z.literal("function"), function: z.strictObject({ name: ToolName }) }),
+]);
+
+/** Answers per request (`n`): each is a generation of its own, so the bound is a bound on work. */
+const MAX_CHOICES = 8;
 
 const Stop = z.union([z.string().min(1).max(64), z.array(z.string().min(1).max(64)).max(4)]).nullable().optional();
 
@@ -69,7 +114,8 @@ const Sampling = {
   stop: Stop,
   stream: z.boolean().nullable().optional(),
   stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullable().optional(),
-  n: z.literal(1).nullable().optional(),
+  n: z.number().int().min(1).max(MAX_CHOICES).nullable().optional(),
+  // The end user, kept (redacted) in each execution's parameters.
   user: z.string().max(256).optional(),
 };
 
@@ -78,6 +124,9 @@ export const ChatCompletionRequestSchema = z.strictObject({
   messages: z.array(ChatMessageSchema).min(1).max(1000),
   max_completion_tokens: z.number().int().min(1).nullable().optional(),
   response_format: ResponseFormat.optional(),
+  tools: z.array(ToolSchema).min(1).max(128).optional(),
+  tool_choice: ToolChoiceSchema.optional(),
+  parallel_tool_calls: z.boolean().optional(),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 

@@ -11,7 +11,7 @@ import { requireScope } from "../middleware/auth/index.js";
 import { parseParams } from "../validation.js";
 
 const ACTIONS = ["freeze", "unfreeze", "reset"] as const;
-const ListQuery = z.strictObject({ task_class: z.string().min(1).max(200).optional() });
+export const ListQuery = z.strictObject({ task_class: z.string().min(1).max(200).optional() });
 
 /**
  * Adaptation for operators: the caller's tenant's task classes with the strategies, sampling preset, max_tokens
@@ -40,7 +40,8 @@ export function registerAdminAdaptation(app: Hono, deps: GatewayDeps): void {
           // What a request of the class gets now, every strategy being possible (the frozen choice).
           const strategies = learner.chooseStrategies(tenant, entry.taskClass, modelId, STRATEGIES, null);
           const preset = strategies.includes("parameters") ? learner.choosePreset(tenant, entry.taskClass, modelId, null) : null;
-          const adapter = adapters.current(modelId, entry.taskClass);
+          // The adapter a request at the highest level would get: the tenant's own, whatever data it was fitted on.
+          const adapter = adapters.current(modelId, entry.taskClass, { tenant, classification: "secret" });
           return {
             model: modelId,
             strategies,
@@ -48,7 +49,7 @@ export function registerAdminAdaptation(app: Hono, deps: GatewayDeps): void {
             preset: preset?.id ?? null,
             parameters: preset?.sampling ?? null,
             max_tokens: preset === null ? null : learner.learnedMaxTokens(tenant, entry.taskClass, modelId),
-            adapter: adapter === null ? null : { id: adapter.id, sha256: adapter.sha256, version: adapter.version },
+            adapter: adapter === null ? null : { id: adapter.id, sha256: adapter.sha256, version: adapter.version, tenant_only: adapter.tenant !== null },
             learned: AdaptationLearner.summary(model),
           };
         }),

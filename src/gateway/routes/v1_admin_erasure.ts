@@ -8,7 +8,7 @@ import { invalidRequest } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { readBody } from "../validation.js";
 
-const ErasureRequest = z.strictObject({
+export const ErasureRequest = z.strictObject({
   /** The caller identity the executions name: `apikey:<key id>` or a JWT's `sub`. */
   subject: z.string().max(128).optional(),
   execution_id: z.string().max(64).optional(),

@@ -15,11 +15,11 @@ import { parseParams } from "../validation.js";
 
 const Size = z.string().regex(/^\d{1,15}$/, "a whole number").transform(Number);
 const Position = z.union([Size, z.iso.datetime({ offset: true }).transform((t) => new Date(t))]);
-const NoQuery = z.strictObject({});
-const ReceiptPath = z.strictObject({ eventId: z.string().regex(UUID_PATTERN, "not an audit event id (a UUID)") });
-const ReceiptQuery = z.strictObject({ tree_size: Size.optional() });
-const ConsistencyQuery = z.strictObject({ from: Size, to: Size.optional() });
-const ExportQuery = z.strictObject({
+export const NoQuery = z.strictObject({});
+export const ReceiptPath = z.strictObject({ eventId: z.string().regex(UUID_PATTERN, "not an audit event id (a UUID)") });
+export const ReceiptQuery = z.strictObject({ tree_size: Size.optional() });
+export const ConsistencyQuery = z.strictObject({ from: Size, to: Size.optional() });
+export const ExportQuery = z.strictObject({
   from: Position.optional(),
   to: Position.optional(),
   previous_size: Size.optional(),

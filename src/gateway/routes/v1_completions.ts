@@ -7,53 +7,57 @@ import { setRoutingHeaders } from "../routing-headers.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
+import { choiceCount, choicesUsage, runChoices } from "../openai/choices.js";
 import { adaptationOptions, CompletionRequestSchema, stopList } from "../openai/requests.js";
 import { streamRoutedGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
 import { usageOf } from "../openai/usage.js";
 
-/** POST /v1/completions — OpenAI's legacy text completion, non-streaming and SSE. */
+/** POST /v1/completions — OpenAI's legacy text completion, non-streaming and SSE; `n` answers as for chat. */
 export function registerCompletions(app: Hono, deps: GatewayDeps): void {
   app.post("/v1/completions", requireScope("infer"), requireTokenBudget(deps.quotas), async (c) => {
     const body = await readBody(c, CompletionRequestSchema);
-    const executionId = uuidv7();
+    const n = choiceCount(body);
+    const executionIds = Array.from({ length: n }, () => uuidv7());
     const created = Math.floor(Date.now() / 1000);
-    const id = `cmpl-${executionId}`;
-    c.header("x-atomic-execution-id", executionId);
+    const id = `cmpl-${executionIds[0]}`;
+    c.header("x-atomic-execution-id", executionIds.join(", "));
     const prompt = typeof body.prompt === "string" ? body.prompt : body.prompt[0]!;
-    const request: GenerationRequest = {
-      executionId,
+    const requestFor = (index: number, model: string | undefined): GenerationRequest => ({
+      executionId: executionIds[index]!,
       requestId: c.get("requestId"),
       actor: actorOf(c),
       policy: policySubjectOf(c),
       endpoint: "completions",
-      model: body.model,
+      model: model ?? body.model,
       input: { kind: "completion", prompt },
       options: {
         maxTokens: body.max_tokens ?? undefined,
         temperature: body.temperature ?? undefined,
         topP: body.top_p ?? undefined,
-        seed: body.seed ?? undefined,
+        // Each answer draws its own tokens: the caller's seed, then the next ones.
+        seed: body.seed == null ? undefined : body.seed + index,
         stop: stopList(body.stop),
         ...adaptationOptions(body),
       },
+      ...(body.user === undefined ? {} : { endUser: body.user }),
       signal: c.req.raw.signal,
-      onModel: (_model, decision) => setRoutingHeaders(c, decision),
-    };
+      ...(index === 0 ? { onModel: (_model, decision) => setRoutingHeaders(c, decision) } : {}),
+    });
 
     if (!body.stream) {
-      const outcome = await runGeneration(deps, request);
+      const outcomes = await runChoices(n, (index, model) => runGeneration(deps, requestFor(index, model)));
       return c.json({
         id,
         object: "text_completion",
         created,
-        model: outcome.model.id,
-        choices: [{ index: 0, text: outcome.text, logprobs: null, finish_reason: outcome.finishReason }],
-        usage: usageOf(outcome),
+        model: outcomes[0]!.model.id,
+        choices: outcomes.map((outcome, index) => ({ index, text: outcome.text, logprobs: null, finish_reason: outcome.finishReason })),
+        usage: usageOf(choicesUsage(outcomes)),
       });
     }
 
-    return streamRoutedGeneration(c, deps, request, (model) => {
+    return streamRoutedGeneration(c, deps, requestFor(0, undefined), (model) => {
       const chunk = (text: string, finishReason: string | null) => ({
         id, object: "text_completion", created, model: model(),
         choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason }],

@@ -21,7 +21,7 @@ export function registerEmbeddings(app: Hono, deps: GatewayDeps): void {
     const executionId = uuidv7();
     c.header("x-atomic-execution-id", executionId);
     const inputs = typeof body.input === "string" ? [body.input] : body.input;
-    const outcome = await runEmbedding(deps, { executionId, requestId: c.get("requestId"), actor: actorOf(c), policy: policySubjectOf(c), model: body.model, inputs, signal: c.req.raw.signal });
+    const outcome = await runEmbedding(deps, { executionId, requestId: c.get("requestId"), actor: actorOf(c), policy: policySubjectOf(c), model: body.model, inputs, ...(body.user === undefined ? {} : { endUser: body.user }), signal: c.req.raw.signal });
     return c.json({
       object: "list",
       data: outcome.vectors.map((vector, index) => ({

@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { FeedbackError, UnknownExecutionError } from "../../bidding/index.js";
-import { redact } from "../../redaction/index.js";
+import { redact, redactJson } from "../../redaction/index.js";
 import type { GatewayDeps } from "../deps.js";
 import { invalidRequest, notFound } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
@@ -10,11 +10,16 @@ import { adaptationRecordOf } from "../../adaptation/record.js";
 import { isClassification } from "../../policy/index.js";
 import type { ExecutionRecord } from "../../store/interface.js";
 
-const FeedbackRequest = z.strictObject({
+export const FeedbackRequest = z.strictObject({
   execution_id: z.string().min(1).max(64),
   /** 0 (useless) … 1 (exactly right). */
   score: z.number().min(0).max(1),
   comment: z.string().max(2000).optional(),
+  /**
+   * The right answer, where the model's was not: text, or the JSON value of a structured answer. Stored redacted;
+   * the execution then teaches adaptation (exemplars, fitted adapters) with it instead of the model's answer.
+   */
+  correction: z.union([z.string().min(1).max(8000), z.json()]).refine((value) => value !== null, "a correction cannot be null").optional(),
 });
 
 /**
@@ -28,6 +33,10 @@ export function registerFeedback(app: Hono, deps: GatewayDeps): void {
     const missing = () => notFound("execution_not_found", `execution ${body.execution_id} does not exist`, "execution_id");
     const execution = await deps.executions.get(tenant, body.execution_id);
     if (execution === null) throw missing();
+    // Checked before anything is written: a refused correction leaves the feedback unrecorded too.
+    if (body.correction !== undefined && (deps.adaptation === undefined || adaptationRecordOf(execution.parameters) === null)) {
+      throw invalidRequest("correction_not_applicable", "a correction teaches inference-time adaptation, which did not run for this execution (adaptation off, an embedding, or a record from before it)", "correction");
+    }
     // Feedback sent right after the answer must find the execution's outcome recorded.
     await deps.routing.pending.settled(body.execution_id);
     try {
@@ -38,7 +47,8 @@ export function registerFeedback(app: Hono, deps: GatewayDeps): void {
         // Stored for operators to read: with detected PII as placeholders, like every other stored text.
         ...(body.comment === undefined ? {} : { comment: redact(body.comment).text }),
       });
-      const adaptation = await adaptationFeedback(deps, execution, body.score);
+      const correction = body.correction === undefined ? undefined : typeof body.correction === "string" ? redact(body.correction).text : redactJson(body.correction).value;
+      const adaptation = await adaptationFeedback(deps, execution, body.score, correction);
       return c.json({ object: "feedback", execution_id: result.executionId, outcomes: result.outcomes, learned: result.learned, adaptation });
     } catch (error) {
       if (error instanceof UnknownExecutionError) throw missing();
@@ -53,7 +63,7 @@ export function registerFeedback(app: Hono, deps: GatewayDeps): void {
  * when the score is high enough), and the integrator learns the score for the plan it ran with. Null for an
  * execution adaptation did not plan (adaptation off, an embedding, a record from before it existed).
  */
-async function adaptationFeedback(deps: GatewayDeps, execution: ExecutionRecord, score: number): Promise<{ task_class: string; learned: boolean } | null> {
+async function adaptationFeedback(deps: GatewayDeps, execution: ExecutionRecord, score: number, correction: unknown): Promise<{ task_class: string; learned: boolean; corrected: boolean } | null> {
   const record = adaptationRecordOf(execution.parameters);
   const classification = (execution.parameters["policy"] as { classification?: unknown } | undefined)?.classification;
   if (deps.adaptation === undefined || record === null || !isClassification(classification)) return null;
@@ -65,6 +75,6 @@ async function adaptationFeedback(deps: GatewayDeps, execution: ExecutionRecord,
     record,
     completionTokens: execution.completionTokens,
     finished: typeof maxTokens === "number" && execution.completionTokens < maxTokens,
-  }, classification, score);
-  return { task_class: record.taskClass, learned };
+  }, classification, score, correction);
+  return { task_class: record.taskClass, learned, corrected: correction !== undefined };
 }

@@ -13,14 +13,14 @@ import { ApiError, invalidRequest, notFound } from "../errors.js";
 import { parseParams, readBody } from "../validation.js";
 
 
-const RegisterSchemaRequest = z.strictObject({
+export const RegisterSchemaRequest = z.strictObject({
   name: z.string().regex(SCHEMA_NAME_PATTERN, "letters, digits, '.', '_' and '-', starting with a letter or digit (max 128)"),
   version: z.number().int().min(1).max(1_000_000).optional(),
   description: z.string().max(2000).optional(),
   schema: z.record(z.string(), z.unknown()),
 });
 
-const SchemaPath = z.strictObject({
+export const SchemaPath = z.strictObject({
   name: z.string().regex(SCHEMA_NAME_PATTERN, "not a valid schema name"),
   version: z.coerce.number().int().min(1).max(1_000_000).optional(),
 });

@@ -20,7 +20,7 @@ import { usageOf } from "../openai/usage.js";
 import { assertUsableSchema } from "./v1_schemas.js";
 import { AdaptationFields, adaptationOptions, ExtraSampling } from "../openai/requests.js";
 
-const TaskRequest = z.strictObject({
+export const TaskRequest = z.strictObject({
   input: z.union([z.string().min(1).max(1_000_000), z.record(z.string(), z.unknown())]),
   instructions: z.string().min(1).max(20_000).optional(),
   schema: z.union([

@@ -153,7 +153,7 @@ async function generate(message: Extract<ParentMessage, { type: "generate" }>, h
       topP: params.topP,
       topK: params.topK,
       minP: params.minP,
-      // Absent, node-llama-cpp's own default applies (1.1 over the last 64 tokens), as before this option existed.
+      // Absent, no penalty applies (node-llama-cpp passes none; llama.cpp's sampler defaults to 1), as before this option existed.
       repeatPenalty: params.repeatPenalty,
       seed: params.seed,
       grammar,

@@ -25,30 +25,46 @@ export interface LlamaEngineOptions {
 /** Local inference through node-llama-cpp, one supervised host process per model. */
 export class LlamaEngine implements InferenceEngine {
   private readonly hosts = new Map<string, ModelHost>();
+  private closed = false;
 
-  constructor(options: LlamaEngineOptions) {
-    for (const model of options.models) {
-      const admission: AdmissionOptions = { concurrency: model.parallel, maxQueue: options.maxQueue, queueTimeoutMs: options.queueTimeoutMs };
-      const spec: LoadSpec = {
-        modelId: model.id,
-        path: model.path,
-        sha256: model.sha256,
-        contextSize: Math.min(options.contextSize, model.contextLength),
-        sequences: model.parallel,
-        threads: options.threads,
-        gpu: options.gpu,
-        embedding: model.capabilities.includes("embedding"),
-        generation: model.capabilities.includes("chat") || model.capabilities.includes("completion"),
-        maxAdapterContexts: options.maxAdapterContexts ?? 2,
-        adapterIdleMs: options.adapterContextIdleMs ?? 300_000,
-      };
-      this.hosts.set(model.id, new ModelHost({ spec, admission, logger: options.logger, restartDelayMs: options.restartDelayMs, onLifecycle: options.onLifecycle }));
-    }
+  constructor(private readonly options: LlamaEngineOptions) {
+    for (const model of options.models) this.hosts.set(model.id, this.hostFor(model));
+  }
+
+  private hostFor(model: CatalogModel): ModelHost {
+    const options = this.options;
+    const admission: AdmissionOptions = { concurrency: model.parallel, maxQueue: options.maxQueue, queueTimeoutMs: options.queueTimeoutMs };
+    const spec: LoadSpec = {
+      modelId: model.id,
+      path: model.path,
+      sha256: model.sha256,
+      contextSize: Math.min(options.contextSize, model.contextLength),
+      sequences: model.parallel,
+      threads: options.threads,
+      gpu: options.gpu,
+      embedding: model.capabilities.includes("embedding"),
+      generation: model.capabilities.includes("chat") || model.capabilities.includes("completion"),
+      maxAdapterContexts: options.maxAdapterContexts ?? 2,
+      adapterIdleMs: options.adapterContextIdleMs ?? 300_000,
+    };
+    return new ModelHost({ spec, admission, logger: options.logger, restartDelayMs: options.restartDelayMs, onLifecycle: options.onLifecycle });
   }
 
   /** Starts every model host; resolves when each is ready or has failed (a failed model never fails the rest). */
   async start(): Promise<void> {
     await Promise.all([...this.hosts.values()].map((host) => host.start()));
+  }
+
+  /**
+   * Hosts a model pinned while the engine runs. The host is there (loading) as soon as this returns; the promise
+   * resolves once it is ready or has failed, as start() does. An id already hosted, or an engine closing, refuses.
+   */
+  add(model: CatalogModel): Promise<void> {
+    if (this.closed) throw new ModelUnavailableError("model_stopped", `the engine is shutting down; ${model.id} is not started`);
+    if (this.hosts.has(model.id)) throw new RangeError(`model ${model.id} is already hosted`);
+    const host = this.hostFor(model);
+    this.hosts.set(model.id, host);
+    return host.start();
   }
 
   ids(): string[] {
@@ -78,6 +94,7 @@ export class LlamaEngine implements InferenceEngine {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.hosts.values()].map((host) => host.close()));
   }
 }

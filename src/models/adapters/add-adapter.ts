@@ -36,7 +36,7 @@ export async function addAdapter(options: AddAdapterOptions): Promise<{ entry: A
   if (problems.length > 0) throw new AddAdapterError(`${file} is not a LoRA adapter for ${options.baseModel.id}: ${problems.join("; ")}`);
 
   const manifest = loadManifest(options.manifestPath);
-  const version = nextVersion(manifest, options.baseModel.id, options.taskClass);
+  const version = nextVersion(manifest, { baseModel: options.baseModel.id, taskClass: options.taskClass });
   const id = options.id ?? `${options.baseModel.id}.${options.taskClass === null ? "any" : options.taskClass.replace(/[^a-zA-Z0-9._-]+/g, "-")}.v${version}`.slice(0, 128);
   const folder = dirname(resolve(options.manifestPath));
   const entry: AdapterEntry = {

@@ -7,6 +7,7 @@ import { systemEvent } from "../../audit/events.js";
 import { UnknownExecutionError } from "../../bidding/errors.js";
 import type { ExecutionOutcome } from "../../bidding/tracker.js";
 import type { Logger } from "../../observability/logger.js";
+import type { Metrics } from "../../observability/metrics/interface.js";
 import type { ExecutionRecord, ExecutionStore } from "../../store/interface.js";
 import type { GatewayActivities, RecordOutcomesRequest, WebhookOutcome, WebhookRequest } from "../types.js";
 
@@ -39,6 +40,8 @@ export interface GatewayActivityDeps {
   webhookAllow: readonly string[];
   /** Records each webhook attempt in the audit log. */
   audit?: (event: AuditEvent) => Promise<void>;
+  /** Counts each webhook attempt by outcome. */
+  metrics?: Pick<Metrics, "webhookDelivery">;
   logger: Logger;
   /** One delivery attempt's HTTP timeout; capped below the activity's start-to-close timeout. Default 10 s. */
   webhookTimeoutMs?: number;
@@ -139,6 +142,7 @@ export function createGatewayActivities(deps: GatewayActivityDeps): GatewayActiv
       // Only the origin is ever logged or audited: a path or query may carry the receiver's secret.
       const origin = target?.origin ?? "(not a URL)";
       const audit = async (detail: { status: number | null; error?: string; delivered: boolean }, outcome: NonNullable<AuditEvent["outcome"]>) => {
+        deps.metrics?.webhookDelivery(outcome.status);
         await deps.audit?.(systemEvent("webhook.attempt", {
           actor: { tenant },
           outcome,

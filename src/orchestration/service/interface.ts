@@ -14,6 +14,8 @@ export interface TaskService {
   get(tenant: string, taskId: string): Promise<TaskStatus | null>;
   /** Asks a running task to stop. "not_running" when it has already ended; null when unknown or another tenant's. */
   cancel(tenant: string, taskId: string): Promise<"cancelling" | "not_running" | null>;
+  /** Tasks of every tenant by workflow status (`Running`, `Completed`, `Failed`, …), for metrics; absent when off. */
+  countByState?(): Promise<ReadonlyMap<string, number>>;
 }
 
 export class TaskConflictError extends Error {

@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from "@temporalio/client";
 import { getTaskStatus, submitTask, taskTenant, type SubmitOptions } from "../client.js";
 import type { TaskInput } from "../types.js";
+import { taskWorkflow } from "../workflows/task.js";
 import { TaskConflictError, type TaskService } from "./interface.js";
 
 /** Tasks as Temporal workflows (workflow id = task id), their tenant kept in the workflow's memo. */
@@ -35,5 +36,11 @@ export class TemporalTaskService implements TaskService {
     if (description.status.name !== "RUNNING") return "not_running";
     await handle.cancel();
     return "cancelling";
+  }
+
+  /** One visibility query, counted by the server (nothing is listed). */
+  async countByState(): Promise<ReadonlyMap<string, number>> {
+    const counted = await this.client.workflow.count(`WorkflowType = "${taskWorkflow.name}" GROUP BY ExecutionStatus`);
+    return new Map(counted.groups.map((group) => [String(group.groupValues[0]), group.count]));
   }
 }

@@ -49,6 +49,7 @@ export async function adapt(deps: PipelineDeps, request: GenerationRequest, inge
   const features = selected.decision?.plan.microtasks[0]?.features ?? extractFeatures(ingested.bidding);
   const plan = adaptation.analyzer.analyze({
     tenant: request.actor.tenant,
+    classification,
     endpoint: request.endpoint,
     taskType: features.taskType,
     ...(request.options.task === undefined ? {} : { declaredTask: request.options.task }),

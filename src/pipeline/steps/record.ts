@@ -5,6 +5,7 @@ import type { FinishReason } from "../../inference/interface.js";
 import type { ExecutionRecord, SchemaRef } from "../../store/interface.js";
 import type { GenerationRequest, PipelineDeps } from "../generate.js";
 import type { PolicyCheck } from "../policy-gate.js";
+import { countExecution } from "../execution-metrics.js";
 import { recordExecution } from "../record.js";
 import { routingSummary } from "../routing.js";
 import type { Adapted } from "./adapt.js";
@@ -45,7 +46,7 @@ export async function recordGeneration(deps: PipelineDeps, request: GenerationRe
     reward: rewardOf(ending, usage, decision?.assignments[0]?.expectedLatencyMs ?? null),
   };
   const schema: SchemaRef | null = request.structured?.kind === "json_schema" ? request.structured.ref : null;
-  await recordExecution(deps, {
+  const record: ExecutionRecord = {
     id: request.executionId,
     requestId: request.requestId,
     actor: request.actor,
@@ -56,8 +57,9 @@ export async function recordGeneration(deps: PipelineDeps, request: GenerationRe
     errorCode: ending.errorCode,
     parameters: {
       ...params,
-      // Stop sequences are the caller's text too.
+      // Stop sequences are the caller's text too, and so is the end user it names.
       ...(params.stop ? { stop: params.stop.map((stop) => redactor.redactText(stop).text) } : {}),
+      ...(request.endUser === undefined ? {} : { user: redactor.redactText(request.endUser).text }),
       grammar: request.structured?.kind ?? null,
       seed: request.options.seed ?? null,
       attempts: usage.attempts,
@@ -71,11 +73,11 @@ export async function recordGeneration(deps: PipelineDeps, request: GenerationRe
     timings: { queueMs: usage.queueMs, inferenceMs: usage.inferenceMs, totalMs: performance.now() - trace.started },
     createdAt: trace.createdAt,
     completedAt: new Date(),
-  }, {
-    redactor,
-    ...(decision === null ? {} : { routing: routingSummary(decision) }),
-    ...(check === null ? {} : { policy: { ...check.record, redacted: selected.redacted } }),
-  });
+  };
+  const context = { redactor, ...(check === null ? {} : { policy: { ...check.record, redacted: selected.redacted } }) };
+  await recordExecution(deps, record, { ...context, ...(decision === null ? {} : { routing: routingSummary(decision) }) });
+  countExecution(deps.metrics, record, context);
+  if (adaptation !== null) deps.metrics?.adaptation(adaptation.mode, adaptation.strategies);
   return adaptation;
 }
 

@@ -31,8 +31,8 @@ export interface Selected {
  * synchronous generation is one microtask; decomposition is for asynchronous tasks, task-plan.ts). PII the chosen
  * model may not see is replaced by placeholders in all it reads or is steered by (the grammar is compiled from the
  * redacted schema, and checks the output against it); the caller gets the originals back in a text answer where
- * the policy allows (structured values keep the placeholders: restoring could break the schema they were validated
- * against). What is stored gets placeholders from the same redactor either way.
+ * the policy allows (structured values and tool calls keep the placeholders: restoring could break the schema they
+ * were validated against; a free-text answer beside tools is text like any other). What is stored gets placeholders from the same redactor either way.
  */
 export async function bidAndSelect(deps: PipelineDeps, request: GenerationRequest, ingested: Ingested, check: PolicyCheck | null): Promise<Selected> {
   const { model, decision, redact } = await chooseModel(deps.models, deps.routing, {
@@ -48,7 +48,8 @@ export async function bidAndSelect(deps: PipelineDeps, request: GenerationReques
   const redactor = redaction?.redactor ?? new Redactor(check === null ? {} : { detector: check.scan });
   const given = redaction?.view ?? ingested.asSent;
   const steering = given.structured && given.structured !== request.structured ? prepareStructured(given.structured) : ingested.structured;
-  return { model, decision, given, steering, redacted: redaction !== null, redactor, restoring: steering ? null : (redaction?.restore ?? null) };
+  const restoring = steering && !steering.freeText ? null : (redaction?.restore ?? null);
+  return { model, decision, given, steering, redacted: redaction !== null, redactor, restoring };
 }
 
 /** The request as the model may be given it; its Redactor also redacts the record, so both share placeholders. */

@@ -40,8 +40,9 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-const SUPERUSER = "atomic";
-const DATABASE = "atomic";
+/** initdb's superuser and the database the gateway uses; also what a command that joins a running server names. */
+export const SUPERUSER = "atomic";
+export const DATABASE = "atomic";
 /** Only names the socket file (.s.PGSQL.5432): no TCP port is opened. */
 const SOCKET_PORT = 5432;
 const SERVER_ACCOUNT = "postgres";

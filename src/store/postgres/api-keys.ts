@@ -1,4 +1,6 @@
 import type { Pool } from "pg";
+import type { AuditEvent } from "../../audit/core/entry.js";
+import { enqueueAuditEvent } from "../../audit/store/queue.js";
 import type { Scope } from "../../identity/principal.js";
 import type { ApiKeyRecord, ApiKeyStore, NewApiKey } from "../interface.js";
 import { inTransaction } from "./transaction.js";
@@ -22,9 +24,17 @@ const KEY_ID = /^[0-9a-f]{16}$/;
 export class PostgresApiKeyStore implements ApiKeyStore {
   constructor(private readonly pool: Pool) {}
 
-  async create(key: NewApiKey): Promise<ApiKeyRecord> {
-    const result = await this.pool.query<ApiKeyRow>(`${INSERT} RETURNING ${COLUMNS}`, values(key));
-    return toRecord(result.rows[0]!);
+  async create(key: NewApiKey, describe?: (record: ApiKeyRecord) => AuditEvent): Promise<ApiKeyRecord> {
+    if (describe === undefined) {
+      const result = await this.pool.query<ApiKeyRow>(`${INSERT} RETURNING ${COLUMNS}`, values(key));
+      return toRecord(result.rows[0]!);
+    }
+    return inTransaction(this.pool, async (client) => {
+      const result = await client.query<ApiKeyRow>(`${INSERT} RETURNING ${COLUMNS}`, values(key));
+      const record = toRecord(result.rows[0]!);
+      await enqueueAuditEvent(client, describe(record));
+      return record;
+    });
   }
 
   async createFirst(key: NewApiKey): Promise<ApiKeyRecord | null> {
@@ -44,18 +54,32 @@ export class PostgresApiKeyStore implements ApiKeyStore {
     return result.rows[0] === undefined ? null : toRecord(result.rows[0]);
   }
 
-  async list(): Promise<ApiKeyRecord[]> {
-    const result = await this.pool.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id`);
+  async list(tenant?: string): Promise<ApiKeyRecord[]> {
+    const result = tenant === undefined
+      ? await this.pool.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id`)
+      : await this.pool.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE tenant = $1 ORDER BY created_at, id`, [tenant]);
     return result.rows.map(toRecord);
   }
 
-  async revoke(id: string): Promise<ApiKeyRecord | null> {
+  async revoke(id: string, options: { tenant?: string; describe?: (record: ApiKeyRecord) => AuditEvent } = {}): Promise<{ record: ApiKeyRecord; revoked: boolean } | null> {
     if (!KEY_ID.test(id)) return null;
-    const result = await this.pool.query<ApiKeyRow>(
-      `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, clock_timestamp()) WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id],
-    );
-    return result.rows[0] === undefined ? null : toRecord(result.rows[0]);
+    return inTransaction(this.pool, async (client) => {
+      // Only a row still active is updated: the one revocation that happens is the one recorded.
+      const updated = await client.query<ApiKeyRow>(
+        `UPDATE api_keys SET revoked_at = clock_timestamp() WHERE id = $1 AND revoked_at IS NULL AND ($2::text IS NULL OR tenant = $2) RETURNING ${COLUMNS}`,
+        [id, options.tenant ?? null],
+      );
+      if (updated.rows[0] !== undefined) {
+        const record = toRecord(updated.rows[0]);
+        if (options.describe !== undefined) await enqueueAuditEvent(client, options.describe(record));
+        return { record, revoked: true };
+      }
+      const existing = await client.query<ApiKeyRow>(
+        `SELECT ${COLUMNS} FROM api_keys WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)`,
+        [id, options.tenant ?? null],
+      );
+      return existing.rows[0] === undefined ? null : { record: toRecord(existing.rows[0]), revoked: false };
+    });
   }
 
   async countActive(): Promise<number> {

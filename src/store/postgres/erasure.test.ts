@@ -38,7 +38,7 @@ afterAll(async () => {
 
 // Every test starts from an empty database: counts and events are then exactly what the test did.
 beforeEach(async () => {
-  await pool.query("DELETE FROM executions; DELETE FROM bidding_feedback; DELETE FROM audit_queue");
+  await pool.query("DELETE FROM executions; DELETE FROM bidding_feedback; DELETE FROM adaptation_rated_examples; DELETE FROM audit_queue");
 });
 
 interface Seed {
@@ -193,6 +193,22 @@ describe("erasure on demand", () => {
     const events = await erasureEvents();
     expect(events.map((e) => e.detail?.["count"])).toEqual([2, 2, 1]);
     expect(events.flatMap((e) => e.detail?.["executions"] as string[]).sort()).toEqual(rows.map((r) => r.id).sort());
+  });
+
+  it("erases a rater's correction with its execution, and counts it with the feedback texts", async () => {
+    const mine = await seed("delta-one");
+    const kept = await seed("epsilon-one", { subject: "apikey:00000000000000bb" });
+    for (const [record, correction] of [[mine, "delta-two"], [kept, "epsilon-two"]] as const) {
+      await pool.query(
+        "INSERT INTO adaptation_rated_examples (execution_id, tenant, task_class, classification, score, correction) VALUES ($1, 'ward-7', 'task:t', 'internal', 0, $2::json)",
+        [record.id, JSON.stringify(correction)],
+      );
+    }
+    const selector = { tenant: "ward-7", subject: "apikey:00000000000000aa" };
+    expect(await eraser().count(selector)).toEqual({ executions: 1, feedbackComments: 1 });
+    expect(await eraser().erase({ selector, ...byRequest })).toMatchObject({ executions: 1, feedbackComments: 1 });
+    const rows = await pool.query<{ execution_id: string; correction: unknown }>("SELECT execution_id, correction FROM adaptation_rated_examples ORDER BY correction IS NULL");
+    expect(rows.rows).toEqual([{ execution_id: kept.id, correction: "epsilon-two" }, { execution_id: mine.id, correction: null }]);
   });
 
   it("keeps no comment sent about content already erased", async () => {

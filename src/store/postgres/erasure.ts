@@ -42,7 +42,8 @@ export class PostgresContentErasureStore implements ContentErasureStore {
     const result = await this.pool.query<{ executions: string; feedback_comments: string }>(
       `WITH matched AS (SELECT id FROM executions WHERE ${where})
        SELECT (SELECT count(*) FROM matched) AS executions,
-              (SELECT count(*) FROM bidding_feedback WHERE comment IS NOT NULL AND execution_id IN (SELECT id FROM matched)) AS feedback_comments`,
+              (SELECT count(*) FROM bidding_feedback WHERE comment IS NOT NULL AND execution_id IN (SELECT id FROM matched))
+            + (SELECT count(*) FROM adaptation_rated_examples WHERE correction IS NOT NULL AND execution_id IN (SELECT id FROM matched)) AS feedback_comments`,
       values,
     );
     const row = result.rows[0]!;
@@ -65,10 +66,13 @@ export class PostgresContentErasureStore implements ContentErasureStore {
         [...values, options.limit],
       );
       const executionIds = locked.rows.map((row) => row.id);
-      const comments = executionIds.length === 0 ? 0 : (await client.query(
+      const comments = executionIds.length === 0 ? 0 : ((await client.query(
         "UPDATE bidding_feedback SET comment = NULL WHERE comment IS NOT NULL AND execution_id = ANY($1::uuid[])",
         [executionIds],
-      )).rowCount ?? 0;
+      )).rowCount ?? 0) + ((await client.query(
+        "UPDATE adaptation_rated_examples SET correction = NULL WHERE correction IS NOT NULL AND execution_id = ANY($1::uuid[])",
+        [executionIds],
+      )).rowCount ?? 0);
       const batch = { executionIds, feedbackComments: comments };
       const event = describe(batch);
       if (executionIds.length > 0) {

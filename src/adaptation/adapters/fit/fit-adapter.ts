@@ -55,14 +55,18 @@ export class FitError extends Error {
 /** Each label needs examples to fit on and at least one to hold back. */
 const MIN_EXAMPLES_PER_LABEL = 3;
 
+/** Refuses (FitError) labels and examples that cannot be fitted, before any work is done. */
+export function checkFitExamples(labels: readonly string[], examples: ReadonlyArray<{ label: string }>): void {
+  if (labels.length < 2 || new Set(labels).size !== labels.length) throw new FitError("fit_labels_invalid", "fitting needs at least two distinct labels");
+  const unknown = examples.find((e) => !labels.includes(e.label));
+  if (unknown) throw new FitError("fit_labels_invalid", `an example is labelled ${JSON.stringify(unknown.label)}, which is not one of ${labels.join(", ")}`);
+  const short = labels.filter((label) => examples.filter((e) => e.label === label).length < MIN_EXAMPLES_PER_LABEL);
+  if (short.length > 0) throw new FitError("fit_too_few_examples", `every label needs at least ${MIN_EXAMPLES_PER_LABEL} rated examples; too few for ${short.join(", ")}`);
+}
+
 export async function fitAdapter(options: FitAdapterOptions): Promise<FitAdapterResult> {
   const labels = [...options.labels];
-  if (labels.length < 2 || new Set(labels).size !== labels.length) throw new FitError("fit_labels_invalid", "fitting needs at least two distinct labels");
-  const unknown = options.examples.find((e) => !labels.includes(e.label));
-  if (unknown) throw new FitError("fit_labels_invalid", `an example is labelled ${JSON.stringify(unknown.label)}, which is not one of ${labels.join(", ")}`);
-  const perLabel = labels.map((label) => options.examples.filter((e) => e.label === label).length);
-  const short = labels.filter((_, i) => perLabel[i]! < MIN_EXAMPLES_PER_LABEL);
-  if (short.length > 0) throw new FitError("fit_too_few_examples", `every label needs at least ${MIN_EXAMPLES_PER_LABEL} rated examples; too few for ${short.join(", ")}`);
+  checkFitExamples(labels, options.examples);
 
   const job: FitJob = {
     base: options.baseModel,

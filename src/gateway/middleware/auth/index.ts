@@ -1,5 +1,5 @@
 import { getConnInfo } from "@hono/node-server/conninfo";
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import type { Authenticator } from "../../../identity/authenticator.js";
 import { AuthenticationError } from "../../../identity/errors.js";
 import { hasScope, type Principal, type Scope } from "../../../identity/principal.js";
@@ -38,12 +38,19 @@ export interface AuthenticateOptions {
 const CHALLENGE = 'Bearer realm="atomic"';
 
 /**
+ * Marks on the middleware below, so that the OpenAPI document (src/gateway/openapi) reads who may call a route from
+ * the handlers the route really runs, rather than from a second, hand-kept list.
+ */
+export const AUTHENTICATES = Symbol("atomic.authenticates");
+export const REQUIRED_SCOPES = Symbol("atomic.requiredScopes");
+
+/**
  * Every request under it must carry a valid API key or JWT; the principal is then on the context for routes and
  * records. Refusals — bad credentials here, missing scopes (403) and exhausted quotas (429) from the middleware
  * and routes below — are recorded in one place on their way out.
  */
 export function authenticate(options: AuthenticateOptions): MiddlewareHandler {
-  return async function authenticateHandler(c, next) {
+  return Object.assign(async function authenticateHandler(c: Context, next: Next) {
     let principal: Principal;
     try {
       principal = await options.authenticator.authenticate(c.req.header("authorization"));
@@ -61,18 +68,18 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler {
     if (c.error instanceof ApiError && (c.error.status === 403 || c.error.status === 429)) {
       await options.recordRefusal(refusal(c, c.error.status, c.error.code, c.error.message, principal));
     }
-  };
+  }, { [AUTHENTICATES]: true });
 }
 
 /** The request needs at least one of `scopes` (admin holds them all). */
 export function requireScope(...scopes: Scope[]): MiddlewareHandler {
-  return async function requireScopeHandler(c, next) {
+  return Object.assign(async function requireScopeHandler(c: Context, next: Next) {
     const principal = c.get("principal");
     if (!scopes.some((scope) => hasScope(principal, scope))) {
       throw new ApiError(403, "permission_error", "insufficient_scope", `this endpoint requires the scope ${scopes.join(" or ")}`);
     }
     await next();
-  };
+  }, { [REQUIRED_SCOPES]: scopes as readonly Scope[] });
 }
 
 function refusal(c: Context, status: Refusal["status"], code: string, reason: string, principal?: Principal): Refusal {

@@ -2,7 +2,16 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, notFound } from "../../errors.js";
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The stable code of the error this request was answered with (for the metrics middleware). */
+    errorCode: string;
+  }
+}
+
 function respond(c: Context, error: ApiError): Response {
+  // The code as the client gets it, whatever was thrown: what the metrics count answers by.
+  c.set("errorCode", error.code);
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
   return c.json(error.toBody(), error.status);
 }

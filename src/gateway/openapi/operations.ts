@@ -1,0 +1,362 @@
+import { z } from "zod";
+import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema } from "../openai/requests.js";
+import { ListQuery } from "../routes/v1_admin_adaptation.js";
+import { FitRequest, JobParams } from "../routes/v1_admin_adaptation_fits.js";
+import { ErasureRequest } from "../routes/v1_admin_erasure.js";
+import { ConsistencyQuery, ExportQuery, NoQuery, ReceiptPath, ReceiptQuery } from "../routes/v1_audit.js";
+import { FeedbackRequest } from "../routes/v1_feedback.js";
+import { RegisterSchemaRequest, SchemaPath } from "../routes/v1_schemas.js";
+import { TaskRequest } from "../routes/v1_tasks.js";
+import { CreateRequest as ApiKeyCreateRequest, KeyParams } from "../routes/v1_admin_apikeys.js";
+import { AdapterFit, AdaptationControl, AdaptationState, ApiKey, ApiKeyIssued, ApiKeyList, BiddingState, BiddingTraining, Erasure, ModelsReload, PolicyReload } from "./answers/admin.js";
+import { ChatCompletion, ChatCompletionChunk, EmbeddingList, Model, ModelList, TextCompletion, TextCompletionChunk } from "./answers/openai.js";
+import { AuditConsistency, AuditReceipt, Liveness, OpenApiOutline, Readiness, SchemaList, SchemaRecord } from "./answers/records.js";
+import { Execution, Feedback, Task, TaskAccepted, TaskCancelling, TaskEvent, TaskResult } from "./answers/tasks.js";
+import { requestSchema } from "./registry.js";
+
+/** Response headers the document names (components.headers). */
+export const HEADERS = {
+  "x-atomic-execution-id": "The execution record(s) of this answer: with `n` > 1, every answer's, in order, separated by `, `.",
+  "x-atomic-decision-id": "The bidding decision behind the answer (stored under the execution id); absent when the caller named the model.",
+  "x-atomic-routing": "How the learner chose: `exploit` or `explore`; absent when the caller named the model.",
+  "x-atomic-audit-event-id": "The `audit.read` event that records this very read: its receipt can be asked for too.",
+  "Location": "Where the created resource is read.",
+  "Retry-After": "Seconds to wait before asking again.",
+  "WWW-Authenticate": "The challenge: `Bearer realm=\"atomic\"`.",
+} as const;
+export type HeaderName = keyof typeof HEADERS;
+
+/** One answer of an operation: its JSON body, its server-sent events, or another media type. */
+export interface Answer {
+  description: string;
+  /** A named answer schema (answers/). */
+  json?: z.ZodType;
+  /** Server-sent events: the named schema of the JSON each `data:` carries. */
+  events?: z.ZodType;
+  /** A body that is not JSON: its media type. */
+  media?: string;
+  headers?: readonly HeaderName[];
+}
+
+export const TAGS = [
+  { name: "OpenAI-compatible", description: "OpenAI's routes and shapes: existing clients work by changing only the base URL." },
+  { name: "Tasks", description: "Atomic's task API: input in, schema-validated result out, synchronous or as a durable workflow." },
+  { name: "Records", description: "What was stored for a request, and the caller's judgement of it." },
+  { name: "Schemas", description: "The registry of JSON Schemas that tasks and response formats name." },
+  { name: "Audit", description: "The tamper-evident log, for auditors: checkpoints, receipts, consistency proofs, exports." },
+  { name: "Administration", description: "Operators' controls (scope `admin`); every change is audited." },
+  { name: "Service", description: "Probes, metrics, and this description." },
+] as const;
+
+export interface Operation {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: (typeof TAGS)[number]["name"];
+  /** The schema the route checks its path parameters with; absent: they are plain strings. */
+  path?: z.ZodObject;
+  query?: z.ZodObject;
+  /** A named request schema (the one the route validates the body with), or a body that is not JSON. */
+  body?: z.ZodType | { media: readonly string[]; description: string; required: boolean };
+  answers: Record<number, Answer>;
+  /** Error statuses particular to the route; those every route of its kind shares are added by the document. */
+  errors?: readonly number[];
+}
+
+const ChatRequest = requestSchema("ChatCompletionRequest", ChatCompletionRequestSchema);
+const CompletionRequest = requestSchema("CompletionRequest", CompletionRequestSchema);
+const EmbeddingRequest = requestSchema("EmbeddingRequest", EmbeddingRequestSchema);
+const Tasks = requestSchema("TaskRequest", TaskRequest);
+const Feedbacks = requestSchema("FeedbackRequest", FeedbackRequest);
+const Schemas = requestSchema("RegisterSchemaRequest", RegisterSchemaRequest);
+const Fits = requestSchema("AdapterFitRequest", FitRequest);
+const Erasures = requestSchema("ErasureRequest", ErasureRequest);
+
+const GENERATED = ["x-atomic-execution-id", "x-atomic-decision-id", "x-atomic-routing"] as const;
+const AUDITED = ["x-atomic-audit-event-id"] as const;
+
+/** The two answers of a control that switches a learner: frozen, learning again, or forgotten. */
+function control(operationId: string, summary: string, json: z.ZodType): Operation {
+  return { operationId, summary, tag: "Administration", answers: { 200: { description: "the state after the change", json } } };
+}
+
+/**
+ * Every route the gateway serves, by Hono's `METHOD path`. The document holds those of this table that the app
+ * really registered (GET /metrics only where it is served); a route missing here is missing from the document,
+ * which test/gateway/openapi.test.ts refuses.
+ */
+export const OPERATIONS: Record<string, Operation> = {
+  "GET /healthz": { operationId: "getLiveness", summary: "The process answers", tag: "Service", answers: { 200: { description: "alive", json: Liveness } } },
+  "GET /readyz": {
+    operationId: "getReadiness",
+    summary: "The database answers and a model is ready",
+    tag: "Service",
+    answers: { 200: { description: "ready", json: Readiness }, 503: { description: "not ready: the database is unreachable or no model is ready", json: Readiness } },
+  },
+  "GET /metrics": {
+    operationId: "getMetrics",
+    summary: "Prometheus text exposition",
+    description: "Every series of the gateway: requests, inference, queues, models, audit, egress refusals. Served here behind `metrics:read`, or on a loopback listener of its own (`metrics.listener`), or not at all.",
+    tag: "Service",
+    answers: { 200: { description: "the series", media: "text/plain" } },
+  },
+  "GET /openapi.json": {
+    operationId: "getOpenApiDocument",
+    summary: "This document",
+    description: "OpenAPI 3.1, generated at run time from the zod schemas the routes validate with and the handlers they run. Served without credentials: it describes the interface and holds no data.",
+    tag: "Service",
+    answers: { 200: { description: "the document", json: OpenApiOutline } },
+  },
+  "GET /docs": {
+    operationId: "getReference",
+    summary: "The reference page",
+    description: "This document rendered for reading, by a page the gateway ships: nothing is fetched from elsewhere.",
+    tag: "Service",
+    answers: { 200: { description: "an HTML page", media: "text/html" } },
+  },
+
+  "GET /v1/models": { operationId: "listModels", summary: "The models served, and `auto`", tag: "OpenAI-compatible", answers: { 200: { description: "every pinned model with its state, then `auto`", json: ModelList } } },
+  "GET /v1/models/:id": {
+    operationId: "getModel",
+    summary: "One model",
+    tag: "OpenAI-compatible",
+    answers: { 200: { description: "the model", json: Model } },
+    errors: [404],
+  },
+  "POST /v1/chat/completions": {
+    operationId: "createChatCompletion",
+    summary: "Chat completion",
+    description: "OpenAI's chat completion: non-streaming or server-sent events (`stream: true`), `response_format` `json_schema` and `json_object` under a grammar, tool calling, `n` answers. Parameters Atomic does not implement are refused by name.",
+    tag: "OpenAI-compatible",
+    body: ChatRequest,
+    answers: { 200: { description: "the answer, or its stream of chunks ending with `data: [DONE]`", json: ChatCompletion, events: ChatCompletionChunk, headers: GENERATED } },
+    errors: [404, 422, 503],
+  },
+  "POST /v1/completions": {
+    operationId: "createCompletion",
+    summary: "Text completion",
+    description: "OpenAI's legacy text completion, non-streaming or server-sent events; `n` answers.",
+    tag: "OpenAI-compatible",
+    body: CompletionRequest,
+    answers: { 200: { description: "the answer, or its stream of chunks ending with `data: [DONE]`", json: TextCompletion, events: TextCompletionChunk, headers: GENERATED } },
+    errors: [404, 503],
+  },
+  "POST /v1/embeddings": {
+    operationId: "createEmbedding",
+    summary: "Embeddings",
+    description: "`encoding_format` `float` or `base64` (what the official client asks for by default).",
+    tag: "OpenAI-compatible",
+    body: EmbeddingRequest,
+    answers: { 200: { description: "one vector per input", json: EmbeddingList, headers: ["x-atomic-execution-id"] } },
+    errors: [404, 503],
+  },
+
+  "POST /v1/tasks": {
+    operationId: "createTask",
+    summary: "Run a task",
+    description: "`mode: \"sync\"` (default) answers the validated result; `mode: \"async\"` answers 202 at once and runs the task as a durable workflow, followed at `links`, optionally POSTing the signed outcome to `webhook.url`.",
+    tag: "Tasks",
+    body: Tasks,
+    answers: {
+      200: { description: "mode sync: the result", json: TaskResult, headers: GENERATED },
+      202: { description: "mode async: accepted, with its plan and where to follow it", json: TaskAccepted, headers: ["Location", "x-atomic-decision-id", "x-atomic-routing"] },
+    },
+    errors: [404, 422, 503],
+  },
+  "GET /v1/tasks/:id": {
+    operationId: "getTask",
+    summary: "An asynchronous task",
+    description: "Its progress while it runs; then its result, every microtask and the bidding decision.",
+    tag: "Tasks",
+    answers: { 200: { description: "the task", json: Task } },
+    errors: [404],
+  },
+  "GET /v1/tasks/:id/events": {
+    operationId: "streamTaskEvents",
+    summary: "An asynchronous task's events",
+    description: "Server-sent events: `progress` whenever the task's state changes, then one `done` with the finished task, then the stream ends. May be reopened at any time.",
+    tag: "Tasks",
+    answers: { 200: { description: "the event stream", events: TaskEvent } },
+    errors: [404],
+  },
+  "POST /v1/tasks/:id/cancel": {
+    operationId: "cancelTask",
+    summary: "Cancel an asynchronous task",
+    tag: "Tasks",
+    answers: { 202: { description: "asked to stop; its in-flight inferences are cancelled", json: TaskCancelling } },
+    errors: [404, 409],
+  },
+
+  "GET /v1/executions/:id": {
+    operationId: "getExecution",
+    summary: "An execution record",
+    description: "What was stored for one request: model and digest, parameters, input, output, tokens, timings, and the bidding decision. Only the tenant that made it can read it.",
+    tag: "Records",
+    answers: { 200: { description: "the record", json: Execution } },
+    errors: [404],
+  },
+  "POST /v1/feedback": {
+    operationId: "createFeedback",
+    summary: "Judge an execution",
+    description: "The caller's score (0…1) for an answer, taught to the bidding learner and to adaptation; a `correction` (stored redacted) teaches in the model's place.",
+    tag: "Records",
+    body: Feedbacks,
+    answers: { 200: { description: "what was learned from it", json: Feedback } },
+    errors: [404],
+  },
+
+  "POST /v1/schemas": {
+    operationId: "registerSchema",
+    summary: "Register a schema",
+    description: "Versioned and immutable per version; registering the same document again is answered as a success.",
+    tag: "Schemas",
+    body: Schemas,
+    answers: { 201: { description: "registered (or already registered identically)", json: SchemaRecord } },
+    errors: [409],
+  },
+  "GET /v1/schemas": { operationId: "listSchemas", summary: "The tenant's schemas", tag: "Schemas", answers: { 200: { description: "the latest version of each", json: SchemaList } } },
+  "GET /v1/schemas/:name": {
+    operationId: "getSchema",
+    summary: "A schema's latest version",
+    tag: "Schemas",
+    path: SchemaPath,
+    answers: { 200: { description: "the schema", json: SchemaRecord } },
+    errors: [404],
+  },
+  "GET /v1/schemas/:name/versions/:version": {
+    operationId: "getSchemaVersion",
+    summary: "One version of a schema",
+    tag: "Schemas",
+    path: SchemaPath,
+    answers: { 200: { description: "the schema", json: SchemaRecord } },
+    errors: [404],
+  },
+
+  "GET /v1/audit/checkpoint": {
+    operationId: "getAuditCheckpoint",
+    summary: "The latest signed checkpoint",
+    description: "A signed note (audit/FORMAT.md §4): origin, tree size, root hash, signature lines.",
+    tag: "Audit",
+    query: NoQuery,
+    answers: { 200: { description: "the checkpoint", media: "text/plain", headers: AUDITED } },
+    errors: [404],
+  },
+  "GET /v1/audit/receipt/:eventId": {
+    operationId: "getAuditReceipt",
+    summary: "An event's receipt",
+    description: "The event's leaf with its inclusion proof in the latest signed tree, or in the tree of `tree_size` the auditor holds; verifiable offline with the log's public key.",
+    tag: "Audit",
+    path: ReceiptPath,
+    query: ReceiptQuery,
+    answers: { 200: { description: "the receipt", json: AuditReceipt, headers: AUDITED } },
+    errors: [404],
+  },
+  "GET /v1/audit/consistency": {
+    operationId: "getAuditConsistency",
+    summary: "A consistency proof between two signed trees",
+    tag: "Audit",
+    query: ConsistencyQuery,
+    answers: { 200: { description: "the proof and both checkpoints", json: AuditConsistency, headers: AUDITED } },
+    errors: [404],
+  },
+  "GET /v1/audit/export": {
+    operationId: "exportAudit",
+    summary: "Export the log",
+    description: "A tar stream of the same files `atomic audit export` writes, ending at a signed tree, verifiable offline with audit/verify.mjs.",
+    tag: "Audit",
+    query: ExportQuery,
+    answers: { 200: { description: "the archive", media: "application/x-tar", headers: AUDITED } },
+  },
+
+  "GET /v1/admin/bidding": control("getBiddingState", "The bidding learner's state", BiddingState),
+  "POST /v1/admin/bidding/train": {
+    operationId: "trainBidding",
+    summary: "Warm-start the bidding learner",
+    description: "From an outcome table in the body (CSV with a header row, or JSONL), or with `?from=executions` from this gateway's own judged executions. Audited with the table's SHA-256, never its content.",
+    tag: "Administration",
+    // The route reads `from` without a schema of its own: this one says what it accepts.
+    query: z.object({ from: z.literal("executions").optional() }),
+    body: { media: ["text/csv", "application/jsonl"], description: "the outcome table (src/bidding/training.ts); none with ?from=executions", required: false },
+    answers: { 200: { description: "what was learned", json: BiddingTraining } },
+  },
+  "POST /v1/admin/bidding/freeze": control("freezeBidding", "Stop the bidding learner learning", BiddingState),
+  "POST /v1/admin/bidding/unfreeze": control("unfreezeBidding", "Let the bidding learner learn again", BiddingState),
+  "POST /v1/admin/bidding/reset": control("resetBidding", "Forget what the bidding learner learned", BiddingState),
+
+  "GET /v1/admin/adaptation": {
+    operationId: "getAdaptationState",
+    summary: "Adaptation's task classes",
+    description: "The caller's tenant's task classes, with the strategies, sampling preset, max_tokens and adapter each model would get now.",
+    tag: "Administration",
+    query: ListQuery,
+    answers: { 200: { description: "the state", json: AdaptationState } },
+    errors: [404],
+  },
+  "POST /v1/admin/adaptation/freeze": { ...control("freezeAdaptation", "Stop adaptation learning", AdaptationControl), errors: [404] },
+  "POST /v1/admin/adaptation/unfreeze": { ...control("unfreezeAdaptation", "Let adaptation learn again", AdaptationControl), errors: [404] },
+  "POST /v1/admin/adaptation/reset": { ...control("resetAdaptation", "Forget what adaptation learned", AdaptationControl), errors: [404] },
+  "POST /v1/admin/adaptation/fits": {
+    operationId: "createAdapterFit",
+    summary: "Fit an adapter",
+    description: "Fits a LoRA adapter for a label-like task class from the tenant's rated executions, off the request path; promoted only when it beats the current one on held-back examples.",
+    tag: "Administration",
+    body: Fits,
+    answers: { 202: { description: "started", json: AdapterFit } },
+    errors: [404],
+  },
+  "GET /v1/admin/adaptation/fits/:id": {
+    operationId: "getAdapterFit",
+    summary: "A fit's status",
+    tag: "Administration",
+    path: JobParams,
+    answers: { 200: { description: "the fit", json: AdapterFit } },
+    errors: [404],
+  },
+  "POST /v1/admin/policy/reload": {
+    operationId: "reloadPolicy",
+    summary: "Reload the policy set",
+    description: "A set that validates replaces the active one from the next request on; one that does not is refused (422, its problems in `details`) and the active set stays.",
+    tag: "Administration",
+    answers: { 200: { description: "the set now active", json: PolicyReload } },
+    errors: [422],
+  },
+  "POST /v1/admin/apikeys": {
+    operationId: "createApiKey",
+    summary: "Issue an API key",
+    description: "A key for the caller's own tenant with the scopes asked for; the secret is in this answer only (Cache-Control: no-store). Audited as apikey.created in the same transaction.",
+    tag: "Administration",
+    body: requestSchema("ApiKeyCreateRequest", ApiKeyCreateRequest),
+    answers: { 201: { description: "the key with its secret, once", json: ApiKeyIssued } },
+  },
+  "GET /v1/admin/apikeys": {
+    operationId: "listApiKeys",
+    summary: "The tenant's API keys",
+    tag: "Administration",
+    answers: { 200: { description: "every key, revoked ones too, never a secret or its hash", json: ApiKeyList } },
+  },
+  "POST /v1/admin/apikeys/:id/revoke": {
+    operationId: "revokeApiKey",
+    summary: "Revoke an API key",
+    description: "Refused at once by this gateway, by others within auth.apiKeyCacheMs; repeating it changes nothing.",
+    tag: "Administration",
+    path: KeyParams,
+    answers: { 200: { description: "the revoked key", json: ApiKey } },
+    errors: [404],
+  },
+  "POST /v1/admin/models/reload": {
+    operationId: "reloadModels",
+    summary: "Look at the pinned models now",
+    description: "Each newly pinned model gets a host and is answered as loading (GET /v1/models/{id} says when it is ready); pins that changed, or went, for models being served take effect at the next restart. A manifest that cannot be read is refused (422) and nothing changes.",
+    tag: "Administration",
+    answers: { 200: { description: "what was added, and what waits for a restart", json: ModelsReload } },
+    errors: [422],
+  },
+  "POST /v1/admin/erasure": {
+    operationId: "eraseContent",
+    summary: "Erase executions' content",
+    description: "Input, output, caller text in parameters and feedback comments of the caller's tenant's executions the selectors name become null; ids, digests, counts and the audit log stay. A dry run only counts.",
+    tag: "Administration",
+    body: Erasures,
+    answers: { 200: { description: "what was (or would be) erased", json: Erasure } },
+  },
+};

@@ -1,0 +1,116 @@
+import { execFile } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Writable } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway, type RunningGateway } from "../../src/bootstrap/gateway.js";
+import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
+import { ConfigSchema } from "../../src/config/schema.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { runningServerConnection } from "../../src/store/embedded/running-server.js";
+import { auditEvents } from "../support/audit-events.js";
+import { writeTestModels } from "../support/models.js";
+
+const MAIN = resolve("src/cli/main.ts");
+const KEY_CACHE_MS = 1000;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `atomic` in its own process, as an operator runs it beside the gateway: no DATABASE_URL, the same data directory. */
+function atomic(cwd: string, args: string[]): Promise<Run> {
+  const env = { ...process.env };
+  delete env["DATABASE_URL"];
+  return new Promise((done) => {
+    execFile(process.execPath, ["--import", import.meta.resolve("tsx"), MAIN, ...args], { env, cwd }, (error, stdout, stderr) => {
+      done({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let dir: string;
+let gateway: RunningGateway;
+let adminKey: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "atomic-cli-embedded-"));
+  // Run as root, the embedded PostgreSQL runs as postgres, which must pass through to the data directory.
+  chmodSync(dir, 0o755);
+  const models = writeTestModels([{ id: "tiny" }]);
+  const settings = {
+    dataDir: join(dir, ".atomic"),
+    models: { manifest: models.manifestPath, family: "", testModelWhenEmpty: false },
+    auth: { apiKeyCacheMs: KEY_CACHE_MS },
+  };
+  writeFileSync(join(dir, "atomic.config.json"), JSON.stringify(settings));
+  const config = ConfigSchema.parse({
+    ...settings,
+    server: { host: "127.0.0.1", port: 0 },
+    inference: { threads: 1, gpu: "cpu" },
+    audit: { intervalMs: 10 },
+    egress: { selfTest: { targets: ["127.0.0.1:1"], timeoutMs: 500 } },
+    temporal: { enabled: false },
+  });
+  const silent = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  // No database.url: the gateway starts and holds the embedded PostgreSQL, as `atomic serve` does by default.
+  gateway = await startGateway(config, createLogger({ level: "warn", destination: silent }));
+  adminKey = readFileSync(join(dir, ".atomic", ADMIN_KEY_FILE), "utf8").trim();
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const models = (key: string) => fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+
+describe("atomic apikeys while the gateway runs on the embedded PostgreSQL", () => {
+  it("issues, lists and revokes through the gateway's own server, which keeps serving", async () => {
+    const created = await atomic(dir, ["apikeys", "create", "--tenant", "ward-7", "--scopes", "infer", "--description", "from the console"]);
+    expect(created.code, created.stderr).toBe(0);
+    const key = created.stdout.trim();
+    const id = /^atk_([0-9a-f]{16})_/.exec(key)![1]!;
+    expect((await models(key)).status).toBe(200);
+
+    const listed = await atomic(dir, ["apikeys", "list"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(`${id}\tward-7\tinfer\tactive`);
+    expect(listed.stdout).toMatch(/\tdefault\tadmin\tactive\t/);
+
+    const revoked = await atomic(dir, ["apikeys", "revoke", id]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout.trim()).toBe(`revoked ${id}`);
+    expect((await atomic(dir, ["apikeys", "revoke", id])).stdout.trim()).toBe(`${id} was already revoked`);
+    // Another process revoked it: this gateway notices once its cached lookup expires.
+    const deadline = performance.now() + KEY_CACHE_MS + 2000;
+    let status = (await models(key)).status;
+    while (status !== 401 && performance.now() < deadline) {
+      await delay(100);
+      status = (await models(key)).status;
+    }
+    expect(status).toBe(401);
+
+    // The commands left the gateway's server running: it still answers, and its log holds both changes.
+    expect((await models(adminKey)).status).toBe(200);
+    await gateway.audit.sequencer.drain();
+    const url = (await runningServerConnection(join(dir, ".atomic", "postgres")))!;
+    const events = (await auditEvents(url)).filter((event) => event.detail?.["keyId"] === id);
+    expect(events.map((event) => event.kind)).toEqual(["apikey.created", "apikey.revoked"]);
+  });
+
+  it("says in one line why a server it cannot join is out of reach", async () => {
+    const other = join(dir, "starting");
+    mkdirSync(join(other, ".atomic", "postgres"), { recursive: true });
+    writeFileSync(join(other, "atomic.config.json"), JSON.stringify({ dataDir: join(other, ".atomic") }));
+    // A live pid whose server has not said it is ready yet.
+    writeFileSync(join(other, ".atomic", "postgres", "postmaster.pid"), `${process.pid}\n${join(other, ".atomic", "postgres")}\n0\n5432\n${other}\n\n0 0\nstarting\n`);
+    const run = await atomic(other, ["apikeys", "list"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^atomic: the embedded PostgreSQL on .* \(pid \d+\) is starting; try again once it is ready\n$/);
+  });
+});
