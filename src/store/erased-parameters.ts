@@ -24,6 +24,22 @@ export function erasedParameters(parameters: Record<string, unknown>): Record<st
   return kept;
 }
 
+/**
+ * A bidding decision record once its execution's content is erased: everything but the explanations, whose terms
+ * quote n-grams of the request (redacted, yet the caller's words). Null when there is nothing to take out.
+ */
+export function erasedDecisionRecord(record: unknown): Record<string, unknown> | null {
+  if (!isObject(record) || !Array.isArray(record["microtasks"])) return null;
+  let changed = false;
+  const microtasks = record["microtasks"].map((microtask) => {
+    if (!isObject(microtask) || !isObject(microtask["choice"]) || !Object.hasOwn(microtask["choice"], "explanation")) return microtask;
+    changed = true;
+    const { explanation: _quoted, ...choice } = microtask["choice"];
+    return { ...microtask, choice };
+  });
+  return changed ? { ...record, microtasks } : null;
+}
+
 /** A microtask as the audit log and an erased record keep it: which model ran it and how it ended, no messages. */
 export function microtaskIdentity(microtask: unknown): Record<string, unknown> {
   if (!isObject(microtask)) return {};

@@ -38,7 +38,7 @@ afterAll(async () => {
 
 // Every test starts from an empty database: counts and events are then exactly what the test did.
 beforeEach(async () => {
-  await pool.query("DELETE FROM executions; DELETE FROM bidding_feedback; DELETE FROM adaptation_rated_examples; DELETE FROM audit_queue");
+  await pool.query("DELETE FROM executions; DELETE FROM bidding_feedback; DELETE FROM adaptation_rated_examples; DELETE FROM bidding_decisions; DELETE FROM audit_queue");
 });
 
 interface Seed {
@@ -209,6 +209,24 @@ describe("erasure on demand", () => {
     expect(await eraser().erase({ selector, ...byRequest })).toMatchObject({ executions: 1, feedbackComments: 1 });
     const rows = await pool.query<{ execution_id: string; correction: unknown }>("SELECT execution_id, correction FROM adaptation_rated_examples ORDER BY correction IS NULL");
     expect(rows.rows).toEqual([{ execution_id: kept.id, correction: "epsilon-two" }, { execution_id: mine.id, correction: null }]);
+  });
+
+  it("takes the request's quoted n-grams out of its bidding decision, and keeps how the choice was made", async () => {
+    const mine = await seed("zeta-one");
+    const kept = await seed("eta-one", { subject: "apikey:00000000000000bb" });
+    const decision = (quoted: string) => ({
+      executionId: "x", policy: { name: "logistic-ts" },
+      microtasks: [{ id: "m1", bids: [], choice: { model: "small", mode: "exploit", greedyModel: "small", reason: "cheapest", explanation: [{ model: "small", terms: [{ text: quoted, weight: -0.8 }] }] } }],
+    });
+    for (const [record, quoted] of [[mine, "zeta-two"], [kept, "eta-two"]] as const) {
+      await pool.query("INSERT INTO bidding_decisions (execution_id, policy, record, created_at) VALUES ($1, 'logistic-ts', $2::json, now())", [record.id, JSON.stringify(decision(quoted))]);
+    }
+    await eraser().erase({ selector: { tenant: "ward-7", subject: "apikey:00000000000000aa" }, ...byRequest });
+    const rows = await pool.query<{ execution_id: string; record: ReturnType<typeof decision> }>("SELECT execution_id, record FROM bidding_decisions");
+    const byId = new Map(rows.rows.map((row) => [row.execution_id, row.record]));
+    expect(JSON.stringify(byId.get(mine.id))).not.toContain("zeta-two");
+    expect(byId.get(mine.id)!.microtasks[0]!.choice).toEqual({ model: "small", mode: "exploit", greedyModel: "small", reason: "cheapest" });
+    expect(byId.get(kept.id)).toEqual(decision("eta-two"));
   });
 
   it("keeps no comment sent about content already erased", async () => {

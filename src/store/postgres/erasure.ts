@@ -2,7 +2,7 @@ import type { Pool } from "pg";
 import type { AuditEvent } from "../../audit/core/entry.js";
 import { enqueueAuditEvent } from "../../audit/store/queue.js";
 import { UUID_PATTERN } from "../../util/uuidv7.js";
-import { erasedParameters } from "../erased-parameters.js";
+import { erasedDecisionRecord, erasedParameters } from "../erased-parameters.js";
 import type { ContentCounts, ContentErasureStore, ContentSelector, ErasedBatch } from "../interface.js";
 import { inTransaction } from "./transaction.js";
 
@@ -73,6 +73,21 @@ export class PostgresContentErasureStore implements ContentErasureStore {
         "UPDATE adaptation_rated_examples SET correction = NULL WHERE correction IS NOT NULL AND execution_id = ANY($1::uuid[])",
         [executionIds],
       )).rowCount ?? 0);
+      // Decision records quote the request's n-grams in their explanations (content-aware bidding).
+      const decisions = executionIds.length === 0 ? [] : (await client.query<{ execution_id: string; record: unknown }>(
+        "SELECT execution_id, record FROM bidding_decisions WHERE execution_id = ANY($1::uuid[]) AND strpos(record::text, '\"explanation\"') > 0",
+        [executionIds],
+      )).rows.flatMap((row) => {
+        const erased = erasedDecisionRecord(row.record);
+        return erased === null ? [] : [{ id: row.execution_id, record: JSON.stringify(erased) }];
+      });
+      if (decisions.length > 0) {
+        await client.query(
+          `UPDATE bidding_decisions d SET record = erased.record::json
+             FROM unnest($1::uuid[], $2::text[]) AS erased (id, record) WHERE d.execution_id = erased.id`,
+          [decisions.map((d) => d.id), decisions.map((d) => d.record)],
+        );
+      }
       const batch = { executionIds, feedbackComments: comments };
       const event = describe(batch);
       if (executionIds.length > 0) {
