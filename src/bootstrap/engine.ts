@@ -4,7 +4,7 @@ import type { CatalogModel } from "../models/catalog.js";
 import type { Logger } from "../observability/logger.js";
 
 /** The model hosts for `models`, as the `inference` settings say: one place for the gateway and the worker. */
-export function engineFromConfig(config: Config, models: CatalogModel[], logger: Logger, onLifecycle?: LlamaEngineOptions["onLifecycle"]): LlamaEngine {
+export function engineFromConfig(config: Config, models: CatalogModel[], logger: Logger, onLifecycle?: LlamaEngineOptions["onLifecycle"], onSpans?: LlamaEngineOptions["onSpans"]): LlamaEngine {
   return new LlamaEngine({
     models,
     threads: config.inference.threads,
@@ -16,5 +16,6 @@ export function engineFromConfig(config: Config, models: CatalogModel[], logger:
     adapterContextIdleMs: config.inference.adapterContextIdleMs,
     logger,
     ...(onLifecycle === undefined ? {} : { onLifecycle }),
+    ...(onSpans === undefined ? {} : { onSpans }),
   });
 }

@@ -35,6 +35,9 @@ import { ManifestAdapterCatalog } from "../adaptation/adapters/catalog.js";
 import type { Metrics } from "../observability/metrics/interface.js";
 import { listenForMetrics, metricsFromConfig, type MetricsListener } from "./metrics.js";
 import { AdapterFitService } from "../adaptation/adapters/fit-service.js";
+import type { Tracing } from "../observability/tracing/interface.js";
+import { startTracing } from "../observability/tracing/setup.js";
+import { adoptSpans } from "../observability/tracing/handover.js";
 
 export interface RunningGateway {
   url: string;
@@ -50,6 +53,8 @@ export interface RunningGateway {
   metrics: Metrics;
   /** The separate metrics listener (metrics.listener); null when /metrics is on the gateway's own listener or off. */
   metricsUrl: string | null;
+  /** OpenTelemetry tracing as configured (off by default); shut down with the gateway. */
+  tracing: Tracing;
   close(): Promise<void>;
 }
 
@@ -62,12 +67,24 @@ export interface StartGatewayOptions {
 }
 
 /**
- * Assembles the gateway from configuration: egress self-test, database, audit, identity, models, engine, HTTP
- * server. The self-test runs first, before anything could have been let out, and is recorded once the log is open.
+ * Assembles the gateway from configuration: tracing, egress self-test, database, audit, identity, models, engine,
+ * HTTP server. The self-test runs first, before anything could have been let out, and is recorded once the log is
+ * open.
  */
 export async function startGateway(config: Config, logger: Logger, options: StartGatewayOptions = {}): Promise<RunningGateway> {
   // A certificate that cannot serve stops the start before anything is opened that would need closing.
   const tls = loadTls(config);
+  // So does a trace collector the egress allowlist does not name; from here on, spans are made.
+  const tracing = await startTracing(config, logger);
+  try {
+    return await startGuarded(config, logger, options, tls, tracing);
+  } catch (error) {
+    await tracing.shutdown();
+    throw error;
+  }
+}
+
+async function startGuarded(config: Config, logger: Logger, options: StartGatewayOptions, tls: TlsMaterial | null, tracing: Tracing): Promise<RunningGateway> {
   const selfTest = await runEgressSelfTest(config, logger);
   // Before the guard: refusals are counted from its first one.
   const metrics = metricsFromConfig(config, logger);
@@ -79,7 +96,7 @@ export async function startGateway(config: Config, logger: Logger, options: Star
     guard?.auditTo(audit.record);
     if (selfTest !== null) await audit.record(egressSelfTestEvent(config, selfTest));
     enforceEgressSelfTest(config, selfTest);
-    return await startOnDatabase(config, logger, database, audit, tls, guard, metrics);
+    return await startOnDatabase(config, logger, database, audit, tls, guard, metrics, tracing);
   } catch (error) {
     // A gateway that fails to start (port taken, manifest invalid) must not leave its embedded PostgreSQL behind.
     await audit?.close();
@@ -88,13 +105,13 @@ export async function startGateway(config: Config, logger: Logger, options: Star
   }
 }
 
-async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit, tls: TlsMaterial | null, guard: ProcessEgressGuard | null, metrics: Metrics): Promise<RunningGateway> {
+async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit, tls: TlsMaterial | null, guard: ProcessEgressGuard | null, metrics: Metrics, tracing: Tracing): Promise<RunningGateway> {
   const catalog = catalogFromConfig(config, { logger });
   if (catalog.length === 0) logger.warn({ manifest: config.models.manifest }, "no models are pinned; add one with `atomic models add <file.gguf>`");
   const engine = engineFromConfig(config, catalog, logger, (event) => {
     metrics.modelLifecycle(event.modelId, event.kind);
     audit.onModelLifecycle(event);
-  });
+  }, (spans) => adoptSpans(tracing, spans));
   let server: ServerType;
   let metricsListener: MetricsListener | null = null;
   let app: Hono;
@@ -173,6 +190,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       payloadCodec: new EncryptionCodec(loadSecretKey(auditKeyPaths(config).payloadKey, "Temporal payload key")),
       signingKey: audit.key,
       audit: audit.record,
+      tracing,
       ...(guard === null ? {} : { allowEgress: (destination: string) => guard.allow(destination) }),
     });
     app = createApp({
@@ -202,6 +220,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       ...(adaptation === undefined ? {} : { adaptation }),
       metrics,
       serveMetrics: config.metrics.enabled && config.metrics.listener === undefined,
+      traceRequests: tracing.spans !== null,
     });
     const tasks = orchestration.tasks;
     metrics.watch({
@@ -240,6 +259,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     retention,
     metrics,
     metricsUrl: metricsListener?.url ?? null,
+    tracing,
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -259,6 +279,8 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
         adapters?.close();
         await audit.close();
         await database.close();
+        // Last: the spans of everything above, its shutdown included, go out first.
+        await tracing.shutdown();
       })()),
   };
 }

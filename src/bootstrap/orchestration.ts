@@ -15,6 +15,7 @@ import { defaultHostId, startAtomicWorker, type RunningAtomicWorker } from "../o
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { EncryptionCodec } from "../orchestration/payload-codec.js";
 import type { GatewayActivityDeps } from "../orchestration/activities/gateway.js";
+import type { Tracing } from "../observability/tracing/interface.js";
 
 export interface RunningOrchestration {
   tasks: TaskService;
@@ -36,6 +37,8 @@ export interface OrchestrationParts {
   audit(event: AuditEvent): Promise<void>;
   /** Tells the egress guard (when there is one) the dev server's address once its free port is chosen. */
   allowEgress?(destination: string): void;
+  /** Carries a request's trace into the task workflows it starts. */
+  tracing?: Tracing;
 }
 
 /**
@@ -96,6 +99,7 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
       namespace: config.temporal.namespace,
       hostId: config.temporal.hostId ?? defaultHostId(),
       logger,
+      ...(parts.tracing === undefined ? {} : { tracing: parts.tracing }),
       ...(embedded
         ? {
             control: { executions: parts.pipeline.executions, contentHasher: parts.pipeline.contentHasher },

@@ -299,6 +299,24 @@ export const ConfigSchema = z.strictObject({
      */
     otherTenants: z.number().int().min(0).max(1000).default(20),
   }).prefault({}),
+  tracing: z.strictObject({
+    /**
+     * OpenTelemetry spans for every request and pipeline step, the W3C `traceparent` a caller sends honoured and
+     * carried into Temporal workflows and model hosts, and the trace id in log lines and execution rows. false: the
+     * API's no-op tracer answers, no trace id is kept anywhere, and no header is read or sent.
+     */
+    enabled: z.boolean().default(false),
+    /**
+     * The collector's OTLP/HTTP traces URL (JSON), such as http://10.0.0.7:4318/v1/traces; a URL whose path is "/"
+     * gets /v1/traces. Its host:port must be on egress.allow, or the gateway refuses to start. Absent: spans are
+     * made (trace ids in logs and rows, propagation) but exported nowhere.
+     */
+    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    /** The service.name every span is exported under. */
+    serviceName: z.string().min(1).max(200).default("atomic"),
+    /** Share of new traces kept (by trace id); a caller's sampled flag in `traceparent` is followed either way. */
+    sampleRatio: z.number().min(0).max(1).default(1),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   }).prefault({}),

@@ -10,12 +10,14 @@ import { rateLimit } from "./middleware/quotas/index.js";
 import { dataClassification } from "./middleware/classification/index.js";
 import { httpMetrics } from "./middleware/metrics/index.js";
 import { requestContext } from "./middleware/request-context/index.js";
+import { httpTracing } from "./middleware/tracing/index.js";
 import { registerHealth } from "./routes/health.js";
 import { registerMetrics } from "./routes/metrics.js";
 import { registerAudit } from "./routes/v1_audit.js";
 import { registerChatCompletions } from "./routes/v1_chat_completions.js";
 import { registerCompletions } from "./routes/v1_completions.js";
 import { registerEmbeddings } from "./routes/v1_embeddings.js";
+import { registerResponses } from "./routes/v1_responses.js";
 import { registerExecutionsGet } from "./routes/v1_executions_get.js";
 import { registerFeedback } from "./routes/v1_feedback.js";
 import { registerAdminAdaptation } from "./routes/v1_admin_adaptation.js";
@@ -38,6 +40,8 @@ export function createApp(deps: GatewayDeps): Hono {
   const app = new Hono();
   // First, so that whatever answers below — a route, a refusal, an error — is counted and timed.
   if (deps.metrics !== undefined) app.use(httpMetrics(deps.metrics));
+  // Before the request context, whose logger carries the span's trace id.
+  if (deps.traceRequests === true) app.use(httpTracing());
   app.use(requestContext({ logger: deps.logger }));
   app.use(secureHeaders());
   // No origins configured, no CORS headers at all: browsers then keep every other site's pages from reading answers.
@@ -63,6 +67,7 @@ export function createApp(deps: GatewayDeps): Hono {
   registerModels(app, deps);
   registerChatCompletions(app, deps);
   registerCompletions(app, deps);
+  registerResponses(app, deps);
   registerEmbeddings(app, deps);
   registerTasks(app, deps);
   registerTasksGet(app, deps);

@@ -58,6 +58,8 @@ export interface GatewayDeps extends PipelineDeps {
   bodyLimitBytes: number;
   /** GET /metrics on this app, behind the metrics:read scope; false or absent where a listener of its own serves them. */
   serveMetrics?: boolean;
+  /** A span per request, continuing a caller's `traceparent` (tracing.enabled); absent or false: none. */
+  traceRequests?: boolean;
   /** Browser origins allowed by CORS; absent or empty → no CORS headers. */
   cors?: { origins: readonly string[] };
 }

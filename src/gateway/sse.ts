@@ -11,10 +11,17 @@ export interface StreamFrames<T> {
   opening: (ended?: T) => unknown[];
   text: (chunk: string) => unknown;
   closing: (outcome: T) => unknown[];
+  /** Frames that report a failure once the stream has begun; absent: the error body, which OpenAI's chat clients raise. */
+  failure?: (error: ApiError) => unknown[];
+  /** Each frame's event name (`event:`), where the stream names its events (Responses names each by its type). */
+  eventName?: (frame: unknown) => string;
+  /** Ends the stream with `data: [DONE]` (chat and completions; absent: true). A Responses stream ends with its last event. */
+  done?: boolean;
 }
 
 /**
- * Streams a generation as OpenAI-style server-sent events: `data: <json>` frames, then `data: [DONE]`.
+ * Streams a generation as OpenAI-style server-sent events: `data: <json>` frames (named where the frames say so),
+ * then `data: [DONE]` unless they say otherwise.
  * Headers are held back until the first text arrives, so anything that fails before it (unknown model, a full
  * queue, an unsupported schema) is still answered with a proper status code and JSON error instead of a stream.
  */
@@ -41,24 +48,25 @@ export async function streamGeneration<T>(c: Context, run: (onText: (chunk: stri
   );
 
   return streamSSE(c, async (stream) => {
-    for (const frame of frames.opening(ended)) await stream.writeSSE({ data: JSON.stringify(frame) });
+    const send = (frame: unknown) => stream.writeSSE({ data: JSON.stringify(frame), ...(frames.eventName ? { event: frames.eventName(frame) } : {}) });
+    for (const frame of frames.opening(ended)) await send(frame);
     for (;;) {
-      while (pending.length > 0) await stream.writeSSE({ data: JSON.stringify(frames.text(pending.shift()!)) });
+      while (pending.length > 0) await send(frames.text(pending.shift()!));
       if (settled) break;
       await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
     }
-    while (pending.length > 0) await stream.writeSSE({ data: JSON.stringify(frames.text(pending.shift()!)) });
+    while (pending.length > 0) await send(frames.text(pending.shift()!));
     if (settled.ok) {
-      for (const frame of frames.closing(settled.value)) await stream.writeSSE({ data: JSON.stringify(frame) });
+      for (const frame of frames.closing(settled.value)) await send(frame);
     } else {
       const error = settled.error instanceof ApiError
         ? settled.error
         : new ApiError(500, "server_error", "internal_error", "internal error; see the gateway log for this request id");
       if (!(settled.error instanceof ApiError)) c.get("log")?.error({ err: settled.error }, "stream failed");
-      await stream.writeSSE({ data: JSON.stringify(error.toBody()) });
+      for (const frame of frames.failure?.(error) ?? [error.toBody()]) await send(frame);
     }
-    await stream.writeSSE({ data: "[DONE]" });
+    if (frames.done ?? true) await stream.writeSSE({ data: "[DONE]" });
   });
 }
 

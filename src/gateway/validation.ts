@@ -19,8 +19,20 @@ function isAbsent(input: unknown, path: PropertyKey[]): boolean {
   return node === undefined;
 }
 
+/**
+ * A union's issues where the value took one of its branches. zod reports every branch, and a value refused only
+ * by the branches whose type it does not have (an array where a string or an array is allowed) is best told what
+ * is wrong inside the branch it entered: those issues, under the union's path, stand for the union's.
+ */
+function narrowed(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== "invalid_union") return [issue];
+  const entered = issue.errors.filter((branch) => !(branch.length === 1 && branch[0]!.code === "invalid_type" && branch[0]!.path.length === 0));
+  if (entered.length !== 1) return [issue];
+  return entered[0]!.flatMap((inner) => narrowed({ ...inner, path: [...issue.path, ...inner.path] }));
+}
+
 export function zodToApiError(error: z.ZodError, input: unknown): ApiError {
-  const issues = error.issues.map((issue) => {
+  const issues = error.issues.flatMap(narrowed).map((issue) => {
     const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
     const path = keys.length > 0 ? [...issue.path, keys[0]!] : issue.path;
     const code = keys.length > 0 ? "unknown_parameter" : path.length > 0 && isAbsent(input, path) ? "missing_parameter" : "invalid_parameter";

@@ -6,12 +6,14 @@ import { Client, type DataConverter } from "@temporalio/client";
 import { NativeConnection, Worker, type WorkerOptions } from "@temporalio/worker";
 import type { ContentHasher } from "../audit/content-hasher.js";
 import type { Logger } from "../observability/logger.js";
+import type { Tracing } from "../observability/tracing/interface.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { ExecutionStore } from "../store/interface.js";
 import { createControlActivities, createGatewayActivities, createInferenceActivities, type GatewayActivityDeps } from "./activities/index.js";
 import { CachedHostDirectory, TemporalHostDirectory } from "./directory.js";
 import { CONTROL_TASK_QUEUE, GATEWAY_TASK_QUEUE, HOST_ID_PATTERN, inferenceTaskQueue } from "./names.js";
 import { ensureTemporalRuntime } from "./runtime.js";
+import { temporalTracing, WORKFLOW_TRACING_MODULE } from "./tracing.js";
 import type { HostAdvertisement } from "./types.js";
 
 /** File name of the workflow bundle `npm run build` writes next to this module in dist/orchestration. */
@@ -62,6 +64,8 @@ export interface AtomicWorkerOptions {
    * killed worker costs each of its cached workflows. Temporal's default, 10 s, when absent.
    */
   stickyQueueTimeoutMs?: number;
+  /** Carries the trace of whoever starts a task through its workflow into its activities; absent: tracing off. */
+  tracing?: Tracing;
 }
 
 export interface RunningAtomicWorker {
@@ -89,18 +93,23 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
   const namespace = options.namespace ?? "default";
   const log = options.logger.child({ component: "temporal-worker", hostId: options.hostId });
   ensureTemporalRuntime(options.logger);
+  const tracing = await temporalTracing(options.tracing);
   const connection = await NativeConnection.connect({ address: options.address });
   const dataConverter: DataConverter | undefined = options.payloadCodec ? { payloadCodecs: [options.payloadCodec] } : undefined;
-  const client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
-  const directory = new TemporalHostDirectory(client);
+  const client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}), interceptors: { workflow: tracing.client } });
+  // Untraced: its renewals every few seconds, outside any request, would each start a trace of their own.
+  const directory = new TemporalHostDirectory(new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) }));
   const identity = `${options.hostId}@${hostname()}/${process.pid}`;
   const workers: Worker[] = [];
   const taskQueues: RunningAtomicWorker["taskQueues"] = {};
   try {
     if (options.control) {
       const source = options.workflows ?? defaultWorkflowSource();
-      const workflowOption: Pick<WorkerOptions, "workflowBundle" | "workflowsPath"> =
-        "bundlePath" in source ? { workflowBundle: { codePath: source.bundlePath } } : { workflowsPath: source.workflowsPath };
+      // A prebuilt bundle has the workflow tracing interceptors in it already (bundle.ts).
+      const workflowOption: Pick<WorkerOptions, "workflowBundle" | "workflowsPath" | "interceptors"> =
+        "bundlePath" in source
+          ? { workflowBundle: { codePath: source.bundlePath }, interceptors: { activity: tracing.activity } }
+          : { workflowsPath: source.workflowsPath, interceptors: { activity: tracing.activity, workflowModules: [WORKFLOW_TRACING_MODULE] } };
       workers.push(await Worker.create({
         connection,
         namespace,
@@ -108,6 +117,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
         taskQueue: CONTROL_TASK_QUEUE,
         identity,
         ...workflowOption,
+        sinks: tracing.sinks,
         activities: createControlActivities({ ...options.control, directory: new CachedHostDirectory(directory, options.directoryMaxAgeMs ?? 2_000), logger: log }),
         shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
         ...(options.stickyQueueTimeoutMs === undefined ? {} : { stickyQueueScheduleToStartTimeout: options.stickyQueueTimeoutMs }),
@@ -124,6 +134,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
         taskQueue,
         identity,
         activities: createInferenceActivities({ pipeline: options.inference.pipeline, hostId: options.hostId, logger: log }),
+        interceptors: { activity: tracing.activity },
         // Enough to keep every sequence busy with a short local queue; the engine's admission does the rest.
         maxConcurrentActivityTaskExecutions: options.inference.maxConcurrent ?? Math.max(1, parallel * 2),
         shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
@@ -139,6 +150,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
         taskQueue: GATEWAY_TASK_QUEUE,
         identity,
         activities: createGatewayActivities(options.gateway),
+        interceptors: { activity: tracing.activity },
         shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
       }));
       taskQueues.gateway = GATEWAY_TASK_QUEUE;

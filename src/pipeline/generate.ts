@@ -8,6 +8,7 @@ import { InferenceError } from "../inference/errors.js";
 import type { FinishReason, InferenceEngine } from "../inference/interface.js";
 import type { CatalogModel } from "../models/catalog.js";
 import type { Metrics } from "../observability/metrics/interface.js";
+import { inSpan } from "../observability/tracing/spans.js";
 import type { PolicyDecider } from "../policy/index.js";
 import type { Actor, ExecutionEndpoint, ExecutionStore } from "../store/interface.js";
 import type { Violation } from "../structured/index.js";
@@ -15,6 +16,7 @@ import type { ModelDirectory } from "./model-directory.js";
 import type { PolicySubject } from "./policy-gate.js";
 import type { RequestInput, ToolCallTurn } from "./request-input.js";
 import type { Routing } from "./routing.js";
+import { adaptedAttributes, inferredAttributes, policedAttributes, selectedAttributes, validatedAttributes } from "./step-spans.js";
 import type { StructuredSpec } from "./structured.js";
 import { adapt } from "./steps/adapt.js";
 import { answerText } from "./steps/assemble.js";
@@ -121,21 +123,22 @@ export function structuredOutputError(violations: Violation[], attempts: number)
  *
  * Decomposition into microtasks is for asynchronous tasks (task-plan.ts, on the orchestration layer); here a
  * request is one microtask. Structured output is retried with a fresh seed up to the configured attempts; failures
- * after the model is chosen are recorded too, as failed executions.
+ * after the model is chosen are recorded too, as failed executions. Each step runs in a span of its own, a child of
+ * the request's (src/observability/tracing): no-op spans when tracing is off.
  */
 export async function runGeneration(deps: PipelineDeps, request: GenerationRequest): Promise<GenerationOutcome> {
   const started = performance.now();
   const createdAt = new Date();
-  const ingested = ingest(request, deps.limits);
-  const check = classifyAndPolice(deps.policy, request.policy, ingested.asSent);
-  const selected = await bidAndSelect(deps, request, ingested, check);
-  const adapted = await adapt(deps, request, ingested, selected);
+  const ingested = inSpan("ingest", () => ingest(request, deps.limits));
+  const check = inSpan("police", () => classifyAndPolice(deps.policy, request.policy, ingested.asSent), policedAttributes);
+  const selected = await inSpan("select", () => bidAndSelect(deps, request, ingested, check), selectedAttributes);
+  const adapted = await inSpan("adapt", () => adapt(deps, request, ingested, selected), adaptedAttributes(selected));
   request.onModel?.(selected.model, selected.decision);
 
   const usage = emptyUsage();
   const trace: GenerationTrace = { started, createdAt, check, selected, adapted, usage };
   const finish = async (ending: Ending) => {
-    const adaptation = await recordGeneration(deps, request, trace, ending);
+    const adaptation = await inSpan("record", () => recordGeneration(deps, request, trace, ending));
     learn(deps, request, { selected, bidding: ingested.bidding, usage, ending, adaptation });
   };
   const answer = answerText(request, selected);
@@ -144,11 +147,11 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
   let lastViolations: Violation[] = [];
   try {
     while (usage.attempts < attemptsAllowed) {
-      const result = await infer(deps, selected.model.id, adapted.input, adapted.params, usage, {
+      const result = await inSpan("infer", () => infer(deps, selected.model.id, adapted.input, adapted.params, usage, {
         baseSeed: request.options.seed, signal: request.signal, onText: answer.onText,
-      });
+      }), inferredAttributes(selected.model.id, usage.attempts + 1));
       answer.flush();
-      const validation = validate(selected.steering, result, adapted.params.maxTokens);
+      const validation = inSpan("validate", () => validate(selected.steering, result, adapted.params.maxTokens), validatedAttributes);
       if (validation.ok) {
         const structured = "value" in validation;
         const calls = validation.toolCalls && request.structured?.kind === "tools" ? answeredCalls(request.structured, validation.toolCalls) : undefined;

@@ -1,4 +1,5 @@
 import { executionEvent } from "../audit/events.js";
+import { currentTraceId } from "../observability/tracing/spans.js";
 import { redactJson, Redactor } from "../redaction/index.js";
 import type { ExecutionRecord } from "../store/interface.js";
 import type { PipelineDeps } from "./generate.js";
@@ -21,6 +22,9 @@ export interface RecordContext {
  * Input and output are stored with detected PII replaced by placeholders whatever the policy let the model see:
  * a model cleared for raw PII gets it, the stored row and the audit log's content hashes never do, so erasing
  * or exporting records never has to find PII first.
+ *
+ * The row names the trace it was recorded in (the request's, or a task's, carried through its workflow), when traced;
+ * the audit event does not: it is how the request was observed, not what it was.
  */
 export function recordExecution(deps: Pick<PipelineDeps, "executions" | "contentHasher">, record: ExecutionRecord, context: RecordContext = {}): Promise<void> {
   const { policy, routing } = context;
@@ -38,6 +42,7 @@ export function recordExecution(deps: Pick<PipelineDeps, "executions" | "content
     };
   }
   if (routing) event = { ...event, detail: { routing } };
-  const stored = policy ? { ...redacted, parameters: { ...redacted.parameters, policy } } : redacted;
+  const traceId = currentTraceId();
+  const stored = { ...redacted, ...(policy ? { parameters: { ...redacted.parameters, policy } } : {}), ...(traceId === undefined ? {} : { traceId }) };
   return deps.executions.insert(stored, event);
 }

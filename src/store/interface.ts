@@ -6,7 +6,7 @@ import type { Scope } from "../identity/principal.js";
  * server named by DATABASE_URL) implements them in ./postgres.
  */
 
-export type ExecutionEndpoint = "chat.completions" | "completions" | "embeddings" | "tasks";
+export type ExecutionEndpoint = "chat.completions" | "completions" | "embeddings" | "responses" | "tasks";
 export type ExecutionStatus = "succeeded" | "failed";
 
 export interface ExecutionTimings {
@@ -57,6 +57,8 @@ export interface ExecutionRecord {
   completedAt: Date;
   /** When its content was erased, and the `content.erased` audit event that records it; absent while it is kept. */
   contentErased?: { at: Date; auditEventId: string };
+  /** The OpenTelemetry trace (32 hex digits) the request ran in; absent where tracing was off. */
+  traceId?: string;
 }
 
 export interface ExecutionStore {

@@ -10,12 +10,13 @@ import { writeTestModels } from "../support/models.js";
  * do pass validation generate a few tokens and the run stays short.
  */
 /**
- * 10,000 requests in all, fewer where a valid body means a chat generation (the costly part) and more where it
+ * 10,300 requests in all, fewer where a valid body means a chat generation (the costly part) and more where it
  * does not. ATOMIC_FUZZ_SCALE multiplies them all.
  */
 const SCALE = Number(process.env["ATOMIC_FUZZ_SCALE"] ?? 1);
 const RUNS: Record<string, number> = {
   "/v1/chat/completions": 500,
+  "/v1/responses": 300,
   "/v1/tasks": 500,
   "/v1/completions": 2000,
   "/v1/embeddings": 2500,
@@ -49,6 +50,13 @@ const sampling = {
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
 };
 
+const getTime = { type: "function", name: "get_time", parameters: { type: "object", properties: { zone: { enum: ["UTC", "CET"] } }, required: ["zone"] } };
+/** A Responses input item that is not a plain message: a call and its output, or an output answering no call. */
+const responseItem = fc.oneof(
+  fc.constant({ type: "function_call", call_id: "call_1", name: "get_time", arguments: '{"zone":"UTC"}' }),
+  fc.record({ type: fc.constant("function_call_output"), call_id: fc.constant("call_1"), output: smallText }),
+);
+
 /** Bodies the route accepts: every optional field present or not. */
 const VALID: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   "/v1/chat/completions": fc.record({
@@ -60,6 +68,18 @@ const VALID: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
     stream: fc.boolean(),
     response_format: fc.oneof(fc.constant({ type: "text" }), schema.map((s) => ({ type: "json_schema", json_schema: { name: "fuzz", schema: s } }))),
   }, { requiredKeys: ["messages"] }),
+  "/v1/responses": fc.record({
+    model: fc.constantFrom("tiny", "default"),
+    instructions: smallText,
+    input: fc.oneof(smallText, fc.array(fc.oneof(message, responseItem), { minLength: 1, maxLength: 3 })),
+    max_output_tokens: sampling.max_tokens,
+    temperature: sampling.temperature,
+    stream: fc.boolean(),
+    text: fc.oneof(fc.constant({ format: { type: "text" } }), schema.map((s) => ({ format: { type: "json_schema", name: "fuzz", schema: s } }))),
+    tools: fc.constant([getTime]),
+    tool_choice: fc.constantFrom("auto", "none", "required"),
+    metadata: fc.dictionary(fc.string({ maxLength: 8 }), smallText, { maxKeys: 3 }),
+  }, { requiredKeys: ["input"] }),
   "/v1/completions": fc.record({ model: fc.constant("tiny"), prompt: smallText, ...sampling, stream: fc.boolean() }, { requiredKeys: ["prompt"] }),
   "/v1/embeddings": fc.record({ model: fc.constant("tiny-embed"), input: fc.oneof(smallText.filter((t) => t.length > 0), fc.array(smallText.filter((t) => t.length > 0), { minLength: 1, maxLength: 3 })), encoding_format: fc.constantFrom("float", "base64") }, { requiredKeys: ["input"] }),
   "/v1/tasks": fc.record({
@@ -169,6 +189,7 @@ describe("deeply nested JSON bodies", () => {
   const carriers: Record<string, (deep: string) => string> = {
     "/v1/tasks": (deep) => `{"input":${deep},"max_tokens":2}`,
     "/v1/chat/completions": (deep) => `{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"deep","schema":${deep}}}}`,
+    "/v1/responses": (deep) => `{"input":"hi","text":{"format":{"type":"json_schema","name":"deep","schema":${deep}}}}`,
     "/v1/completions": (deep) => `{"prompt":${deep}}`,
     "/v1/embeddings": (deep) => `{"input":${deep}}`,
     "/v1/schemas": (deep) => `{"name":"deep","schema":${deep}}`,
@@ -234,6 +255,17 @@ describe("fuzzing with encoded PII and PII in schemas", () => {
       stream: fc.boolean(),
       ...sampling,
     }, { requiredKeys: ["messages"] }),
+    "/v1/responses": fc.record({
+      model: fc.constant("tiny"),
+      instructions: textWithPii,
+      input: fc.array(fc.record({ role: fc.constantFrom("developer", "user"), content: fc.oneof(smallText, textWithPii) }), { minLength: 1, maxLength: 2 }),
+      text: schemaWithPii.map((schema) => ({ format: { type: "json_schema", name: "fuzz", schema } })),
+      metadata: fc.record({ contact: encodedPii }),
+      user: textWithPii,
+      stream: fc.boolean(),
+      max_output_tokens: sampling.max_tokens,
+      temperature: sampling.temperature,
+    }, { requiredKeys: ["input"] }),
     "/v1/completions": fc.record({ model: fc.constant("tiny"), prompt: textWithPii, stop: fc.array(encodedPii, { maxLength: 2 }), ...sampling }, { requiredKeys: ["prompt"] }),
     "/v1/embeddings": fc.record({ model: fc.constant("tiny-embed"), input: fc.array(textWithPii, { minLength: 1, maxLength: 2 }) }),
     "/v1/tasks": fc.record({

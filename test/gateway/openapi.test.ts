@@ -182,7 +182,7 @@ describe("the OpenAPI document", () => {
 describe("answers match their documented schemas", () => {
   let executionId: string;
 
-  it("models, chat (whole and streamed), completions, embeddings", async () => {
+  it("models, chat and responses (whole and streamed), completions, embeddings", async () => {
     const models = await call("GET", "/v1/models", "/v1/models");
     expect(models.data.map((m: Json) => m.id)).toEqual(["tiny", "auto"]);
     await call("GET", "/v1/models/{id}", "/v1/models/tiny");
@@ -200,6 +200,14 @@ describe("answers match their documented schemas", () => {
       tool_choice: "required",
       max_tokens: 64,
     });
+
+    const getWeather = { type: "function", name: "get_weather", parameters: { type: "object", properties: { city: { type: "string", maxLength: 12 } }, required: ["city"] } };
+    const response = await call("POST", "/v1/responses", "/v1/responses", { model: "tiny", instructions: "Be brief.", input: "Hello", max_output_tokens: 4, metadata: { ticket: "T-1" } });
+    expect((await call("GET", "/v1/executions/{id}", `/v1/executions/${response.id.slice("resp_".length)}`)).endpoint).toBe("responses");
+    await call("POST", "/v1/responses", "/v1/responses", { model: "tiny", input: [{ role: "user", content: "Hi" }], max_output_tokens: 4, stream: true });
+    for (const stream of [false, true]) {
+      await call("POST", "/v1/responses", "/v1/responses", { model: "tiny", input: "Weather in Paris?", tools: [getWeather], tool_choice: "required", max_output_tokens: 64, stream });
+    }
 
     await call("POST", "/v1/completions", "/v1/completions", { model: "tiny", prompt: "Once", max_tokens: 4 });
     await call("POST", "/v1/completions", "/v1/completions", { model: "tiny", prompt: "Once", max_tokens: 4, stream: true });
@@ -283,6 +291,10 @@ describe("request schemas in the document refuse what the routes refuse", () => 
     ["/v1/chat/completions", { model: "tiny", messages: [{ role: "user", content: "x" }], logprobs: true }],
     ["/v1/chat/completions", { model: "tiny", messages: [{ role: "wizard", content: "x" }] }],
     ["/v1/chat/completions", { model: "tiny", messages: [{ role: "user", content: "x" }], n: 99 }],
+    ["/v1/responses", { model: "tiny", input: [] }],
+    ["/v1/responses", { model: "tiny", input: "x", reasoning: { effort: "low" } }],
+    ["/v1/responses", { model: "tiny", input: [{ type: "item_reference", id: "msg_1" }] }],
+    ["/v1/responses", { model: "tiny", input: "x", tools: [{ type: "web_search" }] }],
     ["/v1/completions", { model: "tiny", prompt: ["a", "b"] }],
     ["/v1/embeddings", { model: "tiny", input: [] }],
     ["/v1/tasks", { input: "" }],

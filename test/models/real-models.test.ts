@@ -1,3 +1,4 @@
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeModelFamily } from "../support/models.js";
@@ -82,6 +83,19 @@ describe("the instruct model through the chat API", () => {
     // A 135M model: measured 6 of 6 at temperature 0 with its own template. At least 4 leaves room for a different
     // CPU's floating point while still failing a broken template or grammar.
     expect(correct, JSON.stringify(answers)).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe("the instruct model through the Responses API", () => {
+  it("answers the capital question with Paris through the official client, whole and streamed alike", async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.adminKey, maxRetries: 0 });
+    const request = { model: INSTRUCT, input: "What is the capital of France? Answer in one word.", max_output_tokens: 16, temperature: 0 };
+    const response = await client.responses.create(request);
+    expect(response.output_text).toMatch(/\bParis\b/);
+    // The same turns as the chat route's: the same answer.
+    const { content } = await chat({ messages: [{ role: "user", content: request.input }], max_tokens: 16 });
+    expect(response.output_text).toBe(content);
+    expect((await client.responses.stream(request).finalResponse()).output_text).toBe(response.output_text);
   });
 });
 

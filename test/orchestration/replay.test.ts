@@ -4,9 +4,12 @@ import { DeterminismViolationError } from "@temporalio/workflow";
 import { Worker } from "@temporalio/worker";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureTemporalRuntime } from "../../src/orchestration/runtime.js";
+import { WORKFLOW_TRACING_MODULE } from "../../src/orchestration/tracing.js";
 import { testLogger } from "../support/temporal-env.js";
 
 const WORKFLOWS = join(import.meta.dirname, "../../src/orchestration/workflows/index.ts");
+/** As every worker runs workflows: with the OpenTelemetry workflow interceptors, which histories recorded before them must survive. */
+const WORKER = { workflowsPath: WORKFLOWS, interceptors: { workflowModules: [WORKFLOW_TRACING_MODULE] } };
 const fixture = (name: string): unknown => JSON.parse(readFileSync(join(import.meta.dirname, "fixtures", name), "utf8"));
 
 /**
@@ -26,11 +29,11 @@ describe("workflow replay", () => {
     "task-history.json", "fallback-history.json", "learn-webhook-history.json", "task-local-control-history.json", "fallback-local-control-history.json",
     "task-local-finish-history.json", "fallback-local-finish-history.json", "learn-webhook-local-finish-history.json",
   ])("replays %s deterministically", async (name) => {
-    await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, fixture(name), name)).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory(WORKER, fixture(name), name)).resolves.toBeUndefined();
   });
 
   it("catches a workflow change that does not match a recorded history", async () => {
     const changed = join(import.meta.dirname, "fixtures", "changed-workflows.ts");
-    await expect(Worker.runReplayHistory({ workflowsPath: changed }, fixture("task-history.json"), "changed")).rejects.toBeInstanceOf(DeterminismViolationError);
+    await expect(Worker.runReplayHistory({ ...WORKER, workflowsPath: changed }, fixture("task-history.json"), "changed")).rejects.toBeInstanceOf(DeterminismViolationError);
   });
 });

@@ -50,6 +50,9 @@ export interface TestGatewayOptions {
   retention?: ConfigInput["retention"];
   adaptation?: ConfigInput["adaptation"];
   metrics?: ConfigInput["metrics"];
+  tracing?: ConfigInput["tracing"];
+  /** Destinations the egress allowlist names (a trace collector must be among them); the guard itself stays off. */
+  egressAllow?: string[];
   /** TLS and CORS; the gateway still listens on a free loopback port. */
   server?: Pick<NonNullable<ConfigInput["server"]>, "tls" | "cors">;
 }
@@ -80,7 +83,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     // A short sequencer interval keeps tests that wait for receipts quick.
     audit: { intervalMs: 10 },
     // Tests probe egress on loopback only: a closed port stands for the outside world that must not answer.
-    egress: { selfTest: { targets: [`127.0.0.1:${CLOSED_PORT}`], timeoutMs: 500 } },
+    egress: { selfTest: { targets: [`127.0.0.1:${CLOSED_PORT}`], timeoutMs: 500 }, ...(options.egressAllow === undefined ? {} : { allow: options.egressAllow }) },
     ...(options.auth === undefined ? {} : { auth: options.auth }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.bidding === undefined ? {} : { bidding: options.bidding }),
@@ -90,6 +93,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     ...(options.retention === undefined ? {} : { retention: options.retention }),
     ...(options.adaptation === undefined ? {} : { adaptation: options.adaptation }),
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
     log: { level: "info" },
   });
   const gateway = await startGateway(config, createLogger({ level: "info", destination }));

@@ -14,6 +14,8 @@ import { HOST_ID_PATTERN } from "../../orchestration/names.js";
 import { locateTemporalBinary } from "../../orchestration/temporal-binary.js";
 import { defaultHostId, startAtomicWorker } from "../../orchestration/worker.js";
 import { ModelDirectory } from "../../pipeline/model-directory.js";
+import { adoptSpans } from "../../observability/tracing/handover.js";
+import { startTracing } from "../../observability/tracing/setup.js";
 import type { CommandContext } from "../context.js";
 import { UsageError } from "../usage.js";
 
@@ -57,6 +59,8 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
   if (!HOST_ID_PATTERN.test(hostId)) throw new UsageError(`--host-id must match ${HOST_ID_PATTERN}\n${USAGE}`);
   if (values["no-inference"] && values["no-control"]) throw new UsageError(`--no-inference and --no-control leave nothing to run\n${USAGE}`);
   const { config, logger } = context;
+  // As the gateway's: the tasks it starts continue here, in workflows, activities and model hosts.
+  const tracing = await startTracing(config, logger);
 
   let devServer: TemporalDevServer | undefined;
   let address = values.temporal ?? process.env["ATOMIC_TEMPORAL_ADDRESS"] ?? "127.0.0.1:7233";
@@ -100,7 +104,7 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
         // run those, and serve inference once a model is pinned and the worker restarted.
         logger.warn({ manifest: config.models.manifest }, "no models pinned: running workflows and control activities only; pin one with `atomic models add` and restart the worker to serve inference here");
       } else {
-        engine = engineFromConfig(config, served, logger);
+        engine = engineFromConfig(config, served, logger, undefined, (spans) => adoptSpans(tracing, spans));
         await engine.start();
         inference = {
           pipeline: {
@@ -120,6 +124,7 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
       ...(values.namespace ? { namespace: values.namespace } : {}),
       hostId,
       logger,
+      tracing,
       ...(values["no-control"] ? {} : { control: { executions: database.stores.executions, contentHasher } }),
       ...(inference ? { inference } : {}),
     });
@@ -142,5 +147,6 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
     await engine?.close();
     await database.close();
     await devServer?.stop();
+    await tracing.shutdown();
   }
 }

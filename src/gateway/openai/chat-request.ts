@@ -1,7 +1,7 @@
 import type { ChatTurn } from "../../pipeline/request-input.js";
 import type { AnswerSpec, StructuredSpec } from "../../pipeline/structured.js";
-import { checkToolSchemas } from "../../pipeline/tools/steering.js";
-import type { ToolDefinition } from "../../pipeline/tools/types.js";
+import { compileRequestSchema } from "../../pipeline/schema-compile.js";
+import type { ToolChoice, ToolDefinition } from "../../pipeline/tools/types.js";
 import { invalidRequest } from "../errors.js";
 import type { ChatCompletionRequest, ChatMessageParam } from "./requests.js";
 
@@ -53,51 +53,64 @@ function text(content: string | Array<{ text: string }>): string {
 }
 
 /** The tools as the caller defined them, checked: names unique, tool_choice naming one of them, schemas usable. */
-export interface ChatTools {
+export interface RequestTools<Choice> {
   /** What the output is held to: tools offered (not with tool_choice "none"), a response format, or nothing. */
   structured: StructuredSpec | undefined;
-  /** What the execution keeps of the tools besides the turns; absent without tools. */
-  recorded?: { tools: ToolDefinition[]; toolChoice: ChatCompletionRequest["tool_choice"] | null; parallelToolCalls: boolean | null };
+  /** What the execution keeps of the tools besides the turns (tool_choice as the caller wrote it); absent without tools. */
+  recorded?: { tools: ToolDefinition[]; toolChoice: Choice | null; parallelToolCalls: boolean | null };
 }
 
-export function chatTools(body: ChatCompletionRequest): ChatTools {
+export function chatTools(body: ChatCompletionRequest): RequestTools<ChatCompletionRequest["tool_choice"]> {
   const answer = answerSpec(body);
   if (body.tools === undefined) {
-    for (const param of ["tool_choice", "parallel_tool_calls"] as const) {
-      if (body[param] !== undefined) throw invalidRequest("tools_missing", `${param} is only allowed when tools are given`, param);
-    }
+    refuseToolFieldsWithoutTools(body);
     return { structured: answer };
   }
-  const tools = body.tools.map(({ function: f }): ToolDefinition => ({
-    name: f.name,
-    ...(f.description === undefined ? {} : { description: f.description }),
-    parameters: f.parameters ?? NO_PARAMETERS,
-  }));
+  const tools = body.tools.map(({ function: f }) => toolDefinition(f));
+  const choice = body.tool_choice ?? "auto";
+  const structured = offeredTools(tools, typeof choice === "string" ? choice : { name: choice.function.name }, body.parallel_tool_calls ?? true, answer, {
+    tool: (index) => `tools[${index}].function`,
+    choiceName: "tool_choice.function.name",
+  });
+  return { structured, recorded: { tools, toolChoice: body.tool_choice ?? null, parallelToolCalls: body.parallel_tool_calls ?? null } };
+}
+
+/** tool_choice and parallel_tool_calls mean nothing without tools: refused rather than ignored. */
+export function refuseToolFieldsWithoutTools(body: { tool_choice?: unknown; parallel_tool_calls?: boolean | null }): void {
+  for (const param of ["tool_choice", "parallel_tool_calls"] as const) {
+    if (body[param] != null) throw invalidRequest("tools_missing", `${param} is only allowed when tools are given`, param);
+  }
+}
+
+/** A function as a request declares it (chat nests it under `function`, Responses does not). */
+export function toolDefinition(f: { name: string; description?: string | null; parameters?: Record<string, unknown> | null }): ToolDefinition {
+  return { name: f.name, ...(f.description == null ? {} : { description: f.description }), parameters: f.parameters ?? NO_PARAMETERS };
+}
+
+/** Where a request's errors about its tools point: chat's `tools[i].function.name`, Responses' `tools[i].name`. */
+export interface ToolParams {
+  tool: (index: number) => string;
+  choiceName: string;
+}
+
+/**
+ * The tools a request offers, checked under the request's own parameter names before anything runs: names unique,
+ * tool_choice naming one of them, every parameter schema usable (offered or not; the pipeline then finds them
+ * compiled). What the output is held to: the tools with the answer format beside them, or, under tool_choice
+ * "none", the answer format alone (the tools are then neither shown nor scanned).
+ */
+export function offeredTools(tools: ToolDefinition[], choice: "none" | ToolChoice, parallel: boolean, answer: AnswerSpec | undefined, params: ToolParams): StructuredSpec | undefined {
   tools.forEach((tool, index) => {
     if (tools.findIndex((other) => other.name === tool.name) !== index) {
-      throw invalidRequest("tool_name_duplicate", `tools[${index}].function.name: ${tool.name} is defined twice`, `tools[${index}].function.name`);
+      throw invalidRequest("tool_name_duplicate", `${params.tool(index)}.name: ${tool.name} is defined twice`, `${params.tool(index)}.name`);
     }
   });
-  const choice = body.tool_choice ?? "auto";
-  if (typeof choice === "object" && !tools.some((tool) => tool.name === choice.function.name)) {
-    throw invalidRequest("tool_choice_unknown_tool", `tool_choice names ${choice.function.name}, which is not among the tools`, "tool_choice.function.name");
+  if (typeof choice === "object" && !tools.some((tool) => tool.name === choice.name)) {
+    throw invalidRequest("tool_choice_unknown_tool", `tool_choice names ${choice.name}, which is not among the tools`, params.choiceName);
   }
-  const recorded = { tools, toolChoice: body.tool_choice ?? null, parallelToolCalls: body.parallel_tool_calls ?? null };
-  if (choice === "none") {
-    // Not offered, so neither shown nor scanned; still refused when unusable, whatever tool_choice says.
-    checkToolSchemas(tools);
-    return { structured: answer, recorded };
-  }
-  return {
-    structured: {
-      kind: "tools",
-      tools,
-      choice: typeof choice === "string" ? choice : { name: choice.function.name },
-      parallel: body.parallel_tool_calls ?? true,
-      ...(answer === undefined ? {} : { answer }),
-    },
-    recorded,
-  };
+  tools.forEach((tool, index) => compileRequestSchema(tool.parameters, `${params.tool(index)}.parameters`));
+  if (choice === "none") return answer;
+  return { kind: "tools", tools, choice, parallel, ...(answer === undefined ? {} : { answer }) };
 }
 
 function answerSpec(body: ChatCompletionRequest): AnswerSpec | undefined {

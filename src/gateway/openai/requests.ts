@@ -12,8 +12,8 @@ const Content = z.union([z.string().max(1_000_000), z.array(TextPart).min(1).max
 /** OpenAI's participant name: stored with the request (redacted), not shown to the model. */
 const Name = z.string().max(64).optional();
 /** A function's name, as OpenAI restricts it: it is compiled into the grammar and the caller dispatches on it. */
-const ToolName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "letters, digits, '_' and '-' (max 64)");
-const CallId = z.string().min(1).max(128);
+export const ToolName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "letters, digits, '_' and '-' (max 64)");
+export const CallId = z.string().min(1).max(128);
 
 const ToolCallSchema = z.strictObject({
   id: CallId,

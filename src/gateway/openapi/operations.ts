@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema } from "../openai/requests.js";
+import { ResponsesRequestSchema } from "../openai/responses-request.js";
 import { ListQuery } from "../routes/v1_admin_adaptation.js";
 import { FitRequest, JobParams } from "../routes/v1_admin_adaptation_fits.js";
 import { ErasureRequest } from "../routes/v1_admin_erasure.js";
@@ -9,7 +10,7 @@ import { RegisterSchemaRequest, SchemaPath } from "../routes/v1_schemas.js";
 import { TaskRequest } from "../routes/v1_tasks.js";
 import { CreateRequest as ApiKeyCreateRequest, KeyParams } from "../routes/v1_admin_apikeys.js";
 import { AdapterFit, AdaptationControl, AdaptationState, ApiKey, ApiKeyIssued, ApiKeyList, BiddingState, BiddingTraining, Erasure, ModelsReload, PolicyReload } from "./answers/admin.js";
-import { ChatCompletion, ChatCompletionChunk, EmbeddingList, Model, ModelList, TextCompletion, TextCompletionChunk } from "./answers/openai.js";
+import { ChatCompletion, ChatCompletionChunk, EmbeddingList, Model, ModelList, ResponseObject, ResponseStreamEvent, TextCompletion, TextCompletionChunk } from "./answers/openai.js";
 import { AuditConsistency, AuditReceipt, Liveness, OpenApiOutline, Readiness, SchemaList, SchemaRecord } from "./answers/records.js";
 import { Execution, Feedback, Task, TaskAccepted, TaskCancelling, TaskEvent, TaskResult } from "./answers/tasks.js";
 import { requestSchema } from "./registry.js";
@@ -66,6 +67,7 @@ export interface Operation {
 const ChatRequest = requestSchema("ChatCompletionRequest", ChatCompletionRequestSchema);
 const CompletionRequest = requestSchema("CompletionRequest", CompletionRequestSchema);
 const EmbeddingRequest = requestSchema("EmbeddingRequest", EmbeddingRequestSchema);
+const ResponsesRequest = requestSchema("ResponsesRequest", ResponsesRequestSchema);
 const Tasks = requestSchema("TaskRequest", TaskRequest);
 const Feedbacks = requestSchema("FeedbackRequest", FeedbackRequest);
 const Schemas = requestSchema("RegisterSchemaRequest", RegisterSchemaRequest);
@@ -140,6 +142,15 @@ export const OPERATIONS: Record<string, Operation> = {
     body: CompletionRequest,
     answers: { 200: { description: "the answer, or its stream of chunks ending with `data: [DONE]`", json: TextCompletion, events: TextCompletionChunk, headers: GENERATED } },
     errors: [404, 503],
+  },
+  "POST /v1/responses": {
+    operationId: "createResponse",
+    summary: "Response (OpenAI's Responses API)",
+    description: "The same generation as chat: `input` as text or items (messages, `function_call`, `function_call_output`), `instructions`, `text.format` `json_schema` and `json_object` under a grammar, function `tools`. Non-streaming, or the Responses event stream (`stream: true`). Stateless: each request carries its conversation (`previous_response_id` is refused), and every execution is stored (`store: false` is refused). Parameters Atomic does not implement are refused by name.",
+    tag: "OpenAI-compatible",
+    body: ResponsesRequest,
+    answers: { 200: { description: "the response, or its stream of events", json: ResponseObject, events: ResponseStreamEvent, headers: GENERATED } },
+    errors: [404, 422, 503],
   },
   "POST /v1/embeddings": {
     operationId: "createEmbedding",

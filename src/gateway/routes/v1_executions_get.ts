@@ -25,6 +25,8 @@ export function executionBody(record: ExecutionRecord) {
     completed_at: record.completedAt.toISOString(),
     // Why input and output are null: erased on request or past retention, and which audit event says so.
     content_erased: record.contentErased === undefined ? null : { at: record.contentErased.at.toISOString(), audit_event_id: record.contentErased.auditEventId },
+    // The OpenTelemetry trace it ran in, to find its spans in the site's collector; null where tracing was off.
+    trace_id: record.traceId ?? null,
   };
 }
 

@@ -3,6 +3,8 @@ import { z } from "zod";
 import type { ChatMessage } from "../../inference/interface.js";
 import { runGeneration } from "../../pipeline/generate.js";
 import { planAsyncTask } from "../../pipeline/task-plan.js";
+import { ATTR } from "../../observability/tracing/interface.js";
+import { inSpan } from "../../observability/tracing/spans.js";
 import { taskMessages } from "../../pipeline/task-prompt.js";
 import { taskLinks, webhookAllowed } from "../tasks.js";
 import type { StructuredSpec } from "../../pipeline/structured.js";
@@ -120,7 +122,8 @@ async function submitAsync(c: Context, deps: GatewayDeps, body: TaskRequest): Pr
   const actor = actorOf(c);
   const structured = await resolveSchema(deps, actor.tenant, body);
   const taskId = uuidv7();
-  const planned = await planAsyncTask(deps, {
+  // Decomposition (and bidding on each microtask) is the one pipeline stage of an asynchronous task run here.
+  const planned = await inSpan("decompose", () => planAsyncTask(deps, {
     taskId,
     requestId: c.get("requestId"),
     actor,
@@ -132,7 +135,7 @@ async function submitAsync(c: Context, deps: GatewayDeps, body: TaskRequest): Pr
     ...(body.criteria === undefined ? {} : { criteria: body.criteria }),
     options: { maxTokens: body.max_tokens, temperature: body.temperature, seed: body.seed },
     ...(body.webhook ? { webhook: { url: body.webhook.url, maxAttempts: deps.webhooks.maxAttempts } } : {}),
-  });
+  }), (plan) => ({ [ATTR.microtasks]: plan.input.microtasks.length }));
   if (planned.decision) setRoutingHeaders(c, planned.decision);
   await deps.tasks.submit(planned.input);
   c.header("location", `/v1/tasks/${taskId}`);

@@ -26,6 +26,10 @@ import { AdapterRefusal, VerifiedAdapters } from "./adapter-files.js";
 import { chatWrapperFor, toHistory } from "./chat-prompt.js";
 import { AdapterContextError, ContextPool, type AdapterSet, type SequenceLease } from "./context-pool.js";
 import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
+import type { Span } from "@opentelemetry/api";
+import { ATTR } from "../../observability/tracing/interface.js";
+import { failed } from "../../observability/tracing/spans.js";
+import type { HostTracing } from "./child-tracing.js";
 
 class LoadRefusal extends Error {
   constructor(readonly code: string, message: string) {
@@ -55,6 +59,13 @@ let host: Host | undefined;
 const grammars = new Map<string, Promise<LlamaGrammar>>();
 const running = new Map<number, AbortController>();
 let embeddingQueue: Promise<unknown> = Promise.resolve();
+
+let tracing: Promise<HostTracing> | undefined;
+
+/** Made on the first request that carries a trace context: a gateway that does not trace never has one loaded here. */
+function hostTracing(): Promise<HostTracing> {
+  return (tracing ??= import("./child-tracing.js").then(({ HostTracing }) => new HostTracing((spans) => send({ type: "spans", spans }))));
+}
 
 function send(message: ChildMessage): void {
   process.send?.(message);
@@ -136,7 +147,25 @@ async function adapterSetFor(h: Host, adapter: GenerationParams["adapter"]): Pro
   return { key: `${adapter.sha256}@${adapter.scale}`, path: await h.adapters.pathFor(adapter), scale: adapter.scale };
 }
 
+/**
+ * A traced request gets a span from the wait for a sequence to the answer, child of the gateway's infer span. It
+ * ends, and so goes to the gateway, before the answer does: the gateway has it when the request ends there.
+ */
 async function generate(message: Extract<ParentMessage, { type: "generate" }>, h: Host): Promise<void> {
+  if (message.traceparent === undefined) return send(await generateOne(message, h, undefined));
+  const span = (await hostTracing()).start("llama.generate", message.traceparent, { [ATTR.model]: h.spec.modelId });
+  let answer: ChildMessage;
+  try {
+    answer = await generateOne(message, h, span);
+  } catch (error) {
+    failed(span, error);
+    throw error;
+  }
+  span.end();
+  send(answer);
+}
+
+async function generateOne(message: Extract<ParentMessage, { type: "generate" }>, h: Host, span: Span | undefined): Promise<ChildMessage> {
   if (!h.contexts) throw new Error(`${h.spec.modelId} serves embeddings only`);
   const controller = new AbortController();
   running.set(message.id, controller);
@@ -189,19 +218,18 @@ async function generate(message: Extract<ParentMessage, { type: "generate" }>, h
         completion.dispose({ disposeSequence: false });
       }
     }
-    if (controller.signal.aborted) {
-      send({ type: "failed", id: message.id, code: "request_aborted", message: "aborted" });
-      return;
-    }
-    send({
+    if (controller.signal.aborted) return { type: "failed", id: message.id, code: "request_aborted", message: "aborted" };
+    const finishReason = stopReason === "maxTokens" ? "length" : "stop";
+    span?.setAttributes({ [ATTR.inputTokens]: promptTokens, [ATTR.outputTokens]: completionTokens, [ATTR.finishReason]: [finishReason] });
+    return {
       type: "generated",
       id: message.id,
       text,
-      finishReason: stopReason === "maxTokens" ? "length" : "stop",
+      finishReason,
       promptTokens,
       completionTokens,
       inferenceMs: performance.now() - started,
-    });
+    };
   } finally {
     running.delete(message.id);
     lease?.release();

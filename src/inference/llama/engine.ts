@@ -3,7 +3,7 @@ import type { Logger } from "../../observability/logger.js";
 import type { AdmissionOptions } from "../admission.js";
 import { ModelUnavailableError } from "../errors.js";
 import type { CallOptions, EmbeddingResult, GenerationInput, GenerationParams, GenerationResult, InferenceEngine, ModelStatus } from "../interface.js";
-import { ModelHost, type ModelLifecycleEvent } from "./model-host.js";
+import { ModelHost, type ModelHostOptions, type ModelLifecycleEvent } from "./model-host.js";
 import type { LoadSpec } from "./protocol.js";
 
 export interface LlamaEngineOptions {
@@ -20,6 +20,8 @@ export interface LlamaEngineOptions {
   logger: Logger;
   restartDelayMs?: number;
   onLifecycle?: (event: ModelLifecycleEvent) => void;
+  /** Spans the model hosts made for traced requests, to export with this process's. */
+  onSpans?: ModelHostOptions["onSpans"];
 }
 
 /** Local inference through node-llama-cpp, one supervised host process per model. */
@@ -47,7 +49,7 @@ export class LlamaEngine implements InferenceEngine {
       maxAdapterContexts: options.maxAdapterContexts ?? 2,
       adapterIdleMs: options.adapterContextIdleMs ?? 300_000,
     };
-    return new ModelHost({ spec, admission, logger: options.logger, restartDelayMs: options.restartDelayMs, onLifecycle: options.onLifecycle });
+    return new ModelHost({ spec, admission, logger: options.logger, restartDelayMs: options.restartDelayMs, onLifecycle: options.onLifecycle, onSpans: options.onSpans });
   }
 
   /** Starts every model host; resolves when each is ready or has failed (a failed model never fails the rest). */

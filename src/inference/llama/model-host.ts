@@ -2,6 +2,8 @@ import { fork, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../../observability/logger.js";
+import type { HandedSpan } from "../../observability/tracing/handover.js";
+import { activeTraceparent } from "../../observability/tracing/spans.js";
 import { AdmissionGate, type Admission, type AdmissionOptions } from "../admission.js";
 import { InferenceAbortedError, InferenceError, ModelUnavailableError } from "../errors.js";
 import type { CallOptions, EmbeddingResult, GenerationInput, GenerationParams, GenerationResult, ModelState, ModelStatus } from "../interface.js";
@@ -23,6 +25,8 @@ export interface ModelHostOptions {
   logger: Logger;
   /** Delay before restarting a host that crashed after it had loaded; doubles per crash up to 30 s. */
   restartDelayMs?: number;
+  /** Spans the host made for traced requests, to export with the gateway's (src/observability/tracing/handover.ts). */
+  onSpans?: (spans: HandedSpan[]) => void;
 }
 
 interface Pending {
@@ -137,6 +141,9 @@ export class ModelHost {
       case "text":
         this.pending.get(message.id)?.onText?.(message.chunk);
         return;
+      case "spans":
+        this.options.onSpans?.(message.spans);
+        return;
       case "adapter-context":
         // What an adapter switch costs, for operators sizing inference.maxAdapterContexts.
         log.info({ adapter: message.key, ...(message.ms === undefined ? {} : { ms: Math.round(message.ms) }), ...(message.reason ? { reason: message.reason } : {}) }, `adapter context ${message.kind}`);
@@ -220,7 +227,9 @@ export class ModelHost {
 
   async generate(input: GenerationInput, params: GenerationParams, options: CallOptions = {}): Promise<GenerationResult> {
     const stream = options.onText !== undefined;
-    const { message, admission } = await this.call((id) => ({ type: "generate", id, input, params, stream }), options);
+    // The host makes its span for the generation a child of the caller's (the pipeline's infer step).
+    const traceparent = activeTraceparent();
+    const { message, admission } = await this.call((id) => ({ type: "generate", id, input, params, stream, ...(traceparent === undefined ? {} : { traceparent }) }), options);
     if (message.type === "generated") {
       return {
         text: message.text,

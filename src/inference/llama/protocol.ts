@@ -1,3 +1,4 @@
+import type { HandedSpan } from "../../observability/tracing/handover.js";
 import type { ChatMessage, FinishReason, GenerationParams } from "../interface.js";
 
 /** Messages between the gateway (parent) and one model host process (child), over Node's IPC channel. */
@@ -22,7 +23,15 @@ export interface LoadSpec {
 
 export type ParentMessage =
   | { type: "load"; spec: LoadSpec }
-  | { type: "generate"; id: number; input: { kind: "chat"; messages: ChatMessage[] } | { kind: "completion"; prompt: string }; params: GenerationParams; stream: boolean }
+  | {
+    type: "generate";
+    id: number;
+    input: { kind: "chat"; messages: ChatMessage[] } | { kind: "completion"; prompt: string };
+    params: GenerationParams;
+    stream: boolean;
+    /** The W3C trace context of the gateway's span for this request; absent when the gateway does not trace. */
+    traceparent?: string;
+  }
   | { type: "embed"; id: number; inputs: string[] }
   | { type: "abort"; id: number };
 
@@ -41,4 +50,6 @@ export type ChildMessage =
   | { type: "adapter-context"; kind: "created" | "freed"; key: string; ms?: number; reason?: "idle" | "room" }
   | { type: "generated"; id: number; text: string; finishReason: FinishReason; promptTokens: number; completionTokens: number; inferenceMs: number }
   | { type: "embedded"; id: number; vectors: number[][]; promptTokens: number; inferenceMs: number }
-  | { type: "failed"; id: number; code: string; message: string };
+  | { type: "failed"; id: number; code: string; message: string }
+  /** Finished spans of traced requests, for the gateway to export (the host itself has no network). */
+  | { type: "spans"; spans: HandedSpan[] };

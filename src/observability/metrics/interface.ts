@@ -23,7 +23,7 @@ export interface HttpRequestSample {
 
 /** One recorded execution: a generation or embedding on one model. */
 export interface ExecutionSample {
-  /** `chat.completions`, `completions`, `embeddings` or `tasks` (a synchronous task, or one microtask of an asynchronous one). */
+  /** `chat.completions`, `responses`, `completions`, `embeddings` or `tasks` (a synchronous task, or one microtask of an asynchronous one). */
   endpoint: string;
   model: string;
   /** "succeeded", or the stable code it failed with (`model_overloaded`, `structured_output_invalid`). */

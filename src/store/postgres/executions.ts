@@ -33,6 +33,7 @@ interface ExecutionRow {
   completed_at: Date;
   content_erased_at: Date | null;
   content_erasure_event: string | null;
+  trace_id: string | null;
 }
 
 interface PendingExecution {
@@ -67,6 +68,7 @@ const EXECUTION_COLUMNS: Array<[string, string, (p: PendingExecution) => unknown
   ["total_ms", "float8", (p) => p.record.timings.totalMs],
   ["created_at", "timestamptz", (p) => p.record.createdAt],
   ["completed_at", "timestamptz", (p) => p.record.completedAt],
+  ["trace_id", "text", (p) => p.record.traceId ?? null],
 ];
 
 const n = EXECUTION_COLUMNS.length;
@@ -137,5 +139,6 @@ function toRecord(row: ExecutionRow): ExecutionRecord {
     createdAt: row.created_at,
     completedAt: row.completed_at,
     ...(row.content_erased_at === null ? {} : { contentErased: { at: row.content_erased_at, auditEventId: row.content_erasure_event! } }),
+    ...(row.trace_id === null ? {} : { traceId: row.trace_id }),
   };
 }

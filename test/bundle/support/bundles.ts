@@ -13,11 +13,16 @@ export interface BuiltBundle {
   report: {
     compressedBytes: number;
     installedBytes: number;
+    /** The installed size the bundle must stay within: 400 MB (700 MB with CUDA) plus the carried models. */
     sizeTargetBytes: number | null;
+    /** The installed size by component, as the builder prints it. */
+    components: { label: string; bytes: number }[];
+    /** Which Temporal the bundle carries. */
+    temporal: "server" | "dev";
     totalMs: number;
     timingsMs: Record<string, number>;
     temporalServer: boolean;
-    pruned: { path: string; bytes: number }[];
+    pruned: { path: string; bytes: number; why: string }[];
     models: { id: string; file: string; sha256: string; sizeBytes: number; licence: string }[];
   };
   /** How long this build took here (0 when an earlier build was reused). */

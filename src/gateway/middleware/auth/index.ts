@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler, Next } from "hono";
 import type { Authenticator } from "../../../identity/authenticator.js";
 import { AuthenticationError } from "../../../identity/errors.js";
 import { hasScope, type Principal, type Scope } from "../../../identity/principal.js";
+import { inSpan } from "../../../observability/tracing/spans.js";
 import { ApiError } from "../../errors.js";
 import { routePattern } from "../../request-path.js";
 
@@ -53,7 +54,7 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler {
   return Object.assign(async function authenticateHandler(c: Context, next: Next) {
     let principal: Principal;
     try {
-      principal = await options.authenticator.authenticate(c.req.header("authorization"));
+      principal = await inSpan("auth", () => options.authenticator.authenticate(c.req.header("authorization")));
     } catch (error) {
       if (!(error instanceof AuthenticationError)) throw error;
       const missing = error.code === "credentials_missing";

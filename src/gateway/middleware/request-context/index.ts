@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../../../observability/logger.js";
+import { traceLogFields } from "../../../observability/tracing/spans.js";
 import { detectPii } from "../../../redaction/index.js";
 import { uuidv7 } from "../../../util/uuidv7.js";
 import { readablePath, routePattern } from "../../request-path.js";
@@ -23,12 +24,15 @@ function callerId(incoming: string | undefined): string | undefined {
   return incoming !== undefined && CALLER_ID.test(incoming) && detectPii(incoming).length === 0 ? incoming : undefined;
 }
 
-/** Gives every request an id (returned as `x-request-id`), a logger bound to it, and one access-log line. */
+/**
+ * Gives every request an id (returned as `x-request-id`), a logger bound to it and to the request's trace (trace_id,
+ * span_id, when tracing is on), and one access-log line.
+ */
 export function requestContext(options: RequestContextOptions): MiddlewareHandler {
   return async function requestContextHandler(c, next) {
     const incoming = c.req.header("x-request-id");
     const requestId = callerId(incoming) ?? uuidv7();
-    const log = options.logger.child({ requestId });
+    const log = options.logger.child({ requestId, ...traceLogFields() });
     c.set("requestId", requestId);
     c.set("log", log);
     c.header("x-request-id", requestId);

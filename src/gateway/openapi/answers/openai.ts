@@ -131,3 +131,86 @@ export const EmbeddingList = answerSchema("EmbeddingList", z.object({
   model: z.string(),
   usage: z.object({ prompt_tokens: Count, total_tokens: Count }),
 }));
+
+/** POST /v1/responses: OpenAI's Response object (responses-answer.ts), whole or as the events of its stream. */
+
+const ItemStatus = z.enum(["in_progress", "completed", "incomplete"]);
+const OutputText = z.object({ type: z.literal("output_text"), text: z.string(), annotations: z.array(z.never()), logprobs: z.array(z.never()) });
+const MessageItem = z.object({
+  id: z.string().startsWith("msg_"),
+  type: z.literal("message"),
+  role: z.literal("assistant"),
+  status: ItemStatus,
+  content: z.array(OutputText).max(1).describe("empty only while the stream has not opened its text part"),
+});
+const FunctionCallItem = z.object({
+  id: z.string().startsWith("fc_"),
+  type: z.literal("function_call"),
+  status: ItemStatus,
+  call_id: z.string().startsWith("call_").describe("what a function_call_output answers it with"),
+  name: z.string(),
+  arguments: z.string().describe("JSON text, valid against the tool's parameters; empty while the call is opened in a stream"),
+});
+const OutputItem = z.discriminatedUnion("type", [MessageItem, FunctionCallItem]);
+
+const ResponseUsage = z.object({
+  input_tokens: Count,
+  input_tokens_details: z.object({ cached_tokens: z.literal(0), cache_write_tokens: z.literal(0) }),
+  output_tokens: Count,
+  output_tokens_details: z.object({ reasoning_tokens: z.literal(0) }),
+  total_tokens: Count,
+});
+
+const TextFormat = z.union([
+  z.object({ type: z.enum(["text", "json_object"]) }),
+  z.object({ type: z.literal("json_schema"), name: z.string(), schema: z.record(z.string(), z.unknown()), description: z.string().optional(), strict: z.boolean().nullable().optional() }),
+]);
+
+export const ResponseObject = answerSchema("Response", z.object({
+  id: z.string().startsWith("resp_").describe("`resp_` and the execution id"),
+  object: z.literal("response"),
+  created_at: Unix,
+  status: z.enum(["in_progress", "completed", "incomplete", "failed"]),
+  completed_at: Unix.nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  incomplete_details: z.object({ reason: z.literal("max_output_tokens") }).nullable(),
+  instructions: z.string().nullable(),
+  max_output_tokens: Count.nullable(),
+  model: z.string(),
+  output: z.array(OutputItem).describe("one message, or the function calls the model made"),
+  parallel_tool_calls: z.boolean(),
+  previous_response_id: z.null(),
+  store: z.literal(true).describe("every execution is stored"),
+  temperature: z.number().nullable(),
+  text: z.object({ format: TextFormat }),
+  tool_choice: z.union([z.enum(["none", "auto", "required"]), z.object({ type: z.literal("function"), name: z.string() })]),
+  tools: z.array(z.object({ type: z.literal("function"), name: z.string(), description: z.string().nullable(), parameters: z.record(z.string(), z.unknown()).nullable(), strict: z.boolean() })),
+  top_p: z.number().nullable(),
+  metadata: z.record(z.string(), z.string()),
+  usage: ResponseUsage.nullable().describe("null until the response has ended"),
+  user: z.string().optional(),
+}));
+
+const sequenced = { sequence_number: Count.describe("the event's position in the stream, from 0") };
+const lifecycle = (type: string) => z.object({ type: z.literal(type), ...sequenced, response: ResponseObject });
+const inItem = { output_index: Count, item_id: z.string() };
+const inPart = { ...inItem, content_index: z.literal(0) };
+
+/** One event of a streamed response (`event:` names its type too); the stream ends with its last event, without `[DONE]`. */
+export const ResponseStreamEvent = answerSchema("ResponseStreamEvent", z.discriminatedUnion("type", [
+  lifecycle("response.created"),
+  lifecycle("response.in_progress"),
+  z.object({ type: z.literal("response.output_item.added"), ...sequenced, output_index: Count, item: OutputItem }),
+  z.object({ type: z.literal("response.content_part.added"), ...sequenced, ...inPart, part: OutputText }),
+  z.object({ type: z.literal("response.output_text.delta"), ...sequenced, ...inPart, delta: z.string(), logprobs: z.array(z.never()) }),
+  z.object({ type: z.literal("response.output_text.done"), ...sequenced, ...inPart, text: z.string(), logprobs: z.array(z.never()) }),
+  z.object({ type: z.literal("response.content_part.done"), ...sequenced, ...inPart, part: OutputText }),
+  z.object({ type: z.literal("response.function_call_arguments.delta"), ...sequenced, ...inItem, delta: z.string() }),
+  z.object({ type: z.literal("response.function_call_arguments.done"), ...sequenced, ...inItem, name: z.string(), arguments: z.string() }),
+  z.object({ type: z.literal("response.output_item.done"), ...sequenced, output_index: Count, item: OutputItem }),
+  lifecycle("response.completed"),
+  lifecycle("response.incomplete").describe("the answer was cut at max_output_tokens"),
+  z.object({ type: z.literal("error"), ...sequenced, code: z.string(), message: z.string(), param: z.string().nullable() })
+    .describe("a failure once the stream has begun (Atomic's stable code); response.failed follows"),
+  lifecycle("response.failed"),
+]));

@@ -123,7 +123,7 @@ export const Execution = answerSchema("Execution", z.object({
   object: z.literal("execution"),
   request_id: z.string(),
   actor: z.object({ subject: z.string(), tenant: z.string() }),
-  endpoint: z.enum(["chat.completions", "completions", "embeddings", "tasks"]),
+  endpoint: z.enum(["chat.completions", "completions", "embeddings", "responses", "tasks"]),
   model: z.string(),
   model_sha256: z.string(),
   status: z.enum(["succeeded", "failed"]),
@@ -137,6 +137,7 @@ export const Execution = answerSchema("Execution", z.object({
   created_at: Timestamp,
   completed_at: Timestamp,
   content_erased: z.object({ at: Timestamp, audit_event_id: z.string() }).nullable(),
+  trace_id: z.string().nullable().describe("the OpenTelemetry trace the request ran in; null where tracing was off"),
   decision: Decision.nullable(),
 }));
 

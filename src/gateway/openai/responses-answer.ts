@@ -1,0 +1,177 @@
+import type { GenerationOutcome } from "../../pipeline/generate.js";
+import type { ToolCallTurn } from "../../pipeline/request-input.js";
+import type { ApiError } from "../errors.js";
+import type { ResponsesRequest } from "./responses-request.js";
+
+/** The answer of POST /v1/responses in OpenAI's Response shape, whole or as its event stream. */
+
+/** What every form of one response shares: its execution, when it was asked for, and what was asked. */
+export interface ResponseHead {
+  executionId: string;
+  /** Seconds since the epoch. */
+  createdAt: number;
+  body: ResponsesRequest;
+}
+
+/** An output item's status; a response may also have failed. */
+type ItemStatus = "in_progress" | "completed" | "incomplete";
+type Status = ItemStatus | "failed";
+
+interface ResponseState {
+  model: string;
+  status: Status;
+  output: OutputItem[];
+  usage: Pick<GenerationOutcome, "promptTokens" | "completionTokens"> | null;
+  error?: { code: string; message: string };
+}
+
+/**
+ * The Response object: its state, and the request's settings echoed as OpenAI echoes them (defaults filled in).
+ * `output_text` is not sent: the SDKs compute it from `output`, as they do for OpenAI's answers. `store` is true
+ * because every execution is stored (`store: false` is refused).
+ */
+function responseObject(head: ResponseHead, state: ResponseState) {
+  const { body } = head;
+  return {
+    id: `resp_${head.executionId}`,
+    object: "response" as const,
+    created_at: head.createdAt,
+    status: state.status,
+    completed_at: state.status === "completed" ? Math.floor(Date.now() / 1000) : null,
+    error: state.error ?? null,
+    incomplete_details: state.status === "incomplete" ? { reason: "max_output_tokens" as const } : null,
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    model: state.model,
+    output: state.output,
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    previous_response_id: null,
+    store: true,
+    temperature: body.temperature ?? null,
+    text: { format: body.text?.format ?? { type: "text" as const } },
+    tool_choice: body.tool_choice ?? "auto",
+    // Arguments always satisfy the parameters here: a function is strict unless the caller set strict to false.
+    tools: (body.tools ?? []).map((tool) => ({ type: "function" as const, name: tool.name, description: tool.description ?? null, parameters: tool.parameters ?? null, strict: tool.strict ?? true })),
+    top_p: body.top_p ?? null,
+    metadata: body.metadata ?? {},
+    usage: state.usage === null ? null : usageOf(state.usage),
+    ...(body.user === undefined ? {} : { user: body.user }),
+  };
+}
+
+/** Atomic sets no tokens apart as cached or spent on reasoning: those counts are 0. */
+function usageOf(counts: Pick<GenerationOutcome, "promptTokens" | "completionTokens">) {
+  return {
+    input_tokens: counts.promptTokens,
+    input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+    output_tokens: counts.completionTokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: counts.promptTokens + counts.completionTokens,
+  };
+}
+
+/** An answer cut at max_output_tokens is incomplete; calls are only ever answered whole. */
+function statusOf(outcome: GenerationOutcome): ItemStatus {
+  return !outcome.toolCalls && outcome.finishReason === "length" ? "incomplete" : "completed";
+}
+
+/** One message per response: its id follows from the execution's. */
+const messageId = (head: ResponseHead) => `msg_${head.executionId.replaceAll("-", "")}`;
+
+const outputText = (text: string) => ({ type: "output_text" as const, text, annotations: [] as never[], logprobs: [] as never[] });
+
+function messageItem(id: string, status: ItemStatus, content: Array<ReturnType<typeof outputText>>) {
+  return { id, type: "message" as const, role: "assistant" as const, status, content };
+}
+
+type OutputItem = ReturnType<typeof messageItem> | ReturnType<typeof functionCallItem>;
+
+function functionCallItem(call: ToolCallTurn, status: ItemStatus, args: string) {
+  // The item's id follows from the call's, which is unique ("call_" and 24 letters and digits).
+  return { id: `fc_${call.id.slice("call_".length)}`, type: "function_call" as const, status, call_id: call.id, name: call.name, arguments: args };
+}
+
+/** The answer whole: its text as one message, or each call as a function_call item (an answer is one or the other). */
+export function finishedResponse(head: ResponseHead, outcome: GenerationOutcome) {
+  const status = statusOf(outcome);
+  const output = outcome.toolCalls
+    ? outcome.toolCalls.map((call) => functionCallItem(call, status, call.arguments))
+    : [messageItem(messageId(head), status, [outputText(outcome.text)])];
+  return responseObject(head, { model: outcome.model.id, status, output, usage: outcome });
+}
+
+/**
+ * The Responses event stream of one generation, in OpenAI's order: response.created and response.in_progress; then
+ * the message (output_item.added, content_part.added, output_text.delta per chunk, output_text.done,
+ * content_part.done, output_item.done) or, for calls, each call (output_item.added, function_call_arguments.delta
+ * and .done, output_item.done; calls are sent whole once checked); then response.completed, or response.incomplete
+ * for an answer cut at max_output_tokens. A failure once streaming has begun is an `error` event and then
+ * response.failed. Events are numbered (sequence_number) as they are made, which is the order they are sent in.
+ */
+export class ResponseEvents {
+  private sequence = 0;
+  /** The message's text so far, for the failed response's partial message. */
+  private text: string | null = null;
+
+  constructor(private readonly head: ResponseHead, private readonly model: () => string) {}
+
+  /** The opening events; the message opens here unless the answer is calls (known then: calls are not streamed as text). */
+  opening(calls: boolean): unknown[] {
+    const started = this.response({ status: "in_progress", output: [], usage: null });
+    const events = [this.event("response.created", { response: started }), this.event("response.in_progress", { response: started })];
+    if (calls) return events;
+    this.text = "";
+    return [
+      ...events,
+      this.event("response.output_item.added", { output_index: 0, item: messageItem(messageId(this.head), "in_progress", []) }),
+      this.event("response.content_part.added", { item_id: messageId(this.head), output_index: 0, content_index: 0, part: outputText("") }),
+    ];
+  }
+
+  delta(chunk: string): unknown {
+    this.text += chunk;
+    return this.event("response.output_text.delta", { item_id: messageId(this.head), output_index: 0, content_index: 0, delta: chunk, logprobs: [] });
+  }
+
+  closing(outcome: GenerationOutcome): unknown[] {
+    const status = statusOf(outcome);
+    const finished = (output: OutputItem[]) =>
+      this.event(status === "completed" ? "response.completed" : "response.incomplete", { response: this.response({ status, output, usage: outcome }) });
+    if (outcome.toolCalls) {
+      const items = outcome.toolCalls.map((call) => functionCallItem(call, status, call.arguments));
+      return [
+        ...outcome.toolCalls.flatMap((call, index) => [
+          this.event("response.output_item.added", { output_index: index, item: functionCallItem(call, "in_progress", "") }),
+          this.event("response.function_call_arguments.delta", { item_id: items[index]!.id, output_index: index, delta: call.arguments }),
+          this.event("response.function_call_arguments.done", { item_id: items[index]!.id, output_index: index, name: call.name, arguments: call.arguments }),
+          this.event("response.output_item.done", { output_index: index, item: items[index] }),
+        ]),
+        finished(items),
+      ];
+    }
+    const id = messageId(this.head);
+    const item = messageItem(id, status, [outputText(outcome.text)]);
+    return [
+      this.event("response.output_text.done", { item_id: id, output_index: 0, content_index: 0, text: outcome.text, logprobs: [] }),
+      this.event("response.content_part.done", { item_id: id, output_index: 0, content_index: 0, part: outputText(outcome.text) }),
+      this.event("response.output_item.done", { output_index: 0, item }),
+      finished([item]),
+    ];
+  }
+
+  failure(error: ApiError): unknown[] {
+    const output = this.text === null ? [] : [messageItem(messageId(this.head), "incomplete", [outputText(this.text)])];
+    return [
+      this.event("error", { code: error.code, message: error.message, param: error.param }),
+      this.event("response.failed", { response: this.response({ status: "failed", output, usage: null, error: { code: error.code, message: error.message } }) }),
+    ];
+  }
+
+  private response(state: Omit<ResponseState, "model">) {
+    return responseObject(this.head, { ...state, model: this.model() });
+  }
+
+  private event(type: string, fields: Record<string, unknown>): Record<string, unknown> {
+    return { type, sequence_number: this.sequence++, ...fields };
+  }
+}

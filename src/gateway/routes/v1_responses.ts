@@ -1,0 +1,83 @@
+import type { Hono } from "hono";
+import { runGeneration, type GenerationRequest } from "../../pipeline/generate.js";
+import { uuidv7 } from "../../util/uuidv7.js";
+import { actorOf } from "../actor.js";
+import type { GatewayDeps } from "../deps.js";
+import { invalidRequest } from "../errors.js";
+import { requireScope } from "../middleware/auth/index.js";
+import { requireTokenBudget } from "../middleware/quotas/index.js";
+import { adaptationOptions } from "../openai/requests.js";
+import { finishedResponse, ResponseEvents, type ResponseHead } from "../openai/responses-answer.js";
+import { responsesTools, responsesTurns } from "../openai/responses-input.js";
+import { ResponsesRequestSchema, type ResponsesRequest } from "../openai/responses-request.js";
+import { policySubjectOf } from "../policy-subject.js";
+import { setRoutingHeaders } from "../routing-headers.js";
+import { streamRoutedGeneration } from "../sse.js";
+import { readBody } from "../validation.js";
+
+/**
+ * POST /v1/responses — OpenAI's Responses API on the chat generation: the input items become chat turns, the tools
+ * and `text.format` the same grammar-held output, one execution per response (its id is the response's). Whole, or
+ * as the Responses event stream.
+ */
+export function registerResponses(app: Hono, deps: GatewayDeps): void {
+  app.post("/v1/responses", requireScope("infer"), requireTokenBudget(deps.quotas), async (c) => {
+    const body = await readBody(c, ResponsesRequestSchema);
+    refuseStateful(body);
+    if (body.max_output_tokens != null && body.max_output_tokens > deps.limits.maxTokensLimit) {
+      throw invalidRequest("max_tokens_too_large", `max_output_tokens may be at most ${deps.limits.maxTokensLimit}`, "max_output_tokens");
+    }
+    const messages = responsesTurns(body);
+    const { structured, recorded } = responsesTools(body);
+    const executionId = uuidv7();
+    const head: ResponseHead = { executionId, createdAt: Math.floor(Date.now() / 1000), body };
+    c.header("x-atomic-execution-id", executionId);
+    const request: GenerationRequest = {
+      executionId,
+      requestId: c.get("requestId"),
+      actor: actorOf(c),
+      policy: policySubjectOf(c),
+      endpoint: "responses",
+      model: body.model,
+      input: { kind: "chat", messages },
+      recordedInput: { kind: "chat", messages, ...recorded, ...(body.metadata == null ? {} : { metadata: body.metadata }) },
+      options: {
+        maxTokens: body.max_output_tokens ?? undefined,
+        temperature: body.temperature ?? undefined,
+        topP: body.top_p ?? undefined,
+        ...adaptationOptions(body),
+      },
+      structured,
+      ...(body.user === undefined ? {} : { endUser: body.user }),
+      signal: c.req.raw.signal,
+      onModel: (_model, decision) => setRoutingHeaders(c, decision),
+    };
+
+    if (!body.stream) return c.json(finishedResponse(head, await runGeneration(deps, request)));
+
+    return streamRoutedGeneration(c, deps, request, (model) => {
+      const events = new ResponseEvents(head, model);
+      return {
+        opening: (ended) => events.opening(ended?.toolCalls !== undefined),
+        text: (chunk) => events.delta(chunk),
+        closing: (outcome) => events.closing(outcome),
+        failure: (error) => events.failure(error),
+        eventName: (frame) => (frame as { type: string }).type,
+        done: false,
+      };
+    });
+  });
+}
+
+/**
+ * The Responses API's server-side state, which Atomic does not keep in that form: each request carries its whole
+ * conversation, and every execution is stored (its record and audit event), so `store: false` cannot be honoured.
+ */
+function refuseStateful(body: ResponsesRequest): void {
+  if (body.previous_response_id != null) {
+    throw invalidRequest("previous_response_id_unsupported", "previous_response_id is not supported: send the conversation's items in input", "previous_response_id");
+  }
+  if (body.store === false) {
+    throw invalidRequest("store_unsupported", "every execution is stored (its record and audit event): store: false cannot be honoured; content is removed by erasure", "store");
+  }
+}
