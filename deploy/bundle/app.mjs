@@ -3,10 +3,12 @@
  * (npm ci --omit=dev, install scripts off as in development: node-llama-cpp and the rest ship prebuilt binaries),
  * the Temporal workflow code bundled once, and what does not run on the target pruned away.
  */
-import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { LLAMA_BUILDS, TEMPORAL_BRIDGE_TARGET } from "./pins.mjs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { sizeOf } from "./sizes.mjs";
+import { TEMPORAL_BRIDGE_TARGET } from "./pins.mjs";
 import { BuildError, run } from "./run.mjs";
+import { pruneBundlerBuilds, pruneFiles, prunePackages } from "./trim.mjs";
 
 export async function compileGateway(log, repo, appDir) {
   const dist = join(appDir, "dist");
@@ -34,54 +36,52 @@ export async function bundleWorkflows(log, appDir) {
   await run(log, process.execPath, ["--input-type=module", "-e", script, module], { cwd: appDir });
 }
 
-function sizeOf(path) {
-  let stat;
-  try {
-    stat = lstatSync(path);
-  } catch {
-    return 0;
-  }
-  if (!stat.isDirectory()) return stat.size;
-  return readdirSync(path).reduce((sum, name) => sum + sizeOf(join(path, name)), 0);
-}
-
-function remove(path, removed, why) {
+function remove(path, removed, why, appDir) {
   const bytes = sizeOf(path);
   if (bytes === 0 && !existsSync(path)) return;
   rmSync(path, { recursive: true, force: true });
-  removed.push({ path, bytes, why });
+  removed.push({ path: relative(appDir, path), bytes, why });
 }
 
 /**
- * What ships only for other machines or for building from source. Each rule says why it is safe: the smoke test
- * runs the pruned tree (chat completion, worker, audit export) to prove it.
+ * What ships only for other machines, for building from source, or for development; each rule says why it is safe.
+ * Then deploy/bundle/trim.mjs: packages and files no run-time code loads. The builder's load check and the bundle
+ * test run the pruned tree (chat completion, worker, audit export) to prove it. `llamaBuilds`: the
+ * @node-llama-cpp/* packages to keep (pins.mjs LLAMA_BUILDS).
  */
-export function prune(appDir, { cuda }) {
+export function prune(appDir, { llamaBuilds }) {
   const modules = join(appDir, "node_modules");
   const removed = [];
-  const keep = new Set(LLAMA_BUILDS[cuda ? "cuda" : "cpu"]);
+  const keep = new Set(llamaBuilds);
   const llamaScope = join(modules, "@node-llama-cpp");
   if (existsSync(llamaScope)) {
     for (const name of readdirSync(llamaScope)) {
-      if (!keep.has(name)) remove(join(llamaScope, name), removed, "llama.cpp build for another target");
+      if (!keep.has(name)) remove(join(llamaScope, name), removed, "llama.cpp build for another target", appDir);
     }
   }
   for (const name of keep) {
     if (!existsSync(join(llamaScope, name))) throw new BuildError(`npm ci did not install @node-llama-cpp/${name}, which this bundle must carry`);
   }
   // The llama.cpp sources as a git bundle: only for compiling, and the gateway runs with build: "never".
-  remove(join(modules, "node-llama-cpp", "llama", "gitRelease.bundle"), removed, "llama.cpp source (no compiling on the target)");
+  remove(join(modules, "node-llama-cpp", "llama", "gitRelease.bundle"), removed, "llama.cpp source (no compiling on the target)", appDir);
   const bridge = join(modules, "@temporalio", "core-bridge");
   const releases = join(bridge, "releases");
   if (existsSync(releases)) {
     for (const name of readdirSync(releases)) {
-      if (name !== TEMPORAL_BRIDGE_TARGET) remove(join(releases, name), removed, "Temporal bridge for another platform");
+      if (name !== TEMPORAL_BRIDGE_TARGET) remove(join(releases, name), removed, "Temporal bridge for another platform", appDir);
     }
     if (!existsSync(join(releases, TEMPORAL_BRIDGE_TARGET))) throw new BuildError(`@temporalio/core-bridge has no ${TEMPORAL_BRIDGE_TARGET} build`);
   }
-  remove(join(bridge, "sdk-core"), removed, "Rust sources of the Temporal bridge");
+  remove(join(bridge, "sdk-core"), removed, "Rust sources of the Temporal bridge", appDir);
   // Leftovers of npm itself: the lock was only needed to install, the SBOM records what is there.
-  remove(join(modules, ".package-lock.json"), removed, "npm's install record");
+  remove(join(modules, ".package-lock.json"), removed, "npm's install record", appDir);
+  try {
+    prunePackages(appDir, removed);
+  } catch (error) {
+    throw new BuildError(error.message);
+  }
+  pruneBundlerBuilds(appDir, removed);
+  pruneFiles(appDir, removed);
   return removed;
 }
 
@@ -112,4 +112,3 @@ export function addAppFiles(repo, appDir, version) {
   rmSync(join(appDir, "package-lock.json"), { force: true });
 }
 
-export { sizeOf };

@@ -2,28 +2,34 @@
 /**
  * Builds Atomic's offline installation bundle on a connected build machine:
  *
- *   node deploy/bundle/build.mjs [--version V] [--out DIR] [--release-key FILE] [--cuda] [--require-temporal-server]
- *                                [--models family | --models ID[,ID...]]
+ *   node deploy/bundle/build.mjs [--version V] [--out DIR] [--release-key FILE] [--cuda | --cuda-fallback]
+ *                                [--temporal server|dev] [--models family | --models ID[,ID...]]
  *
  * One signed tarball, atomic-<version>-linux-x64[-cuda][+models].tar.gz, holding everything the appliance runs: the
- * compiled gateway, its production dependencies (pruned to the chosen llama.cpp builds), Node.js, PostgreSQL,
- * Temporal, migrations, default policies, an empty model manifest, systemd units, the installer, an SBOM, SHA256SUMS
- * and its Ed25519 signature; with --models, real models too. Beside it: the release public key (to hand to
- * operators apart from the tarball) and a size report. npm and pip fetch through their own configuration; nothing
- * else is downloaded.
+ * compiled gateway, its production dependencies (pruned to the chosen llama.cpp builds and to what runs), Node.js,
+ * PostgreSQL, one Temporal, migrations, default policies, an empty model manifest, systemd units, the installer, an
+ * SBOM, SHA256SUMS and its Ed25519 signature; with --models, real models too. Native files are stripped of their
+ * symbol tables. Beside it: the release public key (to hand to operators apart from the tarball) and a report of the
+ * installed size by component. npm and pip fetch through their own configuration; nothing else is downloaded.
  *
  *   --version V                 the version stamp (default: package.json's)
  *   --out DIR                   where the tarball goes (default dist/bundle)
  *   --release-key FILE          the Ed25519 private key (PEM) that signs the release; without it a development key
  *                               in .tools/release-key is used (generated once), with a loud note
- *   --cuda                      also carry llama.cpp's CUDA builds (a larger bundle, named ...-cuda)
+ *   --cuda                      also carry llama.cpp's CUDA build (cards from Turing on; a larger bundle, named ...-cuda)
+ *   --cuda-fallback             --cuda and node-llama-cpp's fallback CUDA build for older cards (Maxwell to Volta;
+ *                               357 MiB more, no size target; named ...-cuda-fallback)
+ *   --temporal server|dev       which Temporal the bundle carries (one, the one its installs run): server, the
+ *                               production server on PostgreSQL (default when deploy/temporal/build-server.mjs has
+ *                               built it into .tools/temporal-server), or dev, the Temporal CLI's dev server on
+ *                               SQLite (default otherwise, said in the output)
  *   --models family|ID,ID       also carry real models pinned in models/family.json (listed below; with
  *                               --from-commit, the commit's): "family" for all of them, or some by id. They are
  *                               installed here first (npm run models:install: pip, both digests checked), then go
  *                               into models/ with their licence texts, signed like the rest; the installed gateway
  *                               serves them beside the site's own. The name ends in +family or +ID+ID. Without it
  *                               the bundle carries no model (only the empty manifest for the site's own)
- *   --require-temporal-server   fail when the PostgreSQL-backed Temporal server is not built (.tools/temporal-server)
+ *   --require-temporal-server   the same as --temporal server: fail when the server is not built
  *   --from-commit REF           build what is committed at REF (e.g. HEAD, a release tag) instead of the working
  *                               tree: a release must not carry whatever happens to be half-edited in the checkout
  *   --keep-stage                keep the staging folder (printed) for inspection
@@ -36,15 +42,17 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { displayFingerprint, signTree, verifyBundle } from "../install/bundle-integrity.mjs";
 import { createProgress, formatBytes, formatSeconds } from "../install/progress.mjs";
-import { addAppFiles, bundleWorkflows, compileGateway, installProductionDependencies, prune, sizeOf } from "./app.mjs";
+import { addAppFiles, bundleWorkflows, compileGateway, installProductionDependencies, prune } from "./app.mjs";
 import {
   MODELS_DIR, addCarriedModels, assertOnlyCarriedModels, chooseModels, describeCarried, describeFamily, installChosenModels, nameSuffix, parseFamilyPins,
 } from "./models.mjs";
-import { PLATFORM, POSTGRES, SIZE_TARGET_BYTES } from "./pins.mjs";
+import { LLAMA_BUILDS, PLATFORM, POSTGRES, SIZE_TARGET_BYTES } from "./pins.mjs";
 import { loadReleaseKey } from "./release-key.mjs";
-import { BuildError, createLog } from "./run.mjs";
-import { addNodeRuntime, addPostgres, addTemporal } from "./runtimes.mjs";
+import { BuildError, createLog, run } from "./run.mjs";
+import { addNodeRuntime, addPostgres, addTemporal, temporalServerBuilt, temporalServerDir } from "./runtimes.mjs";
 import { writeSbom } from "./sbom.mjs";
+import { sizeReport } from "./sizes.mjs";
+import { stripNative } from "./trim.mjs";
 import { writeTarball } from "./tarball.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -62,6 +70,8 @@ function parse() {
       out: { type: "string" },
       "release-key": { type: "string" },
       cuda: { type: "boolean", default: false },
+      "cuda-fallback": { type: "boolean", default: false },
+      temporal: { type: "string" },
       "require-temporal-server": { type: "boolean", default: false },
       "keep-stage": { type: "boolean", default: false },
       "from-commit": { type: "string" },
@@ -108,23 +118,21 @@ async function exportCommit(log, commit, scratch) {
   return dir;
 }
 
-function sizeReport(stage, compressed, { carriesModels }) {
-  const parts = [
-    ["node/ (Node.js runtime)", "node"],
-    ["app/dist (compiled gateway)", "app/dist"],
-    ["app/node_modules/@node-llama-cpp (llama.cpp builds)", "app/node_modules/@node-llama-cpp"],
-    ["app/node_modules/@temporalio", "app/node_modules/@temporalio"],
-    ["app/node_modules (everything else)", "app/node_modules"],
-    ["temporal/ (Temporal binaries)", "temporal"],
-    ["postgres/ (PostgreSQL)", "postgres"],
-    ...(carriesModels ? [[`${MODELS_DIR}/ (carried models and their licences)`, MODELS_DIR]] : []),
-  ];
-  const sizes = Object.fromEntries(parts.map(([label, path]) => [label, sizeOf(join(stage, path))]));
-  const others = ["app/node_modules/@node-llama-cpp", "app/node_modules/@temporalio"].reduce((s, p) => s + sizeOf(join(stage, p)), 0);
-  sizes["app/node_modules (everything else)"] -= others;
-  const total = sizeOf(stage);
-  sizes["everything else (installer, units, policies, SBOM, sums)"] = total - Object.values(sizes).reduce((a, b) => a + b, 0);
-  return { sizes, total, compressed };
+/** The Temporal the bundle carries: --temporal, else the production server when it is built, else the dev CLI. */
+function temporalChoice(values) {
+  const asked = values.temporal ?? (values["require-temporal-server"] ? "server" : undefined);
+  if (values["require-temporal-server"] && asked !== "server") throw new BuildError("--require-temporal-server asks for --temporal server");
+  if (asked !== undefined && asked !== "server" && asked !== "dev") throw new BuildError(`--temporal ${asked}: server or dev`);
+  const carry = asked ?? (temporalServerBuilt(repo) ? "server" : "dev");
+  if (carry === "server" && !temporalServerBuilt(repo)) {
+    throw new BuildError(`--temporal server: no temporal-server and temporal-sql-tool in ${temporalServerDir(repo)} (build them with node deploy/temporal/build-server.mjs, or build with --temporal dev)`);
+  }
+  return { carry, defaulted: asked === undefined };
+}
+
+/** The package a removal took out whole (node_modules/NAME or .../node_modules/@scope/name), for npm ls's complaints. */
+function prunedPackageNames(pruned) {
+  return new Set(pruned.map((p) => /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/@*][^/]*)$/.exec(p.path)?.[1]).filter(Boolean));
 }
 
 async function main() {
@@ -140,10 +148,13 @@ async function main() {
     : readFileSync(join(repo, "package.json"), "utf8"));
   const version = values.version ?? pkg.version;
   if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(version)) throw new BuildError(`--version ${version}: letters, digits and . _ + - only`);
-  const cuda = values.cuda;
+  const cudaFallback = values["cuda-fallback"];
+  const cuda = values.cuda || cudaFallback;
+  const llamaBuilds = LLAMA_BUILDS[cudaFallback ? "cudaFallback" : cuda ? "cuda" : "cpu"];
+  const temporalCarry = temporalChoice(values);
   const pins = values.models === undefined ? [] : familyPins(values["from-commit"]);
   const models = chooseModels(values.models, pins);
-  const name = `atomic-${version}-${PLATFORM}${cuda ? "-cuda" : ""}${nameSuffix(models, pins)}`;
+  const name = `atomic-${version}-${PLATFORM}${cudaFallback ? "-cuda-fallback" : cuda ? "-cuda" : ""}${nameSuffix(models, pins)}`;
   const outDir = resolve(values.out ?? join(repo, "dist", "bundle"));
   mkdirSync(outDir, { recursive: true });
   const log = createLog(join(outDir, `${name}.build.log`));
@@ -156,7 +167,7 @@ async function main() {
   const appDir = join(stage, "app");
   mkdirSync(appDir, { recursive: true });
 
-  const progress = createProgress({ total: models.length > 0 ? 14 : 13 });
+  const progress = createProgress({ total: models.length > 0 ? 16 : 15 });
   const timings = {};
   const started = performance.now();
   const stepped = async (label, fn) => {
@@ -197,8 +208,8 @@ async function main() {
       await bundleWorkflows(log, appDir);
     });
     let pruned;
-    await stepped(`prune to the ${cuda ? "CPU and CUDA" : "CPU"} llama.cpp build and this platform`, async () => {
-      pruned = prune(appDir, { cuda });
+    await stepped(`prune to the ${cuda ? "CPU and CUDA" : "CPU"} llama.cpp build${cudaFallback ? "s" : ""}, this platform and what runs`, async () => {
+      pruned = prune(appDir, { llamaBuilds });
       return `${formatBytes(pruned.reduce((s, p) => s + p.bytes, 0))} removed`;
     });
     await stepped("policies, empty model manifest, audit verifier", async () => {
@@ -215,14 +226,32 @@ async function main() {
       return `${postgres.version}${postgres.fetched ? ", fetched" : ", from cache"}`;
     });
     let temporal;
-    await stepped("Temporal", async () => {
-      temporal = await addTemporal(log, repo, stage, { requireServer: values["require-temporal-server"], tree });
-      if (!temporal.server) return `${temporal.cli}; NO PostgreSQL-backed server (not built in ${temporal.serverDir})`;
-      return `${temporal.cli}; server ${temporal.server.version}${temporal.server.supervisor ? "" : " WITHOUT deploy/temporal/up.mjs (not usable by the installer)"}`;
+    await stepped(`Temporal (${temporalCarry.carry === "server" ? "production server on PostgreSQL" : "dev server CLI"})`, async () => {
+      temporal = await addTemporal(log, repo, stage, { carry: temporalCarry.carry, tree });
+      if (temporal.server) return `server ${temporal.server.version}`;
+      return `${temporal.cli}${temporalCarry.defaulted ? `; the production server is not built (${temporalServerDir(repo)}): node deploy/temporal/build-server.mjs` : ""}`;
+    });
+    let stripped;
+    await stepped("strip symbol tables from native files", async () => {
+      stripped = stripNative(stage);
+      if (stripped.unavailable) return "SKIPPED: no strip (binutils) on this machine, the bundle is larger";
+      return `${formatBytes(stripped.saved.reduce((s, x) => s + x.bytes, 0))} saved`;
+    });
+    await stepped("load check: the pruned tree with the bundled Node.js", async () => {
+      // Copied into app/ so that its imports resolve to app/node_modules; removed before anything is signed.
+      const check = join(appDir, ".load-check.mjs");
+      copyFileSync(join(repo, "deploy", "bundle", "load-check.mjs"), check);
+      try {
+        const env = { PATH: process.env.PATH, HOME: scratch, LC_ALL: "C", NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true" };
+        const facts = JSON.parse((await run(log, join(stage, "node", "bin", "node"), [check], { cwd: appDir, env })).trim().split("\n").pop());
+        return `${facts.modules} entry modules, Cedar ${facts.cedar}, llama.cpp on the CPU generated`;
+      } finally {
+        rmSync(check, { force: true });
+      }
     });
     let sbom;
     await stepped("SBOM (CycloneDX)", async () => {
-      sbom = await writeSbom(log, repo, stage, { version, temporal, models });
+      sbom = await writeSbom(log, repo, stage, { version, temporal, models, prunedNames: prunedPackageNames(pruned) });
       return `${sbom.components} components`;
     });
     await stepped("installer, systemd units, BUNDLE.json", async () => {
@@ -247,8 +276,9 @@ async function main() {
         source,
         node: { version: node.version },
         postgres: { version: postgres.version, major: POSTGRES.major, package: `${POSTGRES.name}@${POSTGRES.version}` },
+        // One of the two, the other null: what the installer may run (--temporal server or dev).
         temporal: { cli: temporal.cli, server: temporal.server },
-        llama: { builds: cuda ? ["cpu", "cuda"] : ["cpu"] },
+        llama: { builds: cudaFallback ? ["cpu", "cuda", "cuda-fallback"] : cuda ? ["cpu", "cuda"] : ["cpu"] },
         // What the installed gateway serves as its model family (models/manifest.json); empty: none carried.
         models: describeCarried(models),
         releaseKey: key.fingerprint,
@@ -270,7 +300,7 @@ async function main() {
       if (!result.ok) throw new BuildError(`the bundle just signed does not verify: ${result.problems.map((p) => `${p.path}: ${p.problem}`).join("; ")}`);
     });
     const tarball = join(outDir, `${name}.tar.gz`);
-    const report = sizeReport(stage, 0, { carriesModels: models.length > 0 });
+    const report = sizeReport(stage);
     await stepped("tarball (tar + gzip)", async (step) => {
       report.compressed = await writeTarball({
         parent: scratch, name, outFile: tarball, mtime: Math.floor(Date.now() / 1000), totalBytes: report.total, onProgress: (d, t) => step.update(d, t),
@@ -283,20 +313,32 @@ async function main() {
     writeFileSync(join(outDir, `${name}.release.pub.pem`), key.publicKey.export({ format: "pem", type: "spki" }));
 
     const elapsed = performance.now() - started;
-    // The target is the code's; carried models come on top at their own size (quantised weights hardly compress).
+    // The target is the installed size of the code; carried models come on top at their own size.
     const modelBytes = models.reduce((sum, m) => sum + m.sizeBytes, 0);
-    const sizeTarget = cuda ? null : SIZE_TARGET_BYTES + modelBytes;
-    const targetText = `≤ ${formatBytes(SIZE_TARGET_BYTES)}${modelBytes > 0 ? ` + ${formatBytes(modelBytes)} of models` : ""}`;
+    const baseTarget = cudaFallback ? null : SIZE_TARGET_BYTES[cuda ? "cuda" : "cpu"];
+    const sizeTarget = baseTarget === null ? null : baseTarget + modelBytes;
+    const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+    const targetText = baseTarget === null
+      ? "no target with --cuda-fallback"
+      : `target for the ${cuda ? "CUDA" : "CPU"} bundle ≤ ${mb(baseTarget)}${modelBytes > 0 ? ` + ${mb(modelBytes)} of models` : ""}: ${report.total <= sizeTarget ? "met" : "EXCEEDED"}`;
+    const byReason = new Map();
+    for (const p of pruned) byReason.set(p.why, (byReason.get(p.why) ?? 0) + p.bytes);
     const lines = [
       "",
       `bundle       ${tarball}`,
-      `size         ${formatBytes(report.compressed)} compressed, ${formatBytes(report.total)} installed` +
-        (sizeTarget === null ? "" : `  (target for the CPU bundle: ${targetText}: ${report.compressed <= sizeTarget ? "met" : "EXCEEDED"})`),
-      ...Object.entries(report.sizes).map(([label, bytes]) => `  ${formatBytes(bytes).padStart(10)}  ${label}`),
-      `pruned       ${pruned.map((p) => `${p.path.slice(appDir.length + 1)} (${formatBytes(p.bytes)})`).join(", ")}`,
+      `size         ${formatBytes(report.compressed)} compressed; installed ${mb(report.total)} (${formatBytes(report.total)}), ${targetText}`,
+      "installed by component:",
+      ...report.components.map((c) => `  ${formatBytes(c.bytes).padStart(10)}  ${c.label}`),
+      `pruned       ${formatBytes(pruned.reduce((s, p) => s + p.bytes, 0))} (each path in report.json):`,
+      ...[...byReason].sort((a, b) => b[1] - a[1]).map(([why, bytes]) => `  ${formatBytes(bytes).padStart(10)}  ${why}`),
+      stripped.unavailable
+        ? "stripped     nothing: no strip (binutils) on this machine"
+        : `stripped     ${stripped.saved.sort((a, b) => b.bytes - a.bytes).map((x) => `${x.path} ${formatBytes(x.bytes)}`).join(", ") || "nothing left to strip"}`,
       `release key  ${displayFingerprint(key.fingerprint)}${key.development ? "  (DEVELOPMENT KEY)" : ""}`,
       `             public key for operators, to send apart from the tarball: ${publicKeyFile}`,
-      temporal.server ? `temporal     CLI and PostgreSQL-backed server` : `temporal     CLI only: the PostgreSQL-backed server is not built (node deploy/temporal/build-server.mjs), the bundle records it as absent`,
+      temporal.server
+        ? "temporal     the production server on PostgreSQL (installs run --temporal server)"
+        : `temporal     the CLI's dev server on SQLite (installs run --temporal dev)${temporalCarry.defaulted ? "; the production server is not built (node deploy/temporal/build-server.mjs)" : ""}`,
       models.length > 0
         ? `models       ${models.map((m) => `${m.id} (${m.licence.name})`).join(", ")} in ${MODELS_DIR}/, licences in ${MODELS_DIR}/licences/`
         : `models       none (--models family carries the pinned family)`,
@@ -305,12 +347,12 @@ async function main() {
     process.stderr.write(`${lines.join("\n")}\n`);
     if (key.warning) process.stderr.write(`${key.warning}\n`);
     writeFileSync(join(outDir, `${name}.report.json`), `${JSON.stringify({
-      name, tarball, compressedBytes: report.compressed, installedBytes: report.total, sizes: report.sizes,
-      sizeTargetBytes: sizeTarget, models: describeCarried(models), pruned: pruned.map((p) => ({ ...p, path: p.path.slice(appDir.length + 1) })),
-      releaseKey: key.fingerprint, developmentKey: key.development, temporalServer: Boolean(temporal.server?.supervisor),
+      name, tarball, compressedBytes: report.compressed, installedBytes: report.total, components: report.components,
+      sizeTargetBytes: sizeTarget, models: describeCarried(models), pruned, stripped: stripped.saved,
+      releaseKey: key.fingerprint, developmentKey: key.development, temporal: temporal.server ? "server" : "dev", temporalServer: Boolean(temporal.server?.supervisor),
       timingsMs: timings, totalMs: elapsed,
     }, null, 2)}\n`);
-    if (sizeTarget !== null && report.compressed > sizeTarget) throw new BuildError(`the CPU bundle is ${formatBytes(report.compressed)}, over its target (${targetText})`);
+    if (sizeTarget !== null && report.total > sizeTarget) throw new BuildError(`the bundle installs to ${mb(report.total)}, over its target (${targetText})`);
     return 0;
   } finally {
     if (values["keep-stage"]) progress.line(`stage kept: ${stage}`);

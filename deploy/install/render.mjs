@@ -60,7 +60,8 @@ export function renderEnv(o) {
     envLine("DATABASE_URL", o.databaseUrl),
     // For `atomic` commands run without DATABASE_URL (the installer's first run): the bundle's PostgreSQL.
     envLine("ATOMIC_PG_BIN_DIR", `${o.prefix}/current/postgres/bin`),
-    envLine("ATOMIC_TEMPORAL_BINARY", `${o.prefix}/current/temporal/bin/temporal`),
+    // The dev server's binary; with the production server (its own unit) there is none in the bundle.
+    ...(o.temporal === "server" ? [] : [envLine("ATOMIC_TEMPORAL_BINARY", `${o.prefix}/current/temporal/bin/temporal`)]),
     // The gateway uses atomic-temporal.service's server rather than starting a dev server of its own, and leaves
     // the workflows and this host's inference queue to atomic-worker.service (one worker per host, not two).
     envLine("ATOMIC_TEMPORAL_ADDRESS", `127.0.0.1:${o.temporalPort}`),

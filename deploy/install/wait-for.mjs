@@ -4,12 +4,13 @@
  * starts only once that service answers (rather than failing and being restarted until it does):
  *
  *   wait-for.mjs postgres PGDATA                 the postmaster in PGDATA reports "ready" in postmaster.pid
- *   wait-for.mjs temporal TEMPORAL-CLI HOST:PORT  the server's default namespace can be described
+ *   wait-for.mjs temporal HOST:PORT              the server's default namespace can be described
  *
- * Only local files and loopback are consulted. Exit 0 when ready, 1 on timeout or when the server died.
+ * (`temporal TEMPORAL-CLI HOST:PORT`, the form of older units, is accepted; the CLI is not used.) Only local files
+ * and loopback are consulted. Exit 0 when ready, 1 on timeout or when the server died.
  */
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { connect } from "node:http2";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 
@@ -41,26 +42,49 @@ function postgresState(pgdata) {
   return (lines[7] ?? "").trim() === "ready" ? "ready" : "starting";
 }
 
-function temporalState(cli, address) {
-  const result = spawnSync(cli, ["operator", "namespace", "describe", "--namespace", "default", "--address", address], {
-    stdio: "ignore",
-    timeout: 10_000,
-    env: { ...process.env, TEMPORAL_VERSION_CHECK_DISABLED: "1" },
+/**
+ * WorkflowService/DescribeNamespace("default") over gRPC (HTTP/2 without TLS, as Temporal listens on loopback), what
+ * `temporal operator namespace describe` asks: with it the bundle needs no Temporal CLI beside the production
+ * server. The request is the one-field protobuf message {namespace: "default"}, framed as gRPC frames it.
+ */
+function temporalState(address) {
+  return new Promise((resolve) => {
+    let status;
+    const session = connect(`http://${address}`);
+    const done = (state) => {
+      session.destroy();
+      resolve(state);
+    };
+    session.once("error", () => done("starting"));
+    session.setTimeout(10_000, () => done("starting"));
+    const namespace = Buffer.from("default");
+    const message = Buffer.concat([Buffer.from([0x0a, namespace.length]), namespace]);
+    const frame = Buffer.alloc(5);
+    frame.writeUInt32BE(message.length, 1);
+    const request = session.request({
+      ":method": "POST", ":path": "/temporal.api.workflowservice.v1.WorkflowService/DescribeNamespace", "content-type": "application/grpc", te: "trailers",
+    });
+    request.once("error", () => done("starting"));
+    // A failure may come as headers only (trailers-only response); a success as trailers after the message.
+    request.once("response", (headers) => { status ??= headers["grpc-status"]; });
+    request.once("trailers", (trailers) => { status = trailers["grpc-status"]; });
+    request.on("data", () => {});
+    request.once("close", () => done(status === "0" ? "ready" : "starting"));
+    request.end(Buffer.concat([frame, message]));
   });
-  return result.status === 0 ? "ready" : "starting";
 }
 
 const [kind, ...args] = process.argv.slice(2);
 const check = kind === "postgres" && args.length === 1 ? () => postgresState(args[0])
-  : kind === "temporal" && args.length === 2 ? () => temporalState(args[0], args[1])
+  : kind === "temporal" && (args.length === 1 || args.length === 2) ? () => temporalState(args.at(-1))
     : null;
 if (check === null) {
-  process.stderr.write("usage: wait-for.mjs postgres PGDATA | temporal TEMPORAL-CLI HOST:PORT\n");
+  process.stderr.write("usage: wait-for.mjs postgres PGDATA | temporal HOST:PORT\n");
   process.exit(2);
 }
 const deadline = Date.now() + TIMEOUT_MS;
 for (;;) {
-  const state = check();
+  const state = await check();
   if (state === "ready") process.exit(0);
   if (state === "dead") {
     process.stderr.write(`wait-for: ${kind} exited before it was ready\n`);

@@ -1,17 +1,21 @@
 #!/usr/bin/env node
 /**
- * Builds (or locates) the production Temporal server and its SQL tool from source with the Go toolchain:
+ * Builds (or locates) the production Temporal server and its SQL tool from source with the Go toolchain, as one
+ * binary:
  *
- *   CGO_ENABLED=0 go install -tags disable_grpc_modules go.temporal.io/server/cmd/server@v1.31.2
- *   CGO_ENABLED=0 go install -tags disable_grpc_modules go.temporal.io/server/cmd/tools/sql@v1.31.2
+ *   go mod download go.temporal.io/server@v1.31.2          (the module, checked against go.sum's database)
+ *   copy it, add multicall/sql_tool.go to its cmd/server
+ *   CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -tags disable_grpc_modules -o temporal-server ./cmd/server
+ *   temporal-sql-tool -> temporal-server                     (a link: started by that name it is the SQL tool)
  *
  * No npm or Debian package ships the server, and `go.temporal.io/server` has no replace directives, so this is the
- * whole recipe. The binaries are renamed `temporal-server` and `temporal-sql-tool` (go names them after their
- * folders, `server` and `sql`, which say nothing on a PATH). The SQL schemas are embedded in the tool.
+ * whole recipe. Built apart (`go install .../cmd/server` and `.../cmd/tools/sql`) the two were 113 and 37 MiB, nearly
+ * all of it the same code; together 114 MiB, which is what the offline bundle carries. multicall/sql_tool.go runs
+ * what cmd/tools/sql's main runs; the SQL schemas are embedded with it.
  *
  *   node deploy/temporal/build-server.mjs [--bin-dir DIR] [--version vX.Y.Z] [--go PATH] [--force]
  *
- * Prints the directory holding both binaries on stdout (progress and errors go to stderr), so
+ * Prints the directory holding both (the binary and the link) on stdout (progress and errors go to stderr), so
  * `BIN=$(node deploy/temporal/build-server.mjs)` works. Idempotent: when both binaries are there with a stamp for
  * the pinned version it only prints the directory.
  *
@@ -26,7 +30,8 @@
  * two static binaries to the air-gapped host.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -38,6 +43,9 @@ export const MINIMUM_GO = [1, 26, 2];
 export const SERVER_BINARY = "temporal-server";
 export const SQL_TOOL_BINARY = "temporal-sql-tool";
 const STAMP = "build.json";
+/** Bumped when the layout of the build changes, so that an older build in .tools is rebuilt: 2, one binary and a link. */
+const LAYOUT = 2;
+const MULTICALL_SOURCE = join(dirname(fileURLToPath(import.meta.url)), "multicall", "sql_tool.go");
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -88,11 +96,11 @@ function goVersionAtLeast(version, minimum) {
   return true;
 }
 
-function runStreaming(command, args, env, what) {
+function runStreaming(command, args, env, what, cwd) {
   return new Promise((resolveRun) => {
-    const child = spawn(command, args, { env, stdio: ["ignore", 2, 2] });
+    const child = spawn(command, args, { env, cwd, stdio: ["ignore", 2, 2] });
     const started = Date.now();
-    // go install prints nothing while compiling for minutes; a heartbeat says it is still working.
+    // go build prints nothing while compiling for minutes; a heartbeat says it is still working.
     const heartbeat = setInterval(() => info(`${what}: still building (${Math.round((Date.now() - started) / 1000)} s)`), 30_000);
     child.once("error", (error) => {
       clearInterval(heartbeat);
@@ -149,7 +157,7 @@ function readStamp() {
 
 function isBuilt() {
   const stamp = readStamp();
-  return stamp?.version === version && executable(serverPath) && executable(sqlToolPath) ? stamp : undefined;
+  return stamp?.version === version && stamp.layout === LAYOUT && executable(serverPath) && executable(sqlToolPath) ? stamp : undefined;
 }
 
 const existing = !flags.force && isBuilt();
@@ -181,32 +189,46 @@ if (!flags.force && isBuilt()) {
   const env = {
     ...process.env,
     CGO_ENABLED: "0",
-    GOBIN: binDir,
-    // GOFLAGS from the environment (e.g. -buildvcs=false) stay; -tags is given on the command line. -s -w drops
-    // the symbol and DWARF tables (about a quarter of the size, for the offline bundle); stack traces still work.
+    // GOFLAGS from the environment stay; -tags is given on the command line. -s -w drops the symbol and DWARF
+    // tables (about a quarter of the size, for the offline bundle); stack traces still work.
   };
-  info("with empty Go caches the first build downloads the modules and compiles for several minutes (about 6 on 2 cores)");
+  info("with empty Go caches the first build downloads the modules and compiles for several minutes (about 4 on 2 cores)");
   const started = Date.now();
-  const packages = [
-    ["go.temporal.io/server/cmd/server", "server", serverPath],
-    ["go.temporal.io/server/cmd/tools/sql", "sql", sqlToolPath],
-  ];
-  for (const [pkg, goName, finalPath] of packages) {
-    info(`go install ${pkg}@${version} with ${go} (${goVersion}), CGO_ENABLED=0, -tags disable_grpc_modules → ${binDir}`);
-    const ms = await runStreaming(go, ["install", "-trimpath", "-ldflags=-s -w", "-tags", "disable_grpc_modules", `${pkg}@${version}`], env, `go install ${pkg}`);
-    const built = join(binDir, goName);
-    if (!existsSync(built)) fail(`go install ${pkg} succeeded but ${built} is missing (is GOBIN overridden in go env -w?)`);
-    renameSync(built, finalPath);
-    info(`built ${finalPath} in ${(ms / 1000).toFixed(1)} s`);
+  // The module as go verified it (go.sum's checksum database), copied out of the read-only module cache so that
+  // multicall/sql_tool.go can join its cmd/server; built there as the main module, with its own go.mod and go.sum.
+  const download = spawnSync(go, ["mod", "download", "-json", `go.temporal.io/server@${version}`], { cwd: tmpdir(), encoding: "utf8", env: { ...env, GOFLAGS: "" } });
+  const moduleDir = download.status === 0 ? JSON.parse(download.stdout).Dir : undefined;
+  if (!moduleDir) fail(`go mod download go.temporal.io/server@${version} failed: ${download.stderr || download.stdout}`);
+  const work = mkdtempSync(join(tmpdir(), "temporal-server-src-"));
+  try {
+    cpSync(moduleDir, work, { recursive: true });
+    chmodSync(join(work, "cmd", "server"), 0o755);
+    copyFileSync(MULTICALL_SOURCE, join(work, "cmd", "server", "zz_atomic_sql_tool.go"));
+    rmSync(serverPath, { force: true });
+    rmSync(sqlToolPath, { force: true });
+    info(`go build ./cmd/server of go.temporal.io/server@${version} with ${go} (${goVersion}), CGO_ENABLED=0, -tags disable_grpc_modules → ${serverPath}`);
+    const ms = await runStreaming(
+      go, ["build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-tags", "disable_grpc_modules", "-o", serverPath, "./cmd/server"], env, "go build ./cmd/server", work,
+    );
+    info(`built ${serverPath} in ${(ms / 1000).toFixed(1)} s`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
+  // Relative, so that the pair moves together (into the offline bundle, another folder).
+  symlinkSync(SERVER_BINARY, sqlToolPath);
+  const tool = spawnSync(sqlToolPath, ["--version"], { encoding: "utf8" });
+  if (tool.status !== 0 || !/temporal-sql-tool/.test(`${tool.stdout}${tool.stderr}`)) fail(`${sqlToolPath} --version does not answer as the SQL tool: ${tool.stdout}${tool.stderr}`);
   const buildSeconds = Math.round((Date.now() - started) / 1000);
   const reported = binaryVersion(serverPath);
   if (!reported) fail(`${serverPath} --version failed: the build is unusable`);
   if (!reported.includes(version.slice(1))) fail(`${serverPath} reports "${reported}", expected ${version}`);
   writeFileSync(
     stampFile,
-    `${JSON.stringify({ version, serverVersion: reported, go: goVersion, tags: ["disable_grpc_modules"], ldflags: "-s -w", cgo: false, builtAt: new Date().toISOString(), buildSeconds }, null, 2)}\n`,
+    `${JSON.stringify({
+      version, serverVersion: reported, go: goVersion, tags: ["disable_grpc_modules"], ldflags: "-s -w", cgo: false, layout: LAYOUT,
+      sqlTool: `${SQL_TOOL_BINARY} -> ${SERVER_BINARY}`, builtAt: new Date().toISOString(), buildSeconds,
+    }, null, 2)}\n`,
   );
-  info(`${reported}; both binaries built in ${buildSeconds} s`);
+  info(`${reported}; built in ${buildSeconds} s, ${SQL_TOOL_BINARY} a link to it`);
 }
 process.stdout.write(`${binDir}\n`);
