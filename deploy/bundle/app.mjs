@@ -5,10 +5,9 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { sizeOf } from "./sizes.mjs";
 import { TEMPORAL_BRIDGE_TARGET } from "./pins.mjs";
 import { BuildError, run } from "./run.mjs";
-import { pruneBundlerBuilds, pruneFiles, prunePackages } from "./trim.mjs";
+import { pruneBundlerBuilds, pruneFiles, prunePackages, sizeOf } from "./trim.mjs";
 
 export async function compileGateway(log, repo, appDir) {
   const dist = join(appDir, "dist");

@@ -6,18 +6,7 @@
  */
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { installedPackages, reachablePackages } from "./trim.mjs";
-
-export function sizeOf(path) {
-  let stat;
-  try {
-    stat = lstatSync(path);
-  } catch {
-    return 0;
-  }
-  if (!stat.isDirectory()) return stat.size;
-  return readdirSync(path).reduce((sum, name) => sum + sizeOf(join(path, name)), 0);
-}
+import { installedPackages, reachablePackages, sizeOf } from "./trim.mjs";
 
 /** A package's own bytes: its folder less the packages nested in its node_modules (counted on their own). */
 function ownBytes(path) {

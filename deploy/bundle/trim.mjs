@@ -46,7 +46,8 @@ const OTHER_BUILDS = [
   ["@cedar-policy/cedar-wasm/web", "Cedar's build for browsers (the gateway imports its nodejs/ build)"],
 ];
 
-function sizeOf(path) {
+/** Bytes under a path, links counted as themselves; 0 for a path that is not there. */
+export function sizeOf(path) {
   let stat;
   try {
     stat = lstatSync(path);

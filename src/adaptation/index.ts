@@ -62,13 +62,15 @@ export interface AdaptationStores {
 /** Assembles adaptation on PostgreSQL and loads what was learned before. */
 export async function openAdaptation(settings: AdaptationSettings, stores: AdaptationStores): Promise<Adaptation & { admin: AdaptationAdmin }> {
   const learner = new AdaptationLearner(settings.maxClasses);
-  const integrator = new BanditFeedbackIntegrator(learner, new PostgresAdaptationStateStore(stores.pool), new PostgresRatedExamples(stores.pool), {
+  // The ratings the integrator writes are the ones exemplars and fits read.
+  const rated = new PostgresRatedExamples(stores.pool);
+  const integrator = new BanditFeedbackIntegrator(learner, new PostgresAdaptationStateStore(stores.pool), rated, {
     minScore: settings.exemplars.minScore,
     saveEvery: settings.saveEvery,
     ...(stores.onSaveError === undefined ? {} : { onSaveError: stores.onSaveError }),
   });
   await integrator.load();
-  const selector = new ExemplarSelector(new PostgresRatedExamples(stores.pool), { minScore: settings.exemplars.minScore, candidates: settings.exemplars.candidates });
+  const selector = new ExemplarSelector(rated, { minScore: settings.exemplars.minScore, candidates: settings.exemplars.candidates });
   return {
     analyzer: new LearnedContextAnalyzer(learner, stores.adapters, settings, stores.rng, () => integrator.frozen, stores.promptTokenMs),
     adjuster: new BoundedParameterAdjuster(settings.parameters.defaults, settings.parameters.bounds),
@@ -77,7 +79,7 @@ export async function openAdaptation(settings: AdaptationSettings, stores: Adapt
     admin: {
       learner,
       adapters: stores.adapters,
-      fits: new AdapterFitJobs(stores.fitService, new PostgresRatedExamples(stores.pool), settings.exemplars.minScore, stores.onFitError),
+      fits: new AdapterFitJobs(stores.fitService, rated, settings.exemplars.minScore, stores.onFitError),
       state: () => integrator.state(),
       freeze: () => integrator.freeze(),
       unfreeze: () => integrator.unfreeze(),

@@ -95,7 +95,8 @@ function numberOf(value: unknown): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
-function parseJsonl(text: string): Array<Record<string, unknown>> {
+/** One JSON object a line (blank lines skipped). */
+export function parseJsonl(text: string): Array<Record<string, unknown>> {
   const rows: Array<Record<string, unknown>> = [];
   for (const [i, line] of text.split("\n").entries()) {
     if (line.trim() === "") continue;
@@ -111,8 +112,11 @@ function parseJsonl(text: string): Array<Record<string, unknown>> {
   return rows;
 }
 
-/** A header row, then records; fields separated by commas, double-quoted where they hold commas, quotes or newlines. */
-function parseCsv(text: string): Array<Record<string, unknown>> {
+/**
+ * A header row, then records; fields separated by commas, double-quoted where they hold commas, quotes or newlines.
+ * Names and values are trimmed.
+ */
+export function parseCsv(text: string): Array<Record<string, unknown>> {
   const records: string[][] = [];
   let field = "";
   let record: string[] = [];
@@ -141,5 +145,5 @@ function parseCsv(text: string): Array<Record<string, unknown>> {
   if (record.some((v) => v !== "")) records.push(record);
   const [header, ...rows] = records;
   if (header === undefined) return [];
-  return rows.map((values) => Object.fromEntries(header.map((name, i) => [name.trim(), values[i] ?? ""])));
+  return rows.map((values) => Object.fromEntries(header.map((name, i) => [name.trim(), values[i]?.trim() ?? ""])));
 }

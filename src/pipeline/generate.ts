@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Adaptation } from "../adaptation/index.js";
+import type { Sampling } from "../adaptation/parameters.js";
 import type { AdaptationRequest } from "../adaptation/strategies.js";
 import type { ContentHasher } from "../audit/content-hasher.js";
 import type { CriteriaInput, RouteDecision } from "../bidding/index.js";
@@ -49,15 +50,9 @@ export interface PipelineDeps {
   metrics?: Metrics;
 }
 
-export interface GenerationOptions {
+/** What the caller set; sampling values it leaves out come from adaptation or the operator (src/adaptation). */
+export interface GenerationOptions extends Sampling {
   maxTokens?: number;
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  minP?: number;
-  repeatPenalty?: number;
-  presencePenalty?: number;
-  frequencyPenalty?: number;
   seed?: number;
   stop?: string[];
   /** The caller's task label (`atomic_task`): names the task class adaptation learns under. */

@@ -72,6 +72,7 @@ import type { SelectionPolicy } from "../../src/bidding/selection/interface.js";
 import { LinUcbPolicy } from "../../src/bidding/selection/linucb.js";
 import { LogisticThompsonPolicy } from "../../src/bidding/selection/logistic.js";
 import { MemoryBiddingStore } from "../../src/bidding/store/memory.js";
+import { parseCsv, parseJsonl } from "../../src/bidding/training.js";
 import { seededRng, type Rng } from "../../src/util/rng.js";
 import { examTable, mathTable, STRONG, WEAK, type GeneratedItem } from "./routing-tables.js";
 import { percentile, round } from "./stats.js";
@@ -335,38 +336,6 @@ function tableFromFile(path: string): Table {
     return { id, cost: { unit: "table", per1kPromptTokens: per1k, per1kCompletionTokens: per1k }, strength: scores[m]! };
   });
   return { source: path, models, tasks };
-}
-
-function parseJsonl(text: string): Array<Record<string, unknown>> {
-  return text.split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-/** RFC 4180 enough: commas, double-quoted fields with "" escapes, a header row. */
-function parseCsv(text: string): Array<Record<string, unknown>> {
-  const records: string[][] = [];
-  let field = "";
-  let record: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") record.push(field), (field = "");
-    else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      record.push(field), (field = "");
-      if (record.some((v) => v !== "")) records.push(record);
-      record = [];
-    } else field += c;
-  }
-  record.push(field);
-  if (record.some((v) => v !== "")) records.push(record);
-  const [header, ...rows] = records;
-  if (header === undefined) return [];
-  return rows.map((values) => Object.fromEntries(header.map((name, i) => [name.trim(), values[i]?.trim() ?? ""])));
 }
 
 function num(value: unknown, fallback: number): number {

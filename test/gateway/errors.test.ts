@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import pg from "pg";
+import { executionCount } from "../support/executions.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
@@ -10,15 +10,6 @@ beforeAll(async () => {
 });
 afterAll(async () => gw?.close());
 
-async function executionCount(): Promise<number> {
-  const client = new pg.Client({ connectionString: gw.databaseUrl });
-  await client.connect();
-  try {
-    return Number((await client.query("SELECT count(*) FROM executions")).rows[0].count);
-  } finally {
-    await client.end();
-  }
-}
 
 const chat = (extra: Record<string, unknown>) => ({ model: "tiny", messages: [{ role: "user", content: "x" }], max_tokens: 2, ...extra });
 
@@ -42,7 +33,7 @@ describe("bad requests get a JSON error with a stable code and change nothing", 
 
   for (const c of cases) {
     it(c.name, async () => {
-      const before = await executionCount();
+      const before = await executionCount(gw.databaseUrl);
       const response = await gw.post(`${c.path}`, c.body);
       expect(response.status).toBe(c.status);
       expect(response.headers.get("content-type")).toMatch(/^application\/json/);
@@ -51,7 +42,7 @@ describe("bad requests get a JSON error with a stable code and change nothing", 
       expect(typeof body.error.message).toBe("string");
       if (c.param !== undefined) expect(body.error.param).toBe(c.param);
       expect(JSON.stringify(body)).not.toMatch(/at .*\.(ts|js):\d+/);
-      expect(await executionCount()).toBe(before);
+      expect(await executionCount(gw.databaseUrl)).toBe(before);
     });
   }
 

@@ -1,7 +1,7 @@
 import OpenAI from "openai";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import type { finishedResponse } from "../../src/gateway/openai/responses-answer.js";
+import { executionCount } from "../support/executions.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
@@ -34,15 +34,6 @@ async function execution(id: string): Promise<Record<string, any>> {
 
 const executionOf = (response: { id: string }) => execution(response.id.slice("resp_".length));
 
-async function executionCount(): Promise<number> {
-  const db = new pg.Client({ connectionString: gw.databaseUrl });
-  await db.connect();
-  try {
-    return Number((await db.query("SELECT count(*) FROM executions")).rows[0].count);
-  } finally {
-    await db.end();
-  }
-}
 
 /** An SSE body as its events: the `event:` name and the parsed `data:` of each. */
 async function sseEvents(response: Response): Promise<Array<{ event: string | undefined; data: any }>> {
@@ -323,11 +314,11 @@ describe("refusals: a JSON error with a stable code naming the parameter, and no
   ];
   for (const c of cases) {
     it(c.name, async () => {
-      const before = await executionCount();
+      const before = await executionCount(gw.databaseUrl);
       const response = await gw.post("/v1/responses", { model: "tiny", input: ask, ...c.body });
       expect(response.status).toBe(400);
       expect((await response.json()).error).toMatchObject({ code: c.code, param: c.param });
-      expect(await executionCount()).toBe(before);
+      expect(await executionCount(gw.databaseUrl)).toBe(before);
     });
   }
 

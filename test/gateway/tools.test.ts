@@ -1,6 +1,6 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents } from "../support/audit-events.js";
+import { executionCount } from "../support/executions.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
@@ -39,15 +39,6 @@ async function stored(response: Response): Promise<Record<string, any>> {
   return (await gw.fetch(`/v1/executions/${response.headers.get("x-atomic-execution-id")}`)).json();
 }
 
-async function executionCount(): Promise<number> {
-  const client = new pg.Client({ connectionString: gw.databaseUrl });
-  await client.connect();
-  try {
-    return Number((await client.query("SELECT count(*) FROM executions")).rows[0].count);
-  } finally {
-    await client.end();
-  }
-}
 
 /** The `data:` payloads of an SSE body. */
 async function sseData(response: Response): Promise<string[]> {
@@ -274,12 +265,12 @@ describe("bad tool requests get a JSON error with a stable code and store nothin
   ];
   for (const c of cases) {
     it(c.name, async () => {
-      const before = await executionCount();
+      const before = await executionCount(gw.databaseUrl);
       const response = await chat(c.body);
       expect(response.status).toBe(400);
       const body = await response.json();
       expect(body.error).toMatchObject({ code: c.code, param: c.param });
-      expect(await executionCount()).toBe(before);
+      expect(await executionCount(gw.databaseUrl)).toBe(before);
     });
   }
 });

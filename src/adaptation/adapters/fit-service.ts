@@ -117,15 +117,13 @@ export class AdapterFitService {
     const model = { id: base.id, sha256: base.sha256 };
     const scope = { ...(request.tenant === undefined ? {} : { tenant: request.tenant }), ...(request.classification === undefined ? {} : { classification: request.classification }) };
     const actor = request.actor === undefined ? {} : { actor: request.actor };
+    // Both events name the adapter and its slot the same way.
+    const named = { adapter: id, sha256: result.sha256, version, taskClass: request.taskClass, ...scope };
     await this.options.record(systemEvent("adapter.fitted", {
       ...actor,
       model,
       detail: {
-        adapter: id,
-        sha256: result.sha256,
-        version,
-        taskClass: request.taskClass,
-        ...scope,
+        ...named,
         target: result.target,
         examples: result.counts.examples,
         fitted: result.counts.fitted,
@@ -143,11 +141,7 @@ export class AdapterFitService {
       ...actor,
       model,
       detail: {
-        adapter: id,
-        sha256: result.sha256,
-        version,
-        taskClass: request.taskClass,
-        ...scope,
+        ...named,
         previous: change.previous ? { adapter: change.previous.id, sha256: change.previous.sha256 } : null,
         reason: "canary",
         accuracy: result.accuracy,
