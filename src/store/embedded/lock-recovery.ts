@@ -99,7 +99,7 @@ function identifyLockHolder(pid: number | null, context: LockRecoveryContext): L
   if (!isPostmasterAtomicStarts(holder, context)) {
     return foreign(pid, `it runs ${describe(holder)}, not ${context.postgresBinary} -D ${context.dataDir}`);
   }
-  const supervisorPid = Number(startingEnvironmentVariable(pid, SUPERVISOR_PID_VARIABLE));
+  const supervisorPid = Number(startingEnvironmentVariable(holder, SUPERVISOR_PID_VARIABLE));
   if (!(supervisorPid > 0)) {
     return foreign(pid, `it was not started by Atomic (no ${SUPERVISOR_PID_VARIABLE} in its environment)`);
   }

@@ -14,6 +14,8 @@ export interface ProcessSnapshot {
   workingDirectory: string | null;
   executable: string | null;
   commandLine: string[];
+  /** The environment it was started with ("NAME=value"); empty where /proc hides it, or once it starts exiting. */
+  startingEnvironment: string[];
 }
 
 /**
@@ -39,6 +41,7 @@ export function inspectProcess(pid: number): ProcessSnapshot | null {
   const workingDirectory = linkOrNull(`/proc/${pid}/cwd`);
   const executable = withoutDeletedMark(linkOrNull(`/proc/${pid}/exe`));
   const commandLine = nulSeparated(readOrNull(`/proc/${pid}/cmdline`));
+  const startingEnvironment = nulSeparated(readOrNull(`/proc/${pid}/environ`));
   const status = readOrNull(`/proc/${pid}/status`);
   const stat = readOrNull(`/proc/${pid}/stat`);
   if (stat === null || status === null) return null;
@@ -52,13 +55,17 @@ export function inspectProcess(pid: number): ProcessSnapshot | null {
     workingDirectory,
     executable,
     commandLine,
+    startingEnvironment,
   };
 }
 
-/** One variable of the environment a process was started with (readable for the same user, or root). */
-export function startingEnvironmentVariable(pid: number, name: string): string | null {
+/**
+ * One variable of the environment a process was started with (readable for the same user, or root). Taken from the
+ * snapshot, not read again: a process killed since would read as having none, and seem started by someone else.
+ */
+export function startingEnvironmentVariable(snapshot: ProcessSnapshot, name: string): string | null {
   const prefix = `${name}=`;
-  const entry = nulSeparated(readOrNull(`/proc/${pid}/environ`)).find((line) => line.startsWith(prefix));
+  const entry = snapshot.startingEnvironment.find((line) => line.startsWith(prefix));
   return entry === undefined ? null : entry.slice(prefix.length);
 }
 
