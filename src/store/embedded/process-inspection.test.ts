@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { inspectProcess, startingEnvironmentVariable } from "./process-inspection.js";
@@ -25,9 +26,11 @@ describe("inspectProcess", () => {
     try {
       const [line] = (await once(createInterface({ input: parent.stdout! }), "line")) as [string];
       const zombie = Number(line);
-      let snapshot = inspectProcess(zombie);
-      while (snapshot?.exited !== true) snapshot = inspectProcess(zombie);
-      expect(snapshot.startingEnvironment).toEqual([]);
+      // Exiting reads as exited from its first step (PF_EXITING); its memory, environment included, goes later.
+      while (!readFileSync(`/proc/${zombie}/stat`, "utf8").includes(") Z ")) await new Promise((resolve) => setTimeout(resolve, 5));
+      const snapshot = inspectProcess(zombie);
+      expect(snapshot?.exited).toBe(true);
+      expect(snapshot?.startingEnvironment).toEqual([]);
     } finally {
       parent.kill("SIGKILL");
     }
