@@ -62,9 +62,8 @@ import { runAuction } from "../../src/bidding/auction.js";
 import { HashedNgramFeaturizer } from "../../src/bidding/content/hashed.js";
 import { NoContentFeaturizer, type ContentFeaturizer } from "../../src/bidding/content/interface.js";
 import { CriteriaSchema, DEFAULT_WEIGHTS, resolveCriteria, type CriteriaInput } from "../../src/bidding/criteria.js";
-import { singleTaskPlan } from "../../src/bidding/decomposer.js";
 import { PerformanceEstimates } from "../../src/bidding/estimates.js";
-import { estimateTokens, featuresFromValues, TASK_TYPES, type TaskFeatures, type TaskType } from "../../src/bidding/features.js";
+import { estimateTokens, featuresFromValues, TASK_TYPES, type TaskType } from "../../src/bidding/features.js";
 import type { Candidate } from "../../src/bidding/request.js";
 import { BiddingRouter } from "../../src/bidding/router.js";
 import { CheapestPolicy, LowestLatencyPolicy, RandomPolicy, RoundRobinPolicy, StrongestPolicy } from "../../src/bidding/selection/baselines.js";
@@ -74,7 +73,8 @@ import { LogisticThompsonPolicy } from "../../src/bidding/selection/logistic.js"
 import { MemoryBiddingStore } from "../../src/bidding/store/memory.js";
 import { parseCsv, parseJsonl } from "../../src/bidding/training.js";
 import { seededRng, type Rng } from "../../src/util/rng.js";
-import { examTable, mathTable, STRONG, WEAK, type GeneratedItem } from "./routing-tables.js";
+import { replay, shuffled, twoModelTable, withContent, type ModelInfo, type Outcome, type Run, type Table, type Task } from "./routing-replay.js";
+import { examTable, mathTable } from "./routing-tables.js";
 import { percentile, round } from "./stats.js";
 
 const { values: flags, positionals } = parseArgs({
@@ -123,48 +123,6 @@ function weightsOf(text: string): { quality: number; cost: number; latency: numb
 }
 
 // ---------------------------------------------------------------------------------------------------- the table
-
-interface ModelInfo {
-  id: string;
-  cost: Candidate["cost"];
-  strength: number;
-}
-
-interface Outcome {
-  /** 0…1. */
-  score: number;
-  cost: number;
-  latencyMs: number;
-  completionTokens: number;
-}
-
-interface Task {
-  id: string;
-  kind: string;
-  prompt: string;
-  features: TaskFeatures;
-  /** By model index. */
-  outcomes: Outcome[];
-  /** Success probabilities by model index, where the table was generated with them. */
-  truth?: number[];
-}
-
-interface Table {
-  source: string;
-  models: ModelInfo[];
-  tasks: Task[];
-}
-
-/** Content features for every task of a table, in the engine's featurizer (computed once per table). */
-function withContent(table: Table, featurizer: ContentFeaturizer): Table {
-  return {
-    ...table,
-    tasks: table.tasks.map((task) => ({
-      ...task,
-      features: task.prompt === "" ? task.features : featuresFromValues(task.features, featurizer.featurize({ kind: "task", text: task.prompt })),
-    })),
-  };
-}
 
 // ------------------------------------------------------------------------------------------- synthetic ground truth
 
@@ -263,25 +221,6 @@ function syntheticTable(seed: number, count: number): Table {
 // ---------------------------------------------------------------------------------------------- generated two-model
 
 /** A generated two-model table (weak first, strong second), each model priced per 1k tokens as in a manifest. */
-function twoModelTable(source: string, items: GeneratedItem[]): Table {
-  const models: ModelInfo[] = [WEAK, STRONG].map((m, i) => ({ id: m.id, cost: { unit: "table", per1kPromptTokens: m.per1k, per1kCompletionTokens: m.per1k }, strength: i }));
-  const tasks = items.map((item): Task => ({
-    id: item.id,
-    kind: item.kind,
-    prompt: item.prompt,
-    features: featuresFromValues({ taskType: "chat", inputTokens: item.inputTokens }),
-    outcomes: [WEAK, STRONG].map((m, i) => ({
-      score: item.success[i] ? 1 : 0,
-      cost: ((item.inputTokens + item.outputTokens[i]!) * m.per1k) / 1000,
-      // Latency scales with price here (the strong model is the slow one), so lowest-latency means weak.
-      latencyMs: (item.inputTokens + item.outputTokens[i]!) * (i === 0 ? 2 : 12),
-      completionTokens: item.outputTokens[i]!,
-    })),
-    truth: [...item.p],
-  }));
-  return { source, models, tasks };
-}
-
 // ------------------------------------------------------------------------------------------------ table from a file
 
 function tableFromFile(path: string): Table {
@@ -374,67 +313,12 @@ interface Engine {
   criteria: CriteriaInput;
 }
 
-interface Run {
-  label: string;
-  /** Model index chosen per task, in table order (whatever order they were replayed in). */
-  choices: Int32Array;
-  explored: number;
-}
-
 /** The engine as configured by the flags, at a quality target (or its own criteria), with a seeded policy. */
 function engine(featurizer: ContentFeaturizer, seed: number, criteria: CriteriaInput = ENGINE_CRITERIA): Engine {
   const policy = flags.policy === "linucb"
     ? () => new LinUcbPolicy()
     : () => new LogisticThompsonPolicy({ ...LEARNER_OPTIONS, contentDimension: featurizer.dimension, rng: seededRng(seed * 7919 + 17) });
   return { label: "engine", policy, criteria };
-}
-
-/**
- * Replays the table in `order` (task indices) through a fresh router. The table's score stands in for the
- * execution's verdict: 1/0 as the validity check, a graded score as feedback that replaces the automatic reward.
- */
-async function replay(table: Table, order: readonly number[], policy: SelectionPolicy, criteria: CriteriaInput, featurizer: ContentFeaturizer, label: string): Promise<Run> {
-  const router = new BiddingRouter({
-    store: new MemoryBiddingStore(), policy, featurizer, saveEvery: 1_000_000, explainTerms: 0,
-    rewards: { latencyPenalty: 0, feedbackWeight: 1 },
-  });
-  const candidates: Candidate[] = table.models.map((m) => ({
-    id: m.id, cost: m.cost, contextLength: 1_000_000, parallel: 1, strength: m.strength, state: "ready", inFlight: 0, queued: 0,
-  }));
-  const index = new Map(table.models.map((m, i) => [m.id, i]));
-  const choices = new Int32Array(table.tasks.length);
-  let explored = 0;
-  for (const t of order) {
-    const task = table.tasks[t]!;
-    const decision = router.decide({ executionId: task.id, request: { kind: "task", text: task.prompt }, candidates, criteria, plan: singleTaskPlan({ text: task.prompt }, task.features) });
-    const m = index.get(decision.modelId)!;
-    choices[t] = m;
-    if (decision.assignments[0]!.mode === "explore") explored++;
-    const outcome = task.outcomes[m]!;
-    const graded = outcome.score > 0 && outcome.score < 1;
-    await router.recordOutcome({
-      executionId: task.id,
-      modelId: decision.modelId,
-      promptTokens: task.features.inputTokens,
-      completionTokens: outcome.completionTokens,
-      queueMs: 0,
-      inferenceMs: outcome.latencyMs,
-      schemaValid: graded || outcome.score === 1,
-    });
-    if (graded) await router.recordFeedback({ executionId: task.id, score: outcome.score });
-  }
-  return { label, choices, explored };
-}
-
-function shuffled(n: number, seed: number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  if (seed === 0) return order;
-  const rng = seededRng(seed * 104_729);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
 }
 
 interface Summary {
