@@ -37,6 +37,8 @@ export interface Task {
   outcomes: Outcome[];
   /** Success probabilities by model index, where the table was generated with them. */
   truth?: number[];
+  /** Where the table was generated: what the prompt's text shows of `truth` (see routing-tables.ts). */
+  cues?: string;
 }
 
 export interface Table {
@@ -72,6 +74,7 @@ export function twoModelTable(source: string, items: GeneratedItem[]): Table {
       completionTokens: item.outputTokens[i]!,
     })),
     truth: [...item.p],
+    cues: item.cues,
   }));
   return { source, models, tasks };
 }

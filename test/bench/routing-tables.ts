@@ -24,6 +24,11 @@ export interface GeneratedItem {
   prompt: string;
   /** Success probabilities of [weak, strong]: the ground truth, for the "ideal" reference curve. */
   p: [number, number];
+  /**
+   * What the prompt's text shows of those probabilities (subject and difficulty cues; steps and their kinds), the
+   * rest being noise no router can see: items with the same cues are indistinguishable by their text.
+   */
+  cues: string;
   /** Outcomes of [weak, strong]. */
   success: [boolean, boolean];
   inputTokens: number;
@@ -125,7 +130,8 @@ export function examTable(seed: number, count = 14_000): GeneratedItem[] {
     const prompt = `${stem}\n${options.join("\n")}\nAnswer:`;
     const strong = sigmoid(subject.strongLogit - 1.2 * difficulty);
     const weak = sigmoid(subject.strongLogit - subject.gap - 1.2 * difficulty);
-    items.push(item(`exam-${i}`, subject.name, prompt, weak, strong, rng, [1, 1]));
+    const cues = `${subject.name}|${stems === HARD_STEMS ? "hard" : "plain"}|${stem.startsWith("Consider") ? "context" : "bare"}`;
+    items.push(item(`exam-${i}`, subject.name, cues, prompt, weak, strong, rng, [1, 1]));
   }
   return items;
 }
@@ -161,8 +167,11 @@ export function mathTable(seed: number, count = 1300): GeneratedItem[] {
     const sentences = [`${name} has ${int(rng, 5, 90)} ${thing}.`];
     let weakCost = 0;
     let strongCost = 0;
+    const kinds: number[] = [];
     for (let s = 1; s < steps; s++) {
-      const step = STEP_KINDS[Math.floor(rng() * STEP_KINDS.length)]!(rng, thing, name);
+      const kind = Math.floor(rng() * STEP_KINDS.length);
+      kinds.push(kind);
+      const step = STEP_KINDS[kind]!(rng, thing, name);
       sentences.push(step.text);
       weakCost += step.cost[0];
       strongCost += step.cost[1];
@@ -171,21 +180,22 @@ export function mathTable(seed: number, count = 1300): GeneratedItem[] {
     const hidden = gaussian(rng);
     const strong = sigmoid(3.2 - 0.35 * steps - strongCost - 1.0 * hidden);
     const weak = sigmoid(2.4 - 0.55 * steps - weakCost - 1.0 * hidden);
-    items.push(item(`math-${i}`, `${steps} steps`, sentences.join(" "), weak, strong, rng, [40 + 25 * steps, 30 + 20 * steps]));
+    const cues = `${steps}|${kinds.sort().join(",")}`;
+    items.push(item(`math-${i}`, `${steps} steps`, cues, sentences.join(" "), weak, strong, rng, [40 + 25 * steps, 30 + 20 * steps]));
   }
   return items;
 }
 
 // ------------------------------------------------------------------------------------------------------- helpers
 
-function item(id: string, kind: string, prompt: string, weak: number, strong: number, rng: Rng, output: [number, number]): GeneratedItem {
+function item(id: string, kind: string, cues: string, prompt: string, weak: number, strong: number, rng: Rng, output: [number, number]): GeneratedItem {
   // Outcomes share one draw most of the time: beyond the difficulty both see, what trips one model often trips
   // the other.
   const shared = rng();
   const draw = () => (rng() < 0.5 ? shared : rng());
   const inputTokens = Math.ceil(prompt.length / 4);
   return {
-    id, kind, prompt, p: [weak, strong], success: [draw() < weak, draw() < strong], inputTokens,
+    id, kind, cues, prompt, p: [weak, strong], success: [draw() < weak, draw() < strong], inputTokens,
     outputTokens: [Math.round(output[0] * uniform(rng, 0.8, 1.2)), Math.round(output[1] * uniform(rng, 0.8, 1.2))],
   };
 }

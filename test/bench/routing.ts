@@ -556,6 +556,24 @@ function curveStats(points: readonly Point[], levels: Levels): CurveStats {
   };
 }
 
+/**
+ * The most any router can get from the text of a generated table: tasks ranked by the true gap averaged over all
+ * tasks whose prompts show the same cues, known in hindsight. A learner starting from empty stays above it.
+ */
+function visibleGap(table: Table): (task: Task) => number {
+  const groups = new Map<string, { gap: number; n: number }>();
+  for (const task of table.tasks) {
+    const group = groups.get(task.cues!) ?? { gap: 0, n: 0 };
+    group.gap += task.truth![1]! - task.truth![0]!;
+    group.n += 1;
+    groups.set(task.cues!, group);
+  }
+  return (task) => {
+    const group = groups.get(task.cues!)!;
+    return group.gap / group.n;
+  };
+}
+
 async function twoModelCurves(table: Table, seed: number, featurizer: ContentFeaturizer): Promise<void> {
   const levels = levelsOf(table);
   const n = table.tasks.length;
@@ -588,6 +606,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   const random = randomCurve(levels);
   const oracle = rankCurve(table, (task) => task.outcomes[1]!.score - task.outcomes[0]!.score, realised);
   const ideal = table.tasks[0]?.truth === undefined ? null : rankCurve(table, (task) => task.truth![1]! - task.truth![0]!, realised);
+  const visible = table.tasks[0]?.cues === undefined ? null : rankCurve(table, visibleGap(table), realised);
 
   const stats = engineCurves.map((points) => curveStats(points, levels));
   const spread = (key: keyof CurveStats) => {
@@ -600,6 +619,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   console.log(`   ${"engine (mean of shuffles)".padEnd(26)} ${spread("cpt50")}  ${spread("cpt80")}  ${spread("share95")}`);
   console.log(line("length rule", fixed(length)));
   console.log(line("random", fixed(random)));
+  if (visible !== null) console.log(line("text's cues (hindsight)", fixed(visible)));
   if (ideal !== null) console.log(line("ideal (true probabilities)", fixed(ideal)));
   console.log(line("oracle (hindsight)", fixed(oracle)));
 
