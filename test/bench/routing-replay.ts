@@ -79,7 +79,6 @@ export function twoModelTable(source: string, items: GeneratedItem[]): Table {
   return { source, models, tasks };
 }
 
-
 export interface Run {
   label: string;
   /** Model index chosen per task, in table order (whatever order they were replayed in). */
@@ -87,12 +86,13 @@ export interface Run {
   explored: number;
 }
 
-
 /**
  * Replays the table in `order` (task indices) through a fresh router. The table's score stands in for the
  * execution's verdict: 1/0 as the validity check, a graded score as feedback that replaces the automatic reward.
+ * `fullFeedback`: the learner is also taught every other model's outcome on each task, which no deployment sees —
+ * a reference for how much of the learner's shortfall comes from seeing only the chosen model's outcome.
  */
-export async function replay(table: Table, order: readonly number[], policy: SelectionPolicy, criteria: CriteriaInput, featurizer: ContentFeaturizer, label: string): Promise<Run> {
+export async function replay(table: Table, order: readonly number[], policy: SelectionPolicy, criteria: CriteriaInput, featurizer: ContentFeaturizer, label: string, fullFeedback = false): Promise<Run> {
   const router = new BiddingRouter({
     store: new MemoryBiddingStore(), policy, featurizer, saveEvery: 1_000_000, explainTerms: 0,
     rewards: { latencyPenalty: 0, feedbackWeight: 1 },
@@ -121,6 +121,9 @@ export async function replay(table: Table, order: readonly number[], policy: Sel
       schemaValid: graded || outcome.score === 1,
     });
     if (graded) await router.recordFeedback({ executionId: task.id, score: outcome.score });
+    if (fullFeedback) {
+      for (let other = 0; other < table.models.length; other++) if (other !== m) policy.update(table.models[other]!.id, task.features, task.outcomes[other]!.score);
+    }
   }
   return { label, choices, explored };
 }

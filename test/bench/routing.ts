@@ -602,6 +602,20 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
     }
     engineCurves.push(points);
   }
+  // The engine taught both models' outcomes on every task (first shuffle): what seeing only the chosen one costs.
+  const fullOrder = shuffled(n, seed * 1000 + 1);
+  const full: Point[] = [];
+  for (const target of TARGETS) {
+    const configured = engine(featurizer, seed * 100 + 1, { ...ENGINE_CRITERIA, qualityTarget: target });
+    const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", true);
+    let strong = 0;
+    let quality = 0;
+    for (let t = 0; t < n; t++) {
+      strong += run.choices[t]!;
+      quality += table.tasks[t]!.outcomes[run.choices[t]!]!.score;
+    }
+    full.push({ share: strong / n, quality: quality / n });
+  }
   const length = rankCurve(table, (task) => task.features.inputTokens, realised);
   const random = randomCurve(levels);
   const oracle = rankCurve(table, (task) => task.outcomes[1]!.score - task.outcomes[0]!.score, realised);
@@ -617,6 +631,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   const line = (label: string, s: CurveStats) => `   ${label.padEnd(26)} ${pct(s.cpt50).padStart(7)} ${pct(s.cpt80).padStart(9)} ${pct(s.share95).padStart(14)}`;
   console.log(`   ${"strong-call share needed".padEnd(26)} ${"CPT(50%)".padStart(7)} ${"CPT(80%)".padStart(9)} ${"95% of strong".padStart(14)}`);
   console.log(`   ${"engine (mean of shuffles)".padEnd(26)} ${spread("cpt50")}  ${spread("cpt80")}  ${spread("share95")}`);
+  console.log(line("engine, full feedback", fixed(full)));
   console.log(line("length rule", fixed(length)));
   console.log(line("random", fixed(random)));
   if (visible !== null) console.log(line("text's cues (hindsight)", fixed(visible)));
