@@ -16,7 +16,7 @@ describe("HashedNgramFeaturizer", () => {
   });
 
   it("stays in its index space, each index once, at unit length", () => {
-    const featurizer = new HashedNgramFeaturizer({ bits: 12 });
+    const featurizer = new HashedNgramFeaturizer({ bits: 12, charRange: [3, 5] });
     const { indices, values } = featurizer.featurize({ kind: "chat", text: TEXT.repeat(20), instructions: "Answer briefly." });
     expect(new Set(indices).size).toBe(indices.length);
     for (const index of indices) expect(index >= 0 && index < 4096).toBe(true);
@@ -25,7 +25,7 @@ describe("HashedNgramFeaturizer", () => {
   });
 
   it("reads only the head of a long text", () => {
-    const featurizer = new HashedNgramFeaturizer({ wordChars: 256, charChars: 128 });
+    const featurizer = new HashedNgramFeaturizer({ wordChars: 256, charChars: 128, charRange: [3, 5] });
     const head = "word ".repeat(60);
     const a = featurizer.featurize({ kind: "chat", text: head });
     const b = featurizer.featurize({ kind: "chat", text: head + "entirely different words at the end ".repeat(30_000) });
