@@ -19,7 +19,7 @@ import { learnedSelection, type Estimate, type Selection, type SelectionContext,
  * of a real stream.
  *
  * Thompson sampling costs no more than a point estimate here: w ~ N(m, diag(1/q)) makes w·x ~ N(m·x, Σ x²/q) for
- * the request at hand, so one normal draw per model and decision samples exactly what the choice needs.
+ * the request at hand, so one normal draw for the shared part and one per model sample exactly what the choice needs.
  *
  * Hierarchical: every model's logit is a shared part (how hard this request is, learned from every model's
  * outcomes) plus its own part (how this model differs), each with its own diagonal posterior. A model seldom tried
@@ -81,7 +81,7 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
   private isFrozen = false;
   /** The shared part's m·x and Σx²/q for the last input seen: every bid of one request reuses them. */
   private cachedInput: LearnerInput | null = null;
-  private cachedShared = { mu: 0, variance: 0 };
+  private cachedShared = { mu: 0, variance: 0, draw: 0 };
   private readonly own = { mu: 0, variance: 0 };
   private spareNormal: number | null = null;
 
@@ -103,15 +103,18 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
   estimate(modelId: string, x: LearnerInput, out: Estimate): void {
     let mu = 0;
     let variance = 0;
+    let sharedDraw = 0;
     if (this.sharedPrecision > 0) {
       if (this.cachedInput !== x) {
         this.cachedInput = x;
         this.cachedShared.mu = 0;
         this.cachedShared.variance = 0;
         this.accumulate(this.shared, this.sharedPrecision, x, this.cachedShared);
+        this.cachedShared.draw = Math.sqrt(this.cachedShared.variance) * this.normal();
       }
       mu = this.cachedShared.mu;
       variance = this.cachedShared.variance;
+      sharedDraw = this.cachedShared.draw;
     }
     const block = this.models.get(modelId);
     const own = this.own;
@@ -120,12 +123,14 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
     this.accumulate(block ?? null, this.modelPrecision, x, own);
     mu += own.mu;
     variance += own.variance;
-    const sd = Math.sqrt(variance);
     // The predictive probability integrates the posterior (probit approximation), so it is calibrated where
     // the posterior is wide: an untried model predicts near its prior, not at the extremes of its point estimate.
     out.mean = sigmoid(mu / Math.sqrt(1 + PROBIT * variance));
-    out.upper = sigmoid(mu + 2 * sd);
-    out.sample = sigmoid(mu + this.explorationScale * sd * this.normal());
+    out.upper = sigmoid(mu + 2 * Math.sqrt(variance));
+    // One posterior draw per request for the shared weights, which every model's logit contains, and one per model
+    // for its own: drawn apart for each model, the shared part's uncertainty (how hard is this request?) would
+    // pass for a difference between the models and keep a model that always fails in play.
+    out.sample = sigmoid(mu + this.explorationScale * (sharedDraw + Math.sqrt(own.variance) * this.normal()));
     out.observations = block?.n ?? 0;
   }
 
