@@ -63,6 +63,8 @@ describe("benchmarks in smoke mode", { timeout: 300_000 }, () => {
   it("adapters: switch cost, fitting and the accuracy of fitted adapters", () =>
     smoke("test/bench/adapters.ts", { BENCH_ADAPTERS_MODEL: "generated" }, [/1\. adapter switch cost/, /2\. fitting/, /3\. accuracy lift/, /4\. the fit alone/]));
 
-  it("eval: the harness end to end on the generated model", () =>
-    smoke("test/eval/run.ts", {}, [/atomic eval/, /all /, /\.jsonl \(replay: npm run bench:routing/], ["--models", "atomic-test-random", "--per-kind", "1", "--out", mkdtempSync(join(tmpdir(), "atomic-eval-smoke-"))]));
+  it("eval: the harness end to end on the generated model, and model \"auto\" learning from its verdicts", () =>
+    smoke("test/eval/run.ts", {}, [/atomic eval/, /all /, /model "auto", learning online/, /auto: logistic-ts /, /\.jsonl \(replay: npm run bench:routing/], [
+      "--models", "atomic-test-random", "--per-kind", "1", "--auto", "logistic-ts", "--out", mkdtempSync(join(tmpdir(), "atomic-eval-smoke-")),
+    ]));
 });

@@ -6,6 +6,7 @@
  *   <out>/eval-<stamp>.jsonl   one row per item × model in `npm run bench:routing`'s table format, for replay
  *
  *   npm run eval -- [--models a,b] [--kinds k1,k2] [--split tune|holdout|all] [--per-kind N] [--out DIR]
+ *                   [--auto linucb,logistic-ts,logistic-ts:embedding]   (model "auto" learning online: ./auto.ts)
  *
  * Chat-capable models get the items' chat messages (and the schema as response_format where the item has one);
  * completion-only (base) models get the few-shot completion prompt; embedding-only models classify the sentiment and
@@ -27,6 +28,7 @@ import { buildTestModel } from "../../src/models/test-model.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { percentile, round } from "../bench/stats.js";
 import { startTestDatabaseServer } from "../support/database-server.js";
+import { autoPass, freshDatabase, parseEngines, printAutoReport, shuffledItems, type AutoEngine, type AutoOutcome } from "./auto.js";
 import { DEFAULT_HOLDOUT_SEEDS, DEFAULT_TUNE_SEEDS, generateEvalItems, TASK_SETS } from "./tasks/index.js";
 import type { EvalItem, EvalKind } from "./tasks/types.js";
 
@@ -58,6 +60,7 @@ function parse() {
       split: { type: "string", default: "all" },
       "per-kind": { type: "string", default: "10" },
       out: { type: "string", default: "eval-results" },
+      auto: { type: "string" },
     },
   });
   const split = values.split;
@@ -68,7 +71,8 @@ function parse() {
   const known = TASK_SETS.map((set) => set.kind);
   const unknown = (kinds ?? []).filter((k) => !known.includes(k));
   if (unknown.length > 0) throw new Error(`unknown task kinds ${unknown.join(", ")}; known: ${known.join(", ")}`);
-  return { models: values.models?.split(",").map((m) => m.trim()), kinds, split, perKind, out: resolve(values.out) };
+  const auto = values.auto === undefined ? [] : parseEngines(values.auto);
+  return { models: values.models?.split(",").map((m) => m.trim()), kinds, split, perKind, out: resolve(values.out), auto };
 }
 
 /** The family as installed, plus the generated test model: the models every eval run compares. */
@@ -89,6 +93,22 @@ function familyManifest(dir: string, wanted: string[] | undefined): { path: stri
   // One request at a time per model: latency is measured per item, not under load.
   saveManifest(path, { version: 1, models: models.map((m) => ({ ...m, parallel: 1 })) });
   return { path, models };
+}
+
+/** The eval's gateway: one llama.cpp thread per model, no Temporal, silent; `bidding` for an --auto engine. */
+function gatewayConfig(dataDir: string, databaseUrl: string, manifestPath: string, bidding?: AutoEngine["bidding"]) {
+  return ConfigSchema.parse({
+    server: { port: 0 }, dataDir, database: { url: databaseUrl },
+    models: { manifest: manifestPath, family: "", testModelWhenEmpty: false },
+    inference: { threads: 1, gpu: "cpu", queueTimeoutMs: 600_000 },
+    egress: { selfTest: { mode: "off" } }, temporal: { enabled: false }, log: { level: "silent" },
+    // Routing alone: with the verdicts fed back, adaptation would add exemplars that the fixed choices never had.
+    ...(bidding === undefined ? {} : { bidding, adaptation: { enabled: false } }),
+  });
+}
+
+function adminKey(dataDir: string): string {
+  return readFileSync(join(dataDir, ADMIN_KEY_FILE), "utf8").trim();
 }
 
 type Answered = Omit<Outcome, "item" | "kind" | "taskType" | "split" | "seed" | "model" | "cost" | "correct" | "detail">;
@@ -123,9 +143,10 @@ async function classifyByEmbedding(url: string, key: string, model: ModelEntry, 
   return { api: "embedding", status: response.status, promptTokens: json.usage?.prompt_tokens ?? 0, completionTokens: 0, latencyMs, answer: nearest };
 }
 
-async function ask(url: string, key: string, model: ModelEntry, item: EvalItem): Promise<Answered> {
+/** `completionOnly`: every generation model gets the completion prompt (an --auto run compares them on it). */
+async function ask(url: string, key: string, model: ModelEntry, item: EvalItem, completionOnly: boolean): Promise<Answered> {
   if (!generates(model)) return classifyByEmbedding(url, key, model, item);
-  const chat = model.capabilities.includes("chat");
+  const chat = model.capabilities.includes("chat") && !completionOnly;
   const body = chat
     ? {
       model: model.id, messages: item.messages, max_tokens: item.maxTokens, temperature: 0, seed: item.seed,
@@ -154,8 +175,8 @@ function routingRow(outcome: Outcome, item: EvalItem): Record<string, unknown> {
   const properties = item.schema && typeof item.schema.properties === "object" ? Object.keys(item.schema.properties as object).length : 0;
   return {
     task: outcome.item, model: outcome.model, success: outcome.correct, cost: outcome.cost, latency_ms: round(outcome.latencyMs, 1),
-    // The request's text, for bidding that reads it: the last user message, as a chat model receives it.
-    prompt: item.messages.at(-1)?.content ?? "",
+    // The request's text, for bidding that reads it: what the model was sent (the last user message of a chat).
+    prompt: outcome.api === "completion" ? item.completion.prompt : item.messages.at(-1)?.content ?? "",
     kind: outcome.kind, task_type: outcome.taskType, input_tokens: outcome.promptTokens, output_tokens: outcome.completionTokens,
     schema_properties: properties, schema_depth: properties > 0 ? 1 : 0, non_ascii: 0, split: outcome.split, seed: outcome.seed,
   };
@@ -203,25 +224,24 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "atomic-eval-"));
   const manifest = familyManifest(dir, options.models);
   const database = await startTestDatabaseServer();
-  const config = ConfigSchema.parse({
-    server: { port: 0 }, dataDir: join(dir, "data"), database: { url: database.url },
-    models: { manifest: manifest.path, family: "", testModelWhenEmpty: false },
-    inference: { threads: 1, gpu: "cpu", queueTimeoutMs: 600_000 },
-    egress: { selfTest: { mode: "off" } }, temporal: { enabled: false }, log: { level: "silent" },
-  });
-  const gateway = await startGateway(config, createLogger({ level: "silent" }));
-  const key = readFileSync(join(dir, "data", ADMIN_KEY_FILE), "utf8").trim();
+  const gateway = await startGateway(gatewayConfig(join(dir, "data"), database.url, manifest.path), createLogger({ level: "silent" }));
+  const key = adminKey(join(dir, "data"));
+  let closed: Promise<void> | null = null;
+  const closeOnce = () => (closed ??= gateway.close());
   console.log(`atomic eval — ${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}, 1 llama.cpp thread per model, node ${process.version}`);
   console.log(`${items.length} items (${kinds.join(", ")}; seeds ${seeds.join(", ")}; ${options.perKind} per kind and seed) × ${manifest.models.length} models: ${manifest.models.map((m) => m.id).join(", ")}`);
 
   const outcomes: Outcome[] = [];
+  // One shuffle for every engine: kinds mixed, as traffic is. Only items every generation model answers.
+  const autoOrder = shuffledItems(items, 20_261_206);
+  const autoRuns: Array<{ label: string; outcomes: AutoOutcome[] }> = [];
   const rows: Array<Record<string, unknown>> = [];
   const started = performance.now();
   try {
     for (const model of manifest.models) {
       process.stderr.write(`${model.id}: `);
       for (const item of items.filter((candidate) => canAnswer(model, candidate))) {
-        const answered = await ask(gateway.url, key, model, item);
+        const answered = await ask(gateway.url, key, model, item, options.auto.length > 0);
         const verdict = answered.status === 200 ? item.check(answered.answer) : { correct: false, detail: `answered ${answered.answer}` };
         const cost = (answered.promptTokens * model.cost.per1kPromptTokens + answered.completionTokens * model.cost.per1kCompletionTokens) / 1000;
         const outcome: Outcome = { item: item.id, kind: item.kind, taskType: item.taskType, split: item.split, seed: item.seed, model: model.id, ...answered, ...verdict, cost: round(cost, 6) };
@@ -231,12 +251,29 @@ async function main(): Promise<void> {
       }
       process.stderr.write("\n");
     }
+    // The per-model gateway's model hosts are done: the engines' gateways load their own.
+    await closeOnce();
+    for (const engine of options.auto) {
+      process.stderr.write(`auto (${engine.label}): `);
+      const dataDir = join(dir, `auto-${autoRuns.length}`);
+      const url = await freshDatabase(database.url, `atomic_eval_auto_${autoRuns.length}`);
+      const auto = await startGateway(gatewayConfig(dataDir, url, manifest.path, engine.bidding), createLogger({ level: "silent" }));
+      try {
+        const outcomes = await autoPass({ url: auto.url, key: adminKey(dataDir) }, autoOrder, manifest.models, (correct) => process.stderr.write(correct ? "+" : "."));
+        autoRuns.push({ label: engine.label, outcomes });
+      } finally {
+        await auto.close();
+      }
+      process.stderr.write("\n");
+    }
   } finally {
-    await gateway.close();
+    await closeOnce();
     await database.stop();
   }
 
   printTable(outcomes, manifest.models, kinds);
+  const candidates = manifest.models.filter((m) => m.capabilities.includes("completion")).map((m) => m.id);
+  const autoSummary = autoRuns.length === 0 ? undefined : printAutoReport(outcomes, autoRuns, autoOrder, candidates);
   for (const split of ["tune", "holdout"] as const) {
     const line = manifest.models.map((m) => {
       const rowsOf = outcomes.filter((o) => o.model === m.id && o.split === split);
@@ -262,6 +299,7 @@ async function main(): Promise<void> {
     run: { at: new Date().toISOString(), ...source, machine: `${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}`, threads: 1, seeds, perKind: options.perKind, kinds, wallSeconds: round((performance.now() - started) / 1000, 1) },
     models: manifest.models.map((m) => ({ id: m.id, sha256: m.sha256, cost: m.cost })),
     summary,
+    ...(autoSummary === undefined ? {} : { auto: { engines: options.auto, order: autoOrder.map((item) => item.id), summary: autoSummary, outcomes: autoRuns } }),
     outcomes,
   }, null, 2)}\n`);
   writeFileSync(jsonl, rows.map((row) => JSON.stringify(row)).join("\n") + "\n");

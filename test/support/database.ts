@@ -2,6 +2,9 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { inject } from "vitest";
 import "./provided-context.js";
+import { withDatabase } from "./database-url.js";
+
+export { withDatabase };
 
 export interface TestDatabase {
   /** Connection string for a new, empty database: migrate it (or not) as the test needs. */
@@ -31,12 +34,3 @@ async function onServer(url: string, sql: string): Promise<void> {
   }
 }
 
-/**
- * Replaces the database in a postgres:// URL. Done on the text because the embedded server's URL
- * (postgresql://atomic@/atomic?host=/path) has an empty host, which the WHATWG URL parser rejects.
- */
-export function withDatabase(url: string, database: string): string {
-  const match = /^(postgres(?:ql)?:\/\/[^/?#]*)(\/[^?#]*)?(.*)$/.exec(url);
-  if (match === null) throw new Error("DATABASE_URL must be a postgres:// or postgresql:// URL");
-  return `${match[1] ?? ""}/${database}${match[3] ?? ""}`;
-}
