@@ -54,7 +54,7 @@
  * largest among the task's models. The oracle picks, per task, the best-utility model among those that did best:
  * an upper bound no policy reaches without seeing outcomes first.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -63,7 +63,7 @@ import { HashedNgramFeaturizer } from "../../src/bidding/content/hashed.js";
 import { NoContentFeaturizer, type ContentFeaturizer } from "../../src/bidding/content/interface.js";
 import { CriteriaSchema, DEFAULT_WEIGHTS, resolveCriteria, type CriteriaInput } from "../../src/bidding/criteria.js";
 import { PerformanceEstimates } from "../../src/bidding/estimates.js";
-import { estimateTokens, featuresFromValues, TASK_TYPES, type TaskType } from "../../src/bidding/features.js";
+import { featuresFromValues, type TaskType } from "../../src/bidding/features.js";
 import type { Candidate } from "../../src/bidding/request.js";
 import { BiddingRouter } from "../../src/bidding/router.js";
 import { CheapestPolicy, LowestLatencyPolicy, RandomPolicy, RoundRobinPolicy, StrongestPolicy } from "../../src/bidding/selection/baselines.js";
@@ -71,9 +71,8 @@ import type { SelectionPolicy } from "../../src/bidding/selection/interface.js";
 import { LinUcbPolicy } from "../../src/bidding/selection/linucb.js";
 import { LogisticThompsonPolicy } from "../../src/bidding/selection/logistic.js";
 import { MemoryBiddingStore } from "../../src/bidding/store/memory.js";
-import { parseCsv, parseJsonl } from "../../src/bidding/training.js";
 import { seededRng, type Rng } from "../../src/util/rng.js";
-import { replay, shuffled, twoModelTable, withContent, type ModelInfo, type Outcome, type Run, type Table, type Task } from "./routing-replay.js";
+import { replay, shuffled, tableFromFile, twoModelTable, withContent, type ModelInfo, type Outcome, type Run, type Table, type Task } from "./routing-replay.js";
 import { examTable, mathTable } from "./routing-tables.js";
 import { percentile, round } from "./stats.js";
 
@@ -221,72 +220,6 @@ function syntheticTable(seed: number, count: number): Table {
 // ---------------------------------------------------------------------------------------------- generated two-model
 
 /** A generated two-model table (weak first, strong second), each model priced per 1k tokens as in a manifest. */
-// ------------------------------------------------------------------------------------------------ table from a file
-
-function tableFromFile(path: string): Table {
-  const text = readFileSync(path, "utf8");
-  const rows = path.endsWith(".jsonl") || path.endsWith(".ndjson") ? parseJsonl(text) : parseCsv(text);
-  const modelIds: string[] = [];
-  const byTask = new Map<string, { first: Record<string, unknown>; rows: Map<string, Record<string, unknown>> }>();
-  for (const row of rows) {
-    const task = String(row.task ?? "");
-    const model = String(row.model ?? "");
-    if (task === "" || model === "") throw new Error(`${path}: every row needs task and model`);
-    if (!modelIds.includes(model)) modelIds.push(model);
-    let entry = byTask.get(task);
-    if (entry === undefined) byTask.set(task, (entry = { first: row, rows: new Map() }));
-    entry.rows.set(model, row);
-  }
-  const tasks: Task[] = [];
-  const tokens = modelIds.map(() => 0);
-  const costs = modelIds.map(() => 0);
-  const scores = modelIds.map(() => 0);
-  for (const [id, entry] of byTask) {
-    const f = entry.first;
-    const taskType = (TASK_TYPES as readonly string[]).includes(String(f.task_type)) ? (f.task_type as TaskType) : "chat";
-    const prompt = typeof f.prompt === "string" ? f.prompt : "";
-    const inputTokens = num(f.input_tokens, prompt === "" ? 200 : estimateTokens(prompt.length, 0));
-    const features = featuresFromValues({
-      taskType,
-      inputTokens,
-      schemaProperties: num(f.schema_properties, 0),
-      schemaDepth: num(f.schema_depth, 0),
-      nonAsciiShare: num(f.non_ascii, 0),
-      items: num(f.items, 0),
-    });
-    const outcomes = modelIds.map((model, m): Outcome => {
-      const row = entry.rows.get(model);
-      if (row === undefined) throw new Error(`${path}: task ${id} has no row for model ${model}`);
-      const score = row.score === undefined || row.score === "" ? (bool(row.success) ? 1 : 0) : num(row.score, Number.NaN);
-      const outcome = { score, cost: num(row.cost, Number.NaN), latencyMs: num(row.latency_ms, Number.NaN), completionTokens: num(row.output_tokens, 100) };
-      if (!(score >= 0 && score <= 1)) throw new Error(`${path}: task ${id}, model ${model}: score must be from 0 to 1 (or give success)`);
-      if (!Number.isFinite(outcome.cost) || !Number.isFinite(outcome.latencyMs)) throw new Error(`${path}: task ${id}, model ${model}: cost and latency_ms must be numbers`);
-      tokens[m]! += inputTokens + outcome.completionTokens;
-      costs[m]! += outcome.cost;
-      scores[m]! += score;
-      return outcome;
-    });
-    tasks.push({ id, kind: typeof f.kind === "string" && f.kind !== "" ? f.kind : taskType, prompt, features, outcomes });
-  }
-  // A table carries costs, not price lists: each model's profile is its mean cost per 1k tokens in the table, as a
-  // manifest would state it. "Strongest" is the model with the best mean score in the table.
-  const models = modelIds.map((id, m): ModelInfo => {
-    const per1k = tokens[m]! > 0 ? (costs[m]! / tokens[m]!) * 1000 : 0;
-    return { id, cost: { unit: "table", per1kPromptTokens: per1k, per1kCompletionTokens: per1k }, strength: scores[m]! };
-  });
-  return { source: path, models, tasks };
-}
-
-function num(value: unknown, fallback: number): number {
-  if (value === undefined || value === null || value === "") return fallback;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : fallback;
-}
-
-function bool(value: unknown): boolean {
-  return value === true || value === 1 || value === "1" || value === "true";
-}
-
 
 // --------------------------------------------------------------------------------------------------------- replay
 

