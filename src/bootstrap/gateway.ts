@@ -26,8 +26,9 @@ import { seededRng } from "../util/rng.js";
 import { contentFeaturizer, PendingOutcomes, type Routing } from "../pipeline/routing.js";
 import { redact } from "../redaction/index.js";
 import { RateLimiter } from "../limits/rate-limiter.js";
-import { tenantLimits } from "../limits/tenant-limits.js";
 import { TokenBudget } from "../limits/token-budget.js";
+import { PostgresTenantSettingsStore } from "../tenants/postgres.js";
+import { TenantSettings } from "../tenants/settings.js";
 import { ContentEraser } from "../retention/erasure.js";
 import { RetentionJob } from "../retention/job.js";
 import { openAdaptation, type Adaptation, type AdaptationAdmin } from "../adaptation/index.js";
@@ -128,6 +129,10 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     identity = await startIdentity(config, database.stores.apiKeys, audit, logger);
     const policy = openPolicy(config, logger);
     pending = new PendingOutcomes();
+    // Read on every request below, so that a change made over HTTP applies from the next one.
+    const tenantSettings = await TenantSettings.open(new PostgresTenantSettingsStore(database.stores.pool), config);
+    const requestRate = new RateLimiter((tenant) => tenantSettings.limitsFor(tenant).rate);
+    tenantSettings.onLimitsChanged((tenant) => requestRate.forget(tenant));
     const biddingStore = new PostgresBiddingStore(database.stores.pool);
     await engine.start();
     const routingLog = logger.child({ component: "bidding" });
@@ -148,7 +153,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       router,
       pending,
       omittedModel: config.bidding.omittedModel,
-      tenantCriteria: (tenant) => (Object.hasOwn(config.bidding.tenants, tenant) ? config.bidding.tenants[tenant] : undefined),
+      tenantCriteria: (tenant) => tenantSettings.criteriaFor(tenant),
       onTrackingError: (error, executionId) => routingLog.warn({ err: error, executionId }, "bidding: recording an outcome failed"),
       metrics,
       ...(content.embed === undefined ? {} : { embed: content.embed }),
@@ -203,9 +208,10 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       apiKeys: identity.apiKeys,
       modelPins: pins,
       quotas: {
-        requests: new RateLimiter((tenant) => tenantLimits(config.limits, tenant).rate),
-        tokens: new TokenBudget({ usage: database.stores.executions, budgetFor: (tenant) => tenantLimits(config.limits, tenant).tokensPerDay, refreshMs: config.limits.tokenUsageRefreshMs }),
+        requests: requestRate,
+        tokens: new TokenBudget({ usage: database.stores.executions, budgetFor: (tenant) => tenantSettings.limitsFor(tenant).tokensPerDay, refreshMs: config.limits.tokenUsageRefreshMs }),
       },
+      tenantSettings,
       schemas: database.stores.schemas,
       health: database.stores.health,
       logger,

@@ -11,7 +11,7 @@ import { z } from "zod";
  * ATOMIC_INFERENCE_MAX_QUEUE); DATABASE_URL is also read as database.url.
  */
 /** As identities name tenants: a key here must be a name some credential can carry. */
-const TenantName = z.string().regex(NAME_PATTERN, "a tenant name");
+export const TenantName = z.string().regex(NAME_PATTERN, "a tenant name");
 
 /** What a browser sends in Origin: the serialised origin of an http(s) URL, exactly. */
 function isOrigin(value: string): boolean {
@@ -36,6 +36,10 @@ const TENANT_LIMIT_FIELDS = {
   /** Prompt + completion tokens per UTC day; generation and embedding requests get 429 once it is spent. */
   tokensPerDay: z.number().int().positive().nullable(),
 };
+
+/** A tenant's own limits, each field replacing the one below it: the file's entry, or one set over HTTP. */
+export const TenantLimitsSchema = z.strictObject(TENANT_LIMIT_FIELDS).partial();
+export type TenantLimitsInput = z.infer<typeof TenantLimitsSchema>;
 
 /** Days a tenant's execution content is kept after it was created; null: kept until erased on demand. */
 const RetentionDays = z.number().int().min(1).max(36_500).nullable();
@@ -218,7 +222,7 @@ export const ConfigSchema = z.strictObject({
       tokensPerDay: TENANT_LIMIT_FIELDS.tokensPerDay.default(null),
     }).prefault({}),
     /** Per tenant, replacing the default's fields it sets. */
-    tenants: z.record(TenantName, z.strictObject(TENANT_LIMIT_FIELDS).partial()).default({}),
+    tenants: z.record(TenantName, TenantLimitsSchema).default({}),
     /** How long a tenant's token count is reused: a busy tenant can overrun its budget by this much traffic. */
     tokenUsageRefreshMs: z.number().int().min(0).max(60_000).default(1000),
   }).prefault({}),

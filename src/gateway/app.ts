@@ -27,6 +27,7 @@ import { registerAdminModels } from "./routes/v1_admin_models.js";
 import { registerAdminBidding } from "./routes/v1_admin_bidding.js";
 import { registerAdminErasure } from "./routes/v1_admin_erasure.js";
 import { registerAdminPolicy } from "./routes/v1_admin_policy.js";
+import { exemptFromRateLimit, registerAdminTenants } from "./routes/v1_admin_tenants.js";
 import { registerModels } from "./routes/v1_models.js";
 import { registerSchemas } from "./routes/v1_schemas.js";
 import { registerTasks } from "./routes/v1_tasks.js";
@@ -62,7 +63,9 @@ export function createApp(deps: GatewayDeps): Hono {
   if (deps.metrics !== undefined && deps.serveMetrics === true) registerMetrics(app, { metrics: deps.metrics, access: deps.access });
   // Everything below /v1 is someone's work or someone's data: nothing there answers an unauthenticated caller.
   app.use("/v1/*", authenticate(deps.access));
-  app.use("/v1/*", rateLimit(deps.quotas));
+  // Except an admin's own tenant settings: an admin whose tenant is throttled can still lift the limit.
+  const rateLimited = rateLimit(deps.quotas);
+  app.use("/v1/*", (c, next) => (exemptFromRateLimit(c) ? next() : rateLimited(c, next)));
   app.use("/v1/*", dataClassification(deps.policy));
   registerModels(app, deps);
   registerChatCompletions(app, deps);
@@ -81,6 +84,7 @@ export function createApp(deps: GatewayDeps): Hono {
   registerAdminPolicy(app, deps);
   registerAdminErasure(app, deps);
   if (deps.apiKeys !== undefined) registerAdminApiKeys(app, deps.apiKeys);
+  if (deps.tenantSettings !== undefined) registerAdminTenants(app, deps, deps.tenantSettings);
   if (deps.modelPins !== undefined) registerAdminModels(app, deps, deps.modelPins);
   registerSchemas(app, deps);
   registerAudit(app, deps);

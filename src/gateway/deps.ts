@@ -12,6 +12,7 @@ import type { PolicyDecider, PolicyStore } from "../policy/index.js";
 import type { ApiKeyStore, DatabaseHealth, SchemaStore } from "../store/interface.js";
 import type { TaskService } from "../orchestration/service/interface.js";
 import type { ContentEraser } from "../retention/erasure.js";
+import type { TenantSettings } from "../tenants/settings.js";
 
 /** What the audit routes read: receipts, checkpoints and consistency proofs, queued events, and the export archive. */
 export interface AuditDeps {
@@ -54,6 +55,8 @@ export interface GatewayDeps extends PipelineDeps {
   adaptation?: Adaptation & { admin: AdaptationAdmin };
   /** Per-tenant request rates and daily token budgets. */
   quotas: Quotas;
+  /** Tenants' limits and bidding criteria changed over HTTP; absent (no routes) where they are not in a store. */
+  tenantSettings?: TenantSettings;
   logger: Logger;
   bodyLimitBytes: number;
   /** GET /metrics on this app, behind the metrics:read scope; false or absent where a listener of its own serves them. */

@@ -36,4 +36,18 @@ describe("RateLimiter (GCRA)", () => {
     time.advance(3_600_000);
     expect([1, 2, 3].map(() => limiter.take("t").allowed)).toEqual([true, true, false]);
   });
+
+  it("applies a changed limit from the next request once the key is forgotten, at a full burst", () => {
+    const time = clock();
+    let limit = { requestsPerMinute: 1, burst: 2 };
+    const limiter = new RateLimiter(() => limit, time.now);
+    expect([1, 2, 3].map(() => limiter.take("t").allowed)).toEqual([true, true, false]);
+    limit = { requestsPerMinute: 600, burst: 3 };
+    // Read per request, but the backlog taken at 1 per minute still stands against the new rate.
+    expect(limiter.take("t").allowed).toBe(false);
+    limiter.forget("t");
+    expect([1, 2, 3, 4].map(() => limiter.take("t").allowed)).toEqual([true, true, true, false]);
+    time.advance(100);
+    expect(limiter.take("t").allowed).toBe(true);
+  });
 });

@@ -32,6 +32,14 @@ export class RateLimiter {
     return { allowed: true };
   }
 
+  /**
+   * Starts the key afresh, at a full burst. For a limit that changed: the backlog counted at the old rate would
+   * otherwise keep refusing under the new one (at 1 per minute, a minute per request taken).
+   */
+  forget(key: string): void {
+    this.theoreticalArrival.delete(key);
+  }
+
   private sweep(now: number): void {
     for (const [key, tat] of this.theoreticalArrival) if (tat <= now) this.theoreticalArrival.delete(key);
   }

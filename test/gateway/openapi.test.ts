@@ -102,7 +102,7 @@ async function expectDocumented(method: string, path: string, response: Response
 async function send(method: string, path: string, url: string, body?: unknown): Promise<Response> {
   if (body !== undefined) {
     expectValid(validators.at(`${operationPointer(method, path)}/requestBody/content/application~1json/schema`), body, `${method} ${path} request`);
-    return gw.post(url, body);
+    return gw.fetch(url, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   }
   return gw.fetch(url, { method });
 }
@@ -271,6 +271,17 @@ describe("answers match their documented schemas", () => {
     await call("GET", "/v1/admin/adaptation/fits/{id}", "/v1/admin/adaptation/fits/0190c1a2-0000-7000-8000-000000000000");
     await call("POST", "/v1/admin/policy/reload", "/v1/admin/policy/reload");
     await call("POST", "/v1/admin/erasure", "/v1/admin/erasure", { execution_id: executionId, dry_run: true });
+
+    const settings = "/v1/admin/tenants/{tenant}/settings";
+    await call("GET", settings, "/v1/admin/tenants/default/settings");
+    const changed = await call("PUT", settings, "/v1/admin/tenants/default/settings", { limits: { burst: 30, tokensPerDay: null }, bidding: { criteria: { weights: { quality: 1 }, constraints: { maxCost: null } } } });
+    expect(changed.stored.limits).toEqual({ burst: 30, tokensPerDay: null });
+    await call("DELETE", settings, "/v1/admin/tenants/default/settings");
+    expect((await call("DELETE", settings, "/v1/admin/tenants/default/settings")).error.code).toBe("tenant_settings_not_found");
+    expect((await call("GET", settings, "/v1/admin/tenants/ward-8/settings")).error.code).toBe("tenant_not_found");
+    const refused = { limits: { burst: 0 } };
+    expect(validators.at(`${operationPointer("PUT", settings)}/requestBody/content/application~1json/schema`)(refused)).toBe(false);
+    expect((await expectDocumented("PUT", settings, await gw.fetch("/v1/admin/tenants/default/settings", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(refused) }))).error.code).toBe("invalid_parameter");
   });
 
   it("the service's own routes, and errors", async () => {

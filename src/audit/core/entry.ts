@@ -35,7 +35,8 @@ export type AuditEventKind =
   | "content.erased"
   | "adapter.fitted"
   | "adapter.promoted"
-  | "adaptation.changed";
+  | "adaptation.changed"
+  | "tenant.settings.changed";
 
 export interface AuditEvent {
   /** Format version of the event object. */

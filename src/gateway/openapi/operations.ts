@@ -9,7 +9,8 @@ import { FeedbackRequest } from "../routes/v1_feedback.js";
 import { RegisterSchemaRequest, SchemaPath } from "../routes/v1_schemas.js";
 import { TaskRequest } from "../routes/v1_tasks.js";
 import { CreateRequest as ApiKeyCreateRequest, KeyParams } from "../routes/v1_admin_apikeys.js";
-import { AdapterFit, AdaptationControl, AdaptationState, ApiKey, ApiKeyIssued, ApiKeyList, BiddingState, BiddingTraining, Erasure, ModelsReload, PolicyReload } from "./answers/admin.js";
+import { SettingsRequest, TenantPath } from "../routes/v1_admin_tenants.js";
+import { AdapterFit, AdaptationControl, AdaptationState, ApiKey, ApiKeyIssued, ApiKeyList, BiddingState, BiddingTraining, Erasure, ModelsReload, PolicyReload, TenantSettings } from "./answers/admin.js";
 import { ChatCompletion, ChatCompletionChunk, EmbeddingList, Model, ModelList, ResponseObject, ResponseStreamEvent, TextCompletion, TextCompletionChunk } from "./answers/openai.js";
 import { AuditConsistency, AuditReceipt, Liveness, OpenApiOutline, Readiness, SchemaList, SchemaRecord } from "./answers/records.js";
 import { Execution, Feedback, Task, TaskAccepted, TaskCancelling, TaskEvent, TaskResult } from "./answers/tasks.js";
@@ -352,6 +353,34 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: "Administration",
     path: KeyParams,
     answers: { 200: { description: "the revoked key", json: ApiKey } },
+    errors: [404],
+  },
+  "GET /v1/admin/tenants/:tenant/settings": {
+    operationId: "getTenantSettings",
+    summary: "A tenant's limits and bidding criteria",
+    description: "The caller's own tenant's: what the configuration file sets, what was stored over HTTP, and what is in force. Another tenant is 404.",
+    tag: "Administration",
+    path: TenantPath,
+    answers: { 200: { description: "the settings", json: TenantSettings } },
+    errors: [404],
+  },
+  "PUT /v1/admin/tenants/:tenant/settings": {
+    operationId: "setTenantSettings",
+    summary: "Change a tenant's limits or bidding criteria",
+    description: "Stored over the configuration file's and in force from this gateway's next request on, without a restart (other gateways on the database read it at their next start). Each `limits` field replaces the file's; `bidding.criteria` replaces the file's criteria for the tenant, null removes the stored ones. A part given replaces the stored part, a part left out stays. Validated as the file is: a refused body changes nothing. Audited as tenant.settings.changed.",
+    tag: "Administration",
+    path: TenantPath,
+    body: requestSchema("TenantSettingsRequest", SettingsRequest),
+    answers: { 200: { description: "the settings after the change", json: TenantSettings } },
+    errors: [404],
+  },
+  "DELETE /v1/admin/tenants/:tenant/settings": {
+    operationId: "deleteTenantSettings",
+    summary: "Back to the configuration file's limits and criteria",
+    description: "Removes what was stored for the tenant; 404 `tenant_settings_not_found` when nothing was. Audited as tenant.settings.changed.",
+    tag: "Administration",
+    path: TenantPath,
+    answers: { 200: { description: "the settings after the change", json: TenantSettings } },
     errors: [404],
   },
   "POST /v1/admin/models/reload": {

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { STRATEGIES } from "../../../adaptation/strategies.js";
+import { CriteriaSchema } from "../../../bidding/criteria.js";
+import { TenantLimitsSchema } from "../../../config/schema.js";
 import { answerSchema } from "../registry.js";
 import { SCOPES } from "../../../identity/principal.js";
 import { Count, Sha256Hex, Timestamp } from "./common.js";
@@ -115,3 +117,15 @@ const apiKey = {
 export const ApiKey = answerSchema("ApiKey", z.object(apiKey));
 export const ApiKeyIssued = answerSchema("ApiKeyIssued", z.object({ ...apiKey, key: z.string().describe("the secret: in this answer only") }));
 export const ApiKeyList = answerSchema("ApiKeyList", z.object({ object: z.literal("list"), data: z.array(ApiKey) }));
+
+/** TenantSettingsView in tenants/settings.ts, as routes/v1_admin_tenants.ts writes it. */
+const tenantLimitFields = z.object({ requestsPerMinute: z.number().nullable(), burst: z.int(), tokensPerDay: z.int().nullable() });
+const tenantBidding = z.object({ criteria: CriteriaSchema.nullable() });
+export const TenantSettings = answerSchema("TenantSettings", z.object({
+  object: z.literal("tenant.settings"),
+  tenant: z.string(),
+  file: z.object({ limits: tenantLimitFields, bidding: tenantBidding }).describe("the configuration file's: limits.tenants.<tenant> over limits.default, and bidding.tenants.<tenant>"),
+  stored: z.object({ limits: TenantLimitsSchema.nullable(), bidding: tenantBidding, updated_at: Timestamp, updated_by: z.string() }).nullable()
+    .describe("set over HTTP, over the file's; null: nothing is stored"),
+  effective: z.object({ limits: tenantLimitFields, bidding: tenantBidding }).describe("in force from the next request on"),
+}));

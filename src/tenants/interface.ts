@@ -1,0 +1,26 @@
+import type { CriteriaInput } from "../bidding/criteria.js";
+import type { TenantLimitsInput } from "../config/schema.js";
+
+/**
+ * What an admin set for a tenant over HTTP, over the configuration file's entries for it: the limit fields it set
+ * (each replaces the file's), and bidding criteria that replace the file's criteria for the tenant. Null: the
+ * file's stand. PostgreSQL keeps them (./postgres.ts); ./settings.ts serves them to every request.
+ */
+export interface StoredTenantSettings {
+  tenant: string;
+  limits: TenantLimitsInput | null;
+  biddingCriteria: CriteriaInput | null;
+  updatedAt: Date;
+  /** The subject of the credential that made the change. */
+  updatedBy: string;
+}
+
+export type NewTenantSettings = Omit<StoredTenantSettings, "updatedAt">;
+
+export interface TenantSettingsStore {
+  list(): Promise<StoredTenantSettings[]>;
+  /** Replaces the tenant's settings (or creates them), stamped now; returns them as stored. */
+  upsert(settings: NewTenantSettings): Promise<StoredTenantSettings>;
+  /** Removes the tenant's settings; returns what was removed, or null when nothing was stored. */
+  delete(tenant: string): Promise<StoredTenantSettings | null>;
+}

@@ -1,0 +1,66 @@
+import type { Pool } from "pg";
+import { CriteriaSchema } from "../bidding/criteria.js";
+import { TenantLimitsSchema } from "../config/schema.js";
+import type { NewTenantSettings, StoredTenantSettings, TenantSettingsStore } from "./interface.js";
+
+interface TenantSettingsRow {
+  tenant: string;
+  limits: unknown;
+  bidding_criteria: unknown;
+  updated_at: Date;
+  updated_by: string;
+}
+
+const COLUMNS = "tenant, limits, bidding_criteria, updated_at, updated_by";
+
+/** The tenant_settings table (migration 0013_tenant_settings.sql) over the gateway's pool. */
+export class PostgresTenantSettingsStore implements TenantSettingsStore {
+  constructor(private readonly pool: Pool) {}
+
+  async list(): Promise<StoredTenantSettings[]> {
+    const result = await this.pool.query<TenantSettingsRow>(`SELECT ${COLUMNS} FROM tenant_settings ORDER BY tenant`);
+    return result.rows.map(toSettings);
+  }
+
+  async upsert(settings: NewTenantSettings): Promise<StoredTenantSettings> {
+    const result = await this.pool.query<TenantSettingsRow>(
+      `INSERT INTO tenant_settings (tenant, limits, bidding_criteria, updated_at, updated_by)
+       VALUES ($1, $2::jsonb, $3::jsonb, clock_timestamp(), $4)
+       ON CONFLICT (tenant) DO UPDATE SET limits = EXCLUDED.limits, bidding_criteria = EXCLUDED.bidding_criteria,
+         updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
+       RETURNING ${COLUMNS}`,
+      [settings.tenant, jsonOrNull(settings.limits), jsonOrNull(settings.biddingCriteria), settings.updatedBy],
+    );
+    return toSettings(result.rows[0]!);
+  }
+
+  async delete(tenant: string): Promise<StoredTenantSettings | null> {
+    const result = await this.pool.query<TenantSettingsRow>(`DELETE FROM tenant_settings WHERE tenant = $1 RETURNING ${COLUMNS}`, [tenant]);
+    return result.rows[0] === undefined ? null : toSettings(result.rows[0]);
+  }
+}
+
+function jsonOrNull(value: object | null): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
+/**
+ * Rows are checked as the configuration file is, so that a row edited by hand into something the file would refuse
+ * stops the gateway at start, naming the tenant, rather than being applied half-understood.
+ */
+function toSettings(row: TenantSettingsRow): StoredTenantSettings {
+  const limits = row.limits === null ? null : TenantLimitsSchema.safeParse(row.limits);
+  const criteria = row.bidding_criteria === null ? null : CriteriaSchema.safeParse(row.bidding_criteria);
+  for (const [column, parsed] of [["limits", limits], ["bidding_criteria", criteria]] as const) {
+    if (parsed !== null && !parsed.success) {
+      throw new Error(`tenant_settings of tenant ${row.tenant}: ${column} is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "(whole)"} ${issue.message}`).join("; ")}`);
+    }
+  }
+  return {
+    tenant: row.tenant,
+    limits: limits?.data ?? null,
+    biddingCriteria: criteria?.data ?? null,
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
+  };
+}
