@@ -141,6 +141,22 @@ export function shuffled(n: number, seed: number): number[] {
   return order;
 }
 
+/** A two-model operating point: the share of tasks sent to the strong model (index 1) and the mean quality. */
+export interface Point {
+  share: number;
+  quality: number;
+}
+
+export function operatingPoint(table: Table, choices: Int32Array): Point {
+  let strong = 0;
+  let quality = 0;
+  for (let t = 0; t < choices.length; t++) {
+    strong += choices[t]!;
+    quality += table.tasks[t]!.outcomes[choices[t]!]!.score;
+  }
+  return { share: strong / choices.length, quality: quality / choices.length };
+}
+
 /** A table from a file (CSV or JSONL, the format in routing.ts), as the bench and the tests read it. */
 export function tableFromFile(path: string): Table {
   const text = readFileSync(path, "utf8");

@@ -72,7 +72,7 @@ import { LinUcbPolicy } from "../../src/bidding/selection/linucb.js";
 import { LogisticThompsonPolicy } from "../../src/bidding/selection/logistic.js";
 import { MemoryBiddingStore } from "../../src/bidding/store/memory.js";
 import { seededRng, type Rng } from "../../src/util/rng.js";
-import { replay, shuffled, tableFromFile, twoModelTable, withContent, type ModelInfo, type Outcome, type Run, type Table, type Task } from "./routing-replay.js";
+import { operatingPoint, replay, shuffled, tableFromFile, twoModelTable, withContent, type ModelInfo, type Outcome, type Point, type Run, type Table, type Task } from "./routing-replay.js";
 import { examTable, mathTable } from "./routing-tables.js";
 import { percentile, round } from "./stats.js";
 
@@ -407,11 +407,6 @@ function printSeed(result: SeedResult): void {
 // ------------------------------------------------------------------------------------------------- two-model curves
 
 /** A point of a quality/strong-share curve: the share of tasks sent to the strong model and the mean score. */
-interface Point {
-  share: number;
-  quality: number;
-}
-
 /** Always-weak and always-strong quality, and where the 50 %, 80 % and "95 % of strong" levels lie. */
 interface Levels {
   weak: number;
@@ -521,13 +516,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
     for (const target of TARGETS) {
       const configured = engine(featurizer, seed * 100 + shuffle, { ...ENGINE_CRITERIA, qualityTarget: target });
       const run = await replay(table, order, configured.policy(), configured.criteria, featurizer, "engine");
-      let strong = 0;
-      let quality = 0;
-      for (let t = 0; t < n; t++) {
-        strong += run.choices[t]!;
-        quality += table.tasks[t]!.outcomes[run.choices[t]!]!.score;
-      }
-      points.push({ share: strong / n, quality: quality / n });
+      points.push(operatingPoint(table, run.choices));
       if (target === QUALITY_TARGET) {
         atTarget.push(points.at(-1)!);
         deciles.push(decileCurve(table, order, run.choices));
@@ -541,13 +530,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   for (const target of TARGETS) {
     const configured = engine(featurizer, seed * 100 + 1, { ...ENGINE_CRITERIA, qualityTarget: target });
     const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", true);
-    let strong = 0;
-    let quality = 0;
-    for (let t = 0; t < n; t++) {
-      strong += run.choices[t]!;
-      quality += table.tasks[t]!.outcomes[run.choices[t]!]!.score;
-    }
-    full.push({ share: strong / n, quality: quality / n });
+    full.push(operatingPoint(table, run.choices));
   }
   const length = rankCurve(table, (task) => task.features.inputTokens, realised);
   const random = randomCurve(levels);

@@ -3,7 +3,7 @@ import { HashedNgramFeaturizer } from "../../src/bidding/content/hashed.js";
 import { CriteriaSchema } from "../../src/bidding/criteria.js";
 import { LogisticThompsonPolicy } from "../../src/bidding/selection/logistic.js";
 import { seededRng } from "../../src/util/rng.js";
-import { replay, shuffled, twoModelTable, withContent, type Table } from "../bench/routing-replay.js";
+import { operatingPoint, replay, shuffled, twoModelTable, withContent, type Table } from "../bench/routing-replay.js";
 import { examTable, mathTable } from "../bench/routing-tables.js";
 
 /**
@@ -18,18 +18,13 @@ async function atTarget(table: Table, target: number): Promise<Array<{ strongSha
   const featurizer = new HashedNgramFeaturizer();
   const withFeatures = withContent(table, featurizer);
   const criteria = CriteriaSchema.parse({ qualityTarget: target });
-  const strongQuality = table.tasks.reduce((sum, task) => sum + task.outcomes[1]!.score, 0);
+  const strongQuality = table.tasks.reduce((sum, task) => sum + task.outcomes[1]!.score, 0) / table.tasks.length;
   const runs = [];
   for (let shuffle = 1; shuffle <= SHUFFLES; shuffle++) {
     const policy = new LogisticThompsonPolicy({ contentDimension: featurizer.dimension, rng: seededRng(shuffle * 7919 + 17) });
     const { choices } = await replay(withFeatures, shuffled(table.tasks.length, 5000 + shuffle), policy, criteria, featurizer, "engine");
-    let strong = 0;
-    let quality = 0;
-    for (let t = 0; t < choices.length; t++) {
-      strong += choices[t]!;
-      quality += table.tasks[t]!.outcomes[choices[t]!]!.score;
-    }
-    runs.push({ strongShare: strong / choices.length, qualityRatio: quality / strongQuality });
+    const point = operatingPoint(table, choices);
+    runs.push({ strongShare: point.share, qualityRatio: point.quality / strongQuality });
   }
   return runs;
 }
