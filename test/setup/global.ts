@@ -1,4 +1,5 @@
 import type { TestProject } from "vitest/node";
+import { execFileSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import "../support/provided-context.js";
@@ -17,6 +18,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log: (line) => process.stderr.write(`install-models: ${line}\n`),
   });
   project.provide("familyManifest", family.manifestPath);
+  // The official Python client (test/gateway/openai-python-client.test.ts), installed by its own script as Temporal's
+  // CLI is: pinned and hash-checked into .tools/pyclient, one line and nothing else when it is already there.
+  const pyclientPython = execFileSync(process.execPath, [join(repoRoot, "scripts", "install-pyclient.mjs")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  project.provide("pyclientPython", pyclientPython);
   const database = await startTestDatabaseServer();
   project.provide("databaseUrl", database.url);
   return async () => {

@@ -5,6 +5,8 @@ declare module "vitest" {
     databaseUrl: string;
     /** The installed real model family's manifest (scripts/install-models.ts); see support/models.ts familyModels(). */
     familyManifest: string;
+    /** The python of the venv holding the official OpenAI Python client (scripts/install-pyclient.mjs). */
+    pyclientPython: string;
   }
 }
 
