@@ -123,6 +123,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   let pins: ModelPinFollower | undefined;
   let orchestration: RunningOrchestration | undefined;
   let identity: RunningIdentity | undefined;
+  let tenantSettings: TenantSettings;
   const eraser = new ContentEraser(database.stores.erasure, config.retention.batchSize);
   const retention = new RetentionJob({ config: config.retention, eraser, store: database.stores.erasure, logger: logger.child({ component: "retention" }) });
   try {
@@ -130,7 +131,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     const policy = openPolicy(config, logger);
     pending = new PendingOutcomes();
     // Read on every request below, so that a change made over HTTP applies from the next one.
-    const tenantSettings = await TenantSettings.open(new PostgresTenantSettingsStore(database.stores.pool), config);
+    tenantSettings = await TenantSettings.open(new PostgresTenantSettingsStore(database.stores.pool), config, logger.child({ component: "tenants" }));
     const requestRate = new RateLimiter((tenant) => tenantSettings.limitsFor(tenant).rate);
     tenantSettings.onLimitsChanged((tenant) => requestRate.forget(tenant));
     const biddingStore = new PostgresBiddingStore(database.stores.pool);
@@ -254,6 +255,8 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   const url = `${tls === null ? "http" : "https"}://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info({ url, models: catalog.map((m) => ({ id: m.id, state: engine.status(m.id)?.state })), ...(metricsListener === null ? {} : { metricsUrl: metricsListener.url }) }, "gateway listening");
   retention.start();
+  // Changes other gateways on the database made: in force here within the interval.
+  tenantSettings.refreshEvery(config.limits.tenantSettingsRefreshMs);
 
   let closing: Promise<void> | undefined;
   return {
@@ -272,6 +275,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
         await metricsListener?.close();
         // A pass in progress ends after its current batch, before the database it writes to goes.
         await retention.stop();
+        await tenantSettings.stop();
         followed.close();
         // No request can be refused any more: what the current window counted goes into the log before it closes.
         await access.close();

@@ -225,6 +225,11 @@ export const ConfigSchema = z.strictObject({
     tenants: z.record(TenantName, TenantLimitsSchema).default({}),
     /** How long a tenant's token count is reused: a busy tenant can overrun its budget by this much traffic. */
     tokenUsageRefreshMs: z.number().int().min(0).max(60_000).default(1000),
+    /**
+     * How often each gateway reads the tenants' settings stored over HTTP again: the longest a change made on another
+     * gateway of the same database waits to apply here.
+     */
+    tenantSettingsRefreshMs: z.number().int().min(100).max(60_000).default(5000),
   }).prefault({}),
   retention: z.strictObject({
     /** For every tenant not listed under `tenants`. */

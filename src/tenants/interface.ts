@@ -17,7 +17,21 @@ export interface StoredTenantSettings {
 
 export type NewTenantSettings = Omit<StoredTenantSettings, "updatedAt">;
 
+/** A stored row the configuration file would refuse (edited by hand, or by another version of Atomic). */
+export class InvalidTenantSettingsError extends Error {
+  constructor(
+    readonly tenant: string,
+    /** The row's settings as stored, so that a change to them can be told from the same row read again. */
+    readonly content: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "InvalidTenantSettingsError";
+  }
+}
+
 export interface TenantSettingsStore {
+  /** Every tenant's settings; throws InvalidTenantSettingsError on the first row that does not validate. */
   list(): Promise<StoredTenantSettings[]>;
   /** Replaces the tenant's settings (or creates them), stamped now; returns them as stored. */
   upsert(settings: NewTenantSettings): Promise<StoredTenantSettings>;

@@ -1,7 +1,7 @@
 import type { Pool } from "pg";
 import { CriteriaSchema } from "../bidding/criteria.js";
 import { TenantLimitsSchema } from "../config/schema.js";
-import type { NewTenantSettings, StoredTenantSettings, TenantSettingsStore } from "./interface.js";
+import { InvalidTenantSettingsError, type NewTenantSettings, type StoredTenantSettings, type TenantSettingsStore } from "./interface.js";
 
 interface TenantSettingsRow {
   tenant: string;
@@ -46,14 +46,19 @@ function jsonOrNull(value: object | null): string | null {
 
 /**
  * Rows are checked as the configuration file is, so that a row edited by hand into something the file would refuse
- * stops the gateway at start, naming the tenant, rather than being applied half-understood.
+ * stops the gateway at start, naming the tenant, rather than being applied half-understood (a running gateway keeps
+ * what it had: ./settings.ts).
  */
 function toSettings(row: TenantSettingsRow): StoredTenantSettings {
   const limits = row.limits === null ? null : TenantLimitsSchema.safeParse(row.limits);
   const criteria = row.bidding_criteria === null ? null : CriteriaSchema.safeParse(row.bidding_criteria);
   for (const [column, parsed] of [["limits", limits], ["bidding_criteria", criteria]] as const) {
     if (parsed !== null && !parsed.success) {
-      throw new Error(`tenant_settings of tenant ${row.tenant}: ${column} is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "(whole)"} ${issue.message}`).join("; ")}`);
+      throw new InvalidTenantSettingsError(
+        row.tenant,
+        JSON.stringify([row.limits, row.bidding_criteria]),
+        `tenant_settings of tenant ${row.tenant}: ${column} is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "(whole)"} ${issue.message}`).join("; ")}`,
+      );
     }
   }
   return {

@@ -1,7 +1,9 @@
+import { isDeepStrictEqual } from "node:util";
 import type { CriteriaInput } from "../bidding/criteria.js";
 import type { Config, TenantLimitsInput } from "../config/schema.js";
 import { limitFields, tenantLimits, type LimitFields, type TenantLimits } from "../limits/tenant-limits.js";
-import type { StoredTenantSettings, TenantSettingsStore } from "./interface.js";
+import type { Logger } from "../observability/logger.js";
+import { InvalidTenantSettingsError, type StoredTenantSettings, type TenantSettingsStore } from "./interface.js";
 
 /** The configuration file's entries that stored settings stand over. */
 export type FileSettings = Pick<Config, "limits" | "bidding">;
@@ -25,26 +27,38 @@ export interface SettingsUpdate {
   after: TenantSettingsView;
 }
 
+/** What a failed refresh is reported under when the table could not be read at all. */
+const UNREADABLE = "unreadable";
+
 /**
  * Tenants' limits and bidding criteria as every request reads them: the configuration file's, with what admins
- * stored over HTTP on top. Loaded once at start and answered from memory (the rate limiter asks on every request);
+ * stored over HTTP on top. Loaded at start and answered from memory (the rate limiter asks on every request);
  * a change is written to the store first and applied here only once written, so a failed write changes nothing.
- * Other gateways on the same database read a change at their next start.
+ * Other gateways on the same database take a change at their next refresh (refreshEvery).
  */
 export class TenantSettings {
-  /** One write at a time: the map ends as the table does, and each change's `before` is the one it replaced. */
-  private writes: Promise<unknown> = Promise.resolve();
+  /**
+   * One write or refresh at a time: the map ends as the table does, each change's `before` is the one it replaced,
+   * and a refresh never brings back a row that a write it raced with removed.
+   */
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly limitsListeners: Array<(tenant: string) => void> = [];
+  /** The refresh failures warned of since the last refresh that worked: each is logged once, not at every interval. */
+  private readonly reported = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   private constructor(
     private readonly store: TenantSettingsStore,
     private readonly file: FileSettings,
+    private readonly logger: Logger,
     private readonly stored: Map<string, StoredTenantSettings>,
   ) {}
 
-  static async open(store: TenantSettingsStore, file: FileSettings): Promise<TenantSettings> {
+  /** Throws when the table cannot be read or holds an invalid row: a gateway does not start on settings it cannot read. */
+  static async open(store: TenantSettingsStore, file: FileSettings, logger: Logger): Promise<TenantSettings> {
     const rows = await store.list();
-    return new TenantSettings(store, file, new Map(rows.map((row) => [row.tenant, row])));
+    return new TenantSettings(store, file, logger, new Map(rows.map((row) => [row.tenant, row])));
   }
 
   limitsFor(tenant: string): TenantLimits {
@@ -61,11 +75,11 @@ export class TenantSettings {
     return {
       file: { limits: limitFields(this.file.limits, tenant), criteria: fileCriteria },
       stored,
-      effective: { limits: limitFields(this.file.limits, tenant, stored?.limits ?? null), criteria: stored?.biddingCriteria ?? fileCriteria },
+      effective: { limits: this.effectiveLimits(tenant), criteria: stored?.biddingCriteria ?? fileCriteria },
     };
   }
 
-  /** Called after each change to a tenant's stored limits, once it is in force. */
+  /** Called once a change to a tenant's stored limits is in force; after a refresh, for each tenant whose limits in force changed. */
   onLimitsChanged(listener: (tenant: string) => void): void {
     this.limitsListeners.push(listener);
   }
@@ -97,6 +111,77 @@ export class TenantSettings {
     });
   }
 
+  /**
+   * Reads the table again and takes what other gateways on the database changed. Never throws: when the table cannot
+   * be read, or holds a row the file would refuse, what was read before stays in force and a warning says why, once
+   * per failure (the next refresh tries again).
+   */
+  refresh(): Promise<void> {
+    return this.serially(async () => {
+      let rows: StoredTenantSettings[];
+      try {
+        rows = await this.store.list();
+      } catch (error) {
+        this.reportRefreshFailure(error);
+        return;
+      }
+      this.reported.clear();
+      this.replace(rows);
+    });
+  }
+
+  /** Refreshes every `intervalMs`, each time that long after the previous refresh ended, until stop(). */
+  refreshEvery(intervalMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.refresh().then(() => this.refreshEvery(intervalMs)), intervalMs);
+    // A pending refresh never keeps a process alive that is otherwise done.
+    this.timer.unref();
+  }
+
+  /** No refresh starts any more; a refresh or write in progress ends first, before the database can go. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.queue;
+  }
+
+  /** Takes the rows read as the stored settings, telling the listeners of each tenant whose limits in force changed. */
+  private replace(rows: StoredTenantSettings[]): void {
+    const next = new Map(rows.map((row) => [row.tenant, row]));
+    const changed = [...new Set([...this.stored.keys(), ...next.keys()])]
+      .filter((tenant) => !isDeepStrictEqual(this.stored.get(tenant), next.get(tenant)))
+      .map((tenant) => ({ tenant, limitsBefore: this.effectiveLimits(tenant) }));
+    for (const { tenant } of changed) {
+      const row = next.get(tenant);
+      if (row === undefined) this.stored.delete(tenant);
+      else this.stored.set(tenant, row);
+    }
+    // A bucket is forgotten only when the limits it counts against changed: another gateway changing only a
+    // tenant's criteria must not hand its throttled clients a fresh burst here.
+    for (const { tenant, limitsBefore } of changed) {
+      if (!isDeepStrictEqual(limitsBefore, this.effectiveLimits(tenant))) this.limitsChanged(tenant);
+    }
+  }
+
+  private reportRefreshFailure(error: unknown): void {
+    if (error instanceof InvalidTenantSettingsError) {
+      // The database answered: a streak of failures to reach it has ended.
+      this.reported.delete(UNREADABLE);
+      const problem = `${error.tenant}\n${error.content}`;
+      if (this.reported.has(problem)) return;
+      this.reported.add(problem);
+      this.logger.warn({ err: error, tenant: error.tenant }, `tenant settings: the row of tenant ${error.tenant} is invalid; the settings read before stay in force until it is fixed`);
+      return;
+    }
+    if (this.reported.has(UNREADABLE)) return;
+    this.reported.add(UNREADABLE);
+    this.logger.warn({ err: error }, "tenant settings: could not be read again; the settings read before stay in force");
+  }
+
+  private effectiveLimits(tenant: string): LimitFields {
+    return limitFields(this.file.limits, tenant, this.stored.get(tenant)?.limits ?? null);
+  }
+
   private fileCriteria(tenant: string): CriteriaInput | null {
     return Object.hasOwn(this.file.bidding.tenants, tenant) ? this.file.bidding.tenants[tenant]! : null;
   }
@@ -106,8 +191,8 @@ export class TenantSettings {
   }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.writes.then(work);
-    this.writes = result.catch(() => undefined);
+    const result = this.queue.then(work);
+    this.queue = result.catch(() => undefined);
     return result;
   }
 }

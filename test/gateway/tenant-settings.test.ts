@@ -6,6 +6,7 @@ import { writeTestModels } from "../support/models.js";
 /**
  * Tenants' limits and bidding criteria changed over HTTP on a running gateway: each change applies from the next
  * request on, DELETE gives the configuration file's back, bad input changes nothing, every change is audited.
+ * Another gateway on the same database takes each change within its refresh interval.
  * (That stored settings outlive a restart is shown against the database in src/tenants/settings.test.ts.)
  */
 let gw: TestGateway;
@@ -32,9 +33,9 @@ const put = (tenant: string, body: unknown, key = admins[tenant]!) =>
   gw.fetch(path(tenant), { method: "PUT", headers: { ...as(key), "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
 const remove = (tenant: string, key = admins[tenant]!) => gw.fetch(path(tenant), { method: "DELETE", headers: as(key) });
 
-async function statuses(key: string, count: number): Promise<number[]> {
+async function statuses(key: string, count: number, on: TestGateway = gw): Promise<number[]> {
   const seen: number[] = [];
-  for (let i = 0; i < count; i++) seen.push((await gw.fetch("/v1/models", { headers: as(key) })).status);
+  for (let i = 0; i < count; i++) seen.push((await on.fetch("/v1/models", { headers: as(key) })).status);
   return seen;
 }
 
@@ -169,5 +170,46 @@ describe("the audit log", () => {
     });
     expect(changes[0]!.actor?.subject).toEqual(expect.any(String));
     expect(changes[5]!.detail).toMatchObject({ tenant: "frugal", after: { stored: null, effective: { criteria: { constraints: { maxLatencyMs: 1e9 } } } } });
+  });
+});
+
+// Last: its changes would otherwise be among those the audit log test counts.
+describe("another gateway on the same database", () => {
+  let other: TestGateway;
+  beforeAll(async () => {
+    other = await startTestGateway({
+      sameSiteAs: gw,
+      models: writeTestModels([{ id: "tiny" }]),
+      limits: { tenants: { "ward-7": { requestsPerMinute: 1, burst: 2 } }, tenantSettingsRefreshMs: 200 },
+    });
+  });
+  // Before the first gateway's own close drops the database.
+  afterAll(async () => other?.close());
+
+  /** Asks `other` for the models as `key` until it answers `status`; the statuses it answered on the way. */
+  async function untilAnswered(key: string, status: number): Promise<number[]> {
+    const seen: number[] = [];
+    const deadline = Date.now() + 20_000;
+    while (seen.at(-1) !== status) {
+      if (Date.now() > deadline) throw new Error(`still no ${status} after 20 s and ${seen.length} requests (the last: ${seen.slice(-5).join(", ")})`);
+      seen.push(...(await statuses(key, 1, other)));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return seen;
+  }
+
+  it("enforces a limit set on the first gateway within its refresh interval, and lifts it when removed there", async () => {
+    admins["ward-6"] = await gw.issueKey("ward-6", ["admin"]);
+    const ward = await gw.issueKey("ward-6", ["infer"]);
+    expect(await statuses(ward, 3, other)).toEqual([200, 200, 200]);
+
+    expect((await put("ward-6", { limits: { requestsPerMinute: 1, burst: 2 } })).status).toBe(200);
+    // Nothing limited the tenant before: once taken, the new limit starts from a full burst of 2.
+    expect((await untilAnswered(ward, 429)).slice(-3)).toEqual([200, 200, 429]);
+    expect(await statuses(ward, 2, other)).toEqual([429, 429]);
+
+    expect((await remove("ward-6")).status).toBe(200);
+    await untilAnswered(ward, 200);
+    expect(await statuses(ward, 5, other)).toEqual([200, 200, 200, 200, 200]);
   });
 });

@@ -55,6 +55,12 @@ export interface TestGatewayOptions {
   egressAllow?: string[];
   /** TLS and CORS; the gateway still listens on a free loopback port. */
   server?: Pick<NonNullable<ConfigInput["server"]>, "tls" | "cors">;
+  /**
+   * A second gateway of the same site as `sameSiteAs`: on its database and with its data directory (so its audit
+   * keys), as gateways sharing one database in production share the site's keys. The first one drops the database:
+   * close this one first.
+   */
+  sameSiteAs?: TestGateway;
 }
 
 /**
@@ -65,7 +71,8 @@ export interface TestGatewayOptions {
 const CLOSED_PORT = 1;
 
 export async function startTestGateway(options: TestGatewayOptions): Promise<TestGateway> {
-  const database = await createTestDatabase();
+  const site = options.sameSiteAs;
+  const database = site === undefined ? await createTestDatabase() : { url: site.databaseUrl, drop: async () => {} };
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -73,7 +80,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
       callback();
     },
   });
-  const dataDir = mkdtempSync(join(tmpdir(), "atomic-data-"));
+  const dataDir = site?.dataDir ?? mkdtempSync(join(tmpdir(), "atomic-data-"));
   const config = ConfigSchema.parse({
     server: { host: "127.0.0.1", port: 0, ...options.server },
     dataDir,

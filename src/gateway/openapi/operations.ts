@@ -367,7 +367,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "PUT /v1/admin/tenants/:tenant/settings": {
     operationId: "setTenantSettings",
     summary: "Change a tenant's limits or bidding criteria",
-    description: "Stored over the configuration file's and in force from this gateway's next request on, without a restart (other gateways on the database read it at their next start). Each `limits` field replaces the file's; `bidding.criteria` replaces the file's criteria for the tenant, null removes the stored ones. A part given replaces the stored part, a part left out stays. Validated as the file is: a refused body changes nothing. Audited as tenant.settings.changed.",
+    description: "Stored over the configuration file's and in force from this gateway's next request on, without a restart, and on the other gateways of the database within their limits.tenantSettingsRefreshMs (default 5 s). Each `limits` field replaces the file's; `bidding.criteria` replaces the file's criteria for the tenant, null removes the stored ones. A part given replaces the stored part, a part left out stays. Validated as the file is: a refused body changes nothing. Audited as tenant.settings.changed.",
     tag: "Administration",
     path: TenantPath,
     body: requestSchema("TenantSettingsRequest", SettingsRequest),
@@ -377,7 +377,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "DELETE /v1/admin/tenants/:tenant/settings": {
     operationId: "deleteTenantSettings",
     summary: "Back to the configuration file's limits and criteria",
-    description: "Removes what was stored for the tenant; 404 `tenant_settings_not_found` when nothing was. Audited as tenant.settings.changed.",
+    description: "Removes what was stored for the tenant: the file's settings apply from this gateway's next request on, and on the other gateways of the database within their limits.tenantSettingsRefreshMs (default 5 s); 404 `tenant_settings_not_found` when nothing was. Audited as tenant.settings.changed.",
     tag: "Administration",
     path: TenantPath,
     answers: { 200: { description: "the settings after the change", json: TenantSettings } },

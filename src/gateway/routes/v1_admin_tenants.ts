@@ -35,7 +35,7 @@ export function exemptFromRateLimit(c: Context): boolean {
 /**
  * A tenant's limits and bidding criteria on a running gateway: read where each comes from, store new ones over the
  * configuration file's, or remove them. A change applies from this gateway's next request on; other gateways on
- * the same database read it at their next start. `admin` is every scope, not every tenant: an admin manages its
+ * the same database take it at their next refresh (limits.tenantSettingsRefreshMs). `admin` is every scope, not every tenant: an admin manages its
  * own tenant's settings, and another tenant is answered as unknown. Each change is audited as
  * `tenant.settings.changed` with the settings before and after.
  */
