@@ -25,17 +25,29 @@ export function erasedParameters(parameters: Record<string, unknown>): Record<st
 }
 
 /**
- * A bidding decision record once its execution's content is erased: everything but the explanations, whose terms
- * quote n-grams of the request (redacted, yet the caller's words). Null when there is nothing to take out.
+ * A bidding decision record once its execution's content is erased: everything but what was read from the request's
+ * text — the explanations, whose terms quote its n-grams (redacted, yet the caller's words), and the content
+ * features, hashed n-grams or an embedding that a dictionary or an inversion model turns back into words. The shape
+ * features (lengths, counts) stay, and so the record still says how the choice was made. Null when there is
+ * nothing to take out.
  */
 export function erasedDecisionRecord(record: unknown): Record<string, unknown> | null {
   if (!isObject(record) || !Array.isArray(record["microtasks"])) return null;
   let changed = false;
   const microtasks = record["microtasks"].map((microtask) => {
-    if (!isObject(microtask) || !isObject(microtask["choice"]) || !Object.hasOwn(microtask["choice"], "explanation")) return microtask;
-    changed = true;
-    const { explanation: _quoted, ...choice } = microtask["choice"];
-    return { ...microtask, choice };
+    if (!isObject(microtask)) return microtask;
+    const erased = { ...microtask };
+    if (isObject(microtask["choice"]) && Object.hasOwn(microtask["choice"], "explanation")) {
+      const { explanation: _quoted, ...choice } = microtask["choice"];
+      erased["choice"] = choice;
+      changed = true;
+    }
+    if (isObject(microtask["features"]) && Object.hasOwn(microtask["features"], "content")) {
+      const { content: _read, ...features } = microtask["features"];
+      erased["features"] = features;
+      changed = true;
+    }
+    return erased;
   });
   return changed ? { ...record, microtasks } : null;
 }

@@ -211,21 +211,40 @@ describe("erasure on demand", () => {
     expect(rows.rows).toEqual([{ execution_id: kept.id, correction: "epsilon-two" }, { execution_id: mine.id, correction: null }]);
   });
 
-  it("takes the request's quoted n-grams out of its bidding decision, and keeps how the choice was made", async () => {
+  it("takes the request's quoted n-grams and content features out of its bidding decision and outcome, and keeps how the choice was made", async () => {
     const mine = await seed("zeta-one");
     const kept = await seed("eta-one", { subject: "apikey:00000000000000bb" });
+    const shape = { taskType: "chat", inputTokens: 12, vector: [1, 0.5] };
     const decision = (quoted: string) => ({
       executionId: "x", policy: { name: "logistic-ts" },
-      microtasks: [{ id: "m1", bids: [], choice: { model: "small", mode: "exploit", greedyModel: "small", reason: "cheapest", explanation: [{ model: "small", terms: [{ text: quoted, weight: -0.8 }] }] } }],
+      microtasks: [{
+        id: "m1", bids: [],
+        features: { ...shape, content: { layout: "hashed-ngrams/1", indices: [17, 4242], values: [0.7, -0.7] } },
+        choice: { model: "small", mode: "exploit", greedyModel: "small", reason: "cheapest", explanation: [{ model: "small", terms: [{ text: quoted, weight: -0.8 }] }] },
+      }],
     });
     for (const [record, quoted] of [[mine, "zeta-two"], [kept, "eta-two"]] as const) {
       await pool.query("INSERT INTO bidding_decisions (execution_id, policy, record, created_at) VALUES ($1, 'logistic-ts', $2::json, now())", [record.id, JSON.stringify(decision(quoted))]);
     }
+    const stored = { featureVersion: 2, contentLayout: "hashed-ngrams/1", vector: [1, 0.5], indices: [17, 4242], values: [0.7, -0.7] };
+    for (const record of [mine, kept]) {
+      await pool.query(
+        `INSERT INTO bidding_outcomes (execution_id, microtask_id, model_id, task_type, context_key, features, prompt_tokens,
+           completion_tokens, queue_ms, inference_ms, learner_epoch, created_at)
+         VALUES ($1, 'm1', 'small', 'chat', 'chat:L0', $2::json, 12, 3, 0, 10, 0, now())`,
+        [record.id, JSON.stringify(stored)],
+      );
+    }
     await eraser().erase({ selector: { tenant: "ward-7", subject: "apikey:00000000000000aa" }, ...byRequest });
+    const outcomes = await pool.query<{ execution_id: string; features: typeof stored }>("SELECT execution_id, features FROM bidding_outcomes");
+    const outcomeOf = new Map(outcomes.rows.map((row) => [row.execution_id, row.features]));
+    expect(outcomeOf.get(mine.id)).toEqual({ ...stored, indices: [], values: [] });
+    expect(outcomeOf.get(kept.id)).toEqual(stored);
     const rows = await pool.query<{ execution_id: string; record: ReturnType<typeof decision> }>("SELECT execution_id, record FROM bidding_decisions");
     const byId = new Map(rows.rows.map((row) => [row.execution_id, row.record]));
     expect(JSON.stringify(byId.get(mine.id))).not.toContain("zeta-two");
     expect(byId.get(mine.id)!.microtasks[0]!.choice).toEqual({ model: "small", mode: "exploit", greedyModel: "small", reason: "cheapest" });
+    expect(byId.get(mine.id)!.microtasks[0]!.features).toEqual(shape);
     expect(byId.get(kept.id)).toEqual(decision("eta-two"));
   });
 

@@ -73,9 +73,10 @@ export class PostgresContentErasureStore implements ContentErasureStore {
         "UPDATE adaptation_rated_examples SET correction = NULL WHERE correction IS NOT NULL AND execution_id = ANY($1::uuid[])",
         [executionIds],
       )).rowCount ?? 0);
-      // Decision records quote the request's n-grams in their explanations (content-aware bidding).
+      // Decision records quote the request's n-grams in their explanations and keep its content features.
       const decisions = executionIds.length === 0 ? [] : (await client.query<{ execution_id: string; record: unknown }>(
-        "SELECT execution_id, record FROM bidding_decisions WHERE execution_id = ANY($1::uuid[]) AND strpos(record::text, '\"explanation\"') > 0",
+        `SELECT execution_id, record FROM bidding_decisions WHERE execution_id = ANY($1::uuid[])
+            AND (strpos(record::text, '"explanation"') > 0 OR strpos(record::text, '"content"') > 0)`,
         [executionIds],
       )).rows.flatMap((row) => {
         const erased = erasedDecisionRecord(row.record);
@@ -86,6 +87,15 @@ export class PostgresContentErasureStore implements ContentErasureStore {
           `UPDATE bidding_decisions d SET record = erased.record::json
              FROM unnest($1::uuid[], $2::text[]) AS erased (id, record) WHERE d.execution_id = erased.id`,
           [decisions.map((d) => d.id), decisions.map((d) => d.record)],
+        );
+      }
+      // Outcomes keep the same content features for training: the shape stays, the content goes.
+      if (executionIds.length > 0) {
+        await client.query(
+          `UPDATE bidding_outcomes SET features = jsonb_set(jsonb_set(features::jsonb, '{indices}', '[]'), '{values}', '[]')::json
+            WHERE execution_id = ANY($1::uuid[]) AND json_typeof(features) = 'object'
+              AND jsonb_array_length(COALESCE(features::jsonb -> 'indices', '[]')) > 0`,
+          [executionIds],
         );
       }
       const batch = { executionIds, feedbackComments: comments };
