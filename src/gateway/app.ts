@@ -17,6 +17,7 @@ import { registerAudit } from "./routes/v1_audit.js";
 import { registerChatCompletions } from "./routes/v1_chat_completions.js";
 import { registerCompletions } from "./routes/v1_completions.js";
 import { registerEmbeddings } from "./routes/v1_embeddings.js";
+import { registerEvents } from "./routes/v1_events.js";
 import { registerResponses } from "./routes/v1_responses.js";
 import { registerExecutionsGet } from "./routes/v1_executions_get.js";
 import { registerFeedback } from "./routes/v1_feedback.js";
@@ -78,6 +79,7 @@ export function createApp(deps: GatewayDeps): Hono {
   registerTasksCancel(app, deps);
   registerExecutionsGet(app, deps);
   registerFeedback(app, deps);
+  registerEvents(app, deps);
   registerAdminBidding(app, deps);
   registerAdminAdaptation(app, deps);
   registerAdminAdaptationFits(app, deps);

@@ -14,9 +14,12 @@ import type { TaskService } from "../orchestration/service/interface.js";
 import type { ContentEraser } from "../retention/erasure.js";
 import type { TenantSettings } from "../tenants/settings.js";
 
-/** What the audit routes read: receipts, checkpoints and consistency proofs, queued events, and the export archive. */
+/**
+ * What the audit routes read: receipts, checkpoints and consistency proofs, queued events, and the export archive;
+ * and the leaves GET /v1/events streams.
+ */
 export interface AuditDeps {
-  reader: Pick<AuditLogReader, "latestCheckpoint" | "receipt" | "consistency" | "isQueued">;
+  reader: Pick<AuditLogReader, "latestCheckpoint" | "receipt" | "consistency" | "isQueued" | "leavesAfter">;
   exportArchive(request: AuditArchiveRequest): Promise<AuditArchive>;
   /** Queues an event that is not an execution (an operator's change); failures are logged, not thrown. */
   record(event: AuditEvent): Promise<void>;

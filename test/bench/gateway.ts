@@ -200,7 +200,7 @@ async function main(): Promise<void> {
   const engine = new NoopEngine(["noop"]);
   const contentHasher = new ContentHasher(randomBytes(32));
   const audit = {
-    reader: { latestCheckpoint: async () => null, receipt: async () => null, consistency: async () => { throw new Error("unused"); }, isQueued: async () => false },
+    reader: { latestCheckpoint: async () => null, receipt: async () => null, consistency: async () => { throw new Error("unused"); }, isQueued: async () => false, leavesAfter: async () => [] },
     exportArchive: async () => { throw new Error("unused"); },
     record: async () => {},
     append: async () => {},

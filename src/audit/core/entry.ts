@@ -14,29 +14,32 @@ import { sha256 } from "./sha256.js";
  * CONTRACT (implemented by the audit-core work; signatures are fixed):
  */
 
-export type AuditEventKind =
-  | "request"
-  | "request.refused"
-  | "model.loaded"
-  | "model.refused"
-  | "config.loaded"
-  | "key.generated"
-  | "key.rotated"
-  | "apikey.created"
-  | "apikey.revoked"
-  | "startup.selftest"
-  | "egress.denied"
-  | "bidding.changed"
-  | "policy.reloaded"
-  | "models.reloaded"
-  | "webhook.attempt"
-  | "schema.registered"
-  | "audit.read"
-  | "content.erased"
-  | "adapter.fitted"
-  | "adapter.promoted"
-  | "adaptation.changed"
-  | "tenant.settings.changed";
+/** Every kind of event the log holds; a list, not only a type, so that a caller naming kinds can be checked. */
+export const AUDIT_EVENT_KINDS = [
+  "request",
+  "request.refused",
+  "model.loaded",
+  "model.refused",
+  "config.loaded",
+  "key.generated",
+  "key.rotated",
+  "apikey.created",
+  "apikey.revoked",
+  "startup.selftest",
+  "egress.denied",
+  "bidding.changed",
+  "policy.reloaded",
+  "models.reloaded",
+  "webhook.attempt",
+  "schema.registered",
+  "audit.read",
+  "content.erased",
+  "adapter.fitted",
+  "adapter.promoted",
+  "adaptation.changed",
+  "tenant.settings.changed",
+] as const;
+export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
 
 export interface AuditEvent {
   /** Format version of the event object. */

@@ -90,6 +90,16 @@ export class AuditLogReader {
     }
   }
 
+  /**
+   * At most `limit` leaves after index `after` (-1: from the first), in index order: the pages an event stream reads,
+   * so that what one reader holds is bounded. The one sequencer commits leaves in index order, so a leaf never
+   * appears behind one already read.
+   */
+  async leavesAfter(after: number, limit: number): Promise<Array<{ index: number; leaf: Buffer }>> {
+    const result = await this.pool.query<{ idx: string; leaf: Buffer }>("SELECT idx, leaf FROM audit_log WHERE idx > $1 ORDER BY idx LIMIT $2", [after, limit]);
+    return result.rows.map((row) => ({ index: Number(row.idx), leaf: row.leaf }));
+  }
+
   /** Bytes of leafLines(from, to): every leaf plus its newline. */
   async linesByteLength(from: number, to: number): Promise<number> {
     const result = await this.pool.query<{ bytes: string }>(

@@ -5,6 +5,7 @@ import { ListQuery } from "../routes/v1_admin_adaptation.js";
 import { FitRequest, JobParams } from "../routes/v1_admin_adaptation_fits.js";
 import { ErasureRequest } from "../routes/v1_admin_erasure.js";
 import { ConsistencyQuery, ExportQuery, NoQuery, ReceiptPath, ReceiptQuery } from "../routes/v1_audit.js";
+import { EventsQuery } from "../routes/v1_events.js";
 import { FeedbackRequest } from "../routes/v1_feedback.js";
 import { RegisterSchemaRequest, SchemaPath } from "../routes/v1_schemas.js";
 import { TaskRequest } from "../routes/v1_tasks.js";
@@ -12,7 +13,7 @@ import { CreateRequest as ApiKeyCreateRequest, KeyParams } from "../routes/v1_ad
 import { SettingsRequest, TenantPath } from "../routes/v1_admin_tenants.js";
 import { AdapterFit, AdaptationControl, AdaptationState, ApiKey, ApiKeyIssued, ApiKeyList, BiddingState, BiddingTraining, Erasure, ModelsReload, PolicyReload, TenantSettings } from "./answers/admin.js";
 import { ChatCompletion, ChatCompletionChunk, EmbeddingList, Model, ModelList, ResponseObject, ResponseStreamEvent, TextCompletion, TextCompletionChunk } from "./answers/openai.js";
-import { AuditConsistency, AuditReceipt, Liveness, OpenApiOutline, Readiness, SchemaList, SchemaRecord } from "./answers/records.js";
+import { AuditConsistency, AuditEventData, AuditReceipt, Liveness, OpenApiOutline, Readiness, SchemaList, SchemaRecord } from "./answers/records.js";
 import { Execution, Feedback, Task, TaskAccepted, TaskCancelling, TaskEvent, TaskResult } from "./answers/tasks.js";
 import { requestSchema } from "./registry.js";
 
@@ -206,6 +207,14 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: "Records",
     answers: { 200: { description: "the record", json: Execution } },
     errors: [404],
+  },
+  "GET /v1/events": {
+    operationId: "streamEvents",
+    summary: "The tenant's event stream",
+    description: "Server-sent events of every audit event whose actor is of the caller's tenant (executions and tasks as `request`, webhook deliveries, the tenant's own changes), as the log holds them: digests and names, never content. Each event's `id` is its index in the audit log, which orders all events; ids have gaps where other tenants' events are. Resume after an id with the `Last-Event-ID` header (or `after`); delivery is at least once. The stream stays open, sending events as they are sequenced.",
+    tag: "Records",
+    query: EventsQuery,
+    answers: { 200: { description: "the event stream", events: AuditEventData } },
   },
   "POST /v1/feedback": {
     operationId: "createFeedback",

@@ -19,7 +19,7 @@ function auditApp(append: (event: AuditEvent) => Promise<void>) {
     await next();
   });
   const audit = {
-    reader: { latestCheckpoint: async () => checkpoint, receipt: async () => null, consistency: async () => { throw new Error("unused"); }, isQueued: async () => false },
+    reader: { latestCheckpoint: async () => checkpoint, receipt: async () => null, consistency: async () => { throw new Error("unused"); }, isQueued: async () => false, leavesAfter: async () => [] },
     exportArchive: async () => { throw new Error("unused"); },
     record: async (event: AuditEvent) => void recorded.push(event),
     append,

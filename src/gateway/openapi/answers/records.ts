@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AUDIT_EVENT_KINDS } from "../../../audit/core/entry.js";
 import { answerSchema } from "../registry.js";
 import { Count, Sha256Hex, Timestamp } from "./common.js";
 
@@ -31,6 +32,15 @@ export const AuditReceipt = answerSchema("AuditReceipt", z.object({
   checkpoint: z.string().describe("the signed checkpoint of that tree (FORMAT.md §4)"),
   inclusion_proof: z.array(Base64).describe("RFC 9162 PATH(index, D[tree_size]), bottom-up"),
 }));
+
+/** AuditEvent in audit/core/entry.ts, as the log holds it: the data of each GET /v1/events event. */
+export const AuditEventData = answerSchema("AuditEvent", z.looseObject({
+  v: z.literal(1),
+  id: z.string().describe("the event's own id (an execution's events share its id)"),
+  time: Timestamp,
+  kind: z.enum(AUDIT_EVENT_KINDS),
+  actor: z.object({ subject: z.string(), tenant: z.string(), tokenIdHash: z.string(), sourceAddress: z.string() }).partial().optional(),
+}).describe("digests and names, never content: the other members are those of audit/FORMAT.md for its kind"));
 
 /** consistencyBody in audit/verify/consistency-proof.ts. */
 export const AuditConsistency = answerSchema("AuditConsistency", z.object({
