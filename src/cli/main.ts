@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { createLogger } from "../observability/logger.js";
@@ -18,7 +20,7 @@ import { EmbeddedPostgresUnavailableError } from "../store/embedded/running-serv
 
 const HELP = `atomic — sovereign clean-room AI gateway
 
-usage: atomic [--config FILE] <command>
+usage: atomic [--config FILE] <command>    atomic --version
 
 commands:
   serve                      run the gateway (embedded PostgreSQL unless DATABASE_URL is set)
@@ -55,9 +57,13 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: { config: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { config: { type: "string" }, help: { type: "boolean", short: "h" }, version: { type: "boolean" } },
   });
-  const [command, ...rest] = positionals;
+  const [command] = positionals;
+  if (values.version && !command) {
+    process.stdout.write(`atomic ${packageVersion()}\n`);
+    return 0;
+  }
   if (values.help || !command) {
     process.stdout.write(HELP);
     return command || values.help ? 0 : 2;
@@ -70,8 +76,9 @@ async function main(argv: string[]): Promise<number> {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
   };
-  // Flags after the command belong to it; the global --config was read above.
-  const commandArgs = rest.length > 0 ? argv.slice(argv.indexOf(command) + 1).filter((a, i, all) => a !== "--config" && all[i - 1] !== "--config") : [];
+  // Everything after the command belongs to it, flags alone included (`worker --dev-server`), but the global
+  // --config and its value, which were read above.
+  const commandArgs = argv.slice(commandIndex(argv, command) + 1).filter((a, i, all) => a !== "--config" && all[i - 1] !== "--config");
   switch (command) {
     case "serve": return serveCommand(context);
     case "migrate": return migrateCommand(context);
@@ -85,6 +92,16 @@ async function main(argv: string[]): Promise<number> {
     case "bidding": return biddingCommand(context, commandArgs);
     default: throw new UsageError(`unknown command ${command}\n\n${HELP}`);
   }
+}
+
+/** Where the command word is: the first argument equal to it that is not the value of --config. */
+function commandIndex(argv: string[], command: string): number {
+  return argv.findIndex((arg, i) => arg === command && argv[i - 1] !== "--config");
+}
+
+function packageVersion(): string {
+  const path = fileURLToPath(new URL("../../package.json", import.meta.url));
+  return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
 }
 
 main(process.argv.slice(2)).then(

@@ -39,6 +39,20 @@ beforeAll(async () => {
 });
 afterAll(async () => database?.drop());
 
+describe("atomic itself", () => {
+  it("prints its version, and hands a command its flags even when no other argument follows", async () => {
+    const version = await atomic(["--version"]);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(`atomic ${JSON.parse(readFileSync(resolve("package.json"), "utf8")).version}`);
+    // Flags alone after a command were once dropped: `worker --dev-server` ran without the dev server. An unknown
+    // flag reaching the worker's own parser shows they arrive (and it never starts a worker).
+    const worker = await atomic(["worker", "--bogus"]);
+    expect(worker.code).toBe(2);
+    expect(worker.stderr).toContain("Unknown option '--bogus'");
+    expect(worker.stderr).toContain("usage: atomic worker");
+  });
+});
+
 describe("atomic models", () => {
   it("add hashes the file and pins it in the manifest", async () => {
     const run = await atomic(["models", "add", "models/tiny.gguf", "--id", "tiny", "--capabilities", "chat,completion", "--parallel", "3"]);
