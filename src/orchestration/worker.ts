@@ -81,6 +81,24 @@ export interface RunningAtomicWorker {
   shutdown(): Promise<void>;
 }
 
+/** Temporal cannot be reached: said in one line, with what to do, instead of the native client's transport trace. */
+export class TemporalUnreachableError extends Error {
+  override readonly name = "TemporalUnreachableError";
+}
+
+async function connectToTemporal(address: string): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect({ address });
+  } catch (error) {
+    // The native client's message nests the OS's reason ("Connection refused", "dns error") in Rust debug output.
+    const reason = /message: "([^"]+)"/.exec(String((error as Error)?.message))?.[1] ?? (error as Error)?.message ?? String(error);
+    throw new TemporalUnreachableError(
+      `cannot reach Temporal at ${address} (${reason}): start it, run this worker with --dev-server, or point --temporal / ATOMIC_TEMPORAL_ADDRESS at a running one`,
+      { cause: error },
+    );
+  }
+}
+
 /**
  * Connects to Temporal and runs this process's workers: the control worker (task workflows, host directory,
  * locate/validate/record activities on CONTROL_TASK_QUEUE), the inference worker (runMicrotask on this host's own
@@ -94,7 +112,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
   const log = options.logger.child({ component: "temporal-worker", hostId: options.hostId });
   ensureTemporalRuntime(options.logger);
   const tracing = await temporalTracing(options.tracing);
-  const connection = await NativeConnection.connect({ address: options.address });
+  const connection = await connectToTemporal(options.address);
   const dataConverter: DataConverter | undefined = options.payloadCodec ? { payloadCodecs: [options.payloadCodec] } : undefined;
   const client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}), interceptors: { workflow: tracing.client } });
   // Untraced: its renewals every few seconds, outside any request, would each start a trace of their own.

@@ -51,6 +51,14 @@ describe("atomic itself", () => {
     expect(worker.stderr).toContain("Unknown option '--bogus'");
     expect(worker.stderr).toContain("usage: atomic worker");
   });
+
+  it("says in one line that Temporal cannot be reached, and what to do, instead of a transport trace", async () => {
+    const run = await atomic(["worker", "--temporal", "127.0.0.1:1", "--no-inference"], { DATABASE_URL: database.url });
+    expect(run.code).toBe(1);
+    const said = run.stderr.split("\n").filter((line) => line.startsWith("atomic:"));
+    expect(said).toEqual([expect.stringMatching(/^atomic: cannot reach Temporal at 127\.0\.0\.1:1 \(.+\): start it, run this worker with --dev-server/)]);
+    expect(run.stderr).not.toMatch(/TransportError|tonic|\n\s+at /);
+  });
 });
 
 describe("atomic models", () => {
