@@ -69,7 +69,7 @@ afterAll(async () => {
 
 const models = (key: string) => fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
 
-describe("atomic apikeys while the gateway runs on the embedded PostgreSQL", () => {
+describe("atomic apikeys and bidding train while the gateway runs on the embedded PostgreSQL", () => {
   it("issues, lists and revokes through the gateway's own server, which keeps serving", async () => {
     const created = await atomic(dir, ["apikeys", "create", "--tenant", "ward-7", "--scopes", "infer", "--description", "from the console"]);
     expect(created.code, created.stderr).toBe(0);
@@ -101,6 +101,18 @@ describe("atomic apikeys while the gateway runs on the embedded PostgreSQL", () 
     const url = (await runningServerConnection(join(dir, ".atomic", "postgres")))!;
     const events = (await auditEvents(url)).filter((event) => event.detail?.["keyId"] === id);
     expect(events.map((event) => event.kind)).toEqual(["apikey.created", "apikey.revoked"]);
+  });
+
+  it("trains the bidding learner through the gateway's own server, audited there", async () => {
+    const table = join(dir, "outcomes.csv");
+    writeFileSync(table, "task,model,prompt,success\nt1,tiny,What is the capital of France?,1\nt2,tiny,Prove the theorem,0\n");
+    const run = await atomic(dir, ["bidding", "train", table]);
+    expect(run.code, run.stderr).toBe(0);
+    expect((await models(adminKey)).status).toBe(200);
+    await gateway.audit.sequencer.drain();
+    const url = (await runningServerConnection(join(dir, ".atomic", "postgres")))!;
+    const trained = (await auditEvents(url)).filter((event) => event.kind === "bidding.changed");
+    expect(trained).toEqual([expect.objectContaining({ detail: expect.objectContaining({ action: "train", source: "table", rows: 2 }) })]);
   });
 
   it("says in one line why a server it cannot join is out of reach", async () => {

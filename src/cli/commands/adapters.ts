@@ -23,9 +23,8 @@ export const ADAPTER_USAGE = `usage: atomic models add-adapter FILE --base MODEL
        atomic models adapter fit --base MODEL --examples FILE.jsonl [--task CLASS] [--labels a,b,...] [--seed N]
                                                        fit an adapter from rated examples, one JSON object a line:
                                                        {"messages": [...], "label": "x"} or {"prompt": "...", "label": "x"}
-Changes that put an adapter in service or take one out are audited (adapter.promoted, adapter.fitted): the command
-opens the database, so with the embedded PostgreSQL stop the gateway first. A running gateway follows the
-manifest within a second.`;
+Changes that put an adapter in service or take one out are audited (adapter.promoted, adapter.fitted) in the
+database, a running gateway's embedded one included. A running gateway follows the manifest within a second.`;
 
 /**
  * Runs `change` with an audit writer on the database, refusing the change when the database cannot be opened: an
@@ -34,9 +33,9 @@ manifest within a second.`;
 async function audited(context: CommandContext, change: (record: (event: AuditEvent) => Promise<void>) => Promise<number>): Promise<number> {
   let database;
   try {
-    database = await openDatabase(context.config, context.logger);
+    database = await openDatabase(context.config, context.logger, { joinRunning: true });
   } catch (error) {
-    context.err(`refused: cannot open the database to audit the change (${(error as Error).message}); with the embedded PostgreSQL, stop the gateway first`);
+    context.err(`refused: cannot open the database to audit the change (${(error as Error).message})`);
     return 1;
   }
   try {

@@ -38,9 +38,10 @@ export async function biddingCommand(context: CommandContext, args: string[]): P
 
   let database;
   try {
-    database = await openDatabase(context.config, context.logger);
+    // Beside a gateway on the embedded database: its learner takes the trained version over at its next save.
+    database = await openDatabase(context.config, context.logger, { joinRunning: true });
   } catch (error) {
-    context.err(`cannot open the database (${(error as Error).message}); if the gateway is running on the embedded database, train through POST /v1/admin/bidding/train`);
+    context.err(`cannot open the database (${(error as Error).message}); on a running gateway, train through POST /v1/admin/bidding/train`);
     return 1;
   }
   try {
