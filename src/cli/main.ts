@@ -61,13 +61,22 @@ async function main(argv: string[]): Promise<number> {
     options: { config: { type: "string" }, help: { type: "boolean", short: "h" }, version: { type: "boolean" } },
   });
   const [command] = positionals;
-  if (values.version && !command) {
-    process.stdout.write(`atomic ${packageVersion()}\n`);
+  if (!command) {
+    if (values.version) process.stdout.write(`atomic ${packageVersion()}\n`);
+    else process.stdout.write(HELP);
+    return values.version || values.help ? 0 : 2;
+  }
+  const help = commandHelp(command);
+  if (help === null) throw new UsageError(`unknown command ${command}\n\n${HELP}`);
+  // --help after the command is the command's; before it, everyone's.
+  const afterCommand = argv.slice(commandIndex(argv, command) + 1);
+  if (afterCommand.includes("--help") || afterCommand.includes("-h")) {
+    process.stdout.write(help);
     return 0;
   }
-  if (values.help || !command) {
+  if (values.help) {
     process.stdout.write(HELP);
-    return command || values.help ? 0 : 2;
+    return 0;
   }
   const config = loadConfig({ file: typeof values.config === "string" ? values.config : undefined });
   const context: CommandContext = {
@@ -79,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
   };
   // Everything after the command belongs to it, flags alone included (`worker --dev-server`), but the global
   // --config and its value, which were read above.
-  const commandArgs = argv.slice(commandIndex(argv, command) + 1).filter((a, i, all) => a !== "--config" && all[i - 1] !== "--config");
+  const commandArgs = afterCommand.filter((a, i, all) => a !== "--config" && all[i - 1] !== "--config");
   switch (command) {
     case "serve": return serveCommand(context);
     case "migrate": return migrateCommand(context);
@@ -93,6 +102,19 @@ async function main(argv: string[]): Promise<number> {
     case "bidding": return biddingCommand(context, commandArgs);
     default: throw new UsageError(`unknown command ${command}\n\n${HELP}`);
   }
+}
+
+/** A command's lines of the help (its entry and the indented lines that continue it), or null for no such command. */
+function commandHelp(command: string): string | null {
+  const lines = HELP.split("\n");
+  const picked: string[] = [];
+  let inEntry = false;
+  for (const line of lines) {
+    if (/^ {2}\S/.test(line)) inEntry = line.slice(2).split(" ")[0] === command;
+    else if (!/^ {3,}\S/.test(line)) inEntry = false;
+    if (inEntry) picked.push(line);
+  }
+  return picked.length === 0 ? null : `usage: atomic [--config FILE] <command>\n\n${picked.join("\n")}\n`;
 }
 
 /** Where the command word is: the first argument equal to it that is not the value of --config. */

@@ -52,6 +52,20 @@ describe("atomic itself", () => {
     expect(worker.stderr).toContain("usage: atomic worker");
   });
 
+  it("answers --help after a command with that command's usage, before it with everyone's", async () => {
+    const worker = await atomic(["worker", "--help"]);
+    expect(worker.code).toBe(0);
+    expect(worker.stdout).toMatch(/^ {2}worker {2,}run Temporal workers/m);
+    expect(worker.stdout).toContain("--dev-server");
+    expect(worker.stdout).not.toContain("models add");
+    const everyone = await atomic(["--help", "worker"]);
+    expect(everyone.code).toBe(0);
+    expect(everyone.stdout).toContain("models add");
+    const unknown = await atomic(["bogus", "--help"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command bogus");
+  });
+
   it("says in one line that Temporal cannot be reached, and what to do, instead of a transport trace", async () => {
     const run = await atomic(["worker", "--temporal", "127.0.0.1:1", "--no-inference"], { DATABASE_URL: database.url });
     expect(run.code).toBe(1);
