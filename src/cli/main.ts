@@ -17,6 +17,7 @@ import { workerCommand } from "./commands/worker.js";
 import { serveCommand } from "./commands/serve.js";
 import { UsageError } from "./usage.js";
 import { EmbeddedPostgresUnavailableError } from "../store/embedded/running-server.js";
+import { DataDirectoryLockedError } from "../store/embedded/lock-recovery.js";
 import { TemporalUnreachableError } from "../orchestration/worker.js";
 
 const HELP = `atomic — sovereign clean-room AI gateway
@@ -134,7 +135,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`atomic: ${error.message}\n`);
       process.exit(error instanceof UsageError ? 2 : 78);
     }
-    if (error instanceof EmbeddedPostgresUnavailableError || error instanceof TemporalUnreachableError) {
+    if (error instanceof EmbeddedPostgresUnavailableError || error instanceof TemporalUnreachableError || error instanceof DataDirectoryLockedError) {
       process.stderr.write(`atomic: ${error.message}\n`);
       process.exit(1);
     }

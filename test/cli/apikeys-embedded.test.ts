@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
@@ -113,6 +113,16 @@ describe("atomic apikeys and bidding train while the gateway runs on the embedde
     const url = (await runningServerConnection(join(dir, ".atomic", "postgres")))!;
     const trained = (await auditEvents(url)).filter((event) => event.kind === "bidding.changed");
     expect(trained).toEqual([expect.objectContaining({ detail: expect.objectContaining({ action: "train", source: "table", rows: 2 }) })]);
+  });
+
+  it("refuses keys rotate in one line while the gateway holds the database, rotating nothing", async () => {
+    const keyDir = join(dir, ".atomic", "keys");
+    const before = readFileSync(join(keyDir, readdirSync(keyDir).find((name) => name.endsWith(".jwk"))!), "utf8");
+    const run = await atomic(dir, ["keys", "rotate"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^atomic: the embedded PostgreSQL data directory .* is locked by pid \d+ .*the Atomic process that started it \(pid \d+\) is still running/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(readFileSync(join(keyDir, readdirSync(keyDir).find((name) => name.endsWith(".jwk"))!), "utf8")).toBe(before);
   });
 
   it("says in one line why a server it cannot join is out of reach", async () => {

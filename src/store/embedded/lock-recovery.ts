@@ -28,6 +28,11 @@ export interface LockRecoveryContext {
   logger?: EmbeddedPostgresLogger;
 }
 
+/** The data directory is held by a process Atomic will not stop: one line, for an operator at the console. */
+export class DataDirectoryLockedError extends Error {
+  override readonly name = "DataDirectoryLockedError";
+}
+
 type LockHolder =
   | { kind: "stale"; pid: number | null; reason: string }
   | { kind: "orphan"; pid: number; supervisorPid: number }
@@ -53,7 +58,7 @@ async function recoverLockFile(path: string, context: LockRecoveryContext): Prom
   const holder = identifyLockHolder(lockedPid(content), context);
   switch (holder.kind) {
     case "foreign":
-      throw new Error(
+      throw new DataDirectoryLockedError(
         `the embedded PostgreSQL data directory ${context.dataDir} is locked by pid ${holder.pid} ` +
           `(named in ${path}), which Atomic will not stop: ${holder.reason}. Stop that process yourself if it ` +
           "should not be running, or give Atomic another data directory",
