@@ -10,7 +10,8 @@
  *      and its audit event durable before its answer, the audit sequencer running; requests/s, p50, p99.
  * Targets (issues 2 and 18): ratio >= 0.97; durable added latency p50 <= the floor's p50 + 0.3 ms; in-process p50
  * <= 0.2 ms; at concurrency 32 >= 6,000 requests/s with p99 <= 20 ms. Figures are printed, never asserted.
- * BENCH_SMOKE=1 shortens section 3 to a fraction of a second (npm test's smoke run).
+ * BENCH_SMOKE=1 shortens section 1 to one short generation per shape and section 3 to a fraction of a second
+ * (npm test's smoke run).
  */
 import { DisabledTaskService } from "../../src/orchestration/service/disabled.js";
 import { serve } from "@hono/node-server";
@@ -62,7 +63,8 @@ const PROMPT = "The quick brown fox jumps over the lazy dog.";
 const SHAPES: Array<{ label: string; options: TestModelOptions; maxTokens: number; requests: number }> = [
   { label: "tiny (64x2)", options: { seed: 1 }, maxTokens: 512, requests: 8 },
   { label: "small (512x8)", options: { seed: 1, embeddingLength: 512, layers: 8, heads: 8, feedForwardLength: 1536 }, maxTokens: 256, requests: 3 },
-];
+  // The smoke run only has to reach the end of each section: one short generation per shape.
+].map((shape) => (SMOKE ? { ...shape, maxTokens: 32, requests: 1 } : shape));
 
 function writeModel(dir: string, id: string, options: TestModelOptions): { manifestPath: string; path: string } {
   const bytes = buildTestModel(options);

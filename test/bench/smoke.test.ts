@@ -52,7 +52,7 @@ describe("benchmarks in smoke mode", { timeout: 300_000 }, () => {
     smoke("test/bench/policy.ts", { BENCH_POLICY_DECISIONS: "300" }, [/policy decisions/, /allowedModels/, /redaction/]));
 
   it("bench:routing: replay and CPU per routing step", () =>
-    smoke("test/bench/routing.ts", {}, [/1\. replay/, /4\. CPU per routing step/], ["--tables", "synthetic", "--seeds", "1", "--tasks", "300", "--out", mkdtempSync(join(tmpdir(), "atomic-routing-smoke-"))]));
+    smoke("test/bench/routing.ts", { BENCH_SMOKE: "1" }, [/1\. replay/, /4\. CPU per routing step/], ["--tables", "synthetic", "--seeds", "1", "--tasks", "300", "--out", mkdtempSync(join(tmpdir(), "atomic-routing-smoke-"))]));
 
   it("bench:metrics: recording cost per request and scrape time", () =>
     smoke("test/bench/metrics.ts", { BENCH_SMOKE: "1" }, [/1\. recording cost per request/, /added: /, /2\. scrape \(/]));
