@@ -8,7 +8,7 @@ let client: OpenAI;
 
 beforeAll(async () => {
   gw = await startTestGateway({ models: writeTestModels([{ id: "tiny" }]) });
-  // The official client, unchanged: only the base URL points at Atomic. It sends no key Atomic checks yet.
+  // The official client, unchanged: only the base URL and the key point at Atomic.
   client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.adminKey, maxRetries: 0 });
 });
 afterAll(async () => gw?.close());
