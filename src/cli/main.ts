@@ -5,20 +5,27 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { createLogger } from "../observability/logger.js";
 import type { CommandContext } from "./context.js";
-import { migrateCommand } from "./commands/migrate.js";
-import { apikeysCommand } from "./commands/apikeys.js";
-import { auditCommand } from "./commands/audit.js";
-import { biddingCommand } from "./commands/bidding.js";
-import { eraseCommand } from "./commands/erase.js";
-import { keysCommand } from "./commands/keys.js";
-import { modelsCommand } from "./commands/models.js";
-import { policyCommand } from "./commands/policy.js";
-import { workerCommand } from "./commands/worker.js";
-import { serveCommand } from "./commands/serve.js";
 import { UsageError } from "./usage.js";
-import { EmbeddedPostgresUnavailableError } from "../store/embedded/running-server.js";
-import { DataDirectoryLockedError } from "../store/embedded/lock-recovery.js";
-import { TemporalUnreachableError } from "../orchestration/worker.js";
+import { OperatorError } from "../util/operator-error.js";
+
+type Command = (context: CommandContext, args: string[]) => Promise<number>;
+
+/**
+ * Each command's module is loaded only when it runs: `serve` and `worker` pull in llama.cpp and Temporal (~2 s),
+ * which `atomic audit verify` on an auditor's laptop or `atomic --version` should not pay for.
+ */
+const COMMANDS = new Map<string, () => Promise<Command>>([
+  ["serve", async () => (await import("./commands/serve.js")).serveCommand],
+  ["migrate", async () => (await import("./commands/migrate.js")).migrateCommand],
+  ["models", async () => (await import("./commands/models.js")).modelsCommand],
+  ["keys", async () => (await import("./commands/keys.js")).keysCommand],
+  ["apikeys", async () => (await import("./commands/apikeys.js")).apikeysCommand],
+  ["policy", async () => (await import("./commands/policy.js")).policyCommand],
+  ["worker", async () => (await import("./commands/worker.js")).workerCommand],
+  ["audit", async () => (await import("./commands/audit.js")).auditCommand],
+  ["erase", async () => (await import("./commands/erase.js")).eraseCommand],
+  ["bidding", async () => (await import("./commands/bidding.js")).biddingCommand],
+]);
 
 const HELP = `atomic — sovereign clean-room AI gateway
 
@@ -90,19 +97,9 @@ async function main(argv: string[]): Promise<number> {
   // Everything after the command belongs to it, flags alone included (`worker --dev-server`), but the global
   // --config and its value, which were read above.
   const commandArgs = afterCommand.filter((a, i, all) => a !== "--config" && all[i - 1] !== "--config");
-  switch (command) {
-    case "serve": return serveCommand(context);
-    case "migrate": return migrateCommand(context);
-    case "models": return modelsCommand(context, commandArgs);
-    case "keys": return keysCommand(context, commandArgs);
-    case "apikeys": return apikeysCommand(context, commandArgs);
-    case "policy": return policyCommand(context, commandArgs);
-    case "worker": return workerCommand(context, commandArgs);
-    case "audit": return auditCommand(context, commandArgs);
-    case "erase": return eraseCommand(context, commandArgs);
-    case "bidding": return biddingCommand(context, commandArgs);
-    default: throw new UsageError(`unknown command ${command}\n\n${HELP}`);
-  }
+  const load = COMMANDS.get(command);
+  if (load === undefined) throw new UsageError(`unknown command ${command}\n\n${HELP}`);
+  return (await load())(context, commandArgs);
 }
 
 /** A command's lines of the help (its entry and the indented lines that continue it), or null for no such command. */
@@ -135,7 +132,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`atomic: ${error.message}\n`);
       process.exit(error instanceof UsageError ? 2 : 78);
     }
-    if (error instanceof EmbeddedPostgresUnavailableError || error instanceof TemporalUnreachableError || error instanceof DataDirectoryLockedError) {
+    if (error instanceof OperatorError) {
       process.stderr.write(`atomic: ${error.message}\n`);
       process.exit(1);
     }

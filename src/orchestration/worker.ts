@@ -15,6 +15,7 @@ import { CONTROL_TASK_QUEUE, GATEWAY_TASK_QUEUE, HOST_ID_PATTERN, inferenceTaskQ
 import { ensureTemporalRuntime } from "./runtime.js";
 import { temporalTracing, WORKFLOW_TRACING_MODULE } from "./tracing.js";
 import type { HostAdvertisement } from "./types.js";
+import { OperatorError } from "../util/operator-error.js";
 
 /** File name of the workflow bundle `npm run build` writes next to this module in dist/orchestration. */
 export const WORKFLOW_BUNDLE_FILE = "workflow-bundle.js";
@@ -82,7 +83,7 @@ export interface RunningAtomicWorker {
 }
 
 /** Temporal cannot be reached: said in one line, with what to do, instead of the native client's transport trace. */
-export class TemporalUnreachableError extends Error {
+export class TemporalUnreachableError extends OperatorError {
   override readonly name = "TemporalUnreachableError";
 }
 

@@ -8,6 +8,7 @@ import {
   startingEnvironmentVariable,
   type ProcessSnapshot,
 } from "./process-inspection.js";
+import { OperatorError } from "../../util/operator-error.js";
 
 /**
  * Set in the server's environment: the gateway that started it. A later gateway finds it in /proc/<pid>/environ and
@@ -29,7 +30,7 @@ export interface LockRecoveryContext {
 }
 
 /** The data directory is held by a process Atomic will not stop: one line, for an operator at the console. */
-export class DataDirectoryLockedError extends Error {
+export class DataDirectoryLockedError extends OperatorError {
   override readonly name = "DataDirectoryLockedError";
 }
 

@@ -3,9 +3,10 @@ import { join, resolve } from "node:path";
 import pg from "pg";
 import { DATABASE, SUPERUSER } from "./embedded-postgres.js";
 import { inspectProcess, processExists } from "./process-inspection.js";
+import { OperatorError } from "../../util/operator-error.js";
 
 /** Why a running embedded PostgreSQL cannot be joined: one line, for an operator at the console. */
-export class EmbeddedPostgresUnavailableError extends Error {
+export class EmbeddedPostgresUnavailableError extends OperatorError {
   override readonly name = "EmbeddedPostgresUnavailableError";
 }
 
