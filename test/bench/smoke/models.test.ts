@@ -1,0 +1,16 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "vitest";
+import { SMOKE_TIMEOUT, smoke } from "./smoke.js";
+
+describe("model, routing and adaptation benchmarks in smoke mode", { timeout: SMOKE_TIMEOUT }, () => {
+  it("bench:routing: replay and CPU per routing step", () =>
+    smoke("test/bench/routing.ts", { BENCH_SMOKE: "1" }, [/1\. replay/, /4\. CPU per routing step/], ["--tables", "synthetic", "--seeds", "1", "--tasks", "300", "--out", mkdtempSync(join(tmpdir(), "atomic-routing-smoke-"))]));
+
+  it("bench:models: compute-seconds per token of every model", () =>
+    smoke("test/bench/models.ts", { BENCH_SMOKE: "1" }, [/compute-seconds per 1,000 tokens/, /atomic-test-random/]));
+
+  it("adapters: switch cost, fitting and the accuracy of fitted adapters", () =>
+    smoke("test/bench/adapters.ts", { BENCH_ADAPTERS_MODEL: "generated" }, [/1\. adapter switch cost/, /2\. fitting/, /3\. accuracy lift/, /4\. the fit alone/]));
+});

@@ -1,0 +1,35 @@
+import { execFile } from "node:child_process";
+import { join, resolve } from "node:path";
+import { expect } from "vitest";
+
+/**
+ * Every benchmark script runs once here, in a smoke mode (a handful of iterations), so that one that breaks fails
+ * the test command instead of waiting for the next person who measures: `bench:tasks` once failed for weeks on
+ * encrypted payloads, `bench:policy` on a small request count. Only that the script runs to the end and prints its
+ * sections is checked; the figures of a smoke run mean nothing and are never asserted. One file per group of
+ * benchmarks (test/bench/smoke/*.test.ts), so that the two test workers share them instead of one running all.
+ */
+const repoRoot = resolve(import.meta.dirname, "..", "..", "..");
+
+interface Run {
+  code: number;
+  output: string;
+}
+
+function run(script: string, args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((done) => {
+    execFile(process.execPath, ["--import", import.meta.resolve("tsx"), join(repoRoot, script), ...args], {
+      cwd: repoRoot, env: { ...process.env, ...env }, maxBuffer: 16 << 20, timeout: 240_000,
+    }, (error, stdout, stderr) => done({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}${stderr}` }));
+  });
+}
+
+/** The time one benchmark may take in smoke mode. */
+export const SMOKE_TIMEOUT = 300_000;
+
+export async function smoke(script: string, env: Record<string, string>, sections: RegExp[], args: string[] = []): Promise<void> {
+  const { code, output } = await run(script, args, env);
+  expect(code, output.slice(-4000)).toBe(0);
+  for (const section of sections) expect(output).toMatch(section);
+}
+
