@@ -36,6 +36,8 @@ export interface DecisionRecord {
   /** The planner that decomposed the request ("single" when it stayed one microtask). */
   planner: string;
   microtasks: MicrotaskDecision[];
+  /** A cheaper model that also answered, off the answer path, to be compared with the served answer (shadow.ts). */
+  shadow?: { microtask: string; model: string };
 }
 
 export interface FeatureRecord {

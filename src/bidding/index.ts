@@ -4,6 +4,8 @@
  * recordFeedback for POST /v1/feedback.
  */
 export { BiddingRouter } from "./router.js";
+export type { ShadowOptions } from "./router.js";
+export { shadowLabel, type ShadowPlan } from "./shadow.js";
 export type { Assignment, BiddingRouterOptions, FeedbackInput, FeedbackResult, RouteDecision, RouteRequest, RouterState, TrainingExample } from "./router.js";
 export { HashedNgramFeaturizer } from "./content/hashed.js";
 export { EmbeddingFeaturizer } from "./content/embedding.js";

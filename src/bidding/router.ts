@@ -12,6 +12,7 @@ import type { BiddingRequest, Candidate } from "./request.js";
 import type { SelectionMode, SelectionPolicy } from "./selection/interface.js";
 import { LinUcbPolicy } from "./selection/linucb.js";
 import type { BiddingStore, LearnerState, OutcomeRecord, RewardUpdate, StoredFeatures } from "./store/interface.js";
+import { ShadowLedger, type ShadowLesson, type ShadowPlan } from "./shadow.js";
 import { PerformanceTracker, type ExecutionOutcome, type RewardOptions } from "./tracker.js";
 
 /**
@@ -58,7 +59,19 @@ export interface BiddingRouterOptions {
    * Without it, the error rejects that call.
    */
   onSaveError?: (error: unknown) => void;
+  /** Shadow runs (shadow.ts): off unless set. */
+  shadow?: ShadowOptions;
   now?: () => Date;
+}
+
+export interface ShadowOptions {
+  /**
+   * Share of the single-step decisions that chose a dearer model than the cheapest eligible one, on which the
+   * cheapest (when idle) answers too, to be compared. 0 … 1.
+   */
+  rate: number;
+  /** Uniform in [0, 1); default Math.random. */
+  random?: () => number;
 }
 
 export interface RouteRequest {
@@ -94,6 +107,8 @@ export interface RouteDecision {
   /** The first assignment's model: all a single-step request needs. */
   modelId: string;
   record: DecisionRecord;
+  /** A cheaper model to run on the same request and compare (recordShadowComparison); null for none. */
+  shadow: ShadowPlan | null;
 }
 
 export interface FeedbackInput {
@@ -166,6 +181,9 @@ export class BiddingRouter {
   private readonly now: () => Date;
   private readonly onSaveError: ((error: unknown) => void) | undefined;
   private readonly pending = new Map<string, Map<string, PendingMicrotask>>();
+  private readonly shadows: ShadowLedger;
+  private readonly shadowRate: number;
+  private readonly random: () => number;
   private version = 0;
   private epoch = 0;
   private isFrozen = false;
@@ -192,6 +210,9 @@ export class BiddingRouter {
     this.saveEvery = options.saveEvery ?? 20;
     this.pendingLimit = options.pendingLimit ?? 10_000;
     this.onSaveError = options.onSaveError;
+    this.shadowRate = options.shadow?.rate ?? 0;
+    this.random = options.shadow?.random ?? Math.random;
+    this.shadows = new ShadowLedger(this.pendingLimit);
   }
 
   /** A router with the learner state saved in the store, if any. */
@@ -288,7 +309,12 @@ export class BiddingRouter {
       explanations,
     });
     this.remember(input.executionId, remembered);
-    return { executionId: input.executionId, plan, assignments, modelId: assignments[0]?.modelId ?? "", record };
+    const shadow = this.shadowFor(input, assignments, auctions);
+    if (shadow !== null) {
+      this.shadows.open(input.executionId, shadow.modelId, remembered.get(shadow.microtaskId)!.features);
+      record.shadow = { microtask: shadow.microtaskId, model: shadow.modelId };
+    }
+    return { executionId: input.executionId, plan, assignments, modelId: assignments[0]?.modelId ?? "", record, shadow };
   }
 
   /** decide(), then store the decision record, so it can be shown and feedback accepted even if execution fails. */
@@ -323,7 +349,7 @@ export class BiddingRouter {
     if (tracked.learnReward !== null) {
       this.policy.update(outcome.modelId, features, tracked.learnReward);
       if (known?.target !== undefined) this.calibrator.observe(known.target.target, known.target.bestPredicted, tracked.learnReward);
-      await this.learned(1);
+      await this.learned(1 + this.teach(this.shadows.served(outcome.executionId, tracked.learnReward)));
     }
     return tracked.record;
   }
@@ -352,12 +378,27 @@ export class BiddingRouter {
       }),
     );
     if (outcomes === null) throw new UnknownExecutionError(input.executionId);
+    let shadowLessons = 0;
     for (const change of changes) {
       if (change.previous === null) this.policy.update(change.modelId, change.x, change.reward);
       else this.policy.revise(change.modelId, change.x, change.previous, change.reward);
+      shadowLessons += this.teach(this.shadows.served(input.executionId, change.reward));
     }
-    if (changes.length > 0) await this.learned(changes.length);
+    if (changes.length > 0) await this.learned(changes.length + shadowLessons);
     return { executionId: input.executionId, outcomes: outcomes.length, learned: changes.length };
+  }
+
+  /**
+   * How the shadow model's answer compared with the served one (shadow.ts); `null` when it did not run (its model
+   * was busy or failed). Learned once the served answer's reward is known, whichever comes first.
+   */
+  async recordShadowComparison(executionId: string, agrees: boolean | null): Promise<void> {
+    if (agrees === null) {
+      this.shadows.drop(executionId);
+      return;
+    }
+    const learned = this.teach(this.shadows.compared(executionId, agrees));
+    if (learned > 0) await this.learned(learned);
   }
 
   /** Judged outcomes of past executions in the store (for trainOnOutcomes). */
@@ -426,6 +467,7 @@ export class BiddingRouter {
     this.policy.reset();
     this.estimates.reset();
     this.calibrator.reset();
+    this.shadows.clear();
     this.epoch += 1;
     this.discarded = false;
     await this.checkpoint(true);
@@ -549,6 +591,32 @@ export class BiddingRouter {
       if (this.onSaveError === undefined) throw error;
       this.onSaveError(error);
     }
+  }
+
+  /**
+   * The shadow for a decision, if it gets one: a single-step request sent to a dearer model than the cheapest
+   * eligible one, which is idle, drawn at the shadow rate.
+   */
+  private shadowFor(input: RouteRequest, assignments: readonly Assignment[], auctions: ReadonlyArray<AuctionResult | undefined>): ShadowPlan | null {
+    if (this.shadowRate <= 0 || this.isFrozen || assignments.length !== 1) return null;
+    const assignment = assignments[0]!;
+    const auction = auctions.find((a) => a !== undefined)!;
+    const chosen = auction.bids[auction.selection.index]!;
+    let cheapest: Bid | undefined;
+    for (const bid of auction.bids) if (bid.eligible && bid.cost < (cheapest ?? chosen).cost) cheapest = bid;
+    if (cheapest === undefined) return null;
+    const candidate = input.candidates.find((c) => c.id === cheapest.modelId);
+    if (candidate === undefined || candidate.state !== "ready" || candidate.queued > 0) return null;
+    if (this.random() >= this.shadowRate) return null;
+    return { microtaskId: assignment.microtaskId, modelId: cheapest.modelId };
+  }
+
+  /** Applies a shadow lesson, if any, to the policy; how many updates it made (0 or 1). */
+  private teach(lesson: ShadowLesson | null): number {
+    if (lesson === null || this.isFrozen) return 0;
+    if (lesson.previous === null) this.policy.update(lesson.modelId, lesson.x, lesson.label);
+    else this.policy.revise(lesson.modelId, lesson.x, lesson.previous, lesson.label);
+    return 1;
   }
 
   private remember(executionId: string, microtasks: Map<string, PendingMicrotask>): void {

@@ -149,6 +149,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       quote: (text) => redact(text).text,
       ...(config.bidding.criteria === undefined ? {} : { criteria: config.bidding.criteria }),
       onSaveError: (error: unknown) => logger.warn({ err: error }, "bidding: saving the learner state failed"),
+      ...(config.bidding.shadowRate > 0 ? { shadow: { rate: config.bidding.shadowRate } } : {}),
     });
     const routing: Routing = {
       router,
@@ -205,6 +206,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       executions: database.stores.executions,
       contentHasher: audit.hasher,
       audit: audit.deps,
+      auditStatus: audit.status,
       access: identity.access,
       apiKeys: identity.apiKeys,
       modelPins: pins,

@@ -186,6 +186,11 @@ export const ConfigSchema = z.strictObject({
      * is pinned). Only the logistic-ts learner reads content; LinUCB reads the shape whatever this says.
      */
     features: z.enum(["none", "hashed", "embedding"]).default("none"),
+    /**
+     * Shadow runs (README, Bidding): the share of requests sent to a dearer model on which the cheapest eligible one,
+     * when idle, also answers after the answer has gone, so the learner sees how it would have done. 0: off.
+     */
+    shadowRate: z.number().min(0).max(1).default(0),
   }).prefault({}),
   adaptation: z.strictObject({
     /** Inference-time adaptation of chat, completion and synchronous task requests (README, Inference-time adaptation). */

@@ -24,6 +24,7 @@ import { answerText } from "./steps/assemble.js";
 import { emptyUsage, infer } from "./steps/infer.js";
 import { ingest } from "./steps/ingest.js";
 import { learn } from "./steps/learn.js";
+import { shadow, type ServedAnswer } from "./steps/shadow.js";
 import { classifyAndPolice } from "./steps/police.js";
 import { recordGeneration, type Ending, type GenerationTrace } from "./steps/record.js";
 import { bidAndSelect } from "./steps/select.js";
@@ -115,6 +116,7 @@ export function structuredOutputError(violations: Violation[], attempts: number)
  * ./steps, named as here):
  *
  *   ingest → classify and police → [decompose] → bid and select → adapt → infer → validate → assemble → record → learn
+ *   [→ shadow: a cheaper model answers too, after the answer has gone, where bidding asked for it]
  *
  * Decomposition into microtasks is for asynchronous tasks (task-plan.ts, on the orchestration layer); here a
  * request is one microtask. Structured output is retried with a fresh seed up to the configured attempts; failures
@@ -132,9 +134,10 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
 
   const usage = emptyUsage();
   const trace: GenerationTrace = { started, createdAt, check, selected, adapted, usage };
-  const finish = async (ending: Ending) => {
+  const finish = async (ending: Ending, served: ServedAnswer | null = null) => {
     const adaptation = await inSpan("record", () => recordGeneration(deps, request, trace, ending));
     learn(deps, request, { selected, bidding: ingested.bidding, usage, ending, adaptation });
+    shadow(deps, request, selected, adapted, usage, served);
   };
   const answer = answerText(request, selected);
   // A streamed answer cannot be taken back, so streaming gets a single attempt.
@@ -151,7 +154,8 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
         const structured = "value" in validation;
         const calls = validation.toolCalls && request.structured?.kind === "tools" ? answeredCalls(request.structured, validation.toolCalls) : undefined;
         const output = calls ? recordedCalls(calls) : structured ? validation.value : result.text;
-        await finish({ status: "succeeded", errorCode: null, output, schemaValid: structured || calls ? true : null, finishReason: result.finishReason });
+        const served = calls ? null : structured ? { value: validation.value } : { text: result.text };
+        await finish({ status: "succeeded", errorCode: null, output, schemaValid: structured || calls ? true : null, finishReason: result.finishReason }, served);
         return {
           executionId: request.executionId,
           model: selected.model,

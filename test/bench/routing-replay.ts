@@ -93,11 +93,23 @@ export interface Run {
  * execution's verdict: 1/0 as the validity check, a graded score as feedback that replaces the automatic reward.
  * `fullFeedback`: the learner is also taught every other model's outcome on each task, which no deployment sees —
  * a reference for how much of the learner's shortfall comes from seeing only the chosen model's outcome.
+ * `shadowRate`: shadow runs (src/bidding/shadow.ts) at that rate, compared as a deployment compares answers: where
+ * the served answer scored 1 they agree exactly when the shadow's scored 1 too; where it scored less, the table
+ * cannot say whether two wrong answers were the same, and they are reported as differing (nothing is learned).
  */
-export async function replay(table: Table, order: readonly number[], policy: SelectionPolicy, criteria: CriteriaInput, featurizer: ContentFeaturizer, label: string, fullFeedback = false): Promise<Run> {
+export interface ReplayOptions {
+  fullFeedback?: boolean;
+  shadowRate?: number;
+  /** Seeds the shadow draws. */
+  seed?: number;
+}
+
+export async function replay(table: Table, order: readonly number[], policy: SelectionPolicy, criteria: CriteriaInput, featurizer: ContentFeaturizer, label: string, options: ReplayOptions = {}): Promise<Run> {
+  const { fullFeedback = false, shadowRate = 0 } = options;
   const router = new BiddingRouter({
     store: new MemoryBiddingStore(), policy, featurizer, saveEvery: 1_000_000, explainTerms: 0,
     rewards: { latencyPenalty: 0, feedbackWeight: 1 },
+    ...(shadowRate > 0 ? { shadow: { rate: shadowRate, random: seededRng(options.seed ?? 1) } } : {}),
   });
   const candidates: Candidate[] = table.models.map((m) => ({
     id: m.id, cost: m.cost, contextLength: 1_000_000, parallel: 1, strength: m.strength, state: "ready", inFlight: 0, queued: 0,
@@ -123,6 +135,10 @@ export async function replay(table: Table, order: readonly number[], policy: Sel
       schemaValid: graded || outcome.score === 1,
     });
     if (graded) await router.recordFeedback({ executionId: task.id, score: outcome.score });
+    if (decision.shadow !== null) {
+      const shadow = task.outcomes[index.get(decision.shadow.modelId)!]!;
+      await router.recordShadowComparison(task.id, outcome.score >= 1 && shadow.score >= 1);
+    }
     if (fullFeedback) {
       for (let other = 0; other < table.models.length; other++) if (other !== m) policy.update(table.models[other]!.id, task.features, task.outcomes[other]!.score);
     }

@@ -31,6 +31,7 @@
  * Flags: --tables synthetic,exam,math   --seeds 1,2,3   --shuffles 5   --tasks N (synthetic, default 10000)
  *        --quality-target 0.95   --weights Q,C,L (the engine chooses by weights instead)   --criteria JSON
  *        --policy logistic|linucb   --features hashed|none   --warmup N (default 10 % of the table)   --out DIR
+ *        --shadow RATE (default 1: the curves add the engine with shadow runs at that rate; 0 leaves them out)
  *
  * Table format, one row per (task, model) — CSV with a header row, or JSONL with one object per line:
  *   task             task id; a task's rows may come in any order, tasks replay in order of first appearance
@@ -91,6 +92,7 @@ const { values: flags, positionals } = parseArgs({
     features: { type: "string", default: "hashed" },
     out: { type: "string", default: process.env.BENCH_ROUTING_OUT ?? join(tmpdir(), "atomic-bench-routing") },
     targets: { type: "string" },
+    shadow: { type: "string", default: "1" },
     sections: { type: "string", default: "replay,curves,cpu" },
     /** Tuning only: the learner's and the featurizer's options as JSON (see selection/logistic.ts, content/hashed.ts). */
     learner: { type: "string", default: "{}" },
@@ -102,6 +104,7 @@ const LEARNER_OPTIONS = JSON.parse(flags.learner) as Record<string, number>;
 const HASHED_OPTIONS = JSON.parse(flags.hashed) as Record<string, never>;
 const SEEDS = flags.seeds.split(",").map(Number);
 const SHUFFLES = Number(flags.shuffles);
+const SHADOW_RATE = Number(flags.shadow);
 const TASKS = Number(flags.tasks);
 const OUT = flags.out;
 /** The engine's criteria: the request level of every replayed decision. */
@@ -529,8 +532,17 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   const full: Point[] = [];
   for (const target of TARGETS) {
     const configured = engine(featurizer, seed * 100 + 1, { ...ENGINE_CRITERIA, qualityTarget: target });
-    const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", true);
+    const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", { fullFeedback: true });
     full.push(operatingPoint(table, run.choices));
+  }
+  // With shadow runs (src/bidding/shadow.ts): the cheap model also answers a share of the strong-routed tasks.
+  const shadowed: Point[] = [];
+  if (SHADOW_RATE > 0) {
+    for (const target of TARGETS) {
+      const configured = engine(featurizer, seed * 100 + 1, { ...ENGINE_CRITERIA, qualityTarget: target });
+      const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", { shadowRate: SHADOW_RATE, seed: seed * 100 + 1 });
+      shadowed.push(operatingPoint(table, run.choices));
+    }
   }
   const length = rankCurve(table, (task) => task.features.inputTokens, realised);
   const random = randomCurve(levels);
@@ -547,6 +559,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   const line = (label: string, s: CurveStats) => `   ${label.padEnd(26)} ${pct(s.cpt50).padStart(7)} ${pct(s.cpt80).padStart(9)} ${pct(s.share95).padStart(14)}`;
   console.log(`   ${"strong-call share needed".padEnd(26)} ${"CPT(50%)".padStart(7)} ${"CPT(80%)".padStart(9)} ${"95% of strong".padStart(14)}`);
   console.log(`   ${"engine (mean of shuffles)".padEnd(26)} ${spread("cpt50")}  ${spread("cpt80")}  ${spread("share95")}`);
+  if (SHADOW_RATE > 0) console.log(line(`engine + shadow ${SHADOW_RATE}`, fixed(shadowed)));
   console.log(line("engine, full feedback", fixed(full)));
   console.log(line("length rule", fixed(length)));
   console.log(line("random", fixed(random)));
