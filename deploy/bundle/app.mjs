@@ -17,6 +17,8 @@ export async function compileGateway(log, repo, appDir) {
   cpSync(join(repo, "src", "store", "postgres", "migrations"), join(dist, "store", "postgres", "migrations"), { recursive: true });
   // The API reference page's HTML, script and style, which the gateway serves at /docs (not TypeScript: tsc leaves them).
   cpSync(join(repo, "src", "gateway", "openapi", "reference"), join(dist, "gateway", "openapi", "reference"), { recursive: true });
+  // The dashboard's page, modules and style, which the gateway serves at /ui.
+  cpSync(join(repo, "src", "ui", "assets"), join(dist, "ui", "assets"), { recursive: true });
   return dist;
 }
 

@@ -9,7 +9,7 @@ import { AuditQueueWriter } from "../audit/store/queue.js";
 import { SequencerThread } from "../audit/store/sequencer-thread.js";
 import { AuditLogReader } from "../audit/store/reader.js";
 import { exportArchive } from "../audit/archive.js";
-import type { AuditDeps } from "../gateway/deps.js";
+import type { AuditDeps, AuditStatus } from "../gateway/deps.js";
 import type { OpenDatabase } from "./database.js";
 import type { Config } from "../config/schema.js";
 import type { ModelLifecycleEvent } from "../inference/llama/model-host.js";
@@ -22,6 +22,8 @@ const DRAIN_ON_CLOSE_MS = 5_000;
 export interface RunningAudit {
   /** What the HTTP routes read. */
   deps: AuditDeps;
+  /** The backlog, leadership and public keys the operators' routes show. */
+  status: AuditStatus;
   key: SigningKey;
   hasher: ContentHasher;
   sequencer: SequencerThread;
@@ -82,6 +84,11 @@ export async function startAudit(config: Config, database: Pick<OpenDatabase, "u
   const reader = new AuditLogReader(pool);
   return {
     deps: { reader, exportArchive: (request) => exportArchive(pool, key, request, retiredKeys), record, append: (event) => queue.enqueue(event) },
+    status: {
+      backlog: () => reader.backlog(),
+      isLeader: () => sequencer.isLeader,
+      publicKeys: [key, ...retiredKeys].map((k) => ({ jwk: publicJwk(k), identity: keyIdentity(k.name, k.publicKey) })),
+    },
     key,
     hasher,
     sequencer,

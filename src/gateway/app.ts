@@ -36,6 +36,10 @@ import { registerTasksCancel } from "./routes/v1_tasks_cancel.js";
 import { registerTasksEvents } from "./routes/v1_tasks_events.js";
 import { registerTasksGet } from "./routes/v1_tasks_get.js";
 import { registerOpenApi } from "./openapi/route.js";
+import { registerAdminAudit } from "./routes/v1_admin_audit.js";
+import { registerAdminExecutions } from "./routes/v1_admin_executions.js";
+import { registerAdminOverview } from "./routes/v1_admin_overview.js";
+import { registerUi } from "../ui/route.js";
 
 /** The gateway's HTTP surface. It holds no state of its own: everything it uses arrives in `deps`. */
 export function createApp(deps: GatewayDeps): Hono {
@@ -90,6 +94,11 @@ export function createApp(deps: GatewayDeps): Hono {
   if (deps.modelPins !== undefined) registerAdminModels(app, deps, deps.modelPins);
   registerSchemas(app, deps);
   registerAudit(app, deps);
+  // The operators' dashboard (/ui) and the admin routes only it needs.
+  registerAdminOverview(app, deps);
+  registerAdminExecutions(app, deps);
+  if (deps.auditStatus !== undefined) registerAdminAudit(app, deps, deps.auditStatus);
+  registerUi(app);
   registerOpenApi(app);
   return app;
 }

@@ -1,6 +1,7 @@
 import type { AuditArchive, AuditArchiveRequest } from "../audit/archive.js";
 import type { AuditEvent } from "../audit/core/entry.js";
-import type { AuditLogReader } from "../audit/store/reader.js";
+import type { KeyIdentity } from "../audit/core/key-identity.js";
+import type { AuditBacklog, AuditLogReader } from "../audit/store/reader.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuthenticateOptions } from "./middleware/auth/index.js";
 import type { Quotas } from "./middleware/quotas/index.js";
@@ -27,6 +28,17 @@ export interface AuditDeps {
   append(event: AuditEvent): Promise<void>;
 }
 
+/**
+ * The log's state beside its entries, for operators (GET /v1/admin/audit and /v1/admin/audit/keys): the sequencer's
+ * backlog and leadership, and the public keys its checkpoints verify with, as auditors are handed them.
+ */
+export interface AuditStatus {
+  backlog(): Promise<AuditBacklog>;
+  isLeader(): boolean;
+  /** The signing key first, then retired ones: each as a JWK (kid: the note key name) and as people name it. */
+  publicKeys: ReadonlyArray<{ jwk: Record<string, string>; identity: KeyIdentity }>;
+}
+
 /** The API keys the admin routes manage, and this gateway's authenticator, which forgets a revoked key at once. */
 export interface ApiKeyAdmin {
   store: Pick<ApiKeyStore, "create" | "createFirst" | "list" | "revoke">;
@@ -44,6 +56,8 @@ export interface GatewayDeps extends PipelineDeps {
   apiKeys?: ApiKeyAdmin;
   /** Hosting models pinned while the gateway runs (POST /v1/admin/models/reload); absent where models are fixed. */
   modelPins?: { reload(): PinsReload };
+  /** The audit log's backlog, leadership and public keys; absent (no routes) where no sequencer runs beside the app. */
+  auditStatus?: AuditStatus;
   /** Bidding for "auto", outcome tracking and feedback: always present behind HTTP. */
   routing: Routing;
   /** The data-isolation policy: every model choice is checked against it. */

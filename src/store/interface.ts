@@ -61,6 +61,51 @@ export interface ExecutionRecord {
   traceId?: string;
 }
 
+/** One execution as the operators' list shows it: who, which model, how it ended; never its content. */
+export interface ExecutionSummary {
+  id: string;
+  tenant: string;
+  subject: string;
+  endpoint: ExecutionEndpoint;
+  modelId: string;
+  status: ExecutionStatus;
+  errorCode: string | null;
+  promptTokens: number;
+  completionTokens: number;
+  totalMs: number;
+  createdAt: Date;
+}
+
+/**
+ * Where a page of the list ends: the last execution's created_at to the microsecond (as the database keeps it, which
+ * a Date cannot hold) and its id. The next page starts strictly after it in (created_at, id) order, newest first.
+ */
+export interface ExecutionPosition {
+  /** ISO 8601 in UTC with six fractional digits: `2026-01-02T03:04:05.678901Z`. */
+  createdAt: string;
+  id: string;
+}
+
+/** Which executions the operators' list shows: every selector given narrows it (AND); newest first. */
+export interface ExecutionListQuery {
+  tenant?: string;
+  model?: string;
+  status?: ExecutionStatus;
+  /** Created at or after. */
+  from?: Date;
+  /** Created strictly before. */
+  to?: Date;
+  /** Continue after this position (the previous page's `next`). */
+  after?: ExecutionPosition;
+  limit: number;
+}
+
+export interface ExecutionPage {
+  executions: ExecutionSummary[];
+  /** Where the next page starts; null when this one is the last. */
+  next: ExecutionPosition | null;
+}
+
 export interface ExecutionStore {
   /**
    * Writes one finished execution and queues its audit event, atomically: both are stored or neither is. A
@@ -71,6 +116,10 @@ export interface ExecutionStore {
   get(tenant: string, id: string): Promise<ExecutionRecord | null>;
   /** Prompt + completion tokens of the tenant's executions created since `since` (for daily budgets). */
   tokensSince(tenant: string, since: Date): Promise<number>;
+  /** Any tenant's execution: for operators (scope admin) only. */
+  find(id: string): Promise<ExecutionRecord | null>;
+  /** Every tenant's executions, newest first, one page at a time (keyset: a page costs the same however deep). */
+  list(query: ExecutionListQuery): Promise<ExecutionPage>;
 }
 
 /**

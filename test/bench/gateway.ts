@@ -269,7 +269,7 @@ async function main(): Promise<void> {
   console.log(`   durable added p50 ${round(durableAddedP50)} ms = floor p50 ${round(floorP50)} ms + ${round(aboveFloor)} ms   (target: floor + 0.3 ms at most — ${verdict(aboveFloor <= 0.3)})`);
 
   const noStore = createApp({
-    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null, tokensSince: async () => 0 }, contentHasher, audit, access, quotas, routing, policy,
+    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null, tokensSince: async () => 0, find: async () => null, list: async () => ({ executions: [], next: null }) }, contentHasher, audit, access, quotas, routing, policy,
     schemas: { register: async () => { throw new Error("unused"); }, get: async () => null, list: async () => [] },
     health: { ping: async () => {} }, logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 }, tasks, webhooks: { allow: [], maxAttempts: 1 },
     erasure: new ContentEraser({ count: unused, eraseBatch: unused, tenantsWithContent: unused }, 500),

@@ -271,6 +271,12 @@ describe("answers match their documented schemas", () => {
     await call("GET", "/v1/admin/adaptation/fits/{id}", "/v1/admin/adaptation/fits/0190c1a2-0000-7000-8000-000000000000");
     await call("POST", "/v1/admin/policy/reload", "/v1/admin/policy/reload");
     await call("POST", "/v1/admin/erasure", "/v1/admin/erasure", { execution_id: executionId, dry_run: true });
+    await call("GET", "/v1/admin/overview", "/v1/admin/overview");
+    expect((await call("GET", "/v1/admin/executions", "/v1/admin/executions?limit=2")).next_cursor).toEqual(expect.any(String));
+    await call("GET", "/v1/admin/executions/{id}", `/v1/admin/executions/${executionId}`);
+    await call("GET", "/v1/admin/executions/{id}", "/v1/admin/executions/0190c1a2-0000-7000-8000-000000000000");
+    await call("GET", "/v1/admin/audit", "/v1/admin/audit");
+    await call("GET", "/v1/admin/audit/keys", "/v1/admin/audit/keys");
 
     const settings = "/v1/admin/tenants/{tenant}/settings";
     await call("GET", settings, "/v1/admin/tenants/default/settings");
@@ -289,6 +295,7 @@ describe("answers match their documented schemas", () => {
     await call("GET", "/readyz", "/readyz");
     await call("GET", "/metrics", "/metrics");
     await call("GET", "/openapi.json", "/openapi.json");
+    await call("GET", "/ui", "/ui");
     const unauthenticated = await fetch(`${gw.url}/v1/models`);
     expect((await expectDocumented("GET", "/v1/models", unauthenticated)).error.code).toBe("authentication_required");
     const unknown = await gw.post("/v1/embeddings", { model: "tiny", input: "a", dimensions: 8 });

@@ -22,6 +22,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // CLI is: pinned and hash-checked into .tools/pyclient, one line and nothing else when it is already there.
   const pyclientPython = execFileSync(process.execPath, [join(repoRoot, "scripts", "install-pyclient.mjs")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   project.provide("pyclientPython", pyclientPython);
+  // The dashboard's tests (test/ui) drive Debian's Chromium: apt-get installs it when missing, else this is one stat.
+  execFileSync(process.execPath, [join(repoRoot, "scripts", "install-chromium.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
   const database = await startTestDatabaseServer();
   project.provide("databaseUrl", database.url);
   return async () => {

@@ -58,7 +58,7 @@ export function loadSigningKey(pemPath: string, name: string): SigningKey {
   return { name, privateKey, publicKey: createPublicKey(privateKey) };
 }
 
-export function publicJwk(key: SigningKey): Record<string, string> {
+export function publicJwk(key: Pick<SigningKey, "name" | "publicKey">): Record<string, string> {
   checkKeyName(key.name);
   const x = rawEd25519PublicKey(key.publicKey).toString("base64url");
   return { kty: "OKP", crv: "Ed25519", x, kid: key.name, alg: "EdDSA", use: "sig" };

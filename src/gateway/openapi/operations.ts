@@ -16,6 +16,8 @@ import { ChatCompletion, ChatCompletionChunk, EmbeddingList, Model, ModelList, R
 import { AuditConsistency, AuditEventData, AuditReceipt, Liveness, OpenApiOutline, Readiness, SchemaList, SchemaRecord } from "./answers/records.js";
 import { Execution, Feedback, Task, TaskAccepted, TaskCancelling, TaskEvent, TaskResult } from "./answers/tasks.js";
 import { requestSchema } from "./registry.js";
+import { AdminAudit, AdminOverview, AuditKeys, ExecutionSummaryList } from "./answers/dashboard.js";
+import { AdminExecutionPath, ExecutionListParams } from "../routes/v1_admin_executions.js";
 
 /** Response headers the document names (components.headers). */
 export const HEADERS = {
@@ -399,6 +401,61 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: "Administration",
     answers: { 200: { description: "what was added, and what waits for a restart", json: ModelsReload } },
     errors: [422],
+  },
+  "GET /v1/admin/overview": {
+    operationId: "getAdminOverview",
+    summary: "The dashboard's overview",
+    description: "Request rate, latency percentiles, errors, tokens/s and queue depth per model, bidding and policy decisions and the audit backlog, over about the last minute of this gateway's own metrics; `metrics_enabled: false` where metrics are off.",
+    tag: "Administration",
+    query: NoQuery,
+    answers: { 200: { description: "the overview", json: AdminOverview } },
+  },
+  "GET /v1/admin/executions": {
+    operationId: "listExecutions",
+    summary: "Every tenant's executions",
+    description: "Newest first, without content, narrowed by tenant, model, status and time; pages of `limit` (at most 200, default 50) follow one another by `next_cursor`, at the same cost however deep.",
+    tag: "Administration",
+    query: ExecutionListParams,
+    answers: { 200: { description: "a page", json: ExecutionSummaryList } },
+  },
+  "GET /v1/admin/executions/:id": {
+    operationId: "getAdminExecution",
+    summary: "Any tenant's execution record",
+    description: "What GET /v1/executions/{id} answers its own tenant, for an execution of any tenant.",
+    tag: "Administration",
+    path: AdminExecutionPath,
+    answers: { 200: { description: "the record", json: Execution } },
+    errors: [404],
+  },
+  "GET /v1/admin/audit": {
+    operationId: "getAdminAudit",
+    summary: "The audit log's health",
+    description: "The latest signed checkpoint and its age, the sequencer's backlog and leadership, and the requests the policy refused among the newest leaves. Recorded as `audit.read`.",
+    tag: "Administration",
+    query: NoQuery,
+    answers: { 200: { description: "the log's state", json: AdminAudit } },
+  },
+  "GET /v1/admin/audit/keys": {
+    operationId: "getAuditKeys",
+    summary: "The log's public keys",
+    description: "The keys checkpoints verify with, as JWKs, with the key id and fingerprint to compare out of band: the current signing key first, then retired ones.",
+    tag: "Audit",
+    query: NoQuery,
+    answers: { 200: { description: "the keys", json: AuditKeys } },
+  },
+  "GET /ui": {
+    operationId: "getDashboard",
+    summary: "The operators' dashboard",
+    description: "A page the gateway ships (nothing is fetched from elsewhere): sign in with a key or token holding `admin`, then overview, executions, bidding, models and audit, receipts verified in the browser.",
+    tag: "Service",
+    answers: { 200: { description: "an HTML page", media: "text/html" } },
+  },
+  "GET /ui/:file": {
+    operationId: "getDashboardFile",
+    summary: "One of the dashboard's modules or its style",
+    tag: "Service",
+    answers: { 200: { description: "a JavaScript module, a style sheet or the page", media: "text/javascript" } },
+    errors: [404],
   },
   "POST /v1/admin/erasure": {
     operationId: "eraseContent",

@@ -65,6 +65,14 @@ export interface MetricSources {
   tasks?: () => Promise<ReadonlyMap<string, number>>;
 }
 
+/** One series as read now: a histogram's buckets (`…_bucket`, with `le`), sum and count are series of their own. */
+export interface SeriesValue {
+  name: string;
+  labels: Readonly<Record<string, string>>;
+  /** NaN where a scrape-time source could not say. */
+  value: number;
+}
+
 export interface Exposition {
   contentType: string;
   body: string;
@@ -91,4 +99,6 @@ export interface Metrics {
   watch(sources: MetricSources): void;
   /** The exposition of every series, with its content type. */
   scrape(): Promise<Exposition>;
+  /** Atomic's own series (not the process's), read as a scrape reads them; null where metrics are off. */
+  snapshot(): Promise<SeriesValue[] | null>;
 }

@@ -1,4 +1,4 @@
-import type { Exposition, Metrics } from "./interface.js";
+import type { Exposition, Metrics, SeriesValue } from "./interface.js";
 
 /** Records nothing: metrics turned off (metrics.enabled false), and the baseline the benchmark measures against. */
 export class NoopMetrics implements Metrics {
@@ -14,5 +14,8 @@ export class NoopMetrics implements Metrics {
   watch(): void {}
   async scrape(): Promise<Exposition> {
     return { contentType: "text/plain; version=0.0.4; charset=utf-8", body: "" };
+  }
+  async snapshot(): Promise<SeriesValue[] | null> {
+    return null;
   }
 }

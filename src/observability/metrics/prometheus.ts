@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { AuditGaugeSample, Exposition, ExecutionSample, HttpRequestSample, Metrics, MetricSources } from "./interface.js";
+import type { AuditGaugeSample, Exposition, ExecutionSample, HttpRequestSample, Metrics, MetricSources, SeriesValue } from "./interface.js";
 import { CachedExposition } from "./exposition.js";
 import { BoundedLabel } from "./labels.js";
 
@@ -141,6 +141,18 @@ export class PrometheusMetrics implements Metrics {
 
   async scrape(): Promise<Exposition> {
     return { contentType: this.registry.contentType, body: await this.exposition.text() };
+  }
+
+  async snapshot(): Promise<SeriesValue[]> {
+    const names = this.registry.getMetricsAsArray().map((metric) => metric.name).filter((name) => name.startsWith("atomic_"));
+    const families = await Promise.all(names.map((name) => this.registry.getSingleMetric(name)!.get()));
+    return families.flatMap((family) =>
+      family.values.map((series: { value: number; labels: Record<string, string | number | undefined>; metricName?: string }) => ({
+        name: series.metricName ?? family.name,
+        labels: Object.fromEntries(Object.entries(series.labels).map(([key, value]) => [key, String(value)])),
+        value: series.value,
+      })),
+    );
   }
 
   /**

@@ -142,3 +142,52 @@ describe("PostgresExecutionStore", () => {
     expect(await store.get(TENANT, invalid.id)).toBeNull();
   });
 });
+
+describe("PostgresExecutionStore, the operators' list", () => {
+  const LISTED = "ward-listed";
+  let ids: string[];
+
+  beforeAll(async () => {
+    // Microseconds the database keeps and a Date cannot, and many rows at one instant: a page must end between them.
+    const records = Array.from({ length: 23 }, (_, i) => execution({ actor: { subject: "apikey:lister", tenant: LISTED, tokenIdHash: "9f".repeat(16) }, modelId: i % 3 === 0 ? "other" : "tiny", status: i % 2 === 0 ? "failed" : "succeeded", errorCode: i % 2 === 0 ? "model_overloaded" : null }));
+    await Promise.all(records.map(insertWithEvent));
+    await pool.query("UPDATE executions SET created_at = '2026-03-01T00:00:00Z'::timestamptz + (ord / 4) * interval '1.000001 second' FROM unnest($1::uuid[]) WITH ORDINALITY AS t(id, ord) WHERE executions.id = t.id", [records.map((r) => r.id)]);
+    ids = (await pool.query<{ id: string }>("SELECT id FROM executions WHERE tenant = $1 ORDER BY created_at DESC, id DESC", [LISTED])).rows.map((row) => row.id);
+  });
+
+  async function everyPage(query: Omit<Parameters<PostgresExecutionStore["list"]>[0], "after">): Promise<string[][]> {
+    const pages: string[][] = [];
+    let after;
+    do {
+      const page = await store.list({ ...query, ...(after === undefined ? {} : { after }) });
+      pages.push(page.executions.map((e) => e.id));
+      after = page.next ?? undefined;
+    } while (after !== undefined);
+    return pages;
+  }
+
+  it("pages through every match once, newest first, ending pages between rows of one instant", async () => {
+    const pages = await everyPage({ tenant: LISTED, limit: 5 });
+    expect(pages.map((page) => page.length)).toEqual([5, 5, 5, 5, 3]);
+    expect(pages.flat()).toEqual(ids);
+    expect((await everyPage({ tenant: LISTED, limit: 23 })).flat()).toEqual(ids);
+  });
+
+  it("narrows by model, status and time, every selector together, and says what it holds without content", async () => {
+    const failedTiny = (await pool.query<{ id: string }>("SELECT id FROM executions WHERE tenant = $1 AND model_id = 'tiny' AND status = 'failed' ORDER BY created_at DESC, id DESC", [LISTED])).rows.map((row) => row.id);
+    expect((await everyPage({ tenant: LISTED, model: "tiny", status: "failed", limit: 2 })).flat()).toEqual(failedTiny);
+    const window = await store.list({ tenant: LISTED, from: new Date("2026-03-01T00:00:01Z"), to: new Date("2026-03-01T00:00:03Z"), limit: 200 });
+    expect(window.executions).toHaveLength(8);
+    expect(window.next).toBeNull();
+    expect(window.executions[0]).toEqual({
+      id: expect.any(String), tenant: LISTED, subject: "apikey:lister", endpoint: "chat.completions", modelId: expect.any(String), status: expect.any(String),
+      errorCode: expect.toSatisfy((code: unknown) => code === null || code === "model_overloaded"), promptTokens: 12, completionTokens: 3, totalMs: 43.125, createdAt: expect.any(Date),
+    });
+  });
+
+  it("finds any tenant's execution by id alone", async () => {
+    expect((await store.find(ids[0]!))?.actor.tenant).toBe(LISTED);
+    expect(await store.find(randomUUID())).toBeNull();
+    expect(await store.find("not-a-uuid")).toBeNull();
+  });
+});

@@ -2,7 +2,7 @@ import type { Pool } from "pg";
 import type { AuditEvent } from "../../audit/core/entry.js";
 import { queuedEventText } from "../../audit/store/queue.js";
 import { GroupCommit } from "./group-commit.js";
-import type { ExecutionEndpoint, ExecutionRecord, ExecutionStatus, ExecutionStore } from "../interface.js";
+import type { ExecutionEndpoint, ExecutionListQuery, ExecutionPage, ExecutionRecord, ExecutionStatus, ExecutionStore, ExecutionSummary } from "../interface.js";
 
 /** PostgreSQL's uuid type also accepts braces or no hyphens; ids the gateway hands out are always in this form. */
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -112,6 +112,61 @@ export class PostgresExecutionStore implements ExecutionStore {
     const row = result.rows[0];
     return row === undefined ? null : toRecord(row);
   }
+
+  async find(id: string): Promise<ExecutionRecord | null> {
+    if (!CANONICAL_UUID.test(id)) return null;
+    const row = (await this.pool.query<ExecutionRow>("SELECT * FROM executions WHERE id = $1", [id])).rows[0];
+    return row === undefined ? null : toRecord(row);
+  }
+
+  /**
+   * Newest first by (created_at, id), which the indexes of migration 0014 (and 0006 for a tenant) hold in that
+   * order: a page reads its `limit` rows plus one, at any depth, rather than counting past what came before.
+   */
+  async list(query: ExecutionListQuery): Promise<ExecutionPage> {
+    const values: unknown[] = [];
+    const where: string[] = [];
+    const bind = (value: unknown) => `$${values.push(value)}`;
+    if (query.tenant !== undefined) where.push(`tenant = ${bind(query.tenant)}`);
+    if (query.model !== undefined) where.push(`model_id = ${bind(query.model)}`);
+    if (query.status !== undefined) where.push(`status = ${bind(query.status)}`);
+    if (query.from !== undefined) where.push(`created_at >= ${bind(query.from)}`);
+    if (query.to !== undefined) where.push(`created_at < ${bind(query.to)}`);
+    if (query.after !== undefined) where.push(`(created_at, id) < (${bind(query.after.createdAt)}::timestamptz, ${bind(query.after.id)}::uuid)`);
+    const result = await this.pool.query<SummaryRow>(
+      `SELECT id, tenant, subject, endpoint, model_id, status, error_code, prompt_tokens, completion_tokens, total_ms, created_at,
+              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position
+         FROM executions ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+        ORDER BY created_at DESC, id DESC LIMIT ${bind(query.limit + 1)}`,
+      values,
+    );
+    const rows = result.rows.slice(0, query.limit);
+    const last = rows.at(-1);
+    return {
+      executions: rows.map(toSummary),
+      next: result.rows.length > query.limit && last !== undefined ? { createdAt: last.position, id: last.id } : null,
+    };
+  }
+}
+
+interface SummaryRow extends Pick<ExecutionRow, "id" | "tenant" | "subject" | "endpoint" | "model_id" | "status" | "error_code" | "prompt_tokens" | "completion_tokens" | "total_ms" | "created_at"> {
+  position: string;
+}
+
+function toSummary(row: SummaryRow): ExecutionSummary {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    subject: row.subject,
+    endpoint: row.endpoint,
+    modelId: row.model_id,
+    status: row.status,
+    errorCode: row.error_code,
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+    totalMs: row.total_ms,
+    createdAt: row.created_at,
+  };
 }
 
 function toRecord(row: ExecutionRow): ExecutionRecord {
