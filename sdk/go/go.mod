@@ -1,0 +1,3 @@
+module atomic.local/sdk
+
+go 1.23

@@ -1,0 +1,81 @@
+// Atomic's own verifier, bundled into this package by build.mjs: one source of truth with audit/verify.mjs.
+import { verifyReceipt as verifyAuditReceipt, type ReceiptFailureCode as AuditReceiptFailureCode } from "../../../src/audit/verify/receipt.js";
+import { NoteRefused, trustedKeys, verifySignedCheckpoint } from "../../../src/audit/verify/trusted-keys.js";
+import type { KeyIdentity, TrustedKeys } from "./keys.js";
+
+/** Why a receipt was refused: the first check that failed (audit/FORMAT.md §9). */
+export type ReceiptFailureCode =
+  | "key_invalid"
+  | "receipt_invalid"
+  | "entry_malformed"
+  | "entry_not_canonical"
+  | "entry_mismatch"
+  | "leaf_hash_mismatch"
+  | "checkpoint_invalid"
+  | "tree_mismatch"
+  | "inclusion_failed"
+  | "checkpoint_signature"
+  | "origin_mismatch"
+  | "fork"
+  | "checkpoint_mismatch";
+
+// The codes are the verifier's: this fails to compile when they drift apart.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameCodes: Same<ReceiptFailureCode, AuditReceiptFailureCode> = true;
+void sameCodes;
+
+export type ReceiptVerification =
+  | {
+      ok: true;
+      eventId: string;
+      /** The event's kind, read from the verified leaf. */
+      kind: string;
+      index: number;
+      origin: string;
+      treeSize: number;
+      /** Base64 root hash of the signed tree. */
+      root: string;
+      /** The key that signed the checkpoint. */
+      key: KeyIdentity;
+      /** Whether the tree is that of the checkpoint you gave (false when you gave none). */
+      held: boolean;
+    }
+  | { ok: false; code: ReceiptFailureCode; reason: string };
+
+export type CheckpointVerification =
+  | { ok: true; origin: string; treeSize: number; root: string; key: KeyIdentity }
+  | { ok: false; code: "key_invalid" | "checkpoint_invalid" | "checkpoint_signature"; reason: string };
+
+/**
+ * Verifies a receipt offline, without the network: its leaf (canonical, the event and index it claims), the leaf
+ * hash, the inclusion proof from that leaf to the root of the receipt's checkpoint, and that checkpoint's Ed25519
+ * signature by a trusted key. Then, given `checkpoint` (a signed checkpoint you hold, e.g. one read with
+ * `audit.checkpoint()` and checked with verifyCheckpoint()), that the receipt's tree is exactly that one: ask for the
+ * receipt with its `treeSize`. With null, the receipt proves inclusion in a tree the log signed, not in one you hold.
+ * Never throws: the verdict names the first check that failed and why.
+ */
+export function verifyReceipt(receipt: unknown, checkpoint: string | null, trustedKey: TrustedKeys): ReceiptVerification {
+  if (checkpoint !== null && checkpoint !== undefined && typeof checkpoint !== "string") return { ok: false, code: "checkpoint_invalid", reason: "the checkpoint you hold is not text" };
+  const verdict = verifyAuditReceipt(receipt, { publicKeyJwk: trustedKey, ...(typeof checkpoint === "string" ? { heldCheckpoint: checkpoint } : {}) });
+  if (!verdict.ok) return { ok: false, code: verdict.code, reason: verdict.reason };
+  const { eventId, kind, index, origin, treeSize, root, key, held } = verdict;
+  return { ok: true, eventId, kind, index, origin, treeSize, root, key: { ...key }, held };
+}
+
+/** Verifies a signed checkpoint (GET /v1/audit/checkpoint) offline, and reads its tree. Never throws. */
+export function verifyCheckpoint(checkpoint: string, trustedKey: TrustedKeys): CheckpointVerification {
+  let keys;
+  try {
+    keys = trustedKeys(trustedKey);
+  } catch (error) {
+    return { ok: false, code: "key_invalid", reason: (error as Error).message };
+  }
+  if (typeof checkpoint !== "string") return { ok: false, code: "checkpoint_invalid", reason: "the checkpoint is not text" };
+  try {
+    const { checkpoint: tree, key } = verifySignedCheckpoint(Buffer.from(checkpoint, "utf8"), keys, "the checkpoint");
+    return { ok: true, origin: tree.origin, treeSize: tree.size, root: tree.root.toString("base64"), key: { ...key.identity } };
+  } catch (error) {
+    if (error instanceof NoteRefused) return { ok: false, code: error.code, reason: error.message };
+    throw error;
+  }
+}
