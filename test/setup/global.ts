@@ -1,5 +1,6 @@
 import type { TestProject } from "vitest/node";
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import "../support/provided-context.js";
@@ -8,25 +9,53 @@ import { installModelFamily } from "../../scripts/models/install.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** Starts what every test file shares, once per run, and hands it over with provide(). */
+const run = promisify(execFile);
+
+/** One of the project's install scripts; its stdout (the installed thing's path), its progress on our stderr. */
+async function installScript(name: string): Promise<string> {
+  const child = run(process.execPath, [join(repoRoot, "scripts", name)], { encoding: "utf8", maxBuffer: 16 << 20 });
+  child.child.stderr?.pipe(process.stderr);
+  return (await child).stdout.trim();
+}
+
+/**
+ * Starts what every test file shares, once per run, and hands it over with provide(). The installs and the database
+ * start side by side: on a fresh machine each waits mostly on downloads, and one after another they were the
+ * run's first minute.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // The real-model tier needs the model family: installed (or found cached) before any file runs, as npm start's
-  // pre-step does. A failure fails the run with the installer's one-line reason.
-  const family = await installModelFamily({
-    pinsPath: join(repoRoot, "models", "family.json"),
-    home: resolve(process.env["ATOMIC_MODELS_HOME"] ?? join(repoRoot, ".tools", "models")),
-    log: (line) => process.stderr.write(`install-models: ${line}\n`),
-  });
-  project.provide("familyManifest", family.manifestPath);
-  // The official Python client (test/gateway/openai-python-client.test.ts), installed by its own script as Temporal's
-  // CLI is: pinned and hash-checked into .tools/pyclient, one line and nothing else when it is already there.
-  const pyclientPython = execFileSync(process.execPath, [join(repoRoot, "scripts", "install-pyclient.mjs")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
-  project.provide("pyclientPython", pyclientPython);
-  // The dashboard's tests (test/ui) drive Debian's Chromium: apt-get installs it when missing, else this is one stat.
-  execFileSync(process.execPath, [join(repoRoot, "scripts", "install-chromium.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
-  const database = await startTestDatabaseServer();
-  project.provide("databaseUrl", database.url);
+  const [family, pyclient, chromium, database] = await Promise.allSettled([
+    // The real-model tier needs the model family: installed (or found cached) before any file runs, as npm start's
+    // pre-step does. A failure fails the run with the installer's one-line reason.
+    installModelFamily({
+      pinsPath: join(repoRoot, "models", "family.json"),
+      home: resolve(process.env["ATOMIC_MODELS_HOME"] ?? join(repoRoot, ".tools", "models")),
+      log: (line) => process.stderr.write(`install-models: ${line}\n`),
+    }),
+    // The official Python client (test/gateway/openai-python-client.test.ts), installed by its own script as
+    // Temporal's CLI is: pinned and hash-checked into .tools/pyclient, one line when it is already there.
+    installScript("install-pyclient.mjs"),
+    // The dashboard's tests (test/ui) drive Debian's Chromium: apt-get installs it when missing, else one stat.
+    installScript("install-chromium.mjs"),
+    startTestDatabaseServer(),
+  ]);
+  try {
+    project.provide("familyManifest", fulfilled(family).manifestPath);
+    project.provide("pyclientPython", fulfilled(pyclient));
+    fulfilled(chromium);
+  } catch (error) {
+    // A server already started would outlive the run.
+    if (database.status === "fulfilled") await database.value.stop();
+    throw error;
+  }
+  const server = fulfilled(database);
+  project.provide("databaseUrl", server.url);
   return async () => {
-    await database.stop();
+    await server.stop();
   };
+}
+
+function fulfilled<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === "rejected") throw result.reason;
+  return result.value;
 }
