@@ -1,5 +1,6 @@
 import { randomInt } from "node:crypto";
 import { serve, type ServerType } from "@hono/node-server";
+import type { WorkflowSource } from "../orchestration/worker.js";
 import type { Hono } from "hono";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -65,6 +66,11 @@ export interface StartGatewayOptions {
    * which share their process with the clients they run, do not.
    */
   guardEgress?: boolean;
+  /**
+   * The task workflows' code for this gateway's worker; default: the bundle built with dist, else bundled from
+   * source at start (seconds of webpack). Tests that start many gateways hand over one bundle made for the run.
+   */
+  workflows?: WorkflowSource;
 }
 
 /**
@@ -97,7 +103,7 @@ async function startGuarded(config: Config, logger: Logger, options: StartGatewa
     guard?.auditTo(audit.record);
     if (selfTest !== null) await audit.record(egressSelfTestEvent(config, selfTest));
     enforceEgressSelfTest(config, selfTest);
-    return await startOnDatabase(config, logger, database, audit, tls, guard, metrics, tracing);
+    return await startOnDatabase(config, logger, database, audit, tls, guard, metrics, tracing, options.workflows);
   } catch (error) {
     // A gateway that fails to start (port taken, manifest invalid) must not leave its embedded PostgreSQL behind.
     await audit?.close();
@@ -106,7 +112,7 @@ async function startGuarded(config: Config, logger: Logger, options: StartGatewa
   }
 }
 
-async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit, tls: TlsMaterial | null, guard: ProcessEgressGuard | null, metrics: Metrics, tracing: Tracing): Promise<RunningGateway> {
+async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit, tls: TlsMaterial | null, guard: ProcessEgressGuard | null, metrics: Metrics, tracing: Tracing, workflows: WorkflowSource | undefined): Promise<RunningGateway> {
   const catalog = catalogFromConfig(config, { logger });
   if (catalog.length === 0) logger.warn({ manifest: config.models.manifest }, "no models are pinned; add one with `atomic models add <file.gguf>`");
   const engine = engineFromConfig(config, catalog, logger, (event) => {
@@ -198,6 +204,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       signingKey: audit.key,
       audit: audit.record,
       tracing,
+      ...(workflows === undefined ? {} : { workflows }),
       ...(guard === null ? {} : { allowEgress: (destination: string) => guard.allow(destination) }),
     });
     app = createApp({

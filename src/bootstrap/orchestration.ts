@@ -11,7 +11,7 @@ import { DisabledTaskService } from "../orchestration/service/disabled.js";
 import type { TaskService } from "../orchestration/service/interface.js";
 import { TemporalTaskService } from "../orchestration/service/temporal.js";
 import { locateTemporalBinary, TemporalBinaryMissingError } from "../orchestration/temporal-binary.js";
-import { defaultHostId, startAtomicWorker, type RunningAtomicWorker } from "../orchestration/worker.js";
+import { defaultHostId, startAtomicWorker, type RunningAtomicWorker, type WorkflowSource } from "../orchestration/worker.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { EncryptionCodec } from "../orchestration/payload-codec.js";
 import type { GatewayActivityDeps } from "../orchestration/activities/gateway.js";
@@ -39,6 +39,8 @@ export interface OrchestrationParts {
   allowEgress?(destination: string): void;
   /** Carries a request's trace into the task workflows it starts. */
   tracing?: Tracing;
+  /** The task workflows' code; default: the bundle built with dist, else bundled from source at start. */
+  workflows?: WorkflowSource;
 }
 
 /**
@@ -100,6 +102,7 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
       hostId: config.temporal.hostId ?? defaultHostId(),
       logger,
       ...(parts.tracing === undefined ? {} : { tracing: parts.tracing }),
+      ...(parts.workflows === undefined ? {} : { workflows: parts.workflows }),
       ...(embedded
         ? {
             control: { executions: parts.pipeline.executions, contentHasher: parts.pipeline.contentHasher },

@@ -73,7 +73,7 @@ import { LinUcbPolicy } from "../../src/bidding/selection/linucb.js";
 import { LogisticThompsonPolicy } from "../../src/bidding/selection/logistic.js";
 import { MemoryBiddingStore } from "../../src/bidding/store/memory.js";
 import { seededRng, type Rng } from "../../src/util/rng.js";
-import { operatingPoint, replay, shuffled, tableFromFile, twoModelTable, withContent, type ModelInfo, type Outcome, type Point, type Run, type Table, type Task } from "./routing-replay.js";
+import { operatingPoint, replay, shuffled, tableFromFile, twoModelTable, withContent, type ModelInfo, type Outcome, type Point, type Table, type Task } from "./routing-replay.js";
 import { examTable, mathTable } from "./routing-tables.js";
 import { percentile, round } from "./stats.js";
 

@@ -1,3 +1,4 @@
+import { testWorkflows } from "../support/temporal.js";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +16,6 @@ import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { writeTestModels } from "../support/models.js";
 import { openTestPipeline, testLogger, type TestPipeline } from "../support/temporal-env.js";
 
-const WORKFLOWS = join(import.meta.dirname, "../../src/orchestration/workflows/index.ts");
 
 // This file kills its server, so it runs one of its own rather than the shared one.
 let server: TemporalDevServer;
@@ -43,7 +43,7 @@ beforeAll(async () => {
     logger: testLogger(),
     control: { executions: pipeline.stores.executions, contentHasher: pipeline.pipeline.contentHasher },
     inference: { pipeline: pipeline.pipeline, models: pipeline.catalog },
-    workflows: { workflowsPath: WORKFLOWS },
+    workflows: testWorkflows(),
   });
   connection = await NativeConnection.connect({ address: server.address });
   client = new Client({ connection });

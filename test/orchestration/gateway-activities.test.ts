@@ -22,12 +22,11 @@ import type { Actor } from "../../src/store/interface.js";
 import { uuidv7 } from "../../src/util/uuidv7.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { writeTestModels } from "../support/models.js";
-import { sharedTemporal } from "../support/temporal.js";
+import { sharedTemporal, testWorkflows } from "../support/temporal.js";
 import { openTestPipeline, testLogger, type TestPipeline } from "../support/temporal-env.js";
 import { PendingOutcomes } from "../../src/pipeline/routing.js";
 import { recordHistoryFixture } from "./history.js";
 
-const WORKFLOWS = join(import.meta.dirname, "../../src/orchestration/workflows/index.ts");
 const actor: Actor = { subject: "webhook-test", tenant: "default", tokenIdHash: "test" };
 // Small intervals keep retries quick; nothing here depends on how long they actually take.
 const FAST_WEBHOOK: TaskPolicyInput = { webhook: { maximumAttempts: 5, initialIntervalMs: 20, maximumIntervalMs: 50, startToCloseMs: 10_000 } };
@@ -133,7 +132,7 @@ beforeAll(async () => {
       audit: (event) => enqueueAuditEvent(pipeline.stores.pool, event),
       logger,
     },
-    workflows: { workflowsPath: WORKFLOWS },
+    workflows: testWorkflows(),
   });
   connection = await NativeConnection.connect({ address });
   client = new Client({ connection, namespace });
@@ -289,7 +288,7 @@ describe("feedback to the learner", () => {
     await verifyDelivery(delivery!);
 
     // The history replays against the workflow code; ATOMIC_RECORD_HISTORY=1 refreshes the fixture replay.test.ts uses.
-    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, await client.workflow.getHandle(input.taskId).fetchHistory(), input.taskId);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: testWorkflows().bundlePath } }, await client.workflow.getHandle(input.taskId).fetchHistory(), input.taskId);
     if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-webhooks"), input.taskId, "learn-webhook-local-finish-history.json");
   });
 

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { Client } from "@temporalio/client";
 import { NativeConnection } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,10 +9,9 @@ import type { Actor } from "../../src/store/interface.js";
 import { uuidv7 } from "../../src/util/uuidv7.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { writeTestModels } from "../support/models.js";
-import { sharedTemporal } from "../support/temporal.js";
+import { sharedTemporal, testWorkflows } from "../support/temporal.js";
 import { openTestPipeline, testLogger, type TestPipeline } from "../support/temporal-env.js";
 
-const WORKFLOWS = join(import.meta.dirname, "../../src/orchestration/workflows/index.ts");
 const actor: Actor = { subject: "hosts-test", tenant: "default", tokenIdHash: "test" };
 
 let database: TestDatabase;
@@ -38,7 +36,7 @@ beforeAll(async () => {
     hostId: "control",
     logger: testLogger(),
     control: { executions: pipelines[0]!.stores.executions, contentHasher: pipelines[0]!.pipeline.contentHasher },
-    workflows: { workflowsPath: WORKFLOWS },
+    workflows: testWorkflows(),
   }));
   connection = await NativeConnection.connect({ address });
   client = new Client({ connection, namespace });

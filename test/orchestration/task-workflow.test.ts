@@ -1,5 +1,4 @@
 import { appendFileSync } from "node:fs";
-import { join } from "node:path";
 import { Client } from "@temporalio/client";
 import { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,11 +11,10 @@ import type { Actor } from "../../src/store/interface.js";
 import { uuidv7 } from "../../src/util/uuidv7.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { writeTestModels } from "../support/models.js";
-import { sharedTemporal } from "../support/temporal.js";
+import { sharedTemporal, testWorkflows } from "../support/temporal.js";
 import { openTestPipeline, testLogger, type TestPipeline } from "../support/temporal-env.js";
 import { inferencesIn, recordHistoryFixture } from "./history.js";
 
-const WORKFLOWS = join(import.meta.dirname, "../../src/orchestration/workflows/index.ts");
 const HOST = "tasks-host";
 const actor: Actor = { subject: "orchestration-test", tenant: "default", tokenIdHash: "test" };
 
@@ -40,7 +38,7 @@ beforeAll(async () => {
     logger: testLogger(),
     control: { executions: pipeline.stores.executions, contentHasher: pipeline.pipeline.contentHasher },
     inference: { pipeline: pipeline.pipeline, models: pipeline.catalog },
-    workflows: { workflowsPath: WORKFLOWS },
+    workflows: testWorkflows(),
   });
   connection = await NativeConnection.connect({ address });
   client = new Client({ connection, namespace });
@@ -104,7 +102,7 @@ describe("task workflow", () => {
     expect((task!.parameters as { microtasks: unknown[] }).microtasks).toHaveLength(3);
 
     // The history replays against the workflow code: nothing in it is non-deterministic.
-    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, await client.workflow.getHandle(input.taskId).fetchHistory(), input.taskId);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: testWorkflows().bundlePath } }, await client.workflow.getHandle(input.taskId).fetchHistory(), input.taskId);
     // ATOMIC_RECORD_HISTORY=1 refreshes the fixture replay.test.ts replays (export format of `temporal workflow show`).
     // Older fixtures are kept as they were recorded: task-history.json before the control activities became local
     // (LOCAL_CONTROL_PATCH), task-local-control-history.json before one workflow task finished the task

@@ -12,6 +12,7 @@ import { ConfigSchema, type ConfigInput } from "../../src/config/schema.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { createTestDatabase } from "./database.js";
 import type { TestModels } from "./models.js";
+import { testWorkflows } from "./temporal.js";
 
 export interface TestGateway {
   url: string;
@@ -103,7 +104,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
     log: { level: "info" },
   });
-  const gateway = await startGateway(config, createLogger({ level: "info", destination }));
+  const gateway = await startGateway(config, createLogger({ level: "info", destination }), config.temporal.enabled ? { workflows: testWorkflows() } : {});
   const keysPool = createPool(database.url, { max: 1 });
   const issueKey = async (tenant: string, scopes: Scope[]) => (await issueApiKey(new PostgresApiKeyStore(keysPool), { tenant, scopes }))!.key;
   // With a JWT provider configured the gateway issues no first-start key; tests still want an admin.

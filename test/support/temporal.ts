@@ -5,10 +5,17 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** host:port of the dev server the orchestration global setup started (test/support/temporal-global-setup.ts). */
     temporalAddress: string;
+    /** The task workflows bundled once for the run (temporal-global-setup.ts). */
+    workflowBundle: string;
   }
 }
 
 /** The shared dev server and the test file's own namespace on it. */
 export function sharedTemporal(namespace: TestNamespace): { address: string; namespace: TestNamespace } {
   return { address: inject("temporalAddress"), namespace };
+}
+
+/** The task workflows as every test worker runs them: bundled once for the run, from the current source. */
+export function testWorkflows(): { bundlePath: string } {
+  return { bundlePath: inject("workflowBundle") };
 }
