@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
- * Packages the Python and Go SDKs into dist/sdk/ for sites without a network:
+ * Packages the three SDKs into dist/sdk/ (or --out DIR; the offline bundle carries them in sdk/) for sites
+ * without a network:
  *
+ *   dist/sdk/typescript/atomic-sdk-<version>.tgz            the npm package (sdk/typescript/build.mjs --pack)
  *   dist/sdk/python/atomic_sdk-<version>-py3-none-any.whl   the wheel, built by flit_core from the SDK's venv
  *   dist/sdk/python/wheels/                                  its run-time dependencies' wheels (hash-checked)
  *   dist/sdk/python/requirements.txt                         their pins, for pip --require-hashes
@@ -13,16 +15,18 @@
  *   pip install --no-index --find-links dist/sdk/python/wheels dist/sdk/python/atomic_sdk-*.whl
  *   GOPROXY=file://$PWD/dist/sdk/go GONOSUMDB=atomic.local go get atomic.local/sdk@v<version>
  *
- *   node scripts/package-sdk.mjs      (npm run sdk:package)
+ *   node scripts/package-sdk.mjs [--out DIR]     (npm run sdk:package)
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { zipArchive } from "./lib/zip.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(repoRoot, "dist", "sdk");
+const { values: args } = parseArgs({ options: { out: { type: "string" } } });
+const out = resolve(args.out ?? join(repoRoot, "dist", "sdk"));
 
 function fail(message) {
   process.stderr.write(`package-sdk: ${message}\n`);
@@ -75,6 +79,15 @@ function packageGo() {
   return `${module}@${tag} in ${proxy}`;
 }
 
+/** The npm package, as `npm run sdk:typescript` makes it. */
+function packageTypeScript() {
+  const target = join(out, "typescript");
+  rmSync(target, { recursive: true, force: true });
+  run(process.execPath, [join(repoRoot, "sdk", "typescript", "build.mjs"), "--pack", target]);
+  return readdirSync(target).filter((file) => file.endsWith(".tgz")).map((file) => join(target, file));
+}
+
+process.stderr.write(`package-sdk: ${packageTypeScript().map((tarball) => relative(repoRoot, tarball)).join(", ")}\n`);
 const wheels = packagePython();
 process.stderr.write(`package-sdk: ${wheels.map((wheel) => relative(repoRoot, wheel)).join(", ")} and its dependencies' wheels\n`);
 process.stderr.write(`package-sdk: ${packageGo()}\n`);

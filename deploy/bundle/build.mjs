@@ -105,7 +105,7 @@ function sourceOf(ref) {
 async function exportCommit(log, commit, scratch) {
   const dir = join(scratch, "source");
   mkdirSync(dir, { recursive: true });
-  const wanted = ["src", "policies", "audit", "models/family.json", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "deploy/install", "deploy/systemd", "deploy/temporal"];
+  const wanted = ["src", "policies", "audit", "models/family.json", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "deploy/install", "deploy/systemd", "deploy/temporal", "sdk", "scripts"];
   // An older commit may lack a part (deploy/temporal came later): take what it has.
   const paths = wanted.filter((p) => spawnSync("git", ["cat-file", "-e", `${commit}:${p}`], { cwd: repo }).status === 0);
   const archive = spawnSync("sh", ["-c", 'git archive --format=tar "$0" -- "$@" | tar -x -C "$DEST"', commit, ...paths], {
@@ -167,7 +167,7 @@ async function main() {
   const appDir = join(stage, "app");
   mkdirSync(appDir, { recursive: true });
 
-  const progress = createProgress({ total: models.length > 0 ? 16 : 15 });
+  const progress = createProgress({ total: models.length > 0 ? 17 : 16 });
   const timings = {};
   const started = performance.now();
   const stepped = async (label, fn) => {
@@ -214,6 +214,11 @@ async function main() {
     });
     await stepped("policies, empty model manifest, audit verifier", async () => {
       addAppFiles(tree, appDir, version);
+    });
+    await stepped("SDKs for the site's developers: TypeScript, Python, Go (scripts/package-sdk.mjs)", async () => {
+      // The tree's own packager, so a commit's SDKs are what --from-commit carries; pip fetches the wheels' pins.
+      await run(log, process.execPath, [join(tree, "scripts", "package-sdk.mjs"), "--out", join(stage, "sdk")], { cwd: tree });
+      return "sdk/typescript, sdk/python, sdk/go";
     });
     let node;
     await stepped("Node.js runtime", async () => {

@@ -1,8 +1,8 @@
 /**
  * The installed size of a staged bundle by component, for the build output and report.json: the Node.js runtime,
  * the compiled gateway, node_modules by package group, each llama.cpp backend, each Temporal binary, PostgreSQL,
- * the carried models, and the rest. A package of node_modules counts toward the dependency of package.json that
- * brings it in (the Temporal SDK's four packages as one group); one that several bring in counts as shared.
+ * the carried models, the SDKs, and the rest. A package of node_modules counts toward the dependency of
+ * package.json that brings it in (the Temporal SDK's four packages as one group); one that several bring in counts as shared.
  */
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -70,6 +70,7 @@ export function sizeReport(stage) {
     ...temporal,
     { label: "PostgreSQL (postgres/)", bytes: sizeOf(join(stage, "postgres")) },
     ...(existsSync(join(stage, "models")) ? [{ label: "models with their licences (models/)", bytes: sizeOf(join(stage, "models")) }] : []),
+    ...(existsSync(join(stage, "sdk")) ? [{ label: "SDKs for the site's developers (sdk/)", bytes: sizeOf(join(stage, "sdk")) }] : []),
   ];
   const total = sizeOf(stage);
   components.push({ label: "the rest (installer, units, policies, SBOM, checksums)", bytes: total - components.reduce((s, c) => s + c.bytes, 0) });

@@ -93,6 +93,10 @@ describe.skipIf(!enabled)("the bundle", () => {
       expect(entries.has(`${top}${path}`), path).toBe(true);
     }
     const all = [...entries];
+    // The SDKs for the site's developers: the npm package, the wheel with its dependencies' wheels, the Go module.
+    for (const sdk of [/^sdk\/typescript\/atomic-sdk-[^/]+\.tgz$/, /^sdk\/python\/atomic_sdk-[^/]+\.whl$/, /^sdk\/python\/wheels\/cryptography-[^/]+\.whl$/, /^sdk\/go\/atomic\.local\/sdk\/@v\/v[^/]+\.zip$/]) {
+      expect(all.some((e) => sdk.test(e.slice(top.length))), String(sdk)).toBe(true);
+    }
     // Exactly the model asked for, where the installed gateway finds it.
     expect(all.filter((e) => /\.gguf$/i.test(e))).toEqual([`${top}models/${CARRIED.file}`]);
     // Pruned: other llama.cpp builds, development dependencies, the workflow bundler, what Node.js never loads.
