@@ -1,6 +1,7 @@
 import type { Pool } from "pg";
 import type { Rng } from "../util/rng.js";
 import { AdapterFitJobs } from "./adapters/fit-jobs.js";
+import { AutoFitter, type AutoFitEvent, type AutoFitOptions } from "./adapters/auto-fit.js";
 import type { AdapterFitService } from "./adapters/fit-service.js";
 import type { AdapterCatalog } from "./adapters/interface.js";
 import { LearnedContextAnalyzer, type AnalyzerOptions, type ContextAnalyzer } from "./analyzer.js";
@@ -34,6 +35,8 @@ export interface AdaptationAdmin {
   adapters: AdapterCatalog;
   /** Adapters fitted from a tenant's rated executions, off the request path. */
   fits: AdapterFitJobs;
+  /** Fits the ratings start themselves (adaptation.autoFit); absent when off. */
+  autoFit?: AutoFitter;
   state(): IntegratorState;
   freeze(): Promise<void>;
   unfreeze(): Promise<void>;
@@ -46,6 +49,7 @@ export interface AdaptationSettings extends AnalyzerOptions {
   parameters: { defaults: Sampling; bounds: Bounds };
   saveEvery: number;
   maxClasses: number;
+  autoFit: AutoFitOptions & { enabled: boolean };
 }
 
 export interface AdaptationStores {
@@ -57,6 +61,8 @@ export interface AdaptationStores {
   promptTokenMs?: (modelId: string) => number | null;
   onSaveError?: (error: unknown) => void;
   onFitError?: (error: unknown) => void;
+  /** Told what each automatic fit did: started, refused (with why) or failed. */
+  onAutoFit?: (event: AutoFitEvent) => void;
 }
 
 /** Assembles adaptation on PostgreSQL and loads what was learned before. */
@@ -71,6 +77,7 @@ export async function openAdaptation(settings: AdaptationSettings, stores: Adapt
   });
   await integrator.load();
   const selector = new ExemplarSelector(rated, { minScore: settings.exemplars.minScore, candidates: settings.exemplars.candidates });
+  const fits = new AdapterFitJobs(stores.fitService, rated, settings.exemplars.minScore, stores.onFitError);
   return {
     analyzer: new LearnedContextAnalyzer(learner, stores.adapters, settings, stores.rng, () => integrator.frozen, stores.promptTokenMs),
     adjuster: new BoundedParameterAdjuster(settings.parameters.defaults, settings.parameters.bounds),
@@ -79,7 +86,8 @@ export async function openAdaptation(settings: AdaptationSettings, stores: Adapt
     admin: {
       learner,
       adapters: stores.adapters,
-      fits: new AdapterFitJobs(stores.fitService, rated, settings.exemplars.minScore, stores.onFitError),
+      fits,
+      ...(settings.autoFit.enabled ? { autoFit: new AutoFitter(fits, settings.autoFit, stores.onAutoFit ?? (() => undefined)) } : {}),
       state: () => integrator.state(),
       freeze: () => integrator.freeze(),
       unfreeze: () => integrator.unfreeze(),

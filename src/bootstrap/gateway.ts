@@ -185,6 +185,11 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
           threads: config.inference.threads,
         }),
         onFitError: (error: unknown) => logger.error({ err: error }, "adaptation: fitting an adapter failed"),
+        onAutoFit: (event) => {
+          if (event.kind === "started") logger.info({ job: event.job.id, tenant: event.job.tenant, taskClass: event.job.taskClass, model: event.job.baseModel, examples: event.job.examples }, "adaptation: an automatic fit started");
+          else if (event.kind === "refused") logger.info({ ...event.rating, code: event.code, reason: event.message }, "adaptation: no automatic fit for this class yet");
+          else logger.error({ err: event.error, ...event.rating }, "adaptation: an automatic fit could not start");
+        },
         rng: seededRng(randomInt(0x7fffffff)),
         promptTokenMs: (modelId) => router.speed(modelId).msPerPromptToken,
         onSaveError: (error: unknown) => logger.warn({ err: error }, "adaptation: saving the learner state failed"),

@@ -218,6 +218,16 @@ export const ConfigSchema = z.strictObject({
     saveEvery: z.number().int().min(1).max(10_000).default(20),
     /** Tenant and task-class pairs kept; the least recently used go first. */
     maxClasses: z.number().int().min(1).max(1_000_000).default(10_000),
+    /**
+     * Fits started by ratings (README, Fitting adapters): once a tenant's task class has `minExamples` new ratings on
+     * a model, an adapter is fitted from its most recent `maxExamples` and promoted only if it beats the one in
+     * service. Off by default: a fit takes a CPU core for seconds to minutes on the gateway's host.
+     */
+    autoFit: z.strictObject({
+      enabled: z.boolean().default(false),
+      minExamples: z.number().int().min(6).max(100_000).default(50),
+      maxExamples: z.number().int().min(6).max(5000).default(1000),
+    }).prefault({}),
   }).prefault({}),
   limits: z.strictObject({
     /** For every tenant not listed under `tenants`; null fields: no limit. */

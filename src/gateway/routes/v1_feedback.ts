@@ -76,5 +76,7 @@ async function adaptationFeedback(deps: GatewayDeps, execution: ExecutionRecord,
     completionTokens: execution.completionTokens,
     finished: typeof maxTokens === "number" && execution.completionTokens < maxTokens,
   }, classification, score, correction);
+  // Not awaited: reading the class's ratings and starting a fit is no part of the answer.
+  void deps.adaptation.admin.autoFit?.rated({ tenant: execution.actor.tenant, taskClass: record.taskClass, baseModel: execution.modelId, classification });
   return { task_class: record.taskClass, learned, corrected: correction !== undefined };
 }
