@@ -60,6 +60,8 @@ describe("text", () => {
       temperature: 0,
       metadata: { ticket: "T-1", contact: "jane.doe@hospital.example" },
       user: "nurse jane.doe@hospital.example",
+      // Empty, as the OpenAI Agents SDK sends it on every request: nothing asked for.
+      include: [],
     }).withResponse();
     expect(response.id).toBe(`resp_${http.headers.get("x-atomic-execution-id")}`);
     expect(response).toMatchObject({
@@ -297,6 +299,7 @@ describe("refusals: a JSON error with a stable code naming the parameter, and no
   const cases: Array<{ name: string; body: Record<string, unknown>; code: string; param: string }> = [
     { name: "previous_response_id", body: { previous_response_id: "resp_1" }, code: "previous_response_id_unsupported", param: "previous_response_id" },
     { name: "store: false", body: { store: false }, code: "store_unsupported", param: "store" },
+    { name: "include asking for output Atomic does not have", body: { include: ["message.output_text.logprobs"] }, code: "invalid_parameter", param: "include" },
     { name: "a parameter Atomic does not implement", body: { reasoning: { effort: "low" } }, code: "unknown_parameter", param: "reasoning" },
     { name: "a built-in tool", body: { tools: [{ type: "web_search" }] }, code: "invalid_parameter", param: "tools[0].type" },
     { name: "an image", body: { input: [{ role: "user", content: [{ type: "input_image", image_url: "data:," }] }] }, code: "invalid_parameter", param: "input[0].content[0].type" },

@@ -106,6 +106,9 @@ export const ResponsesRequestSchema = z.strictObject({
   stream: z.boolean().nullable().optional(),
   store: z.boolean().nullable().optional()
     .describe("Atomic stores every execution: `false` is refused (400 `store_unsupported`)."),
+  // The OpenAI Agents SDK sends the list on every request, empty unless asked otherwise: empty asks for nothing.
+  include: z.array(z.string().max(128)).max(0, "Atomic has no extra output to include (logprobs, reasoning, built-in tools' results): only an empty list is accepted").nullable().optional()
+    .describe("Extra output data: Atomic has none, so only an empty list (or null) is accepted; any entry is refused (400 `invalid_parameter`)."),
   previous_response_id: z.string().max(256).nullable().optional()
     .describe("Not supported: anything but null is refused (400 `previous_response_id_unsupported`); send the conversation in `input`."),
   // Kept (redacted) with the execution's input, and echoed in the response.
