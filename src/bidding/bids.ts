@@ -57,7 +57,7 @@ export function computeBids(
     const candidate = candidates[i]!;
     policy.estimate(candidate.id, features, estimate);
     let excludedBy = NOT_EXCLUDED;
-    if (candidate.state === "failed" || candidate.state === "stopped") excludedBy = ["unavailable"];
+    if (candidate.state !== "ready" && candidate.state !== "loading") excludedBy = ["unavailable"];
     if (promptTokens + completionTokens > candidate.contextLength) {
       excludedBy = excludedBy.length === 0 ? ["context_length"] : [...excludedBy, "context_length"];
     }

@@ -11,7 +11,7 @@ export class BiddingError extends Error {
 
 /** Why a model's bid was set aside for a microtask. */
 export type ExclusionReason =
-  | "unavailable" // the model failed to load or was stopped
+  | "unavailable" // the model failed to load, was stopped, or is draining or unloaded
   | "context_length" // prompt plus expected output would not fit its context
   | "max_latency"
   | "max_cost"

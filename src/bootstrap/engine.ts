@@ -14,6 +14,7 @@ export function engineFromConfig(config: Config, models: CatalogModel[], logger:
     queueTimeoutMs: config.inference.queueTimeoutMs,
     maxAdapterContexts: config.inference.maxAdapterContexts,
     adapterContextIdleMs: config.inference.adapterContextIdleMs,
+    drainTimeoutMs: config.models.drainTimeoutMs,
     logger,
     ...(onLifecycle === undefined ? {} : { onLifecycle }),
     ...(onSpans === undefined ? {} : { onSpans }),

@@ -11,6 +11,8 @@ import { LlamaEngine } from "../inference/llama/engine.js";
 import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
 import { ModelPinFollower } from "../pipeline/model-pins.js";
+import { LiveModels } from "../pipeline/live-models.js";
+import type { ModelAdmin } from "../gateway/deps.js";
 import { startAudit, type RunningAudit } from "./audit.js";
 import { catalogFromConfig } from "./catalog.js";
 import { engineFromConfig } from "./engine.js";
@@ -196,9 +198,16 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       })
       : undefined;
     const models = new ModelDirectory(catalog, engine, config.models.defaultModel);
-    // A model pinned while the gateway runs is hosted and served without a restart.
-    pins = new ModelPinFollower({ read: () => catalogFromConfig(config), engine, models, manifestPath: config.models.manifest, logger });
+    // Pins added, changed or removed while the gateway runs are served so without a restart.
+    const live = new LiveModels({ engine, models, record: audit.record, logger });
+    pins = new ModelPinFollower({ read: () => catalogFromConfig(config), live, models, manifestPath: config.models.manifest, logger });
     pins.watch();
+    const follower = pins;
+    const modelAdmin: ModelAdmin = {
+      reload: () => follower.reload(),
+      unload: (id, drainTimeoutMs) => live.unload(id, drainTimeoutMs),
+      load: (id) => live.load(id),
+    };
     const limits = { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts };
     orchestration = await startOrchestration(config, logger, {
       pipeline: { engine, models, executions: database.stores.executions, contentHasher: audit.hasher, limits, metrics },
@@ -221,7 +230,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       auditStatus: audit.status,
       access: identity.access,
       apiKeys: identity.apiKeys,
-      modelPins: pins,
+      modelAdmin,
       quotas: {
         requests: requestRate,
         tokens: new TokenBudget({ usage: database.stores.executions, budgetFor: (tenant) => tenantSettings.limitsFor(tenant).tokensPerDay, refreshMs: config.limits.tokenUsageRefreshMs }),

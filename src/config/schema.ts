@@ -102,6 +102,11 @@ export const ConfigSchema = z.strictObject({
     testModelWhenEmpty: z.boolean().default(true),
     /** Used when a request names no model; absent → the first model in the manifest. */
     defaultModel: z.string().min(1).optional(),
+    /**
+     * How long a model taken out of service (unpinned, replaced, unloaded) may finish the requests it had admitted;
+     * those still running then fail with 503 model_drain_timeout.
+     */
+    drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(60_000),
   }).prefault({}),
   inference: z.strictObject({
     /**

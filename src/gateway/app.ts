@@ -91,7 +91,7 @@ export function createApp(deps: GatewayDeps): Hono {
   registerAdminErasure(app, deps);
   if (deps.apiKeys !== undefined) registerAdminApiKeys(app, deps.apiKeys);
   if (deps.tenantSettings !== undefined) registerAdminTenants(app, deps, deps.tenantSettings);
-  if (deps.modelPins !== undefined) registerAdminModels(app, deps, deps.modelPins);
+  if (deps.modelAdmin !== undefined) registerAdminModels(app, deps, deps.modelAdmin);
   registerSchemas(app, deps);
   registerAudit(app, deps);
   // The operators' dashboard (/ui) and the admin routes only it needs.

@@ -7,6 +7,7 @@ import type { AuthenticateOptions } from "./middleware/auth/index.js";
 import type { Quotas } from "./middleware/quotas/index.js";
 import type { Adaptation, AdaptationAdmin } from "../adaptation/index.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
+import type { ServingChange } from "../pipeline/live-models.js";
 import type { PinsReload } from "../pipeline/model-pins.js";
 import type { Routing } from "../pipeline/routing.js";
 import type { PolicyDecider, PolicyStore } from "../policy/index.js";
@@ -45,6 +46,14 @@ export interface ApiKeyAdmin {
   forget(id: string): void;
 }
 
+/** Serving models without a restart: the pins brought into force, and an operator's unload and load of one. */
+export interface ModelAdmin {
+  reload(): PinsReload;
+  /** Drains, then unloads, a pinned model; `drainTimeoutMs` overrides models.drainTimeoutMs. */
+  unload(id: string, drainTimeoutMs?: number): ServingChange;
+  load(id: string): ServingChange;
+}
+
 /** Everything the HTTP layer needs, injected so tests and the benchmark can swap any part. */
 export interface GatewayDeps extends PipelineDeps {
   schemas: SchemaStore;
@@ -54,8 +63,8 @@ export interface GatewayDeps extends PipelineDeps {
   access: AuthenticateOptions;
   /** Issuing, listing and revoking API keys over HTTP; absent (no routes) where keys are not in a store. */
   apiKeys?: ApiKeyAdmin;
-  /** Hosting models pinned while the gateway runs (POST /v1/admin/models/reload); absent where models are fixed. */
-  modelPins?: { reload(): PinsReload };
+  /** Models changed while the gateway runs (/v1/admin/models/...); absent where models are fixed. */
+  modelAdmin?: ModelAdmin;
   /** The audit log's backlog, leadership and public keys; absent (no routes) where no sequencer runs beside the app. */
   auditStatus?: AuditStatus;
   /** Bidding for "auto", outcome tracking and feedback: always present behind HTTP. */

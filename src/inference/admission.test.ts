@@ -50,6 +50,22 @@ describe("AdmissionGate", () => {
     expect(gate.inFlight).toBe(0);
   });
 
+  it("says when it is idle: after the last request in service and the last one waiting are done", async () => {
+    const gate = new AdmissionGate("m", { concurrency: 1, maxQueue: 1, queueTimeoutMs: 60_000 });
+    await gate.whenIdle();
+    const held = await gate.acquire();
+    const waiting = gate.acquire();
+    let idle = false;
+    const told = gate.whenIdle().then(() => (idle = true));
+    held.release(1);
+    const next = await waiting;
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    next.release(1);
+    await told;
+    expect(gate.inFlight + gate.queued).toBe(0);
+  });
+
   it("counts a double release once", async () => {
     const gate = new AdmissionGate("m", { concurrency: 1, maxQueue: 0, queueTimeoutMs: 60_000 });
     const held = await gate.acquire();

@@ -28,6 +28,7 @@ interface Waiter {
 export class AdmissionGate {
   private inService = 0;
   private readonly waiting: Waiter[] = [];
+  private idleWaiters: Array<() => void> = [];
   // Exponentially weighted mean service time, seeded with a guess so the first Retry-After is not zero.
   private meanServiceMs = 1000;
 
@@ -39,6 +40,23 @@ export class AdmissionGate {
 
   get queued(): number {
     return this.waiting.length;
+  }
+
+  /** Resolves once nothing is in service or waiting: a draining model's last request is done. */
+  whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return this.inService === 0 && this.waiting.length === 0;
+  }
+
+  private tellIfIdle(): void {
+    if (!this.isIdle() || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** Seconds until a slot is likely free, given the queue ahead and the recent service time. */
@@ -60,6 +78,7 @@ export class AdmissionGate {
           this.meanServiceMs = this.meanServiceMs * 0.8 + serviceMs * 0.2;
           this.inService--;
           this.waiting.shift()?.grant();
+          this.tellIfIdle();
         },
       };
     };
@@ -76,6 +95,7 @@ export class AdmissionGate {
         if (index >= 0) this.waiting.splice(index, 1);
         cleanup();
         reject(error);
+        this.tellIfIdle();
       };
       const onAbort = () => leave(new InferenceAbortedError());
       const timer = setTimeout(() => leave(new QueueFullError(this.modelId, this.retryAfterSeconds())), this.options.queueTimeoutMs);

@@ -64,7 +64,12 @@ export interface CallOptions {
   onText?: (chunk: string) => void;
 }
 
-export type ModelState = "loading" | "ready" | "failed" | "stopped";
+/**
+ * A model host's state. `draining`: no longer taking requests (unpinned, replaced or unloaded by an operator),
+ * finishing those it had; `unloaded`: pinned but not hosted, by an operator's choice, until it is loaded again.
+ */
+export const MODEL_STATES = ["loading", "ready", "failed", "stopped", "draining", "unloaded"] as const;
+export type ModelState = (typeof MODEL_STATES)[number];
 
 export interface ModelStatus {
   id: string;

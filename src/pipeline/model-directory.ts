@@ -26,6 +26,22 @@ export class ModelDirectory {
     this.byId.set(model.id, model);
   }
 
+  /** The pin of a served id, changed while the gateway runs: in the same place of the listing, from now on. */
+  replace(model: CatalogModel): void {
+    const index = this.catalog.findIndex((m) => m.id === model.id);
+    if (index < 0) throw new RangeError(`model ${model.id} is not in the directory`);
+    this.catalog[index] = model;
+    this.byId.set(model.id, model);
+  }
+
+  /** A model unpinned while the gateway runs: unknown from now on, to named requests and to bidding alike. */
+  remove(id: string): void {
+    const index = this.catalog.findIndex((m) => m.id === id);
+    if (index < 0) return;
+    this.catalog.splice(index, 1);
+    this.byId.delete(id);
+  }
+
   list(): ListedModel[] {
     return this.catalog.map((model) => ({
       model,

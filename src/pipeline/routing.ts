@@ -4,7 +4,7 @@ import type { InferenceEngine } from "../inference/interface.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics/interface.js";
 import { redact } from "../redaction/index.js";
-import { ApiError } from "../gateway/errors.js";
+import { ApiError, notFound } from "../gateway/errors.js";
 import type { GenerationInput } from "../inference/interface.js";
 import type { CatalogModel } from "../models/catalog.js";
 import type { Capability } from "../models/manifest.js";
@@ -129,7 +129,8 @@ export async function chooseModel(models: ModelDirectory, routing: Routing | und
   const { capable, redact } = biddableModels(models, input.capability, policy, "as_needed");
   const decision = await route(routing, input, capable, false);
   const model = models.get(decision.modelId);
-  if (model === undefined) throw new Error(`bidding chose ${decision.modelId}, which is not in the catalog`);
+  // Unpinned while the request was bid for: as a request naming it after that would be answered.
+  if (model === undefined) throw notFound("model_not_found", `model ${decision.modelId} does not exist`, "model");
   return { model, decision, redact };
 }
 

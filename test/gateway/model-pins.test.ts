@@ -56,7 +56,7 @@ describe("a model pinned while the gateway runs", () => {
     expect((await chat("auto")).status).toBe(200);
   });
 
-  it("is hosted at once on POST /v1/admin/models/reload, which says what it added and what waits for a restart", async () => {
+  it("is hosted at once on POST /v1/admin/models/reload, which says what it added, replaced and removed", async () => {
     const manifest = loadManifest(family.manifestPath);
     const file = join(family.dir, "fam-b.gguf");
     writeFileSync(file, buildTestModel({ seed: 8 }));
@@ -66,17 +66,19 @@ describe("a model pinned while the gateway runs", () => {
     const response = await reload();
     expect(response.status).toBe(200);
     const body = await response.json();
-    expect(body).toMatchObject({ object: "models.reload", restart_needed: [] });
+    expect(body).toMatchObject({ object: "models.reload", replaced: [], removed: [], refused: [] });
     expect(body.added).toEqual([{ id: "fam-b", sha256: expect.stringMatching(/^[0-9a-f]{64}$/), state: "loading" }]);
     expect(await readyWithin("fam-b", 10_000)).toBe("ready");
     expect((await chat("fam-b")).status).toBe(200);
     expect((await (await reload()).json()).added).toEqual([]);
 
-    // Replacing or dropping a served model waits for a restart: it is said, and the model is served as it was.
+    // A changed pin is loaded beside the served one; an unpinned model is unknown at once (test/gateway/model-live.test.ts).
     saveManifest(family.manifestPath, { ...manifest, models: manifest.models.map((model) => ({ ...model, parallel: 3 })) });
     const changed = await (await reload()).json();
-    expect(changed).toMatchObject({ added: [], restart_needed: [{ id: "fam-a", reason: "changed" }, { id: "fam-b", reason: "unpinned" }] });
-    expect((await chat("fam-b")).status).toBe(200);
+    const famA = family.entries[0]!.sha256;
+    expect(changed).toMatchObject({ added: [], replaced: [{ id: "fam-a", sha256: famA, previous_sha256: famA, state: "loading" }], removed: [{ id: "fam-b" }] });
+    expect((await chat("fam-b")).status).toBe(404);
+    expect((await chat("fam-a")).status).toBe(200);
   });
 
   it("refuses a manifest it cannot read, changing nothing, and is for admins only", async () => {
@@ -99,7 +101,7 @@ describe("a model pinned while the gateway runs", () => {
     const reloads = events.filter((event) => event.kind === "models.reloaded");
     expect(reloads.map((event) => event.outcome)).toEqual([{ status: "succeeded" }, { status: "succeeded" }, { status: "succeeded" }, { status: "refused", code: "manifest_invalid" }]);
     expect(reloads[0]!.actor).toMatchObject({ tenant: "default", subject: expect.stringMatching(/^apikey:/) });
-    expect(reloads[0]!.detail).toMatchObject({ added: [{ id: "fam-b", sha256: expect.any(String) }], restartNeeded: [] });
+    expect(reloads[0]!.detail).toMatchObject({ added: [{ id: "fam-b", sha256: expect.any(String) }], replaced: [], removed: [], refused: [] });
     const loaded = events.filter((event) => event.kind === "model.loaded").map((event) => event.model?.id);
     expect(loaded).toEqual(expect.arrayContaining(["tiny", "fam-a", "later", "fam-b"]));
   });

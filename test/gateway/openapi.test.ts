@@ -270,6 +270,9 @@ describe("answers match their documented schemas", () => {
     await call("POST", "/v1/admin/adaptation/unfreeze", "/v1/admin/adaptation/unfreeze");
     await call("GET", "/v1/admin/adaptation/fits/{id}", "/v1/admin/adaptation/fits/0190c1a2-0000-7000-8000-000000000000");
     await call("POST", "/v1/admin/policy/reload", "/v1/admin/policy/reload");
+    expect(await call("POST", "/v1/admin/models/reload", "/v1/admin/models/reload")).toMatchObject({ added: [], replaced: [], removed: [], refused: [] });
+    expect((await call("POST", "/v1/admin/models/{id}/unload", "/v1/admin/models/nope/unload")).error.code).toBe("model_not_found");
+    expect((await call("POST", "/v1/admin/models/{id}/load", "/v1/admin/models/tiny/load")).error.code).toBe("model_already_hosted");
     await call("POST", "/v1/admin/erasure", "/v1/admin/erasure", { execution_id: executionId, dry_run: true });
     await call("GET", "/v1/admin/overview", "/v1/admin/overview");
     expect((await call("GET", "/v1/admin/executions", "/v1/admin/executions?limit=2")).next_cursor).toEqual(expect.any(String));

@@ -11,7 +11,8 @@ import { RegisterSchemaRequest, SchemaPath } from "../routes/v1_schemas.js";
 import { TaskRequest } from "../routes/v1_tasks.js";
 import { CreateRequest as ApiKeyCreateRequest, KeyParams } from "../routes/v1_admin_apikeys.js";
 import { SettingsRequest, TenantPath } from "../routes/v1_admin_tenants.js";
-import { AdapterFit, AdaptationControl, AdaptationState, ApiKey, ApiKeyIssued, ApiKeyList, BiddingState, BiddingTraining, Erasure, ModelsReload, PolicyReload, TenantSettings } from "./answers/admin.js";
+import { ModelPath, UnloadQuery } from "../routes/v1_admin_models.js";
+import { AdapterFit, AdaptationControl, AdaptationState, ApiKey, ApiKeyIssued, ApiKeyList, BiddingState, BiddingTraining, Erasure, ModelServing, ModelsReload, PolicyReload, TenantSettings } from "./answers/admin.js";
 import { ChatCompletion, ChatCompletionChunk, EmbeddingList, Model, ModelList, ResponseObject, ResponseStreamEvent, TextCompletion, TextCompletionChunk } from "./answers/openai.js";
 import { AuditConsistency, AuditEventData, AuditReceipt, Liveness, OpenApiOutline, Readiness, SchemaList, SchemaRecord } from "./answers/records.js";
 import { Execution, Feedback, Task, TaskAccepted, TaskCancelling, TaskEvent, TaskResult } from "./answers/tasks.js";
@@ -396,11 +397,30 @@ export const OPERATIONS: Record<string, Operation> = {
   },
   "POST /v1/admin/models/reload": {
     operationId: "reloadModels",
-    summary: "Look at the pinned models now",
-    description: "Each newly pinned model gets a host and is answered as loading (GET /v1/models/{id} says when it is ready); pins that changed, or went, for models being served take effect at the next restart. A manifest that cannot be read is refused (422) and nothing changes.",
+    summary: "Bring the pinned models into force now",
+    description: "What the gateway does within a second of a change to the site's manifest, now, and for the installed family's manifest too: each newly pinned model gets a host and is answered as loading (GET /v1/models/{id} says when it is ready); a changed pin (file, digest, capabilities, cost, limits) is loaded beside the served one, which serves until the new one is ready and is then drained, or serves on if the new file is refused (audited as models.replaced); an unpinned model is unknown to new requests at once and its host drains (models.removed). A changed pin refused before is listed with why, and tried again once the pin or its file changes. A manifest that cannot be read is refused (422) and nothing changes. Audited as models.reloaded.",
     tag: "Administration",
-    answers: { 200: { description: "what was added, and what waits for a restart", json: ModelsReload } },
+    answers: { 200: { description: "what was added, replaced, removed, and which changed pins stay refused", json: ModelsReload } },
     errors: [422],
+  },
+  "POST /v1/admin/models/:id/unload": {
+    operationId: "unloadModel",
+    summary: "Stop serving a pinned model",
+    description: "The model stays pinned and listed, `draining` and then `unloaded`: requests naming it are refused at once (503 model_unloaded) and bidding leaves it out, the requests its host admitted finish (past `drain_timeout_ms`, default models.drainTimeoutMs, they fail with 503 model_drain_timeout), then the host stops and its memory is freed. It stays unloaded, across reloads, until POST /v1/admin/models/{id}/load or a restart. 404 for an id not pinned, 409 `model_not_hosted` when it is already unloaded. Audited as models.unloaded.",
+    tag: "Administration",
+    path: ModelPath,
+    query: UnloadQuery,
+    answers: { 200: { description: "draining (or already unloaded)", json: ModelServing } },
+    errors: [404, 409],
+  },
+  "POST /v1/admin/models/:id/load": {
+    operationId: "loadModel",
+    summary: "Serve an unloaded model again",
+    description: "Hosts the model as pinned now, verified by its SHA-256 before it is loaded as every model is; answered as loading (GET /v1/models/{id} says when it is ready, or why it was refused). 404 for an id not pinned, 409 `model_already_hosted` when a host serves it. Audited as models.loaded.",
+    tag: "Administration",
+    path: ModelPath,
+    answers: { 200: { description: "loading", json: ModelServing } },
+    errors: [404, 409],
   },
   "GET /v1/admin/overview": {
     operationId: "getAdminOverview",

@@ -1,42 +1,82 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
+import { z } from "zod";
 import { systemEvent } from "../../audit/events.js";
+import { ModelEntrySchema, ManifestError } from "../../models/manifest.js";
+import type { ServingChange } from "../../pipeline/live-models.js";
 import type { PinsReload } from "../../pipeline/model-pins.js";
-import { ManifestError } from "../../models/manifest.js";
 import { actorOf } from "../actor.js";
-import type { GatewayDeps } from "../deps.js";
+import type { GatewayDeps, ModelAdmin } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
+import { parseParams } from "../validation.js";
 
-const ENDPOINT = "POST /v1/admin/models/reload";
+export const ModelPath = z.strictObject({ id: ModelEntrySchema.shape.id });
+export const UnloadQuery = z.strictObject({
+  drain_timeout_ms: z.coerce.number().int().min(0).max(3_600_000).optional()
+    .describe("how long the requests it admitted may run on before they are cut off (503 model_drain_timeout); default models.drainTimeoutMs"),
+});
+
+const RELOAD = "POST /v1/admin/models/reload";
+const UNLOAD = "POST /v1/admin/models/:id/unload";
+const LOAD = "POST /v1/admin/models/:id/load";
 
 /**
- * POST /v1/admin/models/reload — looks at the pinned models now rather than within the watcher's second: each
- * newly pinned model gets a host and is answered as loading (GET /v1/models/:id says when it is ready); pins that
- * changed or went for models being served are listed, and take effect at the next restart. A manifest that cannot
- * be read is refused with why, and nothing changes. Audited either way as `models.reloaded`.
+ * Models on a running gateway, without a restart, each call audited with who asked:
+ * - POST /v1/admin/models/reload looks at the pins now rather than within the watcher's second: new ids are
+ *   hosted, changed pins replace the served ones once loaded, unpinned models leave and drain (`models.reloaded`).
+ *   A manifest that cannot be read is refused with why, and nothing changes.
+ * - POST /v1/admin/models/:id/unload stops serving a pinned model until it is loaded again or the gateway restarts;
+ *   what it admitted finishes first (`models.unloaded`).
+ * - POST /v1/admin/models/:id/load hosts an unloaded model again, as pinned now (`models.loaded`).
  */
-export function registerAdminModels(app: Hono, deps: Pick<GatewayDeps, "models" | "audit">, pins: { reload(): PinsReload }): void {
+export function registerAdminModels(app: Hono, deps: Pick<GatewayDeps, "models" | "audit">, admin: ModelAdmin): void {
   app.post("/v1/admin/models/reload", requireScope("admin"), async (c) => {
-    const actor = actorOf(c);
-    const request = { id: c.get("requestId"), endpoint: ENDPOINT };
     let result: PinsReload;
     try {
-      result = pins.reload();
+      result = admin.reload();
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;
-      await deps.audit.record(systemEvent("models.reloaded", { actor, request, outcome: { status: "refused", code: "manifest_invalid" }, detail: { problem: error.message } }));
+      await deps.audit.record(systemEvent("models.reloaded", { ...who(c, RELOAD), outcome: { status: "refused", code: "manifest_invalid" }, detail: { problem: error.message } }));
       throw new ApiError(422, "invalid_request_error", "manifest_invalid", `${error.message}; the models served stay as they are`);
     }
     const listed = new Map(deps.models.list().map((entry) => [entry.model.id, entry]));
     const added = result.added.map((id) => listed.get(id)!);
     await deps.audit.record(systemEvent("models.reloaded", {
-      actor, request, outcome: { status: "succeeded" },
-      detail: { added: added.map(({ model }) => ({ id: model.id, sha256: model.sha256 })), restartNeeded: result.restartNeeded },
+      ...who(c, RELOAD), outcome: { status: "succeeded" },
+      detail: { added: added.map(({ model }) => ({ id: model.id, sha256: model.sha256 })), replaced: result.replaced, removed: result.removed, refused: result.refused },
     }));
     return c.json({
       object: "models.reload",
       added: added.map(({ model, status }) => ({ id: model.id, sha256: model.sha256, state: status.state })),
-      restart_needed: result.restartNeeded,
+      replaced: result.replaced.map(({ id, sha256, previousSha256, state }) => ({ id, sha256, previous_sha256: previousSha256, state })),
+      removed: result.removed,
+      refused: result.refused,
     });
   });
+
+  app.post("/v1/admin/models/:id/unload", requireScope("admin"), async (c) => {
+    const { id } = parseParams(ModelPath, c.req.param());
+    const { drain_timeout_ms: drainTimeoutMs } = parseParams(UnloadQuery, c.req.query());
+    const change = admin.unload(id, drainTimeoutMs);
+    await deps.audit.record(systemEvent("models.unloaded", {
+      ...who(c, UNLOAD), model: { id, sha256: change.model.sha256 }, outcome: { status: "succeeded" },
+      detail: { inFlight: change.status.inFlight, queued: change.status.queued, ...(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }) },
+    }));
+    return c.json(serving("model.unload", change));
+  });
+
+  app.post("/v1/admin/models/:id/load", requireScope("admin"), async (c) => {
+    const { id } = parseParams(ModelPath, c.req.param());
+    const change = admin.load(id);
+    await deps.audit.record(systemEvent("models.loaded", { ...who(c, LOAD), model: { id, sha256: change.model.sha256 }, outcome: { status: "succeeded" } }));
+    return c.json(serving("model.load", change));
+  });
+}
+
+function who(c: Context, endpoint: string) {
+  return { actor: actorOf(c), request: { id: c.get("requestId"), endpoint } };
+}
+
+function serving(object: "model.unload" | "model.load", { model, status }: ServingChange) {
+  return { object, id: model.id, sha256: model.sha256, state: status.state, in_flight: status.inFlight, queued: status.queued };
 }

@@ -126,6 +126,8 @@ export class ModelHost {
   private onMessage(message: ChildMessage, log: Logger): void {
     switch (message.type) {
       case "loaded":
+        // A host stopped or drained while it loaded stays so; its process is on its way out.
+        if (this.state !== "loading") return;
         this.state = "ready";
         this.loadCrashes = 0;
         this.restartDelayMs = this.options.restartDelayMs ?? 500;
@@ -134,6 +136,7 @@ export class ModelHost {
         this.settle();
         return;
       case "load-failed":
+        if (this.state !== "loading") return;
         this.fail(message.code, message.reason);
         log.error({ code: message.code, reason: message.reason }, "model refused");
         this.child?.kill("SIGKILL");
@@ -171,7 +174,7 @@ export class ModelHost {
     const crash = new ModelUnavailableError("model_crashed", `model ${this.id} stopped while serving the request`);
     for (const pending of this.pending.values()) pending.reject(crash);
     this.pending.clear();
-    if (this.state === "stopped" || this.state === "failed") return;
+    if (this.state === "stopped" || this.state === "failed" || this.state === "draining" || this.state === "unloaded") return;
 
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     if (this.state === "loading") {
@@ -196,6 +199,7 @@ export class ModelHost {
 
   private assertReady(): void {
     if (this.state === "ready") return;
+    if (this.state === "draining" || this.state === "unloaded") throw new ModelUnavailableError("model_unloaded", `model ${this.id} is unloaded`);
     if (this.reason) throw new ModelUnavailableError(this.reason.code, `model ${this.id} is unavailable: ${this.reason.text}`);
     throw new ModelUnavailableError("model_loading", `model ${this.id} is still loading`);
   }
@@ -206,9 +210,11 @@ export class ModelHost {
     const admission = await this.gate.acquire(options.signal);
     const started = performance.now();
     const child = this.child;
-    if (this.state !== "ready" || !child) {
+    // A draining host still serves what it admitted before it began to drain.
+    if ((this.state !== "ready" && this.state !== "draining") || !child) {
       admission.release(0);
       this.assertReady();
+      throw new ModelUnavailableError("model_restarting", `model ${this.id} is restarting`);
     }
     const id = this.nextId++;
     const onAbort = () => child?.connected && child.send({ type: "abort", id } satisfies ParentMessage);
@@ -261,6 +267,43 @@ export class ModelHost {
     this.state = "stopped";
     clearTimeout(this.restartTimer);
     this.gate.rejectWaiting(new ModelUnavailableError("model_stopped", `model ${this.id} is shutting down`));
+    await this.stopChild();
+    // Whoever waits for a load that will not end now is let go.
+    this.settle();
+  }
+
+  /**
+   * Takes no more requests, lets those it admitted or queued finish, then stops the process, which frees the
+   * model's memory. Work still there after `timeoutMs` fails with `model_drain_timeout` (503). Resolves with how
+   * many requests were cut off; a host that was not serving (loading, failed) stops at once.
+   */
+  async drain(timeoutMs: number): Promise<{ aborted: number }> {
+    if (this.state === "stopped" || this.state === "unloaded" || this.state === "draining") return { aborted: 0 };
+    this.state = "draining";
+    this.reason = undefined;
+    clearTimeout(this.restartTimer);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.gate.whenIdle().then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    let aborted = 0;
+    if (timedOut) {
+      aborted = this.gate.inFlight + this.gate.queued;
+      const cutOff = new ModelUnavailableError("model_drain_timeout", `model ${this.id} was unloaded before the request finished (drain timeout ${timeoutMs} ms)`);
+      this.gate.rejectWaiting(cutOff);
+      for (const pending of this.pending.values()) pending.reject(cutOff);
+      this.pending.clear();
+    }
+    await this.stopChild();
+    // close() during the drain (the gateway shutting down) has the last word.
+    if (this.state === "draining") this.state = "unloaded";
+    this.settle();
+    return { aborted };
+  }
+
+  private async stopChild(): Promise<void> {
     const child = this.child;
     if (!child) return;
     await new Promise<void>((resolve) => {

@@ -161,7 +161,7 @@ export class PrometheusMetrics implements Metrics {
    */
   private registerSourceGauges(): void {
     const models = () => this.sources.models?.() ?? [];
-    this.gauge("atomic_model_state", "1 for the state each model's host is in (loading, ready, failed, stopped)", ["model", "state"], (set) => {
+    this.gauge("atomic_model_state", "1 for the state each model's host is in (loading, ready, failed, stopped, draining, unloaded)", ["model", "state"], (set) => {
       for (const model of models()) set({ model: model.id, state: model.state }, 1);
     });
     this.gauge("atomic_model_queue_depth", "Requests waiting for a free sequence of the model's host", ["model"], (set) => {

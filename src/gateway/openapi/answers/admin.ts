@@ -4,6 +4,7 @@ import { CriteriaSchema } from "../../../bidding/criteria.js";
 import { TenantLimitsSchema } from "../../../config/schema.js";
 import { answerSchema } from "../registry.js";
 import { SCOPES } from "../../../identity/principal.js";
+import { MODEL_STATES } from "../../../inference/interface.js";
 import { Count, Sha256Hex, Timestamp } from "./common.js";
 
 /** Answers of the operators' routes under /v1/admin (scope admin). */
@@ -84,10 +85,25 @@ export const PolicyReload = answerSchema("PolicyReload", z.object({
   warnings: z.array(z.string()),
 }));
 
+const ModelState = z.enum(MODEL_STATES);
+
 export const ModelsReload = answerSchema("ModelsReload", z.object({
   object: z.literal("models.reload"),
-  added: z.array(z.object({ id: z.string(), sha256: Sha256Hex, state: z.enum(["loading", "ready", "failed", "stopped"]) })).describe("newly pinned: now hosted, loading"),
-  restart_needed: z.array(z.object({ id: z.string(), reason: z.enum(["changed", "unpinned"]) })).describe("pinned otherwise than served, or unpinned: as served until a restart"),
+  added: z.array(z.object({ id: z.string(), sha256: Sha256Hex, state: ModelState })).describe("newly pinned: now hosted, loading"),
+  replaced: z.array(z.object({ id: z.string(), sha256: Sha256Hex, previous_sha256: Sha256Hex, state: z.enum(["loading", "unloaded"]) }))
+    .describe("pinned otherwise than served: the new pin loading beside the served one, which serves until the switch; or, for an unloaded model, taken for its next load"),
+  removed: z.array(z.object({ id: z.string(), sha256: Sha256Hex, state: ModelState })).describe("unpinned: unknown to new requests, its host draining"),
+  refused: z.array(z.object({ id: z.string(), sha256: Sha256Hex, code: z.string(), reason: z.string() }))
+    .describe("changed pins whose file was refused (digest, format, crash on load): the previous pin serves on"),
+}));
+
+export const ModelServing = answerSchema("ModelServing", z.object({
+  object: z.enum(["model.unload", "model.load"]),
+  id: z.string(),
+  sha256: Sha256Hex,
+  state: ModelState.describe("draining or unloaded after an unload; loading after a load"),
+  in_flight: Count.describe("requests its host is serving (an unload lets them finish)"),
+  queued: Count,
 }));
 
 const selectors = z.object({ subject: z.string().optional(), execution_id: z.string().optional(), before: z.string().optional() });

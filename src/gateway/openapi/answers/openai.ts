@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MODEL_STATES } from "../../../inference/interface.js";
 import { CAPABILITIES } from "../../../models/manifest.js";
 import { AUTO_MODEL } from "../../../pipeline/routing.js";
 import { answerSchema } from "../registry.js";
@@ -6,8 +7,7 @@ import { Count, ErrorAnswer, Sha256Hex, Usage } from "./common.js";
 
 /** The answers of the OpenAI-compatible routes, in OpenAI's shapes, with Atomic's own fields under `atomic`. */
 
-/** ModelState in inference/interface.ts. */
-const ModelState = z.enum(["loading", "ready", "failed", "stopped"]);
+const ModelState = z.enum(MODEL_STATES);
 const Capability = z.enum(CAPABILITIES);
 const Unix = z.int().min(0).describe("seconds since the epoch");
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AUDIT_EVENT_KINDS } from "../../../audit/core/entry.js";
+import { MODEL_STATES } from "../../../inference/interface.js";
 import { answerSchema } from "../registry.js";
 import { Count, Sha256Hex, Timestamp } from "./common.js";
 
@@ -65,5 +66,5 @@ export const Liveness = answerSchema("Liveness", z.object({ status: z.literal("o
 export const Readiness = answerSchema("Readiness", z.object({
   status: z.enum(["ready", "not_ready"]),
   database: z.enum(["ok", "unreachable"]),
-  models: z.array(z.object({ id: z.string(), state: z.enum(["loading", "ready", "failed", "stopped"]), reason_code: z.string().optional() })),
+  models: z.array(z.object({ id: z.string(), state: z.enum(MODEL_STATES), reason_code: z.string().optional() })),
 }));
