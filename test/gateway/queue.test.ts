@@ -9,7 +9,8 @@ beforeAll(async () => {
 });
 afterAll(async () => gw?.close());
 
-const long = () => gw.post(`/v1/completions`, { model: "one", prompt: "go", max_tokens: 3000, temperature: 1 });
+// Long enough to hold the one sequence while a few requests are sent and checked (milliseconds), no longer.
+const long = () => gw.post(`/v1/completions`, { model: "one", prompt: "go", max_tokens: 600, temperature: 1 });
 
 async function until(predicate: () => boolean): Promise<void> {
   while (!predicate()) await new Promise((r) => setTimeout(r, 2));

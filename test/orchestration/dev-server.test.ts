@@ -96,7 +96,7 @@ describe("temporal dev server", () => {
     expect(doneResult.status).toBe("succeeded");
 
     // Kill the server while another task's inference runs.
-    const running = await submitTask(client, task(1500));
+    const running = await submitTask(client, task(400));
     while ((await running.query(taskProgressQuery)).microtasks[0]!.state !== "running") await new Promise((r) => setTimeout(r, 20));
     const pid = server.pid()!;
     process.kill(pid, "SIGKILL");
