@@ -3,7 +3,8 @@ import { configDefaults, defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    // Slow suites with commands of their own (see README): the production Temporal server and the offline bundle.
+    // Slow suites with commands of their own: the production Temporal server (docs/architecture.md, Orchestration)
+    // and the offline bundle (docs/offline-installation.md).
     exclude: [...configDefaults.exclude, "test/deploy/**", "test/bundle/**"],
     globalSetup: ["test/setup/global.ts", "test/support/temporal-global-setup.ts"],
     reporters: ["default", "./test/support/summary-reporter.ts"],

@@ -111,7 +111,7 @@ export const ConfigSchema = z.strictObject({
   inference: z.strictObject({
     /**
      * llama.cpp threads per model host. Half the logical CPUs: ggml's threads spin while they wait, and on the
-     * 2-vCPU machines measured here 2 threads ran 2-30x slower than 1 (see README, Performance).
+     * 2-vCPU machines measured here 2 threads ran 2-30x slower than 1 (see docs/performance.md).
      */
     threads: z.number().int().min(1).max(512).default(Math.max(1, Math.floor(availableParallelism() / 2))),
     gpu: z.enum(["auto", "cpu", "cuda", "vulkan"]).default("auto"),
@@ -182,7 +182,7 @@ export const ConfigSchema = z.strictObject({
     /**
      * The learner: LinUCB on the request's shape ("linucb"), or Thompson sampling over per-model logistic
      * regressions that also read its content ("logistic-ts", experimental: on the replay bench it does not yet beat
-     * LinUCB; see README, Bidding).
+     * LinUCB; see docs/architecture.md, Bidding).
      */
     policy: z.enum(["linucb", "logistic-ts"]).default("linucb"),
     /**
@@ -192,13 +192,14 @@ export const ConfigSchema = z.strictObject({
      */
     features: z.enum(["none", "hashed", "embedding"]).default("none"),
     /**
-     * Shadow runs (README, Bidding): the share of requests sent to a dearer model on which the cheapest eligible one,
-     * when idle, also answers after the answer has gone, so the learner sees how it would have done. 0: off.
+     * Shadow runs (docs/architecture.md, Bidding): the share of requests sent to a dearer model on which the
+     * cheapest eligible one, when idle, also answers after the answer has gone, so the learner sees how it would have
+     * done. 0: off.
      */
     shadowRate: z.number().min(0).max(1).default(0),
   }).prefault({}),
   adaptation: z.strictObject({
-    /** Inference-time adaptation of chat, completion and synchronous task requests (README, Inference-time adaptation). */
+    /** Adaptation of chat, completion and synchronous task requests (docs/architecture.md, Inference-time adaptation). */
     enabled: z.boolean().default(true),
     /** Explicit feedback scores a task class needs before plans are learned for it (until then requests run as sent). */
     minFeedback: z.number().int().min(1).max(10_000).default(3),
@@ -224,9 +225,9 @@ export const ConfigSchema = z.strictObject({
     /** Tenant and task-class pairs kept; the least recently used go first. */
     maxClasses: z.number().int().min(1).max(1_000_000).default(10_000),
     /**
-     * Fits started by ratings (README, Fitting adapters): once a tenant's task class has `minExamples` new ratings on
-     * a model, an adapter is fitted from its most recent `maxExamples` and promoted only if it beats the one in
-     * service. Off by default: a fit takes a CPU core for seconds to minutes on the gateway's host.
+     * Fits started by ratings (docs/architecture.md, automatic fits): once a tenant's task class has `minExamples`
+     * new ratings on a model, an adapter is fitted from its most recent `maxExamples` and promoted only if it beats
+     * the one in service. Off by default: a fit takes a CPU core for seconds to minutes on the gateway's host.
      */
     autoFit: z.strictObject({
       enabled: z.boolean().default(false),

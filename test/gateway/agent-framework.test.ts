@@ -15,8 +15,8 @@ import { writeModelFamily } from "../support/models.js";
  * over the Responses API (the SDK's default) and over Chat Completions. The SDK's tracing is off, and every TCP
  * connection this process opens is recorded: none may leave loopback.
  *
- * The task is shaped for a 135M model, which is no agent (README, Tool calling): a Broker must call one of two tools
- * (tool_choice "required", one call per turn), then hand off to an Answerer that has no tools and answers from the
+ * The task is shaped for a 135M model, which is no agent (docs/api.md, Tool calling): a Broker must call one of two
+ * tools (tool_choice "required", one call per turn), then hand off to an Answerer that has no tools and answers from the
  * result. Offered a tool again after its result, or shown more than one call before answering, the model writes
  * another call instead of an answer (measured), so each step's tools are enabled only while it is next (the SDK's
  * isEnabled) and the Answerer is not shown the handoff itself (the handoff's inputFilter). The answer is another

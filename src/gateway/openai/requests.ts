@@ -79,9 +79,9 @@ export const ResponseFormat = z.discriminatedUnion("type", [
 ]);
 
 /**
- * Atomic's extensions for inference-time adaptation (README, Inference-time adaptation), on every generation route:
- * `atomic_task` names the kind of work (the task class adaptation learns under), `atomic_adaptation` turns adaptation
- * off for the request or names the strategies to apply.
+ * Atomic's extensions for inference-time adaptation (docs/architecture.md, Inference-time adaptation), on every
+ * generation route: `atomic_task` names the kind of work (the task class adaptation learns under),
+ * `atomic_adaptation` turns adaptation off for the request or names the strategies to apply.
  */
 export const AdaptationFields = {
   atomic_task: z.string().regex(TASK_LABEL_PATTERN, "a task label: letters, digits, '.', '_' and '-', starting with a letter or digit (max 64)").optional(),

@@ -18,7 +18,8 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIStatusError(AtomicError):
-    """The gateway refused the request: `code` is its stable error code (README's error list), `status` the HTTP status."""
+    """The gateway refused the request: `code` is its stable error code (docs/api.md's error list), `status` the
+    HTTP status."""
 
     def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
         error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
