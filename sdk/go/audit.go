@@ -30,13 +30,17 @@ const pendingPoll = 250 * time.Millisecond
 // AuditReceipt is the receipt of an audit event (scope audit:read; an execution's id is its event's id): its leaf
 // with the inclusion proof in a signed tree. Verify it offline with its Verify method or VerifyReceipt.
 func (c *Client) AuditReceipt(ctx context.Context, eventID string, options ReceiptOptions) (*Receipt, error) {
+	return c.receipt(ctx, "/v1/audit/receipt/"+pathSegment(eventID), options)
+}
+
+func (c *Client) receipt(ctx context.Context, path string, options ReceiptOptions) (*Receipt, error) {
 	query := url.Values{}
 	if options.TreeSize > 0 {
 		query.Set("tree_size", strconv.FormatUint(options.TreeSize, 10))
 	}
 	deadline := time.Now().Add(options.Wait)
 	for {
-		receipt, err := callFor[Receipt](ctx, c, http.MethodGet, "/v1/audit/receipt/"+pathSegment(eventID), query, nil)
+		receipt, err := callFor[Receipt](ctx, c, http.MethodGet, path, query, nil)
 		var apiError *APIError
 		if err == nil || !errors.As(err, &apiError) || apiError.Code != "audit_event_pending" || time.Now().After(deadline) {
 			return receipt, err

@@ -14,8 +14,8 @@ import (
 )
 
 // Against a running gateway (test/sdk/sdk.test.ts starts one): skipped unless ATOMIC_SDK_BASE_URL is set.
-// ATOMIC_SDK_API_KEY has scopes tasks and audit:read, of a tenant of its own; ATOMIC_SDK_PUBLIC_KEY is the path of
-// the log's public JWK; ATOMIC_SDK_WEBHOOK_PORT a loopback port on the gateway's webhooks.allow.
+// ATOMIC_SDK_API_KEY has scopes tasks and audit:read, of a tenant of its own; ATOMIC_SDK_APP_KEY only tasks, of the
+// same tenant (an application, not an auditor); ATOMIC_SDK_PUBLIC_KEY is the path of the log's public JWK; ATOMIC_SDK_WEBHOOK_PORT a loopback port on the gateway's webhooks.allow.
 
 var ticket = map[string]any{
 	"type":       "object",
@@ -93,6 +93,23 @@ func TestIntegration(t *testing.T) {
 		}
 	})
 
+	t.Run("an application without audit:read proves its own execution", func(t *testing.T) {
+		app := NewClient(baseURL, os.Getenv("ATOMIC_SDK_APP_KEY"), WithTimeout(time.Minute))
+		if _, err := app.AuditReceipt(ctx, task.ID, ReceiptOptions{}); ErrorCode(err) != "insufficient_scope" {
+			t.Fatalf("want the auditor's route refused, got %v", err)
+		}
+		receipt, err := app.ExecutionReceipt(ctx, task.ID, ReceiptOptions{Wait: 20 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if verified, err := receipt.Verify(keys, VerifyOptions{}); err != nil || verified.EventID != task.ID {
+			t.Fatalf("want the task's receipt verified, got %+v (%v)", verified, err)
+		}
+		if _, err := app.ExecutionReceipt(ctx, "0190c1a2-0000-7000-8000-000000000000", ReceiptOptions{}); ErrorCode(err) != "execution_not_found" {
+			t.Fatalf("want execution_not_found, got %v", err)
+		}
+	})
+
 	t.Run("schemas are registered, read and listed", func(t *testing.T) {
 		if schema, err := client.Schema(ctx, "ticket", 1); err != nil || schema.Version != 1 || schema.Description == nil {
 			t.Fatalf("want version 1, got %+v (%v)", schema, err)
@@ -113,8 +130,11 @@ func TestIntegration(t *testing.T) {
 
 	t.Run("the decision is read and feedback taken", func(t *testing.T) {
 		decision, err := client.Decision(ctx, task.ID)
-		if err != nil || decision == nil || decision.ExecutionID != task.ID || len(decision.Microtasks) == 0 || decision.Microtasks[0].Bids[0].Model != task.Model {
+		if err != nil || decision.ExecutionID != task.ID || len(decision.Microtasks) == 0 || decision.Microtasks[0].Bids[0].Model != task.Model {
 			t.Fatalf("want the task's decision, got %+v (%v)", decision, err)
+		}
+		if _, err := client.Decision(ctx, "0190c1a2-0000-7000-8000-000000000000"); ErrorCode(err) != "decision_not_found" {
+			t.Fatalf("want decision_not_found, got %v", err)
 		}
 		feedback, err := client.CreateFeedback(ctx, FeedbackRequest{ExecutionID: task.ID, Score: 0.75, Comment: "right title, wrong floor"})
 		if err != nil || feedback.Object != "feedback" || feedback.ExecutionID != task.ID {

@@ -37,14 +37,17 @@ func (c *Client) Execution(ctx context.Context, id string) (*Execution, error) {
 	return callFor[Execution](ctx, c, http.MethodGet, "/v1/executions/"+pathSegment(id), nil, nil)
 }
 
-// Decision is the bidding decision behind an execution (its plan, every bid, the choice); nil where the caller
-// named the model. The gateway serves it within the execution (and an asynchronous task's within Task).
-func (c *Client) Decision(ctx context.Context, executionID string) (*Decision, error) {
-	execution, err := c.Execution(ctx, executionID)
-	if err != nil {
-		return nil, err
-	}
-	return execution.Decision, nil
+// ExecutionReceipt is the audit receipt of one of the caller's tenant's executions, with the scopes that read
+// executions (no audit:read): what AuditReceipt answers for its event, options alike. Verify it offline with its
+// Verify method or VerifyReceipt.
+func (c *Client) ExecutionReceipt(ctx context.Context, executionID string, options ReceiptOptions) (*Receipt, error) {
+	return c.receipt(ctx, "/v1/executions/"+pathSegment(executionID)+"/receipt", options)
+}
+
+// Decision is the bidding decision x-atomic-decision-id names (its plan, every bid, the choice), stored under an
+// execution's or an asynchronous task's id; an APIError decision_not_found where the caller named the model.
+func (c *Client) Decision(ctx context.Context, id string) (*Decision, error) {
+	return callFor[Decision](ctx, c, http.MethodGet, "/v1/decisions/"+pathSegment(id), nil, nil)
 }
 
 // CreateFeedback judges an execution's answer, taught to bidding and adaptation.

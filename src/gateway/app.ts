@@ -20,6 +20,8 @@ import { registerEmbeddings } from "./routes/v1_embeddings.js";
 import { registerEvents } from "./routes/v1_events.js";
 import { registerResponses } from "./routes/v1_responses.js";
 import { registerExecutionsGet } from "./routes/v1_executions_get.js";
+import { registerExecutionReceipt } from "./routes/v1_executions_receipt.js";
+import { registerDecisionsGet } from "./routes/v1_decisions_get.js";
 import { registerFeedback } from "./routes/v1_feedback.js";
 import { registerAdminAdaptation } from "./routes/v1_admin_adaptation.js";
 import { registerAdminAdaptationFits } from "./routes/v1_admin_adaptation_fits.js";
@@ -82,6 +84,8 @@ export function createApp(deps: GatewayDeps): Hono {
   registerTasksEvents(app, deps);
   registerTasksCancel(app, deps);
   registerExecutionsGet(app, deps);
+  registerExecutionReceipt(app, deps);
+  registerDecisionsGet(app, deps);
   registerFeedback(app, deps);
   registerEvents(app, deps);
   registerAdminBidding(app, deps);

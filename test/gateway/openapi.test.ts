@@ -232,6 +232,8 @@ describe("answers match their documented schemas", () => {
     expect(task.schema).toEqual({ name: "ticket", version: 1 });
     await call("POST", "/v1/tasks", "/v1/tasks", { input: "say something", max_tokens: 4 });
     await call("GET", "/v1/executions/{id}", `/v1/executions/${task.id}`);
+    expect((await call("GET", "/v1/decisions/{id}", `/v1/decisions/${task.id}`)).executionId).toBe(task.id);
+    expect((await call("GET", "/v1/decisions/{id}", "/v1/decisions/0190c1a2-0000-7000-8000-000000000000")).error.code).toBe("decision_not_found");
   });
 
   it("asynchronous tasks: accepted, followed, streamed, and refused a cancel once ended", async () => {
@@ -257,6 +259,8 @@ describe("answers match their documented schemas", () => {
     const body = await expectDocumented("GET", "/v1/audit/receipt/{eventId}", receipt);
     await call("GET", "/v1/audit/consistency", `/v1/audit/consistency?from=${body.tree_size}&to=${body.tree_size}`);
     await call("GET", "/v1/audit/receipt/{eventId}", "/v1/audit/receipt/someone@example.org");
+    expect((await call("GET", "/v1/executions/{id}/receipt", `/v1/executions/${executionId}/receipt?tree_size=${body.tree_size}`))).toEqual(body);
+    expect((await call("GET", "/v1/executions/{id}/receipt", "/v1/executions/someone@example.org/receipt")).error.code).toBe("invalid_parameter");
     await call("GET", "/v1/audit/export", "/v1/audit/export");
   });
 

@@ -74,9 +74,11 @@ beforeAll(async () => {
   const goTool = goBinary();
   const goCache = join(repoRoot, ".tools", "go");
   const [pythonKey, goKey] = [await gw.issueKey("sdk-python", ["tasks", "audit:read"]), await gw.issueKey("sdk-go", ["tasks", "audit:read"])];
+  // An application's key, of the same tenant: it proves its own executions without the auditor's scope.
+  const [pythonAppKey, goAppKey] = [await gw.issueKey("sdk-python", ["tasks"]), await gw.issueKey("sdk-go", ["tasks"])];
   const runPython = run(venvPython, ["-m", "pytest", "-q", "-rs"], {
     cwd: join(repoRoot, "sdk", "python"),
-    env: { ...common, ATOMIC_SDK_API_KEY: pythonKey, ATOMIC_SDK_WEBHOOK_PORT: String(pythonPort), PYTHONDONTWRITEBYTECODE: "1" },
+    env: { ...common, ATOMIC_SDK_API_KEY: pythonKey, ATOMIC_SDK_APP_KEY: pythonAppKey, ATOMIC_SDK_WEBHOOK_PORT: String(pythonPort), PYTHONDONTWRITEBYTECODE: "1" },
   });
   const runGo = goTool === undefined
     ? Promise.resolve({ code: 127, output: "no Go toolchain (go on PATH, /usr/local/go/bin/go, or ATOMIC_GO): the Go SDK's tests need one" })
@@ -85,6 +87,7 @@ beforeAll(async () => {
         env: {
           ...common,
           ATOMIC_SDK_API_KEY: goKey,
+          ATOMIC_SDK_APP_KEY: goAppKey,
           ATOMIC_SDK_WEBHOOK_PORT: String(goPort),
           // No network, no toolchain download, the module as committed; the build cache kept between runs.
           GOPROXY: "off",

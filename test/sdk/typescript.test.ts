@@ -106,7 +106,8 @@ describe("the client against a running gateway", () => {
     expect(execution).toMatchObject({ id: task.id, object: "execution", endpoint: "tasks", status: "succeeded", schema: { name: "sdk-answer", version: 1 } });
     const decision = await client.decisions.get(task.id);
     expect(decision).toMatchObject({ executionId: task.id });
-    expect(decision!.microtasks[0]!.choice).toMatchObject({ model: "tiny" });
+    expect(decision.microtasks[0]!.choice).toMatchObject({ model: "tiny" });
+    expect(await client.decisions.get(crypto.randomUUID()).catch((error: unknown) => error)).toMatchObject({ status: 404, code: "decision_not_found" });
 
     expect(await client.feedback.create({ execution_id: task.id, score: 0.9, comment: "fine" })).toMatchObject({ object: "feedback", execution_id: task.id });
   });
@@ -171,6 +172,18 @@ function otherKey(kid: string): PublicJwk {
 }
 
 describe("receipts verified offline", () => {
+  it("fetches its own execution's receipt with a key that holds no audit:read, and it verifies", async () => {
+    const app = new sdk.AtomicClient({ baseUrl: `${gw.url}/v1`, apiKey: await gw.issueKey("default", ["tasks"]), timeout: 60_000 });
+    expect(await app.audit.receipt(syncTaskId).catch((error: unknown) => error)).toMatchObject({ status: 403, code: "insufficient_scope" });
+    await gw.gateway.audit.sequencer.drain();
+    const receipt = await app.executions.receipt(syncTaskId);
+    expect(sdk.verifyReceipt(receipt, null, jwk)).toMatchObject({ ok: true, eventId: syncTaskId, kind: "request", held: false });
+    const checkpoint = await client.audit.checkpoint();
+    const tree = sdk.verifyCheckpoint(checkpoint, jwk);
+    const inHeld = await app.executions.receipt(syncTaskId, { treeSize: tree.ok ? tree.treeSize : 0 });
+    expect(sdk.verifyReceipt(inHeld, checkpoint, jwk)).toMatchObject({ ok: true, eventId: syncTaskId, held: true });
+  });
+
   it("verifies a task's receipt against the signed checkpoint, and names what is wrong with each tampered part", async () => {
     await gw.gateway.audit.sequencer.drain();
     const checkpoint = await client.audit.checkpoint();

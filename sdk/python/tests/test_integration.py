@@ -1,6 +1,7 @@
 """Against a running gateway (test/sdk/sdk.test.ts starts one): skipped unless ATOMIC_SDK_BASE_URL is set.
 
-ATOMIC_SDK_API_KEY has scopes tasks and audit:read, of a tenant of its own; ATOMIC_SDK_PUBLIC_KEY is the path of the
+ATOMIC_SDK_API_KEY has scopes tasks and audit:read, of a tenant of its own; ATOMIC_SDK_APP_KEY only tasks, of the same
+tenant (an application, not an auditor); ATOMIC_SDK_PUBLIC_KEY is the path of the
 log's public JWK (audit-signing.pub.jwk); ATOMIC_SDK_WEBHOOK_PORT a loopback port on the gateway's webhooks.allow.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from atomic_sdk import AuthenticationError, Client, ConflictError, NotFoundError, VerificationError, verify_checkpoint, verify_receipt, verify_webhook
+from atomic_sdk import AuthenticationError, Client, ConflictError, NotFoundError, PermissionDeniedError, VerificationError, verify_checkpoint, verify_receipt, verify_webhook
 
 BASE_URL = os.environ.get("ATOMIC_SDK_BASE_URL")
 pytestmark = pytest.mark.skipif(not BASE_URL, reason="ATOMIC_SDK_BASE_URL names no gateway")
@@ -25,6 +26,11 @@ TICKET = {"type": "object", "properties": {"title": {"type": "string", "maxLengt
 @pytest.fixture(scope="module")
 def client() -> Client:
     return Client(BASE_URL, os.environ["ATOMIC_SDK_API_KEY"], timeout=60)
+
+
+@pytest.fixture(scope="module")
+def app_client() -> Client:
+    return Client(BASE_URL, os.environ["ATOMIC_SDK_APP_KEY"], timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +73,19 @@ def test_the_tasks_receipt_verifies_offline_in_a_checkpoint_held(client, task, p
     assert refused.value.code == "inclusion_failed"
 
 
+def test_an_application_without_audit_read_proves_its_own_execution(app_client, task, public_key):
+    with pytest.raises(PermissionDeniedError) as refused:
+        app_client.get_audit_receipt(task["id"])
+    assert refused.value.code == "insufficient_scope"
+    receipt = app_client.get_execution_receipt(task["id"], wait=20)
+    assert verify_receipt(receipt, public_key).event_id == task["id"]
+    size = receipt["tree_size"]
+    assert app_client.get_execution_receipt(task["id"], tree_size=size) == receipt
+    with pytest.raises(NotFoundError) as unknown:
+        app_client.get_execution_receipt(str(uuid.uuid4()))
+    assert unknown.value.code == "execution_not_found"
+
+
 def test_schemas_are_registered_read_and_listed(client, task):
     assert client.get_schema("ticket")["schema"] == TICKET
     assert client.get_schema("ticket", 1)["version"] == 1
@@ -81,8 +100,11 @@ def test_schemas_are_registered_read_and_listed(client, task):
 
 def test_the_decision_is_read_and_feedback_taken(client, task):
     decision = client.get_decision(task["id"])
-    assert decision is not None and decision["executionId"] == task["id"]
+    assert decision["executionId"] == task["id"]
     assert [bid["model"] for bid in decision["microtasks"][0]["bids"]] == [task["model"]]
+    with pytest.raises(NotFoundError) as unknown:
+        client.get_decision(str(uuid.uuid4()))
+    assert unknown.value.code == "decision_not_found"
     feedback = client.create_feedback(task["id"], 0.75, comment="right title, wrong floor")
     assert (feedback["object"], feedback["execution_id"]) == ("feedback", task["id"])
 

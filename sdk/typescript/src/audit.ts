@@ -2,7 +2,10 @@ import type { AuditReceipt } from "./api-types.js";
 import type { CallOptions, Http } from "./http.js";
 import { ROUTES } from "./routes.js";
 
-/** The audit log's signed checkpoints and receipts (scope `audit:read`); verify them offline with verifyReceipt(). */
+/**
+ * The audit log's signed checkpoints and any event's receipt (scope `audit:read`, every tenant's log); verify them
+ * offline with verifyReceipt(). An application proving its own execution needs only `executions.receipt(id)`.
+ */
 export class Audit {
   constructor(private readonly http: Http) {}
 

@@ -21,7 +21,7 @@ export class AtomicClient {
     this.schemas = new Schemas(http);
     this.executions = new Executions(http);
     this.feedback = new FeedbackApi(http);
-    this.decisions = new Decisions(this.executions);
+    this.decisions = new Decisions(http);
     this.audit = new Audit(http);
     this.events = new Events(http);
   }

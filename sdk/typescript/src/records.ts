@@ -1,4 +1,4 @@
-import type { Decision, Execution, Feedback, FeedbackRequest } from "./api-types.js";
+import type { AuditReceipt, Decision, Execution, Feedback, FeedbackRequest } from "./api-types.js";
 import type { CallOptions, Http } from "./http.js";
 import { ROUTES } from "./routes.js";
 
@@ -8,6 +8,15 @@ export class Executions {
 
   get(id: string, options?: CallOptions): Promise<Execution> {
     return this.http.json(ROUTES.getExecution, { params: { id }, options });
+  }
+
+  /**
+   * The execution's audit receipt (its leaf with its inclusion proof), with the scopes that read the execution: no
+   * `audit:read` needed. In the latest signed tree, or in the tree of `treeSize` (that of a checkpoint you hold);
+   * verify it offline with verifyReceipt(). AtomicError `audit_event_pending` (404) while not yet sequenced.
+   */
+  receipt(id: string, options: CallOptions & { treeSize?: number } = {}): Promise<AuditReceipt> {
+    return this.http.json(ROUTES.getExecutionReceipt, { params: { id }, query: { tree_size: options.treeSize }, options });
   }
 }
 
@@ -21,15 +30,14 @@ export class FeedbackApi {
 }
 
 /**
- * Bidding decisions. The gateway has no route of their own: a decision is stored under the execution's id (the
- * `x-atomic-decision-id` header names it) and answered inside the execution record, so that is where it is read.
- * A running asynchronous task has no execution record yet: its decision is in `tasks.get(id)`.
+ * GET /v1/decisions/{id}: the bidding decision the `x-atomic-decision-id` header names, stored under an execution's
+ * or an asynchronous task's id (a running task's too, with the `tasks` scope), without the execution's content.
  */
 export class Decisions {
-  constructor(private readonly executions: Executions) {}
+  constructor(private readonly http: Http) {}
 
-  /** The decision behind an execution; null when the caller named the model and nothing was bid for. */
-  async get(id: string, options?: CallOptions): Promise<Decision | null> {
-    return (await this.executions.get(id, options)).decision;
+  /** The decision; AtomicError `decision_not_found` (404) for an unknown id or where the caller named the model. */
+  get(id: string, options?: CallOptions): Promise<Decision> {
+    return this.http.json(ROUTES.getDecision, { params: { id }, options });
   }
 }

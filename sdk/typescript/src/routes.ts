@@ -14,6 +14,8 @@ export const ROUTES = {
   getSchema: { method: "GET", path: "/v1/schemas/{name}", query: [] },
   getSchemaVersion: { method: "GET", path: "/v1/schemas/{name}/versions/{version}", query: [] },
   getExecution: { method: "GET", path: "/v1/executions/{id}", query: [] },
+  getExecutionReceipt: { method: "GET", path: "/v1/executions/{id}/receipt", query: ["tree_size"] },
+  getDecision: { method: "GET", path: "/v1/decisions/{id}", query: [] },
   createFeedback: { method: "POST", path: "/v1/feedback", query: [] },
   streamEvents: { method: "GET", path: "/v1/events", query: ["kinds"] },
   getAuditCheckpoint: { method: "GET", path: "/v1/audit/checkpoint", query: [] },

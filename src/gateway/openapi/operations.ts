@@ -6,6 +6,7 @@ import { FitRequest, JobParams } from "../routes/v1_admin_adaptation_fits.js";
 import { ErasureRequest } from "../routes/v1_admin_erasure.js";
 import { ConsistencyQuery, ExportQuery, NoQuery, ReceiptPath, ReceiptQuery } from "../routes/v1_audit.js";
 import { EventsQuery } from "../routes/v1_events.js";
+import { ExecutionPath } from "../routes/v1_executions_receipt.js";
 import { FeedbackRequest } from "../routes/v1_feedback.js";
 import { RegisterSchemaRequest, SchemaPath } from "../routes/v1_schemas.js";
 import { TaskRequest } from "../routes/v1_tasks.js";
@@ -15,7 +16,7 @@ import { ModelPath, UnloadQuery } from "../routes/v1_admin_models.js";
 import { AdapterFit, AdaptationControl, AdaptationState, ApiKey, ApiKeyIssued, ApiKeyList, BiddingState, BiddingTraining, Erasure, ModelServing, ModelsReload, PolicyReload, TenantSettings } from "./answers/admin.js";
 import { ChatCompletion, ChatCompletionChunk, EmbeddingList, Model, ModelList, ResponseObject, ResponseStreamEvent, TextCompletion, TextCompletionChunk } from "./answers/openai.js";
 import { AuditConsistency, AuditEventData, AuditReceipt, Liveness, OpenApiOutline, Readiness, SchemaList, SchemaRecord } from "./answers/records.js";
-import { Execution, Feedback, Task, TaskAccepted, TaskCancelling, TaskEvent, TaskResult } from "./answers/tasks.js";
+import { Decision, Execution, Feedback, Task, TaskAccepted, TaskCancelling, TaskEvent, TaskResult } from "./answers/tasks.js";
 import { requestSchema } from "./registry.js";
 import { AdminAudit, AdminOverview, AuditKeys, ExecutionSummaryList } from "./answers/dashboard.js";
 import { AdminExecutionPath, ExecutionListParams } from "../routes/v1_admin_executions.js";
@@ -209,6 +210,25 @@ export const OPERATIONS: Record<string, Operation> = {
     description: "What was stored for one request: model and digest, parameters, input, output, tokens, timings, and the bidding decision. Only the tenant that made it can read it.",
     tag: "Records",
     answers: { 200: { description: "the record", json: Execution } },
+    errors: [404],
+  },
+  "GET /v1/executions/:id/receipt": {
+    operationId: "getExecutionReceipt",
+    summary: "An execution's audit receipt",
+    description: "What GET /v1/audit/receipt/{eventId} answers for the execution's audit event (it shares the execution's id), with the scopes that read the execution instead of `audit:read`: only the tenant that made it can ask. Its leaf with its inclusion proof in the latest signed tree, or in the tree of `tree_size` the caller holds; verifiable offline with the log's public key. 404 `audit_event_pending` (with Retry-After) while the event is not yet sequenced. Recorded as `audit.read`.",
+    tag: "Records",
+    path: ExecutionPath,
+    query: ReceiptQuery,
+    answers: { 200: { description: "the receipt", json: AuditReceipt, headers: AUDITED } },
+    errors: [404],
+  },
+  "GET /v1/decisions/:id": {
+    operationId: "getDecision",
+    summary: "A bidding decision",
+    description: "The decision `x-atomic-decision-id` names, stored under an execution's or an asynchronous task's id: the plan, every bid and the choice, without the execution's input and output. Only the tenant that made it can read it; 404 `decision_not_found` also where the caller named the model and nothing was bid for. A running task's decision needs the `tasks` scope.",
+    tag: "Records",
+    path: ExecutionPath,
+    answers: { 200: { description: "the decision", json: Decision } },
     errors: [404],
   },
   "GET /v1/events": {

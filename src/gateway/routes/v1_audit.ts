@@ -1,13 +1,9 @@
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import { stream } from "hono/streaming";
 import { z } from "zod";
-import type { AuditEvent } from "../../audit/core/entry.js";
-import { systemEvent } from "../../audit/events.js";
-import { AuditProofUnavailable } from "../../audit/store/reader.js";
 import { consistencyBody } from "../../audit/verify/consistency-proof.js";
-import { receiptBody } from "../../audit/verify/receipt.js";
 import { UUID_PATTERN } from "../../util/uuidv7.js";
-import { actorOf } from "../actor.js";
+import { auditedRead, proofOrRefusal, receiptOf, type AuditRead } from "../audit-reads.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { ApiError, notFound } from "../errors.js";
@@ -25,17 +21,9 @@ export const ExportQuery = z.strictObject({
   previous_size: Size.optional(),
 });
 
-/** Response header naming the audit.read event of this very read: the auditor can ask for its receipt too. */
-export const AUDIT_EVENT_HEADER = "x-atomic-audit-event-id";
 /** On an export that ends before the `to` asked for: that `to` (as an index), and the next signed tree's size. */
 export const REQUESTED_TO_HEADER = "x-atomic-audit-requested-to";
 export const NEXT_CHECKPOINT_HEADER = "x-atomic-audit-next-checkpoint";
-
-/**
- * One read of the log: fills `detail` with what was asked and what is answered (indexes and sizes only, never an
- * entry), and returns how to answer. Validation comes first, so that `detail` never holds what a caller typed.
- */
-type AuditRead = (c: Context, detail: Record<string, unknown>) => Promise<() => Response | Promise<Response>>;
 
 /**
  * The audit log for auditors: signed checkpoints, a receipt (leaf + inclusion proof) per event in the latest tree or
@@ -49,20 +37,7 @@ type AuditRead = (c: Context, detail: Record<string, unknown>) => Promise<() => 
  * with its code; refusals by authentication or scope are already `request.refused` events.
  */
 export function registerAudit(app: Hono, deps: GatewayDeps): void {
-  const audited = (route: string, read: AuditRead) => async (c: Context) => {
-    const detail: Record<string, unknown> = {};
-    let answer;
-    try {
-      answer = await read(c, detail);
-    } catch (error) {
-      if (error instanceof ApiError) await deps.audit.record(readEvent(c, route, { status: "failed", code: error.code }, detail));
-      throw error;
-    }
-    const event = readEvent(c, route, { status: "succeeded" }, detail);
-    await deps.audit.append(event);
-    c.header(AUDIT_EVENT_HEADER, event.id);
-    return answer();
-  };
+  const audited = (route: string, read: AuditRead) => auditedRead(deps, route, read);
 
   app.get("/v1/audit/checkpoint", requireScope("audit:read", "audit:export"), audited("/v1/audit/checkpoint", async (c, detail) => {
     parseParams(NoQuery, c.req.query());
@@ -76,20 +51,8 @@ export function registerAudit(app: Hono, deps: GatewayDeps): void {
     const { eventId } = parseParams(ReceiptPath, c.req.param());
     const query = parseParams(ReceiptQuery, c.req.query());
     Object.assign(detail, { eventId }, query.tree_size === undefined ? {} : { treeSize: query.tree_size });
-    const lookup = () => proofOrRefusal(() => deps.audit.reader.receipt(eventId, { treeSize: query.tree_size }), "tree_size");
-    let receipt = await lookup();
-    if (!receipt) {
-      if (await deps.audit.reader.isQueued(eventId)) {
-        throw new ApiError(404, "not_found_error", "audit_event_pending", `audit event ${eventId} is queued and not yet sequenced`, "eventId", { "Retry-After": "1" });
-      }
-      // The sequencer moves an event from the queue to the log in one transaction: absent from both reads means
-      // it was sequenced between them, and is in the log now, unless it never existed.
-      receipt = await lookup();
-      if (!receipt) throw notFound("audit_event_not_found", `audit event ${eventId} does not exist`, "eventId");
-    }
-    const found = receipt;
-    Object.assign(detail, { index: found.index, treeSize: found.checkpoint.size });
-    return () => c.json(receiptBody(found));
+    const body = await receiptOf(deps.audit.reader, eventId, query.tree_size, "eventId", detail);
+    return () => c.json(body);
   }));
 
   app.get("/v1/audit/consistency", requireScope("audit:read"), audited("/v1/audit/consistency", async (c, detail) => {
@@ -125,22 +88,4 @@ export function registerAudit(app: Hono, deps: GatewayDeps): void {
       });
     };
   }));
-}
-
-function readEvent(c: Context, route: string, outcome: NonNullable<AuditEvent["outcome"]>, detail: Record<string, unknown>): AuditEvent {
-  return systemEvent("audit.read", { actor: actorOf(c), request: { id: c.get("requestId"), endpoint: `GET ${route}` }, outcome, detail });
-}
-
-/** A proof the reader cannot make for the sizes asked is the caller's error, with a stable code. */
-async function proofOrRefusal<T>(make: () => Promise<T>, param: string | null): Promise<T> {
-  try {
-    return await make();
-  } catch (error) {
-    if (!(error instanceof AuditProofUnavailable)) throw error;
-    switch (error.reason) {
-      case "no_checkpoint": throw new ApiError(404, "not_found_error", "audit_checkpoint_not_found", error.message, param);
-      case "not_in_tree": throw new ApiError(400, "invalid_request_error", "audit_event_not_in_tree", error.message, param);
-      case "backwards": throw new ApiError(400, "invalid_request_error", "audit_range_invalid", error.message, param);
-    }
-  }
 }

@@ -6,7 +6,7 @@ import http.client
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
-from typing import Any, Optional, cast
+from typing import Any, cast
 
 from ._http import Transport
 from .errors import APIConnectionError, NotFoundError
@@ -102,10 +102,16 @@ class Client:
     def get_execution(self, execution_id: str) -> Execution:
         return cast(Execution, self._json("GET", f"/v1/executions/{_segment(execution_id)}"))
 
-    def get_decision(self, execution_id: str) -> Optional[Decision]:
-        """The bidding decision behind an execution (its plan, every bid, the choice); None where the caller named
-        the model. The gateway serves it within the execution (and an asynchronous task's within get_task)."""
-        return self.get_execution(execution_id)["decision"]
+    def get_execution_receipt(self, execution_id: str, *, tree_size: int | None = None, wait: float = 0.0) -> Receipt:
+        """The audit receipt of one of the tenant's own executions, with the scopes that read executions (no
+        audit:read): what get_audit_receipt answers for its event, `tree_size` and `wait` alike. Verify it offline
+        with verify_receipt."""
+        return self._receipt(f"/v1/executions/{_segment(execution_id)}/receipt", tree_size, wait)
+
+    def get_decision(self, decision_id: str) -> Decision:
+        """The bidding decision x-atomic-decision-id names (its plan, every bid, the choice), stored under an
+        execution's or an asynchronous task's id. NotFoundError decision_not_found where the caller named the model."""
+        return cast(Decision, self._json("GET", f"/v1/decisions/{_segment(decision_id)}"))
 
     def create_feedback(self, execution_id: str, score: float, *, comment: str | None = None, correction: Any = _UNSET) -> Feedback:
         """The caller's score (0…1) of an execution's answer, taught to bidding and adaptation; `correction` is the
@@ -141,8 +147,10 @@ class Client:
         NotFoundError audit_event_pending: with `wait`, asked again every quarter second (Retry-After is a ceiling:
         the log sequences within its interval) for up to that many seconds.
         Verify it offline with verify_receipt."""
+        return self._receipt(f"/v1/audit/receipt/{_segment(event_id)}", tree_size, wait)
+
+    def _receipt(self, path: str, tree_size: int | None, wait: float) -> Receipt:
         deadline = time.monotonic() + wait
-        path = f"/v1/audit/receipt/{_segment(event_id)}"
         while True:
             try:
                 return cast(Receipt, self._json("GET", path, query={"tree_size": tree_size}))
