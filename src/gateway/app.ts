@@ -94,7 +94,7 @@ export function createApp(deps: GatewayDeps): Hono {
   registerAdminPolicy(app, deps);
   registerAdminErasure(app, deps);
   if (deps.apiKeys !== undefined) registerAdminApiKeys(app, deps.apiKeys);
-  if (deps.tenantSettings !== undefined) registerAdminTenants(app, deps, deps.tenantSettings);
+  if (deps.tenantSettings !== undefined) registerAdminTenants(app, deps.tenantSettings);
   if (deps.modelAdmin !== undefined) registerAdminModels(app, deps, deps.modelAdmin);
   registerSchemas(app, deps);
   registerAudit(app, deps);

@@ -1,3 +1,4 @@
+import type { AuditEvent } from "../audit/core/entry.js";
 import type { CriteriaInput } from "../bidding/criteria.js";
 import type { TenantLimitsInput } from "../config/schema.js";
 
@@ -33,8 +34,11 @@ export class InvalidTenantSettingsError extends Error {
 export interface TenantSettingsStore {
   /** Every tenant's settings; throws InvalidTenantSettingsError on the first row that does not validate. */
   list(): Promise<StoredTenantSettings[]>;
-  /** Replaces the tenant's settings (or creates them), stamped now; returns them as stored. */
-  upsert(settings: NewTenantSettings): Promise<StoredTenantSettings>;
-  /** Removes the tenant's settings; returns what was removed, or null when nothing was stored. */
-  delete(tenant: string): Promise<StoredTenantSettings | null>;
+  /**
+   * Replaces the tenant's settings (or creates them), stamped now; returns them as stored. With `describe`, the
+   * audit event it makes of them is queued in the same transaction: no change without its record.
+   */
+  upsert(settings: NewTenantSettings, describe?: (written: StoredTenantSettings) => AuditEvent): Promise<StoredTenantSettings>;
+  /** Removes the tenant's settings; returns what was removed, or null when nothing was stored (and nothing audited). */
+  delete(tenant: string, describe?: (removed: StoredTenantSettings) => AuditEvent): Promise<StoredTenantSettings | null>;
 }

@@ -1,6 +1,9 @@
-import type { Pool } from "pg";
+import type { Pool, PoolClient } from "pg";
+import type { AuditEvent } from "../audit/core/entry.js";
+import { enqueueAuditEvent } from "../audit/store/queue.js";
 import { CriteriaSchema } from "../bidding/criteria.js";
 import { TenantLimitsSchema } from "../config/schema.js";
+import { inTransaction } from "../store/postgres/transaction.js";
 import { InvalidTenantSettingsError, type NewTenantSettings, type StoredTenantSettings, type TenantSettingsStore } from "./interface.js";
 
 interface TenantSettingsRow {
@@ -22,21 +25,35 @@ export class PostgresTenantSettingsStore implements TenantSettingsStore {
     return result.rows.map(toSettings);
   }
 
-  async upsert(settings: NewTenantSettings): Promise<StoredTenantSettings> {
-    const result = await this.pool.query<TenantSettingsRow>(
-      `INSERT INTO tenant_settings (tenant, limits, bidding_criteria, updated_at, updated_by)
-       VALUES ($1, $2::jsonb, $3::jsonb, clock_timestamp(), $4)
-       ON CONFLICT (tenant) DO UPDATE SET limits = EXCLUDED.limits, bidding_criteria = EXCLUDED.bidding_criteria,
-         updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
-       RETURNING ${COLUMNS}`,
-      [settings.tenant, jsonOrNull(settings.limits), jsonOrNull(settings.biddingCriteria), settings.updatedBy],
-    );
-    return toSettings(result.rows[0]!);
+  upsert(settings: NewTenantSettings, describe?: (written: StoredTenantSettings) => AuditEvent): Promise<StoredTenantSettings> {
+    return this.audited(describe, async (db) => {
+      const result = await db.query<TenantSettingsRow>(
+        `INSERT INTO tenant_settings (tenant, limits, bidding_criteria, updated_at, updated_by)
+         VALUES ($1, $2::jsonb, $3::jsonb, clock_timestamp(), $4)
+         ON CONFLICT (tenant) DO UPDATE SET limits = EXCLUDED.limits, bidding_criteria = EXCLUDED.bidding_criteria,
+           updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
+         RETURNING ${COLUMNS}`,
+        [settings.tenant, jsonOrNull(settings.limits), jsonOrNull(settings.biddingCriteria), settings.updatedBy],
+      );
+      return toSettings(result.rows[0]!);
+    });
   }
 
-  async delete(tenant: string): Promise<StoredTenantSettings | null> {
-    const result = await this.pool.query<TenantSettingsRow>(`DELETE FROM tenant_settings WHERE tenant = $1 RETURNING ${COLUMNS}`, [tenant]);
-    return result.rows[0] === undefined ? null : toSettings(result.rows[0]);
+  delete(tenant: string, describe?: (removed: StoredTenantSettings) => AuditEvent): Promise<StoredTenantSettings | null> {
+    return this.audited(describe, async (db) => {
+      const result = await db.query<TenantSettingsRow>(`DELETE FROM tenant_settings WHERE tenant = $1 RETURNING ${COLUMNS}`, [tenant]);
+      return result.rows[0] === undefined ? null : toSettings(result.rows[0]);
+    });
+  }
+
+  /** Runs a write and, with `describe`, queues its audit event in the same transaction (none for a null result). */
+  private audited<T extends StoredTenantSettings | null>(describe: ((settings: StoredTenantSettings) => AuditEvent) | undefined, write: (db: Pool | PoolClient) => Promise<T>): Promise<T> {
+    if (describe === undefined) return write(this.pool);
+    return inTransaction(this.pool, async (client) => {
+      const written = await write(client);
+      if (written !== null) await enqueueAuditEvent(client, describe(written));
+      return written;
+    });
   }
 }
 

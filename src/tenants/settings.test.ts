@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 import type { Pool } from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.js";
+import { systemEvent } from "../audit/events.js";
 import { ConfigSchema } from "../config/schema.js";
 import { createLogger } from "../observability/logger.js";
 import { createPool } from "../store/postgres/database.js";
@@ -68,6 +69,27 @@ describe("PostgresTenantSettingsStore", () => {
     expect(await store.delete("ward-7")).toEqual(second);
     expect(await store.delete("ward-7")).toBeNull();
     expect((await store.list()).map((row) => row.tenant)).toEqual(["lab"]);
+  });
+
+  it("queues a change's audit event in the change's own transaction: neither is kept without the other", async () => {
+    const queued = async () => (await pool.query<{ event: string }>("SELECT event FROM audit_queue")).rows.map((row) => JSON.parse(row.event) as { kind: string; detail: { tenant: string; limits: unknown } });
+    await pool.query("DELETE FROM audit_queue");
+    const event = (kind: string) => (settings: { tenant: string; limits: unknown }) => systemEvent("tenant.settings.changed", { detail: { tenant: settings.tenant, limits: settings.limits, kind } });
+    await store.upsert({ tenant: "audited", limits: { burst: 3 }, biddingCriteria: null, updatedBy: "key-a" }, event("put"));
+    expect((await queued()).map((e) => e.detail)).toEqual([{ tenant: "audited", limits: { burst: 3 }, kind: "put" }]);
+
+    // An event that cannot be made: the write goes with it.
+    const failing = () => { throw new Error("no event"); };
+    await expect(store.upsert({ tenant: "audited", limits: { burst: 9 }, biddingCriteria: null, updatedBy: "key-b" }, failing)).rejects.toThrow("no event");
+    await expect(store.delete("audited", failing)).rejects.toThrow("no event");
+    expect((await store.list()).find((row) => row.tenant === "audited")?.limits).toEqual({ burst: 3 });
+    expect(await queued()).toHaveLength(1);
+
+    expect(await store.delete("audited", event("delete"))).not.toBeNull();
+    // Nothing removed, nothing recorded.
+    expect(await store.delete("audited", event("delete"))).toBeNull();
+    expect((await queued()).map((e) => e.detail.limits)).toEqual([{ burst: 3 }, { burst: 3 }]);
+    await pool.query("DELETE FROM audit_queue");
   });
 
   it("refuses at load a row the configuration file would refuse, naming the tenant", async () => {

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
+import type { AuditEvent } from "../audit/core/entry.js";
 import type { CriteriaInput } from "../bidding/criteria.js";
 import type { Config, TenantLimitsInput } from "../config/schema.js";
 import { limitFields, tenantLimits, type LimitFields, type TenantLimits } from "../limits/tenant-limits.js";
@@ -70,13 +71,7 @@ export class TenantSettings {
   }
 
   view(tenant: string): TenantSettingsView {
-    const stored = this.stored.get(tenant) ?? null;
-    const fileCriteria = this.fileCriteria(tenant);
-    return {
-      file: { limits: limitFields(this.file.limits, tenant), criteria: fileCriteria },
-      stored,
-      effective: { limits: this.effectiveLimits(tenant), criteria: stored?.biddingCriteria ?? fileCriteria },
-    };
+    return this.viewWith(tenant, this.stored.get(tenant) ?? null);
   }
 
   /** Called once a change to a tenant's stored limits is in force; after a refresh, for each tenant whose limits in force changed. */
@@ -84,7 +79,8 @@ export class TenantSettings {
     this.limitsListeners.push(listener);
   }
 
-  change(tenant: string, change: SettingsChange, updatedBy: string): Promise<SettingsUpdate> {
+  /** Stores a change; with `audit`, its event is queued in the same transaction as the write. */
+  change(tenant: string, change: SettingsChange, updatedBy: string, audit?: (update: SettingsUpdate) => AuditEvent): Promise<SettingsUpdate> {
     return this.serially(async () => {
       const before = this.view(tenant);
       const written = await this.store.upsert({
@@ -92,7 +88,7 @@ export class TenantSettings {
         limits: change.limits ?? before.stored?.limits ?? null,
         biddingCriteria: change.criteria === undefined ? before.stored?.biddingCriteria ?? null : change.criteria,
         updatedBy,
-      });
+      }, audit === undefined ? undefined : (stored) => audit({ before, after: this.viewWith(tenant, stored) }));
       this.stored.set(tenant, written);
       if (change.limits !== undefined) this.limitsChanged(tenant);
       return { before, after: this.view(tenant) };
@@ -100,10 +96,11 @@ export class TenantSettings {
   }
 
   /** Back to the file's settings; null when nothing was stored. */
-  remove(tenant: string): Promise<SettingsUpdate | null> {
+  /** Removes what is stored; with `audit`, its event is queued in the same transaction as the delete. */
+  remove(tenant: string, audit?: (update: SettingsUpdate) => AuditEvent): Promise<SettingsUpdate | null> {
     return this.serially(async () => {
       const before = this.view(tenant);
-      const removed = await this.store.delete(tenant);
+      const removed = await this.store.delete(tenant, audit === undefined ? undefined : () => audit({ before, after: this.viewWith(tenant, null) }));
       if (removed === null) return null;
       this.stored.delete(tenant);
       if (removed.limits !== null) this.limitsChanged(tenant);
@@ -176,6 +173,15 @@ export class TenantSettings {
     if (this.reported.has(UNREADABLE)) return;
     this.reported.add(UNREADABLE);
     this.logger.warn({ err: error }, "tenant settings: could not be read again; the settings read before stay in force");
+  }
+
+  private viewWith(tenant: string, stored: StoredTenantSettings | null): TenantSettingsView {
+    const fileCriteria = this.fileCriteria(tenant);
+    return {
+      file: { limits: limitFields(this.file.limits, tenant), criteria: fileCriteria },
+      stored,
+      effective: { limits: limitFields(this.file.limits, tenant, stored?.limits ?? null), criteria: stored?.biddingCriteria ?? fileCriteria },
+    };
   }
 
   private effectiveLimits(tenant: string): LimitFields {

@@ -1,12 +1,12 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
+import type { AuditEvent } from "../../audit/core/entry.js";
 import { systemEvent } from "../../audit/events.js";
 import { CriteriaSchema } from "../../bidding/criteria.js";
 import { TenantLimitsSchema, TenantName } from "../../config/schema.js";
 import { hasScope } from "../../identity/principal.js";
 import type { SettingsUpdate, TenantSettings, TenantSettingsView } from "../../tenants/settings.js";
 import { actorOf } from "../actor.js";
-import type { GatewayDeps } from "../deps.js";
 import { notFound } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { parseParams, readBody } from "../validation.js";
@@ -39,7 +39,7 @@ export function exemptFromRateLimit(c: Context): boolean {
  * own tenant's settings, and another tenant is answered as unknown. Each change is audited as
  * `tenant.settings.changed` with the settings before and after.
  */
-export function registerAdminTenants(app: Hono, deps: GatewayDeps, settings: TenantSettings): void {
+export function registerAdminTenants(app: Hono, settings: TenantSettings): void {
   app.get(ROUTE, requireScope("admin"), (c) => {
     const tenant = ownTenant(c);
     return c.json(settingsBody(tenant, settings.view(tenant)));
@@ -48,16 +48,14 @@ export function registerAdminTenants(app: Hono, deps: GatewayDeps, settings: Ten
   app.put(ROUTE, requireScope("admin"), async (c) => {
     const tenant = ownTenant(c);
     const body = await readBody(c, SettingsRequest);
-    const update = await settings.change(tenant, { limits: body.limits, criteria: body.bidding?.criteria }, c.get("principal").subject);
-    await recordChange(c, deps, `PUT ${ROUTE}`, tenant, update);
+    const update = await settings.change(tenant, { limits: body.limits, criteria: body.bidding?.criteria }, c.get("principal").subject, changeEvent(c, `PUT ${ROUTE}`, tenant));
     return c.json(settingsBody(tenant, update.after));
   });
 
   app.delete(ROUTE, requireScope("admin"), async (c) => {
     const tenant = ownTenant(c);
-    const update = await settings.remove(tenant);
+    const update = await settings.remove(tenant, changeEvent(c, `DELETE ${ROUTE}`, tenant));
     if (update === null) throw notFound("tenant_settings_not_found", `nothing is stored for tenant ${tenant}: the configuration file's settings apply`, "tenant");
-    await recordChange(c, deps, `DELETE ${ROUTE}`, tenant, update);
     return c.json(settingsBody(tenant, update.after));
   });
 }
@@ -94,10 +92,11 @@ function auditedSettings(view: TenantSettingsView) {
   };
 }
 
-async function recordChange(c: Context, deps: GatewayDeps, endpoint: string, tenant: string, update: SettingsUpdate): Promise<void> {
-  await deps.audit.record(systemEvent("tenant.settings.changed", {
+/** The change's audit event, queued in the same transaction as the change itself (no change without its record). */
+function changeEvent(c: Context, endpoint: string, tenant: string): (update: SettingsUpdate) => AuditEvent {
+  return (update) => systemEvent("tenant.settings.changed", {
     actor: actorOf(c),
     request: { id: c.get("requestId"), endpoint },
     detail: { tenant, before: auditedSettings(update.before), after: auditedSettings(update.after) },
-  }));
+  });
 }
