@@ -7,6 +7,7 @@ import { enqueueAuditEvent } from "../../audit/store/queue.js";
 import { openDatabase } from "../../bootstrap/database.js";
 import { guardProcessEgress } from "../../bootstrap/egress.js";
 import { engineFromConfig } from "../../bootstrap/engine.js";
+import { listenForMetrics, metricsFromConfig, type MetricsListener } from "../../bootstrap/metrics.js";
 import { LlamaEngine } from "../../inference/llama/engine.js";
 import { catalogFromConfig } from "../../bootstrap/catalog.js";
 import { DEV_SERVER_IP, startDevServer, type TemporalDevServer } from "../../orchestration/dev-server.js";
@@ -87,6 +88,10 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
   }
 
   const database = await openDatabase(config, logger);
+  // What this process runs is counted here and served on metrics.listener: a worker has no API listener, and its
+  // executions, model hosts and queues would otherwise be counted nowhere.
+  const metrics = metricsFromConfig(config, logger);
+  let metricsListener: MetricsListener | null = null;
   guard.auditTo((event) => enqueueAuditEvent(database.stores.pool, event).catch((error: unknown) => logger.error({ err: error }, "could not queue an audit event")));
   let engine: LlamaEngine | undefined;
   try {
@@ -104,20 +109,26 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
         // run those, and serve inference once a model is pinned and the worker restarted.
         logger.warn({ manifest: config.models.manifest }, "no models pinned: running workflows and control activities only; pin one with `atomic models add` and restart the worker to serve inference here");
       } else {
-        engine = engineFromConfig(config, served, logger, undefined, (spans) => adoptSpans(tracing, spans));
+        engine = engineFromConfig(config, served, logger, (event) => metrics.modelLifecycle(event.modelId, event.kind), (spans) => adoptSpans(tracing, spans));
         await engine.start();
+        const models = new ModelDirectory(served, engine, config.models.defaultModel);
+        metrics.watch({ models: () => models.list().map(({ status }) => status) });
         inference = {
           pipeline: {
             engine,
-            models: new ModelDirectory(served, engine, config.models.defaultModel),
+            models,
             executions: database.stores.executions,
             contentHasher,
             limits: { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts },
+            metrics,
           },
           models: served,
         };
       }
     }
+    metricsListener = await listenForMetrics(config, metrics);
+    if (metricsListener !== null) logger.info({ metricsUrl: metricsListener.url }, "metrics listening");
+    else if (config.metrics.enabled) logger.info("metrics.listener is not set: this worker serves no /metrics (it has no API listener to serve them on)");
     const worker = await startAtomicWorker({
       address,
       payloadCodec: new EncryptionCodec(loadSecretKey(auditKeyPaths(config).payloadKey, "Temporal payload key")),
@@ -128,7 +139,7 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
       ...(values["no-control"] ? {} : { control: { executions: database.stores.executions, contentHasher } }),
       ...(inference ? { inference } : {}),
     });
-    context.err(`atomic worker ${hostId} on ${address}: ${Object.values(worker.taskQueues).join(", ")}`);
+    context.err(`atomic worker ${hostId} on ${address}: ${Object.values(worker.taskQueues).join(", ")}${metricsListener === null ? "" : `; metrics at ${metricsListener.url}/metrics`}`);
     const stopped = await new Promise<"signal" | "failed">((resolveStop) => {
       const stop = (signal: NodeJS.Signals) => {
         logger.info({ signal }, "shutting down");
@@ -144,6 +155,7 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
     await worker.shutdown();
     return stopped === "signal" ? 0 : 1;
   } finally {
+    await metricsListener?.close();
     await engine?.close();
     await database.close();
     await devServer?.stop();
