@@ -133,7 +133,8 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   let identity: RunningIdentity | undefined;
   let tenantSettings: TenantSettings;
   const eraser = new ContentEraser(database.stores.erasure, config.retention.batchSize);
-  const retention = new RetentionJob({ config: config.retention, eraser, store: database.stores.erasure, logger: logger.child({ component: "retention" }) });
+  // Retention set over HTTP (tenant settings) applies from the next pass; the job starts once they are read.
+  const retention = new RetentionJob({ config: config.retention, current: () => tenantSettings.retention(), eraser, store: database.stores.erasure, logger: logger.child({ component: "retention" }) });
   try {
     identity = await startIdentity(config, database.stores.apiKeys, audit, logger);
     const policy = openPolicy(config, logger);

@@ -43,6 +43,9 @@ export type TenantLimitsInput = z.infer<typeof TenantLimitsSchema>;
 
 /** Days a tenant's execution content is kept after it was created; null: kept until erased on demand. */
 const RetentionDays = z.number().int().min(1).max(36_500).nullable();
+/** A tenant's retention: days its execution content is kept (null: until erased on demand). */
+export const TenantRetentionSchema = z.strictObject({ days: RetentionDays });
+export type TenantRetention = z.infer<typeof TenantRetentionSchema>;
 
 /** Sampling parameters, with the ranges the request schemas accept (src/gateway/openai/requests.ts). */
 const SAMPLING_FIELDS = {
@@ -258,7 +261,7 @@ export const ConfigSchema = z.strictObject({
       days: RetentionDays.default(null),
     }).prefault({}),
     /** Per tenant, replacing the default. */
-    tenants: z.record(TenantName, z.strictObject({ days: RetentionDays })).default({}),
+    tenants: z.record(TenantName, TenantRetentionSchema).default({}),
     /** How often each gateway erases the content past its tenant's retention (the first pass shortly after start). */
     intervalMs: z.number().int().min(1000).max(86_400_000).default(3_600_000),
     /** Executions erased per transaction and audit event, by the retention job and by erasure requests alike. */

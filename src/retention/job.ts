@@ -12,6 +12,8 @@ export const RETENTION_ACTOR = "atomic-retention";
 
 export interface RetentionJobOptions {
   config: Config["retention"];
+  /** The retention in force at each pass (tenant settings over the file's); default: `config` as it is. */
+  current?: () => Config["retention"];
   eraser: ContentEraser;
   store: Pick<ContentErasureStore, "tenantsWithContent">;
   logger: Logger;
@@ -78,7 +80,8 @@ export class RetentionJob {
   }
 
   private async pass(): Promise<RetentionPass> {
-    const { config, eraser, store, logger } = this.options;
+    const { eraser, store, logger } = this.options;
+    const config = this.options.current?.() ?? this.options.config;
     const now = this.now();
     const done: RetentionPass = { tenants: [] };
     for (const tenant of await tenantsUnderRetention(config, () => store.tenantsWithContent())) {

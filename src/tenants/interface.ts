@@ -1,6 +1,6 @@
 import type { AuditEvent } from "../audit/core/entry.js";
 import type { CriteriaInput } from "../bidding/criteria.js";
-import type { TenantLimitsInput } from "../config/schema.js";
+import type { TenantLimitsInput, TenantRetention } from "../config/schema.js";
 
 /**
  * What an admin set for a tenant over HTTP, over the configuration file's entries for it: the limit fields it set
@@ -11,6 +11,8 @@ export interface StoredTenantSettings {
   tenant: string;
   limits: TenantLimitsInput | null;
   biddingCriteria: CriteriaInput | null;
+  /** Replaces the file's retention for the tenant (retention.tenants / retention.default). */
+  retention: TenantRetention | null;
   updatedAt: Date;
   /** The subject of the credential that made the change. */
   updatedBy: string;

@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from "pg";
 import type { AuditEvent } from "../audit/core/entry.js";
 import { enqueueAuditEvent } from "../audit/store/queue.js";
 import { CriteriaSchema } from "../bidding/criteria.js";
-import { TenantLimitsSchema } from "../config/schema.js";
+import { TenantLimitsSchema, TenantRetentionSchema } from "../config/schema.js";
 import { inTransaction } from "../store/postgres/transaction.js";
 import { InvalidTenantSettingsError, type NewTenantSettings, type StoredTenantSettings, type TenantSettingsStore } from "./interface.js";
 
@@ -10,11 +10,12 @@ interface TenantSettingsRow {
   tenant: string;
   limits: unknown;
   bidding_criteria: unknown;
+  retention: unknown;
   updated_at: Date;
   updated_by: string;
 }
 
-const COLUMNS = "tenant, limits, bidding_criteria, updated_at, updated_by";
+const COLUMNS = "tenant, limits, bidding_criteria, retention, updated_at, updated_by";
 
 /** The tenant_settings table (migration 0013_tenant_settings.sql) over the gateway's pool. */
 export class PostgresTenantSettingsStore implements TenantSettingsStore {
@@ -28,12 +29,12 @@ export class PostgresTenantSettingsStore implements TenantSettingsStore {
   upsert(settings: NewTenantSettings, describe?: (written: StoredTenantSettings) => AuditEvent): Promise<StoredTenantSettings> {
     return this.audited(describe, async (db) => {
       const result = await db.query<TenantSettingsRow>(
-        `INSERT INTO tenant_settings (tenant, limits, bidding_criteria, updated_at, updated_by)
-         VALUES ($1, $2::jsonb, $3::jsonb, clock_timestamp(), $4)
+        `INSERT INTO tenant_settings (tenant, limits, bidding_criteria, retention, updated_at, updated_by)
+         VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb, clock_timestamp(), $5)
          ON CONFLICT (tenant) DO UPDATE SET limits = EXCLUDED.limits, bidding_criteria = EXCLUDED.bidding_criteria,
-           updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
+           retention = EXCLUDED.retention, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
          RETURNING ${COLUMNS}`,
-        [settings.tenant, jsonOrNull(settings.limits), jsonOrNull(settings.biddingCriteria), settings.updatedBy],
+        [settings.tenant, jsonOrNull(settings.limits), jsonOrNull(settings.biddingCriteria), jsonOrNull(settings.retention), settings.updatedBy],
       );
       return toSettings(result.rows[0]!);
     });
@@ -69,11 +70,12 @@ function jsonOrNull(value: object | null): string | null {
 function toSettings(row: TenantSettingsRow): StoredTenantSettings {
   const limits = row.limits === null ? null : TenantLimitsSchema.safeParse(row.limits);
   const criteria = row.bidding_criteria === null ? null : CriteriaSchema.safeParse(row.bidding_criteria);
-  for (const [column, parsed] of [["limits", limits], ["bidding_criteria", criteria]] as const) {
+  const retention = row.retention === null ? null : TenantRetentionSchema.safeParse(row.retention);
+  for (const [column, parsed] of [["limits", limits], ["bidding_criteria", criteria], ["retention", retention]] as const) {
     if (parsed !== null && !parsed.success) {
       throw new InvalidTenantSettingsError(
         row.tenant,
-        JSON.stringify([row.limits, row.bidding_criteria]),
+        JSON.stringify([row.limits, row.bidding_criteria, row.retention]),
         `tenant_settings of tenant ${row.tenant}: ${column} is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "(whole)"} ${issue.message}`).join("; ")}`,
       );
     }
@@ -82,6 +84,7 @@ function toSettings(row: TenantSettingsRow): StoredTenantSettings {
     tenant: row.tenant,
     limits: limits?.data ?? null,
     biddingCriteria: criteria?.data ?? null,
+    retention: retention?.data ?? null,
     updatedAt: row.updated_at,
     updatedBy: row.updated_by,
   };

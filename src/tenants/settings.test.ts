@@ -58,12 +58,12 @@ const file = ConfigSchema.parse({
 
 describe("PostgresTenantSettingsStore", () => {
   it("stores, replaces, lists and removes a tenant's settings, stamped with who and when", async () => {
-    const first = await store.upsert({ tenant: "ward-7", limits: { burst: 5 }, biddingCriteria: null, updatedBy: "key-a" });
-    expect(first).toMatchObject({ tenant: "ward-7", limits: { burst: 5 }, biddingCriteria: null, updatedBy: "key-a" });
-    const second = await store.upsert({ tenant: "ward-7", limits: null, biddingCriteria: { weights: { cost: 2 } }, updatedBy: "key-b" });
-    expect(second).toMatchObject({ limits: null, biddingCriteria: { weights: { cost: 2 } }, updatedBy: "key-b" });
+    const first = await store.upsert({ tenant: "ward-7", limits: { burst: 5 }, biddingCriteria: null, retention: null, updatedBy: "key-a" });
+    expect(first).toMatchObject({ tenant: "ward-7", limits: { burst: 5 }, biddingCriteria: null, retention: null, updatedBy: "key-a" });
+    const second = await store.upsert({ tenant: "ward-7", limits: null, biddingCriteria: { weights: { cost: 2 } }, retention: null, updatedBy: "key-b" });
+    expect(second).toMatchObject({ limits: null, biddingCriteria: { weights: { cost: 2 } }, retention: null, updatedBy: "key-b" });
     expect(second.updatedAt.getTime()).toBeGreaterThanOrEqual(first.updatedAt.getTime());
-    await store.upsert({ tenant: "lab", limits: { tokensPerDay: null }, biddingCriteria: null, updatedBy: "key-a" });
+    await store.upsert({ tenant: "lab", limits: { tokensPerDay: null }, biddingCriteria: null, retention: null, updatedBy: "key-a" });
 
     expect((await store.list()).map((row) => [row.tenant, row.limits])).toEqual([["lab", { tokensPerDay: null }], ["ward-7", null]]);
     expect(await store.delete("ward-7")).toEqual(second);
@@ -75,12 +75,12 @@ describe("PostgresTenantSettingsStore", () => {
     const queued = async () => (await pool.query<{ event: string }>("SELECT event FROM audit_queue")).rows.map((row) => JSON.parse(row.event) as { kind: string; detail: { tenant: string; limits: unknown } });
     await pool.query("DELETE FROM audit_queue");
     const event = (kind: string) => (settings: { tenant: string; limits: unknown }) => systemEvent("tenant.settings.changed", { detail: { tenant: settings.tenant, limits: settings.limits, kind } });
-    await store.upsert({ tenant: "audited", limits: { burst: 3 }, biddingCriteria: null, updatedBy: "key-a" }, event("put"));
+    await store.upsert({ tenant: "audited", limits: { burst: 3 }, biddingCriteria: null, retention: null, updatedBy: "key-a" }, event("put"));
     expect((await queued()).map((e) => e.detail)).toEqual([{ tenant: "audited", limits: { burst: 3 }, kind: "put" }]);
 
     // An event that cannot be made: the write goes with it.
     const failing = () => { throw new Error("no event"); };
-    await expect(store.upsert({ tenant: "audited", limits: { burst: 9 }, biddingCriteria: null, updatedBy: "key-b" }, failing)).rejects.toThrow("no event");
+    await expect(store.upsert({ tenant: "audited", limits: { burst: 9 }, biddingCriteria: null, retention: null, updatedBy: "key-b" }, failing)).rejects.toThrow("no event");
     await expect(store.delete("audited", failing)).rejects.toThrow("no event");
     expect((await store.list()).find((row) => row.tenant === "audited")?.limits).toEqual({ burst: 3 });
     expect(await queued()).toHaveLength(1);
@@ -116,7 +116,7 @@ describe("TenantSettings", () => {
     expect(settings.criteriaFor("ward-7")).toEqual({ weights: { cost: 2 } });
     expect(after).toMatchObject({
       file: { limits: { requestsPerMinute: 60, burst: 50, tokensPerDay: 1_000_000 }, criteria: { constraints: { maxLatencyMs: 5000 } } },
-      stored: { limits: { burst: 5, tokensPerDay: null }, biddingCriteria: { weights: { cost: 2 } }, updatedBy: "key-a" },
+      stored: { limits: { burst: 5, tokensPerDay: null }, biddingCriteria: { weights: { cost: 2 } }, retention: null, updatedBy: "key-a" },
       effective: { limits: { requestsPerMinute: 60, burst: 5, tokensPerDay: null }, criteria: { weights: { cost: 2 } } },
     });
   });
@@ -127,7 +127,7 @@ describe("TenantSettings", () => {
     await settings.change("ward-7", { limits: { tokensPerDay: 10 } }, "key-a");
     expect(settings.view("ward-7").stored).toMatchObject({ limits: { tokensPerDay: 10 }, biddingCriteria: { weights: { cost: 2 } } });
     await settings.change("ward-7", { criteria: null }, "key-b");
-    expect(settings.view("ward-7").stored).toMatchObject({ limits: { tokensPerDay: 10 }, biddingCriteria: null, updatedBy: "key-b" });
+    expect(settings.view("ward-7").stored).toMatchObject({ limits: { tokensPerDay: 10 }, biddingCriteria: null, retention: null, updatedBy: "key-b" });
     expect(settings.criteriaFor("ward-7")).toEqual({ constraints: { maxLatencyMs: 5000 } });
   });
 
@@ -280,7 +280,7 @@ describe("TenantSettings on two gateways of one database", () => {
       upsert: (settings) => store.upsert(settings),
       delete: (tenant) => store.delete(tenant),
     };
-    await store.upsert({ tenant: "ward-7", limits: { burst: 5 }, biddingCriteria: null, updatedBy: "key-a" });
+    await store.upsert({ tenant: "ward-7", limits: { burst: 5 }, biddingCriteria: null, retention: null, updatedBy: "key-a" });
     const { settings, warnings } = await openLogged(flaky);
 
     reachable = false;

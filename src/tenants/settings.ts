@@ -1,19 +1,20 @@
 import { isDeepStrictEqual } from "node:util";
 import type { AuditEvent } from "../audit/core/entry.js";
 import type { CriteriaInput } from "../bidding/criteria.js";
-import type { Config, TenantLimitsInput } from "../config/schema.js";
+import type { Config, TenantLimitsInput, TenantRetention } from "../config/schema.js";
 import { limitFields, tenantLimits, type LimitFields, type TenantLimits } from "../limits/tenant-limits.js";
 import type { Logger } from "../observability/logger.js";
+import { retentionDays } from "../retention/policy.js";
 import { InvalidTenantSettingsError, type StoredTenantSettings, type TenantSettingsStore } from "./interface.js";
 
 /** The configuration file's entries that stored settings stand over. */
-export type FileSettings = Pick<Config, "limits" | "bidding">;
+export type FileSettings = Pick<Config, "limits" | "bidding" | "retention">;
 
 /** Where a tenant's settings come from, and what is in force. */
 export interface TenantSettingsView {
-  file: { limits: LimitFields; criteria: CriteriaInput | null };
+  file: { limits: LimitFields; criteria: CriteriaInput | null; retention: TenantRetention };
   stored: StoredTenantSettings | null;
-  effective: { limits: LimitFields; criteria: CriteriaInput | null };
+  effective: { limits: LimitFields; criteria: CriteriaInput | null; retention: TenantRetention };
 }
 
 /** A change to a tenant's stored settings: each part given replaces the stored one, each part absent stays. */
@@ -21,6 +22,8 @@ export interface SettingsChange {
   limits?: TenantLimitsInput;
   /** null: none stored, the file's criteria apply again. */
   criteria?: CriteriaInput | null;
+  /** null: none stored, the file's retention applies again. */
+  retention?: TenantRetention | null;
 }
 
 export interface SettingsUpdate {
@@ -62,6 +65,16 @@ export class TenantSettings {
     return new TenantSettings(store, file, logger, new Map(rows.map((row) => [row.tenant, row])));
   }
 
+  /**
+   * The retention in force: the file's, each tenant's stored retention over its entry. Read by every retention
+   * pass, so a change applies from the next pass on (on other gateways after their next refresh).
+   */
+  retention(): Config["retention"] {
+    const tenants = { ...this.file.retention.tenants };
+    for (const [tenant, stored] of this.stored) if (stored.retention !== null) tenants[tenant] = stored.retention;
+    return { ...this.file.retention, tenants };
+  }
+
   limitsFor(tenant: string): TenantLimits {
     return tenantLimits(this.file.limits, tenant, this.stored.get(tenant)?.limits ?? null);
   }
@@ -87,6 +100,7 @@ export class TenantSettings {
         tenant,
         limits: change.limits ?? before.stored?.limits ?? null,
         biddingCriteria: change.criteria === undefined ? before.stored?.biddingCriteria ?? null : change.criteria,
+        retention: change.retention === undefined ? before.stored?.retention ?? null : change.retention,
         updatedBy,
       }, audit === undefined ? undefined : (stored) => audit({ before, after: this.viewWith(tenant, stored) }));
       this.stored.set(tenant, written);
@@ -177,10 +191,15 @@ export class TenantSettings {
 
   private viewWith(tenant: string, stored: StoredTenantSettings | null): TenantSettingsView {
     const fileCriteria = this.fileCriteria(tenant);
+    const fileRetention = { days: retentionDays(this.file.retention, tenant) };
     return {
-      file: { limits: limitFields(this.file.limits, tenant), criteria: fileCriteria },
+      file: { limits: limitFields(this.file.limits, tenant), criteria: fileCriteria, retention: fileRetention },
       stored,
-      effective: { limits: limitFields(this.file.limits, tenant, stored?.limits ?? null), criteria: stored?.biddingCriteria ?? fileCriteria },
+      effective: {
+        limits: limitFields(this.file.limits, tenant, stored?.limits ?? null),
+        criteria: stored?.biddingCriteria ?? fileCriteria,
+        retention: stored?.retention ?? fileRetention,
+      },
     };
   }
 

@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents } from "../support/audit-events.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
+import { createPool } from "../../src/store/postgres/database.js";
 
 /**
- * Tenants' limits and bidding criteria changed over HTTP on a running gateway: each change applies from the next
- * request on, DELETE gives the configuration file's back, bad input changes nothing, every change is audited.
+ * Tenants' limits, bidding criteria and retention changed over HTTP on a running gateway: each change applies from
+ * the next request (retention: the next pass) on, DELETE gives the configuration file's back, bad input changes nothing, every change is audited.
  * Another gateway on the same database takes each change within its refresh interval.
  * (That stored settings outlive a restart is shown against the database in src/tenants/settings.test.ts.)
  */
@@ -104,6 +105,33 @@ describe("bidding criteria", () => {
     expect((await remove("frugal")).status).toBe(200);
     expect((await criteriaOfAutoRequest("frugal")).sources).toMatchObject({ maxLatencyMs: "tenant", cost: "default", maxCost: "default" });
   });
+
+  it("applies a retention set over HTTP at the next retention pass, and DELETE gives the file's back", async () => {
+    const answered = await gw.post("/v1/chat/completions", { model: "auto", messages: [{ role: "user", content: "keep me a while" }], max_tokens: 2 }, as(admins["ward-9"]!));
+    const executionId = answered.headers.get("x-atomic-execution-id")!;
+    const erased = async () => (await (await gw.fetch(`/v1/executions/${executionId}`, { headers: as(admins["ward-9"]!) })).json()).content_erased;
+    const pool = createPool(gw.databaseUrl, { max: 1 });
+    try {
+      await pool.query("UPDATE executions SET created_at = created_at - interval '10 days' WHERE id = $1", [executionId]);
+    } finally {
+      await pool.end();
+    }
+    // The file keeps content until erased on demand.
+    await gw.gateway.retention.runOnce();
+    expect(await erased()).toBeNull();
+
+    const response = await put("ward-9", { retention: { days: 5 } });
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.file.retention).toEqual({ days: null });
+    expect(body.effective.retention).toEqual({ days: 5 });
+    await gw.gateway.retention.runOnce();
+    expect(await erased()).toMatchObject({ at: expect.any(String) });
+
+    const removed = await (await remove("ward-9")).json();
+    expect(removed.effective.retention).toEqual({ days: null });
+    expect((await put("ward-9", { retention: { days: 0 } })).status).toBe(400);
+  });
 });
 
 describe("bad input", () => {
@@ -162,11 +190,16 @@ describe("the audit log", () => {
       ["ward-9", "PUT /v1/admin/tenants/:tenant/settings"],
       ["frugal", "PUT /v1/admin/tenants/:tenant/settings"],
       ["frugal", "DELETE /v1/admin/tenants/:tenant/settings"],
+      ["ward-9", "PUT /v1/admin/tenants/:tenant/settings"],
+      ["ward-9", "DELETE /v1/admin/tenants/:tenant/settings"],
     ]);
     expect(changes[0]!.detail).toEqual({
       tenant: "ward-7",
-      before: { stored: null, effective: { limits: { requestsPerMinute: 1, burst: 2, tokensPerDay: null }, criteria: null } },
-      after: { stored: { limits: { requestsPerMinute: 60, burst: 5 }, criteria: null }, effective: { limits: { requestsPerMinute: 60, burst: 5, tokensPerDay: null }, criteria: null } },
+      before: { stored: null, effective: { limits: { requestsPerMinute: 1, burst: 2, tokensPerDay: null }, criteria: null, retention: { days: null } } },
+      after: {
+        stored: { limits: { requestsPerMinute: 60, burst: 5 }, criteria: null, retention: null },
+        effective: { limits: { requestsPerMinute: 60, burst: 5, tokensPerDay: null }, criteria: null, retention: { days: null } },
+      },
     });
     expect(changes[0]!.actor?.subject).toEqual(expect.any(String));
     expect(changes[5]!.detail).toMatchObject({ tenant: "frugal", after: { stored: null, effective: { criteria: { constraints: { maxLatencyMs: 1e9 } } } } });

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AuditEvent } from "../../audit/core/entry.js";
 import { systemEvent } from "../../audit/events.js";
 import { CriteriaSchema } from "../../bidding/criteria.js";
-import { TenantLimitsSchema, TenantName } from "../../config/schema.js";
+import { TenantLimitsSchema, TenantName, TenantRetentionSchema } from "../../config/schema.js";
 import { hasScope } from "../../identity/principal.js";
 import type { SettingsUpdate, TenantSettings, TenantSettingsView } from "../../tenants/settings.js";
 import { actorOf } from "../actor.js";
@@ -19,7 +19,9 @@ export const SettingsRequest = z.strictObject({
   limits: TenantLimitsSchema.optional(),
   /** Replaces the file's criteria for the tenant; null removes the stored ones. */
   bidding: z.strictObject({ criteria: CriteriaSchema.nullable() }).optional(),
-}).refine((body) => body.limits !== undefined || body.bidding !== undefined, "set limits, bidding or both");
+  /** Replaces the file's retention for the tenant ({days: null}: kept until erased on demand); null removes it. */
+  retention: TenantRetentionSchema.nullable().optional(),
+}).refine((body) => body.limits !== undefined || body.bidding !== undefined || body.retention !== undefined, "set limits, bidding, retention or any of them");
 
 const ROUTE = "/v1/admin/tenants/:tenant/settings";
 const SETTINGS_PATH = /^\/v1\/admin\/tenants\/[^/]+\/settings$/;
@@ -48,7 +50,7 @@ export function registerAdminTenants(app: Hono, settings: TenantSettings): void 
   app.put(ROUTE, requireScope("admin"), async (c) => {
     const tenant = ownTenant(c);
     const body = await readBody(c, SettingsRequest);
-    const update = await settings.change(tenant, { limits: body.limits, criteria: body.bidding?.criteria }, c.get("principal").subject, changeEvent(c, `PUT ${ROUTE}`, tenant));
+    const update = await settings.change(tenant, { limits: body.limits, criteria: body.bidding?.criteria, retention: body.retention }, c.get("principal").subject, changeEvent(c, `PUT ${ROUTE}`, tenant));
     return c.json(settingsBody(tenant, update.after));
   });
 
@@ -73,21 +75,22 @@ function settingsBody(tenant: string, view: TenantSettingsView) {
   return {
     object: "tenant.settings" as const,
     tenant,
-    file: { limits: view.file.limits, bidding: { criteria: view.file.criteria } },
+    file: { limits: view.file.limits, bidding: { criteria: view.file.criteria }, retention: view.file.retention },
     stored: stored === null ? null : {
       limits: stored.limits,
       bidding: { criteria: stored.biddingCriteria },
+      retention: stored.retention,
       updated_at: stored.updatedAt.toISOString(),
       updated_by: stored.updatedBy,
     },
-    effective: { limits: view.effective.limits, bidding: { criteria: view.effective.criteria } },
+    effective: { limits: view.effective.limits, bidding: { criteria: view.effective.criteria }, retention: view.effective.retention },
   };
 }
 
 /** What an auditor needs to tell what changed: the stored settings and those in force, before and after. */
 function auditedSettings(view: TenantSettingsView) {
   return {
-    stored: view.stored === null ? null : { limits: view.stored.limits, criteria: view.stored.biddingCriteria },
+    stored: view.stored === null ? null : { limits: view.stored.limits, criteria: view.stored.biddingCriteria, retention: view.stored.retention },
     effective: view.effective,
   };
 }

@@ -137,11 +137,14 @@ export const ApiKeyList = answerSchema("ApiKeyList", z.object({ object: z.litera
 /** TenantSettingsView in tenants/settings.ts, as routes/v1_admin_tenants.ts writes it. */
 const tenantLimitFields = z.object({ requestsPerMinute: z.number().nullable(), burst: z.int(), tokensPerDay: z.int().nullable() });
 const tenantBidding = z.object({ criteria: CriteriaSchema.nullable() });
+const tenantRetention = z.object({ days: z.int().nullable().describe("days execution content is kept; null: until erased on demand") });
 export const TenantSettings = answerSchema("TenantSettings", z.object({
   object: z.literal("tenant.settings"),
   tenant: z.string(),
-  file: z.object({ limits: tenantLimitFields, bidding: tenantBidding }).describe("the configuration file's: limits.tenants.<tenant> over limits.default, and bidding.tenants.<tenant>"),
-  stored: z.object({ limits: TenantLimitsSchema.nullable(), bidding: tenantBidding, updated_at: Timestamp, updated_by: z.string() }).nullable()
+  file: z.object({ limits: tenantLimitFields, bidding: tenantBidding, retention: tenantRetention })
+    .describe("the configuration file's: limits.tenants.<tenant> over limits.default, bidding.tenants.<tenant>, retention.tenants.<tenant> over retention.default"),
+  stored: z.object({ limits: TenantLimitsSchema.nullable(), bidding: tenantBidding, retention: tenantRetention.nullable(), updated_at: Timestamp, updated_by: z.string() }).nullable()
     .describe("set over HTTP, over the file's; null: nothing is stored"),
-  effective: z.object({ limits: tenantLimitFields, bidding: tenantBidding }).describe("in force from the next request on"),
+  effective: z.object({ limits: tenantLimitFields, bidding: tenantBidding, retention: tenantRetention })
+    .describe("in force from the next request on (retention: from the next retention pass)"),
 }));
