@@ -56,6 +56,9 @@ export function fromInferenceError(error: InferenceError): ApiError {
   }
   if (error instanceof ModelUnavailableError) {
     if (error.code === "model_not_found") return notFound(error.code, error.message, "model");
+    // An operator took the model out of service: no retry brings it back before POST …/load, so no Retry-After
+    // (clients that honour one would retry every second for as long as it stays unloaded).
+    if (error.code === "model_unloaded") return new ApiError(503, "overloaded_error", error.code, error.message, "model");
     return new ApiError(503, "overloaded_error", error.code, error.message, "model", { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_SECONDS) });
   }
   if (error.code === "context_length_exceeded") {

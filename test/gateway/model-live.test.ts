@@ -86,6 +86,8 @@ describe("an operator's unload and load", () => {
     const refused = await complete("gone");
     expect(refused.status).toBe(503);
     expect((await refused.json()).error.code).toBe("model_unloaded");
+    // Unlike a loading or overloaded model, retrying soon does not help: no Retry-After.
+    expect(refused.headers.get("retry-after")).toBeNull();
     await until(async () => (await described("gone")).state === "unloaded" && !alive(pid));
     const auto = await gw.post("/v1/chat/completions", { model: "auto", messages: [{ role: "user", content: "hi" }], max_tokens: 2 });
     expect(auto.status).toBe(200);
