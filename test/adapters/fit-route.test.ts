@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../../src/audit/core/entry.js";
 import { seededRng } from "../../src/util/rng.js";
 import { auditEvents } from "../support/audit-events.js";
-import { policyDirWith } from "../support/policies.js";
+import { internalPolicyDir } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
@@ -33,11 +33,7 @@ let ward8: string;
 let ward8Admin: string;
 
 beforeAll(async () => {
-  const policyDir = policyDirWith({
-    defaults: { tenantClassification: "internal", model: { clearance: "secret", allowedTenants: "*", acceptsPii: false } },
-    tenants: {},
-    models: {},
-  });
+  const policyDir = internalPolicyDir();
   gw = await startTestGateway({ models: writeTestModels([{ id: "gen" }]), policy: { dir: policyDir } });
   ward7 = await gw.issueKey("ward-7", ["infer", "tasks"]);
   ward7Admin = await gw.issueKey("ward-7", ["admin"]);

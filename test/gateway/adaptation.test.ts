@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents } from "../support/audit-events.js";
-import { policyDirWith } from "../support/policies.js";
+import { internalPolicyDir } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
@@ -16,11 +16,7 @@ let ward7Admin: string;
 let ward8: string;
 
 beforeAll(async () => {
-  const policyDir = policyDirWith({
-    defaults: { tenantClassification: "internal", model: { clearance: "secret", allowedTenants: "*", acceptsPii: false } },
-    tenants: {},
-    models: {},
-  });
+  const policyDir = internalPolicyDir();
   gw = await startTestGateway({
     models: writeTestModels([{ id: "tiny", options: { seed: 1 }, capabilities: ["chat", "completion"] }]),
     policy: { dir: policyDir },

@@ -9,3 +9,15 @@ export function policyDirWith(entities: { defaults: Record<string, unknown>; ten
   writeFileSync(join(dir, "entities.json"), JSON.stringify(entities));
   return dir;
 }
+
+/**
+ * The shipped policy set where every tenant's data is `internal` and every model is cleared for every tenant (no
+ * PII): for tests of what happens after the policy, at a classification the tests can raise or lower per request.
+ */
+export function internalPolicyDir(): string {
+  return policyDirWith({
+    defaults: { tenantClassification: "internal", model: { clearance: "secret", allowedTenants: "*", acceptsPii: false } },
+    tenants: {},
+    models: {},
+  });
+}
