@@ -31,6 +31,11 @@ export interface GenerationParams {
    * against its SHA-256 before load.
    */
   adapter?: { id: string; path: string; sha256: string; scale: number };
+  /**
+   * Asks for each generated token's log-probability and this many most probable alternatives at its position
+   * (0 to MAX_TOP_LOGPROBS); absent: none are computed.
+   */
+  logprobs?: number;
 }
 
 export type GenerationInput =
@@ -38,6 +43,17 @@ export type GenerationInput =
   | { kind: "completion"; prompt: string };
 
 export type FinishReason = "stop" | "length";
+
+/** OpenAI's bound on alternatives per token (`top_logprobs`). */
+export const MAX_TOP_LOGPROBS = 20;
+
+/** A generated token as the model scored it: natural logarithms of the model's own probabilities. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  /** The most probable tokens at this position, most probable first (as many as asked for). */
+  top: Array<{ token: string; logprob: number }>;
+}
 
 export interface GenerationResult {
   text: string;
@@ -48,6 +64,8 @@ export interface GenerationResult {
   queueMs: number;
   /** Time from inference start to last token. */
   inferenceMs: number;
+  /** Per generated token, where GenerationParams.logprobs asked for them. */
+  logprobs?: TokenLogprob[];
 }
 
 export interface EmbeddingResult {

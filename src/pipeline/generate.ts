@@ -6,7 +6,7 @@ import type { ContentHasher } from "../audit/content-hasher.js";
 import type { CriteriaInput, RouteDecision } from "../bidding/index.js";
 import { ApiError, fromInferenceError } from "../gateway/errors.js";
 import { InferenceError } from "../inference/errors.js";
-import type { FinishReason, InferenceEngine } from "../inference/interface.js";
+import type { FinishReason, InferenceEngine, TokenLogprob } from "../inference/interface.js";
 import type { CatalogModel } from "../models/catalog.js";
 import type { Metrics } from "../observability/metrics/interface.js";
 import { inSpan } from "../observability/tracing/spans.js";
@@ -60,6 +60,8 @@ export interface GenerationOptions extends Sampling {
   task?: string;
   /** `atomic_adaptation`: "auto" (default), "off", or the strategies to apply. */
   adaptation?: AdaptationRequest;
+  /** Each answer token's log-probability with this many alternatives (0–20); absent: none. */
+  logprobs?: number;
 }
 
 export interface GenerationRequest {
@@ -103,6 +105,11 @@ export interface GenerationOutcome {
   promptTokens: number;
   completionTokens: number;
   attempts: number;
+  /**
+   * The answer's tokens as the model generated and scored them, where the request asked. They are the model's
+   * output: where the policy redacted PII, its placeholders, never the originals put back into `text`.
+   */
+  logprobs?: TokenLogprob[];
 }
 
 /** The structured output failed validation on every attempt: nothing invalid is ever returned. */
@@ -166,6 +173,7 @@ export async function runGeneration(deps: PipelineDeps, request: GenerationReque
           promptTokens: usage.promptTokens,
           completionTokens: usage.completionTokens,
           attempts: usage.attempts,
+          ...(result.logprobs === undefined ? {} : { logprobs: result.logprobs }),
         };
       }
       lastViolations = validation.violations;

@@ -211,6 +211,10 @@ describe("answers match their documented schemas", () => {
 
     await call("POST", "/v1/completions", "/v1/completions", { model: "tiny", prompt: "Once", max_tokens: 4 });
     await call("POST", "/v1/completions", "/v1/completions", { model: "tiny", prompt: "Once", max_tokens: 4, stream: true });
+    for (const stream of [false, true]) {
+      await call("POST", "/v1/chat/completions", "/v1/chat/completions", { model: "tiny", messages: [{ role: "user", content: "Hi" }], max_tokens: 4, logprobs: true, top_logprobs: 2, stream });
+      await call("POST", "/v1/completions", "/v1/completions", { model: "tiny", prompt: "Once", max_tokens: 4, logprobs: 2, stream });
+    }
     await call("POST", "/v1/embeddings", "/v1/embeddings", { model: "tiny", input: ["a", "b"] });
     await call("POST", "/v1/embeddings", "/v1/embeddings", { model: "tiny", input: "a", encoding_format: "base64" });
   });
@@ -313,7 +317,8 @@ describe("answers match their documented schemas", () => {
 describe("request schemas in the document refuse what the routes refuse", () => {
   const refused: Array<[string, unknown]> = [
     ["/v1/chat/completions", { model: "tiny", messages: [] }],
-    ["/v1/chat/completions", { model: "tiny", messages: [{ role: "user", content: "x" }], logprobs: true }],
+    ["/v1/chat/completions", { model: "tiny", messages: [{ role: "user", content: "x" }], logprobs: true, top_logprobs: 21 }],
+    ["/v1/completions", { model: "tiny", prompt: "x", logprobs: 6 }],
     ["/v1/chat/completions", { model: "tiny", messages: [{ role: "wizard", content: "x" }] }],
     ["/v1/chat/completions", { model: "tiny", messages: [{ role: "user", content: "x" }], n: 99 }],
     ["/v1/responses", { model: "tiny", input: [] }],

@@ -299,7 +299,9 @@ describe("refusals: a JSON error with a stable code naming the parameter, and no
   const cases: Array<{ name: string; body: Record<string, unknown>; code: string; param: string }> = [
     { name: "previous_response_id", body: { previous_response_id: "resp_1" }, code: "previous_response_id_unsupported", param: "previous_response_id" },
     { name: "store: false", body: { store: false }, code: "store_unsupported", param: "store" },
-    { name: "include asking for output Atomic does not have", body: { include: ["message.output_text.logprobs"] }, code: "invalid_parameter", param: "include" },
+    { name: "include asking for output Atomic does not have", body: { include: ["reasoning.encrypted_content"] }, code: "invalid_parameter", param: "include[0]" },
+    { name: "top_logprobs without their include", body: { top_logprobs: 2 }, code: "top_logprobs_without_logprobs", param: "top_logprobs" },
+    { name: "logprobs of calls", body: { include: ["message.output_text.logprobs"], tools: [weather] }, code: "logprobs_with_tools_unsupported", param: "include" },
     { name: "a parameter Atomic does not implement", body: { reasoning: { effort: "low" } }, code: "unknown_parameter", param: "reasoning" },
     { name: "a built-in tool", body: { tools: [{ type: "web_search" }] }, code: "invalid_parameter", param: "tools[0].type" },
     { name: "an image", body: { input: [{ role: "user", content: [{ type: "input_image", image_url: "data:," }] }] }, code: "invalid_parameter", param: "input[0].content[0].type" },

@@ -46,6 +46,21 @@ describe("the instruct model through the chat API", () => {
     expect(streamed).toBe(content);
   });
 
+  it("is sure of Paris, and says how sure: the answer's token is the most probable one, and probable", async () => {
+    const { content, json } = await chat({ messages: [{ role: "user", content: "What is the capital of France? Answer in one word." }], max_tokens: 16, logprobs: true, top_logprobs: 5 });
+    const tokens = json.choices[0].logprobs.content as Array<{ token: string; logprob: number; top_logprobs: Array<{ token: string; logprob: number }> }>;
+    expect(tokens.map((entry) => entry.token).join("")).toBe(content);
+    for (const entry of tokens) expect(entry.top_logprobs[0]).toMatchObject({ token: entry.token, logprob: entry.logprob });
+    const paris = tokens.find((entry) => entry.token.trim() === "Paris");
+    expect(paris, JSON.stringify(tokens.map((entry) => entry.token))).toBeDefined();
+    expect(Math.exp(paris!.logprob)).toBeGreaterThan(0.5);
+    // The completion model, scored the same way in the legacy shape.
+    const completion = await gateway.post("/v1/completions", { model: BASE, prompt: "Berlin is the capital of Germany. Paris is the capital of", max_tokens: 3, temperature: 0, logprobs: 3 });
+    const legacy = (await completion.json()).choices[0].logprobs;
+    expect(legacy.tokens[0].trim(), JSON.stringify(legacy)).toBe("France");
+    expect(legacy.top_logprobs[0][legacy.tokens[0]]).toBe(legacy.token_logprobs[0]);
+  });
+
   it("answers through its own chat template: the default system prompt of SmolLM2's template is there", async () => {
     // The template adds "You are a helpful AI assistant named SmolLM…" when the caller sends no system message; the
     // execution's prompt token count shows whether it was sent (a wrapper without it counts ~20 fewer tokens).

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { STRATEGIES } from "../../adaptation/strategies.js";
 import { TASK_LABEL_PATTERN } from "../../adaptation/task-class.js";
+import { MAX_TOP_LOGPROBS } from "../../inference/interface.js";
 
 /**
  * Request bodies of the OpenAI-compatible surface. Objects are strict: a parameter Atomic does not implement is
@@ -127,6 +128,8 @@ export const ChatCompletionRequestSchema = z.strictObject({
   tools: z.array(ToolSchema).min(1).max(128).optional(),
   tool_choice: ToolChoiceSchema.optional(),
   parallel_tool_calls: z.boolean().optional(),
+  logprobs: z.boolean().nullable().optional(),
+  top_logprobs: z.number().int().min(0).max(MAX_TOP_LOGPROBS).nullable().optional(),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 
@@ -134,6 +137,8 @@ export const CompletionRequestSchema = z.strictObject({
   ...Sampling,
   prompt: z.union([z.string().max(1_000_000), z.array(z.string().max(1_000_000)).length(1)]),
   echo: z.literal(false).optional(),
+  // The legacy endpoint's: how many alternatives per token (OpenAI's bound); the chosen token's always comes too.
+  logprobs: z.number().int().min(0).max(5).nullable().optional(),
 });
 export type CompletionRequest = z.infer<typeof CompletionRequestSchema>;
 

@@ -1,6 +1,7 @@
 import type { GenerationOutcome } from "../../pipeline/generate.js";
 import type { ToolCallTurn } from "../../pipeline/request-input.js";
 import type { ApiError } from "../errors.js";
+import { contentLogprobs } from "./logprobs.js";
 import type { ResponsesRequest } from "./responses-request.js";
 
 /** The answer of POST /v1/responses in OpenAI's Response shape, whole or as its event stream. */
@@ -78,7 +79,12 @@ function statusOf(outcome: GenerationOutcome): ItemStatus {
 /** One message per response: its id follows from the execution's. */
 const messageId = (head: ResponseHead) => `msg_${head.executionId.replaceAll("-", "")}`;
 
-const outputText = (text: string) => ({ type: "output_text" as const, text, annotations: [] as never[], logprobs: [] as never[] });
+/**
+ * A text part; `logprobs` are its tokens' where the request included them (message.output_text.logprobs), else
+ * empty. They are scored once the answer is complete: a stream's deltas carry none, its done events all.
+ */
+const outputText = (text: string, logprobs: ReturnType<typeof contentLogprobs> = []) => ({ type: "output_text" as const, text, annotations: [] as never[], logprobs });
+const logprobsOf = (outcome: GenerationOutcome) => (outcome.logprobs === undefined ? [] : contentLogprobs(outcome.logprobs));
 
 function messageItem(id: string, status: ItemStatus, content: Array<ReturnType<typeof outputText>>) {
   return { id, type: "message" as const, role: "assistant" as const, status, content };
@@ -96,7 +102,7 @@ export function finishedResponse(head: ResponseHead, outcome: GenerationOutcome)
   const status = statusOf(outcome);
   const output = outcome.toolCalls
     ? outcome.toolCalls.map((call) => functionCallItem(call, status, call.arguments))
-    : [messageItem(messageId(head), status, [outputText(outcome.text)])];
+    : [messageItem(messageId(head), status, [outputText(outcome.text, logprobsOf(outcome))])];
   return responseObject(head, { model: outcome.model.id, status, output, usage: outcome });
 }
 
@@ -150,10 +156,11 @@ export class ResponseEvents {
       ];
     }
     const id = messageId(this.head);
-    const item = messageItem(id, status, [outputText(outcome.text)]);
+    const part = outputText(outcome.text, logprobsOf(outcome));
+    const item = messageItem(id, status, [part]);
     return [
-      this.event("response.output_text.done", { item_id: id, output_index: 0, content_index: 0, text: outcome.text, logprobs: [] }),
-      this.event("response.content_part.done", { item_id: id, output_index: 0, content_index: 0, part: outputText(outcome.text) }),
+      this.event("response.output_text.done", { item_id: id, output_index: 0, content_index: 0, text: outcome.text, logprobs: part.logprobs }),
+      this.event("response.content_part.done", { item_id: id, output_index: 0, content_index: 0, part }),
       this.event("response.output_item.done", { output_index: 0, item }),
       finished([item]),
     ];

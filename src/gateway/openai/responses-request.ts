@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { MAX_TOP_LOGPROBS } from "../../inference/interface.js";
+import { RESPONSES_LOGPROBS } from "./logprobs.js";
 import { AdaptationFields, CallId, ToolName } from "./requests.js";
 
 /**
@@ -15,9 +17,11 @@ const Parts = <T extends z.ZodType>(part: T) => z.array(part).min(1).max(100);
 const OutputText = z.strictObject({
   type: z.literal("output_text"),
   text: Text,
-  // Atomic's answers carry none; only their empty values are known.
+  // Atomic's answers carry no annotations; only their empty value is known.
   annotations: z.array(z.never()).max(0).optional(),
-  logprobs: z.array(z.never()).max(0).optional(),
+  // What an earlier answer's tokens scored (include: message.output_text.logprobs): a figure of that answer, which
+  // the model is not shown.
+  logprobs: z.array(z.unknown()).max(100_000).optional(),
   // The client's own parse of `text` (the SDKs' parse() and stream helpers add it): derived from the text.
   parsed: z.unknown().optional(),
 });
@@ -107,8 +111,9 @@ export const ResponsesRequestSchema = z.strictObject({
   store: z.boolean().nullable().optional()
     .describe("Atomic stores every execution: `false` is refused (400 `store_unsupported`)."),
   // The OpenAI Agents SDK sends the list on every request, empty unless asked otherwise: empty asks for nothing.
-  include: z.array(z.string().max(128)).max(0, "Atomic has no extra output to include (logprobs, reasoning, built-in tools' results): only an empty list is accepted").nullable().optional()
-    .describe("Extra output data: Atomic has none, so only an empty list (or null) is accepted; any entry is refused (400 `invalid_parameter`)."),
+  include: z.array(z.string().max(128).refine((entry) => entry === RESPONSES_LOGPROBS, `the one extra output Atomic has is ${RESPONSES_LOGPROBS} (no reasoning, no built-in tools' results)`)).max(1).nullable().optional()
+    .describe(`Extra output data: Atomic has one, \`${RESPONSES_LOGPROBS}\` (each token's log-probability); an empty list or null asks for none; any other entry is refused (400 \`invalid_parameter\`).`),
+  top_logprobs: z.number().int().min(0).max(MAX_TOP_LOGPROBS).nullable().optional(),
   previous_response_id: z.string().max(256).nullable().optional()
     .describe("Not supported: anything but null is refused (400 `previous_response_id_unsupported`); send the conversation in `input`."),
   // Kept (redacted) with the execution's input, and echoed in the response.

@@ -9,6 +9,7 @@ import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
 import { assistantMessage, finishReasonOf, toolCallDeltas } from "../openai/chat-answer.js";
 import { chatTools, chatTurns } from "../openai/chat-request.js";
+import { chatLogprobs, logprobsParam } from "../openai/logprobs.js";
 import { choiceCount, choicesUsage, runChoices } from "../openai/choices.js";
 import { adaptationOptions, ChatCompletionRequestSchema, stopList } from "../openai/requests.js";
 import { streamRoutedGeneration } from "../sse.js";
@@ -24,6 +25,7 @@ export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
     const body = await readBody(c, ChatCompletionRequestSchema);
     const messages = chatTurns(body.messages);
     const { structured, recorded } = chatTools(body);
+    const logprobs = logprobsParam(body.logprobs === true, body.top_logprobs, body.tools !== undefined, { wanted: "logprobs", top: "top_logprobs" });
     const n = choiceCount(body);
     const executionIds = Array.from({ length: n }, () => uuidv7());
     const created = Math.floor(Date.now() / 1000);
@@ -46,6 +48,7 @@ export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
         seed: body.seed == null ? undefined : body.seed + index,
         stop: stopList(body.stop),
         ...adaptationOptions(body),
+        ...(logprobs === undefined ? {} : { logprobs }),
       },
       structured,
       ...(body.user === undefined ? {} : { endUser: body.user }),
@@ -61,16 +64,16 @@ export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
         object: "chat.completion",
         created,
         model: outcomes[0]!.model.id,
-        choices: outcomes.map((outcome, index) => ({ index, message: assistantMessage(outcome), logprobs: null, finish_reason: finishReasonOf(outcome) })),
+        choices: outcomes.map((outcome, index) => ({ index, message: assistantMessage(outcome), logprobs: chatLogprobs(outcome), finish_reason: finishReasonOf(outcome) })),
         usage: usageOf(choicesUsage(outcomes)),
         system_fingerprint: null,
       });
     }
 
     return streamRoutedGeneration(c, deps, requestFor(0, undefined), (model) => {
-      const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
+      const chunk = (delta: Record<string, unknown>, finishReason: string | null, logprobs: unknown = null) => ({
         id, object: "chat.completion.chunk", created, model: model(), system_fingerprint: null,
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+        choices: [{ index: 0, delta, logprobs, finish_reason: finishReason }],
       });
       return {
         // An answer of calls only opens with its first call (toolCallDeltas), as OpenAI's does.
@@ -78,7 +81,8 @@ export function registerChatCompletions(app: Hono, deps: GatewayDeps): void {
         text: (text) => chunk({ content: text }, null),
         closing: (outcome) => [
           ...(outcome.toolCalls ? toolCallDeltas(outcome.toolCalls).map((delta) => chunk(delta, null)) : []),
-          chunk({}, finishReasonOf(outcome)),
+          // Tokens are scored once the answer is complete: their log-probabilities come with the last chunk.
+          chunk({}, finishReasonOf(outcome), chatLogprobs(outcome)),
           ...(body.stream_options?.include_usage
             ? [{ id, object: "chat.completion.chunk", created, model: model(), system_fingerprint: null, choices: [], usage: usageOf(outcome) }]
             : []),

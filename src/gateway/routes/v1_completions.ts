@@ -8,6 +8,7 @@ import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
 import { choiceCount, choicesUsage, runChoices } from "../openai/choices.js";
+import { completionLogprobs, type CompletionLogprobs } from "../openai/logprobs.js";
 import { adaptationOptions, CompletionRequestSchema, stopList } from "../openai/requests.js";
 import { streamRoutedGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
@@ -39,6 +40,7 @@ export function registerCompletions(app: Hono, deps: GatewayDeps): void {
         seed: body.seed == null ? undefined : body.seed + index,
         stop: stopList(body.stop),
         ...adaptationOptions(body),
+        ...(body.logprobs == null ? {} : { logprobs: body.logprobs }),
       },
       ...(body.user === undefined ? {} : { endUser: body.user }),
       signal: c.req.raw.signal,
@@ -52,21 +54,22 @@ export function registerCompletions(app: Hono, deps: GatewayDeps): void {
         object: "text_completion",
         created,
         model: outcomes[0]!.model.id,
-        choices: outcomes.map((outcome, index) => ({ index, text: outcome.text, logprobs: null, finish_reason: outcome.finishReason })),
+        choices: outcomes.map((outcome, index) => ({ index, text: outcome.text, logprobs: completionLogprobs(outcome.logprobs), finish_reason: outcome.finishReason })),
         usage: usageOf(choicesUsage(outcomes)),
       });
     }
 
     return streamRoutedGeneration(c, deps, requestFor(0, undefined), (model) => {
-      const chunk = (text: string, finishReason: string | null) => ({
+      const chunk = (text: string, finishReason: string | null, logprobs: CompletionLogprobs | null = null) => ({
         id, object: "text_completion", created, model: model(),
-        choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason }],
+        choices: [{ index: 0, text, logprobs, finish_reason: finishReason }],
       });
       return {
         opening: () => [],
         text: (text) => chunk(text, null),
         closing: (outcome) => [
-          chunk("", outcome.finishReason),
+          // Tokens are scored once the answer is complete: their log-probabilities come with the last chunk.
+          chunk("", outcome.finishReason, completionLogprobs(outcome.logprobs)),
           ...(body.stream_options?.include_usage ? [{ id, object: "text_completion", created, model: model(), choices: [], usage: usageOf(outcome) }] : []),
         ],
       };

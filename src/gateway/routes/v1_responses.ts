@@ -6,6 +6,7 @@ import type { GatewayDeps } from "../deps.js";
 import { invalidRequest } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
+import { logprobsParam, RESPONSES_LOGPROBS } from "../openai/logprobs.js";
 import { adaptationOptions } from "../openai/requests.js";
 import { finishedResponse, ResponseEvents, type ResponseHead } from "../openai/responses-answer.js";
 import { responsesTools, responsesTurns } from "../openai/responses-input.js";
@@ -29,6 +30,7 @@ export function registerResponses(app: Hono, deps: GatewayDeps): void {
     }
     const messages = responsesTurns(body);
     const { structured, recorded } = responsesTools(body);
+    const logprobs = logprobsParam(body.include?.includes(RESPONSES_LOGPROBS) ?? false, body.top_logprobs, (body.tools?.length ?? 0) > 0, { wanted: "include", top: "top_logprobs" });
     const executionId = uuidv7();
     const head: ResponseHead = { executionId, createdAt: Math.floor(Date.now() / 1000), body };
     c.header("x-atomic-execution-id", executionId);
@@ -46,6 +48,7 @@ export function registerResponses(app: Hono, deps: GatewayDeps): void {
         temperature: body.temperature ?? undefined,
         topP: body.top_p ?? undefined,
         ...adaptationOptions(body),
+        ...(logprobs === undefined ? {} : { logprobs }),
       },
       structured,
       ...(body.user === undefined ? {} : { endUser: body.user }),

@@ -17,6 +17,7 @@ import {
   type LlamaEmbeddingContext,
   type LlamaGrammar,
   type LlamaModel,
+  type Token,
 } from "node-llama-cpp";
 import { sha256OfDescriptor } from "../../models/digest.js";
 import { GgufFormatError, readGgufHeaderFromFd, type GgufHeader } from "../../models/gguf/reader.js";
@@ -26,6 +27,7 @@ import { AdapterRefusal, VerifiedAdapters } from "./adapter-files.js";
 import { chatWrapperFor, toHistory } from "./chat-prompt.js";
 import { AdapterContextError, ContextPool, type AdapterSet, type SequenceLease } from "./context-pool.js";
 import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
+import { scoreTokens } from "./token-logprobs.js";
 import type { Span } from "@opentelemetry/api";
 import { ATTR } from "../../observability/tracing/interface.js";
 import { failed } from "../../observability/tracing/spans.js";
@@ -176,6 +178,8 @@ async function generateOne(message: Extract<ParentMessage, { type: "generate" }>
     const { sequence } = lease;
     const grammar = params.grammar ? await grammarFor(h.llama, params.grammar) : undefined;
     let completionTokens = 0;
+    // The answer's tokens, kept only where they are to be scored.
+    const generated: Token[] | undefined = params.logprobs === undefined ? undefined : [];
     const common = {
       maxTokens: params.maxTokens,
       temperature: params.temperature,
@@ -188,7 +192,10 @@ async function generateOne(message: Extract<ParentMessage, { type: "generate" }>
       grammar,
       signal: controller.signal,
       customStopTriggers: params.stop,
-      onToken: (tokens: readonly unknown[]) => { completionTokens += tokens.length; },
+      onToken: (tokens: readonly Token[]) => {
+        completionTokens += tokens.length;
+        generated?.push(...tokens);
+      },
       onTextChunk: message.stream ? (chunk: string) => chunk && send({ type: "text", id: message.id, chunk }) : undefined,
     };
     const started = performance.now();
@@ -219,6 +226,8 @@ async function generateOne(message: Extract<ParentMessage, { type: "generate" }>
       }
     }
     if (controller.signal.aborted) return { type: "failed", id: message.id, code: "request_aborted", message: "aborted" };
+    const logprobs = generated === undefined ? undefined : await scoreTokens(h.model, sequence, generated, params.logprobs ?? 0);
+    if (logprobs === null) return { type: "failed", id: message.id, code: "logprobs_unavailable", message: "the answer's tokens could not be found in the sequence to score them" };
     const finishReason = stopReason === "maxTokens" ? "length" : "stop";
     span?.setAttributes({ [ATTR.inputTokens]: promptTokens, [ATTR.outputTokens]: completionTokens, [ATTR.finishReason]: [finishReason] });
     return {
@@ -229,6 +238,7 @@ async function generateOne(message: Extract<ParentMessage, { type: "generate" }>
       promptTokens,
       completionTokens,
       inferenceMs: performance.now() - started,
+      ...(logprobs === undefined ? {} : { logprobs }),
     };
   } finally {
     running.delete(message.id);

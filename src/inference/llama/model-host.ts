@@ -244,6 +244,7 @@ export class ModelHost {
         completionTokens: message.completionTokens,
         queueMs: admission.waitedMs,
         inferenceMs: message.inferenceMs,
+        ...(message.logprobs === undefined ? {} : { logprobs: message.logprobs }),
       };
     }
     throw this.toError(message, options.signal);

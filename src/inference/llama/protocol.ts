@@ -1,5 +1,5 @@
 import type { HandedSpan } from "../../observability/tracing/handover.js";
-import type { ChatMessage, FinishReason, GenerationParams } from "../interface.js";
+import type { ChatMessage, FinishReason, GenerationParams, TokenLogprob } from "../interface.js";
 
 /** Messages between the gateway (parent) and one model host process (child), over Node's IPC channel. */
 
@@ -48,7 +48,10 @@ export type ChildMessage =
   | { type: "load-failed"; code: string; reason: string }
   | { type: "text"; id: number; chunk: string }
   | { type: "adapter-context"; kind: "created" | "freed"; key: string; ms?: number; reason?: "idle" | "room" }
-  | { type: "generated"; id: number; text: string; finishReason: FinishReason; promptTokens: number; completionTokens: number; inferenceMs: number }
+  | {
+    type: "generated"; id: number; text: string; finishReason: FinishReason; promptTokens: number; completionTokens: number; inferenceMs: number;
+    logprobs?: TokenLogprob[];
+  }
   | { type: "embedded"; id: number; vectors: number[][]; promptTokens: number; inferenceMs: number }
   | { type: "failed"; id: number; code: string; message: string }
   /** Finished spans of traced requests, for the gateway to export (the host itself has no network). */

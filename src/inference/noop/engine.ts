@@ -12,10 +12,12 @@ export class NoopEngine implements InferenceEngine {
     if (!this.modelIds.includes(modelId)) throw new ModelUnavailableError("model_not_found", `model ${modelId} does not exist`);
   }
 
-  async generate(modelId: string, _input: GenerationInput, _params: GenerationParams, options?: CallOptions): Promise<GenerationResult> {
+  async generate(modelId: string, _input: GenerationInput, params: GenerationParams, options?: CallOptions): Promise<GenerationResult> {
     this.check(modelId);
     options?.onText?.(this.reply);
-    return { text: this.reply, finishReason: "stop", promptTokens: 1, completionTokens: 1, queueMs: 0, inferenceMs: 0 };
+    // Its one token is certain: the engine can answer nothing else.
+    const logprobs = params.logprobs === undefined ? {} : { logprobs: [{ token: this.reply, logprob: 0, top: params.logprobs > 0 ? [{ token: this.reply, logprob: 0 }] : [] }] };
+    return { text: this.reply, finishReason: "stop", promptTokens: 1, completionTokens: 1, queueMs: 0, inferenceMs: 0, ...logprobs };
   }
 
   async embed(modelId: string, inputs: string[]): Promise<EmbeddingResult> {

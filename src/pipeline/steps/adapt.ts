@@ -37,6 +37,7 @@ export async function adapt(deps: PipelineDeps, request: GenerationRequest, inge
   const common = {
     ...(given.stop ? { stop: given.stop } : {}),
     ...(steering ? { grammar: steering.grammar } : {}),
+    ...(request.options.logprobs === undefined ? {} : { logprobs: request.options.logprobs }),
   };
   const limit = deps.limits.maxTokensLimit;
   const adaptation = deps.adaptation;

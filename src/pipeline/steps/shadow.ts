@@ -32,7 +32,9 @@ export function shadow(deps: PipelineDeps, request: GenerationRequest, selected:
   }
   const maxTokens = Math.min(adapted.params.maxTokens, usage.completionTokens + SHADOW_TOKEN_SLACK);
   const run = async (): Promise<boolean | null> => {
-    const result = await deps.engine.generate(plan.modelId, adapted.input, { ...adapted.params, maxTokens }, { signal: undefined, onText: undefined });
+    // Only the shadow's answer is compared: it is not scored token by token, whatever the caller asked of the served one.
+    const { logprobs: _unscored, ...params } = adapted.params;
+    const result = await deps.engine.generate(plan.modelId, adapted.input, { ...params, maxTokens }, { signal: undefined, onText: undefined });
     if (!selected.steering) return normalise(result.text) === expected;
     const check = validate(selected.steering, result, maxTokens);
     return check.ok && "value" in check ? canonicalize(check.value) === expected : false;

@@ -56,6 +56,16 @@ const AssistantMessage = z.union([
   z.object({ role: z.literal("assistant"), content: z.null(), tool_calls: z.array(ToolCall).min(1), refusal: z.null() }),
 ]);
 
+const TokenBytes = z.array(z.int().min(0).max(255)).describe("the token's text as UTF-8 bytes");
+const TokenLogprob = z.object({ token: z.string(), logprob: z.number().max(0), bytes: TokenBytes });
+const ContentLogprob = TokenLogprob.extend({
+  top_logprobs: z.array(TokenLogprob).max(20).describe("the most probable tokens at this position, most probable first"),
+});
+const ChatLogprobs = z.object({
+  content: z.array(ContentLogprob),
+  refusal: z.null(),
+}).nullable().describe("with logprobs: true, each generated token's natural log-probability under the model (before sampling and grammar); streamed, on the last chunk");
+
 export const ChatCompletion = answerSchema("ChatCompletion", z.object({
   id: z.string().startsWith("chatcmpl-"),
   object: z.literal("chat.completion"),
@@ -64,7 +74,7 @@ export const ChatCompletion = answerSchema("ChatCompletion", z.object({
   choices: z.array(z.object({
     index: Count,
     message: AssistantMessage,
-    logprobs: z.null(),
+    logprobs: ChatLogprobs,
     finish_reason: z.enum(["stop", "length", "tool_calls"]),
   })).min(1),
   usage: Usage,
@@ -95,7 +105,7 @@ const chunkHeader = {
 export const ChatCompletionChunk = answerSchema("ChatCompletionChunk", z.union([
   z.object({
     ...chunkHeader,
-    choices: z.array(z.object({ index: Count, delta: ChunkDelta, logprobs: z.null(), finish_reason: z.enum(["stop", "length", "tool_calls"]).nullable() })).length(1),
+    choices: z.array(z.object({ index: Count, delta: ChunkDelta, logprobs: ChatLogprobs, finish_reason: z.enum(["stop", "length", "tool_calls"]).nullable() })).length(1),
   }),
   z.object({ ...chunkHeader, choices: z.array(z.never()).describe("empty: the usage chunk (stream_options.include_usage)"), usage: Usage }),
   ErrorAnswer,
@@ -103,12 +113,19 @@ export const ChatCompletionChunk = answerSchema("ChatCompletionChunk", z.union([
 
 const FinishReason = z.enum(["stop", "length"]);
 
+const CompletionLogprobs = z.object({
+  tokens: z.array(z.string()),
+  token_logprobs: z.array(z.number().max(0)),
+  top_logprobs: z.array(z.record(z.string(), z.number().max(0))).describe("per token: the most probable tokens and the chosen one"),
+  text_offset: z.array(Count).describe("where each token starts in the answer's text"),
+}).nullable().describe("with logprobs: N, each generated token's natural log-probability under the model; streamed, on the last chunk");
+
 export const TextCompletion = answerSchema("TextCompletion", z.object({
   id: z.string().startsWith("cmpl-"),
   object: z.literal("text_completion"),
   created: Unix,
   model: z.string(),
-  choices: z.array(z.object({ index: Count, text: z.string(), logprobs: z.null(), finish_reason: FinishReason })).min(1),
+  choices: z.array(z.object({ index: Count, text: z.string(), logprobs: CompletionLogprobs, finish_reason: FinishReason })).min(1),
   usage: Usage,
 }));
 
@@ -116,7 +133,7 @@ const completionChunkHeader = { id: z.string().startsWith("cmpl-"), object: z.li
 
 /** One `data:` event of a streamed completion; the stream ends with `data: [DONE]`. */
 export const TextCompletionChunk = answerSchema("TextCompletionChunk", z.union([
-  z.object({ ...completionChunkHeader, choices: z.array(z.object({ index: Count, text: z.string(), logprobs: z.null(), finish_reason: FinishReason.nullable() })).length(1) }),
+  z.object({ ...completionChunkHeader, choices: z.array(z.object({ index: Count, text: z.string(), logprobs: CompletionLogprobs, finish_reason: FinishReason.nullable() })).length(1) }),
   z.object({ ...completionChunkHeader, choices: z.array(z.never()), usage: Usage }),
   ErrorAnswer,
 ]));
@@ -135,7 +152,12 @@ export const EmbeddingList = answerSchema("EmbeddingList", z.object({
 /** POST /v1/responses: OpenAI's Response object (responses-answer.ts), whole or as the events of its stream. */
 
 const ItemStatus = z.enum(["in_progress", "completed", "incomplete"]);
-const OutputText = z.object({ type: z.literal("output_text"), text: z.string(), annotations: z.array(z.never()), logprobs: z.array(z.never()) });
+const OutputText = z.object({
+  type: z.literal("output_text"),
+  text: z.string(),
+  annotations: z.array(z.never()),
+  logprobs: z.array(ContentLogprob).describe("the tokens' log-probabilities with include: [\"message.output_text.logprobs\"] (a stream's done events only); else empty"),
+});
 const MessageItem = z.object({
   id: z.string().startsWith("msg_"),
   type: z.literal("message"),
@@ -202,8 +224,8 @@ export const ResponseStreamEvent = answerSchema("ResponseStreamEvent", z.discrim
   lifecycle("response.in_progress"),
   z.object({ type: z.literal("response.output_item.added"), ...sequenced, output_index: Count, item: OutputItem }),
   z.object({ type: z.literal("response.content_part.added"), ...sequenced, ...inPart, part: OutputText }),
-  z.object({ type: z.literal("response.output_text.delta"), ...sequenced, ...inPart, delta: z.string(), logprobs: z.array(z.never()) }),
-  z.object({ type: z.literal("response.output_text.done"), ...sequenced, ...inPart, text: z.string(), logprobs: z.array(z.never()) }),
+  z.object({ type: z.literal("response.output_text.delta"), ...sequenced, ...inPart, delta: z.string(), logprobs: z.array(z.never()).describe("empty: tokens are scored once the answer is complete (output_text.done)") }),
+  z.object({ type: z.literal("response.output_text.done"), ...sequenced, ...inPart, text: z.string(), logprobs: z.array(ContentLogprob) }),
   z.object({ type: z.literal("response.content_part.done"), ...sequenced, ...inPart, part: OutputText }),
   z.object({ type: z.literal("response.function_call_arguments.delta"), ...sequenced, ...inItem, delta: z.string() }),
   z.object({ type: z.literal("response.function_call_arguments.done"), ...sequenced, ...inItem, name: z.string(), arguments: z.string() }),
