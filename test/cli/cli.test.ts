@@ -44,26 +44,68 @@ describe("atomic itself", () => {
     const version = await atomic(["--version"]);
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toBe(`atomic ${JSON.parse(readFileSync(resolve("package.json"), "utf8")).version}`);
-    // Flags alone after a command were once dropped: `worker --dev-server` ran without the dev server. An unknown
-    // flag reaching the worker's own parser shows they arrive (and it never starts a worker).
-    const worker = await atomic(["worker", "--bogus"]);
-    expect(worker.code).toBe(2);
-    expect(worker.stderr).toContain("Unknown option '--bogus'");
-    expect(worker.stderr).toContain("usage: atomic worker");
+    // Flags alone after a command were once dropped: `worker --dev-server` ran without the dev server. With a
+    // Temporal binary that is not there, the dev server is what fails, in one line (and no worker starts).
+    const devServer = await atomic(["worker", "--dev-server", "--no-inference"], { ATOMIC_TEMPORAL_BINARY: join(dir, "no-temporal"), DATABASE_URL: database.url });
+    expect(devServer.code).toBe(1);
+    expect(devServer.stderr.split("\n").filter((line) => line.startsWith("atomic:"))).toEqual([`atomic: ATOMIC_TEMPORAL_BINARY ${join(dir, "no-temporal")} does not exist`]);
+    expect(devServer.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it("answers --help after a command with that command's usage, before it with everyone's", async () => {
+  it("answers --help after a command with that command's options, before it with every command", async () => {
     const worker = await atomic(["worker", "--help"]);
     expect(worker.code).toBe(0);
-    expect(worker.stdout).toMatch(/^ {2}worker {2,}run Temporal workers/m);
-    expect(worker.stdout).toContain("--dev-server");
-    expect(worker.stdout).not.toContain("models add");
+    expect(worker.stdout).toMatch(/^Usage: atomic worker \[options\]\n\nrun Temporal workers/);
+    for (const flag of ["--temporal <host:port>", "--namespace <ns>", "--host-id <id>", "--models <ids>", "--no-inference", "--no-control", "--dev-server"]) {
+      expect(worker.stdout).toContain(flag);
+    }
+    expect(worker.stdout).not.toContain("add-adapter");
+    const verify = await atomic(["audit", "verify", "--help"]);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/^Usage: atomic audit verify \[options\] <dir>/);
+    expect(verify.stdout).toMatch(/--key <pub\.jwk> +the log's public key/);
+    expect(verify.stdout).toContain("--require-previous");
+    expect(verify.stdout).toMatch(/Global Options:\n(.*\n)*\s+--config <file>/);
+    const group = await atomic(["models", "adapter", "--help"]);
+    expect(group.code).toBe(0);
+    expect(group.stdout).toMatch(/^ {2}promote \[options\] <id> +put a pinned adapter in service/m);
     const everyone = await atomic(["--help", "worker"]);
     expect(everyone.code).toBe(0);
-    expect(everyone.stdout).toContain("models add");
-    const unknown = await atomic(["bogus", "--help"]);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("unknown command bogus");
+    expect(everyone.stdout).toMatch(/^ {2}models +pin, verify and list models/m);
+    expect(everyone.stdout).toContain("ATOMIC_CONFIG");
+    expect((await atomic(["help", "erase"])).stdout).toContain("--dry-run");
+  });
+
+  it("answers a mistake in the command line with one line and the command's usage on stderr, exit code 2", async () => {
+    const mistakes: Array<{ args: string[]; said: string; usage: string }> = [
+      { args: ["worker", "--bogus"], said: "unknown option '--bogus'", usage: "atomic worker [options]" },
+      { args: ["audit", "verify", "export", "--key", "k.jwk", "--bogus"], said: "unknown option '--bogus'", usage: "atomic audit verify [options] <dir>" },
+      { args: ["apikeys", "create", "--tenant", "ward-7"], said: "required option '--scopes <list>' not specified", usage: "atomic apikeys create [options]" },
+      { args: ["models", "adapter", "fit", "--base", "tiny"], said: "required option '--examples <file>' not specified", usage: "atomic models adapter fit [options]" },
+      { args: ["models", "add"], said: "missing required argument 'file'", usage: "atomic models add [options] <file>" },
+      { args: ["erase", "--tenant", "ward-7", "everything"], said: "too many arguments for 'erase'", usage: "atomic erase [options]" },
+      { args: ["audit", "export", "--out", "x", "--previous-size", "ten"], said: "option '--previous-size <n>' argument 'ten' is invalid. must be a whole number", usage: "atomic audit export [options]" },
+      { args: ["models", "add-adapter", "a.gguf", "--base", "tiny", "--scale", "0"], said: "option '--scale <s>' argument '0' is invalid. must be a number above 0 and at most 100", usage: "atomic models add-adapter [options] <file>" },
+      { args: ["bidding", "train"], said: "give either an outcome table or --from-executions", usage: "atomic bidding train [options] [file]" },
+      { args: ["keys"], said: "", usage: "atomic keys [options] [command]" },
+    ];
+    for (const { args, said, usage } of mistakes) {
+      const run = await atomic(args);
+      expect(run.code, args.join(" ")).toBe(2);
+      if (said !== "") expect(run.stderr.split("\n")[0], args.join(" ")).toContain(`atomic: ${said}`);
+      expect(run.stderr, args.join(" ")).toContain(`Usage: ${usage}`);
+      expect(run.stderr, args.join(" ")).not.toMatch(/\n\s+at /);
+      expect(run.stdout, args.join(" ")).toBe("");
+    }
+  });
+
+  it("reads --config before the command and after it", async () => {
+    const missing = join(dir, "missing.config.json");
+    for (const args of [["--config", missing, "migrate"], ["migrate", "--config", missing], ["models", "add", "--id", "x", "--config", missing, "models/tiny.gguf"]]) {
+      const run = await atomic(args);
+      expect(run.code, args.join(" ")).toBe(78);
+      expect(run.stderr, args.join(" ")).toBe(`atomic: config file ${missing}: ENOENT: no such file or directory, open '${missing}'\n`);
+    }
   });
 
   it("says in one line that Temporal cannot be reached, and what to do, instead of a transport trace", async () => {
@@ -299,6 +341,13 @@ describe("atomic configuration and usage", () => {
   it("answers an unknown command with usage and exit code 2", async () => {
     const run = await atomic(["frobnicate"]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain("unknown command frobnicate");
+    expect(run.stderr).toMatch(/^atomic: unknown command 'frobnicate'\n/);
+    expect(run.stderr).toContain("Usage: atomic [options] [command]");
+    const near = await atomic(["wroker"]);
+    expect(near.code).toBe(2);
+    expect(near.stderr).toContain("(Did you mean worker?)");
+    const nothing = await atomic([]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain("Usage: atomic [options] [command]");
   });
 });

@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { AdapterFitService } from "../../adaptation/adapters/fit-service.js";
 import { FitError } from "../../adaptation/adapters/fit/fit-adapter.js";
 import type { AuditEvent } from "../../audit/core/entry.js";
@@ -14,17 +13,6 @@ import { loadManifest, type AdapterEntry } from "../../models/manifest.js";
 import type { CommandContext } from "../context.js";
 import { consoleOperator } from "../operator.js";
 import { UsageError } from "../usage.js";
-
-export const ADAPTER_USAGE = `usage: atomic models add-adapter FILE --base MODEL [--task CLASS] [--id ID] [--scale S] [--candidate]
-       atomic models adapters                          list pinned adapters
-       atomic models adapter promote ID                put a pinned adapter in service for its task class
-       atomic models adapter rollback --base MODEL [--task CLASS] [--tenant T]
-                                                       undo the last promotion (the one before serves again)
-       atomic models adapter fit --base MODEL --examples FILE.jsonl [--task CLASS] [--labels a,b,...] [--seed N]
-                                                       fit an adapter from rated examples, one JSON object a line:
-                                                       {"messages": [...], "label": "x"} or {"prompt": "...", "label": "x"}
-Changes that put an adapter in service or take one out are audited (adapter.promoted, adapter.fitted) in the
-database, a running gateway's embedded one included. A running gateway follows the manifest within a second.`;
 
 /**
  * Runs `change` with an audit writer on the database, refusing the change when the database cannot be opened: an
@@ -63,34 +51,38 @@ function promotedEvent(change: AdapterChange, reason: "operator" | "rollback", s
   });
 }
 
-function baseModelOf(context: CommandContext, id: string | undefined) {
-  if (id === undefined) throw new UsageError(`--base MODEL is required\n${ADAPTER_USAGE}`);
+/** The pinned model --base names. */
+function baseModelOf(context: CommandContext, id: string) {
   const model = catalogFromConfig(context.config, { testModelWhenEmpty: false }).find((m) => m.id === id);
   if (!model) throw new UsageError(`no model ${id} is pinned (atomic models list)`);
   return model;
 }
 
-export async function addAdapterCommand(context: CommandContext, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { base: { type: "string" }, task: { type: "string" }, id: { type: "string" }, scale: { type: "string" }, candidate: { type: "boolean" }, description: { type: "string" } },
-  });
-  if (positionals.length !== 1) throw new UsageError(ADAPTER_USAGE);
-  const base = baseModelOf(context, values.base);
-  const scale = values.scale === undefined ? undefined : Number(values.scale);
-  if (scale !== undefined && !(scale > 0 && scale <= 100)) throw new UsageError("--scale must be a number above 0 and at most 100");
+/** The options of `atomic models add-adapter`, as src/cli/definitions/models.ts declares them. */
+export interface AddAdapterOptions {
+  base: string;
+  task?: string;
+  id?: string;
+  scale?: number;
+  candidate?: boolean;
+  description?: string;
+}
+
+/** `atomic models add-adapter FILE --base MODEL`: checks, hashes and pins an adapter, and promotes it unless --candidate. */
+export async function addAdapterCommand(context: CommandContext, options: AddAdapterOptions, file: string): Promise<number> {
+  const base = baseModelOf(context, options.base);
+  const { scale } = options;
   const add = async (record?: (event: AuditEvent) => Promise<void>) => {
     try {
       const { entry, change } = await addAdapter({
         manifestPath: context.config.models.manifest,
-        file: positionals[0]!,
+        file,
         baseModel: base,
-        taskClass: values.task ?? null,
-        ...(values.id === undefined ? {} : { id: values.id }),
+        taskClass: options.task ?? null,
+        ...(options.id === undefined ? {} : { id: options.id }),
         ...(scale === undefined ? {} : { scale }),
-        ...(values.candidate ? { candidate: true } : {}),
-        ...(values.description === undefined ? {} : { description: values.description }),
+        ...(options.candidate ? { candidate: true } : {}),
+        ...(options.description === undefined ? {} : { description: options.description }),
       });
       if (record) await record(promotedEvent(change, "operator", entry, base.sha256));
       context.out(`pinned ${entry.id} (${entry.status}, version ${entry.version}) for ${entry.baseModel} / ${entry.taskClass ?? "every task class"}: sha256 ${entry.sha256}, ${entry.sizeBytes} bytes`);
@@ -102,9 +94,10 @@ export async function addAdapterCommand(context: CommandContext, args: string[])
     }
   };
   // A candidate changes nothing that serves: it is pinned without an audit event, as `models add` pins a model.
-  return values.candidate ? add() : audited(context, add);
+  return options.candidate ? add() : audited(context, add);
 }
 
+/** `atomic models adapters`. */
 export function listAdaptersCommand(context: CommandContext): number {
   const adapters = loadManifest(context.config.models.manifest).adapters ?? [];
   if (adapters.length === 0) context.out(`no adapters are pinned in ${context.config.models.manifest}`);
@@ -118,72 +111,81 @@ function accuracyOf(adapter: AdapterEntry): string {
   return `held-back ${(candidate * 100).toFixed(0)}% (base ${(base * 100).toFixed(0)}%, n=${adapter.fit.heldBack})`;
 }
 
-export async function adapterCommand(context: CommandContext, args: string[]): Promise<number> {
-  const [action, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: { base: { type: "string" }, task: { type: "string" }, tenant: { type: "string" }, examples: { type: "string" }, labels: { type: "string" }, seed: { type: "string" } },
-  });
+/** `atomic models adapter promote ID`: puts a pinned adapter in service for its task class, audited. */
+export async function promoteAdapterCommand(context: CommandContext, _options: unknown, id: string): Promise<number> {
   const manifestPath = context.config.models.manifest;
-  switch (action) {
-    case "promote": {
-      if (positionals.length !== 1) throw new UsageError(ADAPTER_USAGE);
-      const entry = (loadManifest(manifestPath).adapters ?? []).find((a) => a.id === positionals[0]);
-      if (!entry) return refuse(context, `no adapter with id ${positionals[0]} is pinned`);
-      const base = catalogFromConfig(context.config, { testModelWhenEmpty: false }).find((m) => m.id === entry.baseModel);
-      return audited(context, async (record) => {
-        const change = promoteAdapter(manifestPath, entry.id);
-        await record(promotedEvent(change, "operator", entry, base?.sha256));
-        context.out(`promoted ${entry.id} for ${describeSlot(entry)}${change.previous ? ` (retired ${change.previous.id})` : ""}`);
-        return 0;
-      });
+  const entry = (loadManifest(manifestPath).adapters ?? []).find((a) => a.id === id);
+  if (!entry) return refuse(context, `no adapter with id ${id} is pinned`);
+  const base = catalogFromConfig(context.config, { testModelWhenEmpty: false }).find((m) => m.id === entry.baseModel);
+  return audited(context, async (record) => {
+    const change = promoteAdapter(manifestPath, entry.id);
+    await record(promotedEvent(change, "operator", entry, base?.sha256));
+    context.out(`promoted ${entry.id} for ${describeSlot(entry)}${change.previous ? ` (retired ${change.previous.id})` : ""}`);
+    return 0;
+  });
+}
+
+/** The options of `atomic models adapter rollback`. */
+export interface RollbackAdapterOptions {
+  base: string;
+  task?: string;
+  tenant?: string;
+}
+
+/** `atomic models adapter rollback --base MODEL`: undoes the slot's last promotion, audited. */
+export async function rollbackAdapterCommand(context: CommandContext, options: RollbackAdapterOptions): Promise<number> {
+  const manifestPath = context.config.models.manifest;
+  const base = baseModelOf(context, options.base);
+  const slot: AdapterSlot = { baseModel: base.id, taskClass: options.task ?? null, ...(options.tenant === undefined ? {} : { tenant: options.tenant }) };
+  return audited(context, async (record) => {
+    let change: AdapterChange;
+    try {
+      change = rollbackAdapter(manifestPath, slot);
+    } catch (error) {
+      if (error instanceof AdapterRegistryError) return refuse(context, error.message);
+      throw error;
     }
-    case "rollback": {
-      const base = baseModelOf(context, values.base);
-      const slot: AdapterSlot = { baseModel: base.id, taskClass: values.task ?? null, ...(values.tenant === undefined ? {} : { tenant: values.tenant }) };
-      return audited(context, async (record) => {
-        let change: AdapterChange;
-        try {
-          change = rollbackAdapter(manifestPath, slot);
-        } catch (error) {
-          if (error instanceof AdapterRegistryError) return refuse(context, error.message);
-          throw error;
-        }
-        await record(promotedEvent(change, "rollback", slot, base.sha256));
-        context.out(`rolled back ${change.previous?.id}: ${change.promoted ? `${change.promoted.id} serves again` : "the base model alone serves"} ${describeSlot(slot)}`);
-        return 0;
+    await record(promotedEvent(change, "rollback", slot, base.sha256));
+    context.out(`rolled back ${change.previous?.id}: ${change.promoted ? `${change.promoted.id} serves again` : "the base model alone serves"} ${describeSlot(slot)}`);
+    return 0;
+  });
+}
+
+/** The options of `atomic models adapter fit`. */
+export interface FitAdapterOptions {
+  base: string;
+  examples: string;
+  task?: string;
+  labels?: string[];
+  seed?: number;
+}
+
+/** `atomic models adapter fit --base MODEL --examples FILE`: fits, pins and (when it wins) promotes an adapter. */
+export async function fitAdapterCommand(context: CommandContext, options: FitAdapterOptions): Promise<number> {
+  const manifestPath = context.config.models.manifest;
+  const base = baseModelOf(context, options.base);
+  const examples = readExamples(options.examples);
+  const labels = options.labels ?? [...new Set(examples.map((e) => e.label))];
+  return audited(context, async (record) => {
+    const service = new AdapterFitService({ manifestPath, models: [base], record, threads: context.config.inference.threads });
+    try {
+      const outcome = await service.fit({
+        baseModel: base.id,
+        taskClass: options.task ?? null,
+        labels,
+        examples,
+        actor: { subject: consoleOperator() },
+        ...(options.seed === undefined ? {} : { seed: options.seed }),
       });
+      const { timings, counts } = outcome.result;
+      context.out(`pinned ${outcome.adapter.id} (sha256 ${outcome.adapter.sha256}); ${outcome.decision}`);
+      context.err(`${counts.fitted} examples fitted, ${counts.heldBack} held back; forward passes ${(timings.featuresMs / 1000).toFixed(1)} s, fit ${(timings.fitMs / 1000).toFixed(2)} s`);
+      return 0;
+    } catch (error) {
+      if (error instanceof FitError) return refuse(context, `${error.code}: ${error.message}`);
+      throw error;
     }
-    case "fit": {
-      const base = baseModelOf(context, values.base);
-      if (values.examples === undefined) throw new UsageError(ADAPTER_USAGE);
-      const examples = readExamples(values.examples);
-      const labels = values.labels?.split(",").map((l) => l.trim()) ?? [...new Set(examples.map((e) => e.label))];
-      return audited(context, async (record) => {
-        const service = new AdapterFitService({ manifestPath, models: [base], record, threads: context.config.inference.threads });
-        try {
-          const outcome = await service.fit({
-            baseModel: base.id,
-            taskClass: values.task ?? null,
-            labels,
-            examples,
-            actor: { subject: consoleOperator() },
-            ...(values.seed === undefined ? {} : { seed: Number(values.seed) }),
-          });
-          const { timings, counts } = outcome.result;
-          context.out(`pinned ${outcome.adapter.id} (sha256 ${outcome.adapter.sha256}); ${outcome.decision}`);
-          context.err(`${counts.fitted} examples fitted, ${counts.heldBack} held back; forward passes ${(timings.featuresMs / 1000).toFixed(1)} s, fit ${(timings.fitMs / 1000).toFixed(2)} s`);
-          return 0;
-        } catch (error) {
-          if (error instanceof FitError) return refuse(context, `${error.code}: ${error.message}`);
-          throw error;
-        }
-      });
-    }
-    default:
-      throw new UsageError(ADAPTER_USAGE);
-  }
+  });
 }
 
 function refuse(context: CommandContext, message: string): number {

@@ -1,20 +1,11 @@
-import { parseArgs } from "node:util";
 import { openDatabase } from "../../bootstrap/database.js";
 import { auditKeyPaths } from "../../audit/key-files.js";
 import { loadRetiredPublicKeys, loadSigningKey } from "../../audit/core/keys.js";
 import { exportAudit, type ExportShortfall } from "../../audit/store/exporter.js";
-import { parseVerifierArgs, runVerifierCommand } from "../../audit/verify/cli-main.js";
+import { NO_KEY, runVerifierCommand, type VerifierCommand } from "../../audit/verify/cli-main.js";
 import type { CommandContext } from "../context.js";
 import { createProgress } from "../progress.js";
 import { UsageError } from "../usage.js";
-
-const USAGE = [
-  "usage: atomic audit export --out DIR [--from INDEX|TIME] [--to INDEX|TIME] [--previous-size N]",
-  "       atomic audit verify DIR --key pub.jwk [--key older.jwk ...] [--previous CHECKPOINT-FILE] [--require-previous]",
-  "       atomic audit verify-receipt RECEIPT.json --key pub.jwk [--key older.jwk ...] [--checkpoint CHECKPOINT-FILE]",
-  "       atomic audit verify-consistency PROOF.json --key pub.jwk [--key older.jwk ...] [--previous CHECKPOINT-FILE] [--require-previous]",
-  "       atomic audit key pub.jwk",
-].join("\n");
 
 /** An index, or a time (ISO 8601) that the exporter translates to the first index at or after it. */
 function position(name: string, raw: string | undefined): number | Date | undefined {
@@ -25,14 +16,18 @@ function position(name: string, raw: string | undefined): number | Date | undefi
   return time;
 }
 
-async function exportCommand(context: CommandContext, args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { out: { type: "string" }, from: { type: "string" }, to: { type: "string" }, "previous-size": { type: "string" } },
-  });
-  if (!values.out) throw new UsageError(USAGE);
-  const previous = values["previous-size"];
-  if (previous !== undefined && !/^\d+$/.test(previous)) throw new UsageError("--previous-size must be a whole number");
+/** The options of `atomic audit export`, as src/cli/definitions/audit.ts declares them. */
+export interface ExportAuditOptions {
+  out: string;
+  from?: string;
+  to?: string;
+  previousSize?: number;
+}
+
+/** `atomic audit export --out DIR`: the log up to a signed checkpoint, for an auditor to verify offline. */
+export async function exportAuditCommand(context: CommandContext, options: ExportAuditOptions): Promise<number> {
+  const from = position("from", options.from);
+  const to = position("to", options.to);
   const paths = auditKeyPaths(context.config);
   const key = loadSigningKey(paths.signingKey, context.config.audit.origin);
   const retiredKeys = loadRetiredPublicKeys(paths.dir, context.config.audit.origin);
@@ -41,17 +36,17 @@ async function exportCommand(context: CommandContext, args: string[]): Promise<n
   try {
     const result = await exportAudit({
       pool: database.stores.pool,
-      outDir: values.out,
+      outDir: options.out,
       key,
       retiredKeys,
-      from: position("from", values.from),
-      to: position("to", values.to),
-      previousSize: previous === undefined ? undefined : Number(previous),
+      from,
+      to,
+      previousSize: options.previousSize,
       onProgress: (done, total) => progress.update(done, total),
     });
     progress.finish("done");
-    context.out(`exported entries [${result.from}, ${result.to}) to ${values.out}`);
-    if (result.shortOf !== undefined) context.out(shortfallLine(values.to as string, result.to, result.shortOf));
+    context.out(`exported entries [${result.from}, ${result.to}) to ${options.out}`);
+    if (result.shortOf !== undefined && options.to !== undefined) context.out(shortfallLine(options.to, result.to, result.shortOf));
     return 0;
   } finally {
     await database.close();
@@ -68,33 +63,51 @@ function shortfallLine(to: string, exportedTo: number, { requested, nextSize }: 
     `so entries [${exportedTo}, ${requested}) are not in it; export with --to ${nextSize} to include them`;
 }
 
+/** The options of `atomic audit verify`, `verify-receipt` and `verify-consistency` (each takes those that apply). */
+export interface VerifyOptions {
+  key?: string[];
+  previous?: string;
+  requirePrevious?: boolean;
+  checkpoint?: string;
+}
+
+/** The keys to verify with: given on the command line, never taken from what is verified. */
+function keysOf(options: VerifyOptions): string[] {
+  if (options.key === undefined || options.key.length === 0) throw new UsageError(NO_KEY);
+  return options.key;
+}
+
 /**
- * `atomic audit verify|verify-receipt|verify-consistency|key`: the offline verifier of audit/verify.mjs, the same
- * checks and the same verdict lines; no database and no network.
+ * Runs the offline verifier of audit/verify.mjs: the same checks and the same verdict lines; no database and no
+ * network. A file it cannot use (exit 2) is a mistake in the command line, reported as one.
  */
-async function verifierCommand(context: CommandContext, mode: "export" | "receipt" | "consistency" | "key", args: string[]): Promise<number> {
-  const parsed = parseVerifierArgs(mode === "export" ? args : [mode, ...args]);
-  if ("help" in parsed) {
-    context.out(USAGE);
-    return 0;
-  }
-  if ("problem" in parsed) throw new UsageError(`${parsed.problem}\n${USAGE}`);
-  if (parsed.command.mode !== mode) throw new UsageError(USAGE);
-  const result = await runVerifierCommand(parsed.command);
+async function verify(context: CommandContext, command: VerifierCommand): Promise<number> {
+  const result = await runVerifierCommand(command);
+  if (result.exitCode === 2) throw new UsageError(result.stderr?.split("\n")[0] ?? "the files given cannot be used");
   if (result.stdout !== undefined) context.out(result.stdout);
   if (result.stderr !== undefined) context.err(result.stderr);
   return result.exitCode;
 }
 
-/** `atomic audit export|verify|verify-receipt|verify-consistency|key`. Only export needs the database. */
-export async function auditCommand(context: CommandContext, args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case "export": return exportCommand(context, rest);
-    case "verify": return verifierCommand(context, "export", rest);
-    case "verify-receipt": return verifierCommand(context, "receipt", rest);
-    case "verify-consistency": return verifierCommand(context, "consistency", rest);
-    case "key": return verifierCommand(context, "key", rest);
-    default: throw new UsageError(USAGE);
-  }
+/** `atomic audit verify DIR --key pub.jwk`. */
+export function verifyExportCommand(context: CommandContext, options: VerifyOptions, path: string): Promise<number> {
+  const keys = keysOf(options);
+  return verify(context, { mode: "export", path, keys, requirePrevious: options.requirePrevious === true, ...(options.previous === undefined ? {} : { previous: options.previous }) });
+}
+
+/** `atomic audit verify-receipt RECEIPT.json --key pub.jwk`. */
+export function verifyReceiptCommand(context: CommandContext, options: VerifyOptions, path: string): Promise<number> {
+  const keys = keysOf(options);
+  return verify(context, { mode: "receipt", path, keys, ...(options.checkpoint === undefined ? {} : { checkpoint: options.checkpoint }) });
+}
+
+/** `atomic audit verify-consistency PROOF.json --key pub.jwk`. */
+export function verifyConsistencyCommand(context: CommandContext, options: VerifyOptions, path: string): Promise<number> {
+  const keys = keysOf(options);
+  return verify(context, { mode: "consistency", path, keys, requirePrevious: options.requirePrevious === true, ...(options.previous === undefined ? {} : { previous: options.previous }) });
+}
+
+/** `atomic audit key pub.jwk`: a key's id and fingerprint. */
+export function keyIdentityCommand(context: CommandContext, _options: unknown, path: string): Promise<number> {
+  return verify(context, { mode: "key", path });
 }

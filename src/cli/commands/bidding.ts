@@ -1,22 +1,16 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { systemEvent } from "../../audit/events.js";
 import { AuditQueueWriter } from "../../audit/store/queue.js";
 import { openDatabase } from "../../bootstrap/database.js";
 import { BiddingRouter, HashedNgramFeaturizer, PostgresBiddingStore } from "../../bidding/index.js";
 import { OutcomeTableError, trainFromTable } from "../../bidding/training.js";
 import type { CommandContext } from "../context.js";
+import { consoleOperator } from "../operator.js";
 import { UsageError } from "../usage.js";
 
-const USAGE = `usage: atomic bidding train FILE              pre-train the learner on an outcome table (CSV or JSONL: prompt,
-                                                model, score 0…1 or success, optional latency_ms and tokens)
-       atomic bidding train --from-executions   learn the judged outcomes (feedback) of stored executions
-On a running gateway with the embedded database, use POST /v1/admin/bidding/train instead (the gateway holds the
-database); on a shared PostgreSQL a running gateway takes the trained version over at its next save.`;
-
-/** Who ran the command, as the audit log names it: the operating-system account at the console. */
-function operator(): string {
-  return `cli:${process.env["USER"] ?? process.env["LOGNAME"] ?? "unknown"}`.replace(/[^a-zA-Z0-9._@:-]/g, "_").slice(0, 128);
+/** The options of `atomic bidding train`, as src/cli/definitions/bidding.ts declares them. */
+export interface TrainBiddingOptions {
+  fromExecutions?: boolean;
 }
 
 /**
@@ -24,17 +18,14 @@ function operator(): string {
  * and saved as its next version (versioned with optimistic concurrency: nothing another process saved is
  * overwritten); the training is audited with the table's SHA-256, never its content.
  */
-export async function biddingCommand(context: CommandContext, args: string[]): Promise<number> {
-  const [action, ...rest] = args;
-  if (action !== "train") throw new UsageError(USAGE);
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { "from-executions": { type: "boolean" } } });
-  const fromExecutions = values["from-executions"] === true;
-  if (fromExecutions === (positionals.length === 1) || positionals.length > 1) throw new UsageError(USAGE);
+export async function trainBiddingCommand(context: CommandContext, options: TrainBiddingOptions, file: string | undefined): Promise<number> {
+  const fromExecutions = options.fromExecutions === true;
+  if (fromExecutions === (file !== undefined)) throw new UsageError("give either an outcome table or --from-executions");
   if (context.config.bidding.features === "embedding" && !fromExecutions) {
     context.err("bidding.features is embedding: a table's prompts would need the embedding model; train --from-executions, or on the running gateway");
     return 1;
   }
-  const table = fromExecutions ? null : readFileSync(positionals[0]!);
+  const table = file === undefined ? null : readFileSync(file);
 
   let database;
   try {
@@ -56,7 +47,7 @@ export async function biddingCommand(context: CommandContext, args: string[]): P
         detail = { action: "train", source: "table", sha256: summary.sha256, rows: summary.rows, learned: summary.learned, version: summary.version, models: summary.models };
       } catch (error) {
         if (error instanceof OutcomeTableError || error instanceof RangeError) {
-          context.err(`${positionals[0]}: ${error.message}`);
+          context.err(`${file}: ${error.message}`);
           return 1;
         }
         throw error;
@@ -66,7 +57,7 @@ export async function biddingCommand(context: CommandContext, args: string[]): P
       const result = await router.trainOnOutcomes(outcomes);
       detail = { action: "train", source: "executions", rows: outcomes.length, learned: result.learned, skipped: result.skipped, version: router.state().version };
     }
-    await new AuditQueueWriter(database.stores.pool).enqueue(systemEvent("bidding.changed", { actor: { subject: operator() }, detail }));
+    await new AuditQueueWriter(database.stores.pool).enqueue(systemEvent("bidding.changed", { actor: { subject: consoleOperator() }, detail }));
     context.out(JSON.stringify(detail));
     return 0;
   } finally {

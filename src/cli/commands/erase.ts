@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { openDatabase } from "../../bootstrap/database.js";
 import { ContentEraser } from "../../retention/erasure.js";
 import { erasureSelector, ErasureSelectorError, type ErasureSelectorInput } from "../../retention/selector.js";
@@ -7,19 +6,21 @@ import type { CommandContext } from "../context.js";
 import { UsageError } from "../usage.js";
 import { consoleOperator } from "../operator.js";
 
-const USAGE = `usage: atomic erase --tenant T [--subject S] [--execution ID] [--before DATE] [--dry-run]
-  at least one of --subject, --execution, --before; given together they all must match
-  --subject S      executions made by this caller identity (apikey:<key id>, or a JWT's sub)
-  --execution ID   this execution (for an asynchronous task's id, also its microtasks' executions)
-  --before DATE    executions created before YYYY-MM-DD (midnight UTC) or a date-time with its offset
-  --dry-run        count what would be erased; change nothing`;
+/** The options of `atomic erase`, as src/cli/definitions/erase.ts declares them. */
+export interface EraseOptions {
+  tenant: string;
+  subject?: string;
+  execution?: string;
+  before?: string;
+  dryRun?: boolean;
+}
 
-/** The checked selector, or the usage with what is wrong with it. */
+/** The checked selector; what is wrong with it is a usage error. */
 function selectorOf(input: ErasureSelectorInput): ContentSelector {
   try {
     return erasureSelector(input);
   } catch (error) {
-    if (error instanceof ErasureSelectorError) throw new UsageError(`${error.message}\n${USAGE}`);
+    if (error instanceof ErasureSelectorError) throw new UsageError(error.message);
     throw error;
   }
 }
@@ -30,25 +31,13 @@ function selectorOf(input: ErasureSelectorInput): ContentSelector {
  * keep running: on a database server (database.url), and on the embedded PostgreSQL, which this joins when a
  * gateway runs it. Queued events are logged by the next sequencer that runs.
  */
-export async function eraseCommand(context: CommandContext, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      tenant: { type: "string" },
-      subject: { type: "string" },
-      execution: { type: "string" },
-      before: { type: "string" },
-      "dry-run": { type: "boolean", default: false },
-    },
-  });
-  if (values.tenant === undefined || positionals.length > 0) throw new UsageError(USAGE);
-  const selector = selectorOf({ tenant: values.tenant, subject: values.subject, executionId: values.execution, before: values.before });
+export async function eraseCommand(context: CommandContext, options: EraseOptions): Promise<number> {
+  const selector = selectorOf({ tenant: options.tenant, subject: options.subject, executionId: options.execution, before: options.before });
 
   const database = await openDatabase(context.config, context.logger, { joinRunning: true });
   try {
     const eraser = new ContentEraser(database.stores.erasure, context.config.retention.batchSize);
-    if (values["dry-run"]) {
+    if (options.dryRun) {
       const counts = await eraser.count(selector);
       context.out(`would erase the content of ${counts.executions} executions and ${counts.feedbackComments} feedback comments of tenant ${selector.tenant}; nothing was changed`);
       return 0;

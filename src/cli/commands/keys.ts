@@ -7,12 +7,9 @@ import { keyRotatedEvent } from "../../audit/events.js";
 import { AuditQueueWriter } from "../../audit/store/queue.js";
 import { openDatabase } from "../../bootstrap/database.js";
 import type { CommandContext } from "../context.js";
-import { UsageError } from "../usage.js";
-
-const USAGE = "usage: atomic keys <generate|rotate>  (rotate: stop the gateway first; the embedded database allows one user)";
 
 /** `atomic keys generate`: creates the audit signing key (0600) and its public JWK for auditors. */
-function generateCommand(context: CommandContext): number {
+export function generateKeyCommand(context: CommandContext): number {
   const paths = auditKeyPaths(context.config);
   if (existsSync(paths.signingKey)) {
     context.err(`refused: ${paths.signingKey} already exists; a log keeps its key (replace it with atomic keys rotate)`);
@@ -30,7 +27,7 @@ function generateCommand(context: CommandContext): number {
  * old key's handover signature over the new one). The gateway loads its key at start, so it must be stopped now
  * and restarted afterwards to sign with the new key.
  */
-async function rotateCommand(context: CommandContext): Promise<number> {
+export async function rotateKeyCommand(context: CommandContext): Promise<number> {
   const { config } = context;
   const paths = auditKeyPaths(config);
   if (!existsSync(paths.signingKey)) {
@@ -52,14 +49,4 @@ async function rotateCommand(context: CommandContext): Promise<number> {
   context.out(`tell them, out of band, its identity: ${describeKey(keyIdentity(next.name, next.publicKey))}`);
   context.out("restart the gateway: it signs with the new key from its next start");
   return 0;
-}
-
-/** `atomic keys generate|rotate`. */
-export async function keysCommand(context: CommandContext, args: string[]): Promise<number> {
-  if (args.length !== 1) throw new UsageError(USAGE);
-  switch (args[0]) {
-    case "generate": return generateCommand(context);
-    case "rotate": return rotateCommand(context);
-    default: throw new UsageError(USAGE);
-  }
 }

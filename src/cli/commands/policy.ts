@@ -2,13 +2,9 @@ import { resolve } from "node:path";
 import { loadPolicySet, PolicyLoadError } from "../../policy/load.js";
 import { runPolicyTests } from "../../policy/policy-tests.js";
 import type { CommandContext } from "../context.js";
-import { UsageError } from "../usage.js";
-
-const USAGE = "usage: atomic policy <check|test> [DIR]  (DIR: the policy folder, default ./policies)";
-const DEFAULT_DIR = "policies";
 
 /** `atomic policy check`: parses and validates the set as a gateway would load it, and names its hash. */
-function checkCommand(context: CommandContext, dir: string): number {
+function checkSet(context: CommandContext, dir: string): number {
   const set = loadPolicySet(dir);
   for (const warning of set.warnings) context.err(`warning: ${warning}`);
   context.out(`ok ${dir}: ${set.policies.length} policies in ${set.files.filter((f) => f.endsWith(".cedar")).length} files, validated against the schema`);
@@ -17,7 +13,7 @@ function checkCommand(context: CommandContext, dir: string): number {
 }
 
 /** `atomic policy test`: runs <dir>/tests/*.json against the set; exit 1 on any failed case or unreadable file. */
-function testCommand(context: CommandContext, dir: string): number {
+function testSet(context: CommandContext, dir: string): number {
   const report = runPolicyTests(dir);
   for (const problem of report.fileProblems) context.err(`FAIL ${problem}`);
   for (const result of report.results) {
@@ -34,16 +30,20 @@ function testCommand(context: CommandContext, dir: string): number {
   return report.failed === 0 ? 0 : 1;
 }
 
-/** `atomic policy check|test [DIR]`. A refused policy set prints every problem and exits 1. */
-export async function policyCommand(context: CommandContext, args: string[]): Promise<number> {
-  if (args.length < 1 || args.length > 2) throw new UsageError(USAGE);
-  const dir = resolve(args[1] ?? DEFAULT_DIR);
+/** `atomic policy check [DIR]`. A refused policy set prints every problem and exits 1. */
+export function policyCheckCommand(context: CommandContext, _options: unknown, dir: string): number {
+  return refusedSet(context, resolve(dir), checkSet);
+}
+
+/** `atomic policy test [DIR]`. */
+export function policyTestCommand(context: CommandContext, _options: unknown, dir: string): number {
+  return refusedSet(context, resolve(dir), testSet);
+}
+
+/** Runs `command` on the set in `dir`; a set that cannot be loaded is refused with each of its problems. */
+function refusedSet(context: CommandContext, dir: string, command: (context: CommandContext, dir: string) => number): number {
   try {
-    switch (args[0]) {
-      case "check": return checkCommand(context, dir);
-      case "test": return testCommand(context, dir);
-      default: throw new UsageError(USAGE);
-    }
+    return command(context, dir);
   } catch (error) {
     if (!(error instanceof PolicyLoadError)) throw error;
     context.err(`refused: ${dir}`);

@@ -1,5 +1,4 @@
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { ContentHasher } from "../../audit/content-hasher.js";
 import { auditKeyPaths, loadSecretKey } from "../../audit/key-files.js";
 import { EncryptionCodec } from "../../orchestration/payload-codec.js";
@@ -12,22 +11,27 @@ import { LlamaEngine } from "../../inference/llama/engine.js";
 import { catalogFromConfig } from "../../bootstrap/catalog.js";
 import { DEV_SERVER_IP, startDevServer, type TemporalDevServer } from "../../orchestration/dev-server.js";
 import { HOST_ID_PATTERN } from "../../orchestration/names.js";
-import { locateTemporalBinary } from "../../orchestration/temporal-binary.js";
+import { locateTemporalBinary, TemporalBinaryMissingError } from "../../orchestration/temporal-binary.js";
 import { defaultHostId, startAtomicWorker } from "../../orchestration/worker.js";
 import { ModelDirectory } from "../../pipeline/model-directory.js";
 import { adoptSpans } from "../../observability/tracing/handover.js";
 import { startTracing } from "../../observability/tracing/setup.js";
 import type { CommandContext } from "../context.js";
+import { OperatorError } from "../../util/operator-error.js";
 import { UsageError } from "../usage.js";
 
-const USAGE = `usage: atomic worker [--temporal HOST:PORT] [--namespace NS] [--host-id ID] [--models ID,...]
-                     [--no-inference | --no-control] [--dev-server]
-  --temporal     Temporal frontend (default: ATOMIC_TEMPORAL_ADDRESS, else 127.0.0.1:7233)
-  --host-id      this model host's name; its inference queue is atomic-inference-<ID> (default: the host name)
-  --models       serve only these pinned models (default: every model in the manifest)
-  --no-inference run workflows and control activities only (a machine without models)
-  --no-control   run inference only (a model host; another worker runs the workflows)
-  --dev-server   start and supervise a local Temporal dev server (SQLite under <dataDir>/temporal) first`;
+/** The options of `atomic worker`, as src/cli/definitions/worker.ts declares them. */
+export interface WorkerOptions {
+  temporal?: string;
+  namespace?: string;
+  hostId?: string;
+  models?: string[];
+  /** false with --no-inference. */
+  inference: boolean;
+  /** false with --no-control. */
+  control: boolean;
+  devServer?: boolean;
+}
 
 /**
  * `atomic worker`: runs Atomic's Temporal workers until SIGINT or SIGTERM. By default both the control worker
@@ -37,51 +41,33 @@ const USAGE = `usage: atomic worker [--temporal HOST:PORT] [--namespace NS] [--h
  * content-hash.key and temporal-payload.key to audit.keyDir there: audit hashes must match, and task payloads are
  * encrypted under the latter).
  */
-export async function workerCommand(context: CommandContext, args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      allowPositionals: false,
-      options: {
-        temporal: { type: "string" },
-        namespace: { type: "string" },
-        "host-id": { type: "string" },
-        models: { type: "string" },
-        "no-inference": { type: "boolean" },
-        "no-control": { type: "boolean" },
-        "dev-server": { type: "boolean" },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
-  }
-  const hostId = values["host-id"] ?? process.env["ATOMIC_HOST_ID"] ?? defaultHostId();
-  if (!HOST_ID_PATTERN.test(hostId)) throw new UsageError(`--host-id must match ${HOST_ID_PATTERN}\n${USAGE}`);
-  if (values["no-inference"] && values["no-control"]) throw new UsageError(`--no-inference and --no-control leave nothing to run\n${USAGE}`);
+export async function workerCommand(context: CommandContext, options: WorkerOptions): Promise<number> {
+  const hostId = options.hostId ?? process.env["ATOMIC_HOST_ID"] ?? defaultHostId();
+  if (!HOST_ID_PATTERN.test(hostId)) throw new UsageError(`--host-id must match ${HOST_ID_PATTERN}`);
+  if (!options.inference && !options.control) throw new UsageError("--no-inference and --no-control leave nothing to run");
   const { config, logger } = context;
   // As the gateway's: the tasks it starts continue here, in workflows, activities and model hosts.
   const tracing = await startTracing(config, logger);
 
   let devServer: TemporalDevServer | undefined;
-  let address = values.temporal ?? process.env["ATOMIC_TEMPORAL_ADDRESS"] ?? "127.0.0.1:7233";
+  let address = options.temporal ?? process.env["ATOMIC_TEMPORAL_ADDRESS"] ?? "127.0.0.1:7233";
   const requestedPort = Number(address.split(":").pop());
   const devPort = Number.isInteger(requestedPort) && requestedPort > 0 ? requestedPort : 7233;
   // A worker reads prompts and runs models as the gateway does, so it gets the same process-wide guard, before it
   // opens anything: open to its database and its Temporal frontend (a dev server it starts is on loopback).
   let guard: ReturnType<typeof guardProcessEgress>;
   try {
-    guard = guardProcessEgress(config, logger, [address, ...(values["dev-server"] ? [`${DEV_SERVER_IP}:${devPort}`] : [])]);
+    guard = guardProcessEgress(config, logger, [address, ...(options.devServer ? [`${DEV_SERVER_IP}:${devPort}`] : [])]);
   } catch (error) {
-    if (error instanceof RangeError) throw new UsageError(`--temporal must be HOST:PORT (${error.message})\n${USAGE}`);
+    if (error instanceof RangeError) throw new UsageError(`--temporal must be HOST:PORT (${error.message})`);
     throw error;
   }
-  if (values["dev-server"]) {
+  if (options.devServer) {
     devServer = await startDevServer({
-      binary: locateTemporalBinary(),
+      binary: temporalBinary(),
       dataDir: join(resolve(config.dataDir), "temporal"),
       port: devPort,
-      ...(values.namespace ? { namespaces: [values.namespace] } : {}),
+      ...(options.namespace ? { namespaces: [options.namespace] } : {}),
       logger,
     });
     address = devServer.address;
@@ -97,14 +83,14 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
   try {
     const contentHasher = ContentHasher.fromFile(auditKeyPaths(config).contentHashKey);
     let inference;
-    if (!values["no-inference"]) {
+    if (options.inference) {
       const catalog = catalogFromConfig(config, { logger });
-      const wanted = values.models?.split(",").map((m) => m.trim()).filter(Boolean);
+      const wanted = options.models;
       const unknown = wanted?.filter((id) => !catalog.some((m) => m.id === id)) ?? [];
       if (unknown.length > 0) throw new UsageError(`--models names models the manifest does not pin: ${unknown.join(", ")}`);
       const served = wanted ? catalog.filter((m) => wanted.includes(m.id)) : catalog;
       if (served.length === 0) {
-        if (values["no-control"]) throw new UsageError("no models to serve: pin one with `atomic models add`");
+        if (!options.control) throw new UsageError("no models to serve: pin one with `atomic models add`");
         // A fresh appliance has no model yet, and its gateway may count on this worker for the task workflows:
         // run those, and serve inference once a model is pinned and the worker restarted.
         logger.warn({ manifest: config.models.manifest }, "no models pinned: running workflows and control activities only; pin one with `atomic models add` and restart the worker to serve inference here");
@@ -132,11 +118,11 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
     const worker = await startAtomicWorker({
       address,
       payloadCodec: new EncryptionCodec(loadSecretKey(auditKeyPaths(config).payloadKey, "Temporal payload key")),
-      ...(values.namespace ? { namespace: values.namespace } : {}),
+      ...(options.namespace ? { namespace: options.namespace } : {}),
       hostId,
       logger,
       tracing,
-      ...(values["no-control"] ? {} : { control: { executions: database.stores.executions, contentHasher } }),
+      ...(options.control ? { control: { executions: database.stores.executions, contentHasher } } : {}),
       ...(inference ? { inference } : {}),
     });
     context.err(`atomic worker ${hostId} on ${address}: ${Object.values(worker.taskQueues).join(", ")}${metricsListener === null ? "" : `; metrics at ${metricsListener.url}/metrics`}`);
@@ -160,5 +146,15 @@ export async function workerCommand(context: CommandContext, args: string[]): Pr
     await database.close();
     await devServer?.stop();
     await tracing.shutdown();
+  }
+}
+
+/** The Temporal CLI for --dev-server. Its absence is the machine's to fix, and the message says how: one line. */
+function temporalBinary(): string {
+  try {
+    return locateTemporalBinary();
+  } catch (error) {
+    if (error instanceof TemporalBinaryMissingError) throw new OperatorError(error.message);
+    throw error;
   }
 }
