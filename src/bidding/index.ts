@@ -28,4 +28,4 @@ export { LogisticThompsonPolicy } from "./selection/logistic.js";
 export type { SelectionPolicy } from "./selection/interface.js";
 export { PostgresBiddingStore } from "./store/postgres.js";
 export { MemoryBiddingStore } from "./store/memory.js";
-export type { BiddingStore } from "./store/interface.js";
+export type { BiddingHistory, BiddingStore, HistoryBelief, HistoryBucket, HistoryFigures, HistoryQuery } from "./store/interface.js";

@@ -11,7 +11,7 @@ import { extractFeatures, FEATURE_DIM, FEATURE_VERSION, featuresFromValues, type
 import type { BiddingRequest, Candidate } from "./request.js";
 import type { SelectionMode, SelectionPolicy } from "./selection/interface.js";
 import { LinUcbPolicy } from "./selection/linucb.js";
-import type { BiddingStore, LearnerState, OutcomeRecord, RewardUpdate, StoredFeatures } from "./store/interface.js";
+import type { BiddingHistory, BiddingStore, HistoryQuery, LearnerState, OutcomeRecord, RewardUpdate, StoredFeatures } from "./store/interface.js";
 import { ShadowLedger, type ShadowLesson, type ShadowPlan } from "./shadow.js";
 import { PerformanceTracker, type ExecutionOutcome, type RewardOptions } from "./tracker.js";
 
@@ -408,6 +408,11 @@ export class BiddingRouter {
 
   getDecision(executionId: string): Promise<DecisionRecord | null> {
     return this.store.getDecision(executionId);
+  }
+
+  /** The stored decisions of a span of time, aggregated per bucket of time and per task class and model. */
+  history(query: HistoryQuery): Promise<BiddingHistory> {
+    return this.store.history(query);
   }
 
   /** Stops learning (choices continue on what was learned; outcomes and feedback are still recorded). */

@@ -270,6 +270,8 @@ describe("answers match their documented schemas", () => {
 
   it("operators' routes", async () => {
     await call("GET", "/v1/admin/bidding", "/v1/admin/bidding");
+    expect((await call("GET", "/v1/admin/bidding/history", "/v1/admin/bidding/history?buckets=4")).buckets).toHaveLength(4);
+    expect((await call("GET", "/v1/admin/bidding/history", "/v1/admin/bidding/history?buckets=0")).error.code).toBe("invalid_parameter");
     await call("POST", "/v1/admin/bidding/freeze", "/v1/admin/bidding/freeze");
     await call("POST", "/v1/admin/bidding/unfreeze", "/v1/admin/bidding/unfreeze");
     await call("POST", "/v1/admin/bidding/train", "/v1/admin/bidding/train?from=executions");

@@ -237,13 +237,61 @@ describe("the views", () => {
     await shot("models");
   });
 
-  it("bidding: the learner's state per model", async () => {
+  it("bidding: the learner's state per model, its beliefs per task class beside what was observed, and over time", async () => {
+    // Requests bidding routes, of a declared task class, judged: 0.2 and 0.6 by turns.
+    const scores = new Map<string, number>();
+    for (let i = 0; i < 6; i++) {
+      const response = await gw.post("/v1/chat/completions", { model: "auto", messages: [{ role: "user", content: `Is bed ${i} free?` }], max_tokens: 4, seed: 1, atomic_task: "beds" });
+      expect(response.status).toBe(200);
+      const id = response.headers.get("x-atomic-execution-id")!;
+      const score = i % 2 === 0 ? 0.2 : 0.6;
+      expect((await gw.post("/v1/feedback", { execution_id: id, score })).status).toBe(200);
+      scores.set(id, score);
+    }
     await page.goto(`${gw.url}/ui#/bidding`);
     const state = await api("/v1/admin/bidding");
     await page.locator("section", { hasText: "What it believes of each model" }).locator("tbody tr").first().waitFor();
     const text = await page.locator("main").innerText();
     for (const [model, belief] of Object.entries(state.models as Record<string, { observations: number }>)) expect(text).toMatch(new RegExp(`${model}\\s+${belief.observations}\\b`));
+
+    // What the page shows is what the route says of the last 24 hours; the feedback means are those given.
+    const history = await api("/v1/admin/bidding/history");
+    const beds = history.classes.filter((row: { task_class: string }) => row.task_class === "task:beds");
+    expect(beds.reduce((sum: number, row: { chosen: number }) => sum + row.chosen, 0)).toBe(6);
+    const format = (value: number) => value.toLocaleString("en", { maximumFractionDigits: 3 });
+    for (const row of beds) {
+      const cells = page.locator(`[data-section=beliefs] tr[data-task-class="task:beds"][data-model="${row.model}"] td`);
+      await cells.first().waitFor();
+      const shown = await cells.allInnerTexts();
+      expect(shown.slice(0, 5)).toEqual(["task:beds", row.model, String(row.bids), format(row.predicted_quality), String(row.chosen)]);
+      expect(shown[7]).toBe(row.feedback.count === 0 ? "—" : `${format(row.feedback.mean)} (${row.feedback.count})`);
+    }
+    const judged = [...scores.values()];
+    const chosenFeedback = beds.reduce((sum: number, row: { feedback: { mean: number | null; count: number } }) => sum + (row.feedback.mean ?? 0) * row.feedback.count, 0);
+    expect(chosenFeedback).toBeCloseTo(judged.reduce((a, b) => a + b, 0), 10);
+
+    const over = page.locator("[data-section=history]");
+    expect(await over.locator("[data-figure=history-decisions] .value").innerText()).toBe(String(history.totals.decisions));
+    expect(await over.locator("[data-figure=history-feedback] .value").innerText()).toBe(format(history.totals.feedback.mean));
+    expect(await over.locator("[data-figure=history-feedback] .note").innerText()).toBe(`${history.totals.feedback.count} judged`);
+    expect(await over.locator("[data-figure=history-regret] .value").innerText()).toBe(format(history.totals.predicted_quality.regret));
+    // The chart: a line or dot per series with values, bars for the buckets with decisions.
+    expect(await over.locator("svg [data-series=chosen]").count()).toBeGreaterThan(0);
+    expect(await over.locator("svg [data-series=feedback]").count()).toBeGreaterThan(0);
+    expect(await over.locator("svg rect.bar-decisions").count()).toBe(history.buckets.filter((b: { decisions: number }) => b.decisions > 0).length);
+    const rows = await over.locator("tbody tr").allInnerTexts();
+    expect(rows.reduce((sum, row) => sum + Number(row.split("\t")[1]), 0)).toBe(history.totals.decisions);
     await shot("bidding");
+
+    // Another window and one tenant, kept in the hash: the admin's tenant made every decision here but the synthetic ones.
+    await page.selectOption("[name=window]", "7d");
+    await page.fill("[name=tenant]", "default");
+    await page.click("form.filters button[type=submit]");
+    await expect.poll(() => page.evaluate("location.hash")).toBe("#/bidding?window=7d&tenant=default");
+    await expect.poll(async () => page.locator("[data-section=history] h2 .updated").innerText().catch(() => "")).toBe("last 7 days, tenant default");
+    const week = await api("/v1/admin/bidding/history?tenant=default&since=" + new Date(Date.now() - 7 * 86_400_000).toISOString());
+    expect(await page.locator("[data-figure=history-decisions] .value").innerText()).toBe(String(week.totals.decisions));
+    await shot("bidding-week");
   });
 
   it("audit: the latest checkpoint verified here, the log consistent with what this tab saw, and the policy's refusals", async () => {

@@ -92,6 +92,67 @@ export interface RewardUpdate {
   learnerEpoch: number;
 }
 
+/**
+ * Which decisions a history covers: those made in [since, until), cut into `buckets` equal spans of time; one
+ * tenant's (the executions' tenant) or every tenant's.
+ */
+export interface HistoryQuery {
+  since: Date;
+  until: Date;
+  buckets: number;
+  tenant?: string;
+}
+
+/** Means over a set of decisions (one per microtask bidding assigned); null where there was nothing to average. */
+export interface HistoryFigures {
+  decisions: number;
+  /** Of which the learner explored (chose on its exploring estimate rather than its mean). */
+  explored: number;
+  /** The chosen model's predicted quality (its bid's confidence), and the best one any eligible bid predicted. */
+  chosenQuality: number | null;
+  bestQuality: number | null;
+  /** best − chosen: what the choice gave up in predicted quality (exploring, cost, latency). */
+  regret: number | null;
+  /** The chosen bid's predicted cost, and the cheapest eligible bid's. */
+  chosenCost: number | null;
+  cheapestCost: number | null;
+  /** The reward in force for the outcome (automatic, combined with feedback), where an outcome was recorded. */
+  outcome: { mean: number | null; count: number };
+  /** The latest explicit feedback score of the execution, where one was given. */
+  feedback: { mean: number | null; count: number };
+}
+
+export interface HistoryBucket extends HistoryFigures {
+  /** 0 … buckets − 1, oldest first; every bucket is listed, empty ones too. */
+  index: number;
+  /** Decisions per chosen model. */
+  models: Record<string, number>;
+}
+
+/**
+ * What the learner believed of one model for one task class (the mean of its eligible bids' predicted quality), and
+ * how that model did when it was chosen: its predictions then, beside the outcomes and feedback (calibration).
+ */
+export interface HistoryBelief {
+  taskClass: string;
+  model: string;
+  /** Eligible bids it made, and their mean predicted quality. */
+  bids: number;
+  predictedQuality: number | null;
+  /** Times it was chosen, its mean predicted quality then, and what was observed of those. */
+  chosen: number;
+  chosenQuality: number | null;
+  outcome: { mean: number | null; count: number };
+  feedback: { mean: number | null; count: number };
+}
+
+export interface BiddingHistory {
+  totals: HistoryFigures & { models: Record<string, number> };
+  buckets: HistoryBucket[];
+  /** By task class, then model. */
+  beliefs: HistoryBelief[];
+}
+
 export interface BiddingStore {
   /** The latest saved state of a learner, or null if none was ever saved. */
   loadLearner(learner: string): Promise<LearnerSnapshot | null>;
@@ -120,4 +181,10 @@ export interface BiddingStore {
   listFeedback(executionId: string): Promise<FeedbackRecord[]>;
   /** Outcomes of executions someone gave feedback on, oldest first, with the reward in force: training data. */
   listJudgedOutcomes(limit: number): Promise<OutcomeRecord[]>;
+  /**
+   * The decisions of a span of time, aggregated: per bucket of time, overall, and per task class and model. The task
+   * class is the one adaptation named for the execution, else `<endpoint>:<task type>` as adaptation would name it
+   * (`unrecorded:<task type>` for a decision whose execution was never stored).
+   */
+  history(query: HistoryQuery): Promise<BiddingHistory>;
 }

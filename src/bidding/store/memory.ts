@@ -1,8 +1,12 @@
 import type { DecisionRecord } from "../decision.js";
 import { LearnerStateConflictError } from "../errors.js";
 import type {
+  BiddingHistory,
   BiddingStore,
   FeedbackRecord,
+  HistoryBelief,
+  HistoryFigures,
+  HistoryQuery,
   LearnerSnapshot,
   LearnerState,
   NewFeedback,
@@ -90,6 +94,117 @@ export class MemoryBiddingStore implements BiddingStore {
   async listFeedback(executionId: string): Promise<FeedbackRecord[]> {
     return (this.feedback.get(executionId) ?? []).map((row) => ({ ...row }));
   }
+
+  /**
+   * As the PostgreSQL store aggregates it, without executions to read: every task class is `unrecorded:<task type>`,
+   * and a query for a tenant finds nothing.
+   */
+  async history(query: HistoryQuery): Promise<BiddingHistory> {
+    const since = query.since.getTime();
+    const span = (query.until.getTime() - since) / query.buckets;
+    const rows: HistoryRow[] = [];
+    if (query.tenant === undefined) {
+      for (const text of this.decisions.values()) {
+        const record = JSON.parse(text) as DecisionRecord;
+        const at = Date.parse(record.createdAt);
+        if (at < since || at >= query.until.getTime()) continue;
+        const score = this.feedback.get(record.executionId)?.at(-1)?.score ?? null;
+        for (const microtask of record.microtasks) {
+          if (microtask.choice === null) continue;
+          const model = microtask.choice.model;
+          const eligible = microtask.bids.filter((bid) => bid.eligible);
+          const chosen = microtask.bids.find((bid) => bid.model === model);
+          rows.push({
+            bucket: Math.min(Math.floor((at - since) / span), query.buckets - 1),
+            model,
+            explored: microtask.choice.mode === "explore",
+            taskClass: `unrecorded:${microtask.features?.taskType ?? "unknown"}`,
+            bids: eligible.map((bid) => ({ model: bid.model, quality: bid.confidence })),
+            chosenQuality: chosen?.confidence ?? null,
+            bestQuality: eligible.length === 0 ? null : Math.max(...eligible.map((bid) => bid.confidence)),
+            chosenCost: chosen?.cost ?? null,
+            cheapestCost: eligible.length === 0 ? null : Math.min(...eligible.map((bid) => bid.cost)),
+            reward: this.outcomes.get(record.executionId)?.get(microtask.id)?.reward ?? null,
+            score,
+          });
+        }
+      }
+    }
+    const models = (of: HistoryRow[]) => {
+      const counts: Record<string, number> = {};
+      for (const row of [...of].sort((a, b) => a.model.localeCompare(b.model))) counts[row.model] = (counts[row.model] ?? 0) + 1;
+      return counts;
+    };
+    const beliefs = new Map<string, { taskClass: string; model: string; quality: number[]; chosen: HistoryRow[]; chosenQuality: number[] }>();
+    const entryOf = (taskClass: string, model: string) => {
+      const key = JSON.stringify([taskClass, model]);
+      const entry = beliefs.get(key) ?? { taskClass, model, quality: [], chosen: [], chosenQuality: [] };
+      beliefs.set(key, entry);
+      return entry;
+    };
+    for (const row of rows) {
+      for (const bid of row.bids) entryOf(row.taskClass, bid.model).quality.push(bid.quality);
+      const entry = entryOf(row.taskClass, row.model);
+      entry.chosen.push(row);
+      if (row.chosenQuality !== null) entry.chosenQuality.push(row.chosenQuality);
+    }
+    return {
+      totals: { ...figures(rows), models: models(rows) },
+      buckets: Array.from({ length: query.buckets }, (_, index) => {
+        const of = rows.filter((row) => row.bucket === index);
+        return { index, ...figures(of), models: models(of) };
+      }),
+      beliefs: [...beliefs.values()]
+        .sort((a, b) => (a.taskClass === b.taskClass ? (a.model < b.model ? -1 : 1) : a.taskClass < b.taskClass ? -1 : 1))
+        .map((entry): HistoryBelief => ({
+          taskClass: entry.taskClass,
+          model: entry.model,
+          bids: entry.quality.length,
+          predictedQuality: mean(entry.quality),
+          chosen: entry.chosen.length,
+          chosenQuality: mean(entry.chosenQuality),
+          outcome: observed(entry.chosen.map((row) => row.reward)),
+          feedback: observed(entry.chosen.map((row) => row.score)),
+        })),
+    };
+  }
+}
+
+interface HistoryRow {
+  bucket: number;
+  model: string;
+  explored: boolean;
+  taskClass: string;
+  bids: Array<{ model: string; quality: number }>;
+  chosenQuality: number | null;
+  bestQuality: number | null;
+  chosenCost: number | null;
+  cheapestCost: number | null;
+  reward: number | null;
+  score: number | null;
+}
+
+function mean(values: ReadonlyArray<number | null>): number | null {
+  const present = values.filter((value): value is number => value !== null);
+  return present.length === 0 ? null : present.reduce((sum, value) => sum + value, 0) / present.length;
+}
+
+function observed(values: ReadonlyArray<number | null>): { mean: number | null; count: number } {
+  return { mean: mean(values), count: values.filter((value) => value !== null).length };
+}
+
+function figures(rows: HistoryRow[]): HistoryFigures {
+  return {
+    decisions: rows.length,
+    explored: rows.filter((row) => row.explored).length,
+    chosenQuality: mean(rows.map((row) => row.chosenQuality)),
+    bestQuality: mean(rows.map((row) => row.bestQuality)),
+    regret: mean(rows.map((row) => (row.bestQuality === null || row.chosenQuality === null ? null : row.bestQuality - row.chosenQuality))),
+    chosenCost: mean(rows.map((row) => row.chosenCost)),
+    cheapestCost: mean(rows.map((row) => row.cheapestCost)),
+    outcome: observed(rows.map((row) => row.reward)),
+    feedback: observed(rows.map((row) => row.score)),
+  };
 }
 
 function copy<T>(value: T): T {

@@ -7,6 +7,8 @@ import { uuidv7 } from "../../util/uuidv7.js";
 import { LearnerStateConflictError, UnknownExecutionError } from "../errors.js";
 import type { BiddingRequest, Candidate } from "../request.js";
 import { BiddingRouter } from "../router.js";
+import { readFileSync } from "node:fs";
+import { MemoryBiddingStore } from "./memory.js";
 import { PostgresBiddingStore } from "./postgres.js";
 
 let database: TestDatabase;
@@ -211,5 +213,52 @@ describe("bidding on PostgreSQL", () => {
     );
     expect(Number(kept.rows[0]!.count)).toBe(21);
     expect(Number(kept.rows[0]!.oldest)).toBe(32 - 20);
+  });
+
+  it("keeps each decision's choices in numbers, as migration 0016 derives them, and aggregates them as the memory store does", async () => {
+    // A database of its own: the history reads every decision of its window.
+    const own = await createTestDatabase();
+    const ownPool = createPool(own.url);
+    try {
+      await migrate(ownPool);
+      const store = new PostgresBiddingStore(ownPool);
+      const memory = new MemoryBiddingStore();
+      const since = new Date();
+      const ids: string[] = [];
+      for (const [i, storeOf] of [store, memory].entries()) {
+        let at = since;
+        const router = new BiddingRouter({ store: storeOf, learner: `history-${i}`, now: () => at });
+        for (let k = 0; k < 9; k++) {
+          at = new Date(since.getTime() + 1000 + k * 60_000);
+          const executionId = i === 0 ? uuidv7() : ids[k]!;
+          if (i === 0) ids.push(executionId);
+          const decision = await router.route({ executionId, request: REQUESTS[k % REQUESTS.length]!, candidates: CANDIDATES });
+          await router.recordOutcome({ executionId, modelId: decision.modelId, promptTokens: 40, completionTokens: 20, queueMs: 1, inferenceMs: 300, schemaValid: true });
+          if (k % 3 === 0) await router.recordFeedback({ executionId, score: k / 10, tenant: null });
+        }
+      }
+      const saved = await ownPool.query("SELECT * FROM bidding_choices ORDER BY execution_id, microtask_id");
+      expect(saved.rows).toHaveLength(9);
+      // The migration's own derivation, run again over the stored records, gives the rows saveDecision wrote.
+      const migration = readFileSync(new URL("../../store/postgres/migrations/0016_bidding_choices.sql", import.meta.url), "utf8");
+      await ownPool.query("DELETE FROM bidding_choices");
+      await ownPool.query(migration.slice(migration.indexOf("INSERT INTO bidding_choices"), migration.indexOf("CREATE INDEX")));
+      expect((await ownPool.query("SELECT * FROM bidding_choices ORDER BY execution_id, microtask_id")).rows).toEqual(saved.rows);
+
+      const query = { since, until: new Date(since.getTime() + 10 * 60_000), buckets: 5 };
+      const fromPostgres = await store.history(query);
+      expect(fromPostgres.totals.decisions).toBe(9);
+      expect(fromPostgres.totals.feedback).toEqual({ mean: expect.closeTo((0 + 0.3 + 0.6) / 3, 10), count: 3 });
+      expect(fromPostgres.buckets.map((b) => b.decisions)).toEqual([2, 2, 2, 2, 1]);
+      // No executions were stored: the task class is the decision's task type, "unrecorded", in both stores.
+      expect(fromPostgres.beliefs.every((b) => b.taskClass.startsWith("unrecorded:"))).toBe(true);
+      const fromMemory = await memory.history(query);
+      const rounded = (value: unknown) => JSON.parse(JSON.stringify(value, (_key, v) => (typeof v === "number" ? Math.round(v * 1e9) / 1e9 : v)));
+      expect(rounded(fromMemory)).toEqual(rounded(fromPostgres));
+      expect((await store.history({ ...query, tenant: "ward-1" })).totals.decisions).toBe(0);
+    } finally {
+      await ownPool.end();
+      await own.drop();
+    }
   });
 });

@@ -18,7 +18,8 @@ import { ChatCompletion, ChatCompletionChunk, EmbeddingList, Model, ModelList, R
 import { AuditConsistency, AuditEventData, AuditReceipt, Liveness, OpenApiOutline, Readiness, SchemaList, SchemaRecord } from "./answers/records.js";
 import { Decision, Execution, Feedback, Task, TaskAccepted, TaskCancelling, TaskEvent, TaskResult } from "./answers/tasks.js";
 import { requestSchema } from "./registry.js";
-import { AdminAudit, AdminOverview, AuditKeys, ExecutionSummaryList } from "./answers/dashboard.js";
+import { AdminAudit, AdminOverview, AuditKeys, BiddingHistory, ExecutionSummaryList } from "./answers/dashboard.js";
+import { BiddingHistoryParams } from "../routes/v1_admin_bidding.js";
 import { AdminExecutionPath, ExecutionListParams } from "../routes/v1_admin_executions.js";
 
 /** Response headers the document names (components.headers). */
@@ -313,6 +314,14 @@ export const OPERATIONS: Record<string, Operation> = {
   },
 
   "GET /v1/admin/bidding": control("getBiddingState", "The bidding learner's state", BiddingState),
+  "GET /v1/admin/bidding/history": {
+    operationId: "getBiddingHistory",
+    summary: "What the bidding learner chose over time, and how it did",
+    description: "Over a window of at most 31 days (default: the last 24 hours) in equal buckets (default 24, at most 168): decisions, each model's share, the chosen model's predicted quality beside the best eligible bid's (regret), its cost beside the cheapest, and the outcomes and feedback observed; per task class and model, the learner's predicted quality beside what was observed. Every tenant's unless `tenant` is given. `window_too_long` when the window exceeds 31 days.",
+    tag: "Administration",
+    query: BiddingHistoryParams,
+    answers: { 200: { description: "the history", json: BiddingHistory } },
+  },
   "POST /v1/admin/bidding/train": {
     operationId: "trainBidding",
     summary: "Warm-start the bidding learner",

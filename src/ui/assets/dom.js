@@ -17,6 +17,16 @@ export function h(tag, attributes = {}, ...children) {
   return element;
 }
 
+/** An SVG element, as h() makes HTML ones (attributes only, no listeners): charts drawn without markup strings. */
+export function svg(tag, attributes = {}, ...children) {
+  const element = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    element.setAttribute(name, String(value));
+  }
+  return append(element, children);
+}
+
 export function append(element, children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;

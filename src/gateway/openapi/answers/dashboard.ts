@@ -104,3 +104,40 @@ export const AuditKeys = answerSchema("AuditKeys", z.object({
     current: z.boolean().describe("the key new checkpoints are signed with; the others are retired"),
   })),
 }));
+
+/** GET /v1/admin/bidding/history: src/gateway/routes/v1_admin_bidding.ts (historyBody). */
+const Mean = z.number().nullable();
+const Observed = z.object({ mean: z.number().min(0).max(1).nullable(), count: Count });
+const HistoryFigures = {
+  decisions: Count.describe("microtasks bidding assigned"),
+  explored: Count.describe("of which the learner chose on its exploring estimate"),
+  predicted_quality: z.object({
+    chosen: Mean.describe("mean predicted quality of the chosen model"),
+    best: Mean.describe("mean of the best predicted quality any eligible bid offered"),
+    regret: Mean.describe("mean of best − chosen: predicted quality given up"),
+  }),
+  cost: z.object({ chosen: Mean.describe("mean predicted cost of the chosen bid"), cheapest: Mean.describe("mean of the cheapest eligible bid's") }),
+  outcome: Observed.describe("the reward in force of the recorded outcomes (automatic, combined with feedback)"),
+  feedback: Observed.describe("the latest feedback score of the executions that have one"),
+};
+const ModelShares = z.array(z.object({ model: z.string(), decisions: Count, share: z.number().min(0).max(1) })).describe("most chosen first");
+
+export const BiddingHistory = answerSchema("BiddingHistory", z.object({
+  object: z.literal("bidding.history"),
+  since: Timestamp,
+  until: Timestamp,
+  tenant: z.string().nullable().describe("the tenant asked for; null: every tenant's"),
+  bucket_seconds: z.number().positive(),
+  totals: z.object({ ...HistoryFigures, models: ModelShares }),
+  buckets: z.array(z.object({ start: Timestamp, end: Timestamp, ...HistoryFigures, models: ModelShares })).describe("oldest first, every bucket, empty ones too"),
+  classes: z.array(z.object({
+    task_class: z.string().describe("as adaptation named it, else `<endpoint>:<task type>`"),
+    model: z.string(),
+    bids: Count.describe("eligible bids the model made for the class"),
+    predicted_quality: Mean.describe("their mean predicted quality: what the learner believed of the model for the class"),
+    chosen: Count,
+    chosen_predicted_quality: Mean.describe("mean predicted quality when it was chosen, to hold against what was observed"),
+    outcome: Observed,
+    feedback: Observed,
+  })).describe("by task class, then model"),
+}));
