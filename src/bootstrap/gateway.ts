@@ -12,6 +12,8 @@ import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
 import { ModelPinFollower } from "../pipeline/model-pins.js";
 import { LiveModels } from "../pipeline/live-models.js";
+import { ModelService } from "../pipeline/model-service.js";
+import { PostgresModelServiceStore } from "../models/service/postgres.js";
 import type { ModelAdmin } from "../gateway/deps.js";
 import { startAudit, type RunningAudit } from "./audit.js";
 import { catalogFromConfig } from "./catalog.js";
@@ -117,10 +119,16 @@ async function startGuarded(config: Config, logger: Logger, options: StartGatewa
 async function startOnDatabase(config: Config, logger: Logger, database: OpenDatabase, audit: RunningAudit, tls: TlsMaterial | null, guard: ProcessEgressGuard | null, metrics: Metrics, tracing: Tracing, workflows: WorkflowSource | undefined): Promise<RunningGateway> {
   const catalog = catalogFromConfig(config, { logger });
   if (catalog.length === 0) logger.warn({ manifest: config.models.manifest }, "no models are pinned; add one with `atomic models add <file.gguf>`");
-  const engine = engineFromConfig(config, catalog, logger, (event) => {
+  // The operators' unloads, on any gateway of the database: a model out of service is not loaded at all.
+  const modelService = await ModelService.open(new PostgresModelServiceStore(database.stores.pool), logger.child({ component: "models" }));
+  const outOfService = catalog.filter((model) => modelService.isUnloaded(model.id));
+  const engine = engineFromConfig(config, catalog.filter((model) => !modelService.isUnloaded(model.id)), logger, (event) => {
     metrics.modelLifecycle(event.modelId, event.kind);
     audit.onModelLifecycle(event);
   }, (spans) => adoptSpans(tracing, spans));
+  // Known as unloaded (503 model_unloaded, listed so), not unknown.
+  for (const model of outOfService) engine.unload(model.id);
+  if (outOfService.length > 0) logger.info({ models: outOfService.map((model) => model.id) }, "models: out of service by an operator's unload; not loaded until loaded again");
   let server: ServerType;
   let metricsListener: MetricsListener | null = null;
   let app: Hono;
@@ -200,19 +208,20 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       : undefined;
     const models = new ModelDirectory(catalog, engine, config.models.defaultModel);
     // Pins added, changed or removed while the gateway runs are served so without a restart.
-    const live = new LiveModels({ engine, models, record: audit.record, logger });
+    const live = new LiveModels({ engine, models, record: audit.record, logger, outOfService: (id) => modelService.isUnloaded(id) });
     pins = new ModelPinFollower({ read: () => catalogFromConfig(config), live, models, manifestPath: config.models.manifest, logger });
     pins.watch();
     const follower = pins;
     const modelAdmin: ModelAdmin = {
       reload: () => follower.reload(),
-      unload: (id, drainTimeoutMs) => live.unload(id, drainTimeoutMs),
-      load: (id) => live.load(id),
+      unload: (id, drainTimeoutMs, by) => modelService.unload(id, drainTimeoutMs, by),
+      load: (id, by) => modelService.load(id, by),
     };
     const limits = { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts };
     orchestration = await startOrchestration(config, logger, {
       pipeline: { engine, models, executions: database.stores.executions, contentHasher: audit.hasher, limits, metrics },
       catalog,
+      serving: (id) => engine.isHosted(id),
       router,
       outcomes: biddingStore,
       payloadCodec: new EncryptionCodec(loadSecretKey(auditKeyPaths(config).payloadKey, "Temporal payload key")),
@@ -222,6 +231,9 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       ...(workflows === undefined ? {} : { workflows }),
       ...(guard === null ? {} : { allowEgress: (destination: string) => guard.allow(destination) }),
     });
+    const orchestrated = orchestration;
+    // Unloads and loads made here or elsewhere: this process's Temporal worker advertises what it hosts now.
+    modelService.follow({ live, models, onChanged: () => void orchestrated.advertise() });
     app = createApp({
       engine,
       models,
@@ -266,6 +278,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       throw error;
     });
   } catch (error) {
+    await modelService.stop();
     pins?.close();
     await identity?.close();
     await orchestration?.close();
@@ -281,6 +294,8 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   retention.start();
   // Changes other gateways on the database made: in force here within the interval.
   tenantSettings.refreshEvery(config.limits.tenantSettingsRefreshMs);
+  // Models other gateways unloaded or loaded: drained and unloaded, or hosted again, here within the interval.
+  modelService.refreshEvery(config.models.serviceStateRefreshMs);
 
   let closing: Promise<void> | undefined;
   return {
@@ -300,6 +315,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
         // A pass in progress ends after its current batch, before the database it writes to goes.
         await retention.stop();
         await tenantSettings.stop();
+        await modelService.stop();
         followed.close();
         // No request can be refused any more: what the current window counted goes into the log before it closes.
         await access.close();

@@ -21,6 +21,8 @@ export interface RunningOrchestration {
   tasks: TaskService;
   /** The Temporal frontend in use; null when orchestration is off. */
   address: string | null;
+  /** Advertises the models this process's worker serves now (after an unload or load); nothing when it has none. */
+  advertise(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,8 @@ export interface OrchestrationParts {
   /** The gateway's own pipeline: its worker runs inference on the models this process has loaded. */
   pipeline: PipelineDeps;
   catalog: readonly CatalogModel[];
+  /** Whether a model of the catalog is served here now (not unloaded by an operator): only those are advertised. */
+  serving?: (id: string) => boolean;
   router: BiddingRouter;
   /** Outcomes already stored, so that a retried recordOutcomes (on this or another gateway) teaches nothing twice. */
   outcomes: GatewayActivityDeps["outcomes"];
@@ -64,7 +68,7 @@ export function temporalAddress(config: Config): string | null {
 export async function startOrchestration(config: Config, logger: Logger, parts: OrchestrationParts): Promise<RunningOrchestration> {
   if (!config.temporal.enabled) {
     logger.warn("orchestration is off (temporal.enabled: false): asynchronous tasks and webhooks are refused");
-    return { tasks: new DisabledTaskService(), address: null, close: async () => undefined };
+    return { tasks: new DisabledTaskService(), address: null, advertise: async () => undefined, close: async () => undefined };
   }
   const log = logger.child({ component: "orchestration" });
   let devServer: TemporalDevServer | undefined;
@@ -106,7 +110,7 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
       ...(embedded
         ? {
             control: { executions: parts.pipeline.executions, contentHasher: parts.pipeline.contentHasher },
-            inference: { pipeline: parts.pipeline, models: parts.catalog },
+            inference: { pipeline: parts.pipeline, models: parts.catalog, ...(parts.serving === undefined ? {} : { serving: parts.serving }) },
           }
         : {}),
       gateway: {
@@ -130,6 +134,7 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
     // the start's answer and runs here at once (eager start) instead of going through matching.
     tasks: new TemporalTaskService(worker.client, { eager: embedded }),
     address,
+    advertise: () => worker.advertise(),
     close: async () => {
       await worker.shutdown();
       await devServer?.stop();

@@ -110,6 +110,12 @@ export const ConfigSchema = z.strictObject({
      * those still running then fail with 503 model_drain_timeout.
      */
     drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(60_000),
+    /**
+     * How often each gateway and `atomic worker` reads the operators' unloads and loads (POST
+     * /v1/admin/models/:id/unload, /load) made on any gateway of the database, and applies what changed: a model
+     * unloaded elsewhere drains and unloads here, one loaded elsewhere is hosted again.
+     */
+    serviceStateRefreshMs: z.number().int().min(100).max(60_000).default(5000),
   }).prefault({}),
   inference: z.strictObject({
     /**

@@ -8,6 +8,7 @@ import type { Quotas } from "./middleware/quotas/index.js";
 import type { Adaptation, AdaptationAdmin } from "../adaptation/index.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { ServingChange } from "../pipeline/live-models.js";
+import type { ServiceChangeBy } from "../pipeline/model-service.js";
 import type { PinsReload } from "../pipeline/model-pins.js";
 import type { Routing } from "../pipeline/routing.js";
 import type { PolicyDecider, PolicyStore } from "../policy/index.js";
@@ -46,12 +47,15 @@ export interface ApiKeyAdmin {
   forget(id: string): void;
 }
 
-/** Serving models without a restart: the pins brought into force, and an operator's unload and load of one. */
+/**
+ * Serving models without a restart: the pins brought into force, and an operator's unload and load of one, stored
+ * (with its audit event, in one transaction) for every gateway and worker of the database, and made here at once.
+ */
 export interface ModelAdmin {
   reload(): PinsReload;
   /** Drains, then unloads, a pinned model; `drainTimeoutMs` overrides models.drainTimeoutMs. */
-  unload(id: string, drainTimeoutMs?: number): ServingChange;
-  load(id: string): ServingChange;
+  unload(id: string, drainTimeoutMs: number | undefined, by: ServiceChangeBy): Promise<ServingChange>;
+  load(id: string, by: ServiceChangeBy): Promise<ServingChange>;
 }
 
 /** Everything the HTTP layer needs, injected so tests and the benchmark can swap any part. */

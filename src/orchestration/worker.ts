@@ -48,7 +48,16 @@ export interface AtomicWorkerOptions {
   /** Run task workflows, the host directory and the control activities (CONTROL_TASK_QUEUE). */
   control?: { executions: ExecutionStore; contentHasher: ContentHasher };
   /** Serve inference for these models on this host's queue, and advertise them in the directory. */
-  inference?: { pipeline: PipelineDeps; models: ReadonlyArray<{ id: string; sha256: string }>; maxConcurrent?: number };
+  inference?: {
+    pipeline: PipelineDeps;
+    models: ReadonlyArray<{ id: string; sha256: string }>;
+    maxConcurrent?: number;
+    /**
+     * Whether this host serves `id` now: a model an operator unloaded is left out of the advertisement (from the
+     * next one: advertise() makes it at once), so that tasks look for it elsewhere. Absent: every model is served.
+     */
+    serving?: (id: string) => boolean;
+  };
   /** Serve the gateway's own activities (the learner, webhooks) on GATEWAY_TASK_QUEUE: a gateway process does. */
   gateway?: GatewayActivityDeps;
   workflows?: WorkflowSource;
@@ -77,6 +86,11 @@ export interface RunningAtomicWorker {
    * `eager` go straight to this process's control worker when it has one (see SubmitOptions).
    */
   client: Client;
+  /**
+   * Advertises this host's models as served now (see inference.serving), without waiting for the next renewal; a
+   * failure is logged and the renewal tries again. Nothing without an inference worker.
+   */
+  advertise(): Promise<void>;
   /** Settles when every worker has stopped: resolves after shutdown(), rejects if one fails. */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -188,7 +202,13 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
   let timer: NodeJS.Timeout | undefined;
   const advertisement = (): HostAdvertisement | undefined =>
     taskQueues.inference && options.inference
-      ? { hostId: options.hostId, taskQueue: taskQueues.inference, models: options.inference.models.map((m) => ({ id: m.id, sha256: m.sha256 })), advertisedAt: Date.now(), ttlMs }
+      ? {
+          hostId: options.hostId,
+          taskQueue: taskQueues.inference,
+          models: options.inference.models.filter((m) => options.inference!.serving?.(m.id) ?? true).map((m) => ({ id: m.id, sha256: m.sha256 })),
+          advertisedAt: Date.now(),
+          ttlMs,
+        }
       : undefined;
   const advertise = async () => {
     const ad = advertisement();
@@ -202,7 +222,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
   try {
     if (taskQueues.inference) {
       await directory.advertise(advertisement()!);
-      log.info({ taskQueue: taskQueues.inference, models: options.inference!.models.map((m) => m.id) }, "advertised models");
+      log.info({ taskQueue: taskQueues.inference, models: advertisement()!.models.map((m) => m.id) }, "advertised models");
       timer = setInterval(() => void advertise(), Math.max(1_000, Math.floor(ttlMs / 3)));
       timer.unref();
     }
@@ -219,6 +239,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
     hostId: options.hostId,
     taskQueues,
     client,
+    advertise: () => (stopping === undefined ? advertise() : Promise.resolve()),
     done,
     shutdown: () =>
       (stopping ??= (async () => {

@@ -13,6 +13,11 @@ export interface LiveModelsOptions {
   /** Where what the gateway did on its own (a replacement's outcome, an unpinned model's removal) is audited. */
   record: (event: AuditEvent) => Promise<void>;
   logger: Logger;
+  /**
+   * Whether an operator has `id` out of service (on any gateway: src/pipeline/model-service.ts): a model pinned
+   * while the gateway runs is then listed as unloaded rather than hosted. Absent: none is.
+   */
+  outOfService?: (id: string) => boolean;
 }
 
 /** A model an operator took out of service or put back: what it is now. */
@@ -22,6 +27,11 @@ export interface ServingChange {
 }
 
 const idle = (id: string): ModelStatus => ({ id, state: "unloaded", inFlight: 0, queued: 0 });
+
+/** 409 for an unload of a model that nothing hosts. */
+export const notHosted = (id: string) => new ApiError(409, "invalid_request_error", "model_not_hosted", `model ${id} is not hosted: it is already unloaded`, "id");
+/** 409 for a load of a model that a host serves. */
+export const alreadyHosted = (id: string, state: string | undefined) => new ApiError(409, "invalid_request_error", "model_already_hosted", `model ${id} is hosted (${state}): unload it first`, "id");
 
 /**
  * Changes which models are served while the gateway runs, keeping the engine's hosts and the directory (what
@@ -37,9 +47,20 @@ export class LiveModels {
 
   /** A newly pinned model: its host first, so that a request finding it in the directory finds it loading. */
   add(model: CatalogModel): void {
+    if (this.options.outOfService?.(model.id) === true) {
+      // Known to the engine as unloaded (no host starts), then listed: refused as unloaded, not as unknown.
+      this.options.engine.unload(model.id);
+      this.options.models.add(model);
+      return;
+    }
     // Not awaited: it settles once the model is ready or refused, which the host records itself.
     void this.options.engine.add(model);
     this.options.models.add(model);
+  }
+
+  /** The pinned model `id` and its status now; 404 for an id not pinned. */
+  serving(id: string): ServingChange {
+    return { model: this.pinned(id), status: this.options.engine.status(id) ?? idle(id) };
   }
 
   /** The pin a replacement is loading for `id`, if one is. */
@@ -114,14 +135,15 @@ export class LiveModels {
 
   /**
    * An operator's unload: the model stays pinned and listed (`draining`, then `unloaded`), requests naming it are
-   * refused with 503 model_unloaded, bidding leaves it out, and it stays so, across reloads, until load() or a
-   * restart. 404 for an id not pinned, 409 when nothing hosts it.
+   * refused with 503 model_unloaded, bidding leaves it out, and it stays so, across reloads, until load(). (That
+   * it stays so across restarts and on every gateway is src/pipeline/model-service.ts's.) 404 for an id not
+   * pinned, 409 when nothing hosts it.
    */
   unload(id: string, drainTimeoutMs?: number): ServingChange {
     const { engine } = this.options;
     const model = this.pinned(id);
     const drained = engine.isHosted(id) ? engine.unload(id, drainTimeoutMs) : undefined;
-    if (drained === undefined) throw new ApiError(409, "invalid_request_error", "model_not_hosted", `model ${id} is not hosted: it is already unloaded`, "id");
+    if (drained === undefined) throw notHosted(id);
     this.callOff(id);
     void drained.then((outcome) => this.logDrained(outcome, id));
     return { model, status: engine.status(id) ?? idle(id) };
@@ -131,7 +153,7 @@ export class LiveModels {
   load(id: string): ServingChange {
     const { engine } = this.options;
     const model = this.pinned(id);
-    if (engine.isHosted(id)) throw new ApiError(409, "invalid_request_error", "model_already_hosted", `model ${id} is hosted (${engine.status(id)?.state}): unload it first`, "id");
+    if (engine.isHosted(id)) throw alreadyHosted(id, engine.status(id)?.state);
     void engine.add(model);
     return { model, status: engine.status(id) ?? idle(id) };
   }

@@ -40,6 +40,8 @@ export interface TestGatewayOptions {
    * is pinned. Off unless asked for: a test serves exactly the models it names.
    */
   catalog?: { family: string; testModelWhenEmpty: boolean };
+  /** How often the operators' unloads and loads made on other gateways are read (models.serviceStateRefreshMs). */
+  serviceStateRefreshMs?: number;
   inference?: ConfigInput["inference"];
   auth?: ConfigInput["auth"];
   limits?: ConfigInput["limits"];
@@ -86,7 +88,10 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     server: { host: "127.0.0.1", port: 0, ...options.server },
     dataDir,
     database: { url: database.url },
-    models: { manifest: options.models.manifestPath, family: "", testModelWhenEmpty: false, ...options.catalog },
+    models: {
+      manifest: options.models.manifestPath, family: "", testModelWhenEmpty: false, ...options.catalog,
+      ...(options.serviceStateRefreshMs === undefined ? {} : { serviceStateRefreshMs: options.serviceStateRefreshMs }),
+    },
     inference: { threads: 1, gpu: "cpu", ...options.inference },
     // A short sequencer interval keeps tests that wait for receipts quick.
     audit: { intervalMs: 10 },

@@ -14,6 +14,9 @@ import { HOST_ID_PATTERN } from "../../orchestration/names.js";
 import { locateTemporalBinary, TemporalBinaryMissingError } from "../../orchestration/temporal-binary.js";
 import { defaultHostId, startAtomicWorker } from "../../orchestration/worker.js";
 import { ModelDirectory } from "../../pipeline/model-directory.js";
+import { LiveModels } from "../../pipeline/live-models.js";
+import { ModelService, type ModelServiceTarget } from "../../pipeline/model-service.js";
+import { PostgresModelServiceStore } from "../../models/service/postgres.js";
 import { adoptSpans } from "../../observability/tracing/handover.js";
 import { startTracing } from "../../observability/tracing/setup.js";
 import type { CommandContext } from "../context.js";
@@ -78,8 +81,11 @@ export async function workerCommand(context: CommandContext, options: WorkerOpti
   // executions, model hosts and queues would otherwise be counted nowhere.
   const metrics = metricsFromConfig(config, logger);
   let metricsListener: MetricsListener | null = null;
-  guard.auditTo((event) => enqueueAuditEvent(database.stores.pool, event).catch((error: unknown) => logger.error({ err: error }, "could not queue an audit event")));
+  const recordAudit = (event: Parameters<typeof enqueueAuditEvent>[1]) => enqueueAuditEvent(database.stores.pool, event).catch((error: unknown) => logger.error({ err: error }, "could not queue an audit event"));
+  guard.auditTo(recordAudit);
   let engine: LlamaEngine | undefined;
+  let modelService: ModelService | undefined;
+  let serviceTarget: Omit<ModelServiceTarget, "onChanged"> | undefined;
   try {
     const contentHasher = ContentHasher.fromFile(auditKeyPaths(config).contentHashKey);
     let inference;
@@ -95,9 +101,18 @@ export async function workerCommand(context: CommandContext, options: WorkerOpti
         // run those, and serve inference once a model is pinned and the worker restarted.
         logger.warn({ manifest: config.models.manifest }, "no models pinned: running workflows and control activities only; pin one with `atomic models add` and restart the worker to serve inference here");
       } else {
-        engine = engineFromConfig(config, served, logger, (event) => metrics.modelLifecycle(event.modelId, event.kind), (spans) => adoptSpans(tracing, spans));
-        await engine.start();
-        const models = new ModelDirectory(served, engine, config.models.defaultModel);
+        // The operators' unloads, made on any gateway of the database: a model out of service is not loaded here at all.
+        const service = await ModelService.open(new PostgresModelServiceStore(database.stores.pool), logger.child({ component: "models" }));
+        modelService = service;
+        const outOfService = served.filter((model) => service.isUnloaded(model.id));
+        const hosts = engineFromConfig(config, served.filter((model) => !service.isUnloaded(model.id)), logger, (event) => metrics.modelLifecycle(event.modelId, event.kind), (spans) => adoptSpans(tracing, spans));
+        engine = hosts;
+        for (const model of outOfService) hosts.unload(model.id);
+        if (outOfService.length > 0) logger.info({ models: outOfService.map((model) => model.id) }, "models: out of service by an operator's unload; not loaded here until loaded again");
+        await hosts.start();
+        const models = new ModelDirectory(served, hosts, config.models.defaultModel);
+        // Unloads and loads made on a gateway are applied here within models.serviceStateRefreshMs (see below).
+        serviceTarget = { live: new LiveModels({ engine: hosts, models, record: recordAudit, logger, outOfService: (id) => service.isUnloaded(id) }), models };
         metrics.watch({ models: () => models.list().map(({ status }) => status) });
         inference = {
           pipeline: {
@@ -109,6 +124,8 @@ export async function workerCommand(context: CommandContext, options: WorkerOpti
             metrics,
           },
           models: served,
+          // An unloaded model is not advertised: tasks look for another host, or fall back to their next model.
+          serving: (id: string) => hosts.isHosted(id),
         };
       }
     }
@@ -125,6 +142,11 @@ export async function workerCommand(context: CommandContext, options: WorkerOpti
       ...(options.control ? { control: { executions: database.stores.executions, contentHasher } } : {}),
       ...(inference ? { inference } : {}),
     });
+    if (modelService !== undefined && serviceTarget !== undefined) {
+      // What it hosts changed: advertised at once, so that tasks stop (or start) coming here for the model.
+      modelService.follow({ ...serviceTarget, onChanged: () => void worker.advertise() });
+      modelService.refreshEvery(config.models.serviceStateRefreshMs);
+    }
     context.err(`atomic worker ${hostId} on ${address}: ${Object.values(worker.taskQueues).join(", ")}${metricsListener === null ? "" : `; metrics at ${metricsListener.url}/metrics`}`);
     const stopped = await new Promise<"signal" | "failed">((resolveStop) => {
       const stop = (signal: NodeJS.Signals) => {
@@ -138,9 +160,11 @@ export async function workerCommand(context: CommandContext, options: WorkerOpti
         resolveStop("failed");
       });
     });
+    await modelService?.stop();
     await worker.shutdown();
     return stopped === "signal" ? 0 : 1;
   } finally {
+    await modelService?.stop();
     await metricsListener?.close();
     await engine?.close();
     await database.close();

@@ -435,7 +435,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "POST /v1/admin/models/:id/unload": {
     operationId: "unloadModel",
     summary: "Stop serving a pinned model",
-    description: "The model stays pinned and listed, `draining` and then `unloaded`: requests naming it are refused at once (503 model_unloaded) and bidding leaves it out, the requests its host admitted finish (past `drain_timeout_ms`, default models.drainTimeoutMs, they fail with 503 model_drain_timeout), then the host stops and its memory is freed. It stays unloaded, across reloads, until POST /v1/admin/models/{id}/load or a restart. 404 for an id not pinned, 409 `model_not_hosted` when it is already unloaded. Audited as models.unloaded.",
+    description: "The model stays pinned and listed, `draining` and then `unloaded`: requests naming it are refused at once (503 model_unloaded) and bidding leaves it out, the requests its host admitted finish (past `drain_timeout_ms`, default models.drainTimeoutMs, they fail with 503 model_drain_timeout), then the host stops and its memory is freed. It stays unloaded, across reloads and restarts, until POST /v1/admin/models/{id}/load. The choice is stored in the database: every other gateway and `atomic worker` of the database unloads the model too (draining as here) within its models.serviceStateRefreshMs (default 5 s), a gateway or worker starting does not load it, and a worker no longer advertises it to asynchronous tasks. 404 for an id not pinned here, 409 `model_not_hosted` when it is already unloaded here and in the database. Audited as models.unloaded, in the same transaction as the stored choice.",
     tag: "Administration",
     path: ModelPath,
     query: UnloadQuery,
@@ -445,7 +445,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "POST /v1/admin/models/:id/load": {
     operationId: "loadModel",
     summary: "Serve an unloaded model again",
-    description: "Hosts the model as pinned now, verified by its SHA-256 before it is loaded as every model is; answered as loading (GET /v1/models/{id} says when it is ready, or why it was refused). 404 for an id not pinned, 409 `model_already_hosted` when a host serves it. Audited as models.loaded.",
+    description: "Hosts the model as pinned now, verified by its SHA-256 before it is loaded as every model is; answered as loading (GET /v1/models/{id} says when it is ready, or why it was refused). Stored in the database like an unload: every other gateway and `atomic worker` of the database hosts it again within its models.serviceStateRefreshMs (default 5 s). 404 for an id not pinned here, 409 `model_already_hosted` when a host serves it here and the database has it in service. Audited as models.loaded, in the same transaction as the stored choice.",
     tag: "Administration",
     path: ModelPath,
     answers: { 200: { description: "loading", json: ModelServing } },

@@ -25,9 +25,11 @@ const LOAD = "POST /v1/admin/models/:id/load";
  * - POST /v1/admin/models/reload looks at the pins now rather than within the watcher's second: new ids are
  *   hosted, changed pins replace the served ones once loaded, unpinned models leave and drain (`models.reloaded`).
  *   A manifest that cannot be read is refused with why, and nothing changes.
- * - POST /v1/admin/models/:id/unload stops serving a pinned model until it is loaded again or the gateway restarts;
- *   what it admitted finishes first (`models.unloaded`).
- * - POST /v1/admin/models/:id/load hosts an unloaded model again, as pinned now (`models.loaded`).
+ * - POST /v1/admin/models/:id/unload stops serving a pinned model until it is loaded again, on this gateway at once
+ *   and on every gateway and worker of the database within models.serviceStateRefreshMs; what each admitted
+ *   finishes first (`models.unloaded`, queued in the same transaction as the stored choice).
+ * - POST /v1/admin/models/:id/load hosts an unloaded model again, as pinned now, here and everywhere else alike
+ *   (`models.loaded`).
  */
 export function registerAdminModels(app: Hono, deps: Pick<GatewayDeps, "models" | "audit">, admin: ModelAdmin): void {
   app.post("/v1/admin/models/reload", requireScope("admin"), async (c) => {
@@ -57,18 +59,22 @@ export function registerAdminModels(app: Hono, deps: Pick<GatewayDeps, "models" 
   app.post("/v1/admin/models/:id/unload", requireScope("admin"), async (c) => {
     const { id } = parseParams(ModelPath, c.req.param());
     const { drain_timeout_ms: drainTimeoutMs } = parseParams(UnloadQuery, c.req.query());
-    const change = admin.unload(id, drainTimeoutMs);
-    await deps.audit.record(systemEvent("models.unloaded", {
-      ...who(c, UNLOAD), model: { id, sha256: change.model.sha256 }, outcome: { status: "succeeded" },
-      detail: { inFlight: change.status.inFlight, queued: change.status.queued, ...(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }) },
-    }));
+    const change = await admin.unload(id, drainTimeoutMs, {
+      updatedBy: c.get("principal").subject,
+      audit: (before) => systemEvent("models.unloaded", {
+        ...who(c, UNLOAD), model: { id, sha256: before.model.sha256 }, outcome: { status: "succeeded" },
+        detail: { inFlight: before.status.inFlight, queued: before.status.queued, ...(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }) },
+      }),
+    });
     return c.json(serving("model.unload", change));
   });
 
   app.post("/v1/admin/models/:id/load", requireScope("admin"), async (c) => {
     const { id } = parseParams(ModelPath, c.req.param());
-    const change = admin.load(id);
-    await deps.audit.record(systemEvent("models.loaded", { ...who(c, LOAD), model: { id, sha256: change.model.sha256 }, outcome: { status: "succeeded" } }));
+    const change = await admin.load(id, {
+      updatedBy: c.get("principal").subject,
+      audit: (before) => systemEvent("models.loaded", { ...who(c, LOAD), model: { id, sha256: before.model.sha256 }, outcome: { status: "succeeded" } }),
+    });
     return c.json(serving("model.load", change));
   });
 }
