@@ -1,4 +1,3 @@
-import { performance } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
 import { seededRng } from "../util/rng.js";
 import type { AdapterRef } from "./adapters/interface.js";
@@ -51,6 +50,17 @@ describe("the context analyzer", () => {
     expect(frozen).toMatchObject({ mode: "learned", strategies: ["exemplars"], preset: null });
   });
 
+  it("holds a free-text answer to the labels of the class's fitted adapter, where asked or learned", () => {
+    const fitted: AdapterRef = { ...adapter, labels: ["sports", "politics"] };
+    const withLabels = (cls: string) => (cls === "task:topic" ? fitted : null);
+    const a = new LearnedContextAnalyzer(new AdaptationLearner(10), { current: (_model, cls) => withLabels(cls) }, options, seededRng(1), () => false);
+    const plan = a.analyze(context({ requested: { strategies: ["labels"] } }));
+    expect(plan).toMatchObject({ mode: "forced", strategies: ["labels"], labels: ["sports", "politics"], adapter: null });
+    // An answer with a format of its own keeps it; an adapter an operator pinned has no labels to hold to.
+    expect(a.analyze(context({ requested: { strategies: ["labels"] }, structured: "json_schema" })).eligible).not.toContain("labels");
+    expect(analyzer().analyze(context({ requested: { strategies: ["labels"] } }))).toMatchObject({ strategies: [], labels: null });
+  });
+
   it("keeps exemplars within the context window and the latency budget", () => {
     const learner = new AdaptationLearner(100);
     learner.countFeedback("t", "task:topic", true);
@@ -58,16 +68,5 @@ describe("the context analyzer", () => {
     expect(analyzer(learner).analyze(context({ ...forced, contextTokens: 300, inputTokens: 100, maxTokens: 100 })).budget.exemplarTokens).toBe(36);
     expect(analyzer(learner).analyze(context({ ...forced, contextTokens: 200, inputTokens: 100, maxTokens: 100 })).strategies).toEqual([]);
     expect(analyzer(learner, false, { maxAddedLatencyMs: 50 }, 0.5).analyze(context(forced)).budget.exemplarTokens).toBe(100);
-  });
-
-  it("analyses and plans a request in well under 0.2 ms", () => {
-    const learner = new AdaptationLearner(100);
-    for (let i = 0; i < 5; i++) learner.countFeedback("t", "task:topic", true);
-    const a = analyzer(learner);
-    for (let i = 0; i < 1000; i++) a.analyze(context());
-    const started = performance.now();
-    const n = 10_000;
-    for (let i = 0; i < n; i++) a.analyze(context({ requested: "auto" }));
-    expect((performance.now() - started) / n).toBeLessThan(0.2);
   });
 });

@@ -52,6 +52,8 @@ export interface AdaptationPlan {
   /** max_tokens learned from good answers' lengths, when `parameters` applies and enough were seen. */
   learnedMaxTokens: number | null;
   adapter: AdapterRef | null;
+  /** The labels a free-text answer is held to, when `labels` applies. */
+  labels: readonly string[] | null;
   budget: { exemplars: number; exemplarTokens: number };
 }
 
@@ -84,7 +86,7 @@ export class LearnedContextAnalyzer implements ContextAnalyzer {
 
   analyze(context: AdaptationContext): AdaptationPlan {
     const taskClass = taskClassOf({ endpoint: context.endpoint, taskType: context.taskType, declared: context.declaredTask, schema: context.schema });
-    const none = { taskClass, eligible: [], strategies: [], preset: null, learnedMaxTokens: null, adapter: null, budget: { exemplars: 0, exemplarTokens: 0 } };
+    const none = { taskClass, eligible: [], strategies: [], preset: null, learnedMaxTokens: null, adapter: null, labels: null, budget: { exemplars: 0, exemplarTokens: 0 } };
     if (context.requested === "off") return { ...none, mode: "off" };
 
     const forced = typeof context.requested === "object" ? context.requested.strategies : null;
@@ -99,6 +101,9 @@ export class LearnedContextAnalyzer implements ContextAnalyzer {
     eligible.push("parameters");
     if (context.structured === "json_schema" && !context.schemaShown) eligible.push("schema_instructions");
     if (adapter !== null) eligible.push("adapter");
+    // The class's labels are known from its fitted adapter; an answer with a format of its own keeps it.
+    const labels = adapter?.labels !== undefined && adapter.labels.length > 0 && context.structured === null ? adapter.labels : null;
+    if (labels !== null) eligible.push("labels");
     const budget = { exemplars: eligible.includes("exemplars") ? this.options.exemplars.maxCount : 0, exemplarTokens: eligible.includes("exemplars") ? exemplarTokens : 0 };
 
     let mode: PlanMode;
@@ -125,6 +130,7 @@ export class LearnedContextAnalyzer implements ContextAnalyzer {
       // Structured output is bounded by its grammar already.
       learnedMaxTokens: parameters && context.structured === null ? this.learner.learnedMaxTokens(context.tenant, taskClass, context.modelId) : null,
       adapter: strategies.includes("adapter") ? adapter : null,
+      labels: strategies.includes("labels") ? labels : null,
       budget,
     };
   }

@@ -3,9 +3,11 @@
  *   - exemplars: the tenant's positively rated executions of the class, shown to the model as worked examples;
  *   - parameters: sampling parameters learned for the class (instead of the operator's defaults);
  *   - schema_instructions: the output schema written into the prompt (the grammar constrains the output either way);
- *   - adapter: the LoRA adapter promoted for the model and class (src/adaptation/adapters).
+ *   - adapter: the LoRA adapter promoted for the model and class (src/adaptation/adapters);
+ *   - labels: a free-text answer held by a grammar to one of the class's labels, those its fitted adapter was fitted
+ *     on (a class whose answers are labels, as its ratings showed: only such a class gets a fitted adapter).
  */
-export const STRATEGIES = ["exemplars", "parameters", "schema_instructions", "adapter"] as const;
+export const STRATEGIES = ["exemplars", "parameters", "schema_instructions", "adapter", "labels"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 /**

@@ -120,6 +120,13 @@ describe("fitting an adapter from a tenant's rated executions", () => {
     const adapted = await accuracy({ strategies: ["adapter"] }, async (executionId) => expect(await adapterOf(ward7, executionId)).toBe(job.adapter.id));
     // Free text, one token: the generated model's base answer is never the label; the adapter makes it so for many.
     expect(adapted - base).toBeGreaterThanOrEqual(0.3);
+    // The labels strategy holds the free-text answer to the labels the adapter was fitted on: every answer is one.
+    const labelled = await accuracy({ strategies: ["adapter", "labels"] }, async (executionId) => {
+      const stored = await (await gw.fetch(`/v1/executions/${executionId}`, { headers: as(ward7) })).json();
+      expect(stored.parameters.adaptation.strategies).toEqual(["adapter", "labels"]);
+      expect(LABELS).toContain(stored.output);
+    });
+    expect(labelled).toBeGreaterThanOrEqual(adapted);
   }, 300_000);
 
   it("never serves a tenant's fitted adapter to another tenant, nor to a request below its data's classification", async () => {

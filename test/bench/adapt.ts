@@ -15,7 +15,8 @@
  *        schema instructions    only the schema written into the prompt (kinds with a schema, chat models)
  *        learned combination    "auto" with the learner frozen: the strategies and parameters it settled on
  *        fitted adapter         fitted through POST /v1/admin/adaptation/fits on the 25/50/100/200 most recently rated
- *                               examples (label-like kinds, as many as the tune phase rated), applied alone
+ *                               examples (label-like kinds, as many as the tune phase rated), applied alone, and
+ *                               with the answer held to its labels (strategies adapter + labels)
  *      accuracy, mean prompt tokens (what the strategies cost) and p50 latency;
  *   4. where an adapter was fitted: the tune items once more with the learner unfrozen (the adapter is now a strategy
  *      it can choose), frozen again, and the learned combination on the held-out items again.
@@ -315,19 +316,22 @@ async function main(): Promise<void> {
           const condition = `fitted adapter (${examples} rated)`;
           const fit = examples <= (rated.get(`${model.id}/${kind}`) ?? 0) && LABEL_KINDS.includes(kind) ? await fitThroughGateway(client, config.models.manifest, model.id, `task:${task}`, [...new Set(items.map((item) => String(item.expected)))].sort(), examples) : null;
           if (fit === null) {
-            rows.push({ model: model.id, kind, condition, items: 0, accuracy: null, promptTokensMean: null, latencyMsP50: null });
+            for (const name of [condition, `${condition} + labels`]) rows.push({ model: model.id, kind, condition: name, items: 0, accuracy: null, promptTokensMean: null, latencyMsP50: null });
             continue;
           }
           fits.push({ model: model.id, kind, examples, ...fit });
-          process.stderr.write(`holdout ${model.id} ${kind} ${condition}: `);
-          const answers: Answer[] = [];
-          for (const item of items) {
-            const answer = await ask(client, model, item, task, { strategies: ["adapter"] });
-            answers.push(answer);
-            process.stderr.write(answer.correct ? "+" : ".");
+          // Alone, then with the answer held to the adapter's labels (the labels strategy).
+          for (const [name, strategies] of [[condition, ["adapter"]], [`${condition} + labels`, ["adapter", "labels"]]] as const) {
+            process.stderr.write(`holdout ${model.id} ${kind} ${name}: `);
+            const answers: Answer[] = [];
+            for (const item of items) {
+              const answer = await ask(client, model, item, task, { strategies: [...strategies] });
+              answers.push(answer);
+              process.stderr.write(answer.correct ? "+" : ".");
+            }
+            process.stderr.write("\n");
+            rows.push(summarise(model.id, kind, name, answers));
           }
-          process.stderr.write("\n");
-          rows.push(summarise(model.id, kind, condition, answers));
         }
         // 4. With an adapter in service the plan has one more strategy to learn: the tune items once more, learning,
         // then the learned combination again (the adapter of the last fit serves the class).
@@ -353,11 +357,11 @@ async function main(): Promise<void> {
   }
 
   const pct = (x: number | null) => (x === null ? "—" : `${Math.round(x * 100)} %`);
-  console.log(`\n${"model".padEnd(24)}${"kind".padEnd(12)}${"condition".padEnd(30)}${"accuracy".padStart(9)}${"Δ".padStart(8)}${"prompt tok".padStart(12)}${"p50 ms".padStart(9)}`);
+  console.log(`\n${"model".padEnd(24)}${"kind".padEnd(12)}${"condition".padEnd(38)}${"accuracy".padStart(9)}${"Δ".padStart(8)}${"prompt tok".padStart(12)}${"p50 ms".padStart(9)}`);
   for (const row of rows) {
     const base = rows.find((r) => r.model === row.model && r.kind === row.kind && r.condition === "unadapted")?.accuracy ?? null;
     const delta = row.accuracy === null || base === null || row.condition === "unadapted" ? "" : `${row.accuracy >= base ? "+" : ""}${Math.round((row.accuracy - base) * 100)}`;
-    console.log(`${row.model.padEnd(24)}${row.kind.padEnd(12)}${row.condition.padEnd(30)}${pct(row.accuracy).padStart(9)}${delta.padStart(8)}${(row.promptTokensMean === null ? "—" : String(Math.round(row.promptTokensMean))).padStart(12)}${(row.latencyMsP50 === null ? "—" : String(Math.round(row.latencyMsP50))).padStart(9)}`);
+    console.log(`${row.model.padEnd(24)}${row.kind.padEnd(12)}${row.condition.padEnd(38)}${pct(row.accuracy).padStart(9)}${delta.padStart(8)}${(row.promptTokensMean === null ? "—" : String(Math.round(row.promptTokensMean))).padStart(12)}${(row.latencyMsP50 === null ? "—" : String(Math.round(row.latencyMsP50))).padStart(9)}`);
   }
   console.log("\nlearned plans (frozen after tuning):");
   for (const plan of plans) console.log(`  ${String(plan.model).padEnd(24)}${String(plan.kind).padEnd(12)}${String(plan.rated).padStart(3)} rated examples → strategies [${(plan.strategies as string[]).join(", ")}], preset ${String(plan.preset)}, max_tokens ${String(plan.maxTokens)}`);

@@ -81,6 +81,7 @@ export function toRef(manifestPath: string, entry: AdapterEntry): AdapterRef {
     version: entry.version,
     path: modelFilePath(manifestPath, entry),
     scale: entry.scale,
+    ...(entry.fit === undefined ? {} : { labels: entry.fit.labels }),
   };
 }
 

@@ -43,6 +43,8 @@ export interface AdapterRef {
   path: string;
   /** LoRA scale the host applies (1 unless the manifest says otherwise). */
   scale: number;
+  /** A fitted adapter's labels (what its class's answers are); absent for an adapter pinned by an operator. */
+  labels?: readonly string[];
 }
 
 /** Who asks: an adapter fitted on a tenant's data serves that tenant only, and only at or above its data's level. */

@@ -1,3 +1,4 @@
+import { labelGrammar } from "../../adaptation/labels.js";
 import type { AdaptationRecord } from "../../adaptation/record.js";
 import { generationSampling, type Sampling } from "../../adaptation/parameters.js";
 import { extractFeatures } from "../../bidding/features.js";
@@ -86,6 +87,7 @@ export async function adapt(deps: PipelineDeps, request: GenerationRequest, inge
       maxTokens: Math.min(maxTokens, limit),
       ...generationSampling(values),
       ...common,
+      ...(plan.labels === null ? {} : { grammar: labelGrammar(plan.labels) }),
       ...(adapter === null ? {} : { adapter: { id: adapter.id, path: adapter.path, sha256: adapter.sha256, scale: adapter.scale } }),
     },
     record: {
