@@ -22,11 +22,12 @@ import {
 } from "./bundle-integrity.mjs";
 import { createProgress, formatBytes } from "./progress.mjs";
 import {
-  SAFE_PATH, defaultAuditOrigin, familyManifestPath, renderConfig, renderEnv, renderTemporalEnv, renderUnit, renderWrapper, socketAdminUrl, socketDatabaseUrl,
+  SAFE_PATH, defaultAuditOrigin, familyManifestPath, renderConfig, renderEnv, renderTemporalEnv, renderUnit, renderUpWrapper, renderWrapper, socketAdminUrl,
+  socketDatabaseUrl,
   socketPathProblem, templateFor, unitsFor,
 } from "./render.mjs";
 import {
-  ensureSystemUser, groupName, livePostmaster, runAs, systemctl, systemdRunning, untraversableAncestor,
+  ensureSystemUser, groupName, livePostmaster, lookupUser, runAs, systemctl, systemdRunning, untraversableAncestor,
 } from "./system.mjs";
 
 const BUNDLE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -529,7 +530,17 @@ function optionsFrom(values, bundle, record) {
   };
 }
 
+/**
+ * Missing folders above path are made 0755 whatever root's umask (mkdir -p would give them the umask's mode, 0700
+ * under umask 077): the service account must be able to pass through them to its data and its code.
+ */
 function ensureDir(path, mode, owner) {
+  const missing = [];
+  for (let parent = dirname(path); !existsSync(parent); parent = dirname(parent)) missing.unshift(parent);
+  for (const folder of missing) {
+    mkdirSync(folder);
+    chmodSync(folder, 0o755);
+  }
   mkdirSync(path, { recursive: true, mode });
   chmodSync(path, mode);
   if (owner) chownSync(path, owner.uid, owner.gid);
@@ -539,6 +550,25 @@ function writeOwned(path, text, mode, owner) {
   writeFileSync(path, text, { mode });
   chmodSync(path, mode);
   chownSync(path, owner?.uid ?? 0, owner?.gid ?? 0);
+}
+
+/**
+ * The service account must be able to enter every folder above its data directory and the installation (the
+ * services run from there as that account). Checked before anything is written; an account not created yet owns
+ * nothing and is in no folder's group, so everyone's bit is what counts for it.
+ */
+function refuseUntraversable(layout, account, name) {
+  for (const [what, option, path] of [["data directory", "--data-dir", layout.data], ["installation", "--prefix", layout.prefix]]) {
+    const blocked = untraversableAncestor(path, account);
+    if (blocked) {
+      throw new Refusal(`the ${name} account cannot enter ${blocked.folder}, above its ${what} ${path}: allow it (chmod ${blocked.fix} ${blocked.folder}) or choose another ${option}`);
+    }
+  }
+}
+
+/** The next step once installed: systemd where it runs, else the runner that starts the same units. */
+function startHint(layout) {
+  return systemdRunning() ? "systemctl start atomic.target" : `${layout.bin}/atomic-up  (no systemd here: it starts the units' services and stays in the foreground; INSTALL.md section 4)`;
 }
 
 /** Returns whether it stopped the units itself (then it starts them again once the upgrade is done). */
@@ -552,7 +582,7 @@ function stopServicesOrRefuse(options, layout) {
   if (options.profile !== "all-in-one") return stopped;
   const pid = livePostmaster(layout.pgdata);
   if (pid !== null) {
-    throw new Refusal(`Atomic's PostgreSQL is running (pid ${pid}); stop the services first (systemctl stop atomic.target), then run the installer again`);
+    throw new Refusal(`Atomic's PostgreSQL is running (pid ${pid}); stop the services first (systemctl stop atomic.target, or SIGTERM to atomic-up), then run the installer again`);
   }
   return stopped;
 }
@@ -562,6 +592,7 @@ async function installCommand(values) {
   const bundle = readBundleJson();
   const options = optionsFrom(values, bundle, readInstallRecord(values.prefix.replace(/\/+$/, "")));
   const layout = layoutOf(options.prefix, options.dataDir);
+  refuseUntraversable(layout, lookupUser(options.user) ?? { uid: -1, gid: -1 }, options.user);
   const installed = linkedRelease(layout.current);
   const trust = trustedKey(values, installed ? layout.pinnedKey : null);
   const verified = await verifyOrRefuse(trust);
@@ -594,10 +625,8 @@ async function installCommand(values) {
 
   for (const path of [layout.prefix, layout.releases, layout.etc, layout.bin]) ensureDir(path, 0o755, { uid: 0, gid: 0 });
   ensureDir(layout.data, 0o700, user);
-  for (const [what, path] of [["data directory", layout.data], ["installation", layout.prefix]]) {
-    const blocked = untraversableAncestor(path, user);
-    if (blocked) throw new Refusal(`the ${user.name} account cannot enter ${blocked}, above its ${what} ${path}: choose another place or allow it (chmod o+x ${blocked})`);
-  }
+  // Again with the account as it now is (its group may own a folder the check before could not know of).
+  refuseUntraversable(layout, user, user.name);
   ensureDir(layout.keys, 0o700, user);
   ensureDir(layout.models, 0o750, user);
   ensureDir(layout.temporal, 0o700, user);
@@ -674,6 +703,7 @@ async function installCommand(values) {
   historyLine(layout, upgrade ? `upgrade ${installed} -> ${version}` : `install ${version}`);
 
   writeOwned(join(layout.bin, "atomic"), renderWrapper({ prefix: layout.prefix, user: user.name, group: user.group }), 0o755, null);
+  writeOwned(join(layout.bin, "atomic-up"), renderUpWrapper({ prefix: layout.prefix, systemdDir: options.systemdDir }), 0o755, null);
   const unitOptions = { ...options, prefix: layout.prefix, dataDir: layout.data, user: user.name, group: user.group };
   mkdirSync(options.systemdDir, { recursive: true, mode: 0o755 });
   for (const unit of unitsFor(options.profile)) {
@@ -692,7 +722,7 @@ async function installCommand(values) {
   say("");
   say(`Atomic ${version} is installed in ${layout.prefix} (current -> releases/${version}${upgrade ? `, previous -> releases/${installed}` : ""}).`);
   say(`  units:           ${unitsFor(options.profile).map((u) => join(options.systemdDir, u)).join(", ")}`);
-  say(`  start:           systemctl start atomic.target`);
+  say(`  start:           ${options.useSystemctl || !systemdRunning() ? startHint(layout) : "systemctl daemon-reload && systemctl start atomic.target"}`);
   say(`  command line:    ${layout.bin}/atomic  (as root it runs as ${user.name})`);
   say(`  audit key:       ${layout.keys}/audit-signing.pub.jwk (give it to your auditors)`);
   say(`  admin API key:   ${layout.data}/admin-api-key (written by the gateway's first start)`);
@@ -729,7 +759,7 @@ function rollbackCommand(values) {
   if (!current || !previous) throw new Refusal(`${prefix} has no previous release to roll back to`);
   if (!existsSync(join(layout.releases, previous))) throw new Refusal(`${join(layout.releases, previous)} is gone`);
   const pid = livePostmaster(layout.pgdata);
-  if (pid !== null) throw new Refusal(`Atomic's PostgreSQL is running (pid ${pid}): systemctl stop atomic.target first`);
+  if (pid !== null) throw new Refusal(`Atomic's PostgreSQL is running (pid ${pid}): stop the services first (systemctl stop atomic.target, or SIGTERM to atomic-up)`);
   if (values["restore-database"]) {
     const prefixName = `postgres-${previous}-before-${current}-`;
     const copies = existsSync(layout.backups) ? readdirSync(layout.backups).filter((n) => n.startsWith(prefixName)).sort() : [];
@@ -747,7 +777,7 @@ function rollbackCommand(values) {
   pointLink(layout.current, `releases/${previous}`);
   pointLink(layout.previous, `releases/${current}`);
   historyLine(layout, `rollback ${current} -> ${previous}${values["restore-database"] ? " (database restored)" : ""}`);
-  say(`current -> releases/${previous}, previous -> releases/${current}. Start it: systemctl start atomic.target`);
+  say(`current -> releases/${previous}, previous -> releases/${current}. Start it: ${startHint(layout)}`);
   if (!values["restore-database"]) {
     say("the database keeps the schema the newer release migrated it to; if the older release refuses it, stop, then run rollback again with --restore-database");
   }

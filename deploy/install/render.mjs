@@ -95,6 +95,22 @@ exec ${o.prefix}/current/node/bin/node ${o.prefix}/current/app/dist/cli/main.js 
 }
 
 /**
+ * `atomic-up` for a host without systemd: the current release's runner (installer/up.mjs) over the installed
+ * units, with the bundled Node.js. A release from before the runner (after a rollback) has none, said in one line.
+ */
+export function renderUpWrapper(o) {
+  return `#!/bin/sh
+# Starts Atomic's services without systemd, from the units in ${o.systemdDir}; see INSTALL.md, section 4.
+runner=${o.prefix}/current/installer/up.mjs
+if [ ! -f "$runner" ]; then
+  echo "atomic-up: the current release has no $runner (it predates the runner); use systemd" >&2
+  exit 1
+fi
+exec ${o.prefix}/current/node/bin/node "$runner" --prefix ${o.prefix} "$@"
+`;
+}
+
+/**
  * Fills a unit template: @NAME@ placeholders, and lines starting with @ALL_IN_ONE@ kept only in that profile.
  * A placeholder left unfilled is an error, not a unit that systemd would start with a literal "@PREFIX@".
  */

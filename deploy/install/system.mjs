@@ -38,8 +38,24 @@ export function ensureSystemUser(name, home) {
   return { ...created, created: true };
 }
 
-/** The first folder at or above dir that the user cannot enter (primary group only, as a spawned child has). */
-export function untraversableAncestor(dir, user) {
+/**
+ * Which search (x) bit a folder lacks for an account to enter it, by the bit the kernel checks: the owner's when
+ * the account owns it, else the group's when the folder's group is the account's primary group (the installer's
+ * first run and the services get no others), else everyone's. Returns the chmod that fixes it ("o+x"), or null.
+ * Root enters anything. A pure function of lstat's fields, for tests.
+ */
+export function missingSearchBit({ mode, uid, gid }, account) {
+  if (account.uid === 0) return null;
+  if (uid === account.uid) return mode & 0o100 ? null : "u+x";
+  if (gid === account.gid) return mode & 0o010 ? null : "g+x";
+  return mode & 0o001 ? null : "o+x";
+}
+
+/**
+ * The first existing folder at or above dir that the account cannot enter, with the chmod that fixes it, or null.
+ * Folders not there yet do not count: the installer creates them 0755.
+ */
+export function untraversableAncestor(dir, account) {
   const chain = [];
   for (let current = resolve(dir); ; current = dirname(current)) {
     chain.unshift(current);
@@ -47,9 +63,8 @@ export function untraversableAncestor(dir, user) {
   }
   for (const folder of chain) {
     if (!existsSync(folder)) return null;
-    const { uid, gid, mode } = statSync(folder);
-    const ok = uid === user.uid ? mode & 0o100 : gid === user.gid ? mode & 0o010 : mode & 0o001;
-    if (!ok && user.uid !== 0) return folder;
+    const fix = missingSearchBit(statSync(folder), account);
+    if (fix) return { folder, fix };
   }
   return null;
 }

@@ -4,6 +4,8 @@ import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readGgufHeader } from "../../src/models/gguf/reader.js";
+import { CAPABILITIES } from "../../src/models/manifest.js";
 import { buildTestModel } from "../../src/models/test-model.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
@@ -146,6 +148,41 @@ describe("atomic models", () => {
     const bad = await atomic(["models", "verify"]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/FAILED\s+tiny\s+model_digest_mismatch/);
+  });
+
+  it("test-model writes the random-weight GGUF, prints its SHA-256 and how to pin it, and add accepts it", async () => {
+    const help = await atomic(["models", "test-model", "--help"]);
+    expect(help.stdout).toMatch(/^Usage: atomic models test-model \[options\]/);
+    expect(help.stdout).toContain("--out <file>");
+    expect(help.stdout).toContain("--seed <n>");
+    const run = await atomic(["models", "test-model", "--out", "models/noise.gguf", "--seed", "7"]);
+    expect(run.code, run.stderr).toBe(0);
+    const file = join(dir, "models", "noise.gguf");
+    const bytes = readFileSync(file);
+    expect(bytes.equals(buildTestModel({ seed: 7 }))).toBe(true);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    expect(run.stdout.split("\n")).toEqual([
+      `wrote ${file}: random-weight test model (noise, not language), seed 7, ${bytes.length} bytes`,
+      `sha256 ${sha256}`,
+      `pin it: atomic models add ${file} --id test-random --capabilities chat,completion`,
+      "",
+    ]);
+    expect(readGgufHeader(file).metadata.get("general.architecture")?.value).toBe("llama");
+    // The default seed is the gateway's own test model; an existing file is never overwritten.
+    const again = await atomic(["models", "test-model", "--out", "models/noise.gguf"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(`refused: cannot write ${file}: it exists (choose another --out)\n`);
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+    expect((await atomic(["models", "test-model", "--out", "models/default.gguf"])).code).toBe(0);
+    expect(readFileSync(join(dir, "models", "default.gguf")).equals(buildTestModel({ seed: 1 }))).toBe(true);
+    const pinned = await atomic(["models", "add", "models/noise.gguf", "--id", "test-random", "--capabilities", "chat,completion"]);
+    expect(pinned.code, pinned.stderr).toBe(0);
+    expect(pinned.stdout).toContain(`pinned test-random: sha256 ${sha256}`);
+  });
+
+  it("add --help names every capability a model can be pinned with", async () => {
+    const help = await atomic(["models", "add", "--help"]);
+    for (const capability of CAPABILITIES) expect(help.stdout).toContain(capability);
   });
 });
 

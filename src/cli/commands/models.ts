@@ -1,6 +1,10 @@
+import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { catalogFromConfig } from "../../bootstrap/catalog.js";
 import { addModel, AddModelError } from "../../models/add-model.js";
 import { CAPABILITIES, loadManifest, modelFilePath, type Capability } from "../../models/manifest.js";
+import { buildTestModel, TEST_MODEL_LABEL } from "../../models/test-model.js";
 import { verifyAdapter, verifyModel } from "../../models/verify.js";
 import type { CommandContext } from "../context.js";
 import { createProgress } from "../progress.js";
@@ -82,5 +86,28 @@ export function listModelsCommand(context: CommandContext): number {
   const catalog = catalogFromConfig(config, { testModelWhenEmpty: false });
   for (const m of catalog) context.out(`${m.id}\t${m.sha256}\t${m.sizeBytes}\t${m.capabilities.join(",")}\t${m.path}`);
   if (catalog.length === 0) context.out(`no models are pinned in ${config.models.manifest}${config.models.family ? ` or ${config.models.family}` : ""}`);
+  return 0;
+}
+
+/**
+ * `atomic models test-model --out FILE`: the random-weight GGUF the gateway generates when nothing is pinned (seed
+ * 1), as a file to carry in and pin where no real weights may be brought yet. Never overwrites: a file of that name
+ * may be a pinned model.
+ */
+export function testModelCommand(context: CommandContext, options: { out: string; seed?: number }): number {
+  const seed = options.seed ?? 1;
+  const bytes = buildTestModel({ seed });
+  const out = resolve(options.out);
+  try {
+    writeFileSync(out, bytes, { flag: "wx", mode: 0o644 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    context.err(`refused: cannot write ${out}: ${code === "EEXIST" ? "it exists (choose another --out)" : (error as Error).message}`);
+    return 1;
+  }
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  context.out(`wrote ${out}: ${TEST_MODEL_LABEL}, seed ${seed}, ${bytes.length} bytes`);
+  context.out(`sha256 ${sha256}`);
+  context.out(`pin it: atomic models add ${out} --id test-random --capabilities chat,completion`);
   return 0;
 }

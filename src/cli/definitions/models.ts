@@ -31,6 +31,14 @@ export function defineModels(program: Command): void {
     .option("--description <text>", "a description for the model list")
     .option("--replace", "replace a model already pinned under this id")
     .action(run(async () => (await load()).addModelCommand));
+  leafCommand(models, "test-model", "write the random-weight test model (a GGUF that prints noise, for checking an install) and print its SHA-256")
+    .requiredOption("--out <file>", "where to write it (refused if it exists)")
+    .option("--seed <n>", "the weights' seed: the same seed gives the same bytes (default: 1, the model the gateway serves when nothing is pinned)", wholeNumber)
+    .addHelpText("after", `
+It is a tiny llama-architecture model with random weights: llama.cpp loads and runs it, and its answers are
+noise. Pin it like any other model (atomic models add FILE --id NAME --capabilities chat,completion) to check
+that an installation serves a model end to end without carrying real weights in.`)
+    .action(run(async () => (await load()).testModelCommand));
   leafCommand(models, "verify", "re-hash every pinned model and adapter and check its header")
     .action(run(async () => (await load()).verifyModelsCommand));
   leafCommand(models, "list", "list pinned models: id, sha256, size, capabilities, file")

@@ -11,12 +11,13 @@
  *   node scenario.mjs PLAN.json     PLAN: {work, releaseKey, gguf, family: {id, file, licences}, report,
  *                                          bundles: [{version, tarball}, ...]}
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { startUnit, stopUnit } from "./units.mjs";
+// The runner shipped with the release (deploy/install/units.mjs): it executes the units' [Service] lines.
+import { startUnit, stopUnit } from "../../../deploy/install/units.mjs";
 
 const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const prefix = join(plan.work, "opt", "atomic");
@@ -144,6 +145,28 @@ async function stopAll() {
   for (const unit of [...running].reverse()) statuses[unit.name] = await stopUnit(unit);
   running = [];
   return statuses;
+}
+
+/**
+ * The operator's way without systemd: <prefix>/bin/atomic-up in the foreground, stopped with SIGTERM. Its own
+ * output goes to logs/atomic-up.log; the services' to <data>/logs/<unit>.log, as INSTALL.md says.
+ */
+let up = null;
+function startUp() {
+  const out = openSync(join(logDir, "atomic-up.log"), "a");
+  // --ignore-systemd: a test host may run systemd, which knows nothing of these units.
+  const child = spawn(join(prefix, "bin", "atomic-up"), ["--ignore-systemd"], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" }, stdio: ["ignore", out, out] });
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  up = { child, exited };
+  return up;
+}
+
+async function stopUp() {
+  if (!up) return null;
+  const { child, exited } = up;
+  up = null;
+  child.kill("SIGTERM");
+  return exited;
 }
 
 /** Exits a unit made on its own (a crash) before it was asked to stop. */
@@ -291,13 +314,17 @@ async function main() {
     const out = sh(join(prefix, "current", "install"), ["rollback", "--prefix", prefix]);
     return { current: readlinkSync(join(prefix, "current")), previous: readlinkSync(join(prefix, "previous")), tail: out.output.trim().split("\n").slice(-3) };
   });
-  await step(`${first.version} serves again after the rollback`, async () => {
-    await startAll();
+  await step(`${first.version} serves again after the rollback (started by atomic-up, stopped by SIGTERM)`, async () => {
+    startUp();
     await waitReady();
     const again = await chat("Hello after the rollback");
     const family = await askCarriedModel();
-    await stopAll();
-    return { ...again, family };
+    const upExit = await stopUp();
+    const pgLeft = existsSync(join(data, "postgres", "postmaster.pid"));
+    const upLog = readFileSync(join(logDir, "atomic-up.log"), "utf8").trim().split("\n");
+    if (upExit !== 0 || pgLeft) throw new Error(`atomic-up exited with ${upExit}${pgLeft ? ", PostgreSQL still running" : ""}:\n${upLog.slice(-20).join("\n")}`);
+    if (!existsSync(join(data, "logs", "atomic-gateway.service.log"))) throw new Error("atomic-up wrote no service log in <data-dir>/logs");
+    return { ...again, family, upExit, upLog: upLog.slice(-8) };
   });
 }
 
@@ -312,6 +339,7 @@ main().then(
     report.error = error.stack ?? String(error);
     save();
     await stopAll().catch(() => undefined);
+    await stopUp();
     process.exit(1);
   },
 );
