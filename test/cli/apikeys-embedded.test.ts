@@ -15,6 +15,7 @@ import { writeTestModels } from "../support/models.js";
 
 const MAIN = resolve("src/cli/main.ts");
 const KEY_CACHE_MS = 1000;
+const SERVICE_REFRESH_MS = 200;
 
 interface Run {
   code: number;
@@ -44,7 +45,7 @@ beforeAll(async () => {
   const models = writeTestModels([{ id: "tiny" }]);
   const settings = {
     dataDir: join(dir, ".atomic"),
-    models: { manifest: models.manifestPath, family: "", testModelWhenEmpty: false },
+    models: { manifest: models.manifestPath, family: "", testModelWhenEmpty: false, serviceStateRefreshMs: SERVICE_REFRESH_MS },
     auth: { apiKeyCacheMs: KEY_CACHE_MS },
   };
   writeFileSync(join(dir, "atomic.config.json"), JSON.stringify(settings));
@@ -69,7 +70,7 @@ afterAll(async () => {
 
 const models = (key: string) => fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
 
-describe("atomic apikeys and bidding train while the gateway runs on the embedded PostgreSQL", () => {
+describe("atomic apikeys, bidding train and models unload/load while the gateway runs on the embedded PostgreSQL", () => {
   it("issues, lists and revokes through the gateway's own server, which keeps serving", async () => {
     const created = await atomic(dir, ["apikeys", "create", "--tenant", "ward-7", "--scopes", "infer", "--description", "from the console"]);
     expect(created.code, created.stderr).toBe(0);
@@ -113,6 +114,40 @@ describe("atomic apikeys and bidding train while the gateway runs on the embedde
     const url = (await runningServerConnection(join(dir, ".atomic", "postgres")))!;
     const trained = (await auditEvents(url)).filter((event) => event.kind === "bidding.changed");
     expect(trained).toEqual([expect.objectContaining({ detail: expect.objectContaining({ action: "train", source: "table", rows: 2 }) })]);
+  });
+
+  it("takes a model out of service and back from the console, followed by the running gateway, audited there", async () => {
+    const complete = () => fetch(`${gateway.url}/v1/completions`, {
+      method: "POST", headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" }, body: JSON.stringify({ model: "tiny", prompt: "go", max_tokens: 2 }),
+    });
+    const until = async (status: number) => {
+      const deadline = performance.now() + SERVICE_REFRESH_MS + 10_000;
+      let response = await complete();
+      while (response.status !== status && performance.now() < deadline) {
+        await delay(50);
+        response = await complete();
+      }
+      return response;
+    };
+    expect((await complete()).status).toBe(200);
+    const unloaded = await atomic(dir, ["models", "unload", "tiny"]);
+    expect(unloaded.code, unloaded.stderr).toBe(0);
+    expect(unloaded.stdout).toContain(`tiny unloaded: every gateway and atomic worker of this database follows within ${SERVICE_REFRESH_MS} ms`);
+    const refused = await until(503);
+    expect((await refused.json()).error.code).toBe("model_unloaded");
+    expect((await atomic(dir, ["models", "unload", "tiny"])).stdout.trim()).toBe("tiny is unloaded already");
+    const unknown = await atomic(dir, ["models", "unload", "nope"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no model nope is pinned");
+
+    const loaded = await atomic(dir, ["models", "load", "tiny"]);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    expect((await until(200)).status).toBe(200);
+    await gateway.audit.sequencer.drain();
+    const url = (await runningServerConnection(join(dir, ".atomic", "postgres")))!;
+    const changes = (await auditEvents(url)).filter((event) => event.kind === "models.unloaded" || event.kind === "models.loaded");
+    expect(changes.map((event) => event.kind)).toEqual(["models.unloaded", "models.loaded"]);
+    for (const event of changes) expect(event.actor?.subject).toMatch(/^cli:/);
   });
 
   it("refuses keys rotate in one line while the gateway holds the database, rotating nothing", async () => {

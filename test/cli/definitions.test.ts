@@ -15,7 +15,7 @@ describe("the command line's definitions", () => {
   it("declare every command Atomic has", () => {
     expect(leaves().map(({ path }) => path.join(" "))).toEqual([
       "serve", "migrate", "worker",
-      "models add", "models test-model", "models verify", "models list", "models add-adapter", "models adapters",
+      "models add", "models test-model", "models verify", "models list", "models unload", "models load", "models add-adapter", "models adapters",
       "models adapter promote", "models adapter rollback", "models adapter fit",
       "apikeys create", "apikeys list", "apikeys revoke",
       "policy check", "policy test",

@@ -44,6 +44,20 @@ that an installation serves a model end to end without carrying real weights in.
   leafCommand(models, "list", "list pinned models: id, sha256, size, capabilities, file")
     .action(run(async () => (await load()).listModelsCommand));
 
+  const service = async () => import("../commands/model-service.js");
+  const SERVICE = `
+Stored in the database with its audit event (models.unloaded / models.loaded), a
+running gateway's embedded one included; every gateway and atomic worker of the
+database follows within models.serviceStateRefreshMs, and keeps to it after a restart.`;
+  leafCommand(models, "unload", "take a pinned model out of service on every gateway and worker (what they admitted finishes first)")
+    .argument("<id>", "the pinned model")
+    .addHelpText("after", SERVICE)
+    .action(run(async () => (await service()).unloadModelCommand));
+  leafCommand(models, "load", "put a model an operator unloaded back in service on every gateway and worker")
+    .argument("<id>", "the pinned model")
+    .addHelpText("after", SERVICE)
+    .action(run(async () => (await service()).loadModelCommand));
+
   leafCommand(models, "add-adapter", "check a LoRA adapter against its base model, hash and pin it (promoted unless --candidate)")
     .argument("<file>", "the adapter, a LoRA .gguf file")
     .requiredOption("--base <model>", "the pinned base model it adapts")
