@@ -25,6 +25,16 @@ describe("sampling parameters", () => {
     expect(learned.sources).toEqual({ temperature: "learned", topP: "learned", minP: "learned", maxTokens: "request" });
   });
 
+  it("puts what a strategy requires between the request and what was learned", () => {
+    const adjuster = new BoundedParameterAdjuster({ temperature: 0.7 }, {});
+    const held = adjuster.adjust({ requested: {}, learned: { preset: creative, maxTokens: null }, strategy: { temperature: 0 }, defaultMaxTokens: 16 });
+    expect(held.values).toEqual({ temperature: 0, topP: 0.95, minP: 0.05, maxTokens: 16 });
+    expect(held.sources).toEqual({ temperature: "strategy", topP: "learned", minP: "learned", maxTokens: "operator" });
+    const asked = adjuster.adjust({ requested: { temperature: 0.9 }, learned: null, strategy: { temperature: 0 }, defaultMaxTokens: 16 });
+    expect(asked.sources.temperature).toBe("request");
+    expect(asked.values.temperature).toBe(0.9);
+  });
+
   it("groups penalties as llama.cpp takes them, the repeat penalty off (as when none is given) when only presence is set", () => {
     expect(generationSampling({ temperature: 0 })).toEqual({ temperature: 0 });
     expect(generationSampling({ temperature: 0, presencePenalty: 0.2 })).toEqual({ temperature: 0, repeatPenalty: { penalty: 1, presencePenalty: 0.2 } });

@@ -16,8 +16,11 @@ export interface Sampling {
 }
 export const SAMPLING_FIELDS = ["temperature", "topP", "topK", "minP", "repeatPenalty", "presencePenalty", "frequencyPenalty"] as const satisfies ReadonlyArray<keyof Sampling>;
 
-/** Where the value a generation ran with came from: the caller always wins, then what was learned, then the operator. */
-export type ParameterSource = "request" | "learned" | "operator";
+/**
+ * Where the value a generation ran with came from: the caller always wins, then what a strategy the plan applies
+ * needs (labels: the most probable label, greedy), then what was learned, then the operator.
+ */
+export type ParameterSource = "request" | "strategy" | "learned" | "operator";
 
 /** A point of the grid the parameter learner chooses from, per task class and model. */
 export interface Preset {
@@ -49,6 +52,8 @@ export interface ResolvedSampling {
 
 export interface SamplingLayers {
   request: Sampling & { maxTokens?: number };
+  /** Values a strategy of the plan requires; absent: none does. */
+  strategy?: Sampling;
   /** The chosen preset and learned max_tokens; null when the plan does not adjust parameters. */
   learned: (Sampling & { maxTokens?: number }) | null;
   operator: Sampling & { maxTokens: number };
@@ -56,17 +61,21 @@ export interface SamplingLayers {
   bounds: Bounds;
 }
 
-/** Request > learned (within the operator's bounds) > operator default, field by field. */
+/** Request > strategy > learned (within the operator's bounds) > operator default, field by field. */
 export function resolveSampling(layers: SamplingLayers): ResolvedSampling {
   const values: Record<string, number> = {};
   const sources: ResolvedSampling["sources"] = {};
   for (const field of [...SAMPLING_FIELDS, "maxTokens"] as const) {
     const requested = layers.request[field];
+    const required = field === "maxTokens" ? undefined : layers.strategy?.[field];
     const learned = layers.learned?.[field];
     const operator = layers.operator[field];
     if (requested !== undefined) {
       values[field] = requested;
       sources[field] = "request";
+    } else if (required !== undefined) {
+      values[field] = required;
+      sources[field] = "strategy";
     } else if (learned !== undefined) {
       values[field] = clamp(learned, layers.bounds[field]);
       sources[field] = "learned";
@@ -113,6 +122,8 @@ export interface AdjustRequest {
   requested: Sampling & { maxTokens?: number };
   /** The preset and learned max_tokens the plan applies; null when `parameters` does not apply. */
   learned: { preset: Preset; maxTokens: number | null } | null;
+  /** What the plan's strategies require of sampling (labels: greedy); absent: nothing. */
+  strategy?: Sampling;
   /** max_tokens without adaptation: the structured output's bound or the gateway's default. */
   defaultMaxTokens: number;
 }
@@ -131,6 +142,7 @@ export class BoundedParameterAdjuster implements ParameterAdjuster {
       : { ...request.learned.preset.sampling, ...(request.learned.maxTokens === null ? {} : { maxTokens: request.learned.maxTokens }) };
     return resolveSampling({
       request: request.requested,
+      ...(request.strategy === undefined ? {} : { strategy: request.strategy }),
       learned,
       operator: { ...this.defaults, maxTokens: request.defaultMaxTokens },
       bounds: this.bounds,

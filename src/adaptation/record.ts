@@ -16,7 +16,7 @@ export interface AdaptationRecord {
   eligible: Strategy[];
   strategies: Strategy[];
   preset: string | null;
-  /** Where each sampling value came from: the request, what was learned, or the operator's defaults. */
+  /** Where each sampling value came from: the request, a strategy's need, what was learned, or the operator's defaults. */
   sources: Partial<Record<(typeof SAMPLING_FIELDS)[number] | "maxTokens", ParameterSource>>;
   adapter: { id: string; sha256: string; version: number } | null;
   /** Execution ids of the exemplars shown, in prompt order. */
@@ -28,7 +28,7 @@ export interface AdaptationRecord {
   reward: { automatic: number | null; learned: boolean };
 }
 
-const Source = z.enum(["request", "learned", "operator"]);
+const Source = z.enum(["request", "strategy", "learned", "operator"]);
 const StoredRecord = z.object({
   taskClass: z.string(),
   mode: z.enum(["off", "cold", "forced", "explore", "learned"]),

@@ -5,7 +5,8 @@
  *   - schema_instructions: the output schema written into the prompt (the grammar constrains the output either way);
  *   - adapter: the LoRA adapter promoted for the model and class (src/adaptation/adapters);
  *   - labels: a free-text answer held by a grammar to one of the class's labels, those its fitted adapter was fitted
- *     on (a class whose answers are labels, as its ratings showed: only such a class gets a fitted adapter).
+ *     on (a class whose answers are labels, as its ratings showed: only such a class gets a fitted adapter), and the
+ *     most probable of them chosen (temperature 0 unless the request sets one).
  */
 export const STRATEGIES = ["exemplars", "parameters", "schema_instructions", "adapter", "labels"] as const;
 export type Strategy = (typeof STRATEGIES)[number];

@@ -127,6 +127,10 @@ describe("fitting an adapter from a tenant's rated executions", () => {
       expect(LABELS).toContain(stored.output);
     });
     expect(labelled).toBeGreaterThanOrEqual(adapted);
+    // Without a temperature of the caller's, the most probable label is taken: the strategy sets greedy decoding.
+    const unset = await gw.post("/v1/completions", { model: "gen", prompt: held[0]!.prompt, max_tokens: 1, atomic_task: "colour", atomic_adaptation: { strategies: ["labels"] } }, as(ward7));
+    const record = (await (await gw.fetch(`/v1/executions/${unset.headers.get("x-atomic-execution-id")}`, { headers: as(ward7) })).json()).parameters.adaptation;
+    expect(record).toMatchObject({ strategies: ["labels"], sources: { temperature: "strategy" } });
   }, 300_000);
 
   it("never serves a tenant's fitted adapter to another tenant, nor to a request below its data's classification", async () => {

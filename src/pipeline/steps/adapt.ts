@@ -75,6 +75,8 @@ export async function adapt(deps: PipelineDeps, request: GenerationRequest, inge
   const sampling = adaptation.adjuster.adjust({
     requested: { ...requested, ...(request.options.maxTokens === undefined ? {} : { maxTokens: request.options.maxTokens }) },
     learned: plan.preset === null ? null : { preset: plan.preset, maxTokens: plan.learnedMaxTokens },
+    // An answer held to labels is a classification: the most probable label, not a draw among them.
+    ...(plan.labels === null ? {} : { strategy: { temperature: 0 } }),
     defaultMaxTokens,
   });
   const { maxTokens, ...values } = sampling.values;
