@@ -432,7 +432,7 @@ export type TaskRequest = {
   frequency_penalty?: number | null;
   atomic_task?: string;
   atomic_adaptation?: "auto" | "off" | {
-    strategies: Array<"exemplars" | "parameters" | "schema_instructions" | "adapter">;
+    strategies: Array<"exemplars" | "parameters" | "schema_instructions" | "adapter" | "labels">;
   };
   criteria?: {
     qualityTarget?: number | null;
