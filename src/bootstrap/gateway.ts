@@ -24,6 +24,8 @@ import { openDatabase, type OpenDatabase } from "./database.js";
 import { egressSelfTestEvent, enforceEgressSelfTest, guardProcessEgress, runEgressSelfTest, type ProcessEgressGuard } from "./egress.js";
 import { startIdentity, type RunningIdentity } from "./identity.js";
 import { openPolicy } from "./policy.js";
+import { PolicyFollower } from "../policy/reloads/follower.js";
+import { PostgresPolicyReloadLog } from "../policy/reloads/postgres.js";
 import { startOrchestration, temporalAddress, type RunningOrchestration } from "./orchestration.js";
 import { loadTls, type TlsMaterial } from "./tls.js";
 import { BiddingRouter, LinUcbPolicy, LogisticThompsonPolicy, PostgresBiddingStore } from "../bidding/index.js";
@@ -140,12 +142,15 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   let orchestration: RunningOrchestration | undefined;
   let identity: RunningIdentity | undefined;
   let tenantSettings: TenantSettings;
+  let policyFollower: PolicyFollower | undefined;
   const eraser = new ContentEraser(database.stores.erasure, config.retention.batchSize);
   // Retention set over HTTP (tenant settings) applies from the next pass; the job starts once they are read.
   const retention = new RetentionJob({ config: config.retention, current: () => tenantSettings.retention(), eraser, store: database.stores.erasure, logger: logger.child({ component: "retention" }) });
   try {
     identity = await startIdentity(config, database.stores.apiKeys, audit, logger);
     const policy = openPolicy(config, logger);
+    // A reload asked of another gateway of the database: this one reads its own folder again within the interval.
+    policyFollower = await PolicyFollower.open(policy, new PostgresPolicyReloadLog(database.stores.pool), audit.record, logger.child({ component: "policy" }));
     pending = new PendingOutcomes();
     // Read on every request below, so that a change made over HTTP applies from the next one.
     tenantSettings = await TenantSettings.open(new PostgresTenantSettingsStore(database.stores.pool), config, logger.child({ component: "tenants" }));
@@ -258,6 +263,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       tasks: orchestration.tasks,
       webhooks: config.webhooks,
       policy,
+      policyReloads: policyFollower,
       cors: config.server.cors,
       erasure: eraser,
       ...(adaptation === undefined ? {} : { adaptation }),
@@ -278,6 +284,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       throw error;
     });
   } catch (error) {
+    await policyFollower?.stop();
     await modelService.stop();
     pins?.close();
     await identity?.close();
@@ -288,6 +295,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   const running = orchestration;
   const access = identity;
   const followed = pins;
+  const policyFollowing = policyFollower;
   const address = server.address() as AddressInfo;
   const url = `${tls === null ? "http" : "https"}://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info({ url, models: catalog.map((m) => ({ id: m.id, state: engine.status(m.id)?.state })), ...(metricsListener === null ? {} : { metricsUrl: metricsListener.url }) }, "gateway listening");
@@ -296,6 +304,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
   tenantSettings.refreshEvery(config.limits.tenantSettingsRefreshMs);
   // Models other gateways unloaded or loaded: drained and unloaded, or hosted again, here within the interval.
   modelService.refreshEvery(config.models.serviceStateRefreshMs);
+  policyFollowing.refreshEvery(config.policy.reloadRefreshMs);
 
   let closing: Promise<void> | undefined;
   return {
@@ -316,6 +325,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
         await retention.stop();
         await tenantSettings.stop();
         await modelService.stop();
+        await policyFollowing.stop();
         followed.close();
         // No request can be refused any more: what the current window counted goes into the log before it closes.
         await access.close();

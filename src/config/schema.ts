@@ -181,6 +181,11 @@ export const ConfigSchema = z.strictObject({
   policy: z.strictObject({
     /** The policy set (Cedar files, schema, entities.json, tests/): loaded and validated at start; a bad set stops it. */
     dir: z.string().min(1).default("policies"),
+    /**
+     * How often each gateway looks for a policy reload made on another gateway of the database, after which it
+     * reloads its own folder (src/policy/reloads/follower.ts).
+     */
+    reloadRefreshMs: z.number().int().min(100).max(60_000).default(5000),
   }).prefault({}),
   bidding: z.strictObject({
     /** A chat, completion or task request that names no model: chosen by bidding ("auto") or the default model. */

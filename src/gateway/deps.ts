@@ -12,6 +12,7 @@ import type { ServiceChangeBy } from "../pipeline/model-service.js";
 import type { PinsReload } from "../pipeline/model-pins.js";
 import type { Routing } from "../pipeline/routing.js";
 import type { PolicyDecider, PolicyStore } from "../policy/index.js";
+import type { PolicyFollower } from "../policy/reloads/follower.js";
 import type { ApiKeyStore, DatabaseHealth, SchemaStore } from "../store/interface.js";
 import type { TaskService } from "../orchestration/service/interface.js";
 import type { ContentEraser } from "../retention/erasure.js";
@@ -75,6 +76,11 @@ export interface GatewayDeps extends PipelineDeps {
   routing: Routing;
   /** The data-isolation policy: every model choice is checked against it. */
   policy: PolicyDecider & Pick<PolicyStore, "reload">;
+  /**
+   * Announces a reload to the other gateways of the database (in force on all of them); absent, a reload is this
+   * gateway's alone (a process with no database of its own to share, e.g. a benchmark's).
+   */
+  policyReloads?: Pick<PolicyFollower, "announce">;
   /** Asynchronous tasks: durable workflows on Temporal, or a service that refuses them when orchestration is off. */
   tasks: TaskService;
   /** Origins an asynchronous task's webhook may be sent to, and deliveries per webhook before it is given up. */

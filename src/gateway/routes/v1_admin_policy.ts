@@ -7,7 +7,9 @@ import { requireScope } from "../middleware/auth/index.js";
 
 /**
  * POST /v1/admin/policy/reload — reads the policy folder again: a set that validates replaces the active one from
- * the next request on; one that does not is refused with its problems and the active set stays. Audited either way.
+ * the next request on, and is announced to the other gateways of the database, which read their own folders again
+ * within policy.reloadRefreshMs (src/policy/reloads); one that does not is refused with its problems, the active set
+ * stays and nothing is announced. Audited either way (the announcement and its event in one transaction).
  */
 export function registerAdminPolicy(app: Hono, deps: GatewayDeps): void {
   app.post("/v1/admin/policy/reload", requireScope("admin"), async (c) => {
@@ -21,11 +23,17 @@ export function registerAdminPolicy(app: Hono, deps: GatewayDeps): void {
       }));
       throw new ApiError(422, "invalid_request_error", "policy_set_invalid", `the policy set was refused; ${result.policySetHash.slice(0, 12)} stays active`, null, {}, { problems: result.error.problems });
     }
-    await deps.audit.record(systemEvent("policy.reloaded", {
+    const reloaded = (announced: Record<string, unknown>) => systemEvent("policy.reloaded", {
       actor, request, outcome: { status: "succeeded" },
       policy: { hash: result.policySetHash, decision: result.changed ? "replaced" : "unchanged" },
-      detail: { previousHash: result.previousHash, warnings: [...result.warnings] },
-    }));
-    return c.json({ object: "policy.reload", changed: result.changed, policy_set_hash: result.policySetHash, previous_hash: result.previousHash, warnings: result.warnings });
+      detail: { previousHash: result.previousHash, warnings: [...result.warnings], ...announced },
+    });
+    let announcement: number | null = null;
+    if (deps.policyReloads === undefined) await deps.audit.record(reloaded({}));
+    else announcement = (await deps.policyReloads.announce(c.get("principal").subject, result, (written) => reloaded({ announced: written.id }))).id;
+    return c.json({
+      object: "policy.reload", changed: result.changed, policy_set_hash: result.policySetHash, previous_hash: result.previousHash, warnings: result.warnings,
+      announced: announcement,
+    });
   });
 }

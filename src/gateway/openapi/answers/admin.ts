@@ -83,6 +83,7 @@ export const PolicyReload = answerSchema("PolicyReload", z.object({
   policy_set_hash: z.string(),
   previous_hash: z.string(),
   warnings: z.array(z.string()),
+  announced: z.int().min(1).nullable().describe("the reload's number in the site's log, which every other gateway of the database follows within policy.reloadRefreshMs (reading its own folder); null where the gateway shares none"),
 }));
 
 const ModelState = z.enum(MODEL_STATES);
