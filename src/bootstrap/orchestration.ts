@@ -90,6 +90,7 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
       binary,
       dataDir: join(resolve(config.dataDir), "temporal"),
       port,
+      uiPort: config.temporal.devServerUiPort,
       ...(config.temporal.namespace === "default" ? {} : { namespaces: [config.temporal.namespace] }),
       logger: log,
     });

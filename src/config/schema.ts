@@ -308,6 +308,11 @@ export const ConfigSchema = z.strictObject({
     /** The dev server's frontend port when Atomic starts it; 0: a free one. */
     devServerPort: z.number().int().min(0).max(65535).default(7233),
     /**
+     * The dev server's web UI, served on 127.0.0.1 only at this port when Atomic starts the dev server (the gateway
+     * or `atomic worker --dev-server`); it fetches nothing from outside. 0: no UI (headless), the default.
+     */
+    devServerUiPort: z.number().int().min(0).max(65535).default(0),
+    /**
      * Run task workflows and serve this gateway's models as a Temporal worker inside the gateway process. false:
      * `atomic worker` processes do that, and the gateway starts tasks (it always serves its own queue, where the
      * learner and the webhook signing key live).

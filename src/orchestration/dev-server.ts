@@ -19,6 +19,11 @@ export interface DevServerOptions {
   port?: number;
   /** Namespaces created at start besides "default", which always is. */
   namespaces?: string[];
+  /**
+   * Serve the dev server's web UI on 127.0.0.1 at this port (it fetches no news, nor anything else, from outside).
+   * 0 or absent: no UI (--headless).
+   */
+  uiPort?: number;
   logger: Logger;
   /** How long one start may take to accept API calls (SQLite migrations on a first start included). */
   startTimeoutMs?: number;
@@ -43,6 +48,8 @@ export interface TemporalDevServer {
   /** "default" and the namespaces asked for. */
   readonly namespaces: string[];
   readonly dbFile: string;
+  /** http://127.0.0.1:<uiPort>/ when the web UI is on; undefined when headless. */
+  readonly uiUrl: string | undefined;
   /** The running server's process id; undefined between a death and the restart. */
   pid(): number | undefined;
   /** Times the server has been started again after dying. */
@@ -103,11 +110,21 @@ export const DEV_SERVER_TUNING: readonly string[] = [
   "--sqlite-pragma", "synchronous=full",
 ];
 
+/**
+ * The web UI's flags: --headless when uiPort is 0 or absent; otherwise the UI on 127.0.0.1:<uiPort> only. The news
+ * feed is switched off either way, so the UI makes no call outside this machine.
+ */
+export function devServerUiArgs(uiPort: number | undefined): string[] {
+  const ui = uiPort ? ["--ui-ip", DEV_SERVER_IP, "--ui-port", String(uiPort)] : ["--headless"];
+  return [...ui, "--ui-disable-news-fetch"];
+}
+
 const STABLE_AFTER_MS = 60_000;
 const TAIL_LINES = 40;
 
 /**
- * Starts `temporal server start-dev` (SQLite under dataDir, loopback only, no UI, no calls home) and supervises it:
+ * Starts `temporal server start-dev` (SQLite under dataDir, loopback only, no UI unless uiPort asks for one on
+ * loopback, no calls home) and supervises it:
  * if it dies it is started again on the same port and file after a growing delay, so workers and clients that
  * retry their connections carry on where they were. Resolves when the first start accepts API calls; rejects with
  * the server's last output if that start fails.
@@ -118,6 +135,10 @@ export async function startDevServer(options: DevServerOptions): Promise<Tempora
   const dbFile = join(dataDir, DEV_SERVER_DB_FILE);
   const port = options.port ? options.port : await freeLoopbackPort();
   const address = `${DEV_SERVER_IP}:${port}`;
+  const uiPort = options.uiPort ? options.uiPort : undefined;
+  if (uiPort !== undefined && (!Number.isInteger(uiPort) || uiPort < 1 || uiPort > 65535)) throw new DevServerStartError(`the dev server's UI port must be 1-65535, not ${uiPort}`);
+  if (uiPort === port) throw new DevServerStartError(`the dev server's UI port ${uiPort} is its frontend's port too`);
+  const uiUrl = uiPort === undefined ? undefined : `http://${DEV_SERVER_IP}:${uiPort}/`;
   const namespaces = ["default", ...(options.namespaces ?? []).filter((n) => n !== "default")];
   const log = options.logger.child({ component: "temporal-dev-server" });
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
@@ -127,8 +148,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Tempora
     "server", "start-dev",
     "--ip", DEV_SERVER_IP,
     "--port", String(port),
-    "--headless",
-    "--ui-disable-news-fetch",
+    ...devServerUiArgs(uiPort),
     "--db-filename", dbFile,
     "--log-level", "warn",
     ...DEV_SERVER_TUNING,
@@ -236,6 +256,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Tempora
     child?.kill("SIGKILL");
     throw error;
   }
+  if (uiUrl !== undefined) log.info({ url: uiUrl }, `temporal web UI on ${uiUrl} (loopback only)`);
 
   let stopped: Promise<void> | undefined;
   return {
@@ -243,6 +264,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Tempora
     port,
     namespaces,
     dbFile,
+    uiUrl,
     pid: () => child?.pid,
     restarts: () => restarts,
     ready: async () => {

@@ -12,6 +12,7 @@ import type { Microtask, TaskInput } from "../../src/orchestration/types.js";
 import { startAtomicWorker, type RunningAtomicWorker } from "../../src/orchestration/worker.js";
 import { taskProgressQuery } from "../../src/orchestration/workflows/task.js";
 import { uuidv7 } from "../../src/util/uuidv7.js";
+import { httpGet, listeningSockets } from "../support/listening.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { writeTestModels } from "../support/models.js";
 import { openTestPipeline, testLogger, type TestPipeline } from "../support/temporal-env.js";
@@ -88,6 +89,18 @@ describe("temporal dev server", () => {
     expect(addresses.length).toBeGreaterThan(0);
     // 0100007F is 127.0.0.1 as /proc/net/tcp writes it.
     expect(new Set(addresses)).toEqual(new Set(["0100007F"]));
+  });
+
+  it.runIf(process.platform === "linux")("serves no web UI by default (headless)", async () => {
+    expect(server.uiUrl).toBeUndefined();
+    const ports = listeningSockets(server.pid()!).map((s) => s.port);
+    // Where the CLI puts the UI when neither --headless nor --ui-port is given.
+    expect(ports).not.toContain(server.port + 1000);
+    // None of its ports (gRPC, HTTP API, metrics, internal services) answers with a page.
+    for (const port of ports) {
+      const page = await httpGet("127.0.0.1", port, "/", 2_000).catch(() => undefined);
+      expect(page?.type ?? "", `port ${port}`).not.toMatch(/text\/html/);
+    }
   });
 
   it("is restarted after SIGKILL, keeps completed results, and resumes a running task", async () => {

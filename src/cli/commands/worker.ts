@@ -70,6 +70,7 @@ export async function workerCommand(context: CommandContext, options: WorkerOpti
       binary: temporalBinary(),
       dataDir: join(resolve(config.dataDir), "temporal"),
       port: devPort,
+      uiPort: config.temporal.devServerUiPort,
       ...(options.namespace ? { namespaces: [options.namespace] } : {}),
       logger,
     });
