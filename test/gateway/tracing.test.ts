@@ -160,6 +160,24 @@ describe("tracing on, exporting to a collector on the egress allowlist", () => {
     expect((await (await gw.fetch(`/v1/executions/${executionId}`)).json()).trace_id).toBe(caller.traceId);
   });
 
+  it("ends a streamed answer's span when its last event is sent: the steps that streamed end inside it", async () => {
+    const caller = traceparent();
+    const response = await gw.post("/v1/chat/completions", { model: "tiny", messages: [{ role: "user", content: PROMPT }], max_tokens: 24, stream: true }, { traceparent: caller.header });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain("[DONE]");
+    await until(async () => {
+      await gw.gateway.tracing.flush();
+      return inTrace(caller.traceId).some((span) => span.name === "POST /v1/chat/completions");
+    });
+    const spans = inTrace(caller.traceId);
+    const request = named(spans, "POST /v1/chat/completions");
+    for (const step of ["infer", "validate", "record"]) {
+      const child = named(spans, step);
+      expect(child.parentSpanId, step).toBe(request.spanId);
+      expect(child.endTimeUnixNano <= request.endTimeUnixNano, `${step} ends inside the request's span`).toBe(true);
+    }
+  });
+
   it("starts a trace of its own for a caller that sends none, and refusals are spans too", async () => {
     const before = new Set(receiver.spans.map((span) => span.traceId));
     const refused = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { authorization: "Bearer not-a-key" }, body: "{}" });

@@ -14,6 +14,9 @@ export interface ReceivedSpan {
   /** The exporting service's service.name. */
   service: string;
   scope: string;
+  /** Nanoseconds since the epoch, as OTLP sends them (strings in its JSON, to keep their precision). */
+  startTimeUnixNano: bigint;
+  endTimeUnixNano: bigint;
 }
 
 /** A trace collector on loopback that accepts OTLP/HTTP JSON exports and keeps every span. */
@@ -69,6 +72,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               status: (span["status"] ?? {}) as ReceivedSpan["status"],
               service,
               scope: scopeSpans.scope?.name ?? "",
+              startTimeUnixNano: BigInt(span["startTimeUnixNano"] as string | number),
+              endTimeUnixNano: BigInt(span["endTimeUnixNano"] as string | number),
             });
           }
         }

@@ -2,6 +2,7 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 import type { MiddlewareHandler } from "hono";
 import { ATTR, TRACER_NAME } from "../../../observability/tracing/interface.js";
 import { routePattern } from "../../request-path.js";
+import { whenAnswered } from "../../stream-end.js";
 
 const HEADERS: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
@@ -11,7 +12,8 @@ const HEADERS: TextMapGetter<Headers> = {
 /**
  * The request's span, active for everything below (authentication, the pipeline's steps, a task's workflow start):
  * a child of the caller's trace when it sends a W3C `traceparent`, else a new trace. Named and labelled by route
- * pattern and status only: the path is the caller's text and may carry anything. Installed only when tracing is on.
+ * pattern and status only: the path is the caller's text and may carry anything. It ends when the answer has gone
+ * (a streamed one's last event), so the steps that stream end inside it. Installed only when tracing is on.
  */
 export function httpTracing(): MiddlewareHandler {
   return async function httpTracingHandler(c, next) {
@@ -26,7 +28,7 @@ export function httpTracing(): MiddlewareHandler {
       span.updateName(`${method} ${route}`);
       span.setAttributes({ [ATTR.httpRoute]: route, [ATTR.httpStatus]: c.res.status });
       if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
+      whenAnswered(c, () => span.end());
     }
   };
 }
