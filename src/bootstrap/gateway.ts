@@ -182,10 +182,13 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       metrics,
       ...(content.embed === undefined ? {} : { embed: content.embed }),
     };
+    // What this gateway serves; pins added, changed or removed while it runs change it (ModelPinFollower below).
+    const models = new ModelDirectory(catalog, engine, config.models.defaultModel);
+    const servedNow = () => models.list().map(({ model }) => model);
     // The LoRA adapters promoted per model and task class in the site's manifest, followed as it changes.
     adapters = new ManifestAdapterCatalog({
       manifestPath: config.models.manifest,
-      servedModels: catalog.map((m) => m.id),
+      servedModels: () => servedNow().map((m) => m.id),
       onReloadError: (error) => logger.warn({ err: error }, "adapters: the manifest could not be reloaded; the adapters known before stay in force"),
     });
     adapters.watch();
@@ -196,7 +199,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
         // Fitted adapters are pinned in the site's manifest, for the models this gateway serves.
         fitService: new AdapterFitService({
           manifestPath: config.models.manifest,
-          models: catalog.map((m) => ({ id: m.id, path: m.path, sha256: m.sha256 })),
+          models: () => servedNow().map((m) => ({ id: m.id, path: m.path, sha256: m.sha256 })),
           record: audit.record,
           threads: config.inference.threads,
         }),
@@ -211,10 +214,17 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
         onSaveError: (error: unknown) => logger.warn({ err: error }, "adaptation: saving the learner state failed"),
       })
       : undefined;
-    const models = new ModelDirectory(catalog, engine, config.models.defaultModel);
     // Pins added, changed or removed while the gateway runs are served so without a restart.
     const live = new LiveModels({ engine, models, record: audit.record, logger, outOfService: (id) => modelService.isUnloaded(id) });
-    pins = new ModelPinFollower({ read: () => catalogFromConfig(config), live, models, manifestPath: config.models.manifest, logger });
+    pins = new ModelPinFollower({
+      read: () => catalogFromConfig(config), live, models, manifestPath: config.models.manifest, logger,
+      // Pins added, replaced or removed: their adapters are served, and this process's Temporal worker advertises
+      // what it serves now.
+      onChanged: () => {
+        adapters?.reloadOrWarn();
+        void orchestration?.advertise();
+      },
+    });
     pins.watch();
     const follower = pins;
     const modelAdmin: ModelAdmin = {
@@ -225,7 +235,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     const limits = { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts };
     orchestration = await startOrchestration(config, logger, {
       pipeline: { engine, models, executions: database.stores.executions, contentHasher: audit.hasher, limits, metrics },
-      catalog,
+      catalog: servedNow,
       serving: (id) => engine.isHosted(id),
       router,
       outcomes: biddingStore,

@@ -31,7 +31,8 @@ export interface OrchestrationParts {
   payloadCodec: EncryptionCodec;
   /** The gateway's own pipeline: its worker runs inference on the models this process has loaded. */
   pipeline: PipelineDeps;
-  catalog: readonly CatalogModel[];
+  /** The models this process serves now (pins change while it runs: read at every advertisement). */
+  catalog: () => readonly CatalogModel[];
   /** Whether a model of the catalog is served here now (not unloaded by an operator): only those are advertised. */
   serving?: (id: string) => boolean;
   router: BiddingRouter;

@@ -47,10 +47,13 @@ export interface AtomicWorkerOptions {
   logger: Logger;
   /** Run task workflows, the host directory and the control activities (CONTROL_TASK_QUEUE). */
   control?: { executions: ExecutionStore; contentHasher: ContentHasher };
-  /** Serve inference for these models on this host's queue, and advertise them in the directory. */
+  /**
+   * Serve inference for these models on this host's queue, and advertise them in the directory: a list, or where
+   * the host's pins change while it runs, a function read at every advertisement.
+   */
   inference?: {
     pipeline: PipelineDeps;
-    models: ReadonlyArray<{ id: string; sha256: string }>;
+    models: ReadonlyArray<{ id: string; sha256: string }> | (() => ReadonlyArray<{ id: string; sha256: string }>);
     maxConcurrent?: number;
     /**
      * Whether this host serves `id` now: a model an operator unloaded is left out of the advertisement (from the
@@ -159,7 +162,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
     }
     if (options.inference) {
       const taskQueue = inferenceTaskQueue(options.hostId);
-      const parallel = options.inference.models.reduce((sum, m) => sum + (options.inference!.pipeline.models.get(m.id)?.parallel ?? 1), 0);
+      const parallel = modelsOf(options.inference).reduce((sum, m) => sum + (options.inference!.pipeline.models.get(m.id)?.parallel ?? 1), 0);
       workers.push(await Worker.create({
         connection,
         namespace,
@@ -205,7 +208,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
       ? {
           hostId: options.hostId,
           taskQueue: taskQueues.inference,
-          models: options.inference.models.filter((m) => options.inference!.serving?.(m.id) ?? true).map((m) => ({ id: m.id, sha256: m.sha256 })),
+          models: modelsOf(options.inference).filter((m) => options.inference!.serving?.(m.id) ?? true).map((m) => ({ id: m.id, sha256: m.sha256 })),
           advertisedAt: Date.now(),
           ttlMs,
         }
@@ -251,4 +254,9 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
         log.info("temporal worker stopped");
       })()),
   };
+}
+
+/** The models an inference worker serves now. */
+function modelsOf(inference: NonNullable<AtomicWorkerOptions["inference"]>): ReadonlyArray<{ id: string; sha256: string }> {
+  return typeof inference.models === "function" ? inference.models() : inference.models;
 }

@@ -29,6 +29,8 @@ export interface ModelPinFollowerOptions {
   /** The site's manifest, which `atomic models add` writes: followed by polling its modification time. */
   manifestPath: string;
   logger: Logger;
+  /** Called after a look that changed what is served (added, replaced, removed). */
+  onChanged?: () => void;
 }
 
 interface Refusal {
@@ -118,6 +120,7 @@ export class ModelPinFollower {
     }
     const changed = result.added.length + result.removed.length + result.replaced.filter((r) => r.state === "unloaded").length;
     if (changed > 0) logger.info({ added: result.added, replaced: result.replaced, removed: result.removed }, "models: the pins changed; serving them now");
+    if (result.added.length + result.replaced.length + result.removed.length > 0) this.options.onChanged?.();
     return result;
   }
 

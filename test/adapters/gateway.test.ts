@@ -1,15 +1,18 @@
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, writeFileSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addAdapter } from "../../src/models/adapters/add-adapter.js";
+import { loadManifest, saveManifest } from "../../src/models/manifest.js";
 import { asciiToken, tokenAdapter } from "../support/adapters.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { writeTestModels } from "../support/models.js";
+import { writeTestModels, type TestModels } from "../support/models.js";
 
 let gw: TestGateway;
+let models: TestModels;
 
 beforeAll(async () => {
-  const models = writeTestModels([{ id: "gen" }]);
+  models = writeTestModels([{ id: "gen" }]);
   // Promoted for two task classes of the generated model: one makes "Z" certain, the other's file is tampered
   // with after it was pinned.
   const pin = async (name: string, letter: string, task: string) => {
@@ -44,5 +47,24 @@ describe("a LoRA adapter applied end to end through the gateway", () => {
     expect(response.status).toBeGreaterThanOrEqual(500);
     expect((await response.json()).error.code).toBe("adapter_digest_mismatch");
     expect((await complete("zeds", { strategies: ["adapter"] })).status).toBe(200);
+  });
+
+  it("serves the adapters of a model pinned while the gateway runs", async () => {
+    // The generated model again under another id: the same tensors, so the same adapter fits it.
+    copyFileSync(models.pathOf("gen"), join(models.dir, "later.gguf"));
+    const manifest = loadManifest(models.manifestPath);
+    saveManifest(models.manifestPath, { ...manifest, models: [...manifest.models, { ...manifest.models[0]!, id: "later", file: "later.gguf" }] });
+    expect((await (await gw.post("/v1/admin/models/reload", {})).json()).added).toEqual([expect.objectContaining({ id: "later" })]);
+    for (let state = ""; state !== "ready"; await delay(100)) state = (await (await gw.fetch("/v1/models/later")).json()).atomic.state;
+    const file = join(models.dir, "later-zeds.gguf");
+    writeFileSync(file, tokenAdapter(asciiToken("Z"), 8));
+    await addAdapter({ manifestPath: models.manifestPath, file, baseModel: { id: "later", path: models.pathOf("later") }, taskClass: "task:zeds" });
+    // The adapter catalog follows the manifest within about a second.
+    let text = "";
+    for (let tries = 0; text !== "ZZZZZZ" && tries < 100; tries++, await delay(100)) {
+      const answer = await gw.post("/v1/completions", { model: "later", prompt: "The weather today is", max_tokens: 6, temperature: 0, atomic_task: "zeds", atomic_adaptation: { strategies: ["adapter"] } });
+      text = (await answer.json()).choices[0].text;
+    }
+    expect(text).toBe("ZZZZZZ");
   });
 });

@@ -6,8 +6,11 @@ import type { AdapterCatalog, AdapterRef, AdapterScope } from "./interface.js";
 export interface ManifestAdapterCatalogOptions {
   /** The site's manifest, where adapters are pinned (`atomic models add-adapter`, fits). */
   manifestPath: string;
-  /** Ids of the models this process serves: adapters of any other base model are left out. */
-  servedModels: readonly string[];
+  /**
+   * Ids of the models this process serves (a function where pins change while it runs, read at every reload):
+   * adapters of any other base model are left out.
+   */
+  servedModels: readonly string[] | (() => readonly string[]);
   /** Told when the manifest cannot be read on a reload; the adapters known before stay in force. */
   onReloadError?: (error: Error) => void;
 }
@@ -41,7 +44,8 @@ export class ManifestAdapterCatalog implements AdapterCatalog {
 
   reload(): void {
     const manifest = loadManifest(this.options.manifestPath);
-    const served = new Set(this.options.servedModels);
+    const servedModels = this.options.servedModels;
+    const served = new Set(typeof servedModels === "function" ? servedModels() : servedModels);
     const promoted = new Map<string, { ref: AdapterRef; level: number }>();
     for (const entry of manifest.adapters ?? []) {
       if (entry.status !== "promoted" || !served.has(entry.baseModel)) continue;
@@ -56,13 +60,16 @@ export class ManifestAdapterCatalog implements AdapterCatalog {
   watch(intervalMs = 1000): void {
     if (this.watching) return;
     this.watching = true;
-    watchFile(this.options.manifestPath, { interval: intervalMs, persistent: false }, () => {
-      try {
-        this.reload();
-      } catch (error) {
-        this.options.onReloadError?.(error as Error);
-      }
-    });
+    watchFile(this.options.manifestPath, { interval: intervalMs, persistent: false }, () => this.reloadOrWarn());
+  }
+
+  /** A reload whose failure goes to onReloadError, the adapters known before staying in force. */
+  reloadOrWarn(): void {
+    try {
+      this.reload();
+    } catch (error) {
+      this.options.onReloadError?.(error as Error);
+    }
   }
 
   close(): void {

@@ -12,8 +12,8 @@ import type { ProbeOptions } from "./fit/probe.js";
 export interface FitServiceOptions {
   /** The site's manifest: fitted adapters are pinned there. */
   manifestPath: string;
-  /** The models this process may fit for: id, file, pinned digest. */
-  models: ReadonlyArray<{ id: string; path: string; sha256: string }>;
+  /** The models this process may fit for: id, file, pinned digest (a function where pins change while it runs). */
+  models: ReadonlyArray<{ id: string; path: string; sha256: string }> | (() => ReadonlyArray<{ id: string; path: string; sha256: string }>);
   /** Folder of fitted adapter files (default: `adapters/` beside the manifest). */
   adaptersDir?: string;
   /** Writes an audit event; the fit's outcome waits for it. */
@@ -67,7 +67,8 @@ export class AdapterFitService {
   }
 
   private async fitNow(request: FitRequest): Promise<FitOutcome> {
-    const base = this.options.models.find((m) => m.id === request.baseModel);
+    const models = this.options.models;
+    const base = (typeof models === "function" ? models() : models).find((m) => m.id === request.baseModel);
     if (!base) throw new FitError("model_not_found", `model ${request.baseModel} is not served here`);
     const { manifestPath } = this.options;
     const manifest = loadManifest(manifestPath);
