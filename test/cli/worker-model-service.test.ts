@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadManifest, saveManifest } from "../../src/models/manifest.js";
+import { buildTestModel } from "../../src/models/test-model.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
 import { sharedTemporal } from "../support/temporal.js";
@@ -59,16 +62,16 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, ms = 
 }
 
 const metricsUrl = () => until(async () => /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderr)?.[1], "the worker's metrics listener");
-/** The worker's state of `tiny`, as its metrics say. */
-async function workerState(): Promise<string | undefined> {
+/** The worker's state of a model, as its metrics say. */
+async function workerState(model = "tiny"): Promise<string | undefined> {
   const text = await (await fetch(await metricsUrl())).text();
-  return /^atomic_model_state\{[^}]*model="tiny"[^}]*state="(\w+)"[^}]*\} 1$/m.exec(text)?.[1];
+  return new RegExp(`^atomic_model_state\\{[^}]*model="${model}"[^}]*state="(\\w+)"[^}]*\\} 1$`, "m").exec(text)?.[1];
 }
 
 type Task = { id: string; status: string; error?: { code: string; message: string }; microtasks?: Array<{ id: string; status: string; error?: { code: string; message: string } }> };
 
-async function runTask(): Promise<{ task: Task; raw: unknown }> {
-  const submitted = await gw.post("/v1/tasks", { input: "Say hi", mode: "async", model: "tiny", max_tokens: 4, seed: 1 });
+async function runTask(model = "tiny"): Promise<{ task: Task; raw: unknown }> {
+  const submitted = await gw.post("/v1/tasks", { input: "Say hi", mode: "async", model, max_tokens: 4, seed: 1 });
   expect(submitted.status).toBe(202);
   const { id } = (await submitted.json()) as Task;
   const task = await until(async () => {
@@ -100,5 +103,24 @@ describe("atomic worker and an operator's unload and load", () => {
       return run.task.status === "succeeded" ? run : undefined;
     }, "a task to run on the worker again", 90_000);
     expect(after.task.status).toBe("succeeded");
+  }, 300_000);
+
+  it("hosts a model pinned in the manifest while it runs, and runs tasks on it", async () => {
+    // Pinned only once the worker runs (it read the manifest at its start).
+    await until(async () => ((await workerState()) === "ready" ? true : undefined), "the worker's first model to be ready");
+    const bytes = buildTestModel({ seed: 9 });
+    writeFileSync(join(models.dir, "later.gguf"), bytes);
+    const manifest = loadManifest(models.manifestPath);
+    saveManifest(models.manifestPath, {
+      ...manifest,
+      models: [...manifest.models, { ...manifest.models[0]!, id: "later", file: "later.gguf", sha256: createHash("sha256").update(bytes).digest("hex"), sizeBytes: bytes.length }],
+    });
+    await until(async () => ((await workerState("later")) === "ready" ? true : undefined), "the worker to host the new pin");
+    const run = await until(async () => {
+      const attempt = await runTask("later");
+      // The gateway's copy of the host directory is at most a few seconds old.
+      return attempt.task.status === "succeeded" ? attempt : undefined;
+    }, "a task on the new pin to run on the worker", 90_000);
+    expect(run.task.status).toBe("succeeded");
   }, 300_000);
 });

@@ -13,9 +13,10 @@ import { DEV_SERVER_IP, startDevServer, type TemporalDevServer } from "../../orc
 import { HOST_ID_PATTERN } from "../../orchestration/names.js";
 import { locateTemporalBinary, TemporalBinaryMissingError } from "../../orchestration/temporal-binary.js";
 import { defaultHostId, startAtomicWorker } from "../../orchestration/worker.js";
+import { ModelPinFollower } from "../../pipeline/model-pins.js";
 import { ModelDirectory } from "../../pipeline/model-directory.js";
 import { LiveModels } from "../../pipeline/live-models.js";
-import { ModelService, type ModelServiceTarget } from "../../pipeline/model-service.js";
+import { ModelService } from "../../pipeline/model-service.js";
 import { PostgresModelServiceStore } from "../../models/service/postgres.js";
 import { adoptSpans } from "../../observability/tracing/handover.js";
 import { startTracing } from "../../observability/tracing/setup.js";
@@ -86,7 +87,8 @@ export async function workerCommand(context: CommandContext, options: WorkerOpti
   guard.auditTo(recordAudit);
   let engine: LlamaEngine | undefined;
   let modelService: ModelService | undefined;
-  let serviceTarget: Omit<ModelServiceTarget, "onChanged"> | undefined;
+  let serviceTarget: { live: LiveModels; models: ModelDirectory } | undefined;
+  let pins: ModelPinFollower | undefined;
   try {
     const contentHasher = ContentHasher.fromFile(auditKeyPaths(config).contentHashKey);
     let inference;
@@ -124,7 +126,8 @@ export async function workerCommand(context: CommandContext, options: WorkerOpti
             limits: { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts },
             metrics,
           },
-          models: served,
+          // What it serves now: pins change while it runs (followed below).
+          models: () => models.list().map(({ model }) => model),
           // An unloaded model is not advertised: tasks look for another host, or fall back to their next model.
           serving: (id: string) => hosts.isHosted(id),
         };
@@ -147,6 +150,17 @@ export async function workerCommand(context: CommandContext, options: WorkerOpti
       // What it hosts changed: advertised at once, so that tasks stop (or start) coming here for the model.
       modelService.follow({ ...serviceTarget, onChanged: () => void worker.advertise() });
       modelService.refreshEvery(config.models.serviceStateRefreshMs);
+      // Pins added, replaced or removed in the manifest (of those --models names): hosted, then advertised.
+      const wanted = options.models;
+      pins = new ModelPinFollower({
+        read: () => catalogFromConfig(config).filter((model) => wanted === undefined || wanted.includes(model.id)),
+        live: serviceTarget.live,
+        models: serviceTarget.models,
+        manifestPath: config.models.manifest,
+        logger,
+        onChanged: () => void worker.advertise(),
+      });
+      pins.watch();
     }
     context.err(`atomic worker ${hostId} on ${address}: ${Object.values(worker.taskQueues).join(", ")}${metricsListener === null ? "" : `; metrics at ${metricsListener.url}/metrics`}`);
     const stopped = await new Promise<"signal" | "failed">((resolveStop) => {
@@ -161,10 +175,12 @@ export async function workerCommand(context: CommandContext, options: WorkerOpti
         resolveStop("failed");
       });
     });
+    pins?.close();
     await modelService?.stop();
     await worker.shutdown();
     return stopped === "signal" ? 0 : 1;
   } finally {
+    pins?.close();
     await modelService?.stop();
     await metricsListener?.close();
     await engine?.close();
