@@ -91,8 +91,10 @@ describe("atomic itself", () => {
       { args: ["bidding", "train"], said: "give either an outcome table or --from-executions", usage: "atomic bidding train [options] [file]" },
       { args: ["keys"], said: "", usage: "atomic keys [options] [command]" },
     ];
-    for (const { args, said, usage } of mistakes) {
-      const run = await atomic(args);
+    // Each is a process of its own, run side by side.
+    const runs = await Promise.all(mistakes.map(({ args }) => atomic(args)));
+    for (const [index, { args, said, usage }] of mistakes.entries()) {
+      const run = runs[index]!;
       expect(run.code, args.join(" ")).toBe(2);
       if (said !== "") expect(run.stderr.split("\n")[0], args.join(" ")).toContain(`atomic: ${said}`);
       expect(run.stderr, args.join(" ")).toContain(`Usage: ${usage}`);
@@ -103,8 +105,10 @@ describe("atomic itself", () => {
 
   it("reads --config before the command and after it", async () => {
     const missing = join(dir, "missing.config.json");
-    for (const args of [["--config", missing, "migrate"], ["migrate", "--config", missing], ["models", "add", "--id", "x", "--config", missing, "models/tiny.gguf"]]) {
-      const run = await atomic(args);
+    const cases = [["--config", missing, "migrate"], ["migrate", "--config", missing], ["models", "add", "--id", "x", "--config", missing, "models/tiny.gguf"]];
+    const runs = await Promise.all(cases.map((args) => atomic(args)));
+    for (const [index, args] of cases.entries()) {
+      const run = runs[index]!;
       expect(run.code, args.join(" ")).toBe(78);
       expect(run.stderr, args.join(" ")).toBe(`atomic: config file ${missing}: ENOENT: no such file or directory, open '${missing}'\n`);
     }
