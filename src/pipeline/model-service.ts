@@ -3,6 +3,7 @@ import type { ModelServiceStore, StoredModelService } from "../models/service/in
 import type { Logger } from "../observability/logger.js";
 import { alreadyHosted, notHosted, type LiveModels, type ServingChange } from "./live-models.js";
 import type { ModelDirectory } from "./model-directory.js";
+import { SerialRefresher } from "../util/serial-refresher.js";
 
 /** What the choices are applied to: a gateway's (or worker's) live models, and the models it has pinned. */
 export interface ModelServiceTarget {
@@ -29,11 +30,9 @@ export interface ServiceChangeBy {
  * service is not loaded at all.
  */
 export class ModelService {
-  /** One write or refresh at a time: a refresh never undoes a change made here that it raced with. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Writes and refreshes one at a time: a refresh never undoes a change it raced with. */
+  private readonly serial = new SerialRefresher(() => this.refresh());
   private target: ModelServiceTarget | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
   /** A refresh failed since the last one that worked: a streak of failures is warned of once. */
   private reported = false;
 
@@ -74,7 +73,7 @@ export class ModelService {
    * an id not pinned here; 409 model_not_hosted when nothing hosts it here and it is stored as unloaded already.
    */
   unload(id: string, drainTimeoutMs: number | undefined, by: ServiceChangeBy): Promise<ServingChange> {
-    return this.serially(async () => {
+    return this.serial.serially(async () => {
       const { live } = this.attached();
       const before = live.serving(id);
       const hosted = live.isHosted(id);
@@ -95,7 +94,7 @@ export class ModelService {
    * 404 for an id not pinned here; 409 model_already_hosted when a host serves it here and it is stored in service.
    */
   load(id: string, by: ServiceChangeBy): Promise<ServingChange> {
-    return this.serially(async () => {
+    return this.serial.serially(async () => {
       const { live } = this.attached();
       const before = live.serving(id);
       const hosted = live.isHosted(id);
@@ -116,7 +115,7 @@ export class ModelService {
    * models stay as they are and a warning says why, once per streak of failures.
    */
   refresh(): Promise<void> {
-    return this.serially(async () => {
+    return this.serial.serially(async () => {
       let rows: StoredModelService[];
       try {
         rows = await this.store.list();
@@ -133,17 +132,12 @@ export class ModelService {
 
   /** Refreshes every `intervalMs`, each time that long after the previous refresh ended, until stop(). */
   refreshEvery(intervalMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.refresh().then(() => this.refreshEvery(intervalMs)), intervalMs);
-    // A pending refresh never keeps a process alive that is otherwise done.
-    this.timer.unref();
+    this.serial.every(intervalMs);
   }
 
   /** No refresh starts any more; one in progress, or a change, ends first, before the database can go. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.queue;
+  stop(): Promise<void> {
+    return this.serial.stop();
   }
 
   /** Each model pinned here that is hosted against its stored choice is unloaded, and each unloaded one loaded. */
@@ -187,9 +181,4 @@ export class ModelService {
     return this.target;
   }
 
-  private serially<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(work);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
 }

@@ -6,6 +6,7 @@ import { limitFields, tenantLimits, type LimitFields, type TenantLimits } from "
 import type { Logger } from "../observability/logger.js";
 import { retentionDays } from "../retention/policy.js";
 import { InvalidTenantSettingsError, type StoredTenantSettings, type TenantSettingsStore } from "./interface.js";
+import { SerialRefresher } from "../util/serial-refresher.js";
 
 /** The configuration file's entries that stored settings stand over. */
 export type FileSettings = Pick<Config, "limits" | "bidding" | "retention">;
@@ -45,12 +46,10 @@ export class TenantSettings {
    * One write or refresh at a time: the map ends as the table does, each change's `before` is the one it replaced,
    * and a refresh never brings back a row that a write it raced with removed.
    */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly serial = new SerialRefresher(() => this.refresh());
   private readonly limitsListeners: Array<(tenant: string) => void> = [];
   /** The refresh failures warned of since the last refresh that worked: each is logged once, not at every interval. */
   private readonly reported = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
 
   private constructor(
     private readonly store: TenantSettingsStore,
@@ -94,7 +93,7 @@ export class TenantSettings {
 
   /** Stores a change; with `audit`, its event is queued in the same transaction as the write. */
   change(tenant: string, change: SettingsChange, updatedBy: string, audit?: (update: SettingsUpdate) => AuditEvent): Promise<SettingsUpdate> {
-    return this.serially(async () => {
+    return this.serial.serially(async () => {
       const before = this.view(tenant);
       const written = await this.store.upsert({
         tenant,
@@ -112,7 +111,7 @@ export class TenantSettings {
   /** Back to the file's settings; null when nothing was stored. */
   /** Removes what is stored; with `audit`, its event is queued in the same transaction as the delete. */
   remove(tenant: string, audit?: (update: SettingsUpdate) => AuditEvent): Promise<SettingsUpdate | null> {
-    return this.serially(async () => {
+    return this.serial.serially(async () => {
       const before = this.view(tenant);
       const removed = await this.store.delete(tenant, audit === undefined ? undefined : () => audit({ before, after: this.viewWith(tenant, null) }));
       if (removed === null) return null;
@@ -128,7 +127,7 @@ export class TenantSettings {
    * per failure (the next refresh tries again).
    */
   refresh(): Promise<void> {
-    return this.serially(async () => {
+    return this.serial.serially(async () => {
       let rows: StoredTenantSettings[];
       try {
         rows = await this.store.list();
@@ -143,17 +142,12 @@ export class TenantSettings {
 
   /** Refreshes every `intervalMs`, each time that long after the previous refresh ended, until stop(). */
   refreshEvery(intervalMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.refresh().then(() => this.refreshEvery(intervalMs)), intervalMs);
-    // A pending refresh never keeps a process alive that is otherwise done.
-    this.timer.unref();
+    this.serial.every(intervalMs);
   }
 
   /** No refresh starts any more; a refresh or write in progress ends first, before the database can go. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.queue;
+  stop(): Promise<void> {
+    return this.serial.stop();
   }
 
   /** Takes the rows read as the stored settings, telling the listeners of each tenant whose limits in force changed. */
@@ -215,9 +209,4 @@ export class TenantSettings {
     for (const listener of this.limitsListeners) listener(tenant);
   }
 
-  private serially<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(work);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
 }

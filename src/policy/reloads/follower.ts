@@ -3,6 +3,7 @@ import { systemEvent } from "../../audit/events.js";
 import type { Logger } from "../../observability/logger.js";
 import type { PolicyStore, ReloadResult } from "../store.js";
 import type { PolicyReload, PolicyReloadLog } from "./interface.js";
+import { SerialRefresher } from "../../util/serial-refresher.js";
 
 /** Who a follower's reloads are recorded as. */
 export const POLICY_FOLLOWER = "atomic:policy-follow";
@@ -18,9 +19,8 @@ export const POLICY_FOLLOWER = "atomic:policy-follow";
 export class PolicyFollower {
   /** The newest reload this gateway has acted on (or was there when it started, its folder read then). */
   private seen: number;
-  private queue: Promise<unknown> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  /** Writes and refreshes one at a time: a refresh never undoes a change it raced with. */
+  private readonly serial = new SerialRefresher(() => this.refresh());
   private reported = false;
 
   private constructor(
@@ -42,7 +42,7 @@ export class PolicyFollower {
    * in the same transaction. This gateway does not follow its own announcement.
    */
   announce(requestedBy: string, result: Extract<ReloadResult, { ok: true }>, describe: (written: PolicyReload) => AuditEvent): Promise<PolicyReload> {
-    return this.serially(async () => {
+    return this.serial.serially(async () => {
       const written = await this.log.announce({ requestedBy, policySetHash: result.policySetHash }, describe);
       this.seen = Math.max(this.seen, written.id);
       return written;
@@ -51,7 +51,7 @@ export class PolicyFollower {
 
   /** Reloads this gateway's folder if another gateway announced a reload since; errors are logged, not thrown. */
   refresh(): Promise<void> {
-    return this.serially(async () => {
+    return this.serial.serially(async () => {
       let latest: PolicyReload | null;
       try {
         latest = await this.log.latest();
@@ -68,15 +68,11 @@ export class PolicyFollower {
   }
 
   refreshEvery(intervalMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.refresh().then(() => this.refreshEvery(intervalMs)), intervalMs);
-    this.timer.unref();
+    this.serial.every(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.queue;
+  stop(): Promise<void> {
+    return this.serial.stop();
   }
 
   private async follow(reload: PolicyReload): Promise<void> {
@@ -101,9 +97,4 @@ export class PolicyFollower {
     }));
   }
 
-  private serially<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
 }
