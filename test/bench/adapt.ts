@@ -160,7 +160,7 @@ async function ask(client: Client, model: ModelEntry, item: EvalItem, task: stri
 /**
  * Fits an adapter for the class from its `examples` most recently rated executions through the admin route, waits
  * for it, and has it promoted whatever its canary said (the bench measures every count; a site keeps the canary's
- * verdict). Null when the fit was refused (too few examples of a label).
+ * verdict). Null when the fit was refused or failed (too few examples of a label, a model fitting does not support).
  */
 async function fitThroughGateway(client: Client, manifestPath: string, model: string, taskClass: string, labels: string[], examples: number): Promise<Record<string, unknown> | null> {
   const started = await client.post("/v1/admin/adaptation/fits", { model, task_class: taskClass, labels, max_examples: examples });
@@ -174,7 +174,12 @@ async function fitThroughGateway(client: Client, manifestPath: string, model: st
       await new Promise((resolve) => setTimeout(resolve, 250));
       continue;
     }
-    if (job.status !== "succeeded") throw new Error(`fit failed: ${JSON.stringify(job.error)}`);
+    if (job.status !== "succeeded") {
+      // A refusal of the model or the examples (an architecture fitting does not support, a tampered file) is a
+      // result to print, as a refused start is; the other kinds and models go on.
+      process.stderr.write(`fit ${model} ${taskClass} ${examples}: failed (${JSON.stringify(job.error)})\n`);
+      return null;
+    }
     const adapter = job.adapter as { id: string };
     const accuracy = job.accuracy as { base: number; candidate: number };
     const timings = job.timings_ms as { forward_passes: number; fit: number };

@@ -11,6 +11,9 @@ describe("model, routing and adaptation benchmarks in smoke mode", { timeout: SM
   it("bench:models: compute-seconds per token of every model", () =>
     smoke("test/bench/models.ts", { BENCH_SMOKE: "1" }, [/compute-seconds per 1,000 tokens/, /atomic-test-random/]));
 
+  it("bench:adapt: adaptation through the gateway, each strategy and the learned plan", () =>
+    smoke("test/bench/adapt.ts", { BENCH_SMOKE: "1" }, [/atomic bench:adapt/, /unadapted/, /learned plans/, /overhead per request: analysis \+ plan/], ["--out", mkdtempSync(join(tmpdir(), "atomic-adapt-smoke-"))]));
+
   it("adapters: switch cost, fitting and the accuracy of fitted adapters", () =>
     smoke("test/bench/adapters.ts", { BENCH_ADAPTERS_MODEL: "generated" }, [/1\. adapter switch cost/, /2\. fitting/, /3\. accuracy lift/, /4\. the fit alone/]));
 });
