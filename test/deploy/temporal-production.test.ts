@@ -6,7 +6,7 @@
  *   npx vitest run -c vitest.deploy.config.ts
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -20,6 +20,7 @@ import { taskProgressQuery } from "../../src/orchestration/workflows/task.js";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../src/store/embedded/embedded-postgres.js";
 import { uuidv7 } from "../../src/util/uuidv7.js";
 import { withDatabase } from "../support/database.js";
+import { LISTEN, socketsOf } from "../support/listening.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
 import { openTestPipeline, testLogger, type TestPipeline } from "../support/temporal-env.js";
 import { startTcpPostgres, type TcpPostgres } from "./tcp-postgres.js";
@@ -102,27 +103,6 @@ async function storedWorkflow(temporalDbUrl: string, workflowId: string) {
   return { ...current, executions: Number(counts!.executions), historyNodes: Number(counts!.history_nodes), historyBytes: Number(counts!.history_bytes) };
 }
 
-/** The TCP sockets `pid` holds (Linux /proc): state, local and remote IPv4 address as /proc/net/tcp writes them. */
-function socketsOf(pid: number): Array<{ state: string; local: string; remote: string }> {
-  const inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((fd) => {
-    try {
-      return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
-    } catch {
-      return undefined;
-    }
-  }).filter((inode): inode is string => inode !== undefined));
-  const found: Array<{ state: string; local: string; remote: string }> = [];
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    if (!existsSync(table)) continue;
-    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (inodes.has(cols[9] ?? "")) found.push({ state: cols[3]!, local: cols[1]!.split(":")[0]!, remote: cols[2]!.split(":")[0]! });
-    }
-  }
-  return found;
-}
-
-const LISTEN = "0A";
 const LOOPBACK = "0100007F"; // 127.0.0.1
 
 function alive(pid: number): boolean {
@@ -179,11 +159,11 @@ describe("production Temporal on the site's PostgreSQL (TCP, password, postgres1
     if (process.platform === "linux") {
       const sockets = socketsOf(ready.pid);
       // frontend, history, matching, worker, four membership ports, metrics: all on 127.0.0.1
-      expect(sockets.filter((s) => s.state === LISTEN).map((s) => s.local)).toEqual(Array(9).fill(LOOPBACK));
+      expect(sockets.filter((s) => s.state === LISTEN).map((s) => s.address)).toEqual(Array(9).fill(LOOPBACK));
       // Every connection it has open, to PostgreSQL and among its own services, is on loopback too.
       const connected = sockets.filter((s) => s.state !== LISTEN);
       expect(connected.length).toBeGreaterThan(0);
-      expect(new Set(connected.flatMap((s) => [s.local, s.remote]))).toEqual(new Set([LOOPBACK]));
+      expect(new Set(connected.flatMap((s) => [s.address, s.remote]))).toEqual(new Set([LOOPBACK]));
     }
   });
 

@@ -8,6 +8,7 @@ import { buildTestModel } from "../../src/models/test-model.js";
 import { auditEvents } from "../support/audit-events.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
+import { until } from "../support/until.js";
 
 /**
  * Models replaced, unpinned, unloaded and loaded on a running gateway. They are pinned in the installed family's
@@ -39,13 +40,6 @@ const described = async (id: string) => {
   const response = await gw.fetch(`/v1/models/${id}`);
   return response.status === 200 ? (await response.json()).atomic : { http: response.status };
 };
-async function until(predicate: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await predicate())) {
-    if (performance.now() > deadline) throw new Error(`not within ${ms} ms: ${predicate.toString()}`);
-    await delay(20);
-  }
-}
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);

@@ -1,8 +1,8 @@
-import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents } from "../support/audit-events.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
+import { until } from "../support/until.js";
 
 /**
  * An operator's unload and load, made on one gateway, in force on every gateway of the database: two gateways of
@@ -29,13 +29,6 @@ afterAll(async () => {
 
 const complete = (gw: TestGateway, model: string) => gw.post("/v1/completions", { model, prompt: "go", max_tokens: 2, temperature: 0 });
 const stateOn = async (gw: TestGateway, id: string) => (await (await gw.fetch(`/v1/models/${id}`)).json()).atomic.state as string;
-async function until(predicate: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await predicate())) {
-    if (performance.now() > deadline) throw new Error(`not within ${ms} ms: ${predicate.toString()}`);
-    await delay(50);
-  }
-}
 
 describe("an operator's unload and load on a site of two gateways", () => {
   it("unloaded on one gateway, is refused and listed as unloaded on the other within its refresh", async () => {

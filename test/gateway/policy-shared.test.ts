@@ -6,6 +6,7 @@ import { auditEvents } from "../support/audit-events.js";
 import { internalPolicyDir } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
+import { until } from "../support/until.js";
 
 /**
  * A policy reload asked of one gateway, in force on every gateway of the database: two gateways of one site, each
@@ -31,13 +32,6 @@ afterAll(async () => {
 });
 
 const complete = (gw: TestGateway) => gw.post("/v1/completions", { model: "steady", prompt: "go", max_tokens: 2, temperature: 0 });
-async function until(predicate: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await predicate())) {
-    if (performance.now() > deadline) throw new Error(`not within ${ms} ms`);
-    await delay(50);
-  }
-}
 const cedar = (folder: string) => join(folder, "default.cedar");
 const reloadsBy = async (subject: string) => {
   await a.gateway.audit.sequencer.drain();

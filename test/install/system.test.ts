@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -38,10 +39,8 @@ describe("untraversableAncestor", () => {
 });
 
 describe.skipIf(process.getuid?.() !== 0)("the installer (as root)", () => {
-  it("refuses, in one line and before writing anything, a data directory below a folder the account cannot enter", async () => {
+  it("refuses, in one line and before writing anything, a data directory below a folder the account cannot enter", () => {
     // A bundle in miniature: the installer's modules and a BUNDLE.json; the refusal comes before the key is read.
-    const { cpSync, existsSync, readdirSync, writeFileSync } = await import("node:fs");
-    const { spawnSync } = await import("node:child_process");
     const bundle = mkdtempSync(join(tmpdir(), "atomic-bundle-"));
     cpSync("deploy/install", join(bundle, "installer"), { recursive: true });
     writeFileSync(join(bundle, "BUNDLE.json"), JSON.stringify({ version: "0.0.0-test", llama: { builds: ["cpu"] }, temporal: { cli: "x", server: null } }));

@@ -1,5 +1,5 @@
 import { testWorkflows } from "../support/temporal.js";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@temporalio/client";
@@ -63,29 +63,9 @@ const task = (maxTokens: number): TaskInput => {
   return { taskId: uuidv7(), requestId: `req-${uuidv7()}`, actor: { subject: "t", tenant: "default", tokenIdHash: "t" }, microtasks: [microtask] };
 };
 
-/** Local addresses of the TCP sockets `pid` listens on (Linux /proc). */
-function listeningAddresses(pid: number): string[] {
-  const inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((fd) => {
-    try {
-      return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
-    } catch {
-      return undefined;
-    }
-  }).filter((inode): inode is string => inode !== undefined));
-  const found: string[] = [];
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    if (!existsSync(table)) continue;
-    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[3] === "0A" && inodes.has(cols[9] ?? "")) found.push(cols[1]!.split(":")[0]!);
-    }
-  }
-  return found;
-}
-
 describe("temporal dev server", () => {
   it.runIf(process.platform === "linux")("listens on loopback only", () => {
-    const addresses = listeningAddresses(server.pid()!);
+    const addresses = listeningSockets(server.pid()!).map((socket) => socket.address);
     expect(addresses.length).toBeGreaterThan(0);
     // 0100007F is 127.0.0.1 as /proc/net/tcp writes it.
     expect(new Set(addresses)).toEqual(new Set(["0100007F"]));

@@ -1,8 +1,18 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { request } from "node:http";
 
-/** The TCP sockets `pid` listens on (Linux /proc): the local address in /proc/net/tcp's hex (0100007F: 127.0.0.1) and the port. */
-export function listeningSockets(pid: number): { address: string; port: number }[] {
+/** A TCP socket as Linux's /proc/net/tcp writes it: state (0A: listening), addresses in hex (0100007F: 127.0.0.1). */
+export interface TcpSocket {
+  state: string;
+  address: string;
+  port: number;
+  remote: string;
+}
+
+export const LISTEN = "0A";
+
+/** Every TCP socket `pid` holds (Linux /proc). */
+export function socketsOf(pid: number): TcpSocket[] {
   const inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((fd) => {
     try {
       return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
@@ -10,17 +20,22 @@ export function listeningSockets(pid: number): { address: string; port: number }
       return undefined;
     }
   }).filter((inode): inode is string => inode !== undefined));
-  const found: { address: string; port: number }[] = [];
+  const found: TcpSocket[] = [];
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     if (!existsSync(table)) continue;
     for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols[3] !== "0A" || !inodes.has(cols[9] ?? "")) continue;
+      if (!inodes.has(cols[9] ?? "")) continue;
       const [address, port] = cols[1]!.split(":");
-      found.push({ address: address!, port: Number.parseInt(port!, 16) });
+      found.push({ state: cols[3]!, address: address!, port: Number.parseInt(port!, 16), remote: cols[2]!.split(":")[0]! });
     }
   }
   return found;
+}
+
+/** The TCP sockets `pid` listens on: local address and port. */
+export function listeningSockets(pid: number): { address: string; port: number }[] {
+  return socketsOf(pid).filter((socket) => socket.state === LISTEN).map(({ address, port }) => ({ address, port }));
 }
 
 /** One plain HTTP GET; rejects when nothing answers (or on a reply that is not HTTP) within timeoutMs. */
