@@ -97,7 +97,6 @@ describe("ModelService over the memory store", () => {
     expect(liveB.hosted.has("m2")).toBe(true);
     const loaded = await b.load("m2", by("models.loaded"));
     expect(loaded.status.state).toBe("ready");
-    expect(store).toBeDefined();
     expect((await store.list()).find((row) => row.modelId === "m2")?.unloaded).toBe(false);
     await expect(b.load("m2", by("models.loaded"))).rejects.toMatchObject({ status: 409, code: "model_already_hosted" });
     await expect(a.unload("nope", undefined, by("models.unloaded"))).rejects.toMatchObject({ status: 404 });
