@@ -1,4 +1,6 @@
-import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { WorkflowClientInterceptor } from "@temporalio/client";
 import type { OpenTelemetrySinks } from "@temporalio/interceptors-opentelemetry";
 import type { ActivityInterceptorsFactory, InjectedSinks } from "@temporalio/worker";
@@ -9,10 +11,17 @@ import type { Tracing } from "../observability/tracing/interface.js";
  * Temporal's OpenTelemetry interceptors (@temporalio/interceptors-opentelemetry, at the SDK's version): a workflow
  * start carries the active trace context in its headers, the workflow's own spans (run, activity starts) continue
  * it, and so does every activity, the pipeline's step spans inside runMicrotask included, and the task's execution
- * row. Its workflow half is in every workflow bundle, traced or not, so that workflow code is the same whatever the
- * configuration (src/orchestration/bundle.ts).
+ * row. Its workflow half is in every workflow bundle (src/orchestration/bundle.ts), so that workflow code is the same
+ * whatever the configuration, but it loads only in a workflow whose start carried a trace
+ * (workflows/tracing-interceptors.ts).
  */
-export const WORKFLOW_TRACING_MODULE = createRequire(import.meta.url).resolve("@temporalio/interceptors-opentelemetry/lib/workflow-interceptors");
+export const WORKFLOW_TRACING_MODULE = workflowModule("tracing-interceptors");
+
+/** A module beside the workflows: its TypeScript source when run from src, its compiled file when run from dist. */
+function workflowModule(name: string): string {
+  const source = join(dirname(fileURLToPath(import.meta.url)), "workflows", `${name}.ts`);
+  return existsSync(source) ? source : source.replace(/\.ts$/, ".js");
+}
 
 export interface TemporalTracing {
   /** For the client that starts tasks; none when tracing is off (no empty trace header on every start). */
