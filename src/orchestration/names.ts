@@ -20,3 +20,6 @@ export function inferenceTaskQueue(hostId: string): string {
   if (!HOST_ID_PATTERN.test(hostId)) throw new Error(`host id ${JSON.stringify(hostId)} must match ${HOST_ID_PATTERN}`);
   return `atomic-inference-${hostId}`;
 }
+
+/** The failure type of a local inference run by a worker that is not the chosen host (runMicrotaskHere). */
+export const NOT_HERE = "not_here";

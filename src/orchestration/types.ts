@@ -188,6 +188,17 @@ export interface InferenceRequest {
    * execution must not teach it a second lesson of its own.
    */
   taskLearns?: boolean;
+  /**
+   * Milliseconds since the epoch that the try's execution id is built on, instead of when the try was scheduled: a
+   * local activity is scheduled afresh when its workflow task is retried elsewhere, and the id must not change.
+   */
+  idTimeMs?: number;
+}
+
+/** A microtask's inference run by the worker that runs its workflow, for the model host of this very process. */
+export interface LocalInferenceRequest extends InferenceRequest {
+  /** The host queue the workflow chose: refused (code `not_here`) by a worker whose process is not that host. */
+  taskQueue: string;
 }
 
 export interface InferenceOutcome {
@@ -232,6 +243,13 @@ export interface RecordTaskRequest {
 export interface ControlActivities {
   /** The task queues of the hosts that advertise each model, freshest first; stale advertisements left out. */
   locateModels(models: string[]): Promise<Record<string, string[]>>;
+  /**
+   * The same, and the inference queue of the process running this activity (null when it serves no inference),
+   * for a workflow that can then run a microtask's inference right where it runs.
+   */
+  locateModelsHere(models: string[]): Promise<{ placement: Record<string, string[]>; here: string | null }>;
+  /** A short microtask's inference as a local activity of the worker running the workflow, on its own host. */
+  runMicrotaskHere(request: LocalInferenceRequest): Promise<InferenceOutcome>;
   /** Re-checks every succeeded microtask's output (schema, presence) before the result is assembled. */
   validateResults(request: { microtasks: Microtask[]; results: MicrotaskResult[] }): Promise<ValidationProblem[]>;
   /** Writes the task's execution record (and its audit event) once, however often it is retried. */

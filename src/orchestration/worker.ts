@@ -138,6 +138,9 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
   const identity = `${options.hostId}@${hostname()}/${process.pid}`;
   const workers: Worker[] = [];
   const taskQueues: RunningAtomicWorker["taskQueues"] = {};
+  const inference = options.inference
+    ? { taskQueue: inferenceTaskQueue(options.hostId), activities: createInferenceActivities({ pipeline: options.inference.pipeline, hostId: options.hostId, logger: log }) }
+    : undefined;
   try {
     if (options.control) {
       const source = options.workflows ?? defaultWorkflowSource();
@@ -154,14 +157,19 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
         identity,
         ...workflowOption,
         sinks: tracing.sinks,
-        activities: createControlActivities({ ...options.control, directory: new CachedHostDirectory(directory, options.directoryMaxAgeMs ?? 2_000), logger: log }),
+        activities: createControlActivities({
+          ...options.control,
+          directory: new CachedHostDirectory(directory, options.directoryMaxAgeMs ?? 2_000),
+          logger: log,
+          ...(inference ? { inferenceHere: { taskQueue: inference.taskQueue, runMicrotask: inference.activities.runMicrotask } } : {}),
+        }),
         shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
         ...(options.stickyQueueTimeoutMs === undefined ? {} : { stickyQueueScheduleToStartTimeout: options.stickyQueueTimeoutMs }),
       }));
       taskQueues.control = CONTROL_TASK_QUEUE;
     }
-    if (options.inference) {
-      const taskQueue = inferenceTaskQueue(options.hostId);
+    if (options.inference && inference) {
+      const taskQueue = inference.taskQueue;
       const parallel = modelsOf(options.inference).reduce((sum, m) => sum + (options.inference!.pipeline.models.get(m.id)?.parallel ?? 1), 0);
       workers.push(await Worker.create({
         connection,
@@ -169,7 +177,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
         ...(dataConverter ? { dataConverter } : {}),
         taskQueue,
         identity,
-        activities: createInferenceActivities({ pipeline: options.inference.pipeline, hostId: options.hostId, logger: log }),
+        activities: inference.activities,
         interceptors: { activity: tracing.activity },
         // Enough to keep every sequence busy with a short local queue; the engine's admission does the rest.
         maxConcurrentActivityTaskExecutions: options.inference.maxConcurrent ?? Math.max(1, parallel * 2),

@@ -289,7 +289,7 @@ describe("feedback to the learner", () => {
 
     // The history replays against the workflow code; ATOMIC_RECORD_HISTORY=1 refreshes the fixture replay.test.ts uses.
     await Worker.runReplayHistory({ workflowBundle: { codePath: testWorkflows().bundlePath } }, await client.workflow.getHandle(input.taskId).fetchHistory(), input.taskId);
-    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-webhooks"), input.taskId, "learn-webhook-local-finish-history.json");
+    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-webhooks"), input.taskId, "learn-webhook-local-inference-history.json");
   });
 
   it("says why learning was skipped when bidding made no decision for the task, and keeps the task's status", async () => {

@@ -25,9 +25,13 @@ describe("workflow replay", () => {
   // *-local-control-history.json: recorded since locate and validate became local activities (LOCAL_CONTROL_PATCH).
   // *-local-finish-history.json: recorded since the workflow task that gets the last inference result also finishes
   // the task (LOCAL_FINISH_PATCH).
+  // *-local-inference-history.json: recorded since a worker that is the host infers short microtasks in place
+  // (LOCAL_INFERENCE_PATCH): here-… did so, the others had their inference on a host of its own.
   it.each([
     "task-history.json", "fallback-history.json", "learn-webhook-history.json", "task-local-control-history.json", "fallback-local-control-history.json",
     "task-local-finish-history.json", "fallback-local-finish-history.json", "learn-webhook-local-finish-history.json",
+    "task-local-inference-history.json", "fallback-local-inference-history.json", "learn-webhook-local-inference-history.json",
+    "here-local-inference-history.json",
   ])("replays %s deterministically", async (name) => {
     await expect(Worker.runReplayHistory(WORKER, fixture(name), name)).resolves.toBeUndefined();
   });

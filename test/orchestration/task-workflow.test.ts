@@ -20,7 +20,7 @@ const actor: Actor = { subject: "orchestration-test", tenant: "default", tokenId
 
 let database: TestDatabase;
 let pipeline: TestPipeline;
-let worker: RunningAtomicWorker;
+let workers: RunningAtomicWorker[] = [];
 let connection: NativeConnection;
 let client: Client;
 
@@ -31,21 +31,26 @@ beforeAll(async () => {
   appendFileSync(models.pathOf("tampered"), Buffer.from([0]));
   database = await createTestDatabase();
   pipeline = await openTestPipeline({ databaseUrl: database.url, manifestPath: models.manifestPath });
-  worker = await startAtomicWorker({
-    address,
-    namespace,
-    hostId: HOST,
-    logger: testLogger(),
-    control: { executions: pipeline.stores.executions, contentHasher: pipeline.pipeline.contentHasher },
-    inference: { pipeline: pipeline.pipeline, models: pipeline.catalog },
-    workflows: testWorkflows(),
-  });
+  // Workflows and inference in workers of their own, as separate `atomic worker` processes run them: every microtask
+  // goes to its host's queue as an activity. (A worker that is also the host runs short ones in place:
+  // local-inference.test.ts.)
+  workers = [
+    await startAtomicWorker({
+      address,
+      namespace,
+      hostId: "tasks-control",
+      logger: testLogger(),
+      control: { executions: pipeline.stores.executions, contentHasher: pipeline.pipeline.contentHasher },
+      workflows: testWorkflows(),
+    }),
+    await startAtomicWorker({ address, namespace, hostId: HOST, logger: testLogger(), inference: { pipeline: pipeline.pipeline, models: pipeline.catalog } }),
+  ];
   connection = await NativeConnection.connect({ address });
   client = new Client({ connection, namespace });
 });
 
 afterAll(async () => {
-  await worker?.shutdown();
+  await Promise.all(workers.map((w) => w.shutdown()));
   await connection?.close();
   await pipeline?.close();
   await database?.drop();
@@ -106,8 +111,8 @@ describe("task workflow", () => {
     // ATOMIC_RECORD_HISTORY=1 refreshes the fixture replay.test.ts replays (export format of `temporal workflow show`).
     // Older fixtures are kept as they were recorded: task-history.json before the control activities became local
     // (LOCAL_CONTROL_PATCH), task-local-control-history.json before one workflow task finished the task
-    // (LOCAL_FINISH_PATCH).
-    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-tasks"), input.taskId, "task-local-finish-history.json");
+    // (LOCAL_FINISH_PATCH), task-local-finish-history.json before a host could infer in place (LOCAL_INFERENCE_PATCH).
+    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-tasks"), input.taskId, "task-local-inference-history.json");
   });
 
   it("moves a microtask whose model fails to its next model, and records the failure", async () => {
@@ -127,7 +132,7 @@ describe("task workflow", () => {
     expect(task!.parameters).toMatchObject({ microtasks: [{ id: "only", model: "beta", fallbacks: [{ model: "tampered", code: "model_digest_mismatch" }, { model: "ghost", outcome: "no_host" }] }] });
     const failures = await pipeline.stores.pool.query("SELECT status, error_code FROM executions WHERE request_id = $1 AND model_id = 'tampered'", [input.requestId]);
     expect(failures.rows).toEqual([{ status: "failed", error_code: "model_digest_mismatch" }]);
-    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-tasks"), input.taskId, "fallback-local-finish-history.json");
+    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-tasks"), input.taskId, "fallback-local-inference-history.json");
   });
 
   it("fails the task when every model fails, skips what depended on it, and still records it", async () => {

@@ -1,7 +1,9 @@
+import { ApplicationFailure } from "@temporalio/activity";
 import { describe, expect, it } from "vitest";
-import type { HostAdvertisement, Microtask, MicrotaskResult } from "../types.js";
+import { NOT_HERE } from "../names.js";
+import type { HostAdvertisement, InferenceOutcome, InferenceRequest, Microtask, MicrotaskResult } from "../types.js";
 import { attemptExecutionId } from "./inference.js";
-import { placeModels, validateMicrotaskResults } from "./control.js";
+import { createControlActivities, placeModels, validateMicrotaskResults, type ControlActivityDeps } from "./control.js";
 
 const ad = (hostId: string, models: string[], advertisedAt: number, ttlMs = 1_000): HostAdvertisement => ({
   hostId,
@@ -44,5 +46,34 @@ describe("attemptExecutionId", () => {
     expect(attemptExecutionId({ ...parts })).toBe(id);
     expect(attemptExecutionId({ ...parts, attempt: 2 })).not.toBe(id);
     expect(id.replace(/-/g, "").slice(0, 12)).toBe(parts.scheduledMs.toString(16).padStart(12, "0"));
+  });
+});
+
+describe("runMicrotaskHere", () => {
+  const microtask: Microtask = { id: "m", model: "alpha", input: { kind: "completion", prompt: "hi" }, dependsOn: [] };
+  const request: InferenceRequest = { taskId: "t", requestId: "r", actor: { subject: "s", tenant: "default", tokenIdHash: "h" }, microtask, model: "alpha", predecessors: {} };
+  const outcome: InferenceOutcome = { executionId: "e", model: "alpha", modelDigest: "d", hostId: "one", text: "ok", promptTokens: 1, completionTokens: 1, recovered: false };
+  // Only the directory and the inference are reached by what is tested here.
+  const activities = (inferenceHere?: ControlActivityDeps["inferenceHere"]) =>
+    createControlActivities({ directory: { list: async () => [ad("one", ["alpha"], Date.now())] }, inferenceHere } as unknown as ControlActivityDeps);
+
+  it("runs the inference when this process is the chosen host, without the queue in the request", async () => {
+    const seen: InferenceRequest[] = [];
+    const here = activities({ taskQueue: "q-one", runMicrotask: async (r) => (seen.push(r), outcome) });
+    await expect(here.runMicrotaskHere({ ...request, taskQueue: "q-one" })).resolves.toEqual(outcome);
+    expect(seen).toEqual([request]);
+    await expect(here.locateModelsHere(["alpha"])).resolves.toEqual({ placement: { alpha: ["q-one"] }, here: "q-one" });
+  });
+
+  it("refuses, for good, on a worker that is another host or none, so the workflow sends it to the host's queue", async () => {
+    let ran = false;
+    const elsewhere = activities({ taskQueue: "q-two", runMicrotask: async () => ((ran = true), outcome) });
+    for (const worker of [elsewhere, activities()]) {
+      const refusal = await worker.runMicrotaskHere({ ...request, taskQueue: "q-one" }).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(ApplicationFailure);
+      expect(refusal).toMatchObject({ type: NOT_HERE, nonRetryable: true });
+    }
+    expect(ran).toBe(false);
+    await expect(activities().locateModelsHere(["alpha"])).resolves.toMatchObject({ here: null });
   });
 });

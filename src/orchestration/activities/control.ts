@@ -1,11 +1,12 @@
-import { Context } from "@temporalio/activity";
+import { ApplicationFailure, Context } from "@temporalio/activity";
 import type { ContentHasher } from "../../audit/content-hasher.js";
 import type { Logger } from "../../observability/logger.js";
 import { recordExecution } from "../../pipeline/record.js";
 import type { ExecutionStore } from "../../store/interface.js";
 import { validateAgainstSchema } from "../../structured/index.js";
 import { sinkMicrotasks, validateOutputs } from "../microtask.js";
-import type { ControlActivities, HostAdvertisement, Microtask, MicrotaskResult, RecordTaskRequest, ValidationProblem } from "../types.js";
+import { NOT_HERE } from "../names.js";
+import type { ControlActivities, HostAdvertisement, InferenceActivities, InferenceOutcome, LocalInferenceRequest, Microtask, MicrotaskResult, RecordTaskRequest, ValidationProblem } from "../types.js";
 
 /** Reads the advertisements model hosts have made (see hostDirectoryWorkflow and TemporalHostDirectory). */
 export interface HostDirectoryReader {
@@ -20,6 +21,8 @@ export interface ControlActivityDeps {
   logger: Logger;
   /** Milliseconds since the epoch; tests may shift it to age advertisements. */
   now?: () => number;
+  /** This process's model host, when it is one: its queue, and its inference activity to run here. */
+  inferenceHere?: { taskQueue: string; runMicrotask: InferenceActivities["runMicrotask"] };
 }
 
 /** The hosts advertising each model, freshest first, leaving out advertisements older than their ttl. */
@@ -38,12 +41,27 @@ const joinDistinct = (values: Array<string | undefined>) => [...new Set(values.f
 /** Activities on the control queue; the deps are injected, never global. */
 export function createControlActivities(deps: ControlActivityDeps): ControlActivities {
   const now = deps.now ?? Date.now;
+  const locate = async (models: string[]): Promise<Record<string, string[]>> => {
+    const placement = placeModels(models, await deps.directory.list(), now());
+    // A host that has just advertised may be missing from a cached copy: ask again before reporting no host.
+    if (models.every((model) => placement[model]!.length > 0)) return placement;
+    return placeModels(models, await deps.directory.list({ fresh: true }), now());
+  };
   return {
-    async locateModels(models: string[]): Promise<Record<string, string[]>> {
-      const placement = placeModels(models, await deps.directory.list(), now());
-      // A host that has just advertised may be missing from a cached copy: ask again before reporting no host.
-      if (models.every((model) => placement[model]!.length > 0)) return placement;
-      return placeModels(models, await deps.directory.list({ fresh: true }), now());
+    locateModels: locate,
+
+    async locateModelsHere(models: string[]) {
+      return { placement: await locate(models), here: deps.inferenceHere?.taskQueue ?? null };
+    },
+
+    async runMicrotaskHere(request: LocalInferenceRequest): Promise<InferenceOutcome> {
+      const here = deps.inferenceHere;
+      // A workflow task retried on another worker runs this again there: that worker sends it on to the host's queue.
+      if (here?.taskQueue !== request.taskQueue) {
+        throw ApplicationFailure.nonRetryable(`this worker is not the host of ${request.taskQueue}`, NOT_HERE);
+      }
+      const { taskQueue: _taskQueue, ...inference } = request;
+      return here.runMicrotask(inference);
     },
 
     async validateResults({ microtasks, results }): Promise<ValidationProblem[]> {

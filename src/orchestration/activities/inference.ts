@@ -83,11 +83,13 @@ export function createInferenceActivities(deps: InferenceActivityDeps): Inferenc
         runId: execution.runId,
         activityId: info.activityId,
         attempt,
-        scheduledMs: info.scheduledTimestampMs,
+        scheduledMs: request.idTimeMs ?? info.scheduledTimestampMs,
       });
       const structured = request.microtask.schema !== undefined;
-      // An earlier try may have recorded its answer and died before reporting it: use that, never record twice.
-      for (let attempt = 1; attempt < info.attempt; attempt++) {
+      // An earlier try may have recorded its answer and died before reporting it: use that, never record twice. A
+      // local activity whose workflow task was retried elsewhere starts again at attempt 1: its own id too.
+      const lastEarlier = info.isLocal ? info.attempt : info.attempt - 1;
+      for (let attempt = 1; attempt <= lastEarlier; attempt++) {
         const earlier = await deps.pipeline.executions.get(request.actor.tenant, idOf(attempt));
         if (earlier?.status === "succeeded") {
           deps.logger.info({ task: request.taskId, microtask: request.microtask.id, executionId: earlier.id }, "microtask already recorded by an earlier try");

@@ -11,12 +11,14 @@ import {
   workflowInfo,
 } from "@temporalio/workflow";
 import { assembleResult, candidateModels, checkMicrotasks, outputText, validateOutputs } from "../microtask.js";
-import { GATEWAY_TASK_QUEUE } from "../names.js";
+import { GATEWAY_TASK_QUEUE, NOT_HERE } from "../names.js";
 import type {
   ControlActivities,
   FailedAttempt,
   GatewayActivities,
   InferenceActivities,
+  InferenceOutcome,
+  InferenceRequest,
   Microtask,
   MicrotaskResult,
   TaskInput,
@@ -59,7 +61,7 @@ const QUICK = {
   startToCloseTimeout: "30 seconds",
   retry: { initialInterval: "500 milliseconds", backoffCoefficient: 2, maximumInterval: "10 seconds", maximumAttempts: 5 },
 } as const;
-type QuickActivities = Pick<ControlActivities, "locateModels" | "validateResults">;
+type QuickActivities = Pick<ControlActivities, "locateModels" | "locateModelsHere" | "validateResults">;
 const quickRemote = proxyActivities<QuickActivities>(QUICK);
 // The same, run by the worker that runs the workflow (it serves the control activities too): no round trip through
 // the server to schedule and complete each, which was two of the four that a one-microtask task paid.
@@ -85,6 +87,19 @@ const recorderLocal = proxyLocalActivities<Recorder>(RECORD);
  * the server per task.
  */
 export const LOCAL_FINISH_PATCH = "local-finish";
+/**
+ * A short microtask whose model is served by the very process running its workflow is inferred there, as a local
+ * activity, in the workflow task that located it: no activity dispatch through the server, and the task finishes in
+ * that same workflow task. A worker that is not that host (its workflow task retried elsewhere) refuses with
+ * NOT_HERE, and the microtask goes to the host's queue as before. Implies LOCAL_FINISH_PATCH.
+ */
+export const LOCAL_INFERENCE_PATCH = "local-inference";
+/**
+ * Up to this many tokens (max_tokens, stated) a microtask's inference may run as a local activity. While it runs its
+ * workflow task stays open, and a progress query waits for it to close: a long generation would leave GET
+ * /v1/tasks/:id without an answer for as long, and its host's failure to the workflow task's timeout.
+ */
+export const LOCAL_INFERENCE_MAX_TOKENS = 64;
 
 // The learner is a nicety: a gateway that is not there within a minute, or a store that keeps failing, costs one
 // task's lesson, never the task.
@@ -125,6 +140,20 @@ function failureMessage(error: unknown): string {
   return cause instanceof Error ? cause.message : String(error);
 }
 
+function inferenceHere(policy: TaskPolicy): Pick<ControlActivities, "runMicrotaskHere"> {
+  const p = policy.inference;
+  return proxyLocalActivities<Pick<ControlActivities, "runMicrotaskHere">>({
+    startToCloseTimeout: p.startToCloseMs,
+    retry: { initialInterval: p.initialIntervalMs, backoffCoefficient: 2, maximumAttempts: p.maximumAttempts, nonRetryableErrorTypes: [NOT_HERE] },
+  });
+}
+
+/** Whether a failure says the local try ran on a worker that is not the chosen host. */
+function notHere(error: unknown): boolean {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof ApplicationFailure && cause.type === NOT_HERE;
+}
+
 function inferenceOn(taskQueue: string, policy: TaskPolicy): InferenceActivities {
   const p = policy.inference;
   return proxyActivities<InferenceActivities>({
@@ -155,7 +184,8 @@ function describeFailure(error: unknown, model: string, taskQueue: string): Fail
  * dies mid-task loses nothing, the task continues where it was.
  */
 export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
-  const finishHere = patched(LOCAL_FINISH_PATCH);
+  const inferHere = patched(LOCAL_INFERENCE_PATCH);
+  const finishHere = inferHere || patched(LOCAL_FINISH_PATCH);
   const quick = finishHere || patched(LOCAL_CONTROL_PATCH) ? quickLocal : quickRemote;
   const problems = checkMicrotasks(input.microtasks);
   if (problems.length > 0) throw ApplicationFailure.nonRetryable(problems.join("; "), "invalid_task", { problems });
@@ -164,7 +194,8 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
     hostsPerModel: input.policy?.hostsPerModel ?? DEFAULT_TASK_POLICY.hostsPerModel,
     webhook: { ...DEFAULT_TASK_POLICY.webhook, ...input.policy?.webhook },
   };
-  const startedAt = workflowInfo().startTime.toISOString();
+  const startTime = workflowInfo().startTime;
+  const startedAt = startTime.toISOString();
   const byId = new Map(input.microtasks.map((m) => [m.id, m]));
   const states = new Map<string, { state: MicrotaskState; model?: string; fallbacks: number }>(
     input.microtasks.map((m) => [m.id, { state: "pending", fallbacks: 0 }]),
@@ -197,7 +228,8 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
     state.state = "running";
     const outputs = Object.fromEntries(predecessors.map((p) => [p.id, outputText(p)]));
     const models = candidateModels(microtask);
-    const placement = await quick.locateModels(models);
+    const { placement, here } = inferHere ? await quick.locateModelsHere(models) : { placement: await quick.locateModels(models), here: null };
+    const short = (microtask.options?.maxTokens ?? Infinity) <= LOCAL_INFERENCE_MAX_TOKENS;
     const fallbacks: FailedAttempt[] = [];
     for (const model of models) {
       const queues = (placement[model] ?? []).slice(0, policy.hostsPerModel);
@@ -206,16 +238,25 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
       }
       for (const taskQueue of queues) {
         state.model = model;
+        const request: InferenceRequest = {
+          taskId: input.taskId,
+          requestId: input.requestId,
+          actor: input.actor,
+          microtask,
+          model,
+          predecessors: outputs,
+          ...(input.learn ? { taskLearns: true } : {}),
+        };
         try {
-          const outcome = await inferenceOn(taskQueue, policy).runMicrotask({
-            taskId: input.taskId,
-            requestId: input.requestId,
-            actor: input.actor,
-            microtask,
-            model,
-            predecessors: outputs,
-            ...(input.learn ? { taskLearns: true } : {}),
-          });
+          let outcome: InferenceOutcome | undefined;
+          if (short && taskQueue === here) {
+            try {
+              outcome = await inferenceHere(policy).runMicrotaskHere({ ...request, taskQueue, idTimeMs: startTime.getTime() });
+            } catch (error) {
+              if (!notHere(error)) throw error;
+            }
+          }
+          outcome ??= await inferenceOn(taskQueue, policy).runMicrotask(request);
           state.state = "succeeded";
           return {
             id: microtask.id,
