@@ -1,12 +1,18 @@
 /**
  * `npm run bench:tasks` (also part of `npm run bench`): what running a task through Temporal costs, against the
- * direct path, measured in one run on this machine. One gateway, started as `atomic serve` starts it with no
- * Temporal configured: it starts and supervises the dev server itself and runs the (one) worker in-process.
+ * direct path, measured in one run on this machine, on each Temporal Atomic runs on:
+ *   A. the dev server `atomic serve` starts and supervises itself when no Temporal is configured (SQLite);
+ *   B. the production server (deploy/temporal: built from source by deploy/temporal/build-server.mjs on first use,
+ *      minutes; PostgreSQL persistence on a throwaway cluster on 127.0.0.1), with temporal.address pointing at it.
+ *      BENCH_TASKS_PRODUCTION=0 leaves it out.
+ * One gateway each, its one worker in-process (task workflows and inference on its models, as `atomic serve` runs
+ * it by default), and per server:
  *   1. One-microtask task, sequential: POST /v1/tasks (sync, the direct path) against POST /v1/tasks mode "async"
  *      followed by waiting for the workflow's result (Temporal's long poll, so no polling interval is measured).
  *   2. Throughput through the one worker: BENCH_TASKS_CONCURRENT async tasks submitted at once, until all are done.
  * Printed, never asserted.
  */
+import { execFileSync } from "node:child_process";
 import { Client, Connection } from "@temporalio/client";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
@@ -20,31 +26,45 @@ import { EncryptionCodec } from "../../src/orchestration/payload-codec.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { startTestDatabaseServer } from "../support/database-server.js";
 import { writeTestModels } from "../support/models.js";
+import { startTcpPostgres } from "../deploy/tcp-postgres.js";
+import { BUILD_SCRIPT, freePortBlock, UpProcess } from "../deploy/up-process.js";
 import { percentile, round } from "./stats.js";
 
 const SEQUENTIAL = Number(process.env.BENCH_TASKS_SEQUENTIAL ?? 100);
 const CONCURRENT = Number(process.env.BENCH_TASKS_CONCURRENT ?? 200);
+const PRODUCTION = process.env.BENCH_TASKS_PRODUCTION !== "0";
 const TASK = { input: "Say hello.", model: "tiny", max_tokens: 4, seed: 1 };
 
 async function main(): Promise<void> {
-  const database = await startTestDatabaseServer();
-  const dataDir = mkdtempSync(join(tmpdir(), "atomic-bench-tasks-"));
+  console.log(`atomic tasks bench — ${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}, node ${process.version}`);
   const models = writeTestModels([{ id: "tiny" }]);
+  console.log("\nA. the dev server (SQLite), started by the gateway");
+  await measure(models.manifestPath, { devServerPort: 0 });
+  if (PRODUCTION) {
+    console.log("\nB. the production server (deploy/temporal) on PostgreSQL");
+    await withProductionServer((address) => measure(models.manifestPath, { address }));
+  }
+}
+
+/** One gateway on a database of its own (it writes its first admin key only into an empty one). */
+async function measure(manifestPath: string, temporal: { devServerPort: 0 } | { address: string }): Promise<void> {
+  const database = await startTestDatabaseServer();
+  const databaseUrl = database.url;
+  const dataDir = mkdtempSync(join(tmpdir(), "atomic-bench-tasks-"));
   const config = ConfigSchema.parse({
     server: { port: 0 },
     dataDir,
-    database: { url: database.url },
-    models: { manifest: models.manifestPath, family: "", testModelWhenEmpty: false },
+    database: { url: databaseUrl },
+    models: { manifest: manifestPath, family: "", testModelWhenEmpty: false },
     // Room for the whole burst of phase 2 in the model's queue: measured, not refused.
     inference: { threads: 1, gpu: "cpu", maxQueue: 100_000, queueTimeoutMs: 600_000 },
     egress: { selfTest: { mode: "off" } },
-    temporal: { devServerPort: 0 },
+    temporal,
     log: { level: "silent" },
   });
-  console.log(`atomic tasks bench — ${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}, node ${process.version}`);
   const started = performance.now();
   const gateway = await startGateway(config, createLogger({ level: "silent" }));
-  console.log(`gateway with its Temporal dev server and worker up in ${round((performance.now() - started) / 1000, 1)} s`);
+  console.log(`   gateway and its worker up in ${round((performance.now() - started) / 1000, 1)} s`);
   const key = readFileSync(join(dataDir, ADMIN_KEY_FILE), "utf8").trim();
   const post = (body: unknown) =>
     fetch(`${gateway.url}/v1/tasks`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -70,27 +90,48 @@ async function main(): Promise<void> {
       await syncTask();
       await asyncTask();
     }
-    console.log(`\n1. one-microtask task (${TASK.max_tokens} tokens on the tiny test model), ${SEQUENTIAL} sequential each`);
+    console.log(`   1. one-microtask task (${TASK.max_tokens} tokens on the tiny test model), ${SEQUENTIAL} sequential each`);
     const direct = await sample(SEQUENTIAL, syncTask);
     const viaTemporal = await sample(SEQUENTIAL, asyncTask);
-    console.log(`   direct (sync POST)            p50 ${round(percentile(direct, 50))} ms   p99 ${round(percentile(direct, 99))} ms`);
-    console.log(`   through Temporal (async)      p50 ${round(percentile(viaTemporal, 50))} ms   p99 ${round(percentile(viaTemporal, 99))} ms`);
-    console.log(`   added by Temporal             p50 ${round(percentile(viaTemporal, 50) - percentile(direct, 50))} ms   p99 ${round(percentile(viaTemporal, 99) - percentile(direct, 99))} ms`);
+    console.log(`      direct (sync POST)            p50 ${round(percentile(direct, 50))} ms   p99 ${round(percentile(direct, 99))} ms`);
+    console.log(`      through Temporal (async)      p50 ${round(percentile(viaTemporal, 50))} ms   p99 ${round(percentile(viaTemporal, 99))} ms`);
+    console.log(`      added by Temporal             p50 ${round(percentile(viaTemporal, 50) - percentile(direct, 50))} ms   p99 ${round(percentile(viaTemporal, 99) - percentile(direct, 99))} ms`);
 
-    console.log(`\n2. throughput: ${CONCURRENT} async tasks submitted at once, one worker (in the gateway process)`);
+    console.log(`   2. throughput: ${CONCURRENT} async tasks submitted at once, one worker (in the gateway process)`);
     const burstStarted = performance.now();
     await Promise.all(Array.from({ length: CONCURRENT }, () => asyncTask()));
     const burstMs = performance.now() - burstStarted;
-    console.log(`   ${round(CONCURRENT / (burstMs / 1000), 1)} tasks/s (${CONCURRENT} in ${round(burstMs / 1000, 2)} s)`);
+    console.log(`      ${round(CONCURRENT / (burstMs / 1000), 1)} tasks/s (${CONCURRENT} in ${round(burstMs / 1000, 2)} s)`);
     const directStarted = performance.now();
     await Promise.all(Array.from({ length: CONCURRENT }, () => syncTask()));
     const directMs = performance.now() - directStarted;
-    console.log(`   direct path, same load: ${round(CONCURRENT / (directMs / 1000), 1)} tasks/s`);
+    console.log(`      direct path, same load: ${round(CONCURRENT / (directMs / 1000), 1)} tasks/s`);
   } finally {
     await connection.close();
     await gateway.close();
     await database.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The production topology as test/deploy brings it up: the built server, on a throwaway PostgreSQL over TCP. */
+async function withProductionServer(run: (address: string) => Promise<void>): Promise<void> {
+  const binDir = execFileSync(process.execPath, [BUILD_SCRIPT], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  const site = await startTcpPostgres();
+  const workDir = mkdtempSync(join(tmpdir(), "atomic-bench-temporal-"));
+  let up: UpProcess | undefined;
+  try {
+    const portBase = await freePortBlock();
+    up = UpProcess.start(
+      ["--postgres-url", `postgresql://${site.user}@127.0.0.1:${site.port}/postgres`, "--dir", workDir, "--bin-dir", binDir, "--port-base", String(portBase), "--log-level", "warn"],
+      { ATOMIC_TEMPORAL_PG_PASSWORD: site.password },
+    );
+    const ready = await up.waitFor("ready");
+    await run(ready.address);
+  } finally {
+    await up?.stop();
+    await site.stop();
+    rmSync(workDir, { recursive: true, force: true });
   }
 }
 
