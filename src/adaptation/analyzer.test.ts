@@ -61,6 +61,23 @@ describe("the context analyzer", () => {
     expect(analyzer().analyze(context({ requested: { strategies: ["labels"] } }))).toMatchObject({ strategies: [], labels: null });
   });
 
+  it("names a structured answer's label field, and serves an adapter fitted at a field only to answers with it", () => {
+    const fitted: AdapterRef = { ...adapter, labels: ["sports", "politics"], labelField: "topic" };
+    const a = new LearnedContextAnalyzer(new AdaptationLearner(10), { current: (_model, cls) => (cls === "task:topic" ? fitted : null) }, options, seededRng(1), () => false);
+    const schema = (topic: unknown, extra: Record<string, unknown> = {}) => ({ type: "object", properties: { ...extra, topic } });
+    const forced = { requested: { strategies: ["adapter" as const, "labels" as const] } };
+    const structured = (answerSchema: Record<string, unknown> | null) => a.analyze(context({ ...forced, structured: "json_schema", answerSchema }));
+    expect(structured(schema({ enum: ["sports", "politics", "science"] }, { reason: { type: "string" } }))).toMatchObject({ labelField: "topic", strategies: ["adapter"], adapter: fitted, labels: null });
+    // Another field, an enum without the adapter's labels, no schema, free text: not this adapter's position.
+    expect(structured({ type: "object", properties: { subject: { enum: ["sports", "politics"] } } })).toMatchObject({ labelField: "subject", adapter: null, eligible: ["parameters", "schema_instructions"] });
+    expect(structured(schema({ enum: ["sports", "science"] }))).toMatchObject({ labelField: "topic", adapter: null });
+    expect(structured(null)).toMatchObject({ labelField: null, adapter: null });
+    expect(a.analyze(context(forced))).toMatchObject({ labelField: null, strategies: [], adapter: null, labels: null });
+    // A JSON object without a schema has no label field; an adapter fitted at the answer's start still serves answers of every kind.
+    expect(a.analyze(context({ ...forced, structured: "json_object", answerSchema: schema({ enum: ["sports", "politics"] }) })).labelField).toBeNull();
+    expect(analyzer().analyze(context({ ...forced, structured: "json_schema", answerSchema: schema({ enum: ["a", "b"] }) }))).toMatchObject({ labelField: "topic", adapter });
+  });
+
   it("keeps exemplars within the context window and the latency budget", () => {
     const learner = new AdaptationLearner(100);
     learner.countFeedback("t", "task:topic", true);

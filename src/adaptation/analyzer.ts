@@ -2,6 +2,7 @@ import type { TaskType } from "../bidding/features.js";
 import type { Classification } from "../policy/classification.js";
 import type { ExecutionEndpoint, SchemaRef } from "../store/interface.js";
 import type { Rng } from "../util/rng.js";
+import { labelFieldOf } from "./adapters/fit/answer-prefix.js";
 import type { AdapterCatalog, AdapterRef } from "./adapters/interface.js";
 import type { AdaptationLearner } from "./learner.js";
 import type { Preset } from "./parameters.js";
@@ -26,6 +27,8 @@ export interface AdaptationContext {
   maxTokens: number;
   /** The output's grammar: an answer format, or tools the model may call. */
   structured: "json_schema" | "json_object" | "tools" | null;
+  /** The JSON schema the answer is held to (`structured: "json_schema"`), as given to the model. */
+  answerSchema?: Record<string, unknown> | null;
   /** The request shows its schema to the model already (tasks do). */
   schemaShown: boolean;
   requested: AdaptationRequest;
@@ -54,6 +57,11 @@ export interface AdaptationPlan {
   adapter: AdapterRef | null;
   /** The labels a free-text answer is held to, when `labels` applies. */
   labels: readonly string[] | null;
+  /**
+   * The structured answer's label field (adapters/fit/answer-prefix.ts: its schema's one string-enum property), null
+   * for any other answer: recorded, so that rated answers of the class can be fitted at that field.
+   */
+  labelField: string | null;
   budget: { exemplars: number; exemplarTokens: number };
 }
 
@@ -86,13 +94,18 @@ export class LearnedContextAnalyzer implements ContextAnalyzer {
 
   analyze(context: AdaptationContext): AdaptationPlan {
     const taskClass = taskClassOf({ endpoint: context.endpoint, taskType: context.taskType, declared: context.declaredTask, schema: context.schema });
-    const none = { taskClass, eligible: [], strategies: [], preset: null, learnedMaxTokens: null, adapter: null, labels: null, budget: { exemplars: 0, exemplarTokens: 0 } };
+    const answer = context.structured === "json_schema" ? labelFieldOf(context.answerSchema) : null;
+    const labelField = answer?.field ?? null;
+    const none = { taskClass, eligible: [], strategies: [], preset: null, learnedMaxTokens: null, adapter: null, labels: null, labelField, budget: { exemplars: 0, exemplarTokens: 0 } };
     if (context.requested === "off") return { ...none, mode: "off" };
 
     const forced = typeof context.requested === "object" ? context.requested.strategies : null;
     const state = this.learner.classState(context.tenant, taskClass);
     const exemplarTokens = this.exemplarTokenBudget(context);
-    const adapter = this.adapters.current(context.modelId, taskClass, { tenant: context.tenant, classification: context.classification });
+    const current = this.adapters.current(context.modelId, taskClass, { tenant: context.tenant, classification: context.classification });
+    // An adapter fitted at a structured answer's label field serves answers with that field, whose values include
+    // its labels, and no other answer (its probe was fitted where that field's value begins, not elsewhere).
+    const adapter = current?.labelField === undefined || (answer !== null && answer.field === current.labelField && (current.labels ?? []).every((l) => answer.labels.includes(l))) ? current : null;
     const eligible: Strategy[] = [];
     // Exemplars once the class has a rated example (or when asked for: the lookup then says whether there is one).
     // Not beside tools: an exemplar is a question and its answer, and would teach the model to answer instead of calling.
@@ -102,7 +115,7 @@ export class LearnedContextAnalyzer implements ContextAnalyzer {
     if (context.structured === "json_schema" && !context.schemaShown) eligible.push("schema_instructions");
     if (adapter !== null) eligible.push("adapter");
     // The class's labels are known from its fitted adapter; an answer with a format of its own keeps it.
-    const labels = adapter?.labels !== undefined && adapter.labels.length > 0 && context.structured === null ? adapter.labels : null;
+    const labels = adapter?.labels !== undefined && adapter.labels.length > 0 && adapter.labelField === undefined && context.structured === null ? adapter.labels : null;
     if (labels !== null) eligible.push("labels");
     const budget = { exemplars: eligible.includes("exemplars") ? this.options.exemplars.maxCount : 0, exemplarTokens: eligible.includes("exemplars") ? exemplarTokens : 0 };
 
@@ -131,6 +144,7 @@ export class LearnedContextAnalyzer implements ContextAnalyzer {
       learnedMaxTokens: parameters && context.structured === null ? this.learner.learnedMaxTokens(context.tenant, taskClass, context.modelId) : null,
       adapter: strategies.includes("adapter") ? adapter : null,
       labels: strategies.includes("labels") ? labels : null,
+      labelField,
       budget,
     };
   }

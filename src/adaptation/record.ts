@@ -24,6 +24,8 @@ export interface AdaptationRecord {
   /** Estimated prompt tokens the exemplars added. */
   exemplarTokens: number;
   budget: AdaptationPlan["budget"];
+  /** The structured answer's label field (AdaptationPlan.labelField), where it has one. */
+  labelField?: string;
   /** The automatic reward, and whether the learner took it before any feedback (see rewards.ts). */
   reward: { automatic: number | null; learned: boolean };
 }
@@ -40,6 +42,7 @@ const StoredRecord = z.object({
   exemplars: z.array(z.string()),
   exemplarTokens: z.number(),
   budget: z.object({ exemplars: z.number(), exemplarTokens: z.number() }),
+  labelField: z.string().optional(),
   reward: z.object({ automatic: z.number().nullable(), learned: z.boolean() }),
 });
 

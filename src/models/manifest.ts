@@ -70,6 +70,8 @@ export const AdapterEntrySchema = z.strictObject({
   /** For a fitted adapter: what it was fitted on and how it did on the held-back slice. */
   fit: z.strictObject({
     labels: z.array(z.string()).min(2),
+    /** The labels are this field's values in a structured answer, where it was fitted; absent: the whole answer. */
+    labelField: z.string().min(1).max(64).optional(),
     examples: z.number().int().nonnegative(),
     heldBack: z.number().int().nonnegative(),
     accuracy: z.strictObject({ base: z.number(), current: z.number().nullable(), candidate: z.number() }),

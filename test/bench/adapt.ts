@@ -24,7 +24,13 @@
  * Targets: on label-like kinds (sentiment, topic) the learned combination ≥ 20 points over unadapted from ≤ 100
  * rated examples; analysis + plan ≤ 0.2 ms. Printed, never asserted.
  *
- *   npm run bench:adapt -- [--models a,b] [--kinds topic,sentiment] [--tune N] [--holdout N] [--out DIR]
+ *   npm run bench:adapt -- [--models a,b] [--kinds topic,sentiment] [--tune N] [--holdout N] [--out DIR] [--structured]
+ *
+ * --structured: chat models answer the label-like kinds as JSON, `{"<kind>": "<label>"}` under a response_format
+ * json_schema whose one property is a string `enum` of the kind's labels; right or wrong is that field's value, and
+ * raters correct the whole object. Fits then find the label at that field (its value's position in the answer),
+ * and the held-out items run unadapted and with each fitted adapter only (the labels strategy holds free text, not
+ * JSON, and the learned combination is left out to keep the run short).
  *
  * --tune / --holdout: items per seed (tune seeds 1–3, holdout seeds 101–103); defaults 33 and 20, so at most 99
  * rated examples. BENCH_SMOKE=1: the generated test model, one kind, two items per seed (npm test runs it so).
@@ -93,6 +99,7 @@ function parse() {
       tune: { type: "string", default: SMOKE ? "2" : "33" },
       holdout: { type: "string", default: SMOKE ? "2" : "20" },
       out: { type: "string", default: "eval-results" },
+      structured: { type: "boolean", default: false },
     },
   });
   const tune = Number(values.tune);
@@ -100,7 +107,7 @@ function parse() {
   if (!Number.isInteger(tune) || tune < 1 || !Number.isInteger(holdout) || holdout < 1) throw new Error("--tune and --holdout are positive integers");
   const kinds = (values.kinds?.split(",").map((k) => k.trim()) ?? (SMOKE ? ["topic"] : ["topic", "sentiment"])) as EvalKind[];
   const models = values.models?.split(",").map((m) => m.trim()) ?? (SMOKE ? [TEST_MODEL] : ["smollm2-135m-instruct", "gemma3-270m"]);
-  return { tune, holdout, kinds, models, out: resolve(values.out) };
+  return { tune, holdout, kinds, models, out: resolve(values.out), structured: values.structured };
 }
 
 /** The installed family and the generated model, one request at a time per model (latency per item, not under load). */
@@ -139,9 +146,12 @@ class Client {
 /** One item as `npm run eval` asks it (chat form for chat models, few-shot completion for base models), plus the label. */
 async function ask(client: Client, model: ModelEntry, item: EvalItem, task: string, adaptation: AdaptationRequest, temperature?: number): Promise<Answer> {
   const chat = model.capabilities.includes("chat");
-  const common = { model: model.id, max_tokens: item.maxTokens, seed: item.seed, atomic_task: task, atomic_adaptation: adaptation, ...(temperature === undefined ? {} : { temperature }) };
+  const labelled = chat ? structuredLabels.get(item.kind) : undefined;
+  // A JSON answer is longer than the label alone; its grammar bounds it.
+  const common = { model: model.id, ...(labelled === undefined ? { max_tokens: item.maxTokens } : {}), seed: item.seed, atomic_task: task, atomic_adaptation: adaptation, ...(temperature === undefined ? {} : { temperature }) };
+  const schema = labelled === undefined ? item.schema : labelSchema(item.kind, labelled);
   const body = chat
-    ? { ...common, messages: item.messages, ...(item.schema ? { response_format: { type: "json_schema", json_schema: { name: item.kind, schema: item.schema } } } : {}) }
+    ? { ...common, messages: item.messages, ...(schema ? { response_format: { type: "json_schema", json_schema: { name: item.kind, schema } } } : {}) }
     : { ...common, prompt: item.completion.prompt, stop: item.completion.stop };
   const started = performance.now();
   const response = await client.post(chat ? "/v1/chat/completions" : "/v1/completions", body);
@@ -150,11 +160,19 @@ async function ask(client: Client, model: ModelEntry, item: EvalItem, task: stri
   const text = chat ? choices?.[0]?.message?.content ?? "" : choices?.[0]?.text ?? "";
   const usage = response.json.usage as { prompt_tokens: number } | undefined;
   return {
-    correct: response.status === 200 && item.check(text).correct,
+    correct: response.status === 200 && item.check(labelled === undefined ? text : String((JSON.parse(text) as Record<string, unknown>)[item.kind])).correct,
     promptTokens: usage?.prompt_tokens ?? 0,
     latencyMs,
     executionId: response.headers.get("x-atomic-execution-id") ?? "",
   };
+}
+
+/** --structured: the labels of each label-like kind that chat models answer as JSON, by kind. */
+const structuredLabels = new Map<EvalKind, string[]>();
+
+/** The JSON answer of a label-like kind under --structured: one property, the kind, a string enum of its labels. */
+function labelSchema(kind: EvalKind, labels: readonly string[]): Record<string, unknown> {
+  return { type: "object", properties: { [kind]: { type: "string", enum: labels } }, required: [kind] };
 }
 
 /**
@@ -263,8 +281,13 @@ async function main(): Promise<void> {
   const client = new Client(gateway.url, readFileSync(join(dir, "data", ADMIN_KEY_FILE), "utf8").trim());
   const tuneItems = (kind: EvalKind) => generateEvalItems({ seeds: DEFAULT_TUNE_SEEDS, perKind: options.tune, kinds: [kind] });
   const holdoutItems = (kind: EvalKind) => generateEvalItems({ seeds: DEFAULT_HOLDOUT_SEEDS, perKind: options.holdout, kinds: [kind] });
+  if (options.structured) {
+    for (const kind of options.kinds.filter((k) => LABEL_KINDS.includes(k))) {
+      structuredLabels.set(kind, [...new Set([...tuneItems(kind), ...holdoutItems(kind)].map((item) => String(item.expected)))].sort());
+    }
+  }
   console.log(`atomic bench:adapt — ${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}, 1 llama.cpp thread per model, node ${process.version}`);
-  console.log(`models ${models.map((m) => m.id).join(", ")}; kinds ${options.kinds.join(", ")}; tune seeds ${DEFAULT_TUNE_SEEDS.join(", ")} × ${options.tune}, holdout seeds ${DEFAULT_HOLDOUT_SEEDS.join(", ")} × ${options.holdout}`);
+  console.log(`models ${models.map((m) => m.id).join(", ")}; kinds ${options.kinds.join(", ")}${options.structured ? " (label-like kinds answered as JSON with an enum field)" : ""}; tune seeds ${DEFAULT_TUNE_SEEDS.join(", ")} × ${options.tune}, holdout seeds ${DEFAULT_HOLDOUT_SEEDS.join(", ")} × ${options.holdout}`);
 
   const rows: Row[] = [];
   const plans: Array<Record<string, unknown>> = [];
@@ -280,7 +303,7 @@ async function main(): Promise<void> {
         const answer = await ask(client, model, item, taskOf(model, kind), "auto");
         // A wrong answer is rated 0 with the right label as its correction, as a reviewer would: it then teaches
         // with the right answer (exemplars, fitting); the model's own right answers teach as they are.
-        const correction = !answer.correct && typeof item.expected === "string" ? { correction: item.expected } : {};
+        const correction = answer.correct || typeof item.expected !== "string" ? {} : { correction: structuredLabels.has(kind) && model.capabilities.includes("chat") ? { [kind]: item.expected } : item.expected };
         await client.post("/v1/feedback", { execution_id: answer.executionId, score: answer.correct ? 1 : 0, ...correction });
         if (answer.correct) right++;
         process.stderr.write(answer.correct ? "+" : ".");
@@ -306,6 +329,7 @@ async function main(): Promise<void> {
         const learned = ((state.classes as Array<{ models: Array<Record<string, unknown>> }>)[0]?.models ?? []).find((m) => m.model === model.id);
         plans.push({ model: model.id, kind, rated: rated.get(`${model.id}/${kind}`), strategies: learned?.strategies ?? [], preset: learned?.preset ?? null, maxTokens: learned?.max_tokens ?? null });
         for (const condition of CONDITIONS) {
+          if (structuredLabels.has(kind) && chat && !condition.name.startsWith("unadapted")) continue;
           if (condition.needsSchema && (!chat || items.every((item) => item.schema === undefined))) continue;
           process.stderr.write(`holdout ${model.id} ${kind} ${condition.name}: `);
           const answers: Answer[] = [];
@@ -327,6 +351,8 @@ async function main(): Promise<void> {
           fits.push({ model: model.id, kind, examples, ...fit });
           // Alone, then with the answer held to the adapter's labels (the labels strategy).
           for (const [name, strategies] of [[condition, ["adapter"]], [`${condition} + labels`, ["adapter", "labels"]]] as const) {
+            // The labels strategy holds free text; a JSON answer keeps its own grammar.
+            if (strategies.length > 1 && structuredLabels.has(kind) && chat) continue;
             process.stderr.write(`holdout ${model.id} ${kind} ${name}: `);
             const answers: Answer[] = [];
             for (const item of items) {
@@ -340,7 +366,7 @@ async function main(): Promise<void> {
         }
         // 4. With an adapter in service the plan has one more strategy to learn: the tune items once more, learning,
         // then the learned combination again (the adapter of the last fit serves the class).
-        if (fits.some((fit) => fit.model === model.id && fit.kind === kind)) {
+        if (fits.some((fit) => fit.model === model.id && fit.kind === kind) && !(structuredLabels.has(kind) && chat)) {
           await client.post("/v1/admin/adaptation/unfreeze", {});
           await tune(model, kind, "retune with the adapter");
           await client.post("/v1/admin/adaptation/freeze", {});
@@ -387,7 +413,7 @@ async function main(): Promise<void> {
   mkdirSync(options.out, { recursive: true });
   const file = join(options.out, `adapt-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   writeFileSync(file, `${JSON.stringify({
-    run: { at: new Date().toISOString(), machine: `${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}`, threads: 1, tuneSeeds: DEFAULT_TUNE_SEEDS, holdoutSeeds: DEFAULT_HOLDOUT_SEEDS, tunePerSeed: options.tune, holdoutPerSeed: options.holdout, wallSeconds: round((performance.now() - started) / 1000, 1) },
+    run: { at: new Date().toISOString(), structured: options.structured, machine: `${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}`, threads: 1, tuneSeeds: DEFAULT_TUNE_SEEDS, holdoutSeeds: DEFAULT_HOLDOUT_SEEDS, tunePerSeed: options.tune, holdoutPerSeed: options.holdout, wallSeconds: round((performance.now() - started) / 1000, 1) },
     models: models.map((m) => ({ id: m.id, sha256: m.sha256 })),
     rows, plans, fits, overhead: { analysisUs: round(analysisUs, 2), rankingMs: round(rankingMs, 3) },
   }, null, 2)}\n`);

@@ -89,6 +89,7 @@ export function toRef(manifestPath: string, entry: AdapterEntry): AdapterRef {
     path: modelFilePath(manifestPath, entry),
     scale: entry.scale,
     ...(entry.fit === undefined ? {} : { labels: entry.fit.labels }),
+    ...(entry.fit?.labelField === undefined ? {} : { labelField: entry.fit.labelField }),
   };
 }
 

@@ -14,7 +14,11 @@ describe("reading a rated answer as a label", () => {
     expect(labelOf({ label: "spam", score: 1 }, "label")).toBe("spam");
     expect(labelOf('{"label":"ham"}', "label")).toBe("ham");
     expect(labelOf({ other: "spam" }, "label")).toBeNull();
-    expect(labelOf("not json", "label")).toBeNull();
+    // A rater's correction of the field alone.
+    expect(labelOf("ham", "label")).toBe("ham");
+    expect(labelOf("Ham.", "label", ["spam", "ham"])).toBe("ham");
+    expect(labelOf("not a label", "label", ["spam", "ham"])).toBeNull();
+    expect(labelOf(["spam"], "label")).toBeNull();
   });
 
   it("given the labels, matches an answer up to case, quotes and a final full stop, and refuses any other", () => {

@@ -3,6 +3,7 @@ import type { AuditEvent } from "../../audit/core/entry.js";
 import type { GenerationInput } from "../../inference/interface.js";
 import { CLASSIFICATIONS, classificationLevel, type Classification } from "../../policy/classification.js";
 import type { RatedExample, RatedExamples } from "../exemplars/interface.js";
+import { answerObject, answerPrefixGrammar } from "./fit/answer-prefix.js";
 import { checkFitExamples, FitError } from "./fit/fit-adapter.js";
 import type { AdapterFitService, FitOutcome } from "./fit-service.js";
 
@@ -13,7 +14,10 @@ export interface FitFromRatingsRequest {
   taskClass: string;
   /** The labels to fit; absent: every label the examples carry (at least two). */
   labels?: string[];
-  /** For structured answers: the field of the answer's JSON object that holds the label. */
+  /**
+   * For structured answers: the field of the answer's JSON object that holds the label. Absent: the field the rated
+   * executions' adaptation records name (the answer schema's one string-enum property), if any; else the whole answer.
+   */
   labelField?: string;
   /** The highest classification of example to fit on; the adapter then serves requests at or above what it used. */
   maxClassification: Classification;
@@ -68,11 +72,20 @@ export class AdapterFitJobs {
       minScore: this.minScore,
       limit: request.maxExamples,
     });
-    const usable = found.map((example) => ({ example, input: fitInputOf(example), label: labelOf(example.output, request.labelField, request.labels) }))
-      .filter((e): e is { example: RatedExample; input: GenerationInput; label: string } => e.input !== null && e.label !== null);
+    const field = request.labelField ?? recordedLabelField(request.taskClass, found);
+    const usable = found.map((example) => {
+      const input = fitInputOf(example);
+      const label = labelOf(example.output, field, request.labels);
+      if (input === null || label === null) return null;
+      if (field === undefined) return { example, input, label };
+      // Fitted where the field's value begins in the model's own answer (the correction's, where the model's lacks it).
+      const prefix = [example.answer, example.output].map((answer) => answerObject(answer)).map((answer) => (answer === null ? null : answerPrefixGrammar(field, answer))).find((p) => p !== null);
+      return prefix === undefined || prefix === null ? null : { example, input, label, prefix };
+    }).filter((e) => e !== null);
     const labels = request.labels ?? [...new Set(usable.map((e) => e.label))].sort();
     const examples = usable.filter((e) => labels.includes(e.label));
-    if (examples.length === 0) throw new FitError("fit_too_few_examples", `no rated example of ${request.taskClass} carries one of the labels (${found.length} rated, ${usable.length} with a label-like answer)`);
+    const what = field === undefined ? "a label-like answer" : `a structured answer with a label in ${JSON.stringify(field)}`;
+    if (examples.length === 0) throw new FitError("fit_too_few_examples", `no rated example of ${request.taskClass} carries one of the labels (${found.length} rated, ${usable.length} with ${what})`);
     const classification = examples.map((e) => e.example.classification).reduce((a, b) => (classificationLevel(b) > classificationLevel(a) ? b : a));
 
     checkFitExamples(labels, examples);
@@ -87,7 +100,8 @@ export class AdapterFitJobs {
       tenant: request.tenant,
       classification,
       labels,
-      examples: examples.map((e) => ({ input: e.input, label: e.label })),
+      ...(field === undefined ? {} : { labelField: field }),
+      examples: examples.map((e) => ({ input: e.input, label: e.label, ...("prefix" in e ? { prefix: e.prefix } : {}) })),
       actor: request.actor,
     });
     this.remember(job);
@@ -128,20 +142,26 @@ function fitInputOf(example: RatedExample): GenerationInput | null {
 }
 
 /**
- * A label-like answer: a short single line, or one string field of a JSON object. Given the labels, an answer that
+ * The label field the rated executions' adaptation records name; undefined where none names one (plain answers).
+ * Answers of one class under schemas with different label fields are not fitted together: the operator chooses.
+ */
+function recordedLabelField(taskClass: string, found: readonly RatedExample[]): string | undefined {
+  const fields = [...new Set(found.flatMap((example) => (example.labelField === undefined ? [] : [example.labelField])))];
+  if (fields.length > 1) throw new FitError("fit_label_field_ambiguous", `the rated answers of ${taskClass} have different label fields (${fields.sort().join(", ")}); name one as label_field`);
+  return fields[0];
+}
+
+/**
+ * A label-like answer: a short single line, or one string field of a JSON object (or, given a field, a string that
+ * is not a JSON object: a rater's correction of that field alone). Given the labels, an answer that
  * reads as one of them up to case, quotes and a final full stop ("Sports." for `sports`) counts as that label.
  */
 export function labelOf(output: unknown, field?: string, labels?: readonly string[]): string | null {
   let value = output;
   if (field !== undefined) {
-    if (typeof value === "string") {
-      try {
-        value = JSON.parse(value);
-      } catch {
-        return null;
-      }
-    }
-    value = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[field] : undefined;
+    // A rater may correct a structured answer with the whole object or with the field's value alone.
+    const answer = answerObject(value);
+    value = answer !== null ? answer[field] : typeof value === "string" ? value : undefined;
   }
   if (typeof value !== "string") return null;
   const label = value.trim();

@@ -7,6 +7,7 @@ import { nextVersion, pinAdapter, promoteAdapter, promotedOf, type AdapterSlot }
 import type { Classification } from "../../policy/classification.js";
 import { loadManifest, modelFilePath, type AdapterEntry } from "../../models/manifest.js";
 import { fitAdapter, FitError, type FitAdapterResult } from "./fit/fit-adapter.js";
+import type { AnswerPrefix } from "./fit/answer-prefix.js";
 import type { ProbeOptions } from "./fit/probe.js";
 
 export interface FitServiceOptions {
@@ -34,7 +35,12 @@ export interface FitRequest {
   /** The highest classification among the examples: the adapter serves requests at or above it only. */
   classification?: Classification;
   labels: string[];
-  examples: Array<{ input: GenerationInput; label: string }>;
+  /**
+   * The label is this field of a structured answer (answer-prefix.ts); each example then carries the answer's
+   * beginning up to the field's value, where the adapter is fitted. Absent: the label is the whole answer.
+   */
+  labelField?: string;
+  examples: Array<{ input: GenerationInput; label: string; prefix?: AnswerPrefix }>;
   /** Who asked, for the audit events. */
   actor?: AuditEvent["actor"];
   seed?: number;
@@ -112,7 +118,13 @@ export class AdapterFitService {
       scale: 1,
       status: "candidate",
       createdAt: new Date().toISOString(),
-      fit: { labels: result.labels, examples: result.counts.examples, heldBack: result.counts.heldBack, accuracy: result.accuracy },
+      fit: {
+        labels: result.labels,
+        ...(request.labelField === undefined ? {} : { labelField: request.labelField }),
+        examples: result.counts.examples,
+        heldBack: result.counts.heldBack,
+        accuracy: result.accuracy,
+      },
     };
     pinAdapter(manifestPath, adapter);
     const model = { id: base.id, sha256: base.sha256 };

@@ -45,6 +45,11 @@ export interface AdapterRef {
   scale: number;
   /** A fitted adapter's labels (what its class's answers are); absent for an adapter pinned by an operator. */
   labels?: readonly string[];
+  /**
+   * A fitted adapter whose labels are a field of a structured answer (fit/answer-prefix.ts): it serves requests
+   * whose answer schema has that label field, with its labels among the field's values, and no others.
+   */
+  labelField?: string;
 }
 
 /** Who asks: an adapter fitted on a tenant's data serves that tenant only, and only at or above its data's level. */

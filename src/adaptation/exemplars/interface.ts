@@ -44,6 +44,10 @@ export interface RatedExample {
   input: unknown;
   /** The rater's correction where there is one, else the model's answer. */
   output: unknown;
+  /** The model's own answer as stored (the same as `output` unless corrected); absent where a source does not say. */
+  answer?: unknown;
+  /** The label field of the execution's structured answer, as its adaptation record names it (AdaptationRecord.labelField). */
+  labelField?: string;
   corrected: boolean;
   score: number;
   classification: Classification;

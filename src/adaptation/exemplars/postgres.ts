@@ -20,8 +20,9 @@ export class PostgresRatedExamples implements RatedExamples {
 
   async find(query: RatedExampleQuery): Promise<RatedExample[]> {
     if (query.limit <= 0 || query.classifications.length === 0) return [];
-    const result = await this.pool.query<{ id: string; endpoint: RatedExample["endpoint"]; input: unknown; output: unknown; corrected: boolean; score: number; classification: RatedExample["classification"] }>(
-      `SELECT e.id, e.endpoint, e.input, COALESCE(r.correction, e.output) AS output, r.correction IS NOT NULL AS corrected, r.score, r.classification
+    const result = await this.pool.query<{ id: string; endpoint: RatedExample["endpoint"]; input: unknown; output: unknown; answer: unknown; label_field: string | null; corrected: boolean; score: number; classification: RatedExample["classification"] }>(
+      `SELECT e.id, e.endpoint, e.input, COALESCE(r.correction, e.output) AS output, e.output AS answer,
+              e.parameters->'adaptation'->>'labelField' AS label_field, r.correction IS NOT NULL AS corrected, r.score, r.classification
          FROM adaptation_rated_examples r
          JOIN executions e ON e.id = r.execution_id AND e.tenant = r.tenant
         WHERE r.tenant = $1 AND r.task_class = $2 AND r.classification = ANY($4::text[]) AND e.content_erased_at IS NULL
@@ -31,7 +32,8 @@ export class PostgresRatedExamples implements RatedExamples {
       [query.tenant, query.taskClass, query.minScore, query.classifications, query.limit],
     );
     return result.rows.map((row) => ({
-      executionId: row.id, endpoint: row.endpoint, input: row.input, output: row.output, corrected: row.corrected, score: row.score, classification: row.classification,
+      executionId: row.id, endpoint: row.endpoint, input: row.input, output: row.output, answer: row.answer, corrected: row.corrected, score: row.score, classification: row.classification,
+      ...(row.label_field === null ? {} : { labelField: row.label_field }),
     }));
   }
 }

@@ -61,6 +61,7 @@ export async function adapt(deps: PipelineDeps, request: GenerationRequest, inge
     inputTokens: features.inputTokens,
     maxTokens: Math.min(request.options.maxTokens ?? defaultMaxTokens, limit),
     structured: request.structured?.kind ?? null,
+    answerSchema: given.structured?.kind === "json_schema" ? given.structured.schema : null,
     schemaShown: request.showSchema === true,
     requested: request.options.adaptation ?? "auto",
     expectedLatencyMs: selected.decision?.assignments[0]?.expectedLatencyMs ?? null,
@@ -103,6 +104,7 @@ export async function adapt(deps: PipelineDeps, request: GenerationRequest, inge
       exemplars: prompt.exemplars,
       exemplarTokens: prompt.exemplarTokens,
       budget: plan.budget,
+      ...(plan.labelField === null ? {} : { labelField: plan.labelField }),
     },
   };
 }

@@ -14,6 +14,9 @@ describe("model, routing and adaptation benchmarks in smoke mode", { timeout: SM
   it("bench:adapt: adaptation through the gateway, each strategy and the learned plan", () =>
     smoke("test/bench/adapt.ts", { BENCH_SMOKE: "1" }, [/atomic bench:adapt/, /unadapted/, /learned plans/, /overhead per request: analysis \+ plan/], ["--out", mkdtempSync(join(tmpdir(), "atomic-adapt-smoke-"))]));
 
+  it("bench:adapt --structured: a label inside a JSON answer, fitted at its field and served", () =>
+    smoke("test/bench/adapt.ts", { BENCH_SMOKE: "1" }, [/answered as JSON with an enum field/, /fitted adapter \(25 rated\)\s+\d+ %/, /25 rated → \S+\.v1: held back/], ["--structured", "--tune", "9", "--out", mkdtempSync(join(tmpdir(), "atomic-adapt-smoke-"))]));
+
   it("adapters: switch cost, fitting and the accuracy of fitted adapters", () =>
     smoke("test/bench/adapters.ts", { BENCH_ADAPTERS_MODEL: "generated" }, [/1\. adapter switch cost/, /2\. fitting/, /3\. accuracy lift/, /4\. the fit alone/]));
 });

@@ -1,6 +1,7 @@
 import { fork } from "node:child_process";
 import type { GenerationInput } from "../../../inference/interface.js";
 import { seededRng } from "../../../util/rng.js";
+import type { AnswerPrefix } from "./answer-prefix.js";
 import type { FitJob, FitJobResult } from "./fit-job.js";
 import type { FitProcessReply } from "./fit-process.js";
 import type { ProbeOptions } from "./probe.js";
@@ -18,7 +19,8 @@ import type { ProbeOptions } from "./probe.js";
 export interface FitAdapterOptions {
   baseModel: { id: string; path: string; sha256: string };
   labels: string[];
-  examples: Array<{ input: GenerationInput; label: string }>;
+  /** `prefix`: the label is a field of a structured answer that begins so (FitJob). */
+  examples: Array<{ input: GenerationInput; label: string; prefix?: AnswerPrefix }>;
   /** The adapter promoted for this task class now; null or absent: the base model serves it. */
   current?: FitJob["current"];
   /** Where to write the candidate adapter file. */
@@ -71,7 +73,7 @@ export async function fitAdapter(options: FitAdapterOptions): Promise<FitAdapter
   const job: FitJob = {
     base: options.baseModel,
     labels,
-    examples: options.examples.map((e) => ({ input: e.input, label: labels.indexOf(e.label) })),
+    examples: options.examples.map((e) => ({ input: e.input, label: labels.indexOf(e.label), ...(e.prefix === undefined ? {} : { prefix: e.prefix }) })),
     heldBack: heldBackIndexes(options.examples.map((e) => labels.indexOf(e.label)), labels.length, options.heldBackShare ?? 0.2, options.seed ?? 1),
     current: options.current ?? null,
     output: options.output,

@@ -3,13 +3,14 @@ import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
+import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, type Llama, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import { encodeLoraAdapter } from "../../../models/adapters/lora-gguf.js";
 import { sha256OfDescriptor } from "../../../models/digest.js";
 import { readGgufHeaderFromFd } from "../../../models/gguf/reader.js";
 import type { GenerationInput } from "../../../inference/interface.js";
 import { chatWrapperFor, promptTokens } from "../../../inference/llama/chat-prompt.js";
 import { adapterDelta } from "./adapter-delta.js";
+import type { AnswerPrefix } from "./answer-prefix.js";
 import { HiddenStates } from "./hidden-states.js";
 import { exampleGeometry, labelGeometry, labelLogits, labelLogitsForDelta, type ExampleGeometry, type LabelGeometry } from "./label-geometry.js";
 import { feedForwardActivation, finalResidual, toFeatureModel, readLastBlock, readOutputRows, type LastBlock } from "./last-block.js";
@@ -19,8 +20,12 @@ import { DEFAULT_PROBE_OPTIONS, fitProbe, probeOutput, type Probe, type ProbeOpt
 export interface FitJob {
   base: { id: string; path: string; sha256: string };
   labels: string[];
-  /** Each example's input as a request would carry it, and the index of its correct label. */
-  examples: Array<{ input: GenerationInput; label: number }>;
+  /**
+   * Each example's input as a request would carry it, and the index of its correct label. `prefix`: the label is a
+   * field of a structured answer, and this is the answer up to where the field's value begins (answer-prefix.ts);
+   * the model writes it, greedily, under that grammar, and the hidden state is read after it.
+   */
+  examples: Array<{ input: GenerationInput; label: number; prefix?: AnswerPrefix }>;
   /** Indexes of the examples kept out of the fit, to compare the candidate with the current adapter and the base. */
   heldBack: number[];
   /** The adapter now promoted for this task class, if any. */
@@ -84,7 +89,7 @@ export async function runFitJob(job: FitJob): Promise<FitJobResult> {
     const featureFd = openSync(featurePath, "r");
     const featureModel = await llama.loadModel({ modelPath: descriptorPath(featureFd, featurePath) });
     const wrapper = chatWrapperFor(model);
-    const prompts = job.examples.map((example) => promptTokens(model, wrapper, example.input));
+    const prompts = await withAnswerPrefixes(llama, model, job, job.examples.map((example) => promptTokens(model, wrapper, example.input)));
     const { features, worstMismatch } = await extract(model, featureModel, block, geometry, prompts, job);
     if (worstMismatch > MAX_MISMATCH) {
       throw new FitRefusal("fit_model_mismatch", `the last step reconstructed from llama.cpp's states is off by ${(worstMismatch * 100).toFixed(1)} %; this model's last block is not what fitting assumes`);
@@ -143,6 +148,64 @@ function adapterBytes(job: FitJob, block: LastBlock, geometry: LabelGeometry, pr
       ["atomic.fit.labels", JSON.stringify(job.labels)],
     ],
   });
+}
+
+/**
+ * Each prompt followed by the beginning of its structured answer where the label is a field of one: the tokens the
+ * model writes, greedily, under the answer's prefix grammar — so the hidden state is read where the model host,
+ * generating the whole answer under the request's grammar, chooses the label's first token.
+ */
+async function withAnswerPrefixes(llama: Llama, model: LlamaModel, job: FitJob, prompts: Token[][]): Promise<Token[][]> {
+  if (!job.examples.some((example) => example.prefix !== undefined)) return prompts;
+  const longest = Math.max(...job.examples.map((example, i) => prompts[i]!.length + (example.prefix?.maxChars ?? 0)));
+  if (longest + 1 > job.contextSize) throw new FitRefusal("fit_prompt_too_long", `an example's prompt and answer prefix are up to ${longest} tokens, more than the ${job.contextSize}-token context`);
+  const context = await model.createContext({ contextSize: Math.min(job.contextSize, Math.max(256, longest + 1)), threads: job.threads, sequences: 1 });
+  const grammars = new Map<string, LlamaGrammar>();
+  try {
+    const sequence = context.getSequence();
+    const out: Token[][] = [];
+    for (const [i, example] of job.examples.entries()) {
+      const prompt = prompts[i]!;
+      if (example.prefix === undefined) {
+        out.push(prompt);
+        continue;
+      }
+      let grammar = grammars.get(example.prefix.grammar);
+      if (grammar === undefined) grammars.set(example.prefix.grammar, (grammar = await llama.createGrammar({ grammar: example.prefix.grammar })));
+      out.push([...prompt, ...(await answerPrefixTokens(sequence, prompt, grammar, example.prefix.maxChars))]);
+    }
+    return out;
+  } finally {
+    await context.dispose();
+  }
+}
+
+/**
+ * The tokens a model writes after `prompt`, greedily, until `grammar` is complete (it then allows only the end of
+ * the text). The sequence keeps what the previous call evaluated, and re-evaluates only from where this prompt differs.
+ */
+export async function answerPrefixTokens(sequence: LlamaContextSequence, prompt: readonly Token[], grammar: LlamaGrammar, maxTokens: number): Promise<Token[]> {
+  const held = sequence.contextTokens;
+  let shared = 0;
+  while (shared < prompt.length - 1 && shared < held.length && prompt[shared] === held[shared]) shared++;
+  await sequence.eraseContextTokenRanges([{ start: shared, end: sequence.nextTokenIndex }]);
+  const state = new LlamaGrammarEvaluationState({ model: sequence.model, grammar });
+  const generated: Token[] = [];
+  let complete = false;
+  const evaluation = sequence.evaluate(prompt.slice(shared) as Token[], { temperature: 0, grammarEvaluationState: state });
+  for (;;) {
+    const next = await evaluation.next();
+    // The grammar allows nothing but the end of the text once the prefix is written: the model ends it.
+    if (next.done === true) {
+      complete = true;
+      break;
+    }
+    generated.push(next.value);
+    if (generated.length > maxTokens) break;
+  }
+  await evaluation.return(undefined);
+  if (!complete) throw new FitRefusal("fit_prefix_unfinished", `the model wrote ${generated.length} tokens without finishing an answer's prefix (${JSON.stringify(sequence.model.detokenize(generated).slice(0, 80))})`);
+  return generated;
 }
 
 /** Hidden states of every prompt from both models, in an order that lets consecutive prompts share evaluation. */
