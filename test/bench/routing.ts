@@ -505,6 +505,27 @@ function visibleGap(table: Table): (task: Task) => number {
   };
 }
 
+/**
+ * What a router that knew which cues matter (and nothing else of the text) could learn as the tasks come: each task
+ * ranked by the gap between the two models' success rates so far on earlier tasks with the same cues, both models'
+ * outcomes taught (full feedback). The finite-data counterpart of visibleGap: the distance between the two is
+ * what learning from this many tasks costs any router, before any cost of reading words rather than cues.
+ */
+function cuesLearnedGap(table: Table): (task: Task) => number {
+  const seen = new Map<string, { weak: number; strong: number; n: number }>();
+  const keys = new Map<Task, number>();
+  for (const task of table.tasks) {
+    const cell = seen.get(task.cues!) ?? { weak: 0, strong: 0, n: 0 };
+    // A Beta(1, 1) prior on each rate: an unseen cell ranks in the middle.
+    keys.set(task, (cell.strong + 1) / (cell.n + 2) - (cell.weak + 1) / (cell.n + 2));
+    cell.weak += task.outcomes[0]!.score;
+    cell.strong += task.outcomes[1]!.score;
+    cell.n += 1;
+    seen.set(task.cues!, cell);
+  }
+  return (task) => keys.get(task)!;
+}
+
 async function twoModelCurves(table: Table, seed: number, featurizer: ContentFeaturizer): Promise<void> {
   const levels = levelsOf(table);
   const n = table.tasks.length;
@@ -549,6 +570,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   const oracle = rankCurve(table, (task) => task.outcomes[1]!.score - task.outcomes[0]!.score, realised);
   const ideal = table.tasks[0]?.truth === undefined ? null : rankCurve(table, (task) => task.truth![1]! - task.truth![0]!, realised);
   const visible = table.tasks[0]?.cues === undefined ? null : rankCurve(table, visibleGap(table), realised);
+  const cuesLearned = table.tasks[0]?.cues === undefined ? null : rankCurve(table, cuesLearnedGap(table), realised);
 
   const stats = engineCurves.map((points) => curveStats(points, levels));
   const spread = (key: keyof CurveStats) => {
@@ -563,6 +585,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   console.log(line("engine, full feedback", fixed(full)));
   console.log(line("length rule", fixed(length)));
   console.log(line("random", fixed(random)));
+  if (cuesLearned !== null) console.log(line("text's cues, learned", fixed(cuesLearned)));
   if (visible !== null) console.log(line("text's cues (hindsight)", fixed(visible)));
   if (ideal !== null) console.log(line("ideal (true probabilities)", fixed(ideal)));
   console.log(line("oracle (hindsight)", fixed(oracle)));
