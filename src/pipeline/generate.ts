@@ -76,7 +76,8 @@ export interface GenerationRequest {
   structured?: StructuredSpec;
   /**
    * Shows the model the schema of `structured` in the system message (tasks), as the model is given it: with
-   * placeholders where the request's PII is redacted.
+   * placeholders where the request's PII is redacted. The stored input (an object) then keeps the schema as shown,
+   * unless it is a registered schema shown unchanged (steps/record.ts), so the prompt can be rebuilt from the record.
    */
   showSchema?: boolean;
   /** The caller and the data's classification, for the policy; required wherever deps.policy is set. */

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../../src/audit/core/entry.js";
-import { seededRng } from "../../src/util/rng.js";
 import { auditEvents } from "../support/audit-events.js";
 import { internalPolicyDir } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
+import { colourItems, LABELS, waitForFit } from "./colour-labels.js";
 
 /**
  * Fitting at inference time through the gateway: a tenant's executions of a task class are rated with the right
@@ -13,18 +13,8 @@ import { writeTestModels } from "../support/models.js";
  * data it was fitted on. The task (the colour word in a text names the label) is one a random-weight model cannot do
  * and can be fitted to.
  */
-const LABELS = ["x", "y", "z"];
-const CUES: Record<string, string> = { x: "red", y: "blue", z: "green" };
-const FILLER = ["the", "a", "big", "small", "cat", "dog", "runs", "sits", "on", "mat"];
-function items(count: number, seed: number): Array<{ prompt: string; label: string }> {
-  const random = seededRng(seed);
-  return Array.from({ length: count }, (_, i) => {
-    const label = LABELS[i % LABELS.length]!;
-    const words = Array.from({ length: 4 }, () => FILLER[Math.floor(random() * FILLER.length)]!);
-    words.splice(Math.floor(random() * 5), 0, CUES[label]!);
-    return { prompt: `Text: ${words.join(" ")}\nLabel:`, label };
-  });
-}
+/** The colour items as completion prompts. */
+const items = (count: number, seed: number) => colourItems(count, seed).map(({ text, label }) => ({ prompt: text, label }));
 
 let gw: TestGateway;
 let ward7: string;
@@ -55,13 +45,6 @@ async function adapterOf(key: string, id: string): Promise<string | null> {
   return stored.parameters.adaptation?.adapter?.id ?? null;
 }
 
-async function waitForFit(key: string, id: string): Promise<Record<string, any>> {
-  for (;;) {
-    const job = await (await gw.fetch(`/v1/admin/adaptation/fits/${id}`, { headers: as(key) })).json();
-    if (job.status !== "running") return job;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe("fitting an adapter from a tenant's rated executions", () => {
   it("refuses a fit without enough rated examples, an unknown model, a caller without the admin scope, and a null correction", async () => {
@@ -90,7 +73,7 @@ describe("fitting an adapter from a tenant's rated executions", () => {
     expect(examples).toBe(45);
     // Another tenant cannot read the job.
     expect((await gw.fetch(`/v1/admin/adaptation/fits/${id}`, { headers: as(ward8Admin) })).status).toBe(404);
-    const job = await waitForFit(ward7Admin, id);
+    const job = await waitForFit(gw, ward7Admin, id);
     expect(job).toMatchObject({ status: "succeeded", promoted: true, adapter: { version: 1, classification: "internal" } });
     expect(job.accuracy.candidate).toBeGreaterThan(job.accuracy.base);
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadManifest } from "../../src/models/manifest.js";
-import { seededRng } from "../../src/util/rng.js";
 import { internalPolicyDir } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
+import { colourItems, LABELS, waitForFit } from "./colour-labels.js";
 
 /**
  * Fitting a class whose answers are structured: the label is the `enum` field of a JSON answer
@@ -13,23 +13,11 @@ import { writeTestModels, type TestModels } from "../support/models.js";
  * requests then run with the adapter, every answer still valid against the schema. As in fit-route.test.ts, the
  * colour word in a text names the label: a random-weight model cannot do it and can be fitted to.
  */
-const LABELS = ["x", "y", "z"];
-const CUES: Record<string, string> = { x: "red", y: "blue", z: "green" };
-const FILLER = ["the", "a", "big", "small", "cat", "dog", "runs", "sits", "on", "mat"];
 const SCHEMA = {
   type: "object",
   properties: { count: { type: "integer", minimum: 0, maximum: 9 }, label: { type: "string", enum: LABELS }, note: { type: "string", maxLength: 4 } },
   required: ["count", "label", "note"],
 };
-function items(count: number, seed: number): Array<{ text: string; label: string }> {
-  const random = seededRng(seed);
-  return Array.from({ length: count }, (_, i) => {
-    const label = LABELS[i % LABELS.length]!;
-    const words = Array.from({ length: 4 }, () => FILLER[Math.floor(random() * FILLER.length)]!);
-    words.splice(Math.floor(random() * 5), 0, CUES[label]!);
-    return { text: `Text: ${words.join(" ")}\nLabel:`, label };
-  });
-}
 
 /** The schema, checked by hand: exactly its properties, each within its bounds. */
 function validAnswer(value: Record<string, unknown>, schema: typeof SCHEMA = SCHEMA): boolean {
@@ -71,19 +59,12 @@ async function ask(text: string, options: { schema?: Record<string, unknown> | n
   return { id, content, record: stored.parameters.adaptation as Record<string, any> };
 }
 
-async function waitForFit(id: string): Promise<Record<string, any>> {
-  for (;;) {
-    const job = await (await gw.fetch(`/v1/admin/adaptation/fits/${id}`, { headers: as(admin) })).json();
-    if (job.status !== "running") return job;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe("fitting a class whose label is a field of a structured answer", () => {
   let adapterId: string;
 
   it("records the answer's label field, fits where its value begins, and pins the field with the adapter", async () => {
-    for (const [i, item] of items(45, 1).entries()) {
+    for (const [i, item] of colourItems(45, 1).entries()) {
       const { id, content, record } = await ask(item.text);
       expect(record.labelField).toBe("label");
       const answer = JSON.parse(content) as Record<string, unknown>;
@@ -95,7 +76,7 @@ describe("fitting a class whose label is a field of a structured answer", () => 
     }
     const started = await gw.post("/v1/admin/adaptation/fits", { model: "gen", task_class: "task:colour" }, as(admin));
     expect(started.status).toBe(202);
-    const job = await waitForFit((await started.json()).id);
+    const job = await waitForFit(gw, admin, (await started.json()).id);
     expect(job).toMatchObject({ status: "succeeded", promoted: true, examples: 45, counts: { skipped: 0 } });
     expect(job.accuracy.candidate).toBeGreaterThan(job.accuracy.base);
     adapterId = job.adapter.id;
@@ -106,7 +87,7 @@ describe("fitting a class whose label is a field of a structured answer", () => 
   it("serves the adapter to the class's structured requests, which then answer better and always within the schema", async () => {
     // The manifest is followed within a second.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const held = items(30, 99);
+    const held = colourItems(30, 99);
     const accuracy = async (adaptation: unknown, adapter: string | null) => {
       let correct = 0;
       for (const item of held) {
@@ -125,11 +106,11 @@ describe("fitting a class whose label is a field of a structured answer", () => 
 
   it("does not serve it where the answer has no such field: plain answers, another field, labels the enum lacks", async () => {
     const forced = { strategies: ["adapter", "labels"] };
-    const plain = await ask(items(1, 5)[0]!.text, { schema: null, adaptation: forced });
+    const plain = await ask(colourItems(1, 5)[0]!.text, { schema: null, adaptation: forced });
     expect(plain.record).toMatchObject({ adapter: null, strategies: [] });
     const renamed = { ...SCHEMA, properties: { colour: SCHEMA.properties.label, note: SCHEMA.properties.note }, required: ["colour", "note"] };
-    expect((await ask(items(1, 6)[0]!.text, { schema: renamed, adaptation: forced })).record).toMatchObject({ labelField: "colour", adapter: null });
+    expect((await ask(colourItems(1, 6)[0]!.text, { schema: renamed, adaptation: forced })).record).toMatchObject({ labelField: "colour", adapter: null });
     const fewer = { ...SCHEMA, properties: { ...SCHEMA.properties, label: { type: "string", enum: ["x", "y"] } } };
-    expect((await ask(items(1, 7)[0]!.text, { schema: fewer, adaptation: forced })).record).toMatchObject({ labelField: "label", adapter: null });
+    expect((await ask(colourItems(1, 7)[0]!.text, { schema: fewer, adaptation: forced })).record).toMatchObject({ labelField: "label", adapter: null });
   }, 120_000);
 });

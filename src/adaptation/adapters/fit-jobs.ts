@@ -3,6 +3,7 @@ import type { AuditEvent } from "../../audit/core/entry.js";
 import type { GenerationInput } from "../../inference/interface.js";
 import { CLASSIFICATIONS, classificationLevel, type Classification } from "../../policy/classification.js";
 import type { RatedExample, RatedExamples } from "../exemplars/interface.js";
+import { storedTaskMessages } from "../../pipeline/task-prompt.js";
 import { answerObject, answerPrefixGrammar } from "./fit/answer-prefix.js";
 import { checkFitExamples, FitError } from "./fit/fit-adapter.js";
 import type { AdapterFitService, FitOutcome } from "./fit-service.js";
@@ -133,9 +134,17 @@ export class AdapterFitJobs {
   }
 }
 
-/** The stored input as the model reads it when it answers: a chat or a completion prompt (tasks are not fitted yet). */
-function fitInputOf(example: RatedExample): GenerationInput | null {
+/**
+ * The stored input as the model read it when it answered: a chat, a completion prompt, or a synchronous task's
+ * `{input, instructions, schema?}` rebuilt as the chat the task ran as (its instructions, its work and the schema it
+ * was shown: src/pipeline/task-prompt.ts). Null where it cannot be rebuilt: those are skipped.
+ */
+export function fitInputOf(example: Pick<RatedExample, "endpoint" | "input" | "grammar" | "registeredSchema">): GenerationInput | null {
   const input = example.input as { kind?: unknown; messages?: unknown; prompt?: unknown } | null;
+  if (example.endpoint === "tasks") {
+    const messages = storedTaskMessages(example.input, { structured: example.grammar === "json_schema", registeredSchema: example.registeredSchema ?? null });
+    return messages === null ? null : { kind: "chat", messages };
+  }
   if (input?.kind === "completion" && typeof input.prompt === "string") return { kind: "completion", prompt: input.prompt };
   if (input?.kind === "chat" && Array.isArray(input.messages)) return { kind: "chat", messages: input.messages as Extract<GenerationInput, { kind: "chat" }>["messages"] };
   return null;

@@ -40,12 +40,19 @@ export interface RatedExampleQuery {
 export interface RatedExample {
   executionId: string;
   endpoint: Exclude<ExecutionEndpoint, "embeddings">;
-  /** As stored: a chat or completion input, or a task's `{input, instructions}`. */
+  /** As stored: a chat or completion input, or a synchronous task's `{input, instructions, schema?}`. */
   input: unknown;
   /** The rater's correction where there is one, else the model's answer. */
   output: unknown;
   /** The model's own answer as stored (the same as `output` unless corrected); absent where a source does not say. */
   answer?: unknown;
+  /** The execution's structured-output kind as recorded (`parameters.grammar`: "json_schema", "tools", …); null: free text. */
+  grammar?: string | null;
+  /**
+   * A task's registered schema: the registry's document for the execution's schema reference (tasks show it in the
+   * prompt; src/pipeline/task-prompt.ts storedTaskMessages). Absent without a reference, or where the registry lacks it.
+   */
+  registeredSchema?: Record<string, unknown>;
   /** The label field of the execution's structured answer, as its adaptation record names it (AdaptationRecord.labelField). */
   labelField?: string;
   corrected: boolean;

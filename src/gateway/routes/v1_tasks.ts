@@ -5,7 +5,7 @@ import { runGeneration } from "../../pipeline/generate.js";
 import { planAsyncTask } from "../../pipeline/task-plan.js";
 import { ATTR } from "../../observability/tracing/interface.js";
 import { inSpan } from "../../observability/tracing/spans.js";
-import { taskMessages } from "../../pipeline/task-prompt.js";
+import { DEFAULT_TASK_INSTRUCTIONS, taskMessages, taskWork } from "../../pipeline/task-prompt.js";
 import { taskLinks, webhookAllowed } from "../tasks.js";
 import type { StructuredSpec } from "../../pipeline/structured.js";
 import { uuidv7 } from "../../util/uuidv7.js";
@@ -48,8 +48,6 @@ type TaskRequest = z.infer<typeof TaskRequest>;
 
 const SYNC_ONLY = ["top_p", ...Object.keys(ExtraSampling), ...Object.keys(AdaptationFields)] as Array<keyof TaskRequest>;
 
-const DEFAULT_INSTRUCTIONS = "Complete the task described by the user.";
-
 async function resolveSchema(deps: GatewayDeps, tenant: string, body: TaskRequest): Promise<StructuredSpec | undefined> {
   if (!body.schema) return undefined;
   if ("inline" in body.schema) {
@@ -61,12 +59,16 @@ async function resolveSchema(deps: GatewayDeps, tenant: string, body: TaskReques
   return { kind: "json_schema", schema: record.schema, ref: { name: record.name, version: record.version }, param: "schema" };
 }
 
-/** The schema is not in these: the pipeline shows the model the schema as it is given it (redacted or not). */
+/**
+ * The schema is not in these: the pipeline shows the model the schema as it is given it (redacted or not), and
+ * keeps it with the stored input where the registry cannot say what it was. A fit rebuilds this prompt from the
+ * stored execution (task-prompt.ts storedTaskMessages): what changes here must change there.
+ */
 function buildMessages(body: TaskRequest): ChatMessage[] {
-  return taskMessages(body.instructions ?? DEFAULT_INSTRUCTIONS, workOf(body));
+  return taskMessages(body.instructions ?? DEFAULT_TASK_INSTRUCTIONS, workOf(body));
 }
 
-const workOf = (body: TaskRequest) => (typeof body.input === "string" ? body.input : JSON.stringify(body.input));
+const workOf = (body: TaskRequest) => taskWork(body.input);
 
 /** POST /v1/tasks — Atomic's own task API: input in, schema-validated result out, execution stored. */
 export function registerTasks(app: Hono, deps: GatewayDeps): void {
@@ -128,7 +130,7 @@ async function submitAsync(c: Context, deps: GatewayDeps, body: TaskRequest): Pr
     requestId: c.get("requestId"),
     actor,
     policy: policySubjectOf(c),
-    instructions: body.instructions ?? DEFAULT_INSTRUCTIONS,
+    instructions: body.instructions ?? DEFAULT_TASK_INSTRUCTIONS,
     work: workOf(body),
     ...(structured?.kind === "json_schema" ? { schema: structured.schema } : {}),
     model: body.model,

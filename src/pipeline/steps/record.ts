@@ -3,6 +3,7 @@ import type { AdaptationRecord } from "../../adaptation/record.js";
 import { automaticReward } from "../../adaptation/rewards.js";
 import type { FinishReason } from "../../inference/interface.js";
 import type { ExecutionRecord, SchemaRef } from "../../store/interface.js";
+import { isPlainObject } from "../../structured/json-values.js";
 import type { GenerationRequest, PipelineDeps } from "../generate.js";
 import type { PolicyCheck } from "../policy-gate.js";
 import { countExecution } from "../execution-metrics.js";
@@ -65,7 +66,7 @@ export async function recordGeneration(deps: PipelineDeps, request: GenerationRe
       attempts: usage.attempts,
       ...(adaptation === null ? {} : { adaptation }),
     },
-    input: request.recordedInput ?? request.input,
+    input: storedInput(request, selected),
     output: ending.output,
     schema,
     promptTokens: usage.promptTokens,
@@ -79,6 +80,21 @@ export async function recordGeneration(deps: PipelineDeps, request: GenerationRe
   countExecution(deps.metrics, record, context);
   if (adaptation !== null) deps.metrics?.adaptation(adaptation.mode, adaptation.strategies);
   return adaptation;
+}
+
+/**
+ * The execution's input as stored. Where the prompt showed the schema (tasks: `showSchema`), the stored input keeps
+ * it as the model was shown it (`schema`: with the placeholders the model read), so that the prompt can be rebuilt
+ * from the record (adapter fits: src/pipeline/task-prompt.ts storedTaskMessages) — except a registered schema shown
+ * unchanged: the record's schema reference names it, and the registry keeps each version as it was.
+ */
+function storedInput(request: GenerationRequest, selected: Selected): unknown {
+  const input = request.recordedInput ?? request.input;
+  const shown = selected.given.structured;
+  if (request.showSchema !== true || shown?.kind !== "json_schema" || !isPlainObject(input)) return input;
+  const registered = request.structured?.kind === "json_schema" && request.structured.ref !== null ? request.structured.schema : null;
+  if (registered !== null && JSON.stringify(registered) === JSON.stringify(shown.schema)) return input;
+  return { ...input, schema: shown.schema };
 }
 
 function rewardOf(ending: Ending, usage: Usage, expectedLatencyMs: number | null): AdaptationRecord["reward"] {
