@@ -95,7 +95,8 @@ export class PostgresExecutionStore implements ExecutionStore {
 
   private async writeBatch(batch: PendingExecution[]): Promise<void> {
     const columns = EXECUTION_COLUMNS.map(([, , value]) => batch.map(value));
-    await this.pool.query(INSERT_BATCH, [...columns, batch.map((p) => p.auditId), batch.map((p) => p.auditText)]);
+    // Named, so that each connection parses and plans it once: every answered request runs it.
+    await this.pool.query({ name: "atomic-executions-insert", text: INSERT_BATCH, values: [...columns, batch.map((p) => p.auditId), batch.map((p) => p.auditText)] });
   }
 
   async tokensSince(tenant: string, since: Date): Promise<number> {
