@@ -98,11 +98,12 @@ function refusal(c: Context, status: Refusal["status"], code: string, reason: st
   };
 }
 
-/** The peer's address when served by @hono/node-server; absent for in-process requests (app.request). */
+/**
+ * The peer's address when served by @hono/node-server; absent for in-process requests (app.request), which carry
+ * no connection: asked first, rather than through getConnInfo's TypeError (its stack trace cost ~60 µs a request).
+ */
 export function remoteAddress(c: Context): string | undefined {
-  try {
-    return getConnInfo(c).remote.address;
-  } catch {
-    return undefined;
-  }
+  const env = c.env as { incoming?: unknown; server?: { incoming?: unknown } } | undefined;
+  if (env?.server?.incoming === undefined && env?.incoming === undefined) return undefined;
+  return getConnInfo(c).remote.address;
 }
