@@ -234,7 +234,9 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
     };
     const limits = { maxTokensLimit: config.inference.maxTokensLimit, structuredAttempts: config.inference.structuredAttempts };
     orchestration = await startOrchestration(config, logger, {
-      pipeline: { engine, models, executions: database.stores.executions, contentHasher: audit.hasher, limits, metrics },
+      // The gateway's adaptation too: its worker's microtasks are adapted (and learned from) as its direct path's
+      // requests are, at the classification each task was cleared at on submission.
+      pipeline: { engine, models, executions: database.stores.executions, contentHasher: audit.hasher, limits, metrics, ...(adaptation === undefined ? {} : { adaptation }) },
       catalog: servedNow,
       serving: (id) => engine.isHosted(id),
       router,

@@ -1,5 +1,8 @@
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from "@temporalio/client";
 import { z } from "zod";
+import { STRATEGIES } from "../adaptation/strategies.js";
+import { TASK_LABEL_PATTERN } from "../adaptation/task-class.js";
+import { CLASSIFICATIONS } from "../policy/classification.js";
 import { UUID_PATTERN } from "../util/uuidv7.js";
 import { checkMicrotasks } from "./microtask.js";
 import { CONTROL_TASK_QUEUE } from "./names.js";
@@ -55,6 +58,19 @@ export const TaskInputSchema = z.strictObject({
   assembly: z.enum(["list", "merge"]).optional(),
   learn: z.boolean().optional(),
   webhook: z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(2048) }).optional(),
+  /** Mirrors TaskAdaptation: the decision that cleared the task at submission, its label and adaptation choice. */
+  adaptation: z.strictObject({
+    policy: z.strictObject({
+      hash: z.string(),
+      decision: z.literal("allow"),
+      classification: z.enum(CLASSIFICATIONS),
+      piiKinds: z.array(z.string()),
+      purpose: z.string(),
+      redacted: z.boolean(),
+    }),
+    task: z.string().regex(TASK_LABEL_PATTERN).optional(),
+    request: z.union([z.enum(["auto", "off"]), z.strictObject({ strategies: z.array(z.enum(STRATEGIES)).max(STRATEGIES.length) })]).optional(),
+  }).optional(),
 });
 
 export class InvalidTaskError extends Error {

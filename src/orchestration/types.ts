@@ -2,7 +2,9 @@
  * The data that crosses Temporal: workflow inputs and results, activity requests and outcomes. Everything here is
  * plain JSON (Temporal stores it in the workflow's history), and type-only, so workflow code may import it.
  */
+import type { AdaptationRequest } from "../adaptation/strategies.js";
 import type { ChatMessage } from "../inference/interface.js";
+import type { PolicyRecord } from "../pipeline/policy-gate.js";
 import type { Actor } from "../store/interface.js";
 
 export type MicrotaskInput = { kind: "chat"; messages: ChatMessage[] } | { kind: "completion"; prompt: string };
@@ -82,6 +84,26 @@ export interface TaskInput {
   learn?: boolean;
   /** POSTed the task's outcome once it is recorded (deliverWebhook on GATEWAY_TASK_QUEUE), retried with backoff. */
   webhook?: { url: string };
+  /**
+   * What inference-time adaptation needs of the submission, passed to every microtask's inference. Absent in tasks
+   * submitted before it existed: their microtasks run without adaptation (their classification is not known, and
+   * neither exemplars nor adapters are chosen without one).
+   */
+  adaptation?: TaskAdaptation;
+}
+
+/**
+ * The task as submitted, for adaptation on the inference worker (which runs no policy of its own): the decision
+ * that cleared it at the gateway — its data classification above all: exemplars and adapters come from the task's
+ * tenant only, at or below it — and the caller's task label and adaptation choice.
+ */
+export interface TaskAdaptation {
+  /** The policy decision at submission (classification, PII kinds found, purpose, whether the task was redacted). */
+  policy: PolicyRecord;
+  /** `atomic_task`: the task class adaptation learns under. */
+  task?: string;
+  /** `atomic_adaptation`: "auto" (absent), "off", or the strategies to apply. */
+  request?: AdaptationRequest;
 }
 
 /** What recordOutcomes is told: the task (its decision) and every microtask that ran on a model. */
@@ -188,6 +210,8 @@ export interface InferenceRequest {
    * execution must not teach it a second lesson of its own.
    */
   taskLearns?: boolean;
+  /** The task's TaskInput.adaptation; absent (a task from before it): the inference runs without adaptation. */
+  adaptation?: TaskAdaptation;
   /**
    * Milliseconds since the epoch that the try's execution id is built on, instead of when the try was scheduled: a
    * local activity is scheduled afresh when its workflow task is retried elsewhere, and the id must not change.

@@ -14,7 +14,7 @@ import type { PolicyDecider } from "../policy/index.js";
 import type { Actor, ExecutionEndpoint, ExecutionStore } from "../store/interface.js";
 import type { Violation } from "../structured/index.js";
 import type { ModelDirectory } from "./model-directory.js";
-import type { PolicySubject } from "./policy-gate.js";
+import type { PolicyRecord, PolicySubject } from "./policy-gate.js";
 import type { RequestInput, ToolCallTurn } from "./request-input.js";
 import type { Routing } from "./routing.js";
 import { adaptedAttributes, inferredAttributes, policedAttributes, selectedAttributes, validatedAttributes } from "./step-spans.js";
@@ -82,6 +82,12 @@ export interface GenerationRequest {
   showSchema?: boolean;
   /** The caller and the data's classification, for the policy; required wherever deps.policy is set. */
   policy?: PolicySubject;
+  /**
+   * The policy decision made before this generation, where a pipeline without a policy runs it (an asynchronous
+   * task's microtask on an inference worker: the gateway classified, policed and redacted the task at submission).
+   * Not decided again: adaptation runs at its classification, and the execution record keeps it as its policy.
+   */
+  cleared?: PolicyRecord;
   /** Bidding criteria the caller gave (tasks), over the tenant's and the global ones. */
   criteria?: CriteriaInput;
   /** Stored as the execution's input (with its PII replaced by placeholders); defaults to `input`. */

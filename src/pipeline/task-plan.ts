@@ -1,5 +1,6 @@
 import type { BidRecord, CriteriaInput, RouteDecision } from "../bidding/index.js";
-import type { Microtask, TaskInput } from "../orchestration/types.js";
+import type { AdaptationRequest } from "../adaptation/strategies.js";
+import type { Microtask, TaskAdaptation, TaskInput } from "../orchestration/types.js";
 import { Redactor, redactSchema, schemaTexts } from "../redaction/index.js";
 import type { Actor } from "../store/interface.js";
 import type { ModelDirectory } from "./model-directory.js";
@@ -23,6 +24,9 @@ export interface AsyncTaskRequest {
   options: { maxTokens?: number; temperature?: number; seed?: number };
   /** Where the outcome is POSTed, and how many deliveries before it is given up (webhooks.maxAttempts). */
   webhook?: { url: string; maxAttempts: number };
+  /** `atomic_task` and `atomic_adaptation`, for adaptation on the workers that run the microtasks. */
+  task?: string;
+  adaptation?: AdaptationRequest;
 }
 
 export interface PlannedTask {
@@ -59,10 +63,17 @@ export async function planAsyncTask(deps: TaskPlanDeps, request: AsyncTaskReques
   const work = redactor ? redactor.redactText(request.work).text : request.work;
   const schema = redactor && request.schema ? redactSchema(request.schema, redactor) : request.schema;
   const options = Object.fromEntries(Object.entries(request.options).filter(([, value]) => value !== undefined));
+  // Adaptation on the workers needs the decision made here (the classification above all); the workers run no policy.
+  const adaptation: TaskAdaptation = {
+    policy: { ...check.record, redacted: redact },
+    ...(request.task === undefined ? {} : { task: request.task }),
+    ...(request.adaptation === undefined ? {} : { request: request.adaptation }),
+  };
   const base = {
     taskId: request.taskId,
     requestId: request.requestId,
     actor: request.actor,
+    adaptation,
     ...(request.webhook ? { webhook: { url: request.webhook.url }, policy: { webhook: { maximumAttempts: request.webhook.maxAttempts } } } : {}),
   };
 

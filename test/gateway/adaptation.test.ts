@@ -153,9 +153,10 @@ describe("the request fields", () => {
     const off = await gw.post("/v1/completions", { model: "tiny", prompt: "x", max_tokens: 2, atomic_adaptation: "off" }, as(ward7));
     expect(off.status).toBe(200);
     expect(await adaptationOf(ward7, off.headers.get("x-atomic-execution-id")!)).toMatchObject({ mode: "off", strategies: [] });
-    const asyncTask = await gw.post("/v1/tasks", { input: "x", mode: "async", atomic_task: "triage" }, as(ward7));
+    // The label and adaptation choice go with an asynchronous task to its microtasks; extra sampling does not.
+    const asyncTask = await gw.post("/v1/tasks", { input: "x", mode: "async", atomic_task: "triage", top_k: 5 }, as(ward7));
     expect(asyncTask.status).toBe(400);
-    expect((await asyncTask.json()).error).toMatchObject({ code: "parameter_requires_sync", param: "atomic_task" });
+    expect((await asyncTask.json()).error).toMatchObject({ code: "parameter_requires_sync", param: "top_k" });
     const syncTask = await gw.post("/v1/tasks", { input: "x", max_tokens: 2, atomic_task: "triage", repetition_penalty: 1 }, as(ward7));
     expect(syncTask.status).toBe(200);
     expect(await adaptationOf(ward7, (await syncTask.json()).id)).toMatchObject({ taskClass: "task:triage", sources: { repeatPenalty: "request" } });

@@ -50,10 +50,13 @@ describe("the prompt a fit rebuilds from a stored execution", () => {
     });
   });
 
-  it("skips a task whose prompt it cannot rebuild: a structured answer with no schema known, an asynchronous task's microtask", () => {
+  it("skips a task whose prompt it cannot rebuild (a structured answer with no schema known), and reads a microtask's as stored", () => {
     expect(fitInputOf({ endpoint: "tasks", input: { input: "red", instructions: null }, grammar: "json_schema" })).toBeNull();
+    // An asynchronous task's microtask keeps the chat it ran as (its schema shown in it, where it has one).
     const microtask = { task: "t", microtask: "m1", attempt: 1, input: { kind: "chat", messages: [{ role: "user", content: "red" }] } };
-    expect(fitInputOf({ endpoint: "tasks", input: microtask, grammar: null })).toBeNull();
+    expect(fitInputOf({ endpoint: "tasks", input: microtask, grammar: null })).toEqual({ kind: "chat", messages: [{ role: "user", content: "red" }] });
+    expect(fitInputOf({ endpoint: "tasks", input: microtask, grammar: "json_schema" })).toEqual({ kind: "chat", messages: [{ role: "user", content: "red" }] });
+    expect(fitInputOf({ endpoint: "tasks", input: { ...microtask, input: { kind: "chat" } }, grammar: null })).toBeNull();
     expect(fitInputOf({ endpoint: "chat.completions", input: { kind: "chat", messages: [{ role: "user", content: "red" }] } })).toEqual({ kind: "chat", messages: [{ role: "user", content: "red" }] });
   });
 });

@@ -135,19 +135,33 @@ export class AdapterFitJobs {
 }
 
 /**
- * The stored input as the model read it when it answered: a chat, a completion prompt, or a synchronous task's
+ * The stored input as the model read it when it answered: a chat, a completion prompt, a synchronous task's
  * `{input, instructions, schema?}` rebuilt as the chat the task ran as (its instructions, its work and the schema it
- * was shown: src/pipeline/task-prompt.ts). Null where it cannot be rebuilt: those are skipped.
+ * was shown: src/pipeline/task-prompt.ts), or an asynchronous task's microtask, stored as `{task, microtask, attempt,
+ * input}` whose `input` is the chat it ran as (its predecessors' outputs in place, the schema shown in it). Null
+ * where it cannot be rebuilt: those are skipped.
  */
 export function fitInputOf(example: Pick<RatedExample, "endpoint" | "input" | "grammar" | "registeredSchema">): GenerationInput | null {
   const input = example.input as { kind?: unknown; messages?: unknown; prompt?: unknown } | null;
+  if (example.endpoint === "tasks" && isMicrotaskInput(example.input)) return generationInputOf(example.input.input);
   if (example.endpoint === "tasks") {
     const messages = storedTaskMessages(example.input, { structured: example.grammar === "json_schema", registeredSchema: example.registeredSchema ?? null });
     return messages === null ? null : { kind: "chat", messages };
   }
+  return generationInputOf(input);
+}
+
+/** A chat or completion as stored (the model's input before adaptation added to it); null for anything else. */
+function generationInputOf(stored: unknown): GenerationInput | null {
+  const input = stored as { kind?: unknown; messages?: unknown; prompt?: unknown } | null;
   if (input?.kind === "completion" && typeof input.prompt === "string") return { kind: "completion", prompt: input.prompt };
   if (input?.kind === "chat" && Array.isArray(input.messages)) return { kind: "chat", messages: input.messages as Extract<GenerationInput, { kind: "chat" }>["messages"] };
   return null;
+}
+
+/** A microtask's stored input (src/orchestration/activities/inference.ts): its task, its id, the try, and what it read. */
+function isMicrotaskInput(stored: unknown): stored is { task: unknown; microtask: unknown; input: unknown } {
+  return typeof stored === "object" && stored !== null && !Array.isArray(stored) && "task" in stored && "microtask" in stored && "input" in stored && !("instructions" in stored);
 }
 
 /**

@@ -40,6 +40,8 @@ export function questionOf(input: unknown): string | null {
     const last = [...input.messages].reverse().find((m) => isRecord(m) && m.role === "user" && typeof m.content === "string");
     return last === undefined ? null : (last as { content: string }).content;
   }
+  // An asynchronous task's microtask as stored: {task, microtask, attempt, input}, its input the chat it ran as.
+  if ("microtask" in input && "task" in input && isRecord(input.input) && !("instructions" in input)) return questionOf(input.input);
   // A task as stored: {input, instructions}.
   if ("input" in input && "instructions" in input) return typeof input.input === "string" ? input.input : JSON.stringify(input.input);
   return null;

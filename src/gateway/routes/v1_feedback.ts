@@ -46,6 +46,13 @@ export function registerFeedback(app: Hono, deps: GatewayDeps): void {
         tenant,
         // Stored for operators to read: with detected PII as placeholders, like every other stored text.
         ...(body.comment === undefined ? {} : { comment: redact(body.comment).text }),
+      }).catch((error: unknown) => {
+        // An asynchronous task's microtask: bidding keeps its outcome under the task's decision (feedback on the
+        // task's id revises that), but adaptation planned the execution itself and learns from its rating.
+        if (error instanceof UnknownExecutionError && deps.adaptation !== undefined && adaptationRecordOf(execution.parameters) !== null) {
+          return { executionId: execution.id, outcomes: 0, learned: 0 };
+        }
+        throw error;
       });
       const correction = body.correction === undefined ? undefined : typeof body.correction === "string" ? redact(body.correction).text : redactJson(body.correction).value;
       const adaptation = await adaptationFeedback(deps, execution, body.score, correction);

@@ -34,8 +34,9 @@ export const TaskRequest = z.strictObject({
   temperature: z.number().min(0).max(2).optional(),
   top_p: z.number().gt(0).max(1).optional(),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
-  /** Sampling beyond temperature and top_p, and the task label and adaptation choice: synchronous tasks only. */
+  /** Sampling beyond temperature and top_p: synchronous tasks only. */
   ...ExtraSampling,
+  /** The task label and adaptation choice: a synchronous task's, or every microtask's of an asynchronous one. */
   ...AdaptationFields,
   /** How bidding weighs and constrains the models for this task (model "auto" or omitted). */
   criteria: CriteriaSchema.optional(),
@@ -46,7 +47,7 @@ export const TaskRequest = z.strictObject({
 });
 type TaskRequest = z.infer<typeof TaskRequest>;
 
-const SYNC_ONLY = ["top_p", ...Object.keys(ExtraSampling), ...Object.keys(AdaptationFields)] as Array<keyof TaskRequest>;
+const SYNC_ONLY = ["top_p", ...Object.keys(ExtraSampling)] as Array<keyof TaskRequest>;
 
 async function resolveSchema(deps: GatewayDeps, tenant: string, body: TaskRequest): Promise<StructuredSpec | undefined> {
   if (!body.schema) return undefined;
@@ -136,6 +137,8 @@ async function submitAsync(c: Context, deps: GatewayDeps, body: TaskRequest): Pr
     model: body.model,
     ...(body.criteria === undefined ? {} : { criteria: body.criteria }),
     options: { maxTokens: body.max_tokens, temperature: body.temperature, seed: body.seed },
+    ...(body.atomic_task === undefined ? {} : { task: body.atomic_task }),
+    ...(body.atomic_adaptation === undefined ? {} : { adaptation: body.atomic_adaptation }),
     ...(body.webhook ? { webhook: { url: body.webhook.url, maxAttempts: deps.webhooks.maxAttempts } } : {}),
   }), (plan) => ({ [ATTR.microtasks]: plan.input.microtasks.length }));
   if (planned.decision) setRoutingHeaders(c, planned.decision);

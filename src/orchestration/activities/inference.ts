@@ -112,7 +112,13 @@ export function createInferenceActivities(deps: InferenceActivityDeps): Inferenc
           endpoint: "tasks",
           model: request.model,
           input,
+          // Adaptation as the synchronous path has it: the tenant is the actor's, the classification the one the task
+          // was cleared at on submission (the policy is not run again here), the class its label. Without it (a task
+          // from before it), classification is unknown and the microtask runs unadapted, as it always did.
+          ...(request.adaptation ? { cleared: request.adaptation.policy } : {}),
           options: {
+            ...(request.adaptation?.task !== undefined ? { task: request.adaptation.task } : {}),
+            ...(request.adaptation?.request !== undefined ? { adaptation: request.adaptation.request } : {}),
             ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
             ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
             ...(options.topP !== undefined ? { topP: options.topP } : {}),

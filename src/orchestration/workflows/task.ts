@@ -246,6 +246,8 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
           model,
           predecessors: outputs,
           ...(input.learn ? { taskLearns: true } : {}),
+          // An activity's arguments are not compared on replay: histories from before this field replay unchanged.
+          ...(input.adaptation ? { adaptation: input.adaptation } : {}),
         };
         try {
           let outcome: InferenceOutcome | undefined;

@@ -12,7 +12,7 @@ import type { Selected } from "./select.js";
 export interface Adapted {
   input: GenerationInput;
   params: GenerationParams;
-  /** How adaptation shaped it; null where adaptation is off on this gateway (or in an inference worker). */
+  /** How adaptation shaped it; null where adaptation is off (on this gateway, an `atomic worker`), or a microtask carries no classification. */
   record: Omit<AdaptationRecord, "reward"> | null;
 }
 
@@ -42,7 +42,8 @@ export async function adapt(deps: PipelineDeps, request: GenerationRequest, inge
   };
   const limit = deps.limits.maxTokensLimit;
   const adaptation = deps.adaptation;
-  const classification = request.policy?.classification;
+  // A microtask of an asynchronous task runs at the classification its task was cleared at on submission.
+  const classification = request.policy?.classification ?? request.cleared?.classification;
   if (adaptation === undefined || classification === undefined) {
     const maxTokens = Math.min(request.options.maxTokens ?? defaultMaxTokens, limit);
     return { input: shown, params: { maxTokens, ...generationSampling({ temperature: DEFAULT_TEMPERATURE, ...requested }), ...common }, record: null };

@@ -76,7 +76,10 @@ export async function recordGeneration(deps: PipelineDeps, request: GenerationRe
     completedAt: new Date(),
   };
   const context = { redactor, ...(check === null ? {} : { policy: { ...check.record, redacted: selected.redacted } }) };
-  await recordExecution(deps, record, { ...context, ...(decision === null ? {} : { routing: routingSummary(decision) }) });
+  // A microtask of an asynchronous task keeps the decision its task was cleared with at submission (its
+  // classification, for feedback and exemplars); counted there, not again here.
+  const policy = context.policy ?? request.cleared;
+  await recordExecution(deps, record, { redactor, ...(policy === undefined ? {} : { policy }), ...(decision === null ? {} : { routing: routingSummary(decision) }) });
   countExecution(deps.metrics, record, context);
   if (adaptation !== null) deps.metrics?.adaptation(adaptation.mode, adaptation.strategies);
   return adaptation;
