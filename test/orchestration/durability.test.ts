@@ -45,7 +45,9 @@ async function startWorkerProcess(hostId: string): Promise<ChildProcess> {
 }
 
 beforeAll(async () => {
-  models = writeTestModels([{ id: "alpha" }]);
+  // slow: 512 wide, 8 layers (a few milliseconds a token here), so that its in-place inference is still running when
+  // its worker is killed.
+  models = writeTestModels([{ id: "alpha" }, { id: "slow", options: { seed: 4, embeddingLength: 512, layers: 8, heads: 8, feedForwardLength: 1536 } }]);
   database = await createTestDatabase();
   connection = await NativeConnection.connect({ address });
   client = new Client({ connection, namespace });
@@ -106,6 +108,47 @@ describe("durability", () => {
       expect(result.microtasks[1]!.executionId).toBe(long.id);
       const task = await db.query("SELECT status FROM executions WHERE id = $1", [input.taskId]);
       expect(task.rows).toEqual([{ status: "succeeded" }]);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it("completes a task whose worker is killed while it infers a short microtask in place, recording it once", async () => {
+    const first = await startWorkerProcess("in-place-host");
+    const input: TaskInput = {
+      taskId: uuidv7(),
+      requestId: `req-${uuidv7()}`,
+      actor: { subject: "durability-test", tenant: "default", tokenIdHash: "test" },
+      // Short enough an answer to run in place (LOCAL_INFERENCE_MAX_TOKENS), on the slow model, after a long prompt:
+      // reading it takes the better part of a second, the window the kill must land in.
+      microtasks: [{ id: "only", model: "slow", input: { kind: "completion", prompt: "word ".repeat(1200) }, dependsOn: [], options: { maxTokens: 64, temperature: 1 } }],
+    };
+    const handle = await submitTask(client, input);
+    // Its one workflow task has started on the first worker (locate, then the inference in place): kill it inside.
+    for (;;) {
+      const events = (await handle.fetchHistory()).events ?? [];
+      if (events.some((e) => e.workflowTaskStartedEventAttributes)) break;
+      await delay(10);
+    }
+    const died = new Promise((resolve) => first.once("exit", resolve));
+    first.kill("SIGKILL");
+    await died;
+
+    // The workflow task times out on the dead worker and runs again, from the start, on the next one.
+    await startWorkerProcess("in-place-host");
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: "succeeded", microtasks: [{ id: "only", status: "succeeded", model: "slow" }] });
+    const events = (await handle.fetchHistory()).events ?? [];
+    // The first workflow task was cut short (the kill landed inside it), and no inference went through the server.
+    expect(events.some((e) => e.workflowTaskTimedOutEventAttributes)).toBe(true);
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+
+    const db = new pg.Client({ connectionString: database.url });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ status: string; id: string }>("SELECT status, id::text FROM executions WHERE request_id = $1 AND id <> $2", [input.requestId, input.taskId]);
+      // One record of the microtask, the one the result names: the killed try recorded nothing, or its rerun found it.
+      expect(rows).toEqual([{ status: "succeeded", id: result.microtasks[0]!.executionId }]);
     } finally {
       await db.end();
     }
