@@ -93,11 +93,24 @@ describe("embedded PostgreSQL lock recovery", () => {
   });
 
   it("removes a lock whose pid is a zombie, which PostgreSQL itself takes for a live server", async () => {
-    // The shell forks a child that exits at once, then becomes a sleep that never collects it.
-    const parent = spawnStray("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { asServerAccount: true });
-    const [zombieLine] = (await once(createInterface({ input: parent.stdout! }), "line")) as [string];
-    const zombie = Number(zombieLine);
-    while (inspectProcess(zombie)?.exited !== true) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The shell forks a child that exits a moment later, once the shell has become a sleep that never collects it.
+    // A shell slowed past that moment may collect the child itself before it execs: then it is gone, and again.
+    let zombie = 0;
+    for (let attempt = 0; zombie === 0 && attempt < 5; attempt++) {
+      const parent = spawnStray("sh", ["-c", "sleep 0.2 & echo $!; exec sleep 30"], { asServerAccount: true });
+      const [line] = (await once(createInterface({ input: parent.stdout! }), "line")) as [string];
+      const child = Number(line);
+      for (;;) {
+        const state = inspectProcess(child);
+        if (state === null) break;
+        if (state.exited) {
+          zombie = child;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    expect(zombie).toBeGreaterThan(0);
     writeLock("postmaster.pid", zombie);
 
     const lines = await startRecording();
