@@ -10,6 +10,13 @@ export const LABELS = ["x", "y", "z"];
 export const CUES: Record<string, string> = { x: "red", y: "blue", z: "green" };
 const FILLER = ["the", "a", "big", "small", "cat", "dog", "runs", "sits", "on", "mat"];
 
+/** A structured answer whose one string enum (its label field) holds the labels, between two other fields. */
+export const COLOUR_SCHEMA = {
+  type: "object",
+  properties: { count: { type: "integer", minimum: 0, maximum: 9 }, label: { type: "string", enum: LABELS }, note: { type: "string", maxLength: 4 } },
+  required: ["count", "label", "note"],
+};
+
 /** `count` items, the labels in turn, seeded: the same seed gives the same texts. */
 export function colourItems(count: number, seed: number): Array<{ text: string; label: string }> {
   const random = seededRng(seed);

@@ -3,7 +3,7 @@ import { loadManifest } from "../../src/models/manifest.js";
 import { internalPolicyDir } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
-import { colourItems, LABELS, waitForFit } from "./colour-labels.js";
+import { colourItems, COLOUR_SCHEMA as SCHEMA, LABELS, waitForFit } from "./colour-labels.js";
 
 /**
  * Fitting a class whose answers are structured: the label is the `enum` field of a JSON answer
@@ -13,11 +13,6 @@ import { colourItems, LABELS, waitForFit } from "./colour-labels.js";
  * requests then run with the adapter, every answer still valid against the schema. As in fit-route.test.ts, the
  * colour word in a text names the label: a random-weight model cannot do it and can be fitted to.
  */
-const SCHEMA = {
-  type: "object",
-  properties: { count: { type: "integer", minimum: 0, maximum: 9 }, label: { type: "string", enum: LABELS }, note: { type: "string", maxLength: 4 } },
-  required: ["count", "label", "note"],
-};
 
 /** The schema, checked by hand: exactly its properties, each within its bounds. */
 function validAnswer(value: Record<string, unknown>, schema: typeof SCHEMA = SCHEMA): boolean {

@@ -6,7 +6,7 @@ import { auditEvents } from "../support/audit-events.js";
 import { internalPolicyDir } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
-import { colourItems, LABELS, waitForFit } from "./colour-labels.js";
+import { colourItems, COLOUR_SCHEMA as SCHEMA, LABELS, waitForFit } from "./colour-labels.js";
 
 /**
  * Synchronous tasks (POST /v1/tasks) as fitting examples of their class, as chat and completion executions are:
@@ -17,11 +17,6 @@ import { colourItems, LABELS, waitForFit } from "./colour-labels.js";
  * a registered one. The colour word in a text names the label (a random-weight model cannot do it and can be fitted
  * to), as in fit-route.test.ts and structured-fit-route.test.ts.
  */
-const SCHEMA = {
-  type: "object",
-  properties: { count: { type: "integer", minimum: 0, maximum: 9 }, label: { type: "string", enum: LABELS }, note: { type: "string", maxLength: 4 } },
-  required: ["count", "label", "note"],
-};
 const INSTRUCTIONS = "Label the text by its colour word.";
 /** Plain tasks of their own class are fitted automatically, at this many ratings (the structured class gets fewer). */
 const AUTO_FIT_AT = 48;
