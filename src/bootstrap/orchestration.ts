@@ -133,8 +133,9 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
   }
   return {
     // The worker's own client: with the control worker in this process, a task's first workflow task comes back in
-    // the start's answer and runs here at once (eager start) instead of going through matching.
-    tasks: new TemporalTaskService(worker.client, { eager: embedded }),
+    // the start's answer and runs here at once (eager start) instead of going through matching, with where its models
+    // are served read here at submission (no locate activity before its first inference).
+    tasks: new TemporalTaskService(worker.client, { eager: embedded, ...(embedded && worker.locate ? { locate: worker.locate } : {}) }),
     address,
     advertise: () => worker.advertise(),
     close: async () => {

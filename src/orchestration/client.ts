@@ -4,9 +4,9 @@ import { STRATEGIES } from "../adaptation/strategies.js";
 import { TASK_LABEL_PATTERN } from "../adaptation/task-class.js";
 import { CLASSIFICATIONS } from "../policy/classification.js";
 import { UUID_PATTERN } from "../util/uuidv7.js";
-import { checkMicrotasks } from "./microtask.js";
+import { candidateModels, checkMicrotasks } from "./microtask.js";
 import { CONTROL_TASK_QUEUE } from "./names.js";
-import type { TaskInput, TaskResult } from "./types.js";
+import type { TaskInput, TaskPlacement, TaskResult } from "./types.js";
 import { taskProgressQuery, taskWorkflow, type TaskProgress } from "./workflows/task.js";
 
 const Message = z.strictObject({ role: z.enum(["system", "user", "assistant"]), content: z.string().max(1_000_000) });
@@ -49,6 +49,14 @@ export const TaskPolicySchema = z.strictObject({
   }).optional(),
 });
 
+const QueueName = z.string().min(1).max(1_000);
+/** Mirrors TaskPlacement. */
+const PlacementSchema = z.strictObject({
+  at: z.number().int().nonnegative(),
+  hosts: z.record(z.string(), z.array(QueueName).max(100)),
+  here: QueueName.nullable(),
+});
+
 export const TaskInputSchema = z.strictObject({
   taskId: z.string().regex(UUID_PATTERN, "a UUID"),
   requestId: z.string().min(1),
@@ -71,6 +79,7 @@ export const TaskInputSchema = z.strictObject({
     task: z.string().regex(TASK_LABEL_PATTERN).optional(),
     request: z.union([z.enum(["auto", "off"]), z.strictObject({ strategies: z.array(z.enum(STRATEGIES)).max(STRATEGIES.length) })]).optional(),
   }).optional(),
+  placement: PlacementSchema.optional(),
 });
 
 export class InvalidTaskError extends Error {
@@ -87,6 +96,11 @@ export interface SubmitOptions {
    * control worker of this process polls the control queue, the SDK sends a plain start.
    */
   eager?: boolean;
+  /**
+   * Where this process finds models now, and its own inference queue (see TaskPlacement): passed along with an eager
+   * start, whose first workflow task runs here, so that it need not locate them again.
+   */
+  locate?: (models: string[]) => Promise<Omit<TaskPlacement, "at">>;
 }
 
 /**
@@ -99,15 +113,22 @@ export async function submitTask(client: Client, input: TaskInput, options: Subm
   if (!parsed.success) throw new InvalidTaskError(parsed.error.issues.map((i) => `${i.path.join(".") || "(task)"}: ${i.message}`));
   const problems = checkMicrotasks(input.microtasks);
   if (problems.length > 0) throw new InvalidTaskError(problems);
+  const placed = options.eager && options.locate ? { ...input, placement: await placementOf(input, options.locate) } : input;
   return client.workflow.start(taskWorkflow, {
     workflowId: input.taskId,
     taskQueue: CONTROL_TASK_QUEUE,
-    args: [input],
+    args: [placed],
     workflowIdReusePolicy: "REJECT_DUPLICATE",
     // Read back by getTaskStatus and cancel to answer only the tenant that submitted it.
     memo: { tenant: input.actor.tenant },
     ...(options.eager ? { requestEagerStart: true } : {}),
   });
+}
+
+async function placementOf(input: TaskInput, locate: NonNullable<SubmitOptions["locate"]>): Promise<TaskPlacement> {
+  const at = Date.now();
+  const models = [...new Set(input.microtasks.flatMap(candidateModels))];
+  return { at, ...(await locate(models)) };
 }
 
 /** The tenant a task was submitted for (its workflow's memo); undefined for a workflow started otherwise. */

@@ -90,6 +90,22 @@ export interface TaskInput {
    * neither exemplars nor adapters are chosen without one).
    */
   adaptation?: TaskAdaptation;
+  /**
+   * Where the submitting process found the task's models when it started the workflow, and its own host queue: the
+   * workflow task that the start hands straight back to that process (eager start) runs the first microtasks
+   * without a locate activity first. Used only while fresh (PLACEMENT_MAX_AGE_MS); absent, stale or naming no host
+   * for a model, the workflow locates as before.
+   */
+  placement?: TaskPlacement;
+}
+
+export interface TaskPlacement {
+  /** When it was read, milliseconds since the epoch (the submitting process's clock). */
+  at: number;
+  /** Host task queues per model, freshest first, as locateModels answers. */
+  hosts: Record<string, string[]>;
+  /** The submitting process's own inference queue, null when it serves no models. */
+  here: string | null;
 }
 
 /**

@@ -9,12 +9,12 @@ import type { Logger } from "../observability/logger.js";
 import type { Tracing } from "../observability/tracing/interface.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { ExecutionStore } from "../store/interface.js";
-import { createControlActivities, createGatewayActivities, createInferenceActivities, type GatewayActivityDeps } from "./activities/index.js";
+import { createControlActivities, createGatewayActivities, createInferenceActivities, modelLocator, type GatewayActivityDeps } from "./activities/index.js";
 import { CachedHostDirectory, TemporalHostDirectory } from "./directory.js";
 import { CONTROL_TASK_QUEUE, GATEWAY_TASK_QUEUE, HOST_ID_PATTERN, inferenceTaskQueue } from "./names.js";
 import { ensureTemporalRuntime } from "./runtime.js";
 import { temporalTracing, WORKFLOW_TRACING_MODULE } from "./tracing.js";
-import type { HostAdvertisement } from "./types.js";
+import type { HostAdvertisement, TaskPlacement } from "./types.js";
 import { OperatorError } from "../util/operator-error.js";
 
 /** File name of the workflow bundle `npm run build` writes next to this module in dist/orchestration. */
@@ -90,6 +90,11 @@ export interface RunningAtomicWorker {
    */
   client: Client;
   /**
+   * Where the task's models are served now and this process's inference queue, read as the control activities read
+   * them, for tasks this process starts eagerly (SubmitOptions.locate). Absent without a control worker.
+   */
+  locate?: (models: string[]) => Promise<Omit<TaskPlacement, "at">>;
+  /**
    * Advertises this host's models as served now (see inference.serving), without waiting for the next renewal; a
    * failure is logged and the renewal tries again. Nothing without an inference worker.
    */
@@ -141,6 +146,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
   const inference = options.inference
     ? { taskQueue: inferenceTaskQueue(options.hostId), activities: createInferenceActivities({ pipeline: options.inference.pipeline, hostId: options.hostId, logger: log }) }
     : undefined;
+  const cachedDirectory = new CachedHostDirectory(directory, options.directoryMaxAgeMs ?? 2_000);
   try {
     if (options.control) {
       const source = options.workflows ?? defaultWorkflowSource();
@@ -159,7 +165,7 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
         sinks: tracing.sinks,
         activities: createControlActivities({
           ...options.control,
-          directory: new CachedHostDirectory(directory, options.directoryMaxAgeMs ?? 2_000),
+          directory: cachedDirectory,
           logger: log,
           ...(inference ? { inferenceHere: { taskQueue: inference.taskQueue, runMicrotask: inference.activities.runMicrotask } } : {}),
         }),
@@ -246,10 +252,13 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
   log.info({ taskQueues, identity }, "temporal worker running");
 
   let stopping: Promise<void> | undefined;
+  const locate = modelLocator(cachedDirectory);
+  const here = taskQueues.inference ?? null;
   return {
     hostId: options.hostId,
     taskQueues,
     client,
+    ...(taskQueues.control ? { locate: async (models: string[]) => ({ hosts: await locate(models), here }) } : {}),
     advertise: () => (stopping === undefined ? advertise() : Promise.resolve()),
     done,
     shutdown: () =>

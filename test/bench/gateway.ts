@@ -274,10 +274,14 @@ async function main(): Promise<void> {
     health: { ping: async () => {} }, logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 }, tasks, webhooks: { allow: [], maxAttempts: 1 },
     erasure: new ContentEraser({ count: unused, eraseBatch: unused, tenantsWithContent: unused }, 500),
   });
+  // The headers an HTTP client sends with this body, content-length included: without it Hono's body limit reads
+  // the body through a stream and copies it into a new Request (a chunked upload's path), which no request of the
+  // HTTP runs above takes and which cost ~40 µs of the figure here.
+  const asHttpClientSends = { ...JSON_AS_CALLER, "content-length": String(Buffer.byteLength(body)) };
   const inProcess: number[] = [];
   for (let i = 0; i < LATENCY_REQUESTS + 100; i++) {
     const started = performance.now();
-    const response = await noStore.request("/v1/chat/completions", { method: "POST", headers: JSON_AS_CALLER, body });
+    const response = await noStore.request("/v1/chat/completions", { method: "POST", headers: asHttpClientSends, body });
     await response.arrayBuffer();
     if (i >= 100) inProcess.push(performance.now() - started);
   }

@@ -39,6 +39,17 @@ export function inferencesIn(history: History): ScheduledInference[] {
   return [...scheduled.values()];
 }
 
+/** The local activities a workflow ran, by type, in the order their markers were recorded. */
+export function localActivitiesIn(history: History): string[] {
+  return (history.events ?? []).flatMap((event) => {
+    const marker = event.markerRecordedEventAttributes;
+    if (marker?.markerName !== "core_local_activity") return [];
+    // Core writes the marker's own data as plain JSON, whatever codec the workflow's payloads go through.
+    const data = marker.details?.["data"]?.payloads?.[0];
+    return data ? [defaultPayloadConverter.fromPayload<{ activity_type: string }>(data).activity_type] : [];
+  });
+}
+
 /**
  * Writes a workflow's history as a fixture for replay.test.ts (the export format of `temporal workflow show`); the
  * tests call it when ATOMIC_RECORD_HISTORY is set.

@@ -27,11 +27,12 @@ describe("workflow replay", () => {
   // the task (LOCAL_FINISH_PATCH).
   // *-local-inference-history.json: recorded since a worker that is the host infers short microtasks in place
   // (LOCAL_INFERENCE_PATCH): here-… did so, the others had their inference on a host of its own.
+  // here-placed-history.json: started with the placement read at submission (TaskInput.placement), no locate first.
   it.each([
     "task-history.json", "fallback-history.json", "learn-webhook-history.json", "task-local-control-history.json", "fallback-local-control-history.json",
     "task-local-finish-history.json", "fallback-local-finish-history.json", "learn-webhook-local-finish-history.json",
     "task-local-inference-history.json", "fallback-local-inference-history.json", "learn-webhook-local-inference-history.json",
-    "here-local-inference-history.json",
+    "here-local-inference-history.json", "here-placed-history.json",
   ])("replays %s deterministically", async (name) => {
     await expect(Worker.runReplayHistory(WORKER, fixture(name), name)).resolves.toBeUndefined();
   });

@@ -22,6 +22,7 @@ import type {
   Microtask,
   MicrotaskResult,
   TaskInput,
+  TaskPlacement,
   TaskPolicy,
   TaskResult,
   WebhookBody,
@@ -101,6 +102,12 @@ export const LOCAL_INFERENCE_PATCH = "local-inference";
  */
 export const LOCAL_INFERENCE_MAX_TOKENS = 64;
 
+/**
+ * How far apart a placement read at submission (TaskInput.placement) and the task's first workflow task may be for
+ * the placement to stand in for a locate activity: as old as the copy of the directory locate itself may read.
+ */
+export const PLACEMENT_MAX_AGE_MS = 2_000;
+
 // The learner is a nicety: a gateway that is not there within a minute, or a store that keeps failing, costs one
 // task's lesson, never the task.
 const learner = proxyActivities<Pick<GatewayActivities, "recordOutcomes">>({
@@ -146,6 +153,16 @@ function inferenceHere(policy: TaskPolicy): Pick<ControlActivities, "runMicrotas
     startToCloseTimeout: p.startToCloseMs,
     retry: { initialInterval: p.initialIntervalMs, backoffCoefficient: 2, maximumAttempts: p.maximumAttempts, nonRetryableErrorTypes: [NOT_HERE] },
   });
+}
+
+/**
+ * The placement the task was submitted with, for a microtask that starts with the task: when it was read at most
+ * PLACEMENT_MAX_AGE_MS from the first workflow task and names a host for each of the microtask's models. Null: locate.
+ */
+function placedAtSubmission(submitted: TaskPlacement | undefined, models: readonly string[], firstTaskTime: number, inferHere: boolean): { placement: Record<string, string[]>; here: string | null } | null {
+  if (submitted === undefined || Math.abs(firstTaskTime - submitted.at) > PLACEMENT_MAX_AGE_MS) return null;
+  if (!models.every((model) => (submitted.hosts[model]?.length ?? 0) > 0)) return null;
+  return { placement: submitted.hosts, here: inferHere ? submitted.here : null };
 }
 
 /** Whether a failure says the local try ran on a worker that is not the chosen host. */
@@ -194,6 +211,8 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
     hostsPerModel: input.policy?.hostsPerModel ?? DEFAULT_TASK_POLICY.hostsPerModel,
     webhook: { ...DEFAULT_TASK_POLICY.webhook, ...input.policy?.webhook },
   };
+  // The first workflow task's time (the same on replay): whether the placement read at submission is fresh.
+  const firstTaskTime = Date.now();
   const startTime = workflowInfo().startTime;
   const startedAt = startTime.toISOString();
   const byId = new Map(input.microtasks.map((m) => [m.id, m]));
@@ -228,7 +247,9 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
     state.state = "running";
     const outputs = Object.fromEntries(predecessors.map((p) => [p.id, outputText(p)]));
     const models = candidateModels(microtask);
-    const { placement, here } = inferHere ? await quick.locateModelsHere(models) : { placement: await quick.locateModels(models), here: null };
+    const { placement, here } =
+      (microtask.dependsOn.length === 0 ? placedAtSubmission(input.placement, models, firstTaskTime, inferHere) : null) ??
+      (inferHere ? await quick.locateModelsHere(models) : { placement: await quick.locateModels(models), here: null });
     const short = (microtask.options?.maxTokens ?? Infinity) <= LOCAL_INFERENCE_MAX_TOKENS;
     const fallbacks: FailedAttempt[] = [];
     for (const model of models) {
