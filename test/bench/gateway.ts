@@ -55,6 +55,8 @@ const THREADS = Number(process.env.BENCH_THREADS ?? Math.max(1, Math.floor(avail
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const LATENCY_REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const SMOKE = process.env.BENCH_SMOKE === "1";
+/** In-process requests before the steady-state sample: V8 has compiled the request path well before this many. */
+const IN_PROCESS_WARM_UP = SMOKE ? 100 : 5_000;
 const CONCURRENCY = 32;
 const THROUGHPUT_MS = Number(process.env.BENCH_THROUGHPUT_MS ?? (SMOKE ? 300 : 10_000));
 const THROUGHPUT_WARMUP_MS = SMOKE ? 200 : 2_000;
@@ -278,15 +280,19 @@ async function main(): Promise<void> {
   // the body through a stream and copies it into a new Request (a chunked upload's path), which no request of the
   // HTTP runs above takes and which cost ~40 µs of the figure here.
   const asHttpClientSends = { ...JSON_AS_CALLER, "content-length": String(Buffer.byteLength(body)) };
+  // Two samples: the first requests of this app, while V8 is still compiling the request path, and the steady state
+  // a gateway serving for more than a few seconds is in, after IN_PROCESS_WARM_UP requests. The target is the
+  // steady state's.
+  const inProcessCold: number[] = [];
   const inProcess: number[] = [];
-  for (let i = 0; i < LATENCY_REQUESTS + 100; i++) {
+  for (let i = 0; i < IN_PROCESS_WARM_UP + LATENCY_REQUESTS; i++) {
     const started = performance.now();
     const response = await noStore.request("/v1/chat/completions", { method: "POST", headers: asHttpClientSends, body });
     await response.arrayBuffer();
-    if (i >= 100) inProcess.push(performance.now() - started);
+    (i < IN_PROCESS_WARM_UP ? inProcessCold : inProcess).push(performance.now() - started);
   }
   const inProcessP50 = percentile(inProcess, 50);
-  console.log(`   gateway code alone (in-process, no HTTP, no INSERT): p50 ${round(inProcessP50)} ms   p99 ${round(percentile(inProcess, 99))} ms   (target p50 ≤ 0.2 ms — ${verdict(inProcessP50 <= 0.2)})`);
+  console.log(`   gateway code alone (in-process, no HTTP, no INSERT): p50 ${round(inProcessP50)} ms   p99 ${round(percentile(inProcess, 99))} ms   after ${IN_PROCESS_WARM_UP.toLocaleString("en")} requests (the first ${inProcessCold.length.toLocaleString("en")}: p50 ${round(percentile(inProcessCold, 50))} ms)   (target p50 ≤ 0.2 ms — ${verdict(inProcessP50 <= 0.2)})`);
 
   console.log(`\n3. throughput at concurrency ${CONCURRENCY}: the gateway in its own process, no-op engine, every execution and audit event durable before its answer (group commit), audit sequencer running`);
   const atomic = await startAtomic({ databaseUrl, dataDir: join(dir, "noop-data"), workDir: dir, model: "noop" });
