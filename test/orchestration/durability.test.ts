@@ -13,7 +13,7 @@ import { taskProgressQuery } from "../../src/orchestration/workflows/task.js";
 import { uuidv7 } from "../../src/util/uuidv7.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
-import { sharedTemporal } from "../support/temporal.js";
+import { sharedTemporal, testWorkflows } from "../support/temporal.js";
 
 const { address, namespace } = sharedTemporal("atomic-test-durability");
 const SCRIPT = join(import.meta.dirname, "fixtures", "worker-process.ts");
@@ -30,7 +30,7 @@ const contentHashKey = randomBytes(32).toString("hex");
 /** A worker process (control + inference for this host); resolves once it polls. */
 async function startWorkerProcess(hostId: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", SCRIPT], {
-    env: { ...process.env, ATOMIC_TEST_WORKER: JSON.stringify({ address, namespace, hostId, databaseUrl: database.url, manifestPath: models.manifestPath, contentHashKey }) },
+    env: { ...process.env, ATOMIC_TEST_WORKER: JSON.stringify({ address, namespace, hostId, databaseUrl: database.url, manifestPath: models.manifestPath, contentHashKey, workflowBundle: testWorkflows().bundlePath }) },
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.add(child);
