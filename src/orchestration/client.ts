@@ -113,7 +113,9 @@ export async function submitTask(client: Client, input: TaskInput, options: Subm
   if (!parsed.success) throw new InvalidTaskError(parsed.error.issues.map((i) => `${i.path.join(".") || "(task)"}: ${i.message}`));
   const problems = checkMicrotasks(input.microtasks);
   if (problems.length > 0) throw new InvalidTaskError(problems);
-  const placed = options.eager && options.locate ? { ...input, placement: await placementOf(input, options.locate) } : input;
+  // A directory that cannot be read now costs only the shortcut: the workflow locates the models itself.
+  const placement = options.eager && options.locate ? await placementOf(input, options.locate).catch(() => undefined) : undefined;
+  const placed = placement === undefined ? input : { ...input, placement };
   return client.workflow.start(taskWorkflow, {
     workflowId: input.taskId,
     taskQueue: CONTROL_TASK_QUEUE,

@@ -9,7 +9,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Tracing } from "../observability/tracing/interface.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { ExecutionStore } from "../store/interface.js";
-import { createControlActivities, createGatewayActivities, createInferenceActivities, modelLocator, type GatewayActivityDeps } from "./activities/index.js";
+import { createControlActivities, createGatewayActivities, createInferenceActivities, placeModels, type GatewayActivityDeps } from "./activities/index.js";
 import { CachedHostDirectory, TemporalHostDirectory } from "./directory.js";
 import { CONTROL_TASK_QUEUE, GATEWAY_TASK_QUEUE, HOST_ID_PATTERN, inferenceTaskQueue } from "./names.js";
 import { ensureTemporalRuntime } from "./runtime.js";
@@ -90,8 +90,9 @@ export interface RunningAtomicWorker {
    */
   client: Client;
   /**
-   * Where the task's models are served now and this process's inference queue, read as the control activities read
-   * them, for tasks this process starts eagerly (SubmitOptions.locate). Absent without a control worker.
+   * Where the task's models are served now, from the copy of the directory the control activities read, and this
+   * process's inference queue, for tasks this process starts eagerly (SubmitOptions.locate). Absent without a
+   * control worker.
    */
   locate?: (models: string[]) => Promise<Omit<TaskPlacement, "at">>;
   /**
@@ -252,13 +253,14 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
   log.info({ taskQueues, identity }, "temporal worker running");
 
   let stopping: Promise<void> | undefined;
-  const locate = modelLocator(cachedDirectory);
   const here = taskQueues.inference ?? null;
+  // The directory's copy as it is: a model it names no host for is left to the workflow's locate, which asks again.
+  const locate = async (models: string[]) => ({ hosts: placeModels(models, await cachedDirectory.list(), Date.now()), here });
   return {
     hostId: options.hostId,
     taskQueues,
     client,
-    ...(taskQueues.control ? { locate: async (models: string[]) => ({ hosts: await locate(models), here }) } : {}),
+    ...(taskQueues.control ? { locate } : {}),
     advertise: () => (stopping === undefined ? advertise() : Promise.resolve()),
     done,
     shutdown: () =>

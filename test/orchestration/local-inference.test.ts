@@ -131,6 +131,13 @@ describe("the placement read at submission", () => {
     expect(await localActivitiesOf(hostless.input.taskId)).toEqual(["locateModelsHere", "runMicrotaskHere", "recordTask"]);
   });
 
+  it("is left out when the directory cannot be read at submission: the task starts and locates", async () => {
+    const input: TaskInput = { taskId: uuidv7(), requestId: `req-${uuidv7()}`, actor, microtasks: [ask("a", "first:", 6)] };
+    const handle = await submitTask(worker.client, input, { eager: true, locate: () => Promise.reject(new Error("directory unavailable")) });
+    expect(await handle.result()).toMatchObject({ status: "succeeded" });
+    expect(await localActivitiesOf(input.taskId)).toEqual(["locateModelsHere", "runMicrotaskHere", "recordTask"]);
+  });
+
   it("costs only the shortcut when it says the wrong process is here: the host's queue still serves it", async () => {
     const { input, result } = await runTask([ask("a", "first:", 6)], { placement: { at: Date.now(), hosts: { alpha: [inferenceTaskQueue(HOST)] }, here: inferenceTaskQueue("elsewhere") } });
     expect(result.status).toBe("succeeded");

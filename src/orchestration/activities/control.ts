@@ -36,24 +36,17 @@ export function validateMicrotaskResults(microtasks: readonly Microtask[], resul
   return validateOutputs(microtasks, results, validateAgainstSchema);
 }
 
-/**
- * Where models are served now: the directory's copy first; a host that has just advertised may be missing from it,
- * so the directory is asked again before a model is reported without a host.
- */
-export function modelLocator(directory: HostDirectoryReader, now: () => number = Date.now): (models: string[]) => Promise<Record<string, string[]>> {
-  return async (models) => {
-    const placement = placeModels(models, await directory.list(), now());
-    if (models.every((model) => placement[model]!.length > 0)) return placement;
-    return placeModels(models, await directory.list({ fresh: true }), now());
-  };
-}
-
 const joinDistinct = (values: Array<string | undefined>) => [...new Set(values.filter((v): v is string => !!v))].join("+");
 
 /** Activities on the control queue; the deps are injected, never global. */
 export function createControlActivities(deps: ControlActivityDeps): ControlActivities {
   const now = deps.now ?? Date.now;
-  const locate = modelLocator(deps.directory, now);
+  const locate = async (models: string[]): Promise<Record<string, string[]>> => {
+    const placement = placeModels(models, await deps.directory.list(), now());
+    // A host that has just advertised may be missing from a cached copy: ask again before reporting no host.
+    if (models.every((model) => placement[model]!.length > 0)) return placement;
+    return placeModels(models, await deps.directory.list({ fresh: true }), now());
+  };
   return {
     locateModels: locate,
 
