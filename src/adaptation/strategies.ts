@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /**
  * What adaptation can change about a generation, each learned on or off per task class and model:
  *   - exemplars: the tenant's positively rated executions of the class, shown to the model as worked examples;
@@ -16,3 +18,6 @@ export type Strategy = (typeof STRATEGIES)[number];
  * (none: the operator's defaults and the prompt as sent), or the strategies to apply, wherever they can be.
  */
 export type AdaptationRequest = "auto" | "off" | { strategies: readonly Strategy[] };
+
+/** AdaptationRequest as a request body or a task's workflow input carries it. */
+export const AdaptationRequestSchema = z.union([z.enum(["auto", "off"]), z.strictObject({ strategies: z.array(z.enum(STRATEGIES)).max(STRATEGIES.length) })]);

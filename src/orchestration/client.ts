@@ -1,6 +1,6 @@
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from "@temporalio/client";
 import { z } from "zod";
-import { STRATEGIES } from "../adaptation/strategies.js";
+import { AdaptationRequestSchema } from "../adaptation/strategies.js";
 import { TASK_LABEL_PATTERN } from "../adaptation/task-class.js";
 import { CLASSIFICATIONS } from "../policy/classification.js";
 import { UUID_PATTERN } from "../util/uuidv7.js";
@@ -77,7 +77,7 @@ export const TaskInputSchema = z.strictObject({
       redacted: z.boolean(),
     }),
     task: z.string().regex(TASK_LABEL_PATTERN).optional(),
-    request: z.union([z.enum(["auto", "off"]), z.strictObject({ strategies: z.array(z.enum(STRATEGIES)).max(STRATEGIES.length) })]).optional(),
+    request: AdaptationRequestSchema.optional(),
   }).optional(),
   placement: PlacementSchema.optional(),
 });

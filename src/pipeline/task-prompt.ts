@@ -28,6 +28,16 @@ function answerIn(schema: Record<string, unknown>): string {
   return `Answer only with JSON that satisfies this JSON Schema:\n${JSON.stringify(schema)}`;
 }
 
+/**
+ * An asynchronous task's microtask execution as stored (src/orchestration/activities/inference.ts: `{task,
+ * microtask, attempt, input}`): the input it ran as, a chat or completion with its predecessors' outputs in place
+ * and the schema shown in it. Undefined for any other stored input (a synchronous task's has `instructions`).
+ */
+export function storedMicrotaskInput(stored: unknown): unknown {
+  if (!isPlainObject(stored) || !("task" in stored) || !("microtask" in stored) || "instructions" in stored) return undefined;
+  return stored.input;
+}
+
 /** How a synchronous task's execution was generated, besides its stored input (what a fit reads with it). */
 export interface StoredTaskContext {
   /** The answer was generated under a JSON schema (the execution's `parameters.grammar` is "json_schema"). */

@@ -5,13 +5,13 @@ import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
 import { Client } from "@temporalio/client";
 import { NativeConnection } from "@temporalio/worker";
-import pg from "pg";
+import type { QueryResultRow } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { submitTask } from "../../src/orchestration/client.js";
 import type { TaskInput } from "../../src/orchestration/types.js";
 import { taskProgressQuery } from "../../src/orchestration/workflows/task.js";
 import { uuidv7 } from "../../src/util/uuidv7.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createTestDatabase, queryOnce, type TestDatabase } from "../support/database.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
 import { sharedTemporal, testWorkflows } from "../support/temporal.js";
 
@@ -44,6 +44,8 @@ async function startWorkerProcess(hostId: string): Promise<ChildProcess> {
   });
   return child;
 }
+
+const query = <T extends QueryResultRow = Record<string, unknown>>(sql: string, values: unknown[]) => queryOnce<T>(database.url, sql, values);
 
 beforeAll(async () => {
   // One sequence: a generation waits for the one before it (the second case relies on that).
@@ -93,24 +95,17 @@ describe("durability", () => {
     expect(result.status).toBe("succeeded");
     expect(result.microtasks.map((m) => [m.id, m.status])).toEqual([["short", "succeeded"], ["long", "succeeded"]]);
 
-    const db = new pg.Client({ connectionString: database.url });
-    await db.connect();
-    try {
-      const { rows } = await db.query<{ microtask: string; status: string; attempt: number; id: string }>(
-        `SELECT input->>'microtask' AS microtask, status, (input->>'attempt')::int AS attempt, id::text
-           FROM executions WHERE request_id = $1 AND id <> $2 ORDER BY created_at`,
-        [input.requestId, input.taskId],
-      );
-      // One record per microtask: the killed try never recorded, its retry on the new worker did.
-      expect(rows.map((r) => [r.microtask, r.status])).toEqual([["short", "succeeded"], ["long", "succeeded"]]);
-      const long = rows.find((r) => r.microtask === "long")!;
-      expect(long.attempt).toBeGreaterThan(1);
-      expect(result.microtasks[1]!.executionId).toBe(long.id);
-      const task = await db.query("SELECT status FROM executions WHERE id = $1", [input.taskId]);
-      expect(task.rows).toEqual([{ status: "succeeded" }]);
-    } finally {
-      await db.end();
-    }
+    const rows = await query<{ microtask: string; status: string; attempt: number; id: string }>(
+      `SELECT input->>'microtask' AS microtask, status, (input->>'attempt')::int AS attempt, id::text
+         FROM executions WHERE request_id = $1 AND id <> $2 ORDER BY created_at`,
+      [input.requestId, input.taskId],
+    );
+    // One record per microtask: the killed try never recorded, its retry on the new worker did.
+    expect(rows.map((r) => [r.microtask, r.status])).toEqual([["short", "succeeded"], ["long", "succeeded"]]);
+    const long = rows.find((r) => r.microtask === "long")!;
+    expect(long.attempt).toBeGreaterThan(1);
+    expect(result.microtasks[1]!.executionId).toBe(long.id);
+    expect(await query("SELECT status FROM executions WHERE id = $1", [input.taskId])).toEqual([{ status: "succeeded" }]);
   });
 
   it("completes a task whose worker is killed while it infers a short microtask in place, recording it once", async () => {
@@ -160,14 +155,8 @@ describe("durability", () => {
     expect(events.map((e) => e.eventType)).toContain(WORKFLOW_TASK_TIMED_OUT);
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
 
-    const db = new pg.Client({ connectionString: database.url });
-    await db.connect();
-    try {
-      const { rows } = await db.query<{ status: string; id: string }>("SELECT status, id::text FROM executions WHERE request_id = $1 AND id <> $2", [input.requestId, input.taskId]);
-      // One record of the microtask, the one the result names: the killed try recorded nothing, or its rerun found it.
-      expect(rows).toEqual([{ status: "succeeded", id: result.microtasks[0]!.executionId }]);
-    } finally {
-      await db.end();
-    }
+    const rows = await query("SELECT status, id::text FROM executions WHERE request_id = $1 AND id <> $2", [input.requestId, input.taskId]);
+    // One record of the microtask, the one the result names: the killed try recorded nothing, or its rerun found it.
+    expect(rows).toEqual([{ status: "succeeded", id: result.microtasks[0]!.executionId }]);
   });
 });

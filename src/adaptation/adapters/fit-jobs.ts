@@ -3,7 +3,7 @@ import type { AuditEvent } from "../../audit/core/entry.js";
 import type { GenerationInput } from "../../inference/interface.js";
 import { CLASSIFICATIONS, classificationLevel, type Classification } from "../../policy/classification.js";
 import type { RatedExample, RatedExamples } from "../exemplars/interface.js";
-import { storedTaskMessages } from "../../pipeline/task-prompt.js";
+import { storedMicrotaskInput, storedTaskMessages } from "../../pipeline/task-prompt.js";
 import { answerObject, answerPrefixGrammar } from "./fit/answer-prefix.js";
 import { checkFitExamples, FitError } from "./fit/fit-adapter.js";
 import type { AdapterFitService, FitOutcome } from "./fit-service.js";
@@ -142,13 +142,13 @@ export class AdapterFitJobs {
  * where it cannot be rebuilt: those are skipped.
  */
 export function fitInputOf(example: Pick<RatedExample, "endpoint" | "input" | "grammar" | "registeredSchema">): GenerationInput | null {
-  const input = example.input as { kind?: unknown; messages?: unknown; prompt?: unknown } | null;
-  if (example.endpoint === "tasks" && isMicrotaskInput(example.input)) return generationInputOf(example.input.input);
+  const microtaskInput = example.endpoint === "tasks" ? storedMicrotaskInput(example.input) : undefined;
+  if (microtaskInput !== undefined) return generationInputOf(microtaskInput);
   if (example.endpoint === "tasks") {
     const messages = storedTaskMessages(example.input, { structured: example.grammar === "json_schema", registeredSchema: example.registeredSchema ?? null });
     return messages === null ? null : { kind: "chat", messages };
   }
-  return generationInputOf(input);
+  return generationInputOf(example.input);
 }
 
 /** A chat or completion as stored (the model's input before adaptation added to it); null for anything else. */
@@ -157,11 +157,6 @@ function generationInputOf(stored: unknown): GenerationInput | null {
   if (input?.kind === "completion" && typeof input.prompt === "string") return { kind: "completion", prompt: input.prompt };
   if (input?.kind === "chat" && Array.isArray(input.messages)) return { kind: "chat", messages: input.messages as Extract<GenerationInput, { kind: "chat" }>["messages"] };
   return null;
-}
-
-/** A microtask's stored input (src/orchestration/activities/inference.ts): its task, its id, the try, and what it read. */
-function isMicrotaskInput(stored: unknown): stored is { task: unknown; microtask: unknown; input: unknown } {
-  return typeof stored === "object" && stored !== null && !Array.isArray(stored) && "task" in stored && "microtask" in stored && "input" in stored && !("instructions" in stored);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { storedMicrotaskInput } from "../../pipeline/task-prompt.js";
 import type { RatedExample } from "./interface.js";
 
 /** A rated example as the prompt engineer uses it: what was asked, what was answered, and in which form. */
@@ -40,8 +41,8 @@ export function questionOf(input: unknown): string | null {
     const last = [...input.messages].reverse().find((m) => isRecord(m) && m.role === "user" && typeof m.content === "string");
     return last === undefined ? null : (last as { content: string }).content;
   }
-  // An asynchronous task's microtask as stored: {task, microtask, attempt, input}, its input the chat it ran as.
-  if ("microtask" in input && "task" in input && isRecord(input.input) && !("instructions" in input)) return questionOf(input.input);
+  const microtaskInput = storedMicrotaskInput(input);
+  if (isRecord(microtaskInput)) return questionOf(microtaskInput);
   // A task as stored: {input, instructions}.
   if ("input" in input && "instructions" in input) return typeof input.input === "string" ? input.input : JSON.stringify(input.input);
   return null;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { STRATEGIES } from "../../adaptation/strategies.js";
+import { AdaptationRequestSchema, type AdaptationRequest } from "../../adaptation/strategies.js";
 import { TASK_LABEL_PATTERN } from "../../adaptation/task-class.js";
 import { MAX_TOP_LOGPROBS } from "../../inference/interface.js";
 
@@ -86,10 +86,7 @@ export const ResponseFormat = z.discriminatedUnion("type", [
  */
 export const AdaptationFields = {
   atomic_task: z.string().regex(TASK_LABEL_PATTERN, "a task label: letters, digits, '.', '_' and '-', starting with a letter or digit (max 64)").optional(),
-  atomic_adaptation: z.union([
-    z.enum(["auto", "off"]),
-    z.strictObject({ strategies: z.array(z.enum(STRATEGIES)).max(STRATEGIES.length) }),
-  ]).optional(),
+  atomic_adaptation: AdaptationRequestSchema.optional(),
 };
 
 /**
@@ -158,7 +155,7 @@ export function stopList(stop: string | string[] | null | undefined): string[] |
 /** The sampling and adaptation fields of a request body as GenerationOptions name them. */
 export function adaptationOptions(body: {
   top_k?: number | null; min_p?: number | null; repetition_penalty?: number | null; presence_penalty?: number | null; frequency_penalty?: number | null;
-  atomic_task?: string; atomic_adaptation?: "auto" | "off" | { strategies: Array<(typeof STRATEGIES)[number]> };
+  atomic_task?: string; atomic_adaptation?: AdaptationRequest;
 }) {
   return {
     ...(body.top_k == null ? {} : { topK: body.top_k }),
