@@ -1,22 +1,22 @@
 import { execFile } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import "../support/provided-context.js";
 import type { AuditEvent } from "../../src/audit/core/entry.js";
 import { encodeLoraAdapter } from "../../src/models/adapters/lora-gguf.js";
 import { buildTestModel } from "../../src/models/test-model.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { asciiToken, tokenAdapter } from "../support/adapters.js";
 
-const MAIN = resolve("src/cli/main.ts");
 let dir: string;
 let database: TestDatabase;
 
 function atomic(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, ["--import", import.meta.resolve("tsx"), MAIN, ...args], { env: { ...process.env, DATABASE_URL: database.url }, cwd: dir }, (error, stdout, stderr) => {
+    execFile(process.execPath, [inject("atomicCli"), ...args], { env: { ...process.env, DATABASE_URL: database.url }, cwd: dir }, (error, stdout, stderr) => {
       done({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
     });
   });

@@ -10,8 +10,8 @@
  *      and its audit event durable before its answer, the audit sequencer running; requests/s, p50, p99.
  * Targets (issues 2 and 18): ratio >= 0.97; durable added latency p50 <= the floor's p50 + 0.3 ms; in-process p50
  * <= 0.2 ms; at concurrency 32 >= 6,000 requests/s with p99 <= 20 ms. Figures are printed, never asserted.
- * BENCH_SMOKE=1 shortens section 1 to one short generation per shape and section 3 to a fraction of a second
- * (npm test's smoke run).
+ * BENCH_SMOKE=1 shortens section 1 to two rounds of one short generation per shape, section 2 to 200 requests per
+ * sample and section 3 to a fraction of a second (npm test's smoke run).
  */
 import { DisabledTaskService } from "../../src/orchestration/service/disabled.js";
 import { serve } from "@hono/node-server";
@@ -52,9 +52,9 @@ import { startAtomic } from "./peers/gateways.js";
 import { throughput } from "./peers/load.js";
 
 const THREADS = Number(process.env.BENCH_THREADS ?? Math.max(1, Math.floor(availableParallelism() / 2)));
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-const LATENCY_REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const SMOKE = process.env.BENCH_SMOKE === "1";
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (SMOKE ? 2 : 7));
+const LATENCY_REQUESTS = Number(process.env.BENCH_REQUESTS ?? (SMOKE ? 200 : 2000));
 /** In-process requests before the steady-state sample: V8 has compiled the request path well before this many. */
 const IN_PROCESS_WARM_UP = SMOKE ? 100 : 5_000;
 const CONCURRENCY = 32;

@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import "../support/provided-context.js";
 import { startGateway, type RunningGateway } from "../../src/bootstrap/gateway.js";
 import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
 import { ConfigSchema } from "../../src/config/schema.js";
@@ -13,7 +14,6 @@ import { runningServerConnection } from "../../src/store/embedded/running-server
 import { auditEvents } from "../support/audit-events.js";
 import { writeTestModels } from "../support/models.js";
 
-const MAIN = resolve("src/cli/main.ts");
 const KEY_CACHE_MS = 1000;
 const SERVICE_REFRESH_MS = 200;
 
@@ -28,7 +28,7 @@ function atomic(cwd: string, args: string[]): Promise<Run> {
   const env = { ...process.env };
   delete env["DATABASE_URL"];
   return new Promise((done) => {
-    execFile(process.execPath, ["--import", import.meta.resolve("tsx"), MAIN, ...args], { env, cwd }, (error, stdout, stderr) => {
+    execFile(process.execPath, [inject("atomicCli"), ...args], { env, cwd }, (error, stdout, stderr) => {
       done({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
     });
   });

@@ -3,13 +3,13 @@ import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:f
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import "../support/provided-context.js";
 import { readGgufHeader } from "../../src/models/gguf/reader.js";
 import { CAPABILITIES } from "../../src/models/manifest.js";
 import { buildTestModel } from "../../src/models/test-model.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
-const MAIN = resolve("src/cli/main.ts");
 
 interface Run {
   code: number;
@@ -20,7 +20,7 @@ interface Run {
 /** Runs `atomic` exactly as an operator would, in its own process. */
 function atomic(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((done) => {
-    execFile(process.execPath, ["--import", import.meta.resolve("tsx"), MAIN, ...args], { env: { ...process.env, ...env }, cwd: dir }, (error, stdout, stderr) => {
+    execFile(process.execPath, [inject("atomicCli"), ...args], { env: { ...process.env, ...env }, cwd: dir }, (error, stdout, stderr) => {
       done({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
     });
   });

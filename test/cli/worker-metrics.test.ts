@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import "../support/provided-context.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { writeTestModels } from "../support/models.js";
 import { sharedTemporal } from "../support/temporal.js";
@@ -28,7 +29,7 @@ beforeAll(async () => {
     metrics: { listener: { port: 0 } },
   }));
   const { address, namespace } = sharedTemporal("atomic-test-worker-cli");
-  worker = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), resolve("src/cli/main.ts"), "worker", "--temporal", address, "--namespace", namespace, "--host-id", "metrics-cli"], {
+  worker = spawn(process.execPath, [inject("atomicCli"), "worker", "--temporal", address, "--namespace", namespace, "--host-id", "metrics-cli"], {
     cwd: dir, env: { ...process.env, DATABASE_URL: database.url }, stdio: ["ignore", "ignore", "pipe"],
   });
   worker.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));

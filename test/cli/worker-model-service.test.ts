@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import "../support/provided-context.js";
 import { loadManifest, saveManifest } from "../../src/models/manifest.js";
 import { buildTestModel } from "../../src/models/test-model.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -35,7 +36,7 @@ beforeAll(async () => {
     inference: { threads: 1, gpu: "cpu" },
     metrics: { listener: { port: 0 } },
   }));
-  worker = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), resolve("src/cli/main.ts"), "worker", "--temporal", address, "--namespace", namespace, "--host-id", "models-cli"], {
+  worker = spawn(process.execPath, [inject("atomicCli"), "worker", "--temporal", address, "--namespace", namespace, "--host-id", "models-cli"], {
     cwd: dir, env: { ...process.env, DATABASE_URL: gw.databaseUrl }, stdio: ["ignore", "ignore", "pipe"],
   });
   worker.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));

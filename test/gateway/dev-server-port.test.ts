@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import "../support/provided-context.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { writeTestModels } from "../support/models.js";
 
@@ -12,7 +13,6 @@ import { writeTestModels } from "../support/models.js";
  * (a free port for the dev server it starts): the guard must let the gateway through to the port the dev server
  * got, so that it starts and runs asynchronous tasks there.
  */
-const MAIN = resolve("src/cli/main.ts");
 
 let database: TestDatabase;
 let dataDir: string;
@@ -53,7 +53,7 @@ beforeAll(async () => {
     audit: { intervalMs: 10 },
     temporal: { devServerPort: 0 },
   }));
-  serve = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), MAIN, "--config", config, "serve"], { stdio: ["ignore", "pipe", "inherit"] });
+  serve = spawn(process.execPath, [inject("atomicCli"), "--config", config, "serve"], { stdio: ["ignore", "pipe", "inherit"] });
   exited = new Promise((done) => serve.once("exit", (code) => done(code)));
   url = await listening();
 }, 180_000);

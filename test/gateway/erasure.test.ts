@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import "../support/provided-context.js";
 import { ContentHasher } from "../../src/audit/content-hasher.js";
 import { verifyCheckpoint } from "../../src/audit/core/checkpoint.js";
 import { decodeLeaf, type AuditEvent } from "../../src/audit/core/entry.js";
@@ -128,7 +129,7 @@ function atomic(args: string[]): Promise<{ code: number; stdout: string; stderr:
   const cwd = mkdtempSync(join(tmpdir(), "atomic-erase-cli-"));
   const env = { ...process.env, DATABASE_URL: gw.databaseUrl, ATOMIC_DATA_DIR: gw.dataDir, USER: "erasure-test" };
   return new Promise((done) => {
-    execFile(process.execPath, ["--import", import.meta.resolve("tsx"), resolve("src/cli/main.ts"), ...args], { env, cwd }, (error, stdout, stderr) => {
+    execFile(process.execPath, [inject("atomicCli"), ...args], { env, cwd }, (error, stdout, stderr) => {
       done({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
     });
   });

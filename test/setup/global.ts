@@ -6,6 +6,9 @@ import { fileURLToPath } from "node:url";
 import "../support/provided-context.js";
 import { startTestDatabaseServer } from "../support/database-server.js";
 import { installModelFamily } from "../../scripts/models/install.js";
+import { COMPILED_SOURCE_ENV } from "../../src/util/sibling-entry.js";
+import { buildForTests } from "../support/test-build.js";
+import "../support/temporal.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -19,12 +22,12 @@ async function installScript(name: string): Promise<string> {
 }
 
 /**
- * Starts what every test file shares, once per run, and hands it over with provide(). The installs and the database
- * start side by side: on a fresh machine each waits mostly on downloads, and one after another they were the
- * run's first minute.
+ * Starts what every test file shares, once per run, and hands it over with provide(). The installs, the database
+ * and the run's build start side by side: on a fresh machine each install waits mostly on downloads, and one after
+ * another they were the run's first minute.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [family, pyclient, chromium, database] = await Promise.allSettled([
+  const [family, pyclient, chromium, database, build] = await Promise.allSettled([
     // The real-model tier needs the model family: installed (or found cached) before any file runs, as npm start's
     // pre-step does. A failure fails the run with the installer's one-line reason.
     installModelFamily({
@@ -38,20 +41,32 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // The dashboard's tests (test/ui) drive Debian's Chromium: apt-get installs it when missing, else one stat.
     installScript("install-chromium.mjs"),
     startTestDatabaseServer(),
+    // The source compiled as `npm run build` would, with the task workflows bundled once for the run rather than by
+    // every worker a test starts (test/support/test-build.ts).
+    buildForTests(),
   ]);
   try {
     project.provide("familyManifest", fulfilled(family).manifestPath);
     project.provide("pyclientPython", fulfilled(pyclient));
     fulfilled(chromium);
+    fulfilled(database);
+    fulfilled(build);
   } catch (error) {
-    // A server already started would outlive the run.
+    // A server already started would outlive the run, a build its folder.
     if (database.status === "fulfilled") await database.value.stop();
+    if (build.status === "fulfilled") await build.value.remove();
     throw error;
   }
   const server = fulfilled(database);
+  const { dist, cli, workflowBundle, remove } = fulfilled(build);
   project.provide("databaseUrl", server.url);
+  project.provide("atomicCli", cli);
+  project.provide("workflowBundle", workflowBundle);
+  // Every process the test files start inherits it: Atomic's child processes start from the compiled copy.
+  process.env[COMPILED_SOURCE_ENV] = dist;
   return async () => {
     await server.stop();
+    await remove();
   };
 }
 

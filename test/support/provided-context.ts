@@ -7,6 +7,8 @@ declare module "vitest" {
     familyManifest: string;
     /** The python of the venv holding the official OpenAI Python client (scripts/install-pyclient.mjs). */
     pyclientPython: string;
+    /** `atomic` as operators run it, compiled for the run (support/test-build.ts): `node <atomicCli> <args>`. */
+    atomicCli: string;
   }
 }
 

@@ -3,6 +3,7 @@ import type { Pool } from "pg";
 import type { SigningKey } from "../core/keys.js";
 import type { SequencerWorkerData, ToMainThread, ToWorker } from "./sequencer-protocol.js";
 import { queueIsEmpty } from "./queue.js";
+import { siblingEntry } from "../../util/sibling-entry.js";
 
 export interface SequencerThreadOptions {
   /** The worker opens its own connections: a pg Pool cannot cross threads. */
@@ -132,13 +133,13 @@ export class SequencerThread {
 
 /**
  * Built, the worker is the compiled sequencer-worker.js beside this file. Run from source (tests, tsx), it is
- * TypeScript, which a worker can load only after registering the same loader the main thread runs under.
+ * TypeScript, which a worker can load only after registering the same loader the main thread runs under (unless a
+ * compiled copy of the source is at hand: ../../util/sibling-entry.ts).
  */
 function startWorker(data: SequencerWorkerData): Worker {
-  const fromSource = import.meta.url.endsWith(".ts");
-  const entry = new URL(fromSource ? "./sequencer-worker.ts" : "./sequencer-worker.js", import.meta.url);
-  if (!fromSource) return new Worker(entry, { workerData: data });
+  const entry = siblingEntry(import.meta.url, "sequencer-worker");
+  if (!entry.needsLoader) return new Worker(entry.url, { workerData: data });
   const loader = import.meta.resolve("tsx/esm/api");
-  const boot = `import { register } from ${JSON.stringify(loader)}; register(); await import(${JSON.stringify(entry.href)});`;
+  const boot = `import { register } from ${JSON.stringify(loader)}; register(); await import(${JSON.stringify(entry.url.href)});`;
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: data });
 }

@@ -8,6 +8,7 @@ import { AdmissionGate, type Admission, type AdmissionOptions } from "../admissi
 import { InferenceAbortedError, InferenceError, ModelUnavailableError } from "../errors.js";
 import type { CallOptions, EmbeddingResult, GenerationInput, GenerationParams, GenerationResult, ModelState, ModelStatus } from "../interface.js";
 import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
+import { childProcessEntry } from "../../util/sibling-entry.js";
 
 /** What happened to a model, for the audit log: loaded (with its verified digest), refused, or its host died. */
 export interface ModelLifecycleEvent {
@@ -38,13 +39,6 @@ interface Pending {
 /** Crashes while loading that mean the file itself is the problem, not bad luck. */
 const MAX_LOAD_CRASHES = 2;
 const MAX_RESTART_DELAY_MS = 30_000;
-
-function childEntry(): { path: string; execArgv: string[] } {
-  const self = new URL(import.meta.url);
-  // Under the test runner this module is TypeScript; production runs the compiled JavaScript.
-  if (self.pathname.endsWith(".ts")) return { path: new URL("./child.ts", self).pathname, execArgv: ["--import", import.meta.resolve("tsx")] };
-  return { path: new URL("./child.js", self).pathname, execArgv: [] };
-}
 
 /**
  * Supervises the child process that holds one model: starts it, verifies and loads the model there, routes
@@ -103,7 +97,7 @@ export class ModelHost {
   }
 
   private spawn(): void {
-    const { path, execArgv } = childEntry();
+    const { path, execArgv } = childProcessEntry(import.meta.url, "child");
     const log = this.options.logger.child({ model: this.id });
     this.state = "loading";
     this.reason = undefined;

@@ -1,6 +1,7 @@
 import { fork } from "node:child_process";
 import type { GenerationInput } from "../../../inference/interface.js";
 import { seededRng } from "../../../util/rng.js";
+import { childProcessEntry } from "../../../util/sibling-entry.js";
 import type { AnswerPrefix } from "./answer-prefix.js";
 import type { FitJob, FitJobResult } from "./fit-job.js";
 import type { FitProcessReply } from "./fit-process.js";
@@ -106,15 +107,8 @@ export function heldBackIndexes(labelOf: readonly number[], labels: number, shar
   return held.sort((a, b) => a - b);
 }
 
-function processEntry(): { path: string; execArgv: string[] } {
-  const self = new URL(import.meta.url);
-  // Under the test runner this module is TypeScript; production runs the compiled JavaScript.
-  if (self.pathname.endsWith(".ts")) return { path: new URL("./fit-process.ts", self).pathname, execArgv: ["--import", import.meta.resolve("tsx")] };
-  return { path: new URL("./fit-process.js", self).pathname, execArgv: [] };
-}
-
 function runInProcess(job: FitJob, timeoutMs: number): Promise<FitJobResult> {
-  const { path, execArgv } = processEntry();
+  const { path, execArgv } = childProcessEntry(import.meta.url, "fit-process");
   const child = fork(path, [], { execArgv, serialization: "advanced", stdio: ["ignore", "ignore", "pipe", "ipc"], env: { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true" } });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-2000)));
