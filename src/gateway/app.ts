@@ -1,8 +1,8 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import type { GatewayDeps } from "./deps.js";
 import { ApiError } from "./errors.js";
+import { bodyLimit } from "./middleware/body-limit/index.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors/index.js";
 import { authenticate } from "./middleware/auth/index.js";
 import { corsFor } from "./middleware/cors/index.js";
