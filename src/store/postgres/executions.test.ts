@@ -78,6 +78,24 @@ describe("PostgresExecutionStore", () => {
     expect(Object.keys(stored!.output as object)).toEqual(["zeta", "alpha"]);
   });
 
+  it("keeps quotes, backslashes, braces and escapes in every text and JSON field as given, and a JSON null input", async () => {
+    const awkward = `"{a,b}" \\ \\" \\u0041 \n ' NULL`;
+    const record = execution({
+      requestId: awkward,
+      actor: { subject: awkward, tenant: TENANT, tokenIdHash: awkward, sourceAddress: awkward },
+      modelId: awkward,
+      errorCode: awkward,
+      parameters: { [awkward]: awkward },
+      input: null,
+      output: [awkward, { [awkward]: null }],
+      schema: { name: awkward, version: 2 },
+    });
+    await insertWithEvent(record);
+    expect(await store.get(TENANT, record.id)).toEqual(record);
+    const raw = await pool.query("SELECT input::text AS input, output IS NULL AS no_output FROM executions WHERE id = $1", [record.id]);
+    expect(raw.rows[0]).toEqual({ input: "null", no_output: false });
+  });
+
   it("keeps structured output, schema references and failures", async () => {
     const structured = execution({
       endpoint: "tasks",
