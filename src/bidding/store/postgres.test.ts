@@ -6,6 +6,7 @@ import { migrate } from "../../store/postgres/migrate.js";
 import { uuidv7 } from "../../util/uuidv7.js";
 import { LearnerStateConflictError, UnknownExecutionError } from "../errors.js";
 import type { BiddingRequest, Candidate } from "../request.js";
+import type { OutcomeRecord } from "./interface.js";
 import { BiddingRouter } from "../router.js";
 import { readFileSync } from "node:fs";
 import { MemoryBiddingStore } from "./memory.js";
@@ -261,4 +262,26 @@ describe("bidding on PostgreSQL", () => {
       await own.drop();
     }
   });
+
+  it("saves outcomes arriving together in one batch, each exactly, with its execution's latest feedback score", async () => {
+    const store = new PostgresBiddingStore(pool);
+    const outcome = (executionId: string, microtaskId: string, reward: number): OutcomeRecord => ({
+      executionId, microtaskId, modelId: "small", taskType: "chat", contextKey: "chat:short",
+      features: { featureVersion: 2, contentLayout: "hashed-ngrams/1", vector: [1, 0.5, -2.25], indices: [3, 77], values: [0.5, -0.125] },
+      promptTokens: 12, completionTokens: 3, queueMs: 0.5, inferenceMs: 41.25, expectedLatencyMs: null, errorCode: null,
+      schemaValid: null, automaticReward: reward, reward, learnedReward: null, learnerEpoch: 0, createdAt: new Date("2026-12-07T01:02:03.456Z"),
+    });
+    const rated = uuidv7();
+    await pool.query("INSERT INTO bidding_feedback (execution_id, score) VALUES ($1, 0.25), ($1, 0.75)", [rated]);
+    const executions = [rated, ...Array.from({ length: 30 }, () => uuidv7())];
+    const saved = await Promise.all(executions.map((id, i) => store.saveOutcome(outcome(id, "m0", i / 40))));
+    expect(saved.map((s) => s.feedbackScore)).toEqual([0.75, ...executions.slice(1).map(() => null)]);
+    for (const [i, id] of executions.entries()) expect(await store.getOutcomes(id)).toEqual([outcome(id, "m0", i / 40)]);
+    // Two outcomes of one microtask in one batch: the statement may not upsert a row twice, so each is saved alone,
+    // in order, and the later one stands.
+    const twice = uuidv7();
+    await Promise.all([store.saveOutcome(outcome(twice, "m0", 0.1)), store.saveOutcome(outcome(twice, "m0", 0.9))]);
+    expect(await store.getOutcomes(twice)).toEqual([outcome(twice, "m0", 0.9)]);
+  });
+
 });

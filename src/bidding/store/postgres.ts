@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from "pg";
+import { GroupCommit } from "../../store/postgres/group-commit.js";
 import { inTransaction } from "../../store/postgres/transaction.js";
 import { UUID_PATTERN } from "../../util/uuidv7.js";
 import type { DecisionRecord } from "../decision.js";
@@ -45,6 +46,36 @@ interface OutcomeRow {
 const OUTCOME_COLUMNS = `execution_id, microtask_id, model_id, task_type, context_key, features, prompt_tokens,
   completion_tokens, queue_ms, inference_ms, expected_latency_ms, error_code, schema_valid, automatic_reward, reward,
   learned_reward, learner_epoch, created_at`;
+
+interface PendingOutcome {
+  outcome: OutcomeRecord;
+  feedbackScore: number | null;
+}
+
+/**
+ * A batch of outcomes as one JSON array of rows (features travel as the JSON array they are), upserted, with each
+ * execution's latest feedback score. Two outcomes of one microtask in one batch make the upsert fail (it may not
+ * touch a row twice); GroupCommit then writes each alone, in order.
+ */
+const SAVE_OUTCOMES = `WITH saved AS (
+  INSERT INTO bidding_outcomes (${OUTCOME_COLUMNS})
+  SELECT ${OUTCOME_COLUMNS} FROM json_to_recordset($1::json) AS o(execution_id uuid, microtask_id text, model_id text,
+    task_type text, context_key text, features json, prompt_tokens int, completion_tokens int, queue_ms float8,
+    inference_ms float8, expected_latency_ms float8, error_code text, schema_valid boolean, automatic_reward float8,
+    reward float8, learned_reward float8, learner_epoch int, created_at timestamptz)
+  ON CONFLICT (execution_id, microtask_id) DO UPDATE SET
+    model_id = EXCLUDED.model_id, task_type = EXCLUDED.task_type, context_key = EXCLUDED.context_key,
+    features = EXCLUDED.features, prompt_tokens = EXCLUDED.prompt_tokens,
+    completion_tokens = EXCLUDED.completion_tokens, queue_ms = EXCLUDED.queue_ms,
+    inference_ms = EXCLUDED.inference_ms, expected_latency_ms = EXCLUDED.expected_latency_ms,
+    error_code = EXCLUDED.error_code, schema_valid = EXCLUDED.schema_valid,
+    automatic_reward = EXCLUDED.automatic_reward, reward = EXCLUDED.reward,
+    learned_reward = EXCLUDED.learned_reward, learner_epoch = EXCLUDED.learner_epoch,
+    created_at = EXCLUDED.created_at
+  RETURNING execution_id
+)
+SELECT DISTINCT s.execution_id, (SELECT score FROM bidding_feedback f WHERE f.execution_id = s.execution_id ORDER BY id DESC LIMIT 1) AS score
+FROM saved s`;
 
 /**
  * The decisions of [$1, $2) in $4 buckets of $3 seconds (bidding_choices: one row per microtask bidding assigned),
@@ -113,7 +144,11 @@ interface BidRow {
 
 /** Bidding's tables (migration 0004_bidding.sql) over the gateway's pool. */
 export class PostgresBiddingStore implements BiddingStore {
-  constructor(private readonly pool: Pool) {}
+  private readonly outcomes: GroupCommit<PendingOutcome>;
+
+  constructor(private readonly pool: Pool) {
+    this.outcomes = new GroupCommit((batch) => this.writeOutcomes(batch));
+  }
 
   async loadLearner(learner: string): Promise<LearnerSnapshot | null> {
     const result = await this.pool.query<{ version: string; state: LearnerState; frozen: boolean; saved_at: Date }>(
@@ -184,33 +219,29 @@ export class PostgresBiddingStore implements BiddingStore {
     return result.rows[0]?.known === true;
   }
 
-  /** One statement: the upsert and the latest feedback score come back together. */
+  /**
+   * The upsert and the latest feedback score come back together, in one statement per batch: outcomes saved in the
+   * same moment share a statement and a commit (GroupCommit), as executions do. One statement and commit each was a
+   * second round trip and WAL flush per answered request; at concurrency 32 on the no-op engine the gateway served
+   * less than half the requests per second it serves with the outcomes gathered.
+   */
   async saveOutcome(outcome: OutcomeRecord): Promise<{ feedbackScore: number | null }> {
-    const result = await this.pool.query<{ score: number | null }>(
-      `WITH saved AS (
-         INSERT INTO bidding_outcomes (${OUTCOME_COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-         ON CONFLICT (execution_id, microtask_id) DO UPDATE SET
-           model_id = EXCLUDED.model_id, task_type = EXCLUDED.task_type, context_key = EXCLUDED.context_key,
-           features = EXCLUDED.features, prompt_tokens = EXCLUDED.prompt_tokens,
-           completion_tokens = EXCLUDED.completion_tokens, queue_ms = EXCLUDED.queue_ms,
-           inference_ms = EXCLUDED.inference_ms, expected_latency_ms = EXCLUDED.expected_latency_ms,
-           error_code = EXCLUDED.error_code, schema_valid = EXCLUDED.schema_valid,
-           automatic_reward = EXCLUDED.automatic_reward, reward = EXCLUDED.reward,
-           learned_reward = EXCLUDED.learned_reward, learner_epoch = EXCLUDED.learner_epoch,
-           created_at = EXCLUDED.created_at
-         RETURNING 1
-       )
-       SELECT (SELECT score FROM bidding_feedback WHERE execution_id = $1 ORDER BY id DESC LIMIT 1) AS score
-       FROM saved`,
-      [
-        outcome.executionId, outcome.microtaskId, outcome.modelId, outcome.taskType, outcome.contextKey,
-        JSON.stringify(outcome.features), outcome.promptTokens, outcome.completionTokens, outcome.queueMs,
-        outcome.inferenceMs, outcome.expectedLatencyMs, outcome.errorCode, outcome.schemaValid,
-        outcome.automaticReward, outcome.reward, outcome.learnedReward, outcome.learnerEpoch, outcome.createdAt,
-      ],
-    );
-    return { feedbackScore: result.rows[0]?.score ?? null };
+    const pending: PendingOutcome = { outcome, feedbackScore: null };
+    await this.outcomes.submit(pending);
+    return { feedbackScore: pending.feedbackScore };
+  }
+
+  private async writeOutcomes(batch: PendingOutcome[]): Promise<void> {
+    const rows = batch.map(({ outcome: o }) => ({
+      execution_id: o.executionId, microtask_id: o.microtaskId, model_id: o.modelId, task_type: o.taskType, context_key: o.contextKey,
+      features: o.features, prompt_tokens: o.promptTokens, completion_tokens: o.completionTokens, queue_ms: o.queueMs,
+      inference_ms: o.inferenceMs, expected_latency_ms: o.expectedLatencyMs, error_code: o.errorCode, schema_valid: o.schemaValid,
+      automatic_reward: o.automaticReward, reward: o.reward, learned_reward: o.learnedReward, learner_epoch: o.learnerEpoch,
+      created_at: o.createdAt,
+    }));
+    const result = await this.pool.query<{ execution_id: string; score: number | null }>({ name: "atomic-bidding-outcomes-upsert", text: SAVE_OUTCOMES, values: [JSON.stringify(rows)] });
+    const scores = new Map(result.rows.map((row) => [row.execution_id, row.score]));
+    for (const pending of batch) pending.feedbackScore = scores.get(pending.outcome.executionId) ?? null;
   }
 
   async getOutcomes(executionId: string): Promise<OutcomeRecord[]> {
