@@ -28,7 +28,7 @@ import { ContentHasher } from "../../src/audit/content-hasher.js";
 import { startGateway, type RunningGateway } from "../../src/bootstrap/gateway.js";
 import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
 import { generateApiKey } from "../../src/identity/api-key.js";
-import { BiddingRouter, MemoryBiddingStore } from "../../src/bidding/index.js";
+import { BiddingRouter, MemoryBiddingStore, PostgresBiddingStore, type BiddingStore } from "../../src/bidding/index.js";
 import { PolicyStore } from "../../src/policy/index.js";
 import { PendingOutcomes } from "../../src/pipeline/routing.js";
 import { Authenticator } from "../../src/identity/authenticator.js";
@@ -214,14 +214,15 @@ async function main(): Promise<void> {
     authenticator: new Authenticator({ apiKeys: { get: async (id: string) => (id === callerKey.id ? { ...callerKey, tenant: "bench", scopes: ["infer" as const], description: null, createdAt: new Date(), revokedAt: null } : null) } }),
     recordRefusal: async () => {},
   };
-  // Every execution is tracked by the learner, as in production (here in memory: the bench measures the gateway).
-  const routing = {
-    router: await BiddingRouter.open({ store: new MemoryBiddingStore() }),
+  // Every execution is tracked by the learner, as in production: its outcome saved in PostgreSQL by the durable
+  // runs (after the answer, as the gateway does), in memory by the in-process one, which writes nothing.
+  const routingWith = async (store: BiddingStore) => ({
+    router: await BiddingRouter.open({ store }),
     pending: new PendingOutcomes(),
     omittedModel: "auto" as const,
     tenantCriteria: () => undefined,
     onTrackingError: (error: unknown) => console.error(error),
-  };
+  });
   // The shipped policy set decides every request, as it would on a site.
   const policy = PolicyStore.open(fileURLToPath(new URL("../../policies", import.meta.url)));
   // Limits configured but generous: the checks run on every request, as they would on a site with quotas.
@@ -254,7 +255,8 @@ async function main(): Promise<void> {
     const stores = await openPostgresStores(databaseUrl, { synchronousCommit });
     await migrate(stores.pool);
     const gatewayApp = createApp({
-      engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, access, quotas, routing, policy, schemas: stores.schemas, health: stores.health,
+      engine, models: new ModelDirectory([noopModel], engine), executions: stores.executions, contentHasher, audit, access, quotas,
+      routing: await routingWith(new PostgresBiddingStore(stores.pool)), policy, schemas: stores.schemas, health: stores.health,
       logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 }, tasks, webhooks: { allow: [], maxAttempts: 1 },
       erasure: new ContentEraser(stores.erasure, 500),
     });
@@ -271,7 +273,8 @@ async function main(): Promise<void> {
   console.log(`   durable added p50 ${round(durableAddedP50)} ms = floor p50 ${round(floorP50)} ms + ${round(aboveFloor)} ms   (target: floor + 0.3 ms at most — ${verdict(aboveFloor <= 0.3)})`);
 
   const noStore = createApp({
-    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null, tokensSince: async () => 0, find: async () => null, list: async () => ({ executions: [], next: null }) }, contentHasher, audit, access, quotas, routing, policy,
+    engine, models: new ModelDirectory([noopModel], engine), executions: { insert: async () => {}, get: async () => null, tokensSince: async () => 0, find: async () => null, list: async () => ({ executions: [], next: null }) }, contentHasher, audit, access, quotas,
+    routing: await routingWith(new MemoryBiddingStore()), policy,
     schemas: { register: async () => { throw new Error("unused"); }, get: async () => null, list: async () => [] },
     health: { ping: async () => {} }, logger, bodyLimitBytes: 1024 * 1024, limits: { maxTokensLimit: 4096, structuredAttempts: 2 }, tasks, webhooks: { allow: [], maxAttempts: 1 },
     erasure: new ContentEraser({ count: unused, eraseBatch: unused, tenantsWithContent: unused }, 500),

@@ -1,15 +1,16 @@
 /**
  * Atomic for the peers bench, in a process of its own (as the peers are): the gateway's HTTP app with everything a
  * chat completion goes through on a site — API-key check, quotas, classification, PII scan, policy decision, the
- * learner's tracking, the execution INSERT with a durable commit and its audit event through the real audit queue
- * and sequencer — over a no-op engine that answers at once. Configured by ATOMIC_BENCH_NOOP (JSON: databaseUrl,
- * dataDir, model); prints one JSON line ({"url", "key"}) once it listens on 127.0.0.1.
+ * learner's tracking (its outcome saved in PostgreSQL, as the gateway saves it), the execution INSERT with a durable
+ * commit and its audit event through the real audit queue and sequencer — over a no-op engine that answers at once.
+ * Configured by ATOMIC_BENCH_NOOP (JSON: databaseUrl, dataDir, model); prints one JSON line ({"url", "key"}) once it
+ * listens on 127.0.0.1.
  */
 import { serve } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { startAudit } from "../../../src/bootstrap/audit.js";
-import { BiddingRouter, MemoryBiddingStore } from "../../../src/bidding/index.js";
+import { BiddingRouter, PostgresBiddingStore } from "../../../src/bidding/index.js";
 import { ConfigSchema } from "../../../src/config/schema.js";
 import { createApp } from "../../../src/gateway/app.js";
 import { Authenticator } from "../../../src/identity/authenticator.js";
@@ -56,7 +57,7 @@ const app = createApp({
     tokens: new TokenBudget({ usage: { tokensSince: async () => 0 }, budgetFor: () => 1e15 }),
   },
   routing: {
-    router: await BiddingRouter.open({ store: new MemoryBiddingStore() }),
+    router: await BiddingRouter.open({ store: new PostgresBiddingStore(stores.pool) }),
     pending: new PendingOutcomes(),
     omittedModel: "auto",
     tenantCriteria: () => undefined,
