@@ -154,6 +154,22 @@ describe("bidding on PostgreSQL", () => {
     expect(await store.getDecision("not-a-uuid")).toBeNull();
   });
 
+  it("stores decisions made together in one batch, each exactly, and the later of two for one execution", async () => {
+    const store = new PostgresBiddingStore(pool);
+    const router = new BiddingRouter({ store, learner: "records-batch" });
+    const executions = Array.from({ length: 25 }, () => uuidv7());
+    const decisions = await Promise.all(executions.map((executionId, i) => router.route({ executionId, request: REQUESTS[i % REQUESTS.length]!, candidates: CANDIDATES })));
+    for (const decision of decisions) expect(await store.getDecision(decision.executionId)).toEqual(decision.record);
+    const choices = await pool.query("SELECT count(*)::int AS n FROM bidding_choices WHERE execution_id = ANY($1::uuid[])", [executions]);
+    expect(choices.rows[0].n).toBe(decisions.reduce((n, d) => n + d.record.microtasks.filter((m) => m.choice !== null).length, 0));
+    // One execution decided twice in the same moment: the statement may not upsert a row twice, so each record is
+    // saved alone, in order, and the later one stands.
+    const first = decisions[0]!.record;
+    const later = { ...first, createdAt: new Date(Date.parse(first.createdAt) + 1000).toISOString() };
+    await Promise.all([store.saveDecision(first), store.saveDecision(later)]);
+    expect(await store.getDecision(first.executionId)).toEqual(later);
+  });
+
   it("stores feedback, revises the outcome's reward, and refuses feedback for an unknown execution", async () => {
     const store = new PostgresBiddingStore(pool);
     const router = new BiddingRouter({ store, learner: "feedback" });

@@ -53,6 +53,29 @@ interface PendingOutcome {
 }
 
 /**
+ * A batch of decision records as one JSON array of rows, each with its choices (choicesOf); a record saved again
+ * (the same execution) replaces the one before. Two records of one execution in one batch make the upsert fail;
+ * GroupCommit then writes each alone, in order.
+ */
+const SAVE_DECISIONS = `WITH batch AS (
+  SELECT * FROM json_to_recordset($1::json) AS d(execution_id uuid, policy text, record json, created_at timestamptz, choices json)
+), saved AS (
+  INSERT INTO bidding_decisions (execution_id, policy, record, created_at) SELECT execution_id, policy, record, created_at FROM batch
+  ON CONFLICT (execution_id) DO UPDATE SET policy = EXCLUDED.policy, record = EXCLUDED.record, created_at = EXCLUDED.created_at
+  RETURNING 1
+)
+INSERT INTO bidding_choices (execution_id, microtask_id, created_at, model_id, mode, task_type, chosen_quality,
+  best_quality, chosen_cost, cheapest_cost, bid_models, bid_qualities)
+SELECT b.execution_id, c.microtask_id, b.created_at, c.model_id, c.mode, c.task_type, c.chosen_quality, c.best_quality, c.chosen_cost,
+       c.cheapest_cost, ARRAY(SELECT json_array_elements_text(c.bid_models)), ARRAY(SELECT json_array_elements_text(c.bid_qualities)::float8)
+FROM batch b, json_to_recordset(b.choices) AS c(microtask_id text, model_id text, mode text, task_type text, chosen_quality float8,
+  best_quality float8, chosen_cost float8, cheapest_cost float8, bid_models json, bid_qualities json)
+ON CONFLICT (execution_id, microtask_id) DO UPDATE SET created_at = EXCLUDED.created_at, model_id = EXCLUDED.model_id,
+  mode = EXCLUDED.mode, task_type = EXCLUDED.task_type, chosen_quality = EXCLUDED.chosen_quality,
+  best_quality = EXCLUDED.best_quality, chosen_cost = EXCLUDED.chosen_cost, cheapest_cost = EXCLUDED.cheapest_cost,
+  bid_models = EXCLUDED.bid_models, bid_qualities = EXCLUDED.bid_qualities`;
+
+/**
  * A batch of outcomes as one JSON array of rows (features travel as the JSON array they are), upserted, with each
  * execution's latest feedback score. Two outcomes of one microtask in one batch make the upsert fail (it may not
  * touch a row twice); GroupCommit then writes each alone, in order.
@@ -145,9 +168,11 @@ interface BidRow {
 /** Bidding's tables (migration 0004_bidding.sql) over the gateway's pool. */
 export class PostgresBiddingStore implements BiddingStore {
   private readonly outcomes: GroupCommit<PendingOutcome>;
+  private readonly decisions: GroupCommit<DecisionRecord>;
 
   constructor(private readonly pool: Pool) {
     this.outcomes = new GroupCommit((batch) => this.writeOutcomes(batch));
+    this.decisions = new GroupCommit((batch) => this.writeDecisions(batch));
   }
 
   async loadLearner(learner: string): Promise<LearnerSnapshot | null> {
@@ -181,26 +206,20 @@ export class PostgresBiddingStore implements BiddingStore {
     });
   }
 
-  /** The record, and in the same statement what it chose in numbers (bidding_choices, read by history()). */
+  /**
+   * The record, and in the same statement what it chose in numbers (bidding_choices, read by history()). Decisions
+   * made in the same moment share a statement and a commit (GroupCommit), as outcomes and executions do: each was a
+   * commit of its own before its request's inference could start.
+   */
   async saveDecision(record: DecisionRecord): Promise<void> {
-    await this.pool.query(
-      `WITH saved AS (
-         INSERT INTO bidding_decisions (execution_id, policy, record, created_at) VALUES ($1, $2, $3::json, $4)
-         ON CONFLICT (execution_id) DO UPDATE SET policy = EXCLUDED.policy, record = EXCLUDED.record, created_at = EXCLUDED.created_at
-         RETURNING 1
-       )
-       INSERT INTO bidding_choices (execution_id, microtask_id, created_at, model_id, mode, task_type, chosen_quality,
-         best_quality, chosen_cost, cheapest_cost, bid_models, bid_qualities)
-       SELECT $1, c.microtask_id, $4, c.model_id, c.mode, c.task_type, c.chosen_quality, c.best_quality, c.chosen_cost,
-              c.cheapest_cost, ARRAY(SELECT json_array_elements_text(c.bid_models)), ARRAY(SELECT json_array_elements_text(c.bid_qualities)::float8)
-       FROM json_to_recordset($5::json) AS c(microtask_id text, model_id text, mode text, task_type text, chosen_quality float8,
-         best_quality float8, chosen_cost float8, cheapest_cost float8, bid_models json, bid_qualities json)
-       ON CONFLICT (execution_id, microtask_id) DO UPDATE SET created_at = EXCLUDED.created_at, model_id = EXCLUDED.model_id,
-         mode = EXCLUDED.mode, task_type = EXCLUDED.task_type, chosen_quality = EXCLUDED.chosen_quality,
-         best_quality = EXCLUDED.best_quality, chosen_cost = EXCLUDED.chosen_cost, cheapest_cost = EXCLUDED.cheapest_cost,
-         bid_models = EXCLUDED.bid_models, bid_qualities = EXCLUDED.bid_qualities`,
-      [record.executionId, record.policy.name, JSON.stringify(record), record.createdAt, JSON.stringify(choicesOf(record))],
-    );
+    await this.decisions.submit(record);
+  }
+
+  private async writeDecisions(batch: DecisionRecord[]): Promise<void> {
+    const rows = batch.map((record) => ({
+      execution_id: record.executionId, policy: record.policy.name, record, created_at: record.createdAt, choices: choicesOf(record),
+    }));
+    await this.pool.query({ name: "atomic-bidding-decisions-upsert", text: SAVE_DECISIONS, values: [JSON.stringify(rows)] });
   }
 
   async getDecision(executionId: string): Promise<DecisionRecord | null> {
