@@ -47,11 +47,6 @@ const OUTCOME_COLUMNS = `execution_id, microtask_id, model_id, task_type, contex
   completion_tokens, queue_ms, inference_ms, expected_latency_ms, error_code, schema_valid, automatic_reward, reward,
   learned_reward, learner_epoch, created_at`;
 
-interface PendingOutcome {
-  outcome: OutcomeRecord;
-  feedbackScore: number | null;
-}
-
 /**
  * A batch of decision records as one JSON array of rows, each with its choices (choicesOf); a record saved again
  * (the same execution) replaces the one before. Two records of one execution in one batch make the upsert fail;
@@ -74,6 +69,11 @@ ON CONFLICT (execution_id, microtask_id) DO UPDATE SET created_at = EXCLUDED.cre
   mode = EXCLUDED.mode, task_type = EXCLUDED.task_type, chosen_quality = EXCLUDED.chosen_quality,
   best_quality = EXCLUDED.best_quality, chosen_cost = EXCLUDED.chosen_cost, cheapest_cost = EXCLUDED.cheapest_cost,
   bid_models = EXCLUDED.bid_models, bid_qualities = EXCLUDED.bid_qualities`;
+
+interface PendingOutcome {
+  outcome: OutcomeRecord;
+  feedbackScore: number | null;
+}
 
 /**
  * A batch of outcomes as one JSON array of rows (features travel as the JSON array they are), upserted, with each
