@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -34,5 +34,6 @@ describe("the entry of a process Atomic starts", () => {
     writeFileSync(join(copy, "inference", "llama", "child.js"), "");
     const entry = childProcessEntry(callerTs, "child");
     expect(entry).toEqual({ path: join(copy, "inference", "llama", "child.js"), execArgv: [] });
+    rmSync(copy, { recursive: true, force: true });
   });
 });

@@ -8,7 +8,6 @@ import { startTestDatabaseServer } from "../support/database-server.js";
 import { installModelFamily } from "../../scripts/models/install.js";
 import { COMPILED_SOURCE_ENV } from "../../src/util/sibling-entry.js";
 import { buildForTests } from "../support/test-build.js";
-import "../support/temporal.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -45,20 +44,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // every worker a test starts (test/support/test-build.ts).
     buildForTests(),
   ]);
+  let server: Awaited<ReturnType<typeof startTestDatabaseServer>>;
+  let built: Awaited<ReturnType<typeof buildForTests>>;
   try {
     project.provide("familyManifest", fulfilled(family).manifestPath);
     project.provide("pyclientPython", fulfilled(pyclient));
     fulfilled(chromium);
-    fulfilled(database);
-    fulfilled(build);
+    server = fulfilled(database);
+    built = fulfilled(build);
   } catch (error) {
     // A server already started would outlive the run, a build its folder.
     if (database.status === "fulfilled") await database.value.stop();
     if (build.status === "fulfilled") await build.value.remove();
     throw error;
   }
-  const server = fulfilled(database);
-  const { dist, cli, workflowBundle, remove } = fulfilled(build);
+  const { dist, cli, workflowBundle, remove } = built;
   project.provide("databaseUrl", server.url);
   project.provide("atomicCli", cli);
   project.provide("workflowBundle", workflowBundle);

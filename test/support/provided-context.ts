@@ -9,6 +9,8 @@ declare module "vitest" {
     pyclientPython: string;
     /** `atomic` as operators run it, compiled for the run (support/test-build.ts): `node <atomicCli> <args>`. */
     atomicCli: string;
+    /** The task workflows bundled once for the run, beside atomicCli's build (support/test-build.ts). */
+    workflowBundle: string;
   }
 }
 

@@ -1,12 +1,11 @@
 import { inject } from "vitest";
 import type { TestNamespace } from "./temporal-env.js";
+import "./provided-context.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
     /** host:port of the dev server the orchestration global setup started (test/support/temporal-global-setup.ts). */
     temporalAddress: string;
-    /** The task workflows bundled once for the run (temporal-global-setup.ts). */
-    workflowBundle: string;
   }
 }
 

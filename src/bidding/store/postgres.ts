@@ -43,9 +43,28 @@ interface OutcomeRow {
   created_at: Date;
 }
 
-const OUTCOME_COLUMNS = `execution_id, microtask_id, model_id, task_type, context_key, features, prompt_tokens,
-  completion_tokens, queue_ms, inference_ms, expected_latency_ms, error_code, schema_valid, automatic_reward, reward,
-  learned_reward, learner_epoch, created_at`;
+/** bidding_outcomes' columns: each with its type and the OutcomeRecord field it holds. */
+const OUTCOME_FIELDS: ReadonlyArray<readonly [column: keyof OutcomeRow, type: string, field: keyof OutcomeRecord]> = [
+  ["execution_id", "uuid", "executionId"],
+  ["microtask_id", "text", "microtaskId"],
+  ["model_id", "text", "modelId"],
+  ["task_type", "text", "taskType"],
+  ["context_key", "text", "contextKey"],
+  ["features", "json", "features"],
+  ["prompt_tokens", "int", "promptTokens"],
+  ["completion_tokens", "int", "completionTokens"],
+  ["queue_ms", "float8", "queueMs"],
+  ["inference_ms", "float8", "inferenceMs"],
+  ["expected_latency_ms", "float8", "expectedLatencyMs"],
+  ["error_code", "text", "errorCode"],
+  ["schema_valid", "boolean", "schemaValid"],
+  ["automatic_reward", "float8", "automaticReward"],
+  ["reward", "float8", "reward"],
+  ["learned_reward", "float8", "learnedReward"],
+  ["learner_epoch", "int", "learnerEpoch"],
+  ["created_at", "timestamptz", "createdAt"],
+];
+const OUTCOME_COLUMNS = OUTCOME_FIELDS.map(([column]) => column).join(", ");
 
 /**
  * A batch of decision records as one JSON array of rows, each with its choices (choicesOf); a record saved again
@@ -82,19 +101,9 @@ interface PendingOutcome {
  */
 const SAVE_OUTCOMES = `WITH saved AS (
   INSERT INTO bidding_outcomes (${OUTCOME_COLUMNS})
-  SELECT ${OUTCOME_COLUMNS} FROM json_to_recordset($1::json) AS o(execution_id uuid, microtask_id text, model_id text,
-    task_type text, context_key text, features json, prompt_tokens int, completion_tokens int, queue_ms float8,
-    inference_ms float8, expected_latency_ms float8, error_code text, schema_valid boolean, automatic_reward float8,
-    reward float8, learned_reward float8, learner_epoch int, created_at timestamptz)
+  SELECT ${OUTCOME_COLUMNS} FROM json_to_recordset($1::json) AS o(${OUTCOME_FIELDS.map(([column, type]) => `${column} ${type}`).join(", ")})
   ON CONFLICT (execution_id, microtask_id) DO UPDATE SET
-    model_id = EXCLUDED.model_id, task_type = EXCLUDED.task_type, context_key = EXCLUDED.context_key,
-    features = EXCLUDED.features, prompt_tokens = EXCLUDED.prompt_tokens,
-    completion_tokens = EXCLUDED.completion_tokens, queue_ms = EXCLUDED.queue_ms,
-    inference_ms = EXCLUDED.inference_ms, expected_latency_ms = EXCLUDED.expected_latency_ms,
-    error_code = EXCLUDED.error_code, schema_valid = EXCLUDED.schema_valid,
-    automatic_reward = EXCLUDED.automatic_reward, reward = EXCLUDED.reward,
-    learned_reward = EXCLUDED.learned_reward, learner_epoch = EXCLUDED.learner_epoch,
-    created_at = EXCLUDED.created_at
+    ${OUTCOME_FIELDS.slice(2).map(([column]) => `${column} = EXCLUDED.${column}`).join(", ")}
   RETURNING execution_id
 )
 SELECT DISTINCT s.execution_id, (SELECT score FROM bidding_feedback f WHERE f.execution_id = s.execution_id ORDER BY id DESC LIMIT 1) AS score
@@ -251,13 +260,7 @@ export class PostgresBiddingStore implements BiddingStore {
   }
 
   private async writeOutcomes(batch: PendingOutcome[]): Promise<void> {
-    const rows = batch.map(({ outcome: o }) => ({
-      execution_id: o.executionId, microtask_id: o.microtaskId, model_id: o.modelId, task_type: o.taskType, context_key: o.contextKey,
-      features: o.features, prompt_tokens: o.promptTokens, completion_tokens: o.completionTokens, queue_ms: o.queueMs,
-      inference_ms: o.inferenceMs, expected_latency_ms: o.expectedLatencyMs, error_code: o.errorCode, schema_valid: o.schemaValid,
-      automatic_reward: o.automaticReward, reward: o.reward, learned_reward: o.learnedReward, learner_epoch: o.learnerEpoch,
-      created_at: o.createdAt,
-    }));
+    const rows = batch.map(({ outcome }) => Object.fromEntries(OUTCOME_FIELDS.map(([column, , field]) => [column, outcome[field]])));
     const result = await this.pool.query<{ execution_id: string; score: number | null }>({ name: "atomic-bidding-outcomes-upsert", text: SAVE_OUTCOMES, values: [JSON.stringify(rows)] });
     const scores = new Map(result.rows.map((row) => [row.execution_id, row.score]));
     for (const pending of batch) pending.feedbackScore = scores.get(pending.outcome.executionId) ?? null;
