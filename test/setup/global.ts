@@ -8,6 +8,7 @@ import { startTestDatabaseServer } from "../support/database-server.js";
 import { installModelFamily } from "../../scripts/models/install.js";
 import { COMPILED_SOURCE_ENV } from "../../src/util/sibling-entry.js";
 import { buildForTests } from "../support/test-build.js";
+import { useRunTemp } from "../support/run-temp.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -26,6 +27,9 @@ async function installScript(name: string): Promise<string> {
  * another they were the run's first minute.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // First: every folder this setup, the Temporal setup after it and the test files make lands inside, and goes
+  // with it (vitest tears setups down in reverse, so this one last).
+  const runTemp = useRunTemp();
   const [family, pyclient, chromium, database, build] = await Promise.allSettled([
     // The real-model tier needs the model family: installed (or found cached) before any file runs, as npm start's
     // pre-step does. A failure fails the run with the installer's one-line reason.
@@ -56,17 +60,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // A server already started would outlive the run, a build its folder.
     if (database.status === "fulfilled") await database.value.stop();
     if (build.status === "fulfilled") await build.value.remove();
+    await runTemp.remove();
     throw error;
   }
   const { dist, cli, workflowBundle, remove } = built;
   project.provide("databaseUrl", server.url);
   project.provide("atomicCli", cli);
   project.provide("workflowBundle", workflowBundle);
+  project.provide("runTemp", runTemp.path);
   // Every process the test files start inherits it: Atomic's child processes start from the compiled copy.
   process.env[COMPILED_SOURCE_ENV] = dist;
   return async () => {
     await server.stop();
     await remove();
+    await runTemp.remove();
   };
 }
 

@@ -11,6 +11,8 @@ declare module "vitest" {
     atomicCli: string;
     /** The task workflows bundled once for the run, beside atomicCli's build (support/test-build.ts). */
     workflowBundle: string;
+    /** The run's temp folder, TMPDIR of every process the run starts, removed when it ends (support/run-temp.ts). */
+    runTemp: string;
   }
 }
 
