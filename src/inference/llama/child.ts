@@ -128,7 +128,7 @@ async function load(spec: LoadSpec): Promise<void> {
   };
   send({
     type: "loaded",
-    info: { gpu: llama.gpu, trainContextSize: model.trainContextSize, verifyMs, loadMs: performance.now() - started - verifyMs },
+    info: { gpu: llama.gpu, gpuLayers: model.gpuLayers, trainContextSize: model.trainContextSize, verifyMs, loadMs: performance.now() - started - verifyMs },
   });
 }
 

@@ -125,7 +125,7 @@ export class ModelHost {
         this.state = "ready";
         this.loadCrashes = 0;
         this.restartDelayMs = this.options.restartDelayMs ?? 500;
-        log.info({ gpu: message.info.gpu, verifyMs: Math.round(message.info.verifyMs), loadMs: Math.round(message.info.loadMs) }, "model ready");
+        log.info({ gpu: message.info.gpu, gpuLayers: message.info.gpuLayers, verifyMs: Math.round(message.info.verifyMs), loadMs: Math.round(message.info.loadMs) }, "model ready");
         this.options.onLifecycle?.({ modelId: this.id, sha256: this.digest, kind: "loaded" });
         this.settle();
         return;

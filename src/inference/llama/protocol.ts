@@ -37,6 +37,8 @@ export type ParentMessage =
 
 export interface LoadedInfo {
   gpu: string | false;
+  /** Layers llama.cpp placed on the GPU (0 on the CPU): an operator sees whether the model really runs there. */
+  gpuLayers: number;
   trainContextSize: number;
   /** How long the digest check and the load took, for the startup log. */
   verifyMs: number;
