@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { setTimeout as delay } from "node:timers/promises";
@@ -195,6 +197,34 @@ describe("a gateway killed with its whole process group, again and again", () =>
       expect(row?.kept).toBe(gateway.acknowledged);
     } finally {
       await server.stop();
+    }
+  });
+
+  it("initialises afresh after a gateway killed during its very first initdb", async () => {
+    const fresh = await temporaryDataDir("atomic-embedded-first-");
+    try {
+      const gateway = startGateway(fresh.dataDir, 200);
+      gateways.push(gateway);
+      // initdb writes PG_VERSION first and the cluster after it: a kill then leaves a cluster half made.
+      const started = () => readdirSync(dirname(fresh.dataDir)).some((name) => existsSync(join(dirname(fresh.dataDir), name, "PG_VERSION")));
+      await until(gateway, started);
+      await killGroup(gateway);
+      expect(gateway.ready).toBe(false);
+
+      const logger = recordingLogger();
+      const server = await startEmbeddedPostgres({ dataDir: fresh.dataDir, logger });
+      try {
+        expect(logger.lines).toContainEqual(expect.objectContaining({ msg: expect.stringContaining("interrupted first start"), pid: gateway.child.pid }));
+        const [row] = await query<{ one: number }>(server.connectionString, "SELECT 1 AS one");
+        expect(row?.one).toBe(1);
+      } finally {
+        await server.stop();
+      }
+      // Nothing of the interrupted attempt is left beside the data directory.
+      expect(readdirSync(dirname(fresh.dataDir))).toEqual(["data"]);
+    } finally {
+      await killLeftoverServer(fresh.dataDir);
+      await fresh.remove();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { chownSync, closeSync, existsSync, fchownSync, fstatSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { accessSync, chownSync, closeSync, constants, existsSync, fchownSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import pg from "pg";
 import { locatePostgresBinaries } from "./binaries.js";
@@ -59,7 +59,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   if (!existsSync(join(dataDir, "PG_VERSION"))) {
     logger?.info({ dataDir, binDir: binaries.binDir }, "initialising embedded PostgreSQL cluster");
-    await initialiseCluster(binaries.initdb, dataDir, runAs);
+    await initialiseCluster(binaries.initdb, dataDir, runAs, logger);
   }
   return startRetryingWhileLocked({
     postgres: binaries.postgres,
@@ -203,9 +203,74 @@ function prepareDataDirectory(dataDir: string, runAs: SystemUser | null): void {
   if (statSync(dataDir).uid !== runAs.uid) chownSync(dataDir, runAs.uid, runAs.gid);
 }
 
-async function initialiseCluster(initdb: string, dataDir: string, runAs: SystemUser | null): Promise<void> {
+/**
+ * A first start makes the cluster beside the data directory and puts it in the empty directory's place with one
+ * rename once initdb has finished: initdb writes PG_VERSION first and the rest after it, so a gateway killed during
+ * its first start (a Ctrl-C in the few seconds initdb takes) left a half-made cluster that every later start took
+ * for a real one and failed on. Now a kill leaves the data directory empty, as it was, and the next start removes
+ * what the interrupted attempt left beside it. A data directory that holds something, is a mount point, or whose
+ * parent is not ours to write is initialised in place, as before (initdb then says what it finds there).
+ */
+async function initialiseCluster(initdb: string, dataDir: string, runAs: SystemUser | null, logger: EmbeddedPostgresLogger | undefined): Promise<void> {
+  removeInterruptedInitialisations(dataDir, logger);
+  if (!canStageBeside(dataDir)) return runInitdb(initdb, dataDir, runAs, dataDir);
+  const staging = `${stagingPrefix(dataDir)}${process.pid}`;
+  // Named for this process: one of that name is an earlier process's with the same pid, long gone.
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { mode: 0o700 });
+  try {
+    if (runAs !== null) chownSync(staging, runAs.uid, runAs.gid);
+    await runInitdb(initdb, staging, runAs, dataDir);
+    // rename(2) replaces an empty directory in one step.
+    renameSync(staging, dataDir);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** `.data.initdb-<pid>` beside `data`: hidden, named for the data directory and for the process making it. */
+function stagingPrefix(dataDir: string): string {
+  return join(dirname(dataDir), `.${basename(dataDir)}.initdb-`);
+}
+
+function canStageBeside(dataDir: string): boolean {
+  if (readdirSync(dataDir).length > 0) return false;
+  if (statSync(dataDir).dev !== statSync(dirname(dataDir)).dev) return false;
+  try {
+    accessSync(dirname(dataDir), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the staging folders of earlier first starts whose process is gone (one still alive is left alone). */
+function removeInterruptedInitialisations(dataDir: string, logger: EmbeddedPostgresLogger | undefined): void {
+  const prefix = basename(stagingPrefix(dataDir));
+  for (const name of readdirSync(dirname(dataDir))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid <= 0 || processExists(pid)) continue;
+    const path = join(dirname(dataDir), name);
+    rmSync(path, { recursive: true, force: true });
+    logger?.info({ path, pid }, "removed what an interrupted first start of the embedded PostgreSQL left");
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** initdb into `pgdata`, for the cluster that is to be `dataDir` (what an error names). */
+async function runInitdb(initdb: string, pgdata: string, runAs: SystemUser | null, dataDir: string): Promise<void> {
   const args = [
-    `--pgdata=${dataDir}`,
+    `--pgdata=${pgdata}`,
     // Trust is acceptable only because the server never listens on TCP and its socket is private (0700).
     "--auth=trust",
     `--username=${SUPERUSER}`,
@@ -216,7 +281,7 @@ async function initialiseCluster(initdb: string, dataDir: string, runAs: SystemU
   ];
   const child = spawn(initdb, args, {
     ...spawnIdentity(runAs),
-    cwd: dataDir,
+    cwd: pgdata,
     env: childEnvironment(),
     stdio: ["ignore", "pipe", "pipe"],
   });
