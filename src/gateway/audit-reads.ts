@@ -16,29 +16,39 @@ export const AUDIT_EVENT_HEADER = "x-atomic-audit-event-id";
  */
 export type AuditRead = (c: Context, detail: Record<string, unknown>) => Promise<() => Response | Promise<Response>>;
 
+/** What a read is of: the log itself (`audit.read`), or stored request content (`content.read`). */
+export type ReadKind = Extract<AuditEvent["kind"], "audit.read" | "content.read">;
+
 /**
- * A handler that records the read as `audit.read` (who, which route, what) before the answer leaves: a read that
- * cannot be recorded is not answered. A read the route refuses with an ApiError is recorded too, with its code.
+ * A handler that records the read (who, which route, what) before the answer leaves: a read that cannot be recorded
+ * is not answered. A read the route refuses with an ApiError is recorded too, with its code. `audit.read` for the
+ * log's routes; `content.read` where the answer holds a request's stored input or output, so that an auditor sees
+ * who looked at what was asked and answered, an operator's look at another tenant's record included.
  */
-export function auditedRead(deps: Pick<GatewayDeps, "audit">, route: string, read: AuditRead) {
+export function auditedRead(deps: Pick<GatewayDeps, "audit">, route: string, read: AuditRead, kind: ReadKind = "audit.read") {
   return async (c: Context) => {
     const detail: Record<string, unknown> = {};
     let answer;
     try {
       answer = await read(c, detail);
     } catch (error) {
-      if (error instanceof ApiError) await deps.audit.record(readEvent(c, route, { status: "failed", code: error.code }, detail));
+      if (error instanceof ApiError) await deps.audit.record(readEvent(kind, c, route, { status: "failed", code: error.code }, detail));
       throw error;
     }
-    const event = readEvent(c, route, { status: "succeeded" }, detail);
-    await deps.audit.append(event);
-    c.header(AUDIT_EVENT_HEADER, event.id);
+    await recordRead(deps, c, route, detail, kind);
     return answer();
   };
 }
 
-function readEvent(c: Context, route: string, outcome: NonNullable<AuditEvent["outcome"]>, detail: Record<string, unknown>): AuditEvent {
-  return systemEvent("audit.read", { actor: actorOf(c), request: { id: c.get("requestId"), endpoint: `GET ${route}` }, outcome, detail });
+/** Appends a succeeded read's event before the answer leaves, and names it in the answer's header. */
+export async function recordRead(deps: Pick<GatewayDeps, "audit">, c: Context, route: string, detail: Record<string, unknown>, kind: ReadKind): Promise<void> {
+  const event = readEvent(kind, c, route, { status: "succeeded" }, detail);
+  await deps.audit.append(event);
+  c.header(AUDIT_EVENT_HEADER, event.id);
+}
+
+export function readEvent(kind: ReadKind, c: Context, route: string, outcome: NonNullable<AuditEvent["outcome"]>, detail: Record<string, unknown>): AuditEvent {
+  return systemEvent(kind, { actor: actorOf(c), request: { id: c.get("requestId"), endpoint: `GET ${route}` }, outcome, detail });
 }
 
 /**

@@ -66,10 +66,13 @@ describe("bad requests get a JSON error with a stable code and change nothing", 
   });
 
   it("an unknown or malformed execution id", async () => {
-    for (const id of ["0190c1a2-0000-7000-8000-000000000000", "not-a-uuid", "'; DROP TABLE executions; --"]) {
+    const unknown = await gw.fetch("/v1/executions/0190c1a2-0000-7000-8000-000000000000");
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).error.code).toBe("execution_not_found");
+    for (const id of ["not-a-uuid", "'; DROP TABLE executions; --"]) {
       const response = await gw.fetch(`/v1/executions/${encodeURIComponent(id)}`);
-      expect(response.status).toBe(404);
-      expect((await response.json()).error.code).toBe("execution_not_found");
+      expect(response.status).toBe(400);
+      expect((await response.json()).error).toMatchObject({ code: "invalid_parameter", param: "id" });
     }
   });
 

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { Client, Connection } from "@temporalio/client";
 import { compactVerify, importJWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditEvents } from "../support/audit-events.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 import { sharedTemporal } from "../support/temporal.js";
@@ -102,6 +103,26 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     expect(events.at(-1)!.event).toBe("done");
     expect(events.at(-1)!.data).toMatchObject({ id, status: "succeeded" });
     for (const e of events.slice(0, -1)) expect(e.event).toBe("progress");
+  });
+
+  it("records each read that hands out a task's result as content.read, and progress polls as nothing", async () => {
+    const { id } = (await (await gw.post("/v1/tasks", { input: "Name three colours.", mode: "async", max_tokens: 16 })).json()) as Task;
+    for (;;) {
+      const response = await gw.fetch(`/v1/tasks/${id}`);
+      const task = (await response.json()) as Task;
+      if (task.status === "running") {
+        expect(response.headers.get("x-atomic-audit-event-id")).toBeNull();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      expect(response.headers.get("x-atomic-audit-event-id")).toMatch(/^[0-9a-f-]{36}$/);
+      break;
+    }
+    await (await gw.fetch(`/v1/tasks/${id}/events`)).text();
+    await gw.gateway.audit.sequencer.drain();
+    const reads = (await auditEvents(gw.databaseUrl)).filter((event) => event.kind === "content.read" && event.detail?.["taskId"] === id);
+    // The last poll and the stream's done event: two reads of the result, whatever the number of polls before.
+    expect(reads.map((event) => event.request?.endpoint)).toEqual(["GET /v1/tasks/:id", "GET /v1/tasks/:id/events"]);
   });
 
   it("cancels a task, and a second cancel is refused because it has ended", async () => {

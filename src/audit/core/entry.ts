@@ -37,6 +37,7 @@ export const AUDIT_EVENT_KINDS = [
   "webhook.attempt",
   "schema.registered",
   "audit.read",
+  "content.read",
   "content.erased",
   "adapter.fitted",
   "adapter.promoted",

@@ -7,6 +7,7 @@ import { ErasureRequest } from "../routes/v1_admin_erasure.js";
 import { ConsistencyQuery, ExportQuery, NoQuery, ReceiptPath, ReceiptQuery } from "../routes/v1_audit.js";
 import { EventsQuery } from "../routes/v1_events.js";
 import { ExecutionPath } from "../routes/v1_executions_receipt.js";
+import { TaskPath } from "../routes/v1_tasks_get.js";
 import { FeedbackRequest } from "../routes/v1_feedback.js";
 import { RegisterSchemaRequest, SchemaPath } from "../routes/v1_schemas.js";
 import { TaskRequest } from "../routes/v1_tasks.js";
@@ -27,7 +28,7 @@ export const HEADERS = {
   "x-atomic-execution-id": "The execution record(s) of this answer: with `n` > 1, every answer's, in order, separated by `, `.",
   "x-atomic-decision-id": "The bidding decision behind the answer (stored under the execution id); absent when the caller named the model.",
   "x-atomic-routing": "How the learner chose: `exploit` or `explore`; absent when the caller named the model.",
-  "x-atomic-audit-event-id": "The `audit.read` event that records this very read: its receipt can be asked for too.",
+  "x-atomic-audit-event-id": "The `audit.read` or `content.read` event that records this very read: its receipt can be asked for too.",
   "Location": "Where the created resource is read.",
   "Retry-After": "Seconds to wait before asking again.",
   "WWW-Authenticate": "The challenge: `Bearer realm=\"atomic\"`.",
@@ -184,16 +185,18 @@ export const OPERATIONS: Record<string, Operation> = {
   "GET /v1/tasks/:id": {
     operationId: "getTask",
     summary: "An asynchronous task",
-    description: "Its progress while it runs; then its result, every microtask and the bidding decision.",
+    description: "Its progress while it runs; then its result, every microtask and the bidding decision. A read that answers with the result is a `content.read` audit event (named in `x-atomic-audit-event-id`); progress reads leave none.",
     tag: "Tasks",
-    answers: { 200: { description: "the task", json: Task } },
+    path: TaskPath,
+    answers: { 200: { description: "the task", json: Task, headers: AUDITED } },
     errors: [404],
   },
   "GET /v1/tasks/:id/events": {
     operationId: "streamTaskEvents",
     summary: "An asynchronous task's events",
-    description: "Server-sent events: `progress` whenever the task's state changes, then one `done` with the finished task, then the stream ends. May be reopened at any time.",
+    description: "Server-sent events: `progress` whenever the task's state changes, then one `done` with the finished task, then the stream ends. May be reopened at any time. A `done` carrying the result is a `content.read` audit event.",
     tag: "Tasks",
+    path: TaskPath,
     answers: { 200: { description: "the event stream", events: TaskEvent } },
     errors: [404],
   },
@@ -208,9 +211,10 @@ export const OPERATIONS: Record<string, Operation> = {
   "GET /v1/executions/:id": {
     operationId: "getExecution",
     summary: "An execution record",
-    description: "What was stored for one request: model and digest, parameters, input, output, tokens, timings, and the bidding decision. Only the tenant that made it can read it.",
+    description: "What was stored for one request: model and digest, parameters, input, output, tokens, timings, and the bidding decision. Only the tenant that made it can read it. Each read is a `content.read` audit event (a refused one too).",
     tag: "Records",
-    answers: { 200: { description: "the record", json: Execution } },
+    path: ExecutionPath,
+    answers: { 200: { description: "the record", json: Execution, headers: AUDITED } },
     errors: [404],
   },
   "GET /v1/executions/:id/receipt": {
@@ -470,10 +474,10 @@ export const OPERATIONS: Record<string, Operation> = {
   "GET /v1/admin/executions/:id": {
     operationId: "getAdminExecution",
     summary: "Any tenant's execution record",
-    description: "What GET /v1/executions/{id} answers its own tenant, for an execution of any tenant.",
+    description: "What GET /v1/executions/{id} answers its own tenant, for an execution of any tenant. Each read is a `content.read` audit event naming the record's tenant.",
     tag: "Administration",
     path: AdminExecutionPath,
-    answers: { 200: { description: "the record", json: Execution } },
+    answers: { 200: { description: "the record", json: Execution, headers: AUDITED } },
     errors: [404],
   },
   "GET /v1/admin/audit": {

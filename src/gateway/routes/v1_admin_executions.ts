@@ -3,6 +3,7 @@ import { z } from "zod";
 import { NAME_PATTERN } from "../../identity/principal.js";
 import type { ExecutionPosition, ExecutionSummary } from "../../store/interface.js";
 import { UUID_PATTERN } from "../../util/uuidv7.js";
+import { auditedRead } from "../audit-reads.js";
 import type { GatewayDeps } from "../deps.js";
 import { notFound } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
@@ -57,9 +58,12 @@ function summaryBody(summary: ExecutionSummary) {
  * The operators' view of executions across tenants (the dashboard's executions view), scope admin:
  *   GET /v1/admin/executions      — newest first, filtered by tenant, model, status and time, in pages of `limit`
  *                                   (at most 200) that follow one another by `next_cursor`; never any content.
- *   GET /v1/admin/executions/:id  — one execution of any tenant, as GET /v1/executions/:id answers its own tenant.
+ *   GET /v1/admin/executions/:id  — one execution of any tenant, as GET /v1/executions/:id answers its own tenant,
+ *                                   recorded as content.read.
  */
-export function registerAdminExecutions(app: Hono, deps: Pick<GatewayDeps, "executions" | "routing">): void {
+const ONE = "/v1/admin/executions/:id";
+
+export function registerAdminExecutions(app: Hono, deps: Pick<GatewayDeps, "executions" | "routing" | "audit">): void {
   app.get("/v1/admin/executions", requireScope("admin"), async (c) => {
     const query = parseParams(ExecutionListParams, c.req.query());
     const page = await deps.executions.list({
@@ -74,10 +78,14 @@ export function registerAdminExecutions(app: Hono, deps: Pick<GatewayDeps, "exec
     return c.json({ object: "list", data: page.executions.map(summaryBody), next_cursor: page.next === null ? null : encodeCursor(page.next) });
   });
 
-  app.get("/v1/admin/executions/:id", requireScope("admin"), async (c) => {
+  // Content of any tenant's request: each look is a content.read event naming the tenant whose record it was.
+  app.get(ONE, requireScope("admin"), auditedRead(deps, ONE, async (c, detail) => {
     const { id } = parseParams(AdminExecutionPath, c.req.param());
+    detail["executionId"] = id;
     const record = await deps.executions.find(id);
     if (record === null) throw notFound("execution_not_found", `execution ${id} does not exist`, "id");
-    return c.json({ ...executionBody(record), decision: await deps.routing.router.getDecision(record.id) });
-  });
+    detail["tenant"] = record.actor.tenant;
+    const decision = await deps.routing.router.getDecision(record.id);
+    return () => c.json({ ...executionBody(record), decision });
+  }, "content.read"));
 }

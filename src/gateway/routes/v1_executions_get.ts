@@ -1,8 +1,11 @@
 import type { Hono } from "hono";
 import type { ExecutionRecord } from "../../store/interface.js";
+import { auditedRead } from "../audit-reads.js";
 import type { GatewayDeps } from "../deps.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { notFound } from "../errors.js";
+import { parseParams } from "../validation.js";
+import { ExecutionPath } from "./v1_executions_receipt.js";
 
 export function executionBody(record: ExecutionRecord) {
   return {
@@ -30,13 +33,20 @@ export function executionBody(record: ExecutionRecord) {
   };
 }
 
-/** GET /v1/executions/:id — what was stored for one request; only the tenant that made it can read it. */
+const ROUTE = "/v1/executions/:id";
+
+/**
+ * GET /v1/executions/:id — what was stored for one request; only the tenant that made it can read it. It answers
+ * with the request's input and output, so each read is a `content.read` event (a refused one too).
+ */
 export function registerExecutionsGet(app: Hono, deps: GatewayDeps): void {
-  app.get("/v1/executions/:id", requireScope("infer", "embed", "tasks"), async (c) => {
-    const record = await deps.executions.get(c.get("principal").tenant, c.req.param("id"));
-    if (!record) throw notFound("execution_not_found", `execution ${c.req.param("id")} does not exist`, "id");
+  app.get(ROUTE, requireScope("infer", "embed", "tasks"), auditedRead(deps, ROUTE, async (c, detail) => {
+    const { id } = parseParams(ExecutionPath, c.req.param());
+    detail["executionId"] = id;
+    const record = await deps.executions.get(c.get("principal").tenant, id);
+    if (!record) throw notFound("execution_not_found", `execution ${id} does not exist`, "id");
     // Null when the caller named the model: nothing was bid for.
     const decision = await deps.routing.router.getDecision(record.id);
-    return c.json({ ...executionBody(record), decision });
-  });
+    return () => c.json({ ...executionBody(record), decision });
+  }, "content.read"));
 }

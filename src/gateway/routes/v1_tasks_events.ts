@@ -1,10 +1,14 @@
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { setTimeout as delay } from "node:timers/promises";
+import { readEvent } from "../audit-reads.js";
 import type { GatewayDeps } from "../deps.js";
 import { notFound } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
-import { taskBody } from "./v1_tasks_get.js";
+import { parseParams } from "../validation.js";
+import { TaskPath, taskBody } from "./v1_tasks_get.js";
+
+const ROUTE = "/v1/tasks/:id/events";
 
 /** How often a running task's progress is read for its event stream: a query to Temporal each time. */
 const POLL_MS = 250;
@@ -12,11 +16,12 @@ const POLL_MS = 250;
 /**
  * GET /v1/tasks/:id/events — server-sent events: a `progress` event whenever what the task reports changes, then
  * one `done` event with the final task (result or error), then the stream ends. Progress is read from the
- * workflow, so the stream survives a gateway that did not start the task, and may be reopened at any time.
+ * workflow, so the stream survives a gateway that did not start the task, and may be reopened at any time. A `done`
+ * event carrying the result is a `content.read` audit event.
  */
 export function registerTasksEvents(app: Hono, deps: GatewayDeps): void {
-  app.get("/v1/tasks/:id/events", requireScope("tasks"), async (c) => {
-    const id = c.req.param("id");
+  app.get(ROUTE, requireScope("tasks"), async (c) => {
+    const { id } = parseParams(TaskPath, c.req.param());
     const tenant = c.get("principal").tenant;
     // Asked once before the stream starts, so an unknown task is a plain 404 rather than an empty stream.
     const first = await deps.tasks.get(tenant, id);
@@ -29,6 +34,8 @@ export function registerTasksEvents(app: Hono, deps: GatewayDeps): void {
       for (;;) {
         const body = JSON.stringify(taskBody(status));
         if (status.state !== "running") {
+          // The result is the task's content: recorded, as GET /v1/tasks/:id records it, before it is sent.
+          if (status.state === "completed") await deps.audit.append(readEvent("content.read", c, ROUTE, { status: "succeeded" }, { taskId: id }));
           await stream.writeSSE({ event: "done", id: String(++sequence), data: body });
           return;
         }
