@@ -4,7 +4,10 @@ import { auditEvents } from "../support/audit-events.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 
-/** Reads that answer with a request's stored input or output are audit events: who looked at what was asked. */
+/**
+ * Reads that answer with a request's stored input or output are audit events (who looked at what was asked), and so
+ * are judgements that teach the learner (who rated what).
+ */
 let gw: TestGateway;
 let ward7: string;
 let ward8: string;
@@ -97,5 +100,31 @@ describe("reads of stored content", () => {
     while (!text.includes("event: content.read")) text += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
     expect(text).toContain(executionId);
+  });
+});
+
+describe("judgements", () => {
+  it("records feedback as feedback.recorded: who judged which execution, the score and what was learned, never the comment", async () => {
+    const comment = "the answer named patient 4711's ward wrongly";
+    const response = await gw.post("/v1/feedback", { execution_id: executionId, score: 0.25, comment }, as(ward7).headers);
+    expect(response.status).toBe(200);
+    const answer = await response.json();
+    await gw.gateway.audit.sequencer.drain();
+    const recorded = (await auditEvents(gw.databaseUrl)).filter((event) => event.kind === "feedback.recorded");
+    expect(recorded).toEqual([expect.objectContaining({
+      actor: expect.objectContaining({ tenant: "ward-7" }),
+      request: expect.objectContaining({ endpoint: "POST /v1/feedback", executionId }),
+      outcome: { status: "succeeded" },
+      detail: { score: 0.25, outcomes: answer.outcomes, learned: answer.learned, commented: true, corrected: false, adaptationLearned: answer.adaptation?.learned ?? false },
+    })]);
+    expect(await leavesHolding("wrongly")).toBe(0);
+  });
+
+  it("records nothing for feedback it refuses", async () => {
+    const refused = await gw.post("/v1/feedback", { execution_id: executionId, score: 0.5 }, as(ward8).headers);
+    expect(refused.status).toBe(404);
+    await gw.gateway.audit.sequencer.drain();
+    const recorded = (await auditEvents(gw.databaseUrl)).filter((event) => event.kind === "feedback.recorded");
+    expect(recorded.every((event) => event.actor?.tenant === "ward-7")).toBe(true);
   });
 });

@@ -134,6 +134,10 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     const again = await gw.fetch(`/v1/tasks/${id}/cancel`, { method: "POST" });
     expect(again.status).toBe(409);
     expect((await again.json()).error.code).toBe("task_not_running");
+    // Who stopped it is in the log, once: the refused second cancel changed nothing and records nothing.
+    await gw.gateway.audit.sequencer.drain();
+    const cancels = (await auditEvents(gw.databaseUrl)).filter((event) => event.kind === "task.cancelled" && event.detail?.["taskId"] === id);
+    expect(cancels).toEqual([expect.objectContaining({ actor: expect.objectContaining({ tenant: "default" }), request: expect.objectContaining({ endpoint: "POST /v1/tasks/:id/cancel" }) })]);
   });
 
   it("shows a task to its own tenant only", async () => {

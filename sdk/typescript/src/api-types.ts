@@ -8,7 +8,7 @@ export type AuditEvent = {
   /** the event's own id (an execution's events share its id) */
   id: string;
   time: string;
-  kind: "request" | "request.refused" | "model.loaded" | "model.refused" | "config.loaded" | "key.generated" | "key.rotated" | "apikey.created" | "apikey.revoked" | "startup.selftest" | "egress.denied" | "bidding.changed" | "policy.reloaded" | "models.reloaded" | "models.replaced" | "models.removed" | "models.unloaded" | "models.loaded" | "webhook.attempt" | "schema.registered" | "audit.read" | "content.read" | "content.erased" | "adapter.fitted" | "adapter.promoted" | "adaptation.changed" | "tenant.settings.changed";
+  kind: "request" | "request.refused" | "model.loaded" | "model.refused" | "config.loaded" | "key.generated" | "key.rotated" | "apikey.created" | "apikey.revoked" | "startup.selftest" | "egress.denied" | "bidding.changed" | "policy.reloaded" | "models.reloaded" | "models.replaced" | "models.removed" | "models.unloaded" | "models.loaded" | "webhook.attempt" | "schema.registered" | "audit.read" | "content.read" | "content.erased" | "feedback.recorded" | "task.cancelled" | "adapter.fitted" | "adapter.promoted" | "adaptation.changed" | "tenant.settings.changed";
   actor?: {
     subject?: string;
     tenant?: string;

@@ -39,6 +39,8 @@ export const AUDIT_EVENT_KINDS = [
   "audit.read",
   "content.read",
   "content.erased",
+  "feedback.recorded",
+  "task.cancelled",
   "adapter.fitted",
   "adapter.promoted",
   "adaptation.changed",

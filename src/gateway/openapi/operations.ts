@@ -203,7 +203,9 @@ export const OPERATIONS: Record<string, Operation> = {
   "POST /v1/tasks/:id/cancel": {
     operationId: "cancelTask",
     summary: "Cancel an asynchronous task",
+    description: "Audited as `task.cancelled` (who stopped which task) before the answer.",
     tag: "Tasks",
+    path: TaskPath,
     answers: { 202: { description: "asked to stop; its in-flight inferences are cancelled", json: TaskCancelling } },
     errors: [404, 409],
   },
@@ -247,7 +249,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "POST /v1/feedback": {
     operationId: "createFeedback",
     summary: "Judge an execution",
-    description: "The caller's score (0…1) for an answer, taught to the bidding learner and to adaptation; a `correction` (stored redacted) teaches in the model's place.",
+    description: "The caller's score (0…1) for an answer, taught to the bidding learner and to adaptation; a `correction` (stored redacted) teaches in the model's place. Audited as `feedback.recorded` (who judged which execution, the score, what was learned; never the comment or correction) before the answer.",
     tag: "Records",
     body: Feedbacks,
     answers: { 200: { description: "what was learned from it", json: Feedback } },

@@ -88,8 +88,13 @@ function lastEventId(header: string | undefined): number | undefined {
   return parsed.data;
 }
 
-/** The tenant's work as it happens: requests answered or refused, webhook deliveries, schemas, its reads of its own records, erasures. */
-const WORK_KINDS: ReadonlySet<AuditEvent["kind"]> = new Set(["request", "request.refused", "webhook.attempt", "schema.registered", "content.read", "content.erased"]);
+/**
+ * The tenant's work as it happens: requests answered or refused, webhook deliveries, schemas, its reads of its own
+ * records, its judgements and cancellations, erasures.
+ */
+const WORK_KINDS: ReadonlySet<AuditEvent["kind"]> = new Set([
+  "request", "request.refused", "webhook.attempt", "schema.registered", "content.read", "feedback.recorded", "task.cancelled", "content.erased",
+]);
 
 function kindsOf(list: string, visible: ReadonlySet<AuditEvent["kind"]> | null): ReadonlySet<AuditEvent["kind"]> {
   const known: ReadonlySet<string> = new Set(AUDIT_EVENT_KINDS);

@@ -2,6 +2,8 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { FeedbackError, UnknownExecutionError } from "../../bidding/index.js";
 import { redact, redactJson } from "../../redaction/index.js";
+import { systemEvent } from "../../audit/events.js";
+import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
 import { invalidRequest, notFound } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
@@ -24,7 +26,7 @@ export const FeedbackRequest = z.strictObject({
 
 /**
  * POST /v1/feedback — how good an execution's answer was, in the caller's judgement: stored, and the learner's
- * reward for that choice revised. Only the tenant that ran the execution may judge it.
+ * reward for that choice revised. Only the tenant that ran the execution may judge it. Audited as feedback.recorded.
  */
 export function registerFeedback(app: Hono, deps: GatewayDeps): void {
   app.post("/v1/feedback", requireScope("infer", "tasks"), async (c) => {
@@ -56,6 +58,18 @@ export function registerFeedback(app: Hono, deps: GatewayDeps): void {
       });
       const correction = body.correction === undefined ? undefined : typeof body.correction === "string" ? redact(body.correction).text : redactJson(body.correction).value;
       const adaptation = await adaptationFeedback(deps, execution, body.score, correction);
+      // What the learner and adaptation were taught, by whom, before the answer: feedback steers later choices and
+      // fits, so an auditor must be able to tell which judgements did. The comment and correction are content,
+      // stored redacted with the feedback; the log says only that they were given.
+      await deps.audit.append(systemEvent("feedback.recorded", {
+        actor: actorOf(c),
+        request: { id: c.get("requestId"), endpoint: "POST /v1/feedback", executionId: execution.id },
+        outcome: { status: "succeeded" },
+        detail: {
+          score: body.score, outcomes: result.outcomes, learned: result.learned, commented: body.comment !== undefined,
+          corrected: correction !== undefined, adaptationLearned: adaptation?.learned ?? false,
+        },
+      }));
       return c.json({ object: "feedback", execution_id: result.executionId, outcomes: result.outcomes, learned: result.learned, adaptation });
     } catch (error) {
       if (error instanceof UnknownExecutionError) throw missing();

@@ -1,16 +1,26 @@
 import type { Hono } from "hono";
+import { systemEvent } from "../../audit/events.js";
+import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
 import { ApiError, notFound } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { taskLinks } from "../tasks.js";
+import { parseParams } from "../validation.js";
+import { TaskPath } from "./v1_tasks_get.js";
 
-/** POST /v1/tasks/:id/cancel — asks a running task to stop; its in-flight inferences are cancelled. */
+/**
+ * POST /v1/tasks/:id/cancel — asks a running task to stop; its in-flight inferences are cancelled. Audited as
+ * task.cancelled (who stopped which task) before the answer.
+ */
 export function registerTasksCancel(app: Hono, deps: GatewayDeps): void {
   app.post("/v1/tasks/:id/cancel", requireScope("tasks"), async (c) => {
-    const id = c.req.param("id");
+    const { id } = parseParams(TaskPath, c.req.param());
     const outcome = await deps.tasks.cancel(c.get("principal").tenant, id);
     if (outcome === null) throw notFound("task_not_found", `task ${id} does not exist`, "id");
     if (outcome === "not_running") throw new ApiError(409, "invalid_request_error", "task_not_running", `task ${id} has already ended`, "id");
+    await deps.audit.append(systemEvent("task.cancelled", {
+      actor: actorOf(c), request: { id: c.get("requestId"), endpoint: "POST /v1/tasks/:id/cancel" }, outcome: { status: "succeeded" }, detail: { taskId: id },
+    }));
     return c.json({ id, object: "task", status: "cancelling", links: taskLinks(id) }, 202);
   });
 }
