@@ -32,7 +32,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const out = join(repo, ".gpu");
 
 /** npm, for node-llama-cpp's build (it runs `npm run cmake-js-llama`); the 11.x this project is developed with. */
-export const NPM_FOR_BUILDS = {
+const NPM_FOR_BUILDS = {
   name: "npm",
   version: "11.19.1",
   integrity: "sha512-ztsxKxt/kkIaAs+2i0GU6I+DRmUdrNasxTZKJe9TCdSjKxlhah/4r/hl5ygMD6XAg1qZ9c2TNomR4qgOydp10g==",

@@ -21,7 +21,7 @@ import { Decision, Execution, Feedback, Task, TaskAccepted, TaskCancelling, Task
 import { requestSchema } from "./registry.js";
 import { AdminAudit, AdminOverview, AuditKeys, BiddingHistory, ExecutionSummaryList } from "./answers/dashboard.js";
 import { BiddingHistoryParams } from "../routes/v1_admin_bidding.js";
-import { AdminExecutionPath, ExecutionListParams } from "../routes/v1_admin_executions.js";
+import { ExecutionListParams } from "../routes/v1_admin_executions.js";
 
 /** Response headers the document names (components.headers). */
 export const HEADERS = {
@@ -478,7 +478,7 @@ export const OPERATIONS: Record<string, Operation> = {
     summary: "Any tenant's execution record",
     description: "What GET /v1/executions/{id} answers its own tenant, for an execution of any tenant. Each read is a `content.read` audit event naming the record's tenant.",
     tag: "Administration",
-    path: AdminExecutionPath,
+    path: ExecutionPath,
     answers: { 200: { description: "the record", json: Execution, headers: AUDITED } },
     errors: [404],
   },

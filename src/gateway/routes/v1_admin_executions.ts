@@ -2,13 +2,13 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { NAME_PATTERN } from "../../identity/principal.js";
 import type { ExecutionPosition, ExecutionSummary } from "../../store/interface.js";
-import { UUID_PATTERN } from "../../util/uuidv7.js";
 import { auditedRead } from "../audit-reads.js";
 import type { GatewayDeps } from "../deps.js";
 import { notFound } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { parseParams } from "../validation.js";
 import { executionBody } from "./v1_executions_get.js";
+import { ExecutionPath } from "./v1_executions_receipt.js";
 
 const MAX_PAGE = 200;
 const DEFAULT_PAGE = 50;
@@ -36,7 +36,6 @@ export const ExecutionListParams = z.strictObject({
   cursor: Cursor.optional().describe("the `next_cursor` of the previous page"),
   limit: z.string().regex(/^(?:[1-9]|[1-9]\d|1\d\d|200)$/, `a whole number from 1 to ${MAX_PAGE}`).transform(Number).optional(),
 });
-export const AdminExecutionPath = z.strictObject({ id: z.string().regex(UUID_PATTERN, "not an execution id (a UUID)") });
 
 function summaryBody(summary: ExecutionSummary) {
   return {
@@ -80,7 +79,7 @@ export function registerAdminExecutions(app: Hono, deps: Pick<GatewayDeps, "exec
 
   // Content of any tenant's request: each look is a content.read event naming the tenant whose record it was.
   app.get(ONE, requireScope("admin"), auditedRead(deps, ONE, async (c, detail) => {
-    const { id } = parseParams(AdminExecutionPath, c.req.param());
+    const { id } = parseParams(ExecutionPath, c.req.param());
     detail["executionId"] = id;
     const record = await deps.executions.find(id);
     if (record === null) throw notFound("execution_not_found", `execution ${id} does not exist`, "id");
