@@ -248,7 +248,14 @@ function canStageBeside(dataDir: string): boolean {
 /** Removes the staging folders of earlier first starts whose process is gone (one still alive is left alone). */
 function removeInterruptedInitialisations(dataDir: string, logger: EmbeddedPostgresLogger | undefined): void {
   const prefix = basename(stagingPrefix(dataDir));
-  for (const name of readdirSync(dirname(dataDir))) {
+  let names: string[];
+  try {
+    names = readdirSync(dirname(dataDir));
+  } catch {
+    // A parent we may pass through but not list: an earlier attempt's folder there, if any, stays where it is.
+    return;
+  }
+  for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length));
     if (!Number.isInteger(pid) || pid <= 0 || processExists(pid)) continue;
