@@ -1,15 +1,7 @@
-import { execFile } from "node:child_process";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runScript } from "../bench/smoke/smoke.js";
 
-const repoRoot = join(import.meta.dirname, "..", "..");
-
-function check(args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, ["--import", import.meta.resolve("tsx"), join(repoRoot, "test", "gpu", "check.ts"), ...args], { cwd: repoRoot, timeout: 120_000 },
-      (error, stdout, stderr) => done({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}${stderr}` }));
-  });
-}
+const check = (args: string[]) => runScript("test/gpu/check.ts", args);
 
 // The GPU check (docs/gpu.md) runs on a GPU machine only when a session is lent one; here it runs on the CPU, so that
 // the day a GPU is at hand it works, and a device that cannot load the model fails it.

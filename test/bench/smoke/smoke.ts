@@ -11,12 +11,13 @@ import { expect } from "vitest";
  */
 const repoRoot = resolve(import.meta.dirname, "..", "..", "..");
 
-interface Run {
+export interface ScriptRun {
   code: number;
   output: string;
 }
 
-function run(script: string, args: string[], env: Record<string, string>): Promise<Run> {
+/** A TypeScript script of the repository run to its end through tsx: its exit code and its output. */
+export function runScript(script: string, args: string[], env: Record<string, string> = {}): Promise<ScriptRun> {
   return new Promise((done) => {
     execFile(process.execPath, ["--import", import.meta.resolve("tsx"), join(repoRoot, script), ...args], {
       cwd: repoRoot, env: { ...process.env, ...env }, maxBuffer: 16 << 20, timeout: 240_000,
@@ -28,7 +29,7 @@ function run(script: string, args: string[], env: Record<string, string>): Promi
 export const SMOKE_TIMEOUT = 300_000;
 
 export async function smoke(script: string, env: Record<string, string>, sections: RegExp[], args: string[] = []): Promise<void> {
-  const { code, output } = await run(script, args, env);
+  const { code, output } = await runScript(script, args, env);
   expect(code, output.slice(-4000)).toBe(0);
   for (const section of sections) expect(output).toMatch(section);
 }
