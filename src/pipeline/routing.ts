@@ -79,7 +79,7 @@ export async function contentFeaturizer(
   }
   const embed = async (text: string): Promise<number[] | null> => {
     try {
-      return (await engine.embed(model.id, [redact(text.slice(0, 2048)).text])).vectors[0] ?? null;
+      return (await engine.embed(model.id, [routingEmbeddingText(text)])).vectors[0] ?? null;
     } catch (error) {
       logger.debug({ err: error, model: model.id }, "bidding: embedding a request failed; routing it on its shape");
       return null;
@@ -91,6 +91,11 @@ export async function contentFeaturizer(
     return { featurizer: new HashedNgramFeaturizer() };
   }
   return { featurizer: new EmbeddingFeaturizer(model.id, probe.length), embed };
+}
+
+/** What of a request's text the embedding featurizer embeds: its head, PII replaced by placeholders. */
+export function routingEmbeddingText(text: string): string {
+  return redact(text.slice(0, 2048)).text;
 }
 
 export interface RoutingInput {

@@ -41,6 +41,8 @@ export interface Task {
   truth?: number[];
   /** Where the table was generated: what the prompt's text shows of `truth` (see routing-tables.ts). */
   cues?: string;
+  /** The prompt's embedding, for the embedding featurizer (routing-embeddings.ts). */
+  embedding?: Float32Array | null;
 }
 
 export interface Table {
@@ -55,7 +57,7 @@ export function withContent(table: Table, featurizer: ContentFeaturizer): Table 
     ...table,
     tasks: table.tasks.map((task) => ({
       ...task,
-      features: task.prompt === "" ? task.features : featuresFromValues(task.features, featurizer.featurize({ kind: "task", text: task.prompt })),
+      features: task.prompt === "" ? task.features : featuresFromValues(task.features, featurizer.featurize({ kind: "task", text: task.prompt, embedding: task.embedding ?? undefined })),
     })),
   };
 }

@@ -30,7 +30,10 @@
  *
  * Flags: --tables synthetic,exam,math   --seeds 1,2,3   --shuffles 5   --tasks N (synthetic, default 10000)
  *        --quality-target 0.95   --weights Q,C,L (the engine chooses by weights instead)   --criteria JSON
- *        --policy logistic|linucb   --features hashed|none   --warmup N (default 10 % of the table)   --out DIR
+ *        --policy logistic|linucb   --warmup N (default 10 % of the table)   --out DIR
+ *        --features hashed|embedding|none   (embedding: the prompts embedded by the model family's embedding model,
+ *          as the gateway's `bidding.features: embedding` does; --family MANIFEST, default .tools/models/manifest.json;
+ *          vectors cached in --out)
  *        --shadow RATE (default 1: the curves add the engine with shadow runs at that rate; 0 leaves them out)
  *
  * Table format, one row per (task, model) — CSV with a header row, or JSONL with one object per line:
@@ -58,6 +61,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { runAuction } from "../../src/bidding/auction.js";
 import { HashedNgramFeaturizer } from "../../src/bidding/content/hashed.js";
@@ -74,6 +78,7 @@ import { LogisticThompsonPolicy } from "../../src/bidding/selection/logistic.js"
 import { MemoryBiddingStore } from "../../src/bidding/store/memory.js";
 import { seededRng, type Rng } from "../../src/util/rng.js";
 import { operatingPoint, replay, shuffled, tableFromFile, twoModelTable, withContent, type ModelInfo, type Outcome, type Point, type Table, type Task } from "./routing-replay.js";
+import { openTableEmbedder, type TableEmbedder } from "./routing-embeddings.js";
 import { examTable, mathTable } from "./routing-tables.js";
 import { percentile, round } from "./stats.js";
 
@@ -90,6 +95,8 @@ const { values: flags, positionals } = parseArgs({
     criteria: { type: "string" },
     policy: { type: "string", default: "logistic" },
     features: { type: "string", default: "hashed" },
+    /** For --features embedding: the model family's manifest, whose embedding model embeds the prompts. */
+    family: { type: "string", default: ".tools/models/manifest.json" },
     out: { type: "string", default: process.env.BENCH_ROUTING_OUT ?? join(tmpdir(), "atomic-bench-routing") },
     targets: { type: "string" },
     shadow: { type: "string", default: "1" },
@@ -777,20 +784,41 @@ function gaussian(rng: Rng): number {
   return Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
 }
 
+/** Every prompt of the tables embedded once (tables without prompts, such as the synthetic one, are left as they are). */
+async function embedTables<T extends { table: Table }>(tables: T[], embedder: TableEmbedder): Promise<T[]> {
+  const embedded: T[] = [];
+  for (const entry of tables) {
+    const { table } = entry;
+    if (table.tasks.every((task) => task.prompt === "")) {
+      embedded.push(entry);
+      continue;
+    }
+    const started = performance.now();
+    const vectors = await embedder.embedAll(table.tasks.map((task) => task.prompt));
+    const missing = vectors.filter((v) => v === null).length;
+    console.log(`   ${table.source}: ${table.tasks.length.toLocaleString("en")} prompts embedded by ${embedder.featurizer.model} in ${round((performance.now() - started) / 1000, 1)} s${missing > 0 ? ` (${missing} too long to embed: routed on their shape)` : ""}`);
+    embedded.push({ ...entry, table: { ...table, tasks: table.tasks.map((task, i) => ({ ...task, embedding: vectors[i] })) } });
+  }
+  return embedded;
+}
+
 async function main(): Promise<void> {
   const file = positionals[0];
   console.log(`atomic routing bench — ${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}, node ${process.version}`);
   console.log(`engine: ${flags.policy} on ${flags.features} features, criteria ${JSON.stringify(ENGINE_CRITERIA)} (default: quality target 0.95)`);
   mkdirSync(OUT, { recursive: true });
-  const featurizer: ContentFeaturizer = flags.features === "none" ? new NoContentFeaturizer() : new HashedNgramFeaturizer(HASHED_OPTIONS);
+  const embedder = flags.features === "embedding" ? await openTableEmbedder(flags.family, OUT, Math.max(1, availableParallelism())) : undefined;
+  const featurizer: ContentFeaturizer = embedder?.featurizer ?? (flags.features === "none" ? new NoContentFeaturizer() : new HashedNgramFeaturizer(HASHED_OPTIONS));
   const kinds = flags.tables.split(",").map((k) => k.trim());
-  const tables: Array<{ seed: number; name: string; table: Table }> = file !== undefined
+  const generated: Array<{ seed: number; name: string; table: Table }> = file !== undefined
     ? [{ seed: 1, name: "file", table: tableFromFile(file) }]
     : SEEDS.flatMap((seed) => [
       ...(kinds.includes("synthetic") ? [{ seed, name: `synthetic-seed${seed}`, table: syntheticTable(seed, TASKS) }] : []),
       ...(kinds.includes("exam") ? [{ seed, name: `exam-seed${seed}`, table: twoModelTable(`exam-like, seed ${seed}`, examTable(seed)) }] : []),
       ...(kinds.includes("math") ? [{ seed, name: `math-seed${seed}`, table: twoModelTable(`math-like, seed ${seed}`, mathTable(seed)) }] : []),
     ]);
+  const tables = embedder === undefined ? generated : await embedTables(generated, embedder);
+  await embedder?.close();
 
   if (SECTIONS.includes("replay")) console.log(`\n1. replay, every policy from an empty state: ${file ?? `${kinds.join(", ")}; seeds ${SEEDS.join(", ")}`}`);
   const results: Array<{ name: string; result: SeedResult }> = [];

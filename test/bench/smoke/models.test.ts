@@ -1,12 +1,22 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "vitest";
+import { describe, inject, it } from "vitest";
+import { examTable } from "../routing-tables.js";
 import { SMOKE_TIMEOUT, smoke } from "./smoke.js";
 
 describe("model, routing and adaptation benchmarks in smoke mode", { timeout: SMOKE_TIMEOUT }, () => {
   it("bench:routing: replay and CPU per routing step", () =>
     smoke("test/bench/routing.ts", { BENCH_SMOKE: "1" }, [/1\. replay/, /4\. CPU per routing step/], ["--tables", "synthetic", "--seeds", "1", "--tasks", "300", "--out", mkdtempSync(join(tmpdir(), "atomic-routing-smoke-"))]));
+
+  it("bench:routing --features embedding: a table's prompts embedded by the family's embedding model, then replayed", () => {
+    const dir = mkdtempSync(join(tmpdir(), "atomic-routing-embedding-smoke-"));
+    const table = join(dir, "exam.jsonl");
+    writeFileSync(table, examTable(7, 40).flatMap((item) => ["weak", "strong"].map((model, i) =>
+      JSON.stringify({ task: item.id, model, success: item.success[i], cost: i === 0 ? 1 : 100, latency_ms: 10, prompt: item.prompt }))).join("\n"));
+    return smoke("test/bench/routing.ts", { BENCH_SMOKE: "1" }, [/40 prompts embedded by minilm-l6-v2/, /engine: logistic on embedding features/, /1\. replay/, /strong-call share needed/],
+      [table, "--features", "embedding", "--family", inject("familyManifest"), "--shuffles", "1", "--shadow", "0", "--sections", "replay,curves", "--out", dir]);
+  });
 
   it("bench:models: compute-seconds per token of every model", () =>
     smoke("test/bench/models.ts", { BENCH_SMOKE: "1" }, [/compute-seconds per 1,000 tokens/, /atomic-test-random/]));
