@@ -10,6 +10,8 @@
  *   1. One-microtask task, sequential: POST /v1/tasks (sync, the direct path) against POST /v1/tasks mode "async"
  *      followed by waiting for the workflow's result (Temporal's long poll, so no polling interval is measured).
  *   2. Throughput through the one worker: BENCH_TASKS_CONCURRENT async tasks submitted at once, until all are done.
+ *   3. Temporal's own ceiling: as many empty workflows through the same server (temporal-ceiling.ts), the bound
+ *      on tasks/s that no change in Atomic can lift on this machine.
  * Printed, never asserted.
  */
 import { execFileSync } from "node:child_process";
@@ -29,6 +31,7 @@ import { writeTestModels } from "../support/models.js";
 import { startTcpPostgres } from "../deploy/tcp-postgres.js";
 import { BUILD_SCRIPT, freePortBlock, UpProcess } from "../deploy/up-process.js";
 import { percentile, round } from "./stats.js";
+import { temporalCeiling } from "./temporal-ceiling.js";
 
 const SEQUENTIAL = Number(process.env.BENCH_TASKS_SEQUENTIAL ?? 100);
 const CONCURRENT = Number(process.env.BENCH_TASKS_CONCURRENT ?? 200);
@@ -106,6 +109,11 @@ async function measure(manifestPath: string, temporal: { devServerPort: 0 } | { 
     await Promise.all(Array.from({ length: CONCURRENT }, () => syncTask()));
     const directMs = performance.now() - directStarted;
     console.log(`      direct path, same load: ${round(CONCURRENT / (directMs / 1000), 1)} tasks/s`);
+
+    const tasksPerSecond = CONCURRENT / (burstMs / 1000);
+    const ceiling = await temporalCeiling(gatewayTemporalAddress(gateway), config.temporal.namespace, CONCURRENT);
+    console.log(`   3. Temporal's own ceiling: ${CONCURRENT} empty workflows (no activity, one workflow task each) started at once, eager, one worker`);
+    console.log(`      ${round(ceiling, 1)} workflows/s; Atomic's tasks ran at ${round((100 * tasksPerSecond) / ceiling, 1)} % of it   (target 100 tasks/s — ${ceiling < 100 ? "above what this server does with no work at all on this machine" : tasksPerSecond >= 100 ? "met" : "NOT met"})`);
   } finally {
     await connection.close();
     await gateway.close();
