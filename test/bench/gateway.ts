@@ -7,7 +7,8 @@
  *      write + fdatasync takes on the disk PostgreSQL flushes its WAL to (see fsync-floor.ts), measured in the same
  *      run; and the gateway's code alone, in-process.
  *   3. Throughput at concurrency 32: the gateway in a process of its own over the no-op engine, every execution
- *      and its audit event durable before its answer, the audit sequencer running; requests/s, p50, p99.
+ *      and its audit event durable before its answer, the audit sequencer running; requests/s, p50, p99; beside
+ *      it the ceiling of this machine and load generator: a plain node:http server that does no work at all.
  * Targets (issues 2 and 18): ratio >= 0.97; durable added latency p50 <= the floor's p50 + 0.3 ms; in-process p50
  * <= 0.2 ms; at concurrency 32 >= 6,000 requests/s with p99 <= 20 ms. Figures are printed, never asserted.
  * BENCH_SMOKE=1 shortens section 1 to two rounds of one short generation per shape, section 2 to 200 requests per
@@ -48,7 +49,7 @@ import { startTestDatabaseServer } from "../support/database-server.js";
 import { percentile, round } from "./stats.js";
 import { ContentEraser } from "../../src/retention/erasure.js";
 import { databaseDurability, measureFsyncFloor } from "./fsync-floor.js";
-import { startAtomic } from "./peers/gateways.js";
+import { startAtomic, startMockUpstream } from "./peers/gateways.js";
 import { throughput } from "./peers/load.js";
 
 const THREADS = Number(process.env.BENCH_THREADS ?? Math.max(1, Math.floor(availableParallelism() / 2)));
@@ -298,12 +299,21 @@ async function main(): Promise<void> {
   console.log(`   gateway code alone (in-process, no HTTP, no INSERT): p50 ${round(inProcessP50)} ms   p99 ${round(percentile(inProcess, 99))} ms   after ${IN_PROCESS_WARM_UP.toLocaleString("en")} requests (the first ${inProcessCold.length.toLocaleString("en")}: p50 ${round(percentile(inProcessCold, 50))} ms)   (target p50 ≤ 0.2 ms — ${verdict(inProcessP50 <= 0.2)})`);
 
   console.log(`\n3. throughput at concurrency ${CONCURRENCY}: the gateway in its own process, no-op engine, every execution and audit event durable before its answer (group commit), audit sequencer running`);
+  // The ceiling: a server that does no work at all, on the same HTTP stack, under the same load generator.
+  const mock = await startMockUpstream(dir);
+  let ceiling: number;
+  try {
+    ceiling = (await throughput(mock.endpoint, body, CONCURRENCY, THROUGHPUT_MS, THROUGHPUT_WARMUP_MS)).perSecond;
+  } finally {
+    await mock.stop();
+  }
+  console.log(`   ceiling: ${Math.round(ceiling)} requests/s from a plain node:http server answering at once, in its own process (no work at all)`);
   const atomic = await startAtomic({ databaseUrl, dataDir: join(dir, "noop-data"), workDir: dir, model: "noop" });
   try {
     const run = await throughput(atomic.endpoint, body, CONCURRENCY, THROUGHPUT_MS, THROUGHPUT_WARMUP_MS);
     const p99 = percentile(run.sample, 99);
-    console.log(`   ${Math.round(run.perSecond)} requests/s   p50 ${round(percentile(run.sample, 50))} ms   p99 ${round(p99)} ms   (${run.sample.length} requests in ${THROUGHPUT_MS / 1000} s after ${THROUGHPUT_WARMUP_MS / 1000} s of warm-up; the load generator shares the machine)`);
-    console.log(`   targets: ≥ 6,000 requests/s — ${verdict(run.perSecond >= 6000)}; p99 ≤ 20 ms — ${verdict(p99 <= 20)}`);
+    console.log(`   ${Math.round(run.perSecond)} requests/s (${round((100 * run.perSecond) / ceiling, 1)} % of the ceiling)   p50 ${round(percentile(run.sample, 50))} ms   p99 ${round(p99)} ms   (${run.sample.length} requests in ${THROUGHPUT_MS / 1000} s after ${THROUGHPUT_WARMUP_MS / 1000} s of warm-up; the load generator shares the machine)`);
+    console.log(`   targets: ≥ 6,000 requests/s (${round((100 * 6000) / ceiling, 0)} % of the ceiling) — ${verdict(run.perSecond >= 6000)}; p99 ≤ 20 ms — ${verdict(p99 <= 20)}`);
   } finally {
     await atomic.stop();
   }
