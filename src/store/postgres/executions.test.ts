@@ -78,9 +78,11 @@ describe("PostgresExecutionStore", () => {
     expect(Object.keys(stored!.output as object)).toEqual(["zeta", "alpha"]);
   });
 
-  it("keeps quotes, backslashes, braces and escapes in every text and JSON field as given, and a JSON null input", async () => {
+  // Written alone (scalar parameters) and together with others (one array parameter per column, whose literal
+  // escaping is pg's): both ways must keep every byte.
+  it.each([["alone", 1], ["in a batch", 3]])("keeps quotes, backslashes, braces and escapes in every text and JSON field as given, and a JSON null input, written %s", async (_, count) => {
     const awkward = `"{a,b}" \\ \\" \\u0041 \n ' NULL`;
-    const record = execution({
+    const records = Array.from({ length: count }, () => execution({
       requestId: awkward,
       actor: { subject: awkward, tenant: TENANT, tokenIdHash: awkward, sourceAddress: awkward },
       modelId: awkward,
@@ -89,11 +91,13 @@ describe("PostgresExecutionStore", () => {
       input: null,
       output: [awkward, { [awkward]: null }],
       schema: { name: awkward, version: 2 },
-    });
-    await insertWithEvent(record);
-    expect(await store.get(TENANT, record.id)).toEqual(record);
-    const raw = await pool.query("SELECT input::text AS input, output IS NULL AS no_output FROM executions WHERE id = $1", [record.id]);
-    expect(raw.rows[0]).toEqual({ input: "null", no_output: false });
+    }));
+    await Promise.all(records.map(insertWithEvent));
+    for (const record of records) {
+      expect(await store.get(TENANT, record.id)).toEqual(record);
+      const raw = await pool.query("SELECT input::text AS input, output IS NULL AS no_output FROM executions WHERE id = $1", [record.id]);
+      expect(raw.rows[0]).toEqual({ input: "null", no_output: false });
+    }
   });
 
   it("keeps structured output, schema references and failures", async () => {

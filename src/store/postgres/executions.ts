@@ -72,11 +72,19 @@ const EXECUTION_COLUMNS: Array<[string, string, (p: PendingExecution) => unknown
 ];
 
 const n = EXECUTION_COLUMNS.length;
+const COLUMN_NAMES = EXECUTION_COLUMNS.map(([name]) => name).join(", ");
 const INSERT_BATCH = `WITH execution AS (
-  INSERT INTO executions (${EXECUTION_COLUMNS.map(([name]) => name).join(", ")})
+  INSERT INTO executions (${COLUMN_NAMES})
   SELECT * FROM unnest(${EXECUTION_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ")})
 )
 INSERT INTO audit_queue (event_id, event) SELECT * FROM unnest($${n + 1}::uuid[], $${n + 2}::text[])`;
+// A batch of one (every request of a gateway that is not busy) as plain values: PostgreSQL parsing 27 one-element
+// array literals and unnesting them took ~0.2 ms more per statement than these scalars, on the answer's path.
+const INSERT_ONE = `WITH execution AS (
+  INSERT INTO executions (${COLUMN_NAMES})
+  VALUES (${EXECUTION_COLUMNS.map(([, type], i) => `$${i + 1}::${type}`).join(", ")})
+)
+INSERT INTO audit_queue (event_id, event) VALUES ($${n + 1}::uuid, $${n + 2}::text)`;
 
 export class PostgresExecutionStore implements ExecutionStore {
   // Requests finishing together share one statement and one commit (see GroupCommit).
@@ -94,8 +102,13 @@ export class PostgresExecutionStore implements ExecutionStore {
   }
 
   private async writeBatch(batch: PendingExecution[]): Promise<void> {
+    // Named, so that each connection parses and plans them once: every answered request runs one.
+    if (batch.length === 1) {
+      const only = batch[0]!;
+      await this.pool.query({ name: "atomic-executions-insert-one", text: INSERT_ONE, values: [...EXECUTION_COLUMNS.map(([, , value]) => value(only)), only.auditId, only.auditText] });
+      return;
+    }
     const columns = EXECUTION_COLUMNS.map(([, , value]) => batch.map(value));
-    // Named, so that each connection parses and plans it once: every answered request runs it.
     await this.pool.query({ name: "atomic-executions-insert", text: INSERT_BATCH, values: [...columns, batch.map((p) => p.auditId), batch.map((p) => p.auditText)] });
   }
 
