@@ -11,7 +11,7 @@ import { extractFeatures, FEATURE_DIM, FEATURE_VERSION, featuresFromValues, type
 import type { BiddingRequest, Candidate } from "./request.js";
 import type { SelectionMode, SelectionPolicy } from "./selection/interface.js";
 import { LinUcbPolicy } from "./selection/linucb.js";
-import type { BiddingHistory, BiddingStore, HistoryQuery, LearnerState, OutcomeRecord, RewardUpdate, StoredFeatures } from "./store/interface.js";
+import type { BiddingHistory, BiddingStore, HistoryQuery, LearnerState, OutcomeRecord, RewardUpdate, SaveOutcomeOptions, StoredFeatures } from "./store/interface.js";
 import { ShadowLedger, type ShadowLesson, type ShadowPlan } from "./shadow.js";
 import { PerformanceTracker, type ExecutionOutcome, type RewardOptions } from "./tracker.js";
 
@@ -328,9 +328,10 @@ export class BiddingRouter {
    * Records one executed microtask and learns from it. For an execution bidding decided, the features are those
    * it bid with (from memory, or from the stored decision record after a restart). For one whose model the caller
    * named, bypassing bidding but still tracked, pass `request`: its features are computed and no store lookup is
-   * made. Throws UnknownExecutionError when neither is available.
+   * made. Throws UnknownExecutionError when neither is available. `deferrable`: the caller was answered already and
+   * nobody waits on this (see BiddingStore.saveOutcome).
    */
-  async recordOutcome(outcome: ExecutionOutcome, request?: BiddingRequest): Promise<OutcomeRecord> {
+  async recordOutcome(outcome: ExecutionOutcome, request?: BiddingRequest, options: SaveOutcomeOptions = {}): Promise<OutcomeRecord> {
     const microtaskId = outcome.microtaskId ?? "task";
     let known = this.pending.get(outcome.executionId)?.get(microtaskId);
     if (known === undefined && request === undefined) known = await this.fromStoredDecision(outcome.executionId, microtaskId);
@@ -345,6 +346,7 @@ export class BiddingRouter {
       expectedLatencyMs: bid?.latencyMs ?? null,
       learn: !this.isFrozen,
       learnerEpoch: this.epoch,
+      deferrable: options.deferrable ?? false,
     });
     if (tracked.learnReward !== null) {
       this.policy.update(outcome.modelId, features, tracked.learnReward);

@@ -66,6 +66,8 @@ export interface TrackContext {
   /** Whether the learner takes this outcome now (false while frozen). */
   learn: boolean;
   learnerEpoch: number;
+  /** No caller's answer waits on this outcome's save (see BiddingStore.saveOutcome). */
+  deferrable?: boolean;
 }
 
 export interface TrackedOutcome {
@@ -135,7 +137,7 @@ export class PerformanceTracker {
       learnerEpoch: context.learnerEpoch,
       createdAt: this.now(),
     };
-    const { feedbackScore } = await this.store.saveOutcome(record);
+    const { feedbackScore } = await this.store.saveOutcome(record, { deferrable: context.deferrable ?? false });
     if (feedbackScore === null) return { record, learnReward };
     // Feedback arrived before the outcome (a streamed response names its execution first): count it now.
     const reward = this.combine(automaticReward, feedbackScore);

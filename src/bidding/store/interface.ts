@@ -153,6 +153,10 @@ export interface BiddingHistory {
   beliefs: HistoryBelief[];
 }
 
+export interface SaveOutcomeOptions {
+  deferrable?: boolean;
+}
+
 export interface BiddingStore {
   /** The latest saved state of a learner, or null if none was ever saved. */
   loadLearner(learner: string): Promise<LearnerSnapshot | null>;
@@ -167,9 +171,10 @@ export interface BiddingStore {
   hasExecution(executionId: string): Promise<boolean>;
   /**
    * Records an outcome (a second one for the same execution and microtask replaces the first). Returns the latest
-   * feedback score already given for the execution, so feedback that arrived first is not lost.
+   * feedback score already given for the execution, so feedback that arrived first is not lost. `deferrable`: no
+   * caller's answer waits on this save, so a store may hold it briefly to write it together with others.
    */
-  saveOutcome(outcome: OutcomeRecord): Promise<{ feedbackScore: number | null }>;
+  saveOutcome(outcome: OutcomeRecord, options?: SaveOutcomeOptions): Promise<{ feedbackScore: number | null }>;
   getOutcomes(executionId: string): Promise<OutcomeRecord[]>;
   updateOutcomeReward(executionId: string, update: RewardUpdate): Promise<void>;
   /**

@@ -16,6 +16,7 @@ import type {
   NewFeedback,
   OutcomeRecord,
   RewardUpdate,
+  SaveOutcomeOptions,
 } from "./interface.js";
 
 /** Saved versions of a learner kept besides the latest: enough to inspect recent learning, bounded in size. */
@@ -88,6 +89,8 @@ ON CONFLICT (execution_id, microtask_id) DO UPDATE SET created_at = EXCLUDED.cre
   mode = EXCLUDED.mode, task_type = EXCLUDED.task_type, chosen_quality = EXCLUDED.chosen_quality,
   best_quality = EXCLUDED.best_quality, chosen_cost = EXCLUDED.chosen_cost, cheapest_cost = EXCLUDED.cheapest_cost,
   bid_models = EXCLUDED.bid_models, bid_qualities = EXCLUDED.bid_qualities`;
+
+const OUTCOME_GATHER_MS = 20;
 
 interface PendingOutcome {
   outcome: OutcomeRecord;
@@ -180,7 +183,11 @@ export class PostgresBiddingStore implements BiddingStore {
   private readonly decisions: GroupCommit<DecisionRecord>;
 
   constructor(private readonly pool: Pool) {
-    this.outcomes = new GroupCommit((batch) => this.writeOutcomes(batch));
+    // Outcomes saved after the answer (deferrable) wait up to 20 ms for company: one request at a time, a write per
+    // outcome overlapped the next request's own INSERT (no-op gateway, 4 interleaved rounds: p50 1.72-2.52 ms without,
+    // 1.68-2.07 ms with). Feedback waits for its execution's pending outcome (PendingOutcomes), shutdown for all of
+    // them; a task's workflow, which waits on its outcomes, does not defer them.
+    this.outcomes = new GroupCommit((batch) => this.writeOutcomes(batch), 500, OUTCOME_GATHER_MS);
     this.decisions = new GroupCommit((batch) => this.writeDecisions(batch));
   }
 
@@ -253,9 +260,9 @@ export class PostgresBiddingStore implements BiddingStore {
    * second round trip and WAL flush per answered request; at concurrency 32 on the no-op engine the gateway served
    * less than half the requests per second it serves with the outcomes gathered.
    */
-  async saveOutcome(outcome: OutcomeRecord): Promise<{ feedbackScore: number | null }> {
+  async saveOutcome(outcome: OutcomeRecord, options: SaveOutcomeOptions = {}): Promise<{ feedbackScore: number | null }> {
     const pending: PendingOutcome = { outcome, feedbackScore: null };
-    await this.outcomes.submit(pending);
+    await this.outcomes.submit(pending, options.deferrable ?? false);
     return { feedbackScore: pending.feedbackScore };
   }
 

@@ -25,7 +25,7 @@ export function learn(
       queueMs: usage.queueMs, inferenceMs: usage.inferenceMs, errorCode: ending.errorCode, schemaValid: ending.schemaValid, attempts: usage.attempts,
     };
     routing.pending.add(request.executionId, routing.router
-      .recordOutcome(outcome, decision === null ? context.bidding : undefined)
+      .recordOutcome(outcome, decision === null ? context.bidding : undefined, { deferrable: true })
       .then(() => undefined, (error: unknown) => routing.onTrackingError(error, request.executionId)));
   }
   if (adaptation !== null && deps.adaptation !== undefined) {

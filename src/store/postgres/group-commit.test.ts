@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { GroupCommit } from "./group-commit.js";
 
 describe("GroupCommit", () => {
@@ -19,6 +19,35 @@ describe("GroupCommit", () => {
     release();
     await Promise.all([...first, ...rest]);
     expect(writes).toEqual([[1, 2], [3, 4, 5]]);
+  });
+
+  it("lets deferrable items wait gatherMs for company, and writes at once when an item somebody waits on comes", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const writes: number[][] = [];
+      const committer = new GroupCommit<number>(async (items) => void writes.push(items), 500, 1_000);
+      const deferred = [committer.submit(1, true)];
+      await new Promise((r) => setImmediate(r));
+      deferred.push(committer.submit(2, true));
+      vi.advanceTimersByTime(999);
+      await new Promise((r) => setImmediate(r));
+      expect(writes).toEqual([]);
+      vi.advanceTimersByTime(1);
+      await Promise.all(deferred);
+      expect(writes).toEqual([[1, 2]]);
+
+      const waiting = [committer.submit(3, true)];
+      await new Promise((r) => setImmediate(r));
+      expect(writes).toHaveLength(1);
+      waiting.push(committer.submit(4));
+      await Promise.all(waiting);
+      expect(writes).toEqual([[1, 2], [3, 4]]);
+      // An item somebody waits on, alone, goes at the end of the turn, as before.
+      await committer.submit(5);
+      expect(writes).toEqual([[1, 2], [3, 4], [5]]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("resolves a caller only after the write holding its item", async () => {
