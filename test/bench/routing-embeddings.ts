@@ -18,8 +18,8 @@ import { routingEmbeddingText } from "../../src/pipeline/routing.js";
 
 export interface TableEmbedder {
   featurizer: EmbeddingFeaturizer;
-  /** One vector per prompt (null where the model could not embed it), in the prompts' order. */
-  embedAll(prompts: readonly string[]): Promise<Array<Float32Array | null>>;
+  /** One vector per prompt (null where the model could not embed it), in the prompts' order; whether they were cached. */
+  embedAll(prompts: readonly string[]): Promise<{ vectors: Array<Float32Array | null>; cached: boolean }>;
   close(): Promise<void>;
 }
 
@@ -50,12 +50,14 @@ export async function openTableEmbedder(familyManifest: string, cacheDir: string
   return {
     featurizer: new EmbeddingFeaturizer(model.id, dimension),
     async embedAll(prompts) {
-      const key = createHash("sha256").update(`${model.sha256}\n${dimension}\n`).update(prompts.join("\u0000")).digest("hex").slice(0, 24);
+      // Keyed by what is embedded, so a change in how the gateway prepares the text is never served stale vectors.
+      const prepared = prompts.map(routingEmbeddingText);
+      const key = createHash("sha256").update(`${model.sha256}\n${dimension}\n`).update(prepared.join("\u0000")).digest("hex").slice(0, 24);
       const cached = join(cacheDir, `embeddings-${model.id}-${key}.f32`);
-      if (existsSync(cached)) return fromFile(readFileSync(cached), prompts.length, dimension);
+      if (existsSync(cached)) return { vectors: fromFile(readFileSync(cached), prompts.length, dimension), cached: true };
       const vectors: Array<Float32Array | null> = [];
-      for (let i = 0; i < prompts.length; i += BATCH) {
-        const texts = prompts.slice(i, i + BATCH).map(routingEmbeddingText);
+      for (let i = 0; i < prepared.length; i += BATCH) {
+        const texts = prepared.slice(i, i + BATCH);
         try {
           vectors.push(...(await engine.embed(model.id, texts)).vectors.map((v) => Float32Array.from(v)));
         } catch {
@@ -64,7 +66,7 @@ export async function openTableEmbedder(familyManifest: string, cacheDir: string
         }
       }
       writeFileSync(cached, toFile(vectors, dimension));
-      return vectors;
+      return { vectors, cached: false };
     },
     close: () => engine.close(),
   };

@@ -794,9 +794,10 @@ async function embedTables<T extends { table: Table }>(tables: T[], embedder: Ta
       continue;
     }
     const started = performance.now();
-    const vectors = await embedder.embedAll(table.tasks.map((task) => task.prompt));
+    const { vectors, cached } = await embedder.embedAll(table.tasks.map((task) => task.prompt));
     const missing = vectors.filter((v) => v === null).length;
-    console.log(`   ${table.source}: ${table.tasks.length.toLocaleString("en")} prompts embedded by ${embedder.featurizer.model} in ${round((performance.now() - started) / 1000, 1)} s${missing > 0 ? ` (${missing} too long to embed: routed on their shape)` : ""}`);
+    const how = cached ? `read from ${OUT}` : `in ${round((performance.now() - started) / 1000, 1)} s`;
+    console.log(`   ${table.source}: ${table.tasks.length.toLocaleString("en")} prompts embedded by ${embedder.featurizer.model} ${how}${missing > 0 ? ` (${missing} too long to embed: routed on their shape)` : ""}`);
     embedded.push({ ...entry, table: { ...table, tasks: table.tasks.map((task, i) => ({ ...task, embedding: vectors[i] })) } });
   }
   return embedded;
