@@ -106,6 +106,18 @@ describe("LogisticThompsonPolicy", () => {
     expect(restored.importState({ format: "linucb/2" })).toBe(false);
   });
 
+  it("keeps what every model learned when another model joins (the weight table widens under them)", () => {
+    const policy = trained(4, 300);
+    const before = policy.exportState();
+    const rng = seededRng(12);
+    for (const model of ["second", "third"]) for (let i = 0; i < 50; i++) policy.update(model, request(rng).features, i % 2);
+    const after = policy.exportState();
+    expect(after.models["m"]).toEqual(before.models["m"]);
+    expect(Object.keys(after.models).sort()).toEqual(["m", "second", "third"]);
+    expect(after.models["second"]!.n).toBe(50);
+    expect(after.shared!.n).toBe(400);
+  });
+
   it("refuses content outside its index space", () => {
     const policy = new LogisticThompsonPolicy({ contentDimension: 8, rng: seededRng(1) });
     const features = featuresFromValues({ taskType: "chat", inputTokens: 5 }, { indices: Int32Array.of(9), values: Float32Array.of(1) });

@@ -3,6 +3,7 @@ import type { Bid } from "../bids.js";
 import { FEATURE_DIM, type LearnerInput } from "../features.js";
 import type { Rng } from "../../util/rng.js";
 import { learnedSelection, type Estimate, type Selection, type SelectionContext, type SelectionPolicy } from "./interface.js";
+import { WeightTable, type Prior } from "./weight-table.js";
 
 /**
  * The learning selection engine: per model, a Bayesian logistic regression of success on the request's features
@@ -54,23 +55,16 @@ export interface LogisticOptions {
 }
 
 /**
- * One posterior block over the whole input space, allocated on first use: mean and precision of weight i side by
- * side at 2i and 2i + 1, so that reading a feature's pair is one cache miss, not two (bidding reads every content
- * feature of a request once per candidate, at indices spread over megabytes).
+ * One posterior block over the whole input space (the shared part, or one model's own), allocated on first update:
+ * its slot in the learner's weight table (weight-table.ts), and the outcomes it has learned.
  */
 interface Block {
-  weights: Float32Array;
+  slot: number;
   n: number;
 }
 
 /** The structural vector's first entry is the intercept (always 1; features.ts). */
 const BIAS = 0;
-
-/** Prior precisions of a block: its intercept's, and every other weight's. */
-interface Prior {
-  bias: number;
-  other: number;
-}
 const PROBIT = Math.PI / 8;
 
 const PackedBlock = z.object({ n: z.number().int().nonnegative(), indices: z.string(), means: z.string(), precisions: z.string() });
@@ -96,6 +90,7 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
   private readonly sharedPrior: Prior;
   readonly explorationScale: number;
   private readonly rng: Rng;
+  private table: WeightTable;
   private models = new Map<string, Block>();
   private shared: Block | null = null;
   private isFrozen = false;
@@ -117,6 +112,7 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
     this.sharedPrior = { bias: this.sharedPrecision, other: this.sharedPrecision };
     this.explorationScale = options.explorationScale ?? 1;
     if (!(this.modelPrecision > 0)) throw new RangeError("modelPrecision must be positive");
+    this.table = new WeightTable(this.dimension);
   }
 
   get frozen(): boolean {
@@ -165,7 +161,7 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
     if (this.isFrozen) return;
     this.checkInput(x);
     const own = this.block(modelId);
-    const shared = this.sharedPrecision > 0 ? (this.shared ??= this.newBlock(this.sharedPrior)) : null;
+    const shared = this.sharedPrecision > 0 ? (this.shared ??= this.newBlock(this.table, this.sharedPrior)) : null;
     const sums = { mu: 0, variance: 0 };
     this.accumulate(own, this.modelPrior, x, sums);
     if (shared !== null) this.accumulate(shared, this.sharedPrior, x, sums);
@@ -173,9 +169,9 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
     const p = sigmoid(z);
     const gradient = p - reward;
     const curvature = p * (1 - p);
-    step(own, x, gradient, curvature);
+    step(this.table, own, x, gradient, curvature);
     if (shared !== null) {
-      step(shared, x, gradient, curvature);
+      step(this.table, shared, x, gradient, curvature);
       shared.n += 1;
     }
     own.n += 1;
@@ -195,8 +191,8 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
     if (shared !== null) this.accumulate(shared, this.sharedPrior, x, sums);
     const p = sigmoid(sums.mu);
     const shift = (previous - reward) / (1 + p * (1 - p) * sums.variance);
-    step(own, x, shift, 0);
-    if (shared !== null) step(shared, x, shift, 0);
+    step(this.table, own, x, shift, 0);
+    if (shared !== null) step(this.table, shared, x, shift, 0);
     this.cachedInput = null;
   }
 
@@ -209,6 +205,7 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
   }
 
   reset(): void {
+    this.table = new WeightTable(this.dimension);
     this.models.clear();
     this.shared = null;
     this.cachedInput = null;
@@ -224,9 +221,12 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
     const out = new Float64Array(indices.length);
     const own = this.models.get(modelId);
     const shared = this.sharedPrecision > 0 ? this.shared : null;
+    const { table } = this;
     for (let k = 0; k < indices.length; k++) {
       const i = FEATURE_DIM + indices[k]!;
-      out[k] = ((own?.weights[2 * i] ?? 0) + (shared?.weights[2 * i] ?? 0)) * values[k]!;
+      const ownMean = own === undefined ? 0 : table.weights[table.at(i, own.slot)]!;
+      const sharedMean = shared === null ? 0 : table.weights[table.at(i, shared.slot)]!;
+      out[k] = (ownMean + sharedMean) * values[k]!;
     }
     return out;
   }
@@ -234,14 +234,14 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
   /** Only touched features are kept: indices, means and precisions as base64 of their typed arrays. */
   exportState(): LogisticState {
     const models: LogisticState["models"] = {};
-    for (const [id, block] of this.models) models[id] = pack(block, this.modelPrior);
+    for (const [id, block] of this.models) models[id] = pack(this.table, block, this.modelPrior);
     return {
       format: "logistic-ts/1",
       dimension: this.dimension,
       modelPrecision: this.modelPrecision,
       modelBiasPrecision: this.modelBiasPrecision,
       sharedPrecision: this.sharedPrecision,
-      shared: this.shared === null ? null : pack(this.shared, this.sharedPrior),
+      shared: this.shared === null ? null : pack(this.table, this.shared, this.sharedPrior),
       models,
     };
   }
@@ -253,14 +253,16 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
     const saved = parsed.data;
     if (saved.dimension !== this.dimension || saved.modelPrecision !== this.modelPrecision || saved.sharedPrecision !== this.sharedPrecision) return false;
     if ((saved.modelBiasPrecision ?? saved.modelPrecision) !== this.modelBiasPrecision) return false;
+    const table = new WeightTable(this.dimension);
     const models = new Map<string, Block>();
     for (const [id, packed] of Object.entries(saved.models)) {
-      const block = this.unpack(packed, this.modelPrior);
+      const block = this.unpack(table, packed, this.modelPrior);
       if (block === null) return false;
       models.set(id, block);
     }
-    const shared = saved.shared === null ? null : this.unpack(saved.shared, this.sharedPrior);
+    const shared = saved.shared === null ? null : this.unpack(table, saved.shared, this.sharedPrior);
     if (saved.shared !== null && shared === null) return false;
+    this.table = table;
     this.models = models;
     this.shared = shared;
     this.cachedInput = null;
@@ -278,20 +280,23 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
       sums.variance += (vector[0]! * vector[0]!) / prior.bias + squares / prior.other;
       return;
     }
-    const { weights } = block;
+    const { weights, stride } = this.table;
+    const slot = 2 * block.slot;
+    const pair = 2 * stride;
     let mu = 0;
     let variance = 0;
     for (let i = 0; i < vector.length; i++) {
       const xi = vector[i]!;
       if (xi === 0) continue;
-      mu += weights[2 * i]! * xi;
-      variance += (xi * xi) / weights[2 * i + 1]!;
+      const at = i * pair + slot;
+      mu += weights[at]! * xi;
+      variance += (xi * xi) / weights[at + 1]!;
     }
     for (let k = 0; k < indices.length; k++) {
-      const i = 2 * (FEATURE_DIM + indices[k]!);
+      const at = (FEATURE_DIM + indices[k]!) * pair + slot;
       const xi = values[k]!;
-      mu += weights[i]! * xi;
-      variance += (xi * xi) / weights[i + 1]!;
+      mu += weights[at]! * xi;
+      variance += (xi * xi) / weights[at + 1]!;
     }
     sums.mu += mu;
     sums.variance += variance;
@@ -300,31 +305,31 @@ export class LogisticThompsonPolicy implements SelectionPolicy {
   private block(modelId: string): Block {
     let block = this.models.get(modelId);
     if (block === undefined) {
-      block = this.newBlock(this.modelPrior);
+      block = this.newBlock(this.table, this.modelPrior);
       this.models.set(modelId, block);
     }
     return block;
   }
 
-  private newBlock(prior: Prior): Block {
-    const weights = new Float32Array(2 * this.dimension);
-    for (let i = 1; i < weights.length; i += 2) weights[i] = prior.other;
-    weights[2 * BIAS + 1] = prior.bias;
-    return { weights, n: 0 };
+  private newBlock(table: WeightTable, prior: Prior): Block {
+    return { slot: table.addBlock(prior), n: 0 };
   }
 
-  private unpack(packed: z.infer<typeof PackedBlock>, prior: Prior): Block | null {
+  private unpack(table: WeightTable, packed: z.infer<typeof PackedBlock>, prior: Prior): Block | null {
     const indices = fromBase64(packed.indices, Int32Array);
     const means = fromBase64(packed.means, Float32Array);
     const precisions = fromBase64(packed.precisions, Float32Array);
     if (indices === null || means === null || precisions === null) return null;
     if (means.length !== indices.length || precisions.length !== indices.length) return null;
-    const block = this.newBlock(prior);
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k]!;
       if (!(i >= 0 && i < this.dimension) || !(precisions[k]! > 0) || !Number.isFinite(means[k]!)) return null;
-      block.weights[2 * i] = means[k]!;
-      block.weights[2 * i + 1] = precisions[k]!;
+    }
+    const block = this.newBlock(table, prior);
+    for (let k = 0; k < indices.length; k++) {
+      const at = table.at(indices[k]!, block.slot);
+      table.weights[at] = means[k]!;
+      table.weights[at + 1] = precisions[k]!;
     }
     block.n = packed.n;
     return block;
@@ -367,15 +372,15 @@ function solveMode(mu: number, variance: number, y: number): number {
 }
 
 /** m ← m − gradient·x/q, then q ← q + curvature·x² (a curvature of 0 moves the mean only). */
-function step(block: Block, x: LearnerInput, gradient: number, curvature: number): void {
-  const { weights } = block;
+function step(table: WeightTable, block: Block, x: LearnerInput, gradient: number, curvature: number): void {
+  const { weights } = table;
   const { vector, content } = x;
   for (let i = 0; i < vector.length; i++) {
     const xi = vector[i]!;
-    if (xi !== 0) stepWeight(weights, 2 * i, xi, gradient, curvature);
+    if (xi !== 0) stepWeight(weights, table.at(i, block.slot), xi, gradient, curvature);
   }
   const { indices, values } = content;
-  for (let k = 0; k < indices.length; k++) stepWeight(weights, 2 * (FEATURE_DIM + indices[k]!), values[k]!, gradient, curvature);
+  for (let k = 0; k < indices.length; k++) stepWeight(weights, table.at(FEATURE_DIM + indices[k]!, block.slot), values[k]!, gradient, curvature);
 }
 
 function stepWeight(weights: Float32Array, at: number, xi: number, gradient: number, curvature: number): void {
@@ -383,15 +388,16 @@ function stepWeight(weights: Float32Array, at: number, xi: number, gradient: num
   weights[at + 1] = weights[at + 1]! + curvature * xi * xi;
 }
 
-function pack(block: Block, prior: Prior): z.infer<typeof PackedBlock> {
+function pack(table: WeightTable, block: Block, prior: Prior): z.infer<typeof PackedBlock> {
   const touched: number[] = [];
-  const { weights } = block;
-  for (let i = 0; 2 * i < weights.length; i++) {
-    if (weights[2 * i] !== 0 || weights[2 * i + 1] !== Math.fround(i === BIAS ? prior.bias : prior.other)) touched.push(i);
+  const { weights } = table;
+  for (let i = 0; i < table.dimension; i++) {
+    const at = table.at(i, block.slot);
+    if (weights[at] !== 0 || weights[at + 1] !== Math.fround(i === BIAS ? prior.bias : prior.other)) touched.push(i);
   }
   const indices = Int32Array.from(touched);
-  const means = Float32Array.from(touched, (i) => weights[2 * i]!);
-  const precisions = Float32Array.from(touched, (i) => weights[2 * i + 1]!);
+  const means = Float32Array.from(touched, (i) => weights[table.at(i, block.slot)]!);
+  const precisions = Float32Array.from(touched, (i) => weights[table.at(i, block.slot) + 1]!);
   return { n: block.n, indices: toBase64(indices), means: toBase64(means), precisions: toBase64(precisions) };
 }
 
