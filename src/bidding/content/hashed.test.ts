@@ -39,4 +39,11 @@ describe("HashedNgramFeaturizer", () => {
     expect(named).toContain("integers");
     expect(named.every((text) => typeof text === "string")).toBe(true);
   });
+
+  it("names the text's n-grams only, not the instructions' (a system prompt is the operator's, not the request's)", () => {
+    const content = new HashedNgramFeaturizer().featurize({ kind: "chat", text: "short question", instructions: "answer tersely" });
+    expect(content.indices.length).toBeGreaterThan(content.termCount!);
+    expect(content.describe!(content.indices[0]!)).toBe("short");
+    for (const index of content.indices.slice(content.termCount!)) expect(content.describe!(index)).toBeUndefined();
+  });
 });

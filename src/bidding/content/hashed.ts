@@ -68,12 +68,10 @@ export class HashedNgramFeaturizer implements ContentFeaturizer {
   private generation = 0;
   private readonly touched: Int32Array;
   private readonly touchedCounts: Float32Array;
+  /** Where in the text each word feature of this call first occurred (for describe), by position. */
+  private readonly touchedStart: Int32Array;
+  private readonly touchedEnd: Int32Array;
   private touchedCount = 0;
-  /** Where the word features touched by this call first occurred (for describe). */
-  private wordIndex: Int32Array = new Int32Array(256);
-  private wordStart: Int32Array = new Int32Array(256);
-  private wordEnd: Int32Array = new Int32Array(256);
-  private wordCount = 0;
 
   constructor(options: HashedNgramOptions = {}) {
     const bits = options.bits ?? 18;
@@ -95,6 +93,8 @@ export class HashedNgramFeaturizer implements ContentFeaturizer {
     this.slotMask = slots - 1;
     this.touched = new Int32Array(most);
     this.touchedCounts = new Float32Array(most);
+    this.touchedStart = new Int32Array(most);
+    this.touchedEnd = new Int32Array(most);
     this.layout = `hashed-ngrams/${HASHED_LAYOUT_VERSION}:b${bits}:w${this.wordChars}:c${this.charMin}-${this.charMax}@${this.charChars}x${this.charWeight}:i${this.instructionChars}`;
   }
 
@@ -102,7 +102,6 @@ export class HashedNgramFeaturizer implements ContentFeaturizer {
     this.generation = this.generation === 0x7fffffff ? 1 : this.generation + 1;
     if (this.generation === 1) this.slotStamp.fill(0);
     this.touchedCount = 0;
-    this.wordCount = 0;
     const text = lowerHead(request.text, Math.max(this.wordChars, this.charChars));
     const instructions = request.instructions === undefined ? "" : lowerHead(request.instructions, this.instructionChars);
 
@@ -132,15 +131,14 @@ export class HashedNgramFeaturizer implements ContentFeaturizer {
     for (let i = 0; i < n; i++) values[i] = values[i]! * (i < wordsEnd ? wordScale : charScale);
 
     const source = text;
-    const wordIndex = this.wordIndex.slice(0, this.wordCount);
-    const wordStart = this.wordStart.slice(0, this.wordCount);
-    const wordEnd = this.wordEnd.slice(0, this.wordCount);
+    const starts = this.touchedStart.slice(0, termCount);
+    const ends = this.touchedEnd.slice(0, termCount);
     return {
       indices,
       values,
       termCount,
       describe: (index: number) => {
-        for (let i = 0; i < wordIndex.length; i++) if (wordIndex[i] === index) return source.slice(wordStart[i], wordEnd[i]);
+        for (let i = 0; i < termCount; i++) if (indices[i] === index) return source.slice(starts[i], ends[i]);
         return undefined;
       },
     };
@@ -202,13 +200,13 @@ export class HashedNgramFeaturizer implements ContentFeaturizer {
     }
   }
 
-  /** Counts one occurrence of a hashed feature; returns its index when this call touched it first, else -1. */
+  /** Counts one occurrence of a hashed feature; returns its position when this call touched it first, else -1. */
   private add(hash: number): number {
     const h = fmix32(hash);
     return this.count(h & this.mask, h < 0 ? -1 : 1);
   }
 
-  /** Adds `sign` to the index's count; returns the index when this call touched it first, else -1. */
+  /** Adds `sign` to the index's count; returns its position when this call touched it first, else -1. */
   private count(index: number, sign: number): number {
     const generation = this.generation;
     // The index is already a mixed hash: its low bits spread well over the slots.
@@ -226,19 +224,12 @@ export class HashedNgramFeaturizer implements ContentFeaturizer {
     this.slotPosition[slot] = position;
     this.touched[position] = index;
     this.touchedCounts[position] = sign;
-    return index;
+    return position;
   }
 
-  private remember(index: number, start: number, end: number): void {
-    if (this.wordCount === this.wordIndex.length) {
-      this.wordIndex = grow(this.wordIndex);
-      this.wordStart = grow(this.wordStart);
-      this.wordEnd = grow(this.wordEnd);
-    }
-    this.wordIndex[this.wordCount] = index;
-    this.wordStart[this.wordCount] = start;
-    this.wordEnd[this.wordCount] = end;
-    this.wordCount++;
+  private remember(position: number, start: number, end: number): void {
+    this.touchedStart[position] = start;
+    this.touchedEnd[position] = end;
   }
 }
 
@@ -262,10 +253,4 @@ function fmix32(h: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h | 0;
-}
-
-function grow(array: Int32Array): Int32Array {
-  const bigger = new Int32Array(array.length * 2);
-  bigger.set(array);
-  return bigger;
 }
