@@ -335,8 +335,11 @@ function baselines(seed: number): SelectionPolicy[] {
   ];
 }
 
+/** What the engine row chooses by: a quality target, or weights (given, or the default ones: what the gateway uses unless configured). */
+const ENGINE_RULE = typeof ENGINE_CRITERIA.qualityTarget === "number" ? `target ${ENGINE_CRITERIA.qualityTarget}` : "weights";
+
 const LABELS: Record<string, string> = {
-  engine: "engine (target)",
+  engine: `engine (${ENGINE_RULE})`,
   linucb: "issue-4 LinUCB",
   random: "random",
   "round-robin": "round-robin",
@@ -806,7 +809,10 @@ async function embedTables<T extends { table: Table }>(tables: T[], embedder: Ta
 async function main(): Promise<void> {
   const file = positionals[0];
   console.log(`atomic routing bench — ${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}, node ${process.version}`);
-  console.log(`engine: ${flags.policy} on ${flags.features} features, criteria ${JSON.stringify(ENGINE_CRITERIA)} (default: quality target 0.95)`);
+  const rule = typeof ENGINE_CRITERIA.qualityTarget === "number"
+    ? `quality target ${ENGINE_CRITERIA.qualityTarget}`
+    : ENGINE_CRITERIA.weights === undefined ? `the default weights ${JSON.stringify(DEFAULT_WEIGHTS)}, as the gateway unless configured (--quality-target to choose by a target)` : "the weights given";
+  console.log(`engine: ${flags.policy} on ${flags.features} features, criteria ${JSON.stringify(ENGINE_CRITERIA)}: chooses by ${rule}`);
   mkdirSync(OUT, { recursive: true });
   const embedder = flags.features === "embedding" ? await openTableEmbedder(flags.family, OUT, Math.max(1, availableParallelism())) : undefined;
   const featurizer: ContentFeaturizer = embedder?.featurizer ?? (flags.features === "none" ? new NoContentFeaturizer() : new HashedNgramFeaturizer(HASHED_OPTIONS));
