@@ -34,6 +34,18 @@ describe("criteria", () => {
     expect(lifted.sources.maxCost).toBe("request");
   });
 
+  it("applies a default quality target only where no level sets a target or weights", () => {
+    expect(resolveCriteria().qualityTarget).toBeNull();
+    const defaulted = resolveCriteria({ request: { constraints: { maxCost: 2 } } }, 0.95);
+    expect(defaulted.qualityTarget).toBe(0.95);
+    expect(defaulted.sources.qualityTarget).toBe("default");
+    const weighted = resolveCriteria({ tenant: { weights: { cost: 0.5 } } }, 0.95);
+    expect(weighted.qualityTarget).toBeNull();
+    expect(weighted.sources.qualityTarget).toBe("tenant");
+    expect(resolveCriteria({ global: { qualityTarget: 0.8 } }, 0.95).qualityTarget).toBe(0.8);
+    expect(resolveCriteria({ request: { qualityTarget: null } }, 0.95).qualityTarget).toBeNull();
+  });
+
   it("validates with zod and refuses weights that are all zero", () => {
     expect(CriteriaSchema.safeParse({ weights: { quality: -1 } }).success).toBe(false);
     expect(CriteriaSchema.safeParse({ constraints: { minConfidence: 2 } }).success).toBe(false);

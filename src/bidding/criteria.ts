@@ -77,6 +77,12 @@ export interface ResolvedCriteria {
  */
 export const DEFAULT_WEIGHTS: Readonly<Weights> = Object.freeze({ quality: 1, cost: 0.15, latency: 0.05 });
 
+/**
+ * The quality target a learner whose predictions are success probabilities (the logistic learner) chooses by when
+ * nothing is configured: the cheapest model predicted to give at least 95 % of the best one's quality.
+ */
+export const DEFAULT_QUALITY_TARGET = 0.95;
+
 export interface CriteriaLevels {
   request?: CriteriaInput;
   tenant?: CriteriaInput;
@@ -87,14 +93,18 @@ const WEIGHT_KEYS = ["quality", "cost", "latency"] as const;
 const CONSTRAINT_KEYS = ["maxLatencyMs", "maxCost", "minConfidence"] as const;
 const LEVELS = ["request", "tenant", "global"] as const;
 
-export function resolveCriteria(levels: CriteriaLevels = {}): ResolvedCriteria {
+/**
+ * `defaultQualityTarget`: what chooses when no level sets a quality target or weights — a target (for a learner whose
+ * predictions are success probabilities, so that a target means what it says) or null, the default weights.
+ */
+export function resolveCriteria(levels: CriteriaLevels = {}, defaultQualityTarget: number | null = null): ResolvedCriteria {
   const raw = { ...DEFAULT_WEIGHTS };
   const constraints: Constraints = { maxLatencyMs: null, maxCost: null, minConfidence: null };
   const sources = {
     qualityTarget: "default", quality: "default", cost: "default", latency: "default", maxLatencyMs: "default", maxCost: "default", minConfidence: "default",
   } as ResolvedCriteria["sources"];
 
-  let qualityTarget: number | null = null;
+  let qualityTarget = defaultQualityTarget;
   for (const level of LEVELS) {
     const input = levels[level];
     if (input?.qualityTarget !== undefined) {

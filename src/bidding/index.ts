@@ -14,7 +14,7 @@ export type { ContentFeaturizer } from "./content/interface.js";
 export { parseOutcomeTable, trainFromTable, type TrainingSummary } from "./training.js";
 export { candidateFrom } from "./request.js";
 export type { BiddingRequest, Candidate } from "./request.js";
-export { CriteriaSchema, DEFAULT_WEIGHTS, resolveCriteria } from "./criteria.js";
+export { CriteriaSchema, DEFAULT_QUALITY_TARGET, DEFAULT_WEIGHTS, resolveCriteria } from "./criteria.js";
 export type { CriteriaInput, ResolvedCriteria } from "./criteria.js";
 export { DECISION_RECORD_VERSION } from "./decision.js";
 export type { BidRecord, ChoiceRecord, DecisionRecord, MicrotaskDecision } from "./decision.js";

@@ -46,6 +46,13 @@ export interface BiddingRouterOptions {
   learner?: string;
   /** The global level of the criteria (below tenant and request). */
   criteria?: CriteriaInput;
+  /**
+   * The quality target in force when no level sets a target or weights; null (the default): the default weights.
+   * The gateway sets 0.95 for the logistic learner, whose predictions are success probabilities (a weight trades
+   * predicted quality for cost at a fixed rate whatever the level, and on the real eval table sent a third of the
+   * hardest kinds to a model right on ~1 % of them); LinUCB's are not, so it keeps the weights.
+   */
+  defaultQualityTarget?: number | null;
   decomposer?: Decomposer;
   speedPrior?: Partial<SpeedPrior>;
   rewards?: Partial<RewardOptions>;
@@ -175,6 +182,7 @@ export class BiddingRouter {
   private readonly estimates: PerformanceEstimates;
   private readonly tracker: PerformanceTracker;
   private readonly globalCriteria: CriteriaInput | undefined;
+  private readonly defaultQualityTarget: number | null;
   private readonly defaultCriteria: ResolvedCriteria;
   private readonly saveEvery: number;
   private readonly pendingLimit: number;
@@ -206,7 +214,8 @@ export class BiddingRouter {
     this.now = options.now ?? (() => new Date());
     this.tracker = new PerformanceTracker(this.store, this.estimates, options.rewards, this.now);
     this.globalCriteria = options.criteria === undefined ? undefined : CriteriaSchema.parse(options.criteria);
-    this.defaultCriteria = resolveCriteria({ global: this.globalCriteria });
+    this.defaultQualityTarget = options.defaultQualityTarget ?? null;
+    this.defaultCriteria = resolveCriteria({ global: this.globalCriteria }, this.defaultQualityTarget);
     this.saveEvery = options.saveEvery ?? 20;
     this.pendingLimit = options.pendingLimit ?? 10_000;
     this.onSaveError = options.onSaveError;
@@ -266,7 +275,7 @@ export class BiddingRouter {
   decide(input: RouteRequest): RouteDecision {
     const criteria = input.criteria === undefined && input.tenantCriteria === undefined
       ? this.defaultCriteria
-      : resolveCriteria({ request: input.criteria, tenant: input.tenantCriteria, global: this.globalCriteria });
+      : resolveCriteria({ request: input.criteria, tenant: input.tenantCriteria, global: this.globalCriteria }, this.defaultQualityTarget);
     const plan = input.plan ?? this.plan(input);
     const target = criteria.qualityTarget;
     const slack = target === null ? null : this.calibrator.slack(target);

@@ -66,7 +66,7 @@ import { parseArgs } from "node:util";
 import { runAuction } from "../../src/bidding/auction.js";
 import { HashedNgramFeaturizer } from "../../src/bidding/content/hashed.js";
 import { NoContentFeaturizer, type ContentFeaturizer } from "../../src/bidding/content/interface.js";
-import { CriteriaSchema, DEFAULT_WEIGHTS, resolveCriteria, type CriteriaInput } from "../../src/bidding/criteria.js";
+import { CriteriaSchema, DEFAULT_QUALITY_TARGET, DEFAULT_WEIGHTS, resolveCriteria, type CriteriaInput } from "../../src/bidding/criteria.js";
 import { PerformanceEstimates } from "../../src/bidding/estimates.js";
 import { featuresFromValues, type TaskType } from "../../src/bidding/features.js";
 import type { Candidate } from "../../src/bidding/request.js";
@@ -114,8 +114,13 @@ const SHUFFLES = Number(flags.shuffles);
 const SHADOW_RATE = Number(flags.shadow);
 const TASKS = Number(flags.tasks);
 const OUT = flags.out;
-/** The engine's criteria: the request level of every replayed decision. */
+/**
+ * The engine's criteria: the request level of every replayed decision. Nothing given: what the gateway chooses by
+ * with this learner unless configured (src/bootstrap/gateway.ts): the default quality target for the logistic
+ * learner, the default weights for LinUCB.
+ */
 const ENGINE_CRITERIA: CriteriaInput = CriteriaSchema.parse({
+  ...(flags.policy !== "linucb" && flags.criteria === undefined && flags["quality-target"] === undefined && flags.weights === undefined ? { qualityTarget: DEFAULT_QUALITY_TARGET } : {}),
   ...(flags.criteria === undefined ? {} : JSON.parse(flags.criteria)),
   ...(flags["quality-target"] === undefined ? {} : { qualityTarget: Number(flags["quality-target"]) }),
   ...(flags.weights === undefined ? {} : { weights: weightsOf(flags.weights) }),
@@ -809,9 +814,10 @@ async function embedTables<T extends { table: Table }>(tables: T[], embedder: Ta
 async function main(): Promise<void> {
   const file = positionals[0];
   console.log(`atomic routing bench — ${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}, node ${process.version}`);
+  const given = flags.criteria !== undefined || flags["quality-target"] !== undefined || flags.weights !== undefined;
   const rule = typeof ENGINE_CRITERIA.qualityTarget === "number"
-    ? `quality target ${ENGINE_CRITERIA.qualityTarget}`
-    : ENGINE_CRITERIA.weights === undefined ? `the default weights ${JSON.stringify(DEFAULT_WEIGHTS)}, as the gateway unless configured (--quality-target to choose by a target)` : "the weights given";
+    ? `quality target ${ENGINE_CRITERIA.qualityTarget}${given ? "" : ", as the gateway with this learner unless configured (--weights to choose by weights)"}`
+    : ENGINE_CRITERIA.weights === undefined ? `the default weights ${JSON.stringify(DEFAULT_WEIGHTS)}, as the gateway with this learner unless configured` : "the weights given";
   console.log(`engine: ${flags.policy} on ${flags.features} features, criteria ${JSON.stringify(ENGINE_CRITERIA)}: chooses by ${rule}`);
   mkdirSync(OUT, { recursive: true });
   const embedder = flags.features === "embedding" ? await openTableEmbedder(flags.family, OUT, Math.max(1, availableParallelism())) : undefined;

@@ -53,6 +53,14 @@ describe("model: auto", () => {
     expect(microtask.bids.find((bid: { model: string }) => bid.model === "large").cost).toBeGreaterThan(microtask.bids.find((bid: { model: string }) => bid.model === "small").cost);
   });
 
+  it("chooses by the content learner's default quality target unless a request sets weights", async () => {
+    const defaulted = await decisionOf((await (await task(wardKey)).json()).id, wardKey);
+    expect(defaulted.criteria).toMatchObject({ qualityTarget: 0.95, sources: { qualityTarget: "default" } });
+    expect(typeof defaulted.criteria.qualitySlack).toBe("number");
+    const weighted = await decisionOf((await (await task(wardKey, { criteria: { weights: { quality: 1, cost: 0.5 } } })).json()).id, wardKey);
+    expect(weighted.criteria).toMatchObject({ qualityTarget: null, qualitySlack: null, sources: { qualityTarget: "request" } });
+  });
+
   it("follows a request's cost constraint: the expensive model is excluded by max_cost, every time", async () => {
     for (let i = 0; i < 6; i++) {
       const response = await task(wardKey, { criteria: { constraints: { maxCost: 0.01 } }, seed: i });
