@@ -54,6 +54,38 @@ describe("bids", () => {
     expect(estimates.expectedCompletionTokens(CHAT)).toBeCloseTo(40, 6);
   });
 
+  it("learns how much each model writes, so a terse model with a dear completion price bids at its real cost", () => {
+    const estimates = new PerformanceEstimates();
+    // The same kind of request: the terse model answers in 2 tokens, the verbose one in 60.
+    for (let i = 0; i < 30; i++) {
+      estimates.observe("terse", CHAT, 500, 2, 100);
+      estimates.observe("verbose", CHAT, 500, 60, 1000);
+    }
+    expect(estimates.expectedCompletionTokens(CHAT, undefined, "terse")).toBeLessThan(6);
+    expect(estimates.expectedCompletionTokens(CHAT, undefined, "verbose")).toBeGreaterThan(55);
+    // A model not yet measured expects what every model wrote.
+    expect(estimates.expectedCompletionTokens(CHAT, undefined, "new")).toBeCloseTo(estimates.expectedCompletionTokens(CHAT), 9);
+    const [terse, verbose] = computeBids([
+      candidate("terse", { cost: { unit: "compute-seconds", per1kPromptTokens: 1, per1kCompletionTokens: 30 } }),
+      candidate("verbose", { cost: { unit: "compute-seconds", per1kPromptTokens: 1, per1kCompletionTokens: 3 } }),
+    ], CHAT, undefined, new LinUcbPolicy(), estimates);
+    expect(terse!.cost).toBeLessThan(verbose!.cost);
+    const restored = new PerformanceEstimates();
+    restored.importState(JSON.parse(JSON.stringify(estimates.exportState())));
+    expect(restored.expectedCompletionTokens(CHAT, undefined, "terse")).toBeCloseTo(estimates.expectedCompletionTokens(CHAT, undefined, "terse"), 9);
+  });
+
+  it("reads estimates saved before completion lengths were kept per model", () => {
+    const estimates = new PerformanceEstimates();
+    for (let i = 0; i < 10; i++) estimates.observe("m", CHAT, 500, 40, 1000);
+    const state = estimates.exportState();
+    const { completionTokens: _tokens, completionObservations: _observations, ...speedOnly } = state.models["m"]!;
+    const restored = new PerformanceEstimates();
+    restored.importState({ ...state, models: { m: speedOnly } });
+    expect(restored.expectedCompletionTokens(CHAT, undefined, "m")).toBeCloseTo(40, 6);
+    expect(restored.speed("m").observations).toBe(10);
+  });
+
   it("expects latency from prefill and generation speed, stretched by the queue ahead", () => {
     const estimates = new PerformanceEstimates({ prefillTokensPerSecond: 1000, generationTokensPerSecond: 10 });
     const completion = estimates.expectedCompletionTokens(CHAT);

@@ -21,7 +21,7 @@ export interface Bid {
   /** Outcomes the learner has seen for this model (all contexts). */
   observations: number;
   promptTokens: number;
-  /** Expected completion tokens: learned per task type, capped by the request's max_tokens. */
+  /** Expected completion tokens: learned per task type and model, capped by the request's max_tokens. */
   completionTokens: number;
   /** (promptTokens × per1kPromptTokens + completionTokens × per1kCompletionTokens) / 1000, in costUnit. */
   cost: number;
@@ -49,13 +49,13 @@ export function computeBids(
   policy: SelectionPolicy,
   estimates: PerformanceEstimates,
 ): Bid[] {
-  const completionTokens = estimates.expectedCompletionTokens(features, maxTokens);
   const promptTokens = features.inputTokens;
   const estimate: Estimate = { mean: 0, upper: 0, sample: 0, observations: 0 };
   const bids: Bid[] = new Array<Bid>(candidates.length);
   for (let i = 0; i < candidates.length; i++) {
     const candidate = candidates[i]!;
     policy.estimate(candidate.id, features, estimate);
+    const completionTokens = estimates.expectedCompletionTokens(features, maxTokens, candidate.id);
     let excludedBy = NOT_EXCLUDED;
     if (candidate.state !== "ready" && candidate.state !== "loading") excludedBy = ["unavailable"];
     if (promptTokens + completionTokens > candidate.contextLength) {

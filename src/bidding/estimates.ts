@@ -34,6 +34,13 @@ const PRIOR_WEIGHT = 0.01;
 const MIN_MS_PER_1K = 1;
 /** Weight of each new observation in the running token counts. */
 const TOKENS_ALPHA = 0.1;
+/**
+ * A model's own completion length counts as this many observations of the task type's (every model's): its first
+ * few answers move the estimate part of the way, its tenth most of it. Models differ in how much they write for
+ * the same request (a base model runs on where an instruct model stops), and a model whose price per completion
+ * token is high looks dearer or cheaper by exactly that.
+ */
+const MODEL_TOKENS_SHRINKAGE = 3;
 
 /** Completion tokens before anything was measured: free text by type, JSON per declared property. */
 const PRIOR_COMPLETION_TOKENS: Record<TaskType, number> = {
@@ -61,16 +68,23 @@ interface ModelSpeed {
 }
 
 export interface EstimatesState {
-  models: Record<string, { sums: [number, number, number, number, number]; n: number }>;
-  /** Per task type (TASK_TYPES order): completion tokens for free text, tokens per property for JSON. */
+  /** Per model: its speed fit's sums, and (absent in state saved before 2026-12-07) its own completion lengths. */
+  models: Record<string, { sums: [number, number, number, number, number]; n: number; completionTokens?: number[]; completionObservations?: number[] }>;
+  /** Per task type (TASK_TYPES order), every model's: completion tokens for free text, tokens per property for JSON. */
   completionTokens: number[];
   completionObservations: number[];
 }
 
+/** Running completion lengths per task type: tokens for free text, tokens per property for JSON. */
+interface CompletionLengths {
+  tokens: Float64Array;
+  observations: Float64Array;
+}
+
 export class PerformanceEstimates {
   private readonly models = new Map<string, ModelSpeed>();
-  private readonly completionTokens = new Float64Array(TASK_TYPES.length);
-  private readonly completionObservations = new Float64Array(TASK_TYPES.length);
+  private readonly completion: CompletionLengths = newLengths();
+  private readonly modelCompletion = new Map<string, CompletionLengths>();
   private readonly prior: SpeedPrior;
 
   constructor(prior: Partial<SpeedPrior> = {}) {
@@ -99,16 +113,19 @@ export class PerformanceEstimates {
     return { msPerPromptToken: speed.prompt / 1000, msPerCompletionToken: speed.completion / 1000, observations: speed.n };
   }
 
-  /** Completion tokens a task of these features is expected to produce, capped by the caller's max_tokens. */
-  expectedCompletionTokens(features: TaskFeatures, maxTokens?: number): number {
+  /**
+   * Completion tokens a task of these features is expected to produce on `modelId` (every model's estimate when
+   * omitted or while the model has written little of this type), capped by the caller's max_tokens.
+   */
+  expectedCompletionTokens(features: TaskFeatures, maxTokens?: number, modelId?: string): number {
     const t = TASK_TYPES.indexOf(features.taskType);
-    let expected: number;
-    if (features.json && features.schemaProperties > 0) {
-      const perProperty = this.completionObservations[t]! > 0 ? this.completionTokens[t]! : PRIOR_TOKENS_PER_PROPERTY;
-      expected = JSON_OVERHEAD_TOKENS + perProperty * features.schemaProperties;
-    } else {
-      expected = this.completionObservations[t]! > 0 ? this.completionTokens[t]! : PRIOR_COMPLETION_TOKENS[features.taskType] || 64;
-    }
+    const json = features.json && features.schemaProperties > 0;
+    const observed = this.completion.observations[t]!;
+    let length = observed > 0 ? this.completion.tokens[t]! : json ? PRIOR_TOKENS_PER_PROPERTY : PRIOR_COMPLETION_TOKENS[features.taskType] || 64;
+    const own = modelId === undefined ? undefined : this.modelCompletion.get(modelId);
+    const ownObserved = own === undefined ? 0 : own.observations[t]!;
+    if (ownObserved > 0) length = (ownObserved * own!.tokens[t]! + MODEL_TOKENS_SHRINKAGE * length) / (ownObserved + MODEL_TOKENS_SHRINKAGE);
+    const expected = json ? JSON_OVERHEAD_TOKENS + length * features.schemaProperties : length;
     return maxTokens === undefined ? expected : Math.min(expected, maxTokens);
   }
 
@@ -118,8 +135,13 @@ export class PerformanceEstimates {
     const value = features.json && features.schemaProperties > 0
       ? Math.max(0, completionTokens - JSON_OVERHEAD_TOKENS) / features.schemaProperties
       : completionTokens;
-    this.completionTokens[t] = this.completionObservations[t] === 0 ? value : this.completionTokens[t]! + TOKENS_ALPHA * (value - this.completionTokens[t]!);
-    this.completionObservations[t]! += 1;
+    observeLength(this.completion, t, value);
+    let own = this.modelCompletion.get(modelId);
+    if (own === undefined) {
+      own = newLengths();
+      this.modelCompletion.set(modelId, own);
+    }
+    observeLength(own, t, value);
   }
 
   private observeSpeed(modelId: string, promptTokens: number, completionTokens: number, ms: number): void {
@@ -164,8 +186,11 @@ export class PerformanceEstimates {
 
   exportState(): EstimatesState {
     const models: EstimatesState["models"] = {};
-    for (const [id, s] of this.models) models[id] = { sums: [s.s00, s.s01, s.s11, s.t0, s.t1], n: s.n };
-    return { models, completionTokens: [...this.completionTokens], completionObservations: [...this.completionObservations] };
+    for (const [id, s] of this.models) {
+      const own = this.modelCompletion.get(id);
+      models[id] = { sums: [s.s00, s.s01, s.s11, s.t0, s.t1], n: s.n, ...(own === undefined ? {} : { completionTokens: [...own.tokens], completionObservations: [...own.observations] }) };
+    }
+    return { models, completionTokens: [...this.completion.tokens], completionObservations: [...this.completion.observations] };
   }
 
   importState(state: EstimatesState): void {
@@ -176,14 +201,32 @@ export class PerformanceEstimates {
       const speed: ModelSpeed = { s00, s01, s11, t0, t1, prompt: 0, completion: 0, n: m.n };
       this.solve(speed);
       this.models.set(id, speed);
+      if (m.completionTokens?.length === TASK_TYPES.length && m.completionObservations?.length === TASK_TYPES.length) {
+        const own = newLengths();
+        own.tokens.set(m.completionTokens);
+        own.observations.set(m.completionObservations);
+        this.modelCompletion.set(id, own);
+      }
     }
-    if (state.completionTokens.length === TASK_TYPES.length) this.completionTokens.set(state.completionTokens);
-    if (state.completionObservations.length === TASK_TYPES.length) this.completionObservations.set(state.completionObservations);
+    if (state.completionTokens.length === TASK_TYPES.length) this.completion.tokens.set(state.completionTokens);
+    if (state.completionObservations.length === TASK_TYPES.length) this.completion.observations.set(state.completionObservations);
   }
 
   reset(): void {
     this.models.clear();
-    this.completionTokens.fill(0);
-    this.completionObservations.fill(0);
+    this.modelCompletion.clear();
+    this.completion.tokens.fill(0);
+    this.completion.observations.fill(0);
   }
+}
+
+function newLengths(): CompletionLengths {
+  return { tokens: new Float64Array(TASK_TYPES.length), observations: new Float64Array(TASK_TYPES.length) };
+}
+
+/** The first observation, then an exponentially weighted mean (TOKENS_ALPHA). */
+function observeLength(lengths: CompletionLengths, t: number, value: number): void {
+  const n = lengths.observations[t]!;
+  lengths.tokens[t] = n === 0 ? value : lengths.tokens[t]! + TOKENS_ALPHA * (value - lengths.tokens[t]!);
+  lengths.observations[t] = n + 1;
 }
