@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditSequencer } from "../../src/audit/store/sequencer.js";
+import { compiledScript } from "../support/scripts.js";
 import { countRows, enqueueConcurrently, openAuditDatabase, type AuditDatabase } from "./support/audit-database.js";
 import { TEST_ORIGIN, testSigningKey } from "./support/events.js";
 import { expectIntactLog } from "./support/log-invariants.js";
@@ -19,8 +19,7 @@ afterAll(async () => {
 });
 
 function startSequencerProcess(): ChildProcess {
-  const script = fileURLToPath(new URL("./fixtures/sequencer-process.ts", import.meta.url));
-  return spawn(process.execPath, ["--import", import.meta.resolve("tsx"), script], {
+  return spawn(process.execPath, [compiledScript("test/audit/fixtures/sequencer-process.ts")], {
     env: {
       ...process.env,
       AUDIT_TEST_DATABASE_URL: db.database.url,

@@ -179,7 +179,7 @@ async function exportChild([url, pemPath, outDir]: string[]): Promise<void> {
   }
 }
 
-/** Runs node with this process's loader (tsx) and `args`; wall time, peak RSS and what it printed. */
+/** Runs node with this process's loader, if any (tsx's when run from source), and `args`; wall time, peak RSS and what it printed. */
 async function child(args: string[]): Promise<{ ms: number; maxRssMb: number; stdout: string }> {
   const started = performance.now();
   const running = spawn(process.execPath, [...process.execArgv, "--import", REPORT_PEAK_RSS, ...args], { stdio: ["ignore", "pipe", "pipe"] });

@@ -9,12 +9,13 @@ import { Client } from "@temporalio/client";
 import { bundleWorkflowCode, NativeConnection, Worker } from "@temporalio/worker";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
+import { siblingEntry } from "../../src/util/sibling-entry.js";
 
 const QUIET = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 /** Workflows per second of `count` empty workflows started at once, after a warm-up round of the same size. */
 export async function temporalCeiling(address: string, namespace: string, count: number): Promise<number> {
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL("./temporal-ceiling-workflow.ts", import.meta.url)), logger: QUIET });
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(siblingEntry(import.meta.url, "temporal-ceiling-workflow").url), logger: QUIET });
   const connection = await NativeConnection.connect({ address });
   const taskQueue = `atomic-bench-ceiling-${process.pid}`;
   const worker = await Worker.create({ connection, namespace, taskQueue, workflowBundle, maxCachedWorkflows: Math.max(100, count) });

@@ -2,10 +2,10 @@ import { execFile } from "node:child_process";
 import dgram from "node:dgram";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compiledScript } from "../support/scripts.js";
 
-const FIXTURE = fileURLToPath(new URL("./fixtures/guarded-process.ts", import.meta.url));
+const FIXTURE = compiledScript("test/egress/fixtures/guarded-process.ts");
 
 interface Listener {
   port: number;
@@ -34,7 +34,7 @@ async function udpListener(): Promise<Listener> {
 
 function guarded(allow: string[], attempts: Array<{ kind: string; target: string }>): Promise<{ outcomes: Array<{ outcome: string }>; denied: string[]; resolved: string[] }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ["--import", import.meta.resolve("tsx"), FIXTURE, JSON.stringify(allow), JSON.stringify(attempts)], (error, stdout, stderr) => {
+    execFile(process.execPath, [FIXTURE, JSON.stringify(allow), JSON.stringify(attempts)], (error, stdout, stderr) => {
       if (error) reject(new Error(`${error.message}\n${stderr}`));
       else resolve(JSON.parse(stdout.trim().split("\n").pop()!));
     });

@@ -1,11 +1,13 @@
 import { fork } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { childProcessEntry } from "../../src/util/sibling-entry.js";
+import { compiledScript } from "../support/scripts.js";
 
-const CHILD = fileURLToPath(new URL("../../src/inference/llama/child.ts", import.meta.url));
-const PROBE = fileURLToPath(new URL("./fixtures/model-host-probe.ts", import.meta.url));
+/** The model host's entry and node options as the gateway's model-host.ts finds them: from the run's build. */
+const HOST = childProcessEntry(new URL("../../src/inference/llama/model-host.ts", import.meta.url).href, "child");
+const PROBE = compiledScript("test/egress/fixtures/model-host-probe.ts");
 
 let server: http.Server;
 let port: number;
@@ -24,8 +26,8 @@ afterAll(async () => {
 describe("a model host process installs the egress guard", () => {
   it("refuses every outbound connection, even to loopback, and says so on stderr (which the gateway logs)", async () => {
     // The model host as the gateway starts it (fork, IPC channel), with the probe preloaded into it.
-    const child = fork(CHILD, [], {
-      execArgv: ["--import", import.meta.resolve("tsx"), "--import", PROBE],
+    const child = fork(HOST.path, [], {
+      execArgv: [...HOST.execArgv, "--import", PROBE],
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       env: { ...process.env, ATOMIC_TEST_PROBE: `127.0.0.1:${port}` },
     });

@@ -4,14 +4,14 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { writeTestModels } from "../support/models.js";
+import { compiledScript } from "../support/scripts.js";
 import "../support/temporal.js";
 
-const FIXTURE = fileURLToPath(new URL("./fixtures/guarded-worker.ts", import.meta.url));
+const FIXTURE = compiledScript("test/egress/fixtures/guarded-worker.ts");
 
 let database: TestDatabase;
 let forbidden: http.Server;
@@ -45,7 +45,7 @@ function runWorker(attempts: string[], manifestPath = writeTestModels([{ id: "w"
     }),
   };
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ["--import", import.meta.resolve("tsx"), FIXTURE], { env, timeout: 90_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [FIXTURE], { env, timeout: 90_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${error.message}\n${stderr}`));
       else resolve(JSON.parse(stdout.trim().split("\n").pop()!));
     });

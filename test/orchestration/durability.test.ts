@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
 import { Client } from "@temporalio/client";
@@ -13,10 +12,11 @@ import { taskProgressQuery } from "../../src/orchestration/workflows/task.js";
 import { uuidv7 } from "../../src/util/uuidv7.js";
 import { createTestDatabase, queryOnce, type TestDatabase } from "../support/database.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
+import { compiledScript } from "../support/scripts.js";
 import { sharedTemporal, testWorkflows } from "../support/temporal.js";
 
 const { address, namespace } = sharedTemporal("atomic-test-durability");
-const SCRIPT = join(import.meta.dirname, "fixtures", "worker-process.ts");
+const SCRIPT = compiledScript("test/orchestration/fixtures/worker-process.ts");
 const STARTED = 2; // PENDING_ACTIVITY_STATE_STARTED
 const WORKFLOW_TASK_TIMED_OUT = 8; // EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
 
@@ -29,7 +29,7 @@ const contentHashKey = randomBytes(32).toString("hex");
 
 /** A worker process (control + inference for this host); resolves once it polls. */
 async function startWorkerProcess(hostId: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", SCRIPT], {
+  const child = spawn(process.execPath, [SCRIPT], {
     env: { ...process.env, ATOMIC_TEST_WORKER: JSON.stringify({ address, namespace, hostId, databaseUrl: database.url, manifestPath: models.manifestPath, contentHashKey, workflowBundle: testWorkflows().bundlePath }) },
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -63,8 +63,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await runTemp.remove();
     throw error;
   }
-  const { dist, cli, workflowBundle, remove } = built;
+  const { root, dist, cli, workflowBundle, remove } = built;
   project.provide("databaseUrl", server.url);
+  project.provide("buildRoot", root);
   project.provide("atomicCli", cli);
   project.provide("workflowBundle", workflowBundle);
   project.provide("runTemp", runTemp.path);

@@ -3,10 +3,10 @@ import { once } from "node:events";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres } from "../../src/store/embedded/embedded-postgres.js";
+import { compiledScript } from "../support/scripts.js";
 import {
   isRunning,
   killLeftoverServer,
@@ -17,7 +17,7 @@ import {
   type LoggedLine,
 } from "./support/embedded.js";
 
-const FIXTURE = fileURLToPath(new URL("./fixtures/embedded-gateway-process.ts", import.meta.url));
+const FIXTURE = compiledScript("test/store/fixtures/embedded-gateway-process.ts");
 
 /**
  * Where each gateway dies. Killing the process group is `kill -9` of the gateway as the finding did it: the
@@ -58,7 +58,7 @@ interface Gateway {
 
 /** A gateway process in a process group of its own, as a shell or a service manager would start `atomic serve`. */
 function startGateway(dataDir: string, round: number): Gateway {
-  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), FIXTURE], {
+  const child = spawn(process.execPath, [FIXTURE], {
     env: { ...process.env, CRASH_TEST_DATA_DIR: dataDir, CRASH_TEST_ROUND: String(round) },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

@@ -7,6 +7,11 @@ declare module "vitest" {
     familyManifest: string;
     /** The python of the venv holding the official OpenAI Python client (scripts/install-pyclient.mjs). */
     pyclientPython: string;
+    /**
+     * The run's build, laid out as the project's root (support/test-build.ts): a TypeScript file of test/ or
+     * scripts/ is there compiled at the same path with .js for .ts, run with plain node (support/scripts.ts).
+     */
+    buildRoot: string;
     /** `atomic` as operators run it, compiled for the run (support/test-build.ts): `node <atomicCli> <args>`. */
     atomicCli: string;
     /** The task workflows bundled once for the run, beside atomicCli's build (support/test-build.ts). */

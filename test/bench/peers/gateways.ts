@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PEERS, peerPaths } from "../../../scripts/lib/peers.mjs";
+import { childProcessEntry } from "../../../src/util/sibling-entry.js";
 import { client, type Endpoint } from "./load.js";
 import { freeLoopbackPort, loopbackEnvironment, startProcess, waitUntilReady, type Started } from "./processes.js";
 
@@ -67,9 +68,10 @@ export async function startMockUpstream(workDir: string): Promise<Target & { url
   return { name: "mock upstream (direct)", url, endpoint: { url, path: CHAT, headers: {} }, stop: () => started.stop() };
 }
 
-/** Atomic's gateway over its no-op engine (test/bench/peers/atomic-noop.ts), with this bench's TypeScript loader. */
+/** Atomic's gateway over its no-op engine (test/bench/peers/atomic-noop.ts): through tsx, or compiled beside this one. */
 export async function startAtomic(options: { databaseUrl: string; dataDir: string; workDir: string; model?: string }): Promise<Target> {
-  const started = startProcess("Atomic", process.execPath, [...process.execArgv, here("./atomic-noop.ts")], {
+  const noop = childProcessEntry(import.meta.url, "atomic-noop");
+  const started = startProcess("Atomic", process.execPath, [...noop.execArgv, noop.path], {
     env: loopbackEnvironment({ ATOMIC_BENCH_NOOP: JSON.stringify({ databaseUrl: options.databaseUrl, dataDir: options.dataDir, model: options.model ?? MODEL }) }),
     cwd: options.workDir,
   });

@@ -26,10 +26,11 @@ export interface Started {
 
 /**
  * The environment a started process gets: ours, without proxy settings (every address it needs is on loopback,
- * and a proxy would route the mock's traffic through itself), plus `extra`.
+ * and a proxy would route the mock's traffic through itself) nor DATABASE_URL (the bench's own server, which
+ * LiteLLM would take for a database of its own and refuse to start without prisma), plus `extra`.
  */
 export function loopbackEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(https?|all|no)_proxy$/i.test(name)));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^((https?|all|no)_proxy|DATABASE_URL)$/i.test(name)));
   return { ...env, ...extra };
 }
 
@@ -107,7 +108,8 @@ export function startProcess(name: string, command: string, args: string[], opti
     async stop(): Promise<void> {
       if (!running()) return;
       child.kill("SIGTERM");
-      await Promise.race([exited, sleep(STOP_PATIENCE_MS)]);
+      // Unref'd: a pending patience timer kept the bench alive for its 10 s after everything had stopped.
+      await Promise.race([exited, sleep(STOP_PATIENCE_MS, undefined, { ref: false })]);
       if (running()) {
         child.kill("SIGKILL");
         await exited;
