@@ -233,8 +233,12 @@ function summarise(model: string, kind: EvalKind, condition: string, answers: An
   };
 }
 
-/** Analysis and planning as the adapt step runs them per request, and ranking 200 exemplar candidates. */
+/**
+ * Analysis and planning as the adapt step runs them per request, and ranking 200 exemplar candidates; a tenth of
+ * the iterations in the smoke run, which only has to reach the end.
+ */
 function overhead(items: EvalItem[]): { analysisUs: number; rankingMs: number } {
+  const scale = SMOKE ? 0.1 : 1;
   const learner = new AdaptationLearner(10_000);
   for (let c = 0; c < 1000; c++) {
     for (let f = 0; f < 3; f++) learner.countFeedback(`tenant-${c % 10}`, `task:class-${c}`, true);
@@ -250,8 +254,8 @@ function overhead(items: EvalItem[]): { analysisUs: number; rankingMs: number } 
       contextTokens: 4096, inputTokens: features.inputTokens, maxTokens: 16, structured: null, schemaShown: false, requested: "auto", expectedLatencyMs: null,
     });
   };
-  for (let i = 0; i < 2000; i++) plan(i);
-  const n = 20_000;
+  for (let i = 0; i < 2000 * scale; i++) plan(i);
+  const n = 20_000 * scale;
   let started = performance.now();
   for (let i = 0; i < n; i++) plan(i);
   const analysisUs = ((performance.now() - started) / n) * 1000;

@@ -9,5 +9,5 @@ describe("Temporal, audit and policy benchmarks in smoke mode", { timeout: SMOKE
     smoke("test/bench/audit.ts", { BENCH_AUDIT_APPENDS: "20", BENCH_AUDIT_LOG: "1000", BENCH_AUDIT_BACKLOG: "500" }, [/verify .*OK/]));
 
   it("bench:policy: decisions and redaction", () =>
-    smoke("test/bench/policy.ts", { BENCH_POLICY_DECISIONS: "300", BENCH_POLICY_REDACT_KB: "1,16" }, [/policy decisions/, /allowedModels/, /redaction/]));
+    smoke("test/bench/policy.ts", { BENCH_POLICY_DECISIONS: "300", BENCH_POLICY_REDACT_KB: "1,16", BENCH_POLICY_REDACT_TOTAL_KB: "16" }, [/policy decisions/, /allowedModels/, /redaction/]));
 });
