@@ -269,7 +269,9 @@ async function main(): Promise<void> {
     const gatewayServer = await listen(gatewayApp);
     const sample = await latencies(gatewayServer.url, body, LATENCY_REQUESTS);
     await gatewayServer.close();
-    // As the gateway shuts down: the learner saved before its database goes (its last save was still running).
+    // As the gateway shuts down: the outcomes still being written (gathered for up to 20 ms after their answers),
+    // then the learner, before its database goes.
+    await routing.pending.all();
     await routing.router.checkpoint();
     await stores.close();
     const label = synchronousCommit ? "gateway, durable commit" : "gateway, async commit";

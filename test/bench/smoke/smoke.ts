@@ -36,14 +36,15 @@ export const SMOKE_TIMEOUT = 300_000;
 /**
  * The script on a database of its own on the run's server, as DATABASE_URL (which the benchmarks' database server,
  * support/database-server.ts, takes as it is): otherwise each starts a PostgreSQL cluster of its own, initdb
- * included, ~1.2 s of CPU before the server's own.
+ * included, ~1.2 s of CPU before the server's own. `absent`: errors the script once printed while still exiting 0.
  */
-export async function smoke(script: string, env: Record<string, string>, sections: RegExp[], args: string[] = []): Promise<void> {
+export async function smoke(script: string, env: Record<string, string>, sections: RegExp[], args: string[] = [], absent: RegExp[] = []): Promise<void> {
   const database = await createTestDatabase();
   try {
     const { code, output } = await runScript(script, args, { DATABASE_URL: database.url, ...env });
     expect(code, output.slice(-4000)).toBe(0);
     for (const section of sections) expect(output).toMatch(section);
+    for (const error of absent) expect(output).not.toMatch(error);
   } finally {
     await database.drop();
   }
