@@ -20,12 +20,14 @@ import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { execFileSync } from "node:child_process";
+import { extractFeatures } from "../../src/bidding/features.js";
 import { startGateway } from "../../src/bootstrap/gateway.js";
 import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
 import { ConfigSchema } from "../../src/config/schema.js";
 import { loadManifest, modelFilePath, saveManifest, type ModelEntry } from "../../src/models/manifest.js";
 import { buildTestModel } from "../../src/models/test-model.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { biddingRequestOf } from "../../src/pipeline/routing.js";
 import { percentile, round } from "../bench/stats.js";
 import { startTestDatabaseServer } from "../support/database-server.js";
 import { autoPass, freshDatabase, parseEngines, printAutoReport, shuffledItems, type AutoEngine, type AutoOutcome } from "./auto.js";
@@ -170,15 +172,25 @@ async function ask(url: string, key: string, model: ModelEntry, item: EvalItem, 
   };
 }
 
-/** Features the bidding bench reads from a table row (see test/bench/routing.ts). */
+/**
+ * Features the bidding bench reads from a table row (see test/bench/routing.ts): the request's shape as the gateway's
+ * bidding read it, so that a replay routes on what a live router saw. Until 2026-12-07 the row carried the task
+ * set's own task type, which the gateway does not infer (on the completion prompt it reads five of six kinds as
+ * "completion"): a replay of LinUCB on such a table saw the kinds apart, 101.3 % of the better model's quality
+ * against 99.1 % on the gateway's features.
+ */
 function routingRow(outcome: Outcome, item: EvalItem): Record<string, unknown> {
-  const properties = item.schema && typeof item.schema.properties === "object" ? Object.keys(item.schema.properties as object).length : 0;
+  const request = outcome.api === "completion"
+    ? biddingRequestOf({ kind: "completion", prompt: item.completion.prompt }, {})
+    : biddingRequestOf({ kind: "chat", messages: item.messages }, item.schema ? { schema: item.schema } : {});
+  const features = extractFeatures(request);
   return {
     task: outcome.item, model: outcome.model, success: outcome.correct, cost: outcome.cost, latency_ms: round(outcome.latencyMs, 1),
     // The request's text, for bidding that reads it: what the model was sent (the last user message of a chat).
-    prompt: outcome.api === "completion" ? item.completion.prompt : item.messages.at(-1)?.content ?? "",
-    kind: outcome.kind, task_type: outcome.taskType, input_tokens: outcome.promptTokens, output_tokens: outcome.completionTokens,
-    schema_properties: properties, schema_depth: properties > 0 ? 1 : 0, non_ascii: 0, split: outcome.split, seed: outcome.seed,
+    prompt: request.text,
+    kind: outcome.kind, task_type: features.taskType, input_tokens: outcome.promptTokens, output_tokens: outcome.completionTokens,
+    schema_properties: features.schemaProperties, schema_depth: features.schemaDepth, non_ascii: features.nonAsciiShare, items: features.items,
+    split: outcome.split, seed: outcome.seed,
   };
 }
 
