@@ -15,8 +15,8 @@ export interface Prior {
  * candidate's read brings the line holding the other models' pairs for the same feature, so a request costs about
  * one or two misses per feature whatever the number of candidates.
  *
- * Adding a block copies the table into one wider by a pair per index (a few milliseconds at 2^18 indices and ten
- * blocks); it happens once per model the learner meets, on the learning path, never while bidding.
+ * Adding a block copies the table into one wider by a pair per index (about 25 ms at 2^18 indices and ten blocks
+ * on a 2-vCPU machine); it happens once per model the learner meets, on the learning path, never while bidding.
  */
 export class WeightTable {
   readonly dimension: number;
