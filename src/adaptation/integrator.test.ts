@@ -35,9 +35,9 @@ describe("the feedback integrator", () => {
     await integrator.feedback(execution("b", record({ automatic: 1, learned: false })), "internal", 1);
     expect(arms()).toEqual({ wins: 1, losses: 1 });
     await integrator.feedback(execution("b", record({ automatic: 1, learned: false })), "internal", 0);
-    // 0.8 × 0 + 0.2 × 1: the automatic part stays, the earlier score is gone.
-    expect(arms().wins).toBeCloseTo(0.2);
-    expect(arms().losses).toBeCloseTo(1.8);
+    // 0 × 1: the earlier score is gone, and a wrong answer keeps nothing for having arrived.
+    expect(arms().wins).toBeCloseTo(0);
+    expect(arms().losses).toBeCloseTo(2);
     expect(integrator.learner.classState("t", "task:topic")).toMatchObject({ feedback: 1, rated: 1 });
   });
 

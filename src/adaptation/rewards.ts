@@ -4,7 +4,7 @@ import type { FinishReason } from "../inference/interface.js";
 /**
  * Rewards for adaptation, on the bidding tracker's scale and with its options, so that "good" means the same to
  * both learners: an error the model answers for is 0, invalid structured output is 0, each extra structured
- * attempt and lateness beyond the bid cost a share; explicit feedback outweighs the automatic part.
+ * attempt and lateness beyond the bid cost a share; explicit feedback is combined with the automatic part as bidding combines them (withFeedback).
  *
  * The difference: a free-text answer that merely arrived says nothing about whether exemplars or a temperature made
  * it better, so it teaches nothing until someone judges it (`informative: false`). Structured output (valid or not)
@@ -38,12 +38,6 @@ export function automaticReward(outcome: AdaptationOutcome, options: RewardOptio
     reward -= options.latencyPenalty * clamp01((lateness - options.latencyTolerance) / options.latencyTolerance);
   }
   return { reward: clamp01(reward), informative: outcome.schemaValid !== null };
-}
-
-/** Feedback combined with the automatic reward, as the bidding tracker combines them. */
-export function withFeedback(automatic: number | null, score: number, options: RewardOptions = DEFAULT_REWARD_OPTIONS): number {
-  if (automatic === null) return score;
-  return clamp01(options.feedbackWeight * score + (1 - options.feedbackWeight) * automatic);
 }
 
 function clamp01(x: number): number {

@@ -12,6 +12,7 @@ describe("QualityTargetCalibrator", () => {
     let observed = 0;
     let best = 0;
     for (let i = 0; i < 20_000; i++) {
+      calibrator.noteBest(0.8);
       const slack = calibrator.slack(target);
       const quality = 0.8 - 2 * slack;
       const y = rng() < quality ? 1 : 0;
@@ -25,6 +26,38 @@ describe("QualityTargetCalibrator", () => {
     expect(Math.abs(observed / best - target)).toBeLessThan(0.02);
     // It had to halve the slack a perfect predictor would have taken.
     expect(calibrator.multiplier).toBeLessThan(0.7);
+  });
+
+  it("takes a revised quality in place of the one it observed", () => {
+    // Outcomes learned as valid, then judged wrong by feedback: the calibration ends where observing the judged
+    // quality would have left it.
+    const revised = new QualityTargetCalibrator();
+    const judged = new QualityTargetCalibrator();
+    // Exact here: the running mean of best predictions does not move between an observation and its revision.
+    for (let i = 0; i < 50; i++) {
+      revised.noteBest(0.8);
+      judged.noteBest(0.8);
+      revised.observe(0.95, 0.8, 1);
+      revised.revise(0.95, 1, i % 2);
+      judged.observe(0.95, 0.8, i % 2);
+    }
+    expect(judged.multiplier).toBeLessThan(0.5);
+    expect(revised.multiplier).toBeCloseTo(judged.multiplier, 10);
+  });
+
+  it("averages the decisions' best predictions from the first decision, then over a window", () => {
+    const calibrator = new QualityTargetCalibrator();
+    calibrator.noteBest(0.98);
+    expect(calibrator.slack(0.95)).toBeCloseTo(0.05 * 0.98, 12);
+    calibrator.noteBest(0.5);
+    expect(calibrator.slack(0.95)).toBeCloseTo(0.05 * 0.74, 12);
+    for (let i = 0; i < 2000; i++) calibrator.noteBest(0.6);
+    expect(calibrator.slack(0.95)).toBeCloseTo(0.05 * 0.6, 6);
+    // State saved before the count was kept is read as a full window: one decision moves it by the window's share.
+    const older = new QualityTargetCalibrator();
+    older.importState({ multiplier: 1, meanBest: 0.9, observed: 10 });
+    older.noteBest(0.1);
+    expect(older.slack(0.95)).toBeCloseTo(0.05 * (0.9 - 0.01 * 0.8), 12);
   });
 
   it("gives no slack at a target of 1, round-trips its state and forgets on reset", () => {

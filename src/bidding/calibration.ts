@@ -10,8 +10,8 @@ import { z } from "zod";
  * per-request ratio escalated hard requests where both models fail, and needed more strong calls for the same
  * quality).
  *
- *   slack = k × (1 − target) × Q̄,  Q̄ a running mean of the best predictions (so k = 1 gives up (1 − target) of
- *   the quality a perfect predictor expects), and after each learned outcome of a choice under a target
+ *   slack = k × (1 − target) × Q̄,  Q̄ a running mean of the decisions' best predictions (so k = 1 gives up
+ *   (1 − target) of the quality a perfect predictor expects), and after each learned outcome of a choice under a target
  *   k ← k − gain × (target × best prediction − observed quality) ÷ ((1 − target) × Q̄)
  * (Robbins–Monro with a constant gain: an exponentially weighted window of outcomes; the division makes each step
  * move the slack by gain × the error, whatever the target), bounded. At its fixed point the mean observed quality is
@@ -26,10 +26,16 @@ export interface CalibrationOptions {
   max?: number;
 }
 
-const StateSchema = z.object({ multiplier: z.number(), meanBest: z.number(), observed: z.number().int().nonnegative() });
+const StateSchema = z.object({
+  multiplier: z.number(),
+  meanBest: z.number(),
+  observed: z.number().int().nonnegative(),
+  /** Decisions Q̄ has averaged; absent in state saved before it was kept (read as a full window). */
+  noted: z.number().int().nonnegative().optional(),
+});
 export type CalibrationState = z.infer<typeof StateSchema>;
 
-/** Q̄ moves by this share of each new best prediction. */
+/** Q̄ moves by this share of each new best prediction, once it has averaged its first 1 ÷ MEAN_RATE. */
 const MEAN_RATE = 0.01;
 /** (1 − target) below this is read as this in the step, so a target near 1 does not make steps explode. */
 const MIN_ROOM = 0.02;
@@ -40,6 +46,7 @@ export class QualityTargetCalibrator {
   private k = 1;
   private meanBest = 0.5;
   private observed = 0;
+  private noted = 0;
 
   constructor(options: CalibrationOptions = {}) {
     this.gain = options.gain ?? 0.003;
@@ -60,18 +67,39 @@ export class QualityTargetCalibrator {
     const room = Math.max(MIN_ROOM, 1 - target) * this.meanBest;
     const next = this.k - (this.gain * (target * bestPredicted - observedQuality)) / room;
     this.k = next < 0 ? 0 : next > this.max ? this.max : next;
-    this.meanBest += MEAN_RATE * (bestPredicted - this.meanBest);
     this.observed += 1;
+  }
+
+  /**
+   * An observed quality replaced (explicit feedback revised the outcome's reward): the step observe took with
+   * `previous` is moved to what `observed` would have given. Without it, where correctness arrives only by
+   * feedback, the calibration saw every answer that parsed as right and opened the slack to its bound.
+   */
+  revise(target: number, previous: number, observed: number): void {
+    const room = Math.max(MIN_ROOM, 1 - target) * this.meanBest;
+    const next = this.k + (this.gain * (observed - previous)) / room;
+    this.k = next < 0 ? 0 : next > this.max ? this.max : next;
+  }
+
+  /**
+   * A decision made under a target, with its best eligible prediction. Q̄ is their mean from the first decision
+   * (not from an assumed 0.5: a learner trained before its first request predicts near 1, and half the slack sent
+   * what it had learned the cheap model does well to the strong one), then over about the last 1 ÷ MEAN_RATE.
+   */
+  noteBest(bestPredicted: number): void {
+    this.noted += 1;
+    this.meanBest += Math.max(MEAN_RATE, 1 / this.noted) * (bestPredicted - this.meanBest);
   }
 
   reset(): void {
     this.k = 1;
     this.meanBest = 0.5;
     this.observed = 0;
+    this.noted = 0;
   }
 
   exportState(): CalibrationState {
-    return { multiplier: this.k, meanBest: this.meanBest, observed: this.observed };
+    return { multiplier: this.k, meanBest: this.meanBest, observed: this.observed, noted: this.noted };
   }
 
   importState(state: unknown): void {
@@ -81,5 +109,6 @@ export class QualityTargetCalibrator {
     this.k = Math.min(this.max, Math.max(0, parsed.data.multiplier));
     this.meanBest = Math.min(1, Math.max(0, parsed.data.meanBest));
     this.observed = parsed.data.observed;
+    this.noted = parsed.data.noted ?? Math.round(1 / MEAN_RATE);
   }
 }

@@ -2,7 +2,7 @@ import { runAuction, type AuctionResult } from "./auction.js";
 import type { Bid } from "./bids.js";
 import { QualityTargetCalibrator, type CalibrationOptions } from "./calibration.js";
 import { NoContentFeaturizer, type ContentFeaturizer } from "./content/interface.js";
-import { CriteriaSchema, resolveCriteria, type CriteriaInput, type ResolvedCriteria } from "./criteria.js";
+import { CriteriaSchema, DEFAULT_QUALITY_TARGET, resolveCriteria, type CriteriaInput, type ResolvedCriteria } from "./criteria.js";
 import { buildDecisionRecord, compactValues, type DecisionRecord, type FeatureRecord, type ModelExplanation } from "./decision.js";
 import { Decomposer, singleTaskPlan, type TaskPlan } from "./decomposer.js";
 import { FeedbackError, LearnerStateConflictError, NoEligibleModelError, UnknownExecutionError } from "./errors.js";
@@ -13,7 +13,7 @@ import type { SelectionMode, SelectionPolicy } from "./selection/interface.js";
 import { LinUcbPolicy } from "./selection/linucb.js";
 import type { BiddingHistory, BiddingStore, HistoryQuery, LearnerState, OutcomeRecord, RewardUpdate, SaveOutcomeOptions, StoredFeatures } from "./store/interface.js";
 import { ShadowLedger, type ShadowLesson, type ShadowPlan } from "./shadow.js";
-import { PerformanceTracker, type ExecutionOutcome, type RewardOptions } from "./tracker.js";
+import { PerformanceTracker, withFeedback, type ExecutionOutcome, type RewardOptions } from "./tracker.js";
 
 /**
  * The facade the gateway calls. For a request: plan (decompose), bid and select, returning the models to run and a
@@ -46,13 +46,6 @@ export interface BiddingRouterOptions {
   learner?: string;
   /** The global level of the criteria (below tenant and request). */
   criteria?: CriteriaInput;
-  /**
-   * The quality target in force when no level sets a target or weights; null (the default): the default weights.
-   * The gateway sets 0.95 for the logistic learner, whose predictions are success probabilities (a weight trades
-   * predicted quality for cost at a fixed rate whatever the level, and on the real eval table sent a third of the
-   * hardest kinds to a model right on ~1 % of them); LinUCB's are not, so it keeps the weights.
-   */
-  defaultQualityTarget?: number | null;
   decomposer?: Decomposer;
   speedPrior?: Partial<SpeedPrior>;
   rewards?: Partial<RewardOptions>;
@@ -151,12 +144,17 @@ export interface RouterState {
   models: Record<string, { observations: number; msPerPromptToken: number; msPerCompletionToken: number }>;
 }
 
+/** A choice made under a quality target: the target and the best eligible prediction, for the calibration. */
+interface ChoiceTarget {
+  target: number;
+  bestPredicted: number;
+}
+
 interface PendingMicrotask {
   features: TaskFeatures;
   /** What each model bid to take, to tell whether the chosen one kept its promise. */
   bids: ReadonlyArray<Pick<Bid, "modelId" | "latencyMs">>;
-  /** Chosen under a quality target: the target and the best eligible prediction, for the calibration. */
-  target?: { target: number; bestPredicted: number };
+  target?: ChoiceTarget;
 }
 
 /** A training example: what the learner would have seen for a request, and how well a model did on it. */
@@ -214,7 +212,7 @@ export class BiddingRouter {
     this.now = options.now ?? (() => new Date());
     this.tracker = new PerformanceTracker(this.store, this.estimates, options.rewards, this.now);
     this.globalCriteria = options.criteria === undefined ? undefined : CriteriaSchema.parse(options.criteria);
-    this.defaultQualityTarget = options.defaultQualityTarget ?? null;
+    this.defaultQualityTarget = defaultQualityTarget(this.policy);
     this.defaultCriteria = resolveCriteria({ global: this.globalCriteria }, this.defaultQualityTarget);
     this.saveEvery = options.saveEvery ?? 20;
     this.pendingLimit = options.pendingLimit ?? 10_000;
@@ -300,11 +298,9 @@ export class BiddingRouter {
         expectedCost: chosen.cost,
         expectedLatencyMs: chosen.latencyMs,
       });
-      remembered.set(microtask.id, {
-        features: microtask.features,
-        bids: auction.bids,
-        ...(target === null ? {} : { target: { target, bestPredicted: bestPrediction(auction.bids) } }),
-      });
+      const bestPredicted = target === null ? 0 : bestPrediction(auction.bids);
+      if (target !== null) this.calibrator.noteBest(bestPredicted);
+      remembered.set(microtask.id, { features: microtask.features, bids: auction.bids, ...(target === null ? {} : { target: { target, bestPredicted } }) });
     }
     const record = buildDecisionRecord({
       executionId: input.executionId,
@@ -371,28 +367,35 @@ export class BiddingRouter {
    */
   async recordFeedback(input: FeedbackInput): Promise<FeedbackResult> {
     if (!(input.score >= 0 && input.score <= 1)) throw new FeedbackError("feedback score must be a number from 0 to 1");
-    const changes: Array<{ modelId: string; x: LearnerInput; previous: number | null; reward: number }> = [];
+    const changes: Array<{ microtaskId: string; modelId: string; x: LearnerInput; previous: number | null; reward: number }> = [];
     const frozen = this.isFrozen;
     const epoch = this.epoch;
     const outcomes = await this.store.applyFeedback(
       { executionId: input.executionId, score: input.score, tenant: input.tenant ?? null, comment: input.comment ?? null },
       (rows) => rows.map((row): RewardUpdate => {
-        const reward = this.tracker.combine(row.automaticReward, input.score);
+        const reward = withFeedback(row.automaticReward, input.score);
         // Frozen: nothing is learned. An outcome from before a reset stays forgotten, as the reset intended, and
         // one whose features were made in another layout is not misread.
         const x = frozen || row.learnerEpoch !== epoch ? null : this.learnerInput(row.features);
         if (x === null) {
           return { microtaskId: row.microtaskId, reward, learnedReward: row.learnedReward, learnerEpoch: row.learnerEpoch };
         }
-        changes.push({ modelId: row.modelId, x, previous: row.learnedReward, reward });
+        changes.push({ microtaskId: row.microtaskId, modelId: row.modelId, x, previous: row.learnedReward, reward });
         return { microtaskId: row.microtaskId, reward, learnedReward: reward, learnerEpoch: epoch };
       }),
     );
     if (outcomes === null) throw new UnknownExecutionError(input.executionId);
+    const targets = changes.length === 0 ? new Map<string, ChoiceTarget>() : await this.storedTargets(input.executionId);
     let shadowLessons = 0;
     for (const change of changes) {
-      if (change.previous === null) this.policy.update(change.modelId, change.x, change.reward);
-      else this.policy.revise(change.modelId, change.x, change.previous, change.reward);
+      const target = targets.get(change.microtaskId);
+      if (change.previous === null) {
+        this.policy.update(change.modelId, change.x, change.reward);
+        if (target !== undefined) this.calibrator.observe(target.target, target.bestPredicted, change.reward);
+      } else {
+        this.policy.revise(change.modelId, change.x, change.previous, change.reward);
+        if (target !== undefined) this.calibrator.revise(target.target, change.previous, change.reward);
+      }
       shadowLessons += this.teach(this.shadows.served(input.executionId, change.reward));
     }
     if (changes.length > 0) await this.learned(changes.length + shadowLessons);
@@ -655,14 +658,19 @@ export class BiddingRouter {
     const microtask = record?.microtasks.find((m) => m.id === microtaskId);
     if (microtask?.features == null) return undefined;
     const bids = microtask.bids.map((b) => ({ modelId: b.model, latencyMs: b.latencyMs }));
-    const target = record!.criteria.qualityTarget;
-    const slack = record!.criteria.qualitySlack;
-    const eligible = microtask.bids.filter((b) => b.eligible).map((b) => b.confidence);
-    return {
-      features: this.featuresFromRecord(microtask.features),
-      bids,
-      ...(target == null || slack == null || eligible.length === 0 ? {} : { target: { target, bestPredicted: Math.max(...eligible) } }),
-    };
+    const target = choiceTarget(record!, microtask);
+    return { features: this.featuresFromRecord(microtask.features), bids, ...(target === undefined ? {} : { target }) };
+  }
+
+  /** The microtasks of a stored decision that were chosen under a quality target. */
+  private async storedTargets(executionId: string): Promise<Map<string, ChoiceTarget>> {
+    const targets = new Map<string, ChoiceTarget>();
+    const record = await this.store.getDecision(executionId);
+    for (const microtask of record?.microtasks ?? []) {
+      const target = choiceTarget(record!, microtask);
+      if (target !== undefined) targets.set(microtask.id, target);
+    }
+    return targets;
   }
 
   private featuresFromRecord(record: FeatureRecord): TaskFeatures {
@@ -673,6 +681,23 @@ export class BiddingRouter {
     if (record.vector.length === FEATURE_DIM) features.vector = Float64Array.from(record.vector);
     return features;
   }
+}
+
+function choiceTarget(record: DecisionRecord, microtask: DecisionRecord["microtasks"][number]): ChoiceTarget | undefined {
+  const { qualityTarget, qualitySlack } = record.criteria;
+  const eligible = microtask.bids.filter((b) => b.eligible).map((b) => b.confidence);
+  if (qualityTarget == null || qualitySlack == null || eligible.length === 0) return undefined;
+  return { target: qualityTarget, bestPredicted: Math.max(...eligible) };
+}
+
+/**
+ * What a policy chooses by where no level of the criteria sets a quality target or weights: the default target for
+ * a learner whose predictions are success probabilities (a weight trades predicted quality for cost at a fixed rate
+ * whatever the level, and on the real eval table sent a third of the hardest kinds to a model right on ~1 % of
+ * them); null, the default weights, for any other (LinUCB's predictions are not probabilities).
+ */
+export function defaultQualityTarget(policy: SelectionPolicy): number | null {
+  return policy.predictsProbabilities ? DEFAULT_QUALITY_TARGET : null;
 }
 
 /** The best eligible bid's predicted quality: what a quality target is a share of. */

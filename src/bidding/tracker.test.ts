@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PerformanceEstimates } from "./estimates.js";
 import { featuresFromValues } from "./features.js";
 import { MemoryBiddingStore } from "./store/memory.js";
-import { PerformanceTracker, type ExecutionOutcome } from "./tracker.js";
+import { PerformanceTracker, withFeedback, type ExecutionOutcome } from "./tracker.js";
 
 const FEATURES = featuresFromValues({ taskType: "structured", inputTokens: 300, schemaProperties: 4, schemaDepth: 1 });
 const STORED = { featureVersion: 2, contentLayout: "none", vector: [...FEATURES.vector], indices: [], values: [] };
@@ -43,11 +43,13 @@ describe("PerformanceTracker", () => {
     expect(t.automaticReward(outcome({ inferenceMs: 10_000 }), null)).toBe(1);
   });
 
-  it("weighs explicit feedback over the automatic reward", () => {
-    const t = tracker();
-    expect(t.combine(1, 0)).toBeCloseTo(0.2, 12);
-    expect(t.combine(0, 1)).toBeCloseTo(0.8, 12);
-    expect(t.combine(null, 0.4)).toBe(0.4);
+  it("takes explicit feedback as what the answer was worth, less what its delivery cost", () => {
+    // A wrong answer is worth nothing however well it parsed; a right one loses what lateness or retries took.
+    expect(withFeedback(1, 0)).toBe(0);
+    expect(withFeedback(1, 0.6)).toBeCloseTo(0.6, 12);
+    expect(withFeedback(0.75, 1)).toBeCloseTo(0.75, 12);
+    expect(withFeedback(0, 1)).toBe(0);
+    expect(withFeedback(null, 0.4)).toBe(0.4);
   });
 
   it("records the execution with its features and reward, and feeds the speed and token estimates", async () => {
@@ -77,9 +79,9 @@ describe("PerformanceTracker", () => {
   it("counts feedback that arrived before the outcome", async () => {
     const store = new MemoryBiddingStore();
     await store.saveDecision({ executionId: "e1" } as never);
-    await store.applyFeedback({ executionId: "e1", score: 0, tenant: null, comment: null }, () => []);
+    await store.applyFeedback({ executionId: "e1", score: 0.4, tenant: null, comment: null }, () => []);
     const tracked = await tracker(store).record(outcome(), { features: FEATURES, stored: STORED, expectedLatencyMs: 1000, learn: true, learnerEpoch: 0 });
-    expect(tracked.learnReward).toBeCloseTo(0.2, 12);
+    expect(tracked.learnReward).toBeCloseTo(0.4, 12);
     expect((await store.getOutcomes("e1"))[0]).toMatchObject({ automaticReward: 1, reward: tracked.learnReward, learnedReward: tracked.learnReward });
   });
 });

@@ -28,7 +28,7 @@ import { PolicyFollower } from "../policy/reloads/follower.js";
 import { PostgresPolicyReloadLog } from "../policy/reloads/postgres.js";
 import { startOrchestration, temporalAddress, type RunningOrchestration } from "./orchestration.js";
 import { loadTls, type TlsMaterial } from "./tls.js";
-import { BiddingRouter, DEFAULT_QUALITY_TARGET, LinUcbPolicy, LogisticThompsonPolicy, PostgresBiddingStore } from "../bidding/index.js";
+import { BiddingRouter, LinUcbPolicy, LogisticThompsonPolicy, PostgresBiddingStore } from "../bidding/index.js";
 import { seededRng } from "../util/rng.js";
 import { contentFeaturizer, PendingOutcomes, type Routing } from "../pipeline/routing.js";
 import { redact } from "../redaction/index.js";
@@ -167,7 +167,6 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       policy: config.bidding.policy === "logistic-ts"
         ? new LogisticThompsonPolicy({ contentDimension: content.featurizer.dimension, rng: seededRng(randomInt(0x7fffffff)) })
         : new LinUcbPolicy(),
-      defaultQualityTarget: config.bidding.policy === "logistic-ts" ? DEFAULT_QUALITY_TARGET : null,
       // Decision records quote n-grams of requests: with PII replaced by placeholders, like every stored text.
       quote: (text) => redact(text).text,
       ...(config.bidding.criteria === undefined ? {} : { criteria: config.bidding.criteria }),

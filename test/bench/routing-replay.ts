@@ -110,7 +110,7 @@ export async function replay(table: Table, order: readonly number[], policy: Sel
   const { fullFeedback = false, shadowRate = 0 } = options;
   const router = new BiddingRouter({
     store: new MemoryBiddingStore(), policy, featurizer, saveEvery: 1_000_000, explainTerms: 0,
-    rewards: { latencyPenalty: 0, feedbackWeight: 1 },
+    rewards: { latencyPenalty: 0 },
     ...(shadowRate > 0 ? { shadow: { rate: shadowRate, random: seededRng(options.seed ?? 1) } } : {}),
   });
   const candidates: Candidate[] = table.models.map((m) => ({
@@ -121,7 +121,8 @@ export async function replay(table: Table, order: readonly number[], policy: Sel
   let explored = 0;
   for (const t of order) {
     const task = table.tasks[t]!;
-    const decision = router.decide({ executionId: task.id, request: { kind: "task", text: task.prompt }, candidates, criteria, plan: singleTaskPlan({ text: task.prompt }, task.features) });
+    // route(), as the gateway does: the stored decision is what lets feedback revise the quality target's calibration.
+    const decision = await router.route({ executionId: task.id, request: { kind: "task", text: task.prompt }, candidates, criteria, plan: singleTaskPlan({ text: task.prompt }, task.features) });
     const m = index.get(decision.modelId)!;
     choices[t] = m;
     if (decision.assignments[0]!.mode === "explore") explored++;

@@ -66,11 +66,11 @@ import { parseArgs } from "node:util";
 import { runAuction } from "../../src/bidding/auction.js";
 import { HashedNgramFeaturizer } from "../../src/bidding/content/hashed.js";
 import { NoContentFeaturizer, type ContentFeaturizer } from "../../src/bidding/content/interface.js";
-import { CriteriaSchema, DEFAULT_QUALITY_TARGET, DEFAULT_WEIGHTS, resolveCriteria, type CriteriaInput } from "../../src/bidding/criteria.js";
+import { CriteriaSchema, DEFAULT_WEIGHTS, resolveCriteria, type CriteriaInput } from "../../src/bidding/criteria.js";
 import { PerformanceEstimates } from "../../src/bidding/estimates.js";
 import { featuresFromValues, type TaskType } from "../../src/bidding/features.js";
 import type { Candidate } from "../../src/bidding/request.js";
-import { BiddingRouter } from "../../src/bidding/router.js";
+import { BiddingRouter, defaultQualityTarget } from "../../src/bidding/router.js";
 import { CheapestPolicy, LowestLatencyPolicy, RandomPolicy, RoundRobinPolicy, StrongestPolicy } from "../../src/bidding/selection/baselines.js";
 import type { SelectionPolicy } from "../../src/bidding/selection/interface.js";
 import { LinUcbPolicy } from "../../src/bidding/selection/linucb.js";
@@ -115,12 +115,11 @@ const SHADOW_RATE = Number(flags.shadow);
 const TASKS = Number(flags.tasks);
 const OUT = flags.out;
 /**
- * The engine's criteria: the request level of every replayed decision. Nothing given: what the gateway chooses by
- * with this learner unless configured (src/bootstrap/gateway.ts): the default quality target for the logistic
- * learner, the default weights for LinUCB.
+ * The engine's criteria: the request level of every replayed decision. Nothing given: the router chooses as the
+ * gateway does with this learner unless configured (defaultQualityTarget: a target for the logistic learner, the
+ * default weights for LinUCB).
  */
 const ENGINE_CRITERIA: CriteriaInput = CriteriaSchema.parse({
-  ...(flags.policy !== "linucb" && flags.criteria === undefined && flags["quality-target"] === undefined && flags.weights === undefined ? { qualityTarget: DEFAULT_QUALITY_TARGET } : {}),
   ...(flags.criteria === undefined ? {} : JSON.parse(flags.criteria)),
   ...(flags["quality-target"] === undefined ? {} : { qualityTarget: Number(flags["quality-target"]) }),
   ...(flags.weights === undefined ? {} : { weights: weightsOf(flags.weights) }),
@@ -263,10 +262,13 @@ interface Engine {
 
 /** The engine as configured by the flags, at a quality target (or its own criteria), with a seeded policy. */
 function engine(featurizer: ContentFeaturizer, seed: number, criteria: CriteriaInput = ENGINE_CRITERIA): Engine {
-  const policy = flags.policy === "linucb"
-    ? () => new LinUcbPolicy()
-    : () => new LogisticThompsonPolicy({ ...LEARNER_OPTIONS, contentDimension: featurizer.dimension, rng: seededRng(seed * 7919 + 17) });
-  return { label: "engine", policy, criteria };
+  return { label: "engine", policy: () => enginePolicy(featurizer.dimension, seed), criteria };
+}
+
+function enginePolicy(contentDimension: number, seed: number): SelectionPolicy {
+  return flags.policy === "linucb"
+    ? new LinUcbPolicy()
+    : new LogisticThompsonPolicy({ ...LEARNER_OPTIONS, contentDimension, rng: seededRng(seed * 7919 + 17) });
 }
 
 interface Summary {
@@ -340,8 +342,10 @@ function baselines(seed: number): SelectionPolicy[] {
   ];
 }
 
-/** What the engine row chooses by: a quality target, or weights (given, or the default ones: what the gateway uses unless configured). */
-const ENGINE_RULE = typeof ENGINE_CRITERIA.qualityTarget === "number" ? `target ${ENGINE_CRITERIA.qualityTarget}` : "weights";
+/** The quality target the engine chooses by, given or its learner's default; null: weights. */
+const ENGINE_TARGET = typeof ENGINE_CRITERIA.qualityTarget === "number" ? ENGINE_CRITERIA.qualityTarget
+  : ENGINE_CRITERIA.weights === undefined ? defaultQualityTarget(enginePolicy(0, 0)) : null;
+const ENGINE_RULE = ENGINE_TARGET === null ? "weights" : `target ${ENGINE_TARGET}`;
 
 const LABELS: Record<string, string> = {
   engine: `engine (${ENGINE_RULE})`,
@@ -371,9 +375,8 @@ async function runTable(seed: number, table: Table, featurizer: ContentFeaturize
   rows.push({ policy: "engine", summary: summarise(table, order, (t) => engineRun.choices[t]!, best), explored: engineRun.explored });
   const settled = settledChoices(table, engineRun.choices, best);
   for (const policy of baselines(seed)) {
-    // The issue-4 engine with its own criteria (the default weights), the fixed rules with any.
-    const criteria: CriteriaInput = policy.name === "linucb" ? { weights: { ...DEFAULT_WEIGHTS } } : {};
-    const run = await replay(table, order, policy, criteria, new NoContentFeaturizer(), policy.name);
+    // Each by its own default criteria: the issue-4 engine (LinUCB) by the default weights, the fixed rules by any.
+    const run = await replay(table, order, policy, {}, new NoContentFeaturizer(), policy.name);
     rows.push({ policy: policy.name, summary: summarise(table, order, (t) => run.choices[t]!, best), explored: run.explored });
   }
   rows.push({ policy: "best-per-kind", summary: summarise(table, order, (t) => best.get(table.tasks[t]!.kind)!.best, best), explored: null });
@@ -815,8 +818,8 @@ async function main(): Promise<void> {
   const file = positionals[0];
   console.log(`atomic routing bench — ${cpus()[0]?.model ?? "cpu"} × ${availableParallelism()}, node ${process.version}`);
   const given = flags.criteria !== undefined || flags["quality-target"] !== undefined || flags.weights !== undefined;
-  const rule = typeof ENGINE_CRITERIA.qualityTarget === "number"
-    ? `quality target ${ENGINE_CRITERIA.qualityTarget}${given ? "" : ", as the gateway with this learner unless configured (--weights to choose by weights)"}`
+  const rule = ENGINE_TARGET !== null
+    ? `quality target ${ENGINE_TARGET}${given ? "" : ", as the gateway with this learner unless configured (--weights to choose by weights)"}`
     : ENGINE_CRITERIA.weights === undefined ? `the default weights ${JSON.stringify(DEFAULT_WEIGHTS)}, as the gateway with this learner unless configured` : "the weights given";
   console.log(`engine: ${flags.policy} on ${flags.features} features, criteria ${JSON.stringify(ENGINE_CRITERIA)}: chooses by ${rule}`);
   mkdirSync(OUT, { recursive: true });

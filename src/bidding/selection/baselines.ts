@@ -9,6 +9,7 @@ import { argmaxEligible, type Estimate, type Selection, type SelectionContext, t
  */
 abstract class FixedRule implements SelectionPolicy {
   abstract readonly name: string;
+  readonly predictsProbabilities = false;
   private isFrozen = false;
 
   get frozen(): boolean {

@@ -55,6 +55,12 @@ export interface SelectionContext {
 export interface SelectionPolicy {
   readonly name: string;
   readonly frozen: boolean;
+  /**
+   * Whether estimate()'s mean is a calibrated success probability, so that a quality target means what it says:
+   * such a learner chooses by the default quality target where no level of the criteria sets a target or weights
+   * (the router's defaultQualityTarget); any other policy by the default weights.
+   */
+  readonly predictsProbabilities: boolean;
   /** Writes this policy's estimate for a model on a request into `out`; allocates nothing. */
   estimate(modelId: string, x: LearnerInput, out: Estimate): void;
   /** Chooses among bids already scored by applyCriteria; at least one is eligible. */

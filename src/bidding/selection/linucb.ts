@@ -79,6 +79,8 @@ export type LinUcbState = z.infer<typeof StateSchema>;
 
 export class LinUcbPolicy implements SelectionPolicy {
   readonly name = "linucb";
+  /** A ridge regression of a 0/1 reward, not a probability: a quality target would not mean what it says. */
+  readonly predictsProbabilities = false;
   readonly alpha: number;
   readonly ridge: number;
   readonly prior: number;

@@ -90,6 +90,24 @@ describe("LogisticThompsonPolicy", () => {
     expect(revised.mean).toBeGreaterThan(estimate.mean);
   });
 
+  it("revises an outcome as if its final label had been learned in the first place", () => {
+    // The gateway learns a valid answer as right, then feedback says it was wrong: the learner must end where
+    // learning "wrong" once would have left it, not with the first label's confidence still in its precisions.
+    const revised = trained(5, 300);
+    const direct = trained(5, 300);
+    const { features } = request(seededRng(13));
+    revised.update("m", features, 1);
+    revised.revise("m", features, 1, 0);
+    direct.update("m", features, 0);
+    const a: Estimate = { mean: 0, upper: 0, sample: 0, observations: 0 };
+    const b: Estimate = { ...a };
+    revised.estimate("m", features, a);
+    direct.estimate("m", features, b);
+    expect(a.mean).toBeCloseTo(b.mean, 4);
+    expect(a.upper).toBeCloseTo(b.upper, 4);
+    expect(a.observations).toBe(b.observations);
+  });
+
   it("round-trips its state as JSON, and refuses state of another index space or prior", () => {
     const policy = trained(3, 500);
     const state = JSON.parse(JSON.stringify(policy.exportState()));

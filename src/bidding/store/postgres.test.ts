@@ -182,7 +182,7 @@ describe("bidding on PostgreSQL", () => {
 
     await router.recordFeedback({ executionId: executionId!, score: 0.5, tenant: "acme", comment: "half right" });
     const [outcome] = await store.getOutcomes(executionId!);
-    const expected = 0.8 * 0.5 + 0.2 * outcome!.automaticReward!;
+    const expected = 0.5 * outcome!.automaticReward!;
     expect(outcome).toMatchObject({ reward: expect.closeTo(expected, 12), learnedReward: expect.closeTo(expected, 12), learnerEpoch: 0 });
     expect(await store.listFeedback(executionId!)).toMatchObject([{ executionId, score: 0.5, tenant: "acme", comment: "half right" }]);
     expect((await store.listFeedback(executionId!))[0]!.createdAt).toBeInstanceOf(Date);
@@ -200,7 +200,7 @@ describe("bidding on PostgreSQL", () => {
     const [outcome] = await store.getOutcomes(executionId!);
     // Whichever came last counts, and the learner holds exactly what the row says.
     const last = rows.at(-1)!.score;
-    expect(outcome!.reward).toBeCloseTo(0.8 * last + 0.2 * outcome!.automaticReward!, 12);
+    expect(outcome!.reward).toBeCloseTo(last * outcome!.automaticReward!, 12);
     expect(outcome!.learnedReward).toBe(outcome!.reward);
   });
 
@@ -209,10 +209,10 @@ describe("bidding on PostgreSQL", () => {
     const router = new BiddingRouter({ store, learner: "early" });
     const executionId = uuidv7();
     const decision = await router.route({ executionId, request: REQUESTS[0]!, candidates: CANDIDATES });
-    await router.recordFeedback({ executionId, score: 0 });
+    await router.recordFeedback({ executionId, score: 0.4 });
     const outcome = await router.recordOutcome({ executionId, modelId: decision.modelId, promptTokens: 5, completionTokens: 5, queueMs: 0, inferenceMs: 10 });
-    expect(outcome.reward).toBeCloseTo(0.2, 12);
-    expect((await store.getOutcomes(executionId))[0]!.learnedReward).toBeCloseTo(0.2, 12);
+    expect(outcome.reward).toBeCloseTo(0.4, 12);
+    expect((await store.getOutcomes(executionId))[0]!.learnedReward).toBeCloseTo(0.4, 12);
   });
 
   it("refuses to overwrite state another process saved, and keeps a bounded history of versions", async () => {
