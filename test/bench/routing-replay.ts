@@ -93,6 +93,8 @@ export interface Run {
 /**
  * Replays the table in `order` (task indices) through a fresh router. The table's score stands in for the
  * execution's verdict: 1/0 as the validity check, a graded score as feedback that replaces the automatic reward.
+ * `verdict: "feedback"`: every answer arrives as valid free text and the score comes after it as feedback, as the
+ * gateway learns where a site's own checks or raters judge answers (the eval's `--auto` runs).
  * `fullFeedback`: the learner is also taught every other model's outcome on each task, which no deployment sees —
  * a reference for how much of the learner's shortfall comes from seeing only the chosen model's outcome.
  * `shadowRate`: shadow runs (src/bidding/shadow.ts) at that rate, compared as a deployment compares answers: where
@@ -101,6 +103,7 @@ export interface Run {
  */
 export interface ReplayOptions {
   fullFeedback?: boolean;
+  verdict?: "check" | "feedback";
   shadowRate?: number;
   /** Seeds the shadow draws. */
   seed?: number;
@@ -128,6 +131,7 @@ export async function replay(table: Table, order: readonly number[], policy: Sel
     if (decision.assignments[0]!.mode === "explore") explored++;
     const outcome = task.outcomes[m]!;
     const graded = outcome.score > 0 && outcome.score < 1;
+    const byFeedback = graded || options.verdict === "feedback";
     await router.recordOutcome({
       executionId: task.id,
       modelId: decision.modelId,
@@ -135,9 +139,9 @@ export async function replay(table: Table, order: readonly number[], policy: Sel
       completionTokens: outcome.completionTokens,
       queueMs: 0,
       inferenceMs: outcome.latencyMs,
-      schemaValid: graded || outcome.score === 1,
+      schemaValid: options.verdict === "feedback" ? null : graded || outcome.score === 1,
     });
-    if (graded) await router.recordFeedback({ executionId: task.id, score: outcome.score });
+    if (byFeedback) await router.recordFeedback({ executionId: task.id, score: outcome.score });
     if (decision.shadow !== null) {
       const shadow = task.outcomes[index.get(decision.shadow.modelId)!]!;
       await router.recordShadowComparison(task.id, outcome.score >= 1 && shadow.score >= 1);

@@ -35,6 +35,9 @@
  *          as the gateway's `bidding.features: embedding` does; --family MANIFEST, default .tools/models/manifest.json;
  *          vectors cached in --out)
  *        --shadow RATE (default 1: the curves add the engine with shadow runs at that rate; 0 leaves them out)
+ *        --verdict check|feedback   (check, the default: a task's score is the answer's validity check, graded ones
+ *          feedback; feedback: every answer arrives valid and its score comes after as feedback, as free text judged
+ *          by a site's checks or raters is learned)
  *
  * Table format, one row per (task, model) — CSV with a header row, or JSONL with one object per line:
  *   task             task id; a task's rows may come in any order, tasks replay in order of first appearance
@@ -100,6 +103,7 @@ const { values: flags, positionals } = parseArgs({
     out: { type: "string", default: process.env.BENCH_ROUTING_OUT ?? join(tmpdir(), "atomic-bench-routing") },
     targets: { type: "string" },
     shadow: { type: "string", default: "1" },
+    verdict: { type: "string", default: "check" },
     sections: { type: "string", default: "replay,curves,cpu" },
     /** Tuning only: the learner's and the featurizer's options as JSON (see selection/logistic.ts, content/hashed.ts). */
     learner: { type: "string", default: "{}" },
@@ -112,6 +116,8 @@ const HASHED_OPTIONS = JSON.parse(flags.hashed) as Record<string, never>;
 const SEEDS = flags.seeds.split(",").map(Number);
 const SHUFFLES = Number(flags.shuffles);
 const SHADOW_RATE = Number(flags.shadow);
+if (flags.verdict !== "check" && flags.verdict !== "feedback") throw new Error(`--verdict takes check or feedback; got ${flags.verdict}`);
+const VERDICT = flags.verdict;
 const TASKS = Number(flags.tasks);
 const OUT = flags.out;
 /**
@@ -371,12 +377,12 @@ async function runTable(seed: number, table: Table, featurizer: ContentFeaturize
   const order = shuffled(table.tasks.length, 0);
   const rows: SeedResult["rows"] = [];
   const configured = engine(featurizer, seed);
-  const engineRun = await replay(table, order, configured.policy(), configured.criteria, featurizer, "engine");
+  const engineRun = await replay(table, order, configured.policy(), configured.criteria, featurizer, "engine", { verdict: VERDICT });
   rows.push({ policy: "engine", summary: summarise(table, order, (t) => engineRun.choices[t]!, best), explored: engineRun.explored });
   const settled = settledChoices(table, engineRun.choices, best);
   for (const policy of baselines(seed)) {
     // Each by its own default criteria: the issue-4 engine (LinUCB) by the default weights, the fixed rules by any.
-    const run = await replay(table, order, policy, {}, new NoContentFeaturizer(), policy.name);
+    const run = await replay(table, order, policy, {}, new NoContentFeaturizer(), policy.name, { verdict: VERDICT });
     rows.push({ policy: policy.name, summary: summarise(table, order, (t) => run.choices[t]!, best), explored: run.explored });
   }
   rows.push({ policy: "best-per-kind", summary: summarise(table, order, (t) => best.get(table.tasks[t]!.kind)!.best, best), explored: null });
@@ -557,7 +563,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
     const points: Point[] = [];
     for (const target of TARGETS) {
       const configured = engine(featurizer, seed * 100 + shuffle, { ...ENGINE_CRITERIA, qualityTarget: target });
-      const run = await replay(table, order, configured.policy(), configured.criteria, featurizer, "engine");
+      const run = await replay(table, order, configured.policy(), configured.criteria, featurizer, "engine", { verdict: VERDICT });
       points.push(operatingPoint(table, run.choices));
       if (target === QUALITY_TARGET) {
         atTarget.push(points.at(-1)!);
@@ -571,7 +577,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   const full: Point[] = [];
   for (const target of TARGETS) {
     const configured = engine(featurizer, seed * 100 + 1, { ...ENGINE_CRITERIA, qualityTarget: target });
-    const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", { fullFeedback: true });
+    const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", { fullFeedback: true, verdict: VERDICT });
     full.push(operatingPoint(table, run.choices));
   }
   // With shadow runs (src/bidding/shadow.ts): the cheap model also answers a share of the strong-routed tasks.
@@ -579,7 +585,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   if (SHADOW_RATE > 0) {
     for (const target of TARGETS) {
       const configured = engine(featurizer, seed * 100 + 1, { ...ENGINE_CRITERIA, qualityTarget: target });
-      const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", { shadowRate: SHADOW_RATE, seed: seed * 100 + 1 });
+      const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", { shadowRate: SHADOW_RATE, seed: seed * 100 + 1, verdict: VERDICT });
       shadowed.push(operatingPoint(table, run.choices));
     }
   }
