@@ -3,11 +3,11 @@
  * random-weight models, on the device asked for, then tokens per second on that device and on the CPU for the same
  * generated 512×8 model.
  *
- *   node test/gpu/check.js --gpu cuda [--compare cpu] [--tokens 256] [--quick]
+ *   node test/gpu/check.js --gpu cuda [--compare cpu] [--tokens 256] [--quick] [--threads N]
  *
  * deploy/gpu/run.sh runs it compiled on a GPU machine (deploy/gpu/README.md); the test suite runs it with
- * `--gpu cpu --quick` (test/gpu/check.test.ts), so that it works the day a GPU is at hand. Each check prints
- * `ok` or `FAIL` with what it saw; any failure exits 1. Nothing here reaches beyond this machine.
+ * `--gpu cpu --quick --threads 1` (test/gpu/check.test.ts), so that it works the day a GPU is at hand. Each check
+ * prints `ok` or `FAIL` with what it saw; any failure exits 1. Nothing here reaches beyond this machine.
  */
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -33,6 +33,8 @@ const { values: flags } = parseArgs({
     compare: { type: "string" },
     tokens: { type: "string", default: "256" },
     quick: { type: "boolean", default: false },
+    /** llama.cpp's CPU threads per model host; default: every one this machine has. */
+    threads: { type: "string" },
   },
 });
 
@@ -45,6 +47,8 @@ function device(name: string | undefined, flag: string): Device | undefined {
 const TARGET = device(flags.gpu, "gpu")!;
 const COMPARE = device(flags.compare, "compare");
 const TOKENS = Number(flags.tokens);
+const THREADS = flags.threads === undefined ? availableParallelism() : Number(flags.threads);
+if (!Number.isInteger(THREADS) || THREADS < 1) throw new Error("--threads must be a whole number of at least 1");
 /** The throughput model, as the gateway bench's "small (512x8)". */
 const THROUGHPUT_MODEL: TestModelOptions = { seed: 1, embeddingLength: 512, layers: 8, heads: 8, feedForwardLength: 1536 };
 
@@ -82,7 +86,7 @@ async function startEngine(models: CatalogModel[], gpu: Device): Promise<{ engin
     },
   });
   const engine = new LlamaEngine({
-    models, threads: availableParallelism(), gpu, contextSize: 1024, maxQueue: 16, queueTimeoutMs: 120_000,
+    models, threads: THREADS, gpu, contextSize: 1024, maxQueue: 16, queueTimeoutMs: 120_000,
     maxAdapterContexts: 1, logger: createLogger({ level: "info", destination }),
   });
   await engine.start();
@@ -172,7 +176,7 @@ async function throughput(gpu: Device): Promise<{ generation: number; prompt: nu
 }
 
 async function main(): Promise<void> {
-  console.log(`node ${process.version}, ${availableParallelism()} CPU threads; target ${TARGET}${COMPARE ? `, compared with ${COMPARE}` : ""}`);
+  console.log(`node ${process.version}, ${availableParallelism()} CPU threads (${THREADS} per model host); target ${TARGET}${COMPARE ? `, compared with ${COMPARE}` : ""}`);
   try {
     await functionalChecks();
     // Figures from a device that failed its checks would mean nothing.
