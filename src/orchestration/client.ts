@@ -101,6 +101,11 @@ export interface SubmitOptions {
    * start, whose first workflow task runs here, so that it need not locate them again.
    */
   locate?: (models: string[]) => Promise<Omit<TaskPlacement, "at">>;
+  /**
+   * How long a worker may hold one of the task's workflow tasks before the server hands it to another; Temporal's
+   * default (10 s) when absent. A worker that dies inside a workflow task delays the task by this much.
+   */
+  workflowTaskTimeoutMs?: number;
 }
 
 /**
@@ -124,6 +129,7 @@ export async function submitTask(client: Client, input: TaskInput, options: Subm
     // Read back by getTaskStatus and cancel to answer only the tenant that submitted it.
     memo: { tenant: input.actor.tenant },
     ...(options.eager ? { requestEagerStart: true } : {}),
+    ...(options.workflowTaskTimeoutMs === undefined ? {} : { workflowTaskTimeout: options.workflowTaskTimeoutMs }),
   });
 }
 

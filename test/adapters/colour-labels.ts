@@ -1,5 +1,6 @@
 import { seededRng } from "../../src/util/rng.js";
 import type { TestGateway } from "../support/gateway.js";
+import { until } from "../support/until.js";
 
 /**
  * The labelled items the fitting tests rate and fit: a colour word among filler words, labelled by the colour
@@ -35,4 +36,16 @@ export async function waitForFit(gw: TestGateway, adminKey: string, id: string):
     if (job.status !== "running") return job;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/**
+ * Waits until the gateway serves `adapterId` to the admin's tenant's `taskClass` on model gen (GET
+ * /v1/admin/adaptation): it follows the manifest a fit writes by polling the file, about once a second.
+ */
+export async function waitForServedAdapter(gw: TestGateway, adminKey: string, taskClass: string, adapterId: string): Promise<void> {
+  await until(async () => {
+    const state = await (await gw.fetch(`/v1/admin/adaptation?task_class=${encodeURIComponent(taskClass)}`, { headers: { authorization: `Bearer ${adminKey}` } })).json();
+    return (state.classes as Array<{ models: Array<{ model: string; adapter: { id: string } | null }> }>)
+      .some((entry) => entry.models.some((m) => m.model === "gen" && m.adapter?.id === adapterId));
+  });
 }

@@ -4,7 +4,7 @@ import { auditEvents } from "../support/audit-events.js";
 import { internalPolicyDir } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
-import { colourItems, LABELS, waitForFit } from "./colour-labels.js";
+import { colourItems, LABELS, waitForFit, waitForServedAdapter } from "./colour-labels.js";
 
 /**
  * Fitting at inference time through the gateway: a tenant's executions of a task class are rated with the right
@@ -86,8 +86,8 @@ describe("fitting an adapter from a tenant's rated executions", () => {
     expect(events.map((e) => e.kind)).toEqual(["adapter.fitted", "adapter.promoted"]);
     expect(events[0]!.detail).toMatchObject({ adapter: job.adapter.id, sha256: job.adapter.sha256, tenant: "ward-7", examples: 45 });
 
-    // The manifest is followed within a second; the class's requests then run with the adapter, and answer better.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Once the gateway follows the manifest, the class's requests run with the adapter, and answer better.
+    await waitForServedAdapter(gw, ward7Admin, "task:colour", job.adapter.id);
     const held = items(30, 99);
     const accuracy = async (adaptation: unknown, check: (executionId: string) => Promise<void>) => {
       let correct = 0;

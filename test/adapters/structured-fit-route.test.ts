@@ -3,7 +3,7 @@ import { loadManifest } from "../../src/models/manifest.js";
 import { internalPolicyDir } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
-import { colourItems, COLOUR_SCHEMA as SCHEMA, LABELS, waitForFit } from "./colour-labels.js";
+import { colourItems, COLOUR_SCHEMA as SCHEMA, LABELS, waitForFit, waitForServedAdapter } from "./colour-labels.js";
 
 /**
  * Fitting a class whose answers are structured: the label is the `enum` field of a JSON answer
@@ -80,8 +80,7 @@ describe("fitting a class whose label is a field of a structured answer", () => 
   }, 300_000);
 
   it("serves the adapter to the class's structured requests, which then answer better and always within the schema", async () => {
-    // The manifest is followed within a second.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await waitForServedAdapter(gw, admin, "task:colour", adapterId);
     const held = colourItems(30, 99);
     const accuracy = async (adaptation: unknown, adapter: string | null) => {
       let correct = 0;

@@ -6,7 +6,7 @@ import { auditEvents } from "../support/audit-events.js";
 import { internalPolicyDir } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
-import { colourItems, COLOUR_SCHEMA as SCHEMA, LABELS, waitForFit } from "./colour-labels.js";
+import { colourItems, COLOUR_SCHEMA as SCHEMA, LABELS, waitForFit, waitForServedAdapter } from "./colour-labels.js";
 
 /**
  * Synchronous tasks (POST /v1/tasks) as fitting examples of their class, as chat and completion executions are:
@@ -117,8 +117,7 @@ describe("fitting a task class from rated synchronous tasks", () => {
   }, 300_000);
 
   it("serves the adapter to later tasks of the class, which then label held-out texts better", async () => {
-    // The manifest is followed within a second.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await waitForServedAdapter(gw, admin, "task:colour", adapterId);
     const held = colourItems(30, 99);
     const accuracy = async (adaptation: unknown, adapter: string | null) => {
       let correct = 0;
@@ -155,7 +154,7 @@ describe("fitting a task class from rated synchronous tasks", () => {
     const entry = loadManifest(models.manifestPath).adapters?.find((a) => a.id === plainAdapter);
     expect(entry?.fit?.labelField).toBeUndefined();
 
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await waitForServedAdapter(gw, admin, "task:colour-plain", plainAdapter);
     const held = colourItems(30, 98);
     const accuracy = async (adaptation: unknown, adapter: string | null) => {
       let correct = 0;

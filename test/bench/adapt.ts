@@ -57,6 +57,7 @@ import { buildTestModel } from "../../src/models/test-model.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { seededRng } from "../../src/util/rng.js";
 import { startTestDatabaseServer } from "../support/database-server.js";
+import { until } from "../support/until.js";
 import { DEFAULT_HOLDOUT_SEEDS, DEFAULT_TUNE_SEEDS, generateEvalItems } from "../eval/tasks/index.js";
 import type { EvalItem, EvalKind } from "../eval/tasks/types.js";
 import { percentile, round } from "./stats.js";
@@ -202,8 +203,12 @@ async function fitThroughGateway(client: Client, manifestPath: string, model: st
     const accuracy = job.accuracy as { base: number; candidate: number };
     const timings = job.timings_ms as { forward_passes: number; fit: number };
     if (!job.promoted) promoteAdapter(manifestPath, adapter.id);
-    // The gateway follows the manifest by polling it every second.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The gateway follows the manifest by polling it every second; the next requests need the adapter served.
+    await until(async () => {
+      const state = await client.get(`/v1/admin/adaptation?task_class=${encodeURIComponent(taskClass)}`);
+      const models = (state.classes as Array<{ models: Array<{ model: string; adapter: { id: string } | null }> }>)[0]?.models ?? [];
+      return models.some((m) => m.model === model && m.adapter?.id === adapter.id);
+    });
     return { adapter: adapter.id, promoted: job.promoted, base: accuracy.base, candidate: accuracy.candidate, forwardMs: timings.forward_passes, fitMs: timings.fit };
   }
 }

@@ -135,7 +135,9 @@ describe("durability", () => {
       // Short enough to run in place (LOCAL_INFERENCE_MAX_TOKENS).
       microtasks: [{ id: "only", model: "alpha", input: { kind: "completion", prompt: "a" }, dependsOn: [], options: { maxTokens: 64, temperature: 1 } }],
     };
-    const handle = await submitTask(client, input);
+    // The dead worker's workflow task times out 2 s after it started instead of Temporal's default 10 s: before the
+    // next worker polls (some 3 s after the kill), so a shorter timeout would gain nothing.
+    const handle = await submitTask(client, input, { workflowTaskTimeoutMs: 2_000 });
     for (;;) {
       const events = (await handle.fetchHistory()).events ?? [];
       if (events.some((e) => e.workflowTaskStartedEventAttributes)) break;
