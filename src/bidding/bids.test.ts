@@ -75,6 +75,20 @@ describe("bids", () => {
     expect(restored.expectedCompletionTokens(CHAT, undefined, "terse")).toBeCloseTo(estimates.expectedCompletionTokens(CHAT, undefined, "terse"), 9);
   });
 
+  it("keeps a model's completion lengths across a restart when its timings gave no speed fit", () => {
+    const estimates = new PerformanceEstimates();
+    // A negative inference time (a clock step) is no evidence of speed, but the answer's length still is.
+    for (let i = 0; i < 10; i++) {
+      estimates.observe("m", CHAT, 500, 3, -1);
+      estimates.observe("other", CHAT, 500, 60, 1000);
+    }
+    expect(estimates.expectedCompletionTokens(CHAT, undefined, "m")).toBeLessThan(20);
+    const restored = new PerformanceEstimates();
+    restored.importState(JSON.parse(JSON.stringify(estimates.exportState())));
+    expect(restored.expectedCompletionTokens(CHAT, undefined, "m")).toBeCloseTo(estimates.expectedCompletionTokens(CHAT, undefined, "m"), 9);
+    expect(restored.speed("m").observations).toBe(0);
+  });
+
   it("reads estimates saved before completion lengths were kept per model", () => {
     const estimates = new PerformanceEstimates();
     for (let i = 0; i < 10; i++) estimates.observe("m", CHAT, 500, 40, 1000);

@@ -186,9 +186,15 @@ export class PerformanceEstimates {
 
   exportState(): EstimatesState {
     const models: EstimatesState["models"] = {};
-    for (const [id, s] of this.models) {
+    // A model may have completion lengths and no speed fit yet (its timings were unusable), or the reverse.
+    for (const id of new Set([...this.models.keys(), ...this.modelCompletion.keys()])) {
+      const s = this.models.get(id);
       const own = this.modelCompletion.get(id);
-      models[id] = { sums: [s.s00, s.s01, s.s11, s.t0, s.t1], n: s.n, ...(own === undefined ? {} : { completionTokens: [...own.tokens], completionObservations: [...own.observations] }) };
+      models[id] = {
+        sums: s === undefined ? [0, 0, 0, 0, 0] : [s.s00, s.s01, s.s11, s.t0, s.t1],
+        n: s?.n ?? 0,
+        ...(own === undefined ? {} : { completionTokens: [...own.tokens], completionObservations: [...own.observations] }),
+      };
     }
     return { models, completionTokens: [...this.completion.tokens], completionObservations: [...this.completion.observations] };
   }
@@ -198,9 +204,11 @@ export class PerformanceEstimates {
     for (const [id, m] of Object.entries(state.models)) {
       if (!Array.isArray(m.sums) || m.sums.length !== 5) continue;
       const [s00, s01, s11, t0, t1] = m.sums;
-      const speed: ModelSpeed = { s00, s01, s11, t0, t1, prompt: 0, completion: 0, n: m.n };
-      this.solve(speed);
-      this.models.set(id, speed);
+      if (m.n > 0) {
+        const speed: ModelSpeed = { s00, s01, s11, t0, t1, prompt: 0, completion: 0, n: m.n };
+        this.solve(speed);
+        this.models.set(id, speed);
+      }
       if (m.completionTokens?.length === TASK_TYPES.length && m.completionObservations?.length === TASK_TYPES.length) {
         const own = newLengths();
         own.tokens.set(m.completionTokens);
