@@ -1,3 +1,4 @@
+import type { Neighbour } from "./neighbours.js";
 import type { AuctionResult } from "./auction.js";
 import type { Bid } from "./bids.js";
 import type { Constraints, CriteriaSource, ResolvedCriteria, Weights } from "./criteria.js";
@@ -84,16 +85,18 @@ export interface ChoiceRecord {
   /** In words, for operators. */
   reason: string;
   /**
-   * What in the request moved the learner's predictions most, for the chosen model and for the cheapest eligible
-   * one when it was passed over: n-grams of the prompt (PII replaced by placeholders) and their contribution to the
-   * model's predicted log-odds of success ("‘prove that’ −0.8"). Absent where the learner or featurizer cannot say.
+   * Why, for the chosen model and for the cheapest eligible one when it was passed over: with n-gram features, the
+   * n-grams of the prompt (PII replaced by placeholders) that moved the model's predicted log-odds of success most
+   * ("‘prove that’ −0.8"); with embeddings, which name nothing readable, the past requests most like this one that
+   * the model answered and how well (neighbours.ts). Absent where the learner or featurizer cannot say.
    */
   explanation?: ModelExplanation[];
 }
 
 export interface ModelExplanation {
   model: string;
-  terms: Array<{ text: string; weight: number }>;
+  terms?: Array<{ text: string; weight: number }>;
+  neighbours?: Neighbour[];
 }
 
 export interface MicrotaskDecision {

@@ -12,6 +12,7 @@ import type { BiddingRequest, Candidate } from "./request.js";
 import type { SelectionMode, SelectionPolicy } from "./selection/interface.js";
 import { LinUcbPolicy } from "./selection/linucb.js";
 import type { BiddingHistory, BiddingStore, HistoryQuery, LearnerState, OutcomeRecord, RewardUpdate, SaveOutcomeOptions, StoredFeatures } from "./store/interface.js";
+import { RecentOutcomes } from "./neighbours.js";
 import { ShadowLedger, type ShadowLesson, type ShadowPlan } from "./shadow.js";
 import { PerformanceTracker, withFeedback, type ExecutionOutcome, type RewardOptions } from "./tracker.js";
 
@@ -188,6 +189,8 @@ export class BiddingRouter {
   private readonly onSaveError: ((error: unknown) => void) | undefined;
   private readonly pending = new Map<string, Map<string, PendingMicrotask>>();
   private readonly shadows: ShadowLedger;
+  /** Kept only with a dense featurizer, whose decisions it explains by precedent. */
+  private readonly recent: RecentOutcomes | null;
   private readonly shadowRate: number;
   private readonly random: () => number;
   private version = 0;
@@ -220,6 +223,7 @@ export class BiddingRouter {
     this.shadowRate = options.shadow?.rate ?? 0;
     this.random = options.shadow?.random ?? Math.random;
     this.shadows = new ShadowLedger(this.pendingLimit);
+    this.recent = this.featurizer.needsEmbedding && this.explainTerms > 0 ? new RecentOutcomes(this.featurizer.dimension) : null;
   }
 
   /** A router with the learner state saved in the store, if any. */
@@ -355,6 +359,7 @@ export class BiddingRouter {
     });
     if (tracked.learnReward !== null) {
       this.policy.update(outcome.modelId, features, tracked.learnReward);
+      this.recent?.record(outcome.executionId, microtaskId, outcome.modelId, features.content.values, tracked.learnReward);
       if (known?.target !== undefined) this.calibrator.observe(known.target.target, known.target.bestPredicted, tracked.learnReward);
       await this.learned(1 + this.teach(this.shadows.served(outcome.executionId, tracked.learnReward)));
     }
@@ -395,6 +400,7 @@ export class BiddingRouter {
       } else {
         this.policy.revise(change.modelId, change.x, change.previous, change.reward);
         if (target !== undefined) this.calibrator.revise(target.target, change.previous, change.reward);
+        this.recent?.revise(input.executionId, change.microtaskId, change.reward);
       }
       shadowLessons += this.teach(this.shadows.served(input.executionId, change.reward));
     }
@@ -543,18 +549,22 @@ export class BiddingRouter {
   }
 
   /**
-   * The n-grams that moved the chosen model's prediction most, and — when a cheaper eligible model was passed
-   * over — that model's: why this request went where it did. Needs a policy that can attribute its prediction
-   * and a featurizer that kept the text of its features.
+   * Why this request went where it did, for the chosen model and — when a cheaper eligible model was passed over —
+   * that model: the n-grams that moved its prediction most (a policy that can attribute its prediction, and a
+   * featurizer that kept the text of its features), or, with embeddings, the nearest past requests it answered.
    */
   private explain({ bids, selection }: AuctionResult, features: TaskFeatures): ModelExplanation[] | undefined {
     const content = features.content;
-    if (this.explainTerms === 0 || this.policy.contributions === undefined || content.describe === undefined || content.indices.length === 0) return undefined;
+    if (this.explainTerms === 0 || content.indices.length === 0) return undefined;
+    const byTerms = this.policy.contributions !== undefined && content.describe !== undefined;
+    if (!byTerms && this.recent === null) return undefined;
     const chosen = bids[selection.index]!;
     let cheapest: Bid | undefined;
     for (const bid of bids) if (bid.eligible && (cheapest === undefined || bid.cost < cheapest.cost)) cheapest = bid;
     const models = cheapest === undefined || cheapest === chosen ? [chosen.modelId] : [chosen.modelId, cheapest.modelId];
-    return models.map((model) => ({ model, terms: this.topTerms(model, features) }));
+    if (byTerms) return models.map((model) => ({ model, terms: this.topTerms(model, features) }));
+    const explained = models.map((model) => ({ model, neighbours: this.recent!.nearest(model, content.values, this.explainTerms) }));
+    return explained.some((e) => e.neighbours.length > 0) ? explained : undefined;
   }
 
   private topTerms(model: string, features: TaskFeatures): ModelExplanation["terms"] {

@@ -43,7 +43,7 @@ describe("training from an outcome table", () => {
     // The record says why, in the request's own words.
     const record = router.decide({ executionId: "why", request: { kind: "task", text: "Prove that 8 + 10 is even" }, candidates: CANDIDATES }).record;
     const explained = record.microtasks[0]!.choice!.explanation!;
-    expect(explained.flatMap((e) => e.terms.map((t) => t.text))).toContain("prove that");
+    expect(explained.flatMap((e) => (e.terms ?? []).map((t) => t.text))).toContain("prove that");
   });
 
   it("reads JSONL with success instead of score, and refuses a malformed table", () => {

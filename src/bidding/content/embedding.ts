@@ -8,7 +8,7 @@ import { EMPTY_CONTENT, type ContentFeaturizer, type ContentVector } from "./int
  * featurizer only reads it, synchronously. A request that arrives without one (the embedding failed, or a caller
  * outside the gateway) has no content features: it is routed on its shape alone.
  *
- * Nothing here can name an n-gram: decision records say nothing of content for this featurizer.
+ * Nothing here can name an n-gram: decision records explain its choices by precedent instead (neighbours.ts).
  */
 export class EmbeddingFeaturizer implements ContentFeaturizer {
   readonly layout: string;

@@ -77,11 +77,21 @@ function decision(record) {
             h("p", { class: "choice" }, h("strong", {}, `Won by ${microtask.choice.model}`), ` (${microtask.choice.mode}): ${microtask.choice.reason}.`,
               microtask.choice.greedyModel !== microtask.choice.model ? ` The best prediction was ${microtask.choice.greedyModel}'s.` : ""),
             bids(microtask),
-            (microtask.choice.explanation ?? []).map((explained) => h("p", { class: "muted" }, `What moved the prediction for ${explained.model}: `,
-              explained.terms.map((term) => `“${term.text}” ${term.weight > 0 ? "+" : ""}${number(term.weight, 2)}`).join(", "))),
+            (microtask.choice.explanation ?? []).map(explanation),
           ],
     )),
   ];
+}
+
+/** N-grams that moved a model's prediction, or, with embedding features, the past requests most like this one. */
+function explanation(explained) {
+  if (explained.neighbours !== undefined) {
+    return h("p", { class: "muted" }, `Requests most like this one that ${explained.model} answered: `,
+      explained.neighbours.length === 0 ? "none kept yet" : explained.neighbours.map((n, i) => [i > 0 ? ", " : "",
+        h("a", { href: `#/executions/${encodeURIComponent(n.execution)}` }, n.execution.slice(0, 8)), ` scored ${number(n.reward, 2)} (similarity ${number(n.similarity, 2)})`]));
+  }
+  return h("p", { class: "muted" }, `What moved the prediction for ${explained.model}: `,
+    (explained.terms ?? []).map((term) => `“${term.text}” ${term.weight > 0 ? "+" : ""}${number(term.weight, 2)}`).join(", "));
 }
 
 function bids(microtask) {
