@@ -8,11 +8,11 @@ import { Decomposer, singleTaskPlan, type TaskPlan } from "./decomposer.js";
 import { FeedbackError, LearnerStateConflictError, NoEligibleModelError, UnknownExecutionError } from "./errors.js";
 import { PerformanceEstimates, type SpeedEstimate, type SpeedPrior } from "./estimates.js";
 import { extractFeatures, FEATURE_DIM, FEATURE_VERSION, featuresFromValues, type LearnerInput, type TaskFeatures } from "./features.js";
+import { RecentOutcomes } from "./neighbours.js";
 import type { BiddingRequest, Candidate } from "./request.js";
 import type { SelectionMode, SelectionPolicy } from "./selection/interface.js";
 import { LinUcbPolicy } from "./selection/linucb.js";
 import type { BiddingHistory, BiddingStore, HistoryQuery, LearnerState, OutcomeRecord, RewardUpdate, SaveOutcomeOptions, StoredFeatures } from "./store/interface.js";
-import { RecentOutcomes } from "./neighbours.js";
 import { ShadowLedger, type ShadowLesson, type ShadowPlan } from "./shadow.js";
 import { PerformanceTracker, withFeedback, type ExecutionOutcome, type RewardOptions } from "./tracker.js";
 
@@ -397,6 +397,7 @@ export class BiddingRouter {
       if (change.previous === null) {
         this.policy.update(change.modelId, change.x, change.reward);
         if (target !== undefined) this.calibrator.observe(target.target, target.bestPredicted, change.reward);
+        this.recent?.record(input.executionId, change.microtaskId, change.modelId, change.x.content.values, change.reward);
       } else {
         this.policy.revise(change.modelId, change.x, change.previous, change.reward);
         if (target !== undefined) this.calibrator.revise(target.target, change.previous, change.reward);
@@ -567,7 +568,7 @@ export class BiddingRouter {
     return explained.some((e) => e.neighbours.length > 0) ? explained : undefined;
   }
 
-  private topTerms(model: string, features: TaskFeatures): ModelExplanation["terms"] {
+  private topTerms(model: string, features: TaskFeatures): NonNullable<ModelExplanation["terms"]> {
     const content = features.content;
     const weights = this.policy.contributions!(model, features);
     const describable = Math.min(content.termCount ?? 0, weights.length);
