@@ -38,6 +38,8 @@
  *        --verdict check|feedback   (check, the default: a task's score is the answer's validity check, graded ones
  *          feedback; feedback: every answer arrives valid and its score comes after as feedback, as free text judged
  *          by a site's checks or raters is learned)
+ *        --orders N   (default 1: the table's own order) the engine and LinUCB also replayed in N seeded orders of
+ *          every table: mean and range of quality and cost after the warm-up (a small table's one order is noisy)
  *
  * Table format, one row per (task, model) — CSV with a header row, or JSONL with one object per line:
  *   task             task id; a task's rows may come in any order, tasks replay in order of first appearance
@@ -104,6 +106,7 @@ const { values: flags, positionals } = parseArgs({
     targets: { type: "string" },
     shadow: { type: "string", default: "1" },
     verdict: { type: "string", default: "check" },
+    orders: { type: "string", default: "1" },
     sections: { type: "string", default: "replay,curves,cpu" },
     /** Tuning only: the learner's and the featurizer's options as JSON (see selection/logistic.ts, content/hashed.ts). */
     learner: { type: "string", default: "{}" },
@@ -118,6 +121,8 @@ const SHUFFLES = Number(flags.shuffles);
 const SHADOW_RATE = Number(flags.shadow);
 if (flags.verdict !== "check" && flags.verdict !== "feedback") throw new Error(`--verdict takes check or feedback; got ${flags.verdict}`);
 const VERDICT = flags.verdict;
+const ORDERS = Number(flags.orders);
+if (!Number.isInteger(ORDERS) || ORDERS < 1) throw new Error(`--orders takes a whole number of at least 1; got ${flags.orders}`);
 const TASKS = Number(flags.tasks);
 const OUT = flags.out;
 /**
@@ -412,6 +417,28 @@ function growthRatio(regret: Float64Array): number {
   const half = regret[Math.floor(regret.length / 2) - 1]!;
   const end = regret[regret.length - 1]!;
   return half > 0 ? (end - half) / half : Number.NaN;
+}
+
+/** The engine and LinUCB over ORDERS seeded orders of a table: quality and cost after the warm-up, mean and range. */
+async function overOrders(seed: number, table: Table, featurizer: ContentFeaturizer): Promise<void> {
+  const best = hindsight(table);
+  const strongest = table.models.reduce((top, m, i) => (m.strength > table.models[top]!.strength ? i : top), 0);
+  const runs = { engine: [] as Summary[], linucb: [] as Summary[], strongest: [] as Summary[] };
+  for (let k = 1; k <= ORDERS; k++) {
+    const order = shuffled(table.tasks.length, 7000 + k);
+    const configured = engine(featurizer, seed * 100 + k);
+    const engineRun = await replay(table, order, configured.policy(), configured.criteria, featurizer, "engine", { verdict: VERDICT });
+    runs.engine.push(summarise(table, order, (t) => engineRun.choices[t]!, best));
+    const linucbRun = await replay(table, order, new LinUcbPolicy(), {}, new NoContentFeaturizer(), "linucb", { verdict: VERDICT });
+    runs.linucb.push(summarise(table, order, (t) => linucbRun.choices[t]!, best));
+    runs.strongest.push(summarise(table, order, () => strongest, best));
+  }
+  const spread = (values: number[], digits = 1) => `${pct(mean(values), digits)} (${pct(Math.min(...values), digits)}–${pct(Math.max(...values), digits)})`;
+  console.log(`   over ${ORDERS} orders, after the first ${WARMUP} tasks of each: quality (mean, range), cost ÷ always-strongest`);
+  for (const [label, summaries] of [[LABELS.engine!, runs.engine], [LABELS.linucb!, runs.linucb], ["always-strongest", runs.strongest]] as const) {
+    const costs = summaries.map((s, i) => s.lateCost / runs.strongest[i]!.lateCost);
+    console.log(`     ${label.padEnd(22)} ${spread(summaries.map((s) => s.lateQuality))}   ${spread(costs)}`);
+  }
 }
 
 function printSeed(result: SeedResult): void {
@@ -855,6 +882,7 @@ async function main(): Promise<void> {
     writeFileSync(svg, regretSvg(result));
     writeFileSync(join(OUT, `regret-${name}-engine.svg`), regretSvg(result, "engine"));
     console.log(`   regret curves: ${svg}`);
+    if (ORDERS > 1) await overOrders(seed, table, featurizer);
   }
 
   const synthetic = results.filter((r) => r.name.startsWith("synthetic") || r.name === "file");

@@ -7,7 +7,7 @@ import { SMOKE_TIMEOUT, smoke } from "./smoke.js";
 
 describe("model, routing and adaptation benchmarks in smoke mode", { timeout: SMOKE_TIMEOUT }, () => {
   it("bench:routing: replay and CPU per routing step", () =>
-    smoke("test/bench/routing.ts", { BENCH_SMOKE: "1" }, [/1\. replay/, /4\. CPU per routing step/], ["--tables", "synthetic", "--seeds", "1", "--tasks", "300", "--out", mkdtempSync(join(tmpdir(), "atomic-routing-smoke-"))]));
+    smoke("test/bench/routing.ts", { BENCH_SMOKE: "1" }, [/1\. replay/, /over 2 orders/, /4\. CPU per routing step/], ["--tables", "synthetic", "--seeds", "1", "--tasks", "300", "--orders", "2", "--out", mkdtempSync(join(tmpdir(), "atomic-routing-smoke-"))]));
 
   it("bench:routing --features embedding: a table's prompts embedded by the family's embedding model, then replayed", () => {
     const dir = mkdtempSync(join(tmpdir(), "atomic-routing-embedding-smoke-"));
