@@ -1,8 +1,8 @@
+import { withFeedback } from "../bidding/tracker.js";
 import type { Classification } from "../policy/index.js";
 import type { RatedExamples } from "./exemplars/interface.js";
 import type { AdaptationLearner } from "./learner.js";
 import { learnedChoiceOf, type AdaptationRecord } from "./record.js";
-import { withFeedback } from "../bidding/tracker.js";
 import { AdaptationStateConflictError, type AdaptationStateStore } from "./store/interface.js";
 
 /** An execution as the integrator learns from it: who ran it, on which model, with what, and how long its answer was. */

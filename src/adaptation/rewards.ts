@@ -4,7 +4,8 @@ import type { FinishReason } from "../inference/interface.js";
 /**
  * Rewards for adaptation, on the bidding tracker's scale and with its options, so that "good" means the same to
  * both learners: an error the model answers for is 0, invalid structured output is 0, each extra structured
- * attempt and lateness beyond the bid cost a share; explicit feedback is combined with the automatic part as bidding combines them (withFeedback).
+ * attempt and lateness beyond the bid cost a share; explicit feedback is combined with the automatic part as
+ * bidding combines them (withFeedback: the score, less what the answer's delivery cost).
  *
  * The difference: a free-text answer that merely arrived says nothing about whether exemplars or a temperature made
  * it better, so it teaches nothing until someone judges it (`informative: false`). Structured output (valid or not)

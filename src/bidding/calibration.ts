@@ -64,9 +64,7 @@ export class QualityTargetCalibrator {
 
   /** One learned outcome of a choice made under `target`. */
   observe(target: number, bestPredicted: number, observedQuality: number): void {
-    const room = Math.max(MIN_ROOM, 1 - target) * this.meanBest;
-    const next = this.k - (this.gain * (target * bestPredicted - observedQuality)) / room;
-    this.k = next < 0 ? 0 : next > this.max ? this.max : next;
+    this.step(target, observedQuality - target * bestPredicted);
     this.observed += 1;
   }
 
@@ -76,9 +74,7 @@ export class QualityTargetCalibrator {
    * feedback, the calibration saw every answer that parsed as right and opened the slack to its bound.
    */
   revise(target: number, previous: number, observed: number): void {
-    const room = Math.max(MIN_ROOM, 1 - target) * this.meanBest;
-    const next = this.k + (this.gain * (observed - previous)) / room;
-    this.k = next < 0 ? 0 : next > this.max ? this.max : next;
+    this.step(target, observed - previous);
   }
 
   /**
@@ -89,6 +85,13 @@ export class QualityTargetCalibrator {
   noteBest(bestPredicted: number): void {
     this.noted += 1;
     this.meanBest += Math.max(MEAN_RATE, 1 / this.noted) * (bestPredicted - this.meanBest);
+  }
+
+  /** k moves by gain × the quality error, in units of the target's room, within [0, max]. */
+  private step(target: number, error: number): void {
+    const room = Math.max(MIN_ROOM, 1 - target) * this.meanBest;
+    const next = this.k + (this.gain * error) / room;
+    this.k = next < 0 ? 0 : next > this.max ? this.max : next;
   }
 
   reset(): void {
