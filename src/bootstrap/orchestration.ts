@@ -6,12 +6,10 @@ import type { Config } from "../config/schema.js";
 import type { CatalogModel } from "../models/catalog.js";
 import type { Logger } from "../observability/logger.js";
 import { DEV_SERVER_IP, freeLoopbackPort, startDevServer, type TemporalDevServer } from "../orchestration/dev-server.js";
-import { ensureTemporalRuntime } from "../orchestration/runtime.js";
 import { DisabledTaskService } from "../orchestration/service/disabled.js";
 import type { TaskService } from "../orchestration/service/interface.js";
-import { TemporalTaskService } from "../orchestration/service/temporal.js";
 import { locateTemporalBinary, TemporalBinaryMissingError } from "../orchestration/temporal-binary.js";
-import { defaultHostId, startAtomicWorker, type RunningAtomicWorker, type WorkflowSource } from "../orchestration/worker.js";
+import type { RunningAtomicWorker, WorkflowSource } from "../orchestration/worker.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { EncryptionCodec } from "../orchestration/payload-codec.js";
 import type { GatewayActivityDeps } from "../orchestration/activities/gateway.js";
@@ -72,6 +70,13 @@ export async function startOrchestration(config: Config, logger: Logger, parts: 
     return { tasks: new DisabledTaskService(), address: null, advertise: async () => undefined, close: async () => undefined };
   }
   const log = logger.child({ component: "orchestration" });
+  // The Temporal SDK's worker and client are loaded only when orchestration is on: together they take half a second
+  // or more to import, which a gateway without orchestration (and every test that starts one) need not pay.
+  const [{ ensureTemporalRuntime }, { TemporalTaskService }, { defaultHostId, startAtomicWorker }] = await Promise.all([
+    import("../orchestration/runtime.js"),
+    import("../orchestration/service/temporal.js"),
+    import("../orchestration/worker.js"),
+  ]);
   let devServer: TemporalDevServer | undefined;
   let address = config.temporal.address;
   if (address === undefined) {

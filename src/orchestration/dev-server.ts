@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { Connection } from "@temporalio/client";
+import type { Connection } from "@temporalio/client";
 import type { Logger } from "../observability/logger.js";
 
 /** The dev server binds here and nowhere else: its gRPC, HTTP and metrics ports are all loopback-only. */
@@ -80,6 +80,9 @@ export function freeLoopbackPort(): Promise<number> {
 async function probe(address: string, namespaces: readonly string[]): Promise<boolean> {
   let connection: Connection | undefined;
   try {
+    // Loaded here, not at the top: this module's address and port helpers are read by every gateway, with
+    // orchestration on or off, and the SDK's client is a third of a second to import.
+    const { Connection } = await import("@temporalio/client");
     connection = await Connection.connect({ address, connectTimeout: 1_000 });
     for (const namespace of namespaces) await connection.workflowService.describeNamespace({ namespace });
     return true;
