@@ -19,7 +19,8 @@
  *     cost relative to always-strongest overall and after the warm-up, regret, exploration; regret curves as SVG.
  *   two-model tables: the quality/strong-share curve of the engine (the quality target swept), of the length rule
  *     ("the longest prompts go to the strong model", its threshold swept), random (its probability swept) and the
- *     oracle; CPT(50 %) and CPT(80 %) — the share of strong calls needed to close that much of the quality gap
+ *     oracle, and of the engine's own rule fed the generated table's true probabilities (what the quality target and
+ *     its calibration cost apart from learning); CPT(50 %) and CPT(80 %) — the share of strong calls needed to close that much of the quality gap
  *     between weak and strong — and the strong share needed for 95 % of the strong model's quality, each with its
  *     spread over the shuffles; the least margin by which the engine beats the length rule and random at every
  *     point of its curve; and the engine's learning curve per decile of the stream.
@@ -82,6 +83,7 @@ import { LinUcbPolicy } from "../../src/bidding/selection/linucb.js";
 import { LogisticThompsonPolicy } from "../../src/bidding/selection/logistic.js";
 import { MemoryBiddingStore } from "../../src/bidding/store/memory.js";
 import { seededRng, type Rng } from "../../src/util/rng.js";
+import { KnownProbabilitiesPolicy } from "./known-probabilities.js";
 import { operatingPoint, replay, shuffled, tableFromFile, twoModelTable, withContent, type ModelInfo, type Outcome, type Point, type Table, type Task } from "./routing-replay.js";
 import { openTableEmbedder, type TableEmbedder } from "./routing-embeddings.js";
 import { examTable, mathTable } from "./routing-tables.js";
@@ -620,6 +622,15 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   const random = randomCurve(levels);
   const oracle = rankCurve(table, (task) => task.outcomes[1]!.score - task.outcomes[0]!.score, realised);
   const ideal = table.tasks[0]?.truth === undefined ? null : rankCurve(table, (task) => task.truth![1]! - task.truth![0]!, realised);
+  // The same truths chosen by through the engine's own rule, in the first shuffle's order: what the quality target
+  // and its online calibration cost before anything is learned.
+  const idealByRule: Point[] = [];
+  if (ideal !== null) {
+    for (const target of TARGETS) {
+      const run = await replay(table, fullOrder, new KnownProbabilitiesPolicy(table), { ...ENGINE_CRITERIA, qualityTarget: target }, featurizer, "known", { verdict: VERDICT });
+      idealByRule.push(operatingPoint(table, run.choices));
+    }
+  }
   const visible = table.tasks[0]?.cues === undefined ? null : rankCurve(table, visibleGap(table), realised);
   const cuesLearned = table.tasks[0]?.cues === undefined ? null : rankCurve(table, cuesLearnedGap(table), realised);
 
@@ -639,6 +650,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   if (cuesLearned !== null) console.log(line("text's cues, learned", fixed(cuesLearned)));
   if (visible !== null) console.log(line("text's cues (hindsight)", fixed(visible)));
   if (ideal !== null) console.log(line("ideal (true probabilities)", fixed(ideal)));
+  if (ideal !== null) console.log(line("ideal, by the engine's rule", fixed(idealByRule)));
   console.log(line("oracle (hindsight)", fixed(oracle)));
 
   // The engine's mean curve against the baselines at each of its own points.
