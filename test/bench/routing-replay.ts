@@ -83,6 +83,24 @@ export function twoModelTable(source: string, items: GeneratedItem[]): Table {
   return { source, models, tasks };
 }
 
+/**
+ * A two-model table with its weaker model (by mean score) first: the curves count calls to the model at index 1
+ * as strong calls. A table read from a file lists its models in the order its rows name them, which says nothing
+ * of which is strong. Any other table is returned as it is.
+ */
+export function weakFirst(table: Table): Table {
+  if (table.models.length !== 2 || !(table.models[0]!.strength > table.models[1]!.strength)) return table;
+  return {
+    ...table,
+    models: [table.models[1]!, table.models[0]!],
+    tasks: table.tasks.map((task) => ({
+      ...task,
+      outcomes: [task.outcomes[1]!, task.outcomes[0]!],
+      ...(task.truth === undefined ? {} : { truth: [task.truth[1]!, task.truth[0]!] }),
+    })),
+  };
+}
+
 export interface Run {
   label: string;
   /** Model index chosen per task, in table order (whatever order they were replayed in). */

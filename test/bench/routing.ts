@@ -44,7 +44,8 @@
  *
  * Table format, one row per (task, model) — CSV with a header row, or JSONL with one object per line:
  *   task             task id; a task's rows may come in any order, tasks replay in order of first appearance
- *   model            model id; every task must list the same models
+ *   model            model id; every task must list the same models (of two, the one with the higher mean score
+ *                    is the strong one in the curves, whichever the rows name first)
  *   score            0…1, how good this model's output was; or
  *   success          1/0 or true/false (score 1/0)
  *   cost             what running it cost, in any one unit shared by all rows
@@ -84,7 +85,7 @@ import { LogisticThompsonPolicy } from "../../src/bidding/selection/logistic.js"
 import { MemoryBiddingStore } from "../../src/bidding/store/memory.js";
 import { seededRng, type Rng } from "../../src/util/rng.js";
 import { KnownProbabilitiesPolicy } from "./known-probabilities.js";
-import { operatingPoint, replay, shuffled, tableFromFile, twoModelTable, withContent, type ModelInfo, type Outcome, type Point, type Table, type Task } from "./routing-replay.js";
+import { operatingPoint, replay, shuffled, tableFromFile, twoModelTable, weakFirst, withContent, type ModelInfo, type Outcome, type Point, type Table, type Task } from "./routing-replay.js";
 import { openTableEmbedder, type TableEmbedder } from "./routing-embeddings.js";
 import { examTable, mathTable } from "./routing-tables.js";
 import { percentile, round } from "./stats.js";
@@ -582,7 +583,8 @@ function cuesLearnedGap(table: Table): (task: Task) => number {
 async function twoModelCurves(table: Table, seed: number, featurizer: ContentFeaturizer): Promise<void> {
   const levels = levelsOf(table);
   const n = table.tasks.length;
-  console.log(`\n   ${table.source}: ${n} tasks; always-weak ${pct(levels.weak)}, always-strong ${pct(levels.strong)}; ` +
+  const [weak, strong] = table.models;
+  console.log(`\n   ${table.source}: ${n} tasks; always-weak (${weak!.id}) ${pct(levels.weak)}, always-strong (${strong!.id}) ${pct(levels.strong)}; ` +
     `95 % of strong = ${pct(0.95 * levels.strong)}; ${SHUFFLES} shuffles`);
   const engineCurves: Point[][] = [];
   const deciles: Array<Array<{ share: number; ratio: number }>> = [];
@@ -912,7 +914,7 @@ async function main(): Promise<void> {
   const twoModel = SECTIONS.includes("curves") ? tables.filter((t) => t.table.models.length === 2) : [];
   if (twoModel.length > 0) {
     console.log("\n3. two-model tables: strong-call share needed (engine learning online from empty; mean, range and spread over shuffles)");
-    for (const { seed, table } of twoModel) await twoModelCurves(withContent(table, featurizer), seed, featurizer);
+    for (const { seed, table } of twoModel) await twoModelCurves(withContent(weakFirst(table), featurizer), seed, featurizer);
   }
 
   if (!SECTIONS.includes("cpu")) return;

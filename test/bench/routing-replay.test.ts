@@ -1,0 +1,40 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { operatingPoint, tableFromFile, twoModelTable, weakFirst } from "./routing-replay.js";
+import { examTable } from "./routing-tables.js";
+
+/** A two-model outcome table as a site would export it, its rows in the order given per task. */
+function writeTable(order: readonly ("weak" | "strong")[]): string {
+  const items = examTable(5, 60);
+  const rows = items.flatMap((item) => order.map((model) => {
+    const i = model === "weak" ? 0 : 1;
+    return JSON.stringify({ task: item.id, model, success: item.success[i], cost: i === 0 ? 1 : 100, latency_ms: 10, prompt: item.prompt });
+  }));
+  const path = join(mkdtempSync(join(tmpdir(), "atomic-routing-table-")), "table.jsonl");
+  writeFileSync(path, rows.join("\n"));
+  return path;
+}
+
+describe("the routing bench's two-model tables", () => {
+  it("count calls to the stronger model as strong calls whichever model a file names first", () => {
+    const asWritten = tableFromFile(writeTable(["strong", "weak"]));
+    expect(asWritten.models.map((m) => m.id)).toEqual(["strong", "weak"]);
+    const reference = tableFromFile(writeTable(["weak", "strong"]));
+    const ordered = weakFirst(asWritten);
+    expect(ordered.models.map((m) => m.id)).toEqual(["weak", "strong"]);
+    expect(ordered.tasks.map((task) => task.outcomes)).toEqual(reference.tasks.map((task) => task.outcomes));
+    // Every call to index 1 is a call to the strong model: all of them give the strong model's level.
+    const allStrong = operatingPoint(ordered, new Int32Array(ordered.tasks.length).fill(1));
+    expect(allStrong).toEqual(operatingPoint(reference, new Int32Array(reference.tasks.length).fill(1)));
+    expect(allStrong.quality).toBeGreaterThan(operatingPoint(ordered, new Int32Array(ordered.tasks.length)).quality);
+  });
+
+  it("leaves a table already weak-first as it is", () => {
+    const generated = twoModelTable("exam-like", examTable(5, 60));
+    expect(weakFirst(generated)).toBe(generated);
+    const fromFile = tableFromFile(writeTable(["weak", "strong"]));
+    expect(weakFirst(fromFile)).toBe(fromFile);
+  });
+});
