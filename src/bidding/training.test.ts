@@ -55,6 +55,13 @@ describe("training from an outcome table", () => {
     expect(() => parseOutcomeTable('{"prompt":"hi"}\n')).toThrow(/prompt and model/);
   });
 
+  it("reads success flags as pandas writes them to CSV, and refuses one it cannot read", () => {
+    expect(parseOutcomeTable("prompt,model,success\nhi,m,True\nyo,m,False\nsup,n, TRUE \n")).toEqual([
+      { prompt: "hi", model: "m", score: 1 }, { prompt: "yo", model: "m", score: 0 }, { prompt: "sup", model: "n", score: 1 },
+    ]);
+    expect(() => parseOutcomeTable("prompt,model,success\nhi,m,yes\n")).toThrow(/row 2: score must be/);
+  });
+
   it("discards saved state of the old layout cleanly on load", async () => {
     const store = new MemoryBiddingStore();
     const old = new BiddingRouter({ store, policy: new LinUcbPolicy() });

@@ -51,7 +51,7 @@ export function parseOutcomeTable(text: string): OutcomeRow[] {
     const model = record.model;
     if (typeof prompt !== "string" || typeof model !== "string" || model === "") throw new OutcomeTableError(`row ${line}: prompt and model are required`);
     const score = record.score !== undefined && record.score !== "" ? Number(record.score) : successOf(record.success);
-    if (!(score >= 0 && score <= 1)) throw new OutcomeTableError(`row ${line}: score must be from 0 to 1 (or give success 1/0)`);
+    if (!(score >= 0 && score <= 1)) throw new OutcomeTableError(`row ${line}: score must be from 0 to 1 (or give success: 1/0 or true/false)`);
     const row: OutcomeRow = { prompt, model, score };
     const latency = numberOf(record.latency_ms);
     const promptTokens = numberOf(record.input_tokens ?? record.prompt_tokens);
@@ -83,9 +83,17 @@ export async function trainFromTable(router: BiddingRouter, table: string | Buff
   return { sha256: createHash("sha256").update(table).digest("hex"), rows: rows.length, learned, version: router.state().version, models };
 }
 
-function successOf(value: unknown): number {
-  if (value === true || value === 1 || value === "1" || value === "true") return 1;
-  if (value === false || value === 0 || value === "0" || value === "false") return 0;
+/**
+ * A success flag as tables write it: a JSON boolean or 1/0, or in CSV 1/0 or true/false in any case (pandas writes
+ * True/False). Anything else is NaN, for the caller to refuse: a flag misread as a failure would teach silently.
+ */
+export function successOf(value: unknown): number {
+  if (value === true || value === 1) return 1;
+  if (value === false || value === 0) return 0;
+  if (typeof value !== "string") return Number.NaN;
+  const text = value.trim().toLowerCase();
+  if (text === "1" || text === "true") return 1;
+  if (text === "0" || text === "false") return 0;
   return Number.NaN;
 }
 

@@ -31,6 +31,15 @@ describe("the routing bench's two-model tables", () => {
     expect(allStrong.quality).toBeGreaterThan(operatingPoint(ordered, new Int32Array(ordered.tasks.length)).quality);
   });
 
+  it("reads success flags as pandas writes them to CSV, and refuses a table with one it cannot read", () => {
+    const dir = mkdtempSync(join(tmpdir(), "atomic-routing-table-"));
+    const csv = join(dir, "table.csv");
+    writeFileSync(csv, "task,model,success,cost,latency_ms\nt1,weak,False,1,10\nt1,strong,True,100,10\nt2,weak,True,1,10\nt2,strong,True,100,10\n");
+    expect(tableFromFile(csv).tasks.map((task) => task.outcomes.map((o) => o.score))).toEqual([[0, 1], [1, 1]]);
+    writeFileSync(csv, "task,model,success,cost,latency_ms\nt1,weak,maybe,1,10\nt1,strong,True,100,10\n");
+    expect(() => tableFromFile(csv)).toThrow(/task t1, model weak: score must be from 0 to 1/);
+  });
+
   it("leaves a table already weak-first as it is", () => {
     const generated = twoModelTable("exam-like", examTable(5, 60));
     expect(weakFirst(generated)).toBe(generated);

@@ -12,7 +12,7 @@ import type { Candidate } from "../../src/bidding/request.js";
 import { BiddingRouter } from "../../src/bidding/router.js";
 import type { SelectionPolicy } from "../../src/bidding/selection/interface.js";
 import { MemoryBiddingStore } from "../../src/bidding/store/memory.js";
-import { parseCsv, parseJsonl } from "../../src/bidding/training.js";
+import { parseCsv, parseJsonl, successOf } from "../../src/bidding/training.js";
 import { seededRng } from "../../src/util/rng.js";
 import { STRONG, WEAK, type GeneratedItem } from "./routing-tables.js";
 
@@ -233,9 +233,9 @@ export function tableFromFile(path: string): Table {
     const outcomes = modelIds.map((model, m): Outcome => {
       const row = entry.rows.get(model);
       if (row === undefined) throw new Error(`${path}: task ${id} has no row for model ${model}`);
-      const score = row.score === undefined || row.score === "" ? (bool(row.success) ? 1 : 0) : num(row.score, Number.NaN);
+      const score = row.score === undefined || row.score === "" ? successOf(row.success) : num(row.score, Number.NaN);
       const outcome = { score, cost: num(row.cost, Number.NaN), latencyMs: num(row.latency_ms, Number.NaN), completionTokens: num(row.output_tokens, 100) };
-      if (!(score >= 0 && score <= 1)) throw new Error(`${path}: task ${id}, model ${model}: score must be from 0 to 1 (or give success)`);
+      if (!(score >= 0 && score <= 1)) throw new Error(`${path}: task ${id}, model ${model}: score must be from 0 to 1 (or give success: 1/0 or true/false)`);
       if (!Number.isFinite(outcome.cost) || !Number.isFinite(outcome.latencyMs)) throw new Error(`${path}: task ${id}, model ${model}: cost and latency_ms must be numbers`);
       tokens[m]! += inputTokens + outcome.completionTokens;
       costs[m]! += outcome.cost;
@@ -257,8 +257,4 @@ function num(value: unknown, fallback: number): number {
   if (value === undefined || value === null || value === "") return fallback;
   const n = Number(value);
   return Number.isFinite(n) ? n : fallback;
-}
-
-function bool(value: unknown): boolean {
-  return value === true || value === 1 || value === "1" || value === "true";
 }
