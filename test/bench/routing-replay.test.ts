@@ -40,6 +40,14 @@ describe("the routing bench's two-model tables", () => {
     expect(() => tableFromFile(csv)).toThrow(/task t1, model weak: score must be from 0 to 1/);
   });
 
+  it("takes a table without latencies, every model as fast, and refuses a latency that is not a number", () => {
+    const csv = join(mkdtempSync(join(tmpdir(), "atomic-routing-table-")), "table.csv");
+    writeFileSync(csv, "task,model,score,cost\nt1,weak,0.5,1\nt1,strong,1,100\n");
+    expect(tableFromFile(csv).tasks[0]!.outcomes.map((o) => o.latencyMs)).toEqual([0, 0]);
+    writeFileSync(csv, "task,model,score,cost,latency_ms\nt1,weak,0.5,1,fast\nt1,strong,1,100,12\n");
+    expect(() => tableFromFile(csv)).toThrow(/task t1, model weak: cost must be a number, and latency_ms one where given/);
+  });
+
   it("leaves a table already weak-first as it is", () => {
     const generated = twoModelTable("exam-like", examTable(5, 60));
     expect(weakFirst(generated)).toBe(generated);

@@ -49,7 +49,7 @@
  *   score            0…1, how good this model's output was; or
  *   success          1/0 or true/false (score 1/0)
  *   cost             what running it cost, in any one unit shared by all rows
- *   latency_ms       how long it took
+ *   latency_ms       how long it took (optional: a table without it replays every model as equally fast)
  *   optional, per task (read from its first row):
  *   prompt           the request's text: the engine reads its content
  *   kind             a label for the context regret is measured in (default: task_type)
