@@ -2,8 +2,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { operatingPoint, tableFromFile, twoModelTable, weakFirst } from "./routing-replay.js";
-import { examTable } from "./routing-tables.js";
+import { HashedNgramFeaturizer } from "../../src/bidding/content/hashed.js";
+import { LogisticThompsonPolicy } from "../../src/bidding/selection/logistic.js";
+import { seededRng } from "../../src/util/rng.js";
+import { operatingPoint, replay, splitTable, tableFromFile, twoModelTable, weakFirst, withContent, type Table } from "./routing-replay.js";
+import { examTable, type GeneratedItem } from "./routing-tables.js";
 
 /** A two-model outcome table as a site would export it, its rows in the order given per task. */
 function writeTable(order: readonly ("weak" | "strong")[]): string {
@@ -53,5 +56,43 @@ describe("the routing bench's two-model tables", () => {
     expect(weakFirst(generated)).toBe(generated);
     const fromFile = tableFromFile(writeTable(["weak", "strong"]));
     expect(weakFirst(fromFile)).toBe(fromFile);
+  });
+
+  it("splits a table into a history and the rest, disjoint, each in the table's order", () => {
+    const table = twoModelTable("exam-like", examTable(5, 101));
+    const { history, rest } = splitTable(table, 0.5, 3);
+    expect(history.tasks.length).toBe(51);
+    expect(rest.tasks.length).toBe(50);
+    const position = new Map(table.tasks.map((task, i) => [task.id, i]));
+    for (const part of [history, rest]) {
+      const positions = part.tasks.map((task) => position.get(task.id)!);
+      expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    }
+    expect(new Set([...history.tasks, ...rest.tasks].map((task) => task.id)).size).toBe(101);
+  });
+
+  it("replays after teaching the history first: a kind of task the weak model always fails goes to the strong one from the start", async () => {
+    // Half the tasks are proofs the weak model always fails, half are lookups both always get right.
+    const items = Array.from({ length: 400 }, (_, i): GeneratedItem => {
+      const proof = i % 2 === 0;
+      return {
+        id: `t${i}`, kind: proof ? "proof" : "lookup", cues: "", p: [proof ? 0 : 1, 1],
+        prompt: proof ? `Prove that the sum of the first ${i} odd numbers is a perfect square.` : `What is the capital of country number ${i}?`,
+        success: [!proof, true], inputTokens: 16, outputTokens: [20, 20],
+      };
+    });
+    const featurizer = new HashedNgramFeaturizer();
+    const table = withContent(twoModelTable("proofs", items), featurizer);
+    const { history, rest } = splitTable(table, 0.5, 7);
+    const firstProofs = async (options: { history?: Table }): Promise<number> => {
+      const policy = new LogisticThompsonPolicy({ contentDimension: featurizer.dimension, rng: seededRng(11) });
+      const order = rest.tasks.map((_, i) => i);
+      const run = await replay(rest, order, policy, { qualityTarget: 0.95 }, featurizer, "engine", options);
+      const proofs = order.filter((t) => rest.tasks[t]!.kind === "proof").slice(0, 20);
+      return proofs.filter((t) => run.choices[t] === 1).length;
+    };
+    const taught = await firstProofs({ history });
+    expect(taught).toBeGreaterThanOrEqual(19);
+    expect(taught).toBeGreaterThan(await firstProofs({}));
   });
 });

@@ -9,7 +9,7 @@ import type { CriteriaInput } from "../../src/bidding/criteria.js";
 import { singleTaskPlan } from "../../src/bidding/decomposer.js";
 import { estimateTokens, featuresFromValues, TASK_TYPES, type TaskFeatures, type TaskType } from "../../src/bidding/features.js";
 import type { Candidate } from "../../src/bidding/request.js";
-import { BiddingRouter } from "../../src/bidding/router.js";
+import { BiddingRouter, type TrainingExample } from "../../src/bidding/router.js";
 import type { SelectionPolicy } from "../../src/bidding/selection/interface.js";
 import { MemoryBiddingStore } from "../../src/bidding/store/memory.js";
 import { parseCsv, parseJsonl, successOf } from "../../src/bidding/training.js";
@@ -121,6 +121,11 @@ export interface Run {
  */
 export interface ReplayOptions {
   fullFeedback?: boolean;
+  /**
+   * A site's history, learned before the first task is replayed as `atomic bidding train` teaches it: every
+   * model's outcome on every task of this table (see splitTable).
+   */
+  history?: Table;
   verdict?: "check" | "feedback";
   shadowRate?: number;
   /** Seeds the shadow draws. */
@@ -137,6 +142,7 @@ export async function replay(table: Table, order: readonly number[], policy: Sel
   const candidates: Candidate[] = table.models.map((m) => ({
     id: m.id, cost: m.cost, contextLength: 1_000_000, parallel: 1, strength: m.strength, state: "ready", inFlight: 0, queued: 0,
   }));
+  if (options.history !== undefined) await router.train(trainingExamples(options.history));
   const index = new Map(table.models.map((m, i) => [m.id, i]));
   const choices = new Int32Array(table.tasks.length);
   let explored = 0;
@@ -169,6 +175,30 @@ export async function replay(table: Table, order: readonly number[], policy: Sel
     }
   }
   return { label, choices, explored };
+}
+
+/** Every model's outcome on every task of a table, as training rows. */
+function trainingExamples(history: Table): TrainingExample[] {
+  return history.tasks.flatMap((task) => history.models.map((model, m) => {
+    const outcome = task.outcomes[m]!;
+    return {
+      request: { kind: "task" as const, text: task.prompt, ...(task.embedding ? { embedding: task.embedding } : {}) },
+      modelId: model.id,
+      score: outcome.score,
+      usage: { promptTokens: task.features.inputTokens, completionTokens: outcome.completionTokens, latencyMs: outcome.latencyMs },
+    };
+  }));
+}
+
+/**
+ * A table split in two at random (seeded): the first `share` of its tasks as a history to learn from before a
+ * replay, the rest to replay and measure on, each in the table's own order.
+ */
+export function splitTable(table: Table, share: number, seed: number): { history: Table; rest: Table } {
+  const order = shuffled(table.tasks.length, seed);
+  const cut = Math.round(share * order.length);
+  const part = (indices: number[]): Table => ({ ...table, tasks: indices.sort((a, b) => a - b).map((i) => table.tasks[i]!) });
+  return { history: part(order.slice(0, cut)), rest: part(order.slice(cut)) };
 }
 
 export function shuffled(n: number, seed: number): number[] {

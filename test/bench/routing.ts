@@ -41,6 +41,9 @@
  *          by a site's checks or raters is learned)
  *        --orders N   (default 1: the table's own order) the engine and LinUCB also replayed in N seeded orders of
  *          every table: mean and range of quality and cost after the warm-up (a small table's one order is noisy)
+ *        --history SHARE   (default 0) two-model tables: that share of the tasks, drawn at random, is a site's
+ *          history the engine is taught first (both models' outcomes, as `atomic bidding train` teaches a table); the
+ *          curves and every baseline are measured on the other tasks — an offline-trained router's protocol
  *
  * Table format, one row per (task, model) — CSV with a header row, or JSONL with one object per line:
  *   task             task id; a task's rows may come in any order, tasks replay in order of first appearance
@@ -85,7 +88,7 @@ import { LogisticThompsonPolicy } from "../../src/bidding/selection/logistic.js"
 import { MemoryBiddingStore } from "../../src/bidding/store/memory.js";
 import { seededRng, type Rng } from "../../src/util/rng.js";
 import { KnownProbabilitiesPolicy } from "./known-probabilities.js";
-import { operatingPoint, replay, shuffled, tableFromFile, twoModelTable, weakFirst, withContent, type ModelInfo, type Outcome, type Point, type Table, type Task } from "./routing-replay.js";
+import { operatingPoint, replay, shuffled, splitTable, tableFromFile, twoModelTable, weakFirst, withContent, type ModelInfo, type Outcome, type Point, type Table, type Task } from "./routing-replay.js";
 import { openTableEmbedder, type TableEmbedder } from "./routing-embeddings.js";
 import { examTable, mathTable } from "./routing-tables.js";
 import { percentile, round } from "./stats.js";
@@ -110,6 +113,7 @@ const { values: flags, positionals } = parseArgs({
     shadow: { type: "string", default: "1" },
     verdict: { type: "string", default: "check" },
     orders: { type: "string", default: "1" },
+    history: { type: "string", default: "0" },
     sections: { type: "string", default: "replay,curves,cpu" },
     /** Tuning only: the learner's and the featurizer's options as JSON (see selection/logistic.ts, content/hashed.ts). */
     learner: { type: "string", default: "{}" },
@@ -124,6 +128,8 @@ const SHUFFLES = Number(flags.shuffles);
 const SHADOW_RATE = Number(flags.shadow);
 if (flags.verdict !== "check" && flags.verdict !== "feedback") throw new Error(`--verdict takes check or feedback; got ${flags.verdict}`);
 const VERDICT = flags.verdict;
+const HISTORY_SHARE = Number(flags.history);
+if (!(HISTORY_SHARE >= 0 && HISTORY_SHARE < 1)) throw new Error(`--history takes a share of a table from 0 to below 1; got ${flags.history}`);
 const ORDERS = Number(flags.orders);
 if (!Number.isInteger(ORDERS) || ORDERS < 1) throw new Error(`--orders takes a whole number of at least 1; got ${flags.orders}`);
 const TASKS = Number(flags.tasks);
@@ -580,12 +586,13 @@ function cuesLearnedGap(table: Table): (task: Task) => number {
   return (task) => keys.get(task)!;
 }
 
-async function twoModelCurves(table: Table, seed: number, featurizer: ContentFeaturizer): Promise<void> {
+async function twoModelCurves(table: Table, seed: number, featurizer: ContentFeaturizer, history?: Table): Promise<void> {
   const levels = levelsOf(table);
   const n = table.tasks.length;
   const [weak, strong] = table.models;
   console.log(`\n   ${table.source}: ${n} tasks; always-weak (${weak!.id}) ${pct(levels.weak)}, always-strong (${strong!.id}) ${pct(levels.strong)}; ` +
-    `95 % of strong = ${pct(0.95 * levels.strong)}; ${SHUFFLES} shuffles`);
+    `95 % of strong = ${pct(0.95 * levels.strong)}; ${SHUFFLES} shuffles` +
+    (history === undefined ? "" : `; the engine first taught both models' outcomes on ${history.tasks.length} other tasks of the table (--history), every figure on the rest`));
   const engineCurves: Point[][] = [];
   const deciles: Array<Array<{ share: number; ratio: number }>> = [];
   const atTarget: Point[] = [];
@@ -594,7 +601,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
     const points: Point[] = [];
     for (const target of TARGETS) {
       const configured = engine(featurizer, seed * 100 + shuffle, { ...ENGINE_CRITERIA, qualityTarget: target });
-      const run = await replay(table, order, configured.policy(), configured.criteria, featurizer, "engine", { verdict: VERDICT });
+      const run = await replay(table, order, configured.policy(), configured.criteria, featurizer, "engine", { verdict: VERDICT, history });
       points.push(operatingPoint(table, run.choices));
       if (target === QUALITY_TARGET) {
         atTarget.push(points.at(-1)!);
@@ -608,7 +615,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   const full: Point[] = [];
   for (const target of TARGETS) {
     const configured = engine(featurizer, seed * 100 + 1, { ...ENGINE_CRITERIA, qualityTarget: target });
-    const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", { fullFeedback: true, verdict: VERDICT });
+    const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", { fullFeedback: true, verdict: VERDICT, history });
     full.push(operatingPoint(table, run.choices));
   }
   // With shadow runs (src/bidding/shadow.ts): the cheap model also answers a share of the strong-routed tasks.
@@ -616,7 +623,7 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   if (SHADOW_RATE > 0) {
     for (const target of TARGETS) {
       const configured = engine(featurizer, seed * 100 + 1, { ...ENGINE_CRITERIA, qualityTarget: target });
-      const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", { shadowRate: SHADOW_RATE, seed: seed * 100 + 1, verdict: VERDICT });
+      const run = await replay(table, fullOrder, configured.policy(), configured.criteria, featurizer, "engine", { shadowRate: SHADOW_RATE, seed: seed * 100 + 1, verdict: VERDICT, history });
       shadowed.push(operatingPoint(table, run.choices));
     }
   }
@@ -914,7 +921,14 @@ async function main(): Promise<void> {
   const twoModel = SECTIONS.includes("curves") ? tables.filter((t) => t.table.models.length === 2) : [];
   if (twoModel.length > 0) {
     console.log("\n3. two-model tables: strong-call share needed (engine learning online from empty; mean, range and spread over shuffles)");
-    for (const { seed, table } of twoModel) await twoModelCurves(withContent(weakFirst(table), featurizer), seed, featurizer);
+    for (const { seed, table } of twoModel) {
+      const prepared = withContent(weakFirst(table), featurizer);
+      if (HISTORY_SHARE === 0) await twoModelCurves(prepared, seed, featurizer);
+      else {
+        const { history, rest } = splitTable(prepared, HISTORY_SHARE, seed * 7_919 + 3);
+        await twoModelCurves(rest, seed, featurizer, history);
+      }
+    }
   }
 
   if (!SECTIONS.includes("cpu")) return;

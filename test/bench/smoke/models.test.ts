@@ -18,6 +18,16 @@ describe("model, routing and adaptation benchmarks in smoke mode", { timeout: SM
       [table, "--features", "embedding", "--family", inject("familyManifest"), "--shuffles", "1", "--shadow", "0", "--sections", "replay,curves", "--out", dir]);
   });
 
+  it("bench:routing on a site's CSV table (strong model's rows first, pandas' True/False) with half of it as history", () => {
+    const dir = mkdtempSync(join(tmpdir(), "atomic-routing-history-smoke-"));
+    const table = join(dir, "exam.csv");
+    const quoted = (text: string) => `"${text.replaceAll('"', '""')}"`;
+    writeFileSync(table, ["task,model,success,cost,prompt", ...examTable(9, 200).flatMap((item) => [1, 0].map((i) =>
+      [item.id, i === 0 ? "weak" : "strong", item.success[i] ? "True" : "False", i === 0 ? 1 : 100, quoted(item.prompt)].join(",")))].join("\n"));
+    return smoke("test/bench/routing.ts", { BENCH_SMOKE: "1" }, [/always-weak \(weak\) .*always-strong \(strong\)/, /first taught both models' outcomes on 100 other tasks/, /strong-call share needed/],
+      [table, "--history", "0.5", "--shuffles", "1", "--shadow", "0", "--sections", "curves", "--out", dir]);
+  });
+
   it("bench:models: compute-seconds per token of every model", () =>
     smoke("test/bench/models.ts", { BENCH_SMOKE: "1" }, [/compute-seconds per 1,000 tokens/, /atomic-test-random/]));
 
