@@ -20,10 +20,10 @@
  *   two-model tables: the quality/strong-share curve of the engine (the quality target swept), of the length rule
  *     ("the longest prompts go to the strong model", its threshold swept), random (its probability swept) and the
  *     oracle, and of the engine's own rule fed the generated table's true probabilities (what the quality target and
- *     its calibration cost apart from learning); CPT(50 %) and CPT(80 %) — the share of strong calls needed to close that much of the quality gap
- *     between weak and strong — and the strong share needed for 95 % of the strong model's quality, each with its
- *     spread over the shuffles; the least margin by which the engine beats the length rule and random at every
- *     point of its curve; and the engine's learning curve per decile of the stream.
+ *     its calibration cost apart from learning); CPT(50 %) and CPT(80 %) — the share of strong calls needed to close
+ *     that much of the quality gap between weak and strong — and the strong share needed for 95 % of the strong
+ *     model's quality, each with its spread over the shuffles; the least margin by which the engine beats the length
+ *     rule and random at every point of its curve; and the engine's learning curve per decile of the stream.
  *   CPU: content features of a 2 KB prompt; bid + select among 10 candidates with content features (median, p99).
  * Targets (issue 14): strong calls for 95 % of strong quality ≤ 50 % (exam), ≤ 60 % (math), spread over 5 shuffles
  * ≤ 5 points, above the length rule and random everywhere; synthetic ≥ 95 % quality at ≤ 40 % cost; bid + select
@@ -631,8 +631,8 @@ async function twoModelCurves(table: Table, seed: number, featurizer: ContentFea
   const random = randomCurve(levels);
   const oracle = rankCurve(table, (task) => task.outcomes[1]!.score - task.outcomes[0]!.score, realised);
   const ideal = table.tasks[0]?.truth === undefined ? null : rankCurve(table, (task) => task.truth![1]! - task.truth![0]!, realised);
-  // The same truths chosen by through the engine's own rule, in the first shuffle's order: what the quality target
-  // and its online calibration cost before anything is learned.
+  // The engine's own rule choosing by those true probabilities, in the first shuffle's order: what the quality
+  // target and its online calibration cost when nothing has to be learned.
   const idealByRule: Point[] = [];
   if (ideal !== null) {
     for (const target of TARGETS) {
@@ -920,7 +920,7 @@ async function main(): Promise<void> {
 
   const twoModel = SECTIONS.includes("curves") ? tables.filter((t) => t.table.models.length === 2) : [];
   if (twoModel.length > 0) {
-    console.log("\n3. two-model tables: strong-call share needed (engine learning online from empty; mean, range and spread over shuffles)");
+    console.log(`\n3. two-model tables: strong-call share needed (engine learning online from ${HISTORY_SHARE === 0 ? "empty" : "the history it was taught first"}; mean, range and spread over shuffles)`);
     for (const { seed, table } of twoModel) {
       const prepared = withContent(weakFirst(table), featurizer);
       if (HISTORY_SHARE === 0) await twoModelCurves(prepared, seed, featurizer);
