@@ -9,7 +9,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Tracing } from "../observability/tracing/interface.js";
 import type { PipelineDeps } from "../pipeline/generate.js";
 import type { ExecutionStore } from "../store/interface.js";
-import { createControlActivities, createGatewayActivities, createInferenceActivities, placeModels, type GatewayActivityDeps } from "./activities/index.js";
+import { createControlActivities, createGatewayActivities, createInferenceActivities, DEFAULT_CANCEL_CHECK_MS, placeModels, type GatewayActivityDeps } from "./activities/index.js";
 import { CachedHostDirectory, TemporalHostDirectory } from "./directory.js";
 import { CONTROL_TASK_QUEUE, GATEWAY_TASK_QUEUE, HOST_ID_PATTERN, inferenceTaskQueue } from "./names.js";
 import { ensureTemporalRuntime } from "./runtime.js";
@@ -72,6 +72,12 @@ export interface AtomicWorkerOptions {
   directoryMaxAgeMs?: number;
   /** How long in-flight activities get to finish on shutdown before they are cancelled. */
   shutdownGraceMs?: number;
+  /**
+   * How soon a running inference hears that its task was cancelled, and stops: it heartbeats this often, and the
+   * worker sends heartbeats no less often. Each heartbeat is a write on the Temporal server; an inference shorter
+   * than this sends none. Default DEFAULT_CANCEL_CHECK_MS (activities/inference.ts).
+   */
+  cancelCheckMs?: number;
   /**
    * How long a workflow task waits for this worker's cache (its sticky queue) before any worker takes it: what a
    * killed worker costs each of its cached workflows. Temporal's default, 10 s, when absent.
@@ -144,8 +150,9 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
   const identity = `${options.hostId}@${hostname()}/${process.pid}`;
   const workers: Worker[] = [];
   const taskQueues: RunningAtomicWorker["taskQueues"] = {};
+  const cancelCheckMs = options.cancelCheckMs ?? DEFAULT_CANCEL_CHECK_MS;
   const inference = options.inference
-    ? { taskQueue: inferenceTaskQueue(options.hostId), activities: createInferenceActivities({ pipeline: options.inference.pipeline, hostId: options.hostId, logger: log }) }
+    ? { taskQueue: inferenceTaskQueue(options.hostId), activities: createInferenceActivities({ pipeline: options.inference.pipeline, hostId: options.hostId, logger: log, cancelCheckMs }) }
     : undefined;
   const cachedDirectory = new CachedHostDirectory(directory, options.directoryMaxAgeMs ?? 2_000);
   try {
@@ -188,6 +195,8 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
         interceptors: { activity: tracing.activity },
         // Enough to keep every sequence busy with a short local queue; the engine's admission does the rest.
         maxConcurrentActivityTaskExecutions: options.inference.maxConcurrent ?? Math.max(1, parallel * 2),
+        // Left to itself the worker holds heartbeats back to 80 % of the heartbeat timeout (24 s of the default 30).
+        maxHeartbeatThrottleInterval: cancelCheckMs,
         shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
       }));
       taskQueues.inference = taskQueue;

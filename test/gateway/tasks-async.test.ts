@@ -7,9 +7,11 @@ import { Client, Connection } from "@temporalio/client";
 import { compactVerify, importJWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents } from "../support/audit-events.js";
+import { queryOnce } from "../support/database.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 import { sharedTemporal } from "../support/temporal.js";
+import { until } from "../support/until.js";
 import { EncryptionCodec, ENCRYPTED_ENCODING } from "../../src/orchestration/payload-codec.js";
 
 /** A webhook receiver on loopback: what it was sent, and what it answers. */
@@ -125,12 +127,21 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     expect(reads.map((event) => event.request?.endpoint)).toEqual(["GET /v1/tasks/:id", "GET /v1/tasks/:id/events"]);
   });
 
-  it("cancels a task, and a second cancel is refused because it has ended", async () => {
+  it("cancels a task, stopping its running inferences, and a second cancel is refused because it has ended", async () => {
     const { id } = (await (await gw.post("/v1/tasks", { input: ITEMS, mode: "async", max_tokens: 2000 })).json()) as Task;
     const cancelled = await gw.fetch(`/v1/tasks/${id}/cancel`, { method: "POST" });
     expect(cancelled.status).toBe(202);
     const task = await finished(id);
     expect(task.status).toBe("cancelled");
+    // The inferences hear of it too and stop, recorded as aborted, rather than running on to 2,000 tokens nobody
+    // waits for (they did, when a heartbeat, which carries the cancellation, came only every 10 s).
+    const hosts = ["small", "large"].map((model) => gw.gateway.engine.host(model));
+    const recorded = () => queryOnce<{ status: string; error_code: string | null; completion_tokens: number }>(gw.databaseUrl,
+      "SELECT status, error_code, completion_tokens FROM executions WHERE input::jsonb->>'task' = $1", [id]);
+    await until(async () => hosts.every((host) => host.status().inFlight === 0 && host.status().queued === 0) && (await recorded()).length > 0);
+    const executions = await recorded();
+    expect(executions.length).toBeGreaterThan(0);
+    for (const execution of executions) expect(execution).toMatchObject({ status: "failed", error_code: "request_aborted" });
     const again = await gw.fetch(`/v1/tasks/${id}/cancel`, { method: "POST" });
     expect(again.status).toBe(409);
     expect((await again.json()).error.code).toBe("task_not_running");

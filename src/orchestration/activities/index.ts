@@ -4,4 +4,4 @@
  */
 export { createControlActivities, placeModels, validateMicrotaskResults, type ControlActivityDeps, type HostDirectoryReader } from "./control.js";
 export { createGatewayActivities, WEBHOOK_SIGNATURE_TYPE, type GatewayActivityDeps, type WebhookSignaturePayload } from "./gateway.js";
-export { createInferenceActivities, attemptExecutionId, type InferenceActivityDeps } from "./inference.js";
+export { createInferenceActivities, attemptExecutionId, DEFAULT_CANCEL_CHECK_MS, type InferenceActivityDeps } from "./inference.js";

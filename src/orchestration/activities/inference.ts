@@ -12,7 +12,20 @@ export interface InferenceActivityDeps {
   pipeline: PipelineDeps;
   hostId: string;
   logger: Logger;
+  /**
+   * How often a running inference heartbeats, and so how soon it hears that its task was cancelled: Temporal
+   * delivers a cancellation only in the answer to a heartbeat. The worker must not throttle heartbeats to longer
+   * (AtomicWorkerOptions.cancelCheckMs sets both). Default DEFAULT_CANCEL_CHECK_MS.
+   */
+  cancelCheckMs?: number;
 }
+
+/**
+ * Heartbeats are writes on the Temporal server, one per second per running inference at this default; an
+ * inference shorter than a second sends none, and a cancelled one stops within about a second instead of running
+ * on to its end (2,000 tokens of a model nobody waits for any more).
+ */
+export const DEFAULT_CANCEL_CHECK_MS = 1_000;
 
 /**
  * Failures worth another try on the same host: the model is loading, restarting or busy, or its host died under
@@ -99,10 +112,12 @@ export function createInferenceActivities(deps: InferenceActivityDeps): Inferenc
       const executionId = idOf(info.attempt);
       const input = resolveMicrotaskInput(request.microtask, request.predecessors);
       const options = request.microtask.options ?? {};
-      // Heartbeats tell Temporal this worker is alive; a killed worker stops them and the try is repeated elsewhere.
-      // The heartbeat timeout counts from the start, so the first is due a third of it in, not at once: a short
-      // inference sends none (each is a write on the server).
-      const every = info.heartbeatTimeoutMs ? Math.max(100, Math.floor(info.heartbeatTimeoutMs / 3)) : undefined;
+      // Heartbeats tell Temporal this worker is alive (a killed worker stops them and the try is repeated
+      // elsewhere), and their answers carry the task's cancellation. The first is due one interval in, not at once:
+      // a short inference sends none (each is a write on the server).
+      const every = info.heartbeatTimeoutMs
+        ? Math.max(100, Math.min(deps.cancelCheckMs ?? DEFAULT_CANCEL_CHECK_MS, Math.floor(info.heartbeatTimeoutMs / 3)))
+        : undefined;
       const timer = every === undefined ? undefined : setInterval(() => context.heartbeat(), every);
       try {
         const outcome = await runGeneration(request.taskLearns ? untracked(deps.pipeline) : deps.pipeline, {
