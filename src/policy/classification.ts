@@ -14,3 +14,8 @@ export function isClassification(value: unknown): value is Classification {
 export function classificationLevel(value: Classification): number {
   return CLASSIFICATIONS.indexOf(value);
 }
+
+/** The more sensitive of two levels. */
+export function higherClassification(a: Classification, b: Classification): Classification {
+  return classificationLevel(a) >= classificationLevel(b) ? a : b;
+}

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { NAME_PATTERN } from "../identity/principal.js";
-import { CLASSIFICATIONS, classificationLevel, type Classification } from "./classification.js";
+import { CLASSIFICATIONS, classificationLevel, higherClassification, type Classification } from "./classification.js";
 
 /**
  * policies/entities.json: the facts policies reason about that are not in the request — each model's clearance,
@@ -53,7 +53,7 @@ export function modelAttributes(data: PolicyData, modelId: string): ModelAttribu
 
 /** The classification of a tenant's requests whose caller names none: its default or the site's, at least its floor. */
 export function tenantClassification(data: PolicyData, tenant: string): Classification {
-  return higherOf(data.tenants[tenant]?.defaultClassification ?? data.defaults.tenantClassification, tenantFloor(data, tenant));
+  return higherClassification(data.tenants[tenant]?.defaultClassification ?? data.defaults.tenantClassification, tenantFloor(data, tenant));
 }
 
 /**
@@ -64,7 +64,7 @@ export function tenantClassification(data: PolicyData, tenant: string): Classifi
  * event record, and a request the raised level rules out is refused by the policy like any other.
  */
 export function requestClassification(data: PolicyData, tenant: string, declared: Classification | undefined): Classification {
-  return declared === undefined ? tenantClassification(data, tenant) : higherOf(declared, tenantFloor(data, tenant));
+  return declared === undefined ? tenantClassification(data, tenant) : higherClassification(declared, tenantFloor(data, tenant));
 }
 
 function tenantFloor(data: PolicyData, tenant: string): Classification {
@@ -73,8 +73,4 @@ function tenantFloor(data: PolicyData, tenant: string): Classification {
 
 function atLeast(level: Classification, floor: Classification): boolean {
   return classificationLevel(level) >= classificationLevel(floor);
-}
-
-function higherOf(level: Classification, floor: Classification): Classification {
-  return atLeast(level, floor) ? level : floor;
 }

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents } from "../support/audit-events.js";
+import { executionCount } from "../support/executions.js";
 import { policyDirWith } from "../support/policies.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
@@ -69,6 +70,22 @@ describe("the data-isolation policy decides every model choice", () => {
     const otherTenant = await chat(ward8, "ward-only", "hello", "confidential");
     expect(otherTenant.status).toBe(403);
     expect((await otherTenant.json()).error.code).toBe("policy_denied");
+  });
+
+  it("handles a response that continues another at least at the classification of the one it continues", async () => {
+    const first = await gw.post("/v1/responses", { model: "vault", input: "the secret note", max_output_tokens: 2 }, headers(ward7, "secret"));
+    expect(first.status).toBe(200);
+    const { id } = await first.json();
+    const executions = await executionCount(gw.databaseUrl);
+    // Asked at ward-7's default (internal), it still carries a secret conversation: not for a model cleared for internal.
+    const refused = await gw.post("/v1/responses", { model: "open", previous_response_id: id, input: "go on", max_output_tokens: 2 }, headers(ward7));
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error).toMatchObject({ code: "policy_denied", message: expect.stringContaining("classified secret") });
+    expect(await executionCount(gw.databaseUrl)).toBe(executions);
+    const continued = await gw.post("/v1/responses", { model: "auto", previous_response_id: id, input: "go on", max_output_tokens: 2 }, headers(ward7, "internal"));
+    expect(continued.status).toBe(200);
+    const stored = await (await gw.fetch(`/v1/executions/${(await continued.json()).id.slice("resp_".length)}`, { headers: headers(ward7) })).json();
+    expect(stored).toMatchObject({ model: "vault", parameters: { policy: { classification: "secret" } } });
   });
 
   it("applies a tenant's default classification when the caller names none, and refuses an unknown level", async () => {

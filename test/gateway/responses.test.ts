@@ -99,6 +99,8 @@ describe("text", () => {
     expect(stored.input).toEqual({
       kind: "chat",
       messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hello" }],
+      // The first turn is the instructions: a response that continues this one leaves them out.
+      instructions: true,
       metadata: { ticket: "T-1", contact: "[EMAIL_1]" },
     });
     expect(stored.parameters.user).toBe("nurse [EMAIL_1]");
@@ -297,7 +299,7 @@ describe("streaming", () => {
 describe("refusals: a JSON error with a stable code naming the parameter, and nothing stored", () => {
   const call = { type: "function_call", call_id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' };
   const cases: Array<{ name: string; body: Record<string, unknown>; code: string; param: string }> = [
-    { name: "previous_response_id", body: { previous_response_id: "resp_1" }, code: "previous_response_id_unsupported", param: "previous_response_id" },
+    { name: "previous_response_id naming no response", body: { previous_response_id: "resp_1" }, code: "previous_response_not_found", param: "previous_response_id" },
     { name: "store: false", body: { store: false }, code: "store_unsupported", param: "store" },
     { name: "include asking for output Atomic does not have", body: { include: ["reasoning.encrypted_content"] }, code: "invalid_parameter", param: "include[0]" },
     { name: "top_logprobs without their include", body: { top_logprobs: 2 }, code: "top_logprobs_without_logprobs", param: "top_logprobs" },
@@ -333,6 +335,71 @@ describe("refusals: a JSON error with a stable code naming the parameter, and no
     expect(refused.status).toBe(403);
     expect((await refused.json()).error.code).toBe("insufficient_scope");
     await expect(client.responses.create({ model: "nope", input: "x" })).rejects.toMatchObject({ status: 404, code: "model_not_found" });
-    await expect(client.responses.create({ model: "tiny", input: "x", previous_response_id: "resp_1" })).rejects.toMatchObject({ status: 400, code: "previous_response_id_unsupported" });
+  });
+});
+
+describe("previous_response_id", () => {
+  it("continues the response it names: its turns and answer without its instructions, then the new ones, in a chain", async () => {
+    const first = await client.responses.create({ model: "tiny", instructions: "Answer in French.", input: "Hello", max_output_tokens: 6, temperature: 0 });
+    const firstAnswer = (await executionOf(first)).output;
+    const second = await client.responses.create({ model: "tiny", instructions: "Be brief.", previous_response_id: first.id, input: "And again?", max_output_tokens: 6, temperature: 0 });
+    expect(second.previous_response_id).toBe(first.id);
+    const stored = await executionOf(second);
+    expect(stored.input).toMatchObject({ previousResponseId: first.id, instructions: true });
+    expect(stored.input.messages).toEqual([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "Hello" },
+      { role: "assistant", content: firstAnswer },
+      { role: "user", content: "And again?" },
+    ]);
+    // Each record holds its whole conversation, so a chain needs only the last id.
+    const third = await client.responses.create({ model: "tiny", previous_response_id: second.id, input: [{ role: "user", content: "Once more." }], max_output_tokens: 4, temperature: 0 });
+    const thirdStored = await executionOf(third);
+    expect(thirdStored.input).toMatchObject({ previousResponseId: second.id, instructions: false });
+    expect(thirdStored.input.messages).toEqual([...stored.input.messages.slice(1), { role: "assistant", content: (await executionOf(second)).output }, { role: "user", content: "Once more." }]);
+    // The model read it all: the same input alone makes a shorter prompt.
+    const alone = await client.responses.create({ model: "tiny", input: [{ role: "user", content: "Once more." }], max_output_tokens: 4, temperature: 0 });
+    expect(third.usage!.input_tokens).toBeGreaterThan(alone.usage!.input_tokens + 5);
+  });
+
+  it("takes the outputs of the calls the previous response made, and refuses input that leaves them unanswered", async () => {
+    const first = await client.responses.create({ model: "tiny", input: ask, tools: [weather], tool_choice: "required", parallel_tool_calls: false, temperature: 0, max_output_tokens: 100 });
+    const [call] = first.output;
+    if (call?.type !== "function_call") throw new Error(`a ${call?.type} item`);
+    const answer = await client.responses.create({
+      model: "tiny", previous_response_id: first.id, input: [{ type: "function_call_output", call_id: call.call_id, output: "18 degrees, sunny" }],
+      tools: [weather], tool_choice: "none", temperature: 0, max_output_tokens: 8,
+    });
+    expect(answer.output[0]!.type).toBe("message");
+    expect((await executionOf(answer)).input.messages).toEqual([
+      { role: "user", content: ask },
+      { role: "assistant", content: "", toolCalls: [{ id: call.call_id, name: "get_weather", arguments: call.arguments }] },
+      { role: "tool", content: "18 degrees, sunny", toolCallId: call.call_id },
+    ]);
+    const count = await executionCount(gw.databaseUrl);
+    await expect(client.responses.create({ model: "tiny", previous_response_id: first.id, input: "never mind", tools: [weather] }))
+      .rejects.toMatchObject({ status: 400, code: "tool_result_missing", param: "previous_response_id" });
+    await expect(client.responses.create({ model: "tiny", previous_response_id: first.id, input: [{ type: "function_call_output", call_id: `call_${"x".repeat(24)}`, output: "?" }], tools: [weather] }))
+      .rejects.toMatchObject({ status: 400, code: "tool_call_id_unknown" });
+    // A call is answered once: its output again, after the answer that took it, waits for no call.
+    await expect(client.responses.create({ model: "tiny", previous_response_id: answer.id, input: [{ type: "function_call_output", call_id: call.call_id, output: "again" }], tools: [weather] }))
+      .rejects.toMatchObject({ status: 400, code: "tool_call_id_unknown" });
+    expect(await executionCount(gw.databaseUrl)).toBe(count);
+  });
+
+  it("refuses what it cannot continue — unknown, another tenant's, not a response, erased — and records nothing", async () => {
+    const mine = await client.responses.create({ model: "tiny", input: "Hi", max_output_tokens: 2 });
+    const chat = await client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "Hi" }], max_tokens: 2 });
+    const other = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: await gw.issueKey("other", ["infer"]), maxRetries: 0 });
+    const count = await executionCount(gw.databaseUrl);
+    for (const id of ["resp_1", `resp_${crypto.randomUUID()}`, `resp_${chat.id.slice("chatcmpl-".length)}`]) {
+      await expect(client.responses.create({ model: "tiny", previous_response_id: id, input: "x" }), id).rejects.toMatchObject({ status: 400, code: "previous_response_not_found", param: "previous_response_id" });
+    }
+    await expect(other.responses.create({ model: "tiny", previous_response_id: mine.id, input: "x" })).rejects.toMatchObject({ status: 400, code: "previous_response_not_found" });
+    expect(await executionCount(gw.databaseUrl)).toBe(count);
+    const erased = await gw.post("/v1/admin/erasure", { execution_id: mine.id.slice("resp_".length) });
+    expect(erased.status).toBe(200);
+    await expect(client.responses.create({ model: "tiny", previous_response_id: mine.id, input: "x" })).rejects.toMatchObject({ status: 400, code: "previous_response_erased" });
+    expect(await executionCount(gw.databaseUrl)).toBe(count);
   });
 });

@@ -46,7 +46,7 @@ function responseObject(head: ResponseHead, state: ResponseState) {
     model: state.model,
     output: state.output,
     parallel_tool_calls: body.parallel_tool_calls ?? true,
-    previous_response_id: null,
+    previous_response_id: body.previous_response_id ?? null,
     store: true,
     temperature: body.temperature ?? null,
     text: { format: body.text?.format ?? { type: "text" as const } },

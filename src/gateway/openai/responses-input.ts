@@ -2,27 +2,32 @@ import type { ChatTurn, ToolCallTurn } from "../../pipeline/request-input.js";
 import type { AnswerSpec } from "../../pipeline/structured.js";
 import { invalidRequest } from "../errors.js";
 import { offeredTools, refuseToolFieldsWithoutTools, toolDefinition, type RequestTools } from "./chat-request.js";
+import type { ResponseHistory } from "./responses-history.js";
 import type { ResponsesRequest } from "./responses-request.js";
 
 /**
- * A Responses request's conversation as the turns chat has: `instructions` first (a system turn), then the input
- * items in order. The function calls of one answer are one assistant turn (with the text of an assistant message
- * right before them), each function_call_output a tool turn. OpenAI's rules for calls are checked as the chat route
- * checks them, and refused (400) before anything runs: every call is answered by an output naming its call_id
- * before the next message or call, and an output answers a call that is still open.
+ * A Responses request's conversation as the turns chat has: `instructions` first (a system turn), then the turns of
+ * the response it continues (`previous_response_id`: src/gateway/openai/responses-history.ts), then the input items
+ * in order. The function calls of one answer are one assistant turn (with the text of an assistant message right
+ * before them), each function_call_output a tool turn. OpenAI's rules for calls are checked as the chat route checks
+ * them, and refused (400) before anything runs: every call, the previous response's included, is answered by an
+ * output naming its call_id before the next message or call, and an output answers a call that is still open.
  */
-export function responsesTurns(body: Pick<ResponsesRequest, "instructions" | "input">): ChatTurn[] {
-  const turns: ChatTurn[] = body.instructions == null ? [] : [{ role: "system", content: body.instructions }];
-  if (typeof body.input === "string") return [...turns, { role: "user", content: body.input }];
-  // Open calls, by call_id, with the position of their item.
-  const open = new Map<string, number>();
-  const seen = new Set<string>();
+export function responsesTurns(body: Pick<ResponsesRequest, "instructions" | "input">, history?: ResponseHistory): ChatTurn[] {
+  const turns: ChatTurn[] = [...(body.instructions == null ? [] : [{ role: "system" as const, content: body.instructions }]), ...(history?.turns ?? [])];
+  // Open calls, by call_id, with where they were made: an input item's position, or the previous response.
+  const open = new Map<string, string>(history?.openCalls.map((id) => [id, "previous_response_id"]));
+  const seen = new Set<string>(history?.turns.flatMap((turn) => turn.toolCalls?.map((call) => call.id) ?? []));
   const unanswered = () => {
     const [first] = open.values();
     return invalidRequest("tool_result_missing",
-      `input[${first}]: no function_call_output answers the call(s) ${[...open.keys()].map((id) => JSON.stringify(id)).join(", ")}; each call needs one before the next message or call`,
-      `input[${first}]`);
+      `${first}: no function_call_output answers the call(s) ${[...open.keys()].map((id) => JSON.stringify(id)).join(", ")}; each call needs one before the next message or call`,
+      first);
   };
+  if (typeof body.input === "string") {
+    if (open.size > 0) throw unanswered();
+    return [...turns, { role: "user", content: body.input }];
+  }
   body.input.forEach((item, index) => {
     const last = turns.at(-1);
     if (item.type === "function_call_output") {
@@ -37,7 +42,7 @@ export function responsesTurns(body: Pick<ResponsesRequest, "instructions" | "in
     if (item.type === "function_call") {
       if (seen.has(item.call_id)) throw invalidRequest("tool_call_id_duplicate", `input[${index}].call_id: ${JSON.stringify(item.call_id)} is used twice`, `input[${index}].call_id`);
       seen.add(item.call_id);
-      open.set(item.call_id, index);
+      open.set(item.call_id, `input[${index}]`);
       const call: ToolCallTurn = { id: item.call_id, name: item.name, arguments: item.arguments };
       if (last?.role === "assistant") last.toolCalls = [...(last.toolCalls ?? []), call];
       else turns.push({ role: "assistant", content: "", toolCalls: [call] });

@@ -115,7 +115,7 @@ export const ResponsesRequestSchema = z.strictObject({
     .describe(`Extra output data: Atomic has one, \`${RESPONSES_LOGPROBS}\` (each token's log-probability); an empty list or null asks for none; any other entry is refused (400 \`invalid_parameter\`).`),
   top_logprobs: z.number().int().min(0).max(MAX_TOP_LOGPROBS).nullable().optional(),
   previous_response_id: z.string().max(256).nullable().optional()
-    .describe("Not supported: anything but null is refused (400 `previous_response_id_unsupported`); send the conversation in `input`."),
+    .describe("Continues that response of the caller's tenant: its turns and answer as its record holds them (PII as placeholders; its `instructions` not carried over), then `input`, which must answer its function calls. Handled at least at its data classification. 400 `previous_response_not_found`, `previous_response_erased`, `previous_response_failed` or `previous_response_unsupported` (recorded before responses could be continued)."),
   // Kept (redacted) with the execution's input, and echoed in the response.
   metadata: z.record(z.string().max(64), z.string().max(512))
     .refine((metadata) => Object.keys(metadata).length <= MAX_METADATA_KEYS, `at most ${MAX_METADATA_KEYS} keys`)

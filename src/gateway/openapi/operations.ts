@@ -154,7 +154,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "POST /v1/responses": {
     operationId: "createResponse",
     summary: "Response (OpenAI's Responses API)",
-    description: "The same generation as chat: `input` as text or items (messages, `function_call`, `function_call_output`), `instructions`, `text.format` `json_schema` and `json_object` under a grammar, function `tools`. Non-streaming, or the Responses event stream (`stream: true`). Stateless: each request carries its conversation (`previous_response_id` is refused), and every execution is stored (`store: false` is refused). Parameters Atomic does not implement are refused by name.",
+    description: "The same generation as chat: `input` as text or items (messages, `function_call`, `function_call_output`), `instructions`, `text.format` `json_schema` and `json_object` under a grammar, function `tools`. Non-streaming, or the Responses event stream (`stream: true`). A request carries its conversation, or continues a stored response's with `previous_response_id` (read from that execution's record), and every execution is stored (`store: false` is refused). Parameters Atomic does not implement are refused by name.",
     tag: "OpenAI-compatible",
     body: ResponsesRequest,
     answers: { 200: { description: "the response, or its stream of events", json: ResponseObject, events: ResponseStreamEvent, headers: GENERATED } },

@@ -1,5 +1,7 @@
 import type { Hono } from "hono";
 import { runGeneration, type GenerationRequest } from "../../pipeline/generate.js";
+import type { PolicySubject } from "../../pipeline/policy-gate.js";
+import { higherClassification } from "../../policy/classification.js";
 import { uuidv7 } from "../../util/uuidv7.js";
 import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
@@ -9,6 +11,7 @@ import { requireTokenBudget } from "../middleware/quotas/index.js";
 import { logprobsParam, RESPONSES_LOGPROBS } from "../openai/logprobs.js";
 import { adaptationOptions } from "../openai/requests.js";
 import { finishedResponse, ResponseEvents, type ResponseHead } from "../openai/responses-answer.js";
+import { responseHistory, type RecordedConversation, type ResponseHistory } from "../openai/responses-history.js";
 import { responsesTools, responsesTurns } from "../openai/responses-input.js";
 import { ResponsesRequestSchema, type ResponsesRequest } from "../openai/responses-request.js";
 import { policySubjectOf } from "../policy-subject.js";
@@ -17,18 +20,20 @@ import { streamRoutedGeneration } from "../sse.js";
 import { readBody } from "../validation.js";
 
 /**
- * POST /v1/responses — OpenAI's Responses API on the chat generation: the input items become chat turns, the tools
- * and `text.format` the same grammar-held output, one execution per response (its id is the response's). Whole, or
- * as the Responses event stream.
+ * POST /v1/responses — OpenAI's Responses API on the chat generation: the input items become chat turns (after those
+ * of the response `previous_response_id` names, read from its record), the tools and `text.format` the same
+ * grammar-held output, one execution per response (its id is the response's). Whole, or as the Responses event stream.
  */
 export function registerResponses(app: Hono, deps: GatewayDeps): void {
   app.post("/v1/responses", requireScope("infer"), requireTokenBudget(deps.quotas), async (c) => {
     const body = await readBody(c, ResponsesRequestSchema);
-    refuseStateful(body);
+    refuseUnstored(body);
     if (body.max_output_tokens != null && body.max_output_tokens > deps.limits.maxTokensLimit) {
       throw invalidRequest("max_tokens_too_large", `max_output_tokens may be at most ${deps.limits.maxTokensLimit}`, "max_output_tokens");
     }
-    const messages = responsesTurns(body);
+    const actor = actorOf(c);
+    const history = body.previous_response_id == null ? undefined : await responseHistory(deps.executions, actor.tenant, body.previous_response_id);
+    const messages = responsesTurns(body, history);
     const { structured, recorded } = responsesTools(body);
     const logprobs = logprobsParam(body.include?.includes(RESPONSES_LOGPROBS) ?? false, body.top_logprobs, (body.tools?.length ?? 0) > 0, { wanted: "include", top: "top_logprobs" });
     const executionId = uuidv7();
@@ -37,12 +42,16 @@ export function registerResponses(app: Hono, deps: GatewayDeps): void {
     const request: GenerationRequest = {
       executionId,
       requestId: c.get("requestId"),
-      actor: actorOf(c),
-      policy: policySubjectOf(c),
+      actor,
+      policy: continuing(policySubjectOf(c), history),
       endpoint: "responses",
       model: body.model,
       input: { kind: "chat", messages },
-      recordedInput: { kind: "chat", messages, ...recorded, ...(body.metadata == null ? {} : { metadata: body.metadata }) },
+      recordedInput: {
+        ...({ kind: "chat", messages, instructions: body.instructions != null, ...(history ? { previousResponseId: history.responseId } : {}) } satisfies RecordedConversation),
+        ...recorded,
+        ...(body.metadata == null ? {} : { metadata: body.metadata }),
+      },
       options: {
         maxTokens: body.max_output_tokens ?? undefined,
         temperature: body.temperature ?? undefined,
@@ -73,13 +82,16 @@ export function registerResponses(app: Hono, deps: GatewayDeps): void {
 }
 
 /**
- * The Responses API's server-side state, which Atomic does not keep in that form: each request carries its whole
- * conversation, and every execution is stored (its record and audit event), so `store: false` cannot be honoured.
+ * A response that continues another is handled at least at the classification that one was: the conversation it
+ * carries on is that data, whatever the new request's header says.
  */
-function refuseStateful(body: ResponsesRequest): void {
-  if (body.previous_response_id != null) {
-    throw invalidRequest("previous_response_id_unsupported", "previous_response_id is not supported: send the conversation's items in input", "previous_response_id");
-  }
+function continuing(subject: PolicySubject, history: ResponseHistory | undefined): PolicySubject {
+  if (history?.classification == null) return subject;
+  return { ...subject, classification: higherClassification(subject.classification, history.classification) };
+}
+
+/** Every execution is stored (its record and audit event), so `store: false` cannot be honoured. */
+function refuseUnstored(body: ResponsesRequest): void {
   if (body.store === false) {
     throw invalidRequest("store_unsupported", "every execution is stored (its record and audit event): store: false cannot be honoured; content is removed by erasure", "store");
   }

@@ -201,7 +201,7 @@ export const ResponseObject = answerSchema("Response", z.object({
   model: z.string(),
   output: z.array(OutputItem).describe("one message, or the function calls the model made"),
   parallel_tool_calls: z.boolean(),
-  previous_response_id: z.null(),
+  previous_response_id: z.string().nullable().describe("the response this one continues"),
   store: z.literal(true).describe("every execution is stored"),
   temperature: z.number().nullable(),
   text: z.object({ format: TextFormat }),
