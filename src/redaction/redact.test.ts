@@ -25,6 +25,16 @@ describe("redact", () => {
     expect(result.restore("[EMAIL_1] [EMAIL_2]")).toBe(`[EMAIL_1] ${EMAIL}`);
   });
 
+  it("never issues a placeholder held anywhere else in the request, as a continued conversation holds its record's", () => {
+    // Message by message, the second would have got [EMAIL_1] too: one placeholder for two addresses.
+    const redactor = new Redactor().reserve(["write to [EMAIL_1]", `and to ${EMAIL}`]);
+    expect(redactor.redactText("write to [EMAIL_1]").text).toBe("write to [EMAIL_1]");
+    expect(redactor.redactText(`and to ${EMAIL}`).text).toBe("and to [EMAIL_2]");
+    expect(redactor.restore("[EMAIL_1], [EMAIL_2]")).toBe(`[EMAIL_1], ${EMAIL}`);
+    const { value } = redactJson({ messages: [{ content: "write to [EMAIL_1]" }, { content: `and to ${EMAIL}` }] });
+    expect(value).toEqual({ messages: [{ content: "write to [EMAIL_1]" }, { content: "and to [EMAIL_2]" }] });
+  });
+
   it("restores a streamed answer whose placeholders are split across chunks", () => {
     const redactor = new Redactor();
     redactor.redactText(`to ${EMAIL} and ${IBAN}`);

@@ -33,6 +33,8 @@ export class Redactor {
   private readonly originals = new Map<string, string>();
   private readonly counters = new Map<PiiKind, number>();
   private readonly kindsFound = new Set<PiiKind>();
+  /** Placeholders written elsewhere in the request (see reserve), never issued for a value here. */
+  private readonly reserved = new Set<string>();
   private readonly detector: PiiDetector;
 
   constructor(private readonly options: RedactOptions = {}) {
@@ -56,6 +58,18 @@ export class Redactor {
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
     }
     return counts;
+  }
+
+  /**
+   * Placeholders the request already holds anywhere in `texts` are never issued for a new value, so that in one
+   * request a placeholder stands for one value: a conversation continued from its record holds the record's
+   * placeholders ([EMAIL_1] for an address nobody here knows any more), and a new address elsewhere in the request
+   * must not become [EMAIL_1] too — restored, the model's every mention of the old one would read as the new one.
+   * (Within one text that holds for any text: see replaced.)
+   */
+  reserve(texts: Iterable<string>): this {
+    for (const text of texts) for (const placeholder of text.match(PLACEHOLDER) ?? []) this.reserved.add(placeholder);
+    return this;
   }
 
   redactText(text: string): { text: string; findings: Finding[] } {
@@ -132,7 +146,7 @@ export class Redactor {
     let n = this.counters.get(kind) ?? 0;
     let placeholder: string;
     do placeholder = `[${PLACEHOLDER_LABELS[kind]}_${++n}]`;
-    while (present.has(placeholder));
+    while (present.has(placeholder) || this.reserved.has(placeholder));
     this.counters.set(kind, n);
     this.byValue.set(key, placeholder);
     this.originals.set(placeholder, value);

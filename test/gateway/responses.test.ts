@@ -362,6 +362,15 @@ describe("previous_response_id", () => {
     expect(third.usage!.input_tokens).toBeGreaterThan(alone.usage!.input_tokens + 5);
   });
 
+  it("gives new PII placeholders of its own, never those the conversation read back from the record holds", async () => {
+    const first = await client.responses.create({ model: "tiny", input: "Write to jane.doe@example.org.", max_output_tokens: 2, temperature: 0 });
+    expect((await executionOf(first)).input.messages).toEqual([{ role: "user", content: "Write to [EMAIL_1]." }]);
+    const second = await client.responses.create({ model: "tiny", previous_response_id: first.id, input: "And to john.roe@example.net.", max_output_tokens: 2, temperature: 0 });
+    const messages = (await executionOf(second)).input.messages;
+    expect(messages[0]).toEqual({ role: "user", content: "Write to [EMAIL_1]." });
+    expect(messages.at(-1)).toEqual({ role: "user", content: "And to [EMAIL_2]." });
+  });
+
   it("takes the outputs of the calls the previous response made, and refuses input that leaves them unanswered", async () => {
     const first = await client.responses.create({ model: "tiny", input: ask, tools: [weather], tool_choice: "required", parallel_tool_calls: false, temperature: 0, max_output_tokens: 100 });
     const [call] = first.output;

@@ -3,7 +3,7 @@ import type { CatalogModel } from "../../models/catalog.js";
 import type { PolicyDecider } from "../../policy/index.js";
 import { Redactor } from "../../redaction/index.js";
 import type { GenerationRequest, PipelineDeps } from "../generate.js";
-import { redactedView, type ModelView } from "../model-view.js";
+import { redactedView, viewTexts, type ModelView } from "../model-view.js";
 import { mayRestore, type PolicyCheck, type PolicySubject } from "../policy-gate.js";
 import { chooseModel } from "../routing.js";
 import { prepareStructured, type PreparedStructured } from "../structured.js";
@@ -45,7 +45,7 @@ export async function bidAndSelect(deps: PipelineDeps, request: GenerationReques
     ...(request.criteria === undefined ? {} : { criteria: request.criteria }),
   });
   const redaction = redact && check !== null ? redactedRequest(ingested.asSent, check, deps.policy!, request.policy!, model) : null;
-  const redactor = redaction?.redactor ?? new Redactor(check === null ? {} : { detector: check.scan });
+  const redactor = redaction?.redactor ?? new Redactor(check === null ? {} : { detector: check.scan }).reserve(viewTexts(ingested.asSent));
   const given = redaction?.view ?? ingested.asSent;
   const steering = given.structured && given.structured !== request.structured ? prepareStructured(given.structured) : ingested.structured;
   const restoring = steering && !steering.freeText ? null : (redaction?.restore ?? null);
@@ -54,6 +54,6 @@ export async function bidAndSelect(deps: PipelineDeps, request: GenerationReques
 
 /** The request as the model may be given it; its Redactor also redacts the record, so both share placeholders. */
 function redactedRequest(view: ModelView, check: PolicyCheck, decider: PolicyDecider, subject: PolicySubject, model: CatalogModel) {
-  const redactor = new Redactor({ detector: check.scan });
+  const redactor = new Redactor({ detector: check.scan }).reserve(viewTexts(view));
   return { view: redactedView(view, redactor), redactor, restore: mayRestore(decider, subject, check, model) ? redactor : null };
 }
