@@ -112,6 +112,18 @@ describe("the instruct model through the Responses API", () => {
     expect(response.output_text).toBe(content);
     expect((await client.responses.stream(request).finalResponse()).output_text).toBe(response.output_text);
   });
+
+  it("continues a conversation from previous_response_id: a follow-up that asks nothing alone is answered", async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.adminKey, maxRetries: 0 });
+    const first = await client.responses.create({ model: INSTRUCT, input: "What is the capital of France? Answer in one word.", max_output_tokens: 16, temperature: 0 });
+    expect(first.output_text).toMatch(/\bParis\b/);
+    const followUp = "And of Italy? Answer in one word.";
+    const continued = await client.responses.create({ model: INSTRUCT, previous_response_id: first.id, input: followUp, max_output_tokens: 16, temperature: 0 });
+    expect(continued.output_text).toMatch(/\bRome\b/);
+    // Sent alone, the follow-up gets no capital: Rome came from the conversation read back from the record.
+    const alone = await client.responses.create({ model: INSTRUCT, input: followUp, max_output_tokens: 16, temperature: 0 });
+    expect(alone.output_text).not.toMatch(/\bRome\b/);
+  });
 });
 
 describe("the instruct model calling a tool", () => {
