@@ -128,14 +128,16 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
   });
 
   it("cancels a task, stopping its running inferences, and a second cancel is refused because it has ended", async () => {
+    const hosts = ["small", "large"].map((model) => gw.gateway.engine.host(model));
     const { id } = (await (await gw.post("/v1/tasks", { input: ITEMS, mode: "async", max_tokens: 2000 })).json()) as Task;
+    // Cancelled once its inferences run (before, the workflow may not have scheduled any, and nothing would be stopped).
+    await until(() => hosts.some((host) => host.status().inFlight > 0));
     const cancelled = await gw.fetch(`/v1/tasks/${id}/cancel`, { method: "POST" });
     expect(cancelled.status).toBe(202);
     const task = await finished(id);
     expect(task.status).toBe("cancelled");
     // The inferences hear of it too and stop, recorded as aborted, rather than running on to 2,000 tokens nobody
     // waits for (they did, when a heartbeat, which carries the cancellation, came only every 10 s).
-    const hosts = ["small", "large"].map((model) => gw.gateway.engine.host(model));
     const recorded = () => queryOnce<{ status: string; error_code: string | null; completion_tokens: number }>(gw.databaseUrl,
       "SELECT status, error_code, completion_tokens FROM executions WHERE input::jsonb->>'task' = $1", [id]);
     await until(async () => hosts.every((host) => host.status().inFlight === 0 && host.status().queued === 0) && (await recorded()).length > 0);
