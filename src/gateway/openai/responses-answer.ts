@@ -6,6 +6,9 @@ import type { ResponsesRequest } from "./responses-request.js";
 
 /** The answer of POST /v1/responses in OpenAI's Response shape, whole or as its event stream. */
 
+/** A response's id is its execution's, after this. */
+export const RESPONSE_ID_PREFIX = "resp_";
+
 /** What every form of one response shares: its execution, when it was asked for, and what was asked. */
 export interface ResponseHead {
   executionId: string;
@@ -34,7 +37,7 @@ interface ResponseState {
 function responseObject(head: ResponseHead, state: ResponseState) {
   const { body } = head;
   return {
-    id: `resp_${head.executionId}`,
+    id: `${RESPONSE_ID_PREFIX}${head.executionId}`,
     object: "response" as const,
     created_at: head.createdAt,
     status: state.status,

@@ -2,7 +2,9 @@ import { isClassification, type Classification } from "../../policy/classificati
 import type { ChatTurn } from "../../pipeline/request-input.js";
 import type { ExecutionStore } from "../../store/interface.js";
 import { isPlainObject } from "../../structured/json-values.js";
+import { UUID_PATTERN } from "../../util/uuidv7.js";
 import { invalidRequest } from "../errors.js";
+import { RESPONSE_ID_PREFIX } from "./responses-answer.js";
 
 /**
  * What a response continues (`previous_response_id`): the conversation its execution record holds, ending with its
@@ -27,7 +29,6 @@ export interface RecordedConversation {
   previousResponseId?: string;
 }
 
-const RESPONSE_ID = /^resp_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const PARAM = "previous_response_id";
 
 /**
@@ -36,8 +37,8 @@ const PARAM = "previous_response_id";
  * the record's, so they hold placeholders wherever the request or the answer held PII (records never keep it).
  */
 export async function responseHistory(executions: Pick<ExecutionStore, "get">, tenant: string, id: string): Promise<ResponseHistory> {
-  const executionId = RESPONSE_ID.exec(id)?.[1];
-  const record = executionId === undefined ? null : await executions.get(tenant, executionId);
+  const executionId = id.startsWith(RESPONSE_ID_PREFIX) ? id.slice(RESPONSE_ID_PREFIX.length) : "";
+  const record = UUID_PATTERN.test(executionId) ? await executions.get(tenant, executionId) : null;
   // Another tenant's response is not found, as one that never existed.
   if (record === null || record.endpoint !== "responses") throw invalidRequest("previous_response_not_found", `previous response ${id} was not found`, PARAM);
   if (record.contentErased !== undefined) {
@@ -65,13 +66,13 @@ export async function responseHistory(executions: Pick<ExecutionStore, "get">, t
  */
 function answerTurn(output: unknown, toolsOffered: boolean): ChatTurn {
   if (typeof output === "string") return { role: "assistant", content: output };
-  const calls = toolsOffered && isPlainObject(output) ? recordedCalls(output["tool_calls"]) : null;
+  const calls = toolsOffered && isPlainObject(output) ? callsOf(output["tool_calls"]) : null;
   if (calls !== null) return { role: "assistant", content: "", toolCalls: calls.map((call) => ({ id: call.id, name: call.name, arguments: JSON.stringify(call.arguments) })) };
   return { role: "assistant", content: JSON.stringify(output) };
 }
 
 /** The calls as src/pipeline/tools/calls.ts recordedCalls keeps them, or null when `value` is not that. */
-function recordedCalls(value: unknown): Array<{ id: string; name: string; arguments: unknown }> | null {
+function callsOf(value: unknown): Array<{ id: string; name: string; arguments: unknown }> | null {
   if (!Array.isArray(value) || value.length === 0) return null;
   const wellFormed = value.every((call) => isPlainObject(call) && typeof call["id"] === "string" && typeof call["name"] === "string" && "arguments" in call);
   return wellFormed ? (value as Array<{ id: string; name: string; arguments: unknown }>) : null;

@@ -34,6 +34,13 @@ export function registerResponses(app: Hono, deps: GatewayDeps): void {
     const actor = actorOf(c);
     const history = body.previous_response_id == null ? undefined : await responseHistory(deps.executions, actor.tenant, body.previous_response_id);
     const messages = responsesTurns(body, history);
+    // What a response that continues this one reads back (responses-history.ts).
+    const conversation: RecordedConversation = {
+      kind: "chat",
+      messages,
+      instructions: body.instructions != null,
+      ...(history ? { previousResponseId: history.responseId } : {}),
+    };
     const { structured, recorded } = responsesTools(body);
     const logprobs = logprobsParam(body.include?.includes(RESPONSES_LOGPROBS) ?? false, body.top_logprobs, (body.tools?.length ?? 0) > 0, { wanted: "include", top: "top_logprobs" });
     const executionId = uuidv7();
@@ -47,11 +54,7 @@ export function registerResponses(app: Hono, deps: GatewayDeps): void {
       endpoint: "responses",
       model: body.model,
       input: { kind: "chat", messages },
-      recordedInput: {
-        ...({ kind: "chat", messages, instructions: body.instructions != null, ...(history ? { previousResponseId: history.responseId } : {}) } satisfies RecordedConversation),
-        ...recorded,
-        ...(body.metadata == null ? {} : { metadata: body.metadata }),
-      },
+      recordedInput: { ...conversation, ...recorded, ...(body.metadata == null ? {} : { metadata: body.metadata }) },
       options: {
         maxTokens: body.max_output_tokens ?? undefined,
         temperature: body.temperature ?? undefined,
