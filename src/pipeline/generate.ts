@@ -98,6 +98,11 @@ export interface GenerationRequest {
   onModel?: (model: CatalogModel, decision: RouteDecision | null) => void;
   /** The end user the caller names (OpenAI's `user`): kept in the execution's parameters, redacted like its content. */
   endUser?: string;
+  /**
+   * The execution this one continues (a response's `previous_response_id`), named in its audit event: an auditor
+   * follows a conversation through the log without its content.
+   */
+  continues?: string;
 }
 
 export interface GenerationOutcome {

@@ -7,6 +7,8 @@ import type { PolicyRecord } from "./policy-gate.js";
 
 export interface RecordContext {
   routing?: Record<string, unknown>;
+  /** The execution this one continues (GenerationRequest.continues). */
+  continues?: string;
   policy?: PolicyRecord;
   /**
    * The request's redactor, when the model already saw placeholders from it: the stored input and output then use
@@ -17,7 +19,7 @@ export interface RecordContext {
 
 /**
  * Stores a finished execution together with its audit event; the caller answers only after this resolves. A
- * routed execution's event carries how bidding chose its model.
+ * routed execution's event carries how bidding chose its model, and one that continues another names it.
  *
  * Input and output are stored with detected PII replaced by placeholders whatever the policy let the model see:
  * a model cleared for raw PII gets it, the stored row and the audit log's content hashes never do, so erasing
@@ -27,7 +29,7 @@ export interface RecordContext {
  * the audit event does not: it is how the request was observed, not what it was.
  */
 export function recordExecution(deps: Pick<PipelineDeps, "executions" | "contentHasher">, record: ExecutionRecord, context: RecordContext = {}): Promise<void> {
-  const { policy, routing } = context;
+  const { policy, routing, continues } = context;
   const redactor = context.redactor ?? new Redactor();
   // Input before output, so that a value the model repeats gets the placeholder its input occurrence got.
   const input = redactJson(record.input, {}, redactor).value;
@@ -41,7 +43,7 @@ export function recordExecution(deps: Pick<PipelineDeps, "executions" | "content
       parameters: { ...event.parameters, classification: policy.classification, piiKinds: policy.piiKinds, purpose: policy.purpose },
     };
   }
-  if (routing) event = { ...event, detail: { routing } };
+  if (routing || continues) event = { ...event, detail: { ...(routing ? { routing } : {}), ...(continues ? { continues } : {}) } };
   const traceId = currentTraceId();
   const stored = { ...redacted, ...(policy ? { parameters: { ...redacted.parameters, policy } } : {}), ...(traceId === undefined ? {} : { traceId }) };
   return deps.executions.insert(stored, event);

@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import type { finishedResponse } from "../../src/gateway/openai/responses-answer.js";
+import { auditEvents } from "../support/audit-events.js";
 import { executionCount } from "../support/executions.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
@@ -352,6 +353,11 @@ describe("previous_response_id", () => {
       { role: "assistant", content: firstAnswer },
       { role: "user", content: "And again?" },
     ]);
+    // The log names what it continues (not what it said), so an auditor follows the conversation without its content.
+    await gw.gateway.audit.sequencer.drain();
+    const events = new Map((await auditEvents(gw.databaseUrl)).map((event) => [event.id, event]));
+    expect(events.get(stored.id)?.detail).toEqual({ continues: (await executionOf(first)).id });
+    expect(events.get((await executionOf(first)).id)?.detail).toBeUndefined();
     // Each record holds its whole conversation, so a chain needs only the last id.
     const third = await client.responses.create({ model: "tiny", previous_response_id: second.id, input: [{ role: "user", content: "Once more." }], max_output_tokens: 4, temperature: 0 });
     const thirdStored = await executionOf(third);

@@ -13,6 +13,7 @@ import { RESPONSE_ID_PREFIX } from "./responses-answer.js";
  */
 export interface ResponseHistory {
   responseId: string;
+  executionId: string;
   turns: ChatTurn[];
   openCalls: string[];
   classification: Classification | null;
@@ -54,6 +55,7 @@ export async function responseHistory(executions: Pick<ExecutionStore, "get">, t
   const classification = isPlainObject(policy) && isClassification(policy["classification"]) ? policy["classification"] : null;
   return {
     responseId: id,
+    executionId: record.id,
     turns: [...input.messages.slice(input.instructions ? 1 : 0), answer],
     openCalls: answer.toolCalls?.map((call) => call.id) ?? [],
     classification,

@@ -64,6 +64,7 @@ export function registerResponses(app: Hono, deps: GatewayDeps): void {
       },
       structured,
       ...(body.user === undefined ? {} : { endUser: body.user }),
+      ...(history ? { continues: history.executionId } : {}),
       signal: c.req.raw.signal,
       onModel: (_model, decision) => setRoutingHeaders(c, decision),
     };

@@ -79,7 +79,12 @@ export async function recordGeneration(deps: PipelineDeps, request: GenerationRe
   // A microtask of an asynchronous task keeps the decision its task was cleared with at submission (its
   // classification, for feedback and exemplars); counted there, not again here.
   const policy = context.policy ?? request.cleared;
-  await recordExecution(deps, record, { redactor, ...(policy === undefined ? {} : { policy }), ...(decision === null ? {} : { routing: routingSummary(decision) }) });
+  await recordExecution(deps, record, {
+    redactor,
+    ...(policy === undefined ? {} : { policy }),
+    ...(decision === null ? {} : { routing: routingSummary(decision) }),
+    ...(request.continues === undefined ? {} : { continues: request.continues }),
+  });
   countExecution(deps.metrics, record, context);
   if (adaptation !== null) deps.metrics?.adaptation(adaptation.mode, adaptation.strategies);
   return adaptation;
