@@ -33,7 +33,7 @@ export class Redactor {
   private readonly originals = new Map<string, string>();
   private readonly counters = new Map<PiiKind, number>();
   private readonly kindsFound = new Set<PiiKind>();
-  /** Placeholders written elsewhere in the request (see reserve), never issued for a value here. */
+  /** Placeholders the request holds (see reserve), never issued for a value here. */
   private readonly reserved = new Set<string>();
   private readonly detector: PiiDetector;
 
@@ -65,7 +65,7 @@ export class Redactor {
    * request a placeholder stands for one value: a conversation continued from its record holds the record's
    * placeholders ([EMAIL_1] for an address nobody here knows any more), and a new address elsewhere in the request
    * must not become [EMAIL_1] too — restored, the model's every mention of the old one would read as the new one.
-   * (Within one text that holds for any text: see replaced.)
+   * Each text redacted reserves its own (see replaced); this is for the rest of the request, reserved before it.
    */
   reserve(texts: Iterable<string>): this {
     for (const text of texts) {
@@ -131,18 +131,18 @@ export class Redactor {
   private replaced(text: string, spans: readonly Finding[], valueOf: (span: Finding, index: number) => string, read: string, write: (placeholder: string) => string): string {
     // Placeholders the caller's text already contains are never issued: they would be restored into something the
     // caller wrote themselves. One scan of the text (as read), not one per new value.
-    const present = new Set(read.match(PLACEHOLDER) ?? []);
+    this.reserve([read]);
     let out = "";
     let at = 0;
     for (let i = 0; i < spans.length; i++) {
       const span = spans[i]!;
-      out += text.slice(at, span.start) + write(this.placeholderFor(span.kind, valueOf(span, i), present));
+      out += text.slice(at, span.start) + write(this.placeholderFor(span.kind, valueOf(span, i)));
       at = span.end;
     }
     return out + text.slice(at);
   }
 
-  private placeholderFor(kind: PiiKind, value: string, present: ReadonlySet<string>): string {
+  private placeholderFor(kind: PiiKind, value: string): string {
     this.kindsFound.add(kind);
     const key = `${kind}\u0000${normalise(kind, readableForm(value))}`;
     const known = this.byValue.get(key);
@@ -150,7 +150,7 @@ export class Redactor {
     let n = this.counters.get(kind) ?? 0;
     let placeholder: string;
     do placeholder = `[${PLACEHOLDER_LABELS[kind]}_${++n}]`;
-    while (present.has(placeholder) || this.reserved.has(placeholder));
+    while (this.reserved.has(placeholder));
     this.counters.set(kind, n);
     this.byValue.set(key, placeholder);
     this.originals.set(placeholder, value);

@@ -138,8 +138,8 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     expect(task.status).toBe("cancelled");
     // The inferences hear of it too and stop, recorded as aborted, rather than running on to 2,000 tokens nobody
     // waits for (they did, when a heartbeat, which carries the cancellation, came only every 10 s).
-    const recorded = () => queryOnce<{ status: string; error_code: string | null; completion_tokens: number }>(gw.databaseUrl,
-      "SELECT status, error_code, completion_tokens FROM executions WHERE input::jsonb->>'task' = $1", [id]);
+    const recorded = () => queryOnce<{ status: string; error_code: string | null }>(gw.databaseUrl,
+      "SELECT status, error_code FROM executions WHERE input::jsonb->>'task' = $1", [id]);
     await until(async () => hosts.every((host) => host.status().inFlight === 0 && host.status().queued === 0) && (await recorded()).length > 0);
     const executions = await recorded();
     expect(executions.length).toBeGreaterThan(0);

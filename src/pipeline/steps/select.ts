@@ -44,16 +44,17 @@ export async function bidAndSelect(deps: PipelineDeps, request: GenerationReques
     bidding: ingested.bidding,
     ...(request.criteria === undefined ? {} : { criteria: request.criteria }),
   });
-  const redaction = redact && check !== null ? redactedRequest(ingested.asSent, check, deps.policy!, request.policy!, model) : null;
-  const redactor = redaction?.redactor ?? new Redactor(check === null ? {} : { detector: check.scan }).reserve(viewTexts(ingested.asSent));
+  // One redactor for the request: the model's view where the policy redacts, the record always. It never issues a
+  // placeholder the request already holds (a continued conversation's, read back from its record).
+  const redactor = new Redactor(check === null ? {} : { detector: check.scan }).reserve(viewTexts(ingested.asSent));
+  const redaction = redact && check !== null ? redactedRequest(ingested.asSent, redactor, check, deps.policy!, request.policy!, model) : null;
   const given = redaction?.view ?? ingested.asSent;
   const steering = given.structured && given.structured !== request.structured ? prepareStructured(given.structured) : ingested.structured;
   const restoring = steering && !steering.freeText ? null : (redaction?.restore ?? null);
   return { model, decision, given, steering, redacted: redaction !== null, redactor, restoring };
 }
 
-/** The request as the model may be given it; its Redactor also redacts the record, so both share placeholders. */
-function redactedRequest(view: ModelView, check: PolicyCheck, decider: PolicyDecider, subject: PolicySubject, model: CatalogModel) {
-  const redactor = new Redactor({ detector: check.scan }).reserve(viewTexts(view));
-  return { view: redactedView(view, redactor), redactor, restore: mayRestore(decider, subject, check, model) ? redactor : null };
+/** The request as the model may be given it; the same redactor redacts the record, so both share placeholders. */
+function redactedRequest(view: ModelView, redactor: Redactor, check: PolicyCheck, decider: PolicyDecider, subject: PolicySubject, model: CatalogModel) {
+  return { view: redactedView(view, redactor), restore: mayRestore(decider, subject, check, model) ? redactor : null };
 }
