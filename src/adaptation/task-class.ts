@@ -1,4 +1,6 @@
+import { z } from "zod";
 import type { TaskType } from "../bidding/features.js";
+import { IDENTIFIER_PII_MESSAGE, identifierReadsAsPii } from "../redaction/identifier.js";
 import type { ExecutionEndpoint, SchemaRef } from "../store/interface.js";
 
 /**
@@ -15,6 +17,11 @@ import type { ExecutionEndpoint, SchemaRef } from "../store/interface.js";
 
 /** A declared task label: an identifier, not prose (it is kept when content is erased, like a schema name). */
 export const TASK_LABEL_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
+
+/** `atomic_task` as every route and the orchestration layer take it: a label that does not read as PII. */
+export const TaskLabel = z.string()
+  .regex(TASK_LABEL_PATTERN, "a task label: letters, digits, '.', '_' and '-', starting with a letter or digit (max 64)")
+  .refine((label) => !identifierReadsAsPii(label), IDENTIFIER_PII_MESSAGE);
 
 export interface TaskClassInput {
   endpoint: Exclude<ExecutionEndpoint, "embeddings">;

@@ -1,7 +1,7 @@
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from "@temporalio/client";
 import { z } from "zod";
 import { AdaptationRequestSchema } from "../adaptation/strategies.js";
-import { TASK_LABEL_PATTERN } from "../adaptation/task-class.js";
+import { TaskLabel } from "../adaptation/task-class.js";
 import { CLASSIFICATIONS } from "../policy/classification.js";
 import { UUID_PATTERN } from "../util/uuidv7.js";
 import { candidateModels, checkMicrotasks } from "./microtask.js";
@@ -76,7 +76,7 @@ export const TaskInputSchema = z.strictObject({
       purpose: z.string(),
       redacted: z.boolean(),
     }),
-    task: z.string().regex(TASK_LABEL_PATTERN).optional(),
+    task: TaskLabel.optional(),
     request: AdaptationRequestSchema.optional(),
   }).optional(),
   placement: PlacementSchema.optional(),

@@ -6,4 +6,5 @@ export { CHECKSUM_KINDS, PII_KINDS, PLACEHOLDER_LABELS, type PiiKind } from "./k
 export { piiSafeLoggerOptions, redactForLog, redactLogLine } from "./log.js";
 export { redact, Redactor, type Redaction, type RedactOptions } from "./redact.js";
 export { RequestPiiScan } from "./request-scan.js";
+export { IDENTIFIER_PII_MESSAGE, identifierReadsAsPii } from "./identifier.js";
 export { redactSchema, schemaTexts } from "./schema.js";

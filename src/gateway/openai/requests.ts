@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AdaptationRequestSchema, type AdaptationRequest } from "../../adaptation/strategies.js";
-import { TASK_LABEL_PATTERN } from "../../adaptation/task-class.js";
+import { TaskLabel } from "../../adaptation/task-class.js";
 import { MAX_TOP_LOGPROBS } from "../../inference/interface.js";
 
 /**
@@ -85,7 +85,7 @@ export const ResponseFormat = z.discriminatedUnion("type", [
  * `atomic_adaptation` turns adaptation off for the request or names the strategies to apply.
  */
 export const AdaptationFields = {
-  atomic_task: z.string().regex(TASK_LABEL_PATTERN, "a task label: letters, digits, '.', '_' and '-', starting with a letter or digit (max 64)").optional(),
+  atomic_task: TaskLabel.optional(),
   atomic_adaptation: AdaptationRequestSchema.optional(),
 };
 

@@ -2,6 +2,7 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { AuditEvent } from "../../audit/core/entry.js";
 import { systemEvent } from "../../audit/events.js";
+import { IDENTIFIER_PII_MESSAGE, identifierReadsAsPii } from "../../redaction/identifier.js";
 import { SchemaVersionConflictError, type SchemaRecord } from "../../store/interface.js";
 import { schemaDigest } from "../../store/schema-digest.js";
 import { SCHEMA_NAME_PATTERN } from "../../store/schema-name.js";
@@ -14,7 +15,9 @@ import { parseParams, readBody } from "../validation.js";
 
 
 export const RegisterSchemaRequest = z.strictObject({
-  name: z.string().regex(SCHEMA_NAME_PATTERN, "letters, digits, '.', '_' and '-', starting with a letter or digit (max 128)"),
+  // Kept as it is in execution rows and audit events (a task's class names it), so it must not read as PII.
+  name: z.string().regex(SCHEMA_NAME_PATTERN, "letters, digits, '.', '_' and '-', starting with a letter or digit (max 128)")
+    .refine((name) => !identifierReadsAsPii(name), IDENTIFIER_PII_MESSAGE),
   version: z.number().int().min(1).max(1_000_000).optional(),
   description: z.string().max(2000).optional(),
   schema: z.record(z.string(), z.unknown()),

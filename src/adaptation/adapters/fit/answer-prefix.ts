@@ -1,5 +1,6 @@
 import { concat, GbnfRules, literal, whitespace, type Fragment } from "../../../structured/gbnf.js";
 import { asciiJson, isPlainObject } from "../../../structured/json-values.js";
+import { identifierReadsAsPii } from "../../../redaction/identifier.js";
 import { TASK_LABEL_PATTERN } from "../../task-class.js";
 
 /**
@@ -9,8 +10,9 @@ import { TASK_LABEL_PATTERN } from "../../task-class.js";
  * The rule: an answer's *label field* is the one top-level property of its object schema whose schema is a string
  * `enum` — an `enum` of at least two strings, each written in JSON as plain printable ASCII (no quote, backslash or
  * control character), with no `type` or `type: "string"` — and whose name is an identifier like a task label
- * (letters, digits, '.', '_', '-', at most 64): the name enters the execution's adaptation record, which the audit
- * log keeps, as it keeps task classes. A schema with no such property, or with several, has no label field (an
+ * (letters, digits, '.', '_', '-', at most 64) that does not read as PII: the name enters the execution's adaptation
+ * record, which the audit log keeps, as it keeps task classes (a schema shown raw to a model cleared for PII is read
+ * as the caller wrote it). A schema with no such property, or with several, has no label field (an
  * operator can still name one for a fit: `label_field`).
  */
 export interface LabelField {
@@ -25,7 +27,7 @@ export function labelFieldOf(schema: unknown): LabelField | null {
   for (const [field, property] of Object.entries(schema.properties)) {
     if (!TASK_LABEL_PATTERN.test(field)) continue;
     const labels = stringEnum(property);
-    if (labels !== null) found.push({ field, labels });
+    if (labels !== null && !identifierReadsAsPii(field)) found.push({ field, labels });
   }
   return found.length === 1 ? found[0]! : null;
 }

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { CLASSIFICATIONS, isClassification, type Classification, type PolicyDecider } from "../../../policy/index.js";
 import { invalidRequest } from "../../errors.js";
-import { purposeReadsAsPii } from "./purpose-pii.js";
+import { identifierReadsAsPii } from "../../../redaction/identifier.js";
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -43,7 +43,7 @@ function purposeOf(header: string | undefined): string {
   if (value === "") return "";
   // Matched case-insensitively and kept lower-case, so that "Training" cannot slip past a rule written for
   // "training". It goes into execution rows and audit events as it is: a token that reads as PII would be stored raw.
-  if (!PURPOSE.test(value) || purposeReadsAsPii(value)) {
+  if (!PURPOSE.test(value) || identifierReadsAsPii(value)) {
     throw invalidRequest("purpose_invalid", `${PURPOSE_HEADER} must be a name of up to 64 characters that is not personal data: a letter, then letters, digits, ".", "_" or "-"`, PURPOSE_HEADER);
   }
   return value.toLowerCase();
