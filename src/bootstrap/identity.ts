@@ -52,7 +52,7 @@ export async function startIdentity(config: Config, apiKeys: ApiKeyStore, audit:
 }
 
 async function issueFirstAdminKey(config: Config, apiKeys: ApiKeyStore, audit: Pick<RunningAudit, "record">, logger: Logger): Promise<void> {
-  const issued = await issueApiKey(apiKeys, { tenant: "default", scopes: ["admin"], description: "first-start admin key" }, { first: true });
+  const issued = await issueApiKey(apiKeys, { tenant: "default", scopes: ["admin", "operator"], description: "first-start admin key" }, { first: true });
   if (issued === null) return;
   const path = join(resolve(config.dataDir), ADMIN_KEY_FILE);
   const temporary = `${path}.${process.pid}.tmp`;

@@ -3,7 +3,7 @@ import type { ApiKeyStore } from "../store/interface.js";
 import { apiKeyId, hashApiKey, looksLikeApiKey } from "./api-key.js";
 import { AuthenticationError } from "./errors.js";
 import type { JwtVerifier } from "./jwt.js";
-import type { Principal } from "./principal.js";
+import { API_KEY_SUBJECT_PREFIX, type Principal } from "./principal.js";
 
 export interface AuthenticatorOptions {
   apiKeys: Pick<ApiKeyStore, "get">;
@@ -78,10 +78,10 @@ export class Authenticator {
             hash: record.hash,
             principal: {
               kind: "api_key" as const,
-              subject: `apikey:${record.id}`,
+              subject: `${API_KEY_SUBJECT_PREFIX}${record.id}`,
               tenant: record.tenant,
               scopes: new Set(record.scopes),
-              tokenIdHash: createHash("sha256").update(`apikey:${record.id}`).digest("hex").slice(0, 32),
+              tokenIdHash: createHash("sha256").update(`${API_KEY_SUBJECT_PREFIX}${record.id}`).digest("hex").slice(0, 32),
             },
           };
     if (this.keyCacheMs > 0 && forgotten === this.forgotten) {

@@ -123,6 +123,7 @@ describe("JwtVerifier", () => {
       ["no tenant claim", () => token({ claims: { tenant: undefined } })],
       ["tenant that is not a plain name", () => token({ claims: { tenant: "ward-7\n{\"admin\":true}" } })],
       ["subject that is not a plain name", () => token({ claims: { sub: "x y" } })],
+      ["subject that names an API key (records could not tell the two callers apart)", () => token({ claims: { sub: "apikey:0123456789abcdef" } })],
       ["payload altered after signing", async () => {
         const [header, , signature] = (await token()).split(".");
         return `${header}.${b64url({ sub: "dr.house", tenant: "ward-8", iss: ISSUER, aud: AUDIENCE, exp: NOW() + 300 })}.${signature}`;

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { duplicateMember } from "./duplicate-members.js";
 import { AuthenticationError } from "./errors.js";
-import { isScope, NAME_PATTERN, type Principal, type Scope } from "./principal.js";
+import { API_KEY_SUBJECT_PREFIX, isScope, NAME_PATTERN, type Principal, type Scope } from "./principal.js";
 
 export interface JwtVerifierOptions {
   jwks: JSONWebKeySet;
@@ -69,6 +69,10 @@ export class JwtVerifier {
     const tenant = payload[this.options.tenantClaim];
     if (typeof subject !== "string" || !NAME_PATTERN.test(subject)) {
       throw new AuthenticationError("credentials_invalid", "token `sub` is not a plain name");
+    }
+    // Records, erasure by subject and the audit log tell callers apart by subject alone: a token must not pass as a key.
+    if (subject.startsWith(API_KEY_SUBJECT_PREFIX)) {
+      throw new AuthenticationError("credentials_invalid", `token \`sub\` may not begin with "${API_KEY_SUBJECT_PREFIX}", which names API keys`);
     }
     if (typeof tenant !== "string" || !NAME_PATTERN.test(tenant)) {
       throw new AuthenticationError("credentials_invalid", `token claim \`${this.options.tenantClaim}\` is missing or not a plain name`);

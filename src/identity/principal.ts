@@ -1,9 +1,15 @@
 /**
  * Who is calling, as every route and record sees it once the credentials checked out. Scopes are coarse on
  * purpose: one per kind of work, so that a key issued for embeddings cannot run generations or read the log.
+ * `admin` is a tenant's: its keys, settings, erasure and adapters. `operator` is the site's: what spans tenants (any
+ * tenant's executions, the overview and the audit log's health) or changes what every tenant is served (models,
+ * policies, the bidding and adaptation learners).
  */
-export const SCOPES = ["infer", "embed", "tasks", "audit:read", "audit:export", "metrics:read", "admin"] as const;
+export const SCOPES = ["infer", "embed", "tasks", "audit:read", "audit:export", "metrics:read", "admin", "operator"] as const;
 export type Scope = (typeof SCOPES)[number];
+
+/** An API key's subject is this and its id; no other credential's may begin with it. */
+export const API_KEY_SUBJECT_PREFIX = "apikey:";
 
 /** Tenant and subject names: safe in logs, SQL and audit entries as they are. */
 export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._@:-]{0,127}$/;
@@ -18,9 +24,12 @@ export interface Principal {
   tokenIdHash: string;
 }
 
-/** `admin` holds every other scope: one key can run a site's whole smoke test. */
+/**
+ * `admin` holds every other scope of its tenant, so one key can run a tenant's whole smoke test — but not
+ * `operator`: a tenant's admin must not reach other tenants' data or what every tenant is served.
+ */
 export function hasScope(principal: Principal, scope: Scope): boolean {
-  return principal.scopes.has(scope) || principal.scopes.has("admin");
+  return principal.scopes.has(scope) || (scope !== "operator" && principal.scopes.has("admin"));
 }
 
 export function isScope(value: string): value is Scope {

@@ -118,7 +118,11 @@ describe("sampling parameters", () => {
       taught = greedy;
     }
     expect(taught).toBe(true);
-    const frozen = await gw.post("/v1/admin/adaptation/freeze", {}, as(ward7Admin));
+    // One learner serves every tenant: a tenant's admin may not stop it, the site's operator may.
+    const refused = await gw.post("/v1/admin/adaptation/freeze", {}, as(ward7Admin));
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error.code).toBe("insufficient_scope");
+    const frozen = await gw.post("/v1/admin/adaptation/freeze", {}, as(gw.adminKey));
     expect(await frozen.json()).toMatchObject({ object: "adaptation.state", frozen: true });
     try {
       const learned = await chat(ward7, ask("again", task));
@@ -136,7 +140,7 @@ describe("sampling parameters", () => {
       expect(admin).toMatchObject({ tenant: "ward-7", frozen: true, classes: [{ task_class: "task:params", models: [{ model: "tiny", preset: "greedy", parameters: { temperature: 0 }, adapter: null }] }] });
       expect(admin.classes[0].models[0].strategies).toContain("parameters");
     } finally {
-      await gw.post("/v1/admin/adaptation/unfreeze", {}, as(ward7Admin));
+      await gw.post("/v1/admin/adaptation/unfreeze", {}, as(gw.adminKey));
     }
     const changes = (await auditEvents(gw.databaseUrl)).filter((e) => e.kind === "adaptation.changed");
     expect(changes.map((e) => (e.detail as { action: string }).action)).toContain("freeze");

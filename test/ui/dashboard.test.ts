@@ -114,9 +114,9 @@ describe("the page", () => {
 });
 
 describe("signing in", () => {
-  it("tells a key the gateway refuses from a valid key without the admin scope", async () => {
+  it("tells a key the gateway refuses from a valid key without the operator scope (a tenant's admin)", async () => {
     expect(await signIn("atomic-not-a-key")).toMatch(/did not accept this key or token \(invalid_credentials\)/);
-    expect(await signIn(await gw.issueKey("default", ["infer", "audit:read"]))).toMatch(/does not hold the admin scope/);
+    expect(await signIn(await gw.issueKey("default", ["admin"]))).toMatch(/does not hold the operator scope/);
     expect(await page.locator("#view").isHidden()).toBe(true);
     expect(await page.evaluate("sessionStorage.length")).toBe(0);
     await shot("sign-in-refused");

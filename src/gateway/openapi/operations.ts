@@ -53,7 +53,7 @@ export const TAGS = [
   { name: "Records", description: "What was stored for a request, and the caller's judgement of it." },
   { name: "Schemas", description: "The registry of JSON Schemas that tasks and response formats name." },
   { name: "Audit", description: "The tamper-evident log, for auditors: checkpoints, receipts, consistency proofs, exports." },
-  { name: "Administration", description: "Operators' controls (scope `admin`); every change is audited." },
+  { name: "Administration", description: "A tenant's controls (scope `admin`: its keys, settings, erasure, adapters) and the site operator's (scope `operator`: models, policies, the learners, every tenant's executions); every change is audited." },
   { name: "Service", description: "Probes, metrics, and this description." },
 ] as const;
 

@@ -14,10 +14,11 @@ const ACTIONS = ["freeze", "unfreeze", "reset"] as const;
 export const ListQuery = z.strictObject({ task_class: z.string().min(1).max(200).optional() });
 
 /**
- * Adaptation for operators: the caller's tenant's task classes with the strategies, sampling preset, max_tokens
- * and adapter each model would get now (what was learned, without exploration), and freeze (keep applying what was
- * learned, learn nothing more; ratings are still kept), unfreeze, reset (forget it all). Admin only; each change
- * is audited as `adaptation.changed` with who made it.
+ * Adaptation: the caller's tenant's task classes with the strategies, sampling preset, max_tokens and adapter each
+ * model would get now (what was learned, without exploration; scope admin or operator), and, for the site's operator, freeze
+ * (keep applying what was learned, learn nothing more; ratings are still kept), unfreeze, reset (forget it all):
+ * one learner serves every tenant, so a tenant's admin may not stop or wipe it. Each change is audited as
+ * `adaptation.changed` with who made it.
  */
 export function registerAdminAdaptation(app: Hono, deps: GatewayDeps): void {
   const admin = (): AdaptationAdmin => {
@@ -25,7 +26,7 @@ export function registerAdminAdaptation(app: Hono, deps: GatewayDeps): void {
     return deps.adaptation.admin;
   };
 
-  app.get("/v1/admin/adaptation", requireScope("admin"), (c) => {
+  app.get("/v1/admin/adaptation", requireScope("admin", "operator"), (c) => {
     const query = parseParams(ListQuery, c.req.query());
     const { learner, adapters, state } = admin();
     const tenant = c.get("principal").tenant;
@@ -58,7 +59,7 @@ export function registerAdminAdaptation(app: Hono, deps: GatewayDeps): void {
   });
 
   for (const action of ACTIONS) {
-    app.post(`/v1/admin/adaptation/${action}`, requireScope("admin"), async (c) => {
+    app.post(`/v1/admin/adaptation/${action}`, requireScope("operator"), async (c) => {
       const control = admin();
       const before = control.state();
       await control[action]();

@@ -12,15 +12,15 @@ const REFUSAL_SCAN = 2000;
 const MAX_REFUSALS = 50;
 
 /**
- * The audit log's health for operators (the dashboard's audit view), scope admin:
+ * The audit log's health for operators (the dashboard's audit view), scope operator:
  *   GET /v1/admin/audit       — the latest signed checkpoint and its age, the sequencer's backlog and leadership, and
  *                               the policy refusals among the newest REFUSAL_SCAN leaves. It reads entries, so it is
  *                               itself recorded as `audit.read` before it answers, as the auditors' routes are.
- *   GET /v1/admin/audit/keys  — the public keys checkpoints verify with (scope audit:read, which admin holds): what the
+ *   GET /v1/admin/audit/keys  — the public keys checkpoints verify with (scope audit:read, which a tenant's admin holds, or operator): what the
  *                               dashboard checks receipts against, with the key id and fingerprint to compare out of band.
  */
 export function registerAdminAudit(app: Hono, deps: { audit: AuditDeps }, status: AuditStatus): void {
-  app.get("/v1/admin/audit", requireScope("admin"), async (c) => {
+  app.get("/v1/admin/audit", requireScope("operator"), async (c) => {
     parseParams(NoQuery, c.req.query());
     const [checkpoint, backlog] = await Promise.all([deps.audit.reader.latestCheckpoint(), status.backlog()]);
     const size = checkpoint?.size ?? 0;
@@ -48,7 +48,7 @@ export function registerAdminAudit(app: Hono, deps: { audit: AuditDeps }, status
     }, 200, { "cache-control": "no-store" });
   });
 
-  app.get("/v1/admin/audit/keys", requireScope("audit:read"), (c) => {
+  app.get("/v1/admin/audit/keys", requireScope("audit:read", "operator"), (c) => {
     parseParams(NoQuery, c.req.query());
     return c.json({
       object: "audit.keys",

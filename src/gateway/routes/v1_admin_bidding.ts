@@ -77,11 +77,12 @@ export function historyBody(history: BiddingHistory, since: Date, until: Date, t
 
 /**
  * The learner for operators: its state, and freeze (keep choosing on what was learned, learn nothing more),
- * unfreeze, reset (forget everything learned). Admin only; each change is audited with who made it.
+ * unfreeze, reset (forget everything learned). One learner serves every tenant, so these are the site operator's
+ * (scope operator); each change is audited with who made it.
  */
 export function registerAdminBidding(app: Hono, deps: GatewayDeps): void {
   // What the operator sees and changes includes every outcome of requests already answered.
-  app.get("/v1/admin/bidding", requireScope("admin"), async (c) => {
+  app.get("/v1/admin/bidding", requireScope("operator"), async (c) => {
     await deps.routing.pending.all();
     return c.json({ object: "bidding.state", ...deps.routing.router.state() });
   });
@@ -92,7 +93,7 @@ export function registerAdminBidding(app: Hono, deps: GatewayDeps): void {
    * class and model what it predicted beside what was observed. Every tenant's, like the learner (one for the
    * site), unless `tenant` narrows it to one tenant's executions.
    */
-  app.get("/v1/admin/bidding/history", requireScope("admin"), async (c) => {
+  app.get("/v1/admin/bidding/history", requireScope("operator"), async (c) => {
     const query = parseParams(BiddingHistoryParams, c.req.query());
     const until = query.until ?? new Date();
     const since = query.since ?? new Date(until.getTime() - DEFAULT_WINDOW_MS);
@@ -111,7 +112,7 @@ export function registerAdminBidding(app: Hono, deps: GatewayDeps): void {
    * outcome table (CSV or JSONL, see src/bidding/training.ts), or `?from=executions` learns the judged outcomes of
    * this gateway's own executions. Audited with the table's SHA-256 (never its content), the rows and the version.
    */
-  app.post("/v1/admin/bidding/train", requireScope("admin"), async (c) => {
+  app.post("/v1/admin/bidding/train", requireScope("operator"), async (c) => {
     const router = deps.routing.router;
     await deps.routing.pending.all();
     let detail: Record<string, unknown>;
@@ -142,7 +143,7 @@ export function registerAdminBidding(app: Hono, deps: GatewayDeps): void {
   });
 
   for (const action of ACTIONS) {
-    app.post(`/v1/admin/bidding/${action}`, requireScope("admin"), async (c) => {
+    app.post(`/v1/admin/bidding/${action}`, requireScope("operator"), async (c) => {
       const router = deps.routing.router;
       await deps.routing.pending.all();
       const before = router.state();

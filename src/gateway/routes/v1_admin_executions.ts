@@ -54,7 +54,8 @@ function summaryBody(summary: ExecutionSummary) {
 }
 
 /**
- * The operators' view of executions across tenants (the dashboard's executions view), scope admin:
+ * The operators' view of executions across tenants (the dashboard's executions view), scope operator (a tenant's
+ * admin reads its own tenant's with GET /v1/executions/:id):
  *   GET /v1/admin/executions      — newest first, filtered by tenant, model, status and time, in pages of `limit`
  *                                   (at most 200) that follow one another by `next_cursor`; never any content.
  *   GET /v1/admin/executions/:id  — one execution of any tenant, as GET /v1/executions/:id answers its own tenant,
@@ -63,7 +64,7 @@ function summaryBody(summary: ExecutionSummary) {
 const ONE = "/v1/admin/executions/:id";
 
 export function registerAdminExecutions(app: Hono, deps: Pick<GatewayDeps, "executions" | "routing" | "audit">): void {
-  app.get("/v1/admin/executions", requireScope("admin"), async (c) => {
+  app.get("/v1/admin/executions", requireScope("operator"), async (c) => {
     const query = parseParams(ExecutionListParams, c.req.query());
     const page = await deps.executions.list({
       ...(query.tenant === undefined ? {} : { tenant: query.tenant }),
@@ -78,7 +79,7 @@ export function registerAdminExecutions(app: Hono, deps: Pick<GatewayDeps, "exec
   });
 
   // Content of any tenant's request: each look is a content.read event naming the tenant whose record it was.
-  app.get(ONE, requireScope("admin"), auditedRead(deps, ONE, async (c, detail) => {
+  app.get(ONE, requireScope("operator"), auditedRead(deps, ONE, async (c, detail) => {
     const { id } = parseParams(ExecutionPath, c.req.param());
     detail["executionId"] = id;
     const record = await deps.executions.find(id);

@@ -21,7 +21,8 @@ const UNLOAD = "POST /v1/admin/models/:id/unload";
 const LOAD = "POST /v1/admin/models/:id/load";
 
 /**
- * Models on a running gateway, without a restart, each call audited with who asked:
+ * Models on a running gateway, without a restart, each call audited with who asked; the site operator's (scope
+ * operator), since every tenant is served by them:
  * - POST /v1/admin/models/reload looks at the pins now rather than within the watcher's second: new ids are
  *   hosted, changed pins replace the served ones once loaded, unpinned models leave and drain (`models.reloaded`).
  *   A manifest that cannot be read is refused with why, and nothing changes.
@@ -32,7 +33,7 @@ const LOAD = "POST /v1/admin/models/:id/load";
  *   (`models.loaded`).
  */
 export function registerAdminModels(app: Hono, deps: Pick<GatewayDeps, "models" | "audit">, admin: ModelAdmin): void {
-  app.post("/v1/admin/models/reload", requireScope("admin"), async (c) => {
+  app.post("/v1/admin/models/reload", requireScope("operator"), async (c) => {
     let result: PinsReload;
     try {
       result = admin.reload();
@@ -56,7 +57,7 @@ export function registerAdminModels(app: Hono, deps: Pick<GatewayDeps, "models" 
     });
   });
 
-  app.post("/v1/admin/models/:id/unload", requireScope("admin"), async (c) => {
+  app.post("/v1/admin/models/:id/unload", requireScope("operator"), async (c) => {
     const { id } = parseParams(ModelPath, c.req.param());
     const { drain_timeout_ms: drainTimeoutMs } = parseParams(UnloadQuery, c.req.query());
     const change = await admin.unload(id, drainTimeoutMs, {
@@ -69,7 +70,7 @@ export function registerAdminModels(app: Hono, deps: Pick<GatewayDeps, "models" 
     return c.json(serving("model.unload", change));
   });
 
-  app.post("/v1/admin/models/:id/load", requireScope("admin"), async (c) => {
+  app.post("/v1/admin/models/:id/load", requireScope("operator"), async (c) => {
     const { id } = parseParams(ModelPath, c.req.param());
     const change = await admin.load(id, {
       updatedBy: c.get("principal").subject,

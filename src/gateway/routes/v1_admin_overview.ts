@@ -13,7 +13,7 @@ import { NoQuery } from "./v1_audit.js";
 export function registerAdminOverview(app: Hono, deps: Pick<GatewayDeps, "metrics">): void {
   // Created with the app, before any request is counted: the window's first baseline is all zeros.
   const window = new OverviewWindow();
-  app.get("/v1/admin/overview", requireScope("admin"), async (c) => {
+  app.get("/v1/admin/overview", requireScope("operator"), async (c) => {
     parseParams(NoQuery, c.req.query());
     const series = (await deps.metrics?.snapshot()) ?? null;
     if (series === null) return c.json({ object: "admin.overview", metrics_enabled: false });

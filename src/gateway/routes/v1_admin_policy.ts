@@ -12,7 +12,7 @@ import { requireScope } from "../middleware/auth/index.js";
  * stays and nothing is announced. Audited either way (the announcement and its event in one transaction).
  */
 export function registerAdminPolicy(app: Hono, deps: GatewayDeps): void {
-  app.post("/v1/admin/policy/reload", requireScope("admin"), async (c) => {
+  app.post("/v1/admin/policy/reload", requireScope("operator"), async (c) => {
     const result = deps.policy.reload();
     const actor = actorOf(c);
     const request = { id: c.get("requestId"), endpoint: "POST /v1/admin/policy/reload" };

@@ -62,7 +62,7 @@ function refusal(error) {
     return `The gateway did not accept this key or token (${error.code}). Check that it was copied whole, and that it was not revoked or has not expired.`;
   }
   if (error instanceof ApiError && error.status === 403) {
-    return `This key is valid but does not hold the admin scope, which the dashboard needs: it reads every tenant's records (${error.code}). Use a key issued with the admin scope.`;
+    return `This key is valid but does not hold the operator scope, which the dashboard needs: it reads every tenant's records (${error.code}). Use a key issued with the operator scope (a tenant's admin scope is not enough).`;
   }
   return `Could not sign in: ${describeFailure(error)}`;
 }
@@ -77,7 +77,7 @@ signInForm.addEventListener("submit", async (event) => {
   signingIn = true;
   credential.set(value);
   try {
-    // The overview route needs the admin scope: what every view needs.
+    // The overview route needs the operator scope: what every view needs.
     await getJson("/v1/admin/overview");
     keyInput.value = "";
     signInMessage.textContent = "";
