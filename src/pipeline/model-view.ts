@@ -19,9 +19,8 @@ export interface ModelView {
 /** Every text of the view, as the request's PII scan should see it. */
 export function viewTexts(view: ModelView): string[] {
   const texts = view.input.kind === "chat" ? view.input.messages.flatMap(turnTexts) : [view.input.prompt];
-  if (view.stop) texts.push(...view.stop);
-  if (view.structured) texts.push(...specTexts(view.structured));
-  return texts;
+  // Concatenated, not push(...): a schema's enum can hold more texts than a call takes arguments.
+  return texts.concat(view.stop ?? [], view.structured ? specTexts(view.structured) : []);
 }
 
 /** A turn as the model reads it: its content and the calls in it (a participant's name is not shown). */

@@ -60,7 +60,8 @@ export function sequence(...elements: string[]): string {
 /** One of several fragments; a single distinct option needs no rule of its own. */
 export function alternation(rules: GbnfRules, nameHint: string, options: readonly Fragment[]): Fragment {
   const elements = [...new Set(options.map((option) => option.element))];
-  const maxChars = Math.max(...options.map((option) => option.maxChars));
+  // Not Math.max(...): a caller's enum can list more values than a call takes arguments.
+  const maxChars = options.reduce((longest, option) => Math.max(longest, option.maxChars), 0);
   if (elements.length === 1) return { element: elements[0]!, maxChars };
   return { element: rules.define(nameHint, elements.join(" | ")), maxChars };
 }

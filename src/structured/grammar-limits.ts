@@ -17,3 +17,17 @@ export const MAX_SCHEMA_DEPTH = 64;
  * maxItems are lowered to this; shorter output still satisfies the schema.
  */
 export const MAX_REPETITIONS = 1999;
+/**
+ * What one schema may list: values of its enums and consts, counted over the whole document, and what one place of
+ * it can produce (a union's alternatives' listed values together). Schemas come from callers and compile on the
+ * event loop every request shares: 140,000 values (a 1 MiB body) took a second to compile and validate, and a
+ * oneOf of 3,000 constants overflowed ajv's stack.
+ */
+export const MAX_LISTED_VALUES = 10_000;
+/**
+ * Object properties declared in one schema, counted over the whole document: ajv compiles a validator at ~0.4 ms a
+ * property (20,000 of them, in a body under the 1 MiB limit, took 6 s).
+ */
+export const MAX_DECLARED_PROPERTIES = 1_000;
+/** The alternatives of one anyOf or oneOf (ajv's oneOf code grows faster than linearly: 256 took ~150 ms). */
+export const MAX_ALTERNATIVES = 128;

@@ -21,6 +21,7 @@ import {
   UnsupportedSchemaError,
 } from "./index.js";
 import { MAX_INDENT } from "./gbnf.js";
+import { MAX_ALTERNATIVES, MAX_DECLARED_PROPERTIES, MAX_LISTED_VALUES } from "./grammar-limits.js";
 import { validateAgainstSchema } from "./validator.js";
 
 type Schema = Record<string, unknown>;
@@ -324,6 +325,18 @@ describe("compileJsonSchemaToGbnf refuses what it cannot bound or enforce", () =
     ["an unknown type", { type: "date" }, "", "type"],
     ["an enum with no value of the type", { type: "integer", enum: ["a"] }, "", "enum"],
     ["a const outside the enum", { const: "a", enum: ["b"] }, "", "const"],
+    ["oneOf whose overlap is between later alternatives", { oneOf: [{ const: "a" }, { type: "integer" }, { const: "b" }, { enum: ["c", 2] }] }, "", "oneOf"],
+    ["more anyOf alternatives than supported", { anyOf: Array.from({ length: MAX_ALTERNATIVES + 1 }, (_, i) => ({ const: i })) }, "", "anyOf"],
+    ["more enum values than supported", { enum: Array.from({ length: MAX_LISTED_VALUES + 1 }, (_, i) => i) }, "", "enum"],
+    ["more enum values than supported, over several enums", {
+      type: "object", properties: { a: { enum: Array.from({ length: MAX_LISTED_VALUES }, (_, i) => i) }, b: { enum: ["x"] } },
+    }, "/properties/b", "enum"],
+    ["a union of references producing more values than supported", {
+      $defs: { d: { enum: Array.from({ length: MAX_LISTED_VALUES / 2 }, (_, i) => i) } }, anyOf: [{ $ref: "#/$defs/d" }, { $ref: "#/$defs/d" }, { $ref: "#/$defs/d" }],
+    }, "", "anyOf"],
+    ["more object properties than supported", {
+      type: "object", properties: { a: { type: "object", properties: Object.fromEntries(Array.from({ length: MAX_DECLARED_PROPERTIES }, (_, i) => [`p${i}`, { type: "null" }])) }, b: { type: "null" } },
+    }, "/properties/a", "properties"],
   ])("refuses %s", (_, schema, pointer, keyword) => {
     const error = unsupported(schema);
     expect({ pointer: error.pointer, keyword: error.keyword }).toEqual({ pointer, keyword });

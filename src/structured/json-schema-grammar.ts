@@ -1,8 +1,8 @@
 import { formatGrammar } from "./format-grammars.js";
 import { alternation, concat, delimitedList, GbnfRules, literal, whitespace, type Fragment } from "./gbnf.js";
-import { DEFAULT_MAX_ITEMS, DEFAULT_MAX_STRING_LENGTH, MAX_SCHEMA_DEPTH } from "./grammar-limits.js";
+import { DEFAULT_MAX_ITEMS, DEFAULT_MAX_STRING_LENGTH, MAX_ALTERNATIVES, MAX_DECLARED_PROPERTIES, MAX_LISTED_VALUES, MAX_SCHEMA_DEPTH } from "./grammar-limits.js";
 import { appendPointer, pointerBeyondDepth, resolvePointer } from "./json-pointer.js";
-import { asciiJson, isPlainObject, jsonTypeOf, typesOverlap, valueHasType, type JsonType } from "./json-values.js";
+import { asciiJson, isPlainObject, jsonTypeOf, valueHasType, type JsonType } from "./json-values.js";
 import { lengthRange, numericBounds, readCount } from "./keyword-values.js";
 import { booleanGrammar, integerGrammar, NULL_GRAMMAR, numberGrammar, stringGrammar } from "./scalar-grammars.js";
 import { assertSupportedKeywords, SHAPING_KEYWORDS } from "./schema-keywords.js";
@@ -52,10 +52,6 @@ interface CompiledSchema extends Fragment {
   readonly produces: readonly Produced[];
 }
 
-function mayOverlap(a: Produced, b: Produced): boolean {
-  return typesOverlap(a.type, b.type) && (a.json === undefined || b.json === undefined || a.json === b.json);
-}
-
 /** A readable rule name hint from the last two meaningful pointer segments. */
 function nameHint(pointer: string, kind: string): string {
   const segments = pointer.split("/").filter((segment) => segment !== "" && segment !== "properties");
@@ -66,6 +62,9 @@ class SchemaCompiler {
   private readonly compiledRefs = new Map<string, CompiledSchema>();
   /** The root counts as in progress, so that "#" is caught as recursion like any other cycle. */
   private readonly refsInProgress = new Set<string>([""]);
+  /** Enum and const values and object properties compiled so far, against MAX_LISTED_VALUES and MAX_DECLARED_PROPERTIES. */
+  private listedValues = 0;
+  private declaredProperties = 0;
 
   constructor(private readonly document: Record<string, unknown>, readonly rules: GbnfRules) {}
 
@@ -82,7 +81,7 @@ class SchemaCompiler {
     if (typeof type === "string") return this.compileType(schema, type, pointer);
     if (Array.isArray(type) && type.length > 0) {
       const members = type.map((member) => this.compileType(schema, member, pointer));
-      return this.union(members, nameHint(pointer, "types"));
+      return this.union(members, nameHint(pointer, "types"), pointer, "type");
     }
     throw new UnsupportedSchemaError(
       pointer,
@@ -140,9 +139,12 @@ class SchemaCompiler {
     if (!Array.isArray(options) || options.length === 0) {
       throw new UnsupportedSchemaError(pointer, keyword, "must be a non-empty array of schemas");
     }
+    if (options.length > MAX_ALTERNATIVES) {
+      throw new UnsupportedSchemaError(pointer, keyword, `lists ${options.length} alternatives; at most ${MAX_ALTERNATIVES} are supported`);
+    }
     const compiled = options.map((option, index) => this.compile(option, appendPointer(pointer, keyword, index)));
     if (keyword === "oneOf") assertDisjoint(compiled, pointer);
-    return this.union(compiled, nameHint(pointer, keyword));
+    return this.union(compiled, nameHint(pointer, keyword), pointer, keyword);
   }
 
   private compileValues(schema: Record<string, unknown>, pointer: string): CompiledSchema {
@@ -152,6 +154,10 @@ class SchemaCompiler {
       throw new UnsupportedSchemaError(pointer, "enum", "must be a non-empty array");
     }
     let values: unknown[] = "const" in schema ? [schema.const] : (listed as unknown[]);
+    this.listedValues += values.length;
+    if (this.listedValues > MAX_LISTED_VALUES) {
+      throw new UnsupportedSchemaError(pointer, keyword, `the schema lists more than ${MAX_LISTED_VALUES} enum and const values in all`);
+    }
     if (keyword === "const" && Array.isArray(listed)) {
       values = values.filter((value) => listed.some((member) => asciiJson(member) === asciiJson(value)));
     }
@@ -207,6 +213,10 @@ class SchemaCompiler {
       throw new UnsupportedSchemaError(pointer, "properties", "an object schema must list its properties");
     }
     const names = Object.keys(properties);
+    this.declaredProperties += names.length;
+    if (this.declaredProperties > MAX_DECLARED_PROPERTIES) {
+      throw new UnsupportedSchemaError(pointer, "properties", `the schema declares more than ${MAX_DECLARED_PROPERTIES} object properties in all`);
+    }
     assertRequiredDeclared(schema, names, pointer);
     assertPropertyCount(schema, names.length, pointer);
     const ws = whitespace(this.rules);
@@ -230,7 +240,12 @@ class SchemaCompiler {
     return delimitedList(this.rules, nameHint(pointer, "array"), { open: "[", close: "]" }, item, min, max);
   }
 
-  private union(options: CompiledSchema[], hint: string): CompiledSchema {
+  private union(options: CompiledSchema[], hint: string, pointer: string, keyword: string): CompiledSchema {
+    // A definition's values are counted once however often it is referenced, so a union of references is bounded here.
+    const produced = options.reduce((count, option) => count + option.produces.length, 0);
+    if (produced > MAX_LISTED_VALUES) {
+      throw new UnsupportedSchemaError(pointer, keyword, `its alternatives can produce more than ${MAX_LISTED_VALUES} listed values together`);
+    }
     return { ...alternation(this.rules, hint, options), produces: options.flatMap((option) => option.produces) };
   }
 }
@@ -245,21 +260,37 @@ function localRefPointer(ref: string): string | undefined {
   }
 }
 
-/** oneOf fails when a value matches two alternatives, which the grammar cannot prevent unless they cannot overlap. */
+/**
+ * oneOf fails when a value matches two alternatives, which the grammar cannot prevent unless they cannot overlap.
+ * Checked in one pass over what the alternatives produce, indexed by type (integers and numbers together): schemas
+ * come from callers, and comparing every pair took seconds on the event loop for a few thousand constants.
+ */
 function assertDisjoint(alternatives: CompiledSchema[], pointer: string): void {
-  alternatives.forEach((a, i) =>
-    alternatives.slice(i + 1).forEach((b, offset) => {
-      if (a.produces.some((x) => b.produces.some((y) => mayOverlap(x, y)))) {
-        throw new UnsupportedSchemaError(
-          pointer,
-          "oneOf",
-          `alternatives ${i} and ${i + 1 + offset} can match the same value; ` +
-            "use anyOf, or alternatives of different types or values",
-        );
+  // Per type: the first alternative producing any value of it, the first producing any listed value, and each value's.
+  const anyValue = new Map<JsonType, number>();
+  const anyListed = new Map<JsonType, number>();
+  const listed = new Map<string, number>();
+  alternatives.forEach((alternative, index) => {
+    for (const { type, json } of alternative.produces) {
+      const family = overlapFamily(type);
+      const earlier = anyValue.get(family) ?? (json === undefined ? anyListed.get(family) : listed.get(`${family} ${json}`));
+      if (earlier !== undefined) {
+        throw new UnsupportedSchemaError(pointer, "oneOf",
+          `alternatives ${earlier} and ${index} can match the same value; use anyOf, or alternatives of different types or values`);
       }
-    }),
-  );
+    }
+    // Recorded after the check: an alternative may produce overlapping values itself.
+    for (const { type, json } of alternative.produces) {
+      const family = overlapFamily(type);
+      const first = json === undefined ? anyValue : anyListed;
+      if (!first.has(family)) first.set(family, index);
+      if (json !== undefined && !listed.has(`${family} ${json}`)) listed.set(`${family} ${json}`, index);
+    }
+  });
 }
+
+/** Types that can describe the same value share a family: integers are numbers. */
+const overlapFamily = (type: JsonType): JsonType => (type === "integer" ? "number" : type);
 
 function assertRequiredDeclared(schema: Record<string, unknown>, names: string[], pointer: string): void {
   const required = schema.required;

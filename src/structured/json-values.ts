@@ -30,8 +30,3 @@ export function valueHasType(value: unknown, type: unknown): boolean {
   return actual === type || (actual === "integer" && type === "number");
 }
 
-/** Whether two types can describe the same value. */
-export function typesOverlap(a: JsonType, b: JsonType): boolean {
-  const numeric = (t: JsonType) => t === "integer" || t === "number";
-  return a === b || (numeric(a) && numeric(b));
-}

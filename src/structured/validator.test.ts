@@ -172,8 +172,33 @@ describe("checkSchemaDocument", () => {
 
   it("reports what only ajv's compile catches", () => {
     expect(checkSchemaDocument({ type: "string", pattern: "(" })).toEqual([
-      expect.objectContaining({ path: "", keyword: "schema", message: expect.stringContaining("Invalid regular expression") }),
+      expect.objectContaining({ path: "", keyword: "schema", message: expect.stringContaining("missing closing )") }),
     ]);
+  });
+
+  it("refuses patterns the linear-time engine cannot run, saying why", () => {
+    for (const pattern of ["^(?=a)a$", "(?<!x)y", "(a)\\1"]) {
+      expect(checkSchemaDocument({ type: "string", pattern }), pattern).toEqual([
+        expect.objectContaining({ keyword: "schema", message: expect.stringContaining("without lookaround or backreferences") }),
+      ]);
+    }
+  });
+});
+
+describe("patterns", () => {
+  it("checks a pattern that backtracks exponentially in V8's engine (^(a+)+$ on 5,000 characters) and answers", () => {
+    // V8 would take ~2^5000 steps here: this test could only time out, never pass, on a backtracking engine.
+    const schema = { type: "string", pattern: "^(a+)+$" };
+    expect(validateAgainstSchema(schema, `${"a".repeat(5_000)}!`).valid).toBe(false);
+    expect(validateAgainstSchema(schema, "a".repeat(5_000)).valid).toBe(true);
+    expect(validateAgainstSchema({ type: "object", patternProperties: { "^(x+)+$": { type: "number" } } }, { [`${"x".repeat(5_000)}y`]: "text" }).valid).toBe(true);
+  });
+
+  it("keeps JSON Schema's pattern semantics: a search anywhere, Unicode classes, case as written", () => {
+    expect(validateAgainstSchema({ type: "string", pattern: "\\d{3}-\\d{4}" }, "call 555-1234 now").valid).toBe(true);
+    expect(validateAgainstSchema({ type: "string", pattern: "^[\\p{L} ]+$" }, "Zoë Ängström").valid).toBe(true);
+    expect(validateAgainstSchema({ type: "string", pattern: "^[a-z]+$" }, "ABC").valid).toBe(false);
+    expect(validateAgainstSchema({ type: "string", pattern: "^(?<year>\\d{4})-\\d{2}$" }, "2026-12").valid).toBe(true);
   });
 
   it("reports a dialect it does not support", () => {

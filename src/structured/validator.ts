@@ -4,6 +4,7 @@ import { Ajv2019 } from "ajv/dist/2019.js";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { ErrorObject, Options, ValidateFunction } from "ajv";
 import type * as ajvCore from "ajv/dist/core.js";
+import { RE2JS } from "re2js";
 import { FORMAT_VALIDATORS } from "./formats.js";
 import { compileJsonSchemaToGbnf } from "./json-schema-grammar.js";
 import { isPlainObject } from "./json-values.js";
@@ -19,6 +20,24 @@ export interface Violation {
 export type ValidationResult = { valid: true } | { valid: false; violations: Violation[] };
 export type ParsedOutput = { ok: true; value: unknown } | { ok: false; violations: Violation[] };
 
+/**
+ * The engine of every `pattern` and `patternProperties` key: RE2's, which runs in time linear in the text. Schemas
+ * come from callers, and V8's backtracking engine takes exponential time on patterns such as `^(a+)+$` (41 s for a
+ * 30-character answer, on the event loop every request shares). RE2 has no lookaround or backreferences: a schema
+ * using them is refused as unusable (`schema_invalid`, saying so) rather than checked slowly.
+ */
+function linearRegExp(pattern: string, flags: string): { test(text: string): boolean; toString(): string } {
+  let compiled: RE2JS;
+  try {
+    compiled = RE2JS.compile(RE2JS.translateRegExp(pattern));
+  } catch (error) {
+    throw new Error(`pattern ${JSON.stringify(pattern)} is not supported: ${(error as Error).message} (patterns are matched in linear time, without lookaround or backreferences)`);
+  }
+  return { test: (text) => compiled.test(text), toString: () => `/${pattern}/${flags}` };
+}
+// What ajv would write for it in standalone code, which Atomic never generates.
+linearRegExp.code = "re2js";
+
 const AJV_OPTIONS: Options = {
   allErrors: true,
   // Unknown keywords and formats are errors rather than silently unchecked; the type-combination warnings of
@@ -29,6 +48,7 @@ const AJV_OPTIONS: Options = {
   // Schemas are compiled one by one and dropped from ajv's registry afterwards; registering their $id would make
   // two different schemas that share an $id collide.
   addUsedSchema: false,
+  code: { regExp: linearRegExp },
 };
 
 /** The base class of every ajv dialect. */
