@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
+import { until } from "../support/until.js";
 
 let gw: TestGateway;
 
@@ -172,6 +173,23 @@ describe("POST /v1/embeddings", () => {
     const bytes = Buffer.from(encoded, "base64");
     const decoded = Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
     expect(decoded).toEqual(floats.map((f) => Math.fround(f)));
+  });
+
+  it("stops embedding once the caller has gone, so the next request does not wait for the rest", async () => {
+    const host = gw.gateway.engine.host("tiny-embed");
+    const caller = new AbortController();
+    // Minutes of work on the old host, which embedded every input of an abandoned request before the next one's.
+    const abandoned = gw.fetch("/v1/embeddings", {
+      method: "POST", headers: { "content-type": "application/json" }, signal: caller.signal,
+      body: JSON.stringify({ model: "tiny-embed", input: Array.from({ length: 256 }, (_, i) => `${i} ${"lorem ipsum ".repeat(250)}`) }),
+    }).catch((error: Error) => error);
+    await until(() => host.status().inFlight > 0);
+    caller.abort();
+    expect(await abandoned).toBeInstanceOf(Error);
+    await until(() => host.status().inFlight === 0 && host.status().queued === 0);
+    const next = await gw.post("/v1/embeddings", { model: "tiny-embed", input: "hello" });
+    expect(next.status).toBe(200);
+    await next.text();
   });
 
   it("refuses a model without the embedding capability for chat", async () => {

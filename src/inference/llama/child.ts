@@ -246,13 +246,18 @@ async function generateOne(message: Extract<ParentMessage, { type: "generate" }>
   }
 }
 
-async function embed(message: Extract<ParentMessage, { type: "embed" }>, h: Host): Promise<void> {
+/**
+ * Embeds the inputs one by one, stopping between inputs once the caller has gone (`signal`, aborted by the parent's
+ * "abort"): requests run one at a time, so an abandoned one of hundreds of inputs kept the next caller waiting.
+ */
+async function embed(message: Extract<ParentMessage, { type: "embed" }>, h: Host, signal: AbortSignal): Promise<void> {
   h.embedding ??= h.model.createEmbeddingContext({ contextSize: h.embeddingContextSize, threads: h.spec.threads });
   const context = await h.embedding;
   const started = performance.now();
   const vectors: number[][] = [];
   let promptTokens = 0;
   for (const [index, input] of message.inputs.entries()) {
+    signal.throwIfAborted();
     const tokens = h.model.tokenize(input).length;
     promptTokens += tokens;
     try {
@@ -300,8 +305,12 @@ process.on("message", (message: ParentMessage) => {
     case "embed": {
       const h = host;
       if (!h) return failWith(message.id, new Error("model not loaded"));
-      // One embedding context serves requests one at a time.
-      embeddingQueue = embeddingQueue.then(() => embed(message, h).catch((error: unknown) => failWith(message.id, error)));
+      // One embedding context serves requests one at a time; an abort while queued is kept for when its turn comes.
+      const controller = new AbortController();
+      running.set(message.id, controller);
+      embeddingQueue = embeddingQueue.then(() => embed(message, h, controller.signal)
+        .catch((error: unknown) => failWith(message.id, error))
+        .finally(() => running.delete(message.id)));
       return;
     }
     case "abort":
