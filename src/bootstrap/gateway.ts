@@ -1,12 +1,13 @@
 import { randomInt } from "node:crypto";
-import { serve, type ServerType } from "@hono/node-server";
+import { getRequestListener, type ServerType } from "@hono/node-server";
 import type { WorkflowSource } from "../orchestration/worker.js";
 import type { Hono } from "hono";
+import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../config/schema.js";
 import { createApp } from "../gateway/app.js";
-import { answerClientError } from "../gateway/client-error.js";
+import { answerClientError, answerUnmetExpectation, unroutableRequest } from "../gateway/client-error.js";
 import { LlamaEngine } from "../inference/llama/engine.js";
 import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
@@ -358,11 +359,17 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
 }
 
 function listen(config: Config, app: Hono, tls: TlsMaterial | null): Promise<ServerType> {
-  const transport = tls === null ? {} : { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } };
+  const listener = getRequestListener(app.fetch, { hostname: config.server.host, errorHandler: unroutableRequest });
+  // Checked every second rather than Node's 30 s, so that the timeouts mean what they say; the headers are part of
+  // the request, so their bound is at most the request's (Node refuses it otherwise).
+  const { headersTimeoutMs, requestTimeoutMs } = config.server;
+  const timeouts = { headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs), requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1_000 };
+  const server = tls === null ? createHttpServer(timeouts, listener) : createHttpsServer({ ...timeouts, cert: tls.cert, key: tls.key }, listener);
+  server.on("clientError", answerClientError);
+  server.on("checkExpectation", answerUnmetExpectation);
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port, ...transport }, () => resolve(server));
     server.once("error", reject);
-    server.on("clientError", answerClientError);
+    server.listen(config.server.port, config.server.host, () => resolve(server));
   });
 }
 

@@ -66,6 +66,13 @@ export const ConfigSchema = z.strictObject({
     host: z.string().min(1).default("127.0.0.1"),
     port: z.number().int().min(0).max(65535).default(8080),
     bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    /**
+     * How long a request may take to arrive: its headers, and the whole request with its body (408, connection
+     * closed). Node's own defaults (60 s and 300 s) let a client that trickles or stops sending hold a connection for
+     * minutes; answers, streams included, are not bounded by these. Checked every second.
+     */
+    headersTimeoutMs: z.number().int().min(1000).max(300_000).default(10_000),
+    requestTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
     /** Serve HTTPS with this PEM certificate (chain) and private key; absent → plain HTTP. Read and checked at start. */
     tls: z.strictObject({
       certFile: z.string().min(1),

@@ -1,4 +1,6 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { RequestError } from "@hono/node-server";
 import { ApiError } from "./errors.js";
 
 /** The socket's response in progress, as Node's HTTP server keeps it (what its own clientError default checks). */
@@ -38,4 +40,26 @@ function refusalFor(code: string | undefined): ApiError {
     default:
       return new ApiError(400, "invalid_request_error", "malformed_request", "the request is not well-formed HTTP/1.1");
   }
+}
+
+/**
+ * What @hono/node-server answers itself, before the app runs, for a request it cannot turn into a URL (a backslash in
+ * the path, a Host header that is not a host, an invalid absolute-form target): the gateway's JSON error instead of
+ * its bare, empty 400. Anything else reaching here failed outside every route and is a 500 that says nothing more.
+ */
+export function unroutableRequest(error: unknown): Response {
+  const refusal = error instanceof RequestError
+    ? new ApiError(400, "invalid_request_error", "malformed_request", "the request's target or Host header is not a URL this gateway serves")
+    : new ApiError(500, "server_error", "internal_error", "internal error");
+  return new Response(JSON.stringify(refusal.toBody()), {
+    status: refusal.status,
+    headers: { "content-type": "application/json", "x-content-type-options": "nosniff", connection: "close" },
+  });
+}
+
+/** An `Expect` other than 100-continue, which Node would answer with a bare 417: the JSON error, then close. */
+export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
+  const body = JSON.stringify(new ApiError(417, "invalid_request_error", "expectation_failed", "the only Expect this gateway meets is 100-continue").toBody());
+  response.writeHead(417, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-content-type-options": "nosniff", connection: "close" });
+  response.end(body);
 }

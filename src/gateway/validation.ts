@@ -52,7 +52,14 @@ export const MAX_JSON_DEPTH = 128;
 
 /** Parses the JSON body and validates it; any failure is a 400 with a stable code, before anything runs. */
 export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const text = await c.req.text();
+  let text: string;
+  try {
+    text = await c.req.text();
+  } catch (error) {
+    // The body limit's own refusal (413) stands; anything else is the client's body ending early, not our failure.
+    if (error instanceof ApiError) throw error;
+    throw invalidRequest("request_body_incomplete", "the request body ended before its Content-Length, or the connection closed while it was being sent");
+  }
   if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
     throw invalidRequest("json_too_deep", `the request body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`);
   }

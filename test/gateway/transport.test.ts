@@ -13,6 +13,7 @@ import { ConfigError } from "../../src/config/load.js";
 import { ConfigSchema } from "../../src/config/schema.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels, type TestModels } from "../support/models.js";
+import { until } from "../support/until.js";
 
 /** HTTPS with a self-signed certificate made here, and CORS off by default, on for exactly the configured origins. */
 const ORIGIN = "https://ward.example:8443";
@@ -36,7 +37,7 @@ beforeAll(async () => {
     models,
     server: { tls: { certFile: join(dir, "cert.pem"), keyFile: join(dir, "key.pem") }, cors: { origins: [ORIGIN] } },
   });
-  plain = await startTestGateway({ models });
+  plain = await startTestGateway({ models, server: { requestTimeoutMs: 2_000 } });
 });
 afterAll(async () => {
   await secure?.close();
@@ -182,6 +183,47 @@ describe("requests Node's HTTP parser refuses", () => {
     const response = parsed(await raw(plain.url, `GET /healthz HTTP/1.1\r\nHost: localhost\r\nx-padding: ${"a".repeat(20_000)}\r\n\r\n`));
     expect(response.statusLine).toBe("HTTP/1.1 431 Request Header Fields Too Large");
     expect(response.body).toMatchObject({ error: { code: "request_headers_too_large" } });
+  });
+
+  it("answers a target or Host header that is no URL, and an unmet Expect, in the same shape", async () => {
+    for (const gw of [plain, secure]) {
+      for (const request of [
+        "GET /v1\\models HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: a/b\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: user@localhost\r\n\r\n",
+        "GET http://[::1/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n",
+      ]) {
+        const response = parsed(await raw(gw.url, request));
+        expect(response.statusLine, request).toBe("HTTP/1.1 400 Bad Request");
+        expect(response.headers).toMatchObject({ "content-type": "application/json" });
+        expect(response.body).toMatchObject({ error: { code: "malformed_request" } });
+      }
+    }
+    const expectation = parsed(await raw(plain.url, "POST /v1/embeddings HTTP/1.1\r\nHost: localhost\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}"));
+    expect(expectation.statusLine).toBe("HTTP/1.1 417 Expectation Failed");
+    expect(expectation.body).toMatchObject({ error: { code: "expectation_failed" } });
+  });
+
+  it("answers a body that ends before its Content-Length as the client's error, logging no failure of its own", async () => {
+    const before = plain.logs.length;
+    const socket = net.connect({ host: "127.0.0.1", port: Number(new URL(plain.url).port) });
+    const received = new Promise<string>((resolve) => {
+      let text = "";
+      socket.setEncoding("utf8").on("data", (chunk: string) => (text += chunk)).on("close", () => resolve(text)).on("error", () => resolve(text));
+    });
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.end(`POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${plain.adminKey}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"messages":`);
+    const response = await received;
+    if (response !== "") expect(response).toMatch(/^HTTP\/1\.1 4\d\d /);
+    await until(() => plain.logs.slice(before).some((line) => line["msg"] === "request"));
+    expect(plain.logs.slice(before).filter((line) => line["msg"] === "unhandled error")).toEqual([]);
+  });
+
+  it("closes a connection whose request does not arrive in time with 408 in the same shape", async () => {
+    // The body never comes: Node's own default kept such a connection open for 300 s.
+    const response = parsed(await raw(plain.url, `POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${plain.adminKey}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"messages":`));
+    expect(response.statusLine).toBe("HTTP/1.1 408 Request Timeout");
+    expect(response.body).toMatchObject({ error: { code: "request_timeout" } });
   });
 
   it("still serves well-formed requests on the next connection", async () => {

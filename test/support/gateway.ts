@@ -57,7 +57,7 @@ export interface TestGatewayOptions {
   /** Destinations the egress allowlist names (a trace collector must be among them); the guard itself stays off. */
   egressAllow?: string[];
   /** TLS and CORS; the gateway still listens on a free loopback port. */
-  server?: Pick<NonNullable<ConfigInput["server"]>, "tls" | "cors">;
+  server?: Pick<NonNullable<ConfigInput["server"]>, "tls" | "cors" | "requestTimeoutMs">;
   /**
    * A second gateway of the same site as `sameSiteAs`: on its database and with its data directory (so its audit
    * keys), as gateways sharing one database in production share the site's keys. The first one drops the database:
