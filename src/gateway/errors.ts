@@ -46,6 +46,15 @@ export const invalidRequest = (code: string, message: string, param: string | nu
 export const notFound = (code: string, message: string, param: string | null = null) =>
   new ApiError(404, "not_found_error", code, message, param);
 
+/**
+ * A 404 for an id or name the caller's tenant does not hold. It is answered as unknown (another tenant's looks like
+ * none at all) and recorded as a refusal (`request.refused`, aggregated like 401s), so that probing across tenants
+ * is on the record.
+ */
+export class UnknownToTenantError extends ApiError {}
+export const unknownToTenant = (code: string, message: string, param: string | null = null) =>
+  new UnknownToTenantError(404, "not_found_error", code, message, param);
+
 /** A model that is loading or restarting is usually back within a second or two. */
 const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
 

@@ -3,6 +3,7 @@ import { auditEvents } from "../support/audit-events.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
 import { internalPolicyDir } from "../support/policies.js";
+import { until } from "../support/until.js";
 
 /**
  * `admin` is a tenant's, `operator` the site's. A tenant's admin reaches its own keys, settings, erasure and adapters,
@@ -94,7 +95,35 @@ describe("a tenant's admin and the site's operator", () => {
       expect(refused.status).toBe(503);
     } finally {
       expect((await gw.post("/v1/admin/models/tiny/load", {}, as(operator))).status).toBe(200);
+      await until(async () => (await (await gw.fetch("/v1/models/tiny")).json()).atomic.state === "ready");
     }
+  });
+
+  it("answers a tenant's attempts at another tenant's keys, settings, decisions and receipts as unknown, and records them", async () => {
+    const ward8Key = await gw.issueKey("ward-8", ["infer"]);
+    const ward8KeyId = /^atk_([0-9a-f]+)_/.exec(ward8Key)![1]!;
+    const execution = await ward8Chat();
+    const attempts: Array<[string, string, string]> = [
+      ["POST", `/v1/admin/apikeys/${ward8KeyId}/revoke`, "api_key_not_found"],
+      ["GET", "/v1/admin/tenants/ward-8/settings", "tenant_not_found"],
+      ["GET", `/v1/decisions/${execution}`, "decision_not_found"],
+      ["GET", `/v1/executions/${execution}/receipt`, "execution_not_found"],
+    ];
+    await gw.gateway.audit.sequencer.drain();
+    const auditBefore = (await auditEvents(gw.databaseUrl)).length;
+    for (const [method, path, code] of attempts) {
+      const response = await gw.fetch(path, { method, headers: { ...as(ward7Admin), "content-type": "application/json" }, ...(method === "POST" ? { body: "{}" } : {}) });
+      expect(response.status, path).toBe(404);
+      expect((await response.json()).error.code).toBe(code);
+    }
+    // Nothing changed: ward-8's key still works.
+    expect((await gw.fetch("/v1/models", { headers: as(ward8Key) })).status).toBe(200);
+    await gw.gateway.audit.sequencer.drain();
+    const refused = (await auditEvents(gw.databaseUrl)).slice(auditBefore).filter((event) => event.kind === "request.refused" && event.actor?.tenant === "ward-7");
+    expect(refused.map((event) => (event.outcome as { code: string }).code)).toEqual(attempts.map(([, , code]) => code));
+    expect(refused.map((event) => event.request?.endpoint)).toEqual([
+      "POST /v1/admin/apikeys/:id/revoke", "GET /v1/admin/tenants/:tenant/settings", "GET /v1/decisions/:id", "GET /v1/executions/:id/receipt",
+    ]);
   });
 
   it("leaves a tenant's admin its own tenant's routes, and an operator without admin none of them", async () => {

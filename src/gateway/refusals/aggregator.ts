@@ -22,7 +22,8 @@ interface Tally extends RefusalTally {
  * clean shutdown loses none. Memory is bounded: past `maxSources` sources in one window, refusals of new ones are
  * counted per code and route without their address, and written the same way.
  *
- * Only 401s (no caller to hold to account) and 429s (a caller already flooding) are aggregated. A 403 is a
+ * 401s (no caller to hold to account), 404s for what the caller's tenant does not hold (ids guessed or mistyped, in
+ * bulk as easily as once) and 429s (a caller already flooding) are aggregated. A 403 is a
  * decision about an identified caller's request (missing scope, policy denial) and each one stays on the record;
  * a caller that floods 403s runs into its tenant's rate limit, and its refusals become 429s.
  */

@@ -6,7 +6,7 @@ import type { AdaptationAdmin } from "../../adaptation/index.js";
 import { CLASSIFICATIONS } from "../../policy/classification.js";
 import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
-import { ApiError, invalidRequest, notFound } from "../errors.js";
+import { ApiError, invalidRequest, notFound, unknownToTenant } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { parseParams, readBody } from "../validation.js";
 
@@ -65,7 +65,7 @@ export function registerAdminAdaptationFits(app: Hono, deps: GatewayDeps): void 
   app.get("/v1/admin/adaptation/fits/:id", requireScope("admin"), (c) => {
     const { id } = parseParams(JobParams, c.req.param());
     const job = admin().fits.get(c.get("principal").tenant, id);
-    if (job === null) throw notFound("fit_not_found", `fit ${id} does not exist (or was forgotten after a restart; its audit events remain)`, "id");
+    if (job === null) throw unknownToTenant("fit_not_found", `fit ${id} does not exist (or was forgotten after a restart; its audit events remain)`, "id");
     return c.json(jobView(job));
   });
 }

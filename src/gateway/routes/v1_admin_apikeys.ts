@@ -5,7 +5,7 @@ import { SCOPES } from "../../identity/principal.js";
 import type { ApiKeyRecord } from "../../store/interface.js";
 import { actorOf } from "../actor.js";
 import type { ApiKeyAdmin } from "../deps.js";
-import { notFound } from "../errors.js";
+import { unknownToTenant } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { parseParams, readBody } from "../validation.js";
 
@@ -67,7 +67,7 @@ export function registerAdminApiKeys(app: Hono, keys: ApiKeyAdmin): void {
       tenant: c.get("principal").tenant,
       describe: (record) => apiKeyEvent("apikey.revoked", record, by),
     });
-    if (result === null) throw notFound("api_key_not_found", `no API key ${id} in this tenant`, "id");
+    if (result === null) throw unknownToTenant("api_key_not_found", `no API key ${id} in this tenant`, "id");
     keys.forget(id);
     return c.json(keyBody(result.record));
   });

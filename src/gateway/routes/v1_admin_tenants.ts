@@ -7,7 +7,7 @@ import { TenantLimitsSchema, TenantName, TenantRetentionSchema } from "../../con
 import { hasScope } from "../../identity/principal.js";
 import type { SettingsUpdate, TenantSettings, TenantSettingsView } from "../../tenants/settings.js";
 import { actorOf } from "../actor.js";
-import { notFound } from "../errors.js";
+import { notFound, unknownToTenant } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { parseParams, readBody } from "../validation.js";
 
@@ -65,7 +65,7 @@ export function registerAdminTenants(app: Hono, settings: TenantSettings): void 
 function ownTenant(c: Context): string {
   const { tenant } = parseParams(TenantPath, { tenant: c.req.param("tenant") });
   if (tenant !== c.get("principal").tenant) {
-    throw notFound("tenant_not_found", `tenant ${tenant} is not this caller's: an admin manages its own tenant's settings`, "tenant");
+    throw unknownToTenant("tenant_not_found", `tenant ${tenant} is not this caller's: an admin manages its own tenant's settings`, "tenant");
   }
   return tenant;
 }

@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { hasScope } from "../../identity/principal.js";
 import type { GatewayDeps } from "../deps.js";
-import { notFound } from "../errors.js";
+import { unknownToTenant } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { parseParams } from "../validation.js";
 import { ExecutionPath } from "./v1_executions_receipt.js";
@@ -20,7 +20,7 @@ export function registerDecisionsGet(app: Hono, deps: GatewayDeps): void {
       || (hasScope(principal, "tasks") && (await deps.tasks.get(principal.tenant, id)) !== null);
     // Null where the caller named the model: nothing was bid for, and there is no decision to answer.
     const decision = owned ? await deps.routing.router.getDecision(id) : null;
-    if (!decision) throw notFound("decision_not_found", `decision ${id} does not exist`, "id");
+    if (!decision) throw unknownToTenant("decision_not_found", `decision ${id} does not exist`, "id");
     return c.json(decision);
   });
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { UUID_PATTERN } from "../../util/uuidv7.js";
 import { auditedRead, receiptOf } from "../audit-reads.js";
 import type { GatewayDeps } from "../deps.js";
-import { notFound } from "../errors.js";
+import { unknownToTenant } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { parseParams } from "../validation.js";
 import { ReceiptQuery } from "./v1_audit.js";
@@ -26,7 +26,7 @@ export function registerExecutionReceipt(app: Hono, deps: GatewayDeps): void {
     const query = parseParams(ReceiptQuery, c.req.query());
     Object.assign(detail, { eventId: id }, query.tree_size === undefined ? {} : { treeSize: query.tree_size });
     const record = await deps.executions.get(c.get("principal").tenant, id);
-    if (!record) throw notFound("execution_not_found", `execution ${id} does not exist`, "id");
+    if (!record) throw unknownToTenant("execution_not_found", `execution ${id} does not exist`, "id");
     const body = await receiptOf(deps.audit.reader, id, query.tree_size, "id", detail);
     return () => c.json(body);
   }));

@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { systemEvent } from "../../audit/events.js";
 import { actorOf } from "../actor.js";
 import type { GatewayDeps } from "../deps.js";
-import { ApiError, notFound } from "../errors.js";
+import { ApiError, unknownToTenant } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { taskLinks } from "../tasks.js";
 import { parseParams } from "../validation.js";
@@ -16,7 +16,7 @@ export function registerTasksCancel(app: Hono, deps: GatewayDeps): void {
   app.post("/v1/tasks/:id/cancel", requireScope("tasks"), async (c) => {
     const { id } = parseParams(TaskPath, c.req.param());
     const outcome = await deps.tasks.cancel(c.get("principal").tenant, id);
-    if (outcome === null) throw notFound("task_not_found", `task ${id} does not exist`, "id");
+    if (outcome === null) throw unknownToTenant("task_not_found", `task ${id} does not exist`, "id");
     if (outcome === "not_running") throw new ApiError(409, "invalid_request_error", "task_not_running", `task ${id} has already ended`, "id");
     await deps.audit.append(systemEvent("task.cancelled", {
       actor: actorOf(c), request: { id: c.get("requestId"), endpoint: "POST /v1/tasks/:id/cancel" }, outcome: { status: "succeeded" }, detail: { taskId: id },

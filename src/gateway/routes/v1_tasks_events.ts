@@ -3,7 +3,7 @@ import { streamSSE } from "hono/streaming";
 import { setTimeout as delay } from "node:timers/promises";
 import { readEvent } from "../audit-reads.js";
 import type { GatewayDeps } from "../deps.js";
-import { notFound } from "../errors.js";
+import { unknownToTenant } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { parseParams } from "../validation.js";
 import { TaskPath, taskBody } from "./v1_tasks_get.js";
@@ -25,7 +25,7 @@ export function registerTasksEvents(app: Hono, deps: GatewayDeps): void {
     const tenant = c.get("principal").tenant;
     // Asked once before the stream starts, so an unknown task is a plain 404 rather than an empty stream.
     const first = await deps.tasks.get(tenant, id);
-    if (first === null) throw notFound("task_not_found", `task ${id} does not exist`, "id");
+    if (first === null) throw unknownToTenant("task_not_found", `task ${id} does not exist`, "id");
     const signal = c.req.raw.signal;
     return streamSSE(c, async (stream) => {
       let status = first;

@@ -4,7 +4,7 @@ import type { TaskStatus } from "../../orchestration/client.js";
 import { UUID_PATTERN } from "../../util/uuidv7.js";
 import { recordRead } from "../audit-reads.js";
 import type { GatewayDeps } from "../deps.js";
-import { notFound } from "../errors.js";
+import { unknownToTenant } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { parseParams } from "../validation.js";
 import { taskLinks } from "../tasks.js";
@@ -43,7 +43,7 @@ export function registerTasksGet(app: Hono, deps: GatewayDeps): void {
   app.get(ROUTE, requireScope("tasks"), async (c) => {
     const { id } = parseParams(TaskPath, c.req.param());
     const status = await deps.tasks.get(c.get("principal").tenant, id);
-    if (status === null) throw notFound("task_not_found", `task ${id} does not exist`, "id");
+    if (status === null) throw unknownToTenant("task_not_found", `task ${id} does not exist`, "id");
     // The bidding decision (plan, every bid, the choice) under the task's id; null when the caller named the model.
     const decision = await deps.routing.router.getDecision(id);
     if (status.state === "completed") await recordRead(deps, c, ROUTE, { taskId: id }, "content.read");

@@ -4,7 +4,7 @@ import type { Authenticator } from "../../../identity/authenticator.js";
 import { AuthenticationError } from "../../../identity/errors.js";
 import { hasScope, type Principal, type Scope } from "../../../identity/principal.js";
 import { inSpan } from "../../../observability/tracing/spans.js";
-import { ApiError } from "../../errors.js";
+import { ApiError, UnknownToTenantError } from "../../errors.js";
 import { routePattern } from "../../request-path.js";
 
 declare module "hono" {
@@ -21,8 +21,11 @@ export interface Refusal {
   route: string;
   /** The path as the caller wrote it: for the log line only, which passes the PII filter. */
   path: string;
-  /** 401: who it was is unknown; 403: known, but not allowed; 429: allowed, but over its limits. */
-  status: 401 | 403 | 429;
+  /**
+   * 401: who it was is unknown; 403: known, but not allowed; 404: asked for what its tenant does not hold (perhaps
+   * another tenant's); 429: allowed, but over its limits.
+   */
+  status: 401 | 403 | 404 | 429;
   code: string;
   /** Why, for operators: never sent to the client. */
   reason: string;
@@ -66,7 +69,9 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler {
     }
     c.set("principal", principal);
     await next();
-    if (c.error instanceof ApiError && (c.error.status === 403 || c.error.status === 429)) {
+    if (c.error instanceof UnknownToTenantError) {
+      await options.recordRefusal(refusal(c, 404, c.error.code, c.error.message, principal));
+    } else if (c.error instanceof ApiError && (c.error.status === 403 || c.error.status === 429)) {
       await options.recordRefusal(refusal(c, c.error.status, c.error.code, c.error.message, principal));
     }
   }, { [AUTHENTICATES]: true });
