@@ -1,13 +1,10 @@
 import { randomInt } from "node:crypto";
-import { getRequestListener, type ServerType } from "@hono/node-server";
+import type { ServerType } from "@hono/node-server";
 import type { WorkflowSource } from "../orchestration/worker.js";
 import type { Hono } from "hono";
-import { createServer as createHttpServer } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../config/schema.js";
 import { createApp } from "../gateway/app.js";
-import { answerClientError, answerUnmetExpectation, unroutableRequest } from "../gateway/client-error.js";
 import { LlamaEngine } from "../inference/llama/engine.js";
 import type { Logger } from "../observability/logger.js";
 import { ModelDirectory } from "../pipeline/model-directory.js";
@@ -28,6 +25,7 @@ import { openPolicy } from "./policy.js";
 import { PolicyFollower } from "../policy/reloads/follower.js";
 import { PostgresPolicyReloadLog } from "../policy/reloads/postgres.js";
 import { startOrchestration, temporalAddress, type RunningOrchestration } from "./orchestration.js";
+import { listenHttp } from "./http-listener.js";
 import { loadTls, type TlsMaterial } from "./tls.js";
 import { BiddingRouter, LinUcbPolicy, LogisticThompsonPolicy, PostgresBiddingStore } from "../bidding/index.js";
 import { seededRng } from "../util/rng.js";
@@ -291,7 +289,7 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
       auditLeader: () => audit.sequencer.isLeader,
       ...(tasks.countByState === undefined ? {} : { tasks: () => tasks.countByState!() }),
     });
-    server = await listen(config, app, tls);
+    server = await listenHttp(app.fetch, { host: config.server.host, port: config.server.port, timeouts: config.server, tls });
     metricsListener = await listenForMetrics(config, metrics).catch(async (error: unknown) => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       throw error;
@@ -356,21 +354,6 @@ async function startOnDatabase(config: Config, logger: Logger, database: OpenDat
         await tracing.shutdown();
       })()),
   };
-}
-
-function listen(config: Config, app: Hono, tls: TlsMaterial | null): Promise<ServerType> {
-  const listener = getRequestListener(app.fetch, { hostname: config.server.host, errorHandler: unroutableRequest });
-  // Checked every second rather than Node's 30 s, so that the timeouts mean what they say; the headers are part of
-  // the request, so their bound is at most the request's (Node refuses it otherwise).
-  const { headersTimeoutMs, requestTimeoutMs } = config.server;
-  const timeouts = { headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs), requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1_000 };
-  const server = tls === null ? createHttpServer(timeouts, listener) : createHttpsServer({ ...timeouts, cert: tls.cert, key: tls.key }, listener);
-  server.on("clientError", answerClientError);
-  server.on("checkExpectation", answerUnmetExpectation);
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.server.port, config.server.host, () => resolve(server));
-  });
 }
 
 /** What orchestration connects to: the Temporal frontend and every webhook origin (host:port). */

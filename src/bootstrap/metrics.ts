@@ -1,12 +1,11 @@
-import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../config/schema.js";
-import { answerClientError } from "../gateway/client-error.js";
 import { createMetricsApp } from "../gateway/metrics-app.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics/interface.js";
 import { NoopMetrics } from "../observability/metrics/noop.js";
 import { PrometheusMetrics } from "../observability/metrics/prometheus.js";
+import { listenHttp } from "./http-listener.js";
 
 /** Prometheus metrics as `metrics` configures them, or a recorder that counts nothing when they are off. */
 export function metricsFromConfig(config: Config, logger: Logger): Metrics {
@@ -30,17 +29,12 @@ export interface MetricsListener {
 }
 
 /** The separate loopback listener for scrapes (metrics.listener); null when metrics are served on the gateway's own. */
-export function listenForMetrics(config: Config, metrics: Metrics): Promise<MetricsListener | null> {
+export async function listenForMetrics(config: Config, metrics: Metrics): Promise<MetricsListener | null> {
   const listener = config.metrics.enabled ? config.metrics.listener : undefined;
-  if (listener === undefined) return Promise.resolve(null);
+  if (listener === undefined) return null;
   const app = createMetricsApp(metrics);
-  return new Promise((resolve, reject) => {
-    const server: ServerType = serve({ fetch: app.fetch, hostname: listener.host, port: listener.port }, () => {
-      const address = server.address() as AddressInfo;
-      const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      resolve({ url: `http://${host}:${address.port}`, close: () => new Promise<void>((done) => server.close(() => done())) });
-    });
-    server.once("error", reject);
-    server.on("clientError", answerClientError);
-  });
+  const server = await listenHttp(app.fetch, { host: listener.host, port: listener.port, timeouts: config.server });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return { url: `http://${host}:${address.port}`, close: () => new Promise<void>((done) => server.close(() => done())) };
 }
