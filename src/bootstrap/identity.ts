@@ -8,6 +8,7 @@ import { readablePath } from "../gateway/request-path.js";
 import { Authenticator } from "../identity/authenticator.js";
 import { apiKeyEvent, issueApiKey } from "../identity/issue.js";
 import { JwtVerifier, loadJwksFile } from "../identity/jwt.js";
+import { SITE_SCOPES } from "../identity/principal.js";
 import type { Logger } from "../observability/logger.js";
 import type { ApiKeyStore } from "../store/interface.js";
 import type { RunningAudit } from "./audit.js";
@@ -52,7 +53,7 @@ export async function startIdentity(config: Config, apiKeys: ApiKeyStore, audit:
 }
 
 async function issueFirstAdminKey(config: Config, apiKeys: ApiKeyStore, audit: Pick<RunningAudit, "record">, logger: Logger): Promise<void> {
-  const issued = await issueApiKey(apiKeys, { tenant: "default", scopes: ["admin", "operator"], description: "first-start admin key" }, { first: true });
+  const issued = await issueApiKey(apiKeys, { tenant: "default", scopes: ["admin", ...SITE_SCOPES], description: "first-start admin key" }, { first: true });
   if (issued === null) return;
   const path = join(resolve(config.dataDir), ADMIN_KEY_FILE);
   const temporary = `${path}.${process.pid}.tmp`;

@@ -1,9 +1,10 @@
 /**
  * Who is calling, as every route and record sees it once the credentials checked out. Scopes are coarse on
  * purpose: one per kind of work, so that a key issued for embeddings cannot run generations or read the log.
- * `admin` is a tenant's: its keys, settings, erasure and adapters. `operator` is the site's: what spans tenants (any
- * tenant's executions, the overview and the audit log's health) or changes what every tenant is served (models,
- * policies, the bidding and adaptation learners).
+ * `admin` is a tenant's: its keys, settings, erasure and adapters. The site's scopes span tenants: `operator` (any
+ * tenant's executions, the overview and the audit log's health; what changes what every tenant is served: models,
+ * policies, the bidding and adaptation learners), the auditor's `audit:read` and `audit:export` (one log of every
+ * tenant's events, callers' names among them) and the monitor's `metrics:read` (every tenant's counts).
  */
 export const SCOPES = ["infer", "embed", "tasks", "audit:read", "audit:export", "metrics:read", "admin", "operator"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -24,12 +25,15 @@ export interface Principal {
   tokenIdHash: string;
 }
 
+/** Scopes over the whole site, held only where granted: never by a tenant's `admin`. */
+export const SITE_SCOPES: ReadonlySet<Scope> = new Set<Scope>(["audit:read", "audit:export", "metrics:read", "operator"]);
+
 /**
- * `admin` holds every other scope of its tenant, so one key can run a tenant's whole smoke test — but not
- * `operator`: a tenant's admin must not reach other tenants' data or what every tenant is served.
+ * `admin` holds every scope of its tenant, so one key can run a tenant's whole smoke test — but none of the site's:
+ * a tenant's admin must not read other tenants' records, events or counts, nor change what every tenant is served.
  */
 export function hasScope(principal: Principal, scope: Scope): boolean {
-  return principal.scopes.has(scope) || (scope !== "operator" && principal.scopes.has("admin"));
+  return principal.scopes.has(scope) || (!SITE_SCOPES.has(scope) && principal.scopes.has("admin"));
 }
 
 export function isScope(value: string): value is Scope {

@@ -81,7 +81,7 @@ describe("atomic apikeys, bidding train and models unload/load while the gateway
     const listed = await atomic(dir, ["apikeys", "list"]);
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toContain(`${id}\tward-7\tinfer\tactive`);
-    expect(listed.stdout).toMatch(/\tdefault\tadmin,operator\tactive\t/);
+    expect(listed.stdout).toMatch(/\tdefault\tadmin,audit:read,audit:export,metrics:read,operator\tactive\t/);
 
     const revoked = await atomic(dir, ["apikeys", "revoke", id]);
     expect(revoked.code, revoked.stderr).toBe(0);

@@ -72,7 +72,7 @@ describe("every request is in the tamper-evident log", () => {
     const adminKeyFile = join(gw.dataDir, ADMIN_KEY_FILE);
     expect(statSync(adminKeyFile).mode & 0o777).toBe(0o600);
     const created = events.find((event) => event.kind === "apikey.created");
-    expect(created).toMatchObject({ actor: { subject: "atomic-first-start" }, detail: { tenant: "default", scopes: ["admin", "operator"] } });
+    expect(created).toMatchObject({ actor: { subject: "atomic-first-start" }, detail: { tenant: "default", scopes: ["admin", "audit:read", "audit:export", "metrics:read", "operator"] } });
     expect(gw.adminKey).toContain(`atk_${created.detail.keyId}_`);
     expect(readFileSync(join(archiveDir, "entries.jsonl"), "utf8")).not.toContain(gw.adminKey.slice(21));
   });

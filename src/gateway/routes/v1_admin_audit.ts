@@ -16,7 +16,7 @@ const MAX_REFUSALS = 50;
  *   GET /v1/admin/audit       — the latest signed checkpoint and its age, the sequencer's backlog and leadership, and
  *                               the policy refusals among the newest REFUSAL_SCAN leaves. It reads entries, so it is
  *                               itself recorded as `audit.read` before it answers, as the auditors' routes are.
- *   GET /v1/admin/audit/keys  — the public keys checkpoints verify with (scope audit:read, which a tenant's admin holds, or operator): what the
+ *   GET /v1/admin/audit/keys  — the public keys checkpoints verify with (scope audit:read or operator): what the
  *                               dashboard checks receipts against, with the key id and fingerprint to compare out of band.
  */
 export function registerAdminAudit(app: Hono, deps: { audit: AuditDeps }, status: AuditStatus): void {
