@@ -165,6 +165,23 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     expect((await gw.fetch(`/v1/tasks/${crypto.randomUUID()}`)).status).toBe(404);
   });
 
+  it("no longer hands out a task's result once its content is erased, on GET and on the events stream", async () => {
+    const { id } = (await (await gw.post("/v1/tasks", { input: "Describe the Harbour Street clinic budget.", model: "small", mode: "async", max_tokens: 8, seed: 1 })).json()) as Task;
+    const done = await finished(id);
+    expect(done.status).toBe("succeeded");
+    const answer = (done.microtasks![0] as { text?: string }).text!;
+    expect(answer.length).toBeGreaterThan(0);
+    expect((await gw.post("/v1/admin/erasure", { execution_id: id })).status).toBe(200);
+    // Temporal still holds the workflow's result; the API must not keep serving it.
+    const after = (await (await gw.fetch(`/v1/tasks/${id}`)).json()) as Task & { content_erased: unknown };
+    expect(after).toMatchObject({ status: "succeeded", result: null, content_erased: { at: expect.any(String), audit_event_id: expect.any(String) } });
+    for (const microtask of after.microtasks!) expect(microtask).not.toHaveProperty("text");
+    expect(JSON.stringify(after)).not.toContain(JSON.stringify(answer).slice(1, -1));
+    const events = await (await gw.fetch(`/v1/tasks/${id}/events`)).text();
+    expect(events).toContain("content_erased");
+    expect(events).not.toContain(JSON.stringify(answer).slice(1, -1));
+  });
+
   it("sends a signed webhook to an allowed origin once the task is done", async () => {
     const url = `${receiver.origin}/hooks/atomic?token=secret`;
     const { id } = (await (await gw.post("/v1/tasks", { input: "Say hello.", mode: "async", max_tokens: 4, webhook: { url } })).json()) as Task;

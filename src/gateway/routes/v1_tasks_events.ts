@@ -6,7 +6,7 @@ import type { GatewayDeps } from "../deps.js";
 import { unknownToTenant } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { parseParams } from "../validation.js";
-import { TaskPath, taskBody } from "./v1_tasks_get.js";
+import { erasedContent, TaskPath, taskBody } from "./v1_tasks_get.js";
 
 const ROUTE = "/v1/tasks/:id/events";
 
@@ -32,7 +32,8 @@ export function registerTasksEvents(app: Hono, deps: GatewayDeps): void {
       let sent = "";
       let sequence = 0;
       for (;;) {
-        const body = JSON.stringify(taskBody(status));
+        const erased = status.state === "completed" ? await erasedContent(deps, tenant, id) : undefined;
+        const body = JSON.stringify(taskBody(status, erased));
         if (status.state !== "running") {
           // The result is the task's content: recorded, as GET /v1/tasks/:id records it, before it is sent.
           if (status.state === "completed") await deps.audit.append(readEvent("content.read", c, ROUTE, { status: "succeeded" }, { taskId: id }));

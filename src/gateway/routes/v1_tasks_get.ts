@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import type { TaskStatus } from "../../orchestration/client.js";
+import type { ExecutionRecord } from "../../store/interface.js";
 import { UUID_PATTERN } from "../../util/uuidv7.js";
 import { recordRead } from "../audit-reads.js";
 import type { GatewayDeps } from "../deps.js";
@@ -9,22 +10,35 @@ import { requireScope } from "../middleware/auth/index.js";
 import { parseParams } from "../validation.js";
 import { taskLinks } from "../tasks.js";
 
-/** A task as GET /v1/tasks/:id and the events stream show it. */
-export function taskBody(status: TaskStatus) {
+type ContentErased = NonNullable<ExecutionRecord["contentErased"]>;
+
+/**
+ * A task as GET /v1/tasks/:id and the events stream show it. Once its execution's content is erased (`erased`: the
+ * record's mark), its result, the microtasks' answers and the messages that could quote them are left out, as the
+ * execution record leaves them out: Temporal still holds the workflow's result until its retention ends, and the
+ * API must not keep serving what erasure removed.
+ */
+export function taskBody(status: TaskStatus, erased?: ContentErased) {
   const common = { id: status.taskId, object: "task", mode: "async", links: taskLinks(status.taskId) };
   switch (status.state) {
     case "running":
       return { ...common, status: "running", progress: status.progress };
-    case "completed":
+    case "completed": {
+      const { result } = status;
+      const withoutMessage = (error: { code: string } | undefined) => (error === undefined ? null : { code: error.code, message: "content erased" });
       return {
         ...common,
-        status: status.result.status,
-        result: status.result.result,
-        error: status.result.error ?? null,
-        microtasks: status.result.microtasks,
-        learning: status.result.learning ?? null,
-        webhook: status.result.webhook ?? null,
+        status: result.status,
+        result: erased ? null : result.result,
+        error: erased ? withoutMessage(result.error) : result.error ?? null,
+        microtasks: erased
+          ? result.microtasks.map(({ text: _text, value: _value, error, ...kept }) => ({ ...kept, ...(error === undefined ? {} : { error: withoutMessage(error) }) }))
+          : result.microtasks,
+        learning: result.learning ?? null,
+        webhook: result.webhook ?? null,
+        content_erased: erased ? { at: erased.at.toISOString(), audit_event_id: erased.auditEventId } : null,
       };
+    }
     default:
       return { ...common, status: status.state, error: { code: `task_${status.state}`, message: status.error } };
   }
@@ -42,11 +56,19 @@ const ROUTE = "/v1/tasks/:id";
 export function registerTasksGet(app: Hono, deps: GatewayDeps): void {
   app.get(ROUTE, requireScope("tasks"), async (c) => {
     const { id } = parseParams(TaskPath, c.req.param());
-    const status = await deps.tasks.get(c.get("principal").tenant, id);
+    const tenant = c.get("principal").tenant;
+    const status = await deps.tasks.get(tenant, id);
     if (status === null) throw unknownToTenant("task_not_found", `task ${id} does not exist`, "id");
     // The bidding decision (plan, every bid, the choice) under the task's id; null when the caller named the model.
     const decision = await deps.routing.router.getDecision(id);
-    if (status.state === "completed") await recordRead(deps, c, ROUTE, { taskId: id }, "content.read");
-    return c.json({ ...taskBody(status), decision });
+    if (status.state !== "completed") return c.json({ ...taskBody(status), decision });
+    const erased = await erasedContent(deps, tenant, id);
+    await recordRead(deps, c, ROUTE, { taskId: id }, "content.read");
+    return c.json({ ...taskBody(status, erased), decision });
   });
+}
+
+/** The erasure mark of a task's own execution record (same id as the task), if its content was erased. */
+export async function erasedContent(deps: Pick<GatewayDeps, "executions">, tenant: string, taskId: string): Promise<ContentErased | undefined> {
+  return (await deps.executions.get(tenant, taskId))?.contentErased;
 }

@@ -103,6 +103,9 @@ const CompletedTask = z.object({
   microtasks: z.array(MicrotaskResult),
   learning: z.union([z.object({ recorded: Count }), z.object({ skipped: z.string() })]).nullable(),
   webhook: z.union([z.object({ delivered: z.boolean(), attempts: Count, status: z.int().nullable() }), z.object({ failed: z.string() })]).nullable(),
+  // Set once the task's execution had its content erased: `result` is then null, and the microtasks' answers and
+  // the messages that could quote them are left out.
+  content_erased: z.object({ at: Timestamp, audit_event_id: z.string() }).nullable(),
 });
 const EndedTask = z.object({
   ...common,
