@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream, fstatSync, openSync, closeSync } from "node:fs";
+import { closeSync, constants, createReadStream, fstatSync, openSync } from "node:fs";
 
 export type DigestProgress = (bytesDone: number, bytesTotal: number) => void;
 
@@ -20,8 +20,26 @@ export async function sha256OfDescriptor(fd: number, onProgress?: DigestProgress
   return hash.digest("hex");
 }
 
+/** A pinned path that is no regular file: a FIFO would block the open or the read forever, a device never ends. */
+export class NotARegularFileError extends Error {
+  override readonly name = "NotARegularFileError";
+}
+
+/**
+ * Opens `path` for reading, or throws NotARegularFileError: without blocking (opening a FIFO waits for a writer) and
+ * checked with fstat on the descriptor itself, so that what is hashed next is that regular file.
+ */
+export function openRegularFile(path: string): number {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new NotARegularFileError(`${path} is not a regular file (a FIFO, device or directory cannot hold a pinned model)`);
+  }
+  return fd;
+}
+
 export async function sha256OfFile(path: string, onProgress?: DigestProgress): Promise<string> {
-  const fd = openSync(path, "r");
+  const fd = openRegularFile(path);
   try {
     return await sha256OfDescriptor(fd, onProgress);
   } finally {

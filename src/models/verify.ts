@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { sha256OfFile, type DigestProgress } from "./digest.js";
+import { NotARegularFileError, sha256OfFile, type DigestProgress } from "./digest.js";
 import { GgufFormatError, readGgufHeader } from "./gguf/reader.js";
 import { findGgufProblems } from "./gguf/validate.js";
 import { findAdapterProblems } from "./adapters/validate.js";
@@ -16,7 +16,13 @@ export interface VerifyResult {
 /** The same checks a model host makes before loading, without loading: for `atomic models verify`. */
 export async function verifyModel(model: CatalogModel, onProgress?: DigestProgress): Promise<VerifyResult> {
   if (!existsSync(model.path)) return { id: model.id, ok: false, code: "model_file_missing", detail: `${model.path} does not exist` };
-  const digest = await sha256OfFile(model.path, onProgress);
+  let digest: string;
+  try {
+    digest = await sha256OfFile(model.path, onProgress);
+  } catch (error) {
+    if (error instanceof NotARegularFileError) return { id: model.id, ok: false, code: "model_malformed", detail: error.message };
+    throw error;
+  }
   if (digest !== model.sha256) {
     return { id: model.id, ok: false, code: "model_digest_mismatch", detail: `SHA-256 is ${digest}, pinned ${model.sha256}` };
   }
@@ -33,7 +39,13 @@ export async function verifyModel(model: CatalogModel, onProgress?: DigestProgre
 /** An adapter's file against its pin and its base model, as the model host checks it before loading. */
 export async function verifyAdapter(adapter: { id: string; path: string; sha256: string }, basePath: string | undefined): Promise<VerifyResult> {
   if (!existsSync(adapter.path)) return { id: adapter.id, ok: false, code: "adapter_file_missing", detail: `${adapter.path} does not exist` };
-  const digest = await sha256OfFile(adapter.path);
+  let digest: string;
+  try {
+    digest = await sha256OfFile(adapter.path);
+  } catch (error) {
+    if (error instanceof NotARegularFileError) return { id: adapter.id, ok: false, code: "adapter_malformed", detail: error.message };
+    throw error;
+  }
   if (digest !== adapter.sha256) return { id: adapter.id, ok: false, code: "adapter_digest_mismatch", detail: `SHA-256 is ${digest}, pinned ${adapter.sha256}` };
   if (basePath === undefined) return { id: adapter.id, ok: false, code: "adapter_base_missing", detail: "its base model is not pinned" };
   try {

@@ -1,4 +1,5 @@
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { saveManifest } from "../../src/models/manifest.js";
 import { buildTestModel } from "../../src/models/test-model.js";
@@ -8,7 +9,9 @@ import { writeTestModels } from "../support/models.js";
 let gw: TestGateway;
 
 beforeAll(async () => {
-  const models = writeTestModels([{ id: "good" }, { id: "tampered", options: { seed: 2 } }, { id: "malformed", options: { seed: 3 } }]);
+  const models = writeTestModels([
+    { id: "good" }, { id: "tampered", options: { seed: 2 } }, { id: "malformed", options: { seed: 3 } }, { id: "fifo", options: { seed: 4 } }, { id: "device", options: { seed: 5 } },
+  ]);
   // Tampered: one byte appended after pinning. Malformed: pinned with its true digest, but missing a
   // hyper-parameter that makes llama.cpp abort the process it runs in.
   appendFileSync(models.pathOf("tampered"), Buffer.from([0]));
@@ -18,6 +21,11 @@ beforeAll(async () => {
   const entry = manifest.models.find((m: { id: string }) => m.id === "malformed");
   entry.sha256 = (await import("node:crypto")).createHash("sha256").update(malformed).digest("hex");
   entry.sizeBytes = malformed.length;
+  // Pinned paths that are no files: a FIFO (opening it waited for a writer forever) and a device that never ends
+  // (hashing /dev/zero ran forever): either kept the gateway from ever listening.
+  rmSync(models.pathOf("fifo"));
+  execFileSync("mkfifo", [models.pathOf("fifo")]);
+  manifest.models.find((m: { id: string }) => m.id === "device").file = "/dev/zero";
   saveManifest(models.manifestPath, manifest);
   gw = await startTestGateway({ models, inference: { queueTimeoutMs: 10_000 } });
 });
@@ -39,6 +47,13 @@ describe("model integrity", () => {
     expect(listed).toMatchObject({ state: "failed", reason_code: "model_malformed" });
     expect(listed.reason).toContain("llama.feed_forward_length");
     expect((await ask("malformed")).status).toBe(503);
+  });
+
+  it("refuses a pinned path that is a FIFO or a device, rather than waiting on it for ever", async () => {
+    for (const id of ["fifo", "device"]) {
+      const listed = (await (await gw.fetch(`/v1/models/${id}`)).json()).atomic;
+      expect(listed, id).toMatchObject({ state: "failed", reason_code: "model_malformed", reason: expect.stringContaining("is not a regular file") });
+    }
   });
 
   it("keeps serving the good model and reports ready", async () => {

@@ -1,5 +1,5 @@
-import { closeSync, openSync } from "node:fs";
-import { sha256OfDescriptor } from "../../models/digest.js";
+import { closeSync } from "node:fs";
+import { NotARegularFileError, openRegularFile, sha256OfDescriptor } from "../../models/digest.js";
 import { findAdapterProblems } from "../../models/adapters/validate.js";
 import { GgufFormatError, readGgufHeaderFromFd, type GgufHeader } from "../../models/gguf/reader.js";
 
@@ -47,8 +47,9 @@ export class VerifiedAdapters {
   private async verify(spec: AdapterSpec): Promise<string> {
     let fd: number;
     try {
-      fd = openSync(spec.path, "r");
+      fd = openRegularFile(spec.path);
     } catch (error) {
+      if (error instanceof NotARegularFileError) throw new AdapterRefusal("adapter_malformed", `adapter ${spec.id}: ${error.message}`);
       throw new AdapterRefusal("adapter_file_missing", `adapter ${spec.id}: cannot open ${spec.path}: ${(error as Error).message}`);
     }
     try {

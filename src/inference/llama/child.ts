@@ -5,7 +5,6 @@
  */
 // First, so the guard is in place before anything below is evaluated.
 import "./child-egress.js";
-import { openSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import {
   getLlama,
@@ -19,7 +18,7 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
-import { sha256OfDescriptor } from "../../models/digest.js";
+import { NotARegularFileError, openRegularFile, sha256OfDescriptor } from "../../models/digest.js";
 import { GgufFormatError, readGgufHeaderFromFd, type GgufHeader } from "../../models/gguf/reader.js";
 import { findGgufProblems } from "../../models/gguf/validate.js";
 import type { GenerationParams } from "../interface.js";
@@ -79,8 +78,9 @@ async function load(spec: LoadSpec): Promise<void> {
   // by rename between the check and the load.
   let fd: number;
   try {
-    fd = openSync(spec.path, "r");
+    fd = openRegularFile(spec.path);
   } catch (error) {
+    if (error instanceof NotARegularFileError) throw new LoadRefusal("model_malformed", error.message);
     throw new LoadRefusal("model_file_missing", `cannot open ${spec.path}: ${(error as Error).message}`);
   }
   const digest = await sha256OfDescriptor(fd);

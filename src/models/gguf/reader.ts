@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, readSync } from "node:fs";
+import { openRegularFile } from "../digest.js";
 import {
   GGUF_DEFAULT_ALIGNMENT,
   GGUF_MAGIC,
@@ -167,8 +168,9 @@ export function readGgufHeaderFromFd(fd: number): GgufHeader {
   return { version, metadata, tensors, dataOffset, fileSize: BigInt(size) };
 }
 
+/** @throws NotARegularFileError for a FIFO, device or directory, which would block or never end. */
 export function readGgufHeader(path: string): GgufHeader {
-  const fd = openSync(path, "r");
+  const fd = openRegularFile(path);
   try {
     return readGgufHeaderFromFd(fd);
   } finally {
