@@ -62,8 +62,8 @@ function rawEd25519PublicKey(key) {
   return x;
 }
 function checkKeyName(name) {
-  if (typeof name !== "string" || name.length === 0 || /[\s+]/u.test(name) || /[\p{Cc}]/u.test(name) || !isWellFormed(name)) {
-    throw new TypeError(`${JSON.stringify(name)} is not a valid note key name (non-empty, no spaces, no "+")`);
+  if (typeof name !== "string" || !/^[\x21-\x2a\x2c-\x7e]+$/.test(name)) {
+    throw new TypeError(`${JSON.stringify(name)} is not a valid note key name (printable ASCII, no spaces, no "+")`);
   }
 }
 function splitNote(note) {
@@ -819,11 +819,11 @@ async function verifySource(source, options, mode) {
   const listed = Object.keys(manifest.files);
   for (const name of [...listing.keys()].sort()) {
     if (name === MANIFEST_FILE) continue;
-    if (!listed.includes(name)) throw new Failure("file_unexpected", `${name} is not listed in the manifest`, { file: name });
-    if (listing.get(name) !== true) throw new Failure("file_unexpected", `${name} is not a regular file`, { file: name });
+    if (!listed.includes(name)) throw new Failure("file_unexpected", `${JSON.stringify(name)} is not listed in the manifest`, { file: name });
+    if (listing.get(name) !== true) throw new Failure("file_unexpected", `${JSON.stringify(name)} is not a regular file`, { file: name });
   }
   for (const name of listed) {
-    if (!listing.has(name)) throw new Failure("file_missing", `${name} is listed in the manifest but missing`, { file: name });
+    if (!listing.has(name)) throw new Failure("file_missing", `${JSON.stringify(name)} is listed in the manifest but missing`, { file: name });
   }
   const small = /* @__PURE__ */ new Map();
   for (const name of listed) {
@@ -1434,13 +1434,16 @@ function keyCommand(text) {
     const [key] = trustedKeys(parseJson(text));
     return { exitCode: 0, stdout: `key ${describeKey(key.identity)}` };
   } catch (error) {
-    return { exitCode: 1, stdout: `FAILED: key_invalid: ${error.message}` };
+    return { exitCode: 1, stdout: `FAILED: key_invalid: ${oneLine(error.message)}` };
   }
 }
 var keysUsed = (keys) => `${keys.length === 1 ? "key" : "keys"} ${keys.map(describeKey).join(", ")}`;
+function oneLine(text) {
+  return text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (char) => `\\u${char.codePointAt(0).toString(16).padStart(4, "0")}`);
+}
 function verdictLine(verdict) {
   if (!verdict.ok) {
-    return `FAILED${verdict.index === void 0 ? "" : ` at index ${verdict.index}`}: ${verdict.code}: ${verdict.reason}`;
+    return `FAILED${verdict.index === void 0 ? "" : ` at index ${verdict.index}`}: ${verdict.code}: ${oneLine(verdict.reason)}`;
   }
   let line = `OK: origin ${verdict.origin}, entries [${verdict.from}, ${verdict.to}), root ${verdict.root}; ${keysUsed(verdict.keys)}`;
   const consistency = verdict.consistency;
@@ -1453,12 +1456,12 @@ function verdictLine(verdict) {
   return line;
 }
 function receiptVerdictLine(verdict) {
-  if (!verdict.ok) return `FAILED: ${verdict.code}: ${verdict.reason}`;
+  if (!verdict.ok) return `FAILED: ${verdict.code}: ${oneLine(verdict.reason)}`;
   const line = `OK: event ${verdict.eventId} (${verdict.kind}) is entry ${verdict.index} of origin ${verdict.origin}, in the tree of ${verdict.treeSize} leaves, root ${verdict.root}; ${keysUsed([verdict.key])}`;
   return verdict.held ? `${line}; the tree of the checkpoint you hold` : `${line}; NOT compared with a checkpoint you kept (no --checkpoint): link this tree to your archive with a consistency proof`;
 }
 function consistencyVerdictLine(verdict) {
-  if (!verdict.ok) return `FAILED: ${verdict.code}: ${verdict.reason}`;
+  if (!verdict.ok) return `FAILED: ${verdict.code}: ${oneLine(verdict.reason)}`;
   const line = `OK: origin ${verdict.origin}, the tree of ${verdict.newSize} leaves (root ${verdict.newRoot}) extends the tree of ${verdict.oldSize} (root ${verdict.oldRoot}); ${keysUsed(verdict.keys)}`;
   return verdict.held ? `${line}; from the checkpoint you hold` : `${line}; NOT checked against a checkpoint you kept (no --previous): the old tree is the server's own copy`;
 }

@@ -104,10 +104,14 @@ export function rawEd25519PublicKey(key: KeyObject): Buffer {
   return x;
 }
 
-/** A note key name: non-empty, no whitespace, no "+" (C2SP signed-note). */
+/**
+ * A note key name: non-empty, no whitespace, no "+" (C2SP signed-note), and printable ASCII only. The name is what an
+ * auditor reads out when comparing a key's identity out of band, and any other character could make one key's name
+ * read as another's identity on screen (U+2800 renders as a space; bidirectional controls reorder the line).
+ */
 export function checkKeyName(name: string): void {
-  if (typeof name !== "string" || name.length === 0 || /[\s+]/u.test(name) || /[\p{Cc}]/u.test(name) || !isWellFormed(name)) {
-    throw new TypeError(`${JSON.stringify(name)} is not a valid note key name (non-empty, no spaces, no "+")`);
+  if (typeof name !== "string" || !/^[\x21-\x2a\x2c-\x7e]+$/.test(name)) {
+    throw new TypeError(`${JSON.stringify(name)} is not a valid note key name (printable ASCII, no spaces, no "+")`);
   }
 }
 

@@ -112,6 +112,27 @@ describe("running audit/verify.mjs with plain node", () => {
     expect(usage.stderr).toContain("usage: node verify.mjs DIR --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file]");
   });
 
+  it("keeps its verdict to one line of plain text whatever names an export's files carry", async () => {
+    const dir = await exportDir("inject", await log.exportFiles({ from: 3, to: 40 }));
+    // A file name may hold any byte but "/" and NUL: a line break, a verdict of its own (U+2215 for "/"), a terminal escape.
+    writeFileSync(join(dir, `x\nOK: origin atomic.test\u2215bundle, entries [3, 40); key atomic.bundle-test\n\u001b[8m\u202e`), "");
+    const injected = run(dir, "--key", keyPath);
+    expect(injected.status).toBe(1);
+    expect(injected.stdout).toMatch(/^FAILED: file_unexpected: "x\\nOK: .*" is not listed in the manifest\n$/);
+    expect(injected.stdout.slice(0, -1)).not.toMatch(/[\u0000-\u001f\u007f\u202e]/);
+  });
+
+  it("refuses a key whose name could read as another key's identity on screen", () => {
+    const genuine = keyIdentity(key.name, key.publicKey);
+    // U+2800 renders as a space; the forged name shows the genuine id and fingerprint first.
+    const forged = { name: `${key.name}\u2800id\u2800${genuine.keyId}\u2800${genuine.fingerprint}`, ...generateKeyPairSync("ed25519") };
+    const forgedPath = join(dir, "forged.jwk");
+    writeFileSync(forgedPath, JSON.stringify({ ...publicJwk({ ...forged, name: "placeholder" }), kid: forged.name }));
+    const shown = run("key", forgedPath);
+    expect(shown.stdout).toMatch(/^FAILED: key_invalid: .*not a valid note key name \(printable ASCII/);
+    expect(shown.status).toBe(1);
+  });
+
   it("verifies a receipt and a consistency proof as the library does, and refuses forged ones", () => {
     const file = (name: string, value: unknown) => {
       const path = join(dir, name);

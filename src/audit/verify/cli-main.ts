@@ -166,16 +166,24 @@ function keyCommand(text: string): CliResult {
     const [key] = trustedKeys(parseJson(text)) as [TrustedKey];
     return { exitCode: 0, stdout: `key ${describeKey(key.identity)}` };
   } catch (error) {
-    return { exitCode: 1, stdout: `FAILED: key_invalid: ${(error as Error).message}` };
+    return { exitCode: 1, stdout: `FAILED: key_invalid: ${oneLine((error as Error).message)}` };
   }
 }
 
 const keysUsed = (keys: readonly KeyIdentity[]) => `${keys.length === 1 ? "key" : "keys"} ${keys.map(describeKey).join(", ")}`;
 
+/**
+ * A reason as one line of plain text: it may quote what the checked files hold, and a line break, a terminal escape
+ * or a bidirectional control there could print a verdict of its own (`| grep ^OK:` passing on a FAILED run).
+ */
+function oneLine(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (char) => `\\u${char.codePointAt(0)!.toString(16).padStart(4, "0")}`);
+}
+
 /** The one-line verdict of an export: "OK: origin X, entries [from, to), root R; …" or "FAILED at index N: code: reason". */
 export function verdictLine(verdict: VerifyVerdict): string {
   if (!verdict.ok) {
-    return `FAILED${verdict.index === undefined ? "" : ` at index ${verdict.index}`}: ${verdict.code}: ${verdict.reason}`;
+    return `FAILED${verdict.index === undefined ? "" : ` at index ${verdict.index}`}: ${verdict.code}: ${oneLine(verdict.reason)}`;
   }
   let line = `OK: origin ${verdict.origin}, entries [${verdict.from}, ${verdict.to}), root ${verdict.root}; ${keysUsed(verdict.keys)}`;
   const consistency = verdict.consistency;
@@ -190,7 +198,7 @@ export function verdictLine(verdict: VerifyVerdict): string {
 }
 
 export function receiptVerdictLine(verdict: ReceiptVerdict): string {
-  if (!verdict.ok) return `FAILED: ${verdict.code}: ${verdict.reason}`;
+  if (!verdict.ok) return `FAILED: ${verdict.code}: ${oneLine(verdict.reason)}`;
   const line = `OK: event ${verdict.eventId} (${verdict.kind}) is entry ${verdict.index} of origin ${verdict.origin}, in the tree of ${verdict.treeSize} leaves, root ${verdict.root}; ${keysUsed([verdict.key])}`;
   return verdict.held
     ? `${line}; the tree of the checkpoint you hold`
@@ -198,7 +206,7 @@ export function receiptVerdictLine(verdict: ReceiptVerdict): string {
 }
 
 export function consistencyVerdictLine(verdict: ConsistencyProofVerdict): string {
-  if (!verdict.ok) return `FAILED: ${verdict.code}: ${verdict.reason}`;
+  if (!verdict.ok) return `FAILED: ${verdict.code}: ${oneLine(verdict.reason)}`;
   const line = `OK: origin ${verdict.origin}, the tree of ${verdict.newSize} leaves (root ${verdict.newRoot}) extends the tree of ${verdict.oldSize} (root ${verdict.oldRoot}); ${keysUsed(verdict.keys)}`;
   return verdict.held
     ? `${line}; from the checkpoint you hold`

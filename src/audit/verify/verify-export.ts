@@ -216,11 +216,12 @@ async function verifySource(source: ExportSource, options: VerifyOptions, mode: 
   const listed = Object.keys(manifest.files) as ListedFile[];
   for (const name of [...listing.keys()].sort()) {
     if (name === MANIFEST_FILE) continue;
-    if (!(listed as string[]).includes(name)) throw new Failure("file_unexpected", `${name} is not listed in the manifest`, { file: name });
-    if (listing.get(name) !== true) throw new Failure("file_unexpected", `${name} is not a regular file`, { file: name });
+    // Quoted: a name is the export's, and could otherwise carry a line break and a verdict of its own.
+    if (!(listed as string[]).includes(name)) throw new Failure("file_unexpected", `${JSON.stringify(name)} is not listed in the manifest`, { file: name });
+    if (listing.get(name) !== true) throw new Failure("file_unexpected", `${JSON.stringify(name)} is not a regular file`, { file: name });
   }
   for (const name of listed) {
-    if (!listing.has(name)) throw new Failure("file_missing", `${name} is listed in the manifest but missing`, { file: name });
+    if (!listing.has(name)) throw new Failure("file_missing", `${JSON.stringify(name)} is listed in the manifest but missing`, { file: name });
   }
   const small = new Map<ListedFile, Buffer | undefined>();
   for (const name of listed) {
