@@ -56,6 +56,7 @@ export async function startAudit(config: Config, database: Pick<OpenDatabase, "u
     databaseUrl: database.url,
     pool,
     key,
+    retired: retiredKeys,
     origin: config.audit.origin,
     batchSize: config.audit.batchSize,
     intervalMs: config.audit.intervalMs,

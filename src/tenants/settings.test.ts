@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import type { Pool } from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../test/support/database.js";
+import { createTestDatabase, emptyAuditQueue, type TestDatabase } from "../../test/support/database.js";
 import { systemEvent } from "../audit/events.js";
 import { ConfigSchema } from "../config/schema.js";
 import { createLogger } from "../observability/logger.js";
@@ -73,7 +73,7 @@ describe("PostgresTenantSettingsStore", () => {
 
   it("queues a change's audit event in the change's own transaction: neither is kept without the other", async () => {
     const queued = async () => (await pool.query<{ event: string }>("SELECT event FROM audit_queue")).rows.map((row) => JSON.parse(row.event) as { kind: string; detail: { tenant: string; limits: unknown } });
-    await pool.query("DELETE FROM audit_queue");
+    await emptyAuditQueue(pool);
     const event = (kind: string) => (settings: { tenant: string; limits: unknown }) => systemEvent("tenant.settings.changed", { detail: { tenant: settings.tenant, limits: settings.limits, kind } });
     await store.upsert({ tenant: "audited", limits: { burst: 3 }, biddingCriteria: null, retention: null, updatedBy: "key-a" }, event("put"));
     expect((await queued()).map((e) => e.detail)).toEqual([{ tenant: "audited", limits: { burst: 3 }, kind: "put" }]);
@@ -89,7 +89,7 @@ describe("PostgresTenantSettingsStore", () => {
     // Nothing removed, nothing recorded.
     expect(await store.delete("audited", event("delete"))).toBeNull();
     expect((await queued()).map((e) => e.detail.limits)).toEqual([{ burst: 3 }, { burst: 3 }]);
-    await pool.query("DELETE FROM audit_queue");
+    await emptyAuditQueue(pool);
   });
 
   it("refuses at load a row the configuration file would refuse, naming the tenant", async () => {

@@ -40,9 +40,14 @@ describe("audit tables", () => {
     await expectIntactLog(db.pool, key, ids);
   });
 
-  it("still let the sequencer delete queue rows, which it must to move them into the log", async () => {
-    await enqueueConcurrently(db.pool, 1, 1);
-    await db.pool.query("DELETE FROM audit_queue");
+  it("refuse to change a queued event or drop it before it is logged, and let the sequencer move it into the log", async () => {
+    const [queued] = await enqueueConcurrently(db.pool, 1, 1);
+    for (const sql of ["UPDATE audit_queue SET event = replace(event, 'succeeded', 'failed')", "DELETE FROM audit_queue"]) {
+      await expect(db.pool.query(sql), sql).rejects.toMatchObject({ code: "42501", message: expect.stringMatching(/append-only/) });
+    }
+    expect(await countRows(db.pool, "audit_queue")).toBe(1);
+    await sequenceEvents(db.pool, key, [], 10);
     expect(await countRows(db.pool, "audit_queue")).toBe(0);
+    expect((await db.pool.query("SELECT 1 FROM audit_log WHERE event_id = $1", [queued])).rowCount).toBe(1);
   });
 });

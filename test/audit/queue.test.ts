@@ -3,6 +3,7 @@ import type { AuditEvent } from "../../src/audit/core/entry.js";
 import { enqueueAuditEvent } from "../../src/audit/store/queue.js";
 import { inTransaction } from "../../src/store/postgres/transaction.js";
 import { canonicalize } from "../../src/util/canonical-json.js";
+import { emptyAuditQueue } from "../support/database.js";
 import { countRows, openAuditDatabase, type AuditDatabase } from "./support/audit-database.js";
 import { requestEvent } from "./support/events.js";
 
@@ -17,7 +18,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await db.pool.query("DELETE FROM audit_queue");
+  await emptyAuditQueue(db.pool);
 });
 
 describe("enqueueAuditEvent", () => {

@@ -42,7 +42,7 @@ beforeAll(async () => {
   keyB = rotation.next;
   retired = loadRetiredPublicKeys(keyDir, KEY_NAME);
   // The CLI queues the event; the first sequencer after the restart logs it, signing with the new key.
-  await sequenceEvents(db.pool, keyB, [keyRotatedEvent(TEST_ORIGIN, rotation), ...Array.from({ length: 20 }, () => requestEvent())], 10);
+  await sequenceEvents(db.pool, keyB, [keyRotatedEvent(TEST_ORIGIN, rotation), ...Array.from({ length: 20 }, () => requestEvent())], 10, retired);
   e2 = outDir();
   await exportAudit({ pool: db.pool, outDir: e2, key: keyB, retiredKeys: retired, from: 30, previousSize: 30 });
 });

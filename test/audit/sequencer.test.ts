@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FencedError, sequenceBatch } from "../../src/audit/store/batch.js";
+import { AuditStateError, FencedError, SignedHead, sequenceBatch } from "../../src/audit/store/batch.js";
 import { enqueueAuditEvent } from "../../src/audit/store/queue.js";
 import { AuditSequencer, type AuditSequencerOptions } from "../../src/audit/store/sequencer.js";
 import { countRows, enqueueConcurrently, openAuditDatabase, type AuditDatabase } from "./support/audit-database.js";
@@ -123,6 +123,39 @@ describe("sequenceBatch", () => {
 
       expect(await sequenceBatch(client, { ...batch, epoch: staleEpoch + 1 })).toEqual({ appended: 10, duplicates: 0, size: 10 });
       await expectIntactLog(db.pool, key, ids);
+    } finally {
+      client.release();
+    }
+  });
+
+  it("signs nothing over a sequencer state changed outside the sequencer, whether it remembers what it signed or reads it", async () => {
+    await enqueueConcurrently(db.pool, 1, 10);
+    const client = await db.pool.connect();
+    try {
+      const epoch = Number((await client.query<{ epoch: string }>("UPDATE audit_sequencer SET epoch = epoch + 1 RETURNING epoch")).rows[0]!.epoch);
+      const head = new SignedHead();
+      const batch = { epoch, batchSize: 100, signer: key, origin: TEST_ORIGIN };
+      expect(await sequenceBatch(client, { ...batch, head })).toEqual({ appended: 10, duplicates: 0, size: 10 });
+      const checkpoints = await countRows(db.pool, "audit_checkpoints");
+      const tamperings = [
+        // The right edge, by a plain UPDATE: the next checkpoint would not extend the last (the log's key signing a fork).
+        "UPDATE audit_sequencer SET frontier[1] = sha256('forged'::bytea)",
+        // The last chain link: the next leaf would link to a history that is not the log's.
+        "UPDATE audit_sequencer SET chain_hash = sha256('forged'::bytea)",
+        // A size with its edge left as it was.
+        "UPDATE audit_sequencer SET size = 9",
+      ];
+      for (const tampering of tamperings) {
+        const saved = (await db.pool.query("SELECT size, frontier, chain_hash FROM audit_sequencer")).rows[0];
+        await db.pool.query(tampering);
+        await enqueueConcurrently(db.pool, 1, 3);
+        await expect(sequenceBatch(client, { ...batch, head }), tampering).rejects.toBeInstanceOf(AuditStateError);
+        await expect(sequenceBatch(client, batch), tampering).rejects.toBeInstanceOf(AuditStateError);
+        expect(await countRows(db.pool, "audit_checkpoints")).toBe(checkpoints);
+        await db.pool.query("UPDATE audit_sequencer SET size = $1, frontier = $2, chain_hash = $3", [saved.size, saved.frontier, saved.chain_hash]);
+      }
+      // Put back, the state describes the signed tree again and sequencing goes on.
+      expect((await sequenceBatch(client, { ...batch, head })).size).toBe(19);
     } finally {
       client.release();
     }

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { Pool } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verifyCheckpoint } from "../../src/audit/core/checkpoint.js";
+import { signCheckpoint, verifyCheckpoint } from "../../src/audit/core/checkpoint.js";
 import { decodeLeaf, type AuditEvent } from "../../src/audit/core/entry.js";
 import {
   CompactRange,
@@ -21,7 +21,7 @@ import { createPool } from "../../src/store/postgres/database.js";
 import { migrate } from "../../src/store/postgres/migrate.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { openAuditDatabase, sequenceEvents, type AuditDatabase } from "./support/audit-database.js";
-import { requestEvent, testSigningKey } from "./support/events.js";
+import { requestEvent, TEST_ORIGIN, testSigningKey } from "./support/events.js";
 import { expectIntactLog } from "./support/log-invariants.js";
 
 const key = testSigningKey();
@@ -93,6 +93,9 @@ async function appendSyntheticLeaves(pool: Pool, size: number): Promise<Buffer[]
     size,
     range.hashes,
   ]);
+  // And the checkpoint it would have signed over them: the next batch must extend it.
+  const root = range.root();
+  await pool.query("INSERT INTO audit_checkpoints (size, root, note) VALUES ($1, $2, $3)", [size, root, signCheckpoint({ origin: TEST_ORIGIN, size, root }, key)]);
   return hashes;
 }
 

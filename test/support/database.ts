@@ -35,3 +35,23 @@ export async function queryOnce<T extends pg.QueryResultRow = Record<string, unk
   }
 }
 
+
+/**
+ * Empties the audit queue between tests. The database refuses that to everyone (an event leaves the queue only into
+ * the log: migration 0020), so it is done as a replica applying changes does it, with triggers off, which only the
+ * test database's superuser may.
+ */
+export async function emptyAuditQueue(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("SET LOCAL session_replication_role = replica");
+    await client.query("DELETE FROM audit_queue");
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,15 +1,43 @@
 import type pg from "pg";
-import { signCheckpoint, type NoteSigner } from "../core/checkpoint.js";
-import { chainHash, encodeLeafFromText } from "../core/entry.js";
-import { CompactRange, leafHash } from "../core/merkle.js";
+import { signCheckpoint, verifyCheckpoint, type Checkpoint, type NoteSigner, type NoteVerifier } from "../core/checkpoint.js";
+import { chainHash, encodeLeafFromText, GENESIS_CHAIN_HASH } from "../core/entry.js";
+import { CompactRange, EMPTY_TREE_ROOT, leafHash } from "../core/merkle.js";
 import { TILE_HEIGHT } from "../core/proof-plan.js";
 
 export interface BatchOptions {
   /** The fencing token this leader was elected with; the batch commits only while the table still holds it. */
   epoch: number;
   batchSize: number;
-  signer: NoteSigner;
+  signer: NoteSigner & NoteVerifier;
+  /** The keys the log's checkpoints may be signed by (default: the signer's): the last one is checked with them. */
+  trusted?: readonly NoteVerifier[];
+  /** What this leader last signed, kept between its batches (default: read from the last checkpoint every time). */
+  head?: SignedHead;
   origin: string;
+}
+
+/** The tree a checkpoint signed: its size and root, and the hash chain's last link. */
+interface Signed {
+  size: number;
+  root: Buffer;
+  chain: Buffer;
+}
+
+/**
+ * What a leader last signed, so that each batch can check, before signing another, that the stored state
+ * (audit_sequencer) still describes it: the next checkpoint must extend the last. Empty at the start of a term, when
+ * the last checkpoint is read and its signature checked instead.
+ */
+export class SignedHead {
+  value: Signed | null = null;
+}
+
+/**
+ * The stored sequencer state does not describe the tree the log last signed: someone with access to the database
+ * changed it (or the log) outside the sequencer. Nothing is signed over it; the sequencer steps down and says so.
+ */
+export class AuditStateError extends Error {
+  override readonly name = "AuditStateError";
 }
 
 export interface BatchOutcome {
@@ -50,8 +78,9 @@ interface QueuedRow {
 export async function sequenceBatch(client: pg.ClientBase, options: BatchOptions): Promise<BatchOutcome> {
   await client.query("BEGIN");
   try {
-    const outcome = await appendQueuedEvents(client, options);
+    const { signed, ...outcome } = await appendQueuedEvents(client, options);
     await client.query("COMMIT");
+    if (options.head) options.head.value = signed;
     return outcome;
   } catch (error) {
     // A connection that cannot roll back is broken; the caller discards it, which ends the transaction anyway.
@@ -60,8 +89,10 @@ export async function sequenceBatch(client: pg.ClientBase, options: BatchOptions
   }
 }
 
-async function appendQueuedEvents(client: pg.ClientBase, options: BatchOptions): Promise<BatchOutcome> {
+async function appendQueuedEvents(client: pg.ClientBase, options: BatchOptions): Promise<BatchOutcome & { signed: Signed }> {
   const state = await lockState(client, options.epoch);
+  const signed = options.head?.value ?? (await lastSigned(client, options));
+  assertStateIsSigned(state, signed);
   const queued = (
     await client.query<QueuedRow>(
       // No row locks: lockState's lock on audit_sequencer already serialises batches, and locking each queued row
@@ -70,13 +101,13 @@ async function appendQueuedEvents(client: pg.ClientBase, options: BatchOptions):
       [options.batchSize],
     )
   ).rows;
-  if (queued.length === 0) return { appended: 0, duplicates: 0, size: state.size };
+  if (queued.length === 0) return { appended: 0, duplicates: 0, size: state.size, signed };
 
   const taken = queued.map((row) => row.event_id);
   const logged = await alreadyLogged(client, taken);
   const fresh = queued.filter((row) => !logged.has(row.event_id));
   await client.query("DELETE FROM audit_queue WHERE event_id = ANY($1::uuid[])", [taken]);
-  if (fresh.length === 0) return { appended: 0, duplicates: logged.size, size: state.size };
+  if (fresh.length === 0) return { appended: 0, duplicates: logged.size, size: state.size, signed };
 
   const batch = encodeLeaves(state, fresh);
   // One statement for the whole batch: a row at a time would cost a round trip each. The bytes go as one
@@ -118,7 +149,44 @@ async function appendQueuedEvents(client: pg.ClientBase, options: BatchOptions):
   const root = range.root();
   const note = signCheckpoint({ origin: options.origin, size: range.size, root }, options.signer);
   await client.query("INSERT INTO audit_checkpoints (size, root, note) VALUES ($1, $2, $3)", [range.size, root, note]);
-  return { appended: fresh.length, duplicates: logged.size, size: range.size };
+  return { appended: fresh.length, duplicates: logged.size, size: range.size, signed: { size: range.size, root, chain } };
+}
+
+/**
+ * The tree the log's last checkpoint signed, read from its note (never the root column beside it) with its signature
+ * checked against the log's keys, and the chain link of its last leaf. An empty log has signed nothing yet.
+ */
+async function lastSigned(client: pg.ClientBase, options: BatchOptions): Promise<Signed> {
+  const row = (await client.query<{ note: string }>("SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1")).rows[0];
+  if (row === undefined) return { size: 0, root: EMPTY_TREE_ROOT, chain: GENESIS_CHAIN_HASH };
+  const trusted = options.trusted ?? [options.signer];
+  let checkpoint: Checkpoint | undefined;
+  for (const key of trusted) {
+    try {
+      checkpoint = verifyCheckpoint(row.note, key);
+      break;
+    } catch {
+      // Another of the log's keys may have signed it.
+    }
+  }
+  if (checkpoint === undefined || checkpoint.origin !== options.origin) {
+    throw new AuditStateError("the log's last checkpoint does not verify with the log's keys: the audit tables were changed outside the sequencer; nothing is signed until an operator looks");
+  }
+  const last = (await client.query<{ chain_hash: Buffer }>("SELECT chain_hash FROM audit_log WHERE idx = $1", [checkpoint.size - 1])).rows[0];
+  if (last === undefined) throw new AuditStateError(`the log's last checkpoint signs ${checkpoint.size} entries but entry ${checkpoint.size - 1} is missing`);
+  return { size: checkpoint.size, root: checkpoint.root, chain: last.chain_hash };
+}
+
+/**
+ * The next checkpoint must extend the last: the stored size, right edge and chain link must be those of the tree
+ * last signed. A DBA's UPDATE of audit_sequencer, or a rewritten history with the state recomputed to match, would
+ * otherwise be signed with the log's own key.
+ */
+function assertStateIsSigned(state: SequencerState, signed: Signed): void {
+  const root = state.size === 0 ? EMPTY_TREE_ROOT : state.range.root();
+  if (state.size !== signed.size || !root.equals(signed.root) || !state.chain.equals(signed.chain)) {
+    throw new AuditStateError(`the stored sequencer state (size ${state.size}) does not describe the tree the log last signed (size ${signed.size}): it was changed outside the sequencer; nothing is signed until an operator looks`);
+  }
 }
 
 interface SequencerState {

@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Pool } from "pg";
+import type { NoteVerifier } from "../core/checkpoint.js";
 import type { SigningKey } from "../core/keys.js";
 import type { SequencerWorkerData, ToMainThread, ToWorker } from "./sequencer-protocol.js";
 import { queueIsEmpty } from "./queue.js";
@@ -11,6 +12,8 @@ export interface SequencerThreadOptions {
   /** This thread's pool, for drain() only. */
   pool: Pool;
   key: SigningKey;
+  /** The log's earlier keys (rotated out): the last checkpoint may be one of theirs. */
+  retired?: NoteVerifier[];
   origin: string;
   batchSize?: number;
   intervalMs?: number;

@@ -18,6 +18,7 @@ const pool = createPool(data.databaseUrl, { max: 3, logger: { warn: log("warn") 
 const sequencer = new AuditSequencer({
   pool,
   key: data.key,
+  ...(data.retired === undefined ? {} : { retired: data.retired }),
   origin: data.origin,
   ...(data.batchSize === undefined ? {} : { batchSize: data.batchSize }),
   ...(data.intervalMs === undefined ? {} : { intervalMs: data.intervalMs }),

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import type { SigningKey } from "../core/keys.js";
-import { sequenceBatch } from "./batch.js";
+import type { NoteVerifier } from "../core/checkpoint.js";
+import { sequenceBatch, SignedHead } from "./batch.js";
 import { queueIsEmpty } from "./queue.js";
 
 /**
@@ -12,6 +13,8 @@ const LEADER_LOCK_KEY = 7022629598042219889n;
 export interface AuditSequencerOptions {
   pool: Pool;
   key: SigningKey;
+  /** The log's earlier keys (rotated out): the last checkpoint may be one of theirs. */
+  retired?: NoteVerifier[];
   /** The log's origin line in every checkpoint it signs. */
   origin: string;
   /** Events per batch (one transaction, one checkpoint). Default 1000. */
@@ -29,6 +32,8 @@ interface Leadership {
   /** Holds the advisory lock for as long as it lives; batches run on it too, so they never outlive the lock. */
   client: PoolClient;
   epoch: number;
+  /** What this leader last signed: each batch checks the stored state still describes it (batch.ts). */
+  head: SignedHead;
   /** Set when the connection fails between batches; the next batch would fail on it anyway. */
   lost: Error | null;
   onError: (error: Error) => void;
@@ -121,7 +126,7 @@ export class AuditSequencer {
   /** Tries for the lock once; on winning, takes the next epoch. */
   private async campaign(): Promise<Leadership | null> {
     const client = await this.pool.connect();
-    const leadership: Leadership = { client, epoch: 0, lost: null, onError: () => undefined };
+    const leadership: Leadership = { client, epoch: 0, head: new SignedHead(), lost: null, onError: () => undefined };
     // A checked-out client that errors with no listener would crash the process.
     leadership.onError = (error: Error) => {
       leadership.lost = error;
@@ -160,6 +165,8 @@ export class AuditSequencer {
           epoch: leadership.epoch,
           batchSize: this.batchSize,
           signer: this.options.key,
+          trusted: [this.options.key, ...(this.options.retired ?? [])],
+          head: leadership.head,
           origin: this.options.origin,
         });
         if (outcome.duplicates > 0) {

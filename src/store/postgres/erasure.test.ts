@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Pool } from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../../test/support/database.js";
+import { createTestDatabase, emptyAuditQueue, type TestDatabase } from "../../../test/support/database.js";
 import { ContentHasher } from "../../audit/content-hasher.js";
 import type { AuditEvent } from "../../audit/core/entry.js";
 import { executionEvent } from "../../audit/events.js";
@@ -38,7 +38,8 @@ afterAll(async () => {
 
 // Every test starts from an empty database: counts and events are then exactly what the test did.
 beforeEach(async () => {
-  await pool.query("DELETE FROM executions; DELETE FROM bidding_feedback; DELETE FROM adaptation_rated_examples; DELETE FROM bidding_decisions; DELETE FROM audit_queue");
+  await pool.query("DELETE FROM executions; DELETE FROM bidding_feedback; DELETE FROM adaptation_rated_examples; DELETE FROM bidding_decisions");
+  await emptyAuditQueue(pool);
 });
 
 interface Seed {

@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import type { AuditEvent } from "../../../src/audit/core/entry.js";
+import type { NoteVerifier } from "../../../src/audit/core/checkpoint.js";
 import type { SigningKey } from "../../../src/audit/core/keys.js";
 import { enqueueAuditEvent } from "../../../src/audit/store/queue.js";
 import { AuditSequencer } from "../../../src/audit/store/sequencer.js";
@@ -57,11 +58,12 @@ export async function countRows(pool: Pool, table: "audit_log" | "audit_queue" |
  * Queues `events` in this order in one transaction, then sequences them with a sequencer of `batchSize`, which
  * leaves a checkpoint at every multiple of batchSize (and at the end).
  */
-export async function sequenceEvents(pool: Pool, key: SigningKey, events: AuditEvent[], batchSize: number): Promise<void> {
+/** `retired`: the log's earlier keys, which may have signed its last checkpoint (after a rotation). */
+export async function sequenceEvents(pool: Pool, key: SigningKey, events: AuditEvent[], batchSize: number, retired: NoteVerifier[] = []): Promise<void> {
   await inTransaction(pool, async (client) => {
     for (const event of events) await enqueueAuditEvent(client, event);
   });
-  const sequencer = new AuditSequencer({ pool, key, origin: TEST_ORIGIN, batchSize, intervalMs: 5 });
+  const sequencer = new AuditSequencer({ pool, key, retired, origin: TEST_ORIGIN, batchSize, intervalMs: 5 });
   await sequencer.start();
   try {
     await sequencer.drain();
