@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { exportJWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
-import type { Scope } from "../../src/identity/principal.js";
+import { SITE_SCOPES, type Scope } from "../../src/identity/principal.js";
 import { auditEvents } from "../support/audit-events.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { writeTestModels } from "../support/models.js";
@@ -93,7 +93,7 @@ describe("authentication", () => {
     expect([...bodies][0]).toContain("invalid_credentials");
   });
 
-  it("opens each route to exactly the scopes it names (admin holds them all)", async () => {
+  it("opens each route to exactly the scopes it names; a tenant's admin holds the tenant's, never the site's", async () => {
     const keyFor = new Map<Scope, string>();
     for (const scope of ["infer", "embed", "tasks", "audit:read", "audit:export"] as Scope[]) keyFor.set(scope, await gw.issueKey("ward-7", [scope]));
     for (const route of ROUTES) {
@@ -107,6 +107,9 @@ describe("authentication", () => {
         }
       }
       expect([401, 403]).not.toContain((await call(route, as(gw.adminKey))).status);
+      const tenantAdmin = await call(route, as(keys["wardAdmin"] ??= await gw.issueKey("ward-7", ["admin"])));
+      if (route.scopes.length > 0 && route.scopes.every((scope) => SITE_SCOPES.has(scope))) expect(tenantAdmin.status, `${route.path} as a tenant's admin`).toBe(403);
+      else expect([401, 403], `${route.path} as a tenant's admin`).not.toContain(tenantAdmin.status);
     }
   });
 

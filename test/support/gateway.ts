@@ -5,7 +5,7 @@ import { Writable } from "node:stream";
 import { startGateway, type RunningGateway } from "../../src/bootstrap/gateway.js";
 import { ADMIN_KEY_FILE } from "../../src/bootstrap/identity.js";
 import { issueApiKey } from "../../src/identity/issue.js";
-import type { Scope } from "../../src/identity/principal.js";
+import { SITE_SCOPES, type Scope } from "../../src/identity/principal.js";
 import { createPool } from "../../src/store/postgres/database.js";
 import { PostgresApiKeyStore } from "../../src/store/postgres/api-keys.js";
 import { ConfigSchema, type ConfigInput } from "../../src/config/schema.js";
@@ -114,7 +114,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
   const issueKey = async (tenant: string, scopes: Scope[]) => (await issueApiKey(new PostgresApiKeyStore(keysPool), { tenant, scopes }))!.key;
   // With a JWT provider configured the gateway issues no first-start key; tests still want an admin.
   const adminKeyFile = join(dataDir, ADMIN_KEY_FILE);
-  const adminKey = existsSync(adminKeyFile) ? readFileSync(adminKeyFile, "utf8").trim() : await issueKey("default", ["admin"]);
+  const adminKey = existsSync(adminKeyFile) ? readFileSync(adminKeyFile, "utf8").trim() : await issueKey("default", ["admin", ...SITE_SCOPES]);
   const asAdmin = (headers: RequestInit["headers"]): Headers => {
     const merged = new Headers(headers);
     if (!merged.has("authorization")) merged.set("authorization", `Bearer ${adminKey}`);

@@ -269,6 +269,10 @@ export type Task = {
   } | {
     failed: string;
   } | null;
+  content_erased: {
+    at: string;
+    audit_event_id: string;
+  } | null;
   decision: Decision | null;
 } | {
   id: string;
@@ -393,6 +397,10 @@ export type TaskEvent = {
     status: number | null;
   } | {
     failed: string;
+  } | null;
+  content_erased: {
+    at: string;
+    audit_event_id: string;
   } | null;
 } | {
   id: string;
