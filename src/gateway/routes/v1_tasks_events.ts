@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import { OrchestrationUnavailableError } from "../../orchestration/service/interface.js";
 import { setTimeout as delay } from "node:timers/promises";
 import { readEvent } from "../audit-reads.js";
 import type { GatewayDeps } from "../deps.js";
@@ -50,6 +51,13 @@ export function registerTasksEvents(app: Hono, deps: GatewayDeps): void {
         if (next === null) return;
         status = next;
       }
+    }, async (error, stream) => {
+      // Once streaming, a failure can only be told as an event: Temporal gone away, most likely.
+      const unavailable = error instanceof OrchestrationUnavailableError;
+      c.get("log")?.warn({ err: error }, "task events stream ended by an error");
+      const code = unavailable ? "orchestration_unavailable" : "internal_error";
+      const message = unavailable ? "Temporal cannot be reached now; reconnect later" : "internal error; see the gateway log for this request id";
+      await stream.writeSSE({ event: "error", data: JSON.stringify({ error: { type: unavailable ? "overloaded_error" : "server_error", code, message, param: null } }) });
     });
   });
 }

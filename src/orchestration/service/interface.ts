@@ -21,3 +21,8 @@ export interface TaskService {
 export class TaskConflictError extends Error {
   override readonly name = "TaskConflictError";
 }
+
+/** Temporal did not answer in time or could not be reached: the caller may retry (503 orchestration_unavailable). */
+export class OrchestrationUnavailableError extends Error {
+  override readonly name = "OrchestrationUnavailableError";
+}

@@ -1,18 +1,27 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from "@temporalio/client";
+import { isGrpcDeadlineError, isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from "@temporalio/client";
 import { getTaskStatus, submitTask, taskTenant, type SubmitOptions } from "../client.js";
 import type { TaskInput } from "../types.js";
 import { taskWorkflow } from "../workflows/task.js";
-import { TaskConflictError, type TaskService } from "./interface.js";
+import { OrchestrationUnavailableError, TaskConflictError, type TaskService } from "./interface.js";
+
+/**
+ * How long one call to Temporal may take, retries included. Down, the client retried for 9–19 s before failing, and
+ * the caller got a 500; now it gets a 503 it can retry, within this.
+ */
+export const TEMPORAL_CALL_DEADLINE_MS = 10_000;
+
+/** gRPC's UNAVAILABLE: nothing answers at the address, or the connection broke. */
+const GRPC_UNAVAILABLE = 14;
 
 /** Tasks as Temporal workflows (workflow id = task id), their tenant kept in the workflow's memo. */
 export class TemporalTaskService implements TaskService {
   readonly available = true;
 
-  constructor(private readonly client: Client, private readonly options: SubmitOptions = {}) {}
+  constructor(private readonly client: Client, private readonly options: SubmitOptions & { callDeadlineMs?: number } = {}) {}
 
   async submit(input: TaskInput): Promise<void> {
     try {
-      await submitTask(this.client, input, this.options);
+      await this.reachable(() => submitTask(this.client, input, this.options));
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) throw new TaskConflictError(`task ${input.taskId} already exists`);
       throw error;
@@ -20,22 +29,37 @@ export class TemporalTaskService implements TaskService {
   }
 
   get(tenant: string, taskId: string) {
-    return getTaskStatus(this.client, taskId, tenant);
+    return this.reachable(() => getTaskStatus(this.client, taskId, tenant));
   }
 
-  async cancel(tenant: string, taskId: string): Promise<"cancelling" | "not_running" | null> {
-    const handle = this.client.workflow.getHandle(taskId);
-    let description: WorkflowExecutionDescription;
+  cancel(tenant: string, taskId: string): Promise<"cancelling" | "not_running" | null> {
+    return this.reachable(async () => {
+      const handle = this.client.workflow.getHandle(taskId);
+      let description: WorkflowExecutionDescription;
+      try {
+        description = await handle.describe();
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return null;
+        throw error;
+      }
+      if (taskTenant(description.memo) !== tenant) return null;
+      if (description.status.name !== "RUNNING") return "not_running";
+      await handle.cancel();
+      return "cancelling";
+    });
+  }
+
+  /** Runs `call` within the deadline; Temporal unreachable or too slow becomes OrchestrationUnavailableError. */
+  private async reachable<R>(call: () => Promise<R>): Promise<R> {
+    const deadlineMs = this.options.callDeadlineMs ?? TEMPORAL_CALL_DEADLINE_MS;
     try {
-      description = await handle.describe();
+      return await this.client.withDeadline(Date.now() + deadlineMs, call);
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return null;
+      if (isGrpcDeadlineError(error) || unavailable(error)) {
+        throw new OrchestrationUnavailableError(`Temporal did not answer within ${deadlineMs} ms or cannot be reached: ${(error as Error).message}`);
+      }
       throw error;
     }
-    if (taskTenant(description.memo) !== tenant) return null;
-    if (description.status.name !== "RUNNING") return "not_running";
-    await handle.cancel();
-    return "cancelling";
   }
 
   /** One visibility query, counted by the server (nothing is listed). */
@@ -43,4 +67,11 @@ export class TemporalTaskService implements TaskService {
     const counted = await this.client.workflow.count(`WorkflowType = "${taskWorkflow.name}" GROUP BY ExecutionStatus`);
     return new Map(counted.groups.map((group) => [String(group.groupValues[0]), group.count]));
   }
+}
+
+function unavailable(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (isGrpcServiceError(cause) && cause.code === GRPC_UNAVAILABLE) return true;
+  }
+  return false;
 }

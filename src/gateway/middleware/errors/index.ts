@@ -1,5 +1,6 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { OrchestrationUnavailableError } from "../../../orchestration/service/interface.js";
 import { ApiError, notFound } from "../../errors.js";
 
 declare module "hono" {
@@ -20,6 +21,10 @@ function respond(c: Context, error: ApiError): Response {
 export function errorHandler(): ErrorHandler {
   return function handleError(error, c) {
     if (error instanceof ApiError) return respond(c, error);
+    if (error instanceof OrchestrationUnavailableError) {
+      c.get("log")?.warn({ err: error }, "orchestration unavailable");
+      return respond(c, new ApiError(503, "overloaded_error", "orchestration_unavailable", "Temporal, which runs asynchronous tasks, cannot be reached now; retry later", null, { "Retry-After": "5" }));
+    }
     if (error instanceof HTTPException && error.status < 500) {
       return respond(c, new ApiError(error.status, "invalid_request_error", "invalid_request", error.message || "invalid request"));
     }
