@@ -211,6 +211,10 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     const refused = await gw.post("/v1/tasks", { input: "x", mode: "async", webhook: { url: "http://127.0.0.1:9/elsewhere" } });
     expect(refused.status).toBe(403);
     expect((await refused.json()).error.code).toBe("webhook_not_allowed");
+    // An allowed origin with credentials in the URL: the allow list compares origins, which leave them out.
+    const credentials = await gw.post("/v1/tasks", { input: "x", mode: "async", webhook: { url: receiver.origin.replace("http://", "http://user:secret@") + "/x" } });
+    expect(credentials.status).toBe(400);
+    expect((await credentials.json()).error).toMatchObject({ code: "invalid_parameter", param: "webhook.url" });
     const sync = await gw.post("/v1/tasks", { input: "x", webhook: { url: `${receiver.origin}/x` } });
     expect(sync.status).toBe(400);
     expect((await sync.json()).error.code).toBe("webhook_requires_async");

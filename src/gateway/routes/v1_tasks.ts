@@ -43,7 +43,12 @@ export const TaskRequest = z.strictObject({
   /** sync: answered when done (the direct path). async: 202 at once; the task runs as a durable workflow. */
   mode: z.enum(["sync", "async"]).default("sync"),
   /** async only: POSTed the outcome, signed, when the task is done; its origin must be on webhooks.allow. */
-  webhook: z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(2048) }).optional(),
+  webhook: z.strictObject({
+    url: z.url({ protocol: /^https?$/ }).max(2048)
+      // The allow list compares origins, which leave credentials out: such a URL passed it and then never reached
+      // its receiver. Receivers authenticate Atomic by the signature instead.
+      .refine((url) => { const parsed = new URL(url); return parsed.username === "" && parsed.password === ""; }, "a webhook URL may not carry a user name or password: receivers check the signature"),
+  }).optional(),
 });
 type TaskRequest = z.infer<typeof TaskRequest>;
 
