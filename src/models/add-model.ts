@@ -3,7 +3,7 @@ import { basename, dirname, relative, resolve, sep } from "node:path";
 import { sha256OfFile, type DigestProgress } from "./digest.js";
 import { GgufFormatError, metadataNumber, metadataString, readGgufHeader } from "./gguf/reader.js";
 import { findGgufProblems } from "./gguf/validate.js";
-import { loadManifest, saveManifest, type Capability, type ModelEntry } from "./manifest.js";
+import { loadManifest, ModelEntrySchema, saveManifest, type Capability, type ModelEntry } from "./manifest.js";
 
 export interface AddModelOptions {
   manifestPath: string;
@@ -42,13 +42,12 @@ export async function addModel(options: AddModelOptions): Promise<ModelEntry> {
   const existing = manifest.models.findIndex((m) => m.id === id);
   if (existing >= 0 && !options.replace) throw new AddModelError(`a model with id ${id} is already pinned (use --replace)`);
 
-  const sha256 = await sha256OfFile(file, options.onProgress);
   const folder = dirname(resolve(options.manifestPath));
   const inside = file.startsWith(folder + sep);
-  const entry: ModelEntry = {
+  const unhashed: ModelEntry = {
     id,
     file: inside ? relative(folder, file) : file,
-    sha256,
+    sha256: "0".repeat(64),
     sizeBytes: statSync(file).size,
     contextLength,
     capabilities: options.capabilities ?? ["chat", "completion", "embedding"],
@@ -56,6 +55,13 @@ export async function addModel(options: AddModelOptions): Promise<ModelEntry> {
     parallel: options.parallel ?? 2,
     ...(options.description ? { description: options.description } : {}),
   };
+  // Checked before hashing, which takes minutes for a large model: a value the manifest refuses is one line now.
+  const checked = ModelEntrySchema.safeParse(unhashed);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    throw new AddModelError(`${String(issue.path[0] ?? "entry")}: ${issue.message}`);
+  }
+  const entry: ModelEntry = { ...unhashed, sha256: await sha256OfFile(file, options.onProgress) };
   if (existing >= 0) manifest.models[existing] = entry;
   else manifest.models.push(entry);
   saveManifest(options.manifestPath, manifest);

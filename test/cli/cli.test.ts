@@ -141,6 +141,12 @@ describe("atomic models", () => {
     const again = await atomic(["models", "add", "models/tiny.gguf", "--id", "tiny"]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("already pinned");
+    // Values the manifest refuses are one line (a ZodError with a stack before, printed after hashing the whole file).
+    for (const [flag, value, said] of [["--parallel", "0", "parallel: "], ["--id", "../../etc/passwd", "id: "]] as const) {
+      const refused = await atomic(["models", "add", "models/tiny.gguf", "--replace", flag, value]);
+      expect(refused.code, `${flag} ${value}`).toBe(1);
+      expect(refused.stderr.trim().split("\n"), `${flag} ${value}`).toEqual([expect.stringContaining(said)]);
+    }
     expect(JSON.parse(readFileSync(manifest, "utf8")).models).toHaveLength(1);
   });
 
