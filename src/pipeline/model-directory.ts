@@ -53,6 +53,12 @@ export class ModelDirectory {
     return this.byId.get(id);
   }
 
+  /** Whether an operator took `id` out of service (on every gateway and worker of the database), drained or draining. */
+  isUnloaded(id: string): boolean {
+    const state = this.engine.status(id)?.state;
+    return state === "unloaded" || state === "draining";
+  }
+
   /** The requested model, or the default for the capability; 404 for an unknown id, 400 for a wrong capability. */
   resolve(requested: string | undefined, capability: Capability): CatalogModel {
     // "auto" reaches here only where nothing is bid for (embeddings): it means the default, as no model would.

@@ -2,6 +2,8 @@ import type { BidRecord, CriteriaInput, RouteDecision } from "../bidding/index.j
 import type { AdaptationRequest } from "../adaptation/strategies.js";
 import type { Microtask, TaskAdaptation, TaskInput } from "../orchestration/types.js";
 import { Redactor, redactSchema, schemaTexts } from "../redaction/index.js";
+import { fromInferenceError } from "../gateway/errors.js";
+import { ModelUnavailableError } from "../inference/errors.js";
 import type { Actor } from "../store/interface.js";
 import type { ModelDirectory } from "./model-directory.js";
 import { policyCheck, policyDenied, type PolicySubject } from "./policy-gate.js";
@@ -79,6 +81,8 @@ export async function planAsyncTask(deps: TaskPlanDeps, request: AsyncTaskReques
 
   if (request.model !== undefined && request.model !== AUTO_MODEL) {
     const model = deps.models.resolve(request.model, "chat");
+    // Refused now, as a synchronous request naming it is, rather than accepted and failed on every worker.
+    if (deps.models.isUnloaded(model.id)) throw fromInferenceError(new ModelUnavailableError("model_unloaded", `model ${model.id} is unloaded: an operator took it out of service`));
     if (!capable.some((listed) => listed.model.id === model.id)) {
       throw policyDenied(`model ${model.id} may not receive this request`, check, []);
     }

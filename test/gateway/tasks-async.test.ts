@@ -207,6 +207,18 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     expect(attempts).toEqual(["1", "2"]);
   });
 
+  it("refuses at once a task naming a model an operator unloaded, as a synchronous request is refused", async () => {
+    expect((await gw.post("/v1/admin/models/large/unload?drain_timeout_ms=0", {})).status).toBe(200);
+    try {
+      const refused = await gw.post("/v1/tasks", { input: "Say hello.", model: "large", mode: "async", max_tokens: 4 });
+      expect(refused.status).toBe(503);
+      expect((await refused.json()).error).toMatchObject({ code: "model_unloaded", param: "model" });
+    } finally {
+      expect((await gw.post("/v1/admin/models/large/load", {})).status).toBe(200);
+      await until(async () => (await (await gw.fetch("/v1/models/large")).json()).atomic.state === "ready");
+    }
+  });
+
   it("refuses a webhook to an origin not on the allowlist, and a webhook on a synchronous task", async () => {
     const refused = await gw.post("/v1/tasks", { input: "x", mode: "async", webhook: { url: "http://127.0.0.1:9/elsewhere" } });
     expect(refused.status).toBe(403);
