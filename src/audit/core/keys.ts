@@ -89,7 +89,8 @@ export function publicKeyFromJwk(jwk: unknown): { name: string; publicKey: KeyOb
 }
 
 /**
- * Retires the current key pair into <dir>/retired/ (audit-signing-<note key id>.pem, 0600, and .pub.jwk) and
+ * Retires the current key pair into <dir>/retired/ (audit-signing-<note key id>.pem, 0600, until its handover is
+ * recorded and destroyRetiredPrivateKey removes it; and .pub.jwk, kept) and
  * generates a new one in its place under the same note key name. Refuses when there is no current key, or when
  * that key was already retired (nothing is moved then).
  */
@@ -110,6 +111,15 @@ export function rotateSigningKey(dir: string, name: string): { previous: Signing
   renameSync(pemPath, retiredPem); // a rename keeps the PEM's 0600 mode: it is never readable by others
   rmSync(join(dir, PUBLIC_JWK_FILE), { force: true });
   return { previous, next: generateSigningKey(dir, name) };
+}
+
+/**
+ * Deletes a retired key's private half once its handover is recorded: nothing signs with it again, and a key is
+ * usually rotated because it may be known to someone else, who could sign checkpoints with it that any verifier
+ * told to trust it would take. Its public JWK stays for the exports it signed.
+ */
+export function destroyRetiredPrivateKey(dir: string, retired: Pick<SigningKey, "name" | "publicKey">): void {
+  rmSync(join(dir, RETIRED_KEYS_DIR, `audit-signing-${noteKeyId(retired.name, retired.publicKey).toString("hex")}.pem`), { force: true });
 }
 
 /** The public keys of every retired key of the log named `name` (none when nothing was ever rotated). */

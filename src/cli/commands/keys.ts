@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { auditKeyPaths } from "../../audit/key-files.js";
 import { describeKey, keyIdentity } from "../../audit/core/key-identity.js";
-import { RETIRED_KEYS_DIR, generateSigningKey, rotateSigningKey, type SigningKey } from "../../audit/core/keys.js";
+import { RETIRED_KEYS_DIR, destroyRetiredPrivateKey, generateSigningKey, rotateSigningKey, type SigningKey } from "../../audit/core/keys.js";
 import { keyRotatedEvent } from "../../audit/events.js";
 import { AuditQueueWriter } from "../../audit/store/queue.js";
 import { openDatabase } from "../../bootstrap/database.js";
@@ -41,10 +41,12 @@ export async function rotateKeyCommand(context: CommandContext): Promise<number>
     const rotation = rotateSigningKey(paths.dir, config.audit.origin);
     next = rotation.next;
     await new AuditQueueWriter(database.stores.pool).enqueue(keyRotatedEvent(config.audit.origin, rotation));
+    // Only once the handover (the old key's signature over the new one) is queued: until then it could be redone.
+    destroyRetiredPrivateKey(paths.dir, rotation.previous);
   } finally {
     await database.close();
   }
-  context.out(`retired the old key to ${join(paths.dir, RETIRED_KEYS_DIR)} (its public JWK beside it: auditors keep it for earlier exports)`);
+  context.out(`retired the old key: its private key is deleted, its public JWK kept in ${join(paths.dir, RETIRED_KEYS_DIR)} (auditors keep it for earlier exports)`);
   context.out(`new public key for auditors: ${paths.publicJwk}`);
   context.out(`tell them, out of band, its identity: ${describeKey(keyIdentity(next.name, next.publicKey))}`);
   context.out("restart the gateway: it signs with the new key from its next start");
