@@ -84,17 +84,17 @@ async function runTask(model = "tiny"): Promise<{ task: Task; raw: unknown }> {
 }
 
 describe("atomic worker and an operator's unload and load", () => {
-  it("unloads the model it hosts when a gateway unloads it, and tasks on it fail with no host; loaded, they run again", async () => {
+  it("unloads the model it hosts when a gateway unloads it, and tasks naming it are refused; loaded, they run again", async () => {
     await until(async () => ((await workerState()) === "ready" ? true : undefined), "the worker's model to be ready");
     const before = await runTask();
     expect(before.task.status).toBe("succeeded");
 
     expect((await gw.post("/v1/admin/models/tiny/unload", {})).status).toBe(200);
     await until(async () => ((await workerState()) === "unloaded" ? true : undefined), "the worker to unload its model");
-    const refused = await runTask();
-    expect(refused.task.status).toBe("failed");
-    // No live host advertises the model (or, from a stale copy of the directory, the worker refuses it as unloaded).
-    expect(JSON.stringify(refused.raw)).toMatch(/no_host|model_unloaded/);
+    // Refused at submission, as a synchronous request naming it is (before, accepted and failed with no host).
+    const refused = await gw.post("/v1/tasks", { input: "Say hi", mode: "async", model: "tiny", max_tokens: 4, seed: 1 });
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).error.code).toBe("model_unloaded");
 
     expect((await gw.post("/v1/admin/models/tiny/load", {})).status).toBe(200);
     await until(async () => ((await workerState()) === "ready" ? true : undefined), "the worker to host its model again");
