@@ -106,8 +106,12 @@ async function appendQueuedEvents(client: pg.ClientBase, options: BatchOptions):
   const taken = queued.map((row) => row.event_id);
   const logged = await alreadyLogged(client, taken);
   const fresh = queued.filter((row) => !logged.has(row.event_id));
-  await client.query("DELETE FROM audit_queue WHERE event_id = ANY($1::uuid[])", [taken]);
-  if (fresh.length === 0) return { appended: 0, duplicates: logged.size, size: state.size, signed };
+  // Off the queue once in the log: the database refuses to remove an event it does not find there (migration 0020).
+  const dequeue = () => client.query("DELETE FROM audit_queue WHERE event_id = ANY($1::uuid[])", [taken]);
+  if (fresh.length === 0) {
+    await dequeue();
+    return { appended: 0, duplicates: logged.size, size: state.size, signed };
+  }
 
   const batch = encodeLeaves(state, fresh);
   // One statement for the whole batch: a row at a time would cost a round trip each. The bytes go as one
@@ -133,6 +137,7 @@ async function appendQueuedEvents(client: pg.ClientBase, options: BatchOptions):
       batch.eventTimes,
     ],
   );
+  await dequeue();
   const { nodes } = batch;
   if (nodes.levels.length > 0) {
     // The subtree hashes that proofs read instead of leaves (migration 0003): the same binary form as the leaves.
