@@ -3,6 +3,9 @@ import type { Duplex } from "node:stream";
 import { RequestError } from "@hono/node-server";
 import { ApiError } from "./errors.js";
 
+/** The headers of every refusal answered here, before or beside the app: JSON, not sniffed, and the connection closed. */
+const REFUSAL_HEADERS = { "content-type": "application/json", "x-content-type-options": "nosniff", connection: "close" } as const;
+
 /** The socket's response in progress, as Node's HTTP server keeps it (what its own clientError default checks). */
 type HttpSocket = Duplex & { _httpMessage?: { headersSent: boolean } | null };
 
@@ -19,14 +22,8 @@ export function answerClientError(error: Error & { code?: string }, socket: Http
   }
   const refusal = refusalFor(error.code);
   const body = JSON.stringify(refusal.toBody());
-  socket.end(
-    `HTTP/1.1 ${refusal.status} ${REASON_PHRASES[refusal.status]}\r\n` +
-      "content-type: application/json\r\n" +
-      `content-length: ${Buffer.byteLength(body)}\r\n` +
-      "x-content-type-options: nosniff\r\n" +
-      "connection: close\r\n\r\n" +
-      body,
-  );
+  const headers = Object.entries({ ...REFUSAL_HEADERS, "content-length": Buffer.byteLength(body) }).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  socket.end(`HTTP/1.1 ${refusal.status} ${REASON_PHRASES[refusal.status]}\r\n${headers}\r\n${body}`);
 }
 
 const REASON_PHRASES: Record<number, string> = { 400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large" };
@@ -51,15 +48,12 @@ export function unroutableRequest(error: unknown): Response {
   const refusal = error instanceof RequestError
     ? new ApiError(400, "invalid_request_error", "malformed_request", "the request's target or Host header is not a URL this gateway serves")
     : new ApiError(500, "server_error", "internal_error", "internal error");
-  return new Response(JSON.stringify(refusal.toBody()), {
-    status: refusal.status,
-    headers: { "content-type": "application/json", "x-content-type-options": "nosniff", connection: "close" },
-  });
+  return new Response(JSON.stringify(refusal.toBody()), { status: refusal.status, headers: REFUSAL_HEADERS });
 }
 
 /** An `Expect` other than 100-continue, which Node would answer with a bare 417: the JSON error, then close. */
 export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
   const body = JSON.stringify(new ApiError(417, "invalid_request_error", "expectation_failed", "the only Expect this gateway meets is 100-continue").toBody());
-  response.writeHead(417, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-content-type-options": "nosniff", connection: "close" });
+  response.writeHead(417, { ...REFUSAL_HEADERS, "content-length": Buffer.byteLength(body) });
   response.end(body);
 }

@@ -69,10 +69,9 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler {
     }
     c.set("principal", principal);
     await next();
-    if (c.error instanceof UnknownToTenantError) {
-      await options.recordRefusal(refusal(c, 404, c.error.code, c.error.message, principal));
-    } else if (c.error instanceof ApiError && (c.error.status === 403 || c.error.status === 429)) {
-      await options.recordRefusal(refusal(c, c.error.status, c.error.code, c.error.message, principal));
+    const { error } = c;
+    if (error instanceof UnknownToTenantError || (error instanceof ApiError && (error.status === 403 || error.status === 429))) {
+      await options.recordRefusal(refusal(c, error.status as Refusal["status"], error.code, error.message, principal));
     }
   }, { [AUTHENTICATES]: true });
 }
