@@ -55,6 +55,10 @@ export class UnknownToTenantError extends ApiError {}
 export const unknownToTenant = (code: string, message: string, param: string | null = null) =>
   new UnknownToTenantError(404, "not_found_error", code, message, param);
 
+/** Temporal did not answer (OrchestrationUnavailableError): worth a retry in a few seconds. */
+export const orchestrationUnavailable = () =>
+  new ApiError(503, "overloaded_error", "orchestration_unavailable", "Temporal, which runs asynchronous tasks, cannot be reached now; retry later", null, { "Retry-After": "5" });
+
 /** A model that is loading or restarting is usually back within a second or two. */
 const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
 

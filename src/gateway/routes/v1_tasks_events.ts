@@ -4,7 +4,7 @@ import { OrchestrationUnavailableError } from "../../orchestration/service/inter
 import { setTimeout as delay } from "node:timers/promises";
 import { readEvent } from "../audit-reads.js";
 import type { GatewayDeps } from "../deps.js";
-import { unknownToTenant } from "../errors.js";
+import { ApiError, orchestrationUnavailable, unknownToTenant } from "../errors.js";
 import { requireScope } from "../middleware/auth/index.js";
 import { parseParams } from "../validation.js";
 import { erasedContent, TaskPath, taskBody } from "./v1_tasks_get.js";
@@ -53,11 +53,11 @@ export function registerTasksEvents(app: Hono, deps: GatewayDeps): void {
       }
     }, async (error, stream) => {
       // Once streaming, a failure can only be told as an event: Temporal gone away, most likely.
-      const unavailable = error instanceof OrchestrationUnavailableError;
       c.get("log")?.warn({ err: error }, "task events stream ended by an error");
-      const code = unavailable ? "orchestration_unavailable" : "internal_error";
-      const message = unavailable ? "Temporal cannot be reached now; reconnect later" : "internal error; see the gateway log for this request id";
-      await stream.writeSSE({ event: "error", data: JSON.stringify({ error: { type: unavailable ? "overloaded_error" : "server_error", code, message, param: null } }) });
+      const refusal = error instanceof OrchestrationUnavailableError
+        ? orchestrationUnavailable()
+        : new ApiError(500, "server_error", "internal_error", "internal error; see the gateway log for this request id");
+      await stream.writeSSE({ event: "error", data: JSON.stringify(refusal.toBody()) });
     });
   });
 }

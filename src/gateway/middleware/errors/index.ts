@@ -1,7 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { OrchestrationUnavailableError } from "../../../orchestration/service/interface.js";
-import { ApiError, notFound } from "../../errors.js";
+import { ApiError, notFound, orchestrationUnavailable } from "../../errors.js";
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -23,7 +23,7 @@ export function errorHandler(): ErrorHandler {
     if (error instanceof ApiError) return respond(c, error);
     if (error instanceof OrchestrationUnavailableError) {
       c.get("log")?.warn({ err: error }, "orchestration unavailable");
-      return respond(c, new ApiError(503, "overloaded_error", "orchestration_unavailable", "Temporal, which runs asynchronous tasks, cannot be reached now; retry later", null, { "Retry-After": "5" }));
+      return respond(c, orchestrationUnavailable());
     }
     if (error instanceof HTTPException && error.status < 500) {
       return respond(c, new ApiError(error.status, "invalid_request_error", "invalid_request", error.message || "invalid request"));
