@@ -121,7 +121,8 @@ type MicrotaskResult struct {
 }
 
 // Task is an asynchronous task (GET /v1/tasks/{id}, and each event of its stream): Status running, then succeeded,
-// failed, cancelled, terminated or timed_out. Decision is set on GET only.
+// failed, cancelled, terminated or timed_out. Succeeded or failed come as soon as the result is recorded: Learning
+// and Webhook are {"pending":true} while still under way. Decision is set on GET only.
 type Task struct {
 	ID         string            `json:"id"`
 	Object     string            `json:"object"`

@@ -61,8 +61,8 @@ export function temporalAddress(config: Config): string | null {
 /**
  * Orchestration for `atomic serve`: the site's Temporal (temporal.address) or, with none configured, a dev server
  * this process starts and supervises; a client for starting tasks; and this process's worker — always the gateway
- * queue (learner, signed webhooks), and unless temporal.worker is false the task workflows and inference on the
- * models loaded here.
+ * queue (learner) and the webhook queue (signed deliveries, their own bounded slots), and unless temporal.worker is
+ * false the task workflows and inference on the models loaded here.
  */
 export async function startOrchestration(config: Config, logger: Logger, parts: OrchestrationParts): Promise<RunningOrchestration> {
   if (!config.temporal.enabled) {

@@ -1,4 +1,4 @@
-import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from "@temporalio/client";
+import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from "@temporalio/client";
 import { z } from "zod";
 import { AdaptationRequestSchema } from "../adaptation/strategies.js";
 import { TaskLabel } from "../adaptation/task-class.js";
@@ -6,8 +6,8 @@ import { CLASSIFICATIONS } from "../policy/classification.js";
 import { UUID_PATTERN } from "../util/uuidv7.js";
 import { candidateModels, checkMicrotasks } from "./microtask.js";
 import { CONTROL_TASK_QUEUE } from "./names.js";
-import type { TaskInput, TaskPlacement, TaskResult } from "./types.js";
-import { taskProgressQuery, taskWorkflow, type TaskProgress } from "./workflows/task.js";
+import type { TaskCancelAnswer, TaskInput, TaskPlacement, TaskResult } from "./types.js";
+import { cancelTaskUpdate, TASK_CANCELLED, taskProgressQuery, taskStateQuery, taskWorkflow, type TaskProgress } from "./workflows/task.js";
 
 const Message = z.strictObject({ role: z.enum(["system", "user", "assistant"]), content: z.string().max(1_000_000) });
 
@@ -145,13 +145,17 @@ export function taskTenant(memo: Record<string, unknown> | undefined): string | 
   return typeof tenant === "string" ? tenant : undefined;
 }
 
+/**
+ * running: not recorded yet. completed: the result is recorded, and final — its workflow may still be telling the
+ * learner or the webhook, whose `learning` / `webhook` then say `{pending: true}`. The others: it ended without one.
+ */
 export type TaskStatus =
   | { taskId: string; state: "running"; progress: TaskProgress | null }
   | { taskId: string; state: "completed"; result: TaskResult }
   | { taskId: string; state: "failed" | "cancelled" | "terminated" | "timed_out"; error: string };
 
 /**
- * Where a task stands: its progress while it runs, its result once done; null for an unknown id, and — when
+ * Where a task stands: its progress while it runs, its result once recorded; null for an unknown id, and — when
  * `tenant` is given — for another tenant's task.
  */
 export async function getTaskStatus(client: Client, taskId: string, tenant?: string): Promise<TaskStatus | null> {
@@ -166,21 +170,59 @@ export async function getTaskStatus(client: Client, taskId: string, tenant?: str
     throw error;
   }
   if (status === "RUNNING") {
-    const progress = await handle.query(taskProgressQuery).catch(() => null);
+    // A worker running workflow code from before the state query answers only the progress query.
+    const state = await handle.query(taskStateQuery).catch(() => null);
+    if (state?.result) return { taskId, state: "completed", result: state.result };
+    const progress = state?.progress ?? (await handle.query(taskProgressQuery).catch(() => null));
     return { taskId, state: "running", progress };
   }
   if (status === "COMPLETED") return { taskId, state: "completed", result: await handle.result() };
   let message = status.toLowerCase();
+  let cancelledByUpdate = false;
   try {
     await handle.result();
   } catch (error) {
-    message = error instanceof WorkflowFailedError && error.cause ? error.cause.message : (error as Error).message;
+    const cause = error instanceof WorkflowFailedError ? error.cause : undefined;
+    message = cause ? cause.message : (error as Error).message;
+    cancelledByUpdate = cause instanceof ApplicationFailure && cause.type === TASK_CANCELLED;
   }
-  const state = status === "CANCELLED" ? "cancelled" : status === "TERMINATED" ? "terminated" : status === "TIMED_OUT" ? "timed_out" : "failed";
+  const state = status === "CANCELLED" || cancelledByUpdate ? "cancelled" : status === "TERMINATED" ? "terminated" : status === "TIMED_OUT" ? "timed_out" : "failed";
   return { taskId, state, error: message };
 }
 
-/** Asks a running task to stop: its in-flight inferences are cancelled and it ends as cancelled. */
+/**
+ * Temporal's own cancel, sent straight to the server: a running task's in-flight inferences are cancelled and it
+ * ends as cancelled; once recorded, its pending notifications stop and its result stands. The gateway asks through
+ * askToCancel instead, which refuses once the result is recorded and tells one cancel from the next.
+ */
 export async function cancelTask(client: Client, taskId: string): Promise<void> {
   await client.workflow.getHandle(taskId).cancel();
+}
+
+/** What a cancel came to: the workflow's answer (TaskCancelAnswer), or not_running when it had already ended. */
+export type CancelOutcome = TaskCancelAnswer | "not_running";
+
+/**
+ * Asks a running task to stop, through the workflow itself (cancelTaskUpdate), which answers in order with what the
+ * task does: exactly one of any number of cancels is "cancelling", the others "already_cancelling", and none once
+ * the result is recorded ("recorded": nothing is stopped). An accepted cancel is followed by Temporal's own, which
+ * the workflow waits for, so that the task ends cancelled as before. A worker running workflow code from before the
+ * update rejects it: that task is cancelled the old way, and every such ask says "cancelling".
+ */
+export async function askToCancel(handle: WorkflowHandle): Promise<CancelOutcome> {
+  let answer: TaskCancelAnswer;
+  try {
+    answer = await handle.executeUpdate(cancelTaskUpdate);
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return "not_running";
+    if (!(error instanceof WorkflowUpdateFailedError)) throw error;
+    await handle.cancel();
+    return "cancelling";
+  }
+  if (answer === "recorded") return answer;
+  // The task is cancelled already (the update stopped its work); this only lets it end as Temporal's own cancel ends
+  // it. Lost (Temporal gone this instant), the workflow fails as cancelled after CANCEL_GRACE_MS all the same, so the
+  // caller is told what is true: the cancel was accepted.
+  await handle.cancel().catch(() => undefined);
+  return answer;
 }

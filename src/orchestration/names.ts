@@ -9,6 +9,13 @@ export const CONTROL_TASK_QUEUE = "atomic-orchestration";
 /** Activities that need the gateway process itself (its learner, its signing key): served by every gateway. */
 export const GATEWAY_TASK_QUEUE = "atomic-gateway";
 
+/**
+ * Webhook deliveries (signed with the gateway's key, so served by every gateway too), apart from GATEWAY_TASK_QUEUE:
+ * a receiver that never answers holds a worker slot for a whole attempt, and a flood of tasks with such receivers
+ * must not take the slots the learner's activities need. Its worker bounds the deliveries in flight.
+ */
+export const WEBHOOK_TASK_QUEUE = "atomic-webhooks";
+
 /** The one long-running workflow that holds which model host serves which models. */
 export const HOST_DIRECTORY_WORKFLOW_ID = "atomic-host-directory";
 

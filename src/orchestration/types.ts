@@ -82,7 +82,10 @@ export interface TaskInput {
    * model microtask's outcome goes back to the learner (recordOutcomes on GATEWAY_TASK_QUEUE).
    */
   learn?: boolean;
-  /** POSTed the task's outcome once it is recorded (deliverWebhook on GATEWAY_TASK_QUEUE), retried with backoff. */
+  /**
+   * POSTed the task's outcome once it is recorded (deliverWebhook on WEBHOOK_TASK_QUEUE; GATEWAY_TASK_QUEUE in
+   * histories from before it), retried with backoff.
+   */
   webhook?: { url: string };
   /**
    * What inference-time adaptation needs of the submission, passed to every microtask's inference. Absent in tasks
@@ -158,8 +161,9 @@ export interface WebhookOutcome {
 }
 
 /**
- * Activities only the gateway process runs (GATEWAY_TASK_QUEUE): they need what lives there — the bidding learner
- * and the signing key.
+ * Activities only the gateway process runs: they need what lives there — the bidding learner and the signing key.
+ * recordOutcomes on GATEWAY_TASK_QUEUE; deliverWebhook on WEBHOOK_TASK_QUEUE (and on GATEWAY_TASK_QUEUE for
+ * histories from before that queue).
  */
 export interface GatewayActivities {
   /** Feeds each microtask's outcome (tokens, timings from its execution record, errors) to the learner. */
@@ -208,10 +212,26 @@ export interface TaskResult {
   executionId: string;
   error?: { code: string; message: string; details?: unknown };
   /** After the record: whether the learner was told (absent when the task was not routed by bidding). */
-  learning?: { recorded: number } | { skipped: string };
+  learning?: { recorded: number } | { skipped: string } | PendingNotification;
   /** After the record: the webhook's delivery (absent when the task has none). */
-  webhook?: WebhookOutcome | { failed: string };
+  webhook?: WebhookOutcome | { failed: string } | PendingNotification;
 }
+
+/**
+ * A notification not yet over: what the task's state (taskStateQuery) shows for `learning` or `webhook` while the
+ * recorded task tells the learner or its webhook. Never in the workflow's own result, which waits for both.
+ */
+export interface PendingNotification {
+  pending: true;
+}
+
+/**
+ * What a task workflow answers the `cancel` update, decided in the workflow in order with what the task does:
+ * "cancelling" to the first cancel while the task's result is not yet final (the task is then cancelled: its
+ * inferences stop, nothing is recorded), "already_cancelling" to any later one, and "recorded" once the record is
+ * being written or is written (the result is final; a pending webhook is still delivered).
+ */
+export type TaskCancelAnswer = "cancelling" | "already_cancelling" | "recorded";
 
 /** What an inference activity is asked: one microtask on one model, with its predecessors' outputs. */
 export interface InferenceRequest {

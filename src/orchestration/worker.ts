@@ -11,7 +11,7 @@ import type { PipelineDeps } from "../pipeline/generate.js";
 import type { ExecutionStore } from "../store/interface.js";
 import { createControlActivities, createGatewayActivities, createInferenceActivities, DEFAULT_CANCEL_CHECK_MS, placeModels, type GatewayActivityDeps } from "./activities/index.js";
 import { CachedHostDirectory, TemporalHostDirectory } from "./directory.js";
-import { CONTROL_TASK_QUEUE, GATEWAY_TASK_QUEUE, HOST_ID_PATTERN, inferenceTaskQueue } from "./names.js";
+import { CONTROL_TASK_QUEUE, GATEWAY_TASK_QUEUE, HOST_ID_PATTERN, inferenceTaskQueue, WEBHOOK_TASK_QUEUE } from "./names.js";
 import { ensureTemporalRuntime } from "./runtime.js";
 import { temporalTracing, WORKFLOW_TRACING_MODULE } from "./tracing.js";
 import type { HostAdvertisement, TaskPlacement } from "./types.js";
@@ -19,6 +19,13 @@ import { OperatorError } from "../util/operator-error.js";
 
 /** File name of the workflow bundle `npm run build` writes next to this module in dist/orchestration. */
 export const WORKFLOW_BUNDLE_FILE = "workflow-bundle.js";
+
+/**
+ * Webhook deliveries one gateway runs at once (WEBHOOK_TASK_QUEUE); more wait in the queue, each up to its
+ * schedule-to-start timeout (10 min). A delivery to a receiver that never answers holds a slot for its whole HTTP
+ * timeout (10 s per attempt by default), so this bounds what such receivers can hold: sockets here, slots there.
+ */
+export const DEFAULT_WEBHOOK_CONCURRENCY = 32;
 
 /** Workflow code: a prebuilt bundle (production), or the source folder's entry, bundled when the worker starts. */
 export type WorkflowSource = { bundlePath: string } | { workflowsPath: string };
@@ -61,8 +68,13 @@ export interface AtomicWorkerOptions {
      */
     serving?: (id: string) => boolean;
   };
-  /** Serve the gateway's own activities (the learner, webhooks) on GATEWAY_TASK_QUEUE: a gateway process does. */
+  /**
+   * Serve the gateway's own activities: the learner on GATEWAY_TASK_QUEUE, webhooks on WEBHOOK_TASK_QUEUE (and on
+   * GATEWAY_TASK_QUEUE for histories from before it). A gateway process does.
+   */
   gateway?: GatewayActivityDeps;
+  /** Webhook deliveries in flight at once in this process; default DEFAULT_WEBHOOK_CONCURRENCY. */
+  webhookConcurrency?: number;
   workflows?: WorkflowSource;
   /** Encrypts what Temporal stores (EncryptionCodec); every client and worker of a site uses the same key. */
   payloadCodec?: NonNullable<DataConverter["payloadCodecs"]>[number];
@@ -89,7 +101,7 @@ export interface AtomicWorkerOptions {
 
 export interface RunningAtomicWorker {
   hostId: string;
-  taskQueues: { control?: string; inference?: string; gateway?: string };
+  taskQueues: { control?: string; inference?: string; gateway?: string; webhooks?: string };
   /**
    * A client on the workers' own connection (payload codec included), closed with them: tasks it starts with
    * `eager` go straight to this process's control worker when it has one (see SubmitOptions).
@@ -132,8 +144,8 @@ async function connectToTemporal(address: string): Promise<NativeConnection> {
 /**
  * Connects to Temporal and runs this process's workers: the control worker (task workflows, host directory,
  * locate/validate/record activities on CONTROL_TASK_QUEUE), the inference worker (runMicrotask on this host's own
- * queue, for the models it has loaded) and/or the gateway worker (recordOutcomes, deliverWebhook on
- * GATEWAY_TASK_QUEUE), then advertises the host's models in the directory and keeps the advertisement fresh until
+ * queue, for the models it has loaded) and/or the gateway's workers (recordOutcomes on GATEWAY_TASK_QUEUE,
+ * deliverWebhook on WEBHOOK_TASK_QUEUE), then advertises the host's models in the directory and keeps the advertisement fresh until
  * shutdown.
  */
 export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<RunningAtomicWorker> {
@@ -202,18 +214,33 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
       taskQueues.inference = taskQueue;
     }
     if (options.gateway) {
-      // Activities only, no workflows: task workflows run on control workers and call these by their queue.
+      const activities = createGatewayActivities(options.gateway);
+      // Activities only, no workflows: task workflows run on control workers and call these by their queue. The
+      // gateway's queue keeps deliverWebhook for tasks whose workflows scheduled it there, before WEBHOOK_QUEUE_PATCH.
       workers.push(await Worker.create({
         connection,
         namespace,
         ...(dataConverter ? { dataConverter } : {}),
         taskQueue: GATEWAY_TASK_QUEUE,
         identity,
-        activities: createGatewayActivities(options.gateway),
+        activities,
         interceptors: { activity: tracing.activity },
         shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
       }));
       taskQueues.gateway = GATEWAY_TASK_QUEUE;
+      // Deliveries in a worker of their own: receivers that hang take its slots, never the learner's.
+      workers.push(await Worker.create({
+        connection,
+        namespace,
+        ...(dataConverter ? { dataConverter } : {}),
+        taskQueue: WEBHOOK_TASK_QUEUE,
+        identity,
+        activities: { deliverWebhook: activities.deliverWebhook },
+        interceptors: { activity: tracing.activity },
+        maxConcurrentActivityTaskExecutions: options.webhookConcurrency ?? DEFAULT_WEBHOOK_CONCURRENCY,
+        shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+      }));
+      taskQueues.webhooks = WEBHOOK_TASK_QUEUE;
     }
   } catch (error) {
     await connection.close();

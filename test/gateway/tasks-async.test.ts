@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,23 +18,41 @@ import { EncryptionCodec, ENCRYPTED_ENCODING } from "../../src/orchestration/pay
 interface Receiver {
   origin: string;
   received: Array<{ headers: IncomingHttpHeaders; body: Buffer }>;
+  /** Deliveries under /hang, not answered until released, by task id. */
+  held: Map<string, ServerResponse>;
+  release(taskId: string): void;
   close(): Promise<void>;
 }
 
 async function startReceiver(): Promise<Receiver> {
   const received: Receiver["received"] = [];
+  const held: Receiver["held"] = new Map();
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       received.push({ headers: request.headers, body: Buffer.concat(chunks) });
+      // A receiver that never answers until the test says so: any path under /hang.
+      if (request.url?.startsWith("/hang")) return void held.set(String(request.headers["x-atomic-task-id"]), response);
       // A receiver that is down, for the retry test: any path under /fail answers 500.
       response.writeHead(request.url?.startsWith("/fail") ? 500 : 204).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return { origin: `http://127.0.0.1:${port}`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    received,
+    held,
+    release: (taskId) => {
+      held.get(taskId)?.writeHead(204).end();
+      held.delete(taskId);
+    },
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 let gw: TestGateway;
@@ -56,7 +74,7 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-type Task = { id: string; status: string; result?: unknown; microtasks?: Array<{ id: string; model: string; status: string }>; decision?: unknown; webhook?: unknown; links: Record<string, string> };
+type Task = { id: string; status: string; result?: unknown; microtasks?: Array<{ id: string; model: string; status: string }>; decision?: unknown; learning?: unknown; webhook?: unknown; links: Record<string, string> };
 
 async function finished(id: string, key?: string): Promise<Task> {
   for (;;) {
@@ -64,6 +82,16 @@ async function finished(id: string, key?: string): Promise<Task> {
     expect(response.status).toBe(200);
     const task = (await response.json()) as Task;
     if (task.status !== "running") return task;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The task once its notifications are over too: the learner told, the webhook delivered or given up. */
+async function settled(id: string): Promise<Task> {
+  for (;;) {
+    const task = await finished(id);
+    const pending = [task.learning, task.webhook].some((notification) => typeof notification === "object" && notification !== null && "pending" in notification);
+    if (!pending) return task;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -81,7 +109,7 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     expect(body.microtasks.map((m) => m.id)).toEqual(["item-1", "item-2", "item-3"]);
     for (const m of body.microtasks) expect(m.fallback_models).toEqual([m.model === "small" ? "large" : "small"]);
 
-    const task = await finished(body.id);
+    const task = await settled(body.id);
     expect(task.status).toBe("succeeded");
     expect(Array.isArray(task.result)).toBe(true);
     expect((task.result as unknown[]).length).toBe(3);
@@ -153,6 +181,48 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
     expect(cancels).toEqual([expect.objectContaining({ actor: expect.objectContaining({ tenant: "default" }), request: expect.objectContaining({ endpoint: "POST /v1/tasks/:id/cancel" }) })]);
   });
 
+  it("answers concurrent cancels of a running task alike, and audits the one cancellation once", async () => {
+    const hosts = ["small", "large"].map((model) => gw.gateway.engine.host(model));
+    const { id } = (await (await gw.post("/v1/tasks", { input: ITEMS, mode: "async", max_tokens: 2000 })).json()) as Task;
+    await until(() => hosts.some((host) => host.status().inFlight > 0));
+    const answers = await Promise.all([1, 2, 3].map(() => gw.fetch(`/v1/tasks/${id}/cancel`, { method: "POST" })));
+    expect(answers.map((answer) => answer.status)).toEqual([202, 202, 202]);
+    for (const answer of answers) expect(await answer.json()).toMatchObject({ id, status: "cancelling" });
+    expect((await finished(id)).status).toBe("cancelled");
+    await until(() => hosts.every((host) => host.status().inFlight === 0 && host.status().queued === 0));
+    // One cancellation, one event: the workflow accepted one of the three, and told the others it was cancelling.
+    await gw.gateway.audit.sequencer.drain();
+    const cancels = (await auditEvents(gw.databaseUrl)).filter((event) => event.kind === "task.cancelled" && event.detail?.["taskId"] === id);
+    expect(cancels).toHaveLength(1);
+  });
+
+  it("serves a task's result as final while its webhook receiver hangs, and refuses to cancel it then", async () => {
+    const { id } = (await (await gw.post("/v1/tasks", { input: "Say hello.", mode: "async", max_tokens: 4, webhook: { url: `${receiver.origin}/hang` } })).json()) as Task;
+    // The delivery has reached the receiver, which does not answer: the task's workflow waits on it.
+    await until(() => receiver.held.has(id));
+    const response = await gw.fetch(`/v1/tasks/${id}`);
+    const task = (await response.json()) as Task;
+    expect(task).toMatchObject({ status: "succeeded", webhook: { pending: true } });
+    expect(typeof task.result).toBe("string");
+    expect((await (await gw.fetch(`/v1/executions/${id}`)).json()).output).toEqual(task.result);
+    // Handing out the result, this read is audited as any read of a finished task's result is.
+    expect(response.headers.get("x-atomic-audit-event-id")).toMatch(/^[0-9a-f-]{36}$/);
+    // The event stream ends with the finished task at once, rather than waiting on the receiver.
+    const stream = await (await gw.fetch(`/v1/tasks/${id}/events`)).text();
+    const last = [...stream.matchAll(/event: (\w+)\ndata: (.*)\n/g)].at(-1)!;
+    expect(last[1]).toBe("done");
+    expect(JSON.parse(last[2]!)).toMatchObject({ id, status: "succeeded", result: task.result, webhook: { pending: true } });
+    // Its result is final: a cancel now is refused, and stops nothing.
+    const cancel = await gw.fetch(`/v1/tasks/${id}/cancel`, { method: "POST" });
+    expect(cancel.status).toBe(409);
+    expect((await cancel.json()).error.code).toBe("task_not_running");
+
+    receiver.release(id);
+    expect(await settled(id)).toMatchObject({ status: "succeeded", result: task.result, webhook: { delivered: true, attempts: 1 } });
+    await gw.gateway.audit.sequencer.drain();
+    expect((await auditEvents(gw.databaseUrl)).filter((event) => event.kind === "task.cancelled" && event.detail?.["taskId"] === id)).toEqual([]);
+  });
+
   it("shows a task to its own tenant only", async () => {
     const { id } = (await (await gw.post("/v1/tasks", { input: "Say hello.", mode: "async", max_tokens: 4 })).json()) as Task;
     await finished(id);
@@ -185,7 +255,7 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
   it("sends a signed webhook to an allowed origin once the task is done", async () => {
     const url = `${receiver.origin}/hooks/atomic?token=secret`;
     const { id } = (await (await gw.post("/v1/tasks", { input: "Say hello.", mode: "async", max_tokens: 4, webhook: { url } })).json()) as Task;
-    const task = await finished(id);
+    const task = await settled(id);
     expect(task.webhook).toMatchObject({ delivered: true, attempts: 1 });
     const delivery = receiver.received.find((r) => r.headers["x-atomic-task-id"] === id)!;
     expect(delivery).toBeDefined();
@@ -200,7 +270,7 @@ describe("asynchronous tasks (POST /v1/tasks mode async)", () => {
 
   it("gives a webhook up after webhooks.maxAttempts deliveries to a receiver that keeps failing", async () => {
     const { id } = (await (await gw.post("/v1/tasks", { input: "Say hello.", mode: "async", max_tokens: 4, webhook: { url: `${receiver.origin}/fail` } })).json()) as Task;
-    const task = await finished(id);
+    const task = await settled(id);
     expect(task.status).toBe("succeeded");
     expect(task.webhook).toMatchObject({ failed: expect.any(String) });
     const attempts = receiver.received.filter((r) => r.headers["x-atomic-task-id"] === id).map((r) => r.headers["x-atomic-delivery-attempt"]);

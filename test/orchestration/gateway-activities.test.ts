@@ -15,7 +15,7 @@ import { BiddingRouter, candidateFrom, PostgresBiddingStore, type RouteDecision 
 import { createGatewayActivities, WEBHOOK_SIGNATURE_TYPE, type WebhookSignaturePayload } from "../../src/orchestration/activities/index.js";
 import { cancelTask, getTaskStatus, submitTask } from "../../src/orchestration/client.js";
 import { taskProgressQuery } from "../../src/orchestration/workflows/task.js";
-import { GATEWAY_TASK_QUEUE } from "../../src/orchestration/names.js";
+import { WEBHOOK_TASK_QUEUE } from "../../src/orchestration/names.js";
 import type { Microtask, TaskInput, TaskPolicyInput, TaskResult, WebhookBody } from "../../src/orchestration/types.js";
 import { startAtomicWorker, type RunningAtomicWorker } from "../../src/orchestration/worker.js";
 import type { Actor } from "../../src/store/interface.js";
@@ -289,7 +289,7 @@ describe("feedback to the learner", () => {
 
     // The history replays against the workflow code; ATOMIC_RECORD_HISTORY=1 refreshes the fixture replay.test.ts uses.
     await Worker.runReplayHistory({ workflowBundle: { codePath: testWorkflows().bundlePath } }, await client.workflow.getHandle(input.taskId).fetchHistory(), input.taskId);
-    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-webhooks"), input.taskId, "learn-webhook-local-inference-history.json");
+    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-webhooks"), input.taskId, "learn-webhook-queue-history.json");
   });
 
   it("says why learning was skipped when bidding made no decision for the task, and keeps the task's status", async () => {
@@ -369,9 +369,9 @@ describe("webhooks", () => {
     expect(stranger.received).toHaveLength(0);
     const events = await webhookEvents(input.taskId);
     expect(events.map((e) => [e.detail!["attempt"], e.detail!["origin"], e.outcome])).toEqual([[1, strangerOrigin, { status: "refused", code: "webhook_not_allowed" }]]);
-    // One try only, from the workflow's own history.
+    // One try only, from the workflow's own history (on the webhooks' own queue).
     const history = await client.workflow.getHandle(input.taskId).fetchHistory();
-    const tries = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes && history.events!.find((s) => Number(s.eventId) === Number(e.activityTaskStartedEventAttributes!.scheduledEventId))?.activityTaskScheduledEventAttributes?.taskQueue?.name === GATEWAY_TASK_QUEUE);
+    const tries = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes && history.events!.find((s) => Number(s.eventId) === Number(e.activityTaskStartedEventAttributes!.scheduledEventId))?.activityTaskScheduledEventAttributes?.taskQueue?.name === WEBHOOK_TASK_QUEUE);
     expect(tries.map((e) => Number(e.activityTaskStartedEventAttributes!.attempt))).toEqual([1]);
   });
 });

@@ -17,7 +17,7 @@ const fixture = (name: string): unknown => JSON.parse(readFileSync(join(import.m
 
 /**
  * Histories recorded from real runs (`ATOMIC_RECORD_HISTORY=1 npx vitest run test/orchestration/task-workflow.test.ts
- * test/orchestration/gateway-activities.test.ts` refreshes them) replayed against today's workflow code, with no
+ * test/orchestration/gateway-activities.test.ts test/orchestration/webhook-isolation.test.ts` refreshes them) replayed against today's workflow code, with no
  * server: a change that would break tasks already running fails here first. Keep old fixtures when the workflow
  * changes; add new ones beside them.
  */
@@ -31,11 +31,15 @@ describe("workflow replay", () => {
   // *-local-inference-history.json: recorded since a worker that is the host infers short microtasks in place
   // (LOCAL_INFERENCE_PATCH): here-… did so, the others had their inference on a host of its own.
   // here-placed-history.json: started with the placement read at submission (TaskInput.placement), no locate first.
+  // *-queue-history.json: recorded since webhooks have a queue of their own (WEBHOOK_QUEUE_PATCH); the older
+  // learn-webhook-* histories deliver on the gateway's queue. webhook-queue-… also holds a cancel update refused
+  // once the task was recorded, cancel-update-… one accepted while the task ran (cancelTaskUpdate).
   it.each([
     "task-history.json", "fallback-history.json", "learn-webhook-history.json", "task-local-control-history.json", "fallback-local-control-history.json",
     "task-local-finish-history.json", "fallback-local-finish-history.json", "learn-webhook-local-finish-history.json",
     "task-local-inference-history.json", "fallback-local-inference-history.json", "learn-webhook-local-inference-history.json",
     "here-local-inference-history.json", "here-placed-history.json",
+    "learn-webhook-queue-history.json", "webhook-queue-history.json", "cancel-update-history.json",
   ])("replays %s deterministically", async (name) => {
     await expect(Worker.runReplayHistory(worker(), fixture(name), name)).resolves.toBeUndefined();
   });

@@ -2,7 +2,7 @@ import { appendFileSync } from "node:fs";
 import { Client } from "@temporalio/client";
 import { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cancelTask, getTaskStatus, submitTask } from "../../src/orchestration/client.js";
+import { askToCancel, cancelTask, getTaskStatus, submitTask } from "../../src/orchestration/client.js";
 import { taskProgressQuery } from "../../src/orchestration/workflows/task.js";
 import { inferenceTaskQueue } from "../../src/orchestration/names.js";
 import type { Microtask, TaskInput, TaskResult } from "../../src/orchestration/types.js";
@@ -156,6 +156,22 @@ describe("task workflow", () => {
     await cancelTask(client, long.taskId);
     await expect(handle.result()).rejects.toThrow();
     expect(await getTaskStatus(client, long.taskId)).toMatchObject({ state: "cancelled" });
+  });
+
+  it("answers concurrent cancels in the workflow: one is accepted, the others hear it is cancelling, nothing is recorded", async () => {
+    const long: TaskInput = { taskId: uuidv7(), requestId: `req-${uuidv7()}`, actor, microtasks: [ask("long", "alpha", "go", [], { options: { maxTokens: 4000, temperature: 1 } })] };
+    const handle = await submitTask(client, long);
+    while ((await handle.query(taskProgressQuery)).microtasks[0]!.model === undefined) await new Promise((r) => setTimeout(r, 20));
+    const answers = await Promise.all([1, 2, 3].map(() => askToCancel(handle)));
+    expect(answers.sort()).toEqual(["already_cancelling", "already_cancelling", "cancelling"]);
+    await expect(handle.result()).rejects.toThrow();
+    // Ended as Temporal's own cancel ends a task: the accepted cancel was followed by one.
+    expect((await handle.describe()).status.name).toBe("CANCELLED");
+    expect(await getTaskStatus(client, long.taskId)).toMatchObject({ state: "cancelled" });
+    expect(await askToCancel(handle)).toBe("not_running");
+    expect(await pipeline.stores.executions.get(actor.tenant, long.taskId)).toBeNull();
+    await Worker.runReplayHistory({ workflowBundle: { codePath: testWorkflows().bundlePath } }, await handle.fetchHistory(), long.taskId);
+    if (process.env["ATOMIC_RECORD_HISTORY"]) recordHistoryFixture(sharedTemporal("atomic-test-tasks"), long.taskId, "cancel-update-history.json");
   });
 
   it("refuses a task whose microtasks depend on each other in a cycle before starting it", async () => {

@@ -132,7 +132,12 @@ describe("the client against a running gateway", () => {
     for await (const event of client.tasks.events(accepted.id)) events.push(event);
     expect(events.at(-1)).toMatchObject({ type: "done", task: { id: accepted.id, status: "succeeded" } });
     for (const event of events.slice(0, -1)) expect(event.type).toBe("progress");
-    const task = await client.tasks.get(accepted.id);
+    // `done` comes once the result is recorded; the delivery may still be under way then (`webhook: {pending: true}`).
+    let task = await client.tasks.get(accepted.id);
+    while (task.status === "succeeded" && task.webhook !== null && "pending" in task.webhook) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      task = await client.tasks.get(accepted.id);
+    }
     expect(task).toMatchObject({ status: "succeeded", webhook: { delivered: true, attempts: 1 }, decision: { executionId: accepted.id } });
 
     const delivery = receiver.received.find((received) => received.headers["x-atomic-task-id"] === accepted.id)!;

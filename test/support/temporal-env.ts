@@ -21,7 +21,7 @@ import { openPostgresStores, type PostgresStores } from "../../src/store/postgre
  * Namespaces the shared dev server creates at start, one per test file that runs workers: each file's workflows,
  * control queue and host directory are its own, so files running in parallel never take each other's work.
  */
-export const TEST_NAMESPACES = ["atomic-test-tasks", "atomic-test-durability", "atomic-test-gateway", "atomic-test-webhooks", "atomic-test-hosts", "atomic-test-idle", "atomic-test-metrics", "atomic-test-openapi", "atomic-test-tracing", "atomic-test-sdk-typescript", "atomic-test-sdk", "atomic-test-worker-cli", "atomic-test-worker-models", "atomic-test-live-pins", "atomic-test-local-inference", "atomic-test-task-adaptation"] as const;
+export const TEST_NAMESPACES = ["atomic-test-tasks", "atomic-test-durability", "atomic-test-gateway", "atomic-test-webhooks", "atomic-test-hosts", "atomic-test-idle", "atomic-test-metrics", "atomic-test-openapi", "atomic-test-tracing", "atomic-test-sdk-typescript", "atomic-test-sdk", "atomic-test-worker-cli", "atomic-test-worker-models", "atomic-test-live-pins", "atomic-test-local-inference", "atomic-test-task-adaptation", "atomic-test-webhook-isolation"] as const;
 export type TestNamespace = (typeof TEST_NAMESPACES)[number];
 
 /** The project-local Temporal CLI, installed by the project's own script if it is not there yet. */

@@ -208,7 +208,7 @@ export type Task = {
   status: "running";
   progress: {
     taskId: string;
-    status: "running" | "validating" | "recording" | "notifying" | "succeeded" | "failed";
+    status: "running" | "validating" | "recording" | "notifying" | "cancelling" | "succeeded" | "failed";
     microtasks: Array<{
       id: string;
       state: "pending" | "running" | "succeeded" | "failed" | "skipped";
@@ -261,6 +261,8 @@ export type Task = {
     recorded: number;
   } | {
     skipped: string;
+  } | {
+    pending: true;
   } | null;
   webhook: {
     delivered: boolean;
@@ -268,6 +270,8 @@ export type Task = {
     status: number | null;
   } | {
     failed: string;
+  } | {
+    pending: true;
   } | null;
   content_erased: {
     at: string;
@@ -338,7 +342,7 @@ export type TaskEvent = {
   status: "running";
   progress: {
     taskId: string;
-    status: "running" | "validating" | "recording" | "notifying" | "succeeded" | "failed";
+    status: "running" | "validating" | "recording" | "notifying" | "cancelling" | "succeeded" | "failed";
     microtasks: Array<{
       id: string;
       state: "pending" | "running" | "succeeded" | "failed" | "skipped";
@@ -390,6 +394,8 @@ export type TaskEvent = {
     recorded: number;
   } | {
     skipped: string;
+  } | {
+    pending: true;
   } | null;
   webhook: {
     delivered: boolean;
@@ -397,6 +403,8 @@ export type TaskEvent = {
     status: number | null;
   } | {
     failed: string;
+  } | {
+    pending: true;
   } | null;
   content_erased: {
     at: string;

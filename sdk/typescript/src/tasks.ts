@@ -32,7 +32,10 @@ export class Tasks {
     return this.http.json(ROUTES.getTask, { params: { id }, options });
   }
 
-  /** Asks a running task to stop; AtomicError `task_not_running` (409) when it has already ended. */
+  /**
+   * Asks a running task to stop; AtomicError `task_not_running` (409) when it has already ended or its result is
+   * recorded (final, even while its webhook is still being delivered). Asked again while it stops: the same answer.
+   */
   cancel(id: string, options?: CallOptions): Promise<TaskCancelling> {
     return this.http.json(ROUTES.cancelTask, { params: { id }, options });
   }
@@ -55,7 +58,11 @@ export class Tasks {
     }
   }
 
-  /** The finished task, from its `done` event; the stream is opened again if it ends before (a gateway restart). */
+  /**
+   * The finished task, from its `done` event (sent once the result is recorded: a webhook still being delivered
+   * shows `{pending: true}`, get() tells its outcome later); the stream is opened again if it ends before (a gateway
+   * restart).
+   */
   async wait(id: string, options?: CallOptions): Promise<TaskEvent> {
     for (;;) {
       for await (const event of this.events(id, options)) if (event.type === "done") return event.task;

@@ -185,7 +185,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "GET /v1/tasks/:id": {
     operationId: "getTask",
     summary: "An asynchronous task",
-    description: "Its progress while it runs; then its result, every microtask and the bidding decision. A read that answers with the result is a `content.read` audit event (named in `x-atomic-audit-event-id`); progress reads leave none.",
+    description: "Its progress while it runs; then, from the moment its result is recorded, the result (final), every microtask and the bidding decision, the learner's and the webhook's outcome shown as `{pending: true}` while they are under way. A read that answers with the result is a `content.read` audit event (named in `x-atomic-audit-event-id`); progress reads leave none.",
     tag: "Tasks",
     path: TaskPath,
     answers: { 200: { description: "the task", json: Task, headers: AUDITED } },
@@ -194,7 +194,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "GET /v1/tasks/:id/events": {
     operationId: "streamTaskEvents",
     summary: "An asynchronous task's events",
-    description: "Server-sent events: `progress` whenever the task's state changes, then one `done` with the finished task, then the stream ends. May be reopened at any time. A `done` carrying the result is a `content.read` audit event.",
+    description: "Server-sent events: `progress` whenever the task's state changes, then one `done` with the finished task (once its result is recorded, a webhook still being delivered shown as `{pending: true}`), then the stream ends. May be reopened at any time. A `done` carrying the result is a `content.read` audit event.",
     tag: "Tasks",
     path: TaskPath,
     answers: { 200: { description: "the event stream", events: TaskEvent } },
@@ -203,7 +203,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "POST /v1/tasks/:id/cancel": {
     operationId: "cancelTask",
     summary: "Cancel an asynchronous task",
-    description: "Audited as `task.cancelled` (who stopped which task) before the answer.",
+    description: "Stops a task whose result is not recorded yet: 409 `task_not_running` once it is (the result is final; a pending webhook is still delivered) or the task has ended. Cancels asked again while it stops are answered alike; the one that took effect is audited as `task.cancelled` (who stopped which task) before the answer.",
     tag: "Tasks",
     path: TaskPath,
     answers: { 202: { description: "asked to stop; its in-flight inferences are cancelled", json: TaskCancelling } },

@@ -16,7 +16,8 @@ const POLL_MS = 250;
 
 /**
  * GET /v1/tasks/:id/events — server-sent events: a `progress` event whenever what the task reports changes, then
- * one `done` event with the final task (result or error), then the stream ends. Progress is read from the
+ * one `done` event with the final task (result or error) as soon as it is recorded — a webhook still being delivered
+ * shows `{pending: true}` there, GET /v1/tasks/:id tells its outcome later —, then the stream ends. Progress is read from the
  * workflow, so the stream survives a gateway that did not start the task, and may be reopened at any time. A `done`
  * event carrying the result is a `content.read` audit event.
  */

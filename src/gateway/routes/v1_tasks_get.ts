@@ -13,7 +13,9 @@ import { taskLinks } from "../tasks.js";
 type ContentErased = NonNullable<ExecutionRecord["contentErased"]>;
 
 /**
- * A task as GET /v1/tasks/:id and the events stream show it. Once its execution's content is erased (`erased`: the
+ * A task as GET /v1/tasks/:id and the events stream show it: running until its result is recorded, then that result,
+ * final, even while its workflow still tells the learner or the webhook (those show `{pending: true}`: a webhook
+ * receiver that is slow or never answers must not hold back a result that can no longer change). Once its execution's content is erased (`erased`: the
  * record's mark), its result, the microtasks' answers and the messages that could quote them are left out, as the
  * execution record leaves them out: Temporal still holds the workflow's result until its retention ends, and the
  * API must not keep serving what erasure removed.
@@ -49,7 +51,7 @@ export const TaskPath = z.strictObject({ id: z.string().regex(UUID_PATTERN, "not
 const ROUTE = "/v1/tasks/:id";
 
 /**
- * GET /v1/tasks/:id — an asynchronous task's progress, or its result and the decision behind each microtask. The
+ * GET /v1/tasks/:id — an asynchronous task's progress, or (once recorded) its result and the decision behind each microtask. The
  * read that answers with the result is a `content.read` event; progress, polled while the task runs, discloses no
  * content and leaves none.
  */

@@ -1,4 +1,4 @@
-import type { TaskStatus } from "../client.js";
+import type { CancelOutcome, TaskStatus } from "../client.js";
 import type { TaskInput } from "../types.js";
 
 /**
@@ -12,8 +12,12 @@ export interface TaskService {
   submit(input: TaskInput): Promise<void>;
   /** The task as its tenant sees it; null when unknown or another tenant's. */
   get(tenant: string, taskId: string): Promise<TaskStatus | null>;
-  /** Asks a running task to stop. "not_running" when it has already ended; null when unknown or another tenant's. */
-  cancel(tenant: string, taskId: string): Promise<"cancelling" | "not_running" | null>;
+  /**
+   * Asks a running task to stop (askToCancel in client.ts): "cancelling" for the one cancel that takes effect,
+   * "already_cancelling" for any other while it does, "recorded" once the task's result is recorded (final: nothing
+   * stops), "not_running" when it has ended; null when unknown or another tenant's.
+   */
+  cancel(tenant: string, taskId: string): Promise<CancelOutcome | null>;
   /** Tasks of every tenant by workflow status (`Running`, `Completed`, `Failed`, …), for metrics; absent when off. */
   countByState?(): Promise<ReadonlyMap<string, number>>;
 }

@@ -1,5 +1,5 @@
 import { isGrpcDeadlineError, isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from "@temporalio/client";
-import { getTaskStatus, submitTask, taskTenant, type SubmitOptions } from "../client.js";
+import { askToCancel, getTaskStatus, submitTask, taskTenant, type CancelOutcome, type SubmitOptions } from "../client.js";
 import type { TaskInput } from "../types.js";
 import { taskWorkflow } from "../workflows/task.js";
 import { OrchestrationUnavailableError, TaskConflictError, type TaskService } from "./interface.js";
@@ -32,7 +32,7 @@ export class TemporalTaskService implements TaskService {
     return this.reachable(() => getTaskStatus(this.client, taskId, tenant));
   }
 
-  cancel(tenant: string, taskId: string): Promise<"cancelling" | "not_running" | null> {
+  cancel(tenant: string, taskId: string): Promise<CancelOutcome | null> {
     return this.reachable(async () => {
       const handle = this.client.workflow.getHandle(taskId);
       let description: WorkflowExecutionDescription;
@@ -44,8 +44,7 @@ export class TemporalTaskService implements TaskService {
       }
       if (taskTenant(description.memo) !== tenant) return null;
       if (description.status.name !== "RUNNING") return "not_running";
-      await handle.cancel();
-      return "cancelling";
+      return askToCancel(handle);
     });
   }
 

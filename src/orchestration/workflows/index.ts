@@ -3,5 +3,5 @@
  * randomness of its own; side effects happen in ../activities. This file is the entry of the workflow bundle
  * (bundleWorkflowCode in production, workflowsPath in tests).
  */
-export { taskWorkflow, taskProgressQuery } from "./task.js";
+export { taskWorkflow, taskProgressQuery, taskStateQuery, cancelTaskUpdate } from "./task.js";
 export { hostDirectoryWorkflow, advertiseHostSignal, withdrawHostSignal, listHostsQuery } from "./host-directory.js";

@@ -1,7 +1,10 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  condition,
   defineQuery,
+  defineUpdate,
   isCancellation,
   patched,
   proxyActivities,
@@ -11,22 +14,22 @@ import {
   workflowInfo,
 } from "@temporalio/workflow";
 import { assembleResult, candidateModels, checkMicrotasks, outputText, validateOutputs } from "../microtask.js";
-import { GATEWAY_TASK_QUEUE, NOT_HERE } from "../names.js";
+import { NOT_HERE } from "../names.js";
 import type {
   ControlActivities,
   FailedAttempt,
-  GatewayActivities,
   InferenceActivities,
   InferenceOutcome,
   InferenceRequest,
   Microtask,
   MicrotaskResult,
+  TaskCancelAnswer,
   TaskInput,
   TaskPlacement,
   TaskPolicy,
   TaskResult,
-  WebhookBody,
 } from "../types.js";
+import { notify } from "./notifications.js";
 
 export const DEFAULT_TASK_POLICY: TaskPolicy = {
   inference: {
@@ -49,13 +52,48 @@ export type MicrotaskState = "pending" | "running" | "succeeded" | "failed" | "s
 
 export interface TaskProgress {
   taskId: string;
-  /** notifying: recorded, and telling the learner and/or the webhook. */
-  status: "running" | "validating" | "recording" | "notifying" | "succeeded" | "failed";
+  /**
+   * notifying: recorded, and telling the learner and/or the webhook; cancelling: a cancel was accepted (the `cancel`
+   * update) and the task is stopping.
+   */
+  status: "running" | "validating" | "recording" | "notifying" | "cancelling" | "succeeded" | "failed";
   microtasks: Array<{ id: string; state: MicrotaskState; model?: string; fallbacks: number }>;
 }
 
-/** Where a running task stands, for GET /v1/tasks/:id while it runs (the result answers once it is done). */
+/** Where a running task stands. Kept for callers from before taskStateQuery, which answers it too. */
 export const taskProgressQuery = defineQuery<TaskProgress>("progress");
+
+export interface TaskState {
+  progress: TaskProgress;
+  /**
+   * The task's result once it is recorded: final from then on, whatever the notifications after the record do;
+   * those still under way show `{pending: true}` in its `learning` and `webhook`. Null before the record.
+   */
+  result: TaskResult | null;
+}
+
+/**
+ * What GET /v1/tasks/:id and the task's event stream show of a task whose workflow still runs: its progress, or its
+ * result once recorded, so that a webhook receiver that is slow or never answers does not hold the result back.
+ */
+export const taskStateQuery = defineQuery<TaskState>("state");
+
+/**
+ * A cancel asked of the workflow itself, so that the answer is decided in order with what the task does (see
+ * TaskCancelAnswer): of any number of concurrent cancels exactly one is accepted, and none once the result is
+ * final. Accepted, the task's inferences and validation stop at once, nothing is recorded, and the workflow waits for
+ * the cancel request the caller sends next (askToCancel in client.ts) to end cancelled.
+ */
+export const cancelTaskUpdate = defineUpdate<TaskCancelAnswer>("cancel");
+
+/**
+ * How long a task whose cancel was accepted waits for the cancel request that follows it before it fails as
+ * cancelled (TASK_CANCELLED) on its own: the request comes at once unless the gateway died in between.
+ */
+export const CANCEL_GRACE_MS = 60_000;
+
+/** The failure type of a task cancelled through the update whose cancel request never came (see CANCEL_GRACE_MS). */
+export const TASK_CANCELLED = "task_cancelled";
 
 // Locate and validate are quick reads: a few tries, then the task fails visibly.
 const QUICK = {
@@ -107,45 +145,6 @@ export const LOCAL_INFERENCE_MAX_TOKENS = 64;
  * the placement to stand in for a locate activity: as old as the copy of the directory locate itself may read.
  */
 export const PLACEMENT_MAX_AGE_MS = 2_000;
-
-// The learner is a nicety: a gateway that is not there within a minute, or a store that keeps failing, costs one
-// task's lesson, never the task.
-const learner = proxyActivities<Pick<GatewayActivities, "recordOutcomes">>({
-  taskQueue: GATEWAY_TASK_QUEUE,
-  scheduleToStartTimeout: "1 minute",
-  startToCloseTimeout: "1 minute",
-  retry: { initialInterval: "1 second", backoffCoefficient: 2, maximumInterval: "10 seconds", maximumAttempts: 3 },
-});
-
-/**
- * How long a webhook try waits for a gateway to pick it up: long enough to ride out a gateway restart, short
- * enough that a task whose gateways are all gone still ends (a schedule-to-start timeout is not retried).
- */
-const WEBHOOK_SCHEDULE_TO_START_MS = 10 * 60_000;
-
-function webhookSender(policy: TaskPolicy): Pick<GatewayActivities, "deliverWebhook"> {
-  const p = policy.webhook;
-  return proxyActivities<Pick<GatewayActivities, "deliverWebhook">>({
-    taskQueue: GATEWAY_TASK_QUEUE,
-    startToCloseTimeout: p.startToCloseMs,
-    scheduleToStartTimeout: WEBHOOK_SCHEDULE_TO_START_MS,
-    retry: {
-      initialInterval: p.initialIntervalMs,
-      backoffCoefficient: 2,
-      // Temporal refuses a maximum below the initial interval, which would fail the workflow task, not the try.
-      maximumInterval: Math.max(p.initialIntervalMs, p.maximumIntervalMs),
-      maximumAttempts: p.maximumAttempts,
-      nonRetryableErrorTypes: ["webhook_not_allowed"],
-    },
-  });
-}
-
-/** Why a gateway activity gave up, in one line for the result. */
-function failureMessage(error: unknown): string {
-  const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
-  if (cause instanceof TimeoutFailure) return `timed out (${(cause.timeoutType ?? "unknown").toLowerCase()}): ${cause.message}`;
-  return cause instanceof Error ? cause.message : String(error);
-}
 
 function inferenceHere(policy: TaskPolicy): Pick<ControlActivities, "runMicrotaskHere"> {
   const p = policy.inference;
@@ -220,11 +219,28 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
     input.microtasks.map((m) => [m.id, { state: "pending", fallbacks: 0 }]),
   );
   let status: TaskProgress["status"] = "running";
-  setHandler(taskProgressQuery, () => ({
+  // Set, each in one synchronous step of the workflow, when the update accepts a cancel and when the record starts:
+  // whichever comes first decides what the other finds.
+  let cancelAccepted = false;
+  let committed = false;
+  let recorded: TaskResult | null = null;
+  const progress = (): TaskProgress => ({
     taskId: input.taskId,
-    status,
+    status: cancelAccepted ? "cancelling" : status,
     microtasks: input.microtasks.map((m) => ({ id: m.id, ...states.get(m.id)! })),
-  }));
+  });
+  setHandler(taskProgressQuery, progress);
+  setHandler(taskStateQuery, () => ({ progress: progress(), result: recorded }));
+  // The inferences and validation: what an accepted cancel stops. The record and the notifications are outside it.
+  // A cancel request (Temporal's own) cancels it too, as the workflow's root scope is its parent.
+  const work = new CancellationScope();
+  setHandler(cancelTaskUpdate, (): TaskCancelAnswer => {
+    if (committed) return "recorded";
+    if (cancelAccepted) return "already_cancelling";
+    cancelAccepted = true;
+    work.cancel();
+    return "cancelling";
+  });
 
   const runs = new Map<string, Promise<MicrotaskResult>>();
   const run = (microtask: Microtask): Promise<MicrotaskResult> => {
@@ -313,97 +329,80 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
     };
   }
 
-  const results = await Promise.all(input.microtasks.map(run));
-  const byResult = new Map(results.map((r) => [r.id, r]));
-
-  let error: TaskResult["error"];
-  const failed = results.filter((r) => r.status !== "succeeded");
-  if (failed.length > 0) {
-    error = { code: "microtask_failed", message: `microtask(s) ${failed.map((r) => r.id).join(", ")} did not succeed` };
-  } else {
-    status = "validating";
-    // A schema needs the gateway's JSON Schema validator, which only an activity has.
-    const violations = finishHere && input.microtasks.every((m) => m.schema === undefined)
-      ? validateOutputs(input.microtasks, results)
-      : await quick.validateResults({ microtasks: input.microtasks, results });
-    for (const problem of violations) {
-      const result = byResult.get(problem.microtask);
-      if (result) {
-        result.status = "failed";
-        result.error = { code: problem.code, message: problem.message };
-        states.get(problem.microtask)!.state = "failed";
-      }
-    }
-    if (violations.length > 0) error = { code: "validation_failed", message: violations.map((v) => `${v.microtask}: ${v.message}`).join("; "), details: violations };
+  let result: TaskResult;
+  try {
+    result = await work.run(() => finish(input.microtasks.map(run)));
+  } catch (error) {
+    if (cancelAccepted && isCancellation(error)) return endCancelled();
+    throw error;
   }
-
-  let assembled: unknown = null;
-  if (!error) {
-    const assembly = assembleResult(input.microtasks, byResult, input.assembly);
-    if (assembly.ok) assembled = assembly.value;
-    else error = { code: "validation_failed", message: assembly.problems.map((p) => `${p.microtask}: ${p.message}`).join("; "), details: assembly.problems };
-  }
-
-  const result: TaskResult = {
-    taskId: input.taskId,
-    status: error ? "failed" : "succeeded",
-    result: assembled,
-    microtasks: results,
-    executionId: input.taskId,
-    ...(error ? { error } : {}),
-  };
+  // Accepted after the work was done and before this step: still nothing recorded, so the cancel stands.
+  if (cancelAccepted) return endCancelled();
+  committed = true;
   status = "recording";
   const recorder = finishHere ? recorderLocal : recorderRemote;
   await recorder.recordTask({ input, result, startedAt });
+  recorded = result;
 
   // Only inputs that ask for them schedule these, so histories of tasks that did not replay as they always did.
   if (input.learn || input.webhook) {
     status = "notifying";
-    // Cancelled now, the task is still done and recorded: the notifications stop, the result stands.
-    let cancelled = false;
-    if (input.learn) {
-      try {
-        result.learning = await learner.recordOutcomes({
-          taskId: input.taskId,
-          tenant: input.actor.tenant,
-          microtasks: results
-            .filter((m) => m.model !== undefined && m.executionId !== undefined)
-            .map((m) => ({
-              id: m.id,
-              status: m.status,
-              model: m.model!,
-              executionId: m.executionId!,
-              promptTokens: m.promptTokens,
-              completionTokens: m.completionTokens,
-              ...(m.error ? { error: m.error } : {}),
-            })),
-        });
-      } catch (failure) {
-        if (isCancellation(failure)) cancelled = true;
-        result.learning = { skipped: cancelled ? "cancelled" : failureMessage(failure) };
-      }
-    }
-    if (input.webhook) {
-      if (cancelled) {
-        result.webhook = { failed: "cancelled before delivery" };
-      } else {
-        const body: WebhookBody = {
-          object: "task.event",
-          type: result.status === "succeeded" ? "task.succeeded" : "task.failed",
-          taskId: input.taskId,
-          status: result.status,
-          result: result.result,
-          error: result.error ?? null,
-          links: { task: `/v1/tasks/${input.taskId}`, execution: `/v1/executions/${input.taskId}` },
-        };
-        try {
-          result.webhook = await webhookSender(policy).deliverWebhook({ taskId: input.taskId, tenant: input.actor.tenant, url: input.webhook.url, body });
-        } catch (failure) {
-          result.webhook = { failed: isCancellation(failure) ? "cancelled during delivery" : failureMessage(failure) };
-        }
-      }
-    }
+    await notify(input, result, policy);
   }
   status = result.status;
   return result;
+
+  /** Validation and assembly of the microtasks' results, into the result the task records. */
+  async function finish(running: Array<Promise<MicrotaskResult>>): Promise<TaskResult> {
+    const results = await Promise.all(running);
+    const byResult = new Map(results.map((r) => [r.id, r]));
+
+    let error: TaskResult["error"];
+    const failed = results.filter((r) => r.status !== "succeeded");
+    if (failed.length > 0) {
+      error = { code: "microtask_failed", message: `microtask(s) ${failed.map((r) => r.id).join(", ")} did not succeed` };
+    } else {
+      status = "validating";
+      // A schema needs the gateway's JSON Schema validator, which only an activity has.
+      const violations = finishHere && input.microtasks.every((m) => m.schema === undefined)
+        ? validateOutputs(input.microtasks, results)
+        : await quick.validateResults({ microtasks: input.microtasks, results });
+      for (const problem of violations) {
+        const result = byResult.get(problem.microtask);
+        if (result) {
+          result.status = "failed";
+          result.error = { code: problem.code, message: problem.message };
+          states.get(problem.microtask)!.state = "failed";
+        }
+      }
+      if (violations.length > 0) error = { code: "validation_failed", message: violations.map((v) => `${v.microtask}: ${v.message}`).join("; "), details: violations };
+    }
+
+    let assembled: unknown = null;
+    if (!error) {
+      const assembly = assembleResult(input.microtasks, byResult, input.assembly);
+      if (assembly.ok) assembled = assembly.value;
+      else error = { code: "validation_failed", message: assembly.problems.map((p) => `${p.microtask}: ${p.message}`).join("; "), details: assembly.problems };
+    }
+
+    return {
+      taskId: input.taskId,
+      status: error ? "failed" : "succeeded",
+      result: assembled,
+      microtasks: results,
+      executionId: input.taskId,
+      ...(error ? { error } : {}),
+    };
+  }
+}
+
+/**
+ * Ends a task whose cancel the update accepted: waits for the cancel request that follows, which ends the workflow
+ * cancelled, as Temporal's own cancel always did (the wait is cancelled with it). Should it not come within
+ * CANCEL_GRACE_MS (the gateway that accepted it died before sending it), the task fails as cancelled: either way it
+ * is cancelled and never recorded, as the caller was told.
+ */
+async function endCancelled(): Promise<never> {
+  await condition(() => false, CANCEL_GRACE_MS);
+  throw ApplicationFailure.nonRetryable("the task was cancelled (no cancel request followed the accepted cancel)", TASK_CANCELLED);
 }

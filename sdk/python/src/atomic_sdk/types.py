@@ -62,7 +62,8 @@ class TaskAccepted(TypedDict):
 
 class Task(TypedDict, total=False):
     """GET /v1/tasks/{id} and each event of its stream: `status` running, then succeeded, failed, cancelled,
-    terminated or timed_out; `result`, `microtasks`, `learning` and `webhook` once finished; `decision` on GET only."""
+    terminated or timed_out; `result`, `microtasks`, `learning` and `webhook` once finished (from the moment the
+    result is recorded: `learning` / `webhook` are {"pending": True} while still under way); `decision` on GET only."""
 
     id: str
     object: Literal["task"]

@@ -85,24 +85,32 @@ const MicrotaskResult = z.object({
 
 const common = { id: Id, object: z.literal("task"), mode: z.literal("async"), links: TaskLinks };
 
-/** taskBody in routes/v1_tasks_get.ts: a running task, a finished one, or one that ended otherwise. */
+/**
+ * taskBody in routes/v1_tasks_get.ts: a running task, a finished one (its result recorded: final, though its
+ * webhook may still be pending), or one that ended otherwise.
+ */
 const RunningTask = z.object({
   ...common,
   status: z.literal("running"),
   progress: z.object({
     taskId: z.string(),
-    status: z.enum(["running", "validating", "recording", "notifying", "succeeded", "failed"]),
+    status: z.enum(["running", "validating", "recording", "notifying", "cancelling", "succeeded", "failed"]),
     microtasks: z.array(z.object({ id: z.string(), state: z.enum(["pending", "running", "succeeded", "failed", "skipped"]), model: z.string().optional(), fallbacks: Count })),
   }).nullable(),
 });
+/**
+ * A notification of a recorded task still under way: the result is final and served, the learner or the webhook
+ * not told yet (a webhook receiver may be slow, or retried with backoff). GET the task again for its outcome.
+ */
+const Pending = z.object({ pending: z.literal(true) });
 const CompletedTask = z.object({
   ...common,
   status: z.enum(["succeeded", "failed"]),
   result: z.unknown(),
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }).nullable(),
   microtasks: z.array(MicrotaskResult),
-  learning: z.union([z.object({ recorded: Count }), z.object({ skipped: z.string() })]).nullable(),
-  webhook: z.union([z.object({ delivered: z.boolean(), attempts: Count, status: z.int().nullable() }), z.object({ failed: z.string() })]).nullable(),
+  learning: z.union([z.object({ recorded: Count }), z.object({ skipped: z.string() }), Pending]).nullable(),
+  webhook: z.union([z.object({ delivered: z.boolean(), attempts: Count, status: z.int().nullable() }), z.object({ failed: z.string() }), Pending]).nullable(),
   // Set once the task's execution had its content erased: `result` is then null, and the microtasks' answers and
   // the messages that could quote them are left out.
   content_erased: z.object({ at: Timestamp, audit_event_id: z.string() }).nullable(),
