@@ -15,6 +15,7 @@ export function engineFromConfig(config: Config, models: CatalogModel[], logger:
     maxAdapterContexts: config.inference.maxAdapterContexts,
     adapterContextIdleMs: config.inference.adapterContextIdleMs,
     drainTimeoutMs: config.models.drainTimeoutMs,
+    mmap: config.models.mmap,
     logger,
     ...(onLifecycle === undefined ? {} : { onLifecycle }),
     ...(onSpans === undefined ? {} : { onSpans }),

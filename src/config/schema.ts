@@ -123,6 +123,12 @@ export const ConfigSchema = z.strictObject({
      * unloaded elsewhere drains and unloads here, one loaded elsewhere is hosted again.
      */
     serviceStateRefreshMs: z.number().int().min(100).max(60_000).default(5000),
+    /**
+     * Let llama.cpp map model files rather than read the weights into each model host's memory. Mapped, a write into
+     * a pinned file changes the weights being served until the host notices (its requests are then refused and the
+     * file verified and loaded again); read (false, the default), it cannot change them. See docs/architecture.md.
+     */
+    mmap: z.boolean().default(false),
   }).prefault({}),
   inference: z.strictObject({
     /**

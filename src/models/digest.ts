@@ -5,7 +5,8 @@ export type DigestProgress = (bytesDone: number, bytesTotal: number) => void;
 
 /**
  * SHA-256 (hex) of the file open at `fd`, read from offset 0 without moving or closing the descriptor, so the
- * caller can go on to load exactly the bytes that were hashed.
+ * caller can go on to load the file that was hashed (that nothing wrote into it meanwhile is checked apart:
+ * src/inference/llama/model-file.ts).
  */
 export async function sha256OfDescriptor(fd: number, onProgress?: DigestProgress): Promise<string> {
   const total = fstatSync(fd).size;

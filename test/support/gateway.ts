@@ -42,6 +42,8 @@ export interface TestGatewayOptions {
   catalog?: { family: string; testModelWhenEmpty: boolean };
   /** How often the operators' unloads and loads made on other gateways are read (models.serviceStateRefreshMs). */
   serviceStateRefreshMs?: number;
+  /** models.mmap: let llama.cpp map the model files (the default reads the weights into each host's memory). */
+  mmap?: boolean;
   inference?: ConfigInput["inference"];
   auth?: ConfigInput["auth"];
   limits?: ConfigInput["limits"];
@@ -91,6 +93,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     models: {
       manifest: options.models.manifestPath, family: "", testModelWhenEmpty: false, ...options.catalog,
       ...(options.serviceStateRefreshMs === undefined ? {} : { serviceStateRefreshMs: options.serviceStateRefreshMs }),
+      ...(options.mmap === undefined ? {} : { mmap: options.mmap }),
     },
     inference: { threads: 1, gpu: "cpu", ...options.inference },
     // A short sequencer interval keeps tests that wait for receipts quick.

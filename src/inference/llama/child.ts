@@ -18,25 +18,18 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
-import { NotARegularFileError, openRegularFile, sha256OfDescriptor } from "../../models/digest.js";
-import { GgufFormatError, readGgufHeaderFromFd, type GgufHeader } from "../../models/gguf/reader.js";
-import { findGgufProblems } from "../../models/gguf/validate.js";
 import type { GenerationParams } from "../interface.js";
 import { AdapterRefusal, VerifiedAdapters } from "./adapter-files.js";
 import { chatWrapperFor, toHistory } from "./chat-prompt.js";
 import { AdapterContextError, ContextPool, type AdapterSet, type SequenceLease } from "./context-pool.js";
+import { watchLoadedFile } from "./loaded-file-watch.js";
+import { currentDigest, LoadRefusal, openVerifiedModelFile, refuseIfChangedSince } from "./model-file.js";
 import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
 import { scoreTokens } from "./token-logprobs.js";
 import type { Span } from "@opentelemetry/api";
 import { ATTR } from "../../observability/tracing/interface.js";
 import { failed } from "../../observability/tracing/spans.js";
 import type { HostTracing } from "./child-tracing.js";
-
-class LoadRefusal extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
 
 interface Host {
   llama: Llama;
@@ -74,28 +67,7 @@ function send(message: ChildMessage): void {
 
 async function load(spec: LoadSpec): Promise<void> {
   const started = performance.now();
-  // Hash and parse the very descriptor llama.cpp will read through /proc/self/fd, so the file cannot be swapped
-  // by rename between the check and the load.
-  let fd: number;
-  try {
-    fd = openRegularFile(spec.path);
-  } catch (error) {
-    if (error instanceof NotARegularFileError) throw new LoadRefusal("model_malformed", error.message);
-    throw new LoadRefusal("model_file_missing", `cannot open ${spec.path}: ${(error as Error).message}`);
-  }
-  const digest = await sha256OfDescriptor(fd);
-  if (digest !== spec.sha256) {
-    throw new LoadRefusal("model_digest_mismatch", `SHA-256 of ${spec.path} is ${digest}, the manifest pins ${spec.sha256}`);
-  }
-  let header: GgufHeader;
-  try {
-    header = readGgufHeaderFromFd(fd);
-    const problems = findGgufProblems(header);
-    if (problems.length > 0) throw new LoadRefusal("model_malformed", `malformed GGUF: ${problems.join("; ")}`);
-  } catch (error) {
-    if (error instanceof GgufFormatError) throw new LoadRefusal("model_malformed", `malformed GGUF: ${error.message}`);
-    throw error;
-  }
+  const file = await openVerifiedModelFile(spec.path, spec.sha256);
   const verifyMs = performance.now() - started;
 
   const llama = await getLlama({
@@ -106,8 +78,11 @@ async function load(spec: LoadSpec): Promise<void> {
     progressLogs: false,
     skipDownload: true,
   });
-  const modelPath = process.platform === "linux" ? `/proc/self/fd/${fd}` : spec.path;
-  const model = await llama.loadModel({ modelPath });
+  const modelPath = process.platform === "linux" ? `/proc/self/fd/${file.fd}` : spec.path;
+  // Not mapped (the default), llama.cpp reads the weights into this process's memory: a write into the file after
+  // this cannot change what is served. Mapped, the weights are the file's pages: see reportFileChange.
+  const model = await llama.loadModel({ modelPath, useMmap: spec.mmap });
+  refuseIfChangedSince(file, spec.path);
   const contexts = spec.generation
     ? await ContextPool.create(model, {
       sequences: spec.sequences,
@@ -122,7 +97,7 @@ async function load(spec: LoadSpec): Promise<void> {
     llama,
     model,
     ...(contexts ? { contexts } : {}),
-    adapters: new VerifiedAdapters(header),
+    adapters: new VerifiedAdapters(file.header),
     spec,
     embeddingContextSize: Math.min(spec.contextSize, model.trainContextSize, 4096),
   };
@@ -130,6 +105,19 @@ async function load(spec: LoadSpec): Promise<void> {
     type: "loaded",
     info: { gpu: llama.gpu, gpuLayers: model.gpuLayers, trainContextSize: model.trainContextSize, verifyMs, loadMs: performance.now() - started - verifyMs },
   });
+  // The host lives as long as its model: the watch ends with the process.
+  watchLoadedFile({ fd: file.fd, path: spec.path, identity: file.identity, intervalMs: spec.fileCheckMs, onChange: (detail) => reportFileChange(spec, detail) });
+}
+
+/**
+ * Tells the gateway that the loaded file changed (src/inference/llama/model-host.ts decides what follows). Mapped,
+ * the weights may already be other bytes: it is told at once, without a hash. Read into memory, they are still the
+ * verified ones, and the file is hashed so that the operator learns whether it still holds the pinned bytes (a
+ * touch, a chmod) or not.
+ */
+async function reportFileChange(spec: LoadSpec, detail: string): Promise<void> {
+  if (spec.mmap) return send({ type: "file-changed", detail });
+  send({ type: "file-changed", detail, sha256: await currentDigest(spec.path) });
 }
 
 function grammarFor(llama: Llama, text: string): Promise<LlamaGrammar> {

@@ -24,6 +24,13 @@ export interface LlamaEngineOptions {
   onSpans?: ModelHostOptions["onSpans"];
   /** How long a host taken out of service may finish its requests before the rest are cut off; default 60 s. */
   drainTimeoutMs?: number;
+  /**
+   * Let llama.cpp map the model files (models.mmap) instead of reading the weights into each host's memory; default
+   * false, so that a write into a file after its load cannot change what is served (docs/architecture.md, Inference).
+   */
+  mmap?: boolean;
+  /** How often each host looks at its loaded file for changes besides inotify's notices; default 1 s. */
+  fileCheckMs?: number;
 }
 
 /** How a host taken out of service ended: its file's digest, and how many requests the drain timeout cut off. */
@@ -39,6 +46,8 @@ export type ReplaceOutcome =
   | { kind: "abandoned" };
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 60_000;
+/** Bounds how long a write through another process's mapping of a model file goes unnoticed. */
+const DEFAULT_FILE_CHECK_MS = 1_000;
 
 /**
  * Local inference through node-llama-cpp, one supervised host process per model. While the gateway runs, a model
@@ -75,6 +84,8 @@ export class LlamaEngine implements InferenceEngine {
       generation: model.capabilities.includes("chat") || model.capabilities.includes("completion"),
       maxAdapterContexts: options.maxAdapterContexts ?? 2,
       adapterIdleMs: options.adapterContextIdleMs ?? 300_000,
+      mmap: options.mmap ?? false,
+      fileCheckMs: options.fileCheckMs ?? DEFAULT_FILE_CHECK_MS,
     };
     return new ModelHost({ spec, admission, logger: options.logger, restartDelayMs: options.restartDelayMs, onLifecycle: options.onLifecycle, onSpans: options.onSpans });
   }

@@ -10,11 +10,14 @@ import type { CallOptions, EmbeddingResult, GenerationInput, GenerationParams, G
 import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
 import { childProcessEntry } from "../../util/sibling-entry.js";
 
-/** What happened to a model, for the audit log: loaded (with its verified digest), refused, or its host died. */
+/**
+ * What happened to a model, for the audit log: loaded (with its verified digest), refused, its host died, or its
+ * file changed after it was loaded (code model_file_changed; audited as a refusal of the file).
+ */
 export interface ModelLifecycleEvent {
   modelId: string;
   sha256: string;
-  kind: "loaded" | "refused" | "crashed";
+  kind: "loaded" | "refused" | "crashed" | "file-changed";
   code?: string;
   reason?: string;
 }
@@ -57,10 +60,13 @@ export class ModelHost {
   private restartTimer: NodeJS.Timeout | undefined;
   private settled!: Promise<void>;
   private settle: () => void = () => {};
+  /** The content last reported for this host's file after its load (unread: the pin's; null: no file). */
+  private reportedDigest: string | null;
 
   constructor(private readonly options: ModelHostOptions) {
     this.gate = new AdmissionGate(options.spec.modelId, options.admission);
     this.restartDelayMs = options.restartDelayMs ?? 500;
+    this.reportedDigest = options.spec.sha256;
     this.resetSettled();
   }
 
@@ -123,6 +129,10 @@ export class ModelHost {
         // A host stopped or drained while it loaded stays so; its process is on its way out.
         if (this.state !== "loading") return;
         this.state = "ready";
+        // A reload after the file changed (reloadAfterChange) said why it was loading until now; the file it has
+        // verified now holds the pinned bytes.
+        this.reason = undefined;
+        this.reportedDigest = this.digest;
         this.loadCrashes = 0;
         this.restartDelayMs = this.options.restartDelayMs ?? 500;
         log.info({ gpu: message.info.gpu, gpuLayers: message.info.gpuLayers, verifyMs: Math.round(message.info.verifyMs), loadMs: Math.round(message.info.loadMs) }, "model ready");
@@ -134,6 +144,9 @@ export class ModelHost {
         this.fail(message.code, message.reason);
         log.error({ code: message.code, reason: message.reason }, "model refused");
         this.child?.kill("SIGKILL");
+        return;
+      case "file-changed":
+        this.onFileChanged(message, log);
         return;
       case "text":
         this.pending.get(message.id)?.onText?.(message.chunk);
@@ -152,6 +165,61 @@ export class ModelHost {
         pending.resolve(message);
       }
     }
+  }
+
+  /**
+   * The file this host loaded changed after it was verified (the child's watch: ./loaded-file-watch.ts).
+   *
+   * Mapped (models.mmap), the weights are the file's pages and may be other bytes now: the requests running and
+   * queued fail with 503 model_file_changed, the process stops, and a new one verifies the file again and loads it
+   * (its bytes the pin's: ready again; other bytes: refused as model_digest_mismatch).
+   *
+   * Read into memory (the default), the weights are still the verified ones and serve on. The child hashed what the
+   * path names now: bytes other than the pin's are reported (log, audit, metric, and the status's reason with state
+   * ready), since the next load (a restart after a crash, an unload and load, a gateway restart) will refuse them.
+   */
+  private onFileChanged(message: Extract<ChildMessage, { type: "file-changed" }>, log: Logger): void {
+    const { path, sha256: pin, mmap } = this.options.spec;
+    if (mmap) {
+      if (this.state !== "ready" && this.state !== "draining") return;
+      const text = `${path} changed while its weights were mapped (${message.detail}); it is being verified and loaded again`;
+      log.error({ code: "model_file_changed", detail: message.detail }, "model file changed under its mapping: requests refused, reloading to verify it");
+      this.options.onLifecycle?.({ modelId: this.id, sha256: pin, kind: "file-changed", code: "model_file_changed", reason: text });
+      this.reloadAfterChange(text);
+      return;
+    }
+    if (this.state !== "ready") return;
+    if (message.sha256 === pin) {
+      if (this.reason?.code === "model_file_changed") this.reason = undefined;
+      this.reportedDigest = pin;
+      log.info({ detail: message.detail }, "model file changed, but its bytes are the pinned ones");
+      return;
+    }
+    // A file rewritten in several steps (a slow copy) is reported once per distinct content, not once per look.
+    if (message.sha256 === this.reportedDigest) return;
+    this.reportedDigest = message.sha256 ?? null;
+    const now = message.sha256 === null || message.sha256 === undefined ? "it names no regular file now" : `its SHA-256 is now ${message.sha256}, the pin ${pin}`;
+    const text = `${path} changed after it was verified and loaded (${message.detail}): ${now}. The verified weights this host read into memory serve on; the next load refuses the file unless its bytes are the pinned ones again`;
+    this.reason = { code: "model_file_changed", text };
+    log.error({ code: "model_file_changed", detail: message.detail, sha256: message.sha256 }, "model file no longer matches its pin; serving the verified copy loaded before");
+    this.options.onLifecycle?.({ modelId: this.id, sha256: pin, kind: "file-changed", code: "model_file_changed", reason: text });
+  }
+
+  /** Mapped weights that may have changed: cut off what runs on them, and load the file again, which verifies it. */
+  private reloadAfterChange(text: string): void {
+    const refused = new ModelUnavailableError("model_file_changed", `model ${this.id} is unavailable: ${text}`);
+    for (const pending of this.pending.values()) pending.reject(refused);
+    this.pending.clear();
+    this.gate.rejectWaiting(refused);
+    // A draining host stops once its (now refused) requests have let go of the gate.
+    if (this.state === "draining") return;
+    const child = this.child;
+    // Its exit is this reload, not a crash: onExit ignores a child that is no longer this.child.
+    this.child = undefined;
+    child?.kill("SIGKILL");
+    this.resetSettled();
+    this.spawn();
+    this.reason = { code: "model_file_changed", text };
   }
 
   private fail(code: string, text: string): void {

@@ -19,6 +19,13 @@ export interface LoadSpec {
   maxAdapterContexts: number;
   /** An adapter context unused this long is freed. */
   adapterIdleMs: number;
+  /**
+   * Whether llama.cpp maps the file (models.mmap) rather than reading the weights into the host's memory. Mapped, a
+   * write into the file changes the weights being served: the host is then stopped and loaded again.
+   */
+  mmap: boolean;
+  /** How often the host looks at its loaded file for changes inotify does not report (./loaded-file-watch.ts). */
+  fileCheckMs: number;
 }
 
 export type ParentMessage =
@@ -55,6 +62,11 @@ export type ChildMessage =
     logprobs?: TokenLogprob[];
   }
   | { type: "embedded"; id: number; vectors: number[][]; promptTokens: number; inferenceMs: number }
+  /**
+   * The loaded file, or what its path names, changed after the load (`detail`: what changed). Not mapped, the host
+   * hashed what the path names now: `sha256` (null: no regular file there); mapped, it did not wait to hash.
+   */
+  | { type: "file-changed"; detail: string; sha256?: string | null }
   | { type: "failed"; id: number; code: string; message: string }
   /** Finished spans of traced requests, for the gateway to export (the host itself has no network). */
   | { type: "spans"; spans: HandedSpan[] };

@@ -89,8 +89,11 @@ export interface Metrics {
   biddingDecision(model: string, mode: "explore" | "exploit"): void;
   /** How adaptation shaped one generation: its plan mode and the strategies it applied. */
   adaptation(mode: string, strategies: readonly string[]): void;
-  /** A model host loaded its model, refused it, or died while serving (and is being restarted). */
-  modelLifecycle(model: string, event: "loaded" | "refused" | "crashed"): void;
+  /**
+   * A model host loaded its model, refused it, died while serving (and is being restarted), or saw its loaded file
+   * change on disk.
+   */
+  modelLifecycle(model: string, event: "loaded" | "refused" | "crashed" | "file-changed"): void;
   /** The egress guard refused an outbound attempt (`via`: the kind of call, e.g. tcp, dns, udp). */
   egressDenied(via: string): void;
   /** One webhook delivery attempt's outcome. */

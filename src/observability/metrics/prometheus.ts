@@ -49,6 +49,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly queueWait: Histogram<"model">;
   private readonly inferenceDuration: Histogram<"model">;
   private readonly restarts: Counter<"model">;
+  private readonly fileChanges: Counter<"model">;
   private readonly bidding: Counter<"model" | "mode">;
   private readonly adaptations: Counter<"mode">;
   private readonly strategies: Counter<"strategy">;
@@ -73,6 +74,7 @@ export class PrometheusMetrics implements Metrics {
     this.queueWait = new Histogram({ name: "atomic_model_queue_wait_seconds", help: "Time a succeeded execution waited for a free sequence of its model's host", labelNames: ["model"], buckets: QUEUE_SECONDS, registers });
     this.inferenceDuration = new Histogram({ name: "atomic_model_inference_duration_seconds", help: "Inference time of a succeeded execution, first token in to last token out", labelNames: ["model"], buckets: INFERENCE_SECONDS, registers });
     this.restarts = new Counter({ name: "atomic_model_host_restarts_total", help: "Model hosts that died while serving and were restarted", labelNames: ["model"], registers });
+    this.fileChanges = new Counter({ name: "atomic_model_file_changes_total", help: "Loaded model files seen changed on disk after their load: to other bytes than the pin's, or under a mapping", labelNames: ["model"], registers });
     this.bidding = new Counter({ name: "atomic_bidding_decisions_total", help: "Microtasks assigned by bidding, by winning model and explore or exploit", labelNames: ["model", "mode"], registers });
     this.adaptations = new Counter({ name: "atomic_adaptation_generations_total", help: "Generations by adaptation plan mode", labelNames: ["mode"], registers });
     this.strategies = new Counter({ name: "atomic_adaptation_strategy_uses_total", help: "Adaptation strategies applied to generations", labelNames: ["strategy"], registers });
@@ -123,8 +125,9 @@ export class PrometheusMetrics implements Metrics {
     for (const strategy of strategies) this.strategies.inc({ strategy });
   }
 
-  modelLifecycle(model: string, event: "loaded" | "refused" | "crashed"): void {
+  modelLifecycle(model: string, event: "loaded" | "refused" | "crashed" | "file-changed"): void {
     if (event === "crashed") this.restarts.inc({ model });
+    if (event === "file-changed") this.fileChanges.inc({ model });
   }
 
   egressDenied(via: string): void {

@@ -18,7 +18,7 @@ const PinnedModel = z.object({
   owned_by: z.literal("atomic"),
   atomic: z.object({
     state: ModelState,
-    reason_code: z.string().optional().describe("why it is not ready, e.g. model_digest_mismatch"),
+    reason_code: z.string().optional().describe("why it is not ready, e.g. model_digest_mismatch; with state ready, model_file_changed: its file no longer holds the pinned bytes, and the verified weights loaded before serve on until the next load refuses the file"),
     reason: z.string().optional(),
     capabilities: z.array(Capability),
     sha256: Sha256Hex.describe("of the GGUF file, verified before it is loaded"),
