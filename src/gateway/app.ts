@@ -19,6 +19,7 @@ import { registerCompletions } from "./routes/v1_completions.js";
 import { registerEmbeddings } from "./routes/v1_embeddings.js";
 import { registerEvents } from "./routes/v1_events.js";
 import { registerResponses } from "./routes/v1_responses.js";
+import { registerResponsesGet } from "./routes/v1_responses_get.js";
 import { registerExecutionsGet } from "./routes/v1_executions_get.js";
 import { registerExecutionReceipt } from "./routes/v1_executions_receipt.js";
 import { registerDecisionsGet } from "./routes/v1_decisions_get.js";
@@ -78,6 +79,7 @@ export function createApp(deps: GatewayDeps): Hono {
   registerChatCompletions(app, deps);
   registerCompletions(app, deps);
   registerResponses(app, deps);
+  registerResponsesGet(app, deps);
   registerEmbeddings(app, deps);
   registerTasks(app, deps);
   registerTasksGet(app, deps);

@@ -103,8 +103,10 @@ describe("text", () => {
       // The first turn is the instructions: a response that continues this one leaves them out.
       instructions: true,
       metadata: { ticket: "T-1", contact: "[EMAIL_1]" },
+      // What GET /v1/responses/:id echoes, redacted as the rest of the record.
+      echo: expect.objectContaining({ instructions: "Be brief.", max_output_tokens: 8, metadata: { ticket: "T-1", contact: "[EMAIL_1]" }, user: "nurse [EMAIL_1]" }),
     });
-    expect(stored.parameters.user).toBe("nurse [EMAIL_1]");
+    expect(stored.parameters).toMatchObject({ user: "nurse [EMAIL_1]", finishReason: "length" });
   });
 
   it("reads a list of input items as the conversation, and answers the same through the stream", async () => {
@@ -416,5 +418,66 @@ describe("previous_response_id", () => {
     expect(erased.status).toBe(200);
     await expect(client.responses.create({ model: "tiny", previous_response_id: mine.id, input: "x" })).rejects.toMatchObject({ status: 400, code: "previous_response_erased" });
     expect(await executionCount(gw.databaseUrl)).toBe(count);
+  });
+});
+
+describe("GET /v1/responses/:id", () => {
+  /** The answer as retrieved: the POST's, with completed_at from the record (the POST took it a moment earlier). */
+  const asRetrieved = (response: OpenAI.Responses.Response) => {
+    const { output_text: _computedByTheClient, ...answer } = response;
+    return { ...answer, output_text: expect.any(String), completed_at: answer.completed_at === null ? null : expect.any(Number) };
+  };
+
+  it("reads a response back as it was answered: text, cut at its limit or not, with its settings", async () => {
+    for (const max_output_tokens of [4, 200]) {
+      const created = await client.responses.create({ model: "tiny", instructions: "Be brief.", input: "Hello", max_output_tokens, temperature: 0, top_p: 0.9, metadata: { ticket: "T-2" } });
+      const retrieved = await client.responses.retrieve(created.id);
+      expect(retrieved).toEqual(asRetrieved(created));
+      expect(retrieved.output_text).toBe(created.output_text);
+      expect(retrieved.status).toBe(max_output_tokens === 4 ? "incomplete" : created.status);
+    }
+  });
+
+  it("reads back a structured answer with its format, and a function call with its tools", async () => {
+    const schema = { type: "object", properties: { name: { type: "string", maxLength: 12 } }, required: ["name"], additionalProperties: false };
+    const structured = await client.responses.create({ model: "tiny", input: "A name", text: { format: { type: "json_schema", name: "person", schema, strict: true } }, temperature: 0 });
+    expect(await client.responses.retrieve(structured.id)).toEqual(asRetrieved(structured));
+    const call = await client.responses.create({ model: "tiny", input: ask, tools: [weather], tool_choice: "required", parallel_tool_calls: false, temperature: 0, max_output_tokens: 100 });
+    expect(call.output[0]?.type).toBe("function_call");
+    expect(await client.responses.retrieve(call.id)).toEqual(asRetrieved(call));
+  });
+
+  it("gives the record's placeholders where the response held PII, and a failed response with its code", async () => {
+    const created = await client.responses.create({ model: "tiny", input: "Write to jane.doe@hospital.example", metadata: { contact: "jane.doe@hospital.example" }, max_output_tokens: 4 });
+    const retrieved = await client.responses.retrieve(created.id);
+    expect(retrieved.metadata).toEqual({ contact: "[EMAIL_1]" });
+    expect(JSON.stringify(retrieved)).not.toContain("jane.doe@hospital.example");
+    // JSON cut at 3 tokens fails its check: a stream gets no second attempt (as in "streaming" above).
+    const format = { type: "json_schema", name: "story", schema: { type: "object", properties: { story: { type: "string", minLength: 40 } }, required: ["story"] } };
+    const failing = await gw.post("/v1/responses", { model: "tiny", input: "A story", text: { format }, max_output_tokens: 3, temperature: 0, stream: true });
+    await failing.text();
+    const failed = await client.responses.retrieve(`resp_${failing.headers.get("x-atomic-execution-id")}`);
+    expect(failed).toMatchObject({ status: "failed", output: [], error: { code: "structured_output_invalid" }, completed_at: null, text: { format } });
+  });
+
+  it("refuses an unknown id, another tenant's response, a chat completion's and an erased one, and audits each read", async () => {
+    const mine = await client.responses.create({ model: "tiny", input: "Hi", max_output_tokens: 2 });
+    const chat = await client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "Hi" }], max_tokens: 2 });
+    const other = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: await gw.issueKey("other", ["infer"]), maxRetries: 0 });
+    for (const id of ["resp_1", `resp_${crypto.randomUUID()}`, `resp_${chat.id.slice("chatcmpl-".length)}`, "x".repeat(256)]) {
+      await expect(client.responses.retrieve(id), id).rejects.toMatchObject({ status: 404, code: "response_not_found", param: "id" });
+    }
+    await expect(other.responses.retrieve(mine.id)).rejects.toMatchObject({ status: 404, code: "response_not_found" });
+    const embedOnly = await gw.issueKey("default", ["embed"]);
+    expect((await gw.fetch(`/v1/responses/${mine.id}`, { headers: { authorization: `Bearer ${embedOnly}` } })).status).toBe(403);
+    await client.responses.retrieve(mine.id);
+    expect((await gw.post("/v1/admin/erasure", { execution_id: mine.id.slice("resp_".length) })).status).toBe(200);
+    await expect(client.responses.retrieve(mine.id)).rejects.toMatchObject({ status: 404, code: "response_erased" });
+
+    await gw.gateway.audit.sequencer.drain();
+    const reads = (await auditEvents(gw.databaseUrl)).filter((event) => event.kind === "content.read" && event.request?.endpoint === "GET /v1/responses/:id");
+    const ofMine = reads.filter((event) => event.detail?.["executionId"] === mine.id.slice("resp_".length));
+    expect(ofMine.map((event) => event.outcome?.status)).toEqual(["failed", "succeeded", "failed"]);
+    expect(ofMine.map((event) => event.outcome?.code ?? null)).toEqual(["response_not_found", null, "response_erased"]);
   });
 });

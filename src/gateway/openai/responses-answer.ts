@@ -1,5 +1,6 @@
 import type { GenerationOutcome } from "../../pipeline/generate.js";
 import type { ToolCallTurn } from "../../pipeline/request-input.js";
+import { UUID_PATTERN } from "../../util/uuidv7.js";
 import type { ApiError } from "../errors.js";
 import { contentLogprobs } from "./logprobs.js";
 import type { ResponsesRequest } from "./responses-request.js";
@@ -9,12 +10,45 @@ import type { ResponsesRequest } from "./responses-request.js";
 /** A response's id is its execution's, after this. */
 export const RESPONSE_ID_PREFIX = "resp_";
 
+/**
+ * The execution id a response id names (`resp_` and the execution's UUID), or null when it names none: such an id is
+ * not found, as one that never existed.
+ */
+export function responseExecutionId(id: string): string | null {
+  const executionId = id.startsWith(RESPONSE_ID_PREFIX) ? id.slice(RESPONSE_ID_PREFIX.length) : "";
+  return UUID_PATTERN.test(executionId) ? executionId : null;
+}
+
 /** What every form of one response shares: its execution, when it was asked for, and what was asked. */
 export interface ResponseHead {
   executionId: string;
   /** Seconds since the epoch. */
   createdAt: number;
-  body: ResponsesRequest;
+  echo: ResponseEcho;
+}
+
+/**
+ * The request's settings as a Response echoes them (defaults filled in), kept with the execution's input so that
+ * GET /v1/responses/:id answers as POST did.
+ */
+export type ResponseEcho = ReturnType<typeof echoOf>;
+
+/** `store` is always true (every execution is stored: `store: false` is refused), so it is not kept. */
+export function echoOf(body: ResponsesRequest) {
+  return {
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    previous_response_id: body.previous_response_id ?? null,
+    temperature: body.temperature ?? null,
+    text: { format: body.text?.format ?? { type: "text" as const } },
+    tool_choice: body.tool_choice ?? "auto",
+    // Arguments always satisfy the parameters here: a function is strict unless the caller set strict to false.
+    tools: (body.tools ?? []).map((tool) => ({ type: "function" as const, name: tool.name, description: tool.description ?? null, parameters: tool.parameters ?? null, strict: tool.strict ?? true })),
+    top_p: body.top_p ?? null,
+    metadata: body.metadata ?? {},
+    ...(body.user === undefined ? {} : { user: body.user }),
+  };
 }
 
 /** An output item's status; a response may also have failed. */
@@ -27,39 +61,30 @@ interface ResponseState {
   output: OutputItem[];
   usage: Pick<GenerationOutcome, "promptTokens" | "completionTokens"> | null;
   error?: { code: string; message: string };
+  /** Seconds since the epoch; now, where absent. */
+  completedAt?: number;
 }
 
 /**
- * The Response object: its state, and the request's settings echoed as OpenAI echoes them (defaults filled in).
- * `output_text` is not sent: the SDKs compute it from `output`, as they do for OpenAI's answers. `store` is true
- * because every execution is stored (`store: false` is refused).
+ * The Response object: its state, and the request's settings echoed as OpenAI echoes them. `output_text` is not
+ * sent: the SDKs compute it from `output`, as they do for OpenAI's answers.
  */
 function responseObject(head: ResponseHead, state: ResponseState) {
-  const { body } = head;
+  const { user, ...echo } = head.echo;
   return {
     id: `${RESPONSE_ID_PREFIX}${head.executionId}`,
     object: "response" as const,
     created_at: head.createdAt,
     status: state.status,
-    completed_at: state.status === "completed" ? Math.floor(Date.now() / 1000) : null,
+    completed_at: state.status === "completed" ? state.completedAt ?? Math.floor(Date.now() / 1000) : null,
     error: state.error ?? null,
     incomplete_details: state.status === "incomplete" ? { reason: "max_output_tokens" as const } : null,
-    instructions: body.instructions ?? null,
-    max_output_tokens: body.max_output_tokens ?? null,
     model: state.model,
     output: state.output,
-    parallel_tool_calls: body.parallel_tool_calls ?? true,
-    previous_response_id: body.previous_response_id ?? null,
     store: true,
-    temperature: body.temperature ?? null,
-    text: { format: body.text?.format ?? { type: "text" as const } },
-    tool_choice: body.tool_choice ?? "auto",
-    // Arguments always satisfy the parameters here: a function is strict unless the caller set strict to false.
-    tools: (body.tools ?? []).map((tool) => ({ type: "function" as const, name: tool.name, description: tool.description ?? null, parameters: tool.parameters ?? null, strict: tool.strict ?? true })),
-    top_p: body.top_p ?? null,
-    metadata: body.metadata ?? {},
+    ...echo,
     usage: state.usage === null ? null : usageOf(state.usage),
-    ...(body.user === undefined ? {} : { user: body.user }),
+    ...(user === undefined ? {} : { user }),
   };
 }
 
@@ -74,8 +99,11 @@ function usageOf(counts: Pick<GenerationOutcome, "promptTokens" | "completionTok
   };
 }
 
+/** What a Response is made of: a generation's outcome, or one read back from its record (storedResponse). */
+type Answer = Pick<GenerationOutcome, "text" | "toolCalls" | "finishReason" | "promptTokens" | "completionTokens" | "logprobs"> & { model: { id: string } };
+
 /** An answer cut at max_output_tokens is incomplete; calls are only ever answered whole. */
-function statusOf(outcome: GenerationOutcome): ItemStatus {
+function statusOf(outcome: Answer): ItemStatus {
   return !outcome.toolCalls && outcome.finishReason === "length" ? "incomplete" : "completed";
 }
 
@@ -87,7 +115,7 @@ const messageId = (head: ResponseHead) => `msg_${head.executionId.replaceAll("-"
  * empty. They are scored once the answer is complete: a stream's deltas carry none, its done events all.
  */
 const outputText = (text: string, logprobs: ReturnType<typeof contentLogprobs> = []) => ({ type: "output_text" as const, text, annotations: [] as never[], logprobs });
-const logprobsOf = (outcome: GenerationOutcome) => (outcome.logprobs === undefined ? [] : contentLogprobs(outcome.logprobs));
+const logprobsOf = (outcome: Answer) => (outcome.logprobs === undefined ? [] : contentLogprobs(outcome.logprobs));
 
 function messageItem(id: string, status: ItemStatus, content: Array<ReturnType<typeof outputText>>) {
   return { id, type: "message" as const, role: "assistant" as const, status, content };
@@ -100,13 +128,21 @@ function functionCallItem(call: ToolCallTurn, status: ItemStatus, args: string) 
   return { id: `fc_${call.id.slice("call_".length)}`, type: "function_call" as const, status, call_id: call.id, name: call.name, arguments: args };
 }
 
-/** The answer whole: its text as one message, or each call as a function_call item (an answer is one or the other). */
-export function finishedResponse(head: ResponseHead, outcome: GenerationOutcome) {
+/**
+ * The answer whole: its text as one message, or each call as a function_call item (an answer is one or the other).
+ * `completedAt` (seconds since the epoch) where it was recorded earlier; now, where absent.
+ */
+export function finishedResponse(head: ResponseHead, outcome: Answer, completedAt?: number) {
   const status = statusOf(outcome);
   const output = outcome.toolCalls
     ? outcome.toolCalls.map((call) => functionCallItem(call, status, call.arguments))
     : [messageItem(messageId(head), status, [outputText(outcome.text, logprobsOf(outcome))])];
-  return responseObject(head, { model: outcome.model.id, status, output, usage: outcome });
+  return responseObject(head, { model: outcome.model.id, status, output, usage: outcome, ...(completedAt === undefined ? {} : { completedAt }) });
+}
+
+/** A response that failed, as read back from its record: no output, its error's code. */
+export function failedResponse(head: ResponseHead, model: string, usage: ResponseState["usage"], code: string) {
+  return responseObject(head, { model, status: "failed", output: [], usage, error: { code, message: `the response failed: ${code}` } });
 }
 
 /**

@@ -2,9 +2,8 @@ import { isClassification, type Classification } from "../../policy/classificati
 import type { ChatTurn } from "../../pipeline/request-input.js";
 import type { ExecutionStore } from "../../store/interface.js";
 import { isPlainObject } from "../../structured/json-values.js";
-import { UUID_PATTERN } from "../../util/uuidv7.js";
 import { invalidRequest } from "../errors.js";
-import { RESPONSE_ID_PREFIX } from "./responses-answer.js";
+import { responseExecutionId } from "./responses-answer.js";
 
 /**
  * What a response continues (`previous_response_id`): the conversation its execution record holds, ending with its
@@ -38,8 +37,8 @@ const PARAM = "previous_response_id";
  * the record's, so they hold placeholders wherever the request or the answer held PII (records never keep it).
  */
 export async function responseHistory(executions: Pick<ExecutionStore, "get">, tenant: string, id: string): Promise<ResponseHistory> {
-  const executionId = id.startsWith(RESPONSE_ID_PREFIX) ? id.slice(RESPONSE_ID_PREFIX.length) : "";
-  const record = UUID_PATTERN.test(executionId) ? await executions.get(tenant, executionId) : null;
+  const executionId = responseExecutionId(id);
+  const record = executionId === null ? null : await executions.get(tenant, executionId);
   // Another tenant's response is not found, as one that never existed.
   if (record === null || record.endpoint !== "responses") throw invalidRequest("previous_response_not_found", `previous response ${id} was not found`, PARAM);
   if (record.contentErased !== undefined) {
@@ -66,7 +65,7 @@ export async function responseHistory(executions: Pick<ExecutionStore, "get">, t
  * The answer as an assistant turn: its text, its JSON value as text, or its calls (arguments back to JSON text, as
  * they were answered). Calls are told from a JSON answer of the same shape by the grammar the record names.
  */
-function answerTurn(output: unknown, toolsOffered: boolean): ChatTurn {
+export function answerTurn(output: unknown, toolsOffered: boolean): ChatTurn {
   if (typeof output === "string") return { role: "assistant", content: output };
   const calls = toolsOffered && isPlainObject(output) ? callsOf(output["tool_calls"]) : null;
   if (calls !== null) return { role: "assistant", content: "", toolCalls: calls.map((call) => ({ id: call.id, name: call.name, arguments: JSON.stringify(call.arguments) })) };

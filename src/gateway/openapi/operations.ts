@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema } from "../openai/requests.js";
 import { ResponsesRequestSchema } from "../openai/responses-request.js";
+import { ResponsePath } from "../routes/v1_responses_get.js";
 import { ListQuery } from "../routes/v1_admin_adaptation.js";
 import { FitRequest, JobParams } from "../routes/v1_admin_adaptation_fits.js";
 import { ErasureRequest } from "../routes/v1_admin_erasure.js";
@@ -159,6 +160,15 @@ export const OPERATIONS: Record<string, Operation> = {
     body: ResponsesRequest,
     answers: { 200: { description: "the response, or its stream of events", json: ResponseObject, events: ResponseStreamEvent, headers: GENERATED } },
     errors: [404, 422, 503],
+  },
+  "GET /v1/responses/:id": {
+    operationId: "getResponse",
+    summary: "A stored response (OpenAI's responses.retrieve)",
+    description: "A response of the caller's tenant as `POST /v1/responses` answered it, read back from its execution record: PII as the record's placeholders, no log-probabilities (they are not stored). 404 `response_not_found` (unknown, another tenant's, or recorded before responses could be read back: its record is at `GET /v1/executions/:id`) or `response_erased`. Each read is a `content.read` audit event (a refused one too).",
+    tag: "OpenAI-compatible",
+    path: ResponsePath,
+    answers: { 200: { description: "the response", json: ResponseObject, headers: AUDITED } },
+    errors: [404],
   },
   "POST /v1/embeddings": {
     operationId: "createEmbedding",

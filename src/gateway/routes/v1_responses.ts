@@ -10,7 +10,7 @@ import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
 import { logprobsParam, RESPONSES_LOGPROBS } from "../openai/logprobs.js";
 import { adaptationOptions } from "../openai/requests.js";
-import { finishedResponse, ResponseEvents, type ResponseHead } from "../openai/responses-answer.js";
+import { echoOf, finishedResponse, ResponseEvents, type ResponseHead } from "../openai/responses-answer.js";
 import { responseHistory, type RecordedConversation, type ResponseHistory } from "../openai/responses-history.js";
 import { responsesTools, responsesTurns } from "../openai/responses-input.js";
 import { ResponsesRequestSchema, type ResponsesRequest } from "../openai/responses-request.js";
@@ -44,7 +44,7 @@ export function registerResponses(app: Hono, deps: GatewayDeps): void {
     const { structured, recorded } = responsesTools(body);
     const logprobs = logprobsParam(body.include?.includes(RESPONSES_LOGPROBS) ?? false, body.top_logprobs, (body.tools?.length ?? 0) > 0, { wanted: "include", top: "top_logprobs" });
     const executionId = uuidv7();
-    const head: ResponseHead = { executionId, createdAt: Math.floor(Date.now() / 1000), body };
+    const head: ResponseHead = { executionId, createdAt: Math.floor(Date.now() / 1000), echo: echoOf(body) };
     c.header("x-atomic-execution-id", executionId);
     const request: GenerationRequest = {
       executionId,
@@ -54,7 +54,8 @@ export function registerResponses(app: Hono, deps: GatewayDeps): void {
       endpoint: "responses",
       model: body.model,
       input: { kind: "chat", messages },
-      recordedInput: { ...conversation, ...recorded, ...(body.metadata == null ? {} : { metadata: body.metadata }) },
+      // The echo (redacted with the rest) is what GET /v1/responses/:id answers with again.
+      recordedInput: { ...conversation, ...recorded, ...(body.metadata == null ? {} : { metadata: body.metadata }), echo: head.echo },
       options: {
         maxTokens: body.max_output_tokens ?? undefined,
         temperature: body.temperature ?? undefined,

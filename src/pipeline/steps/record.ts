@@ -64,6 +64,8 @@ export async function recordGeneration(deps: PipelineDeps, request: GenerationRe
       grammar: request.structured?.kind ?? null,
       seed: request.options.seed ?? null,
       attempts: usage.attempts,
+      // Why the answer ended ("stop", "length"): a stored response says whether it was cut at its token limit.
+      finishReason: ending.finishReason,
       ...(adaptation === null ? {} : { adaptation }),
     },
     input: storedInput(request, selected),
