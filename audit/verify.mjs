@@ -4,7 +4,7 @@
 import { isMainThread as isMainThread2 } from "node:worker_threads";
 
 // src/audit/verify/cli-main.ts
-import { readFile, stat as stat2 } from "node:fs/promises";
+import { open as open2, stat as stat2 } from "node:fs/promises";
 import { parseArgs } from "node:util";
 
 // src/audit/core/checkpoint.ts
@@ -329,11 +329,138 @@ function checkHash(value, what) {
   }
 }
 
+// src/audit/verify/rotation-leaf.ts
+import { createPublicKey } from "node:crypto";
+
+// src/audit/core/handover.ts
+import { sign as sign2, verify as verify2 } from "node:crypto";
+function handoverText(origin, nextKeyX) {
+  return `atomic audit key rotation
+${origin}
+${nextKeyX}
+`;
+}
+function verifyHandover(origin, nextKeyX, handover, previousPublicKey) {
+  const signature = decodeStandardBase64(handover);
+  if (signature === void 0 || signature.length !== 64) return false;
+  return verify2(null, Buffer.from(handoverText(origin, nextKeyX), "utf8"), previousPublicKey, signature);
+}
+
+// src/audit/verify/rotation-leaf.ts
+var ROTATION_KIND = "key.rotated";
+var MAX_ROTATIONS = 1e4;
+var RotationInvalid = class extends Error {
+};
+var RAW_KEY = /^[A-Za-z0-9_-]{43}$/;
+function rotationOf(event, index, origin) {
+  if (event.kind !== ROTATION_KIND) return void 0;
+  const detail = event.detail;
+  if (typeof detail !== "object" || detail === null || Array.isArray(detail)) throw new RotationInvalid("is a key.rotated leaf without a detail object");
+  const { previousKey, nextKey, handover } = detail;
+  if (!isRawKey(previousKey) || !isRawKey(nextKey)) {
+    throw new RotationInvalid("is a key.rotated leaf whose detail.previousKey or detail.nextKey is not the base64url of a 32-byte Ed25519 key");
+  }
+  const retiring = publicKeyOf(previousKey);
+  if (typeof handover !== "string" || retiring === void 0 || !verifyHandover(origin, nextKey, handover, retiring)) {
+    throw new RotationInvalid(`is a key.rotated leaf whose handover is not a signature by the key it retires (${fingerprintOf(previousKey)}) over the next key`);
+  }
+  return { index, previousKey, nextKey };
+}
+var RotationChain = class {
+  last;
+  count = 0;
+  /** Takes the next rotation; returns why it cannot follow the ones before (reads after "the leaf"), or undefined. */
+  follow(rotation) {
+    if (this.count >= MAX_ROTATIONS) return `is key.rotated leaf number ${this.count + 1}: more than ${MAX_ROTATIONS} rotations is no log's history`;
+    if (this.last !== void 0 && rotation.previousKey !== this.last.nextKey) {
+      return `retires key ${fingerprintOf(rotation.previousKey)}, but the key.rotated leaf at index ${this.last.index} handed the log to ${fingerprintOf(this.last.nextKey)}`;
+    }
+    this.last = rotation;
+    this.count += 1;
+    return void 0;
+  }
+};
+function fingerprintOf(x) {
+  return `sha256:${sha256(Buffer.from(x, "base64url")).toString("hex")}`;
+}
+function isRawKey(value) {
+  return typeof value === "string" && RAW_KEY.test(value) && Buffer.from(value, "base64url").toString("base64url") === value;
+}
+function publicKeyOf(x) {
+  try {
+    return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
+  } catch {
+    return void 0;
+  }
+}
+
+// src/audit/verify/key-terms.ts
+var KeyRefused = class extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+  code;
+};
+var KeyTerms = class {
+  /** `waived`: every key may sign any size (the SDKs' receipts only, receipt.ts anyKeyAnySize). */
+  constructor(keys, leaves, waived = false) {
+    this.keys = keys;
+    this.leaves = leaves;
+    this.waived = waived;
+  }
+  keys;
+  leaves;
+  waived;
+  /** Throws KeyRefused unless `signer` may sign a checkpoint of `size` leaves; `what` names it ("the checkpoint"). */
+  check(size, signer, what) {
+    if (this.waived) return;
+    const named = `${what} of ${size} leaves is signed by key ${describeKey(signer.identity)}`;
+    const bound = this.boundOf(signer);
+    if (bound !== void 0 && size > bound.index) {
+      const by = bound.by === "log" ? `the key.rotated leaf at index ${bound.index} retired it` : `you gave it as retired at leaf ${bound.index} (--retired)`;
+      throw new KeyRefused("key_retired", `${named}, but ${by}: it signs trees of at most ${bound.index} leaves, and a later one is what a holder of the retired key would sign`);
+    }
+    const last = this.leaves?.rotations.at(-1);
+    if (last !== void 0 && !this.keys.some((key) => key.x === last.nextKey)) {
+      throw new KeyRefused(
+        "key_unbounded",
+        `${named}, but the key.rotated leaf at index ${last.index} hands the log to key ${fingerprintOf(last.nextKey)}, which is not among the keys given: give it with --key (it is the current key, or retired by a later leaf)`
+      );
+    }
+    if (bound !== void 0) return;
+    const unbounded = /* @__PURE__ */ new Map();
+    for (const key of this.keys) if (this.boundOf(key) === void 0) unbounded.set(key.x, key);
+    if (unbounded.size > 1) {
+      const ids = [...unbounded.values()].map((key) => key.identity.keyId).join(", ");
+      throw new KeyRefused(
+        "key_unbounded",
+        `${named}, but keys ${ids} are given without a bound and only one of them can be the log's current key: give --retired KEYID@INDEX for each retired key (INDEX: the index of the key.rotated leaf that retired it)`
+      );
+    }
+  }
+  /** The given keys the verified leaves retire, in the order of the leaves. */
+  retirements() {
+    const found = [];
+    for (const rotation of this.leaves?.rotations ?? []) {
+      const key = this.keys.find((candidate) => candidate.x === rotation.previousKey);
+      if (key !== void 0 && !found.some((known) => known.key.fingerprint === key.identity.fingerprint)) found.push({ key: key.identity, index: rotation.index });
+    }
+    return found;
+  }
+  /** The smaller of the auditor's bound and the first verified leaf that retires the key. */
+  boundOf(key) {
+    const retiring = this.leaves?.rotations.find((rotation) => rotation.previousKey === key.x);
+    if (retiring !== void 0 && (key.retiredAt === void 0 || retiring.index <= key.retiredAt)) return { index: retiring.index, by: "log" };
+    return key.retiredAt === void 0 ? void 0 : { index: key.retiredAt, by: "auditor" };
+  }
+};
+
 // src/audit/verify/trusted-keys.ts
 import { isUtf8 } from "node:buffer";
 
 // src/audit/core/keys.ts
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
+import { createPrivateKey, createPublicKey as createPublicKey2, generateKeyPairSync } from "node:crypto";
 var BASE64URL = /^[A-Za-z0-9_-]*$/;
 function publicKeyFromJwk(jwk) {
   if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) throw new TypeError("public key: not a JWK object");
@@ -354,18 +481,40 @@ function publicKeyFromJwk(jwk) {
   } catch (error) {
     throw new TypeError(`public key: kid ${error.message}`);
   }
-  const publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
+  const publicKey = createPublicKey2({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
   return { name, publicKey };
 }
 
 // src/audit/verify/trusted-keys.ts
-function trustedKeys(jwks) {
+function trustedKeys(jwks, retired = []) {
   const list = Array.isArray(jwks) ? jwks : [jwks];
   if (list.length === 0) throw new TypeError("no public key given");
-  return list.map((jwk) => {
+  const keys = list.map((jwk) => {
     const { name, publicKey } = publicKeyFromJwk(jwk);
-    return { name, publicKey, identity: keyIdentity(name, publicKey) };
+    return { name, publicKey, identity: keyIdentity(name, publicKey), x: rawEd25519PublicKey(publicKey).toString("base64url") };
   });
+  const stated = /* @__PURE__ */ new Map();
+  for (const text of retired) {
+    const statement = parseRetiredStatement(text);
+    if (typeof statement === "string") throw new TypeError(statement);
+    const named = keys.filter((key) => key.identity.keyId === statement.key || key.identity.fingerprint === statement.key);
+    if (named.length === 0) throw new TypeError(`--retired ${text}: no key given with --key is ${statement.key}; give the retired key's JWK too`);
+    const raw = new Set(named.map((key) => key.x));
+    if (raw.size > 1) throw new TypeError(`--retired ${text}: several keys given have key id ${statement.key}; name the key by its sha256: fingerprint`);
+    const x = named[0].x;
+    if (stated.has(x)) throw new TypeError(`--retired ${text}: this key is already given as retired at ${stated.get(x)}`);
+    stated.set(x, statement.index);
+  }
+  return keys.map((key) => stated.has(key.x) ? { ...key, retiredAt: stated.get(key.x) } : key);
+}
+var RETIRED_STATEMENT = /^([0-9a-f]{8}|sha256:[0-9a-f]{64})@(0|[1-9][0-9]*)$/;
+function parseRetiredStatement(text) {
+  const match = RETIRED_STATEMENT.exec(text);
+  const index = match === null ? Number.NaN : Number(match[2]);
+  if (match === null || !Number.isSafeInteger(index)) {
+    return `--retired ${JSON.stringify(text)} is not KEYID@INDEX: the retired key's id (8 hex digits, or its sha256: fingerprint) and the index of the key.rotated leaf that retired it, e.g. 1a2b3c4d@30`;
+  }
+  return { key: match[1], index };
 }
 var NoteRefused = class extends Error {
   constructor(code, message) {
@@ -420,10 +569,20 @@ function isObject(value) {
 function isIndex(value) {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
-function settleAgainstHeld(heldText, keys, tree, words) {
+function checkKeyInForce(terms, size, key, what) {
+  try {
+    terms.check(size, key, what);
+  } catch (error) {
+    if (error instanceof KeyRefused) throw new ProofFailure(error.code, error.message);
+    throw error;
+  }
+}
+function settleAgainstHeld(heldText, keys, terms, tree, words) {
   let held;
   try {
-    held = verifySignedCheckpoint(Buffer.from(heldText, "utf8"), keys, "the checkpoint you hold").checkpoint;
+    const signed = verifySignedCheckpoint(Buffer.from(heldText, "utf8"), keys, "the checkpoint you hold");
+    held = signed.checkpoint;
+    checkKeyInForce(terms, held.size, signed.key, "the checkpoint you hold");
   } catch (error) {
     if (error instanceof NoteRefused) throw new ProofFailure(error.code, error.message);
     throw error;
@@ -452,7 +611,7 @@ function check(body, options) {
   const fail = (code, reason) => new ProofFailure(code, reason);
   let keys;
   try {
-    keys = trustedKeys(options.publicKeyJwk);
+    keys = trustedKeys(options.publicKeyJwk, options.retired);
   } catch (error) {
     throw fail("key_invalid", error.message);
   }
@@ -481,7 +640,10 @@ function check(body, options) {
   if (older.checkpoint.origin !== newer.checkpoint.origin) {
     throw fail("origin_mismatch", `the old checkpoint is of log ${JSON.stringify(older.checkpoint.origin)}, the new one of ${JSON.stringify(newer.checkpoint.origin)}`);
   }
-  const held = options.previousCheckpoint === void 0 ? false : settleAgainstHeld(options.previousCheckpoint, keys, older.checkpoint, {
+  const terms = new KeyTerms(keys);
+  checkKeyInForce(terms, newer.checkpoint.size, newer.key, "the new checkpoint");
+  checkKeyInForce(terms, older.checkpoint.size, older.key, "the old checkpoint");
+  const held = options.previousCheckpoint === void 0 ? false : settleAgainstHeld(options.previousCheckpoint, keys, terms, older.checkpoint, {
     otherSize: (heldSize) => `the proof starts at the tree of ${older.checkpoint.size} leaves, the checkpoint you hold is of ${heldSize}: ask for GET /v1/audit/consistency?from=${heldSize}`
   });
   const from = older.checkpoint;
@@ -505,6 +667,61 @@ function check(body, options) {
   };
 }
 
+// src/audit/verify/export-format.ts
+var EXPORT_FORMAT = "atomic-audit-export/1";
+var ENTRIES_FILE = "entries.jsonl";
+var PREFIX_FILE = "prefix.json";
+var CHECKPOINT_FILE = "checkpoint";
+var CONSISTENCY_FILE = "consistency.json";
+var MANIFEST_FILE = "manifest.jws";
+var REQUIRED_FILES = [ENTRIES_FILE, PREFIX_FILE, CHECKPOINT_FILE];
+var LISTED_FILES = [ENTRIES_FILE, PREFIX_FILE, CHECKPOINT_FILE, CONSISTENCY_FILE];
+var MAX_LEAF_BYTES = 8 * 1024 * 1024;
+var MAX_SMALL_FILE_BYTES = 1024 * 1024;
+
+// src/audit/verify/json-shape.ts
+var MAX_LEAF_NESTING = 1e5;
+var MAX_LEAF_VALUES = 25e4;
+var SCAN_MIN_BYTES = 64 * 1024;
+var QUOTE = 34;
+var BACKSLASH = 92;
+var OPEN_ARRAY = 91;
+var OPEN_OBJECT = 123;
+var CLOSE_ARRAY = 93;
+var CLOSE_OBJECT = 125;
+var COMMA = 44;
+function jsonShapeProblem(bytes, limits) {
+  let depth = 0;
+  let values = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === BACKSLASH) i += 1;
+      else if (byte === QUOTE) inString = false;
+      continue;
+    }
+    if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
+      depth += 1;
+      values += 1;
+      if (depth > limits.nesting) return `nests arrays and objects deeper than ${limits.nesting} levels`;
+    } else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) {
+      depth -= 1;
+    } else if (byte === COMMA) {
+      values += 1;
+    }
+    if (values > limits.values) return `holds more than ${limits.values} arrays, objects and commas`;
+  }
+  return void 0;
+}
+function leafShapeProblem(leaf) {
+  if (leaf.length < SCAN_MIN_BYTES) return void 0;
+  const problem = jsonShapeProblem(leaf, { nesting: MAX_LEAF_NESTING, values: MAX_LEAF_VALUES });
+  return problem === void 0 ? void 0 : `${problem}: no event does, and parsing it would take more memory than the verifier allows`;
+}
+
 // src/audit/core/entry.ts
 import { isUtf8 as isUtf82 } from "node:buffer";
 
@@ -514,7 +731,7 @@ function canonicalize(value) {
   if (text === void 0) throw new TypeError("canonical JSON: the value itself is not serialisable");
   return text;
 }
-function serialise(value, open2) {
+function serialise(value, open3) {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -525,36 +742,36 @@ function serialise(value, open2) {
     case "bigint":
       throw new TypeError("canonical JSON: bigint has no JSON form");
     case "object":
-      return value === null ? "null" : serialiseObject(value, open2);
+      return value === null ? "null" : serialiseObject(value, open3);
     default:
       return void 0;
   }
 }
-function serialiseObject(value, open2) {
+function serialiseObject(value, open3) {
   if (typeof value.toJSON === "function") {
-    return serialise(value.toJSON(), open2);
+    return serialise(value.toJSON(), open3);
   }
-  if (open2.includes(value)) throw new TypeError("canonical JSON: the value contains a cycle");
-  open2.push(value);
+  if (open3.includes(value)) throw new TypeError("canonical JSON: the value contains a cycle");
+  open3.push(value);
   let text;
   if (Array.isArray(value)) {
     text = "[";
     for (let i = 0; i < value.length; i++) {
       if (i > 0) text += ",";
-      text += serialise(value[i], open2) ?? "null";
+      text += serialise(value[i], open3) ?? "null";
     }
     text += "]";
   } else {
     text = "{";
     for (const key of Object.keys(value).sort()) {
-      const member = serialise(value[key], open2);
+      const member = serialise(value[key], open3);
       if (member === void 0) continue;
       if (text.length > 1) text += ",";
       text += JSON.stringify(key) + ":" + member;
     }
     text += "}";
   }
-  open2.pop();
+  open3.pop();
   return text;
 }
 
@@ -651,7 +868,7 @@ function check2(receipt, options) {
   const fail = (code, reason) => new ProofFailure(code, reason);
   let keys;
   try {
-    keys = trustedKeys(options.publicKeyJwk);
+    keys = trustedKeys(options.publicKeyJwk, options.retired);
   } catch (error) {
     throw fail("key_invalid", error.message);
   }
@@ -671,6 +888,9 @@ function check2(receipt, options) {
   if (typeof checkpoint !== "string") throw invalid("checkpoint is not a string");
   const proof = proofHashes(proofText, "inclusion_proof", invalid);
   const leafBytes = Buffer.from(leaf, "utf8");
+  if (leafBytes.length > MAX_LEAF_BYTES) throw fail("entry_malformed", `the receipt's leaf is longer than ${MAX_LEAF_BYTES} bytes`);
+  const costly = leafShapeProblem(leafBytes);
+  if (costly !== void 0) throw fail("entry_malformed", `the receipt's leaf ${costly}`);
   let decoded;
   try {
     decoded = decodeLeaf(leafBytes);
@@ -708,9 +928,19 @@ function check2(receipt, options) {
     if (error instanceof NoteRefused) throw fail(error.code, error.message);
     throw error;
   }
-  const held = options.heldCheckpoint === void 0 ? false : settleAgainstHeld(options.heldCheckpoint, keys, signed.checkpoint, {
+  let rotation;
+  try {
+    rotation = options.anyKeyAnySize === true ? void 0 : rotationOf(decoded.event, index, signed.checkpoint.origin);
+  } catch (error) {
+    if (!(error instanceof RotationInvalid)) throw error;
+    throw fail("rotation_invalid", `the receipt's leaf ${error.message}`);
+  }
+  const terms = new KeyTerms(keys, { rotations: rotation === void 0 ? [] : [rotation] }, options.anyKeyAnySize === true);
+  checkKeyInForce(terms, signed.checkpoint.size, signed.key, "the receipt's checkpoint");
+  const held = options.heldCheckpoint === void 0 ? false : settleAgainstHeld(options.heldCheckpoint, keys, terms, signed.checkpoint, {
     otherSize: (heldSize) => `the receipt proves inclusion in the tree of ${signed.checkpoint.size} leaves, the checkpoint you hold is of ${heldSize}: ask for GET /v1/audit/receipt/${eventId}?tree_size=${heldSize}`
   });
+  const retirements = terms.retirements();
   return {
     ok: true,
     eventId,
@@ -720,7 +950,8 @@ function check2(receipt, options) {
     treeSize: signed.checkpoint.size,
     root: signed.checkpoint.root.toString("base64"),
     key: signed.key.identity,
-    held
+    held,
+    ...retirements.length === 0 ? {} : { retirements }
   };
 }
 
@@ -731,20 +962,6 @@ import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-
-// src/audit/verify/export-format.ts
-var EXPORT_FORMAT = "atomic-audit-export/1";
-var ENTRIES_FILE = "entries.jsonl";
-var PREFIX_FILE = "prefix.json";
-var CHECKPOINT_FILE = "checkpoint";
-var CONSISTENCY_FILE = "consistency.json";
-var MANIFEST_FILE = "manifest.jws";
-var REQUIRED_FILES = [ENTRIES_FILE, PREFIX_FILE, CHECKPOINT_FILE];
-var LISTED_FILES = [ENTRIES_FILE, PREFIX_FILE, CHECKPOINT_FILE, CONSISTENCY_FILE];
-var MAX_LEAF_BYTES = 8 * 1024 * 1024;
-var MAX_SMALL_FILE_BYTES = 1024 * 1024;
-
-// src/audit/verify/verify-export.ts
 async function verifyExport(dir, options) {
   return verifyExportSource(directorySource(dir), options);
 }
@@ -804,7 +1021,7 @@ async function verifyExportSource(source, options, mode = "auto") {
 async function verifySource(source, options, mode) {
   let keys;
   try {
-    keys = trustedKeys(options.publicKeyJwk);
+    keys = trustedKeys(options.publicKeyJwk, options.retired);
   } catch (error) {
     throw new Failure("key_invalid", error.message);
   }
@@ -843,7 +1060,7 @@ async function verifySource(source, options, mode) {
   if (consistency?.ok) wanted.add(consistency.value.oldSize);
   const entriesSize = listingSizes.get(ENTRIES_FILE);
   const parallel = mode === "always" || mode === "auto" && workerPossible() && entriesSize !== void 0 && entriesSize >= PARALLEL_MIN_BYTES;
-  const walked = await walkEntries(source, digest, prefix.ok && checkpoint.ok ? { prefix: prefix.value, wanted, parallel } : void 0);
+  const walked = await walkEntries(source, digest, prefix.ok && checkpoint.ok ? { prefix: prefix.value, wanted, parallel, origin: checkpoint.value.checkpoint.origin } : void 0);
   if (digest.digest("hex") !== manifest.files[ENTRIES_FILE]) {
     throw new Failure("file_digest", `${ENTRIES_FILE} does not have the SHA-256 the manifest lists`, { file: ENTRIES_FILE });
   }
@@ -877,10 +1094,32 @@ async function verifySource(source, options, mode) {
       file: MANIFEST_FILE
     });
   }
+  const terms = new KeyTerms(keys, { rotations: walked.rotations });
+  requireKeyInForce(terms, to, checkpointKey, "the checkpoint", CHECKPOINT_FILE);
+  const kept = previous === void 0 ? void 0 : settle(previous);
+  if (kept !== void 0) requireKeyInForce(terms, kept.checkpoint.size, kept.key, "the previous checkpoint");
   const keysUsed2 = distinctIdentities([checkpointKey, manifestKey]);
-  const result = { ok: true, origin: signed.origin, from, to, root: signed.root.toString("base64"), checked: walker.count, keys: keysUsed2 };
-  const extension = checkConsistency(signed, walker, previous === void 0 ? void 0 : settle(previous).checkpoint, consistency === void 0 ? void 0 : settle(consistency));
+  const retirements = terms.retirements();
+  const result = {
+    ok: true,
+    origin: signed.origin,
+    from,
+    to,
+    root: signed.root.toString("base64"),
+    checked: walker.count,
+    keys: keysUsed2,
+    ...retirements.length === 0 ? {} : { retirements }
+  };
+  const extension = checkConsistency(signed, walker, kept?.checkpoint, consistency === void 0 ? void 0 : settle(consistency));
   return extension === void 0 ? result : { ...result, consistency: extension };
+}
+function requireKeyInForce(terms, size, key, what, file) {
+  try {
+    terms.check(size, key, what);
+  } catch (error) {
+    if (error instanceof KeyRefused) throw new Failure(error.code, error.message, file === void 0 ? {} : { file });
+    throw error;
+  }
 }
 function checkConsistency(signed, walker, previous, proof) {
   const to = signed.size;
@@ -1130,31 +1369,38 @@ var LineSplitter = class {
   }
 };
 var LeafInspector = class {
-  constructor(from) {
+  /** `origin`: the checkpoint's, over which key.rotated handovers are signed. */
+  constructor(from, origin) {
     this.from = from;
+    this.origin = origin;
   }
   from;
+  origin;
   line = 0;
   lines = new LineSplitter();
+  chain = new RotationChain();
   failed = false;
   push(chunk) {
     const prevs = [];
-    if (this.failed) return { lines: 0, prevs: new Uint8Array(0) };
+    const rotations = [];
+    if (this.failed) return { lines: 0, prevs: new Uint8Array(0), rotations };
     let failure;
     const split = this.lines.split(chunk, (line) => {
-      failure = this.inspect(line, prevs);
+      failure = this.inspect(line, prevs, rotations);
       return failure === void 0;
     });
     if (split === "overlong") failure = { code: "entry_malformed", why: `is longer than ${MAX_LEAF_BYTES} bytes` };
     if (failure !== void 0) this.failed = true;
-    return { lines: prevs.length, prevs: Buffer.concat(prevs), ...failure === void 0 ? {} : { failure } };
+    return { lines: prevs.length, prevs: Buffer.concat(prevs), rotations, ...failure === void 0 ? {} : { failure } };
   }
   end() {
     const failure = !this.failed && this.lines.pendingBytes > 0 ? { code: "entry_malformed", why: "does not end with a newline (the file is cut short)" } : void 0;
-    return { lines: 0, prevs: new Uint8Array(0), ...failure === void 0 ? {} : { failure } };
+    return { lines: 0, prevs: new Uint8Array(0), rotations: [], ...failure === void 0 ? {} : { failure } };
   }
-  inspect(line, prevs) {
+  inspect(line, prevs, rotations) {
     if (line.length > MAX_LEAF_BYTES) return { code: "entry_malformed", why: `is longer than ${MAX_LEAF_BYTES} bytes` };
+    const costly = leafShapeProblem(line);
+    if (costly !== void 0) return { code: "entry_malformed", why: costly };
     const index = this.from + this.line;
     let decoded;
     try {
@@ -1164,6 +1410,18 @@ var LeafInspector = class {
       return { code: error.code === "not_canonical" ? "entry_not_canonical" : "entry_malformed", why: error.message };
     }
     if (decoded.index !== index) return { code: "index_gap", why: `holds index ${decoded.index} where index ${index} was expected` };
+    let rotation;
+    try {
+      rotation = rotationOf(decoded.event, index, this.origin);
+    } catch (error) {
+      if (!(error instanceof RotationInvalid)) throw error;
+      return { code: "rotation_invalid", why: error.message };
+    }
+    if (rotation !== void 0) {
+      const broken = this.chain.follow(rotation);
+      if (broken !== void 0) return { code: "rotation_invalid", why: broken };
+      rotations.push(rotation);
+    }
     prevs.push(decoded.prev);
     this.line += 1;
     return void 0;
@@ -1204,16 +1462,16 @@ var LeafHasher = class {
 };
 var WorkerUnavailable = class extends Error {
 };
-function inlineChannel(from) {
-  const inspector = new LeafInspector(from);
+function inlineChannel(from, origin) {
+  const inspector = new LeafInspector(from, origin);
   return {
     push: async (chunk) => inspector.push(chunk),
     end: async () => inspector.end(),
     close: async () => void 0
   };
 }
-function workerChannel(from) {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { role: WORKER_ROLE, from } });
+function workerChannel(from, origin) {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { role: WORKER_ROLE, from, origin } });
   const waiting = [];
   let broken;
   const breakAll = (error) => {
@@ -1247,7 +1505,8 @@ function workerChannel(from) {
 function serveInspector() {
   const port = parentPort;
   if (port === null) return;
-  const inspector = new LeafInspector(workerData.from);
+  const { from, origin } = workerData;
+  const inspector = new LeafInspector(from, origin);
   port.on("message", (message) => {
     const result = message.end === true ? inspector.end() : inspector.push(message.chunk);
     port.postMessage(result, [result.prevs.buffer].filter((buffer) => buffer.byteLength > 0));
@@ -1264,8 +1523,9 @@ async function walkEntries(source, digest, walk) {
   }
   const from = walk.prefix.range.size;
   const hasher = new LeafHasher(walk.prefix.range, walk.wanted);
-  const channel = walk.parallel ? workerChannel(from) : inlineChannel(from);
+  const channel = walk.parallel ? workerChannel(from, walk.origin) : inlineChannel(from, walk.origin);
   const pending = [];
+  const rotations = [];
   let count = 0;
   let expectedPrev = walk.prefix.chain;
   let failure;
@@ -1280,12 +1540,13 @@ async function walkEntries(source, digest, walk) {
       if (!expectedPrev.equals(prev)) {
         const index = from + count;
         fail("chain_broken", index === 0 ? "its prev is not 64 zeros" : index === from ? `its prev is not the chain hash of index ${index - 1} that ${PREFIX_FILE} gives` : `its prev is not the chain hash of index ${index - 1}`);
-        return;
+        break;
       }
       expectedPrev = chains[i];
       count += 1;
     }
-    if (result.failure !== void 0) fail(result.failure.code, result.failure.why);
+    for (const rotation of result.rotations) if (rotation.index < from + count) rotations.push(rotation);
+    if (failure === void 0 && result.failure !== void 0) fail(result.failure.code, result.failure.why);
   };
   try {
     for await (const chunk of source.stream(ENTRIES_FILE)) {
@@ -1303,7 +1564,7 @@ async function walkEntries(source, digest, walk) {
   } finally {
     await channel.close();
   }
-  return { count, ...failure === void 0 ? {} : { failure }, root: hasher.range.root(), roots: hasher.roots };
+  return { count, ...failure === void 0 ? {} : { failure }, root: hasher.range.root(), roots: hasher.roots, rotations };
 }
 function asBuffer2(bytes) {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -1311,17 +1572,19 @@ function asBuffer2(bytes) {
 
 // src/audit/verify/cli-main.ts
 var USAGE = [
-  "usage: node verify.mjs DIR --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file] [--require-previous]",
-  "       node verify.mjs receipt RECEIPT.json --key pub.jwk [--key older.jwk ...] [--checkpoint checkpoint-file]",
-  "       node verify.mjs consistency PROOF.json --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file] [--require-previous]",
-  "       node verify.mjs key pub.jwk"
+  "usage: node verify.mjs DIR --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file] [--require-previous] [--retired KEYID@INDEX ...]",
+  "       node verify.mjs receipt RECEIPT.json --key pub.jwk [--key older.jwk ...] [--checkpoint checkpoint-file] [--retired KEYID@INDEX ...]",
+  "       node verify.mjs consistency PROOF.json --key pub.jwk [--key older.jwk ...] [--previous checkpoint-file] [--require-previous] [--retired KEYID@INDEX ...]",
+  "       node verify.mjs key pub.jwk",
+  "--retired KEYID@INDEX: the retired key of that id (or sha256: fingerprint) signs no tree of more than INDEX leaves,",
+  "INDEX being the index of the key.rotated leaf that retired it; a key given without it, and retired by no leaf verified, is the current key"
 ].join("\n");
 var NO_KEY = "no --key given: pass the log's public key as you obtained it out of band, after comparing its id and fingerprint (node verify.mjs key FILE) with the operator's; never a key taken from the export or receipt you are verifying (entry 0 of the log carries the public key, and a forger would put theirs there)";
 var MODES = ["receipt", "consistency", "key"];
 var MODE_FLAGS = {
-  export: ["key", "previous", "require-previous"],
-  receipt: ["key", "checkpoint"],
-  consistency: ["key", "previous", "require-previous"],
+  export: ["key", "retired", "previous", "require-previous"],
+  receipt: ["key", "retired", "checkpoint"],
+  consistency: ["key", "retired", "previous", "require-previous"],
   key: []
 };
 function parseVerifierArgs(argv) {
@@ -1333,6 +1596,7 @@ function parseVerifierArgs(argv) {
       strict: true,
       options: {
         key: { type: "string", multiple: true },
+        retired: { type: "string", multiple: true },
         previous: { type: "string" },
         "require-previous": { type: "boolean" },
         checkpoint: { type: "string" },
@@ -1349,14 +1613,19 @@ function parseVerifierArgs(argv) {
   if (first === void 0 || positionals.length > (modeWord ? 2 : 1)) return { problem: "give one export directory, or a mode and one file" };
   const mode = modeWord ? first : "export";
   const path = modeWord ? second : first;
-  for (const flag of ["key", "previous", "require-previous", "checkpoint"]) {
+  for (const flag of ["key", "retired", "previous", "require-previous", "checkpoint"]) {
     if (values[flag] !== void 0 && !MODE_FLAGS[mode].includes(flag)) return { problem: `--${flag} does not apply to ${mode === "export" ? "an export" : `the ${mode} mode`}` };
   }
   if (mode === "key") return { command: { mode, path } };
   const keys = values.key ?? [];
   if (keys.length === 0) return { problem: NO_KEY };
-  if (mode === "receipt") return { command: { mode, path, keys, ...values.checkpoint === void 0 ? {} : { checkpoint: values.checkpoint } } };
-  return { command: { mode, path, keys, requirePrevious: values["require-previous"] === true, ...values.previous === void 0 ? {} : { previous: values.previous } } };
+  for (const statement of values.retired ?? []) {
+    const parsed2 = parseRetiredStatement(statement);
+    if (typeof parsed2 === "string") return { problem: parsed2 };
+  }
+  const retired = values.retired === void 0 ? {} : { retired: values.retired };
+  if (mode === "receipt") return { command: { mode, path, keys, ...retired, ...values.checkpoint === void 0 ? {} : { checkpoint: values.checkpoint } } };
+  return { command: { mode, path, keys, ...retired, requirePrevious: values["require-previous"] === true, ...values.previous === void 0 ? {} : { previous: values.previous } } };
 }
 async function runVerifierCli(argv) {
   const parsed = parseVerifierArgs(argv);
@@ -1369,7 +1638,7 @@ async function runVerifierCommand(command) {
   try {
     switch (command.mode) {
       case "key":
-        return keyCommand(await readText(command.path, "the key file"));
+        return keyCommand(await readText(command.path, "the key file", MAX_BYTES.key));
       case "export":
         return await exportCommand(command);
       case "receipt":
@@ -1384,16 +1653,36 @@ async function runVerifierCommand(command) {
 }
 var Unreadable = class extends Error {
 };
-async function readText(path, what) {
+var MAX_BYTES = {
+  key: 64 * 1024,
+  checkpoint: MAX_SMALL_FILE_BYTES,
+  receipt: 2 * MAX_LEAF_BYTES + 2 * MAX_SMALL_FILE_BYTES,
+  consistency: 3 * MAX_SMALL_FILE_BYTES
+};
+var PROOF_JSON_SHAPE = { nesting: 8, values: 1e4 };
+async function readText(path, what, limit) {
+  let handle;
   try {
-    return await readFile(path, "utf8");
+    handle = await open2(path, "r");
   } catch (error) {
     throw new Unreadable(`cannot read ${what} ${path}: ${error.message}`);
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > limit) throw new Unreadable(`cannot use ${what} ${path}: it is ${size} bytes, more than the ${limit} that any can be`);
+    const bytes = await handle.readFile();
+    if (bytes.length > limit) throw new Unreadable(`cannot use ${what} ${path}: it grew past ${limit} bytes while being read`);
+    return bytes.toString("utf8");
+  } catch (error) {
+    if (error instanceof Unreadable) throw error;
+    throw new Unreadable(`cannot read ${what} ${path}: ${error.message}`);
+  } finally {
+    await handle.close();
   }
 }
 async function readKeys(paths) {
   const texts = [];
-  for (const path of paths) texts.push(await readText(path, "the key file"));
+  for (const path of paths) texts.push(await readText(path, "the key file", MAX_BYTES.key));
   return texts.map(parseJson);
 }
 function parseJson(text) {
@@ -1403,6 +1692,10 @@ function parseJson(text) {
     return void 0;
   }
 }
+function parseProofJson(text) {
+  const problem = jsonShapeProblem(Buffer.from(text, "utf8"), PROOF_JSON_SHAPE);
+  return problem === void 0 ? { value: parseJson(text) } : { problem: `${problem}: it is no such JSON` };
+}
 var PREVIOUS_MISSING = "FAILED: previous_missing: --require-previous was given without --previous: nothing would show that the log did not rewrite what you audited before";
 async function exportCommand(command) {
   if (command.requirePrevious && command.previous === void 0) return { exitCode: 1, stdout: PREVIOUS_MISSING };
@@ -1410,25 +1703,28 @@ async function exportCommand(command) {
   if (!isDirectory) return { exitCode: 2, stderr: `${command.path} is not a directory
 ${USAGE}` };
   const publicKeyJwk = await readKeys(command.keys);
-  const previousCheckpoint = command.previous === void 0 ? void 0 : await readText(command.previous, "the previous checkpoint");
-  const verdict = await verifyExport(command.path, { publicKeyJwk, ...previousCheckpoint === void 0 ? {} : { previousCheckpoint } });
+  const previousCheckpoint = command.previous === void 0 ? void 0 : await readText(command.previous, "the previous checkpoint", MAX_BYTES.checkpoint);
+  const verdict = await verifyExport(command.path, { publicKeyJwk, ...retiredOf(command), ...previousCheckpoint === void 0 ? {} : { previousCheckpoint } });
   return { exitCode: verdict.ok ? 0 : 1, stdout: verdictLine(verdict) };
 }
 async function receiptCommand(command) {
   const publicKeyJwk = await readKeys(command.keys);
-  const receipt = parseJson(await readText(command.path, "the receipt"));
-  const heldCheckpoint = command.checkpoint === void 0 ? void 0 : await readText(command.checkpoint, "the checkpoint");
-  const verdict = verifyReceipt(receipt, { publicKeyJwk, ...heldCheckpoint === void 0 ? {} : { heldCheckpoint } });
+  const receipt = parseProofJson(await readText(command.path, "the receipt", MAX_BYTES.receipt));
+  if ("problem" in receipt) return { exitCode: 1, stdout: `FAILED: receipt_invalid: the receipt ${oneLine(receipt.problem)}` };
+  const heldCheckpoint = command.checkpoint === void 0 ? void 0 : await readText(command.checkpoint, "the checkpoint", MAX_BYTES.checkpoint);
+  const verdict = verifyReceipt(receipt.value, { publicKeyJwk, ...retiredOf(command), ...heldCheckpoint === void 0 ? {} : { heldCheckpoint } });
   return { exitCode: verdict.ok ? 0 : 1, stdout: receiptVerdictLine(verdict) };
 }
 async function consistencyCommand(command) {
   if (command.requirePrevious && command.previous === void 0) return { exitCode: 1, stdout: PREVIOUS_MISSING };
   const publicKeyJwk = await readKeys(command.keys);
-  const body = parseJson(await readText(command.path, "the consistency proof"));
-  const previousCheckpoint = command.previous === void 0 ? void 0 : await readText(command.previous, "the previous checkpoint");
-  const verdict = verifyConsistencyProof(body, { publicKeyJwk, ...previousCheckpoint === void 0 ? {} : { previousCheckpoint } });
+  const body = parseProofJson(await readText(command.path, "the consistency proof", MAX_BYTES.consistency));
+  if ("problem" in body) return { exitCode: 1, stdout: `FAILED: consistency_invalid: the consistency proof ${oneLine(body.problem)}` };
+  const previousCheckpoint = command.previous === void 0 ? void 0 : await readText(command.previous, "the previous checkpoint", MAX_BYTES.checkpoint);
+  const verdict = verifyConsistencyProof(body.value, { publicKeyJwk, ...retiredOf(command), ...previousCheckpoint === void 0 ? {} : { previousCheckpoint } });
   return { exitCode: verdict.ok ? 0 : 1, stdout: consistencyVerdictLine(verdict) };
 }
+var retiredOf = (command) => command.retired === void 0 ? {} : { retired: command.retired };
 function keyCommand(text) {
   try {
     const [key] = trustedKeys(parseJson(text));
@@ -1438,6 +1734,7 @@ function keyCommand(text) {
   }
 }
 var keysUsed = (keys) => `${keys.length === 1 ? "key" : "keys"} ${keys.map(describeKey).join(", ")}`;
+var retiredWords = (retirements) => (retirements ?? []).map(({ key, index }) => `; key ${key.keyId} retired by the key.rotated leaf at index ${index} (later trees without that leaf: --retired ${key.keyId}@${index})`).join("");
 function oneLine(text) {
   return text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (char) => `\\u${char.codePointAt(0).toString(16).padStart(4, "0")}`);
 }
@@ -1445,7 +1742,7 @@ function verdictLine(verdict) {
   if (!verdict.ok) {
     return `FAILED${verdict.index === void 0 ? "" : ` at index ${verdict.index}`}: ${verdict.code}: ${oneLine(verdict.reason)}`;
   }
-  let line = `OK: origin ${verdict.origin}, entries [${verdict.from}, ${verdict.to}), root ${verdict.root}; ${keysUsed(verdict.keys)}`;
+  let line = `OK: origin ${verdict.origin}, entries [${verdict.from}, ${verdict.to}), root ${verdict.root}; ${keysUsed(verdict.keys)}${retiredWords(verdict.retirements)}`;
   const consistency = verdict.consistency;
   if (consistency?.against === "previous-checkpoint") {
     return `${line}; extends size ${consistency.oldSize} (root ${consistency.oldRoot ?? "?"}, checked against the previous checkpoint)`;
@@ -1457,7 +1754,7 @@ function verdictLine(verdict) {
 }
 function receiptVerdictLine(verdict) {
   if (!verdict.ok) return `FAILED: ${verdict.code}: ${oneLine(verdict.reason)}`;
-  const line = `OK: event ${verdict.eventId} (${verdict.kind}) is entry ${verdict.index} of origin ${verdict.origin}, in the tree of ${verdict.treeSize} leaves, root ${verdict.root}; ${keysUsed([verdict.key])}`;
+  const line = `OK: event ${verdict.eventId} (${verdict.kind}) is entry ${verdict.index} of origin ${verdict.origin}, in the tree of ${verdict.treeSize} leaves, root ${verdict.root}; ${keysUsed([verdict.key])}${retiredWords(verdict.retirements)}`;
   return verdict.held ? `${line}; the tree of the checkpoint you hold` : `${line}; NOT compared with a checkpoint you kept (no --checkpoint): link this tree to your archive with a consistency proof`;
 }
 function consistencyVerdictLine(verdict) {

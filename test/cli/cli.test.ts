@@ -315,8 +315,14 @@ describe("atomic keys and audit", () => {
     // The latest checkpoint is still the old key's: it exports, and verifies with both keys.
     const exported = await atomic(["audit", "export", "--out", "export-rotated"], { DATABASE_URL: database.url });
     expect(exported.code, exported.stderr).toBe(0);
-    const ok = await atomic(["audit", "verify", "export-rotated", "--key", join(keys, "audit-signing.pub.jwk"), "--key", retiredJwk]);
+    // Two keys: the auditor says which one was retired, and that it signed no more than this tree (its rotation
+    // leaf, still queued, comes after it).
+    const size = readFileSync(join(dir, "export-rotated", "checkpoint"), "utf8").split("\n")[1];
+    const retiredId = /^audit-signing-([0-9a-f]{8})\.pub\.jwk$/.exec(retired[0]!)![1];
+    const ok = await atomic(["audit", "verify", "export-rotated", "--key", join(keys, "audit-signing.pub.jwk"), "--key", retiredJwk, "--retired", `${retiredId}@${size}`]);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const unbounded = await atomic(["audit", "verify", "export-rotated", "--key", join(keys, "audit-signing.pub.jwk"), "--key", retiredJwk]);
+    expect(unbounded.stdout).toMatch(/^FAILED: key_unbounded: /);
   });
 });
 

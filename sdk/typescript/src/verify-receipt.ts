@@ -15,6 +15,9 @@ export type ReceiptFailureCode =
   | "tree_mismatch"
   | "inclusion_failed"
   | "checkpoint_signature"
+  | "rotation_invalid"
+  | "key_retired"
+  | "key_unbounded"
   | "origin_mismatch"
   | "fork"
   | "checkpoint_mismatch";
@@ -56,7 +59,8 @@ export type CheckpointVerification =
  */
 export function verifyReceipt(receipt: unknown, checkpoint: string | null, trustedKey: TrustedKeys): ReceiptVerification {
   if (checkpoint !== null && checkpoint !== undefined && typeof checkpoint !== "string") return { ok: false, code: "checkpoint_invalid", reason: "the checkpoint you hold is not text" };
-  const verdict = verifyAuditReceipt(receipt, { publicKeyJwk: trustedKey, ...(typeof checkpoint === "string" ? { heldCheckpoint: checkpoint } : {}) });
+  // As the Python and Go SDKs and the shared vectors still decide: any key given signs any tree (README limits).
+  const verdict = verifyAuditReceipt(receipt, { publicKeyJwk: trustedKey, anyKeyAnySize: true, ...(typeof checkpoint === "string" ? { heldCheckpoint: checkpoint } : {}) });
   if (!verdict.ok) return { ok: false, code: verdict.code, reason: verdict.reason };
   const { eventId, kind, index, origin, treeSize, root, key, held } = verdict;
   return { ok: true, eventId, kind, index, origin, treeSize, root, key: { ...key }, held };

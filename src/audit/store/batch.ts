@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { signCheckpoint, verifyCheckpoint, type Checkpoint, type NoteSigner, type NoteVerifier } from "../core/checkpoint.js";
+import { rawEd25519PublicKey, signCheckpoint, verifyCheckpoint, type Checkpoint, type NoteSigner, type NoteVerifier } from "../core/checkpoint.js";
 import { chainHash, encodeLeafFromText, GENESIS_CHAIN_HASH } from "../core/entry.js";
 import { CompactRange, EMPTY_TREE_ROOT, leafHash } from "../core/merkle.js";
 import { TILE_HEIGHT } from "../core/proof-plan.js";
@@ -166,20 +166,43 @@ async function lastSigned(client: pg.ClientBase, options: BatchOptions): Promise
   if (row === undefined) return { size: 0, root: EMPTY_TREE_ROOT, chain: GENESIS_CHAIN_HASH };
   const trusted = options.trusted ?? [options.signer];
   let checkpoint: Checkpoint | undefined;
+  let signedBy: NoteVerifier | undefined;
   for (const key of trusted) {
     try {
       checkpoint = verifyCheckpoint(row.note, key);
+      signedBy = key;
       break;
     } catch {
       // Another of the log's keys may have signed it.
     }
   }
-  if (checkpoint === undefined || checkpoint.origin !== options.origin) {
+  if (checkpoint === undefined || signedBy === undefined || checkpoint.origin !== options.origin) {
     throw new AuditStateError("the log's last checkpoint does not verify with the log's keys: the audit tables were changed outside the sequencer; nothing is signed until an operator looks");
+  }
+  if (!signedBy.publicKey.equals(options.signer.publicKey) && !(await rotationQueued(client, signedBy))) {
+    throw new AuditStateError(
+      "the log's last checkpoint is signed by a retired key whose rotation is not waiting in the queue: a retired key signs nothing after its rotation " +
+        "(its private key is deleted), so this checkpoint was written by someone holding it; nothing is signed until an operator looks",
+    );
   }
   const last = (await client.query<{ chain_hash: Buffer }>("SELECT chain_hash FROM audit_log WHERE idx = $1", [checkpoint.size - 1])).rows[0];
   if (last === undefined) throw new AuditStateError(`the log's last checkpoint signs ${checkpoint.size} entries but entry ${checkpoint.size - 1} is missing`);
   return { size: checkpoint.size, root: checkpoint.root, chain: last.chain_hash };
+}
+
+/**
+ * Whether the key.rotated event retiring `key` is queued, not yet in the log: the one moment a retired key's
+ * checkpoint is the log's last (the gateway restarted after `atomic keys rotate`, its first batch not yet signed).
+ * Once that leaf is sequenced, the new key signs every checkpoint: a retired key's later one is a forger's, and
+ * extending it would sign their tree with the log's key. The queue holds canonical JSON, so the members are exact text.
+ */
+async function rotationQueued(client: pg.ClientBase, key: NoteVerifier): Promise<boolean> {
+  const x = rawEd25519PublicKey(key.publicKey).toString("base64url");
+  const result = await client.query(
+    `SELECT 1 FROM audit_queue WHERE strpos(event, '"kind":"key.rotated"') > 0 AND strpos(event, $1) > 0 LIMIT 1`,
+    [`"previousKey":"${x}"`],
+  );
+  return (result.rowCount ?? 0) > 0;
 }
 
 /**

@@ -6,13 +6,15 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type BuildOptions } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signCheckpoint } from "../core/checkpoint.js";
 import { encodeLeaf } from "../core/entry.js";
+import { signHandover } from "../core/handover.js";
 import { publicJwk, type SigningKey } from "../core/keys.js";
 import { describeKey, keyIdentity } from "../core/key-identity.js";
 import { receiptVerdictLine, verdictLine } from "./cli-main.js";
 import { verifyReceipt } from "./receipt.js";
-import { ENTRIES_FILE, PREFIX_FILE } from "./export-format.js";
-import { SyntheticLog, entryLines, joinEntryLines, sealExport, writeExportDir, type ExportFiles } from "./testing/export-fixture.js";
+import { CHECKPOINT_FILE, ENTRIES_FILE, MAX_LEAF_BYTES, PREFIX_FILE } from "./export-format.js";
+import { SyntheticLog, entryLines, joinEntryLines, sealExport, syntheticEvent, writeExportDir, type ExportFiles } from "./testing/export-fixture.js";
 import { memorySource, verifyExportSource } from "./verify-export.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -194,5 +196,40 @@ describe("running audit/verify.mjs with plain node", () => {
       expect(bundled.stdout, name).toBe(`${inOneThread}\n`);
       expect(bundled.status, name).toBe(name === "honest" ? 0 : 1);
     }
+  });
+
+  it("refuses a leaf built to exhaust memory before parsing it, within a 128 MB heap", async () => {
+    const files = await log.exportFiles({ from: 0, to: 40 });
+    const lines = entryLines(files);
+    const room = MAX_LEAF_BYTES - 1024;
+    const shaped = (body: string) => Buffer.from(`{"event":{"detail":{"x":${body}},"id":"x","kind":"k","time":"2025-01-01T00:00:00.000Z","v":1},"index":3,"prev":"${"0".repeat(64)}"}`);
+    const bombs = { deep: shaped(`${"[".repeat(room / 2)}${"]".repeat(room / 2)}`), wide: shaped(`[${"{},".repeat(room / 3 - 1)}{}]`) };
+    for (const [name, bomb] of Object.entries(bombs)) {
+      const path = await exportDir(`bomb-${name}`, await sealExport(new Map(files).set(ENTRIES_FILE, joinEntryLines([...lines.slice(0, 3), bomb, ...lines.slice(4)])), key, { origin, from: 0, to: 40 }));
+      const child = spawnSync(process.execPath, ["--max-old-space-size=128", relative(ROOT, BUNDLE), path, "--key", keyPath], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+      expect(child.stdout, `${name}: ${child.stderr.slice(0, 300)}`).toMatch(/^FAILED at index 3: entry_malformed: entries\.jsonl line 4 \(index 3\): (nests|holds) .*more memory than the verifier allows\n$/);
+      expect(child.status, name).toBe(1);
+    }
+  });
+
+  it("bounds a retired key by its key.rotated leaf, seen by its leaf-checking worker on a large export", async () => {
+    const old: SigningKey = { name: key.name, ...generateKeyPairSync("ed25519") };
+    const oldPath = join(dir, "old.jwk");
+    writeFileSync(oldPath, JSON.stringify(publicJwk(old)));
+    const x = (signer: SigningKey) => publicJwk(signer)["x"] as string;
+    const { id, time } = syntheticEvent(6000);
+    const rotation = { v: 1 as const, id, time, kind: "key.rotated" as const, detail: { previousKey: x(old), nextKey: x(key), handover: signHandover(origin, x(key), old.privateKey) } };
+    const rotated = SyntheticLog.build(old, origin, 11_000, (i) => (i === 6000 ? rotation : syntheticEvent(i)));
+    rotated.keyAt = (size) => (size <= 6000 ? old : key);
+    const honest = await rotated.exportFiles();
+    expect((honest.get(ENTRIES_FILE) as Buffer).length).toBeGreaterThan(4 * 1024 * 1024);
+    const ok = run(await exportDir("rotated", honest), "--key", keyPath, "--key", oldPath);
+    expect(ok.stdout).toContain(`; key ${keyIdentity(old.name, old.publicKey).keyId} retired by the key.rotated leaf at index 6000 (`);
+    expect(ok.status).toBe(0);
+    // The same tree signed by the retired key: what whoever obtained it would publish.
+    const resigned = new Map(honest).set(CHECKPOINT_FILE, Buffer.from(signCheckpoint({ origin, size: 11_000, root: rotated.rootAt(11_000) }, old)));
+    const forged = run(await exportDir("rotated-forged", await sealExport(resigned, key, { origin, from: 0, to: 11_000 })), "--key", keyPath, "--key", oldPath);
+    expect(forged.stdout).toMatch(/^FAILED: key_retired: the checkpoint of 11000 leaves is signed by key .* the key\.rotated leaf at index 6000 retired it/);
+    expect(forged.status).toBe(1);
   });
 });

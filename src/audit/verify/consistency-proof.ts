@@ -1,7 +1,8 @@
 import type { Checkpoint } from "../core/checkpoint.js";
 import type { KeyIdentity } from "../core/key-identity.js";
 import { verifyConsistency } from "../core/merkle.js";
-import { isIndex, isObject, ProofFailure, proofHashes, settleAgainstHeld, type HeldCheckpointFailureCode } from "./proof-checks.js";
+import { KeyTerms } from "./key-terms.js";
+import { checkKeyInForce, isIndex, isObject, ProofFailure, proofHashes, settleAgainstHeld, type HeldCheckpointFailureCode } from "./proof-checks.js";
 import { NoteRefused, distinctIdentities, trustedKeys, verifySignedCheckpoint, type TrustedKey } from "./trusted-keys.js";
 
 /**
@@ -60,6 +61,8 @@ export type ConsistencyProofVerdict =
 
 export interface ConsistencyProofOptions {
   publicKeyJwk: unknown;
+  /** "KEY@INDEX" for each retired key among them: where it was retired (key-terms.ts). */
+  retired?: readonly string[];
   /** The checkpoint the auditor kept: the proof must start from exactly that tree. */
   previousCheckpoint?: string;
 }
@@ -68,7 +71,8 @@ const FIELDS = ["object", "old_size", "new_size", "old_checkpoint", "new_checkpo
 
 /**
  * Checks, naming the first that fails: the shape; both checkpoints signed by keys given, of one log, and the sizes
- * the body copies; when given, that the old tree is the held checkpoint's; no rollback, no fork at equal sizes;
+ * the body copies; each key may sign a tree of its checkpoint's size (key-terms.ts); when given, that the old tree is
+ * the held checkpoint's; no rollback, no fork at equal sizes;
  * and the RFC 9162 proof from the old root (the held one) to the new. Never throws.
  */
 export function verifyConsistencyProof(body: unknown, options: ConsistencyProofOptions): ConsistencyProofVerdict {
@@ -84,7 +88,7 @@ function check(body: unknown, options: ConsistencyProofOptions): ConsistencyProo
   const fail = (code: ConsistencyProofFailureCode, reason: string) => new ProofFailure(code, reason);
   let keys: TrustedKey[];
   try {
-    keys = trustedKeys(options.publicKeyJwk);
+    keys = trustedKeys(options.publicKeyJwk, options.retired);
   } catch (error) {
     throw fail("key_invalid", (error as Error).message);
   }
@@ -116,10 +120,15 @@ function check(body: unknown, options: ConsistencyProofOptions): ConsistencyProo
     throw fail("origin_mismatch", `the old checkpoint is of log ${JSON.stringify(older.checkpoint.origin)}, the new one of ${JSON.stringify(newer.checkpoint.origin)}`);
   }
 
+  // Each key at the size it signed: no leaf is seen here, so only the auditor's --retired bounds a retired key.
+  const terms = new KeyTerms(keys);
+  checkKeyInForce(terms, newer.checkpoint.size, newer.key, "the new checkpoint");
+  checkKeyInForce(terms, older.checkpoint.size, older.key, "the old checkpoint");
+
   // The held checkpoint, when given, is the trusted start; the server's old checkpoint must be that very tree.
   const held = options.previousCheckpoint === undefined
     ? false
-    : settleAgainstHeld(options.previousCheckpoint, keys, older.checkpoint, {
+    : settleAgainstHeld(options.previousCheckpoint, keys, terms, older.checkpoint, {
         otherSize: (heldSize) =>
           `the proof starts at the tree of ${older.checkpoint.size} leaves, the checkpoint you hold is of ${heldSize}: ` +
           `ask for GET /v1/audit/consistency?from=${heldSize}`,

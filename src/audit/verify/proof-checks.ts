@@ -1,5 +1,6 @@
 import type { Checkpoint } from "../core/checkpoint.js";
 import { decodeStandardBase64 } from "../core/checkpoint.js";
+import { KeyRefused, type KeyTerms } from "./key-terms.js";
 import { NoteRefused, verifySignedCheckpoint, type TrustedKey } from "./trusted-keys.js";
 
 /**
@@ -42,17 +43,30 @@ export function isIndex(value: unknown): value is number {
 }
 
 /** How a proven tree can disagree with a checkpoint the auditor holds. */
-export type HeldCheckpointFailureCode = "checkpoint_invalid" | "checkpoint_signature" | "origin_mismatch" | "fork" | "checkpoint_mismatch";
+export type HeldCheckpointFailureCode = "checkpoint_invalid" | "checkpoint_signature" | "key_retired" | "key_unbounded" | "origin_mismatch" | "fork" | "checkpoint_mismatch";
+
+/** Throws ProofFailure unless `key` may sign a checkpoint of `size` leaves (key-terms.ts). */
+export function checkKeyInForce(terms: KeyTerms, size: number, key: TrustedKey, what: string): void {
+  try {
+    terms.check(size, key, what);
+  } catch (error) {
+    if (error instanceof KeyRefused) throw new ProofFailure(error.code, error.message);
+    throw error;
+  }
+}
 
 /**
- * Checks that `tree` (already verified) is the tree of the checkpoint the auditor holds: signed by a key given, of
- * the same log, the same size (else checkpoint_mismatch, with `otherSize`'s advice) and the same root (else fork:
- * the log signed two trees of one size, which an honest log never does). Returns true, or throws ProofFailure.
+ * Checks that `tree` (already verified) is the tree of the checkpoint the auditor holds: signed by a key given that
+ * may sign a tree of its size (`terms`), of the same log, the same size (else checkpoint_mismatch, with `otherSize`'s
+ * advice) and the same root (else fork: the log signed two trees of one size, which an honest log never does).
+ * Returns true, or throws ProofFailure.
  */
-export function settleAgainstHeld(heldText: string, keys: readonly TrustedKey[], tree: Checkpoint, words: { otherSize(heldSize: number): string }): true {
+export function settleAgainstHeld(heldText: string, keys: readonly TrustedKey[], terms: KeyTerms, tree: Checkpoint, words: { otherSize(heldSize: number): string }): true {
   let held: Checkpoint;
   try {
-    held = verifySignedCheckpoint(Buffer.from(heldText, "utf8"), keys, "the checkpoint you hold").checkpoint;
+    const signed = verifySignedCheckpoint(Buffer.from(heldText, "utf8"), keys, "the checkpoint you hold");
+    held = signed.checkpoint;
+    checkKeyInForce(terms, held.size, signed.key, "the checkpoint you hold");
   } catch (error) {
     if (error instanceof NoteRefused) throw new ProofFailure(error.code, error.message);
     throw error;

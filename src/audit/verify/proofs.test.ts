@@ -129,7 +129,10 @@ describe("verifyReceipt", () => {
   it("verifies a checkpoint signed by a retired key when the auditor gives every key, and names the one that signed", () => {
     const retired = newKey(key.name);
     const old = SyntheticLog.build(retired, ORIGIN, 21);
-    expect(check(old.receipt(3, 8), undefined, [jwk, publicJwk(retired)])).toMatchObject({ ok: true, key: keyIdentity(retired.name, retired.publicKey) });
+    const retiredAt8 = `${keyIdentity(retired.name, retired.publicKey).keyId}@8`;
+    expect(verifyReceipt(old.receipt(3, 8), { publicKeyJwk: [jwk, publicJwk(retired)], retired: [retiredAt8] })).toMatchObject({ ok: true, key: keyIdentity(retired.name, retired.publicKey) });
+    // Without saying which key was retired, and where, neither can be taken for the current one.
+    expect(check(old.receipt(3, 8), undefined, [jwk, publicJwk(retired)])).toMatchObject({ ok: false, code: "key_unbounded" });
   });
 
   it("proves inclusion in a checkpoint the auditor holds, and refuses another size, another history or another log", () => {
@@ -263,5 +266,21 @@ describe("node verify.mjs receipt | consistency", () => {
       expect((await runVerifierCli(argv)).exitCode, argv.join(" ")).toBe(2);
     }
     expect(await runVerifierCli(["receipt", join(dir, "none.json"), "--key", keyPath])).toMatchObject({ exitCode: 2, stderr: expect.stringContaining("cannot read the receipt") });
+  });
+
+  it("bounds what it reads and parses: a file larger than any receipt, proof or checkpoint, a receipt nested or wide beyond one", async () => {
+    const receipt = file("bounded-receipt.json", log.receipt(5, 13));
+    const huge = file("huge", Buffer.alloc(20 * 1024 * 1024, 0x20).toString());
+    expect(await runVerifierCli(["receipt", huge, "--key", keyPath])).toMatchObject({ exitCode: 2, stderr: expect.stringMatching(/^cannot use the receipt .*: it is 20971520 bytes, more than the \d+ that any can be$/) });
+    expect(await runVerifierCli(["consistency", huge, "--key", keyPath])).toMatchObject({ exitCode: 2, stderr: expect.stringContaining("cannot use the consistency proof") });
+    expect(await runVerifierCli(["receipt", receipt, "--key", keyPath, "--checkpoint", huge])).toMatchObject({ exitCode: 2, stderr: expect.stringContaining("cannot use the checkpoint") });
+    expect(await runVerifierCli(["key", huge])).toMatchObject({ exitCode: 2, stderr: expect.stringContaining("cannot use the key file") });
+    const deep = file("deep.json", `${"[".repeat(4_000_000)}${"]".repeat(4_000_000)}`);
+    expect(await runVerifierCli(["receipt", deep, "--key", keyPath])).toMatchObject({ exitCode: 1, stdout: expect.stringMatching(/^FAILED: receipt_invalid: the receipt nests arrays and objects deeper than 8 levels/) });
+    const wide = file("wide.json", JSON.stringify({ ...log.consistency(8, 21), proof: Array.from({ length: 20_000 }, () => "") }));
+    expect(await runVerifierCli(["consistency", wide, "--key", keyPath])).toMatchObject({ exitCode: 1, stdout: expect.stringMatching(/^FAILED: consistency_invalid: the consistency proof holds more than 10000 /) });
+    // The leaf inside a receipt is bounded as an export's leaves are.
+    const deepLeaf = `{"event":{"detail":{"x":${"[".repeat(200_000)}${"]".repeat(200_000)}},"id":"x","kind":"k","time":"2025-01-01T00:00:00.000Z","v":1},"index":5,"prev":"${"0".repeat(64)}"}`;
+    expect(verifyReceipt({ ...log.receipt(5, 13), leaf: deepLeaf }, { publicKeyJwk: jwk })).toMatchObject({ ok: false, code: "entry_malformed", reason: expect.stringContaining("deeper than 100000 levels") });
   });
 });

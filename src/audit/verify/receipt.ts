@@ -2,8 +2,12 @@ import { parseUnverifiedCheckpoint, CheckpointError, decodeStandardBase64, type 
 import { LeafError, chainHash, decodeLeaf } from "../core/entry.js";
 import type { KeyIdentity } from "../core/key-identity.js";
 import { leafHash, verifyInclusion } from "../core/merkle.js";
+import { MAX_LEAF_BYTES } from "./export-format.js";
+import { leafShapeProblem } from "./json-shape.js";
+import { KeyTerms, type Retirement } from "./key-terms.js";
+import { RotationInvalid, rotationOf, type RotationLeaf } from "./rotation-leaf.js";
 import { NoteRefused, trustedKeys, verifySignedCheckpoint, type TrustedKey } from "./trusted-keys.js";
-import { isIndex, isObject, ProofFailure, proofHashes, settleAgainstHeld, type HeldCheckpointFailureCode } from "./proof-checks.js";
+import { checkKeyInForce, isIndex, isObject, ProofFailure, proofHashes, settleAgainstHeld, type HeldCheckpointFailureCode } from "./proof-checks.js";
 
 /**
  * A receipt: one leaf of the log with its RFC 9162 inclusion proof in a signed tree, as GET /v1/audit/receipt/:id
@@ -56,6 +60,7 @@ export type ReceiptFailureCode =
   | "tree_mismatch"
   | "inclusion_failed"
   | "checkpoint_signature"
+  | "rotation_invalid"
   | HeldCheckpointFailureCode;
 
 export type ReceiptVerdict =
@@ -71,14 +76,23 @@ export type ReceiptVerdict =
       key: KeyIdentity;
       /** Whether the tree is the one of a checkpoint the auditor already held (options.heldCheckpoint). */
       held: boolean;
+      /** When the leaf is a key.rotated one retiring a key given: that key, and the leaf's index (its bound). */
+      retirements?: Retirement[];
     }
   | { ok: false; code: ReceiptFailureCode; reason: string };
 
 export interface ReceiptOptions {
   /** The log's public key(s) as JWKs (several after a rotation). */
   publicKeyJwk: unknown;
+  /** "KEY@INDEX" for each retired key among them: where it was retired (key-terms.ts). */
+  retired?: readonly string[];
   /** A signed checkpoint the auditor already holds: the receipt must prove inclusion in exactly that tree. */
   heldCheckpoint?: string;
+  /**
+   * Lets every key given sign a tree of any size, as before key terms (key-terms.ts): only for the SDKs, whose
+   * verdicts must match the Python and Go SDKs' on the shared vectors until those follow. Unsound after a rotation.
+   */
+  anyKeyAnySize?: true;
 }
 
 const RECEIPT_FIELDS = ["object", "event_id", "index", "leaf", "leaf_hash", "chain_hash", "tree_size", "root", "checkpoint", "inclusion_proof"];
@@ -89,7 +103,8 @@ const OPTIONAL_FIELDS = ["chain_hash"];
  * Checks, in this order, naming the first that fails: the receipt's shape; the entry (a canonical leaf whose index
  * and event id are the receipt's); the leaf hash (recomputed, and the receipt's copies of it); the inclusion proof
  * (from the recomputed leaf hash to the root of the checkpoint's text, which tree_size and root must copy); the
- * checkpoint's signature by a key given; and, when given, that the tree is the held checkpoint's. Never throws.
+ * checkpoint's signature by a key given; that key may sign a tree of that size (key-terms.ts: the leaf, when it is a
+ * key.rotated one, counts); and, when given, that the tree is the held checkpoint's. Never throws.
  */
 export function verifyReceipt(receipt: unknown, options: ReceiptOptions): ReceiptVerdict {
   try {
@@ -104,7 +119,7 @@ function check(receipt: unknown, options: ReceiptOptions): ReceiptVerdict {
   const fail = (code: ReceiptFailureCode, reason: string) => new ProofFailure(code, reason);
   let keys: TrustedKey[];
   try {
-    keys = trustedKeys(options.publicKeyJwk);
+    keys = trustedKeys(options.publicKeyJwk, options.retired);
   } catch (error) {
     throw fail("key_invalid", (error as Error).message);
   }
@@ -128,6 +143,9 @@ function check(receipt: unknown, options: ReceiptOptions): ReceiptVerdict {
 
   // 2. The entry: the leaf exactly as the log wrote it, and the one the receipt says it is.
   const leafBytes = Buffer.from(leaf, "utf8");
+  if (leafBytes.length > MAX_LEAF_BYTES) throw fail("entry_malformed", `the receipt's leaf is longer than ${MAX_LEAF_BYTES} bytes`);
+  const costly = leafShapeProblem(leafBytes);
+  if (costly !== undefined) throw fail("entry_malformed", `the receipt's leaf ${costly}`);
   let decoded;
   try {
     decoded = decodeLeaf(leafBytes);
@@ -172,14 +190,27 @@ function check(receipt: unknown, options: ReceiptOptions): ReceiptVerdict {
     throw error;
   }
 
-  // 6. The tree the auditor holds, if any: the receipt must be for exactly that one.
+  // 6. The key at the size it signed: a retired key signs no tree past its rotation (key-terms.ts). The leaf is
+  // the one leaf verified here: when it is itself a rotation, it bounds the key it retires.
+  let rotation: RotationLeaf | undefined;
+  try {
+    rotation = options.anyKeyAnySize === true ? undefined : rotationOf(decoded.event, index, signed.checkpoint.origin);
+  } catch (error) {
+    if (!(error instanceof RotationInvalid)) throw error;
+    throw fail("rotation_invalid", `the receipt's leaf ${error.message}`);
+  }
+  const terms = new KeyTerms(keys, { rotations: rotation === undefined ? [] : [rotation] }, options.anyKeyAnySize === true);
+  checkKeyInForce(terms, signed.checkpoint.size, signed.key, "the receipt's checkpoint");
+
+  // 7. The tree the auditor holds, if any: the receipt must be for exactly that one.
   const held = options.heldCheckpoint === undefined
     ? false
-    : settleAgainstHeld(options.heldCheckpoint, keys, signed.checkpoint, {
+    : settleAgainstHeld(options.heldCheckpoint, keys, terms, signed.checkpoint, {
         otherSize: (heldSize) =>
           `the receipt proves inclusion in the tree of ${signed.checkpoint.size} leaves, the checkpoint you hold is of ${heldSize}: ` +
           `ask for GET /v1/audit/receipt/${eventId}?tree_size=${heldSize}`,
       });
+  const retirements = terms.retirements();
   return {
     ok: true,
     eventId,
@@ -190,5 +221,6 @@ function check(receipt: unknown, options: ReceiptOptions): ReceiptVerdict {
     root: signed.checkpoint.root.toString("base64"),
     key: signed.key.identity,
     held,
+    ...(retirements.length === 0 ? {} : { retirements }),
   };
 }

@@ -1,5 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { CheckpointError, verifyCheckpoint, type Checkpoint, type NoteVerifier } from "../core/checkpoint.js";
+import { rawEd25519PublicKey } from "../core/checkpoint.js";
 import { keyIdentity, type KeyIdentity } from "../core/key-identity.js";
 import { publicKeyFromJwk } from "../core/keys.js";
 
@@ -12,16 +13,52 @@ import { publicKeyFromJwk } from "../core/keys.js";
 /** A key the auditor gave (one of several after a rotation), with how it is named out of band. */
 export interface TrustedKey extends NoteVerifier {
   identity: KeyIdentity;
+  /** The JWK's "x" (base64url of the raw key): how key.rotated leaves name it. */
+  x: string;
+  /** The auditor's word (--retired KEY@INDEX): the index of the key.rotated leaf that retired this key. */
+  retiredAt?: number;
 }
 
-/** Parses the JWKs; throws TypeError (the reason) when none is given or one is not an Ed25519 public JWK. */
-export function trustedKeys(jwks: unknown): TrustedKey[] {
+/**
+ * Parses the JWKs and the auditor's statements of where retired keys were retired (`retired`, each "KEY@INDEX" as
+ * parseRetiredStatement reads it); throws TypeError (the reason) when no key is given, one is not an Ed25519 public
+ * JWK, or a statement names no key given, or one key twice.
+ */
+export function trustedKeys(jwks: unknown, retired: readonly string[] = []): TrustedKey[] {
   const list: readonly unknown[] = Array.isArray(jwks) ? jwks : [jwks];
   if (list.length === 0) throw new TypeError("no public key given");
-  return list.map((jwk) => {
+  const keys: TrustedKey[] = list.map((jwk) => {
     const { name, publicKey } = publicKeyFromJwk(jwk);
-    return { name, publicKey, identity: keyIdentity(name, publicKey) };
+    return { name, publicKey, identity: keyIdentity(name, publicKey), x: rawEd25519PublicKey(publicKey).toString("base64url") };
   });
+  const stated = new Map<string, number>();
+  for (const text of retired) {
+    const statement = parseRetiredStatement(text);
+    if (typeof statement === "string") throw new TypeError(statement);
+    const named = keys.filter((key) => key.identity.keyId === statement.key || key.identity.fingerprint === statement.key);
+    if (named.length === 0) throw new TypeError(`--retired ${text}: no key given with --key is ${statement.key}; give the retired key's JWK too`);
+    const raw = new Set(named.map((key) => key.x));
+    if (raw.size > 1) throw new TypeError(`--retired ${text}: several keys given have key id ${statement.key}; name the key by its sha256: fingerprint`);
+    const x = named[0]!.x;
+    if (stated.has(x)) throw new TypeError(`--retired ${text}: this key is already given as retired at ${stated.get(x)}`);
+    stated.set(x, statement.index);
+  }
+  return keys.map((key) => (stated.has(key.x) ? { ...key, retiredAt: stated.get(key.x) as number } : key));
+}
+
+const RETIRED_STATEMENT = /^([0-9a-f]{8}|sha256:[0-9a-f]{64})@(0|[1-9][0-9]*)$/;
+
+/**
+ * Reads "KEY@INDEX" (`--retired`): KEY is a key's id (8 hex digits) or its sha256: fingerprint, INDEX the index of
+ * the key.rotated leaf that retired it, so the largest tree it may have signed. Returns the reason when it is not.
+ */
+export function parseRetiredStatement(text: string): { key: string; index: number } | string {
+  const match = RETIRED_STATEMENT.exec(text);
+  const index = match === null ? Number.NaN : Number(match[2]);
+  if (match === null || !Number.isSafeInteger(index)) {
+    return `--retired ${JSON.stringify(text)} is not KEYID@INDEX: the retired key's id (8 hex digits, or its sha256: fingerprint) and the index of the key.rotated leaf that retired it, e.g. 1a2b3c4d@30`;
+  }
+  return { key: match[1] as string, index };
 }
 
 /** Why a signed checkpoint was refused: not a checkpoint at all, or signed by none of the keys given. */

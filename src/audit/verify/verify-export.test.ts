@@ -1,12 +1,14 @@
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { publicJwk, type SigningKey } from "../core/keys.js";
+import { keyIdentity } from "../core/key-identity.js";
+import { publicJwk, publicKeyFromJwk, type SigningKey } from "../core/keys.js";
 import { USAGE, runVerifierCli, verdictLine } from "./cli-main.js";
 import { CONSISTENCY_FILE, ENTRIES_FILE, MAX_LEAF_BYTES, MAX_SMALL_FILE_BYTES, PREFIX_FILE } from "./export-format.js";
-import { SyntheticLog, entryLines, joinEntryLines, sealExport, writeExportDir, type ExportFiles } from "./testing/export-fixture.js";
+import { MAX_LEAF_NESTING, MAX_LEAF_VALUES } from "./json-shape.js";
+import { SyntheticLog, entryLines, joinEntryLines, sealExport, syntheticEvent, writeExportDir, type ExportFiles } from "./testing/export-fixture.js";
 import { memorySource, verifyExportSource, type VerifyVerdict } from "./verify-export.js";
 
 const { privateKey, publicKey } = generateKeyPairSync("ed25519");
@@ -30,6 +32,23 @@ describe("verifyExportSource limits", () => {
     // Even as the very last, unterminated line.
     const unterminated = await sealExport(new Map(files).set(ENTRIES_FILE, Buffer.concat([joinEntryLines(lines), long])), key, claims);
     expect(await verify(unterminated, 65_536)).toMatchObject({ ok: false, code: "entry_malformed", index: 8 });
+  });
+
+  it("refuses a leaf too costly to parse (nested too deep, too many values) before parsing it, and takes a large one within the limits", async () => {
+    const files = await log.exportFiles({ to: 8 });
+    const lines = entryLines(files);
+    const shaped = (body: string) => Buffer.from(`{"event":{"detail":{"x":${body}},"id":"x","kind":"k","time":"2025-01-01T00:00:00.000Z","v":1},"index":3,"prev":"${"0".repeat(64)}"}`);
+    const cases = {
+      deep: shaped(`${"[".repeat(MAX_LEAF_NESTING + 1)}${"]".repeat(MAX_LEAF_NESTING + 1)}`),
+      wide: shaped(`[${Array.from({ length: MAX_LEAF_VALUES }, () => "{}").join(",")}]`),
+    };
+    for (const [name, line] of Object.entries(cases)) {
+      const tampered = await sealExport(new Map(files).set(ENTRIES_FILE, joinEntryLines([...lines.slice(0, 3), line, ...lines.slice(4)])), key, claims);
+      expect(await verify(tampered), name).toMatchObject({ ok: false, code: "entry_malformed", index: 3, reason: expect.stringContaining("more memory than the verifier allows") });
+    }
+    // A leaf of 100,000 numbers (over 200 KB) is scanned, and within the limits.
+    const large = SyntheticLog.build(key, ORIGIN, 6, (i) => (i === 4 ? { ...syntheticEvent(i), detail: { values: Array.from({ length: 100_000 }, (_, n) => n) } } : syntheticEvent(i)));
+    expect(await verifyExportSource(memorySource(await large.exportFiles()), { publicKeyJwk: jwk }, "never")).toMatchObject({ ok: true, to: 6 });
   });
 
   it("refuses small files beyond their limit after checking their digest", async () => {
@@ -65,14 +84,18 @@ describe("verifyExportSource limits", () => {
 });
 
 describe("several public keys (a log whose key was rotated)", () => {
-  const other = publicJwk({ ...key, ...generateKeyPairSync("ed25519") });
+  const otherKey = { ...key, ...generateKeyPairSync("ed25519") };
+  const other = publicJwk(otherKey);
+  const otherRetired = `${keyIdentity(otherKey.name, otherKey.publicKey).keyId}@0`;
 
   it("verifies when any key given signed, and refuses an empty or bad list", async () => {
     const files = await log.exportFiles({ to: 8 });
-    const withKeys = (publicKeyJwk: unknown[], previousCheckpoint?: string) =>
-      verifyExportSource(memorySource(files), { publicKeyJwk, ...(previousCheckpoint === undefined ? {} : { previousCheckpoint }) }, "never");
-    expect(await withKeys([other, jwk], log.checkpointAt(4))).toMatchObject({ ok: true, to: 8 });
-    expect(await withKeys([jwk, other])).toMatchObject({ ok: true, to: 8 });
+    const withKeys = (publicKeyJwk: unknown[], previousCheckpoint?: string, retired?: string[]) =>
+      verifyExportSource(memorySource(files), { publicKeyJwk, ...(retired === undefined ? {} : { retired }), ...(previousCheckpoint === undefined ? {} : { previousCheckpoint }) }, "never");
+    expect(await withKeys([other, jwk], log.checkpointAt(4), [otherRetired])).toMatchObject({ ok: true, to: 8 });
+    expect(await withKeys([jwk, other], undefined, [otherRetired])).toMatchObject({ ok: true, to: 8 });
+    // Two keys and no word of which one was retired: either could be, and a retired key must not sign what follows.
+    expect(await withKeys([jwk, other])).toMatchObject({ ok: false, code: "key_unbounded", reason: expect.stringContaining("--retired") });
     expect(await withKeys([other])).toMatchObject({ ok: false, code: "manifest_signature" });
     expect(await withKeys([])).toMatchObject({ ok: false, code: "key_invalid", reason: "no public key given" });
     expect(await withKeys([jwk, { ...jwk, kty: "EC" }])).toMatchObject({ ok: false, code: "key_invalid" });
@@ -108,7 +131,11 @@ describe("the verifier's command line", () => {
     expect(await runVerifierCli([exportDir, "--key", privateJwk])).toMatchObject({ exitCode: 1, stdout: expect.stringContaining("private key") });
     const otherPath = join(dir, "other.jwk");
     writeFileSync(otherPath, JSON.stringify(publicJwk({ ...key, ...generateKeyPairSync("ed25519") })));
-    expect(await runVerifierCli([exportDir, "--key", otherPath, "--key", keyPath])).toMatchObject({ exitCode: 0 });
+    expect(await runVerifierCli([exportDir, "--key", otherPath, "--key", keyPath])).toMatchObject({ exitCode: 1, stdout: expect.stringMatching(/^FAILED: key_unbounded: /) });
+    const otherId = keyIdentity(key.name, publicKeyFromJwk(JSON.parse(readFileSync(otherPath, "utf8"))).publicKey).keyId;
+    expect(await runVerifierCli([exportDir, "--key", otherPath, "--key", keyPath, "--retired", `${otherId}@0`])).toMatchObject({ exitCode: 0 });
+    expect(await runVerifierCli([exportDir, "--key", keyPath, "--retired", `${otherId}@0`])).toMatchObject({ exitCode: 1, stdout: expect.stringMatching(/^FAILED: key_invalid: --retired .*no key given/) });
+    expect(await runVerifierCli([exportDir, "--key", keyPath, "--retired", "30"])).toMatchObject({ exitCode: 2, stderr: expect.stringContaining("is not KEYID@INDEX") });
     expect(await runVerifierCli([exportDir, "--key", otherPath])).toMatchObject({ exitCode: 1, stdout: expect.stringContaining("manifest_signature") });
   });
 

@@ -23,6 +23,9 @@ import {
   type ExportManifest,
   type ListedFile,
 } from "./export-format.js";
+import { leafShapeProblem } from "./json-shape.js";
+import { KeyRefused, KeyTerms, type Retirement } from "./key-terms.js";
+import { RotationChain, RotationInvalid, rotationOf, type RotationLeaf } from "./rotation-leaf.js";
 import { NoteRefused, distinctIdentities, trustedKeys, verifySignedCheckpoint, type TrustedKey } from "./trusted-keys.js";
 
 /**
@@ -52,7 +55,10 @@ export type VerifyFailureCode =
   | "rollback"
   | "fork"
   | "consistency_missing"
-  | "consistency_failed";
+  | "consistency_failed"
+  | "rotation_invalid"
+  | "key_retired"
+  | "key_unbounded";
 
 /** What the export says about an earlier tree, and against what that was checked. */
 export interface ConsistencyVerdict {
@@ -79,6 +85,8 @@ export type VerifyVerdict =
       keys: KeyIdentity[];
       /** Absent when the export extends no earlier tree and no previous checkpoint was given: nothing was linked. */
       consistency?: ConsistencyVerdict;
+      /** Keys given that key.rotated leaves of the export retire: the auditor's --retired for later trees. */
+      retirements?: Retirement[];
     }
   | { ok: false; code: VerifyFailureCode; reason: string; index?: number; file?: string };
 
@@ -88,6 +96,8 @@ export interface VerifyOptions {
    * was rotated: a checkpoint or manifest verifies when any of them signed it.
    */
   publicKeyJwk: unknown | readonly unknown[];
+  /** "KEY@INDEX" for each retired key among them: where it was retired, as the auditor knows it (key-terms.ts). */
+  retired?: readonly string[];
   /** Signed note text of a checkpoint the auditor already trusts. */
   previousCheckpoint?: string;
 }
@@ -176,7 +186,7 @@ class Failure extends Error {
  */
 export type ParallelMode = "auto" | "always" | "never";
 
-/** verifyExport over any source. Check order: key, manifest, files, checkpoint, prefix, entries, ends, consistency. */
+/** verifyExport over any source. Check order: key, manifest, files, checkpoint, prefix, entries, ends, the keys at their sizes, consistency. */
 export async function verifyExportSource(source: ExportSource, options: VerifyOptions, mode: ParallelMode = "auto"): Promise<VerifyVerdict> {
   try {
     try {
@@ -197,7 +207,7 @@ async function verifySource(source: ExportSource, options: VerifyOptions, mode: 
   // 1. The key(s) the auditor was given.
   let keys: TrustedKey[];
   try {
-    keys = trustedKeys(options.publicKeyJwk);
+    keys = trustedKeys(options.publicKeyJwk, options.retired);
   } catch (error) {
     throw new Failure("key_invalid", (error as Error).message);
   }
@@ -245,7 +255,7 @@ async function verifySource(source: ExportSource, options: VerifyOptions, mode: 
   if (consistency?.ok) wanted.add(consistency.value.oldSize);
   const entriesSize = listingSizes.get(ENTRIES_FILE);
   const parallel = mode === "always" || (mode === "auto" && workerPossible() && entriesSize !== undefined && entriesSize >= PARALLEL_MIN_BYTES);
-  const walked = await walkEntries(source, digest, prefix.ok && checkpoint.ok ? { prefix: prefix.value, wanted, parallel } : undefined);
+  const walked = await walkEntries(source, digest, prefix.ok && checkpoint.ok ? { prefix: prefix.value, wanted, parallel, origin: checkpoint.value.checkpoint.origin } : undefined);
   if (digest.digest("hex") !== manifest.files[ENTRIES_FILE]) {
     throw new Failure("file_digest", `${ENTRIES_FILE} does not have the SHA-256 the manifest lists`, { file: ENTRIES_FILE });
   }
@@ -283,11 +293,37 @@ async function verifySource(source: ExportSource, options: VerifyOptions, mode: 
     });
   }
 
-  // 6. Against the past: the trusted previous checkpoint and/or the consistency proof.
+  // 6. The keys at the sizes they signed: a retired key signs no tree past its rotation (key-terms.ts).
+  const terms = new KeyTerms(keys, { rotations: walked.rotations });
+  requireKeyInForce(terms, to, checkpointKey, "the checkpoint", CHECKPOINT_FILE);
+  const kept = previous === undefined ? undefined : settle(previous);
+  if (kept !== undefined) requireKeyInForce(terms, kept.checkpoint.size, kept.key, "the previous checkpoint");
+
+  // 7. Against the past: the trusted previous checkpoint and/or the consistency proof.
   const keysUsed = distinctIdentities([checkpointKey, manifestKey]);
-  const result = { ok: true as const, origin: signed.origin, from, to, root: signed.root.toString("base64"), checked: walker.count, keys: keysUsed };
-  const extension = checkConsistency(signed, walker, previous === undefined ? undefined : settle(previous).checkpoint, consistency === undefined ? undefined : settle(consistency));
+  const retirements = terms.retirements();
+  const result = {
+    ok: true as const,
+    origin: signed.origin,
+    from,
+    to,
+    root: signed.root.toString("base64"),
+    checked: walker.count,
+    keys: keysUsed,
+    ...(retirements.length === 0 ? {} : { retirements }),
+  };
+  const extension = checkConsistency(signed, walker, kept?.checkpoint, consistency === undefined ? undefined : settle(consistency));
   return extension === undefined ? result : { ...result, consistency: extension };
+}
+
+/** Throws the Failure of key-terms.ts unless `key` may sign a checkpoint of `size` leaves. */
+function requireKeyInForce(terms: KeyTerms, size: number, key: TrustedKey, what: string, file?: string): void {
+  try {
+    terms.check(size, key, what);
+  } catch (error) {
+    if (error instanceof KeyRefused) throw new Failure(error.code, error.message, file === undefined ? {} : { file });
+    throw error;
+  }
 }
 
 function checkConsistency(
@@ -564,10 +600,11 @@ const PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
 /** Chunks handed to the worker and not yet answered: bounds memory whatever the speed of either side. */
 const MAX_IN_FLIGHT = 4;
 
-/** What one chunk's complete lines gave: the prev of each good line, then the first failure if any. */
+/** What one chunk's complete lines gave: the prev of each good line, the rotations among them, then the first failure if any. */
 interface InspectResult {
   lines: number;
   prevs: Uint8Array;
+  rotations: RotationLeaf[];
   failure?: { code: VerifyFailureCode; why: string };
 }
 
@@ -617,30 +654,39 @@ class LineSplitter {
 class LeafInspector {
   private line = 0;
   private readonly lines = new LineSplitter();
+  private readonly chain = new RotationChain();
   private failed = false;
 
-  constructor(private readonly from: number) {}
+  /** `origin`: the checkpoint's, over which key.rotated handovers are signed. */
+  constructor(
+    private readonly from: number,
+    private readonly origin: string,
+  ) {}
 
   push(chunk: Uint8Array): InspectResult {
     const prevs: Buffer[] = [];
-    if (this.failed) return { lines: 0, prevs: new Uint8Array(0) };
+    const rotations: RotationLeaf[] = [];
+    if (this.failed) return { lines: 0, prevs: new Uint8Array(0), rotations };
     let failure: InspectResult["failure"];
     const split = this.lines.split(chunk, (line) => {
-      failure = this.inspect(line, prevs);
+      failure = this.inspect(line, prevs, rotations);
       return failure === undefined;
     });
     if (split === "overlong") failure = { code: "entry_malformed", why: `is longer than ${MAX_LEAF_BYTES} bytes` };
     if (failure !== undefined) this.failed = true;
-    return { lines: prevs.length, prevs: Buffer.concat(prevs), ...(failure === undefined ? {} : { failure }) };
+    return { lines: prevs.length, prevs: Buffer.concat(prevs), rotations, ...(failure === undefined ? {} : { failure }) };
   }
 
   end(): InspectResult {
     const failure = !this.failed && this.lines.pendingBytes > 0 ? { code: "entry_malformed" as const, why: "does not end with a newline (the file is cut short)" } : undefined;
-    return { lines: 0, prevs: new Uint8Array(0), ...(failure === undefined ? {} : { failure }) };
+    return { lines: 0, prevs: new Uint8Array(0), rotations: [], ...(failure === undefined ? {} : { failure }) };
   }
 
-  private inspect(line: Buffer, prevs: Buffer[]): InspectResult["failure"] {
+  private inspect(line: Buffer, prevs: Buffer[], rotations: RotationLeaf[]): InspectResult["failure"] {
     if (line.length > MAX_LEAF_BYTES) return { code: "entry_malformed", why: `is longer than ${MAX_LEAF_BYTES} bytes` };
+    // Before JSON.parse: the memory it would take is the one thing not bounded by the line's length.
+    const costly = leafShapeProblem(line);
+    if (costly !== undefined) return { code: "entry_malformed", why: costly };
     const index = this.from + this.line;
     let decoded;
     try {
@@ -650,6 +696,18 @@ class LeafInspector {
       return { code: error.code === "not_canonical" ? "entry_not_canonical" : "entry_malformed", why: error.message };
     }
     if (decoded.index !== index) return { code: "index_gap", why: `holds index ${decoded.index} where index ${index} was expected` };
+    let rotation: RotationLeaf | undefined;
+    try {
+      rotation = rotationOf(decoded.event, index, this.origin);
+    } catch (error) {
+      if (!(error instanceof RotationInvalid)) throw error;
+      return { code: "rotation_invalid", why: error.message };
+    }
+    if (rotation !== undefined) {
+      const broken = this.chain.follow(rotation);
+      if (broken !== undefined) return { code: "rotation_invalid", why: broken };
+      rotations.push(rotation);
+    }
     prevs.push(decoded.prev);
     this.line += 1;
     return undefined;
@@ -706,8 +764,8 @@ interface InspectorChannel {
 
 class WorkerUnavailable extends Error {}
 
-function inlineChannel(from: number): InspectorChannel {
-  const inspector = new LeafInspector(from);
+function inlineChannel(from: number, origin: string): InspectorChannel {
+  const inspector = new LeafInspector(from, origin);
   return {
     push: async (chunk) => inspector.push(chunk),
     end: async () => inspector.end(),
@@ -715,8 +773,8 @@ function inlineChannel(from: number): InspectorChannel {
   };
 }
 
-function workerChannel(from: number): InspectorChannel {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { role: WORKER_ROLE, from } });
+function workerChannel(from: number, origin: string): InspectorChannel {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { role: WORKER_ROLE, from, origin } });
   const waiting: Array<{ resolve: (result: InspectResult) => void; reject: (error: Error) => void }> = [];
   let broken: Error | undefined;
   const breakAll = (error: Error) => {
@@ -753,7 +811,8 @@ function workerChannel(from: number): InspectorChannel {
 function serveInspector(): void {
   const port = parentPort;
   if (port === null) return;
-  const inspector = new LeafInspector((workerData as { from: number }).from);
+  const { from, origin } = workerData as { from: number; origin: string };
+  const inspector = new LeafInspector(from, origin);
   port.on("message", (message: { chunk?: Uint8Array; end?: true }) => {
     const result = message.end === true ? inspector.end() : inspector.push(message.chunk as Uint8Array);
     port.postMessage(result, [result.prevs.buffer as ArrayBuffer].filter((buffer) => buffer.byteLength > 0));
@@ -772,6 +831,8 @@ interface WalkResult {
   failure?: Failure;
   root: Buffer;
   roots: Map<number, Buffer>;
+  /** The key.rotated leaves among the leaves that passed, in order. */
+  rotations: RotationLeaf[];
 }
 
 /**
@@ -781,7 +842,7 @@ interface WalkResult {
 async function walkEntries(
   source: ExportSource,
   digest: Hash,
-  walk: { prefix: ParsedPrefix; wanted: Set<number>; parallel: boolean } | undefined,
+  walk: { prefix: ParsedPrefix; wanted: Set<number>; parallel: boolean; origin: string } | undefined,
 ): Promise<WalkResult | undefined> {
   if (walk === undefined) {
     for await (const chunk of source.stream(ENTRIES_FILE)) digest.update(chunk);
@@ -789,8 +850,9 @@ async function walkEntries(
   }
   const from = walk.prefix.range.size;
   const hasher = new LeafHasher(walk.prefix.range, walk.wanted);
-  const channel = walk.parallel ? workerChannel(from) : inlineChannel(from);
+  const channel = walk.parallel ? workerChannel(from, walk.origin) : inlineChannel(from, walk.origin);
   const pending: Array<{ result: Promise<InspectResult>; chains: Buffer[] }> = [];
+  const rotations: RotationLeaf[] = [];
   let count = 0;
   let expectedPrev = walk.prefix.chain;
   let failure: Failure | undefined;
@@ -805,12 +867,13 @@ async function walkEntries(
       if (!expectedPrev.equals(prev)) {
         const index = from + count;
         fail("chain_broken", index === 0 ? "its prev is not 64 zeros" : index === from ? `its prev is not the chain hash of index ${index - 1} that ${PREFIX_FILE} gives` : `its prev is not the chain hash of index ${index - 1}`);
-        return;
+        break;
       }
       expectedPrev = chains[i] as Buffer;
       count += 1;
     }
-    if (result.failure !== undefined) fail(result.failure.code, result.failure.why);
+    for (const rotation of result.rotations) if (rotation.index < from + count) rotations.push(rotation);
+    if (failure === undefined && result.failure !== undefined) fail(result.failure.code, result.failure.why);
   };
   try {
     for await (const chunk of source.stream(ENTRIES_FILE)) {
@@ -828,7 +891,7 @@ async function walkEntries(
   } finally {
     await channel.close();
   }
-  return { count, ...(failure === undefined ? {} : { failure }), root: hasher.range.root(), roots: hasher.roots };
+  return { count, ...(failure === undefined ? {} : { failure }), root: hasher.range.root(), roots: hasher.roots, rotations };
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

@@ -3,6 +3,7 @@ import { auditKeyPaths } from "../../audit/key-files.js";
 import { loadRetiredPublicKeys, loadSigningKey } from "../../audit/core/keys.js";
 import { exportAudit, type ExportShortfall } from "../../audit/store/exporter.js";
 import { NO_KEY, runVerifierCommand, type VerifierCommand } from "../../audit/verify/cli-main.js";
+import { parseRetiredStatement } from "../../audit/verify/trusted-keys.js";
 import type { CommandContext } from "../context.js";
 import { createProgress } from "../progress.js";
 import { UsageError } from "../usage.js";
@@ -66,6 +67,7 @@ function shortfallLine(to: string, exportedTo: number, { requested, nextSize }: 
 /** The options of `atomic audit verify`, `verify-receipt` and `verify-consistency` (each takes those that apply). */
 export interface VerifyOptions {
   key?: string[];
+  retired?: string[];
   previous?: string;
   requirePrevious?: boolean;
   checkpoint?: string;
@@ -75,6 +77,15 @@ export interface VerifyOptions {
 function keysOf(options: VerifyOptions): string[] {
   if (options.key === undefined || options.key.length === 0) throw new UsageError(NO_KEY);
   return options.key;
+}
+
+/** Where retired keys were retired (--retired KEYID@INDEX), checked as audit/verify.mjs checks them. */
+function retiredOf(options: VerifyOptions): { retired?: string[] } {
+  for (const statement of options.retired ?? []) {
+    const parsed = parseRetiredStatement(statement);
+    if (typeof parsed === "string") throw new UsageError(parsed);
+  }
+  return options.retired === undefined ? {} : { retired: options.retired };
 }
 
 /**
@@ -92,19 +103,19 @@ async function verify(context: CommandContext, command: VerifierCommand): Promis
 /** `atomic audit verify DIR --key pub.jwk`. */
 export function verifyExportCommand(context: CommandContext, options: VerifyOptions, path: string): Promise<number> {
   const keys = keysOf(options);
-  return verify(context, { mode: "export", path, keys, requirePrevious: options.requirePrevious === true, ...(options.previous === undefined ? {} : { previous: options.previous }) });
+  return verify(context, { mode: "export", path, keys, ...retiredOf(options), requirePrevious: options.requirePrevious === true, ...(options.previous === undefined ? {} : { previous: options.previous }) });
 }
 
 /** `atomic audit verify-receipt RECEIPT.json --key pub.jwk`. */
 export function verifyReceiptCommand(context: CommandContext, options: VerifyOptions, path: string): Promise<number> {
   const keys = keysOf(options);
-  return verify(context, { mode: "receipt", path, keys, ...(options.checkpoint === undefined ? {} : { checkpoint: options.checkpoint }) });
+  return verify(context, { mode: "receipt", path, keys, ...retiredOf(options), ...(options.checkpoint === undefined ? {} : { checkpoint: options.checkpoint }) });
 }
 
 /** `atomic audit verify-consistency PROOF.json --key pub.jwk`. */
 export function verifyConsistencyCommand(context: CommandContext, options: VerifyOptions, path: string): Promise<number> {
   const keys = keysOf(options);
-  return verify(context, { mode: "consistency", path, keys, requirePrevious: options.requirePrevious === true, ...(options.previous === undefined ? {} : { previous: options.previous }) });
+  return verify(context, { mode: "consistency", path, keys, ...retiredOf(options), requirePrevious: options.requirePrevious === true, ...(options.previous === undefined ? {} : { previous: options.previous }) });
 }
 
 /** `atomic audit key pub.jwk`: a key's id and fingerprint. */

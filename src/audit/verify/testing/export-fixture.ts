@@ -63,6 +63,8 @@ export class SyntheticLog {
   /** chains[i] = chain hash of leaf i. */
   readonly chains: Buffer[] = [];
   private readonly ranges: CompactRange[] = [CompactRange.empty()];
+  /** The key that signs the tree of `size` leaves (a log whose key rotates changes it); the manifest's is the last. */
+  keyAt: (size: number) => SigningKey = () => this.key;
 
   constructor(
     readonly key: SigningKey,
@@ -105,7 +107,7 @@ export class SyntheticLog {
 
   /** The signed note of the tree of the first `size` leaves. */
   checkpointAt(size: number): string {
-    return signCheckpoint({ origin: this.origin, size, root: this.rootAt(size) }, this.key);
+    return signCheckpoint({ origin: this.origin, size, root: this.rootAt(size) }, this.keyAt(size));
   }
 
   /** What GET /v1/audit/receipt answers for leaf `index` in the tree of `treeSize` leaves (default: all). */
@@ -139,7 +141,7 @@ export class SyntheticLog {
       const proof = consistencyProof(options.previousSize, this.leafHashes.slice(0, to));
       files.set(CONSISTENCY_FILE, Buffer.from(formatConsistency({ oldSize: options.previousSize, newSize: to, proof: proof.map((h) => h.toString("base64")) })));
     }
-    return sealExport(files, this.key, { origin: this.origin, from, to, ...(options.createdAt === undefined ? {} : { createdAt: options.createdAt }) });
+    return sealExport(files, this.keyAt(this.size), { origin: this.origin, from, to, ...(options.createdAt === undefined ? {} : { createdAt: options.createdAt }) });
   }
 }
 
