@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, writeSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManifestAdapterCatalog } from "../../src/adaptation/adapters/catalog.js";
 import { AdapterFitService, type FitRequest } from "../../src/adaptation/adapters/fit-service.js";
@@ -91,8 +92,54 @@ describe("fitting an adapter at inference time", () => {
     expect(statuses).toEqual({ "gen.task-colour.v1": "promoted", "gen.task-colour.v2": "candidate" });
   });
 
+  it("writes no adapter when its base model file is written into during the fit", async () => {
+    const own = writeTestModels([{ id: "gen" }]);
+    const file = own.pathOf("gen");
+    const fitted: AuditEvent[] = [];
+    const fitting = new AdapterFitService({ manifestPath: own.manifestPath, models: loadCatalog({ manifestPath: own.manifestPath, dataDir: own.dir, testModelWhenEmpty: false }), record: async (event) => void fitted.push(event) });
+    const fit = fitting.fit(request);
+    const outcome = fit.then(() => "fitted", (error: FitError) => error.code);
+    // Once the fitting process has the file open and has hashed it (milliseconds for this model, against the
+    // seconds its fit takes), one byte near its end is changed in place: same inode, the weights' bytes.
+    while (!(await openedByAnotherProcess(file))) await delay(20);
+    await delay(300);
+    const fd = openSync(file, "r+");
+    const last = fstatSync(fd).size - 1;
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, last);
+    writeSync(fd, Buffer.from([byte[0]! ^ 0xff]), 0, 1, last);
+    closeSync(fd);
+    // Hashed before the write, the fit ends refusing the changed file (on a machine slow enough to hash after it,
+    // the digest does not match): either way no adapter is pinned nor any event recorded.
+    expect(await outcome).toMatch(/^model_(file_changed|digest_mismatch)$/);
+    expect(loadManifest(own.manifestPath).adapters ?? []).toEqual([]);
+    expect(fitted).toEqual([]);
+  });
+
   it("refuses to fit on too few examples or labels that are not the examples'", async () => {
     await expect(service.fit({ ...request, examples: examples(6, 2) })).rejects.toMatchObject({ code: "fit_too_few_examples" });
     await expect(service.fit({ ...request, labels: ["x", "y"] })).rejects.toBeInstanceOf(FitError);
   });
 });
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether a process other than this one holds `path` open (Linux: its descriptors under /proc). */
+async function openedByAnotherProcess(path: string): Promise<boolean> {
+  for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === path) return true;
+      } catch {
+        // Closed meanwhile.
+      }
+    }
+  }
+  return false;
+}

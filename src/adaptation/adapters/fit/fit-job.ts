@@ -9,6 +9,7 @@ import { sha256OfDescriptor } from "../../../models/digest.js";
 import { readGgufHeaderFromFd } from "../../../models/gguf/reader.js";
 import type { GenerationInput } from "../../../inference/interface.js";
 import { chatWrapperFor, promptTokens } from "../../../inference/llama/chat-prompt.js";
+import { LoadRefusal, openVerifiedModelFile, refuseIfChangedSince } from "../../../inference/llama/model-file.js";
 import { adapterDelta } from "./adapter-delta.js";
 import type { AnswerPrefix } from "./answer-prefix.js";
 import { HiddenStates } from "./hidden-states.js";
@@ -72,14 +73,15 @@ interface Features {
 
 export async function runFitJob(job: FitJob): Promise<FitJobResult> {
   const started = performance.now();
-  const fd = await openVerified(job.base.path, job.base.sha256, "model");
+  const base = await asFitRefusal(() => openVerifiedModelFile(job.base.path, job.base.sha256));
+  const { fd, header } = base;
   const scratch = mkdtempSync(join(tmpdir(), "atomic-fit-"));
   let llama: Llama | undefined;
   try {
-    const header = readGgufHeaderFromFd(fd);
     const block = readLastBlock(fd, header);
     llama = await getLlama({ build: "never", gpu: false, maxThreads: job.threads, logLevel: LlamaLogLevel.error, progressLogs: false, skipDownload: true });
-    const model = await llama.loadModel({ modelPath: descriptorPath(fd, job.base.path) });
+    // Read, not mapped, as model hosts load (models.mmap aside): the fit works on the bytes that were hashed.
+    const model = await llama.loadModel({ modelPath: descriptorPath(fd, job.base.path), useMmap: false });
     const labelTokens = firstTokens(model, job.labels);
     const geometry = labelGeometry(readOutputRows(fd, header, labelTokens), block.outputNorm, job.labels.length, block.epsilon);
 
@@ -91,6 +93,9 @@ export async function runFitJob(job: FitJob): Promise<FitJobResult> {
     const wrapper = chatWrapperFor(model);
     const prompts = await withAnswerPrefixes(llama, model, job, job.examples.map((example) => promptTokens(model, wrapper, example.input)));
     const { features, worstMismatch } = await extract(model, featureModel, block, geometry, prompts, job);
+    // The base is read no more: written into since its hash, what was read is not the pinned model, whatever the
+    // checks below would make of it, and no adapter is written.
+    await asFitRefusal(async () => refuseIfChangedSince(base, job.base.path));
     if (worstMismatch > MAX_MISMATCH) {
       throw new FitRefusal("fit_model_mismatch", `the last step reconstructed from llama.cpp's states is off by ${(worstMismatch * 100).toFixed(1)} %; this model's last block is not what fitting assumes`);
     }
@@ -235,7 +240,7 @@ async function extract(model: LlamaModel, featureModel: LlamaModel, block: LastB
 }
 
 async function currentAccuracy(current: NonNullable<FitJob["current"]>, block: LastBlock, geometry: LabelGeometry, heldBack: HeldBack[]): Promise<{ accuracy: number | null; reason?: string }> {
-  const fd = await openVerified(current.path, current.sha256, "adapter");
+  const fd = await openVerifiedAdapter(current.path, current.sha256);
   try {
     const delta = adapterDelta(fd, readGgufHeaderFromFd(fd), block, current.scale);
     if (!delta.comparable) return { accuracy: null, reason: `the current adapter ${current.id}: ${delta.reason}` };
@@ -297,18 +302,28 @@ function compareTokens(x: readonly Token[], y: readonly Token[]): number {
   return x.length - y.length;
 }
 
-/** Opens a file and checks its SHA-256 on the descriptor that is then read, as model hosts do. */
-async function openVerified(path: string, sha256: string, what: "model" | "adapter"): Promise<number> {
+/** A base model file the host would refuse, refused for the fit with the same code (model_digest_mismatch, …). */
+async function asFitRefusal<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof LoadRefusal) throw new FitRefusal(error.code, error.message);
+    throw error;
+  }
+}
+
+/** Opens an adapter file and checks its SHA-256 on the descriptor that is then read, as model hosts do. */
+async function openVerifiedAdapter(path: string, sha256: string): Promise<number> {
   let fd: number;
   try {
     fd = openSync(path, "r");
   } catch (error) {
-    throw new FitRefusal(`${what}_file_missing`, `cannot open ${path}: ${(error as Error).message}`);
+    throw new FitRefusal("adapter_file_missing", `cannot open ${path}: ${(error as Error).message}`);
   }
   const digest = await sha256OfDescriptor(fd);
   if (digest !== sha256) {
     closeSync(fd);
-    throw new FitRefusal(`${what}_digest_mismatch`, `SHA-256 of ${path} is ${digest}, the manifest pins ${sha256}`);
+    throw new FitRefusal("adapter_digest_mismatch", `SHA-256 of ${path} is ${digest}, the manifest pins ${sha256}`);
   }
   return fd;
 }
