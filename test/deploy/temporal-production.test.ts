@@ -13,7 +13,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { Client, Connection } from "@temporalio/client";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { submitTask } from "../../src/orchestration/client.js";
+import { askToCancel, getTaskStatus, submitTask } from "../../src/orchestration/client.js";
 import type { Microtask, TaskInput, TaskResult } from "../../src/orchestration/types.js";
 import { startAtomicWorker, type RunningAtomicWorker } from "../../src/orchestration/worker.js";
 import { taskProgressQuery } from "../../src/orchestration/workflows/task.js";
@@ -185,6 +185,18 @@ describe("production Temporal on the site's PostgreSQL (TCP, password, postgres1
     expect(visible).toEqual([{ workflow_type_name: "taskWorkflow", status: COMPLETED }]);
     // And Atomic's own record of the task, in its own database.
     expect(await pipeline.stores.executions.get("default", input.taskId)).toMatchObject({ status: "succeeded", endpoint: "tasks" });
+  });
+
+  it("answers a cancel through the task's workflow (an update): one of two racing cancels takes effect, and it ends cancelled", async () => {
+    const input = task(20_000);
+    const handle = await submitTask(client, input);
+    // Under way: its microtask is running on the worker.
+    while ((await handle.query(taskProgressQuery)).microtasks[0]?.state !== "running") await delay(50);
+    const answers = await Promise.all([askToCancel(handle), askToCancel(handle)]);
+    expect(answers.sort()).toEqual(["already_cancelling", "cancelling"]);
+    await expect(handle.result()).rejects.toThrow();
+    expect(await getTaskStatus(client, input.taskId)).toMatchObject({ state: "cancelled" });
+    expect(await pipeline.stores.executions.get("default", input.taskId)).toBeNull();
   });
 
   it("keeps a workflow started before a restart of the whole topology, and completes it after", async () => {
