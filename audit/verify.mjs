@@ -403,18 +403,14 @@ var KeyRefused = class extends Error {
   code;
 };
 var KeyTerms = class {
-  /** `waived`: every key may sign any size (the SDKs' receipts only, receipt.ts anyKeyAnySize). */
-  constructor(keys, leaves, waived = false) {
+  constructor(keys, leaves) {
     this.keys = keys;
     this.leaves = leaves;
-    this.waived = waived;
   }
   keys;
   leaves;
-  waived;
   /** Throws KeyRefused unless `signer` may sign a checkpoint of `size` leaves; `what` names it ("the checkpoint"). */
   check(size, signer, what) {
-    if (this.waived) return;
     const named = `${what} of ${size} leaves is signed by key ${describeKey(signer.identity)}`;
     const bound = this.boundOf(signer);
     if (bound !== void 0 && size > bound.index) {
@@ -930,12 +926,12 @@ function check2(receipt, options) {
   }
   let rotation;
   try {
-    rotation = options.anyKeyAnySize === true ? void 0 : rotationOf(decoded.event, index, signed.checkpoint.origin);
+    rotation = rotationOf(decoded.event, index, signed.checkpoint.origin);
   } catch (error) {
     if (!(error instanceof RotationInvalid)) throw error;
     throw fail("rotation_invalid", `the receipt's leaf ${error.message}`);
   }
-  const terms = new KeyTerms(keys, { rotations: rotation === void 0 ? [] : [rotation] }, options.anyKeyAnySize === true);
+  const terms = new KeyTerms(keys, { rotations: rotation === void 0 ? [] : [rotation] });
   checkKeyInForce(terms, signed.checkpoint.size, signed.key, "the receipt's checkpoint");
   const held = options.heldCheckpoint === void 0 ? false : settleAgainstHeld(options.heldCheckpoint, keys, terms, signed.checkpoint, {
     otherSize: (heldSize) => `the receipt proves inclusion in the tree of ${signed.checkpoint.size} leaves, the checkpoint you hold is of ${heldSize}: ask for GET /v1/audit/receipt/${eventId}?tree_size=${heldSize}`

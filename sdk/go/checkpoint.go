@@ -123,9 +123,21 @@ func ParseCheckpoint(note string) (*Checkpoint, error) {
 }
 
 // VerifyCheckpoint checks that one of keys signed the note, and says which: a *VerificationError with code
-// checkpoint_invalid (not a signed checkpoint) or checkpoint_signature (no valid signature by a key given).
+// checkpoint_invalid (not a signed checkpoint), checkpoint_signature (no valid signature by a key given),
+// key_retired (a retired key signed a tree past its RetiredAt) or key_unbounded (two keys given without a bound).
 func VerifyCheckpoint(note string, keys []PublicKey) (*SignedCheckpoint, error) {
-	return verifyNote(note, keys, "checkpoint")
+	keys, err := settleBounds(keys)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := verifyNote(note, keys, "checkpoint")
+	if err != nil {
+		return nil, err
+	}
+	if err := (keyTerms{keys: keys}).check(signed.Checkpoint.Size, signed.Key, "the checkpoint"); err != nil {
+		return nil, err
+	}
+	return signed, nil
 }
 
 func verifyNote(note string, keys []PublicKey, what string) (*SignedCheckpoint, error) {

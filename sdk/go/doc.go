@@ -4,8 +4,9 @@
 //
 // It also verifies, offline, what the gateway hands out: a receipt's inclusion proof against an Ed25519-signed
 // checkpoint (VerifyReceipt), a checkpoint (VerifyCheckpoint), and a webhook delivery's signature (VerifyWebhook),
-// with the log's public key (the JWK in the gateway's keys/audit-signing.pub.jwk, compared out of band). The checks
-// and their codes are those of Atomic's own verifiers. Only the standard library is used.
+// with the log's public key (the JWK in the gateway's keys/audit-signing.pub.jwk, compared out of band); after a key
+// rotation with every key, each retired one bounded by the key.rotated leaf that retired it (PublicKey.Retired). The
+// checks and their codes are those of Atomic's own verifiers. Only the standard library is used.
 package atomic
 
 // Version is this SDK's version, as its module is tagged in `npm run sdk:package`'s module proxy.

@@ -21,11 +21,21 @@ type PublicKey struct {
 	Name     string
 	Key      ed25519.PublicKey
 	Identity KeyIdentity
+	// RetiredAt, for a key the log no longer signs with, is the index of the key.rotated leaf that retired it (what
+	// verify.mjs prints as --retired KEYID@INDEX): it signs trees of at most that many leaves (audit/FORMAT.md §6).
+	RetiredAt *uint64
+}
+
+// Retired is this key retired by the key.rotated leaf at index at.
+func (k PublicKey) Retired(at uint64) PublicKey {
+	k.RetiredAt = &at
+	return k
 }
 
 // ParsePublicKeys reads the log's public key(s) as the gateway publishes them: an Ed25519 JWK (RFC 8037, its kid
-// the note key name, as in keys/audit-signing.pub.jwk) or a JSON array of them. A key that is not one is a
-// *VerificationError with code key_invalid.
+// the note key name, as in keys/audit-signing.pub.jwk) or a JSON array of them; after a rotation, each retired key
+// as {"key": JWK, "retired_at": INDEX}, INDEX the index of the key.rotated leaf that retired it. A key that is not
+// one is a *VerificationError with code key_invalid.
 func ParsePublicKeys(jwks []byte) ([]PublicKey, error) {
 	value, err := parseJSON(jwks)
 	if err != nil {
@@ -39,14 +49,41 @@ func ParsePublicKeys(jwks []byte) ([]PublicKey, error) {
 		return nil, refuse("key_invalid", "no public key given")
 	}
 	keys := make([]PublicKey, 0, len(list))
-	for _, jwk := range list {
-		key, err := publicKeyFromJWK(jwk)
+	for i, jwk := range list {
+		key, err := keyEntry(jwk, i+1)
 		if err != nil {
 			return nil, err
 		}
 		keys = append(keys, key)
 	}
-	return keys, nil
+	return settleBounds(keys)
+}
+
+// keyEntry is a JWK, or {"key": JWK, "retired_at": INDEX}.
+func keyEntry(value any, position int) (PublicKey, error) {
+	fields, isObject := value.(map[string]any)
+	jwk, isEntry := fields["key"]
+	if !isObject || !isEntry {
+		return publicKeyFromJWK(value)
+	}
+	for name := range fields {
+		if name != "key" && name != "retired_at" {
+			return PublicKey{}, refuse("key_invalid", `key %d: unexpected member %q (a retired key is {"key": JWK, "retired_at": INDEX})`, position, name)
+		}
+	}
+	key, err := publicKeyFromJWK(jwk)
+	if err != nil {
+		return PublicKey{}, err
+	}
+	at, bounded := fields["retired_at"]
+	if !bounded {
+		return key, nil
+	}
+	index, ok := asIndex(at)
+	if !ok {
+		return PublicKey{}, refuse("key_invalid", "key %d: retired_at %v is not a non-negative integer (the index of the key.rotated leaf that retired the key)", position, at)
+	}
+	return key.Retired(uint64(index)), nil
 }
 
 // MustParsePublicKeys is ParsePublicKeys for keys known to be good (a program's own configuration); it panics.

@@ -79,14 +79,22 @@ var receiptMembers = []string{"object", "event_id", "index", "leaf", "leaf_hash"
 // A proof of a tree of at most 2^53 leaves has at most 53 hashes.
 const maxProofHashes = 128
 
-// VerifyReceipt verifies a receipt's JSON offline against the trusted keys (ParsePublicKeys): no network, no
-// database. The checks, their order and their codes are those of Atomic's own verifier; the first that fails is a
-// *VerificationError with code receipt_invalid, entry_malformed, entry_not_canonical, entry_mismatch,
-// leaf_hash_mismatch, checkpoint_invalid, tree_mismatch, inclusion_failed, checkpoint_signature, or against a held
-// checkpoint origin_mismatch, checkpoint_mismatch (another size: ask for ?tree_size=) or fork (another root).
+// VerifyReceipt verifies a receipt's JSON offline against the trusted keys (ParsePublicKeys; after a rotation each
+// retired key with its RetiredAt): no network, no database. The checks, their order and their codes are those of
+// Atomic's own verifier; the first that fails is a *VerificationError with code key_invalid, receipt_invalid,
+// entry_malformed, entry_not_canonical, entry_mismatch, leaf_hash_mismatch, checkpoint_invalid, tree_mismatch,
+// inclusion_failed, checkpoint_signature, rotation_invalid (the receipt's leaf is a key.rotated one without a valid
+// handover), key_retired (a retired key signed a tree past its bound: the receipt's leaf, when it is the rotation
+// that retired it, or its RetiredAt), key_unbounded (two keys given without a bound, or the rotation leaf hands the
+// log to a key not given), or against a held checkpoint origin_mismatch, checkpoint_mismatch (another size: ask for
+// ?tree_size=) or fork (another root).
 func VerifyReceipt(receipt []byte, keys []PublicKey, options VerifyOptions) (*VerifiedReceipt, error) {
 	if len(keys) == 0 {
 		return nil, refuse("key_invalid", "no public key given")
+	}
+	keys, err := settleBounds(keys)
+	if err != nil {
+		return nil, err
 	}
 	// 1. The shape: exactly the members of FORMAT.md §9.
 	invalid := func(format string, args ...any) error {
@@ -207,10 +215,24 @@ func VerifyReceipt(receipt []byte, keys []PublicKey, options VerifyOptions) (*Ve
 		return nil, err
 	}
 
-	// 6. The tree the caller holds, if any: the receipt must be for exactly that one.
+	// 6. The key at the size it signed: a retired key signs no tree past its rotation (keyterms.go). The leaf is the
+	// one leaf verified here: when it is itself a rotation, it bounds the key it retires.
+	rotated, err := rotationOf(decoded.event, uint64(index), signed.Checkpoint.Origin)
+	if err != nil {
+		return nil, err
+	}
+	terms := keyTerms{keys: keys, rotation: rotated}
+	if err := terms.check(signed.Checkpoint.Size, signed.Key, "the receipt's checkpoint"); err != nil {
+		return nil, err
+	}
+
+	// 7. The tree the caller holds, if any: the receipt must be for exactly that one.
 	if options.HeldCheckpoint != "" {
 		held, err := verifyNote(options.HeldCheckpoint, keys, "the checkpoint you hold")
 		if err != nil {
+			return nil, err
+		}
+		if err := terms.check(held.Checkpoint.Size, held.Key, "the checkpoint you hold"); err != nil {
 			return nil, err
 		}
 		mine, proven := held.Checkpoint, signed.Checkpoint

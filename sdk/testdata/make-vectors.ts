@@ -2,7 +2,9 @@
  * The SDKs' shared test vectors (sdk/testdata/vectors.json), made with Atomic's own audit code so that every SDK's
  * offline verifiers are checked against what the gateway writes and what its TypeScript verifier decides:
  *   receipts: a receipt (as GET /v1/audit/receipt answers it), the trusted keys, and the verdict of
- *             src/audit/verify/receipt.ts, valid and tampered;
+ *             src/audit/verify/receipt.ts, valid and tampered. A key is a JWK, or {"key": JWK, "retired_at": r} for a
+ *             key retired by the key.rotated leaf at index r (the verifier's --retired); each SDK takes those in
+ *             its own words;
  *   webhooks: a delivery signed as src/orchestration/activities/gateway.ts signs it, and what a receiver must decide.
  * Deterministic (fixed Ed25519 seeds; Ed25519 signatures are deterministic): test/sdk/sdk.test.ts fails when the
  * committed file is not what this makes.
@@ -16,9 +18,11 @@ import { pathToFileURL } from "node:url";
 import { CompactSign } from "jose";
 import type { AuditEvent } from "../../src/audit/core/entry.js";
 import { chainHash } from "../../src/audit/core/entry.js";
+import { signHandover } from "../../src/audit/core/handover.js";
 import { publicJwk, type SigningKey } from "../../src/audit/core/keys.js";
 import { leafHash } from "../../src/audit/core/merkle.js";
 import { verifyReceipt, type ReceiptBody } from "../../src/audit/verify/receipt.js";
+import { fingerprintOf } from "../../src/audit/verify/rotation-leaf.js";
 import { SyntheticLog, syntheticEvent } from "../../src/audit/verify/testing/export-fixture.js";
 import { WEBHOOK_SIGNATURE_TYPE } from "../../src/orchestration/activities/gateway.js";
 import { canonicalize } from "../../src/util/canonical-json.js";
@@ -60,10 +64,22 @@ function buildLog(key: SigningKey): SyntheticLog {
   return SyntheticLog.build(key, ORIGIN, 12, (i) => (i === 10 ? trickyEvent() : syntheticEvent(i)));
 }
 
+/** The key.rotated leaf as `atomic keys rotate` queues it; `signer` makes the handover (the retiring key's, when honest). */
+function rotationEvent(i: number, previous: SigningKey, next: SigningKey, signer: SigningKey = previous): AuditEvent {
+  const { v, id, time } = syntheticEvent(i);
+  const nextKey = publicJwk(next)["x"] as string;
+  return { v, id, time, kind: "key.rotated", detail: { previousKey: publicJwk(previous)["x"] as string, nextKey, handover: signHandover(ORIGIN, nextKey, signer.privateKey) } };
+}
+
+/** A key retired by the key.rotated leaf at index `at`, in the vectors' words. */
+function retired(jwk: Record<string, unknown>, at: number): { key: Record<string, unknown>; retired_at: number } {
+  return { key: jwk, retired_at: at };
+}
+
 interface ReceiptCase {
   name: string;
   receipt: unknown;
-  /** The trusted public keys (JWKs): several after a rotation. */
+  /** The trusted public keys (JWKs, or retired(JWK, index)): several after a rotation. */
   keys: unknown;
   held_checkpoint?: string;
 }
@@ -98,7 +114,9 @@ function receiptCases(): ReceiptCase[] {
   const key = fixedKey("atomic.sdk-vectors", 0x11);
   const other = fixedKey("atomic.sdk-vectors", 0x22);
   const stranger = fixedKey("someone.else", 0x33);
+  const third = fixedKey("atomic.sdk-vectors", 0x44);
   const jwk = publicJwk(key);
+  const otherJwk = publicJwk(other);
   const log = buildLog(key);
   const size = 11;
   const receipt = log.receipt(5, size);
@@ -109,6 +127,16 @@ function receiptCases(): ReceiptCase[] {
   const checkpoint9 = log.checkpointAt(9);
   const lastInTwelve = log.receipt(11, 12);
   const tree11 = log.receipt(0, 11);
+  // A rotation from key to other at leaf 6: key signs the trees of up to 6 leaves, other the later ones.
+  const rotatedEvent = (i: number) => (i === 6 ? rotationEvent(i, key, other) : syntheticEvent(i));
+  const rotated = SyntheticLog.build(key, ORIGIN, 9, rotatedEvent);
+  rotated.keyAt = (n) => (n <= 6 ? key : other);
+  // The same leaves in trees that key signed past its rotation: what whoever obtained the retired key would sign.
+  const pastRotation = SyntheticLog.build(key, ORIGIN, 9, rotatedEvent);
+  const badHandover = SyntheticLog.build(key, ORIGIN, 9, (i) => (i === 6 ? rotationEvent(i, key, other, other) : syntheticEvent(i)));
+  badHandover.keyAt = rotated.keyAt;
+  const signedByThird = SyntheticLog.build(key, ORIGIN, 9, rotatedEvent);
+  signedByThird.keyAt = (n) => (n <= 6 ? key : third);
 
   return [
     { name: "valid", receipt, keys: [jwk] },
@@ -119,7 +147,19 @@ function receiptCases(): ReceiptCase[] {
     { name: "valid one-leaf tree, empty proof", receipt: log.receipt(0, 1), keys: [jwk] },
     { name: "valid power-of-two tree", receipt: log.receipt(3, 8), keys: [jwk] },
     { name: "valid without chain_hash", receipt: withoutChain, keys: [jwk] },
-    { name: "valid after a rotation: the second key signed", receipt, keys: [publicJwk(other), jwk] },
+    { name: "valid after a rotation: the current key signed, the retired one bounded", receipt, keys: [retired(otherJwk, 4), jwk] },
+    { name: "valid after a rotation: the retired key signed within its bound", receipt, keys: [otherJwk, retired(jwk, size)] },
+    { name: "valid after a rotation: the retired key signed well within its bound", receipt, keys: [retired(jwk, 30), otherJwk] },
+    { name: "retired key signed a tree past its bound", receipt, keys: [otherJwk, retired(jwk, size - 1)] },
+    { name: "two keys without a bound", receipt, keys: [otherJwk, jwk] },
+    { name: "held checkpoint signed by a retired key past its bound", receipt, keys: [retired(otherJwk, 9), jwk], held_checkpoint: buildLog(other).checkpointAt(11) },
+    { name: "valid receipt of a key.rotated leaf: it bounds the key it retires", receipt: rotated.receipt(6, 7), keys: [jwk, otherJwk] },
+    { name: "valid receipt of a key.rotated leaf, the retired key also given with its bound", receipt: rotated.receipt(6, 9), keys: [retired(jwk, 6), otherJwk] },
+    { name: "key.rotated leaf in a tree the key it retires signed", receipt: pastRotation.receipt(6, 8), keys: [jwk, otherJwk] },
+    { name: "key.rotated leaf whose handover the retiring key did not make", receipt: badHandover.receipt(6, 7), keys: [jwk, otherJwk] },
+    { name: "key.rotated leaf handing the log to a key not given", receipt: signedByThird.receipt(6, 7), keys: [jwk, publicJwk(third)] },
+    { name: "key bound not a leaf index", receipt, keys: [retired(jwk, -1)] },
+    { name: "key bounded twice", receipt, keys: [retired(jwk, size), retired(jwk, size + 1), otherJwk] },
     { name: "valid in the held checkpoint", receipt, keys: [jwk], held_checkpoint: receipt.checkpoint },
     { name: "held checkpoint of another size", receipt, keys: [jwk], held_checkpoint: checkpoint9 },
     { name: "held checkpoint of another log", receipt, keys: [jwk], held_checkpoint: SyntheticLog.build(key, "another.log", 11).checkpointAt(11) },
@@ -170,9 +210,22 @@ function receiptCases(): ReceiptCase[] {
   ];
 }
 
+/** The vectors' keys as the verifier takes them: the JWKs, and --retired "sha256:<fingerprint>@<index>" for each bound. */
+function verifierKeys(keys: unknown): { publicKeyJwk: unknown; retired: string[] } {
+  if (!Array.isArray(keys)) return { publicKeyJwk: keys, retired: [] };
+  const retiredKeys: string[] = [];
+  const publicKeyJwk = keys.map((entry: unknown) => {
+    if (typeof entry !== "object" || entry === null || !Object.hasOwn(entry, "key")) return entry;
+    const { key, retired_at: at } = entry as { key: { x: string }; retired_at: number };
+    retiredKeys.push(`${fingerprintOf(key.x)}@${at}`);
+    return key;
+  });
+  return { publicKeyJwk, retired: retiredKeys };
+}
+
 /** What src/audit/verify/receipt.ts decides, in the vectors' words. */
 function receiptExpectation(testCase: ReceiptCase): Record<string, unknown> {
-  const verdict = verifyReceipt(testCase.receipt, { publicKeyJwk: testCase.keys, ...(testCase.held_checkpoint === undefined ? {} : { heldCheckpoint: testCase.held_checkpoint }) });
+  const verdict = verifyReceipt(testCase.receipt, { ...verifierKeys(testCase.keys), ...(testCase.held_checkpoint === undefined ? {} : { heldCheckpoint: testCase.held_checkpoint }) });
   if (!verdict.ok) return { ok: false, code: verdict.code };
   return {
     ok: true,

@@ -20,6 +20,7 @@ import { sharedTemporal } from "../support/temporal.js";
  */
 type Sdk = typeof import("../../sdk/typescript/src/index.js");
 type PublicJwk = import("../../sdk/typescript/src/index.js").PublicJwk;
+type TrustedKeys = import("../../sdk/typescript/src/index.js").TrustedKeys;
 
 const SDK_DIR = join(import.meta.dirname, "..", "..", "sdk", "typescript");
 
@@ -236,17 +237,24 @@ describe("receipts verified offline", () => {
 
 /** The vectors every Atomic SDK checks its verifiers against (sdk/testdata/make-vectors.ts makes them). */
 interface Vectors {
-  receipts: Array<{ name: string; receipt: unknown; keys: PublicJwk[]; held_checkpoint?: string; expect: Record<string, unknown> }>;
+  /** keys: JWKs, and {key, retired_at} for a retired key (the SDK's { key, retiredAt }). */
+  receipts: Array<{ name: string; receipt: unknown; keys: unknown; held_checkpoint?: string; expect: Record<string, unknown> }>;
   webhooks: Array<{ name: string; body: string; headers: Record<string, string>; keys: PublicJwk[]; now: number; tolerance_seconds: number; expect: Record<string, unknown> }>;
 }
 
 describe("the shared test vectors (sdk/testdata/vectors.json)", () => {
   const vectors = JSON.parse(readFileSync(join(SDK_DIR, "..", "testdata", "vectors.json"), "utf8")) as Vectors;
 
+  /** The vectors' keys in this SDK's words. */
+  const keysOf = (keys: unknown) =>
+    (Array.isArray(keys) ? keys.map((entry: unknown) => (typeof entry === "object" && entry !== null && "retired_at" in entry ? { key: (entry as { key?: unknown }).key, retiredAt: entry.retired_at } : entry)) : keys) as TrustedKeys;
+
   it("decides every receipt as Atomic's verifier does", () => {
     expect(vectors.receipts.length).toBeGreaterThan(0);
+    const codes = new Set(vectors.receipts.map((vector) => vector.expect["code"]));
+    for (const code of ["key_retired", "key_unbounded", "rotation_invalid"]) expect(codes).toContain(code);
     for (const vector of vectors.receipts) {
-      const verdict = sdk.verifyReceipt(vector.receipt, vector.held_checkpoint ?? null, vector.keys);
+      const verdict = sdk.verifyReceipt(vector.receipt, vector.held_checkpoint ?? null, keysOf(vector.keys));
       const inVectorWords = verdict.ok
         ? { ok: true, event_id: verdict.eventId, kind: verdict.kind, index: verdict.index, origin: verdict.origin, tree_size: verdict.treeSize, root: verdict.root, key: { name: verdict.key.name, key_id: verdict.key.keyId, fingerprint: verdict.key.fingerprint }, held: verdict.held }
         : { ok: false, code: verdict.code };
@@ -261,6 +269,44 @@ describe("the shared test vectors (sdk/testdata/vectors.json)", () => {
       const inVectorWords = verdict.ok ? { ok: true, task_id: verdict.taskId, attempt: verdict.attempt, iat: verdict.signedAt.getTime() / 1000 } : { ok: false, code: verdict.code };
       expect(inVectorWords, vector.name).toEqual(vector.expect);
     }
+  });
+});
+
+describe("keys after a rotation (the shared vectors' receipts)", () => {
+  const vectors = JSON.parse(readFileSync(join(SDK_DIR, "..", "testdata", "vectors.json"), "utf8")) as Vectors;
+  const named = (name: string) => vectors.receipts.find((vector) => vector.name === name)!;
+  const receipt = named("valid").receipt as { tree_size: number; checkpoint: string };
+  const [key] = named("valid").keys as [PublicJwk];
+  const [other] = named("two keys without a bound").keys as [PublicJwk];
+
+  it("holds a retired key given as { key, retiredAt } to its bound, and the single key works as before", () => {
+    expect(sdk.verifyReceipt(receipt, null, key)).toMatchObject({ ok: true, treeSize: receipt.tree_size });
+    expect(sdk.verifyReceipt(receipt, null, [{ key, retiredAt: receipt.tree_size }, other])).toMatchObject({ ok: true, treeSize: receipt.tree_size });
+    expect(sdk.verifyReceipt(receipt, null, [{ key, retiredAt: receipt.tree_size - 1 }, other])).toEqual({
+      ok: false,
+      code: "key_retired",
+      reason: expect.stringContaining(`but you gave it as retired at leaf ${receipt.tree_size - 1} (retiredAt): it signs trees of at most ${receipt.tree_size - 1} leaves`),
+    });
+    expect(sdk.verifyReceipt(receipt, null, [other, key])).toMatchObject({ ok: false, code: "key_unbounded", reason: expect.stringContaining("give each retired key as { key, retiredAt }") });
+    // A receipt of the key.rotated event bounds the key it retires.
+    const past = named("key.rotated leaf in a tree the key it retires signed");
+    expect(sdk.verifyReceipt(past.receipt, null, past.keys as PublicJwk[])).toMatchObject({ ok: false, code: "key_retired", reason: expect.stringContaining("the key.rotated leaf at index 6 retired it") });
+  });
+
+  it("holds checkpoints to the same rule", () => {
+    expect(sdk.verifyCheckpoint(receipt.checkpoint, key)).toMatchObject({ ok: true, treeSize: receipt.tree_size });
+    expect(sdk.verifyCheckpoint(receipt.checkpoint, [{ key: other, retiredAt: 3 }, key])).toMatchObject({ ok: true, treeSize: receipt.tree_size });
+    expect(sdk.verifyCheckpoint(receipt.checkpoint, [other, key])).toMatchObject({ ok: false, code: "key_unbounded" });
+    expect(sdk.verifyCheckpoint(receipt.checkpoint, [{ key, retiredAt: 3 }, other])).toMatchObject({ ok: false, code: "key_retired", reason: expect.stringMatching(/^the checkpoint of \d+ leaves is signed by key /) });
+  });
+
+  it("refuses a bound that is no leaf index, a key bounded twice, and a member it does not know (key_invalid)", () => {
+    const refusal = (keys: unknown) => sdk.verifyReceipt(receipt, null, keys as TrustedKeys);
+    expect(refusal([{ key, retiredAt: -1 }])).toMatchObject({ ok: false, code: "key_invalid", reason: expect.stringContaining("retiredAt -1 is not a non-negative integer") });
+    expect(refusal([{ key, retiredAt: 1.5 }])).toMatchObject({ ok: false, code: "key_invalid" });
+    expect(refusal([{ key, retiredAt: 3 }, { key, retiredAt: 3 }])).toMatchObject({ ok: false, code: "key_invalid", reason: expect.stringContaining("is given with retiredAt twice") });
+    expect(refusal([{ key, retired_at: 3 }])).toMatchObject({ ok: false, code: "key_invalid", reason: expect.stringContaining('unexpected member "retired_at"') });
+    expect(sdk.verifyCheckpoint(receipt.checkpoint, [{ key, retiredAt: "3" } as never])).toMatchObject({ ok: false, code: "key_invalid" });
   });
 });
 

@@ -1,10 +1,13 @@
-import { randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import type { Pool } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContentHasher } from "../../src/audit/content-hasher.js";
+import { signCheckpoint } from "../../src/audit/core/checkpoint.js";
+import { keyIdentity } from "../../src/audit/core/key-identity.js";
+import { publicJwk } from "../../src/audit/core/keys.js";
 import { executionEvent } from "../../src/audit/events.js";
 import type { ExecutionRecord } from "../../src/store/interface.js";
 import { createPool } from "../../src/store/postgres/database.js";
@@ -313,6 +316,52 @@ describe("the views", () => {
     await consistency.waitFor();
     expect(await consistency.innerText()).toMatch(/^Consistent: the log of [\d,]+ leaves extends the one of [\d,]+ this tab verified/);
     await shot("audit");
+  });
+
+  it("audit after a key rotation: a retired key's checkpoint is refused, the tree this tab verified before still links to the new key's", async () => {
+    // The gateway's key, listed as retired (without the leaf that retired it, as the keys route lists them), and a
+    // key of the test's own as the current one: what the page is told after `atomic keys rotate`.
+    const { keys } = await api("/v1/admin/audit/keys");
+    const retired = keys[0];
+    const name = retired.jwk.kid as string;
+    const next = { name, ...generateKeyPairSync("ed25519") };
+    const identity = keyIdentity(name, next.publicKey);
+    await page.route("**/v1/admin/audit/keys", (route) =>
+      route.fulfill({ json: { object: "audit.keys", keys: [{ jwk: publicJwk(next), key_id: identity.keyId, fingerprint: identity.fingerprint, current: true }, { ...retired, current: false }] } }));
+    const signature = page.locator("#checkpoint-verdict [data-verdict]");
+    await page.goto(`${gw.url}/ui#/overview`);
+    await page.goto(`${gw.url}/ui#/audit`);
+    await signature.waitFor();
+    expect(await signature.getAttribute("data-verdict")).toBe("failure");
+    expect(await signature.innerText()).toMatch(/^Signature not verified: key_unbounded: the checkpoint of [\d]+ leaves is signed by key \S+ \(key id [0-9a-f]{8}\), which the gateway lists as retired without the index of the key\.rotated leaf/);
+
+    // The new key signs the latest tree (the same tree, re-signed here): taken, and linked to the tree this tab
+    // verified under the key then current, which still vouches for exactly that checkpoint.
+    const resign = (note: string) => {
+      const [origin, size, root] = note.split("\n");
+      return signCheckpoint({ origin: origin!, size: Number(size), root: Buffer.from(root!, "base64") }, next);
+    };
+    expect((await chat("tiny", "after the rotation")).status).toBe(200);
+    await page.route("**/v1/admin/audit", async (route) => {
+      const response = await route.fetch();
+      const state = await response.json();
+      state.checkpoint.note = resign(state.checkpoint.note);
+      await route.fulfill({ response, json: state });
+    });
+    await page.route("**/v1/audit/consistency?**", async (route) => {
+      const response = await route.fetch();
+      const proof = await response.json();
+      proof.new_checkpoint = resign(proof.new_checkpoint);
+      await route.fulfill({ response, json: proof });
+    });
+    await page.goto(`${gw.url}/ui#/overview`);
+    await page.goto(`${gw.url}/ui#/audit`);
+    await page.locator("#consistency-verdict [data-verdict]:not([data-verdict=muted])").waitFor();
+    expect(await signature.innerText()).toBe(`Signature verified in this browser: signed by ${name} (key id ${identity.keyId}).`);
+    expect(await page.locator("#consistency-verdict [data-verdict]").innerText()).toMatch(/^Consistent: the log of [\d,]+ leaves extends the one of [\d,]+ this tab verified/);
+    await page.unroute("**/v1/admin/audit/keys");
+    await page.unroute("**/v1/admin/audit");
+    await page.unroute("**/v1/audit/consistency?**");
   });
 
   it("asked nothing of anyone but the gateway, raised no error and broke none of its policy's rules", () => {

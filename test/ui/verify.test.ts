@@ -18,7 +18,7 @@ interface Verify {
   VerifyError: new (...args: never[]) => Error & { code: string };
   verifyInclusion(index: number, size: number, leaf: Bytes, proof: Bytes[], root: Bytes): Promise<boolean>;
   verifyConsistency(oldSize: number, newSize: number, oldRoot: Bytes, newRoot: Bytes, proof: Bytes[]): Promise<boolean>;
-  trustedKey(jwk: unknown): Promise<{ name: string; keyIdHex: string; fingerprint: string }>;
+  trustedKey(jwk: unknown, standing?: { retired?: boolean; retiredAt?: number }): Promise<{ name: string; keyIdHex: string; fingerprint: string }>;
   verifyCheckpoint(note: string, keys: unknown[]): Promise<{ checkpoint: { size: number }; signer: { name: string } }>;
   verifyReceipt(receipt: unknown, held: string, eventId: string): Promise<{ index: number; treeSize: number }>;
 }
@@ -109,5 +109,25 @@ describe("the dashboard's verifier", () => {
     await expectFailure(verify.verifyReceipt(receipt, note, "0190c1a2-0000-7000-8000-000000000005"), "receipt_invalid", /is for event/);
     const spaced = receipt.leaf.replace('{"event":', '{ "event":');
     await expectFailure(verify.verifyReceipt({ ...receipt, leaf: spaced }, note, receipt.event_id), "entry_not_canonical", /canonical/);
+  });
+
+  it("holds a retired key to the leaf that retired it, and takes only one key for the current one, as the auditors' verifier does", async () => {
+    // A rotation at leaf 6: the retired key signed the trees of up to 6 leaves, the current key those after.
+    const [retired, current] = [signer("atomic.test"), signer("atomic.test")];
+    const tree = log(9);
+    const note = (size: number, by: typeof retired) => signCheckpoint({ origin: ORIGIN, size, root: rootFromLeafHashes(tree.hashes.slice(0, size)) }, by);
+    // As the dashboard is given them (GET /v1/admin/audit/keys): the current key, and retired ones without their leaf.
+    const listed = [await verify.trustedKey(current.jwk), await verify.trustedKey(retired.jwk, { retired: true })];
+    expect((await verify.verifyCheckpoint(note(9, current), listed)).signer.name).toBe("atomic.test");
+    await expectFailure(verify.verifyCheckpoint(note(9, retired), listed), "key_unbounded", /of 9 leaves is signed by key atomic\.test .*lists as retired without the index of the key\.rotated leaf/);
+    await expectFailure(verify.verifyCheckpoint(note(5, retired), listed), "key_unbounded", /cannot tell whether it signed that tree before its rotation/);
+    // With the index of its rotation leaf: within it, and past it.
+    const placed = [await verify.trustedKey(current.jwk), await verify.trustedKey(retired.jwk, { retiredAt: 6 })];
+    expect((await verify.verifyCheckpoint(note(6, retired), placed)).checkpoint.size).toBe(6);
+    await expectFailure(verify.verifyCheckpoint(note(7, retired), placed), "key_retired", /of 7 leaves is signed by key atomic\.test .*retired by the key\.rotated leaf at index 6: it signs trees of at most 6 leaves/);
+    // Two keys given as current: which one was retired cannot be told.
+    const both = [await verify.trustedKey(current.jwk), await verify.trustedKey(retired.jwk)];
+    await expectFailure(verify.verifyCheckpoint(note(9, current), both), "key_unbounded", /2 keys are given as the log's current one/);
+    await expectFailure(verify.trustedKey(retired.jwk, { retiredAt: -1 }), "key_invalid", /is not a leaf index/);
   });
 });

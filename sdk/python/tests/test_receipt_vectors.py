@@ -12,6 +12,8 @@ def test_the_vectors_hold_valid_and_tampered_receipts():
     codes = {case["expect"].get("code") for case in CASES}
     assert None in codes
     assert {"inclusion_failed", "checkpoint_signature", "tree_mismatch", "leaf_hash_mismatch", "entry_not_canonical", "key_invalid"} <= codes
+    # After a key rotation: a retired key past its bound, two keys without one, a rotation leaf without its handover.
+    assert {"key_retired", "key_unbounded", "rotation_invalid"} <= codes
 
 
 @by_name(CASES)

@@ -8,7 +8,7 @@ export type { Schemas } from "./schemas.js";
 export type { Audit } from "./audit.js";
 export { verifyReceipt, verifyCheckpoint, type ReceiptVerification, type ReceiptFailureCode, type CheckpointVerification } from "./verify-receipt.js";
 export { verifyWebhookSignature, type WebhookVerification, type WebhookFailureCode, type WebhookVerificationOptions, type HeadersLike } from "./verify-webhook.js";
-export type { PublicJwk, TrustedKeys, KeyIdentity } from "./keys.js";
+export type { PublicJwk, RetiredKey, TrustedKeys, KeyIdentity } from "./keys.js";
 export type {
   AuditEvent,
   AuditReceipt,

@@ -1,6 +1,6 @@
 import { createHash, verify } from "node:crypto";
 import { trustedKeys, type TrustedKey } from "../../../src/audit/verify/trusted-keys.js";
-import type { KeyIdentity, TrustedKeys } from "./keys.js";
+import { verifierKeys, type KeyIdentity, type TrustedKeys } from "./keys.js";
 
 /**
  * Receivers' check of a webhook delivery, to the gateway's scheme (src/orchestration/activities/gateway.ts): the
@@ -97,9 +97,12 @@ function verifiedClaims(signature: string, keys: readonly TrustedKey[]): { claim
 }
 
 function check(body: string | Uint8Array, headers: HeadersLike, trustedKey: TrustedKeys, options: WebhookVerificationOptions): WebhookVerification {
+  // The bounds of retired keys concern checkpoints: a delivery is held to its timestamp instead.
+  const given = verifierKeys(trustedKey);
+  if ("invalid" in given) throw new Refusal("key_invalid", given.invalid);
   let keys: TrustedKey[];
   try {
-    keys = trustedKeys(trustedKey);
+    keys = trustedKeys(given.jwks);
   } catch (error) {
     throw new Refusal("key_invalid", (error as Error).message);
   }

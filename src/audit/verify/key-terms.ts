@@ -48,16 +48,13 @@ export interface Retirement {
 }
 
 export class KeyTerms {
-  /** `waived`: every key may sign any size (the SDKs' receipts only, receipt.ts anyKeyAnySize). */
   constructor(
     private readonly keys: readonly TrustedKey[],
     private readonly leaves?: VerifiedLeaves,
-    private readonly waived = false,
   ) {}
 
   /** Throws KeyRefused unless `signer` may sign a checkpoint of `size` leaves; `what` names it ("the checkpoint"). */
   check(size: number, signer: TrustedKey, what: string): void {
-    if (this.waived) return;
     const named = `${what} of ${size} leaves is signed by key ${describeKey(signer.identity)}`;
     const bound = this.boundOf(signer);
     if (bound !== undefined && size > bound.index) {

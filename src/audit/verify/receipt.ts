@@ -88,11 +88,6 @@ export interface ReceiptOptions {
   retired?: readonly string[];
   /** A signed checkpoint the auditor already holds: the receipt must prove inclusion in exactly that tree. */
   heldCheckpoint?: string;
-  /**
-   * Lets every key given sign a tree of any size, as before key terms (key-terms.ts): only for the SDKs, whose
-   * verdicts must match the Python and Go SDKs' on the shared vectors until those follow. Unsound after a rotation.
-   */
-  anyKeyAnySize?: true;
 }
 
 const RECEIPT_FIELDS = ["object", "event_id", "index", "leaf", "leaf_hash", "chain_hash", "tree_size", "root", "checkpoint", "inclusion_proof"];
@@ -194,12 +189,12 @@ function check(receipt: unknown, options: ReceiptOptions): ReceiptVerdict {
   // the one leaf verified here: when it is itself a rotation, it bounds the key it retires.
   let rotation: RotationLeaf | undefined;
   try {
-    rotation = options.anyKeyAnySize === true ? undefined : rotationOf(decoded.event, index, signed.checkpoint.origin);
+    rotation = rotationOf(decoded.event, index, signed.checkpoint.origin);
   } catch (error) {
     if (!(error instanceof RotationInvalid)) throw error;
     throw fail("rotation_invalid", `the receipt's leaf ${error.message}`);
   }
-  const terms = new KeyTerms(keys, { rotations: rotation === undefined ? [] : [rotation] }, options.anyKeyAnySize === true);
+  const terms = new KeyTerms(keys, { rotations: rotation === undefined ? [] : [rotation] });
   checkKeyInForce(terms, signed.checkpoint.size, signed.key, "the receipt's checkpoint");
 
   // 7. The tree the auditor holds, if any: the receipt must be for exactly that one.

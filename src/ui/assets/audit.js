@@ -40,7 +40,8 @@ export async function show(container, _route, signal) {
       ["Key id", (k) => h("code", {}, k.key_id)],
       ["Fingerprint", (k) => h("code", {}, k.fingerprint)],
       ["", (k) => (k.current ? "signs now" : "retired")],
-    ], keys), h("p", { class: "muted" }, "Checkpoints are verified against these keys, as the gateway lists them: compare the fingerprint with the one handed to auditors.")),
+    ], keys), h("p", { class: "muted" }, "Checkpoints are verified against these keys, as the gateway lists them: compare the fingerprint with the one handed to auditors. " +
+      "Only the key that signs now vouches for a new checkpoint here: the gateway does not say at which leaf a retired key was retired, so a tree it signed is for audit/verify.mjs --retired.")),
     section(`Policy refusals (leaves ${number(refusals.scanned.from)} to ${number(refusals.scanned.to)})`, table([
       ["When", (r) => time(r.time)],
       ["Tenant", (r) => r.tenant ?? "—"],
@@ -57,9 +58,10 @@ const verdict = (panel, state, title, text) => panel.replaceChildren(h("p", { cl
 
 async function check(checkpoint, keys, signature, consistency, signal) {
   let trusted;
+  let signer;
   try {
-    trusted = await Promise.all(keys.map((key) => trustedKey(key.jwk)));
-    const { signer } = await verifyCheckpoint(checkpoint.note, trusted);
+    trusted = await Promise.all(keys.map((key) => trustedKey(key.jwk, { retired: !key.current })));
+    ({ signer } = await verifyCheckpoint(checkpoint.note, trusted));
     verdict(signature, "ok", "Signature verified in this browser:", ` signed by ${signer.name} (key id ${signer.keyIdHex}).`);
   } catch (error) {
     if (error instanceof VerifyError) verdict(signature, "failure", "Signature not verified:", ` ${error.code}: ${error.message}`);
@@ -75,7 +77,10 @@ async function check(checkpoint, keys, signature, consistency, signal) {
     } else {
       const proof = await getJson(`/v1/audit/consistency?from=${seen.size}&to=${checkpoint.size}`, signal);
       if (proof.old_checkpoint !== seen.note) throw new VerifyError("consistency_failed", `the log's checkpoint of ${seen.size} leaves is not the one this tab saw`);
-      const older = await verifyCheckpoint(proof.old_checkpoint, trusted);
+      // The tree this tab saw was verified then, signed by the key current then: that key, even if retired since,
+      // vouches for exactly that checkpoint (its bytes compared above), and no other key does.
+      const then = trusted.filter((key) => key.fingerprint === seen.key).map((key) => ({ ...key, retired: false, retiredAt: undefined }));
+      const older = await verifyCheckpoint(proof.old_checkpoint, then.length > 0 ? then : trusted);
       const newer = await verifyCheckpoint(proof.new_checkpoint, trusted);
       const hashes = proof.proof.map((hash) => fromBase64(hash));
       if (proof.new_checkpoint !== checkpoint.note || hashes.some((hash) => hash === undefined || hash.length !== 32)
@@ -84,7 +89,7 @@ async function check(checkpoint, keys, signature, consistency, signal) {
       }
       verdict(consistency, "ok", "Consistent:", ` the log of ${number(checkpoint.size)} leaves extends the one of ${number(seen.size)} this tab verified at ${time(seen.at)}; nothing before was changed.`);
     }
-    sessionStorage.setItem(SEEN_KEY, JSON.stringify({ size: checkpoint.size, note: checkpoint.note, at: new Date().toISOString() }));
+    sessionStorage.setItem(SEEN_KEY, JSON.stringify({ size: checkpoint.size, note: checkpoint.note, key: signer.fingerprint, at: new Date().toISOString() }));
   } catch (error) {
     if (signal.aborted) return;
     verdict(consistency, "failure", "Consistency not proved:", ` ${error instanceof VerifyError ? `${error.code}: ${error.message}` : describeFailure(error)}`);

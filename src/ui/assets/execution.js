@@ -153,7 +153,8 @@ async function verifyInBrowser(panel, id, signal) {
   say("muted", "Checking…", "the log's public keys, its signed checkpoint and this execution's receipt.");
   try {
     const { keys } = await getJson("/v1/admin/audit/keys", signal);
-    const trusted = await Promise.all(keys.map((key) => trustedKey(key.jwk)));
+    // Only the current key vouches for the latest tree: the gateway does not say where retired keys were retired.
+    const trusted = await Promise.all(keys.map((key) => trustedKey(key.jwk, { retired: !key.current })));
     for (let attempt = 1; ; attempt++) {
       const note = await getText("/v1/audit/checkpoint", signal).catch(waitable);
       const checked = note === null ? null : await verifyCheckpoint(note, trusted);

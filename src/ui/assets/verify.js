@@ -162,10 +162,17 @@ export function parseCheckpoint(note) {
   return { origin, size: Number(sizeText), root, rootText, body, signatures };
 }
 
-/** A log public key (JWK, kid = the note key name) ready to verify with, and how people name it. */
-export async function trustedKey(jwk) {
+/**
+ * A log public key (JWK, kid = the note key name) ready to verify with, and how people name it. `retired`: the log
+ * no longer signs with it; `retiredAt`, when known, is the index of the key.rotated leaf that retired it (it signs
+ * trees of at most that many leaves). A key that is neither is taken for the log's current key.
+ */
+export async function trustedKey(jwk, { retired = false, retiredAt } = {}) {
   if (jwk === null || typeof jwk !== "object" || jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || typeof jwk.kid !== "string") {
     throw new VerifyError("key_invalid", "the log's public key is not an Ed25519 JWK with a kid");
+  }
+  if (retiredAt !== undefined && !(Number.isSafeInteger(retiredAt) && retiredAt >= 0)) {
+    throw new VerifyError("key_invalid", `the index a key was retired at (${JSON.stringify(retiredAt)}) is not a leaf index`);
   }
   const raw = fromBase64Url(jwk.x);
   if (raw === undefined || raw.length !== 32) throw new VerifyError("key_invalid", "the log's public key: x is not the base64url of 32 bytes");
@@ -177,12 +184,36 @@ export async function trustedKey(jwk) {
     throw new VerifyError("crypto_unavailable", `this browser's WebCrypto cannot verify Ed25519 (${error.message})`);
   }
   const keyId = (await sha256(concat(encoder.encode(jwk.kid), Uint8Array.of(0x0a, 0x01), raw))).subarray(0, 4);
-  return { name: jwk.kid, key, keyId, keyIdHex: toHex(keyId), fingerprint: `sha256:${toHex(await sha256(raw))}` };
+  return { name: jwk.kid, key, keyId, keyIdHex: toHex(keyId), fingerprint: `sha256:${toHex(await sha256(raw))}`, retired: retired || retiredAt !== undefined, retiredAt };
 }
 
 /**
- * The checkpoint, once one of `keys` (from trustedKey) is found to have signed it; throws VerifyError
- * `checkpoint_invalid` or `checkpoint_signature` otherwise, naming why.
+ * Throws VerifyError unless `signer` may sign a checkpoint of `size` leaves, by the auditors' verifier's rule
+ * (src/audit/verify/key-terms.ts, audit/FORMAT.md §6): a retired key signs no tree past the key.rotated leaf that
+ * retired it (`key_retired`); a retired key whose leaf is not known cannot be placed, and only one key may be taken
+ * for the current one (`key_unbounded`).
+ */
+export function checkKeyInForce(size, signer, keys, what = "the checkpoint") {
+  const named = `${what} of ${size} leaves is signed by key ${signer.name} (key id ${signer.keyIdHex})`;
+  if (signer.retiredAt !== undefined) {
+    if (size > signer.retiredAt) {
+      throw new VerifyError("key_retired", `${named}, retired by the key.rotated leaf at index ${signer.retiredAt}: it signs trees of at most ${signer.retiredAt} leaves, and a later one is what a holder of the retired key would sign`);
+    }
+    return;
+  }
+  if (signer.retired) {
+    throw new VerifyError("key_unbounded", `${named}, which the gateway lists as retired without the index of the key.rotated leaf that retired it: this page cannot tell whether it signed that tree before its rotation (verify it with audit/verify.mjs --retired KEYID@INDEX)`);
+  }
+  const current = new Set(keys.filter((key) => !key.retired).map((key) => key.fingerprint));
+  if (current.size > 1) {
+    throw new VerifyError("key_unbounded", `${named}, but ${current.size} keys are given as the log's current one, and only one can be: the others must be given as retired`);
+  }
+}
+
+/**
+ * The checkpoint, once one of `keys` (from trustedKey) is found to have signed it and may sign a tree of its size
+ * (checkKeyInForce); throws VerifyError `checkpoint_invalid`, `checkpoint_signature`, `key_retired` or
+ * `key_unbounded` otherwise, naming why.
  */
 export async function verifyCheckpoint(note, keys) {
   const checkpoint = parseCheckpoint(note);
@@ -191,7 +222,10 @@ export async function verifyCheckpoint(note, keys) {
   for (const trusted of keys) {
     for (const line of checkpoint.signatures) {
       if (line.name !== trusted.name || !equal(line.keyId, trusted.keyId)) continue;
-      if (line.signature.length === 64 && (await subtle().verify({ name: "Ed25519" }, trusted.key, line.signature, signed))) return { checkpoint, signer: trusted };
+      if (line.signature.length === 64 && (await subtle().verify({ name: "Ed25519" }, trusted.key, line.signature, signed))) {
+        checkKeyInForce(checkpoint.size, trusted, keys);
+        return { checkpoint, signer: trusted };
+      }
       failed.push(trusted.name);
     }
   }

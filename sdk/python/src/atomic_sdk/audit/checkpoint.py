@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..errors import VerificationError
 from .encoding import MAX_SAFE_INTEGER, is_well_formed, standard_base64, utf8
+from .key_terms import KeyTerms
 from .keys import PublicKey, PublicKeys, check_key_name, note_key_id, trusted_keys
 
 _SIGNATURE_PREFIX = "\u2014 "
@@ -104,8 +105,12 @@ def parse_checkpoint(note: str) -> Checkpoint:
 
 def verify_checkpoint(note: str, keys: PublicKeys, what: str = "checkpoint") -> SignedCheckpoint:
     """The tree of a signed note signed by one of `keys`, and which; raises VerificationError: key_invalid,
-    checkpoint_invalid (not a checkpoint) or checkpoint_signature (no valid signature by a key given)."""
-    return verify_with(note, trusted_keys(keys), what)
+    checkpoint_invalid (not a checkpoint), checkpoint_signature (no valid signature by a key given), key_retired (a
+    retired key signed a tree past its retired_at) or key_unbounded (two keys given without a bound)."""
+    trusted = trusted_keys(keys)
+    signed = verify_with(note, trusted, what)
+    KeyTerms(trusted).check(signed.checkpoint.size, signed.key, f"the {what}" if what == "checkpoint" else what)
+    return signed
 
 
 def verify_with(note: str, keys: Sequence[PublicKey], what: str) -> SignedCheckpoint:

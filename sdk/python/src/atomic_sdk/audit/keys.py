@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -13,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ..errors import VerificationError
-from .encoding import base64url, is_well_formed
+from .encoding import base64url, is_index, is_well_formed
 
 # JavaScript's \s, which the gateway's key name check uses, and the C0/C1 control characters (\p{Cc}).
 _NAME_REFUSED = re.compile("[\t\n\x0b\x0c\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff+\x00-\x1f\x7f-\x9f]")
@@ -31,12 +32,14 @@ class KeyIdentity:
 
 @dataclass(frozen=True)
 class PublicKey:
-    """One trusted key of the log (several after a rotation)."""
+    """One trusted key of the log (several after a rotation). `retired_at`, for a key the log no longer signs with, is
+    the index of the key.rotated leaf that retired it: it signs trees of at most that many leaves (audit/FORMAT.md §6)."""
 
     name: str
     raw: bytes
     identity: KeyIdentity
     _key: Ed25519PublicKey = field(repr=False, compare=False)
+    retired_at: int | None = None
 
     def verify(self, signature: bytes, message: bytes) -> bool:
         try:
@@ -45,12 +48,28 @@ class PublicKey:
         except InvalidSignature:
             return False
 
+    def retired(self, at: int) -> PublicKey:
+        """This key, retired by the key.rotated leaf at index `at` (what `verify.mjs` prints as --retired KEYID@INDEX)."""
+        return dataclasses.replace(self, retired_at=_index(at, "retired_at"))
 
+
+# A JWK, {"key": JWK, "retired_at": INDEX} for a retired key, a PublicKey, a list of those, or their JSON text.
 PublicKeys = Union[PublicKey, dict, str, bytes, Iterable[Any]]
 
 
 def _invalid(reason: str) -> VerificationError:
     return VerificationError("key_invalid", reason)
+
+
+def describe_key(identity: KeyIdentity) -> str:
+    """One key in words, as the gateway's start log, `atomic keys` and the verifier print it."""
+    return f"{identity.name} id {identity.key_id} {identity.fingerprint}"
+
+
+def _index(value: object, what: str) -> int:
+    if not is_index(value):
+        raise _invalid(f"{what} {value!r} is not a non-negative integer (the index of the key.rotated leaf that retired the key)")
+    return int(value)  # type: ignore[arg-type]
 
 
 def check_key_name(name: object) -> str | None:
@@ -94,8 +113,23 @@ def public_key_from_jwk(jwk: object) -> PublicKey:
     return PublicKey(name, raw, identity, Ed25519PublicKey.from_public_bytes(raw))
 
 
+def _entry(value: object, position: int) -> PublicKey:
+    if isinstance(value, PublicKey):
+        return value
+    if not isinstance(value, dict) or "key" not in value:
+        return public_key_from_jwk(value)
+    for name in value:
+        if name not in ("key", "retired_at"):
+            raise _invalid(f'key {position}: unexpected member {name!r} (a retired key is {{"key": JWK, "retired_at": INDEX}})')
+    key = value["key"] if isinstance(value["key"], PublicKey) else public_key_from_jwk(value["key"])
+    if "retired_at" not in value:
+        return key
+    return dataclasses.replace(key, retired_at=_index(value["retired_at"], f"key {position}: retired_at"))
+
+
 def trusted_keys(keys: PublicKeys) -> list[PublicKey]:
-    """The keys given: parsed PublicKeys, a JWK, a list of JWKs, or their JSON text (a .pub.jwk file's content)."""
+    """The keys given: parsed PublicKeys, a JWK, {"key": JWK, "retired_at": INDEX} for a retired key, a list of those,
+    or their JSON text (a .pub.jwk file's content). A key may be given a bound once; copies of it share that bound."""
     if isinstance(keys, (str, bytes)):
         try:
             keys = json.loads(keys)
@@ -104,4 +138,12 @@ def trusted_keys(keys: PublicKeys) -> list[PublicKey]:
     listed = [keys] if isinstance(keys, (dict, PublicKey)) else list(keys)
     if not listed:
         raise _invalid("no public key given")
-    return [key if isinstance(key, PublicKey) else public_key_from_jwk(key) for key in listed]
+    parsed = [_entry(key, position) for position, key in enumerate(listed, start=1)]
+    bounds: dict[bytes, int] = {}
+    for key in parsed:
+        if key.retired_at is None:
+            continue
+        if key.raw in bounds:
+            raise _invalid(f"key {key.identity.fingerprint} is given with retired_at twice ({bounds[key.raw]} and {key.retired_at}): give each retired key once")
+        bounds[key.raw] = key.retired_at
+    return [dataclasses.replace(key, retired_at=bounds[key.raw]) if key.retired_at is None and key.raw in bounds else key for key in parsed]

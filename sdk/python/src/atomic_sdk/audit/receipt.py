@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import VerificationError
 from .checkpoint import parse_checkpoint, verify_with
 from .encoding import is_index, standard_base64, to_base64, utf8
+from .key_terms import KeyTerms, rotation_of
 from .keys import KeyIdentity, PublicKeys, trusted_keys
 from .leaf import decode_leaf
 from .merkle import leaf_hash, verify_inclusion
@@ -42,11 +43,16 @@ class VerifiedReceipt:
 
 def verify_receipt(receipt: Any, keys: PublicKeys, held_checkpoint: str | None = None) -> VerifiedReceipt:
     """Verifies `receipt` (its JSON text, or the parsed object) against the trusted `keys`: the log's public JWK(s),
-    as dict, list or JSON text, or PublicKeys. With `held_checkpoint`, the receipt must prove inclusion in exactly
-    that signed tree. Raises VerificationError naming the first check that fails:
+    as dict, list or JSON text, or PublicKeys; after a rotation each retired key as {"key": JWK, "retired_at": r}
+    (or PublicKey.retired(r)), r the index of the key.rotated leaf that retired it. With `held_checkpoint`, the
+    receipt must prove inclusion in exactly that signed tree. Raises VerificationError naming the first check that
+    fails:
 
     key_invalid, receipt_invalid, entry_malformed, entry_not_canonical, entry_mismatch, leaf_hash_mismatch,
-    checkpoint_invalid, tree_mismatch, inclusion_failed, checkpoint_signature, and against a held checkpoint
+    checkpoint_invalid, tree_mismatch, inclusion_failed, checkpoint_signature; rotation_invalid (the receipt's leaf
+    is a key.rotated one without a valid handover), key_retired (a retired key signed a tree past its bound: the
+    receipt's leaf, when it is the rotation that retired it, or its retired_at), key_unbounded (two keys given
+    without a bound, or the rotation leaf hands the log to a key not given); and against a held checkpoint
     origin_mismatch, checkpoint_mismatch (another size: ask for ?tree_size=) or fork (same size, another root).
     """
     trusted = trusted_keys(keys)
@@ -128,10 +134,17 @@ def verify_receipt(receipt: Any, keys: PublicKeys, held_checkpoint: str | None =
     # 5. The checkpoint is the log's: signed by a key the caller trusts.
     signed = verify_with(note, trusted, "the receipt's checkpoint")
 
-    # 6. The tree the caller holds, if any: the receipt must be for exactly that one.
+    # 6. The key at the size it signed: a retired key signs no tree past its rotation (key_terms.py). The leaf is the
+    # one leaf verified here: when it is itself a rotation, it bounds the key it retires.
+    terms = KeyTerms(trusted, rotation_of(decoded.event, index, signed.checkpoint.origin))
+    terms.check(signed.checkpoint.size, signed.key, "the receipt's checkpoint")
+
+    # 7. The tree the caller holds, if any: the receipt must be for exactly that one.
     held = held_checkpoint is not None
     if held_checkpoint is not None:
-        mine = verify_with(held_checkpoint, trusted, "the checkpoint you hold").checkpoint
+        yours = verify_with(held_checkpoint, trusted, "the checkpoint you hold")
+        terms.check(yours.checkpoint.size, yours.key, "the checkpoint you hold")
+        mine = yours.checkpoint
         if mine.origin != signed.checkpoint.origin:
             raise VerificationError("origin_mismatch", f"the checkpoint you hold is of log {mine.origin!r}, the receipt's of {signed.checkpoint.origin!r}")
         if mine.size != signed.checkpoint.size:
