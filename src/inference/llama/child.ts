@@ -23,7 +23,7 @@ import { AdapterRefusal, VerifiedAdapters } from "./adapter-files.js";
 import { chatWrapperFor, toHistory } from "./chat-prompt.js";
 import { AdapterContextError, ContextPool, type AdapterSet, type SequenceLease } from "./context-pool.js";
 import { watchLoadedFile } from "./loaded-file-watch.js";
-import { currentDigest, LoadRefusal, openVerifiedModelFile, refuseIfChangedSince } from "./model-file.js";
+import { currentDigest, LoadRefusal, openVerifiedModelFile, quietPath, refuseIfChangedSince } from "./model-file.js";
 import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
 import { scoreTokens } from "./token-logprobs.js";
 import type { Span } from "@opentelemetry/api";
@@ -117,6 +117,8 @@ async function load(spec: LoadSpec): Promise<void> {
  */
 async function reportFileChange(spec: LoadSpec, detail: string): Promise<void> {
   if (spec.mmap) return send({ type: "file-changed", detail });
+  // Hashed once the writes have stopped: a hash takes this process's CPU from its requests.
+  await quietPath(spec.path, spec.fileCheckMs);
   send({ type: "file-changed", detail, sha256: await currentDigest(spec.path) });
 }
 

@@ -33,21 +33,29 @@ export async function openVerifiedModelFile(path: string, sha256: string): Promi
     if (error instanceof NotARegularFileError) throw new LoadRefusal("model_malformed", error.message);
     throw new LoadRefusal("model_file_missing", `cannot open ${path}: ${(error as Error).message}`);
   }
-  const identity = await settledIdentity(fd);
-  const digest = await sha256OfDescriptor(fd);
-  if (digest !== sha256) {
-    throw new LoadRefusal("model_digest_mismatch", `SHA-256 of ${path} is ${digest}, the manifest pins ${sha256}`);
-  }
-  let header: GgufHeader;
   try {
-    header = readGgufHeaderFromFd(fd);
+    const identity = await settledIdentity(fd);
+    const digest = await sha256OfDescriptor(fd);
+    if (digest !== sha256) {
+      throw new LoadRefusal("model_digest_mismatch", `SHA-256 of ${path} is ${digest}, the manifest pins ${sha256}`);
+    }
+    return { fd, header: verifiedHeader(fd), identity };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+function verifiedHeader(fd: number): GgufHeader {
+  try {
+    const header = readGgufHeaderFromFd(fd);
     const problems = findGgufProblems(header);
     if (problems.length > 0) throw new LoadRefusal("model_malformed", `malformed GGUF: ${problems.join("; ")}`);
+    return header;
   } catch (error) {
     if (error instanceof GgufFormatError) throw new LoadRefusal("model_malformed", `malformed GGUF: ${error.message}`);
     throw error;
   }
-  return { fd, header, identity };
 }
 
 /**
@@ -63,6 +71,19 @@ export function refuseIfChangedSince(file: VerifiedModelFile, path: string): voi
     "model_file_changed",
     `${path} was written while it was verified and loaded (${describeChange(file.identity, now)}): what llama.cpp read may not be what was hashed, so it is refused`,
   );
+}
+
+/**
+ * Resolves once what `path` names has kept one identity for `quietMs` (or names nothing for that long): a file being
+ * copied in place (rsync --inplace, dd) is hashed once, after the copy, not over and over while it is written.
+ */
+export async function quietPath(path: string, quietMs: number): Promise<void> {
+  for (let before = pathIdentity(path); ; ) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const after = pathIdentity(path);
+    if (before === null ? after === null : after !== null && sameIdentity(before, after)) return;
+    before = after;
+  }
 }
 
 /** Hashes taken while the file kept changing before one is reported as it is. */

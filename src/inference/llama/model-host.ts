@@ -117,7 +117,10 @@ export class ModelHost {
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on("line", (line) => log.warn({ source: "model-host" }, line));
     }
-    child.on("message", (message: ChildMessage) => this.onMessage(message, log));
+    // A child already replaced (reloadAfterChange) may still have messages in flight: they are not this host's now.
+    child.on("message", (message: ChildMessage) => {
+      if (child === this.child) this.onMessage(message, log);
+    });
     child.on("exit", (code, signal) => this.onExit(child, code, signal, log));
     child.on("error", (error) => log.error({ err: error }, "model host process error"));
     child.send({ type: "load", spec: this.options.spec } satisfies ParentMessage);
