@@ -28,12 +28,11 @@ export interface InferenceActivityDeps {
 export const DEFAULT_CANCEL_CHECK_MS = 1_000;
 
 /**
- * Failures worth another try on the same host: the model is loading, restarting or busy, its host died under the
- * request, or its mapped file changed (the host verifies it again: the retry is served if the pinned bytes are back,
- * and refused for good, model_digest_mismatch, if not). Anything else (a refused model file, an unknown model, a request the model cannot serve, output
+ * Failures worth another try on the same host: the model is loading, restarting or busy, or its host died under
+ * the request. Anything else (a refused model file, an unknown model, a request the model cannot serve, output
  * that never met the schema) fails the activity for good, and the workflow moves on to the next host or model.
  */
-const TRANSIENT_CODES = new Set(["model_loading", "model_restarting", "model_crashed", "model_stopped", "model_overloaded", "model_file_changed", "inference_failed", "request_aborted"]);
+const TRANSIENT_CODES = new Set(["model_loading", "model_restarting", "model_crashed", "model_stopped", "model_overloaded", "inference_failed", "request_aborted"]);
 
 function toFailure(error: unknown): unknown {
   if (error instanceof ApiError) {
