@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UUID_PATTERN, uuidv7 } from "./uuidv7.js";
+import { UUID_PATTERN, uuidv7, uuidv7Time } from "./uuidv7.js";
 
 describe("uuidv7", () => {
   it("carries the millisecond time, version 7 and the RFC 9562 variant", () => {
@@ -7,6 +7,7 @@ describe("uuidv7", () => {
     const id = uuidv7(at);
     expect(id).toMatch(UUID_PATTERN);
     expect(parseInt(id.replace(/-/g, "").slice(0, 12), 16)).toBe(at);
+    expect(uuidv7Time(id)).toBe(at);
     expect(id[14]).toBe("7");
     expect("89ab").toContain(id[19]);
   });

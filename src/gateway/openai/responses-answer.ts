@@ -1,6 +1,6 @@
 import type { GenerationOutcome } from "../../pipeline/generate.js";
 import type { ToolCallTurn } from "../../pipeline/request-input.js";
-import { UUID_PATTERN } from "../../util/uuidv7.js";
+import { UUID_PATTERN, uuidv7Time } from "../../util/uuidv7.js";
 import type { ApiError } from "../errors.js";
 import { contentLogprobs } from "./logprobs.js";
 import type { ResponsesRequest } from "./responses-request.js";
@@ -17,6 +17,14 @@ export const RESPONSE_ID_PREFIX = "resp_";
 export function responseExecutionId(id: string): string | null {
   const executionId = id.startsWith(RESPONSE_ID_PREFIX) ? id.slice(RESPONSE_ID_PREFIX.length) : "";
   return UUID_PATTERN.test(executionId) ? executionId : null;
+}
+
+/**
+ * A response's `created_at` (seconds since the epoch): its execution id's time, so that the answer to POST and the
+ * record read back by GET give the same second.
+ */
+export function createdAtOf(executionId: string): number {
+  return Math.floor(uuidv7Time(executionId) / 1000);
 }
 
 /** What every form of one response shares: its execution, when it was asked for, and what was asked. */

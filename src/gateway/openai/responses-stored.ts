@@ -1,7 +1,7 @@
 import type { ExecutionRecord } from "../../store/interface.js";
 import { isPlainObject } from "../../structured/json-values.js";
 import { ApiError, notFound } from "../errors.js";
-import { failedResponse, finishedResponse, type ResponseEcho, type ResponseHead } from "./responses-answer.js";
+import { createdAtOf, failedResponse, finishedResponse, type ResponseEcho, type ResponseHead } from "./responses-answer.js";
 import { answerTurn } from "./responses-history.js";
 
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
@@ -22,7 +22,7 @@ export function storedResponse(id: string, record: ExecutionRecord | null) {
   if (!isPlainObject(input?.echo)) {
     throw notFound("response_not_found", `response ${id} was recorded before responses could be read back: its record is at GET /v1/executions/${record.id}`, "id");
   }
-  const head: ResponseHead = { executionId: record.id, createdAt: seconds(record.createdAt), echo: input.echo };
+  const head: ResponseHead = { executionId: record.id, createdAt: createdAtOf(record.id), echo: input.echo };
   const usage = { promptTokens: record.promptTokens, completionTokens: record.completionTokens };
   if (record.status !== "succeeded") return failedResponse(head, record.modelId, usage, record.errorCode ?? "failed");
   const answer = answerTurn(record.output, record.parameters["grammar"] === "tools");

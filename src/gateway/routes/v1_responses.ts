@@ -10,7 +10,7 @@ import { requireScope } from "../middleware/auth/index.js";
 import { requireTokenBudget } from "../middleware/quotas/index.js";
 import { logprobsParam, RESPONSES_LOGPROBS } from "../openai/logprobs.js";
 import { adaptationOptions } from "../openai/requests.js";
-import { echoOf, finishedResponse, ResponseEvents, type ResponseHead } from "../openai/responses-answer.js";
+import { createdAtOf, echoOf, finishedResponse, ResponseEvents, type ResponseHead } from "../openai/responses-answer.js";
 import { responseHistory, type RecordedConversation, type ResponseHistory } from "../openai/responses-history.js";
 import { responsesTools, responsesTurns } from "../openai/responses-input.js";
 import { ResponsesRequestSchema, type ResponsesRequest } from "../openai/responses-request.js";
@@ -44,7 +44,7 @@ export function registerResponses(app: Hono, deps: GatewayDeps): void {
     const { structured, recorded } = responsesTools(body);
     const logprobs = logprobsParam(body.include?.includes(RESPONSES_LOGPROBS) ?? false, body.top_logprobs, (body.tools?.length ?? 0) > 0, { wanted: "include", top: "top_logprobs" });
     const executionId = uuidv7();
-    const head: ResponseHead = { executionId, createdAt: Math.floor(Date.now() / 1000), echo: echoOf(body) };
+    const head: ResponseHead = { executionId, createdAt: createdAtOf(executionId), echo: echoOf(body) };
     c.header("x-atomic-execution-id", executionId);
     const request: GenerationRequest = {
       executionId,
