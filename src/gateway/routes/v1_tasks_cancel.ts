@@ -22,7 +22,7 @@ export function registerTasksCancel(app: Hono, deps: GatewayDeps): void {
     if (outcome === null) throw unknownToTenant("task_not_found", `task ${id} does not exist`, "id");
     if (outcome === "not_running") throw new ApiError(409, "invalid_request_error", "task_not_running", `task ${id} has already ended`, "id");
     if (outcome === "recorded") {
-      throw new ApiError(409, "invalid_request_error", "task_not_running", `task ${id} has ended: its result is recorded and final (a pending webhook is still delivered)`, "id");
+      throw new ApiError(409, "invalid_request_error", "task_not_running", `task ${id} has finished its work: its result is being recorded or is recorded, and is final (a pending webhook is still delivered)`, "id");
     }
     if (outcome === "cancelling") {
       await deps.audit.append(systemEvent("task.cancelled", {

@@ -12,6 +12,8 @@ export const TEMPORAL_CALL_DEADLINE_MS = 10_000;
 
 /** gRPC's UNAVAILABLE: nothing answers at the address, or the connection broke. */
 const GRPC_UNAVAILABLE = 14;
+/** gRPC's RESOURCE_EXHAUSTED: a limit of the server's, e.g. the updates one workflow may have in flight (racing cancels). */
+const GRPC_RESOURCE_EXHAUSTED = 8;
 
 /** Tasks as Temporal workflows (workflow id = task id), their tenant kept in the workflow's memo. */
 export class TemporalTaskService implements TaskService {
@@ -54,9 +56,10 @@ export class TemporalTaskService implements TaskService {
     try {
       return await this.client.withDeadline(Date.now() + deadlineMs, call);
     } catch (error) {
-      if (isGrpcDeadlineError(error) || unavailable(error)) {
+      if (isGrpcDeadlineError(error) || hasGrpcCode(error, GRPC_UNAVAILABLE)) {
         throw new OrchestrationUnavailableError(`Temporal did not answer within ${deadlineMs} ms or cannot be reached: ${(error as Error).message}`);
       }
+      if (hasGrpcCode(error, GRPC_RESOURCE_EXHAUSTED)) throw new OrchestrationUnavailableError(`Temporal is at one of its limits, try again: ${(error as Error).message}`);
       throw error;
     }
   }
@@ -68,9 +71,9 @@ export class TemporalTaskService implements TaskService {
   }
 }
 
-function unavailable(error: unknown): boolean {
+function hasGrpcCode(error: unknown, code: number): boolean {
   for (let cause = error; cause instanceof Error; cause = cause.cause) {
-    if (isGrpcServiceError(cause) && cause.code === GRPC_UNAVAILABLE) return true;
+    if (isGrpcServiceError(cause) && cause.code === code) return true;
   }
   return false;
 }
