@@ -93,14 +93,14 @@ export async function runFitJob(job: FitJob): Promise<FitJobResult> {
     const wrapper = chatWrapperFor(model);
     const prompts = await withAnswerPrefixes(llama, model, job, job.examples.map((example) => promptTokens(model, wrapper, example.input)));
     const { features, worstMismatch } = await extract(model, featureModel, block, geometry, prompts, job);
+    await featureModel.dispose();
+    closeSync(featureFd);
     // The base is read no more: written into since its hash, what was read is not the pinned model, whatever the
     // checks below would make of it, and no adapter is written.
     await asFitRefusal(async () => refuseIfChangedSince(base, job.base.path));
     if (worstMismatch > MAX_MISMATCH) {
       throw new FitRefusal("fit_model_mismatch", `the last step reconstructed from llama.cpp's states is off by ${(worstMismatch * 100).toFixed(1)} %; this model's last block is not what fitting assumes`);
     }
-    await featureModel.dispose();
-    closeSync(featureFd);
     const featuresMs = performance.now() - featureStarted;
 
     const fitStarted = performance.now();
