@@ -100,6 +100,13 @@ describe("exports of a log whose key rotated", () => {
     });
   });
 
+  it("lets the retired key sign the tree of exactly 30 leaves, and refuses the 31 that first holds its rotation leaf", async () => {
+    const upTo = (size: number) => SyntheticLog.build(a, ORIGIN, size, genuineEvent);
+    expect(await verify(upTo(30), [a, b], { retired: [`${id(a)}@30`] })).toMatchObject({ ok: true });
+    expect(await verify(upTo(31), [a, b])).toMatchObject({ ok: false, code: "key_retired", reason: expect.stringContaining("the checkpoint of 31 leaves") });
+    expect(await verify(upTo(31), [a, b], { retired: [`${id(a)}@31`] })).toMatchObject({ ok: false, code: "key_retired" });
+  });
+
   it("refuses key.rotated leaves that are no chain of handovers, and a signer other than the key they hand the log to", async () => {
     const badHandover = SyntheticLog.build(a, ORIGIN, 40, (i) => (i === 30 ? rotationEvent(i, a, b, b) : syntheticEvent(i)));
     badHandover.keyAt = (size) => (size <= 30 ? a : b);
