@@ -222,4 +222,36 @@ describe("the sequencer after a rotation", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("stops a sequencer still running with the retiring key short of its own rotation leaf, which the new key then logs", async () => {
+    const own = await openAuditDatabase();
+    const dir = await mkdtemp(join(tmpdir(), "atomic-audit-running-rotation-"));
+    try {
+      const old = generateSigningKey(join(dir, "keys"), KEY_NAME);
+      await sequenceEvents(own.pool, old, Array.from({ length: 5 }, () => requestEvent()), 10);
+      // keys rotate while a gateway still runs with the old key (the docs say to stop it first; nothing forces it).
+      const rotation = rotateSigningKey(join(dir, "keys"), KEY_NAME);
+      for (const event of [requestEvent(), keyRotatedEvent(TEST_ORIGIN, rotation), requestEvent()]) await enqueueAuditEvent(own.pool, event);
+      const runningOld = async () => {
+        const client = await own.pool.connect();
+        try {
+          const epoch = Number((await client.query<{ epoch: string }>("UPDATE audit_sequencer SET epoch = epoch + 1 RETURNING epoch")).rows[0]!.epoch);
+          return await sequenceBatch(client, { epoch, batchSize: 10, signer: old, trusted: [old], origin: TEST_ORIGIN });
+        } finally {
+          client.release();
+        }
+      };
+      // The event before the rotation, and no further: the old key never signs a tree holding its own retirement.
+      expect(await runningOld()).toMatchObject({ appended: 1, size: 6 });
+      await expect(runningOld()).rejects.toThrow(/retires this sequencer's own signing key/);
+      // The gateway restarted with the new key logs the rotation and what follows, and the whole log verifies.
+      await sequenceEvents(own.pool, rotation.next, [], 10, loadRetiredPublicKeys(join(dir, "keys"), KEY_NAME));
+      const whole = join(dir, "export");
+      expect(await exportAudit({ pool: own.pool, outDir: whole, key: rotation.next, retiredKeys: loadRetiredPublicKeys(join(dir, "keys"), KEY_NAME) })).toMatchObject({ from: 0, to: 8 });
+      expect(await verifyExport(whole, { publicKeyJwk: [publicJwk(old), publicJwk(rotation.next)] })).toMatchObject({ ok: true });
+    } finally {
+      await own.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

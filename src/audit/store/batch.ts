@@ -1,3 +1,4 @@
+import { createPublicKey } from "node:crypto";
 import type pg from "pg";
 import { rawEd25519PublicKey, signCheckpoint, verifyCheckpoint, type Checkpoint, type NoteSigner, type NoteVerifier } from "../core/checkpoint.js";
 import { chainHash, encodeLeafFromText, GENESIS_CHAIN_HASH } from "../core/entry.js";
@@ -101,6 +102,14 @@ async function appendQueuedEvents(client: pg.ClientBase, options: BatchOptions):
       [options.batchSize],
     )
   ).rows;
+  const retiring = queued.findIndex((row) => retiresKey(row, options.signer));
+  if (retiring === 0) {
+    throw new AuditStateError(
+      "the next queued event is the key.rotated that retires this sequencer's own signing key (keys rotate ran while it was running): " +
+        "a key signs no tree holding its own retirement, so it signs nothing more; a gateway started with the new key sequences the rotation",
+    );
+  }
+  if (retiring > 0) queued.length = retiring;
   if (queued.length === 0) return { appended: 0, duplicates: 0, size: state.size, signed };
 
   const taken = queued.map((row) => row.event_id);
@@ -188,6 +197,17 @@ async function lastSigned(client: pg.ClientBase, options: BatchOptions): Promise
   const last = (await client.query<{ chain_hash: Buffer }>("SELECT chain_hash FROM audit_log WHERE idx = $1", [checkpoint.size - 1])).rows[0];
   if (last === undefined) throw new AuditStateError(`the log's last checkpoint signs ${checkpoint.size} entries but entry ${checkpoint.size - 1} is missing`);
   return { size: checkpoint.size, root: checkpoint.root, chain: last.chain_hash };
+}
+
+/**
+ * Whether a queued event is the key.rotated that retires `key`. The key it retires signs trees up to the leaf before
+ * it and never one holding it (FORMAT.md §6): the verifiers refuse such a tree, so a sequencer still running with the
+ * old key after `atomic keys rotate` must stop short of it rather than sign what every auditor would refuse.
+ */
+function retiresKey(row: QueuedRow, key: NoteSigner): boolean {
+  if (!row.event.includes('"kind":"key.rotated"')) return false;
+  const detail = (JSON.parse(row.event) as { kind?: string; detail?: { previousKey?: unknown } }).detail;
+  return detail?.previousKey === rawEd25519PublicKey(createPublicKey(key.privateKey)).toString("base64url");
 }
 
 /**
