@@ -162,3 +162,44 @@ func TestWebhookVectors(t *testing.T) {
 		})
 	}
 }
+
+// The gateway signs each delivery with its current key when it sends it: a key given only as retired verifies no
+// delivery, whatever its bound; the same key given without one does.
+func TestWebhookRefusesAKeyGivenOnlyAsRetired(t *testing.T) {
+	var valid, rotated int
+	all := loadVectors(t).Webhooks
+	for i, vector := range all {
+		switch vector.Name {
+		case "valid":
+			valid = i
+		case "valid after a rotation: the second key signed":
+			rotated = i
+		}
+	}
+	vector := all[valid]
+	header := http.Header{}
+	for name, value := range vector.Headers {
+		header.Set(name, value)
+	}
+	key := MustParsePublicKeys(vector.Keys)[0]
+	other := MustParsePublicKeys(all[rotated].Keys)[0]
+	verify := func(keys ...PublicKey) (*WebhookDelivery, error) {
+		return VerifyWebhook([]byte(vector.Body), header, keys, WebhookOptions{Now: time.Unix(vector.Now, 0)})
+	}
+	if _, err := verify(key.Retired(5)); codeOf(err) != "key_invalid" {
+		t.Fatalf("a key given only as retired: want key_invalid, got %v", err)
+	}
+	if _, err := verify(key.Retired(5), other); codeOf(err) != "signature_invalid" {
+		t.Fatalf("the signer retired beside another key: want signature_invalid, got %v", err)
+	}
+	// Given without a bound as well, the key takes the bound given (as for receipts): still retired.
+	if _, err := verify(key, key.Retired(5)); codeOf(err) != "key_invalid" {
+		t.Fatalf("the key given both ways: want key_invalid, got %v", err)
+	}
+	for _, keys := range [][]PublicKey{{key}, {other.Retired(5), key}} {
+		delivery, err := verify(keys...)
+		if err != nil || delivery.TaskID != vector.Expect.TaskID {
+			t.Fatalf("the key given without a bound: want %s, got %+v, %v", vector.Expect.TaskID, delivery, err)
+		}
+	}
+}

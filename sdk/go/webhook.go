@@ -42,10 +42,29 @@ type WebhookDelivery struct {
 // key(s). It is genuine when the signature verifies, bodySha256 is the SHA-256 of body, taskId and attempt are the
 // headers', and the signing time is within the tolerance of now; else a *VerificationError with code
 // signature_missing, signature_malformed, signature_algorithm, signature_type, unknown_key, signature_invalid,
-// body_mismatch, task_mismatch, attempt_mismatch or timestamp_out_of_tolerance.
-func VerifyWebhook(body []byte, header http.Header, keys []PublicKey, options WebhookOptions) (*WebhookDelivery, error) {
-	if len(keys) == 0 {
+// body_mismatch, task_mismatch, attempt_mismatch or timestamp_out_of_tolerance. Only the keys without RetiredAt are
+// used: the gateway signs each delivery (each retry too) with its current key when it sends it, so a retired key
+// signs none; keys that are all retired (or none) are key_invalid.
+func VerifyWebhook(body []byte, header http.Header, given []PublicKey, options WebhookOptions) (*WebhookDelivery, error) {
+	if len(given) == 0 {
 		return nil, refuse("key_invalid", "no public key given")
+	}
+	settled, err := settleBounds(given)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]PublicKey, 0, len(settled))
+	for _, key := range settled {
+		if key.RetiredAt == nil {
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, refuse("key_invalid", "every key given is retired (given with RetiredAt): a webhook is signed with the gateway's current key, so give that key without a bound")
+	}
+	note := ""
+	if len(keys) < len(settled) {
+		note = "; the keys given with RetiredAt are not used for webhooks"
 	}
 	token := header.Get("x-atomic-signature")
 	if token == "" {
@@ -92,10 +111,10 @@ func VerifyWebhook(body []byte, header http.Header, keys []PublicKey, options We
 		}
 	}
 	if !named {
-		return nil, refuse("unknown_key", "the signature's kid %q names none of the keys given", kid)
+		return nil, refuse("unknown_key", "the signature's kid %q names none of the keys given%s", kid, note)
 	}
 	if signer == nil {
-		return nil, refuse("signature_invalid", "the signature does not verify with the key(s) named %q", kid)
+		return nil, refuse("signature_invalid", "the signature does not verify with the key(s) named %q%s", kid, note)
 	}
 
 	var payload struct {

@@ -270,6 +270,22 @@ describe("the shared test vectors (sdk/testdata/vectors.json)", () => {
       expect(inVectorWords, vector.name).toEqual(vector.expect);
     }
   });
+
+  it("verifies no delivery with a key given only as retired: the gateway signs each with its current key", () => {
+    const named = (name: string) => vectors.webhooks.find((vector) => vector.name === name)!;
+    const vector = named("valid");
+    const [key] = vector.keys as [PublicJwk];
+    const [other] = named("valid after a rotation: the second key signed").keys as [PublicJwk];
+    const verify = (keys: TrustedKeys) => sdk.verifyWebhookSignature(vector.body, vector.headers, keys, { now: vector.now * 1000 });
+    expect(verify([{ key, retiredAt: 5 }])).toEqual({ ok: false, code: "key_invalid", reason: expect.stringContaining("every key given is retired") });
+    expect(verify({ key, retiredAt: 5 })).toMatchObject({ ok: false, code: "key_invalid" });
+    expect(verify([{ key, retiredAt: 5 }, other])).toEqual({ ok: false, code: "signature_invalid", reason: expect.stringContaining("not used for webhooks") });
+    // Given without a bound too, the key takes the bound given (as for receipts): still retired.
+    expect(verify([key, { key, retiredAt: 5 }])).toMatchObject({ ok: false, code: "key_invalid" });
+    // The same key given without a bound verifies it, beside a retired key too.
+    expect(verify(key)).toMatchObject({ ok: true, taskId: vector.expect["task_id"] });
+    expect(verify([{ key: other, retiredAt: 5 }, key])).toMatchObject({ ok: true, taskId: vector.expect["task_id"] });
+  });
 });
 
 describe("keys after a rotation (the shared vectors' receipts)", () => {

@@ -27,7 +27,8 @@ export interface RetiredKey {
  * The key, or all of the log's keys after a rotation (each signed what was made while it was current): the current
  * key as a PublicJwk, each retired one as a RetiredKey. At most one key may be given without a bound (it is taken for
  * the current key; two: `key_unbounded`), except that a receipt of the `key.rotated` event itself bounds the key it
- * retires. Webhook verification takes the same list and ignores the bounds.
+ * retires. Webhook verification takes the same list but uses only the keys given without a bound (the gateway signs
+ * each delivery with its current key when it sends it); a list of retired keys only is refused there (`key_invalid`).
  */
 export type TrustedKeys = PublicJwk | RetiredKey | readonly (PublicJwk | RetiredKey)[];
 

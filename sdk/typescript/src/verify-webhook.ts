@@ -78,7 +78,8 @@ function jsonSegment(segment: string, what: string): Record<string, unknown> {
 }
 
 /** The signature's protected header and payload, once a key given has verified it. */
-function verifiedClaims(signature: string, keys: readonly TrustedKey[]): { claims: Record<string, unknown>; key: TrustedKey } {
+function verifiedClaims(signature: string, keys: readonly TrustedKey[], retiredLeftOut: boolean): { claims: Record<string, unknown>; key: TrustedKey } {
+  const note = retiredLeftOut ? "; the keys given with retiredAt are not used for webhooks" : "";
   const parts = signature.split(".");
   if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) throw new Refusal("signature_malformed", "x-atomic-signature is not a compact JWS (three base64url parts)");
   const [protectedPart, payloadPart, signaturePart] = parts as [string, string, string];
@@ -88,27 +89,32 @@ function verifiedClaims(signature: string, keys: readonly TrustedKey[]): { claim
   if ("crit" in header || "b64" in header) throw new Refusal("signature_malformed", "the signature's header has members the gateway never sets (crit, b64)");
   const kid = header["kid"];
   const candidates = keys.filter((key) => key.name === kid);
-  if (candidates.length === 0) throw new Refusal("unknown_key", `signed by key ${JSON.stringify(kid)}, none of the keys given (${[...new Set(keys.map((key) => key.name))].join(", ")})`);
+  if (candidates.length === 0) throw new Refusal("unknown_key", `signed by key ${JSON.stringify(kid)}, none of the keys given (${[...new Set(keys.map((key) => key.name))].join(", ")})${note}`);
   const signed = Buffer.from(`${protectedPart}.${payloadPart}`, "ascii");
   const bytes = Buffer.from(signaturePart, "base64url");
   const key = candidates.find((candidate) => bytes.length === 64 && verify(null, signed, candidate.publicKey, bytes));
-  if (key === undefined) throw new Refusal("signature_invalid", `the signature does not verify with the key${candidates.length > 1 ? "s" : ""} named ${JSON.stringify(kid)}`);
+  if (key === undefined) throw new Refusal("signature_invalid", `the signature does not verify with the key${candidates.length > 1 ? "s" : ""} named ${JSON.stringify(kid)}${note}`);
   return { claims: jsonSegment(payloadPart, "payload"), key };
 }
 
 function check(body: string | Uint8Array, headers: HeadersLike, trustedKey: TrustedKeys, options: WebhookVerificationOptions): WebhookVerification {
-  // The bounds of retired keys concern checkpoints: a delivery is held to its timestamp instead.
   const given = verifierKeys(trustedKey);
   if ("invalid" in given) throw new Refusal("key_invalid", given.invalid);
-  let keys: TrustedKey[];
+  let all: TrustedKey[];
   try {
-    keys = trustedKeys(given.jwks);
+    all = trustedKeys(given.jwks, given.retired);
   } catch (error) {
     throw new Refusal("key_invalid", (error as Error).message);
   }
+  // The gateway signs each delivery (each retry too) with its current key when it sends it: a retired key signs no
+  // delivery after its retirement, so only the keys given without a bound are used (one given both ways is retired).
+  const keys = all.filter((key) => key.retiredAt === undefined);
+  if (keys.length === 0) {
+    throw new Refusal("key_invalid", "every key given is retired (given with retiredAt): a webhook is signed with the gateway's current key, so give that key without a bound");
+  }
   const signature = headerOf(headers, "x-atomic-signature");
   if (signature === undefined || signature === "") throw new Refusal("signature_missing", "the delivery has no x-atomic-signature header");
-  const { claims, key } = verifiedClaims(signature, keys);
+  const { claims, key } = verifiedClaims(signature, keys, keys.length < all.length);
   const { taskId, attempt, iat, bodySha256 } = claims;
   if (typeof taskId !== "string" || !Number.isSafeInteger(attempt) || (attempt as number) < 1 || !Number.isSafeInteger(iat) || typeof bodySha256 !== "string") {
     throw new Refusal("signature_malformed", "the signed payload is not {taskId, attempt, iat, bodySha256}");
@@ -134,7 +140,9 @@ function check(body: string | Uint8Array, headers: HeadersLike, trustedKey: Trus
 /**
  * Verifies a webhook delivery: `body` is the raw body as received (its bytes are what was signed), `headers` the
  * request's. Accepts only a signature by a trusted key over this very body, for the task and attempt the headers
- * name, signed within `toleranceSeconds` of now. Never throws: the verdict names the first check that failed.
+ * name, signed within `toleranceSeconds` of now. Only the keys given without a bound count: a retired key
+ * (`{ key, retiredAt }`) never signs a delivery, and a list of retired keys only is refused (`key_invalid`). Never
+ * throws: the verdict names the first check that failed.
  */
 export function verifyWebhookSignature(body: string | Uint8Array, headers: HeadersLike, trustedKey: TrustedKeys, options: WebhookVerificationOptions = {}): WebhookVerification {
   try {

@@ -5,6 +5,8 @@ a compact JWS (alg EdDSA, typ atomic-webhook+jwt, kid the audit key's name) made
 whose payload is {taskId, attempt, iat, bodySha256}. A delivery is genuine when the signature verifies with a key the
 receiver trusts (the log's public JWK), bodySha256 is the SHA-256 of the body bytes as received, taskId and attempt
 are the headers', and iat is within the tolerance of now. Delivery is at least once: deduplicate by task id.
+The gateway signs each delivery (each retry too) with its current key when it sends it, so a retired key (given with
+retired_at) signs none: only the keys given without a bound are used.
 """
 
 from __future__ import annotations
@@ -40,10 +42,19 @@ def verify_webhook(
     tolerance_seconds: float = DEFAULT_TOLERANCE_SECONDS,
     now: float | None = None,
 ) -> WebhookDelivery:
-    """Verifies one delivery: `body` exactly as received, its `headers` (any case). Raises VerificationError:
-    key_invalid, signature_missing, signature_malformed, signature_algorithm, signature_type, unknown_key,
-    signature_invalid, body_mismatch, task_mismatch, attempt_mismatch, timestamp_out_of_tolerance."""
-    trusted = trusted_keys(keys)
+    """Verifies one delivery: `body` exactly as received, its `headers` (any case), against the keys given without a
+    bound (a retired key, {"key": jwk, "retired_at": N} or PublicKey.retired(N), signs no delivery; keys that are all
+    retired are key_invalid). Raises VerificationError: key_invalid, signature_missing, signature_malformed,
+    signature_algorithm, signature_type, unknown_key, signature_invalid, body_mismatch, task_mismatch,
+    attempt_mismatch, timestamp_out_of_tolerance."""
+    given = trusted_keys(keys)
+    trusted = [key for key in given if key.retired_at is None]
+    if not trusted:
+        raise VerificationError(
+            "key_invalid",
+            "every key given is retired (given with retired_at): a webhook is signed with the gateway's current key, so give that key without a bound",
+        )
+    note = "; the keys given with retired_at are not used for webhooks" if len(trusted) < len(given) else ""
     lowered = {name.lower(): value for name, value in headers.items()}
     token = lowered.get("x-atomic-signature")
     if not token:
@@ -70,11 +81,11 @@ def verify_webhook(
         raise VerificationError("signature_type", f"the signature's typ is {header.get('typ')!r}, not {SIGNATURE_TYPE!r}")
     candidates = [key for key in trusted if key.name == header.get("kid")]
     if not candidates:
-        raise VerificationError("unknown_key", f"the signature's kid {header.get('kid')!r} names none of the keys given")
+        raise VerificationError("unknown_key", f"the signature's kid {header.get('kid')!r} names none of the keys given{note}")
     signed = f"{parts[0]}.{parts[1]}".encode("ascii")
     key = next((key for key in candidates if key.verify(signature, signed)), None)
     if key is None:
-        raise VerificationError("signature_invalid", f"the signature does not verify with the key(s) named {header['kid']!r}")
+        raise VerificationError("signature_invalid", f"the signature does not verify with the key(s) named {header['kid']!r}{note}")
 
     payload = _json_object(payload_bytes) or {}
     if not (isinstance(payload.get("taskId"), str) and isinstance(payload.get("bodySha256"), str) and is_index(payload.get("attempt")) and is_index(payload.get("iat"))):
