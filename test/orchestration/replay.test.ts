@@ -34,12 +34,14 @@ describe("workflow replay", () => {
   // *-queue-history.json: recorded since webhooks have a queue of their own (WEBHOOK_QUEUE_PATCH); the older
   // learn-webhook-* histories deliver on the gateway's queue. webhook-queue-… also holds a cancel update refused
   // once the task was recorded, cancel-update-… one accepted while the task ran (cancelTaskUpdate).
+  // cancel-request-history.json: recorded by the code before the update (86fd3dd), Temporal's own cancel request
+  // while the inference ran, which today's code takes inside the cancellation scope of the task's work.
   it.each([
     "task-history.json", "fallback-history.json", "learn-webhook-history.json", "task-local-control-history.json", "fallback-local-control-history.json",
     "task-local-finish-history.json", "fallback-local-finish-history.json", "learn-webhook-local-finish-history.json",
     "task-local-inference-history.json", "fallback-local-inference-history.json", "learn-webhook-local-inference-history.json",
     "here-local-inference-history.json", "here-placed-history.json",
-    "learn-webhook-queue-history.json", "webhook-queue-history.json", "cancel-update-history.json",
+    "learn-webhook-queue-history.json", "webhook-queue-history.json", "cancel-update-history.json", "cancel-request-history.json",
   ])("replays %s deterministically", async (name) => {
     await expect(Worker.runReplayHistory(worker(), fixture(name), name)).resolves.toBeUndefined();
   });
