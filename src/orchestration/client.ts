@@ -7,7 +7,7 @@ import { UUID_PATTERN } from "../util/uuidv7.js";
 import { candidateModels, checkMicrotasks } from "./microtask.js";
 import { CONTROL_TASK_QUEUE } from "./names.js";
 import type { TaskCancelAnswer, TaskInput, TaskPlacement, TaskResult } from "./types.js";
-import { cancelTaskUpdate, TASK_CANCELLED, taskProgressQuery, taskStateQuery, taskWorkflow, type TaskProgress } from "./workflows/task.js";
+import { cancelTaskUpdate, TASK_CANCELLED, TASK_RECORDED, taskProgressQuery, taskStateQuery, taskWorkflow, type TaskProgress } from "./workflows/task.js";
 
 const Message = z.strictObject({ role: z.enum(["system", "user", "assistant"]), content: z.string().max(1_000_000) });
 
@@ -216,6 +216,7 @@ export async function askToCancel(handle: WorkflowHandle): Promise<CancelOutcome
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return "not_running";
     if (!(error instanceof WorkflowUpdateFailedError)) throw error;
+    if (error.cause instanceof ApplicationFailure && error.cause.type === TASK_RECORDED) return "recorded";
     await handle.cancel();
     return "cancelling";
   }

@@ -92,6 +92,9 @@ export const cancelTaskUpdate = defineUpdate<TaskCancelAnswer>("cancel");
  */
 export const CANCEL_GRACE_MS = 60_000;
 
+/** The failure type of a cancel update refused because the task's result is recorded (askToCancel: "recorded"). */
+export const TASK_RECORDED = "task_recorded";
+
 /** The failure type of a task cancelled through the update whose cancel request never came (see CANCEL_GRACE_MS). */
 export const TASK_CANCELLED = "task_cancelled";
 
@@ -235,11 +238,18 @@ export async function taskWorkflow(input: TaskInput): Promise<TaskResult> {
   // A cancel request (Temporal's own) cancels it too, as the workflow's root scope is its parent.
   const work = new CancellationScope();
   setHandler(cancelTaskUpdate, (): TaskCancelAnswer => {
+    // Histories from before the validator hold cancels accepted after the record, answered so.
     if (committed) return "recorded";
     if (cancelAccepted) return "already_cancelling";
     cancelAccepted = true;
     work.cancel();
     return "cancelling";
+  }, {
+    // Refused before it is accepted, a cancel of a recorded task leaves nothing in the workflow's history: repeated
+    // cancels of a task still telling its webhook do not grow it (nor count against Temporal's updates per workflow).
+    validator: () => {
+      if (committed) throw ApplicationFailure.nonRetryable("the task's result is recorded", TASK_RECORDED);
+    },
   });
 
   const runs = new Map<string, Promise<MicrotaskResult>>();
