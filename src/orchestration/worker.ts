@@ -25,7 +25,7 @@ export const WORKFLOW_BUNDLE_FILE = "workflow-bundle.js";
  * schedule-to-start timeout (10 min). A delivery to a receiver that never answers holds a slot for its whole HTTP
  * timeout (10 s per attempt by default), so this bounds what such receivers can hold: sockets here, slots there.
  */
-export const DEFAULT_WEBHOOK_CONCURRENCY = 32;
+export const WEBHOOK_CONCURRENCY = 32;
 
 /** Workflow code: a prebuilt bundle (production), or the source folder's entry, bundled when the worker starts. */
 export type WorkflowSource = { bundlePath: string } | { workflowsPath: string };
@@ -73,8 +73,6 @@ export interface AtomicWorkerOptions {
    * GATEWAY_TASK_QUEUE for histories from before it). A gateway process does.
    */
   gateway?: GatewayActivityDeps;
-  /** Webhook deliveries in flight at once in this process; default DEFAULT_WEBHOOK_CONCURRENCY. */
-  webhookConcurrency?: number;
   workflows?: WorkflowSource;
   /** Encrypts what Temporal stores (EncryptionCodec); every client and worker of a site uses the same key. */
   payloadCodec?: NonNullable<DataConverter["payloadCodecs"]>[number];
@@ -160,6 +158,14 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
   // Untraced: its renewals every few seconds, outside any request, would each start a trace of their own.
   const directory = new TemporalHostDirectory(new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) }));
   const identity = `${options.hostId}@${hostname()}/${process.pid}`;
+  // What every worker of this process shares; each adds its queue and its duties.
+  const common = {
+    connection,
+    namespace,
+    ...(dataConverter ? { dataConverter } : {}),
+    identity,
+    shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+  };
   const workers: Worker[] = [];
   const taskQueues: RunningAtomicWorker["taskQueues"] = {};
   const cancelCheckMs = options.cancelCheckMs ?? DEFAULT_CANCEL_CHECK_MS;
@@ -176,11 +182,8 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
           ? { workflowBundle: { codePath: source.bundlePath }, interceptors: { activity: tracing.activity } }
           : { workflowsPath: source.workflowsPath, interceptors: { activity: tracing.activity, workflowModules: [WORKFLOW_TRACING_MODULE] } };
       workers.push(await Worker.create({
-        connection,
-        namespace,
-        ...(dataConverter ? { dataConverter } : {}),
+        ...common,
         taskQueue: CONTROL_TASK_QUEUE,
-        identity,
         ...workflowOption,
         sinks: tracing.sinks,
         activities: createControlActivities({
@@ -189,7 +192,6 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
           logger: log,
           ...(inference ? { inferenceHere: { taskQueue: inference.taskQueue, runMicrotask: inference.activities.runMicrotask } } : {}),
         }),
-        shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
         ...(options.stickyQueueTimeoutMs === undefined ? {} : { stickyQueueScheduleToStartTimeout: options.stickyQueueTimeoutMs }),
       }));
       taskQueues.control = CONTROL_TASK_QUEUE;
@@ -198,18 +200,14 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
       const taskQueue = inference.taskQueue;
       const parallel = modelsOf(options.inference).reduce((sum, m) => sum + (options.inference!.pipeline.models.get(m.id)?.parallel ?? 1), 0);
       workers.push(await Worker.create({
-        connection,
-        namespace,
-        ...(dataConverter ? { dataConverter } : {}),
+        ...common,
         taskQueue,
-        identity,
         activities: inference.activities,
         interceptors: { activity: tracing.activity },
         // Enough to keep every sequence busy with a short local queue; the engine's admission does the rest.
         maxConcurrentActivityTaskExecutions: options.inference.maxConcurrent ?? Math.max(1, parallel * 2),
         // Left to itself the worker holds heartbeats back to 80 % of the heartbeat timeout (24 s of the default 30).
         maxHeartbeatThrottleInterval: cancelCheckMs,
-        shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
       }));
       taskQueues.inference = taskQueue;
     }
@@ -218,27 +216,19 @@ export async function startAtomicWorker(options: AtomicWorkerOptions): Promise<R
       // Activities only, no workflows: task workflows run on control workers and call these by their queue. The
       // gateway's queue keeps deliverWebhook for tasks whose workflows scheduled it there, before WEBHOOK_QUEUE_PATCH.
       workers.push(await Worker.create({
-        connection,
-        namespace,
-        ...(dataConverter ? { dataConverter } : {}),
+        ...common,
         taskQueue: GATEWAY_TASK_QUEUE,
-        identity,
         activities,
         interceptors: { activity: tracing.activity },
-        shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
       }));
       taskQueues.gateway = GATEWAY_TASK_QUEUE;
       // Deliveries in a worker of their own: receivers that hang take its slots, never the learner's.
       workers.push(await Worker.create({
-        connection,
-        namespace,
-        ...(dataConverter ? { dataConverter } : {}),
+        ...common,
         taskQueue: WEBHOOK_TASK_QUEUE,
-        identity,
         activities: { deliverWebhook: activities.deliverWebhook },
         interceptors: { activity: tracing.activity },
-        maxConcurrentActivityTaskExecutions: options.webhookConcurrency ?? DEFAULT_WEBHOOK_CONCURRENCY,
-        shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+        maxConcurrentActivityTaskExecutions: WEBHOOK_CONCURRENCY,
       }));
       taskQueues.webhooks = WEBHOOK_TASK_QUEUE;
     }

@@ -11,7 +11,7 @@ import { askToCancel, getTaskStatus, submitTask } from "../../src/orchestration/
 import { WEBHOOK_TASK_QUEUE } from "../../src/orchestration/names.js";
 import type { Actor } from "../../src/store/interface.js";
 import type { TaskInput } from "../../src/orchestration/types.js";
-import { DEFAULT_WEBHOOK_CONCURRENCY, startAtomicWorker, type RunningAtomicWorker } from "../../src/orchestration/worker.js";
+import { WEBHOOK_CONCURRENCY, startAtomicWorker, type RunningAtomicWorker } from "../../src/orchestration/worker.js";
 import { uuidv7 } from "../../src/util/uuidv7.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { writeTestModels } from "../support/models.js";
@@ -175,7 +175,7 @@ describe("webhooks to receivers that never answer", () => {
       flood.push(...ids);
     }
     // Every slot of the webhook worker is held by a receiver that does not answer; the other deliveries wait.
-    await until(() => receiver.held.size >= DEFAULT_WEBHOOK_CONCURRENCY);
+    await until(() => receiver.held.size >= WEBHOOK_CONCURRENCY);
 
     // A task that teaches the learner: recordOutcomes runs at once on the gateway's queue. Sharing its slots with the
     // deliveries, it waited behind them until its schedule-to-start timeout (1 min) and was skipped.
@@ -183,7 +183,7 @@ describe("webhooks to receivers that never answer", () => {
     expect(result).toMatchObject({ status: "succeeded", learning: { recorded: 0 } });
 
     // No more deliveries in flight than the webhook worker's slots, and the flood's results are served meanwhile.
-    expect(receiver.held.size).toBeLessThanOrEqual(DEFAULT_WEBHOOK_CONCURRENCY);
+    expect(receiver.held.size).toBeLessThanOrEqual(WEBHOOK_CONCURRENCY);
     for (const id of [flood[0]!, flood.at(-1)!]) {
       expect(await getTaskStatus(client, id)).toMatchObject({ state: "completed", result: { status: "succeeded", webhook: { pending: true } } });
     }
