@@ -1,4 +1,4 @@
-import { createPublicKey } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import type pg from "pg";
 import { rawEd25519PublicKey, signCheckpoint, verifyCheckpoint, type Checkpoint, type NoteSigner, type NoteVerifier } from "../core/checkpoint.js";
 import { chainHash, encodeLeafFromText, GENESIS_CHAIN_HASH } from "../core/entry.js";
@@ -199,6 +199,9 @@ async function lastSigned(client: pg.ClientBase, options: BatchOptions): Promise
   return { size: checkpoint.size, root: checkpoint.root, chain: last.chain_hash };
 }
 
+/** A public key as key.rotated events name it: its JWK's `x`, the raw Ed25519 key in base64url. */
+const jwkX = (key: KeyObject) => rawEd25519PublicKey(key).toString("base64url");
+
 /**
  * Whether a queued event is the key.rotated that retires `key`. The key it retires signs trees up to the leaf before
  * it and never one holding it (FORMAT.md §6): the verifiers refuse such a tree, so a sequencer still running with the
@@ -207,7 +210,7 @@ async function lastSigned(client: pg.ClientBase, options: BatchOptions): Promise
 function retiresKey(row: QueuedRow, key: NoteSigner): boolean {
   if (!row.event.includes('"kind":"key.rotated"')) return false;
   const detail = (JSON.parse(row.event) as { kind?: string; detail?: { previousKey?: unknown } }).detail;
-  return detail?.previousKey === rawEd25519PublicKey(createPublicKey(key.privateKey)).toString("base64url");
+  return detail?.previousKey === jwkX(createPublicKey(key.privateKey));
 }
 
 /**
@@ -217,7 +220,7 @@ function retiresKey(row: QueuedRow, key: NoteSigner): boolean {
  * extending it would sign their tree with the log's key. The queue holds canonical JSON, so the members are exact text.
  */
 async function rotationQueued(client: pg.ClientBase, key: NoteVerifier): Promise<boolean> {
-  const x = rawEd25519PublicKey(key.publicKey).toString("base64url");
+  const x = jwkX(key.publicKey);
   const result = await client.query(
     `SELECT 1 FROM audit_queue WHERE strpos(event, '"kind":"key.rotated"') > 0 AND strpos(event, $1) > 0 LIMIT 1`,
     [`"previousKey":"${x}"`],
